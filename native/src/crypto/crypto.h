@@ -1,0 +1,90 @@
+/*
+ * crypto.h - one interface for the ESP transforms, whatever backend runs them.
+ *
+ * A transform works on a whole ESP packet laid out contiguously (RFC 4303 §2):
+ *
+ *   pkt: | SPI (4) | Seq low (4) | IV (iv_len) | payload (len) | ICV (icv_len) |
+ *
+ * seal() writes the IV, encrypts the payload in place (already padded by the
+ * caller to block_size with the ESP trailer) and writes the ICV.  open()
+ * checks the ICV in constant time and decrypts in place.  seq_hi is the high
+ * 32 bits of the extended sequence number (RFC 4303 §2.2.1, §3.3.3): it is
+ * authenticated but never sent.  esn says whether it takes part.
+ *
+ * A context is used by one thread at a time (AF_ALG op sockets and OpenSSL
+ * cipher contexts are not shareable); the engine keeps one per SA per worker.
+ */
+#ifndef SL_CRYPTO_H
+#define SL_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+typedef enum {
+	SL_ALG_AES_GCM_16 = 1,          /* RFC 4106, key 16 or 32 + 4 salt */
+	SL_ALG_AES_CBC_HMAC_SHA1_96,    /* RFC 3602 + RFC 2404 */
+	SL_ALG_AES_CBC_HMAC_SHA256_128, /* RFC 3602 + RFC 4868 */
+	SL_ALG_3DES_CBC_HMAC_SHA1_96,   /* RFC 2451 + RFC 2404 */
+	SL_ALG_CHACHA20_POLY1305,       /* RFC 7634, key 32 + 4 salt */
+} sl_alg_t;
+
+typedef enum {
+	SL_BACKEND_AUTO = 0,
+	SL_BACKEND_AFALG,
+	SL_BACKEND_OPENSSL,
+} sl_backend_t;
+
+enum {
+	SL_CRYPTO_OK = 0,
+	SL_CRYPTO_EAUTH = -1,   /* ICV mismatch */
+	SL_CRYPTO_EINVAL = -2,  /* bad length / alignment */
+	SL_CRYPTO_EIO = -3,     /* backend failure */
+	SL_CRYPTO_ENOTSUP = -4, /* backend lacks the algorithm */
+};
+
+typedef struct sl_crypto_params {
+	sl_alg_t alg;
+	const uint8_t *enc_key; /* for AEADs: cipher key followed by the 4-byte salt */
+	size_t enc_key_len;
+	const uint8_t *auth_key; /* NULL for AEADs */
+	size_t auth_key_len;
+	bool esn;
+} sl_crypto_params_t;
+
+typedef struct sl_crypto sl_crypto_t;
+
+/* Create a transform on the wanted backend (AUTO: AF_ALG when the kernel offers
+ * the algorithm, else OpenSSL).  On failure returns an SL_CRYPTO_E* code and
+ * writes a reason to err. */
+int sl_crypto_new(sl_crypto_t **out, const sl_crypto_params_t *p, sl_backend_t want,
+		  char *err, size_t errlen);
+/* Wipes every copy of the keys, then frees. NULL is fine. */
+void sl_crypto_free(sl_crypto_t *c);
+
+int sl_crypto_seal(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq);
+int sl_crypto_open(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint32_t seq_hi);
+
+size_t sl_crypto_iv_len(const sl_crypto_t *c);
+size_t sl_crypto_icv_len(const sl_crypto_t *c);
+/* Payload must be padded to a multiple of this (4 for AEADs, RFC 4303 §2.4). */
+size_t sl_crypto_block_size(const sl_crypto_t *c);
+sl_backend_t sl_crypto_backend(const sl_crypto_t *c);
+const char *sl_crypto_backend_name(const sl_crypto_t *c);
+/* The kernel driver that serves it ("gcm-aes-ce", "generic-gcm-aesni", ...) from
+ * /proc/crypto for AF_ALG, or "openssl" / the EVP implementation name. */
+const char *sl_crypto_driver(const sl_crypto_t *c);
+
+/* Is AF_ALG usable at all on this kernel (socket(AF_ALG) works)? */
+bool sl_afalg_available(void);
+/* Parse a name ("aes128gcm16", "aes256-sha256", "3des-sha1", "chacha20poly1305",
+ * ...) into alg + expected key lengths; -1 when unknown. */
+int sl_alg_parse(const char *name, sl_alg_t *alg, size_t *enc_key_len, size_t *auth_key_len);
+const char *sl_alg_name(sl_alg_t alg, size_t enc_key_len);
+
+/* Constant-time comparison: 0 when equal. */
+int sl_ct_memcmp(const void *a, const void *b, size_t n);
+/* A memset the compiler cannot drop. */
+void sl_wipe(void *p, size_t n);
+
+#endif

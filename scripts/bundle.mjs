@@ -1,0 +1,34 @@
+// Bundles each firmware entry point into one file under dist/ (esbuild).
+// The target is the oldest Node the firmware runs on: Debian 12's arm64 nodejs (18).
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const entries = {
+  sitelinkd: 'firmware/src/daemon/sitelinkd.ts',
+  sitelinkctl: 'firmware/src/ctl/sitelinkctl.ts',
+  'sitelink-static': 'firmware/src/static/sitelink-static.ts',
+};
+
+const present = Object.fromEntries(Object.entries(entries).filter(([, f]) => existsSync(f)));
+if (Object.keys(present).length === 0) {
+  console.log('bundle: no entry points yet');
+  process.exit(0);
+}
+
+await build({
+  entryPoints: present,
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'esm',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // The ESP engine is a native addon found at run time, never bundled.
+  external: ['*.node'],
+  // CommonJS dependencies bundled into ESM still call require() for builtins.
+  banner: { js: "import { createRequire as __slCreateRequire } from 'node:module'; const require = __slCreateRequire(import.meta.url);" },
+});
+for (const name of Object.keys(present)) console.log(`bundle: dist/${name}.mjs`);
