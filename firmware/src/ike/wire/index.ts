@@ -8,7 +8,7 @@ export * from './phase1-attributes.ts';
 export * from './ipsec-attributes.ts';
 export * from './vendor-ids.ts';
 export * from './ip-address.ts';
-export type * from './payloads.ts';
+export * from './payloads.ts';
 export { identityData } from './identification.ts';
 export { decodePayloadBody, encodePayloadBody, NONCE_MAX, NONCE_MIN } from './payload-body.ts';
 export * from './payload-chain.ts';

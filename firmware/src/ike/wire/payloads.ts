@@ -153,3 +153,17 @@ export interface PayloadSpan {
   /** The body without the generic header (a view into the decoded buffer). */
   body: Buffer;
 }
+
+/** The payload interface for a payload type number (NAT-D covers 20 and 130). */
+export type PayloadOfType<T extends Payload['type']> = Payload extends infer P
+  ? P extends { type: infer U }
+    ? T extends U
+      ? P
+      : never
+    : never
+  : never;
+
+/** Narrowing filter: payloads of one type, e.g. payloadsOfType(list, PayloadType.NAT_D). */
+export function payloadsOfType<T extends Payload['type']>(payloads: readonly Payload[], type: T): PayloadOfType<T>[] {
+  return payloads.filter((p): p is PayloadOfType<T> => p.type === type);
+}
