@@ -1,0 +1,49 @@
+/*
+ * counters.h - global counters, one block per worker so no two cores write
+ * the same cache line; readers sum the blocks (relaxed atomics: exact per
+ * counter, not a snapshot across counters).
+ */
+#ifndef SL_COUNTERS_H
+#define SL_COUNTERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Why a packet was dropped; also indexes the drop counters. */
+typedef enum {
+	SL_OK = 0,
+	SL_DROP_REPLAY,
+	SL_DROP_ICV,
+	SL_DROP_BADSPI,
+	SL_DROP_MALFORMED,
+	SL_DROP_NOSA,
+	SL_DROP_PADDING,
+	SL_DROP_DEAD,     /* SA hit its hard limit or ran out of sequence numbers */
+	SL_DROP_TXERR,    /* the kernel refused to send / write */
+	SL_DROP_IKEQUEUE, /* JS did not keep up with inbound IKE */
+	SL_DROP__COUNT
+} sl_drop_t;
+
+typedef struct sl_counters {
+	_Atomic uint64_t rx_packets, tx_packets, tun_rx_packets, tun_tx_packets;
+	_Atomic uint64_t rx_bytes, tx_bytes;
+	_Atomic uint64_t ike_rx, ike_tx, keepalives_rx, keepalives_tx;
+	_Atomic uint64_t drops[SL_DROP__COUNT];
+} __attribute__((aligned(64))) sl_counters_t;
+
+/* Single writer per block: a relaxed load+store is enough and avoids a locked op. */
+#define SL_CNT_ADD(field, n)                                                            \
+	atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + \
+						(uint64_t)(n), memory_order_relaxed)
+#define SL_CNT_INC(field) SL_CNT_ADD(field, 1)
+#define SL_CNT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+
+/* A plain copy of the summed counters, for readers. */
+typedef struct sl_counter_totals {
+	uint64_t rx_packets, tx_packets, tun_rx_packets, tun_tx_packets;
+	uint64_t rx_bytes, tx_bytes;
+	uint64_t ike_rx, ike_tx, keepalives_rx, keepalives_tx;
+	uint64_t drops[SL_DROP__COUNT];
+} sl_counter_totals_t;
+
+#endif

@@ -1,0 +1,46 @@
+/* engine_internal.h - engine state shared by engine.c (control) and worker.c (data). */
+#ifndef SL_ENGINE_INTERNAL_H
+#define SL_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include "engine.h"
+#include "sadb.h"
+
+#define SL_MAX_KEEPALIVES 64
+
+typedef struct sl_keepalive {
+	sl_endpoint_t to;
+	unsigned interval;
+	unsigned left; /* seconds until the next one */
+} sl_keepalive_t;
+
+struct sl_engine;
+
+typedef struct sl_worker {
+	struct sl_engine *e;
+	int idx;
+	pthread_t thread;
+	bool started;
+} sl_worker_t;
+
+struct sl_engine {
+	sl_engine_cfg_t cfg;
+	sl_sink_t sink;
+	sl_sadb_t db;
+	bool db_ready;
+	int udp_fd, udp_family, raw_fd, stop_fd, timer_fd;
+	int tun_fd[SL_MAX_WORKERS];
+	int nworkers;
+	sl_worker_t w[SL_MAX_WORKERS];
+	/* One block per worker plus one for the owner thread (IKE sends). */
+	sl_counters_t cnt[SL_MAX_WORKERS + 1];
+	pthread_mutex_t ka_lock;
+	sl_keepalive_t ka[SL_MAX_KEEPALIVES];
+	int nka;
+};
+
+void *sl_worker_main(void *arg);
+/* Worker 0 runs this once a second. */
+void sl_keepalive_tick(struct sl_engine *e, sl_counters_t *cnt);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * esp.h - ESP tunnel mode (RFC 4303) for one packet, no I/O.
+ *
+ * Buffer layout on encapsulation: the inner packet sits at
+ * buf + SL_ESP_HEADROOM so SPI | seq | IV are written in front of it and the
+ * trailer (padding, pad length, next header) and ICV behind it, in place.
+ */
+#ifndef SL_ESP_H
+#define SL_ESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "counters.h"
+#include "event.h"
+#include "sa.h"
+#include "sadb.h"
+
+#define SL_ESP_HEADROOM 32  /* >= 8 (SPI, seq) + 16 (largest IV) */
+#define SL_ESP_TAILROOM 128 /* >= block-1 padding + 2 trailer bytes + 32 ICV */
+
+/* The worker's view: which crypto contexts to use, where to count, whom to tell. */
+typedef struct sl_wctx {
+	int worker;
+	sl_counters_t *cnt;
+	const sl_sink_t *sink;
+} sl_wctx_t;
+
+/* Encapsulate the inner packet (inner_len bytes at buf + SL_ESP_HEADROOM;
+ * nh = 4 or 41).  On SL_OK, *esp / *esp_len is the ESP packet inside buf. */
+sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap,
+		       size_t inner_len, uint8_t nh, uint8_t **esp, size_t *esp_len);
+
+/* Verify and decrypt the ESP packet (SPI first) in place.  encap is how it
+ * arrived (SL_ENCAP_UDP: from is the outer source, used for NAT following).
+ * On SL_OK, *inner / *inner_len is the inner IP packet (inner_len 0 for a
+ * dummy packet, RFC 4303 §2.6, which is consumed silently).  The caller
+ * holds the SADB read lock and counts drops via sl_esp_count_drop. */
+sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
+		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len);
+
+/* Record a drop in the worker's global counters. */
+void sl_esp_count_drop(const sl_wctx_t *w, sl_drop_t why);
+
+/* Count a packet against the SA's lifetime (RFC 4301 §4.4.2.1); fires soft /
+ * hard once each.  false when the hard limit is hit (SA is now dead). */
+bool sl_esp_account(const sl_wctx_t *w, sl_sa_t *sa, size_t bytes);
+
+#endif

@@ -1,0 +1,120 @@
+/* esp_in.c - inbound ESP tunnel mode (RFC 4303 §3.4). */
+#include "esp.h"
+#include "inner.h"
+
+#include <netinet/in.h>
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
+		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len)
+{
+	if (len < 8)
+		return SL_DROP_MALFORMED;
+	sl_sa_t *sa = sl_sadb_find(db, rd32(pkt), SL_DIR_IN);
+	if (!sa)
+		return SL_DROP_BADSPI; /* §3.4.2 */
+	if (sa->encap != encap) {
+		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		return SL_DROP_MALFORMED;
+	}
+	if (atomic_load_explicit(&sa->dead, memory_order_relaxed))
+		return SL_DROP_DEAD;
+	size_t overhead = 8 + sa->iv_len + sa->icv_len;
+	if (len < overhead + sa->block || (len - overhead) % sa->block != 0) {
+		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		return SL_DROP_MALFORMED;
+	}
+	size_t plen = len - overhead;
+
+	/* §3.4.3: reject replays before spending the ICV computation on them. */
+	uint64_t seq;
+	pthread_spin_lock(&sa->replay_lock);
+	bool fresh = sl_replay_infer(&sa->replay, sa->esn, rd32(pkt + 4), &seq) &&
+		     sl_replay_check(&sa->replay, seq);
+	pthread_spin_unlock(&sa->replay_lock);
+	if (!fresh) {
+		atomic_fetch_add_explicit(&sa->drops_replay, 1, memory_order_relaxed);
+		return SL_DROP_REPLAY;
+	}
+
+	int rc = sl_crypto_open(sa->ctx[w->worker], pkt, plen, (uint32_t)(seq >> 32));
+	if (rc == SL_CRYPTO_EAUTH) {
+		atomic_fetch_add_explicit(&sa->drops_icv, 1, memory_order_relaxed);
+		return SL_DROP_ICV; /* §3.4.4.1 */
+	}
+	if (rc != SL_CRYPTO_OK) {
+		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		return SL_DROP_MALFORMED;
+	}
+
+	/* Authenticated: update the window (a second worker may have won the
+	 * same number meanwhile) and follow a NAT mapping change (RFC 3948 §3.5,
+	 * RFC 7296 §2.23 only trusts authenticated packets for this). */
+	bool moved = false;
+	pthread_spin_lock(&sa->replay_lock);
+	fresh = sl_replay_check(&sa->replay, seq);
+	if (fresh) {
+		sl_replay_update(&sa->replay, seq);
+		if (encap == SL_ENCAP_UDP && from && !sl_endpoint_eq(from, &sa->remote)) {
+			sa->remote = *from;
+			moved = true;
+		}
+	}
+	pthread_spin_unlock(&sa->replay_lock);
+	if (!fresh) {
+		atomic_fetch_add_explicit(&sa->drops_replay, 1, memory_order_relaxed);
+		return SL_DROP_REPLAY;
+	}
+	if (moved && w->sink && w->sink->event) {
+		sl_event_t ev = { .type = SL_EV_PEER_MOVED, .spi = sa->spi, .dir = SL_DIR_IN,
+				  .reqid = sa->reqid, .from = *from };
+		w->sink->event(w->sink->ctx, &ev);
+	}
+
+	/* §2.4: trailer = padding | pad length | next header; padding must be 1, 2, 3, ... */
+	uint8_t *payload = pkt + 8 + sa->iv_len;
+	uint8_t padlen = payload[plen - 2];
+	uint8_t nh = payload[plen - 1];
+	if ((size_t)padlen + 2 > plen) {
+		atomic_fetch_add_explicit(&sa->drops_padding, 1, memory_order_relaxed);
+		return SL_DROP_PADDING;
+	}
+	size_t body = plen - 2 - padlen;
+	for (size_t i = 0; i < padlen; i++) {
+		if (payload[body + i] != (uint8_t)(i + 1)) {
+			atomic_fetch_add_explicit(&sa->drops_padding, 1, memory_order_relaxed);
+			return SL_DROP_PADDING;
+		}
+	}
+	if (nh == 59) { /* §2.6: dummy packet, discard silently */
+		*inner = payload;
+		*inner_len = 0;
+		return SL_OK;
+	}
+	if (nh != IPPROTO_IPIP && nh != IPPROTO_IPV6) {
+		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		return SL_DROP_MALFORMED;
+	}
+	sl_flow_t f;
+	long ilen = sl_inner_parse(payload, body, nh, &f);
+	bool ok = ilen > 0;
+	/* RFC 4301 §5.2: the inner header must match the SA's selectors. */
+	if (ok && sa->nsels) {
+		ok = false;
+		for (size_t i = 0; i < sa->nsels && !ok; i++)
+			ok = sl_selector_match(&sa->sels[i], &f, true);
+	}
+	if (!ok) {
+		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		return SL_DROP_MALFORMED;
+	}
+	if (!sl_esp_account(w, sa, (size_t)ilen))
+		return SL_DROP_DEAD;
+	*inner = payload;
+	*inner_len = (size_t)ilen;
+	return SL_OK;
+}

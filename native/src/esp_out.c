@@ -1,0 +1,58 @@
+/* esp_out.c - outbound ESP tunnel mode (RFC 4303 §3.1, §3.3). */
+#include "esp.h"
+
+#include <string.h>
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap,
+		       size_t inner_len, uint8_t nh, uint8_t **esp, size_t *esp_len)
+{
+	if (atomic_load_explicit(&sa->dead, memory_order_relaxed))
+		return SL_DROP_DEAD;
+	/* §2.4: payload + pad length + next header end on a block boundary. */
+	size_t body = inner_len + 2;
+	size_t padded = (body + sa->block - 1) & ~(sa->block - 1);
+	size_t padlen = padded - body;
+	if (cap < SL_ESP_HEADROOM || SL_ESP_HEADROOM + padded + sa->icv_len > cap)
+		return SL_DROP_MALFORMED;
+	if (!sl_esp_account(w, sa, inner_len))
+		return SL_DROP_DEAD;
+
+	/* §3.3.3: the counter must never cycle; the SA is used up instead. */
+	uint64_t seq = atomic_fetch_add_explicit(&sa->seq_out, 1, memory_order_relaxed) + 1;
+	if (seq > sa->seq_max || seq == 0) {
+		atomic_store_explicit(&sa->seq_out, sa->seq_max, memory_order_relaxed);
+		atomic_store(&sa->dead, true);
+		return SL_DROP_DEAD;
+	}
+	if (seq >= sa->seq_warn && !atomic_exchange(&sa->overflow_fired, true) && w->sink &&
+	    w->sink->event) {
+		sl_event_t ev = { .type = SL_EV_SEQ_OVERFLOW, .spi = sa->spi, .dir = SL_DIR_OUT,
+				  .reqid = sa->reqid };
+		w->sink->event(w->sink->ctx, &ev);
+	}
+
+	uint8_t *payload = buf + SL_ESP_HEADROOM;
+	uint8_t *trailer = payload + inner_len;
+	/* §2.4: default padding is the monotonic series 1, 2, 3, ... */
+	for (size_t i = 0; i < padlen; i++)
+		trailer[i] = (uint8_t)(i + 1);
+	trailer[padlen] = (uint8_t)padlen;
+	trailer[padlen + 1] = nh;
+
+	uint8_t *hdr = payload - sa->iv_len - 8;
+	wr32(hdr, sa->spi);
+	wr32(hdr + 4, (uint32_t)seq); /* §2.2.1: only the low 32 bits are sent */
+	if (sl_crypto_seal(sa->ctx[w->worker], hdr, padded, seq) != SL_CRYPTO_OK)
+		return SL_DROP_TXERR;
+	*esp = hdr;
+	*esp_len = 8 + sa->iv_len + padded + sa->icv_len;
+	return SL_OK;
+}

@@ -1,0 +1,130 @@
+/* sa.c - SA creation (crypto contexts, replay window) and destruction. */
+#include "sa.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
+{
+	sl_alg_t alg;
+	size_t ek, ak;
+	if (nctx < 1 || nctx > SL_MAX_WORKERS) {
+		snprintf(err, errlen, "bad worker count %d", nctx);
+		return NULL;
+	}
+	if (!spec->algorithm || sl_alg_parse(spec->algorithm, &alg, &ek, &ak) != 0) {
+		snprintf(err, errlen, "unknown algorithm");
+		return NULL;
+	}
+	if (spec->enc_key_len != ek || spec->auth_key_len != ak) {
+		snprintf(err, errlen, "%s needs a %zu-byte encryption key and a %zu-byte auth key",
+			 spec->algorithm, ek, ak);
+		return NULL;
+	}
+	/* RFC 4303 §2.1: SPI 0 is reserved; 1..255 are reserved by IANA. */
+	if (spec->spi < 256) {
+		snprintf(err, errlen, "SPI %u is reserved", spec->spi);
+		return NULL;
+	}
+	sl_sa_t *sa = calloc(1, sizeof(*sa));
+	if (!sa) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sa->spi = spec->spi;
+	sa->dir = spec->dir;
+	sa->encap = spec->encap;
+	sa->esn = spec->esn;
+	sa->reqid = spec->reqid;
+	sa->alg = alg;
+	snprintf(sa->alg_name, sizeof(sa->alg_name), "%s", spec->algorithm);
+	sa->local = spec->local;
+	sa->remote = spec->remote;
+	sa->soft_bytes = spec->soft_bytes;
+	sa->hard_bytes = spec->hard_bytes;
+	sa->soft_packets = spec->soft_packets;
+	sa->hard_packets = spec->hard_packets;
+	sa->seq_max = spec->esn ? UINT64_MAX : UINT32_MAX;
+	sa->seq_warn = sa->seq_max - SL_SEQ_OVERFLOW_MARGIN;
+	pthread_spin_init(&sa->replay_lock, PTHREAD_PROCESS_PRIVATE);
+	if (sl_replay_init(&sa->replay, spec->dir == SL_DIR_IN ? spec->replay_window : 0) != 0) {
+		snprintf(err, errlen, "bad replay window %u (max %u)", spec->replay_window,
+			 SL_REPLAY_MAX_WINDOW);
+		goto fail;
+	}
+	if (spec->nselectors) {
+		sa->sels = calloc(spec->nselectors, sizeof(sl_selector_t));
+		if (!sa->sels) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		memcpy(sa->sels, spec->selectors, spec->nselectors * sizeof(sl_selector_t));
+		sa->nsels = spec->nselectors;
+	}
+	sl_crypto_params_t p = {
+		.alg = alg,
+		.enc_key = spec->enc_key,
+		.enc_key_len = spec->enc_key_len,
+		.auth_key = spec->auth_key,
+		.auth_key_len = spec->auth_key_len,
+		.esn = spec->esn,
+	};
+	for (int i = 0; i < nctx; i++) {
+		if (sl_crypto_new(&sa->ctx[i], &p, spec->backend, err, errlen) != SL_CRYPTO_OK)
+			goto fail;
+		sa->nctx = i + 1;
+	}
+	sa->iv_len = sl_crypto_iv_len(sa->ctx[0]);
+	sa->icv_len = sl_crypto_icv_len(sa->ctx[0]);
+	sa->block = sl_crypto_block_size(sa->ctx[0]);
+	if (sa->block < 4 || sa->block > 64 || (sa->block & (sa->block - 1)) || sa->iv_len > 16 ||
+	    sa->icv_len > 32) {
+		snprintf(err, errlen, "crypto backend reported unusable sizes");
+		goto fail;
+	}
+	return sa;
+fail:
+	sl_sa_free(sa);
+	return NULL;
+}
+
+void sl_sa_free(sl_sa_t *sa)
+{
+	if (!sa)
+		return;
+	for (int i = 0; i < sa->nctx; i++)
+		sl_crypto_free(sa->ctx[i]);
+	sl_replay_free(&sa->replay);
+	free(sa->sels);
+	pthread_spin_destroy(&sa->replay_lock);
+	sl_wipe(sa, sizeof(*sa));
+	free(sa);
+}
+
+int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	if (sock_family) {
+		len = sl_endpoint_to_sockaddr(remote, sock_family, &ss);
+		if (len == 0)
+			return -1;
+	}
+	sa->remote = *remote;
+	if (len) {
+		sa->dst = ss;
+		sa->dst_len = len;
+	}
+	return 0;
+}
+
+uint64_t sl_sa_seq(sl_sa_t *sa)
+{
+	if (sa->dir == SL_DIR_OUT)
+		return atomic_load_explicit(&sa->seq_out, memory_order_relaxed);
+	pthread_spin_lock(&sa->replay_lock);
+	uint64_t t = sa->replay.top;
+	pthread_spin_unlock(&sa->replay_lock);
+	return t;
+}

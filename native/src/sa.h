@@ -1,0 +1,88 @@
+/*
+ * sa.h - one ESP security association (RFC 4301 §4.4.2 SAD entry).
+ *
+ * Immutable after creation except: remote endpoint (changed under the SADB
+ * write lock, or for inbound SAs under replay_lock by the worker that sees
+ * the peer move), the atomics, and the replay window (under replay_lock).
+ */
+#ifndef SL_SA_H
+#define SL_SA_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "crypto.h"
+#include "replay.h"
+#include "selector.h"
+
+#define SL_MAX_WORKERS 16
+
+enum { SL_DIR_IN = 0, SL_DIR_OUT = 1 };
+enum { SL_ENCAP_UDP = 0, SL_ENCAP_NONE = 1 };
+
+/* Raise seq-overflow this many packets before the last sequence number, so
+ * IKE has time to rekey (RFC 4303 §3.3.3: never wrap). */
+#define SL_SEQ_OVERFLOW_MARGIN (1ull << 24)
+
+typedef struct sl_sa_spec {
+	uint32_t spi;
+	uint8_t dir;
+	const char *algorithm; /* sl_alg_parse name */
+	const uint8_t *enc_key;
+	size_t enc_key_len;
+	const uint8_t *auth_key;
+	size_t auth_key_len;
+	sl_endpoint_t local, remote;
+	uint8_t encap;
+	bool esn;
+	uint32_t replay_window;
+	sl_backend_t backend;
+	uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets; /* 0 = none */
+	const sl_selector_t *selectors;
+	size_t nselectors;
+	uint32_t reqid;
+} sl_sa_spec_t;
+
+typedef struct sl_sa {
+	struct sl_sa *next; /* SADB hash chain */
+	uint32_t spi;
+	uint8_t dir, encap;
+	bool esn;
+	uint32_t reqid;
+	sl_alg_t alg;
+	char alg_name[32];
+	sl_endpoint_t local, remote;
+	struct sockaddr_storage dst; /* outbound destination for the engine's socket */
+	socklen_t dst_len;
+	int nctx;
+	sl_crypto_t *ctx[SL_MAX_WORKERS]; /* one per worker: contexts are single-threaded */
+	size_t iv_len, icv_len, block;
+	sl_selector_t *sels;
+	size_t nsels;
+
+	pthread_spinlock_t replay_lock;
+	sl_replay_t replay;
+
+	_Atomic uint64_t seq_out; /* last sequence number handed out */
+	uint64_t seq_max, seq_warn;
+
+	uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets;
+	atomic_bool soft_fired, hard_fired, overflow_fired, dead;
+
+	_Atomic uint64_t packets, bytes, drops_replay, drops_icv, drops_malformed, drops_padding;
+} sl_sa_t;
+
+/* Creates the SA with nctx crypto contexts.  NULL on error (reason in err). */
+sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen);
+/* Wipes keys (sl_crypto_free) and frees. */
+void sl_sa_free(sl_sa_t *sa);
+/* Point the SA at a new remote; sock_family is the engine socket's (0 = none yet). */
+int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family);
+/* The highest sequence number sent (out) or authenticated (in). */
+uint64_t sl_sa_seq(sl_sa_t *sa);
+
+#endif

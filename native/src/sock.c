@@ -1,0 +1,62 @@
+/* sock.c - UDP 4500 and raw ESP sockets. */
+#include "sock.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void set_buffers(int fd, int size)
+{
+	/* The *FORCE variants exceed net.core.rmem_max (we run as root); fall
+	 * back to the capped ones otherwise. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+int sl_udp_open(const sl_endpoint_t *listen, int bufsize, char *err, size_t errlen)
+{
+	int fam = listen->family;
+	int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0) {
+		snprintf(err, errlen, "UDP socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fam == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	set_buffers(fd, bufsize);
+	/* Let the kernel fragment outer packets rather than refuse them: the
+	 * inner MTU already keeps them below the path MTU in normal set-ups. */
+	int pmtu = IP_PMTUDISC_DONT;
+	if (fam == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	struct sockaddr_storage ss;
+	socklen_t len = sl_endpoint_to_sockaddr(listen, fam, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		char a[64];
+		sl_endpoint_format(listen, a, sizeof(a));
+		snprintf(err, errlen, "bind UDP %s:%u: %s", a, listen->port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int sl_raw_esp_open(int bufsize, char *err, size_t errlen)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP);
+	if (fd < 0) {
+		snprintf(err, errlen, "raw ESP socket: %s", strerror(errno));
+		return -1;
+	}
+	set_buffers(fd, bufsize);
+	int pmtu = IP_PMTUDISC_DONT;
+	setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	return fd;
+}

@@ -1,0 +1,65 @@
+/* tun.c - TUN device creation via /dev/net/tun (Documentation/networking/tuntap.rst). */
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int sl_tun_open(const char *name, int nqueues, int mtu, int *fds, char *err, size_t errlen)
+{
+	if (strlen(name) == 0 || strlen(name) >= IFNAMSIZ) {
+		snprintf(err, errlen, "bad TUN name");
+		return -1;
+	}
+	int i;
+	for (i = 0; i < nqueues; i++) {
+		int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(err, errlen, "open /dev/net/tun: %s", strerror(errno));
+			goto fail;
+		}
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		/* No packet-info header: the IP version nibble tells v4 from v6. */
+		ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			snprintf(err, errlen, "TUNSETIFF %s: %s", name, strerror(errno));
+			close(fd);
+			goto fail;
+		}
+		fds[i] = fd;
+	}
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	ifr.ifr_mtu = mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
+		snprintf(err, errlen, "set MTU %d on %s: %s", mtu, name, strerror(errno));
+		close(s);
+		goto fail;
+	}
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
+		snprintf(err, errlen, "bring %s up: %s", name, strerror(errno));
+		close(s);
+		goto fail;
+	}
+	close(s);
+	return 0;
+fail:
+	while (i-- > 0)
+		close(fds[i]);
+	return -1;
+}
