@@ -112,12 +112,12 @@ export class StaticTunnel {
   }
 
   /** Starts the tool in `ns` and waits for "sitelink-static: up". The config (keys) is 0600 and removed at stop. */
-  static async start(ns: string, config: StaticTunnelConfig, dir: string, timeoutMs = 15_000): Promise<StaticTunnel> {
-    if (!existsSync(staticTool)) throw new Error(`${staticTool} is missing: run npm run build`);
+  static async start(ns: string, config: StaticTunnelConfig, dir: string, timeoutMs = 15_000, tool = staticTool): Promise<StaticTunnel> {
+    if (!existsSync(tool)) throw new Error(`${tool} is missing: run npm run build`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const configPath = path.join(dir, `static-${ns}.json`);
     writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, staticTool, '--config', configPath], {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, tool, '--config', configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const st = new StaticTunnel(ns, child, configPath);
