@@ -9,6 +9,7 @@ import type { Lab } from './lab.ts';
 import { LAB } from './lab.ts';
 import { staticTool } from './paths.ts';
 import { waitForLine, waitUntil } from './wait.ts';
+import type { CryptoBackend } from '../../firmware/src/dataplane/types.ts';
 
 export type StaticAlgorithm = 'aes128gcm16' | 'aes256gcm16' | 'aes128-sha256' | 'aes256-sha256' | 'aes128-sha1';
 
@@ -34,7 +35,7 @@ export interface SaKeys {
 export interface StaticTunnelConfig {
   tun: string;
   listen: { address: string; port: number };
-  backend: 'auto' | 'openssl' | 'af_alg';
+  backend: CryptoBackend;
   workers: number;
   rawEsp: boolean;
   tunnels: Array<{
