@@ -185,6 +185,8 @@ export class StaticTunnel {
 export interface StaticPair {
   gwA: StaticTunnel;
   gwB: StaticTunnel;
+  /** Every key (hex) the pair was given, to check that none leaks into output. */
+  secrets: string[];
   stop(): Promise<void>;
 }
 
@@ -199,5 +201,16 @@ export async function startStaticPair(lab: Lab, alg: StaticAlgorithm): Promise<S
     await gwB.stop();
     throw e;
   }
-  return { gwA, gwB, stop: async () => { await gwA.stop(); await gwB.stop(); } };
+  const secrets = cfg.gwA.tunnels.flatMap((tn) => [tn.out, tn.in]).flatMap((sa) => [sa.encKey, ...(sa.authKey ? [sa.authKey] : [])]);
+  return { gwA, gwB, secrets, stop: async () => { await gwA.stop(); await gwB.stop(); } };
+}
+
+/** True when `text` contains any secret, or any 16-hex-digit piece of one (case-insensitive). */
+export function leaksSecret(text: string, secrets: readonly string[]): boolean {
+  const hay = text.toLowerCase();
+  return secrets.some((k) => {
+    const key = k.toLowerCase();
+    for (let i = 0; i + 16 <= key.length; i += 8) if (hay.includes(key.slice(i, i + 16))) return true;
+    return false;
+  });
 }

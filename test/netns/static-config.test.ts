@@ -1,7 +1,7 @@
 // Configs the static-tunnel test gives both gateways: mirrored SAs, fresh keys
 // of the right length (RFC 4106 section 8.1: GCM key + 4-octet salt).
 import t from 'tap';
-import { labStaticConfigs } from '../lib/static-tunnel.ts';
+import { labStaticConfigs, leaksSecret } from '../lib/static-tunnel.ts';
 
 t.test('gwA and gwB configs mirror each other', async (t) => {
   const { gwA, gwB } = labStaticConfigs('aes128gcm16');
@@ -26,4 +26,11 @@ t.test('CBC suites get an HMAC key; every run gets fresh keys', async (t) => {
   t.equal(one?.out.encKey.length, 32, 'AES-128 key');
   t.equal(one?.out.authKey?.length, 64, 'HMAC-SHA-256 key, 32 bytes (RFC 4868)');
   t.not(one?.out.encKey, two?.out.encKey, 'keys differ between runs');
+});
+
+t.test('leaksSecret finds a key or a piece of one in output', async (t) => {
+  const key = '00112233445566778899aabbccddeeff01234567';
+  t.ok(leaksSecret(`key=${key}`, [key]));
+  t.ok(leaksSecret(`partial 8899AABBCCDDEEFF here`, [key]), 'a 16-digit piece, any case');
+  t.notOk(leaksSecret('{"rx":12,"spi":"0x00001001"}', [key]));
 });
