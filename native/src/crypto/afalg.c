@@ -1,0 +1,297 @@
+/*
+ * afalg.c - ESP transforms through the kernel crypto API (AF_ALG "aead"),
+ * so a board's crypto engine does the work when it has a driver.
+ *
+ * One op socket per context; a packet is one sendmsg() (op, IV, assoclen
+ * as control data, the packet as iovecs) and one readv(), in place, with
+ * no allocation.  The kernel's IPsec AEAD templates define the layout:
+ *
+ *   rfc4106(gcm(aes)), rfc7539esp(chacha20,poly1305):
+ *     key = cipher key | salt; AAD handed over = SPI | [Seq high |] Seq low | IV
+ *     (the template strips the trailing 8-byte IV from the AAD itself).
+ *   authenc(hmac(H),cbc(C)):
+ *     key = rtattr{enckeylen} | auth key | enc key; AAD = SPI | Seq low | IV,
+ *     so the HMAC covers SPI | Seq | IV | ciphertext (RFC 4303 §3.3.2).
+ *   authencesn(hmac(H),cbc(C)) (ESN):
+ *     AAD = SPI | Seq high | Seq low | IV; the template moves Seq high to
+ *     the end of the MAC input (RFC 4303 §3.3.2.1).
+ *
+ * Output of an encryption is AAD | ciphertext | ICV, of a decryption
+ * AAD | plaintext; the iovecs put it straight back into the packet.  A
+ * forged packet makes the read fail with EBADMSG.
+ */
+#include "crypto_internal.h"
+#include "afalg_proc.h"
+
+#include <errno.h>
+#include <linux/if_alg.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef AF_ALG
+#define AF_ALG 38
+#endif
+#ifndef SOL_ALG
+#define SOL_ALG 279
+#endif
+
+/* From the kernel's include/crypto/authenc.h (not exported as uapi). */
+#define SL_CRYPTO_AUTHENC_KEYA_PARAM 1
+
+typedef struct {
+	int tfm; /* bound algorithm socket: holds the key */
+	int op;  /* accepted operation socket */
+} afalg_t;
+
+bool sl_afalg_available(void)
+{
+	int fd = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void afalg_fini(sl_crypto_t *c)
+{
+	afalg_t *s = c->be;
+
+	/* Closing both sockets frees the kernel tfm, whose key memory the
+	 * crypto API zeroes (crypto_destroy_tfm -> kfree_sensitive). */
+	if (s->op >= 0)
+		close(s->op);
+	if (s->tfm >= 0)
+		close(s->tfm);
+	s->op = s->tfm = -1;
+}
+
+/* Pack the authenc key: struct rtattr { len, type = KEYA_PARAM }, be32
+ * enckeylen, then the auth key, then the enc key. */
+static size_t authenc_key(uint8_t *buf, size_t buflen, const sl_crypto_params_t *p)
+{
+	struct rtattr rta;
+	size_t hdr = RTA_SPACE(sizeof(uint32_t));
+	size_t n = hdr + p->auth_key_len + p->enc_key_len;
+
+	if (n > buflen)
+		return 0;
+	memset(buf, 0, hdr);
+	rta.rta_len = (unsigned short)RTA_LENGTH(sizeof(uint32_t));
+	rta.rta_type = SL_CRYPTO_AUTHENC_KEYA_PARAM;
+	memcpy(buf, &rta, sizeof(rta));
+	sl_put_be32(buf + RTA_LENGTH(0), (uint32_t)p->enc_key_len);
+	memcpy(buf + hdr, p->auth_key, p->auth_key_len);
+	memcpy(buf + hdr + p->auth_key_len, p->enc_key, p->enc_key_len);
+	return n;
+}
+
+static int afalg_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, size_t errlen)
+{
+	const char *name = c->esn && c->info->kernel_name_esn != NULL ? c->info->kernel_name_esn
+								    : c->info->kernel_name;
+	struct sockaddr_alg sa;
+	uint8_t key[128];
+	size_t keylen;
+
+	afalg_t *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		sl_crypto_seterr(err, errlen, "out of memory");
+		return SL_CRYPTO_EIO;
+	}
+	s->tfm = s->op = -1;
+	c->be = s;
+	c->be_size = sizeof(*s);
+
+	s->tfm = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s->tfm < 0) {
+		sl_crypto_seterr(err, errlen, "af_alg: socket: %s", strerror(errno));
+		return SL_CRYPTO_ENOTSUP;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.salg_family = AF_ALG;
+	memcpy(sa.salg_type, "aead", sizeof("aead"));
+	if (strlen(name) >= sizeof(sa.salg_name)) {
+		sl_crypto_seterr(err, errlen, "af_alg: algorithm name too long");
+		return SL_CRYPTO_EINVAL;
+	}
+	memcpy(sa.salg_name, name, strlen(name) + 1);
+	if (bind(s->tfm, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		sl_crypto_seterr(err, errlen, "af_alg: kernel lacks %s: %s", name, strerror(errno));
+		return SL_CRYPTO_ENOTSUP;
+	}
+
+	if (c->info->aead) {
+		if (p->enc_key_len > sizeof(key))
+			return SL_CRYPTO_EINVAL;
+		memcpy(key, p->enc_key, p->enc_key_len); /* cipher key | salt */
+		keylen = p->enc_key_len;
+	} else {
+		keylen = authenc_key(key, sizeof(key), p);
+		if (keylen == 0)
+			return SL_CRYPTO_EINVAL;
+	}
+	int rc = setsockopt(s->tfm, SOL_ALG, ALG_SET_KEY, key, (socklen_t)keylen);
+	int saved = errno;
+	sl_wipe(key, sizeof(key));
+	if (rc != 0) {
+		sl_crypto_seterr(err, errlen, "af_alg: %s rejected the key: %s", name, strerror(saved));
+		return SL_CRYPTO_EINVAL;
+	}
+	/* Truncated ICV length: 12 for HMAC-SHA1-96 (RFC 2404), 16 otherwise. */
+	if (setsockopt(s->tfm, SOL_ALG, ALG_SET_AEAD_AUTHSIZE, NULL, (socklen_t)c->info->icv_len) != 0) {
+		sl_crypto_seterr(err, errlen, "af_alg: %s: ICV length %zu: %s", name,
+				 c->info->icv_len, strerror(errno));
+		return SL_CRYPTO_ENOTSUP;
+	}
+	s->op = accept4(s->tfm, NULL, NULL, SOCK_CLOEXEC);
+	if (s->op < 0) {
+		sl_crypto_seterr(err, errlen, "af_alg: accept: %s", strerror(errno));
+		return SL_CRYPTO_EIO;
+	}
+	if (sl_afalg_proc_driver(NULL, name, c->driver, sizeof(c->driver)) != 0)
+		snprintf(c->driver, sizeof(c->driver), "%s", name);
+	return SL_CRYPTO_OK;
+}
+
+/* One kernel operation: send `in`, read the result into `out`. */
+static int run_op(const afalg_t *s, uint32_t op, const uint8_t *iv, size_t iv_len,
+		  uint32_t assoclen, const struct iovec *in, int nin, size_t inlen,
+		  const struct iovec *out, int nout, size_t outlen)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(uint32_t)) +
+			    CMSG_SPACE(sizeof(struct af_alg_iv) + SL_MAX_IV_LEN) +
+			    CMSG_SPACE(sizeof(uint32_t))];
+	} ctl;
+	struct msghdr msg;
+	struct cmsghdr *cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(uint32_t)) +
+			     CMSG_SPACE(sizeof(struct af_alg_iv) + iv_len) +
+			     CMSG_SPACE(sizeof(uint32_t));
+	msg.msg_iov = (struct iovec *)in;
+	msg.msg_iovlen = (size_t)nin;
+
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_ALG;
+	cm->cmsg_type = ALG_SET_OP;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+	memcpy(CMSG_DATA(cm), &op, sizeof(op));
+
+	cm = CMSG_NXTHDR(&msg, cm);
+	if (cm == NULL)
+		return SL_CRYPTO_EIO;
+	cm->cmsg_level = SOL_ALG;
+	cm->cmsg_type = ALG_SET_IV;
+	cm->cmsg_len = CMSG_LEN(sizeof(struct af_alg_iv) + iv_len);
+	{
+		uint32_t ivlen32 = (uint32_t)iv_len;
+		uint8_t *d = CMSG_DATA(cm);
+		memcpy(d, &ivlen32, sizeof(ivlen32)); /* struct af_alg_iv.ivlen */
+		memcpy(d + offsetof(struct af_alg_iv, iv), iv, iv_len);
+	}
+
+	cm = CMSG_NXTHDR(&msg, cm);
+	if (cm == NULL)
+		return SL_CRYPTO_EIO;
+	cm->cmsg_level = SOL_ALG;
+	cm->cmsg_type = ALG_SET_AEAD_ASSOCLEN;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+	memcpy(CMSG_DATA(cm), &assoclen, sizeof(assoclen));
+
+	ssize_t n;
+	do
+		n = sendmsg(s->op, &msg, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 || (size_t)n != inlen)
+		return SL_CRYPTO_EIO;
+	do
+		n = readv(s->op, out, nout);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EBADMSG ? SL_CRYPTO_EAUTH : SL_CRYPTO_EIO;
+	if ((size_t)n != outlen)
+		return SL_CRYPTO_EIO;
+	return SL_CRYPTO_OK;
+}
+
+/*
+ * Build the iovecs for pkt (SPI | Seq low | IV | data) with the AAD the
+ * kernel wants.  Without ESN the AAD is the packet's own first bytes; with
+ * ESN Seq high is slotted in between SPI and Seq low from a side buffer
+ * (and on output the kernel's copy of it lands in a scratch word).
+ */
+static int build_iov(const sl_crypto_t *c, uint8_t *pkt, size_t tail, uint8_t *hi,
+		     struct iovec *iov, size_t *total)
+{
+	size_t body = SL_ESP_HDR_LEN + c->info->iv_len + tail;
+
+	if (!c->esn) {
+		iov[0].iov_base = pkt;
+		iov[0].iov_len = body;
+		*total = body;
+		return 1;
+	}
+	iov[0].iov_base = pkt;
+	iov[0].iov_len = 4;
+	iov[1].iov_base = hi;
+	iov[1].iov_len = 4;
+	iov[2].iov_base = pkt + 4;
+	iov[2].iov_len = body - 4;
+	*total = body + 4;
+	return 3;
+}
+
+static int afalg_do(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi, bool enc)
+{
+	const afalg_t *s = c->be;
+	const uint8_t *iv = pkt + SL_ESP_HDR_LEN;
+	uint32_t assoclen = (uint32_t)(SL_ESP_HDR_LEN + (c->esn ? 4u : 0u) + c->info->iv_len);
+	uint8_t hi_in[4], hi_out[4];
+	struct iovec in[3], out[3];
+	size_t inlen, outlen;
+	size_t icv = c->info->icv_len;
+
+	sl_put_be32(hi_in, seq_hi);
+	int nin = build_iov(c, pkt, enc ? len : len + icv, hi_in, in, &inlen);
+	int nout = build_iov(c, pkt, enc ? len + icv : len, hi_out, out, &outlen);
+	return run_op(s, enc ? ALG_OP_ENCRYPT : ALG_OP_DECRYPT, iv, c->info->iv_len, assoclen,
+		      in, nin, inlen, out, nout, outlen);
+}
+
+static int afalg_seal(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+{
+	return afalg_do(c, pkt, len, seq_hi, true);
+}
+
+static int afalg_open(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+{
+	return afalg_do(c, pkt, len, seq_hi, false);
+}
+
+static void afalg_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n)
+{
+	/* The key lives only in the kernel; nothing in user memory. */
+	(void)c;
+	*p = NULL;
+	*n = 0;
+}
+
+const sl_backend_ops_t sl_afalg_ops = {
+	.name = "afalg",
+	.init = afalg_init,
+	.seal = afalg_seal,
+	.open = afalg_open,
+	.fini = afalg_fini,
+	.keymat = afalg_keymat,
+};
