@@ -1,0 +1,38 @@
+# Defaults for every board profile (sourced by scripts/image/common.sh before
+# board/<name>/profile.sh, which overrides what differs). Plain bash
+# variables: the build reads them, and the BOARD_RT_* ones are also written
+# to /etc/sitelink/board.env in the image for the init scripts.
+
+BOARD_DESC="generic arm64"
+BOARD_ARCH=arm64
+BOARD_KERNEL_PKG=linux-image-arm64
+# Debian arm64 packages unpacked into the root filesystem (their library
+# dependencies are resolved by scripts/image/resolve-packages).
+BOARD_PACKAGES=(busybox-static nodejs dropbear-bin nftables libssl3)
+
+# Kernel modules, loaded in this order at boot. Crypto modules are loaded
+# explicitly: left to autoload, the kernel may bind generic C code before the
+# accelerated driver exists (measured: shared/reference/facts.md).
+BOARD_RT_CRYPTO_MODULES="crc32c_generic af_alg algif_aead algif_skcipher algif_hash authenc echainiv seqiv gcm ghash-generic des_generic chacha20poly1305 tun nf_tables nft_chain_nat"
+BOARD_RT_MODULES=""
+
+BOARD_RT_CONSOLE=ttyAMA0
+BOARD_RT_WAN_IF=eth0
+BOARD_RT_LAN_IF=""
+# dhcp (busybox udhcpc) or static (BOARD_RT_NET_ADDR / BOARD_RT_NET_GW).
+BOARD_RT_NET_MODE=dhcp
+BOARD_RT_NET_ADDR=""
+BOARD_RT_NET_GW=""
+BOARD_RT_NET_DNS=""
+# Block device holding the persistent config store (ext4, mounted on /config).
+BOARD_RT_CONFIG_DEV=""
+# AF_ALG driver names (or substrings of them) this board should bind for the
+# ESP transforms; checked by the image test and shown by the boot log.
+BOARD_RT_AFALG_DRIVERS=""
+
+# Kernel image and device tree as the boot loader wants them.
+BOARD_DTB=""
+# How scripts/flash lays the image out on the board's boot medium:
+#   initramfs  - out/<board>/ is booted directly (QEMU), flash makes bundles only
+#   sd-ext4    - partition 1 (boot, ext4): Image, dtb, initramfs; partition 2: /config
+BOARD_FLASH_LAYOUT=initramfs

@@ -1,0 +1,18 @@
+# QEMU "virt" machine, arm64, -cpu max,pauth-impdef=on (scripts/qemu-run).
+# The emulated CPU has the ARMv8 crypto extensions, so the kernel's CE drivers
+# (gcm-aes-ce, sha2-ce, ...) back AF_ALG.
+
+BOARD_DESC="QEMU virt arm64 (TCG)"
+BOARD_RT_MODULES="virtio_mmio virtio_pci virtio_net virtio_blk ext4 aes-ce-cipher aes-ce-blk ghash-ce sha1-ce sha2-ce sha512-ce chacha-neon poly1305-neon"
+BOARD_RT_CONSOLE=ttyAMA0
+BOARD_RT_WAN_IF=eth0
+# QEMU user networking: the guest is always 10.0.2.15, the host 10.0.2.2.
+# Static saves the DHCP round trip on every boot.
+BOARD_RT_NET_MODE=static
+BOARD_RT_NET_ADDR=10.0.2.15/24
+BOARD_RT_NET_GW=10.0.2.2
+BOARD_RT_NET_DNS=10.0.2.3
+# The second drive scripts/qemu-run attaches (config.img, ext4).
+BOARD_RT_CONFIG_DEV=/dev/vda
+BOARD_RT_AFALG_DRIVERS="gcm-aes-ce sha256-ce"
+BOARD_FLASH_LAYOUT=initramfs
