@@ -1,0 +1,86 @@
+/**
+ * The secrets file: PSKs per peer identity, kept apart from sitelink.conf so the main
+ * config can be shared, diffed and shown without exposing keys.
+ *
+ *   psk {
+ *     gwB.lab = "a long random passphrase"
+ *     198.51.100.2 = 0x6f1c...           # hex
+ *     hq = 0sBASE64==                    # base64 (strongSwan's 0s prefix)
+ *   }
+ *
+ * Refused unless it is a regular file with mode 0600 (no group/other bits) owned by root
+ * or the current user: a world-readable PSK is a PSK already leaked.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parseConf } from './parse.ts';
+import { Secret } from './secret.ts';
+import type { ConfigError } from './types.ts';
+import type { SecretsTable } from './validate.ts';
+
+export type SecretsResult = { ok: true; secrets: SecretsTable } | { ok: false; errors: ConfigError[] };
+
+export function checkSecretsFileMode(file: string): string | null {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    return `cannot read the secrets file: ${(e as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+  if (!st.isFile()) return 'the secrets file is not a regular file';
+  if ((st.mode & 0o077) !== 0) {
+    return `the secrets file has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; expected 0600 (chmod 600 ${file})`;
+  }
+  const me = typeof process.getuid === 'function' ? process.getuid() : 0;
+  if (st.uid !== 0 && st.uid !== me) return `the secrets file is owned by uid ${st.uid}; expected root or uid ${me}`;
+  return null;
+}
+
+function decodeSecret(s: string): Buffer | null {
+  if (/^0x[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0) return Buffer.from(s.slice(2), 'hex');
+  if (s.startsWith('0s')) {
+    const b = Buffer.from(s.slice(2), 'base64');
+    return b.length > 0 ? b : null;
+  }
+  return s.length > 0 ? Buffer.from(s, 'utf8') : null;
+}
+
+/** Parses secrets text (no file checks). Error messages never contain secret values. */
+export function parseSecrets(file: string, text: string): SecretsResult {
+  const { root, errors: syntax } = parseConf(text);
+  const errors: ConfigError[] = syntax.map((e) => ({ file, line: e.line, field: '', message: e.message.replace(/"[^"]*"/g, '"…"') }));
+  const secrets: SecretsTable = new Map();
+  for (const e of root.entries) {
+    if (e.type !== 'section' || e.name !== 'psk') {
+      errors.push({ file, line: e.line, field: e.type === 'section' ? e.name : e.key, message: 'unknown entry; expected a "psk { id = secret }" section' });
+      continue;
+    }
+    for (const v of e.entries) {
+      if (v.type !== 'value') {
+        errors.push({ file, line: v.line, field: `psk.${v.name}`, message: 'expected "id = secret", got a section' });
+        continue;
+      }
+      if (secrets.has(v.key)) {
+        errors.push({ file, line: v.line, field: `psk.${v.key}`, message: 'given twice; give each identity one secret' });
+        continue;
+      }
+      const bytes = decodeSecret(v.value);
+      if (!bytes) {
+        errors.push({ file, line: v.line, field: `psk.${v.key}`, message: 'expected a non-empty "quoted string", 0x hex or 0s base64 secret' });
+        continue;
+      }
+      secrets.set(v.key, new Secret(bytes));
+      bytes.fill(0);
+    }
+  }
+  if (errors.length > 0) {
+    for (const s of secrets.values()) s.wipe();
+    return { ok: false, errors };
+  }
+  return { ok: true, secrets };
+}
+
+export function loadSecretsFile(file: string): SecretsResult {
+  const modeError = checkSecretsFileMode(file);
+  if (modeError) return { ok: false, errors: [{ file, line: 0, field: 'secrets', message: modeError }] };
+  return parseSecrets(file, readFileSync(file, 'utf8'));
+}

@@ -1,0 +1,354 @@
+/**
+ * Turns a parsed sitelink.conf into the typed SitelinkConfig, collecting every error
+ * (file, line, dotted field, what was expected). Schema: docs/config.md.
+ */
+import type { ConfSection } from './parse.ts';
+import type { EspAlgorithm } from '../dataplane/types.ts';
+import type {
+  AuthMethod, ConfigError, DhGroup, DpdSettings, Filter, FilterAction, FilterList, GatewaySettings,
+  LoadResult, MainModeMethod, Peer, PeerIdentity, Rule, SitelinkConfig,
+} from './types.ts';
+import type { Secret } from './secret.ts';
+import { SectionReader, path, text } from './reader.ts';
+import {
+  parseAddressSpec, parseBool, parseDhGroup, parseDuration, parseEspAlgorithm, parseHostOrName,
+  parseIdentity, parseKilobytes, parseMainModeMethod, parsePortRange, parseProtocol, parseUint,
+  oneOf, weaknessOf, WEAK_DH, DH_NAME, type Parsed,
+} from './values.ts';
+import { parseIp } from '../policy/address.ts';
+
+export const DEFAULTS = {
+  controlSocket: '/run/sitelink/control.sock',
+  secretsFile: '/etc/sitelink/secrets.conf',
+  logFile: '/var/log/sitelink/negotiation.log',
+  espLifetimeSeconds: 3600,
+  espLifetimeKilobytes: 100000,
+  mainModeLifetimeSeconds: 480 * 60,
+  mainModeMethods: ['aes256-sha256-modp2048', 'aes128-sha256-modp2048', 'aes128-sha1-modp2048'],
+} as const;
+
+/** PSKs by identity (or peer name), from the secrets file; null when not loaded (check mode). */
+export type SecretsTable = Map<string, Secret>;
+
+export interface ValidateOptions {
+  /** Secrets from the secrets file; null = not loaded (`sitelinkctl check` without access). */
+  secrets: SecretsTable | null;
+}
+
+export function validateConfig(file: string, root: ConfSection, opts: ValidateOptions): LoadResult {
+  const errors: ConfigError[] = [];
+  const warnings: ConfigError[] = [];
+  const top = new SectionReader(file, root, '', errors);
+
+  const gwSec = top.sub('gateway');
+  const gateway = readGateway(gwSec ? new SectionReader(file, gwSec, 'gateway', errors) : null);
+
+  const peers = new Map<string, Peer>();
+  const peersSec = top.sub('peers');
+  if (peersSec) {
+    for (const s of new SectionReader(file, peersSec, 'peers', errors).namedSections()) {
+      const p = readPeer(new SectionReader(file, s, `peers.${s.name}`, errors), gateway, opts, warnings);
+      if (p) peers.set(p.name, p);
+    }
+  }
+
+  const filterLists = new Map<string, FilterList>();
+  const flSec = top.sub('filter-lists');
+  if (flSec) {
+    for (const s of new SectionReader(file, flSec, 'filter-lists', errors).namedSections()) {
+      filterLists.set(s.name, readFilterList(new SectionReader(file, s, `filter-lists.${s.name}`, errors)));
+    }
+  }
+
+  const filterActions = new Map<string, FilterAction>();
+  const faSec = top.sub('filter-actions');
+  if (faSec) {
+    for (const s of new SectionReader(file, faSec, 'filter-actions', errors).namedSections()) {
+      const a = readFilterAction(new SectionReader(file, s, `filter-actions.${s.name}`, errors));
+      if (a) filterActions.set(s.name, a);
+    }
+  }
+
+  const rules: Rule[] = [];
+  const rulesSec = top.sub('rules');
+  if (rulesSec) {
+    for (const s of new SectionReader(file, rulesSec, 'rules', errors).namedSections()) {
+      const r = readRule(new SectionReader(file, s, `rules.${s.name}`, errors), peers, filterLists, filterActions);
+      if (r) rules.push(r);
+    }
+  } else {
+    errors.push({ file, line: 1, field: 'rules', message: 'missing; expected a "rules { ... }" section with at least one rule' });
+  }
+  top.finish();
+
+  for (const [name, p] of peers) {
+    if (!rules.some((r) => r.peer === p)) {
+      warnings.push({ file, line: p.at.line, field: `peers.${name}`, message: 'no rule uses this peer; it will never be negotiated' });
+    }
+  }
+
+  if (errors.length > 0 || !gateway) return { ok: false, errors: sortErrors(errors), warnings };
+  const config: SitelinkConfig = { file, gateway, peers, filterLists, filterActions, rules };
+  return { ok: true, config, warnings };
+}
+
+function sortErrors(e: ConfigError[]): ConfigError[] {
+  return [...e].sort((a, b) => a.line - b.line);
+}
+
+// ---------------------------------------------------------------- gateway
+
+function readGateway(r: SectionReader | null): GatewaySettings | null {
+  const dflt: GatewaySettings = {
+    id: null, listen: '0.0.0.0', ikePort: 500, nattPort: 4500,
+    controlSocket: DEFAULTS.controlSocket, secretsFile: DEFAULTS.secretsFile,
+    tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0,
+    log: { file: DEFAULTS.logFile, syslog: true, level: 'info' },
+  };
+  if (!r) return dflt;
+  const ip = (s: string): Parsed<string> => (parseIp(s) ? { ok: true, value: s } : { ok: false, expected: `an IP address, got "${s}"` });
+  const g: GatewaySettings = {
+    id: r.get<PeerIdentity | null>('id', parseIdentity, null),
+    listen: r.get('listen', ip, dflt.listen),
+    ikePort: r.get('ike-port', (s) => parseUint(s, 1, 65535), 500),
+    nattPort: r.get('natt-port', (s) => parseUint(s, 1, 65535), 4500),
+    controlSocket: r.get('control-socket', path, dflt.controlSocket),
+    secretsFile: r.get('secrets', path, dflt.secretsFile),
+    tun: r.get('tun', (s) => (/^[A-Za-z0-9_.-]{1,15}$/.test(s) ? { ok: true, value: s } : { ok: false, expected: `an interface name of at most 15 characters, got "${s}"` }), 'sl0'),
+    mtu: r.get('mtu', (s) => parseUint(s, 576, 9000), 1400),
+    cryptoBackend: r.get('crypto-backend', (s) => oneOf(s, ['auto', 'afalg', 'openssl'] as const), 'auto'),
+    workers: r.get('workers', (s) => parseUint(s, 0, 64), 0),
+    log: dflt.log,
+  };
+  const logSec = r.sub('log');
+  if (logSec) {
+    const l = new SectionReader(r.file, logSec, 'gateway.log', r.errors);
+    g.log = {
+      file: l.get('file', path, DEFAULTS.logFile),
+      syslog: l.get('syslog', parseBool, true),
+      level: l.get('level', (s) => oneOf(s, ['error', 'warning', 'info', 'debug'] as const), 'info'),
+    };
+    l.finish();
+  }
+  r.finish();
+  return g;
+}
+
+// ---------------------------------------------------------------- peers
+
+function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOptions, warnings: ConfigError[]): Peer | null {
+  const name = r.section.name;
+  const allowWeak = r.get('allow-weak', parseBool, false);
+  const remoteAddress = r.need('remote', parseHostOrName, 'the remote gateway address (IP or DNS name)');
+  const localText = r.get('local', (s) => (s === '%any' || s === 'any' ? { ok: true, value: null } : parseHostOrName(s)), null as string | null);
+  const localId = r.get<PeerIdentity | null>('local-id', parseIdentity, gw?.id ?? (localText && parseIp(localText) ? idOf(localText) : null));
+  if (!localId) r.error(r.section.line, 'local-id', 'missing; expected an identity (or set gateway.id, or an IP in local)');
+  const remoteId = r.get<PeerIdentity | null>('remote-id', parseIdentity, remoteAddress && parseIp(remoteAddress) ? idOf(remoteAddress) : null);
+  if (!remoteId && remoteAddress) r.error(r.section.line, 'remote-id', 'missing; expected an identity (required when remote is a DNS name)');
+
+  r.get('version', (s) => (s === '1' ? { ok: true, value: 1 } : { ok: false, expected: `1 (only IKEv1 is implemented), got "${s}"` }), 1);
+  const exchangeMode = r.get('mode', (s) => oneOf(s, ['main', 'aggressive'] as const), 'main');
+  if (exchangeMode === 'aggressive' && !allowWeak) {
+    r.error(r.line('mode'), 'mode', 'aggressive mode exposes the identity and a PSK hash to offline attack; refused unless allow-weak = yes');
+  }
+
+  const auth = readAuth(r);
+  const methods = readMainModeMethods(r, allowWeak);
+
+  const dpdDelay = r.get('dpd-delay', parseDuration, 30);
+  const dpd: DpdSettings | null = dpdDelay === 0 ? null : {
+    delaySeconds: dpdDelay,
+    timeoutSeconds: r.get('dpd-timeout', parseDuration, 150),
+    action: r.get('dpd-action', (s) => oneOf(s, ['clear', 'restart', 'hold'] as const), 'restart'),
+  };
+  if (dpd && dpd.timeoutSeconds <= dpd.delaySeconds) {
+    r.error(r.line('dpd-timeout'), 'dpd-timeout', `expected a timeout longer than dpd-delay (${dpd.delaySeconds}s)`);
+  }
+  if (!dpd) { r.value('dpd-timeout'); r.value('dpd-action'); }
+
+  const peer: Peer = {
+    name,
+    remoteAddress: remoteAddress ?? '',
+    localAddress: localText,
+    localId: localId ?? { kind: 'fqdn', value: '' },
+    remoteId: remoteId ?? { kind: 'fqdn', value: '' },
+    ikeVersion: 1,
+    exchangeMode,
+    auth,
+    psk: null,
+    keyExchange: {
+      methods,
+      lifetimeSeconds: r.get('main-mode-lifetime', parseDuration, DEFAULTS.mainModeLifetimeSeconds),
+      quickModeLimit: r.get('quick-mode-limit', (s) => parseUint(s, 0, 1_000_000), 0),
+      masterKeyPfs: r.get('master-key-pfs', parseBool, false),
+    },
+    dpd,
+    natTraversal: r.get('nat-traversal', (s) => oneOf(s, ['auto', 'force', 'off'] as const), 'auto'),
+    keepaliveSeconds: r.get('keepalive', parseDuration, 20),
+    start: r.get('start', (s) => oneOf(s, ['start', 'trap', 'none'] as const), 'trap'),
+    allowWeak,
+    at: { file: r.file, line: r.section.line },
+  };
+  if (peer.keyExchange.lifetimeSeconds < 60) {
+    r.error(r.line('main-mode-lifetime'), 'main-mode-lifetime', 'expected at least 60s');
+  }
+
+  if (auth.some((a) => a.kind === 'psk')) {
+    if (opts.secrets === null) {
+      warnings.push({ file: r.file, line: r.line('auth'), field: r.field('auth'), message: 'secrets file not read; the PSK was not checked' });
+    } else {
+      const psk = opts.secrets.get(peer.remoteId.value) ?? opts.secrets.get(name);
+      if (!psk) {
+        r.error(r.line('auth'), 'auth', `psk needs a secret for "${peer.remoteId.value}" (or "${name}") in the secrets file`);
+      } else peer.psk = psk;
+    }
+  }
+  r.finish();
+  return remoteAddress && localId && remoteId ? peer : null;
+}
+
+function idOf(addr: string): PeerIdentity {
+  return { kind: parseIp(addr)?.family === 6 ? 'ipv6' : 'ipv4', value: addr };
+}
+
+function readAuth(r: SectionReader): AuthMethod[] {
+  const kinds = r.list<AuthMethod['kind']>('auth', (s) => oneOf(s, ['psk', 'rsa-sig', 'ecdsa-sig'] as const), ['psk']);
+  const out: AuthMethod[] = [];
+  const needsCert = kinds.some((k) => k !== 'psk');
+  const certificate = needsCert ? r.need('certificate', path, 'the local certificate file (PEM)') : undefined;
+  const privateKey = needsCert ? r.need('private-key', path, 'the private key file (PEM)') : undefined;
+  const ca = needsCert ? r.need('ca', path, 'the CA certificate that signs the peer (PEM)') : undefined;
+  if (!needsCert) { r.value('certificate'); r.value('private-key'); r.value('ca'); }
+  for (const k of kinds) {
+    if (k === 'psk') out.push({ kind: 'psk' });
+    else out.push({ kind: k, certificate: certificate ?? '', privateKey: privateKey ?? '', ca: ca ?? '' });
+  }
+  return out;
+}
+
+function readMainModeMethods(r: SectionReader, allowWeak: boolean): MainModeMethod[] {
+  const v = r.value('proposals');
+  const items = v ? v.items : [...DEFAULTS.mainModeMethods];
+  const out: MainModeMethod[] = [];
+  for (const item of items) {
+    const m = parseMainModeMethod(item);
+    if (!m.ok) {
+      r.error(v?.line ?? r.section.line, 'proposals', `expected ${m.expected}`);
+      continue;
+    }
+    const weak = weaknessOf(m.value);
+    if (weak && !allowWeak) {
+      r.error(v?.line ?? r.section.line, 'proposals', `"${item}" ${weak}, refused unless allow-weak = yes`);
+      continue;
+    }
+    out.push(m.value);
+  }
+  if (v && v.items.length === 0) r.error(v.line, 'proposals', 'expected at least one proposal');
+  return out;
+}
+
+// ---------------------------------------------------------------- filters
+
+function readFilterList(r: SectionReader): FilterList {
+  const filters: Filter[] = [];
+  for (const s of r.namedSections()) {
+    const f = readFilter(new SectionReader(r.file, s, `${r.path}.${s.name}`, r.errors));
+    if (f) filters.push(f);
+  }
+  if (filters.length === 0 && r.section.entries.length === 0) {
+    r.error(r.section.line, '', 'expected at least one filter "name { source = ... destination = ... }"');
+  }
+  return { name: r.section.name, filters, at: { file: r.file, line: r.section.line } };
+}
+
+function readFilter(r: SectionReader): Filter | null {
+  const source = r.need('source', parseAddressSpec, 'any, me, an address or a subnet');
+  const destination = r.need('destination', parseAddressSpec, 'any, me, an address or a subnet');
+  const protocol = r.get('protocol', parseProtocol, 0);
+  const sourcePorts = r.list('source-ports', parsePortRange, []);
+  const destinationPorts = r.list('destination-ports', parsePortRange, []);
+  const mirrored = r.get('mirrored', parseBool, true);
+  const description = r.get('description', text, '');
+  r.finish();
+  if ((sourcePorts.length > 0 || destinationPorts.length > 0) && protocol !== 6 && protocol !== 17 && protocol !== 132) {
+    r.error(r.line(sourcePorts.length > 0 ? 'source-ports' : 'destination-ports'), 'protocol', 'ports need protocol = tcp, udp or sctp');
+  }
+  if (!source || !destination) return null;
+  const fam = (a: typeof source) => (a.kind === 'host' || a.kind === 'subnet' ? a.family : null);
+  const sf = fam(source);
+  const df = fam(destination);
+  if (sf !== null && df !== null && sf !== df) {
+    r.error(r.line('destination'), 'destination', `expected an IPv${sf} address like the source, got IPv${df}`);
+    return null;
+  }
+  if (source.kind === 'me' && destination.kind === 'me') {
+    r.error(r.line('destination'), 'destination', 'source and destination cannot both be "me"');
+    return null;
+  }
+  return { source, destination, protocol, sourcePorts, destinationPorts, mirrored, description, at: { file: r.file, line: r.section.line } };
+}
+
+function readFilterAction(r: SectionReader): FilterAction | null {
+  const name = r.section.name;
+  const at = { file: r.file, line: r.section.line };
+  const kind = r.need('action', (s) => oneOf(s, ['permit', 'block', 'negotiate'] as const), 'permit, block or negotiate');
+  if (kind === undefined) {
+    r.finish();
+    return null;
+  }
+  if (kind !== 'negotiate') {
+    r.finish();
+    return { kind, name, at };
+  }
+  const esp = r.list<EspAlgorithm>('security-methods', parseEspAlgorithm, ['aes128gcm16', 'aes256gcm16', 'aes128-sha256']);
+  const lifetimeSeconds = r.get('lifetime', parseDuration, DEFAULTS.espLifetimeSeconds);
+  const lifetimeKilobytes = r.get('lifetime-kb', parseKilobytes, DEFAULTS.espLifetimeKilobytes);
+  if (lifetimeSeconds < 60) r.error(r.line('lifetime'), 'lifetime', 'expected at least 60s');
+  if (lifetimeKilobytes < 1024) r.error(r.line('lifetime-kb'), 'lifetime-kb', 'expected at least 1024 KB');
+  const allowWeak = r.get('allow-weak', parseBool, false);
+  const pfsGroup = r.get<DhGroup | null>('pfs', (s) => (/^(no|none|off)$/i.test(s) ? { ok: true, value: null } : parseDhGroup(s)), 14);
+  if (pfsGroup !== null && WEAK_DH.has(pfsGroup) && !allowWeak) {
+    r.error(r.line('pfs'), 'pfs', `"${DH_NAME[pfsGroup]}" uses DH group 1, refused unless allow-weak = yes`);
+  }
+  const action: FilterAction = {
+    kind: 'negotiate',
+    name,
+    securityMethods: esp.map((e) => ({ esp: e, lifetimeSeconds, lifetimeKilobytes })),
+    pfsGroup,
+    fallbackToClear: r.get('fallback-to-clear', parseBool, false),
+    acceptUnsecured: r.get('accept-unsecured', parseBool, false),
+    defaultResponse: r.get('default-response', parseBool, false),
+    at,
+  };
+  r.finish();
+  return action;
+}
+
+function readRule(
+  r: SectionReader, peers: Map<string, Peer>, lists: Map<string, FilterList>, actions: Map<string, FilterAction>,
+): Rule | null {
+  const ref = <T>(key: string, table: Map<string, T>, what: string): T | undefined => {
+    const v = r.value(key);
+    if (!v) {
+      r.error(r.section.line, key, `missing; expected the name of a ${what}`);
+      return undefined;
+    }
+    const found = table.get(v.value);
+    if (found === undefined) {
+      const names = [...table.keys()];
+      r.error(v.line, key, `"${v.value}" is not a ${what}; expected one of: ${names.length ? names.join(', ') : '(none defined)'}`);
+    }
+    return found;
+  };
+  const filterList = ref('filters', lists, 'filter list in filter-lists');
+  const action = ref('action', actions, 'filter action in filter-actions');
+  let peer: Peer | null = null;
+  if (action?.kind === 'negotiate') {
+    peer = ref('peer', peers, 'peer in peers') ?? null;
+  } else if (r.value('peer')) {
+    r.error(r.line('peer'), 'peer', `a ${action?.kind ?? 'permit/block'} rule has no tunnel endpoint; remove peer`);
+  }
+  r.finish();
+  if (!filterList || !action || (action.kind === 'negotiate' && !peer)) return null;
+  return { name: r.section.name, filterList, action, peer, mode: 'tunnel', at: { file: r.file, line: r.section.line } };
+}

@@ -1,0 +1,191 @@
+/**
+ * Value grammars of sitelink.conf: booleans, durations, sizes, proposals, identities,
+ * filter addresses and ports. Each parser returns the value or an "expected ..." text
+ * that validate.ts turns into a file:line:field error.
+ */
+import type { EspAlgorithm } from '../dataplane/types.ts';
+import type {
+  AddressSpec, DhGroup, IkeEncryption, IkeIntegrity, MainModeMethod, PeerIdentity, PortRange,
+} from './types.ts';
+import { isNetworkAddress, parseCidr, parseIp, formatIp } from '../policy/address.ts';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = <T>(expected: string): Parsed<T> => ({ ok: false, expected });
+
+export function parseBool(s: string): Parsed<boolean> {
+  if (/^(yes|true|on)$/i.test(s)) return ok(true);
+  if (/^(no|false|off)$/i.test(s)) return ok(false);
+  return bad(`yes or no, got "${s}"`);
+}
+
+/** "3600", "3600s", "60m", "8h", "1d" -> seconds. */
+export function parseDuration(s: string): Parsed<number> {
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(s);
+  if (!m || m[1] === undefined) return bad(`a duration such as 30s, 60m, 8h or 1d, got "${s}"`);
+  const n = Number(m[1]);
+  const mult = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return ok(n * mult);
+}
+
+export function parseUint(s: string, min: number, max: number): Parsed<number> {
+  if (!/^\d+$/.test(s)) return bad(`a whole number ${min}..${max}, got "${s}"`);
+  const n = Number(s);
+  if (n < min || n > max) return bad(`a whole number ${min}..${max}, got ${n}`);
+  return ok(n);
+}
+
+/** Kilobytes: "100000", "100000kb", "100mb". */
+export function parseKilobytes(s: string): Parsed<number> {
+  const m = /^(\d+)\s*(kb|k|mb|m|gb|g)?$/i.exec(s);
+  if (!m || m[1] === undefined) return bad(`a size in kilobytes such as 100000 or 100mb, got "${s}"`);
+  const unit = (m[2] ?? 'kb').toLowerCase()[0];
+  const mult = unit === 'm' ? 1024 : unit === 'g' ? 1024 * 1024 : 1;
+  return ok(Number(m[1]) * mult);
+}
+
+export function oneOf<T extends string>(s: string, allowed: readonly T[]): Parsed<T> {
+  const found = allowed.find((a) => a === s.toLowerCase());
+  return found !== undefined ? ok(found) : bad(`one of ${allowed.join(', ')}, got "${s}"`);
+}
+
+// ---------------------------------------------------------------- algorithms
+
+/** strongSwan-style DH names; group numbers from RFC 2409 §6, RFC 3526, RFC 5903, RFC 8031. */
+const DH_NAMES: Record<string, DhGroup> = {
+  modp768: 1, modp1024: 2, modp2048: 14, modp3072: 15, modp4096: 16,
+  ecp256: 19, ecp384: 20, ecp521: 21, curve25519: 31, x25519: 31,
+};
+export const DH_NAME: Record<DhGroup, string> = {
+  1: 'modp768', 2: 'modp1024', 14: 'modp2048', 15: 'modp3072', 16: 'modp4096',
+  19: 'ecp256', 20: 'ecp384', 21: 'ecp521', 31: 'curve25519',
+};
+export const WEAK_DH: ReadonlySet<DhGroup> = new Set<DhGroup>([1]);
+
+export function parseDhGroup(s: string): Parsed<DhGroup> {
+  const lower = s.toLowerCase();
+  const named = DH_NAMES[lower];
+  if (named !== undefined) return ok(named);
+  const m = /^(?:dh|group)?(\d+)$/.exec(lower);
+  if (m && m[1] !== undefined) {
+    const n = Number(m[1]);
+    if (Object.prototype.hasOwnProperty.call(DH_NAME, n)) return ok(n as DhGroup);
+  }
+  return bad(`a DH group (modp1024, modp2048, modp3072, modp4096, ecp256, ecp384, ecp521, curve25519 or its number), got "${s}"`);
+}
+
+const ENCRYPTIONS: readonly IkeEncryption[] = ['aes128', 'aes256', '3des', 'des'];
+const INTEGRITIES: Record<string, IkeIntegrity> = {
+  sha1: 'sha1', sha: 'sha1', sha256: 'sha256', sha2_256: 'sha256', sha384: 'sha384', sha2_384: 'sha384',
+  sha512: 'sha512', sha2_512: 'sha512', md5: 'md5',
+};
+
+/** "aes256-sha256-modp2048" -> main mode method. */
+export function parseMainModeMethod(s: string): Parsed<MainModeMethod> {
+  const parts = s.toLowerCase().split('-');
+  const expected = `encryption-integrity-dhgroup such as aes256-sha256-modp2048, got "${s}"`;
+  if (parts.length !== 3) return bad(expected);
+  const [enc = '', integ = '', dh = ''] = parts;
+  const encryption = ENCRYPTIONS.find((e) => e === enc);
+  const integrity = INTEGRITIES[integ];
+  const group = parseDhGroup(dh);
+  if (encryption === undefined) return bad(`encryption aes128, aes256 or 3des in "${s}"`);
+  if (integrity === undefined) return bad(`integrity sha1, sha256, sha384 or sha512 in "${s}"`);
+  if (!group.ok) return bad(`${group.expected} in "${s}"`);
+  return ok({ encryption, integrity, dhGroup: group.value });
+}
+
+/** Why a main mode method is weak, or null. */
+export function weaknessOf(m: MainModeMethod): string | null {
+  if (m.encryption === 'des') return 'uses DES';
+  if (m.integrity === 'md5') return 'uses MD5';
+  if (WEAK_DH.has(m.dhGroup)) return 'uses DH group 1 (modp768)';
+  return null;
+}
+
+export function formatMainModeMethod(m: MainModeMethod): string {
+  return `${m.encryption}-${m.integrity}-${DH_NAME[m.dhGroup]}`;
+}
+
+export const ESP_ALGORITHMS: readonly EspAlgorithm[] = [
+  'aes128gcm16', 'aes256gcm16', 'aes128-sha1', 'aes256-sha1', 'aes128-sha256', 'aes256-sha256',
+  '3des-sha1', 'chacha20poly1305',
+];
+const ESP_ALIASES: Record<string, EspAlgorithm> = {
+  aes128gcm: 'aes128gcm16', aes256gcm: 'aes256gcm16', 'aes128-sha2_256': 'aes128-sha256',
+  'aes256-sha2_256': 'aes256-sha256',
+};
+
+export function parseEspAlgorithm(s: string): Parsed<EspAlgorithm> {
+  const lower = s.toLowerCase();
+  if (/(^|-)md5$/.test(lower) || /^des-/.test(lower)) {
+    return bad(`an ESP algorithm; "${s}" is weak and not implemented by the ESP engine`);
+  }
+  const found = ESP_ALGORITHMS.find((a) => a === lower) ?? ESP_ALIASES[lower];
+  return found !== undefined ? ok(found) : bad(`an ESP algorithm (${ESP_ALGORITHMS.join(', ')}), got "${s}"`);
+}
+
+// ---------------------------------------------------------------- identities and addresses
+
+/** IKE identity: an IP literal, user@fqdn or an FQDN (RFC 2407 §4.6.2.1). */
+export function parseIdentity(s: string): Parsed<PeerIdentity> {
+  const ip = parseIp(s);
+  if (ip) return ok({ kind: ip.family === 4 ? 'ipv4' : 'ipv6', value: s });
+  if (/^[^@\s]+@[A-Za-z0-9.-]+$/.test(s)) return ok({ kind: 'user-fqdn', value: s });
+  if (/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(s)) {
+    return ok({ kind: 'fqdn', value: s });
+  }
+  return bad(`an identity (IP address, fqdn or user@fqdn), got "${s}"`);
+}
+
+/** Gateway address: IP literal or DNS name. */
+export function parseHostOrName(s: string): Parsed<string> {
+  if (parseIp(s)) return ok(s);
+  if (/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(s) && /[A-Za-z]/.test(s)) return ok(s);
+  return bad(`an IP address or DNS name, got "${s}"`);
+}
+
+/** Filter address: any, me, a host address or a subnet in CIDR notation. */
+export function parseAddressSpec(s: string): Parsed<AddressSpec> {
+  const lower = s.toLowerCase();
+  if (lower === 'any') return ok({ kind: 'any' });
+  if (lower === 'me') return ok({ kind: 'me' });
+  const ip = parseIp(s);
+  if (ip) return ok({ kind: 'host', address: formatIp(ip), family: ip.family });
+  const cidr = parseCidr(s);
+  if (cidr) {
+    if (!isNetworkAddress(cidr.addr, cidr.prefix)) {
+      return bad(`a subnet with zero host bits, got "${s}" (did you mean the host ${formatIp(cidr.addr)}?)`);
+    }
+    const full = cidr.addr.family === 4 ? 32 : 128;
+    if (cidr.prefix === full) return ok({ kind: 'host', address: formatIp(cidr.addr), family: cidr.addr.family });
+    if (cidr.prefix === 0) return ok({ kind: 'any' });
+    return ok({ kind: 'subnet', address: formatIp(cidr.addr), prefix: cidr.prefix, family: cidr.addr.family });
+  }
+  return bad(`any, me, an IP address or a subnet such as 10.1.0.0/24, got "${s}"`);
+}
+
+const PROTOCOLS: Record<string, number> = { any: 0, icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, ipv6_icmp: 58, icmpv6: 58, sctp: 132 };
+
+export function parseProtocol(s: string): Parsed<number> {
+  const named = PROTOCOLS[s.toLowerCase()];
+  if (named !== undefined) return ok(named);
+  if (/^\d+$/.test(s) && Number(s) <= 255) return ok(Number(s));
+  return bad(`a protocol (any, tcp, udp, icmp, icmpv6, gre or a number 0..255), got "${s}"`);
+}
+
+export function protocolName(p: number): string {
+  const found = Object.entries(PROTOCOLS).find(([, n]) => n === p);
+  return found ? found[0] : String(p);
+}
+
+/** Ports: "25", "1024-65535" (one item of a comma list). */
+export function parsePortRange(s: string): Parsed<PortRange> {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s);
+  if (!m || m[1] === undefined) return bad(`a port or port range such as 25 or 1024-65535, got "${s}"`);
+  const lo = Number(m[1]);
+  const hi = m[2] !== undefined ? Number(m[2]) : lo;
+  if (lo > 65535 || hi > 65535 || lo > hi) return bad(`ports 0..65535 with low <= high, got "${s}"`);
+  return ok([lo, hi]);
+}

@@ -1,0 +1,84 @@
+/**
+ * IPv4/IPv6 address arithmetic for filters: parse, prefix containment, CIDR text.
+ * Addresses are held as bigint so both families share one code path.
+ */
+import { isIP } from 'node:net';
+
+export interface IpAddr {
+  family: 4 | 6;
+  value: bigint;
+}
+
+export function bitsOf(family: 4 | 6): number {
+  return family === 4 ? 32 : 128;
+}
+
+export function parseIp(text: string): IpAddr | null {
+  const fam = isIP(text);
+  if (fam === 4) {
+    let v = 0n;
+    for (const part of text.split('.')) v = (v << 8n) | BigInt(Number(part));
+    return { family: 4, value: v };
+  }
+  if (fam === 6) {
+    let s = text;
+    // Embedded IPv4 tail (::ffff:1.2.3.4): rewrite as two hex groups.
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+    if (v4 && v4[1]) {
+      const p = parseIp(v4[1]);
+      if (!p) return null;
+      const hi = Number((p.value >> 16n) & 0xffffn).toString(16);
+      const lo = Number(p.value & 0xffffn).toString(16);
+      s = s.slice(0, s.length - v4[1].length) + `${hi}:${lo}`;
+    }
+    const [left = '', right] = s.split('::');
+    const l = left === '' ? [] : left.split(':');
+    const r = right === undefined || right === '' ? [] : right.split(':');
+    const groups = right === undefined ? l : [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
+    let v = 0n;
+    for (const g of groups) v = (v << 16n) | BigInt(parseInt(g, 16));
+    return { family: 6, value: v };
+  }
+  return null;
+}
+
+export function formatIp(a: IpAddr): string {
+  if (a.family === 4) {
+    const parts: number[] = [];
+    for (let i = 3; i >= 0; i--) parts.push(Number((a.value >> BigInt(i * 8)) & 0xffn));
+    return parts.join('.');
+  }
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((a.value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+}
+
+export function maskOf(family: 4 | 6, prefix: number): bigint {
+  const bits = BigInt(bitsOf(family));
+  const p = BigInt(prefix);
+  return ((1n << bits) - 1n) ^ ((1n << (bits - p)) - 1n);
+}
+
+/** Does `addr` lie in network/prefix? */
+export function inPrefix(addr: IpAddr, network: IpAddr, prefix: number): boolean {
+  if (addr.family !== network.family) return false;
+  const m = maskOf(addr.family, prefix);
+  return (addr.value & m) === (network.value & m);
+}
+
+/** Parses "a.b.c.d/len" (or an IPv6 CIDR); returns null when malformed. */
+export function parseCidr(text: string): { addr: IpAddr; prefix: number } | null {
+  const slash = text.indexOf('/');
+  if (slash < 0) return null;
+  const addr = parseIp(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  if (!addr || !/^\d{1,3}$/.test(lenText)) return null;
+  const prefix = Number(lenText);
+  if (prefix > bitsOf(addr.family)) return null;
+  return { addr, prefix };
+}
+
+/** True when the host bits of a CIDR are zero (10.0.0.0/8, not 10.1.2.3/8). */
+export function isNetworkAddress(addr: IpAddr, prefix: number): boolean {
+  return (addr.value & ~maskOf(addr.family, prefix)) === 0n;
+}

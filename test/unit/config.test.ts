@@ -1,0 +1,164 @@
+import t from 'tap';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { loadConfigFile, loadConfigText } from '../../firmware/src/config/load.ts';
+import { formatConfigError, type LoadResult } from '../../firmware/src/config/types.ts';
+import { Secret } from '../../firmware/src/config/secret.ts';
+import { parseConf } from '../../firmware/src/config/parse.ts';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const example = join(repo, 'board', 'common', 'sitelink.conf.example');
+const PSK = 'correct horse battery staple 42';
+
+function tmpSecrets(text: string, mode: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-cfg-'));
+  const f = join(dir, 'secrets.conf');
+  writeFileSync(f, text);
+  chmodSync(f, mode);
+  return f;
+}
+
+function errorsOf(r: LoadResult): string[] {
+  return r.ok ? [] : r.errors.map(formatConfigError);
+}
+
+t.test('the shipped example validates', async (t) => {
+  const r = loadConfigFile(example, { secrets: false });
+  t.same(errorsOf(r), [], 'no errors');
+  t.ok(r.ok);
+  if (!r.ok) return;
+  const hq = r.config.peers.get('hq');
+  t.equal(hq?.remoteAddress, '198.51.100.2');
+  t.equal(hq?.natTraversal, 'auto');
+  t.equal(hq?.dpd?.delaySeconds, 30);
+  t.same(hq?.keyExchange.methods[0], { encryption: 'aes256', integrity: 'sha256', dhGroup: 19 });
+  t.equal(hq?.keyExchange.lifetimeSeconds, 480 * 60);
+  const rule = r.config.rules.find((x) => x.name === 'to-hq');
+  t.equal(rule?.action.kind, 'negotiate');
+  if (rule?.action.kind === 'negotiate') {
+    t.same(rule.action.securityMethods.map((m) => m.esp), ['aes128gcm16', 'aes256gcm16']);
+    t.equal(rule.action.securityMethods[0]?.lifetimeSeconds, 3600);
+    t.equal(rule.action.securityMethods[0]?.lifetimeKilobytes, 100000);
+    t.equal(rule.action.pfsGroup, 19);
+  }
+  t.equal(rule?.peer, hq, 'rule resolves its peer');
+});
+
+t.test('example with a 0600 secrets file attaches the PSK', async (t) => {
+  const f = tmpSecrets(`psk {\n  hq.example.net = "${PSK}"\n}\n`, 0o600);
+  const r = loadConfigFile(example, { secretsFile: f });
+  t.same(errorsOf(r), []);
+  if (!r.ok) return;
+  const psk = r.config.peers.get('hq')?.psk;
+  t.ok(psk);
+  t.equal(psk?.reveal().toString(), PSK);
+  t.notMatch(JSON.stringify({ peers: [...r.config.peers.values()] }), PSK, 'JSON of the config hides the PSK');
+  t.notMatch(inspect(r.config, { depth: 10 }), PSK, 'inspect of the config hides the PSK');
+});
+
+t.test('secrets file readable by others is refused', async (t) => {
+  const f = tmpSecrets(`psk {\n  hq.example.net = "${PSK}"\n}\n`, 0o644);
+  const r = loadConfigFile(example, { secretsFile: f });
+  t.notOk(r.ok);
+  const text = errorsOf(r).join('\n');
+  t.match(text, /mode 0644; expected 0600/);
+  t.notMatch(text, PSK);
+});
+
+t.test('missing PSK for a psk peer is an error naming the identity', async (t) => {
+  const f = tmpSecrets('psk {\n  other.example = 0x00112233\n}\n', 0o600);
+  const r = loadConfigFile(example, { secretsFile: f });
+  t.match(errorsOf(r).join('\n'), /peers\.hq\.auth: psk needs a secret for "hq\.example\.net"/);
+});
+
+t.test('secret syntax errors never echo the secret', async (t) => {
+  const f = tmpSecrets(`psk {\n  hq.example.net = "${PSK}\n}\n`, 0o600);
+  const r = loadConfigFile(example, { secretsFile: f });
+  t.notOk(r.ok);
+  t.notMatch(errorsOf(r).join('\n'), 'horse');
+});
+
+const BAD = `gateway {
+  id = branch.lab
+}
+peers {
+  hq {
+    remote = 198.51.100.2
+    proposals = aes128-md5-modp2048, aes256-sha256-modp2048
+    mode = aggressive
+    dpd-delay = soon
+    colour = blue
+  }
+}
+filter-lists {
+  l { f { source = 10.1.0.0/24
+          destination = 10.0.0.1/16
+          destination-ports = 25 } }
+}
+filter-actions {
+  sec { action = negotiate
+        security-methods = aes128gcm16, rot13 }
+}
+rules {
+  r1 { filters = l
+       action = sec
+       peer = nowhere }
+}
+`;
+
+t.test('all errors are collected, each naming file, line and field', async (t) => {
+  const r = loadConfigText('/etc/sitelink/sitelink.conf', BAD, { secrets: false });
+  const errs = errorsOf(r);
+  t.ok(errs.length >= 7, `got ${errs.length} errors`);
+  t.ok(errs.includes('sitelink.conf:7: peers.hq.proposals: "aes128-md5-modp2048" uses MD5, refused unless allow-weak = yes'), 'the MD5 message');
+  const want: RegExp[] = [
+    /^sitelink\.conf:8: peers\.hq\.mode: aggressive mode .* refused unless allow-weak = yes$/,
+    /^sitelink\.conf:9: peers\.hq\.dpd-delay: expected a duration/,
+    /^sitelink\.conf:10: peers\.hq\.colour: unknown key; expected one of: /,
+    /^sitelink\.conf:15: filter-lists\.l\.f\.destination: expected a subnet with zero host bits, got "10\.0\.0\.1\/16"/,
+    /^sitelink\.conf:16: filter-lists\.l\.f\.protocol: ports need protocol = tcp, udp or sctp$/,
+    /^sitelink\.conf:20: filter-actions\.sec\.security-methods: expected an ESP algorithm .*got "rot13"/,
+    /^sitelink\.conf:25: rules\.r1\.peer: "nowhere" is not a peer in peers; expected one of: hq$/,
+  ];
+  for (const re of want) t.ok(errs.some((e) => re.test(e)), `has ${re}`);
+});
+
+t.test('allow-weak = yes admits MD5, DES, group 1 and aggressive mode', async (t) => {
+  const text = BAD.replace('mode = aggressive', 'mode = aggressive\n    allow-weak = yes');
+  const errs = errorsOf(loadConfigText('sitelink.conf', text, { secrets: false }));
+  t.notOk(errs.some((e) => /MD5|aggressive/.test(e)), 'weak errors gone');
+  t.ok(errs.some((e) => /dpd-delay/.test(e)), 'other errors remain');
+});
+
+t.test('syntax errors carry line numbers', async (t) => {
+  const r = parseConf('peers {\n  hq {\n    remote 1.2.3.4\n  }\n');
+  t.same(r.errors.map((e) => e.line), [3, 1]);
+  const ok = parseConf('a { b = "x # y", z\n c { d = 1 } }\n');
+  t.same(ok.errors, []);
+  const a = ok.root.entries[0];
+  if (a?.type === 'section') {
+    const b = a.entries[0];
+    t.same(b?.type === 'value' ? b.items : null, ['x # y', 'z']);
+    t.equal(a.entries[1]?.type, 'section');
+  } else t.fail('no section');
+});
+
+t.test('duplicate keys are reported', async (t) => {
+  const errs = errorsOf(loadConfigText('s.conf', 'rules {\n r { filters = a\n filters = b } }\n', { secrets: false }));
+  t.ok(errs.some((e) => /s\.conf:3: rules\.r\.filters: given twice \(first at line 2\)/.test(e)), errs.join('\n'));
+});
+
+t.test('Secret never prints its value and wipes', async (t) => {
+  const s = new Secret(Buffer.from(PSK));
+  t.equal(String(s), '<redacted>');
+  t.equal(`${s}`, '<redacted>');
+  t.equal(JSON.stringify({ s }), '{"s":"<redacted>"}');
+  t.equal(inspect(s), '<redacted>');
+  t.ok(s.equals(new Secret(Buffer.from(PSK))));
+  t.notOk(s.equals(new Secret(Buffer.from('other'))));
+  s.wipe();
+  t.throws(() => s.reveal());
+});
