@@ -1,3 +1,466 @@
+// addon.cc - Node binding of the ESP engine (node-addon-api, N-API 8).
+//
+// JS gets control calls only: SAs, IKE send, keepalives, counters, status.
+// Workers report events and inbound IKE through one threadsafe function in
+// non-blocking mode, so a slow JS thread costs dropped notifications, never
+// a stalled data plane.
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "engine.h"
+#include "selector.h"
+}
+
+namespace {
+
+const char *DirName(uint8_t d) { return d == SL_DIR_OUT ? "out" : "in"; }
+
+// One queued notification from a worker thread.
+struct Note {
+  bool ike = false;
+  sl_event_t ev{};
+  std::vector<uint8_t> msg;
+  sl_endpoint_t from{};
+};
+
+Napi::Object EndpointObj(Napi::Env env, const sl_endpoint_t &ep) {
+  char buf[64];
+  sl_endpoint_format(&ep, buf, sizeof(buf));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", buf);
+  o.Set("port", ep.port);
+  return o;
+}
+
+const char *ReasonName(sl_event_reason_t r) {
+  return r == SL_REASON_BYTES ? "bytes" : "packets";
+}
+
+void CallJs(Napi::Env env, Napi::Function cb, void * /*ctx*/, Note *n) {
+  if (env != nullptr && cb != nullptr) {
+    if (n->ike) {
+      cb.Call({Napi::String::New(env, "ike"),
+               Napi::Buffer<uint8_t>::Copy(env, n->msg.data(), n->msg.size()),
+               EndpointObj(env, n->from)});
+    } else {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("spi", n->ev.spi);
+      switch (n->ev.type) {
+        case SL_EV_SOFT:
+        case SL_EV_HARD:
+          o.Set("type", n->ev.type == SL_EV_SOFT ? "soft" : "hard");
+          o.Set("direction", DirName(n->ev.dir));
+          o.Set("reason", ReasonName(n->ev.reason));
+          break;
+        case SL_EV_SEQ_OVERFLOW:
+          o.Set("type", "seq-overflow");
+          o.Set("direction", "out");
+          break;
+        case SL_EV_PEER_MOVED:
+          o.Set("type", "peer-moved");
+          o.Set("reqid", n->ev.reqid);
+          o.Set("from", EndpointObj(env, n->ev.from));
+          break;
+      }
+      cb.Call({Napi::String::New(env, "sa-event"), o});
+    }
+  }
+  delete n;
+}
+
+using Tsfn = Napi::TypedThreadSafeFunction<void, Note, CallJs>;
+
+bool GetEndpoint(const Napi::Object &o, const char *addrKey, const char *portKey,
+                 sl_endpoint_t *ep, std::string *err) {
+  Napi::Value a = o.Get(addrKey), p = o.Get(portKey);
+  if (!a.IsString()) {
+    *err = std::string(addrKey) + " must be a string";
+    return false;
+  }
+  uint32_t port = p.IsNumber() ? p.As<Napi::Number>().Uint32Value() : 0;
+  if (port > 65535 || sl_endpoint_parse(ep, a.As<Napi::String>().Utf8Value().c_str(),
+                                        static_cast<uint16_t>(port)) != 0) {
+    *err = std::string(addrKey) + " is not an IP address";
+    return false;
+  }
+  return true;
+}
+
+uint64_t GetU64(const Napi::Object &o, const char *key) {
+  Napi::Value v = o.Get(key);
+  if (v.IsBigInt()) {
+    bool lossless = true;
+    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  if (v.IsNumber()) return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value());
+  return 0;
+}
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {InstanceMethod("addSa", &Engine::AddSa),
+                        InstanceMethod("updateRemote", &Engine::UpdateRemote),
+                        InstanceMethod("deleteSa", &Engine::DeleteSa),
+                        InstanceMethod("saStatus", &Engine::SaStatus),
+                        InstanceMethod("listSas", &Engine::ListSas),
+                        InstanceMethod("counters", &Engine::Counters),
+                        InstanceMethod("sendIke", &Engine::SendIke),
+                        InstanceMethod("setKeepalive", &Engine::SetKeepalive),
+                        InstanceMethod("workers", &Engine::Workers),
+                        InstanceMethod("close", &Engine::Close)});
+  }
+
+  // new Engine({tun, listenAddress, listenPort, rawEsp, workers, mtu, socketBuffer}, cb)
+  explicit Engine(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Engine>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "Engine(options, callback)").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    sl_engine_cfg_t cfg{};
+    std::string tun = o.Get("tun").IsString() ? o.Get("tun").As<Napi::String>().Utf8Value() : "";
+    if (tun.empty() || tun.size() >= sizeof(cfg.tun)) {
+      Napi::TypeError::New(env, "tun: 1..15 characters").ThrowAsJavaScriptException();
+      return;
+    }
+    std::memcpy(cfg.tun, tun.c_str(), tun.size() + 1);
+    std::string err;
+    if (!GetEndpoint(o, "listenAddress", "listenPort", &cfg.listen, &err)) {
+      Napi::TypeError::New(env, err).ThrowAsJavaScriptException();
+      return;
+    }
+    cfg.raw_esp = o.Get("rawEsp").ToBoolean().Value();
+    cfg.workers = o.Get("workers").IsNumber() ? o.Get("workers").As<Napi::Number>().Int32Value() : 1;
+    cfg.mtu = o.Get("mtu").IsNumber() ? o.Get("mtu").As<Napi::Number>().Int32Value() : 1400;
+    cfg.sockbuf = o.Get("socketBuffer").IsNumber()
+                      ? o.Get("socketBuffer").As<Napi::Number>().Int32Value()
+                      : 8 << 20;
+    tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "sitelink-engine", 4096, 1);
+    sl_sink_t sink{};
+    sink.event = &Engine::OnEvent;
+    sink.ike = &Engine::OnIke;
+    sink.ctx = this;
+    char ebuf[256] = "";
+    if (sl_engine_open(&engine_, &cfg, &sink, ebuf, sizeof(ebuf)) != 0) {
+      engine_ = nullptr;
+      tsfn_.Release();
+      Napi::Error::New(env, std::string("engine: ") + ebuf).ThrowAsJavaScriptException();
+    }
+  }
+
+  ~Engine() override { Shutdown(); }
+
+ private:
+  sl_engine_t *engine_ = nullptr;
+  Tsfn tsfn_;
+
+  void Shutdown() {
+    if (engine_) {
+      sl_engine_close(engine_);  // joins workers: nothing calls the sink after this
+      engine_ = nullptr;
+      tsfn_.Release();
+    }
+  }
+
+  static void OnEvent(void *ctx, const sl_event_t *ev) {
+    auto *self = static_cast<Engine *>(ctx);
+    Note *n = new (std::nothrow) Note();
+    if (!n) return;
+    n->ev = *ev;
+    if (self->tsfn_.NonBlockingCall(n) != napi_ok) delete n;
+  }
+
+  static void OnIke(void *ctx, const uint8_t *msg, size_t len, const sl_endpoint_t *from) {
+    auto *self = static_cast<Engine *>(ctx);
+    Note *n = new (std::nothrow) Note();
+    if (!n) return;
+    n->ike = true;
+    n->msg.assign(msg, msg + len);
+    n->from = *from;
+    if (self->tsfn_.NonBlockingCall(n) != napi_ok) delete n;
+  }
+
+  bool Open(Napi::Env env) {
+    if (engine_) return true;
+    Napi::Error::New(env, "engine is closed").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  static bool Dir(const Napi::Value &v, uint8_t *d) {
+    if (!v.IsString()) return false;
+    std::string s = v.As<Napi::String>().Utf8Value();
+    if (s == "in") *d = SL_DIR_IN;
+    else if (s == "out") *d = SL_DIR_OUT;
+    else return false;
+    return true;
+  }
+
+  static bool Ports(const Napi::Value &v, uint16_t *lo, uint16_t *hi) {
+    *lo = 0;
+    *hi = 65535;
+    if (v.IsUndefined() || v.IsNull()) return true;
+    if (!v.IsArray()) return false;
+    Napi::Array a = v.As<Napi::Array>();
+    if (a.Length() != 2) return false;
+    uint32_t l = a.Get(0u).As<Napi::Number>().Uint32Value(), h = a.Get(1u).As<Napi::Number>().Uint32Value();
+    if (l > h || h > 65535) return false;
+    *lo = static_cast<uint16_t>(l);
+    *hi = static_cast<uint16_t>(h);
+    return true;
+  }
+
+  Napi::Value AddSa(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    if (!info[0].IsObject()) {
+      Napi::TypeError::New(env, "addSa(spec)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    sl_sa_spec_t sp{};
+    std::string err, alg, backend;
+    sp.spi = o.Get("spi").As<Napi::Number>().Uint32Value();
+    if (!Dir(o.Get("direction"), &sp.dir)) err = "direction must be 'in' or 'out'";
+    alg = o.Get("algorithm").IsString() ? o.Get("algorithm").As<Napi::String>().Utf8Value() : "";
+    sp.algorithm = alg.c_str();
+    if (err.empty() && !o.Get("encKey").IsBuffer()) err = "encKey must be a Buffer";
+    if (err.empty()) GetEndpoint(o, "localAddress", "localPort", &sp.local, &err);
+    if (err.empty()) GetEndpoint(o, "remoteAddress", "remotePort", &sp.remote, &err);
+    std::string encap = o.Get("encap").IsString() ? o.Get("encap").As<Napi::String>().Utf8Value() : "udp";
+    sp.encap = encap == "none" ? SL_ENCAP_NONE : SL_ENCAP_UDP;
+    sp.esn = o.Get("esn").ToBoolean().Value();
+    sp.replay_window = o.Get("replayWindow").IsNumber()
+                           ? o.Get("replayWindow").As<Napi::Number>().Uint32Value() : 1024;
+    backend = o.Get("backend").IsString() ? o.Get("backend").As<Napi::String>().Utf8Value() : "auto";
+    sp.backend = backend == "afalg" ? SL_BACKEND_AFALG
+                 : backend == "openssl" ? SL_BACKEND_OPENSSL : SL_BACKEND_AUTO;
+    sp.soft_bytes = GetU64(o, "softBytes");
+    sp.hard_bytes = GetU64(o, "hardBytes");
+    sp.soft_packets = GetU64(o, "softPackets");
+    sp.hard_packets = GetU64(o, "hardPackets");
+    sp.reqid = o.Get("reqid").IsNumber() ? o.Get("reqid").As<Napi::Number>().Uint32Value() : 0;
+    std::vector<sl_selector_t> sels;
+    Napi::Value sv = o.Get("selectors");
+    if (err.empty() && sv.IsArray()) {
+      Napi::Array a = sv.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length() && err.empty(); i++) {
+        Napi::Object s = a.Get(i).As<Napi::Object>();
+        sl_selector_t sel{};
+        std::string l = s.Get("local").IsString() ? s.Get("local").As<Napi::String>().Utf8Value() : "";
+        std::string r = s.Get("remote").IsString() ? s.Get("remote").As<Napi::String>().Utf8Value() : "";
+        if (sl_prefix_parse(&sel.local, l.c_str()) != 0 || sl_prefix_parse(&sel.remote, r.c_str()) != 0)
+          err = "selectors[" + std::to_string(i) + "]: bad prefix";
+        sel.proto = s.Get("protocol").IsNumber()
+                        ? static_cast<uint8_t>(s.Get("protocol").As<Napi::Number>().Uint32Value()) : 0;
+        if (!Ports(s.Get("localPorts"), &sel.lport_lo, &sel.lport_hi) ||
+            !Ports(s.Get("remotePorts"), &sel.rport_lo, &sel.rport_hi))
+          err = "selectors[" + std::to_string(i) + "]: bad port range";
+        sels.push_back(sel);
+      }
+    }
+    if (!err.empty()) {
+      Napi::TypeError::New(env, err).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sp.selectors = sels.data();
+    sp.nselectors = sels.size();
+    // Keys: copied out of the JS heap only for the call, then wiped.
+    Napi::Buffer<uint8_t> ek = o.Get("encKey").As<Napi::Buffer<uint8_t>>();
+    std::vector<uint8_t> enc(ek.Data(), ek.Data() + ek.Length()), auth;
+    if (o.Get("authKey").IsBuffer()) {
+      Napi::Buffer<uint8_t> ak = o.Get("authKey").As<Napi::Buffer<uint8_t>>();
+      auth.assign(ak.Data(), ak.Data() + ak.Length());
+    }
+    sp.enc_key = enc.data();
+    sp.enc_key_len = enc.size();
+    sp.auth_key = auth.empty() ? nullptr : auth.data();
+    sp.auth_key_len = auth.size();
+    char ebuf[256] = "";
+    int rc = sl_engine_add_sa(engine_, &sp, ebuf, sizeof(ebuf));
+    if (!enc.empty()) sl_wipe(enc.data(), enc.size());
+    if (!auth.empty()) sl_wipe(auth.data(), auth.size());
+    if (rc != 0) {
+      Napi::Error::New(env, std::string("addSa: ") + ebuf).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return StatusObj(env, sp.spi, sp.dir);
+  }
+
+  Napi::Value StatusObj(Napi::Env env, uint32_t spi, uint8_t dir) {
+    sl_sa_status_t st;
+    if (sl_engine_sa_status(engine_, spi, dir, &st) != 0) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("spi", st.spi);
+    o.Set("direction", DirName(st.dir));
+    o.Set("algorithm", st.algorithm);
+    o.Set("backend", st.backend);
+    o.Set("driver", st.driver);
+    o.Set("seq", Napi::BigInt::New(env, st.seq));
+    o.Set("packets", Napi::BigInt::New(env, st.packets));
+    o.Set("bytes", Napi::BigInt::New(env, st.bytes));
+    o.Set("dropsReplay", Napi::BigInt::New(env, st.drops_replay));
+    o.Set("dropsIcv", Napi::BigInt::New(env, st.drops_icv));
+    o.Set("dropsMalformed", Napi::BigInt::New(env, st.drops_malformed));
+    o.Set("dropsPadding", Napi::BigInt::New(env, st.drops_padding));
+    o.Set("local", EndpointObj(env, st.local));
+    o.Set("remote", EndpointObj(env, st.remote));
+    o.Set("encap", st.encap == SL_ENCAP_NONE ? "none" : "udp");
+    o.Set("esn", st.esn);
+    o.Set("dead", st.dead);
+    o.Set("reqid", st.reqid);
+    return o;
+  }
+
+  Napi::Value UpdateRemote(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    uint8_t dir;
+    sl_endpoint_t ep;
+    std::string err;
+    if (info.Length() < 3 || !info[0].IsNumber() || !Dir(info[1], &dir) || !info[2].IsObject() ||
+        !GetEndpoint(info[2].As<Napi::Object>(), "address", "port", &ep, &err)) {
+      Napi::TypeError::New(env, "updateRemote(spi, dir, {address, port}) " + err).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int rc = sl_engine_update_remote(engine_, info[0].As<Napi::Number>().Uint32Value(), dir, &ep);
+    if (rc == -2) {
+      Napi::Error::New(env, "updateRemote: address family does not fit the socket").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Boolean::New(env, rc == 0);
+  }
+
+  Napi::Value DeleteSa(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    uint8_t dir;
+    if (!info[0].IsNumber() || !Dir(info[1], &dir)) {
+      Napi::TypeError::New(env, "deleteSa(spi, dir)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Boolean::New(env, sl_engine_del_sa(engine_, info[0].As<Napi::Number>().Uint32Value(), dir) == 0);
+  }
+
+  Napi::Value SaStatus(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    uint8_t dir;
+    if (!info[0].IsNumber() || !Dir(info[1], &dir)) {
+      Napi::TypeError::New(env, "saStatus(spi, dir)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return StatusObj(env, info[0].As<Napi::Number>().Uint32Value(), dir);
+  }
+
+  Napi::Value ListSas(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    size_t n = sl_engine_list(engine_, nullptr, nullptr, 0);
+    std::vector<uint32_t> spis(n + 16);
+    std::vector<uint8_t> dirs(n + 16);
+    n = sl_engine_list(engine_, spis.data(), dirs.data(), spis.size());
+    if (n > spis.size()) n = spis.size();
+    Napi::Array a = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      Napi::Value st = StatusObj(env, spis[i], dirs[i]);
+      if (!st.IsNull()) a.Set(k++, st);
+    }
+    return a;
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    sl_counter_totals_t t;
+    sl_engine_counters(engine_, &t);
+    Napi::Object o = Napi::Object::New(env);
+    auto B = [&](const char *k, uint64_t v) { o.Set(k, Napi::BigInt::New(env, v)); };
+    B("rxPackets", t.rx_packets);
+    B("txPackets", t.tx_packets);
+    B("rxBytes", t.rx_bytes);
+    B("txBytes", t.tx_bytes);
+    B("tunRxPackets", t.tun_rx_packets);
+    B("tunTxPackets", t.tun_tx_packets);
+    B("ikeRx", t.ike_rx);
+    B("ikeTx", t.ike_tx);
+    B("keepalivesRx", t.keepalives_rx);
+    B("keepalivesTx", t.keepalives_tx);
+    B("dropsReplay", t.drops[SL_DROP_REPLAY]);
+    B("dropsIcv", t.drops[SL_DROP_ICV]);
+    B("dropsBadSpi", t.drops[SL_DROP_BADSPI]);
+    B("dropsMalformed", t.drops[SL_DROP_MALFORMED]);
+    B("dropsNoSa", t.drops[SL_DROP_NOSA]);
+    B("dropsPadding", t.drops[SL_DROP_PADDING]);
+    B("dropsDead", t.drops[SL_DROP_DEAD]);
+    B("dropsTxError", t.drops[SL_DROP_TXERR]);
+    return o;
+  }
+
+  Napi::Value SendIke(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    sl_endpoint_t ep;
+    std::string err;
+    if (!info[0].IsBuffer() || !info[1].IsObject() ||
+        !GetEndpoint(info[1].As<Napi::Object>(), "address", "port", &ep, &err)) {
+      Napi::TypeError::New(env, "sendIke(buffer, {address, port}) " + err).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Buffer<uint8_t> b = info[0].As<Napi::Buffer<uint8_t>>();
+    if (sl_engine_send_ike(engine_, b.Data(), b.Length(), &ep) != 0) {
+      Napi::Error::New(env, "sendIke failed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value SetKeepalive(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    sl_endpoint_t ep;
+    std::string err;
+    if (!info[0].IsObject() || !info[1].IsNumber() ||
+        !GetEndpoint(info[0].As<Napi::Object>(), "address", "port", &ep, &err)) {
+      Napi::TypeError::New(env, "setKeepalive({address, port}, seconds) " + err).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (sl_engine_set_keepalive(engine_, &ep, info[1].As<Napi::Number>().Uint32Value()) != 0) {
+      Napi::Error::New(env, "setKeepalive: too many keepalive peers").ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Workers(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    return Napi::Number::New(env, sl_engine_workers(engine_));
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+};
+
+Napi::Value AfalgAvailable(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), sl_afalg_available());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", Engine::Define(env));
+  exports.Set("afalgAvailable", Napi::Function::New(env, AfalgAvailable));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+
 NODE_API_MODULE(sitelink_native, Init)

@@ -9,20 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* Why a packet was dropped; also indexes the drop counters. */
-typedef enum {
-	SL_OK = 0,
-	SL_DROP_REPLAY,
-	SL_DROP_ICV,
-	SL_DROP_BADSPI,
-	SL_DROP_MALFORMED,
-	SL_DROP_NOSA,
-	SL_DROP_PADDING,
-	SL_DROP_DEAD,     /* SA hit its hard limit or ran out of sequence numbers */
-	SL_DROP_TXERR,    /* the kernel refused to send / write */
-	SL_DROP_IKEQUEUE, /* JS did not keep up with inbound IKE */
-	SL_DROP__COUNT
-} sl_drop_t;
+#include "drop.h"
 
 typedef struct sl_counters {
 	_Atomic uint64_t rx_packets, tx_packets, tun_rx_packets, tun_tx_packets;
@@ -37,13 +24,5 @@ typedef struct sl_counters {
 						(uint64_t)(n), memory_order_relaxed)
 #define SL_CNT_INC(field) SL_CNT_ADD(field, 1)
 #define SL_CNT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
-
-/* A plain copy of the summed counters, for readers. */
-typedef struct sl_counter_totals {
-	uint64_t rx_packets, tx_packets, tun_rx_packets, tun_tx_packets;
-	uint64_t rx_bytes, tx_bytes;
-	uint64_t ike_rx, ike_tx, keepalives_rx, keepalives_tx;
-	uint64_t drops[SL_DROP__COUNT];
-} sl_counter_totals_t;
 
 #endif

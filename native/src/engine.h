@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "counters.h"
+#include "drop.h"
 #include "event.h"
-#include "sa.h"
+#include "sa_spec.h"
 
 typedef struct sl_engine_cfg {
 	char tun[16];

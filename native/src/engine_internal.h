@@ -3,6 +3,7 @@
 #define SL_ENGINE_INTERNAL_H
 
 #include <pthread.h>
+#include "counters.h"
 #include "engine.h"
 #include "sadb.h"
 
