@@ -25,7 +25,16 @@ import {
   PayloadType,
   payloadsOfType,
   ProtocolId,
+  idPayload,
+  mainMode5,
+  mainMode6,
+  quickMode1,
+  quickMode2,
+  quickMode3,
+  trafficSelector,
+  udpEncapsulationMode,
   type EncryptedMessage,
+  type Payload,
 } from '../../firmware/src/ike/wire/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -159,5 +168,40 @@ if (!existsSync(pcapFile) || !existsSync(keyFile)) {
     const r = decodePayloads(enc[0]!.header.nextPayload, plain[0]!);
     t.equal(r.ok, false);
     if (!r.ok) t.match(r.reason, /bytes after the last payload/);
+  });
+
+  t.test('builders reproduce strongSwan\'s MM5, MM6 and QM1..QM3 plaintext', async (t) => {
+    const hashOf = (i: number): Buffer => payloadsOfType(parse(i).payloads, PayloadType.HASH)[0]!.data;
+    const nonceOf = (i: number): Buffer => payloadsOfType(parse(i).payloads, PayloadType.NONCE)[0]!.data;
+    const spiOf = (i: number): Buffer => payloadsOfType(parse(i).payloads, PayloadType.SA)[0]!.proposals[0]!.spi;
+    const h = enc[0]!.header;
+    const ids = { initiator: trafficSelector('10.1.0.0/24'), responder: trafficSelector('10.2.0.0/24') };
+    const proposal = (spi: Buffer) => ({
+      protocol: ProtocolId.ESP,
+      spi,
+      transforms: [
+        {
+          id: EspTransformId.AES_GCM_16,
+          attributes: { keyLength: 128, encapsulationMode: udpEncapsulationMode('rfc', true), lifetimes: [{ type: LifeType.SECONDS, duration: 3960 }], other: [] },
+        },
+      ],
+    });
+    const built: Payload[][] = [
+      mainMode5({
+        id: idPayload({ idType: IdType.FQDN, name: 'gwA.lab' }),
+        auth: { kind: 'hash', hash: hashOf(0) },
+        initialContact: { initiatorCookie: h.initiatorCookie, responderCookie: h.responderCookie },
+      }),
+      mainMode6({ id: idPayload({ idType: IdType.FQDN, name: 'gwB.lab' }), auth: { kind: 'hash', hash: hashOf(1) } }),
+      quickMode1(hashOf(2), { proposals: [proposal(spiOf(2))], nonce: nonceOf(2), ids }),
+      quickMode2(hashOf(3), { proposals: [proposal(spiOf(3))], nonce: nonceOf(3), ids }),
+      quickMode3(hashOf(4)),
+    ];
+    built.forEach((payloads, i) => {
+      const d = parse(i);
+      const e = encodePayloads(payloads);
+      t.equal(e.first, enc[i]!.header.nextPayload);
+      t.equal(e.bytes.toString('hex'), plain[i]!.subarray(0, plain[i]!.length - d.padding).toString('hex'), `message ${i + 5}`);
+    });
   });
 }

@@ -14,3 +14,4 @@ export { decodePayloadBody, encodePayloadBody, NONCE_MAX, NONCE_MIN } from './pa
 export * from './payload-chain.ts';
 export * from './header.ts';
 export * from './message.ts';
+export * from './builders.ts';
