@@ -48,9 +48,9 @@ struct sl_crypto {
 	bool dead;           /* keys wiped: every operation fails */
 	sl_backend_t backend;
 	char driver[128];
-	/* CBC IVs: random bytes drawn in bulk (RFC 3602 §2 wants them unpredictable). */
+	/* CBC IVs: random bytes drawn in bulk (RFC 3602 §3 wants them unpredictable). */
 	struct sl_ivpool {
-		uint8_t buf[4096];
+		uint8_t buf[1024];
 		size_t pos;
 	} ivpool;
 };

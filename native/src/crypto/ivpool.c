@@ -1,10 +1,11 @@
 /*
  * ivpool.c - unpredictable CBC IVs without a syscall per packet.
  *
- * RFC 3602 §2 and RFC 2451 §3 require CBC IVs an attacker cannot predict
- * (a predictable IV opens chosen-plaintext attacks on CBC).  We draw 4 KiB
+ * RFC 3602 §3 requires AES-CBC IVs chosen at random and unpredictable (a
+ * predictable IV opens chosen-plaintext attacks on CBC); 3DES-CBC (RFC 2451)
+ * gets the same treatment.  We draw 1 KiB
  * from the kernel CSPRNG at a time, so a 16-byte IV costs one getrandom()
- * per 256 packets and no allocation.
+ * per 64 packets and no allocation (1 KiB per context keeps many SAs cheap).
  */
 #include "crypto_internal.h"
 
