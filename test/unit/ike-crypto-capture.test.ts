@@ -24,6 +24,7 @@ import { cipherById, CipherId } from '../../firmware/src/ike/crypto/cipher.ts';
 import { phase1Iv, phase2Iv, lastBlock } from '../../firmware/src/ike/crypto/iv.ts';
 import { IsakmpCryptoState } from '../../firmware/src/ike/crypto/isakmp-crypto-state.ts';
 import { natDetectionHash } from '../../firmware/src/ike/crypto/nat-d.ts';
+import { espKeyLengths } from '../../firmware/src/ike/crypto/esp-transform.ts';
 
 const PCAP = path.join(sharedDir, 'reference', 'pcaps', 'ikev1-main-quick-natt.pcap');
 const TABLE = path.join(sharedDir, 'reference', 'pcaps', 'ikev1-main-quick-natt.ikev1_decryption_table');
@@ -184,6 +185,17 @@ t.test('strongSwan IKEv1 main mode + quick mode capture', { skip }, async (t) =>
   const initiatorIp = ike[0]?.src;
   const espToInitiator = esp.find((r) => r.dst === initiatorIp)?.payload.subarray(0, 4).toString('hex');
   const espToResponder = esp.find((r) => r.src === initiatorIp)?.payload.subarray(0, 4).toString('hex');
+  // The proposed transform sizes KEYMAT: ID 20 = AES-GCM-16, Key Length
+  // attribute (class 6, RFC 2407 §4.5) 128, no Authentication Algorithm.
+  const tr = (q1[1]?.body ?? Buffer.alloc(0)).subarray(8 + 12);
+  const attrs = new Map<number, number>();
+  for (let off = 8; off + 4 <= tr.readUInt16BE(2); off += 4) {
+    const type = tr.readUInt16BE(off);
+    if ((type & 0x8000) === 0) break; // TLV (life duration > 16 bits): not needed here
+    attrs.set(type & 0x7fff, tr.readUInt16BE(off + 2));
+  }
+  t.equal(tr.readUInt8(5), 20, 'ESP transform ID 20 (AES-GCM, 16-byte ICV)');
+  t.same(espKeyLengths(tr.readUInt8(5), attrs.get(6), attrs.get(5)), { encKey: 16, salt: 4, integKey: 0 }, 'KEYMAT for it: 16-byte key + 4-byte salt');
   t.equal(spiOf(q1[1]), espToInitiator, 'initiator SPI (QM1) is used by ESP toward the initiator');
   t.equal(spiOf(q2[1]), espToResponder, 'responder SPI (QM2) is used by ESP toward the responder');
 
