@@ -56,10 +56,8 @@ if (!existsSync(pcapFile)) {
   t.test('nine IKE messages: MM1..MM4 clear, MM5..QM3 encrypted', async (t) => {
     t.equal(ike.length, 9);
     t.same(decoded.map((d) => d.encrypted), [false, false, false, false, true, true, true, true, true]);
-    t.same(
-      decoded.map((d) => d.header.exchangeType),
-      [2, 2, 2, 2, 2, 2, 32, 32, 32].map((x) => (x === 2 ? ExchangeType.MAIN : ExchangeType.QUICK)),
-    );
+    const { MAIN, QUICK } = ExchangeType;
+    t.same(decoded.map((d) => d.header.exchangeType), [MAIN, MAIN, MAIN, MAIN, MAIN, MAIN, QUICK, QUICK, QUICK]);
     const icookie = decoded[0]!.header.initiatorCookie;
     const rcookie = decoded[1]!.header.responderCookie;
     t.equal(decoded[0]!.header.responderCookie.toString('hex'), '0000000000000000', 'MM1 has no responder cookie');

@@ -73,7 +73,15 @@ export function decodePayloadBody(type: number, body: Buffer, base: number): Wir
   }
 }
 
-/** The body bytes of a typed payload. */
+/** RFC 2408 §3.9/§3.10: one Cert Encoding byte, then the data. */
+function withEncodingByte(encoding: number, data: Buffer): Buffer {
+  const out = Buffer.alloc(1 + data.length);
+  out.writeUInt8(encoding, 0);
+  data.copy(out, 1);
+  return out;
+}
+
+/** The body bytes of a typed payload. Throws RangeError on out-of-range fields. */
 export function encodePayloadBody(p: Payload): Buffer {
   switch (p.type) {
     case PayloadType.SA:
@@ -81,9 +89,9 @@ export function encodePayloadBody(p: Payload): Buffer {
     case PayloadType.ID:
       return encodeIdBody(p);
     case PayloadType.CERT:
-      return Buffer.concat([Buffer.of(p.encoding), p.data]);
+      return withEncodingByte(p.encoding, p.data);
     case PayloadType.CR:
-      return Buffer.concat([Buffer.of(p.encoding), p.authority]);
+      return withEncodingByte(p.encoding, p.authority);
     case PayloadType.KE:
     case PayloadType.HASH:
     case PayloadType.SIG:
