@@ -77,11 +77,20 @@ static void esn_wrap(void)
 	CHECK_EQ(accept_seq(&r, true, 0xFFFFFF10u, NULL), 0); /* its replay */
 	CHECK_EQ(accept_seq(&r, true, 0x00000005u, NULL), 0); /* replay after wrap */
 	/* Below the window across the wrap (top 2^32+5, W 1024): Appendix A2.2
-	 * reads it as the far future of the current subspace, where the ICV
-	 * check (computed with that seq_hi) rejects it; it is not a replay. */
+	 * alone reads it as 2^32 packets ahead; we call it too old. */
 	uint64_t guess = 0;
-	CHECK(sl_replay_infer(&r, true, 0xFFFFF000u, &guess));
-	CHECK_EQ(guess, 0x1FFFFF000ull);
+	CHECK(!sl_replay_infer(&r, true, 0xFFFFF000u, &guess));
+	sl_replay_t ra;
+	CHECK_EQ(sl_replay_init(&ra, 1024), 0);
+	CHECK_EQ(accept_seq(&ra, true, 1, NULL), 1);
+	CHECK_EQ(accept_seq(&ra, true, 5000, NULL), 1);
+	CHECK(!sl_replay_infer(&ra, true, 3000, &guess)); /* 2000 behind: too old, not 2^32 ahead */
+	CHECK_EQ(accept_seq(&ra, true, 4500, &guess), 1);
+	CHECK_EQ(guess, 4500);
+	/* A forward jump of up to 2^31 is still accepted. */
+	CHECK_EQ(accept_seq(&ra, true, 5000u + 0x7FFFFFF0u, &guess), 1);
+	CHECK_EQ(guess, 5000ull + 0x7FFFFFF0ull);
+	sl_replay_free(&ra);
 	/* Without ESN the same low number is a plain (too old) 32-bit value. */
 	sl_replay_t r32;
 	CHECK_EQ(sl_replay_init(&r32, 1024), 0);
