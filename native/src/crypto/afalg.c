@@ -159,8 +159,18 @@ static int afalg_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, si
 	return SL_CRYPTO_OK;
 }
 
+/* After a failed or partial operation the op socket may hold half a
+ * request that would be glued onto the next packet: replace it (error
+ * path only; the key stays on the tfm socket). */
+static void reset_op(afalg_t *s)
+{
+	if (s->op >= 0)
+		close(s->op);
+	s->op = accept4(s->tfm, NULL, NULL, SOCK_CLOEXEC);
+}
+
 /* One kernel operation: send `in`, read the result into `out`. */
-static int run_op(const afalg_t *s, uint32_t op, const uint8_t *iv, size_t iv_len,
+static int run_op(afalg_t *s, uint32_t op, const uint8_t *iv, size_t iv_len,
 		  uint32_t assoclen, const struct iovec *in, int nin, size_t inlen,
 		  const struct iovec *out, int nout, size_t outlen)
 {
@@ -213,15 +223,19 @@ static int run_op(const afalg_t *s, uint32_t op, const uint8_t *iv, size_t iv_le
 	do
 		n = sendmsg(s->op, &msg, 0);
 	while (n < 0 && errno == EINTR);
-	if (n < 0 || (size_t)n != inlen)
+	if (n < 0 || (size_t)n != inlen) {
+		reset_op(s);
 		return SL_CRYPTO_EIO;
+	}
 	do
 		n = readv(s->op, out, nout);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EBADMSG ? SL_CRYPTO_EAUTH : SL_CRYPTO_EIO;
-	if ((size_t)n != outlen)
+	if (n < 0 && errno == EBADMSG)
+		return SL_CRYPTO_EAUTH; /* the request completed: socket still clean */
+	if (n < 0 || (size_t)n != outlen) {
+		reset_op(s);
 		return SL_CRYPTO_EIO;
+	}
 	return SL_CRYPTO_OK;
 }
 
@@ -254,7 +268,7 @@ static int build_iov(const sl_crypto_t *c, uint8_t *pkt, size_t tail, uint8_t *h
 
 static int afalg_do(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi, bool enc)
 {
-	const afalg_t *s = c->be;
+	afalg_t *s = c->be;
 	const uint8_t *iv = pkt + SL_ESP_HDR_LEN;
 	uint32_t assoclen = (uint32_t)(SL_ESP_HDR_LEN + (c->esn ? 4u : 0u) + c->info->iv_len);
 	uint8_t hi_in[4], hi_out[4];
