@@ -11,6 +11,7 @@ import { readPcapUdp } from '../lib/pcap.ts';
 import {
   AuthMethod,
   decodeMessage,
+  describeMessage,
   DhGroup,
   Doi,
   encodeMessage,
@@ -18,6 +19,7 @@ import {
   ExchangeType,
   HashAlgorithm,
   HeaderFlag,
+  NotifyType,
   identifyVendorId,
   IsakmpTransformId,
   LifeType,
@@ -36,6 +38,7 @@ import {
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shared = path.resolve(repoRoot, '..', 'shared');
 const pcapFile = path.join(shared, 'reference', 'pcaps', 'ikev1-main-quick-natt.pcap');
+const ikev2File = path.join(shared, 'reference', 'pcaps', 'ikev2-natt.pcap');
 
 if (!existsSync(pcapFile)) {
   t.plan(0, `SKIPPED: capture not found at ${pcapFile} (shared/ must sit beside the repo)`);
@@ -138,6 +141,29 @@ if (!existsSync(pcapFile)) {
       t.equal(d.header.nextPayload, i < 6 ? PayloadType.ID : PayloadType.HASH);
       t.ok(ike[i]!.nonEspMarker && ike[i]!.dstPort === 4500, 'floated to 4500 with a non-ESP marker');
     });
+  });
+
+  t.test('log summaries name payloads, never contents', async (t) => {
+    t.same(decoded.map(describeMessage), [
+      'main mid=0 [ SA V V V V V ] 180 bytes',
+      'main mid=0 [ SA V V V V ] 160 bytes',
+      'main mid=0 [ KE No NAT-D NAT-D ] 396 bytes',
+      'main mid=0 [ KE No NAT-D NAT-D ] 396 bytes',
+      'main mid=0 encrypted 108 bytes',
+      'main mid=0 encrypted 92 bytes',
+      'quick mid=7cdcfa6a encrypted 188 bytes',
+      'quick mid=7cdcfa6a encrypted 188 bytes',
+      'quick mid=7cdcfa6a encrypted 76 bytes',
+    ]);
+  });
+
+  t.test('IKEv2 messages are refused as major version 2', { skip: existsSync(ikev2File) ? false : `SKIPPED: ${ikev2File} not found` }, async (t) => {
+    const v2 = readPcapUdp(ikev2File).filter((r) => r.kind === 'ike');
+    t.ok(v2.length >= 4, `${v2.length} IKEv2 messages`);
+    for (const r of v2) {
+      const d = decodeMessage(r.payload);
+      t.same(d.ok ? null : [d.notify, d.offset], [NotifyType.INVALID_MAJOR_VERSION, 17], `frame ${r.frame}`);
+    }
   });
 
   // tshark's dissector is an independent reading of the same bytes.

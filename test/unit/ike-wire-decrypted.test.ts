@@ -14,6 +14,7 @@ import { readPcapUdp } from '../lib/pcap.ts';
 import {
   decodeMessage,
   decodePayloads,
+  describePayloads,
   Doi,
   EncapsulationMode,
   encodePayloads,
@@ -97,6 +98,7 @@ if (!existsSync(pcapFile) || !existsSync(keyFile)) {
   t.test('MM5: IDii FQDN gwA.lab, HASH_I, INITIAL-CONTACT', async (t) => {
     const d = parse(0);
     t.same(d.payloads.map((p) => p.type), [PayloadType.ID, PayloadType.HASH, PayloadType.NOTIFY]);
+    t.equal(describePayloads(d.payloads), '[ ID HASH N(INITIAL-CONTACT) ]');
     const id = payloadsOfType(d.payloads, PayloadType.ID)[0]!;
     t.same(id, { type: PayloadType.ID, protocol: 0, port: 0, id: { idType: IdType.FQDN, name: 'gwA.lab' } });
     t.equal(payloadsOfType(d.payloads, PayloadType.HASH)[0]!.data.length, 32);

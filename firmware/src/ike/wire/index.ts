@@ -15,3 +15,4 @@ export * from './payload-chain.ts';
 export * from './header.ts';
 export * from './message.ts';
 export * from './builders.ts';
+export * from './describe.ts';
