@@ -17,7 +17,11 @@ import {
   encodeMessage,
   ExchangeType,
   IdType,
+  integerAttribute,
+  mainMode1,
   PayloadType,
+  quickMode1,
+  trafficSelector,
   type WireResult,
 } from '../../firmware/src/ike/wire/index.ts';
 
@@ -60,6 +64,33 @@ const synthetic = encodeMessage(
     { type: PayloadType.NAT_D_DRAFT, hash: Buffer.alloc(16, 5) },
   ],
 );
+
+// SA-heavy seeds from the builders: several proposals/transforms, TV and
+// TLV attributes, phase 2 IDs, so mutations hit the nested structures.
+const saHeavy = [
+  encodeMessage(
+    { initiatorCookie: Buffer.alloc(8, 0x42), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+    mainMode1({
+      transforms: [
+        { encryption: 7, keyLength: 256, hash: 4, group: 14, authMethod: 1, lifetimes: [{ type: 1, duration: 86400 }, { type: 2, duration: 2 ** 33 }], other: [] },
+        { encryption: 5, hash: 2, group: 2, authMethod: 3, lifetimes: [], other: [integerAttribute(15, 521)] },
+      ],
+    }),
+  ),
+  encodeMessage(
+    { initiatorCookie: Buffer.alloc(8, 0x43), responderCookie: Buffer.alloc(8, 0x44), exchangeType: ExchangeType.QUICK, flags: 0, messageId: 9 },
+    quickMode1(Buffer.alloc(20, 1), {
+      proposals: [
+        { protocol: 3, spi: Buffer.from('01020304', 'hex'), transforms: [{ id: 20, attributes: { keyLength: 256, encapsulationMode: 3, lifetimes: [{ type: 1, duration: 3600 }], other: [] } }, { id: 12, attributes: { keyLength: 128, authAlgorithm: 5, group: 19, lifetimes: [], other: [] } }] },
+        { protocol: 2, spi: Buffer.from('05060708', 'hex'), transforms: [{ id: 5, attributes: { authAlgorithm: 5, lifetimes: [], other: [] } }] },
+      ],
+      nonce: Buffer.alloc(24, 2),
+      ke: Buffer.alloc(65, 3),
+      ids: { initiator: trafficSelector('10.1.0.0/16', 6, 80), responder: trafficSelector('2001:db8::/32') },
+      natOa: { flavour: 'rfc', initiator: '100.64.0.2', responder: '198.51.100.2' },
+    }),
+  ),
+];
 
 function mutate(src: Buffer, next: () => number): Buffer {
   const b = Buffer.from(src);
@@ -112,11 +143,11 @@ function checkResult(r: WireResult<unknown>, len: number): string | null {
   return null;
 }
 
-const seeds: Buffer[] = [synthetic];
+const seeds: Buffer[] = [synthetic, ...saHeavy];
 if (existsSync(pcapFile)) seeds.push(...readPcapUdp(pcapFile).filter((r) => r.kind === 'ike').map((r) => r.payload));
 
 t.test(`decodeMessage: ${ITERATIONS} mutations (seed ${SEED}, ${seeds.length} seed messages)`, async (t) => {
-  if (seeds.length === 1) t.comment('capture not found: fuzzing the synthetic message only');
+  if (seeds.length === 1 + saHeavy.length) t.comment('capture not found: fuzzing the synthetic message only');
   const next = rng(SEED);
   let accepted = 0;
   let acceptedClear = 0;
