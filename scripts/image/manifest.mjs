@@ -5,7 +5,7 @@
 //   PACKAGES_TSV: "name\tversion\tarch" per line
 //   SIZES_TSV:    "label\tbytes" per line (informational cost breakdown)
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, statSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -36,7 +36,11 @@ const manifest = {
   built: new Date().toISOString(),
   commit,
   kernel: kver,
-  artifacts: { vmlinuz: artifact('vmlinuz'), 'initramfs.cpio.gz': artifact('initramfs.cpio.gz') },
+  artifacts: Object.fromEntries(
+    ['vmlinuz', 'initramfs.cpio.gz', 'board.dtb']
+      .filter((n) => existsSync(join(outDir, n)))
+      .map((n) => [n, artifact(n)]),
+  ),
   packages: Object.fromEntries(rows(pkgFile).map(([n, v, a]) => [n, { version: v, arch: a }])),
   sizes: Object.fromEntries(rows(sizeFile).map(([k, v]) => [k, Number(v)])),
 };
