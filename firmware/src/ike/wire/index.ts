@@ -1,4 +1,15 @@
 // Public surface of the IKEv1/ISAKMP wire format: pure encode/decode, no I/O.
+//
+// Receiving: decodeMessage(datagram) (non-ESP marker already stripped)
+//   -> cleartext: { header, payloads, spans }  (spans give SAi_b/IDii_b bodies)
+//   -> E flag:    { header, body }; decrypt body, then
+//      decodePayloads(header.nextPayload, plaintext, { allowPadding: true }).
+// Failures are { ok: false, reason, offset, notify? }; decoders never throw.
+// Sending: builders (mainMode1.., quickModeRest/quickMode1.., informational)
+//   -> encodePayloads(list) for the bytes a HASH covers / the plaintext to
+//      encrypt -> encodeEncryptedMessage(header, first, ciphertext), or
+//      encodeMessage(header, list) for cleartext messages. Encoders throw
+//      RangeError only on caller bugs (out-of-range fields).
 
 export * from './constants.ts';
 export * from './result.ts';
