@@ -44,7 +44,7 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	e->nworkers = cfg->workers;
 	e->udp_fd = e->raw_fd = e->stop_fd = e->timer_fd = -1;
 	for (int i = 0; i < SL_MAX_WORKERS; i++)
-		e->tun_fd[i] = -1;
+		e->tun_fd[i] = e->udp_q[i] = -1;
 	pthread_mutex_init(&e->ka_lock, NULL);
 	if (sl_sadb_init(&e->db) != 0) {
 		snprintf(err, errlen, "SADB init failed");
@@ -59,9 +59,22 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	}
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	timerfd_settime(e->timer_fd, 0, &its, NULL);
-	e->udp_fd = sl_udp_open(&cfg->listen, cfg->sockbuf, err, errlen);
-	if (e->udp_fd < 0)
-		goto fail;
+	sl_endpoint_t bind_to = cfg->listen;
+	for (int i = 0; i < e->nworkers; i++) {
+		e->udp_q[i] = sl_udp_open(&bind_to, cfg->sockbuf, e->nworkers > 1, err, errlen);
+		if (e->udp_q[i] < 0)
+			goto fail;
+		if (i == 0 && bind_to.port == 0) {
+			/* Ephemeral port (tests): the other queues join the one we got. */
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			if (getsockname(e->udp_q[0], (struct sockaddr *)&ss, &sl) == 0)
+				sl_endpoint_from_sockaddr(&bind_to, (struct sockaddr *)&ss, sl);
+			bind_to.family = cfg->listen.family;
+			memcpy(bind_to.addr, cfg->listen.addr, sizeof(bind_to.addr));
+		}
+	}
+	e->udp_fd = e->udp_q[0];
 	e->udp_family = cfg->listen.family;
 	if (cfg->raw_esp) {
 		e->raw_fd = sl_raw_esp_open(cfg->sockbuf, err, errlen);
@@ -101,7 +114,10 @@ void sl_engine_close(sl_engine_t *e)
 	for (int i = 0; i < SL_MAX_WORKERS; i++)
 		if (e->tun_fd[i] >= 0)
 			close(e->tun_fd[i]);
-	int fds[] = { e->udp_fd, e->raw_fd, e->stop_fd, e->timer_fd };
+	for (int i = 0; i < SL_MAX_WORKERS; i++)
+		if (e->udp_q[i] >= 0)
+			close(e->udp_q[i]);
+	int fds[] = { e->raw_fd, e->stop_fd, e->timer_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -29,7 +29,11 @@ struct sl_engine {
 	sl_sink_t sink;
 	sl_sadb_t db;
 	bool db_ready;
-	int udp_fd, udp_family, raw_fd, stop_fd, timer_fd;
+	/* One UDP socket per worker on the same port (SO_REUSEPORT): the kernel
+	 * keeps each peer's flow on one socket, so one worker, so no reordering
+	 * inside an SA.  udp_fd (= udp_q[0]) also sends IKE and keepalives. */
+	int udp_fd, udp_q[SL_MAX_WORKERS];
+	int udp_family, raw_fd, stop_fd, timer_fd;
 	int tun_fd[SL_MAX_WORKERS];
 	int nworkers;
 	sl_worker_t w[SL_MAX_WORKERS];

@@ -18,7 +18,7 @@ static void set_buffers(int fd, int size)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-int sl_udp_open(const sl_endpoint_t *listen, int bufsize, char *err, size_t errlen)
+int sl_udp_open(const sl_endpoint_t *listen, int bufsize, bool reuseport, char *err, size_t errlen)
 {
 	int fam = listen->family;
 	int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -28,6 +28,11 @@ int sl_udp_open(const sl_endpoint_t *listen, int bufsize, char *err, size_t errl
 	}
 	int one = 1, zero = 0;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (fam == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	set_buffers(fd, bufsize);

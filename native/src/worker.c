@@ -24,7 +24,7 @@ enum { TAG_TUN = 1, TAG_UDP, TAG_RAW, TAG_STOP, TAG_TIMER };
 typedef struct wstate {
 	sl_engine_t *e;
 	sl_wctx_t w;
-	int tun;
+	int tun, udp;
 	size_t txbuf_len;
 	uint8_t *tx;                     /* BATCH buffers of txbuf_len: TUN -> net */
 	uint8_t *rx;                     /* BATCH buffers of RX_BUF: net -> TUN */
@@ -115,7 +115,7 @@ static int tun_batch(wstate_t *s)
 	}
 	sl_sadb_unlock(&e->db);
 	if (nudp)
-		send_all(s, e->udp_fd, s->omsg, nudp);
+		send_all(s, s->udp, s->omsg, nudp);
 	if (nraw && e->raw_fd >= 0)
 		send_all(s, e->raw_fd, s->raw_msg, nraw);
 	return nread;
@@ -241,17 +241,18 @@ void *sl_worker_main(void *arg)
 	s->e = e;
 	s->w = (sl_wctx_t){ .worker = me->idx, .cnt = &e->cnt[me->idx], .sink = &e->sink };
 	s->tun = e->tun_fd[me->idx];
+	s->udp = e->udp_q[me->idx];
 	s->txbuf_len = ((size_t)e->cfg.mtu + SL_ESP_HEADROOM + SL_ESP_TAILROOM + 63) & ~(size_t)63;
 	s->tx = malloc(s->txbuf_len * BATCH);
 	s->rx = malloc((size_t)RX_BUF * BATCH);
 	if (!s->tx || !s->rx)
 		goto out;
-	/* The shared sockets wake one worker at a time (EPOLLEXCLUSIVE); each
-	 * worker owns its TUN queue. */
+	/* Each worker owns its TUN queue and its UDP socket. */
 	add_fd(ep, s->tun, TAG_TUN, 0);
-	add_fd(ep, e->udp_fd, TAG_UDP, EPOLLEXCLUSIVE);
-	if (e->raw_fd >= 0)
-		add_fd(ep, e->raw_fd, TAG_RAW, EPOLLEXCLUSIVE);
+	add_fd(ep, s->udp, TAG_UDP, 0);
+	/* One reader for raw ESP: several would reorder packets inside an SA. */
+	if (e->raw_fd >= 0 && me->idx == 0)
+		add_fd(ep, e->raw_fd, TAG_RAW, 0);
 	add_fd(ep, e->stop_fd, TAG_STOP, 0);
 	if (me->idx == 0)
 		add_fd(ep, e->timer_fd, TAG_TIMER, 0);
@@ -269,7 +270,7 @@ void *sl_worker_main(void *arg)
 					;
 				break;
 			case TAG_UDP:
-				for (int r = 0; r < 8 && net_batch(s, e->udp_fd, false) == BATCH; r++)
+				for (int r = 0; r < 8 && net_batch(s, s->udp, false) == BATCH; r++)
 					;
 				break;
 			case TAG_RAW:
