@@ -16,6 +16,7 @@ import { parseConf } from './parse.ts';
 import { Secret } from './secret.ts';
 import type { ConfigError } from './types.ts';
 import type { SecretsTable } from './validate.ts';
+import { redactor } from '../log/redact.ts';
 
 export type SecretsResult = { ok: true; secrets: SecretsTable } | { ok: false; errors: ConfigError[] };
 
@@ -68,7 +69,10 @@ export function parseSecrets(file: string, text: string): SecretsResult {
         errors.push({ file, line: v.line, field: `psk.${v.key}`, message: 'expected a non-empty "quoted string", 0x hex or 0s base64 secret' });
         continue;
       }
-      secrets.set(v.key, new Secret(bytes));
+      const secret = new Secret(bytes);
+      // From now on this PSK is cut out of every log line and control reply.
+      redactor.add(secret);
+      secrets.set(v.key, secret);
       bytes.fill(0);
     }
   }

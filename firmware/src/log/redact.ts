@@ -1,0 +1,81 @@
+/**
+ * Redaction layer: everything that leaves the daemon as text (negotiation log, syslog,
+ * control socket replies) passes through here, so keys and PSKs cannot leak even when
+ * a caller logs the wrong object.
+ *
+ * Three nets: (1) Secret objects print "<redacted>"; (2) fields whose names denote key
+ * material are replaced whatever their value; (3) every registered secret's text (UTF-8,
+ * hex, base64) is cut out of any string, which catches secrets pasted into messages.
+ * Raw binary (Buffer/Uint8Array) is never rendered: only its length.
+ */
+import { Secret } from '../config/secret.ts';
+
+export const REDACTED = '<redacted>';
+
+/** Field names that carry key material (IKE: SKEYID*, KEYMAT, nonces, DH private values). */
+const SENSITIVE_KEY = /^(psk|secret|secrets|password|passphrase|private.?key|key|keys|skeyid.*|keymat|enc.?key|auth.?key|integ.?key|shared.?secret|dh.?(private|secret|shared)|g.?xy|nonce.?[ir]?|n[ir]|salt)$/i;
+
+/** Scanning for secrets shorter than this would shred ordinary text; they are still
+ *  covered by nets (1) and (2). */
+const MIN_SCAN_LENGTH = 4;
+
+export class Redactor {
+  readonly #secrets = new Set<Secret>();
+
+  add(secret: Secret): void {
+    this.#secrets.add(secret);
+  }
+
+  #needles(): string[] {
+    const out: string[] = [];
+    for (const s of this.#secrets) {
+      if (s.wiped) {
+        this.#secrets.delete(s);
+        continue;
+      }
+      const b = s.reveal();
+      if (b.length < MIN_SCAN_LENGTH) continue;
+      const hex = b.toString('hex');
+      out.push(b.toString('utf8'), hex, hex.toUpperCase(), b.toString('base64'));
+    }
+    // Longest first so a secret inside another is cut whole.
+    return out.filter((x) => x.length >= MIN_SCAN_LENGTH).sort((a, b) => b.length - a.length);
+  }
+
+  redactString(s: string): string {
+    return scrub(s, this.#needles());
+  }
+
+  /** Deep copy of `v` safe to print or serialise. bigint becomes a decimal string. */
+  redact(v: unknown): unknown {
+    return this.#walk(v, new WeakSet<object>(), this.#needles());
+  }
+
+  #walk(v: unknown, seen: WeakSet<object>, needles: string[]): unknown {
+    if (v instanceof Secret) return REDACTED;
+    if (typeof v === 'string') return scrub(v, needles);
+    if (typeof v === 'bigint') return v.toString();
+    if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? undefined : v;
+    if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+    if (v instanceof Date) return v.toISOString();
+    if (seen.has(v)) return '<cycle>';
+    seen.add(v);
+    if (Array.isArray(v)) return v.map((x) => this.#walk(x, seen, needles));
+    if (v instanceof Map) return this.#walk(Object.fromEntries(v), seen, needles);
+    if (v instanceof Error) return { error: this.#walk(v.message, seen, needles) };
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      out[k] = SENSITIVE_KEY.test(k) && x !== null && x !== undefined && x !== false ? REDACTED : this.#walk(x, seen, needles);
+    }
+    return out;
+  }
+}
+
+function scrub(s: string, needles: string[]): string {
+  let out = s;
+  for (const n of needles) if (out.includes(n)) out = out.split(n).join(REDACTED);
+  return out;
+}
+
+/** Process-wide redactor; the secrets loader registers every PSK it reads. */
+export const redactor = new Redactor();
