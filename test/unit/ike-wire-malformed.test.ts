@@ -79,6 +79,7 @@ const T_AT = P_AT + 8; // first transform (no SPI)
 const cases: Case[] = [
   { name: 'short datagram', input: good.subarray(0, 27), reason: /shorter than the 28-byte/, offset: 0, notify: NotifyType.PAYLOAD_MALFORMED },
   { name: 'IKEv2 header', input: patched((b) => (b[17] = 0x20)), reason: /major version 2/, offset: 17, notify: NotifyType.INVALID_MAJOR_VERSION },
+  { name: 'minor version 1', input: patched((b) => (b[17] = 0x11)), reason: /minor version 1, expected 0/, offset: 17, notify: NotifyType.INVALID_MINOR_VERSION },
   { name: 'unknown exchange', input: patched((b) => (b[18] = 99)), reason: /exchange type 99/, offset: 18, notify: NotifyType.INVALID_EXCHANGE_TYPE },
   { name: 'unused flag bit', input: patched((b) => (b[19] = 0x10)), reason: /flags 0x10/, offset: 19, notify: NotifyType.INVALID_FLAGS },
   { name: 'zero initiator cookie', input: patched((b) => b.fill(0, 0, 8)), reason: /initiator cookie is zero/, offset: 0, notify: NotifyType.INVALID_COOKIE },

@@ -55,6 +55,10 @@ export function decodeHeader(buf: Buffer): WireResult<IsakmpHeader> {
   if (majorVersion !== MAJOR_VERSION) {
     return fail(`ISAKMP major version ${majorVersion}, expected ${MAJOR_VERSION}`, 17, NotifyType.INVALID_MAJOR_VERSION);
   }
+  // RFC 2408 §3.1: implementations SHOULD never accept a minor version larger than their own (0).
+  if (minorVersion > MINOR_VERSION) {
+    return fail(`ISAKMP minor version ${minorVersion}, expected ${MINOR_VERSION}`, 17, NotifyType.INVALID_MINOR_VERSION);
+  }
   const exchangeType = buf[18]!;
   if (!isExchangeType(exchangeType)) return fail(`unknown exchange type ${exchangeType}`, 18, NotifyType.INVALID_EXCHANGE_TYPE);
   const flags = buf[19]!;
