@@ -1,0 +1,171 @@
+/**
+ * Control socket protocol: line-delimited JSON over a Unix stream socket.
+ *
+ *   request  : {"id":1,"command":"status","args":{}}\n
+ *   response : {"id":1,"ok":true,"result":{...}}\n
+ *            | {"id":1,"ok":false,"error":"no such peer \"x\""}\n
+ *
+ * One request per line; replies carry the request id and may come in any order.
+ * bigint values travel as decimal strings. Everything a handler returns passes the
+ * redaction layer (log/redact.ts) before it is written.
+ */
+import type { EspAlgorithm } from '../dataplane/types.ts';
+import type { FailureRecord } from '../log/failure-record.ts';
+import type { LogEntry } from '../log/negotiation-log.ts';
+import type { HealthReport } from '../health/types.ts';
+
+export const DEFAULT_SOCKET = '/run/sitelink/control.sock';
+/** Longest accepted request line; a client sending more is cut off. */
+export const MAX_LINE = 64 * 1024;
+
+export const COMMANDS = ['status', 'sas', 'initiate', 'terminate', 'rekey', 'reload', 'check', 'log', 'health', 'explain', 'filters'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface Request {
+  id: number;
+  command: string;
+  args: { [k: string]: Json };
+}
+
+export type Response =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string };
+
+// ---------------------------------------------------------------- results per command
+
+export interface PeerSummary {
+  name: string;
+  remote: string;
+  state: 'down' | 'connecting' | 'up' | 'clear-fallback';
+  mainModeSas: number;
+  quickModeSas: number;
+  /** One line, when the last attempt failed (details: explain). */
+  lastError?: string;
+}
+
+/** status */
+export interface StatusResult {
+  version: string;
+  pid: number;
+  uptimeSeconds: number;
+  configFile: string;
+  /** ISO time of the last successful (re)load. */
+  configLoaded: string;
+  peers: PeerSummary[];
+}
+
+export interface MainModeSaInfo {
+  peer: string;
+  state: 'negotiating' | 'established' | 'expiring';
+  role: 'initiator' | 'responder';
+  local: string;          // "addr:port"
+  remote: string;
+  localId: string;
+  remoteId: string;
+  /** Initiator/responder cookies, hex (RFC 2408 §3.1). Not secret. */
+  cookies: string;
+  proposal: string;       // e.g. "aes256-sha256-modp2048"
+  auth: 'psk' | 'rsa-sig' | 'ecdsa-sig';
+  lifetimeSeconds: number;
+  remainingSeconds: number;
+  /** NAT-D results (RFC 3947 §3.2): is this side / the peer behind a NAT. */
+  nat: { local: boolean; remote: boolean };
+  /** Floated to UDP 4500. */
+  natt: boolean;
+  quickModes: number;
+}
+
+export interface QuickModeSaInfo {
+  peer: string;
+  rule: string;
+  algorithm: EspAlgorithm;
+  pfs: string | null;     // "modp2048" or null
+  localTs: string[];
+  remoteTs: string[];
+  spiIn: number;
+  spiOut: number;
+  lifetimeSeconds: number;
+  remainingSeconds: number;
+  lifetimeKilobytes: number;
+  bytesIn: string;        // decimal (bigint on the daemon side)
+  bytesOut: string;
+  packetsIn: string;
+  packetsOut: string;
+  encap: 'udp' | 'none';
+  backend: 'afalg' | 'openssl';
+  driver: string;
+}
+
+/** sas */
+export interface SasResult {
+  mainMode: MainModeSaInfo[];
+  quickMode: QuickModeSaInfo[];
+}
+
+export interface FilterRow {
+  id: string;
+  rule: string;
+  action: 'permit' | 'block' | 'negotiate';
+  peer: string | null;
+  source: string;
+  destination: string;
+  protocol: string;
+  sourcePorts: string;
+  destinationPorts: string;
+  direction: 'forward' | 'mirror';
+  weight: number;
+}
+
+/** filters */
+export interface FiltersResult {
+  filters: FilterRow[];
+}
+
+/** initiate / terminate / rekey / reload */
+export interface ActionResult {
+  message: string;
+}
+
+/** reload: what changed (config/diff.ts summary) */
+export interface ReloadResult extends ActionResult {
+  ok: boolean;
+  errors: string[];
+  peers?: { unchanged: string[]; changed: string[]; added: string[]; removed: string[] };
+  tunnels?: { unchanged: string[]; changed: string[]; added: string[]; removed: string[] };
+}
+
+/** check (daemon side: validates the file it would reload) */
+export interface CheckResult {
+  ok: boolean;
+  file: string;
+  errors: string[];
+  warnings: string[];
+}
+
+/** log */
+export interface LogResult {
+  entries: LogEntry[];
+}
+
+/** explain: null when no negotiation with the peer has failed */
+export interface ExplainResult {
+  record: FailureRecord | null;
+}
+
+export type { HealthReport };
+
+export interface ResultOf {
+  status: StatusResult;
+  sas: SasResult;
+  initiate: ActionResult;
+  terminate: ActionResult;
+  rekey: ActionResult;
+  reload: ReloadResult;
+  check: CheckResult;
+  log: LogResult;
+  health: HealthReport;
+  explain: ExplainResult;
+  filters: FiltersResult;
+}
