@@ -23,8 +23,9 @@ const artifact = (name) => {
   return { sha256: createHash('sha256').update(data).digest('hex'), bytes: statSync(join(outDir, name)).size };
 };
 
-let commit = 'unknown';
-try {
+// SITELINK_COMMIT: set by the Dockerfile, whose build context has no .git.
+let commit = process.env['SITELINK_COMMIT'] ?? 'unknown';
+if (!process.env['SITELINK_COMMIT']) try {
   commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 } catch {
   // Building from a tarball (no .git) is fine.
