@@ -31,7 +31,9 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
     else secretErrors.push(...r.errors);
   }
 
-  const result = validateConfig(file, root, { secrets: secrets ?? (opts.secrets === false ? null : new Map()) });
+  // Unreadable secrets already fail the load; validating with null avoids one extra
+  // "missing PSK" error per peer that would only repeat it.
+  const result = validateConfig(file, root, { secrets });
   if (syntaxErrors.length === 0 && secretErrors.length === 0) return result;
   if (result.ok) for (const s of secrets?.values() ?? []) s.wipe();
   const errors = [...syntaxErrors, ...secretErrors, ...(result.ok ? [] : result.errors)];

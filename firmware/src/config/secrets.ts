@@ -25,7 +25,8 @@ export function checkSecretsFileMode(file: string): string | null {
   try {
     st = statSync(file);
   } catch (e) {
-    return `cannot read the secrets file: ${(e as NodeJS.ErrnoException).code ?? 'error'}`;
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    return `cannot read the secrets file (${code})${code === 'EACCES' ? '; run as root, or check with --no-secrets' : ''}`;
   }
   if (!st.isFile()) return 'the secrets file is not a regular file';
   if ((st.mode & 0o077) !== 0) {

@@ -246,5 +246,6 @@ export type LoadResult =
 /** Renders an error the way the CLI prints it: `file:line: field: message`. */
 export function formatConfigError(e: ConfigError): string {
   const base = e.file.split('/').pop() ?? e.file;
-  return `${base}:${e.line}: ${e.field}: ${e.message}`;
+  // Line 0 = about the file as a whole (unreadable, wrong mode).
+  return e.line > 0 ? `${base}:${e.line}: ${e.field}: ${e.message}` : `${e.file}: ${e.message}`;
 }

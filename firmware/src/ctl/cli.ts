@@ -1,0 +1,200 @@
+/**
+ * sitelinkctl: the operator's command line. Talks to sitelinkd over the control socket
+ * (control/client.ts); `check` runs the validator locally and `health` falls back to
+ * local collection, so both work without a daemon.
+ *
+ * Exit codes: 0 ok, 1 failure (errors, daemon unreachable), 2 usage.
+ */
+import { controlRequest, ControlError } from '../control/client.ts';
+import { DEFAULT_SOCKET, type CheckResult, type Command, type Json, type ResultOf } from '../control/protocol.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { formatConfigError } from '../config/types.ts';
+import { collectHealth } from '../health/collect.ts';
+import { redactor } from '../log/redact.ts';
+import {
+  renderAction, renderCheck, renderFilters, renderHealth, renderLog, renderReload, renderSas, renderStatus,
+} from './render.ts';
+import { renderExplain } from './render-explain.ts';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env?: Record<string, string | undefined>;
+}
+
+export const DEFAULT_CONFIG = '/etc/sitelink/sitelink.conf';
+
+export const USAGE = `usage: sitelinkctl [--socket PATH] [--json] COMMAND [ARGS]
+
+commands:
+  status                 daemon and peer overview
+  sas                    main mode and quick mode SAs (algorithms, lifetimes, bytes, SPIs, NAT, crypto)
+  filters                specific filters with weights, most specific first
+  initiate PEER          start negotiating with PEER
+  terminate PEER         delete PEER's SAs
+  rekey PEER             renegotiate PEER's SAs now
+  reload                 re-read the configuration (invalid files are refused, old config kept)
+  check [FILE]           validate a configuration without a daemon (default ${DEFAULT_CONFIG})
+                         [--secrets FILE | --no-secrets]
+  log [-n N]             last N negotiation log entries (default 50)
+  health                 CPU load, memory, temperatures, interfaces, uptime [--local]
+  explain PEER           why the last negotiation with PEER failed, and how to fix it
+
+options:
+  --socket PATH          control socket (default $SITELINK_SOCKET or ${DEFAULT_SOCKET})
+  --json                 machine-readable output`;
+
+interface Parsed {
+  socket: string;
+  json: boolean;
+  command: string;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+class UsageError extends Error {}
+
+const VALUE_FLAGS = new Set(['--socket', '-n', '--secrets']);
+
+function parseArgs(argv: string[], env: Record<string, string | undefined>): Parsed {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a.startsWith('-') && a !== '-') {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags.set(a.slice(0, eq), a.slice(eq + 1));
+      else if (VALUE_FLAGS.has(a)) {
+        const v = argv[++i];
+        if (v === undefined) throw new UsageError(`${a} needs a value`);
+        flags.set(a, v);
+      } else flags.set(a, true);
+    } else positional.push(a);
+  }
+  const command = positional.shift();
+  if (command === undefined || flags.has('--help') || flags.has('-h')) throw new UsageError('');
+  const socket = flags.get('--socket');
+  return {
+    socket: typeof socket === 'string' ? socket : env.SITELINK_SOCKET ?? DEFAULT_SOCKET,
+    json: flags.has('--json'),
+    command,
+    positional,
+    flags,
+  };
+}
+
+const KNOWN_FLAGS: Record<string, string[]> = {
+  check: ['--secrets', '--no-secrets'],
+  log: ['-n'],
+  health: ['--local'],
+};
+
+function emit<T>(io: CliIo, json: boolean, value: T, human: (v: T) => string): void {
+  // The daemon already redacted; redact again so local paths (check, health) are covered too.
+  const safe = redactor.redact(value) as T;
+  io.out(json ? JSON.stringify(safe, null, 2) : human(safe));
+}
+
+function needPeer(p: Parsed): string {
+  const peer = p.positional[0];
+  if (!peer) throw new UsageError(`${p.command} needs a peer name`);
+  return peer;
+}
+
+function localCheck(p: Parsed): CheckResult {
+  const file = p.positional[0] ?? DEFAULT_CONFIG;
+  const secretsFlag = p.flags.get('--secrets');
+  const r = loadConfigFile(file, {
+    secrets: !p.flags.has('--no-secrets'),
+    ...(typeof secretsFlag === 'string' ? { secretsFile: secretsFlag } : {}),
+  });
+  return {
+    ok: r.ok,
+    file,
+    errors: r.ok ? [] : r.errors.map(formatConfigError),
+    warnings: r.warnings.map(formatConfigError),
+  };
+}
+
+async function ask<C extends Command>(p: Parsed, command: C, args: { [k: string]: Json } = {}): Promise<ResultOf[C]> {
+  return controlRequest(p.socket, command, args);
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let p: Parsed;
+  try {
+    p = parseArgs(argv, io.env ?? process.env);
+    const allowed = new Set(['--socket', '--json', ...(KNOWN_FLAGS[p.command] ?? [])]);
+    for (const f of p.flags.keys()) if (!allowed.has(f)) throw new UsageError(`unknown option ${f} for ${p.command}`);
+  } catch (e) {
+    const msg = (e as Error).message;
+    io.err(msg ? `sitelinkctl: ${msg}\n${USAGE}` : USAGE);
+    return 2;
+  }
+  try {
+    switch (p.command) {
+      case 'status':
+        emit(io, p.json, await ask(p, 'status'), renderStatus);
+        return 0;
+      case 'sas':
+        emit(io, p.json, await ask(p, 'sas'), renderSas);
+        return 0;
+      case 'filters':
+        emit(io, p.json, await ask(p, 'filters'), renderFilters);
+        return 0;
+      case 'initiate':
+      case 'terminate':
+      case 'rekey': {
+        const peer = needPeer(p);
+        emit(io, p.json, await ask(p, p.command, { peer }), renderAction);
+        return 0;
+      }
+      case 'reload': {
+        const r = await ask(p, 'reload');
+        emit(io, p.json, r, renderReload);
+        return r.ok ? 0 : 1;
+      }
+      case 'check': {
+        const r = localCheck(p);
+        emit(io, p.json, r, renderCheck);
+        return r.ok ? 0 : 1;
+      }
+      case 'log': {
+        const nFlag = p.flags.get('-n');
+        const n = typeof nFlag === 'string' ? Number(nFlag) : 50;
+        if (!Number.isSafeInteger(n) || n < 1) throw new UsageError('-n needs a positive number');
+        emit(io, p.json, await ask(p, 'log', { n }), renderLog);
+        return 0;
+      }
+      case 'health': {
+        let h: ResultOf['health'];
+        if (p.flags.has('--local')) h = await collectHealth('local');
+        else {
+          try {
+            h = await ask(p, 'health');
+          } catch (e) {
+            if (!(e instanceof ControlError) || !/cannot connect/.test(e.message)) throw e;
+            h = await collectHealth('local');
+          }
+        }
+        emit(io, p.json, h, renderHealth);
+        return 0;
+      }
+      case 'explain': {
+        const peer = needPeer(p);
+        const r = await ask(p, 'explain', { peer });
+        emit(io, p.json, r, (v) => renderExplain(peer, v.record));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${p.command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`sitelinkctl: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    io.err(`sitelinkctl: ${redactor.redactString(e instanceof Error ? e.message : String(e))}`);
+    return 1;
+  }
+}

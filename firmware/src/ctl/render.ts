@@ -1,0 +1,92 @@
+/** Human renderings of control replies (one function per command). */
+import type {
+  ActionResult, CheckResult, FiltersResult, HealthReport, LogResult, ReloadResult, SasResult, StatusResult,
+} from '../control/protocol.ts';
+import { formatEntry } from '../log/negotiation-log.ts';
+import { bytes, duration, spi, table } from './table.ts';
+
+export function renderStatus(s: StatusResult): string {
+  const head = `sitelinkd ${s.version}, pid ${s.pid}, up ${duration(s.uptimeSeconds)}\nconfig ${s.configFile} (loaded ${s.configLoaded})`;
+  if (s.peers.length === 0) return `${head}\nno peers configured`;
+  return `${head}\n\n${table(
+    ['PEER', 'REMOTE', 'STATE', 'MM SAS', 'QM SAS', 'LAST ERROR'],
+    s.peers.map((p) => [p.name, p.remote, p.state, String(p.mainModeSas), String(p.quickModeSas), p.lastError ?? '-']),
+  )}`;
+}
+
+function nat(n: { local: boolean; remote: boolean }, natt: boolean): string {
+  const where = n.local && n.remote ? 'both behind NAT' : n.local ? 'we are behind NAT' : n.remote ? 'peer behind NAT' : 'no NAT';
+  return `${where}${natt ? ', UDP 4500' : ''}`;
+}
+
+export function renderSas(s: SasResult): string {
+  const mm = s.mainMode.length === 0
+    ? 'none'
+    : table(
+      ['PEER', 'ROLE', 'STATE', 'LOCAL', 'REMOTE', 'IDS (local/remote)', 'PROPOSAL', 'AUTH', 'LEFT', 'QMs', 'NAT'],
+      s.mainMode.map((m) => [m.peer, m.role, m.state, m.local, m.remote, `${m.localId} / ${m.remoteId}`, m.proposal, m.auth,
+        `${duration(m.remainingSeconds)} of ${duration(m.lifetimeSeconds)}`, String(m.quickModes), nat(m.nat, m.natt)]),
+    );
+  const qm = s.quickMode.length === 0
+    ? 'none'
+    : table(
+      ['PEER', 'RULE', 'ALGORITHM', 'PFS', 'SPI IN', 'SPI OUT', 'LOCAL TS', 'REMOTE TS', 'LEFT', 'BYTES IN/OUT', 'PACKETS IN/OUT', 'ENCAP', 'CRYPTO'],
+      s.quickMode.map((q) => [q.peer, q.rule, q.algorithm, q.pfs ?? 'none', spi(q.spiIn), spi(q.spiOut), q.localTs.join(','), q.remoteTs.join(','),
+        `${duration(q.remainingSeconds)} / ${q.lifetimeKilobytes} KB`, `${bytes(q.bytesIn)} / ${bytes(q.bytesOut)}`, `${q.packetsIn} / ${q.packetsOut}`,
+        q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP', `${q.backend} (${q.driver})`]),
+    );
+  return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}`;
+}
+
+export function renderFilters(f: FiltersResult): string {
+  if (f.filters.length === 0) return 'no filters';
+  return table(
+    ['WEIGHT', 'ACTION', 'RULE', 'PEER', 'SOURCE', 'DESTINATION', 'PROTO', 'SPORTS', 'DPORTS', 'DIR'],
+    f.filters.map((r) => [String(r.weight), r.action, r.rule, r.peer ?? '-', r.source, r.destination, r.protocol, r.sourcePorts, r.destinationPorts, r.direction]),
+  );
+}
+
+export function renderLog(l: LogResult): string {
+  if (l.entries.length === 0) return 'log is empty';
+  return l.entries.map((e) => `${e.time} ${e.level.padEnd(7)} ${formatEntry(e)}`).join('\n');
+}
+
+export function renderHealth(h: HealthReport): string {
+  const t = h.temperatures;
+  const temp = t.main === null && t.cores.length === 0 ? 'no sensor' : `${t.main ?? '-'} °C (cores ${t.cores.join(', ') || '-'}, max ${t.max ?? '-'})`;
+  const lines = [
+    `host ${h.hostname}, up ${duration(h.uptimeSeconds)} (collected ${h.source === 'daemon' ? 'by sitelinkd' : 'locally'})`,
+    `cpu  load ${h.load.avg1.toFixed(2)} ${h.load.avg5.toFixed(2)} ${h.load.avg15.toFixed(2)}, now ${h.load.currentPercent}% of ${h.load.cores} cores`,
+    `mem  ${bytes(h.memory.usedBytes)} used of ${bytes(h.memory.totalBytes)}, ${bytes(h.memory.availableBytes)} available`,
+    `temp ${temp}`,
+    '',
+    table(['INTERFACE', 'STATE', 'ADDRESSES', 'RX', 'TX', 'ERRORS RX/TX', 'DROPS RX/TX'],
+      h.interfaces.map((i) => [i.name, i.up ? 'up' : 'down', i.addresses.join(' ') || '-', bytes(i.rxBytes), bytes(i.txBytes),
+        `${i.rxErrors}/${i.txErrors}`, `${i.rxDropped}/${i.txDropped}`])),
+  ];
+  return lines.join('\n');
+}
+
+export function renderAction(a: ActionResult): string {
+  return a.message;
+}
+
+function setLine(label: string, d: { unchanged: string[]; changed: string[]; added: string[]; removed: string[] }): string {
+  const part = (k: string, v: string[]) => (v.length ? `${k}: ${v.join(', ')}` : '');
+  const parts = [part('kept', d.unchanged), part('changed', d.changed), part('added', d.added), part('removed', d.removed)].filter((x) => x);
+  return `${label}: ${parts.join('; ') || 'none'}`;
+}
+
+export function renderReload(r: ReloadResult): string {
+  if (!r.ok) return `${r.message}\n${r.errors.join('\n')}`;
+  const lines = [r.message];
+  if (r.peers) lines.push(setLine('peers', r.peers));
+  if (r.tunnels) lines.push(setLine('tunnels', r.tunnels));
+  return lines.join('\n');
+}
+
+export function renderCheck(c: CheckResult): string {
+  const lines = [...c.errors, ...c.warnings.map((w) => `warning: ${w}`)];
+  lines.push(c.ok ? `${c.file}: configuration OK` : `${c.file}: ${c.errors.length} error${c.errors.length === 1 ? '' : 's'}`);
+  return lines.join('\n');
+}
