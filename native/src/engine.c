@@ -83,6 +83,11 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	}
 	if (sl_tun_open(cfg->tun, e->nworkers, cfg->mtu, e->tun_fd, err, errlen) != 0)
 		goto fail;
+	if (sl_tun_offload(e->tun_fd, e->nworkers, &e->tso) != 0) {
+		snprintf(err, errlen, "TUN virtio header: %s", strerror(errno));
+		goto fail;
+	}
+	atomic_store(&e->udp_gso, true);
 	for (int i = 0; i < e->nworkers; i++) {
 		e->w[i] = (sl_worker_t){ .e = e, .idx = i };
 		if (pthread_create(&e->w[i].thread, NULL, sl_worker_main, &e->w[i]) != 0) {

@@ -3,6 +3,7 @@
 #define SL_ENGINE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include "counters.h"
 #include "engine.h"
 #include "sadb.h"
@@ -34,6 +35,8 @@ struct sl_engine {
 	 * inside an SA.  udp_fd (= udp_q[0]) also sends IKE and keepalives. */
 	int udp_fd, udp_q[SL_MAX_WORKERS];
 	int udp_family, raw_fd, stop_fd, timer_fd;
+	bool tso;             /* TUN hands us TCP super packets */
+	atomic_bool udp_gso;  /* UDP_SEGMENT works (cleared on the first refusal) */
 	int tun_fd[SL_MAX_WORKERS];
 	int nworkers;
 	sl_worker_t w[SL_MAX_WORKERS];

@@ -2,11 +2,15 @@
 #ifndef SL_TUN_H
 #define SL_TUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Create/attach nqueues queues of TUN device name (IFF_TUN | IFF_NO_PI), set
  * its MTU and bring it up.  fds[] receives non-blocking queue fds.  -1 on
  * error with a reason in err. */
 int sl_tun_open(const char *name, int nqueues, int mtu, int *fds, char *err, size_t errlen);
+/* Every queue carries a virtio_net_hdr (IFF_VNET_HDR); *tso tells whether
+ * the kernel also accepted TCP segmentation offload (super packets). */
+int sl_tun_offload(int *fds, int nqueues, bool *tso);
 
 #endif

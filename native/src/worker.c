@@ -7,6 +7,10 @@
 #include "engine_internal.h"
 #include "esp.h"
 #include "inner.h"
+#include "tso.h"
+
+#include <linux/virtio_net.h>
+#include <netinet/udp.h>
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,10 +18,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define BATCH 64
 #define RX_BUF 16384 /* largest datagram accepted (IKE messages included) */
+#define SCRATCH (SL_VNET_HDR_LEN + 65536)
 
 enum { TAG_TUN = 1, TAG_UDP, TAG_RAW, TAG_STOP, TAG_TIMER };
 
@@ -26,99 +32,215 @@ typedef struct wstate {
 	sl_wctx_t w;
 	int tun, udp;
 	size_t txbuf_len;
-	uint8_t *tx;                     /* BATCH buffers of txbuf_len: TUN -> net */
+	uint8_t *scratch;                /* one TUN read: virtio_net_hdr + up to 64 KiB */
+	uint8_t *tx;                     /* BATCH slots of txbuf_len: TUN -> net */
 	uint8_t *rx;                     /* BATCH buffers of RX_BUF: net -> TUN */
-	struct mmsghdr omsg[BATCH], rmsg[BATCH];
-	struct iovec oiov[BATCH], riov[BATCH];
-	struct sockaddr_storage oaddr[BATCH], raddr[BATCH];
-	struct mmsghdr raw_msg[BATCH];
-	struct iovec raw_iov[BATCH];
-	struct sockaddr_storage raw_addr[BATCH];
+	int nslots;                      /* encapsulated packets waiting in tx */
+	uint8_t *esp[BATCH];
+	size_t esp_len[BATCH];
+	bool raw[BATCH];
+	struct sockaddr_storage dst[BATCH];
+	socklen_t dst_len[BATCH];
+	struct mmsghdr gmsg[BATCH];      /* one per GSO group (or packet) */
+	struct iovec giov[BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} gcmsg[BATCH];
+	int gsize[BATCH];
+	struct mmsghdr rmsg[BATCH];
+	struct iovec riov[BATCH];
+	struct sockaddr_storage raddr[BATCH];
 	uint8_t *inner[BATCH];
 	size_t inner_len[BATCH];
 } wstate_t;
 
-static void send_all(wstate_t *s, int fd, struct mmsghdr *m, int n)
+/* Send groups [0, ng) on fd; a refused GSO group is retried packet by packet. */
+static void send_groups(wstate_t *s, int fd, int ng)
 {
 	int off = 0;
-	while (off < n) {
-		int r = sendmmsg(fd, m + off, (unsigned)(n - off), 0);
+	while (off < ng) {
+		int r = sendmmsg(fd, s->gmsg + off, (unsigned)(ng - off), 0);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			/* Skip the message the kernel refused (e.g. no route) and go on. */
-			sl_esp_count_drop(&s->w, SL_DROP_TXERR);
+			struct mmsghdr *m = &s->gmsg[off];
+			if (s->gsize[off] > 1 && (errno == EINVAL || errno == EIO || errno == EMSGSIZE ||
+						  errno == ENOPROTOOPT)) {
+				/* No UDP GSO here (or segments over the MTU): stop using it
+				 * and send this group's packets one by one. */
+				atomic_store(&s->e->udp_gso, false);
+				for (size_t k = 0; k < m->msg_hdr.msg_iovlen; k++) {
+					struct msghdr one = { .msg_name = m->msg_hdr.msg_name,
+							      .msg_namelen = m->msg_hdr.msg_namelen,
+							      .msg_iov = &m->msg_hdr.msg_iov[k],
+							      .msg_iovlen = 1 };
+					ssize_t sent = sendmsg(fd, &one, 0);
+					if (sent >= 0) {
+						SL_CNT_INC(s->w.cnt->tx_packets);
+						SL_CNT_ADD(s->w.cnt->tx_bytes, sent);
+					} else {
+						sl_esp_count_drop(&s->w, SL_DROP_TXERR);
+					}
+				}
+			} else {
+				for (int k = 0; k < s->gsize[off]; k++)
+					sl_esp_count_drop(&s->w, SL_DROP_TXERR);
+			}
 			off++;
 			continue;
 		}
-		for (int i = off; i < off + r; i++)
-			SL_CNT_ADD(s->w.cnt->tx_bytes, m[i].msg_len);
-		SL_CNT_ADD(s->w.cnt->tx_packets, r);
+		for (int i = off; i < off + r; i++) {
+			SL_CNT_ADD(s->w.cnt->tx_packets, s->gsize[i]);
+			SL_CNT_ADD(s->w.cnt->tx_bytes, s->gmsg[i].msg_len);
+		}
 		off += r;
 	}
 }
 
-/* TUN -> network. Returns the number of packets read (0 = queue empty). */
-static int tun_batch(wstate_t *s)
+static void group_init(wstate_t *s, int g, int first, int count, uint16_t gso)
+{
+	struct msghdr *h = &s->gmsg[g].msg_hdr;
+	memset(h, 0, sizeof(*h));
+	h->msg_name = &s->dst[first];
+	h->msg_namelen = s->dst_len[first];
+	h->msg_iov = &s->giov[first];
+	h->msg_iovlen = (size_t)count;
+	s->gsize[g] = count;
+	if (count > 1) {
+		/* RFC 3948 packets of one size to one peer: one UDP GSO send. */
+		h->msg_control = s->gcmsg[g].buf;
+		h->msg_controllen = sizeof(s->gcmsg[g].buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+	}
+}
+
+/* Send every encapsulated packet waiting in the slots (no lock held). */
+static void flush(wstate_t *s)
+{
+	int n = s->nslots, ng = 0;
+	bool gso = atomic_load_explicit(&s->e->udp_gso, memory_order_relaxed);
+	for (int i = 0; i < n; i++) {
+		s->giov[i].iov_base = s->esp[i];
+		s->giov[i].iov_len = s->esp_len[i];
+	}
+	/* UDP: group runs to the same destination where every packet but the
+	 * last has the first one's size (the UDP_SEGMENT contract). */
+	for (int i = 0; i < n;) {
+		if (s->raw[i]) {
+			i++;
+			continue;
+		}
+		int j = i + 1;
+		size_t total = s->esp_len[i];
+		while (gso && j < n && j - i < 64 && !s->raw[j] && s->esp_len[j - 1] == s->esp_len[i] &&
+		       s->esp_len[j] <= s->esp_len[i] && total + s->esp_len[j] <= 65000 &&
+		       s->dst_len[j] == s->dst_len[i] && memcmp(&s->dst[j], &s->dst[i], s->dst_len[i]) == 0) {
+			total += s->esp_len[j];
+			j++;
+		}
+		/* A group must be contiguous in the iov array: it is (slots i..j-1). */
+		group_init(s, ng++, i, j - i, (uint16_t)s->esp_len[i]);
+		i = j;
+	}
+	if (ng)
+		send_groups(s, s->udp, ng);
+	ng = 0;
+	for (int i = 0; i < n; i++)
+		if (s->raw[i])
+			group_init(s, ng++, i, 1, 0);
+	if (ng && s->e->raw_fd >= 0)
+		send_groups(s, s->e->raw_fd, ng);
+	s->nslots = 0;
+}
+
+/* Encapsulate the inner packet in slot k (len bytes at HEADROOM). */
+static bool encap_slot(wstate_t *s, int k, size_t len)
 {
 	sl_engine_t *e = s->e;
-	size_t room = s->txbuf_len - SL_ESP_HEADROOM - SL_ESP_TAILROOM;
-	int nread = 0, nudp = 0, nraw = 0;
-	ssize_t lens[BATCH];
-	for (; nread < BATCH; nread++) {
-		uint8_t *b = s->tx + (size_t)nread * s->txbuf_len;
-		ssize_t r = read(s->tun, b + SL_ESP_HEADROOM, room);
+	uint8_t *b = s->tx + (size_t)k * s->txbuf_len;
+	sl_flow_t f;
+	long ilen = sl_inner_parse(b + SL_ESP_HEADROOM, len, 0, &f);
+	if (ilen < 0) {
+		sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
+		return false;
+	}
+	sl_sadb_rdlock(&e->db);
+	sl_sa_t *sa = sl_sadb_lookup_out(&e->db, &f);
+	sl_drop_t why = SL_DROP_NOSA;
+	if (sa) {
+		why = sl_esp_encap(&s->w, sa, b, s->txbuf_len, (size_t)ilen,
+				   f.family == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6, &s->esp[k], &s->esp_len[k]);
+		if (why == SL_OK) {
+			/* Copy the destination: the SA may change once the lock is dropped. */
+			s->raw[k] = sa->encap == SL_ENCAP_NONE;
+			memcpy(&s->dst[k], &sa->dst, sa->dst_len);
+			s->dst_len[k] = sa->dst_len;
+		}
+	}
+	sl_sadb_unlock(&e->db);
+	if (why != SL_OK) {
+		sl_esp_count_drop(&s->w, why);
+		return false;
+	}
+	return true;
+}
+
+static uint8_t *slot_get(void *ctx, size_t *cap)
+{
+	wstate_t *s = ctx;
+	if (s->nslots == BATCH)
+		flush(s);
+	*cap = s->txbuf_len - SL_ESP_HEADROOM - SL_ESP_TAILROOM;
+	return s->tx + (size_t)s->nslots * s->txbuf_len + SL_ESP_HEADROOM;
+}
+
+static void slot_commit(void *ctx, size_t len)
+{
+	wstate_t *s = ctx;
+	SL_CNT_INC(s->w.cnt->tun_rx_packets);
+	if (encap_slot(s, s->nslots, len))
+		s->nslots++;
+}
+
+/* TUN -> network.  Returns the number of reads (0 = queue empty). */
+static int tun_batch(wstate_t *s)
+{
+	const sl_tso_out_t out = { .get = slot_get, .commit = slot_commit, .ctx = s };
+	int reads = 0;
+	for (; reads < BATCH; reads++) {
+		ssize_t r = read(s->tun, s->scratch, SCRATCH);
 		if (r <= 0)
 			break;
-		lens[nread] = r;
-	}
-	if (nread == 0)
-		return 0;
-	SL_CNT_ADD(s->w.cnt->tun_rx_packets, nread);
-	sl_sadb_rdlock(&e->db);
-	for (int i = 0; i < nread; i++) {
-		uint8_t *b = s->tx + (size_t)i * s->txbuf_len;
-		sl_flow_t f;
-		long ilen = sl_inner_parse(b + SL_ESP_HEADROOM, (size_t)lens[i], 0, &f);
-		if (ilen < 0) {
+		sl_vnet_t v;
+		if (r < SL_VNET_HDR_LEN) {
 			sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
 			continue;
 		}
-		sl_sa_t *sa = sl_sadb_lookup_out(&e->db, &f);
-		if (!sa) {
-			sl_esp_count_drop(&s->w, SL_DROP_NOSA);
+		sl_vnet_parse(s->scratch, &v);
+		uint8_t *pkt = s->scratch + SL_VNET_HDR_LEN;
+		size_t len = (size_t)r - SL_VNET_HDR_LEN;
+		if (v.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+			if (sl_tso_segment(pkt, len, &v, &out) < 0)
+				sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
 			continue;
 		}
-		uint8_t *esp;
-		size_t esp_len;
-		sl_drop_t why = sl_esp_encap(&s->w, sa, b, s->txbuf_len, (size_t)ilen,
-					     f.family == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6, &esp,
-					     &esp_len);
-		if (why != SL_OK) {
-			sl_esp_count_drop(&s->w, why);
+		size_t cap;
+		uint8_t *dst = slot_get(s, &cap);
+		if (len > cap || sl_csum_complete(pkt, len, &v) != 0) {
+			sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
 			continue;
 		}
-		bool raw = sa->encap == SL_ENCAP_NONE;
-		int k = raw ? nraw++ : nudp++;
-		struct mmsghdr *m = raw ? &s->raw_msg[k] : &s->omsg[k];
-		struct iovec *iov = raw ? &s->raw_iov[k] : &s->oiov[k];
-		struct sockaddr_storage *a = raw ? &s->raw_addr[k] : &s->oaddr[k];
-		/* Copy the destination: the SA may change once the lock is dropped. */
-		memcpy(a, &sa->dst, sa->dst_len);
-		iov->iov_base = esp;
-		iov->iov_len = esp_len;
-		memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
-		m->msg_hdr.msg_name = a;
-		m->msg_hdr.msg_namelen = sa->dst_len;
-		m->msg_hdr.msg_iov = iov;
-		m->msg_hdr.msg_iovlen = 1;
+		memcpy(dst, pkt, len);
+		slot_commit(s, len);
 	}
-	sl_sadb_unlock(&e->db);
-	if (nudp)
-		send_all(s, s->udp, s->omsg, nudp);
-	if (nraw && e->raw_fd >= 0)
-		send_all(s, e->raw_fd, s->raw_msg, nraw);
-	return nread;
+	if (s->nslots)
+		flush(s);
+	return reads;
 }
 
 static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_t *from, int *nout)
@@ -155,7 +277,12 @@ static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_
 static void write_tun(wstate_t *s, int n)
 {
 	for (int i = 0; i < n; i++) {
-		if (write(s->tun, s->inner[i], s->inner_len[i]) == (ssize_t)s->inner_len[i])
+		/* IFF_VNET_HDR: a zero header = one plain packet, checksums
+		 * to be verified by the stack as usual. */
+		static const uint8_t vnet0[SL_VNET_HDR_LEN];
+		struct iovec iov[2] = { { (void *)vnet0, sizeof(vnet0) },
+					{ s->inner[i], s->inner_len[i] } };
+		if (writev(s->tun, iov, 2) == (ssize_t)(sizeof(vnet0) + s->inner_len[i]))
 			SL_CNT_INC(s->w.cnt->tun_tx_packets);
 		else
 			sl_esp_count_drop(&s->w, SL_DROP_TXERR);
@@ -244,8 +371,9 @@ void *sl_worker_main(void *arg)
 	s->udp = e->udp_q[me->idx];
 	s->txbuf_len = ((size_t)e->cfg.mtu + SL_ESP_HEADROOM + SL_ESP_TAILROOM + 63) & ~(size_t)63;
 	s->tx = malloc(s->txbuf_len * BATCH);
+	s->scratch = malloc(SCRATCH);
 	s->rx = malloc((size_t)RX_BUF * BATCH);
-	if (!s->tx || !s->rx)
+	if (!s->tx || !s->rx || !s->scratch)
 		goto out;
 	/* Each worker owns its TUN queue and its UDP socket. */
 	add_fd(ep, s->tun, TAG_TUN, 0);
@@ -296,6 +424,7 @@ out:
 		close(ep);
 	if (s) {
 		free(s->tx);
+		free(s->scratch);
 		free(s->rx);
 		free(s);
 	}

@@ -1,0 +1,137 @@
+/* tso.c - user-space TCP segmentation of TUN super packets, checksum completion. */
+#include "tso.h"
+
+#include <linux/virtio_net.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <string.h>
+
+void sl_vnet_parse(const uint8_t *h, sl_vnet_t *v)
+{
+	/* Little-endian on every host we build for (TUNSETVNETLE not needed). */
+	v->flags = h[0];
+	v->gso_type = h[1];
+	v->hdr_len = (uint16_t)(h[2] | h[3] << 8);
+	v->gso_size = (uint16_t)(h[4] | h[5] << 8);
+	v->csum_start = (uint16_t)(h[6] | h[7] << 8);
+	v->csum_offset = (uint16_t)(h[8] | h[9] << 8);
+}
+
+static uint64_t sum_bytes(const uint8_t *p, size_t n, uint64_t sum)
+{
+	while (n >= 4) {
+		sum += ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		sum += ((uint32_t)p[0] << 8) | p[1];
+		p += 2;
+		n -= 2;
+	}
+	if (n)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+int sl_csum_complete(uint8_t *pkt, size_t len, const sl_vnet_t *v)
+{
+	if (!(v->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return 0;
+	size_t start = v->csum_start, at = (size_t)v->csum_start + v->csum_offset;
+	if (start >= len || at + 2 > len)
+		return -1;
+	/* The field holds the pseudo-header sum already; sum over it as is. */
+	put16(pkt + at, (uint16_t)~fold(sum_bytes(pkt + start, len - start, 0)));
+	return 0;
+}
+
+int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_tso_out_t *out)
+{
+	uint8_t type = v->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	if (len < 1 || v->gso_size == 0)
+		return -1;
+	bool v4 = (pkt[0] >> 4) == 4;
+	size_t l3;
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4 && v4) {
+		if (len < 20)
+			return -1;
+		l3 = (size_t)(pkt[0] & 0x0f) * 4;
+		if (l3 < 20 || pkt[9] != IPPROTO_TCP)
+			return -1;
+	} else if (type == VIRTIO_NET_HDR_GSO_TCPV6 && !v4) {
+		if (len < 40 || pkt[6] != IPPROTO_TCP) /* extension headers: not offered by our stack */
+			return -1;
+		l3 = 40;
+	} else {
+		return -1;
+	}
+	if (len < l3 + 20)
+		return -1;
+	size_t thl = (size_t)(pkt[l3 + 12] >> 4) * 4;
+	size_t hdr = l3 + thl;
+	if (thl < 20 || hdr > len)
+		return -1;
+	size_t mss = v->gso_size, data = len - hdr;
+	uint32_t seq0 = ((uint32_t)pkt[l3 + 4] << 24) | ((uint32_t)pkt[l3 + 5] << 16) |
+			((uint32_t)pkt[l3 + 6] << 8) | pkt[l3 + 7];
+	uint16_t id0 = v4 ? get16(pkt + 4) : 0;
+	int n = 0;
+	for (size_t off = 0; off < data || (data == 0 && n == 0); off += mss, n++) {
+		size_t seg = data - off < mss ? data - off : mss;
+		size_t cap = 0;
+		uint8_t *o = out->get(out->ctx, &cap);
+		if (!o || cap < hdr + seg)
+			return -1;
+		memcpy(o, pkt, hdr);
+		memcpy(o + hdr, pkt + hdr + off, seg);
+		bool first = off == 0, last = off + seg >= data;
+		uint8_t *tcp = o + l3;
+		uint32_t seq = seq0 + (uint32_t)off;
+		tcp[4] = (uint8_t)(seq >> 24);
+		tcp[5] = (uint8_t)(seq >> 16);
+		tcp[6] = (uint8_t)(seq >> 8);
+		tcp[7] = (uint8_t)seq;
+		if (!last)
+			tcp[13] &= (uint8_t)~0x09; /* FIN, PSH only on the last segment */
+		if (!first)
+			tcp[13] &= (uint8_t)~0x80; /* CWR only on the first (RFC 3168 §6.1.2) */
+		size_t tcplen = thl + seg;
+		uint64_t ps;
+		if (v4) {
+			put16(o + 2, (uint16_t)(hdr + seg));
+			put16(o + 4, (uint16_t)(id0 + n));
+			put16(o + 10, 0);
+			put16(o + 10, (uint16_t)~fold(sum_bytes(o, l3, 0)));
+			ps = sum_bytes(o + 12, 8, 0);
+		} else {
+			put16(o + 4, (uint16_t)tcplen);
+			ps = sum_bytes(o + 8, 32, 0);
+		}
+		ps += IPPROTO_TCP + tcplen;
+		put16(tcp + 16, 0);
+		put16(tcp + 16, (uint16_t)~fold(sum_bytes(tcp, tcplen, ps)));
+		out->commit(out->ctx, hdr + seg);
+		if (data == 0)
+			break;
+	}
+	return n;
+}
