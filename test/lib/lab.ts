@@ -64,6 +64,11 @@ export class Lab {
     await runOk('bash', [labScript, 'plain', on ? 'on' : 'off', this.prefix]);
   }
 
+  /** The NAT gives gwA a new public UDP port (40000-40999); the old mapping stops working. */
+  async rebind(): Promise<void> {
+    await runOk('bash', [labScript, 'rebind', this.prefix]);
+  }
+
   async counters(): Promise<LabCounters> {
     const r = await runOk('bash', [labScript, 'counters', this.prefix]);
     return parseCounters(r.stdout);

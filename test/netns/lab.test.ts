@@ -6,6 +6,7 @@ import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
 import type { LabNode } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { tcpTransfer } from '../lib/iperf.ts';
+import { udpReceiveDuring, udpSend } from '../lib/udp.ts';
 
 const skip = labSkipReason(['/usr/bin/iperf3']);
 const NODES: LabNode[] = ['lanA', 'gwA', 'nat', 'gwB', 'lanB'];
@@ -51,4 +52,25 @@ t.test('lab down cleans up after a crash (process left in a namespace)', { skip:
   await lab.down();
   t.notOk(existsSync(`/run/netns/${lab.ns('gwA')}`), 'namespace removed despite the leftover process');
   t.throws(() => process.kill(orphan.pid ?? -1, 0), 'the leftover process was ended');
+});
+
+t.test('NAT rebinding moves gwA to a new public port and kills the old one', { skip: skip ?? false }, async (t) => {
+  const lab = new Lab(uniquePrefix('rb'));
+  t.teardown(() => lab.down());
+  await lab.up();
+  const sendAtoB = (): Promise<void> => udpSend(lab, 'gwA', 4500, LAB.gwBWan, 4500, 'probe');
+  const before = await udpReceiveDuring(lab, 'gwB', 4500, sendAtoB);
+  t.same(before, [`${LAB.natPublic}:4500`], 'the masquerade keeps source port 4500');
+
+  await lab.rebind();
+  const after = await udpReceiveDuring(lab, 'gwB', 4500, sendAtoB);
+  t.equal(after.length, 1, 'gwA still reaches gwB');
+  const m = /^198\.51\.100\.1:(\d+)$/.exec(after[0] ?? '');
+  const port = Number(m?.[1]);
+  t.ok(port >= 40000 && port <= 40999, `new public port ${port}`);
+
+  const viaNew = await udpReceiveDuring(lab, 'gwA', 4500, () => udpSend(lab, 'gwB', 4500, LAB.natPublic, port, 'new'));
+  t.same(viaNew, [`${LAB.gwBWan}:4500`], 'gwB reaches gwA through the new mapping');
+  const viaOld = await udpReceiveDuring(lab, 'gwA', 4500, () => udpSend(lab, 'gwB', 4500, LAB.natPublic, 4500, 'old'));
+  t.same(viaOld, [], 'the old mapping no longer reaches gwA');
 });
