@@ -107,7 +107,7 @@ for (const c of CASES) {
     const common = { name: 'lab', version: 1 as const, ikeProposals: c.ike, espProposals: c.esp, pskHex: psk.toString('hex') };
 
     const pcap = path.join(base, 'gwB.pcap');
-    const dump = spawn('ip', ['netns', 'exec', lab.ns('gwB'), 'tcpdump', '-i', 'any', '-U', '-n', '-w', pcap, 'udp'], { stdio: 'ignore' });
+    const dump = spawn('ip', ['netns', 'exec', lab.ns('gwB'), 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp'], { stdio: 'ignore' });
     t.teardown(() => { dump.kill('SIGTERM'); });
     await waitUntil(() => existsSync(pcap), 5000, 50);
     await sleep(300);

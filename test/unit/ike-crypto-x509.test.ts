@@ -8,8 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPrivateKey, publicDecrypt, constants, X509Certificate, createHash } from 'node:crypto';
-import { signAuthHash, verifyAuthHash } from '../../firmware/src/ike/crypto/signature.ts';
+import { createPrivateKey, publicDecrypt, constants, X509Certificate, createHash, verify } from 'node:crypto';
+import { authHashPrf, signAuthHash, verifyAuthHash } from '../../firmware/src/ike/crypto/signature.ts';
+import { hashById, HashId } from '../../firmware/src/ike/crypto/hash.ts';
 import { verifyPeerCertificate } from '../../firmware/src/ike/crypto/x509-verify.ts';
 import type { CertPolicy } from '../../firmware/src/ike/crypto/x509-verify.ts';
 import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
@@ -81,6 +82,8 @@ function issue(name: string, subj: string, issuer: string, ext: string, serial: 
     '-set_serial', serial, '-days', '365', '-sha256', '-extfile', f('ext.cnf'), '-extensions', ext, '-out', f(`${name}.pem`));
 }
 
+const sha1 = hashById(HashId.SHA1);
+if (!sha1) throw new Error('sha1 missing');
 const cert = (name: string): X509Certificate => new X509Certificate(readFileSync(f(`${name}.pem`)));
 
 t.test('certificates and CRLs', { skip }, async (t) => {
@@ -210,18 +213,46 @@ t.test('certificates and CRLs', { skip }, async (t) => {
     t.notOk(verifyAuthHash(3, rsaPub, hashI, bad), 'tampered RSA signature fails');
     t.notOk(verifyAuthHash(3, rsaPub, Buffer.alloc(32), sig), 'other hash fails');
 
-    for (const [method, name, size] of [[9, 'leafB', 32], [10, 'inter', 48], [11, 'noku', 66]] as const) {
+    for (const [method, name, size, sha] of [[9, 'leafB', 32, 'sha256'], [10, 'inter', 48, 'sha384'], [11, 'noku', 66, 'sha512']] as const) {
       const priv = createPrivateKey(readFileSync(f(`${name}.key`)));
       const pub = cert(name).publicKey;
+      // Default form (strongSwan's): HASH_I itself is the ECDSA digest.
       const s = signAuthHash(method, priv, hashI);
-      t.equal(s.length, 2 * size, `ECDSA method ${method}: r|s of ${2 * size} bytes (RFC 4754)`);
+      t.equal(s.length, 2 * size, `ECDSA method ${method}: r|s of ${2 * size} bytes (RFC 4754 §7)`);
       t.ok(verifyAuthHash(method, pub, hashI, s), `ECDSA method ${method} verifies`);
+      // Independent check: openssl pkeyutl without -digest runs ECDSA on the input as the digest.
+      writeFileSync(f('h.bin'), hashI);
+      writeFileSync(f('sig.der'), rsToDer(s));
+      ossl('pkey', '-in', f(`${name}.key`), '-pubout', '-out', f(`${name}.pub`));
+      t.match(ossl('pkeyutl', '-verify', '-pubin', '-inkey', f(`${name}.pub`), '-in', f('h.bin'), '-sigfile', f('sig.der')).toString(),
+        /Verified Successfully/, `ECDSA method ${method}: openssl verifies our signature over the raw HASH_I`);
+      // Not ECDSA-with-SHA-2 over HASH_I: the digest is HASH_I itself.
+      t.notOk(verify(sha, hashI, { key: pub, dsaEncoding: 'ieee-p1363' }, s), `method ${method}: not ECDSA-${sha}(HASH_I)`);
+      const sha2 = hashById(method === 9 ? HashId.SHA2_256 : method === 10 ? HashId.SHA2_384 : HashId.SHA2_512);
+      t.equal(authHashPrf(method, sha1), sha2, `method ${method}: HASH_I is computed with HMAC-${sha} (RFC 4754 §3)`);
       const s2 = Buffer.from(s);
       s2[s2.length - 1]! ^= 1;
       t.notOk(verifyAuthHash(method, pub, hashI, s2), `ECDSA method ${method}: tampered fails`);
+      t.notOk(verifyAuthHash(method, pub, Buffer.alloc(32, 1), s), `ECDSA method ${method}: other hash fails`);
       t.notOk(verifyAuthHash(3, pub, hashI, s), 'EC key under the RSA method fails');
     }
+    t.equal(authHashPrf(3, sha1), sha1, 'RSA keeps the negotiated PRF');
     t.throws(() => signAuthHash(9, rsaPriv, hashI), /EC key/, 'RSA key under ECDSA method refused');
     t.notOk(verifyAuthHash(10, cert('leafB').publicKey, hashI, Buffer.alloc(96)), 'P-256 key under the P-384 method fails');
   });
 });
+
+/** r|s to a DER Ecdsa-Sig-Value (RFC 3279 §2.2.3), for openssl. */
+function rsToDer(sig: Buffer): Buffer {
+  const int = (b: Buffer): Buffer => {
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0) i++;
+    const v = b.subarray(i);
+    const body = (v[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.of(0), v]) : v;
+    return Buffer.concat([Buffer.of(0x02, body.length), body]);
+  };
+  const half = sig.length / 2;
+  const seq = Buffer.concat([int(sig.subarray(0, half)), int(sig.subarray(half))]);
+  const len = seq.length < 128 ? Buffer.of(seq.length) : Buffer.of(0x81, seq.length);
+  return Buffer.concat([Buffer.of(0x30), len, seq]);
+}

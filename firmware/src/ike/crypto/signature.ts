@@ -9,13 +9,24 @@
 // 00 | data), publicDecrypt checks and strips it; the recovered hash is then
 // compared in constant time.
 //
-// ECDSA (auth methods 9/10/11, RFC 4754 §3/§7): the signed data is HASH_I/R,
-// hashed with SHA-256/384/512 for P-256/384/521, and the signature payload
-// is r | s, each left-padded to the curve size (not DER).
+// ECDSA (auth methods 9/10/11, RFC 4754 §3): each method fixes a curve and
+// a hash (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512). In IKEv1 that hash
+// replaces the negotiated one for computing HASH_I/HASH_R: the PRF for the
+// authentication hash becomes HMAC-SHA-256/384/512 (keyed with SKEYID as
+// usual; SKEYID and the other keys keep the negotiated PRF), and HASH_I/R
+// is then signed as the ECDSA digest without hashing again. The SIG payload
+// is r | s, each left-padded to the curve size (§7, not DER). Measured
+// against strongSwan 5.9.8 (test/unit/ike-crypto-strongswan-cert.test.ts:
+// its logged HASH_I is HMAC-SHA-384 under method 10 with SHA-256 negotiated,
+// and its SIG verifies as ECDSA over that value).
 
-import { constants, privateEncrypt, publicDecrypt, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { constants, privateEncrypt, publicDecrypt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { constantTimeEqual } from './secret.ts';
+import { ecdsaSignDigest, ecdsaVerifyDigest } from './ecdsa-raw.ts';
+import type { EcCurveName } from './ecdsa-raw.ts';
+import { hashById, HashId } from './hash.ts';
+import type { HashAlgorithm } from './hash.ts';
 
 export const AuthMethod = {
   PRE_SHARED_KEY: 1,
@@ -26,11 +37,24 @@ export const AuthMethod = {
 } as const;
 export type SignatureAuthMethod = 3 | 9 | 10 | 11;
 
-const ECDSA: Record<9 | 10 | 11, { curve: string; digest: string; size: number }> = {
-  9: { curve: 'prime256v1', digest: 'sha256', size: 32 },
-  10: { curve: 'secp384r1', digest: 'sha384', size: 48 },
-  11: { curve: 'secp521r1', digest: 'sha512', size: 66 },
+const ECDSA: Record<9 | 10 | 11, { curve: EcCurveName; hash: HashId; size: number }> = {
+  9: { curve: 'prime256v1', hash: HashId.SHA2_256, size: 32 },
+  10: { curve: 'secp384r1', hash: HashId.SHA2_384, size: 48 },
+  11: { curve: 'secp521r1', hash: HashId.SHA2_512, size: 66 },
 };
+
+/**
+ * The PRF to compute HASH_I/HASH_R with (exchange-hash.ts) under an auth
+ * method: the negotiated one, except for ECDSA where RFC 4754 §3 fixes it.
+ */
+export function authHashPrf(method: number, negotiated: HashAlgorithm): HashAlgorithm {
+  if (method === 9 || method === 10 || method === 11) {
+    const h = hashById(ECDSA[method].hash);
+    if (!h) throw new SignatureError('SHA-2 hash missing');
+    return h;
+  }
+  return negotiated;
+}
 
 export class SignatureError extends Error {
   override readonly name = 'SignatureError';
@@ -49,12 +73,11 @@ function checkKey(method: SignatureAuthMethod, key: KeyObject): void {
   }
 }
 
-/** The SIG payload data for HASH_I/HASH_R. */
+/** The SIG payload data for HASH_I/HASH_R (computed with authHashPrf). */
 export function signAuthHash(method: SignatureAuthMethod, privateKey: KeyObject, authHash: Uint8Array): Buffer {
   checkKey(method, privateKey);
   if (method === 3) return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, authHash);
-  const e = ECDSA[method];
-  return cryptoSign(e.digest, authHash, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return ecdsaSignDigest(ECDSA[method].curve, privateKey, authHash);
 }
 
 /** Verify a peer's SIG payload over our computation of its HASH_I/HASH_R. Never throws on a bad signature. */
@@ -78,7 +101,7 @@ export function verifyAuthHash(
     }
     const e = ECDSA[method];
     if (signature.length !== 2 * e.size) return false;
-    return cryptoVerify(e.digest, authHash, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+    return ecdsaVerifyDigest(e.curve, publicKey, authHash, signature);
   } catch {
     return false;
   }
