@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +37,8 @@ int sl_udp_open(const sl_endpoint_t *listen, int bufsize, bool reuseport, char *
 	if (fam == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	set_buffers(fd, bufsize);
+	/* Receive GSO trains from the peer as one datagram (split in the worker). */
+	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	/* Let the kernel fragment outer packets rather than refuse them: the
 	 * inner MTU already keeps them below the path MTU in normal set-ups. */
 	int pmtu = IP_PMTUDISC_DONT;

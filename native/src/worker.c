@@ -22,7 +22,11 @@
 #include <unistd.h>
 
 #define BATCH 64
-#define RX_BUF 16384 /* largest datagram accepted (IKE messages included) */
+/* With UDP_GRO one datagram may carry many ESP packets of one size (RFC
+ * 3948 traffic from a GSO sender): buffers take the largest UDP payload. */
+#define RX_BATCH 32
+#define RX_BUF 65536
+#define MAX_INNER 1024
 #define SCRATCH (SL_VNET_HDR_LEN + 65536)
 
 enum { TAG_TUN = 1, TAG_UDP, TAG_RAW, TAG_STOP, TAG_TIMER };
@@ -48,11 +52,15 @@ typedef struct wstate {
 		struct cmsghdr align;
 	} gcmsg[BATCH];
 	int gsize[BATCH];
-	struct mmsghdr rmsg[BATCH];
-	struct iovec riov[BATCH];
-	struct sockaddr_storage raddr[BATCH];
-	uint8_t *inner[BATCH];
-	size_t inner_len[BATCH];
+	struct mmsghdr rmsg[RX_BATCH];
+	struct iovec riov[RX_BATCH];
+	struct sockaddr_storage raddr[RX_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} rcmsg[RX_BATCH];
+	uint8_t *inner[MAX_INNER];
+	size_t inner_len[MAX_INNER];
 } wstate_t;
 
 /* Send groups [0, ng) on fd; a refused GSO group is retried packet by packet. */
@@ -243,6 +251,8 @@ static int tun_batch(wstate_t *s)
 	return reads;
 }
 
+static void write_tun(wstate_t *s, int n);
+
 static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_t *from, int *nout)
 {
 	sl_engine_t *e = s->e;
@@ -268,6 +278,13 @@ static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_
 		return;
 	}
 	if (ilen) {
+		if (*nout == MAX_INNER) {
+			/* Pointers are into rx buffers, not SA memory: safe unlocked. */
+			sl_sadb_unlock(&e->db);
+			write_tun(s, *nout);
+			sl_sadb_rdlock(&e->db);
+			*nout = 0;
+		}
 		s->inner[*nout] = inner;
 		s->inner_len[*nout] = ilen;
 		(*nout)++;
@@ -291,7 +308,7 @@ static void write_tun(wstate_t *s, int n)
 
 static void prep_rx(wstate_t *s)
 {
-	for (int i = 0; i < BATCH; i++) {
+	for (int i = 0; i < RX_BATCH; i++) {
 		s->riov[i].iov_base = s->rx + (size_t)i * RX_BUF;
 		s->riov[i].iov_len = RX_BUF;
 		memset(&s->rmsg[i].msg_hdr, 0, sizeof(s->rmsg[i].msg_hdr));
@@ -299,6 +316,8 @@ static void prep_rx(wstate_t *s)
 		s->rmsg[i].msg_hdr.msg_namelen = sizeof(s->raddr[i]);
 		s->rmsg[i].msg_hdr.msg_iov = &s->riov[i];
 		s->rmsg[i].msg_hdr.msg_iovlen = 1;
+		s->rmsg[i].msg_hdr.msg_control = s->rcmsg[i].buf;
+		s->rmsg[i].msg_hdr.msg_controllen = sizeof(s->rcmsg[i].buf);
 	}
 }
 
@@ -306,7 +325,7 @@ static void prep_rx(wstate_t *s)
 static int net_batch(wstate_t *s, int fd, bool raw)
 {
 	prep_rx(s);
-	int n = recvmmsg(fd, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
+	int n = recvmmsg(fd, s->rmsg, RX_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
 	int nout = 0;
@@ -315,7 +334,6 @@ static int net_batch(wstate_t *s, int fd, bool raw)
 		struct msghdr *h = &s->rmsg[i].msg_hdr;
 		uint8_t *p = s->rx + (size_t)i * RX_BUF;
 		size_t len = s->rmsg[i].msg_len;
-		SL_CNT_INC(s->w.cnt->rx_packets);
 		SL_CNT_ADD(s->w.cnt->rx_bytes, len);
 		sl_endpoint_t from;
 		if ((h->msg_flags & MSG_TRUNC) ||
@@ -324,9 +342,25 @@ static int net_batch(wstate_t *s, int fd, bool raw)
 			continue;
 		}
 		if (!raw) {
-			classify_udp(s, p, len, &from, &nout);
+			/* UDP_GRO: equal-size datagrams glued together, split them again. */
+			size_t seg = len;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+				    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+					int g;
+					memcpy(&g, CMSG_DATA(c), sizeof(g));
+					if (g > 0)
+						seg = (size_t)g;
+				}
+			}
+			for (size_t off = 0; off < len; off += seg) {
+				size_t l = len - off < seg ? len - off : seg;
+				SL_CNT_INC(s->w.cnt->rx_packets);
+				classify_udp(s, p + off, l, &from, &nout);
+			}
 			continue;
 		}
+		SL_CNT_INC(s->w.cnt->rx_packets);
 		/* Raw IPv4 sockets deliver the IP header; ESP starts after it. */
 		size_t ihl = len ? (size_t)(p[0] & 0x0f) * 4 : 0;
 		if (len < 20 || ihl < 20 || ihl > len) {
@@ -372,7 +406,7 @@ void *sl_worker_main(void *arg)
 	s->txbuf_len = ((size_t)e->cfg.mtu + SL_ESP_HEADROOM + SL_ESP_TAILROOM + 63) & ~(size_t)63;
 	s->tx = malloc(s->txbuf_len * BATCH);
 	s->scratch = malloc(SCRATCH);
-	s->rx = malloc((size_t)RX_BUF * BATCH);
+	s->rx = malloc((size_t)RX_BUF * RX_BATCH);
 	if (!s->tx || !s->rx || !s->scratch)
 		goto out;
 	/* Each worker owns its TUN queue and its UDP socket. */
@@ -398,11 +432,11 @@ void *sl_worker_main(void *arg)
 					;
 				break;
 			case TAG_UDP:
-				for (int r = 0; r < 8 && net_batch(s, s->udp, false) == BATCH; r++)
+				for (int r = 0; r < 8 && net_batch(s, s->udp, false) == RX_BATCH; r++)
 					;
 				break;
 			case TAG_RAW:
-				for (int r = 0; r < 8 && net_batch(s, e->raw_fd, true) == BATCH; r++)
+				for (int r = 0; r < 8 && net_batch(s, e->raw_fd, true) == RX_BATCH; r++)
 					;
 				break;
 			case TAG_TIMER: {
