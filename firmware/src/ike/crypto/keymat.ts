@@ -41,7 +41,7 @@ export function keymat(prf: HashAlgorithm, x: KeymatInput, length: number): Buff
   let have = 0;
   let prev: Buffer | undefined;
   while (have < length) {
-    prev = prev ? prfOf(prf, x.skeyidD, [prev, ...tail]) : prfOf(prf, x.skeyidD, tail);
+    prev = prev ? prf.prf(x.skeyidD, prev, ...tail) : prf.prf(x.skeyidD, ...tail);
     blocks.push(prev);
     have += prev.length;
   }
@@ -49,10 +49,6 @@ export function keymat(prf: HashAlgorithm, x: KeymatInput, length: number): Buff
   const out = Buffer.from(all.subarray(0, length));
   wipe(all, ...blocks);
   return out;
-}
-
-function prfOf(prf: HashAlgorithm, key: Uint8Array, parts: Uint8Array[]): Buffer {
-  return prf.prf(key, ...parts);
 }
 
 export interface EspKeyLengths {
