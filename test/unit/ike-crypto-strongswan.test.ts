@@ -84,6 +84,8 @@ interface Case {
   prf: HashAlgorithm;
   encKeyLength: number;
   espLengths: { encKey: number; salt: number; integKey: number };
+  /** Quick mode carries KE payloads (PFS): KEYMAT includes g(qm)^xy. */
+  pfs?: boolean;
 }
 
 const sha1 = hashById(HashId.SHA1);
@@ -93,6 +95,8 @@ const CASES: Case[] = [
   // SHA-1 SKEYID_e (20 bytes) is shorter than an AES-256 key: Appendix B expansion.
   { ike: 'aes256-sha1-modp2048', esp: 'aes128gcm16', prf: sha1, encKeyLength: 32, espLengths: { encKey: 16, salt: 4, integKey: 0 } },
   { ike: 'aes128-sha256-ecp256', esp: 'aes128-sha256', prf: sha256, encKeyLength: 16, espLengths: { encKey: 16, salt: 0, integKey: 32 } },
+  // PFS with curve25519 in quick mode, RFC 2409 §5.5 KEYMAT with g(qm)^xy.
+  { ike: 'aes128-sha256-modp2048', esp: 'aes128gcm16-curve25519', prf: sha256, encKeyLength: 16, espLengths: { encKey: 16, salt: 4, integKey: 0 }, pfs: true },
 ];
 
 for (const c of CASES) {
@@ -207,8 +211,20 @@ function verify(t: Test, c: Case, psk: Buffer, log: string, pcap: string): void 
   const spiOf = (ps: Payload[]): Buffer => body(ps, 1).subarray(16, 20);
   const spiI = spiOf(q1.ps);
   const spiR = spiOf(q2.ps);
-  const toResponder = espKeys(prf, { skeyidD: k.skeyidD, protocol: PROTO_ESP, spi: spiR, niB: qNi, nrB: qNr }, c.espLengths);
-  const toInitiator = espKeys(prf, { skeyidD: k.skeyidD, protocol: PROTO_ESP, spi: spiI, niB: qNi, nrB: qNr }, c.espLengths);
+  const pfs: { gqmxy?: Buffer } = {};
+  if (c.pfs) {
+    // strongSwan logs the quick mode DH result as "DH secret" (CHD).
+    const gqmxy = logged(log, 'DH secret');
+    t.equal(gqmxy.length, 32, 'quick mode curve25519 secret is 32 bytes');
+    t.equal(body(q1.ps, 4).length, 32, 'QM1 carries a 32-byte KE payload (RFC 8031)');
+    pfs.gqmxy = gqmxy;
+  }
+  const toResponder = espKeys(prf, { skeyidD: k.skeyidD, protocol: PROTO_ESP, spi: spiR, niB: qNi, nrB: qNr, ...pfs }, c.espLengths);
+  const toInitiator = espKeys(prf, { skeyidD: k.skeyidD, protocol: PROTO_ESP, spi: spiI, niB: qNi, nrB: qNr, ...pfs }, c.espLengths);
+  if (c.pfs) {
+    const noPfs = espKeys(prf, { skeyidD: k.skeyidD, protocol: PROTO_ESP, spi: spiR, niB: qNi, nrB: qNr }, c.espLengths);
+    t.notSame(noPfs.encKey, toResponder.encKey, 'without g(qm)^xy the keys would differ');
+  }
   t.same(Buffer.concat([toResponder.encKey, toResponder.salt]), logged(log, 'encryption initiator key'), 'ESP key initiator->responder (enc | salt)');
   t.same(Buffer.concat([toInitiator.encKey, toInitiator.salt]), logged(log, 'encryption responder key'), 'ESP key responder->initiator');
   if (c.espLengths.integKey > 0) {
