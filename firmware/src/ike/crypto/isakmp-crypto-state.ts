@@ -11,10 +11,12 @@
 // before decrypting, otherwise the chain would advance twice; likewise a
 // message whose HASH fails should be followed by `restore(snapshot)`.
 //
-// Padding (RFC 2408 §3.6 / RFC 2409 Appendix B): the body is padded with
-// zero octets to a whole number of blocks; the ISAKMP header length counts
-// the padding. Receivers take payload lengths from the payload chain and
-// ignore the trailing bytes, so decrypt returns the padded plaintext.
+// Padding: CBC needs whole blocks, so the body is padded with zero octets
+// (no pad-length byte), exactly as strongSwan does; the capture test
+// re-encrypts strongSwan's MM5/MM6 bit for bit under this rule. The ISAKMP
+// header Length (RFC 2408 §3.1) covers the whole message, padding included.
+// Receivers take payload lengths from the payload chain and ignore trailing
+// bytes, so decrypt returns the padded plaintext.
 
 import type { Phase1Cipher } from './cipher.ts';
 import type { HashAlgorithm } from './hash.ts';
