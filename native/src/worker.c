@@ -8,6 +8,7 @@
 #include "esp.h"
 #include "inner.h"
 #include "tso.h"
+#include "gro.h"
 
 #include <linux/virtio_net.h>
 #include <netinet/udp.h>
@@ -59,6 +60,7 @@ typedef struct wstate {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} rcmsg[RX_BATCH];
+	sl_gro_t gro;
 	uint8_t *inner[MAX_INNER];
 	size_t inner_len[MAX_INNER];
 } wstate_t;
@@ -291,11 +293,32 @@ static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_
 	}
 }
 
+static void tun_write1(wstate_t *s, const uint8_t *buf, size_t len, int segs)
+{
+	if (write(s->tun, buf, len) == (ssize_t)len)
+		SL_CNT_ADD(s->w.cnt->tun_tx_packets, segs);
+	else
+		sl_esp_count_drop(&s->w, SL_DROP_TXERR);
+}
+
+static void gro_flush(wstate_t *s)
+{
+	int segs = s->gro.nseg;
+	size_t n = sl_gro_finish(&s->gro);
+	if (n)
+		tun_write1(s, s->gro.buf, n, segs);
+}
+
 static void write_tun(wstate_t *s, int n)
 {
 	for (int i = 0; i < n; i++) {
-		/* IFF_VNET_HDR: a zero header = one plain packet, checksums
-		 * to be verified by the stack as usual. */
+		if (sl_gro_append(&s->gro, s->inner[i], s->inner_len[i]))
+			continue;
+		gro_flush(s);
+		if (sl_gro_start(&s->gro, s->inner[i], s->inner_len[i]))
+			continue;
+		/* Not TCP bulk data: one plain packet behind a zero virtio
+		 * header (checksums verified by the stack as usual). */
 		static const uint8_t vnet0[SL_VNET_HDR_LEN];
 		struct iovec iov[2] = { { (void *)vnet0, sizeof(vnet0) },
 					{ s->inner[i], s->inner_len[i] } };
@@ -304,6 +327,7 @@ static void write_tun(wstate_t *s, int n)
 		else
 			sl_esp_count_drop(&s->w, SL_DROP_TXERR);
 	}
+	gro_flush(s);
 }
 
 static void prep_rx(wstate_t *s)
@@ -406,8 +430,9 @@ void *sl_worker_main(void *arg)
 	s->txbuf_len = ((size_t)e->cfg.mtu + SL_ESP_HEADROOM + SL_ESP_TAILROOM + 63) & ~(size_t)63;
 	s->tx = malloc(s->txbuf_len * BATCH);
 	s->scratch = malloc(SCRATCH);
+	s->gro.buf = malloc(SL_VNET_HDR_LEN + SL_GRO_MAX);
 	s->rx = malloc((size_t)RX_BUF * RX_BATCH);
-	if (!s->tx || !s->rx || !s->scratch)
+	if (!s->tx || !s->rx || !s->scratch || !s->gro.buf)
 		goto out;
 	/* Each worker owns its TUN queue and its UDP socket. */
 	add_fd(ep, s->tun, TAG_TUN, 0);
@@ -459,6 +484,7 @@ out:
 	if (s) {
 		free(s->tx);
 		free(s->scratch);
+		free(s->gro.buf);
 		free(s->rx);
 		free(s);
 	}

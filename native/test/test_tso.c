@@ -7,6 +7,7 @@
  * completion and malformed input.
  */
 #include "engine_check.h"
+#include "gro.h"
 #include "tso.h"
 
 #include <linux/virtio_net.h>
@@ -116,6 +117,101 @@ static void check_segments(const uint8_t *orig, size_t len, bool v6, size_t mss,
 
 static uint8_t pkt[70000];
 
+/* GRO is TSO's inverse: segments glued back must equal the super packet
+ * (modulo IP ID), and re-segmenting the glued packet must give back the
+ * very same segments, checksums included. */
+static uint8_t grobuf[SL_VNET_HDR_LEN + SL_GRO_MAX];
+static uint8_t first[200][1600];
+static size_t firstlen[200];
+
+static void gro_round_trip(bool v6, size_t payload)
+{
+	uint8_t flags = 0x18; /* ACK PSH: PSH must end up on the last segment only */
+	size_t len = build(pkt, v6, payload, flags);
+	sl_vnet_t v = { .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+			.gso_size = 1000 };
+	nseg = 0;
+	int n = sl_tso_segment(pkt, len, &v, &out);
+	CHECK(n > 0);
+	int n1 = nseg;
+	for (int k = 0; k < n1; k++) {
+		memcpy(first[k], segs[k], seglen[k]);
+		firstlen[k] = seglen[k];
+	}
+	sl_gro_t g = { .buf = grobuf };
+	CHECK(sl_gro_start(&g, first[0], firstlen[0]));
+	for (int k = 1; k < n1; k++)
+		CHECK(sl_gro_append(&g, first[k], firstlen[k]));
+	/* Out-of-order or foreign segments never join. */
+	CHECK(!sl_gro_append(&g, first[0], firstlen[0]));
+	size_t w = sl_gro_finish(&g);
+	CHECK_EQ(w, SL_VNET_HDR_LEN + len);
+	uint8_t *glued = grobuf + SL_VNET_HDR_LEN;
+	size_t l3 = v6 ? 40 : 20;
+	CHECK(memcmp(glued + l3 + 32, pkt + l3 + 32, payload) == 0);
+	CHECK(memcmp(glued + l3, pkt + l3, 14) == 0); /* ports, seq, ack, offset, flags */
+	if (n1 == 1) {
+		CHECK_EQ(grobuf[1], VIRTIO_NET_HDR_GSO_NONE);
+		return;
+	}
+	sl_vnet_t gv;
+	sl_vnet_parse(grobuf, &gv);
+	CHECK_EQ(gv.gso_size, 1000);
+	CHECK_EQ(gv.csum_start, l3);
+	CHECK_EQ(gv.csum_offset, 16);
+	if (!v6)
+		CHECK_EQ(rfc1071(glued, 20, 0), 0xffff);
+	/* CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum over
+	 * the full TCP length, which is what a NIC or the kernel completes. */
+	uint32_t ps = IPPROTO_TCP + (uint32_t)(len - l3);
+	for (size_t i = v6 ? 8 : 12; i < (v6 ? 40u : 20u); i += 2)
+		ps += (uint32_t)(glued[i] << 8 | glued[i + 1]);
+	CHECK_EQ((glued[l3 + 16] << 8 | glued[l3 + 17]), rfc1071(NULL, 0, ps));
+	/* Completing it must give a valid checksum over the whole packet. */
+	gv.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	static uint8_t whole[70000];
+	memcpy(whole, glued, len);
+	CHECK_EQ(sl_csum_complete(whole, len, &gv), 0);
+	CHECK_EQ(rfc1071(whole + l3, len - l3, ps), 0xffff);
+	static uint8_t again[70000];
+	memcpy(again, glued, len);
+	nseg = 0;
+	CHECK_EQ(sl_tso_segment(again, len, &gv, &out), n1);
+	for (int k = 0; k < n1 && k < nseg; k++) {
+		CHECK_EQ(seglen[k], firstlen[k]);
+		CHECK(memcmp(segs[k], first[k], firstlen[k]) == 0);
+	}
+}
+
+static void gro_refusals(void)
+{
+	sl_gro_t g = { .buf = grobuf };
+	size_t len = build(pkt, false, 500, 0x02); /* SYN */
+	CHECK(!sl_gro_start(&g, pkt, len));
+	len = build(pkt, false, 500, 0x11); /* FIN */
+	CHECK(!sl_gro_start(&g, pkt, len));
+	len = build(pkt, false, 0, 0x10); /* pure ACK: nothing to merge */
+	CHECK(!sl_gro_start(&g, pkt, len));
+	len = build(pkt, false, 500, 0x10);
+	pkt[6] = 0x20; /* more fragments */
+	CHECK(!sl_gro_start(&g, pkt, len));
+	/* Different window, shorter-then-longer, different address: no merge. */
+	len = build(pkt, false, 4000, 0x10);
+	sl_vnet_t v = { .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1000 };
+	nseg = 0;
+	sl_tso_segment(pkt, len, &v, &out);
+	CHECK(sl_gro_start(&g, segs[0], seglen[0]));
+	segs[1][20 + 15] ^= 1; /* window */
+	CHECK(!sl_gro_append(&g, segs[1], seglen[1]));
+	segs[1][20 + 15] ^= 1;
+	segs[1][19] ^= 1; /* destination */
+	CHECK(!sl_gro_append(&g, segs[1], seglen[1]));
+	segs[1][19] ^= 1;
+	CHECK(sl_gro_append(&g, segs[1], seglen[1]));
+	CHECK(!sl_gro_append(&g, segs[3], seglen[3])); /* gap in sequence numbers */
+	sl_gro_finish(&g);
+}
+
 int main(void)
 {
 	for (int v6 = 0; v6 < 2; v6++) {
@@ -161,5 +257,13 @@ int main(void)
 	g.gso_size = 1000;
 	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);          /* not TCP */
 	CHECK_EQ(nseg, 0);
+	for (int v6 = 0; v6 < 2; v6++) {
+		gro_round_trip(v6, 1);
+		gro_round_trip(v6, 999);
+		gro_round_trip(v6, 1000);
+		gro_round_trip(v6, 4321);
+		gro_round_trip(v6, 60000);
+	}
+	gro_refusals();
 	TEST_DONE("test_tso");
 }

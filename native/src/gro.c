@@ -1,0 +1,154 @@
+/* gro.c - user-space GRO of decrypted TCP segments for the TUN device. */
+#include "gro.h"
+#include "tso.h"
+
+#include <linux/virtio_net.h>
+#include <netinet/in.h>
+#include <string.h>
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Header lengths of a mergeable TCP segment; false otherwise. */
+static bool parse(const uint8_t *p, size_t len, bool *v6, size_t *l3, size_t *hdr)
+{
+	if (len < 40)
+		return false;
+	if ((p[0] >> 4) == 4) {
+		/* No IP options, not a fragment (MF clear, offset 0), TCP. */
+		if (p[0] != 0x45 || (rd16(p + 6) & 0x3fff) != 0 || p[9] != IPPROTO_TCP ||
+		    rd16(p + 2) != len)
+			return false;
+		*v6 = false;
+		*l3 = 20;
+	} else if ((p[0] >> 4) == 6) {
+		if (len < 60 || p[6] != IPPROTO_TCP || (size_t)rd16(p + 4) + 40 != len)
+			return false;
+		*v6 = true;
+		*l3 = 40;
+	} else {
+		return false;
+	}
+	const uint8_t *t = p + *l3;
+	size_t thl = (size_t)(t[12] >> 4) * 4;
+	/* Flags: ACK required; only ACK and PSH allowed (no SYN/FIN/RST/URG/ECE/CWR). */
+	if (thl < 20 || *l3 + thl >= len || (t[13] & 0x10) == 0 || (t[13] & ~0x18) != 0)
+		return false;
+	*hdr = *l3 + thl;
+	return true;
+}
+
+bool sl_gro_start(sl_gro_t *g, const uint8_t *pkt, size_t len)
+{
+	bool v6;
+	size_t l3, hdr;
+	g->len = 0;
+	if (len > SL_GRO_MAX || !parse(pkt, len, &v6, &l3, &hdr))
+		return false;
+	memcpy(g->buf + SL_VNET_HDR_LEN, pkt, len);
+	g->len = len;
+	g->v6 = v6;
+	g->l3 = l3;
+	g->hdr = hdr;
+	g->mss = len - hdr;
+	g->next_seq = rd32(pkt + l3 + 4) + (uint32_t)g->mss;
+	g->nseg = 1;
+	/* PSH ends a train. */
+	g->closed = (pkt[l3 + 13] & 0x08) != 0;
+	return true;
+}
+
+bool sl_gro_append(sl_gro_t *g, const uint8_t *pkt, size_t len)
+{
+	if (g->len == 0 || g->closed || g->nseg >= SL_GRO_MAX_SEGS)
+		return false;
+	bool v6;
+	size_t l3, hdr;
+	if (!parse(pkt, len, &v6, &l3, &hdr) || v6 != g->v6 || hdr != g->hdr)
+		return false;
+	size_t pay = len - hdr;
+	if (pay > g->mss || g->len + pay > SL_GRO_MAX)
+		return false;
+	const uint8_t *h = g->buf + SL_VNET_HDR_LEN;
+	if (!v6) {
+		/* version/IHL/TOS, flags/fragment/TTL/protocol, addresses */
+		if (memcmp(h, pkt, 2) != 0 || memcmp(h + 6, pkt + 6, 4) != 0 ||
+		    memcmp(h + 12, pkt + 12, 8) != 0)
+			return false;
+	} else {
+		if (memcmp(h, pkt, 4) != 0 || memcmp(h + 6, pkt + 6, 34) != 0)
+			return false;
+	}
+	const uint8_t *ht = h + l3, *t = pkt + l3;
+	/* ports, ack, data offset, window, urgent pointer, options all equal;
+	 * sequence number continues the train. */
+	if (memcmp(ht, t, 4) != 0 || rd32(t + 4) != g->next_seq || memcmp(ht + 8, t + 8, 5) != 0 ||
+	    memcmp(ht + 14, t + 14, 2) != 0 || memcmp(ht + 18, t + 18, hdr - l3 - 18) != 0)
+		return false;
+	memcpy(g->buf + SL_VNET_HDR_LEN + g->len, pkt + hdr, pay);
+	g->len += pay;
+	g->next_seq += (uint32_t)pay;
+	g->nseg++;
+	uint8_t *flags = g->buf + SL_VNET_HDR_LEN + l3 + 13;
+	*flags |= t[13] & 0x08;
+	if (pay < g->mss || (t[13] & 0x08))
+		g->closed = true;
+	return true;
+}
+
+size_t sl_gro_finish(sl_gro_t *g)
+{
+	uint8_t *v = g->buf, *p = g->buf + SL_VNET_HDR_LEN;
+	size_t len = g->len;
+	memset(v, 0, SL_VNET_HDR_LEN);
+	g->len = 0;
+	if (len == 0)
+		return 0;
+	if (g->nseg == 1)
+		return SL_VNET_HDR_LEN + len; /* untouched, its own checksum intact */
+	uint64_t sum = 0;
+	size_t tcplen = len - g->l3;
+	if (!g->v6) {
+		wr16(p + 2, (uint16_t)len);
+		wr16(p + 10, 0);
+		for (size_t i = 0; i < 20; i += 2)
+			sum += rd16(p + i);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		wr16(p + 10, (uint16_t)~sum);
+		sum = 0;
+		for (size_t i = 12; i < 20; i += 2)
+			sum += rd16(p + i);
+	} else {
+		wr16(p + 4, (uint16_t)tcplen);
+		for (size_t i = 8; i < 40; i += 2)
+			sum += rd16(p + i);
+	}
+	/* CHECKSUM_PARTIAL convention: the field holds the folded pseudo-header
+	 * sum (with the full TCP length); whoever segments completes it. */
+	sum += IPPROTO_TCP + tcplen;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	wr16(p + g->l3 + 16, (uint16_t)sum);
+	v[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	v[1] = g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	uint16_t hl = (uint16_t)g->hdr, gs = (uint16_t)g->mss, cs = (uint16_t)g->l3, co = 16;
+	v[2] = (uint8_t)hl, v[3] = (uint8_t)(hl >> 8);
+	v[4] = (uint8_t)gs, v[5] = (uint8_t)(gs >> 8);
+	v[6] = (uint8_t)cs, v[7] = (uint8_t)(cs >> 8);
+	v[8] = (uint8_t)co, v[9] = (uint8_t)(co >> 8);
+	return SL_VNET_HDR_LEN + len;
+}
