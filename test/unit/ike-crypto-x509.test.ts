@@ -15,6 +15,7 @@ import { verifyPeerCertificate } from '../../firmware/src/ike/crypto/x509-verify
 import type { CertPolicy } from '../../firmware/src/ike/crypto/x509-verify.ts';
 import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import { parseCrl } from '../../firmware/src/ike/crypto/crl.ts';
+import { DerError } from '../../firmware/src/ike/crypto/der.ts';
 
 let opensslOk = true;
 try {
@@ -187,6 +188,26 @@ t.test('certificates and CRLs', { skip }, async (t) => {
     t.match(v(1, [revoked], later), /revoked/, 'revocation in a stale CRL still counts');
     t.equal(v(1, [Buffer.from('garbage')]), 'ok', 'level 1: unparseable CRL ignored');
     t.match(v(2, [Buffer.from('garbage'), clean]), /parsed/, 'level 2: unparseable CRL fails');
+
+    // Malformed input: every truncation and many bit flips either parse or
+    // throw DerError; nothing else escapes (bounds checked before reads).
+    let other = 0;
+    const tryParse = (b: Buffer): void => {
+      try {
+        parseCrl(b);
+      } catch (e) {
+        if (!(e instanceof DerError)) other++;
+      }
+    };
+    for (let n = 0; n < revoked.length; n++) tryParse(revoked.subarray(0, n));
+    for (let i = 0; i < revoked.length; i++) {
+      for (const bit of [0x01, 0x80]) {
+        const b = Buffer.from(revoked);
+        b[i]! ^= bit;
+        tryParse(b);
+      }
+    }
+    t.equal(other, 0, 'truncated/flipped CRLs only ever raise DerError');
 
     // Intermediate chain: level 2 needs a CRL from the intermediate for the leaf too.
     const a = cert('leafA');
