@@ -1,0 +1,34 @@
+// What the exchange modules may ask of the node that runs them: the clock,
+// randomness, an action list to append to, and the SA tables. Keeps
+// main-mode.ts, quick-mode.ts and informational.ts free of each other.
+
+import type { Severity } from '../../log/syslog.ts';
+import type { Phase } from '../../log/negotiation-log.ts';
+import type { IsakmpSa } from './isakmp-sa.ts';
+import type { Action, ExchangeEnv, TunnelPolicy } from './types.ts';
+
+export interface ExchangeCounters {
+  /** Datagrams dropped because they could not be decoded, decrypted or authenticated. */
+  malformed: number;
+  /** Datagrams dropped for being out of place (unknown SA, wrong state). */
+  unexpected: number;
+  retransmitted: number;
+  mainModeFailed: number;
+  quickModeFailed: number;
+  halfOpenRefused: number;
+}
+
+export interface ExchangeContext {
+  env: ExchangeEnv;
+  out: Action[];
+  counters: ExchangeCounters;
+  log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void;
+  /** Send on the SA's current ports and remember it for retransmission. */
+  send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void;
+  /** Main mode finished: run queued quick modes, drop stale SAs (INITIAL-CONTACT). */
+  established(sa: IsakmpSa, initialContact: boolean): void;
+  /** Tear down an ISAKMP SA (and optionally its IPsec SAs), with or without Deletes. */
+  removeSa(sa: IsakmpSa, notifyPeer: boolean): void;
+  startQuickMode(sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void;
+  nextReqid(): number;
+}

@@ -1,0 +1,415 @@
+// One IKEv1 speaker: the table of ISAKMP SAs and the dispatcher that routes
+// datagrams and clock ticks into main mode, quick mode and informational
+// exchanges. Pure: every call returns the actions to carry out (send,
+// install, delete, log); the daemon or a test does the I/O.
+
+import type { Severity } from '../../log/syslog.ts';
+import type { Phase } from '../../log/negotiation-log.ts';
+import { ExchangeType, PayloadType, decodeMessage, deleteIsakmp, payloadsOfType } from '../wire/index.ts';
+import type { ExchangeContext, ExchangeCounters } from './context.ts';
+import { handleInformational, notifyName, sendDpd, sendInformational } from './informational.ts';
+import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
+import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
+import { handleQuickMode, initiateQuickMode, retireChild } from './quick-mode.ts';
+import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, IKE_PORT, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
+
+/** Start a new main mode this long before the ISAKMP SA expires (children move over). */
+export const IKE_REKEY_MARGIN = 0.1;
+
+export interface ChildStatus {
+  peer: string;
+  tunnel: string;
+  esp: string;
+  inSpi: number;
+  outSpi: number;
+  encap: 'udp' | 'none';
+  ageSeconds: number;
+  expiresInSeconds: number;
+}
+
+export interface IsakmpStatus {
+  peer: string;
+  role: 'initiator' | 'responder';
+  state: string;
+  local: Endpoint;
+  remote: Endpoint;
+  natLocal: boolean;
+  natRemote: boolean;
+  cookies: string;
+  children: ChildStatus[];
+}
+
+export class IkeNode implements ExchangeContext {
+  readonly env: ExchangeEnv;
+  out: Action[] = [];
+  readonly counters: ExchangeCounters = { malformed: 0, unexpected: 0, retransmitted: 0, mainModeFailed: 0, quickModeFailed: 0, halfOpenRefused: 0 };
+  readonly #peers: Map<string, PeerPolicy>;
+  readonly #sas = new Map<string, IsakmpSa>();
+  #reqid = 0;
+
+  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[]) {
+    this.env = env;
+    this.#peers = new Map(peers.map((p) => [p.name, p]));
+  }
+
+  // ------------------------------------------------------------ ExchangeContext
+
+  log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void {
+    this.out.push({ kind: 'log', event: { level, phase, step, message, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) } });
+  }
+
+  send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void {
+    const m = { data, to: sa.remote, localPort: sa.local.port };
+    sa.retransmit.sent(m, this.env.now(), expectReply);
+    this.out.push({ kind: 'send', ...m });
+  }
+
+  nextReqid(): number {
+    this.#reqid = (this.#reqid % 0x7fffffff) + 1;
+    return this.#reqid;
+  }
+
+  established(sa: IsakmpSa, initialContact: boolean): void {
+    sa.lastHeard = this.env.now();
+    for (const other of this.#sasOf(sa.peer.name)) {
+      if (other === sa) continue;
+      if (initialContact) {
+        // RFC 2407 §4.6.3.3: the peer rebooted; everything older is stale.
+        this.log('info', other, 'main', 'INITIAL-CONTACT', 'peer restarted: dropping older SAs');
+        this.removeSa(other, false);
+      } else if (other.state === 'ESTABLISHED') {
+        // ISAKMP SA rekey: IPsec SAs live on under the new ISAKMP SA.
+        sa.children.push(...other.children);
+        other.children = [];
+        this.removeSa(other, true);
+      }
+    }
+    if (sa.natLocal && sa.peer.keepaliveSeconds > 0) {
+      // RFC 3948 §4: the NATed side keeps the mapping open.
+      this.out.push({ kind: 'keepalive', to: sa.remote, seconds: sa.peer.keepaliveSeconds });
+    }
+    const queued = sa.queued;
+    sa.queued = [];
+    for (const t of queued) this.startQuickMode(sa, t);
+  }
+
+  removeSa(sa: IsakmpSa, notifyPeer: boolean): void {
+    for (const c of [...sa.children]) retireChild(this, sa, c, notifyPeer);
+    if (notifyPeer && sa.state === 'ESTABLISHED') sendInformational(this, sa, [deleteIsakmp({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR })]);
+    if (sa.natLocal && sa.peer.keepaliveSeconds > 0 && this.#sasOf(sa.peer.name).every((o) => o === sa)) {
+      this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });
+    }
+    wipeIsakmpSa(sa);
+    this.#sas.delete(cookieKey(sa.ckyI));
+  }
+
+  startQuickMode(sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
+    initiateQuickMode(this, sa, tunnel, rekeyOf);
+  }
+
+  // ------------------------------------------------------------ public API
+
+  #drain(): Action[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  #sasOf(peer: string): IsakmpSa[] {
+    return [...this.#sas.values()].filter((s) => s.peer.name === peer);
+  }
+
+  peers(): PeerPolicy[] {
+    return [...this.#peers.values()];
+  }
+
+  /** Bring up every tunnel of a peer (idempotent: running negotiations are reused). */
+  initiate(peerName: string): Action[] {
+    const peer = this.#peers.get(peerName);
+    if (!peer) {
+      this.log('warning', null, 'daemon', 'INITIATE', `no peer "${peerName}"`);
+      return this.#drain();
+    }
+    const sas = this.#sasOf(peerName);
+    const live = sas.find((s) => s.state === 'ESTABLISHED');
+    const pending = sas.find((s) => s.state !== 'ESTABLISHED' && s.role === 'initiator');
+    const missing = (s: IsakmpSa | undefined): TunnelPolicy[] =>
+      peer.tunnels.filter((t) => !sas.some((x) => x.children.some((c) => c.tunnel.name === t.name) || [...x.quick.values()].some((q) => q.state !== 'DONE' && q.tunnel.name === t.name) || (x === s ? false : x.queued.includes(t))));
+    if (live) {
+      for (const t of missing(undefined)) this.startQuickMode(live, t);
+    } else if (pending) {
+      for (const t of missing(pending)) if (!pending.queued.includes(t)) pending.queued.push(t);
+    } else {
+      const sa = initiateMainMode(this, peer, { address: peer.localAddress, port: IKE_PORT }, { address: peer.remoteAddress, port: IKE_PORT });
+      sa.sendInitialContact = sas.length === 0;
+      sa.queued = [...peer.tunnels];
+      this.#sas.set(cookieKey(sa.ckyI), sa);
+    }
+    return this.#drain();
+  }
+
+  /** Delete everything with a peer, telling it so (Deletes for IPsec and ISAKMP SAs). */
+  terminate(peerName: string): Action[] {
+    for (const sa of this.#sasOf(peerName)) this.removeSa(sa, true);
+    return this.#drain();
+  }
+
+  shutdown(): Action[] {
+    for (const sa of [...this.#sas.values()]) this.removeSa(sa, true);
+    return this.#drain();
+  }
+
+  /** The engine saw authenticated ESP from a new address (RFC 3948 §5, NAT mapping changed). */
+  peerMoved(reqid: number, from: Endpoint): Action[] {
+    for (const sa of this.#sas.values()) {
+      if (!sa.children.some((c) => c.reqid === reqid)) continue;
+      if (sa.remote.address === from.address && sa.remote.port === from.port) continue;
+      this.log('info', sa, 'natt', 'PEER-MOVED', `peer now at ${from.address}:${from.port}`);
+      sa.remote = { ...from };
+      sa.retransmit.redirect(sa.remote, sa.local.port);
+      for (const c of sa.children) this.out.push({ kind: 'update-remote', peer: sa.peer.name, spi: c.outSpi, remote: sa.remote });
+    }
+    return this.#drain();
+  }
+
+  /** Engine soft/hard limits: rekey early, or drop a dead pair. */
+  saLimit(spi: number, direction: 'in' | 'out', hard: boolean): Action[] {
+    for (const sa of this.#sas.values()) {
+      const c = sa.children.find((x) => (direction === 'in' ? x.inSpi : x.outSpi) === spi);
+      if (!c) continue;
+      if (hard) retireChild(this, sa, c, true);
+      else c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
+    }
+    this.tick();
+    return this.#drain();
+  }
+
+  receive(data: Buffer, from: Endpoint, localPort: number): Action[] {
+    this.#receive(data, from, localPort);
+    return this.#drain();
+  }
+
+  #receive(data: Buffer, from: Endpoint, localPort: number): void {
+    const d = decodeMessage(data);
+    if (!d.ok) {
+      this.counters.malformed++;
+      this.log('warning', null, 'main', 'RECV', `dropped malformed datagram from ${from.address}:${from.port}: ${d.reason}`, { offset: d.offset });
+      return;
+    }
+    const msg = d.value;
+    const h = msg.header;
+    let sa = this.#sas.get(cookieKey(h.initiatorCookie));
+    if (!sa) {
+      if (h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.some((b) => b !== 0)) {
+        this.counters.unexpected++;
+        this.log('debug', null, 'main', 'RECV', `dropped: no ISAKMP SA for cookie ${h.initiatorCookie.toString('hex')} from ${from.address}`);
+        return;
+      }
+      const peer = [...this.#peers.values()].find((p) => p.remoteAddress === from.address);
+      if (!peer) {
+        this.counters.unexpected++;
+        this.log('warning', null, 'main', 'MM1', `dropped: no peer configured for ${from.address}`);
+        return;
+      }
+      const halfOpen = [...this.#sas.values()].filter((s) => s.role === 'responder' && s.state !== 'ESTABLISHED').length;
+      if (halfOpen >= HALF_OPEN_MAX) {
+        this.counters.halfOpenRefused++;
+        this.log('warning', null, 'main', 'MM1', `dropped: ${halfOpen} half-open main modes`);
+        return;
+      }
+      const fresh = respondMainMode1(this, peer, msg, { address: peer.localAddress, port: localPort }, from, data);
+      if (fresh) {
+        fresh.sendInitialContact = false;
+        this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      }
+      return;
+    }
+    const zeroR = h.responderCookie.every((b) => b === 0);
+    if (!(sa.role === 'initiator' && sa.state === 'MM1_SENT') && !h.responderCookie.equals(sa.ckyR) && !(zeroR && sa.state === 'MM2_SENT')) {
+      this.counters.unexpected++;
+      this.log('warning', sa, 'main', 'RECV', 'dropped: responder cookie does not match');
+      return;
+    }
+    if (sa.lastReceived?.equals(data)) {
+      // A retransmitted request: answer again with our last reply (responder side only;
+      // the initiator retransmits on its own timer).
+      const last = sa.retransmit.last;
+      if (sa.role === 'responder' && last && h.exchangeType === ExchangeType.MAIN) {
+        this.counters.retransmitted++;
+        this.out.push({ kind: 'send', localPort: last.localPort, to: last.to, data: last.data });
+      }
+      return;
+    }
+    // RFC 3947 §4: the initiator moved to 4500 (responder follows on MM5).
+    if (localPort !== sa.local.port && sa.natFlavour !== null && localPort !== IKE_PORT) {
+      sa.local = { address: sa.local.address, port: localPort };
+      sa.remote = { ...from };
+    }
+    switch (h.exchangeType) {
+      case ExchangeType.MAIN:
+        handleMainMode(this, sa, msg, from, data);
+        return;
+      case ExchangeType.QUICK:
+        if (sa.state !== 'ESTABLISHED' || !msg.encrypted) {
+          this.counters.unexpected++;
+          this.log('warning', sa, 'quick', 'RECV', 'dropped: quick mode before main mode completed or not encrypted');
+          return;
+        }
+        handleQuickMode(this, sa, msg, data);
+        return;
+      case ExchangeType.INFORMATIONAL:
+        this.#informational(sa, msg);
+        return;
+      default:
+        this.counters.unexpected++;
+        this.log('warning', sa, 'main', 'RECV', `dropped: unsupported exchange type ${h.exchangeType}`);
+    }
+  }
+
+  #informational(sa: IsakmpSa, msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value']): void {
+    if (!msg.encrypted) {
+      // Unprotected notify (RFC 2408 §5): only believed while main mode is still running.
+      const notes = payloadsOfType(msg.payloads, PayloadType.NOTIFY);
+      for (const n of notes) this.log('error', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)} (unauthenticated)`);
+      const err = notes.find((n) => n.notifyType < 16384);
+      if (err && sa.state !== 'ESTABLISHED') {
+        this.counters.mainModeFailed++;
+        this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: `peer sent ${notifyName(err.notifyType)}` });
+        this.removeSa(sa, false);
+      }
+      return;
+    }
+    if (sa.state !== 'ESTABLISHED') {
+      this.counters.unexpected++;
+      return;
+    }
+    const fx = handleInformational(this, sa, msg);
+    if (!fx) return;
+    for (const spi of fx.deletedOutSpis) {
+      const c = sa.children.find((x) => x.outSpi === spi);
+      if (c) retireChild(this, sa, c, false);
+    }
+    if (fx.deleteIsakmp) {
+      this.log('info', sa, 'informational', 'DELETE', 'peer deleted the ISAKMP SA');
+      // IPsec SAs outlive their ISAKMP SA in IKEv1, but without it we can neither rekey nor
+      // delete them cleanly; drop them together (the peer's side does the same).
+      this.removeSa(sa, false);
+    }
+  }
+
+  /** Timers: retransmission, half-open expiry, DPD, rekey and expiry. Call about once a second. */
+  tick(): Action[] {
+    const now = this.env.now();
+    for (const sa of [...this.#sas.values()]) {
+      if (sa.state === 'DEAD') continue;
+      if (sa.state !== 'ESTABLISHED') {
+        if (sa.role === 'responder' && now - sa.createdAt > HALF_OPEN_TIMEOUT_MS) {
+          this.log('warning', sa, 'main', sa.state, 'half-open main mode timed out');
+          this.counters.mainModeFailed++;
+          this.removeSa(sa, false);
+          continue;
+        }
+        const r = sa.retransmit.tick(now);
+        if (r.kind === 'resend') {
+          this.counters.retransmitted++;
+          this.log('info', sa, 'main', sa.state, `retransmit ${r.attempt}`);
+          this.out.push({ kind: 'send', ...r.message });
+        } else if (r.kind === 'give-up') {
+          this.counters.mainModeFailed++;
+          this.log('error', sa, 'main', sa.state, 'peer did not answer: giving up after retransmissions');
+          this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: 'no answer from peer' });
+          this.removeSa(sa, false);
+        }
+        continue;
+      }
+      for (const qm of [...sa.quick.values()]) {
+        if (qm.state === 'DONE') {
+          if (qm.forgetAt !== undefined && now >= qm.forgetAt) {
+            sa.quick.delete(qm.messageId);
+            sa.crypto?.forget(qm.messageId);
+          }
+          continue;
+        }
+        const r = qm.retransmit.tick(now);
+        if (r.kind === 'resend') {
+          this.counters.retransmitted++;
+          this.log('info', sa, 'quick', qm.state, `retransmit ${r.attempt}`, { messageId: qm.messageId });
+          this.out.push({ kind: 'send', ...r.message });
+        } else if (r.kind === 'give-up') {
+          this.counters.quickModeFailed++;
+          this.log('error', sa, 'quick', qm.state, 'no answer to quick mode: giving up');
+          this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason: 'no answer from peer' });
+          sa.quick.delete(qm.messageId);
+          sa.crypto?.forget(qm.messageId);
+          const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
+          if (old) old.rekeying = false;
+        }
+      }
+      for (const c of [...sa.children]) {
+        if (now >= c.expiresAt) {
+          this.log('info', sa, 'quick', 'EXPIRE', 'IPsec SA pair reached its hard lifetime', { tunnel: c.tunnel.name });
+          retireChild(this, sa, c, true);
+        } else if (now >= c.rekeyAt && !c.rekeying) {
+          c.rekeying = true;
+          this.startQuickMode(sa, c.tunnel, c.reqid);
+        }
+      }
+      this.#dpd(sa, now);
+      if (sa.state === 'ESTABLISHED' && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN && sa.role === 'initiator') {
+        const newer = this.#sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt > sa.createdAt);
+        if (!newer) {
+          const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: sa.peer.remoteAddress, port: IKE_PORT });
+          this.#sas.set(cookieKey(fresh.ckyI), fresh);
+        }
+      }
+      if (sa.state === 'ESTABLISHED' && now >= sa.expiresAt) {
+        this.log('info', sa, 'main', 'EXPIRE', 'ISAKMP SA lifetime over');
+        this.removeSa(sa, true);
+      }
+    }
+    return this.#drain();
+  }
+
+  #dpd(sa: IsakmpSa, now: number): void {
+    const dpd = sa.peer.dpd;
+    if (!dpd || !sa.peerDpd || sa.state !== 'ESTABLISHED') return;
+    if (sa.dpdPendingSince !== null) {
+      if (now - sa.dpdPendingSince >= dpd.timeoutSeconds * 1000) {
+        this.log('error', sa, 'dpd', 'DEAD', `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`);
+        this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: 'dead peer' });
+        const peer = sa.peer.name;
+        if (dpd.action !== 'hold') this.removeSa(sa, false);
+        else sa.dpdPendingSince = null;
+        if (dpd.action === 'restart') this.out.push(...this.initiate(peer));
+      }
+      return;
+    }
+    if (now - sa.lastHeard >= dpd.delaySeconds * 1000) sendDpd(this, sa);
+  }
+
+  status(): IsakmpStatus[] {
+    const now = this.env.now();
+    return [...this.#sas.values()].map((sa) => ({
+      peer: sa.peer.name,
+      role: sa.role,
+      state: sa.state,
+      local: sa.local,
+      remote: sa.remote,
+      natLocal: sa.natLocal,
+      natRemote: sa.natRemote,
+      cookies: `${sa.ckyI.toString('hex')}:${sa.ckyR.toString('hex')}`,
+      children: sa.children.map((c) => ({
+        peer: sa.peer.name,
+        tunnel: c.tunnel.name,
+        esp: c.esp,
+        inSpi: c.inSpi,
+        outSpi: c.outSpi,
+        encap: udpEncapsulated(sa) ? ('udp' as const) : ('none' as const),
+        ageSeconds: Math.floor((now - c.createdAt) / 1000),
+        expiresInSeconds: Math.floor((c.expiresAt - now) / 1000),
+      })),
+    }));
+  }
+}
+
+

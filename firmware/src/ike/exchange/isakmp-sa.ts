@@ -1,0 +1,114 @@
+// State of one ISAKMP SA (phase 1) and of the IPsec SA pairs negotiated
+// under it. Plain data: the exchange modules mutate it, isakmp-sa owns
+// nothing but the shape and the key-wiping rule.
+
+import type { EspAlgorithm } from '../../dataplane/types.ts';
+import type { DhKeyPair } from '../crypto/dh.ts';
+import type { IsakmpCryptoState } from '../crypto/isakmp-crypto-state.ts';
+import type { Phase1Suite } from '../crypto/phase1-suite.ts';
+import { wipePhase1Keys, type Phase1Keys } from '../crypto/skeyid.ts';
+import { wipe } from '../crypto/secret.ts';
+import type { NatTFlavour, Phase1Attributes, Phase2Proposal } from '../wire/index.ts';
+import type { Retransmit } from './retransmit.ts';
+import type { Endpoint, PeerPolicy, TunnelPolicy } from './types.ts';
+
+export type MainModeState = 'MM1_SENT' | 'MM2_SENT' | 'MM3_SENT' | 'MM4_SENT' | 'MM5_SENT' | 'ESTABLISHED' | 'DEAD';
+
+export interface QuickModeExchange {
+  messageId: number;
+  role: 'initiator' | 'responder';
+  state: 'QM1_SENT' | 'QM2_SENT' | 'DONE';
+  tunnel: TunnelPolicy;
+  inSpi: Buffer;
+  ni: Buffer;
+  nr?: Buffer;
+  dh?: DhKeyPair;
+  offer?: Phase2Proposal;
+  /** Responder: chosen algorithm and SA parameters, installed on QM3. */
+  pending?: { esp: EspAlgorithm; peerSpi: Buffer; lifetimeSeconds: number; lifetimeKilobytes: number; gqmxy?: Buffer };
+  retransmit: Retransmit;
+  /** Last message received in this exchange, to spot retransmissions. */
+  lastReceived?: Buffer;
+  /** Replaces the child with this reqid once installed (rekey). */
+  rekeyOf?: number;
+  /** DONE exchanges linger so a retransmitted QM2 gets QM3 again; dropped after this time. */
+  forgetAt?: number;
+}
+
+export interface ChildSa {
+  reqid: number;
+  tunnel: TunnelPolicy;
+  esp: EspAlgorithm;
+  inSpi: number;
+  outSpi: number;
+  initiator: boolean;
+  createdAt: number;
+  rekeyAt: number;
+  expiresAt: number;
+  rekeying: boolean;
+}
+
+export interface IsakmpSa {
+  peer: PeerPolicy;
+  role: 'initiator' | 'responder';
+  state: MainModeState;
+  ckyI: Buffer;
+  ckyR: Buffer;
+  local: Endpoint;
+  remote: Endpoint;
+  createdAt: number;
+  expiresAt: number;
+  /** Initiator: what MM1 offered. */
+  offered: Phase1Attributes[];
+  chosen?: Phase1Attributes;
+  suite?: Phase1Suite;
+  /** Body of the initiator's SA payload (RFC 2409 §5 SAi_b). */
+  saiB: Buffer;
+  dh?: DhKeyPair;
+  gxi?: Buffer;
+  gxr?: Buffer;
+  ni?: Buffer;
+  nr?: Buffer;
+  keys?: Phase1Keys;
+  crypto?: IsakmpCryptoState;
+  /** NAT-T numbering both sides announced (RFC 3947 §3), null = none. */
+  natFlavour: NatTFlavour | null;
+  /** RFC 3947 §3.2 results: we are behind a NAT / the peer is. */
+  natLocal: boolean;
+  natRemote: boolean;
+  peerDpd: boolean;
+  retransmit: Retransmit;
+  /** Last datagram accepted from the peer, to spot retransmissions of it. */
+  lastReceived?: Buffer;
+  quick: Map<number, QuickModeExchange>;
+  children: ChildSa[];
+  /** Message IDs seen in informational exchanges (replay of a DPD or Delete is ignored). */
+  infoSeen: Set<number>;
+  lastHeard: number;
+  dpdSeq: number;
+  dpdPendingSince: number | null;
+  /** MM5 carries INITIAL-CONTACT only when we hold no other SA with this peer (RFC 2407 §4.6.3.3). */
+  sendInitialContact: boolean;
+  /** Tunnels to negotiate once main mode completes. */
+  queued: TunnelPolicy[];
+}
+
+/** UDP encapsulation is in use (RFC 3948): a NAT was detected, or forced by policy. */
+export function udpEncapsulated(sa: IsakmpSa): boolean {
+  return sa.natFlavour !== null && (sa.natLocal || sa.natRemote || sa.peer.natTraversal === 'force');
+}
+
+export function cookieKey(ckyI: Buffer): string {
+  return ckyI.toString('hex');
+}
+
+/** Keys die with the SA (ground rule: wipe on death). */
+export function wipeIsakmpSa(sa: IsakmpSa): void {
+  sa.state = 'DEAD';
+  if (sa.keys) wipePhase1Keys(sa.keys);
+  sa.crypto?.wipe();
+  wipe(sa.ni, sa.nr);
+  for (const q of sa.quick.values()) wipe(q.ni, q.nr, q.pending?.gqmxy);
+  sa.quick.clear();
+  sa.retransmit.stop();
+}

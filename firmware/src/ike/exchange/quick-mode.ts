@@ -1,0 +1,378 @@
+// Quick mode, RFC 2409 §5.5, negotiating one pair of ESP tunnel-mode SAs
+// between two subnets (client IDs IDci/IDcr), optional PFS (KE), and the
+// RESPONDER-LIFETIME notify of RFC 2407 §4.6.3.1:
+//   QM1 I->R  HASH(1) SA Ni [KE] IDci IDcr
+//   QM2 R->I  HASH(2) SA Nr [KE] IDci IDcr [N(RESPONDER-LIFETIME)]
+//   QM3 I->R  HASH(3)
+// KEYMAT per direction uses the SPI chosen by the receiving side (§5.5).
+
+import { dhGroupById, type DhKeyPair } from '../crypto/dh.ts';
+import { quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/exchange-hash.ts';
+import { espKeys, PROTO_ESP } from '../crypto/keymat.ts';
+import { constantTimeEqual, wipe } from '../crypto/secret.ts';
+import {
+  ExchangeType,
+  IpsecAttr,
+  LifeType,
+  NotifyType,
+  PayloadType,
+  ProtocolId,
+  attributeInteger,
+  decodeAttributes,
+  encodePayloads,
+  lifetimeAttributes,
+  notify,
+  payloadsOfType,
+  quickModeRest,
+  trafficSelector,
+  withHash,
+  writeAttributes,
+  attributesLength,
+  type EncryptedMessage,
+  type IdPayload,
+  type Payload,
+  type SaPayload,
+} from '../wire/index.ts';
+import type { ExchangeContext } from './context.ts';
+import { sameIdPayload } from './identity.ts';
+import { sendInformational } from './informational.ts';
+import { udpEncapsulated, type ChildSa, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
+import { NONCE_LENGTH } from './main-mode.ts';
+import { choosePhase2, encapsulationMode, espKeySizes, phase2Offer, verifyPhase2Reply } from './proposals.ts';
+import { Retransmit } from './retransmit.ts';
+import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
+import type { EspMethod, TunnelPolicy } from './types.ts';
+import type { EspAlgorithm } from '../../dataplane/types.ts';
+
+/** Rekey before the soft limit: at 85-90% of the lifetime (jittered so both sides do not collide). */
+export const REKEY_FRACTION = 0.85;
+export const REKEY_JITTER = 0.05;
+/** How long a finished quick mode is kept to answer a retransmitted QM2 again. */
+export const QM_LINGER_MS = 30_000;
+
+/** RFC 4303 §2.1: SPIs 1..255 are reserved. */
+function newSpi(ctx: ExchangeContext): Buffer {
+  for (;;) {
+    const s = ctx.env.random(4);
+    if (s.readUInt32BE(0) > 255) return s;
+  }
+}
+
+function newMessageId(ctx: ExchangeContext, sa: IsakmpSa): number {
+  for (;;) {
+    const id = ctx.env.random(4).readUInt32BE(0);
+    if (id !== 0 && !sa.quick.has(id) && !sa.infoSeen.has(id)) return id;
+  }
+}
+
+function ids(t: TunnelPolicy, role: 'initiator' | 'responder'): { initiator: IdPayload; responder: IdPayload } {
+  const local = trafficSelector(t.local);
+  const remote = trafficSelector(t.remote);
+  return role === 'initiator' ? { initiator: local, responder: remote } : { initiator: remote, responder: local };
+}
+
+function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | null, messageId: number, reason: string, notifyType?: number, spi?: Buffer): void {
+  ctx.counters.quickModeFailed++;
+  ctx.log('error', sa, 'quick', qm?.state ?? 'QM1', `quick mode failed: ${reason}`, { messageId });
+  ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason });
+  if (notifyType !== undefined) sendInformational(ctx, sa, [notify(notifyType, ProtocolId.ESP, spi ?? Buffer.alloc(4))]);
+  if (qm) {
+    qm.retransmit.stop();
+    wipe(qm.ni, qm.nr);
+    sa.quick.delete(messageId);
+  }
+  sa.crypto?.forget(messageId);
+}
+
+export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
+  const messageId = newMessageId(ctx, sa);
+  const inSpi = newSpi(ctx);
+  const ni = ctx.env.random(NONCE_LENGTH);
+  const udp = udpEncapsulated(sa);
+  const offer = phase2Offer(inSpi, tunnel.methods, encapsulationMode(udp, sa.natFlavour ?? 'rfc'), tunnel.pfsGroup);
+  let dh: DhKeyPair | undefined;
+  if (tunnel.pfsGroup !== null) {
+    const g = dhGroupById(tunnel.pfsGroup);
+    if (!g) return failQuick(ctx, sa, null, messageId, `PFS group ${tunnel.pfsGroup} unsupported`);
+    dh = g.generate();
+  }
+  const rest = quickModeRest({ proposals: [offer], nonce: ni, ...(dh ? { ke: dh.publicKey } : {}), ids: ids(tunnel, 'initiator') });
+  const h1 = quickModeHash1(sa.suite!.hash, sa.keys!.skeyidA, messageId, encodePayloads(rest).bytes);
+  const qm: QuickModeExchange = { messageId, role: 'initiator', state: 'QM1_SENT', tunnel, inSpi, ni, offer, retransmit: new Retransmit(), ...(dh ? { dh } : {}), ...(rekeyOf !== undefined ? { rekeyOf } : {}) };
+  sa.quick.set(messageId, qm);
+  const data = encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h1, rest));
+  ctx.log('info', sa, 'quick', 'QM1', `${rekeyOf !== undefined ? 'rekeying' : 'negotiating'} ${tunnel.local} <-> ${tunnel.remote}`, { spi: inSpi.toString('hex'), tunnel: tunnel.name });
+  sendQuick(ctx, sa, qm, data, true);
+}
+
+function sendQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, data: Buffer, expectReply: boolean): void {
+  const msg = { data, to: sa.remote, localPort: sa.local.port };
+  qm.retransmit.sent(msg, ctx.env.now(), expectReply);
+  ctx.out.push({ kind: 'send', localPort: msg.localPort, to: msg.to, data });
+}
+
+function idPair(payloads: readonly Payload[]): { initiator: IdPayload; responder: IdPayload } | null {
+  const list = payloadsOfType(payloads, PayloadType.ID);
+  if (list.length === 0) return null;
+  const [initiator, responder] = list;
+  return list.length === 2 && initiator && responder ? { initiator, responder } : null;
+}
+
+/** RESPONDER-LIFETIME data: life type/duration attributes (RFC 2407 §4.6.3.1). */
+function responderLifetimeNotify(spi: Buffer, seconds: number, kilobytes: number): Payload {
+  const attrs = lifetimeAttributes(IpsecAttr.SA_LIFE_TYPE, IpsecAttr.SA_LIFE_DURATION, [
+    { type: LifeType.SECONDS, duration: seconds },
+    { type: LifeType.KILOBYTES, duration: kilobytes },
+  ]);
+  const data = Buffer.alloc(attributesLength(attrs));
+  writeAttributes(data, 0, attrs);
+  return notify(NotifyType.RESPONDER_LIFETIME, ProtocolId.ESP, spi, data);
+}
+
+function applyResponderLifetime(payloads: readonly Payload[], p: { lifetimeSeconds: number; lifetimeKilobytes: number }): void {
+  for (const n of payloadsOfType(payloads, PayloadType.NOTIFY)) {
+    if (n.notifyType !== NotifyType.RESPONDER_LIFETIME) continue;
+    const attrs = decodeAttributes(n.data, 0);
+    if (!attrs.ok) continue;
+    let type: number | null = null;
+    for (const a of attrs.value) {
+      if (a.type === IpsecAttr.SA_LIFE_TYPE) type = attributeInteger(a);
+      else if (a.type === IpsecAttr.SA_LIFE_DURATION) {
+        const v = attributeInteger(a);
+        if (v === null) continue;
+        if (type === LifeType.SECONDS) p.lifetimeSeconds = Math.min(p.lifetimeSeconds, v);
+        if (type === LifeType.KILOBYTES) p.lifetimeKilobytes = Math.min(p.lifetimeKilobytes, v);
+      }
+    }
+  }
+}
+
+/** Any quick mode message for this SA (new QM1, or a reply to ours). */
+export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: EncryptedMessage, raw: Buffer): void {
+  const messageId = msg.header.messageId;
+  const qm = sa.quick.get(messageId);
+  if (qm?.retransmit.last && qm.lastReceived?.equals(raw)) {
+    // RFC 2409 §5.5 relies on retransmission: answer a duplicate with our last message.
+    const m = qm.retransmit.last;
+    ctx.counters.retransmitted++;
+    ctx.out.push({ kind: 'send', localPort: m.localPort, to: m.to, data: m.data });
+    return;
+  }
+  if (messageId === 0) {
+    ctx.counters.malformed++;
+    return ctx.log('warning', sa, 'quick', 'QM', 'dropped: quick mode with message ID 0');
+  }
+  const d = decryptMessage(sa.crypto!, msg.header.nextPayload, messageId, msg.body);
+  if (!d.ok) {
+    ctx.counters.malformed++;
+    if (!qm) sa.crypto!.forget(messageId);
+    return ctx.log('warning', sa, 'quick', 'QM', `dropped: ${d.reason}`, { messageId });
+  }
+  const payloads = d.value.payloads;
+  const hash = payloads[0];
+  if (hash?.type !== PayloadType.HASH) {
+    d.rollback();
+    ctx.counters.malformed++;
+    return ctx.log('warning', sa, 'quick', 'QM', 'dropped: first payload is not HASH (RFC 2409 §5.5)');
+  }
+  const rest = restAfterHash(d.value);
+  const prf = sa.suite!.hash;
+  const skeyidA = sa.keys!.skeyidA;
+  const bad = (step: string): void => {
+    d.rollback();
+    if (!qm) sa.crypto!.forget(messageId);
+    ctx.counters.malformed++;
+    ctx.log('warning', sa, 'quick', step, 'dropped: HASH mismatch', { messageId });
+  };
+
+  if (!qm) {
+    if (!constantTimeEqual(quickModeHash1(prf, skeyidA, messageId, rest), hash.data)) return bad('QM1');
+    sa.lastHeard = ctx.env.now();
+    return respond(ctx, sa, messageId, payloads, raw);
+  }
+  if (qm.role === 'initiator' && qm.state === 'QM1_SENT') {
+    if (!constantTimeEqual(quickModeHash2(prf, skeyidA, messageId, qm.ni, rest), hash.data)) return bad('QM2');
+    sa.lastHeard = ctx.env.now();
+    return finishInitiator(ctx, sa, qm, payloads, raw);
+  }
+  if (qm.role === 'responder' && qm.state === 'QM2_SENT') {
+    if (!constantTimeEqual(quickModeHash3(prf, skeyidA, messageId, qm.ni, qm.nr!), hash.data)) return bad('QM3');
+    sa.lastHeard = ctx.env.now();
+    qm.retransmit.answered();
+    qm.state = 'DONE';
+    qm.forgetAt = ctx.env.now() + QM_LINGER_MS;
+    const p = qm.pending!;
+    install(ctx, sa, qm, p.esp, p.peerSpi, p.lifetimeSeconds, p.lifetimeKilobytes, p.gqmxy);
+    return;
+  }
+  d.rollback();
+  ctx.counters.unexpected++;
+  ctx.log('warning', sa, 'quick', qm.state, 'dropped: unexpected quick mode message', { messageId });
+}
+
+function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads: Payload[], raw: Buffer): void {
+  const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
+  const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
+  const theirIds = idPair(payloads);
+  if (!saPayload || !nonce) return failQuick(ctx, sa, null, messageId, 'QM1 lacks SA or nonce', NotifyType.PAYLOAD_MALFORMED);
+  const firstSpi = saPayload.proposals[0]?.spi;
+  if (!theirIds) return failQuick(ctx, sa, null, messageId, 'QM1 without client IDs (gateway-to-gateway SAs are not configured)', NotifyType.INVALID_ID_INFORMATION, firstSpi);
+  // The peer's IDci is our remote subnet, its IDcr our local one.
+  const tunnel = sa.peer.tunnels.find((t) => {
+    const mine = ids(t, 'responder');
+    return sameIdPayload(mine.initiator, theirIds.initiator) && sameIdPayload(mine.responder, theirIds.responder);
+  });
+  if (!tunnel) return failQuick(ctx, sa, null, messageId, 'traffic selectors match no configured tunnel', NotifyType.INVALID_ID_INFORMATION, firstSpi);
+  const choice = choosePhase2(saPayload, tunnel.methods, tunnel.pfsGroup, udpEncapsulated(sa));
+  if (typeof choice === 'string') return failQuick(ctx, sa, null, messageId, choice, NotifyType.NO_PROPOSAL_CHOSEN, firstSpi);
+  const ke = payloadsOfType(payloads, PayloadType.KE)[0];
+  let dh: DhKeyPair | undefined;
+  let gqmxy: Buffer | undefined;
+  if (tunnel.pfsGroup !== null) {
+    const g = dhGroupById(tunnel.pfsGroup);
+    if (!g || !ke) return failQuick(ctx, sa, null, messageId, 'PFS required but no KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi);
+    dh = g.generate();
+    try {
+      gqmxy = dh.computeSecret(ke.data);
+    } catch {
+      return failQuick(ctx, sa, null, messageId, 'invalid PFS KE', NotifyType.INVALID_KEY_INFORMATION, firstSpi);
+    }
+  } else if (ke) return failQuick(ctx, sa, null, messageId, 'unexpected PFS KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi);
+  const inSpi = newSpi(ctx);
+  const nr = ctx.env.random(NONCE_LENGTH);
+  const rest = quickModeRest({
+    proposals: [{ protocol: ProtocolId.ESP, spi: inSpi, transforms: [{ id: choice.transformId, attributes: choice.attributes }] }],
+    nonce: nr,
+    ...(dh ? { ke: dh.publicKey } : {}),
+    ids: theirIds,
+  });
+  // Keep the initiator's proposal and transform numbers (RFC 2408 §4.2).
+  const replySa = rest[0] as SaPayload;
+  replySa.proposals[0]!.number = choice.proposalNumber;
+  const offeredT = saPayload.proposals.find((p) => p.number === choice.proposalNumber)?.transforms.find((t) => t.id === choice.transformId);
+  if (offeredT) replySa.proposals[0]!.transforms[0]!.number = offeredT.number;
+  if (choice.responderLifetime) rest.push(responderLifetimeNotify(inSpi, choice.lifetimeSeconds, choice.lifetimeKilobytes));
+  const h2 = quickModeHash2(sa.suite!.hash, sa.keys!.skeyidA, messageId, nonce.data, encodePayloads(rest).bytes);
+  const qm: QuickModeExchange = {
+    messageId,
+    role: 'responder',
+    state: 'QM2_SENT',
+    tunnel,
+    inSpi,
+    ni: Buffer.from(nonce.data),
+    nr,
+    retransmit: new Retransmit(),
+    pending: { esp: choice.esp, peerSpi: choice.peerSpi, lifetimeSeconds: choice.lifetimeSeconds, lifetimeKilobytes: choice.lifetimeKilobytes, ...(gqmxy ? { gqmxy } : {}) },
+  };
+  qm.lastReceived = Buffer.from(raw);
+  sa.quick.set(messageId, qm);
+  ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}`, { tunnel: tunnel.name, spi: inSpi.toString('hex') });
+  sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h2, rest)), true);
+}
+
+function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, payloads: Payload[], raw: Buffer): void {
+  const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
+  const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
+  if (!saPayload || !nonce) return failQuick(ctx, sa, qm, qm.messageId, 'QM2 lacks SA or nonce');
+  const choice = verifyPhase2Reply(saPayload, qm.offer!, qm.tunnel.methods);
+  if (typeof choice === 'string') return failQuick(ctx, sa, qm, qm.messageId, choice, NotifyType.NO_PROPOSAL_CHOSEN, saPayload.proposals[0]?.spi);
+  const theirIds = idPair(payloads);
+  const mine = ids(qm.tunnel, 'initiator');
+  if (theirIds && !(sameIdPayload(theirIds.initiator, mine.initiator) && sameIdPayload(theirIds.responder, mine.responder))) {
+    return failQuick(ctx, sa, qm, qm.messageId, 'responder changed the client IDs', NotifyType.INVALID_ID_INFORMATION, choice.peerSpi);
+  }
+  let gqmxy: Buffer | undefined;
+  const ke = payloadsOfType(payloads, PayloadType.KE)[0];
+  if (qm.dh) {
+    if (!ke) return failQuick(ctx, sa, qm, qm.messageId, 'PFS KE missing in QM2');
+    try {
+      gqmxy = qm.dh.computeSecret(ke.data);
+    } catch {
+      return failQuick(ctx, sa, qm, qm.messageId, 'invalid PFS KE in QM2');
+    }
+  }
+  applyResponderLifetime(payloads, choice);
+  qm.nr = Buffer.from(nonce.data);
+  qm.retransmit.answered();
+  qm.lastReceived = Buffer.from(raw);
+  qm.state = 'DONE';
+  qm.forgetAt = ctx.env.now() + QM_LINGER_MS;
+  const h3 = quickModeHash3(sa.suite!.hash, sa.keys!.skeyidA, qm.messageId, qm.ni, qm.nr);
+  sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, [])), false);
+  ctx.log('info', sa, 'quick', 'QM3', `established ${choice.esp}`, { tunnel: qm.tunnel.name });
+  install(ctx, sa, qm, choice.esp, choice.peerSpi, choice.lifetimeSeconds, choice.lifetimeKilobytes, gqmxy);
+}
+
+function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, peerSpi: Buffer, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
+  const sizes = espKeySizes(esp);
+  const prf = sa.suite!.hash;
+  // Initiator's nonce first in both directions (RFC 2409 §5.5: Ni_b | Nr_b).
+  const niB = qm.ni;
+  const nrB = qm.nr!;
+  const base = { skeyidD: sa.keys!.skeyidD, protocol: PROTO_ESP, niB, nrB, ...(gqmxy ? { gqmxy } : {}) };
+  const inKeys = espKeys(prf, { ...base, spi: qm.inSpi }, sizes);
+  const outKeys = espKeys(prf, { ...base, spi: peerSpi }, sizes);
+  wipe(gqmxy);
+  const reqid = ctx.nextReqid();
+  const udp = udpEncapsulated(sa);
+  const common = {
+    peer: sa.peer.name,
+    tunnel: qm.tunnel.name,
+    reqid,
+    algorithm: esp,
+    local: sa.local,
+    remote: sa.remote,
+    encap: udp ? ('udp' as const) : ('none' as const),
+    localTs: qm.tunnel.local,
+    remoteTs: qm.tunnel.remote,
+    lifetimeSeconds,
+    lifetimeKilobytes,
+  };
+  const key = (k: { encKey: Buffer; salt: Buffer; integKey: Buffer }) => ({ encKey: Buffer.concat([k.encKey, k.salt]), ...(k.integKey.length > 0 ? { authKey: k.integKey } : {}) });
+  ctx.out.push({ kind: 'install', sa: { ...common, direction: 'in', spi: qm.inSpi.readUInt32BE(0), ...key(inKeys) } });
+  ctx.out.push({ kind: 'install', sa: { ...common, direction: 'out', spi: peerSpi.readUInt32BE(0), ...key(outKeys) } });
+  wipe(inKeys.encKey, inKeys.salt, inKeys.integKey, outKeys.encKey, outKeys.salt, outKeys.integKey);
+  const now = ctx.env.now();
+  const jitter = 1 - REKEY_JITTER * (ctx.env.random(1)[0]! / 255);
+  // The initiator rekeys first; the responder's timer is a fallback a little later.
+  const fraction = (qm.role === 'initiator' ? REKEY_FRACTION : REKEY_FRACTION + REKEY_JITTER) * jitter;
+  const child: ChildSa = {
+    reqid,
+    tunnel: qm.tunnel,
+    esp,
+    inSpi: qm.inSpi.readUInt32BE(0),
+    outSpi: peerSpi.readUInt32BE(0),
+    initiator: qm.role === 'initiator',
+    createdAt: now,
+    rekeyAt: now + lifetimeSeconds * 1000 * fraction,
+    expiresAt: now + lifetimeSeconds * 1000,
+    rekeying: false,
+  };
+  sa.children.push(child);
+  ctx.log('info', sa, 'quick', 'INSTALL', 'IPsec SA pair installed', {
+    tunnel: qm.tunnel.name,
+    in: child.inSpi.toString(16).padStart(8, '0'),
+    out: child.outSpi.toString(16).padStart(8, '0'),
+    esp,
+    encap: common.encap,
+    lifetimeSeconds,
+  });
+  // Make-before-break: the new pair is in place, now retire the old one.
+  const old = sa.children.filter((c) => c !== child && c.tunnel.name === child.tunnel.name);
+  for (const c of old) retireChild(ctx, sa, c, true);
+}
+
+/** Delete one IPsec SA pair: engine entries, and a Delete to the peer for our inbound SPI (RFC 2408 §3.15). */
+export function retireChild(ctx: ExchangeContext, sa: IsakmpSa, c: ChildSa, notifyPeer: boolean): void {
+  sa.children = sa.children.filter((x) => x !== c);
+  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
+  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
+  if (notifyPeer && sa.state === 'ESTABLISHED') {
+    const spi = Buffer.alloc(4);
+    spi.writeUInt32BE(c.inSpi >>> 0);
+    sendInformational(ctx, sa, [{ type: PayloadType.DELETE, doi: 1, protocol: ProtocolId.ESP, spiSize: 4, spis: [spi] }]);
+  }
+  ctx.log('info', sa, 'quick', 'DELETE', 'IPsec SA pair deleted', { tunnel: c.tunnel.name, in: c.inSpi.toString(16), out: c.outSpi.toString(16) });
+}
+
+export type { EspMethod };

@@ -1,0 +1,116 @@
+// The contract of the IKEv1 exchange state machines: what they are told
+// (policy, datagrams, clock ticks) and what they ask for (datagrams to send,
+// SAs to install or delete, log records). No I/O happens in this folder; the
+// daemon (firmware/src/daemon/) carries the actions out.
+
+import type { Secret } from '../../config/secret.ts';
+import type { EspAlgorithm } from '../../dataplane/types.ts';
+import type { LogEvent } from '../../log/negotiation-log.ts';
+import type { Identity } from '../wire/index.ts';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** RFC 3947 §4: IKE moves from 500 to 4500 once NAT-T is in use. */
+export const IKE_PORT = 500;
+export const NATT_PORT = 4500;
+
+/** One quick mode security method, in our order of preference. */
+export interface EspMethod {
+  esp: EspAlgorithm;
+  lifetimeSeconds: number;
+  lifetimeKilobytes: number;
+}
+
+/** One phase 1 proposal in config terms (converted to wire attributes by proposals.ts). */
+export interface IkeMethod {
+  encryption: 'aes128' | 'aes256' | '3des' | 'des';
+  integrity: 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'md5';
+  dhGroup: number;
+}
+
+/** A tunnel between two subnets: one pair of IPsec SAs (RFC 2409 §5.5 client IDs). */
+export interface TunnelPolicy {
+  name: string;
+  /** CIDR on our side, e.g. "198.18.1.0/24". */
+  local: string;
+  remote: string;
+  methods: EspMethod[];
+  /** Quick mode PFS group (RFC 2409 §5.5), or null. */
+  pfsGroup: number | null;
+}
+
+export interface DpdPolicy {
+  delaySeconds: number;
+  timeoutSeconds: number;
+  action: 'clear' | 'restart' | 'hold';
+}
+
+/** Everything the exchanges need to know about one peer. */
+export interface PeerPolicy {
+  name: string;
+  /** The peer's address as we see it (its public/NAT address). */
+  remoteAddress: string;
+  /** Our address towards the peer (NAT-D hashes it, RFC 3947 §3.2); the daemon asks the routing table. */
+  localAddress: string;
+  localId: Identity;
+  remoteId: Identity;
+  psk: Secret;
+  ikeMethods: IkeMethod[];
+  ikeLifetimeSeconds: number;
+  allowWeak: boolean;
+  natTraversal: 'auto' | 'force' | 'off';
+  keepaliveSeconds: number;
+  dpd: DpdPolicy | null;
+  tunnels: TunnelPolicy[];
+}
+
+/** Keys and parameters of one installed IPsec SA (one direction). */
+export interface ChildSaInstall {
+  peer: string;
+  tunnel: string;
+  /** Identifies the pair; the same for the inbound and outbound SA. */
+  reqid: number;
+  direction: 'in' | 'out';
+  spi: number;
+  algorithm: EspAlgorithm;
+  /** Cipher key, followed by the 4-byte salt for AES-GCM (RFC 4106 §8.1). */
+  encKey: Buffer;
+  authKey?: Buffer;
+  local: Endpoint;
+  remote: Endpoint;
+  encap: 'udp' | 'none';
+  localTs: string;
+  remoteTs: string;
+  lifetimeSeconds: number;
+  lifetimeKilobytes: number;
+}
+
+export type Action =
+  /** Send an IKE datagram. localPort 4500 means the engine's NAT-T socket (non-ESP marker added there). */
+  | { kind: 'send'; localPort: number; to: Endpoint; data: Buffer }
+  | { kind: 'install'; sa: ChildSaInstall }
+  | { kind: 'delete'; peer: string; direction: 'in' | 'out'; spi: number }
+  /** NAT-T keepalives towards the peer (RFC 3948 §4), 0 = stop. */
+  | { kind: 'keepalive'; to: Endpoint; seconds: number }
+  /** Peer moved (NAT mapping change): outbound SAs follow. */
+  | { kind: 'update-remote'; peer: string; spi: number; remote: Endpoint }
+  | { kind: 'log'; event: LogEvent }
+  /** A phase 1 or phase 2 negotiation ended in failure (for `explain`). */
+  | { kind: 'failed'; peer: string; phase: 'main' | 'quick'; reason: string };
+
+/** Clock and randomness, injected so tests can drive time. */
+export interface ExchangeEnv {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  random(bytes: number): Buffer;
+}
+
+/** Retransmission: RFC 2408 leaves it to the implementation; five retries with doubling back-off. */
+export const RETRANSMIT_TRIES = 5;
+export const RETRANSMIT_BASE_MS = 2000;
+/** Half-open main modes (responder, before MM5 authenticated): bounded in count and age. */
+export const HALF_OPEN_MAX = 64;
+export const HALF_OPEN_TIMEOUT_MS = 30_000;

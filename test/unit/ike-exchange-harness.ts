@@ -1,0 +1,155 @@
+// Two IkeNode instances wired together in memory, with an optional
+// masquerading NAT in front of A (as in the netns lab: A 100.64.0.2 behind
+// 198.51.100.1, B 198.51.100.2), a fake clock, and hooks to drop or alter
+// datagrams. Not a test file itself (no .test.ts suffix).
+
+import { randomBytes } from 'node:crypto';
+import { Secret } from '../../firmware/src/config/secret.ts';
+import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
+import type { Action, ChildSaInstall, Endpoint, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
+import { IdType } from '../../firmware/src/ike/wire/index.ts';
+
+export const A_PRIVATE = '100.64.0.2';
+export const NAT_PUBLIC = '198.51.100.1';
+export const B_ADDR = '198.51.100.2';
+
+export class FakeClock {
+  t = 1_000_000;
+  now = (): number => this.t;
+}
+
+export interface Datagram {
+  from: 'A' | 'B';
+  data: Buffer;
+  src: Endpoint;
+  dst: Endpoint;
+}
+
+export interface HarnessOptions {
+  nat?: boolean;
+  pskA?: string;
+  pskB?: string;
+  tunnelA?: Partial<TunnelPolicy>;
+  tunnelB?: Partial<TunnelPolicy>;
+  peerA?: Partial<PeerPolicy>;
+  peerB?: Partial<PeerPolicy>;
+}
+
+function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
+  return { name: 'lan', local, remote, methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }], pfsGroup: null, ...over };
+}
+
+function peer(name: string, localAddress: string, remoteAddress: string, localName: string, remoteName: string, psk: string, t: TunnelPolicy, over: Partial<PeerPolicy> = {}): PeerPolicy {
+  return {
+    name,
+    remoteAddress,
+    localAddress,
+    localId: { idType: IdType.FQDN, name: localName },
+    remoteId: { idType: IdType.FQDN, name: remoteName },
+    psk: new Secret(Buffer.from(psk)),
+    ikeMethods: [
+      { encryption: 'aes256', integrity: 'sha256', dhGroup: 14 },
+      { encryption: 'aes128', integrity: 'sha1', dhGroup: 14 },
+    ],
+    ikeLifetimeSeconds: 28800,
+    allowWeak: false,
+    natTraversal: 'auto',
+    keepaliveSeconds: 20,
+    dpd: { delaySeconds: 30, timeoutSeconds: 120, action: 'clear' },
+    tunnels: [t],
+    ...over,
+  };
+}
+
+export class Harness {
+  readonly clock = new FakeClock();
+  readonly a: IkeNode;
+  readonly b: IkeNode;
+  readonly nat: boolean;
+  /** Every datagram put on the wire, in order. */
+  readonly wire: Datagram[] = [];
+  readonly installs: { A: ChildSaInstall[]; B: ChildSaInstall[] } = { A: [], B: [] };
+  readonly deletes: { A: number[]; B: number[] } = { A: [], B: [] };
+  readonly failed: { A: string[]; B: string[] } = { A: [], B: [] };
+  readonly logs: { A: string[]; B: string[] } = { A: [], B: [] };
+  readonly keepalives: { A: number[]; B: number[] } = { A: [], B: [] };
+  /** Return null to drop, or a replacement buffer. */
+  filter: (d: Datagram) => Buffer | null = (d) => d.data;
+  #queue: Datagram[] = [];
+
+  constructor(o: HarnessOptions = {}) {
+    this.nat = o.nat ?? false;
+    const aAddr = this.nat ? A_PRIVATE : NAT_PUBLIC;
+    const env = { now: this.clock.now, random: (n: number) => randomBytes(n) };
+    this.a = new IkeNode(env, [peer('gwB', aAddr, B_ADDR, 'gwA.lab', 'gwB.lab', o.pskA ?? 'lab-secret', tunnel('198.18.1.0/24', '198.18.2.0/24', o.tunnelA), o.peerA)]);
+    this.b = new IkeNode(env, [peer('gwA', B_ADDR, NAT_PUBLIC, 'gwB.lab', 'gwA.lab', o.pskB ?? 'lab-secret', tunnel('198.18.2.0/24', '198.18.1.0/24', o.tunnelB), o.peerB)]);
+  }
+
+  /** A's source after the NAT: ports are remapped like a masquerade would. */
+  #natOut(port: number): number {
+    return this.nat ? port + 10000 : port;
+  }
+
+  apply(side: 'A' | 'B', actions: Action[]): void {
+    const node = side === 'A' ? this.a : this.b;
+    const local = side === 'A' ? (this.nat ? A_PRIVATE : NAT_PUBLIC) : B_ADDR;
+    for (const act of actions) {
+      switch (act.kind) {
+        case 'send':
+          this.#queue.push({ from: side, data: act.data, src: { address: local, port: act.localPort }, dst: act.to });
+          break;
+        case 'install':
+          this.installs[side].push(act.sa);
+          break;
+        case 'delete':
+          this.deletes[side].push(act.spi);
+          break;
+        case 'failed':
+          this.failed[side].push(act.reason);
+          break;
+        case 'log':
+          this.logs[side].push(`${act.event.step} ${act.event.message}`);
+          break;
+        case 'keepalive':
+          this.keepalives[side].push(act.seconds);
+          break;
+        case 'update-remote':
+          break;
+      }
+    }
+    void node;
+  }
+
+  /** Deliver queued datagrams until the network is quiet. */
+  pump(limit = 100): void {
+    for (let i = 0; i < limit && this.#queue.length > 0; i++) {
+      const d = this.#queue.shift()!;
+      this.wire.push(d);
+      const data = this.filter(d);
+      if (data === null) continue;
+      if (d.from === 'A') {
+        if (d.dst.address !== B_ADDR) continue;
+        const from = { address: NAT_PUBLIC, port: this.#natOut(d.src.port) };
+        this.apply('B', this.b.receive(data, from, d.dst.port));
+      } else {
+        if (d.dst.address !== NAT_PUBLIC) continue;
+        // Through the NAT back to A's private port.
+        const port = this.nat ? d.dst.port - 10000 : d.dst.port;
+        if (port <= 0) continue;
+        this.apply('A', this.a.receive(data, { address: B_ADDR, port: d.src.port }, port));
+      }
+    }
+  }
+
+  advance(ms: number): void {
+    this.clock.t += ms;
+    this.apply('A', this.a.tick());
+    this.apply('B', this.b.tick());
+    this.pump();
+  }
+
+  bringUp(): void {
+    this.apply('A', this.a.initiate('gwB'));
+    this.pump();
+  }
+}
