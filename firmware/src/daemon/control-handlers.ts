@@ -1,0 +1,124 @@
+// Control socket commands the daemon answers (control/protocol.ts shapes):
+// status, sas, initiate, terminate, log. Key material never appears: the
+// status objects carry SPIs, cookies and counters only.
+
+import type { ControlServer } from '../control/server.ts';
+import type { MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
+import type { Dataplane } from '../dataplane/dataplane.ts';
+import type { IkeNode } from '../ike/exchange/ike-node.ts';
+import type { Action } from '../ike/exchange/types.ts';
+import type { NegotiationLog } from '../log/negotiation-log.ts';
+
+export interface DaemonState {
+  node: IkeNode;
+  dataplane: Dataplane;
+  log: NegotiationLog;
+  configFile: string;
+  configLoaded: Date;
+  started: number;
+  lastError: Map<string, string>;
+  apply(actions: Action[]): void;
+}
+
+function peerArg(args: Record<string, unknown>): string {
+  const p = args['peer'];
+  if (typeof p !== 'string' || p === '') throw new Error('argument "peer" is required');
+  return p;
+}
+
+export function statusOf(d: DaemonState): StatusResult {
+  const sas = d.node.status();
+  const peers: PeerSummary[] = d.node.peers().map((p) => {
+    const mine = sas.filter((s) => s.peer === p.name);
+    const children = mine.reduce((n, s) => n + s.children.length, 0);
+    const up = mine.some((s) => s.state === 'ESTABLISHED') && children > 0;
+    const err = d.lastError.get(p.name);
+    return {
+      name: p.name,
+      remote: p.remoteAddress,
+      state: up ? 'up' : mine.length > 0 ? 'connecting' : 'down',
+      mainModeSas: mine.length,
+      quickModeSas: children,
+      ...(err !== undefined && !up ? { lastError: err } : {}),
+    };
+  });
+  return {
+    version: '0.1.0',
+    pid: process.pid,
+    uptimeSeconds: Math.floor((Date.now() - d.started) / 1000),
+    configFile: d.configFile,
+    configLoaded: d.configLoaded.toISOString(),
+    peers,
+  };
+}
+
+export function sasOf(d: DaemonState): SasResult {
+  const mainMode: MainModeSaInfo[] = [];
+  const quickMode: QuickModeSaInfo[] = [];
+  const peers = new Map(d.node.peers().map((p) => [p.name, p]));
+  for (const s of d.node.status()) {
+    const p = peers.get(s.peer);
+    mainMode.push({
+      peer: s.peer,
+      state: s.state === 'ESTABLISHED' ? 'established' : 'negotiating',
+      role: s.role,
+      local: `${s.local.address}:${s.local.port}`,
+      remote: `${s.remote.address}:${s.remote.port}`,
+      localId: p ? JSON.stringify(p.localId) : '',
+      remoteId: p ? JSON.stringify(p.remoteId) : '',
+      cookies: s.cookies,
+      proposal: '',
+      auth: 'psk',
+      lifetimeSeconds: p?.ikeLifetimeSeconds ?? 0,
+      remainingSeconds: 0,
+      nat: { local: s.natLocal, remote: s.natRemote },
+      natt: s.local.port === 4500,
+      quickModes: s.children.length,
+    });
+    for (const c of s.children) {
+      const inS = d.dataplane.saStatus(c.inSpi, 'in');
+      const outS = d.dataplane.saStatus(c.outSpi, 'out');
+      const t = p?.tunnels.find((x) => x.name === c.tunnel);
+      quickMode.push({
+        peer: s.peer,
+        rule: c.tunnel,
+        algorithm: (outS?.algorithm ?? 'aes128gcm16'),
+        pfs: t?.pfsGroup != null ? `group${t.pfsGroup}` : null,
+        localTs: t ? [t.local] : [],
+        remoteTs: t ? [t.remote] : [],
+        spiIn: c.inSpi,
+        spiOut: c.outSpi,
+        lifetimeSeconds: c.ageSeconds + c.expiresInSeconds,
+        remainingSeconds: c.expiresInSeconds,
+        lifetimeKilobytes: t?.methods[0]?.lifetimeKilobytes ?? 0,
+        bytesIn: String(inS?.bytes ?? 0n),
+        bytesOut: String(outS?.bytes ?? 0n),
+        packetsIn: String(inS?.packets ?? 0n),
+        packetsOut: String(outS?.packets ?? 0n),
+        encap: c.encap,
+        backend: outS?.backend ?? 'openssl',
+        driver: outS?.driver ?? '',
+      });
+    }
+  }
+  return { mainMode, quickMode };
+}
+
+export function mountHandlers(server: ControlServer, d: DaemonState): void {
+  server.handle('status', () => statusOf(d));
+  server.handle('sas', () => sasOf(d));
+  server.handle('initiate', (args) => {
+    const peer = peerArg(args);
+    d.apply(d.node.initiate(peer));
+    return { message: `initiating ${peer}` };
+  });
+  server.handle('terminate', (args) => {
+    const peer = peerArg(args);
+    d.apply(d.node.terminate(peer));
+    return { message: `terminated ${peer}` };
+  });
+  server.handle('log', (args) => {
+    const n = typeof args['lines'] === 'number' ? args['lines'] : 50;
+    return { entries: d.log.recent(n) };
+  });
+}

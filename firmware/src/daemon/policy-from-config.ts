@@ -1,0 +1,74 @@
+// The validated config (config/types.ts) in the shape the exchanges use
+// (ike/exchange/types.ts): one PeerPolicy per IKE peer, its tunnels from the
+// negotiate rules' traffic selectors (policy/selectors.ts).
+
+import type { PeerIdentity, SitelinkConfig } from '../config/types.ts';
+import type { PeerPolicy, TunnelPolicy } from '../ike/exchange/types.ts';
+import { IdType, type Identity } from '../ike/wire/index.ts';
+import { tunnelsOf } from '../policy/selectors.ts';
+
+export function identityOf(id: PeerIdentity): Identity {
+  switch (id.kind) {
+    case 'ipv4':
+      return { idType: IdType.IPV4_ADDR, address: id.value };
+    case 'ipv6':
+      return { idType: IdType.IPV6_ADDR, address: id.value };
+    case 'fqdn':
+      return { idType: IdType.FQDN, name: id.value };
+    case 'user-fqdn':
+      return { idType: IdType.USER_FQDN, name: id.value };
+  }
+}
+
+export interface PolicyProblem {
+  peer: string;
+  message: string;
+}
+
+/** `localAddressOf` gives our address towards a peer (see local-address.ts). */
+export function peerPolicies(config: SitelinkConfig, localAddressOf: (peer: string) => string): { peers: PeerPolicy[]; problems: PolicyProblem[] } {
+  const peers: PeerPolicy[] = [];
+  const problems: PolicyProblem[] = [];
+  const tunnels = tunnelsOf(config);
+  for (const p of config.peers.values()) {
+    if (p.psk === null || !p.auth.some((a) => a.kind === 'psk')) {
+      problems.push({ peer: p.name, message: 'only pre-shared key authentication is implemented in sitelinkd so far' });
+      continue;
+    }
+    if (p.exchangeMode !== 'main') {
+      problems.push({ peer: p.name, message: 'aggressive mode is not implemented' });
+      continue;
+    }
+    const mine: TunnelPolicy[] = [];
+    for (const t of tunnels.filter((x) => x.peer === p.name)) {
+      t.selectors.forEach((s, i) => {
+        if (s.protocol !== undefined || s.localPorts !== undefined || s.remotePorts !== undefined) {
+          problems.push({ peer: p.name, message: `rule ${t.rule}: protocol/port selectors are negotiated as whole subnets` });
+        }
+        mine.push({
+          name: t.selectors.length === 1 ? t.rule : `${t.rule}#${i + 1}`,
+          local: s.local,
+          remote: s.remote,
+          methods: t.action.securityMethods.map((m) => ({ esp: m.esp, lifetimeSeconds: m.lifetimeSeconds, lifetimeKilobytes: m.lifetimeKilobytes })),
+          pfsGroup: t.action.pfsGroup,
+        });
+      });
+    }
+    peers.push({
+      name: p.name,
+      remoteAddress: p.remoteAddress,
+      localAddress: p.localAddress ?? localAddressOf(p.name),
+      localId: identityOf(p.localId),
+      remoteId: identityOf(p.remoteId),
+      psk: p.psk,
+      ikeMethods: p.keyExchange.methods.map((m) => ({ encryption: m.encryption, integrity: m.integrity, dhGroup: m.dhGroup })),
+      ikeLifetimeSeconds: p.keyExchange.lifetimeSeconds,
+      allowWeak: p.allowWeak,
+      natTraversal: p.natTraversal,
+      keepaliveSeconds: p.keepaliveSeconds,
+      dpd: p.dpd,
+      tunnels: mine,
+    });
+  }
+  return { peers, problems };
+}

@@ -1,0 +1,196 @@
+// sitelinkd: the IKEv1 daemon. Loads the config, opens the ESP engine (which
+// owns UDP 4500, RFC 3948) and UDP 500, runs the exchanges of
+// ike/exchange/ike-node.ts, installs the negotiated SAs into the engine and
+// answers the control socket. SIGTERM/SIGINT: Deletes to every peer, SAs
+// removed (keys wiped by the engine), clean exit.
+//
+// Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--foreground]
+
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { loadConfigFile } from '../config/load.ts';
+import { formatConfigError, type SitelinkConfig } from '../config/types.ts';
+import { ControlServer } from '../control/server.ts';
+import { Dataplane } from '../dataplane/dataplane.ts';
+import { IkeNode } from '../ike/exchange/ike-node.ts';
+import type { Action } from '../ike/exchange/types.ts';
+import { NegotiationLog } from '../log/negotiation-log.ts';
+import { mountHandlers, type DaemonState } from './control-handlers.ts';
+import { routeSourceAddress } from './local-address.ts';
+import { peerPolicies } from './policy-from-config.ts';
+import { saSpecOf } from './sa-spec.ts';
+
+const TICK_MS = 1000;
+const RESTART_MS = 30_000;
+
+function parseArgs(argv: string[]): { config: string; secrets?: string } {
+  let config = '/etc/sitelink/sitelink.conf';
+  let secrets: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-c' || a === '--config') config = argv[++i] ?? config;
+    else if (a === '--secrets') secrets = argv[++i];
+    else if (a === '--foreground') continue;
+    else {
+      process.stderr.write(`sitelinkd: unknown argument ${a}\nusage: sitelinkd [-c FILE] [--secrets FILE]\n`);
+      process.exit(2);
+    }
+  }
+  return secrets === undefined ? { config } : { config, secrets };
+}
+
+async function localAddresses(config: SitelinkConfig): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const p of config.peers.values()) {
+    if (p.localAddress !== null) out.set(p.name, p.localAddress);
+    else out.set(p.name, await routeSourceAddress(p.remoteAddress).catch(() => '0.0.0.0'));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const loaded = loadConfigFile(args.config, args.secrets !== undefined ? { secretsFile: args.secrets } : {});
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`${formatConfigError(e)}\n`);
+    process.exit(1);
+  }
+  const config = loaded.config;
+  const g = config.gateway;
+  const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level });
+  const locals = await localAddresses(config);
+  const { peers, problems } = peerPolicies(config, (name) => locals.get(name) ?? '0.0.0.0');
+  for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
+
+  const dataplane = new Dataplane();
+  dataplane.open({
+    tun: g.tun,
+    listen: { address: g.listen, port: g.nattPort },
+    rawEsp: peers.some((p) => p.natTraversal !== 'force'),
+    mtu: g.mtu,
+    ...(g.workers > 0 ? { workers: g.workers } : {}),
+  });
+  const sock500: Socket = createSocket({ type: 'udp4', reuseAddr: false });
+  await new Promise<void>((resolve, reject) => {
+    sock500.once('error', reject);
+    sock500.bind(g.ikePort, g.listen, () => {
+      sock500.off('error', reject);
+      resolve();
+    });
+  });
+
+  const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers);
+  const routes = new Set<string>();
+  const lastError = new Map<string, string>();
+
+  const apply = (actions: Action[]): void => {
+    for (const a of actions) {
+      try {
+        switch (a.kind) {
+          case 'send':
+            if (a.localPort === g.nattPort) dataplane.sendIke(a.data, a.to);
+            else sock500.send(a.data, a.to.port, a.to.address);
+            break;
+          case 'install':
+            dataplane.addSa(saSpecOf(a.sa, g.cryptoBackend));
+            if (a.sa.direction === 'out' && !routes.has(a.sa.remoteTs)) {
+              routes.add(a.sa.remoteTs);
+              dataplane.addRoute(a.sa.remoteTs).catch((e: unknown) => {
+                routes.delete(a.sa.remoteTs);
+                log.log({ level: 'error', peer: a.sa.peer, phase: 'daemon', step: 'ROUTE', message: `route ${a.sa.remoteTs}: ${String(e)}` });
+              });
+            }
+            lastError.delete(a.sa.peer);
+            break;
+          case 'delete':
+            dataplane.deleteSa(a.spi, a.direction);
+            break;
+          case 'keepalive':
+            dataplane.setKeepalive(a.to, a.seconds);
+            break;
+          case 'update-remote':
+            dataplane.updateSa(a.spi, 'out', { remote: a.remote });
+            break;
+          case 'log':
+            log.log(a.event);
+            break;
+          case 'failed':
+            lastError.set(a.peer, `${a.phase} mode: ${a.reason}`);
+            break;
+        }
+      } catch (e) {
+        log.log({ level: 'error', phase: 'daemon', step: a.kind.toUpperCase(), message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  };
+
+  sock500.on('message', (msg, rinfo) => apply(node.receive(msg, { address: rinfo.address, port: rinfo.port }, g.ikePort)));
+  dataplane.on('ike', (msg, from) => apply(node.receive(msg, from, g.nattPort)));
+  dataplane.on('sa-event', (ev) => {
+    if (ev.type === 'peer-moved') apply(node.peerMoved(ev.reqid, ev.from));
+    else if (ev.type === 'soft' || ev.type === 'seq-overflow') apply(node.saLimit(ev.spi, ev.direction, false));
+    else apply(node.saLimit(ev.spi, ev.direction, true));
+  });
+
+  // Fail closed: negotiate traffic goes to the engine from the start, which drops it
+  // (no SA yet) instead of letting the kernel route it in clear.
+  for (const p of peers) {
+    for (const t of p.tunnels) {
+      if (routes.has(t.remote)) continue;
+      routes.add(t.remote);
+      await dataplane.addRoute(t.remote).catch((e: unknown) => {
+        routes.delete(t.remote);
+        log.log({ level: 'error', peer: p.name, phase: 'daemon', step: 'ROUTE', message: `route ${t.remote}: ${String(e)}` });
+      });
+    }
+  }
+
+  const tick = setInterval(() => apply(node.tick()), TICK_MS);
+  const startPeers = peers.filter((p) => config.peers.get(p.name)?.start === 'start');
+  const bringUp = (): void => {
+    for (const p of startPeers) apply(node.initiate(p.name));
+  };
+  bringUp();
+  // Peers configured to start are retried until up (initiate is idempotent).
+  const restart = setInterval(bringUp, RESTART_MS);
+
+  const control = new ControlServer({ path: g.controlSocket });
+  const state: DaemonState = { node, dataplane, log, configFile: config.file, configLoaded: new Date(), started: Date.now(), lastError, apply };
+  mountHandlers(control, state);
+  try {
+    await control.listen();
+  } catch (e) {
+    log.log({ level: 'warning', phase: 'daemon', step: 'CONTROL', message: `control socket ${g.controlSocket}: ${String(e)}` });
+  }
+  log.log({ level: 'info', phase: 'daemon', step: 'START', message: `sitelinkd running: ${peers.length} peer(s), IKE on ${g.listen}:${g.ikePort}/${g.nattPort}` });
+  process.stdout.write(`sitelinkd: ready (${peers.length} peer(s))\n`);
+
+  let stopping = false;
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(tick);
+    clearInterval(restart);
+    log.log({ level: 'info', phase: 'daemon', step: 'STOP', message: 'shutting down: deleting SAs' });
+    apply(node.shutdown());
+    // Give the Deletes a moment to leave before the sockets close.
+    setTimeout(() => {
+      void (async () => {
+        sock500.close();
+        dataplane.close();
+        for (const p of peers) p.psk.wipe();
+        await control.close().catch(() => undefined);
+        await log.close().catch(() => undefined);
+        process.exit(0);
+      })();
+    }, 300);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`sitelinkd: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,148 @@
+// Runs dist/sitelinkd.mjs inside a lab namespace with a generated config
+// and secrets file (0600, in a private temp dir). Helper for the netns and
+// interop tests; not a test itself.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../lib/paths.ts';
+import { waitForLine, waitUntil } from '../lib/wait.ts';
+
+export const sitelinkdPath = path.join(repoRoot, 'dist', 'sitelinkd.mjs');
+
+export interface GatewayConfig {
+  id: string;
+  peerName: string;
+  remote: string;
+  remoteId: string;
+  local: string;
+  remoteNet: string;
+  psk: string;
+  start: 'start' | 'none';
+  esp?: string;
+  proposals?: string;
+  pfs?: string;
+}
+
+export interface ConfigFiles {
+  config: string;
+  log: string;
+  socket: string;
+}
+
+export function writeGatewayConfig(dir: string, name: string, g: GatewayConfig): ConfigFiles {
+  const config = path.join(dir, `${name}.conf`);
+  const secrets = path.join(dir, `${name}.secrets`);
+  const log = path.join(dir, `${name}.log`);
+  const socket = path.join(dir, `${name}-ctl`, 'control.sock');
+  writeFileSync(secrets, `psk {\n  ${g.remoteId} = "${g.psk}"\n}\n`, { mode: 0o600 });
+  writeFileSync(
+    config,
+    `gateway {
+  id = ${g.id}
+  secrets = ${secrets}
+  control-socket = ${socket}
+  tun = sl0
+  log {
+    file = ${log}
+    syslog = no
+    level = debug
+  }
+}
+peers {
+  ${g.peerName} {
+    remote = ${g.remote}
+    remote-id = ${g.remoteId}
+    proposals = ${g.proposals ?? 'aes128-sha256-modp2048'}
+    start = ${g.start}
+  }
+}
+filter-lists {
+  lan {
+    lan-to-lan {
+      source = ${g.local}
+      destination = ${g.remoteNet}
+    }
+  }
+}
+filter-actions {
+  secure {
+    action = negotiate
+    security-methods = ${g.esp ?? 'aes128gcm16'}
+    pfs = ${g.pfs ?? 'none'}
+  }
+}
+rules {
+  site {
+    filters = lan
+    action = secure
+    peer = ${g.peerName}
+  }
+}
+`,
+    { mode: 0o600 },
+  );
+  return { config, log, socket };
+}
+
+export class Sitelinkd {
+  readonly ns: string;
+  readonly files: ConfigFiles;
+  readonly #child: ChildProcess;
+  #exited = false;
+  #output: string[] = [];
+
+  private constructor(ns: string, files: ConfigFiles, child: ChildProcess) {
+    this.ns = ns;
+    this.files = files;
+    this.#child = child;
+    child.on('exit', () => {
+      this.#exited = true;
+    });
+    const keep = (d: Buffer): void => {
+      this.#output.push(...d.toString().split('\n').filter((l) => l.length > 0));
+      if (this.#output.length > 300) this.#output = this.#output.slice(-300);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  static async start(ns: string, files: ConfigFiles, timeoutMs = 15_000): Promise<Sitelinkd> {
+    if (!existsSync(sitelinkdPath)) throw new Error(`${sitelinkdPath} is missing: run npm run build`);
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, sitelinkdPath, '-c', files.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const d = new Sitelinkd(ns, files, child);
+    try {
+      await waitForLine(child.stdout!, /sitelinkd: ready/, timeoutMs);
+    } catch (e) {
+      const out = d.recentOutput();
+      await d.stop();
+      throw new Error(`sitelinkd in ${ns} did not start: ${(e as Error).message}\n${out}`);
+    }
+    return d;
+  }
+
+  get running(): boolean {
+    return !this.#exited;
+  }
+
+  recentOutput(): string {
+    return this.#output.join('\n');
+  }
+
+  logText(): string {
+    try {
+      return readFileSync(this.files.log, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#exited) return;
+    this.#child.kill('SIGTERM');
+    await waitUntil(() => this.#exited, 5000, 50);
+    if (!this.#exited) {
+      this.#child.kill('SIGKILL');
+      await waitUntil(() => this.#exited, 2000, 50);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// sitelinkd (dist/sitelinkd.mjs) on both gateways of the netns lab: gwA
+// behind the masquerading NAT initiates IKEv1 main mode + quick mode (PSK,
+// aes128gcm16) to gwB; the tunnel must carry pings both ways over
+// ESP-in-UDP, nothing may leak in clear, the logs must not contain the PSK,
+// and on SIGTERM both daemons delete their SAs and exit.
+import t from 'tap';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+
+t.test('sitelinkd is built', { skip: skip ?? false }, async (t) => {
+  t.ok(existsSync(sitelinkdPath), `${sitelinkdPath} must exist (npm run build)`);
+});
+
+t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('ike'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ike-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  if (!up) t.comment(`gwA log:\n${a.logText()}\ngwB log:\n${b.logText()}\n${a.recentOutput()}\n${b.recentOutput()}`);
+  t.ok(up, 'lanA reaches lanB once the tunnel is up');
+  t.ok(await lab.ping('lanA', LAB.lanB, 5), 'lanA pings lanB through the tunnel (5/5)');
+  t.ok(await lab.ping('lanB', LAB.lanA, 5), 'lanB pings lanA through the tunnel (5/5)');
+  const c = await lab.counters();
+  t.equal(c.leak?.packets, 0, 'no cleartext LAN-to-LAN packet reached the NAT');
+  t.ok(c.espudp.packets >= 10, `ESP-in-UDP crossed the NAT on 4500 (${c.espudp.packets} packets)`);
+  const logA = a.logText();
+  const logB = b.logText();
+  t.match(logA, /floating to UDP 4500/, 'gwA floated to 4500 after NAT-D');
+  t.match(logB, /IPsec SA pair installed/, 'gwB installed the SA pair');
+  t.notOk((logA + logB + a.recentOutput() + b.recentOutput()).includes(psk), 'the PSK appears in no log or output');
+
+  await a.stop();
+  t.notOk(a.running, 'gwA exited on SIGTERM');
+  const gone = await waitUntil(() => /peer deleted the ISAKMP SA|IPsec SA pair deleted/.test(b.logText()), 5000, 200);
+  t.ok(gone, "gwB acted on gwA's Deletes");
+  t.notOk(await lab.ping('lanB', LAB.lanA, 2), 'after the Deletes nothing passes');
+  await b.stop();
+  t.notOk(b.running, 'gwB exited on SIGTERM');
+});
