@@ -1,5 +1,5 @@
 import t from 'tap';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,4 +161,11 @@ t.test('Secret never prints its value and wipes', async (t) => {
   t.notOk(s.equals(new Secret(Buffer.from('other'))));
   s.wipe();
   t.throws(() => s.reveal());
+});
+
+t.test('secrets file owned by another user is refused', { skip: process.getuid?.() === 0 ? false : 'needs root to chown' }, async (t) => {
+  const f = tmpSecrets(`psk {\n  hq.example.net = "${PSK}"\n}\n`, 0o600);
+  chownSync(f, 12345, 12345);
+  const r = loadConfigFile(example, { secretsFile: f });
+  t.match(errorsOf(r).join('\n'), /owned by uid 12345; expected root or uid 0/);
 });

@@ -176,3 +176,43 @@ t.test('negotiate rules become traffic selectors', async (t) => {
     { local: '10.1.0.0/24', remote: '10.0.5.0/24', protocol: 6, remotePorts: [8000, 8080] },
   ]);
 });
+
+t.test('IPv6 filters: ip6 matches, selectors with ::/0', async (t) => {
+  const c = load(`
+peers { hq { remote = 2001:db8:ffff::2
+             local-id = gwA.lab } }
+filter-lists {
+  v6 { f { source = 2001:db8:1::/48
+           destination = any } }
+  icmp6 { f { source = any
+              destination = 2001:db8:1::1
+              protocol = icmpv6 } }
+}
+filter-actions { sec { action = negotiate }
+                 p { action = permit } }
+rules { t6 { filters = v6
+             action = sec
+             peer = hq }
+        ping { filters = icmp6
+               action = p } }
+`);
+  const text = generateRuleset(expandConfig(c), { tun: 'sl0', ikePort: 500, nattPort: 4500 });
+  t.match(text, 'ip6 saddr 2001:db8:1::/48 oifname "sl0" accept');
+  t.match(text, 'ip6 daddr 2001:db8:1::1 meta l4proto 58 accept');
+  t.same(tunnelsOf(c)[0]?.selectors, [{ local: '2001:db8:1::/48', remote: '::/0' }]);
+  const f = expandConfig(c);
+  t.equal(classify(f, { source: '2001:db8:9::5', destination: '2001:db8:1::1', protocol: 58 })?.rule, 'ping');
+  t.equal(classify(f, { source: '2001:db8:1::7', destination: '2001:db8:2::1', protocol: 6 })?.rule, 't6');
+});
+
+t.test('mixed address families in one filter are refused', async (t) => {
+  const r = loadConfigText('m.conf', `
+filter-lists { l { f { source = 10.0.0.0/8
+                       destination = 2001:db8::/32 } } }
+filter-actions { p { action = permit } }
+rules { r { filters = l
+            action = p } }
+`, { secrets: false });
+  t.notOk(r.ok);
+  if (!r.ok) t.match(r.errors[0]?.message, 'expected an IPv4 address like the source, got IPv6');
+});
