@@ -34,7 +34,9 @@ export function writeGatewayConfig(dir: string, name: string, g: GatewayConfig):
   const secrets = path.join(dir, `${name}.secrets`);
   const log = path.join(dir, `${name}.log`);
   const socket = path.join(dir, `${name}-ctl`, 'control.sock');
-  writeFileSync(secrets, `psk {\n  ${g.remoteId} = "${g.psk}"\n}\n`, { mode: 0o600 });
+  // 0x... is a hex key (docs/config.md, secrets file), anything else a quoted passphrase.
+  const value = /^0x[0-9a-f]+$/i.test(g.psk) ? g.psk : `"${g.psk}"`;
+  writeFileSync(secrets, `psk {\n  ${g.remoteId} = ${value}\n}\n`, { mode: 0o600 });
   writeFileSync(
     config,
     `gateway {
