@@ -251,3 +251,23 @@ t.test('no secret string ever appeared in any output', async (t) => {
   t.notMatch(all, PSK);
   t.notMatch(all, Buffer.from(PSK).toString('hex'));
 });
+
+t.test('a second server refuses a live socket, replaces a stale one, never removes a file', async (t) => {
+  await t.rejects(new ControlServer({ path: sockPath }).listen(), /is in use: is another sitelinkd running\?/);
+  // A crashed daemon leaves its socket file behind: a child listens and exits without closing.
+  const staleDir = join(dir, 'stale');
+  const stalePath = join(staleDir, 'control.sock');
+  const { mkdirSync, lstatSync } = await import('node:fs');
+  mkdirSync(staleDir, { recursive: true });
+  const c = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stalePath)}, () => process.exit(0))`]);
+  t.equal(c.status, 0);
+  t.ok(lstatSync(stalePath).isSocket(), 'stale socket left behind');
+  const s1 = new ControlServer({ path: stalePath });
+  await s1.listen();
+  t.equal(statSync(stalePath).mode & 0o777, 0o600, 'replaced with a fresh socket');
+  await s1.close();
+  const filePath = join(dir, 'file', 'control.sock');
+  mkdirSync(join(dir, 'file'), { recursive: true });
+  writeFileSync(filePath, 'not a socket');
+  await t.rejects(new ControlServer({ path: filePath }).listen(), /exists and is not a socket/);
+});

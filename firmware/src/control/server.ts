@@ -4,7 +4,7 @@
  * line-delimited JSON (protocol.ts). The daemon registers one handler per command.
  */
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { redactor as defaultRedactor, type Redactor } from '../log/redact.ts';
 import { MAX_LINE, type Json, type Request, type Response } from './protocol.ts';
@@ -42,7 +42,7 @@ export class ControlServer {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    removeStaleSocket(this.path);
+    await removeStaleSocket(this.path);
     const server = createServer((sock) => this.#serve(sock));
     this.#server = server;
     // Create the socket already restricted, then make the mode explicit.
@@ -138,13 +138,25 @@ function parseRequest(line: string): Request {
   return { id: o.id, command: o.command, args: args as { [k: string]: Json } };
 }
 
-/** Removes a leftover socket from a previous run, but never a regular file. */
-function removeStaleSocket(path: string): void {
+/**
+ * Removes a leftover socket from a previous run, but never a regular file, and never
+ * the socket of a daemon that is still running (a second instance must not steal it).
+ */
+async function removeStaleSocket(path: string): Promise<void> {
   try {
-    const st = lstatSync(path);
-    if (!st.isSocket()) throw new Error(`${path} exists and is not a socket`);
-    unlinkSync(path);
+    if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
   }
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`${path} is in use: is another sitelinkd running?`);
+  unlinkSync(path);
 }
