@@ -10,10 +10,11 @@ BOARD_KERNEL_PKG=linux-image-arm64
 # dependencies are resolved by scripts/image/resolve-packages).
 BOARD_PACKAGES=(busybox-static nodejs dropbear-bin nftables libssl3)
 
-# Kernel modules, loaded in this order at boot. Crypto modules are loaded
-# explicitly: left to autoload, the kernel may bind generic C code before the
-# accelerated driver exists (measured: shared/reference/facts.md).
-BOARD_RT_CRYPTO_MODULES="crc32c_generic af_alg algif_aead algif_skcipher algif_hash authenc echainiv seqiv gcm ghash-generic des_generic chacha20poly1305 tun nf_tables nft_chain_nat"
+# Kernel modules, loaded at boot: the board's (BOARD_RT_MODULES) first, then
+# these common ones (AF_ALG and the ESP algorithm templates, TUN, nftables).
+# Crypto modules are loaded explicitly: left to autoload, the kernel may bind
+# generic C code before the accelerated driver exists (shared/reference/facts.md).
+BOARD_RT_BASE_MODULES="crc32c_generic af_alg algif_aead algif_skcipher algif_hash authenc echainiv seqiv gcm ghash-generic des_generic chacha20poly1305 tun nf_tables nft_ct nft_chain_nat"
 BOARD_RT_MODULES=""
 
 BOARD_RT_CONSOLE=ttyAMA0

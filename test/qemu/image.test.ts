@@ -9,7 +9,7 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync, openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../lib/paths.ts';
@@ -70,10 +70,24 @@ function freePort(): Promise<number> {
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
+/** One HTTP/1.0 GET on loopback; resolves with whatever came back before the deadline. */
+function httpGet(port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    const s = connect(port, '127.0.0.1');
+    const done = (): void => { clearTimeout(timer); s.destroy(); resolve(data); };
+    const timer = setTimeout(done, timeoutMs);
+    s.on('connect', () => s.write('GET /index.html HTTP/1.0\r\n\r\n'));
+    s.on('data', (d: Buffer) => { data += d.toString(); });
+    s.on('end', done);
+    s.on('error', done);
+  });
+}
+
 class Guest {
   proc: ChildProcess | null = null;
   console = '';
-  constructor(private readonly dir: string, readonly sshPort: number, private readonly udpBase: number) {}
+  constructor(private readonly dir: string, readonly sshPort: number, private readonly udpBase: number, readonly httpPort: number) {}
 
   get key(): string { return path.join(this.dir, 'id_ed25519'); }
   get knownHosts(): string { return path.join(this.dir, 'known_hosts'); }
@@ -83,7 +97,8 @@ class Guest {
     const t0 = Date.now();
     const proc = spawn('bash', [path.join(repoRoot, 'scripts', 'qemu-run'), '--board', BOARD,
       '--config', path.join(this.dir, 'config.img'), '--authorized-keys', `${this.key}.pub`,
-      '--ssh-port', String(this.sshPort), '--ike-port', String(this.udpBase), '--natt-port', String(this.udpBase + 1)],
+      '--ssh-port', String(this.sshPort), '--ike-port', String(this.udpBase), '--natt-port', String(this.udpBase + 1),
+      '--hostfwd', `tcp:127.0.0.1:${this.httpPort}-:8080`],
     { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = proc;
     if (!proc.stdout || !proc.stderr) throw new Error('qemu-run: no stdio');
@@ -148,7 +163,7 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
 
   // UDP forwards need free ports too; two above a free TCP port are almost
   // always free, and qemu fails loudly (no marker) if not.
-  const guest = new Guest(dir, await freePort(), 20000 + Math.floor(Math.random() * 20000));
+  const guest = new Guest(dir, await freePort(), 20000 + Math.floor(Math.random() * 20000), await freePort());
   t.teardown(() => guest.kill());
   let wall: number, uptime: number;
   try {
@@ -160,6 +175,7 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
   t.comment(`boot time: ${(wall / 1000).toFixed(1)} s to the boot marker (guest uptime ${uptime} s)`);
   t.match(guest.console, /config store: \/dev\/vda on \/config/, 'the config store is mounted on /config');
   t.match(guest.console, /dropbear on port 22 \(keys only\)/, 'dropbear started key-only');
+  t.match(guest.console, /firewall: base WAN filter on eth0/, 'the base WAN filter loaded');
 
   const tests = guest.ssh('ls /usr/lib/sitelink/tests');
   t.equal(tests.code, 0, `SSH key login works (${tests.stderr.trim()})`);
@@ -185,6 +201,27 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
       if (r.code === 77) t.pass(name, { skip: r.stdout.trim().split('\n').pop() ?? 'exit 77' });
       else t.equal(r.code, 0, `${name} exit status${r.code === 0 ? '' : `\n${r.stdout.slice(-1500)}${r.stderr}`}`);
     }
+  });
+
+  await t.test('base WAN filter', async (t) => {
+    const r = guest.ssh('nft list table inet sitelink_base');
+    t.equal(r.code, 0, `nft lists the table ${r.stderr}`);
+    t.match(r.stdout, /iifname != "eth0" accept/, 'only the WAN is filtered');
+    t.match(r.stdout, /udp dport \{ 500, 4500 \} accept/, 'IKE and NAT-T are open');
+    t.match(r.stdout, /counter packets \d+ bytes \d+ drop/, 'everything else on the WAN is dropped');
+  });
+
+  await t.test('the WAN filter drops a port it does not list', async (t) => {
+    // A web server on guest port 8080 (not in the filter), forwarded from the
+    // host: blocked with the filter, reachable without it, so the filter (not
+    // a dead server) is what stopped it.
+    t.equal(guest.ssh('mkdir -p /tmp/www && echo sitelink-http-ok > /tmp/www/index.html && httpd -p 8080 -h /tmp/www').code, 0, 'httpd on 8080');
+    const blocked = await httpGet(guest.httpPort, 6000);
+    t.notMatch(blocked, /sitelink-http-ok/, 'blocked while the filter is loaded');
+    t.match(guest.ssh('nft list table inet sitelink_base').stdout, /counter packets [1-9]\d* bytes \d+ drop/, 'and counted by the drop rule');
+    t.equal(guest.ssh('nft delete table inet sitelink_base').code, 0, 'filter removed');
+    t.match(await httpGet(guest.httpPort, 20000), /sitelink-http-ok/, 'reachable without the filter');
+    t.equal(guest.ssh('/etc/init.d/firewall && killall httpd').code, 0, 'filter restored');
   });
 
   await t.test("native addon loads under the board's Node", async (t) => {
