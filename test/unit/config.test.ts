@@ -169,3 +169,40 @@ t.test('secrets file owned by another user is refused', { skip: process.getuid?.
   const r = loadConfigFile(example, { secretsFile: f });
   t.match(errorsOf(r).join('\n'), /owned by uid 12345; expected root or uid 0/);
 });
+
+t.test('security methods may carry their own lifetimes', async (t) => {
+  const r = loadConfigText('s.conf', `
+peers { hq { remote = 198.51.100.2
+             local-id = a.lab } }
+filter-lists { l { f { source = 10.1.0.0/24
+                       destination = 10.0.0.0/16 } } }
+filter-actions { sec { action = negotiate
+                       lifetime = 2h
+                       security-methods = aes256gcm16:8h:200000kb, aes128gcm16, aes128-sha256::50mb, aes128gcm16:1s } }
+rules { r { filters = l
+            action = sec
+            peer = hq } }
+`, { secrets: false });
+  t.match(errorsOf(r).join('\n'), 's.conf:8: filter-actions.sec.security-methods: expected lifetimes of at least 60s and 1024 KB in "aes128gcm16:1s"');
+  const ok = loadConfigText('s.conf', `
+peers { hq { remote = 198.51.100.2
+             local-id = a.lab } }
+filter-lists { l { f { source = 10.1.0.0/24
+                       destination = 10.0.0.0/16 } } }
+filter-actions { sec { action = negotiate
+                       lifetime = 2h
+                       security-methods = aes256gcm16:8h:200000kb, aes128gcm16, aes128-sha256::50mb } }
+rules { r { filters = l
+            action = sec
+            peer = hq } }
+`, { secrets: false });
+  t.ok(ok.ok);
+  if (ok.ok) {
+    const a = ok.config.filterActions.get('sec');
+    t.same(a?.kind === 'negotiate' ? a.securityMethods : null, [
+      { esp: 'aes256gcm16', lifetimeSeconds: 28800, lifetimeKilobytes: 200000 },
+      { esp: 'aes128gcm16', lifetimeSeconds: 7200, lifetimeKilobytes: 100000 },
+      { esp: 'aes128-sha256', lifetimeSeconds: 7200, lifetimeKilobytes: 51200 },
+    ]);
+  }
+});

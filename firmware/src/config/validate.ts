@@ -3,10 +3,9 @@
  * (file, line, dotted field, what was expected). Schema: docs/config.md.
  */
 import type { ConfSection } from './parse.ts';
-import type { EspAlgorithm } from '../dataplane/types.ts';
 import type {
   AuthMethod, ConfigError, DhGroup, DpdSettings, Filter, FilterAction, FilterList, GatewaySettings,
-  LoadResult, MainModeMethod, Peer, PeerIdentity, Rule, SitelinkConfig,
+  LoadResult, MainModeMethod, Peer, PeerIdentity, Rule, SecurityMethod, SitelinkConfig,
 } from './types.ts';
 import type { Secret } from './secret.ts';
 import { SectionReader, path, text } from './reader.ts';
@@ -300,11 +299,13 @@ function readFilterAction(r: SectionReader): FilterAction | null {
     r.finish();
     return { kind, name, at };
   }
-  const esp = r.list<EspAlgorithm>('security-methods', parseEspAlgorithm, ['aes128gcm16', 'aes256gcm16', 'aes128-sha256']);
   const lifetimeSeconds = r.get('lifetime', parseDuration, DEFAULTS.espLifetimeSeconds);
   const lifetimeKilobytes = r.get('lifetime-kb', parseKilobytes, DEFAULTS.espLifetimeKilobytes);
   if (lifetimeSeconds < 60) r.error(r.line('lifetime'), 'lifetime', 'expected at least 60s');
   if (lifetimeKilobytes < 1024) r.error(r.line('lifetime-kb'), 'lifetime-kb', 'expected at least 1024 KB');
+  // Each method may override the action's lifetimes: "aes256gcm16:8h:200000kb" (either part may be empty).
+  const methods = r.list<SecurityMethod>('security-methods', (item) => parseSecurityMethod(item, lifetimeSeconds, lifetimeKilobytes),
+    (['aes128gcm16', 'aes256gcm16', 'aes128-sha256'] as const).map((esp) => ({ esp, lifetimeSeconds, lifetimeKilobytes })));
   const allowWeak = r.get('allow-weak', parseBool, false);
   const pfsGroup = r.get<DhGroup | null>('pfs', (s) => (/^(no|none|off)$/i.test(s) ? { ok: true, value: null } : parseDhGroup(s)), 14);
   if (pfsGroup !== null && WEAK_DH.has(pfsGroup) && !allowWeak) {
@@ -313,7 +314,7 @@ function readFilterAction(r: SectionReader): FilterAction | null {
   const action: FilterAction = {
     kind: 'negotiate',
     name,
-    securityMethods: esp.map((e) => ({ esp: e, lifetimeSeconds, lifetimeKilobytes })),
+    securityMethods: methods,
     pfsGroup,
     fallbackToClear: r.get('fallback-to-clear', parseBool, false),
     acceptUnsecured: r.get('accept-unsecured', parseBool, false),
@@ -351,4 +352,17 @@ function readRule(
   r.finish();
   if (!filterList || !action || (action.kind === 'negotiate' && !peer)) return null;
   return { name: r.section.name, filterList, action, peer, mode: 'tunnel', at: { file: r.file, line: r.section.line } };
+}
+
+function parseSecurityMethod(item: string, dfltSeconds: number, dfltKb: number): Parsed<SecurityMethod> {
+  const [alg = '', life = '', kb = '', ...extra] = item.split(':');
+  if (extra.length > 0) return { ok: false, expected: `algorithm[:lifetime[:kilobytes]] such as aes256gcm16:8h:200000kb, got "${item}"` };
+  const esp = parseEspAlgorithm(alg);
+  if (!esp.ok) return esp;
+  const seconds = life === '' ? { ok: true as const, value: dfltSeconds } : parseDuration(life);
+  if (!seconds.ok) return { ok: false, expected: `${seconds.expected} in "${item}"` };
+  const kilobytes = kb === '' ? { ok: true as const, value: dfltKb } : parseKilobytes(kb);
+  if (!kilobytes.ok) return { ok: false, expected: `${kilobytes.expected} in "${item}"` };
+  if (seconds.value < 60 || kilobytes.value < 1024) return { ok: false, expected: `lifetimes of at least 60s and 1024 KB in "${item}"` };
+  return { ok: true, value: { esp: esp.value, lifetimeSeconds: seconds.value, lifetimeKilobytes: kilobytes.value } };
 }
