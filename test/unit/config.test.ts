@@ -206,3 +206,35 @@ rules { r { filters = l
     ]);
   }
 });
+
+t.test('certificate authentication needs existing PEM files', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-cert-'));
+  writeFileSync(join(dir, 'gw.pem'), 'x');
+  writeFileSync(join(dir, 'ca.pem'), 'x');
+  const text = `
+peers { hq { remote = 198.51.100.2
+             local-id = a.lab
+             auth = ecdsa-sig, psk
+             certificate = gw.pem
+             private-key = gw.key
+             ca = ca.pem } }
+filter-lists { l { f { source = 10.1.0.0/24
+                       destination = 10.0.0.0/16 } } }
+filter-actions { sec { action = negotiate } }
+rules { r { filters = l
+            action = sec
+            peer = hq } }
+`;
+  const r = loadConfigText(join(dir, 'sitelink.conf'), text, { secrets: false });
+  const errs = errorsOf(r);
+  t.equal(errs.length, 1, errs.join('\n'));
+  t.match(errs[0], /sitelink\.conf:6: peers\.hq\.private-key: expected an existing PEM file, ".*gw\.key" does not exist/);
+  writeFileSync(join(dir, 'gw.key'), 'x');
+  const ok = loadConfigText(join(dir, 'sitelink.conf'), text, { secrets: false });
+  t.ok(ok.ok);
+  if (ok.ok) {
+    const auth = ok.config.peers.get('hq')?.auth;
+    t.same(auth?.map((a) => a.kind), ['ecdsa-sig', 'psk'], 'order of precedence kept');
+    t.same(auth?.[0], { kind: 'ecdsa-sig', certificate: join(dir, 'gw.pem'), privateKey: join(dir, 'gw.key'), ca: join(dir, 'ca.pem') });
+  }
+});

@@ -28,6 +28,7 @@ export class SectionReader {
   }
 
   field(key: string): string {
+    if (key === '') return this.path;
     return this.path === '' ? key : `${this.path}.${key}`;
   }
 

@@ -15,6 +15,8 @@ import {
   oneOf, weaknessOf, WEAK_DH, DH_NAME, type Parsed,
 } from './values.ts';
 import { parseIp } from '../policy/address.ts';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export const DEFAULTS = {
   controlSocket: '/run/sitelink/control.sock',
@@ -214,9 +216,15 @@ function readAuth(r: SectionReader): AuthMethod[] {
   const kinds = r.list<AuthMethod['kind']>('auth', (s) => oneOf(s, ['psk', 'rsa-sig', 'ecdsa-sig'] as const), ['psk']);
   const out: AuthMethod[] = [];
   const needsCert = kinds.some((k) => k !== 'psk');
-  const certificate = needsCert ? r.need('certificate', path, 'the local certificate file (PEM)') : undefined;
-  const privateKey = needsCert ? r.need('private-key', path, 'the private key file (PEM)') : undefined;
-  const ca = needsCert ? r.need('ca', path, 'the CA certificate that signs the peer (PEM)') : undefined;
+  // Relative paths are relative to the config file; a missing file is caught now, not at
+  // the first negotiation.
+  const pemFile = (s: string): Parsed<string> => {
+    const full = resolve(dirname(r.file), s);
+    return existsSync(full) ? { ok: true, value: full } : { ok: false, expected: `an existing PEM file, "${full}" does not exist` };
+  };
+  const certificate = needsCert ? r.need('certificate', pemFile, 'the local certificate file (PEM)') : undefined;
+  const privateKey = needsCert ? r.need('private-key', pemFile, 'the private key file (PEM)') : undefined;
+  const ca = needsCert ? r.need('ca', pemFile, 'the CA certificate that signs the peer (PEM)') : undefined;
   if (!needsCert) { r.value('certificate'); r.value('private-key'); r.value('ca'); }
   for (const k of kinds) {
     if (k === 'psk') out.push({ kind: 'psk' });
