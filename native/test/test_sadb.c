@@ -102,7 +102,9 @@ static void most_specific_first(void)
 	CHECK_EQ(sl_sadb_add(&db, mk(0x200, SL_DIR_OUT, &net16, 1)), 0);
 	CHECK_EQ(sl_sadb_add(&db, mk(0x400, SL_DIR_OUT, &tcp, 1)), 0);
 	CHECK_EQ(sl_sadb_add(&db, mk(0x600, SL_DIR_OUT, &host, 1)), 0);
-	CHECK_EQ(sl_sadb_add(&db, mk(0x600, SL_DIR_OUT, &host, 1)), -1); /* duplicate SPI */
+	sl_sa_t *dup = mk(0x600, SL_DIR_OUT, &host, 1);
+	CHECK_EQ(sl_sadb_add(&db, dup), -1); /* duplicate SPI: not taken, caller frees */
+	sl_sa_free(dup);
 
 	CHECK_EQ(lookup_spi(&db, flow("10.1.1.1", "8.8.8.8", 17, 53)), 0x100);
 	CHECK_EQ(lookup_spi(&db, flow("198.18.1.5", "198.18.7.1", 17, 53)), 0x200);

@@ -121,6 +121,11 @@ async function main(): Promise<void> {
       } catch (e) {
         log(`tunnel ${tn.name}: cannot follow peer: ${(e as Error).message}`);
       }
+    } else if (ev.type === 'hard') {
+      // RFC 4301 §4.4.2.1: a hard lifetime ends the SA. Static keys cannot be
+      // rekeyed, so delete it (the engine wipes its keys) and say so.
+      log(`SA 0x${ev.spi.toString(16)} ${ev.direction}: hard ${ev.reason} limit reached, SA deleted`);
+      dp.deleteSa(ev.spi, ev.direction);
     } else {
       // Static keys cannot be rekeyed: report, the operator installs new keys.
       const why = ev.type === 'seq-overflow' ? 'sequence numbers nearly exhausted' : `${ev.type} limit (${ev.reason})`;
