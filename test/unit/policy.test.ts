@@ -159,6 +159,7 @@ t.test('nftables ruleset text', async (t) => {
   const text = generateRuleset(expandConfig(load(MIXED)), { tun: 'sl0', ikePort: 500, nattPort: 4500 });
   t.match(text, /^table inet sitelink\ndelete table inet sitelink\ntable inet sitelink \{$/m, 'atomic replace');
   t.match(text, /udp dport \{ 500, 4500 \} accept/);
+  t.match(text, /chain input \{\n.*\n    iifname "lo" accept/, 'loopback exempt first');
   t.match(text, /tcp dport \{ 23 \} drop comment "no-telnet/);
   t.match(text, /ip saddr 10\.1\.0\.0\/24 ip daddr 10\.0\.5\.0\/24 tcp dport \{ 80, 8000-8080 \} oifname "sl0" accept/);
   t.match(text, /ip saddr 10\.1\.0\.0\/24 ip daddr 10\.0\.0\.0\/16 drop/, 'negotiate traffic never leaves in clear');

@@ -4,8 +4,8 @@
  * applies atomically. Rules are emitted most specific first, so nft's first-match
  * order equals the weight order.
  *
- * IKE (UDP 500/4500) and ESP are exempt first, as in Windows IPsec, so a broad block
- * filter cannot cut the gateway off from its peers.
+ * Loopback, IKE (UDP 500/4500) and ESP are exempt first, as in Windows IPsec, so a
+ * broad block or negotiate filter cannot cut the gateway off from its peers or itself.
  */
 import type { AddressSpec, PortRange } from '../config/types.ts';
 import type { SpecificFilter } from './expand.ts';
@@ -90,8 +90,8 @@ function rulesFor(f: SpecificFilter, chain: Chain, o: NftOptions): string[] {
 export function generateRuleset(filters: SpecificFilter[], o: NftOptions): string {
   const ike = `{ ${o.ikePort}, ${o.nattPort} }`;
   const chains: { name: Chain; exempt: string[] }[] = [
-    { name: 'input', exempt: [`udp dport ${ike} accept comment "IKE and NAT-T"`, 'meta l4proto esp accept comment "ESP"'] },
-    { name: 'output', exempt: [`udp sport ${ike} accept comment "IKE and NAT-T"`, 'meta l4proto esp accept comment "ESP"'] },
+    { name: 'input', exempt: ['iifname "lo" accept comment "loopback"', `udp dport ${ike} accept comment "IKE and NAT-T"`, 'meta l4proto esp accept comment "ESP"'] },
+    { name: 'output', exempt: ['oifname "lo" accept comment "loopback"', `udp sport ${ike} accept comment "IKE and NAT-T"`, 'meta l4proto esp accept comment "ESP"'] },
     { name: 'forward', exempt: [] },
   ];
   const lines: string[] = [
