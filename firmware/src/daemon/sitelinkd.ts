@@ -93,7 +93,13 @@ async function main(): Promise<void> {
             else sock500.send(a.data, a.to.port, a.to.address);
             break;
           case 'install':
-            dataplane.addSa(saSpecOf(a.sa, g.cryptoBackend));
+            try {
+              dataplane.addSa(saSpecOf(a.sa, g.cryptoBackend));
+            } finally {
+              // The engine holds its own copy; ours dies here.
+              a.sa.encKey.fill(0);
+              a.sa.authKey?.fill(0);
+            }
             if (a.sa.direction === 'out' && !routes.has(a.sa.remoteTs)) {
               routes.add(a.sa.remoteTs);
               dataplane.addRoute(a.sa.remoteTs).catch((e: unknown) => {

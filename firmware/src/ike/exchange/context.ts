@@ -31,4 +31,6 @@ export interface ExchangeContext {
   removeSa(sa: IsakmpSa, notifyPeer: boolean): void;
   startQuickMode(sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void;
   nextReqid(): number;
+  /** Whether any other ISAKMP SA (even half-open) exists with this SA's peer. */
+  hasOtherSas(sa: IsakmpSa): boolean;
 }

@@ -69,16 +69,21 @@ export class IkeNode implements ExchangeContext {
     return this.#reqid;
   }
 
+  hasOtherSas(sa: IsakmpSa): boolean {
+    return this.#sasOf(sa.peer.name).some((o) => o !== sa);
+  }
+
   established(sa: IsakmpSa, initialContact: boolean): void {
     sa.lastHeard = this.env.now();
     for (const other of this.#sasOf(sa.peer.name)) {
       if (other === sa) continue;
-      if (initialContact) {
+      if (initialContact && other.state === 'ESTABLISHED' && other.createdAt <= sa.createdAt) {
         // RFC 2407 §4.6.3.3: the peer rebooted; everything older is stale.
         this.log('info', other, 'main', 'INITIAL-CONTACT', 'peer restarted: dropping older SAs');
         this.removeSa(other, false);
-      } else if (other.state === 'ESTABLISHED') {
-        // ISAKMP SA rekey: IPsec SAs live on under the new ISAKMP SA.
+      } else if (sa.replacing && other.state === 'ESTABLISHED') {
+        // Our ISAKMP SA rekey: the IPsec SAs live on under the new ISAKMP SA, the old
+        // one is deleted (the peer moves its IPsec SAs when that Delete arrives).
         sa.children.push(...other.children);
         other.children = [];
         this.removeSa(other, true);
@@ -240,8 +245,9 @@ export class IkeNode implements ExchangeContext {
       }
       return;
     }
-    // RFC 3947 §4: the initiator moved to 4500 (responder follows on MM5).
-    if (localPort !== sa.local.port && sa.natFlavour !== null && localPort !== IKE_PORT) {
+    // RFC 3947 §4: the initiator moved to 4500 with MM5; the responder follows. Later
+    // address changes are only believed from authenticated ESP (engine 'peer-moved').
+    if (sa.role === 'responder' && sa.state === 'MM4_SENT' && localPort !== sa.local.port && sa.natFlavour !== null && localPort !== IKE_PORT) {
       sa.local = { address: sa.local.address, port: localPort };
       sa.remote = { ...from };
     }
@@ -291,8 +297,16 @@ export class IkeNode implements ExchangeContext {
     }
     if (fx.deleteIsakmp) {
       this.log('info', sa, 'informational', 'DELETE', 'peer deleted the ISAKMP SA');
-      // IPsec SAs outlive their ISAKMP SA in IKEv1, but without it we can neither rekey nor
-      // delete them cleanly; drop them together (the peer's side does the same).
+      // IPsec SAs outlive their ISAKMP SA in IKEv1: when the peer rekeyed the ISAKMP SA
+      // they move to the newest one; with none left we drop them, since without an
+      // ISAKMP SA we could neither rekey nor delete them cleanly.
+      const heir = this.#sasOf(sa.peer.name)
+        .filter((o) => o !== sa && o.state === 'ESTABLISHED')
+        .sort((x, y) => y.createdAt - x.createdAt)[0];
+      if (heir) {
+        heir.children.push(...sa.children);
+        sa.children = [];
+      }
       this.removeSa(sa, false);
     }
   }
@@ -350,8 +364,15 @@ export class IkeNode implements ExchangeContext {
           this.log('info', sa, 'quick', 'EXPIRE', 'IPsec SA pair reached its hard lifetime', { tunnel: c.tunnel.name });
           retireChild(this, sa, c, true);
         } else if (now >= c.rekeyAt && !c.rekeying) {
-          c.rekeying = true;
-          this.startQuickMode(sa, c.tunnel, c.reqid);
+          const all = this.#sasOf(sa.peer.name).flatMap((o) => o.children);
+          if (all.some((x) => x !== c && x.tunnel.name === c.tunnel.name && x.createdAt > c.createdAt)) {
+            // A newer pair already serves this tunnel (the peer rekeyed, or both sides
+            // initiated at once): retire this one instead of rekeying it.
+            retireChild(this, sa, c, true);
+          } else {
+            c.rekeying = true;
+            this.startQuickMode(sa, c.tunnel, c.reqid);
+          }
         }
       }
       this.#dpd(sa, now);
@@ -359,6 +380,7 @@ export class IkeNode implements ExchangeContext {
         const newer = this.#sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt > sa.createdAt);
         if (!newer) {
           const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: sa.peer.remoteAddress, port: IKE_PORT });
+          fresh.replacing = true;
           this.#sas.set(cookieKey(fresh.ckyI), fresh);
         }
       }

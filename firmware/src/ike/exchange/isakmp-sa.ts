@@ -89,6 +89,8 @@ export interface IsakmpSa {
   dpdPendingSince: number | null;
   /** MM5 carries INITIAL-CONTACT only when we hold no other SA with this peer (RFC 2407 §4.6.3.3). */
   sendInitialContact: boolean;
+  /** Started to replace an ISAKMP SA nearing its lifetime: takes over its IPsec SAs. */
+  replacing: boolean;
   /** Tunnels to negotiate once main mode completes. */
   queued: TunnelPolicy[];
 }

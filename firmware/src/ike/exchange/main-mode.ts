@@ -113,6 +113,7 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
     dpdPendingSince: null,
     queued: [],
     sendInitialContact: false,
+    replacing: false,
   };
 }
 
@@ -302,6 +303,9 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       ctx.log('info', sa, 'natt', 'MM5', 'floating to UDP 4500');
     }
     sa.lastReceived = Buffer.from(raw);
+    // RFC 2407 §4.6.3.3: INITIAL-CONTACT only when we hold nothing else with this peer,
+    // decided now (a crossing negotiation may have started since MM1).
+    sa.sendInitialContact = sa.sendInitialContact && !ctx.hasOtherSas(sa);
     const id = ourId(sa);
     const hash = hashI(sa.suite!.hash, sa.keys!.skeyid, phase1HashInput(sa), encodePayloadBody(id));
     const payloads = mainMode5({ id, auth: { kind: 'hash', hash }, ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}) });

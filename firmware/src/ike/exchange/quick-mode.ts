@@ -357,9 +357,11 @@ function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp:
     encap: common.encap,
     lifetimeSeconds,
   });
-  // Make-before-break: the new pair is in place, now retire the old one.
-  const old = sa.children.filter((c) => c !== child && c.tunnel.name === child.tunnel.name);
-  for (const c of old) retireChild(ctx, sa, c, true);
+  // Make-before-break: the new pair is in place, now the rekey initiator retires the
+  // old one and tells the peer (the responder keeps it until that Delete arrives or
+  // it expires, so both sides never delete different pairs after a collision).
+  const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
+  if (old) retireChild(ctx, sa, old, true);
 }
 
 /** Delete one IPsec SA pair: engine entries, and a Delete to the peer for our inbound SPI (RFC 2408 §3.15). */

@@ -1,0 +1,109 @@
+// Lifecycle of IKEv1 SAs between two in-memory nodes: both sides initiating
+// at once, ISAKMP SA rekey (IPsec SAs carry over), half-open main modes
+// bounded in number and time, quick mode retransmission give-up, and peer
+// movement reported by the engine.
+
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
+import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
+import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
+import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
+
+/** Every IPsec SA pair A holds must be mirrored at B with the same keys' SPIs. */
+function consistent(h: Harness): boolean {
+  const a = h.a.status().flatMap((s) => s.children);
+  const b = h.b.status().flatMap((s) => s.children);
+  return a.length > 0 && a.length === b.length && a.every((c) => b.some((x) => x.inSpi === c.outSpi && x.outSpi === c.inSpi));
+}
+
+t.test('both sides initiate at once: tunnels end up consistent and deduplicated at rekey', async (t) => {
+  const h = new Harness();
+  h.apply('A', h.a.initiate('gwB'));
+  h.apply('B', h.b.initiate('gwA'));
+  h.pump();
+  t.same(h.failed, { A: [], B: [] });
+  t.ok(consistent(h), 'every pair exists on both sides');
+  for (let i = 0; i < 400; i++) h.advance(10_000);
+  t.ok(consistent(h), 'still consistent after rekeys');
+  t.equal(h.a.status().flatMap((s) => s.children).length, 1, 'duplicates were retired: one pair left');
+});
+
+t.test('ISAKMP SA rekey: a new main mode takes over the IPsec SAs', async (t) => {
+  const h = new Harness({ peerA: { ikeLifetimeSeconds: 600 }, peerB: { ikeLifetimeSeconds: 600 } });
+  h.bringUp();
+  const cookies = h.a.status()[0]!.cookies;
+  for (let i = 0; i < 58; i++) h.advance(10_000);
+  const st = h.a.status();
+  t.equal(st.length, 1, 'one ISAKMP SA left on A');
+  t.not(st[0]!.cookies, cookies, 'it is a new one');
+  t.equal(st[0]!.children.length, 1, 'the IPsec SA pair moved over');
+  t.equal(h.b.status().length, 1, 'one ISAKMP SA left on B');
+  t.ok(consistent(h));
+  t.same(h.failed, { A: [], B: [] });
+});
+
+t.test('half-open main modes are bounded in number and age', async (t) => {
+  const h = new Harness();
+  const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha1', dhGroup: 14 }, 28800)] };
+  const mm1 = (): Buffer =>
+    encodeMessage({ initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer));
+  for (let i = 0; i < HALF_OPEN_MAX + 10; i++) h.b.receive(mm1(), { address: NAT_PUBLIC, port: 500 }, 500);
+  t.equal(h.b.status().length, HALF_OPEN_MAX, `at most ${HALF_OPEN_MAX} half-open SAs`);
+  t.equal(h.b.counters.halfOpenRefused, 10, 'the rest were refused and counted');
+  h.clock.t += HALF_OPEN_TIMEOUT_MS + 1;
+  h.b.tick();
+  t.equal(h.b.status().length, 0, 'half-open SAs expire');
+  h.bringUp();
+  t.same(h.failed, { A: [], B: [] }, 'a real peer still gets through afterwards');
+  t.ok(consistent(h));
+});
+
+t.test('quick mode retransmission gives up', async (t) => {
+  const h = new Harness();
+  let mainDone = false;
+  h.filter = (d) => {
+    if (d.data.readUInt8(18) === ExchangeType.QUICK && d.from === 'B') return null;
+    if (d.data.readUInt8(18) === ExchangeType.QUICK) mainDone = true;
+    return d.data;
+  };
+  h.bringUp();
+  t.ok(mainDone, 'main mode finished, quick mode started');
+  const qmSends = (): number => h.wire.filter((d) => d.from === 'A' && d.data.readUInt8(18) === ExchangeType.QUICK).length;
+  // Waits 2+4+8+16+32 s between sends, then 64 s for the last answer.
+  for (let i = 0; i < 130; i++) h.advance(1000);
+  t.equal(qmSends(), 1 + RETRANSMIT_TRIES, 'QM1 plus five retransmissions');
+  t.same(h.failed.A, ['no answer from peer']);
+  t.equal(h.a.status()[0]?.state, 'ESTABLISHED', 'the ISAKMP SA survives');
+  h.filter = (d) => d.data;
+  h.apply('A', h.a.initiate('gwB'));
+  h.pump();
+  t.ok(consistent(h), 'a new initiate succeeds');
+});
+
+t.test('peer moved: outbound SAs and IKE follow the new NAT mapping', async (t) => {
+  const h = new Harness({ nat: true });
+  h.bringUp();
+  const reqid = h.installs.B.find((s) => s.direction === 'out')!.reqid;
+  const acts = h.b.peerMoved(reqid, { address: NAT_PUBLIC, port: 40123 });
+  const upd = acts.filter((a) => a.kind === 'update-remote');
+  t.equal(upd.length, 1, 'the outbound SA is re-pointed');
+  t.same(upd[0] && upd[0].kind === 'update-remote' ? upd[0].remote : null, { address: NAT_PUBLIC, port: 40123 });
+  t.same(h.b.status()[0]!.remote, { address: NAT_PUBLIC, port: 40123 }, 'IKE follows too');
+});
+
+t.test('INITIAL-CONTACT: a restarted peer makes us drop its stale SAs', async (t) => {
+  const h = new Harness();
+  h.bringUp();
+  // A "reboots": its state is gone and its Deletes never arrive.
+  h.filter = () => null;
+  h.apply('A', h.a.shutdown());
+  h.pump();
+  h.filter = (d) => d.data;
+  t.equal(h.b.status()[0]?.children.length, 1, 'B still holds the stale pair');
+  h.apply('A', h.a.initiate('gwB'));
+  h.pump();
+  t.ok(h.logs.B.some((l) => l.startsWith('INITIAL-CONTACT')), 'B saw INITIAL-CONTACT');
+  t.equal(h.b.status().length, 1, 'B dropped the stale ISAKMP SA');
+  t.ok(consistent(h), 'only the fresh pair is left on both sides');
+});
