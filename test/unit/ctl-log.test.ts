@@ -96,3 +96,27 @@ open(${JSON.stringify(outFile)},'wb').write(data)
   t.notMatch(got, PSK);
   writeFileSync(outFile, '');
 });
+
+t.test('BusyBox logger (firmware image): one process per severity, plain lines', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-bb-'));
+  const rec = join(dir, 'rec.sh');
+  const sock = join(dir, 'log');
+  writeFileSync(sock, '');
+  // Records its arguments and stdin lines, as a stand-in for busybox logger.
+  writeFileSync(rec, `#!/bin/sh\nwhile IFS= read -r l; do echo "$*|$l" >> ${join(dir, 'out')}; done\n`);
+  const { chmodSync } = await import('node:fs');
+  chmodSync(rec, 0o755);
+  const r = new Redactor();
+  r.add(new Secret(Buffer.from(PSK)));
+  const log = NegotiationLog.open({ file: null, syslog: true, level: 'info', redactor: r, syslogOptions: { socket: sock, command: rec, flavour: 'busybox' } });
+  log.log({ peer: 'hq', phase: 'main', step: 'MM1', direction: 'out', message: 'one' });
+  log.log({ level: 'error', peer: 'hq', phase: 'main', step: 'MM6', direction: 'in', message: `bad hash, psk ${PSK}` });
+  log.log({ peer: 'hq', phase: 'quick', step: 'QM1', direction: 'out', message: 'two' });
+  await log.close();
+  const lines = readFileSync(join(dir, 'out'), 'utf8').trim().split('\n').sort();
+  t.same(lines, [
+    '-t sitelink -p daemon.err|hq main MM6 <- bad hash, psk <redacted>',
+    '-t sitelink -p daemon.info|hq main MM1 -> one',
+    '-t sitelink -p daemon.info|hq quick QM1 -> two',
+  ]);
+});

@@ -1,15 +1,23 @@
 /**
  * Syslog output. Node cannot open the AF_UNIX datagram socket /dev/log itself, so
- * messages go through one long-lived util-linux `logger` process, which frames each
- * line as an RFC 5424 (or RFC 3164) datagram to /dev/log. `--prio-prefix` lets every
- * line carry its own <PRI> (RFC 5424 §6.2.1: facility * 8 + severity).
+ * messages go through long-lived `logger` processes that turn each stdin line into one
+ * datagram to /dev/log:
+ *
+ *  - util-linux logger (Debian hosts): one process, RFC 5424 framing (or RFC 3164), and
+ *    `--prio-prefix` so every line carries its own <PRI> (RFC 5424 §6.2.1:
+ *    facility * 8 + severity);
+ *  - BusyBox logger (the firmware image): no per-line priority and RFC 3164 only, so one
+ *    process per severity, started on first use (at most four).
+ *
+ * Syslog is best effort: a missing logger or socket never disturbs the daemon.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export type Severity = 'error' | 'warning' | 'info' | 'debug';
 
 const SEVERITY: Record<Severity, number> = { error: 3, warning: 4, info: 6, debug: 7 };
+const SEVERITY_NAME: Record<Severity, string> = { error: 'err', warning: 'warning', info: 'info', debug: 'debug' };
 /** Facility "daemon" (3). */
 const FACILITY = 3;
 
@@ -17,49 +25,81 @@ export function priority(sev: Severity): number {
   return FACILITY * 8 + SEVERITY[sev];
 }
 
+export type LoggerFlavour = 'util-linux' | 'busybox';
+
 export interface SyslogOptions {
   socket?: string;
   format?: 'rfc5424' | 'rfc3164';
   tag?: string;
+  /** logger binary (tests substitute a recorder). */
+  command?: string;
+  /** Detected from `logger --version` when absent. */
+  flavour?: LoggerFlavour;
+}
+
+export function detectFlavour(command = 'logger'): LoggerFlavour {
+  const r = spawnSync(command, ['--version'], { encoding: 'utf8', timeout: 2000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.includes('util-linux') ? 'util-linux' : 'busybox';
 }
 
 export class SyslogSink {
-  #child: ChildProcess | null;
+  readonly #children = new Map<Severity | 'all', ChildProcess>();
+  readonly #opts: Required<Omit<SyslogOptions, 'flavour'>> & { flavour: LoggerFlavour };
+  #open: boolean;
 
-  private constructor(child: ChildProcess | null) {
-    this.#child = child;
+  private constructor(open: boolean, opts: Required<Omit<SyslogOptions, 'flavour'>> & { flavour: LoggerFlavour }) {
+    this.#open = open;
+    this.#opts = opts;
   }
 
-  /** Null sink when the socket does not exist (containers, this build host). */
-  static open(opts: SyslogOptions = {}): SyslogSink {
-    const socket = opts.socket ?? '/dev/log';
-    if (!existsSync(socket)) return new SyslogSink(null);
-    const args = ['--prio-prefix', `--${opts.format ?? 'rfc5424'}`, '-t', opts.tag ?? 'sitelink', '-u', socket, '--socket-errors=off'];
-    const child = spawn('logger', args, { stdio: ['pipe', 'ignore', 'ignore'] });
-    // A missing logger binary must not take the daemon down: syslog is best effort.
-    child.on('error', () => undefined);
-    child.stdin?.on('error', () => undefined);
-    return new SyslogSink(child);
+  /** Inactive sink when the socket does not exist (containers, this build host). */
+  static open(o: SyslogOptions = {}): SyslogSink {
+    const socket = o.socket ?? '/dev/log';
+    const command = o.command ?? 'logger';
+    const opts = {
+      socket, command, format: o.format ?? 'rfc5424', tag: o.tag ?? 'sitelink',
+      flavour: o.flavour ?? (existsSync(socket) ? detectFlavour(command) : 'busybox'),
+    } as const;
+    return new SyslogSink(existsSync(socket), opts);
   }
 
   get active(): boolean {
-    return this.#child !== null;
+    return this.#open;
+  }
+
+  #child(key: Severity | 'all', args: string[]): ChildProcess {
+    let c = this.#children.get(key);
+    if (c === undefined) {
+      c = spawn(this.#opts.command, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+      c.on('error', () => undefined);
+      c.stdin?.on('error', () => undefined);
+      this.#children.set(key, c);
+    }
+    return c;
   }
 
   /** `line` must already be redacted; newlines would split the message, so they go. */
   send(sev: Severity, line: string): void {
-    const stdin = this.#child?.stdin;
-    if (!stdin || stdin.destroyed) return;
-    stdin.write(`<${priority(sev)}>${line.replace(/[\r\n]+/g, ' ')}\n`);
+    if (!this.#open) return;
+    const text = line.replace(/[\r\n]+/g, ' ');
+    const o = this.#opts;
+    if (o.flavour === 'util-linux') {
+      const c = this.#child('all', ['--prio-prefix', `--${o.format}`, '-t', o.tag, '-u', o.socket, '--socket-errors=off']);
+      if (c.stdin && !c.stdin.destroyed) c.stdin.write(`<${priority(sev)}>${text}\n`);
+    } else {
+      const c = this.#child(sev, ['-t', o.tag, '-p', `daemon.${SEVERITY_NAME[sev]}`]);
+      if (c.stdin && !c.stdin.destroyed) c.stdin.write(`${text}\n`);
+    }
   }
 
-  close(): Promise<void> {
-    const child = this.#child;
-    this.#child = null;
-    if (!child) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('close', () => resolve());
-      child.stdin?.end();
-    });
+  async close(): Promise<void> {
+    this.#open = false;
+    const children = [...this.#children.values()];
+    this.#children.clear();
+    await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      c.once('close', () => resolve());
+      c.stdin?.end();
+    })));
   }
 }
