@@ -49,6 +49,14 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
   t.match(logB, /IPsec SA pair installed/, 'gwB installed the SA pair');
   t.notOk((logA + logB + a.recentOutput() + b.recentOutput()).includes(psk), 'the PSK appears in no log or output');
 
+  // NAT rebinding: gwA's ESP now arrives from a new public port; gwB's engine reports
+  // the authenticated move and sitelinkd re-points the outbound SA (RFC 3948 §5).
+  await lab.rebind();
+  const moved = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 15_000, 500);
+  t.ok(moved, 'after the NAT rebinding lanA reaches lanB again');
+  t.match(b.logText(), /peer now at 198\.51\.100\.1:40\d\d\d/, 'gwB followed gwA to its new NAT port');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA over the new mapping');
+
   await a.stop();
   t.notOk(a.running, 'gwA exited on SIGTERM');
   const gone = await waitUntil(() => /peer deleted the ISAKMP SA|IPsec SA pair deleted/.test(b.logText()), 5000, 200);
