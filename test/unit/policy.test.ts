@@ -217,3 +217,27 @@ rules { r { filters = l
   t.notOk(r.ok);
   if (!r.ok) t.match(r.errors[0]?.message, 'expected an IPv4 address like the source, got IPv6');
 });
+
+t.test('"me" in a negotiate filter: resolved from peers.X.local or reported, never thrown', async (t) => {
+  const text = (local: string) => `
+peers { hq { remote = 198.51.100.2
+             ${local}
+             local-id = gwA.lab } }
+filter-lists { gw { f { source = me
+                        destination = 198.51.100.2
+                        protocol = udp
+                        destination-ports = 161 } } }
+filter-actions { sec { action = negotiate } }
+rules { snmp { filters = gw
+               action = sec
+               peer = hq } }
+`;
+  const withLocal = tunnelsOf(load(text('local = 100.64.0.2')));
+  t.same(withLocal[0]?.selectors, [{ local: '100.64.0.2/32', remote: '198.51.100.2/32', protocol: 17, remotePorts: [161, 161] }]);
+  t.same(withLocal[0]?.problems, []);
+  const without = tunnelsOf(load(text('')));
+  t.same(without[0]?.selectors, []);
+  t.match(without[0]?.problems[0], 'needs the gateway\'s address (set peers.hq.local)');
+  const given = tunnelsOf(load(text('')), ['100.64.0.9']);
+  t.equal(given[0]?.selectors[0]?.local, '100.64.0.9/32');
+});

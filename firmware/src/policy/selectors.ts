@@ -4,7 +4,8 @@
  * forward filter, remote = destination. The mirrored direction needs no selector of
  * its own: IPsec SAs come in pairs and the inbound SA checks the reverse.
  */
-import type { AddressSpec, NegotiateAction, PortRange, SitelinkConfig } from '../config/types.ts';
+import type { AddressSpec, NegotiateAction, PortRange, Rule, SitelinkConfig } from '../config/types.ts';
+import { parseIp } from './address.ts';
 import type { TrafficSelector } from '../dataplane/types.ts';
 import { expandRules } from './expand.ts';
 
@@ -14,9 +15,11 @@ export interface Tunnel {
   action: NegotiateAction;
   /** Most specific first. */
   selectors: TrafficSelector[];
+  /** Filters that could not become selectors (e.g. "me" with no known gateway address). */
+  problems: string[];
 }
 
-function cidr(a: AddressSpec, otherFamily: 4 | 6): string {
+function cidr(a: AddressSpec, otherFamily: 4 | 6): string | null {
   switch (a.kind) {
     case 'any':
       return otherFamily === 4 ? '0.0.0.0/0' : '::/0';
@@ -26,7 +29,7 @@ function cidr(a: AddressSpec, otherFamily: 4 | 6): string {
       return `${a.address}/${a.prefix}`;
     case 'me':
       // expandRules resolved "me" when local addresses were given; otherwise unusable.
-      throw new Error('"me" in a negotiate filter needs the gateway addresses');
+      return null;
   }
 }
 
@@ -38,26 +41,42 @@ function ranges(r: PortRange[]): (PortRange | undefined)[] {
   return r.length === 0 ? [undefined] : r;
 }
 
-export function tunnelsOf(config: SitelinkConfig, localAddresses: string[] = []): Tunnel[] {
-  const specific = expandRules(config.rules, { localAddresses });
+/**
+ * `localAddresses` resolves "me"; without it, a rule's peer `local` address (if an IP)
+ * is used, and filters still naming "me" are reported in `problems`.
+ */
+export function tunnelsOf(config: SitelinkConfig, localAddresses?: string[]): Tunnel[] {
   const tunnels: Tunnel[] = [];
   for (const rule of config.rules) {
     if (rule.action.kind !== 'negotiate' || !rule.peer) continue;
-    const selectors: TrafficSelector[] = [];
-    for (const f of specific) {
-      if (f.rule !== rule.name || f.direction !== 'forward') continue;
-      const family = fam(f.source) ?? fam(f.destination) ?? 4;
-      for (const lp of ranges(f.sourcePorts)) {
-        for (const rp of ranges(f.destinationPorts)) {
-          const ts: TrafficSelector = { local: cidr(f.source, family), remote: cidr(f.destination, family) };
-          if (f.protocol !== 0) ts.protocol = f.protocol;
-          if (lp) ts.localPorts = [lp[0], lp[1]];
-          if (rp) ts.remotePorts = [rp[0], rp[1]];
-          selectors.push(ts);
-        }
-      }
-    }
-    tunnels.push({ rule: rule.name, peer: rule.peer.name, action: rule.action, selectors });
+    const locals = localAddresses ?? (rule.peer.localAddress && parseIp(rule.peer.localAddress) ? [rule.peer.localAddress] : undefined);
+    tunnels.push(tunnelOf(rule, rule.action, rule.peer.name, locals));
   }
   return tunnels;
+}
+
+function tunnelOf(rule: Rule, action: NegotiateAction, peer: string, localAddresses: string[] | undefined): Tunnel {
+  const specific = expandRules([rule], localAddresses ? { localAddresses } : {});
+  const problems: string[] = [];
+  const selectors: TrafficSelector[] = [];
+  for (const f of specific) {
+    if (f.direction !== 'forward') continue;
+    const family = fam(f.source) ?? fam(f.destination) ?? 4;
+    const local = cidr(f.source, family);
+    const remote = cidr(f.destination, family);
+    if (local === null || remote === null) {
+      problems.push(`${f.id}: "me" needs the gateway's address (set peers.${peer}.local)`);
+      continue;
+    }
+    for (const lp of ranges(f.sourcePorts)) {
+      for (const rp of ranges(f.destinationPorts)) {
+        const ts: TrafficSelector = { local, remote };
+        if (f.protocol !== 0) ts.protocol = f.protocol;
+        if (lp) ts.localPorts = [lp[0], lp[1]];
+        if (rp) ts.remotePorts = [rp[0], rp[1]];
+        selectors.push(ts);
+      }
+    }
+  }
+  return { rule: rule.name, peer, action, selectors, problems };
 }
