@@ -271,3 +271,17 @@ t.test('a second server refuses a live socket, replaces a stale one, never remov
   writeFileSync(filePath, 'not a socket');
   await t.rejects(new ControlServer({ path: filePath }).listen(), /exists and is not a socket/);
 });
+
+t.test('filters SRC DST PROTO DPORT: the deciding filter; --config works without a daemon', async (t) => {
+  const smtp = await run('filters', '10.1.0.5', '192.0.2.1', 'tcp', '23');
+  t.match(smtp.out, /block\s+no-telnet/);
+  t.equal(smtp.out.trim().split('\n').length, 2, 'header + one row');
+  const lan = await run('filters', '10.1.0.5', '10.0.3.4');
+  t.match(lan.out, /negotiate\s+to-hq\s+hq\s+10\.1\.0\.0\/24\s+10\.0\.0\.0\/16/);
+  const none = await run('--json', 'filters', '192.0.2.1', '192.0.2.2', 'udp', '53');
+  t.same(JSON.parse(none.out), { filters: [] });
+  t.equal((await run('filters', 'x', 'y')).code, 2);
+  const local = await cli('--socket', join(dir, 'nothing.sock'), 'filters', '--config', example);
+  t.equal(local.code, 0);
+  t.match(local.out, /^WEIGHT/);
+});

@@ -15,6 +15,10 @@ import {
   renderAction, renderCheck, renderFilters, renderHealth, renderLog, renderReload, renderSas, renderStatus,
 } from './render.ts';
 import { renderExplain } from './render-explain.ts';
+import { matchRow, MatchUsageError } from './match-row.ts';
+import { filterRows } from '../control/filter-rows.ts';
+import { expandConfig } from '../policy/expand.ts';
+import type { FilterRow } from '../control/protocol.ts';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -29,7 +33,9 @@ export const USAGE = `usage: sitelinkctl [--socket PATH] [--json] COMMAND [ARGS]
 commands:
   status                 daemon and peer overview
   sas                    main mode and quick mode SAs (algorithms, lifetimes, bytes, SPIs, NAT, crypto)
-  filters                specific filters with weights, most specific first
+  filters [SRC DST [PROTO [DPORT]]]
+                         specific filters with weights, most specific first; with a packet,
+                         only the filter that decides it [--config FILE: from a file, no daemon]
   initiate PEER          start negotiating with PEER
   terminate PEER         delete PEER's SAs
   rekey PEER             renegotiate PEER's SAs now
@@ -54,7 +60,7 @@ interface Parsed {
 
 class UsageError extends Error {}
 
-const VALUE_FLAGS = new Set(['--socket', '-n', '--secrets']);
+const VALUE_FLAGS = new Set(['--socket', '-n', '--secrets', '--config']);
 
 function parseArgs(argv: string[], env: Record<string, string | undefined>): Parsed {
   const flags = new Map<string, string | true>();
@@ -87,6 +93,7 @@ const KNOWN_FLAGS: Record<string, string[]> = {
   check: ['--secrets', '--no-secrets'],
   log: ['-n'],
   health: ['--local'],
+  filters: ['--config'],
 };
 
 function emit<T>(io: CliIo, json: boolean, value: T, human: (v: T) => string): void {
@@ -139,9 +146,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'sas':
         emit(io, p.json, await ask(p, 'sas'), renderSas);
         return 0;
-      case 'filters':
-        emit(io, p.json, await ask(p, 'filters'), renderFilters);
+      case 'filters': {
+        const cfg = p.flags.get('--config');
+        let rows: FilterRow[];
+        if (typeof cfg === 'string') {
+          const r = loadConfigFile(cfg, { secrets: false });
+          if (!r.ok) {
+            io.err(r.errors.map(formatConfigError).join('\n'));
+            return 1;
+          }
+          rows = filterRows(expandConfig(r.config));
+        } else rows = (await ask(p, 'filters')).filters;
+        if (p.positional.length > 0) {
+          const hit = matchRow(rows, p.positional);
+          emit(io, p.json, { filters: hit ? [hit] : [] }, (v) => (v.filters.length ? renderFilters(v) : 'no filter matches: traffic passes untouched'));
+          return 0;
+        }
+        emit(io, p.json, { filters: rows }, renderFilters);
         return 0;
+      }
       case 'initiate':
       case 'terminate':
       case 'rekey': {
@@ -190,7 +213,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         throw new UsageError(`unknown command "${p.command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof MatchUsageError) {
       io.err(`sitelinkctl: ${e.message}\n${USAGE}`);
       return 2;
     }
