@@ -41,6 +41,7 @@ for (const alg of suites) {
     const c = await lab.counters();
     t.equal(c.leak?.packets, 0, 'no cleartext LAN-to-LAN packet reached the NAT');
     t.ok(c.espudp.packets > 100, `ESP-in-UDP on port 4500 crossed the NAT (${c.espudp.packets} packets)`);
+    t.ok(c.espudp.bytes > xfer.bytesReceived, 'the whole TCP transfer crossed the NAT inside UDP 4500 (more bytes than it carried)');
     t.equal(c.rawesp.packets, 0, 'no raw ESP (encap is udp)');
 
     for (const [side, tun] of [['gwA', pair.gwA], ['gwB', pair.gwB]] as const) {
