@@ -33,16 +33,26 @@ filter-lists {
                  destination = ${GW}
                  protocol = tcp
                  destination-ports = 8080 } }
+  secure   { f { source = ${GW}
+                 destination = ${PEER}
+                 protocol = tcp
+                 source-ports = 8082 } }
 }
+peers { p { remote = ${PEER}
+            local-id = gw.lab } }
 filter-actions {
   block { action = block }
   permit { action = permit }
+  sec { action = negotiate }
 }
 rules {
   block-lan { filters = all-peer
               action = block }
   allow-web { filters = web
               action = permit }
+  must-encrypt { filters = secure
+                 action = sec
+                 peer = p }
 }
 `;
 
@@ -80,7 +90,7 @@ t.test('generated nftables policy in a namespace pair', { skip: skip ?? false },
     if (!r.ok) throw new Error(`${cmd.join(' ')}: ${r.out}`);
   }
   server = spawn('ip', ['netns', 'exec', NS_GW, process.execPath, '-e',
-    `for (const p of [8080, 8081]) require('net').createServer((s) => s.end('hi')).listen(p, '${GW}'); console.log('up')`],
+    `for (const p of [8080, 8081, 8082]) require('net').createServer((s) => s.end('hi')).listen(p, '${GW}'); console.log('up')`],
   { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res) => server?.stdout?.once('data', () => res()));
 
@@ -97,6 +107,9 @@ t.test('generated nftables policy in a namespace pair', { skip: skip ?? false },
   t.equal(tcpProbe(8080), 'open', 'permitted (more specific) TCP 8080 passes');
   t.equal(tcpProbe(8081), 'blocked', 'TCP 8081 is blocked');
   t.notOk(ping(), 'ICMP is blocked');
+  // Negotiate traffic may only pass through the ESP engine's TUN, never in clear.
+  t.equal(tcpProbe(8082), 'blocked', 'negotiate filter (more specific than the block): no clear-text path');
+  t.match(sh(['ip', 'netns', 'exec', NS_GW, 'nft', 'list', 'chain', 'inet', 'sitelink', 'input']).out, /tcp dport 8082 iifname "sl0" accept/);
 
   // Applying again replaces the table atomically instead of failing or duplicating rules.
   await applyRuleset(text, { prefix: ['ip', 'netns', 'exec', NS_GW] });
@@ -106,5 +119,6 @@ t.test('generated nftables policy in a namespace pair', { skip: skip ?? false },
   await removeRuleset({ prefix: ['ip', 'netns', 'exec', NS_GW] });
   t.notMatch(sh(['ip', 'netns', 'exec', NS_GW, 'nft', 'list', 'tables']).out, /sitelink/, 'stop removes the table');
   t.equal(tcpProbe(8081), 'open', 'after stop: 8081 reachable again');
+  t.equal(tcpProbe(8082), 'open', 'after stop: 8082 reachable again');
   t.ok(ping(), 'after stop: ping works again');
 });
