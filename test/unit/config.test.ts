@@ -8,6 +8,7 @@ import { loadConfigFile, loadConfigText } from '../../firmware/src/config/load.t
 import { formatConfigError, type LoadResult } from '../../firmware/src/config/types.ts';
 import { Secret } from '../../firmware/src/config/secret.ts';
 import { parseConf } from '../../firmware/src/config/parse.ts';
+import { parseSecrets } from '../../firmware/src/config/secrets.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const example = join(repo, 'board', 'common', 'sitelink.conf.example');
@@ -236,5 +237,15 @@ rules { r { filters = l
     const auth = ok.config.peers.get('hq')?.auth;
     t.same(auth?.map((a) => a.kind), ['ecdsa-sig', 'psk'], 'order of precedence kept');
     t.same(auth?.[0], { kind: 'ecdsa-sig', certificate: join(dir, 'gw.pem'), privateKey: join(dir, 'gw.key'), ca: join(dir, 'ca.pem') });
+  }
+});
+
+t.test('secrets syntax errors never echo the line, quoted or not', async (t) => {
+  const r = parseSecrets('secrets.conf', 'psk {\n  hq.example.net unquoted-s3cret-value\n  x = "also-s3cret\n}\n');
+  t.notOk(r.ok);
+  if (!r.ok) {
+    const text = r.errors.map(formatConfigError).join('\n');
+    t.match(text, 'secrets.conf:2: syntax: expected');
+    t.notMatch(text, 's3cret');
   }
 });

@@ -49,7 +49,10 @@ function decodeSecret(s: string): Buffer | null {
 /** Parses secrets text (no file checks). Error messages never contain secret values. */
 export function parseSecrets(file: string, text: string): SecretsResult {
   const { root, errors: syntax } = parseConf(text);
-  const errors: ConfigError[] = syntax.map((e) => ({ file, line: e.line, field: '', message: e.message.replace(/"[^"]*"/g, '"…"') }));
+  // Parser messages quote the offending text, which here may be a key: never echo it.
+  const errors: ConfigError[] = syntax.map((e) => ({
+    file, line: e.line, field: 'syntax', message: 'expected "psk {", "identity = secret" or "}" (line not shown: it may hold a secret)',
+  }));
   const secrets: SecretsTable = new Map();
   for (const e of root.entries) {
     if (e.type !== 'section' || e.name !== 'psk') {
