@@ -249,3 +249,16 @@ t.test('secrets syntax errors never echo the line, quoted or not', async (t) => 
     t.notMatch(text, 's3cret');
   }
 });
+
+t.test('wiping unattached keys leaves the attached PSK usable; refusal with secrets loaded', async (t) => {
+  const f = tmpSecrets(`psk {\n  hq.example.net = "${PSK}"\n  unused.example = "another-secret-value"\n}\n`, 0o600);
+  const ok = loadConfigFile(example, { secretsFile: f });
+  t.ok(ok.ok);
+  if (ok.ok) t.notOk(ok.config.peers.get('hq')?.psk?.wiped, 'attached PSK kept');
+  const { readFileSync } = await import('node:fs');
+  const broken = readFileSync(example, 'utf8').replace('dpd-delay = 30s', 'dpd-delay = soon');
+  const dir = mkdtempSync(join(tmpdir(), 'sl-wipe-'));
+  writeFileSync(join(dir, 'sitelink.conf'), broken);
+  const bad = loadConfigFile(join(dir, 'sitelink.conf'), { secretsFile: f });
+  t.notOk(bad.ok);
+});

@@ -34,10 +34,14 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   // Unreadable secrets already fail the load; validating with null avoids one extra
   // "missing PSK" error per peer that would only repeat it.
   const result = validateConfig(file, root, { secrets });
-  if (syntaxErrors.length === 0 && secretErrors.length === 0) return result;
-  if (result.ok) for (const s of secrets?.values() ?? []) s.wipe();
-  const errors = [...syntaxErrors, ...secretErrors, ...(result.ok ? [] : result.errors)];
-  return { ok: false, errors, warnings: result.warnings };
+  const final: LoadResult = syntaxErrors.length === 0 && secretErrors.length === 0
+    ? result
+    : { ok: false, errors: [...syntaxErrors, ...secretErrors, ...(result.ok ? [] : result.errors)], warnings: result.warnings };
+  // Keys no peer holds are wiped at once: a refused config keeps none, an accepted one
+  // keeps only those attached to its peers.
+  const kept = new Set(final.ok ? [...final.config.peers.values()].map((p) => p.psk) : []);
+  for (const s of secrets?.values() ?? []) if (!kept.has(s)) s.wipe();
+  return final;
 }
 
 export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadResult {
