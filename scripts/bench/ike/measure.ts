@@ -1,0 +1,69 @@
+// One row: start a hub, sample it, bring up every spoke's tunnel with the
+// load generator (run in the spoke namespace), sample the hub again with all
+// tunnels up, ask the hub how many it sees, stop both.
+
+import { spawn } from 'node:child_process';
+import type { LoadResult } from '../../../firmware/src/tools/loadgen/stats.ts';
+import { sleep, waitForLine } from '../../../test/lib/wait.ts';
+import { startHub, type HubKind, type HubSetup } from './hubs.ts';
+import { HUB } from './plan.ts';
+import { sample } from './proc-stats.ts';
+import type { Row } from './table.ts';
+
+export interface LoadgenSetup {
+  ns: string;
+  script: string;
+  spokeFile: string;
+  concurrency: number;
+  timeoutS: number;
+}
+
+function runLoadgen(g: LoadgenSetup, s: HubSetup): { result: Promise<LoadResult>; stop: () => void; stderr: () => string } {
+  const args = [
+    'netns', 'exec', g.ns, process.execPath, g.script,
+    '--spokes', g.spokeFile, '--hub', HUB.address, '--hub-id', HUB.id, '--hub-subnet', HUB.subnet,
+    '--group', String(s.group.id), '--pfs', s.pfs ? String(s.group.id) : 'none',
+    '--concurrency', String(g.concurrency), '--timeout', String(g.timeoutS), '--linger', '600',
+  ];
+  const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const result = waitForLine(child.stdout, /^\{/, (g.timeoutS + 60) * 1000).then((l) => JSON.parse(l) as LoadResult);
+  return { result, stop: () => child.kill('SIGTERM'), stderr: () => err.slice(-2000) };
+}
+
+export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): Promise<Row> {
+  const row: Row = { hub: kind, group: s.group.name, spokes: s.spokes.length, load: null };
+  let hub;
+  try {
+    hub = await startHub(kind, s);
+  } catch (e) {
+    row.note = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 160);
+    return row;
+  }
+  const lg = { stop: (): void => undefined, stderr: (): string => '' };
+  try {
+    await sleep(1000);
+    const before = sample(hub.pid);
+    const run = runLoadgen(g, s);
+    lg.stop = run.stop;
+    lg.stderr = run.stderr;
+    const load = await run.result;
+    // The hub installs on QM3, a moment after the spoke sent it.
+    await sleep(1500);
+    const after = sample(hub.pid);
+    row.load = load;
+    row.hubUp = await hub.tunnelsUp();
+    const n = Math.max(1, load.established);
+    row.rssPerTunnelKb = (after.rssKb - before.rssKb) / n;
+    row.hubCpuMsPerTunnel = (after.cpuMs - before.cpuMs) / n;
+    row.hwmMb = after.hwmKb / 1024;
+    if (load.failures.length > 0) process.stderr.write(`bench-ike: ${kind}/${s.group.name}: ${load.failures.join(', ')}\n`);
+  } catch (e) {
+    row.note = `${(e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 160)} ${lg.stderr().split('\n')[0] ?? ''}`.trim();
+  } finally {
+    lg.stop();
+    await hub.stop();
+  }
+  return row;
+}

@@ -1,0 +1,53 @@
+// The result table: one row per hub and DH group, ratios against the
+// strongSwan row of the same group.
+
+import type { LoadResult } from '../../../firmware/src/tools/loadgen/stats.ts';
+
+export interface Row {
+  hub: string;
+  group: string;
+  spokes: number;
+  /** null with `note` when the hub could not be measured. */
+  load: LoadResult | null;
+  note?: string;
+  hubUp?: number;
+  rssPerTunnelKb?: number;
+  hubCpuMsPerTunnel?: number;
+  hwmMb?: number;
+}
+
+const HEAD = ['hub', 'group', 'tunnels', 'tunnels/s', 'rate vs sS', 'p50 ms', 'p95 ms', 'fail', 'retx', 'RSS/tunnel KiB', 'RSS vs sS', 'hub CPU ms/tun', 'hub HWM MiB', 'hub sees up'];
+
+const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b <= 0 ? '-' : `${(a / b).toFixed(2)}x`;
+}
+
+export function renderTable(rows: readonly Row[]): string {
+  const ref = (group: string): Row | undefined => rows.find((r) => r.group === group && r.hub === 'strongswan' && r.load !== null);
+  const cells = rows.map((r): string[] => {
+    if (r.load === null) return [r.hub, r.group, `0/${r.spokes}`, `not available: ${r.note ?? 'unknown'}`];
+    const base = ref(r.group);
+    const mine = r.hub !== 'strongswan';
+    return [
+      r.hub,
+      r.group,
+      `${r.load.established}/${r.spokes}`,
+      fmt(r.load.tunnelsPerSecond),
+      mine ? ratio(r.load.tunnelsPerSecond, base?.load?.tunnelsPerSecond) : '1.00x',
+      fmt(r.load.p50Ms, 0),
+      fmt(r.load.p95Ms, 0),
+      String(r.load.failed),
+      String(r.load.retransmits),
+      fmt(r.rssPerTunnelKb),
+      mine ? ratio(r.rssPerTunnelKb, base?.rssPerTunnelKb) : '1.00x',
+      fmt(r.hubCpuMsPerTunnel, 2),
+      fmt(r.hwmMb),
+      r.hubUp === undefined ? '-' : String(r.hubUp),
+    ];
+  });
+  const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.filter((c) => c.length === HEAD.length).map((c) => c[i]!.length)));
+  const line = (c: readonly string[]): string => `| ${c.map((x, i) => (c.length === HEAD.length ? x.padEnd(widths[i]!) : x)).join(' | ')} |`;
+  return [line(HEAD), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
+}
