@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Secret } from '../../firmware/src/config/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
-import type { Action, ChildSaInstall, Endpoint, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
+import type { Action, ChildSaInstall, Endpoint, FailureDetail, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { IdType } from '../../firmware/src/ike/wire/index.ts';
 
 export const A_PRIVATE = '100.64.0.2';
@@ -36,7 +36,7 @@ export interface HarnessOptions {
 }
 
 function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
-  return { name: 'lan', local, remote, methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }], pfsGroup: null, ...over };
+  return { name: 'lan', action: 'secure', local, remote, methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }], pfsGroup: null, ...over };
 }
 
 function peer(name: string, localAddress: string, remoteAddress: string, localName: string, remoteName: string, psk: string, t: TunnelPolicy, over: Partial<PeerPolicy> = {}): PeerPolicy {
@@ -71,6 +71,7 @@ export class Harness {
   readonly installs: { A: ChildSaInstall[]; B: ChildSaInstall[] } = { A: [], B: [] };
   readonly deletes: { A: number[]; B: number[] } = { A: [], B: [] };
   readonly failed: { A: string[]; B: string[] } = { A: [], B: [] };
+  readonly failures: { A: FailureDetail[]; B: FailureDetail[] } = { A: [], B: [] };
   readonly logs: { A: string[]; B: string[] } = { A: [], B: [] };
   readonly keepalives: { A: number[]; B: number[] } = { A: [], B: [] };
   /** Return null to drop, or a replacement buffer. */
@@ -106,6 +107,7 @@ export class Harness {
           break;
         case 'failed':
           this.failed[side].push(act.reason);
+          this.failures[side].push(act.detail);
           break;
         case 'log':
           this.logs[side].push(`${act.event.step} ${act.event.message}`);

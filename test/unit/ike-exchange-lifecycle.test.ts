@@ -107,3 +107,16 @@ t.test('INITIAL-CONTACT: a restarted peer makes us drop its stale SAs', async (t
   t.equal(h.b.status().length, 1, 'B dropped the stale ISAKMP SA');
   t.ok(consistent(h), 'only the fresh pair is left on both sides');
 });
+
+t.test('DPD action restart: a dead peer is renegotiated when it comes back', async (t) => {
+  const dpd = { delaySeconds: 30, timeoutSeconds: 60, action: 'restart' as const };
+  const h = new Harness({ peerA: { dpd } });
+  h.bringUp();
+  h.filter = (d) => (d.from === 'B' ? null : d.data);
+  for (let i = 0; i < 10; i++) h.advance(10_000);
+  t.ok(h.failed.A.includes('dead peer'), 'A declared B dead');
+  t.ok(h.logs.A.some((l) => l.startsWith('MM1')), 'and started a new main mode at once');
+  h.filter = (d) => d.data;
+  for (let i = 0; i < 40 && !consistent(h); i++) h.advance(1000);
+  t.ok(consistent(h), 'the tunnel is back once B answers');
+});

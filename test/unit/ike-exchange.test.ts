@@ -213,3 +213,50 @@ t.test('malformed and unknown datagrams are dropped and counted', async (t) => {
   t.ok(out.every((a) => a.kind === 'log'), 'nothing sent in reply to garbage');
   t.equal(h.b.status()[0]?.state, 'ESTABLISHED', 'SA unaffected');
 });
+
+t.test('failure details name the cause for `sitelinkctl explain`', async (t) => {
+  const psk = new Harness({ pskB: 'other' });
+  psk.bringUp();
+  t.equal(psk.failures.B[0]?.code, 'authentication-failed');
+  t.equal(psk.failures.A[0]?.code, 'authentication-failed', 'the initiator maps the notify');
+
+  const p1 = new Harness({ peerB: { ikeMethods: [{ encryption: '3des', integrity: 'sha1', dhGroup: 2 }] } });
+  p1.bringUp();
+  const r = p1.failures.B[0]!;
+  t.equal(r.code, 'no-proposal-chosen');
+  t.same(r.offered, ['aes256-sha256-modp2048', 'aes128-sha1-modp2048'], "the peer's offer in config notation");
+  t.same(r.acceptable, ['3des-sha1-modp1024']);
+  t.equal(r.configField, 'peers.gwA.proposals');
+
+  const pfs = new Harness({ tunnelA: { pfsGroup: 14 } });
+  pfs.bringUp();
+  const q = pfs.failures.B[0]!;
+  t.equal(q.code, 'pfs-mismatch');
+  t.equal(q.offeredPfs, 'modp2048');
+  t.equal(q.requiredPfs, null);
+  t.equal(q.configField, 'filter-actions.secure.pfs');
+
+  const ts = new Harness({ tunnelB: { remote: '198.18.9.0/24' } });
+  ts.bringUp();
+  const s = ts.failures.B[0]!;
+  t.equal(s.code, 'ts-mismatch');
+  t.same(s.offeredSelectors, [{ local: '198.18.1.0/24', remote: '198.18.2.0/24' }], "the peer's selectors as CIDR");
+  t.same(s.acceptableSelectors, [{ local: '198.18.2.0/24', remote: '198.18.9.0/24' }]);
+
+  const id = new Harness({ peerB: { remoteId: { idType: 2, name: 'someone-else.lab' } } });
+  id.bringUp();
+  t.equal(id.failures.B[0]?.code, 'id-mismatch');
+  t.equal(id.failures.B[0]?.receivedId, 'gwA.lab');
+  t.equal(id.failures.B[0]?.expectedId, 'someone-else.lab');
+});
+
+t.test('operator rekey renegotiates now, keeping traffic keyed throughout', async (t) => {
+  const h = new Harness();
+  h.bringUp();
+  const first = h.installs.A.map((s) => s.spi);
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  t.equal(h.installs.A.length, 4, 'a new pair was installed');
+  t.ok(first.every((spi) => h.deletes.A.includes(spi)), 'then the old pair was deleted');
+  t.equal(h.b.status()[0]?.children.length, 1);
+});

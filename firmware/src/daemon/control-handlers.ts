@@ -1,5 +1,6 @@
 // Control socket commands the daemon answers (control/protocol.ts shapes):
-// status, sas, initiate, terminate, log. Key material never appears: the
+// status, sas, initiate, terminate, rekey (filters, check, reload, log,
+// health and explain come from control/policy-handlers.ts). Key material never appears: the
 // status objects carry SPIs, cookies and counters only.
 
 import type { ControlServer } from '../control/server.ts';
@@ -112,13 +113,14 @@ export function mountHandlers(server: ControlServer, d: DaemonState): void {
     d.apply(d.node.initiate(peer));
     return { message: `initiating ${peer}` };
   });
+  server.handle('rekey', (args) => {
+    const peer = peerArg(args);
+    d.apply(d.node.rekey(peer));
+    return { message: `rekeying ${peer}` };
+  });
   server.handle('terminate', (args) => {
     const peer = peerArg(args);
     d.apply(d.node.terminate(peer));
     return { message: `terminated ${peer}` };
-  });
-  server.handle('log', (args) => {
-    const n = typeof args['lines'] === 'number' ? args['lines'] : 50;
-    return { entries: d.log.recent(n) };
   });
 }

@@ -51,6 +51,7 @@ export function peerPolicies(config: SitelinkConfig, localAddressOf: (peer: stri
           remote: s.remote,
           methods: t.action.securityMethods.map((m) => ({ esp: m.esp, lifetimeSeconds: m.lifetimeSeconds, lifetimeKilobytes: m.lifetimeKilobytes })),
           pfsGroup: t.action.pfsGroup,
+          action: t.action.name,
         });
       });
     }

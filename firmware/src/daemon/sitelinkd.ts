@@ -15,7 +15,11 @@ import { ControlServer } from '../control/server.ts';
 import { Dataplane } from '../dataplane/dataplane.ts';
 import { IkeNode } from '../ike/exchange/ike-node.ts';
 import type { Action } from '../ike/exchange/types.ts';
+import { FailureBook } from '../log/failures.ts';
 import { NegotiationLog } from '../log/negotiation-log.ts';
+import { mountPolicyHandlers } from '../control/policy-handlers.ts';
+import type { ConfigDiff } from '../config/diff.ts';
+import { failureRecord, StepTrail } from './failure-records.ts';
 import { mountHandlers, type DaemonState } from './control-handlers.ts';
 import { routeSourceAddress } from './local-address.ts';
 import { peerPolicies } from './policy-from-config.ts';
@@ -60,7 +64,8 @@ async function main(): Promise<void> {
   const g = config.gateway;
   const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level });
   const locals = await localAddresses(config);
-  const { peers, problems } = peerPolicies(config, (name) => locals.get(name) ?? '0.0.0.0');
+  let running = config;
+  let { peers, problems } = peerPolicies(config, (name) => locals.get(name) ?? '0.0.0.0');
   for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
 
   const dataplane = new Dataplane();
@@ -83,6 +88,8 @@ async function main(): Promise<void> {
   const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers);
   const routes = new Set<string>();
   const lastError = new Map<string, string>();
+  const failures = new FailureBook();
+  const trail = new StepTrail();
 
   const apply = (actions: Action[]): void => {
     for (const a of actions) {
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
               });
             }
             lastError.delete(a.sa.peer);
+            failures.clear(a.sa.peer);
             break;
           case 'delete':
             dataplane.deleteSa(a.spi, a.direction);
@@ -119,10 +127,12 @@ async function main(): Promise<void> {
             dataplane.updateSa(a.spi, 'out', { remote: a.remote });
             break;
           case 'log':
+            trail.note(a.event);
             log.log(a.event);
             break;
           case 'failed':
             lastError.set(a.peer, `${a.phase} mode: ${a.reason}`);
+            failures.record(failureRecord(a.peer, a.phase, a.detail, trail.steps(a.peer), new Date()));
             break;
         }
       } catch (e) {
@@ -141,21 +151,23 @@ async function main(): Promise<void> {
 
   // Fail closed: negotiate traffic goes to the engine from the start, which drops it
   // (no SA yet) instead of letting the kernel route it in clear.
-  for (const p of peers) {
-    for (const t of p.tunnels) {
-      if (routes.has(t.remote)) continue;
-      routes.add(t.remote);
-      await dataplane.addRoute(t.remote).catch((e: unknown) => {
-        routes.delete(t.remote);
-        log.log({ level: 'error', peer: p.name, phase: 'daemon', step: 'ROUTE', message: `route ${t.remote}: ${String(e)}` });
-      });
+  const routeTunnels = async (): Promise<void> => {
+    for (const p of peers) {
+      for (const t of p.tunnels) {
+        if (routes.has(t.remote)) continue;
+        routes.add(t.remote);
+        await dataplane.addRoute(t.remote).catch((e: unknown) => {
+          routes.delete(t.remote);
+          log.log({ level: 'error', peer: p.name, phase: 'daemon', step: 'ROUTE', message: `route ${t.remote}: ${String(e)}` });
+        });
+      }
     }
-  }
+  };
+  await routeTunnels();
 
   const tick = setInterval(() => apply(node.tick()), TICK_MS);
-  const startPeers = peers.filter((p) => config.peers.get(p.name)?.start === 'start');
   const bringUp = (): void => {
-    for (const p of startPeers) apply(node.initiate(p.name));
+    for (const p of peers) if (running.peers.get(p.name)?.start === 'start') apply(node.initiate(p.name));
   };
   bringUp();
   // Peers configured to start are retried until up (initiate is idempotent).
@@ -163,6 +175,24 @@ async function main(): Promise<void> {
 
   const control = new ControlServer({ path: g.controlSocket });
   const state: DaemonState = { node, dataplane, log, configFile: config.file, configLoaded: new Date(), started: Date.now(), lastError, apply };
+  // Reload: peers whose settings or tunnels changed are renegotiated, the others keep
+  // their SAs (config/diff.ts decides what changed).
+  const reload = async (next: SitelinkConfig, diff: ConfigDiff): Promise<void> => {
+    const nextLocals = await localAddresses(next);
+    const r = peerPolicies(next, (name) => nextLocals.get(name) ?? '0.0.0.0');
+    for (const p of r.problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'RELOAD', message: p.message });
+    const ruleOwners = (name: string): string[] =>
+      [running, next].flatMap((c) => c.rules.filter((x) => x.name === name && x.peer !== null).map((x) => x.peer!.name));
+    const tunnelChanges = [...diff.tunnels.changed, ...diff.tunnels.added, ...diff.tunnels.removed];
+    const reset = [...new Set([...diff.peers.changed, ...diff.peers.removed, ...tunnelChanges.flatMap(ruleOwners)])];
+    apply(node.setPeers(r.peers, reset));
+    for (const p of running.peers.values()) if (!next.peers.has(p.name) || reset.includes(p.name)) p.psk?.wipe();
+    running = next;
+    peers = r.peers;
+    await routeTunnels();
+    bringUp();
+  };
+  mountPolicyHandlers(control, { config: () => running, apply: reload, log, failures, ...(args.secrets !== undefined ? { loadOptions: { secretsFile: args.secrets } } : {}) });
   mountHandlers(control, state);
   try {
     await control.listen();
@@ -185,7 +215,7 @@ async function main(): Promise<void> {
       void (async () => {
         sock500.close();
         dataplane.close();
-        for (const p of peers) p.psk.wipe();
+        for (const p of running.peers.values()) p.psk?.wipe();
         await control.close().catch(() => undefined);
         await log.close().catch(() => undefined);
         process.exit(0);

@@ -5,8 +5,11 @@
 
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
-import { ExchangeType, PayloadType, decodeMessage, deleteIsakmp, payloadsOfType } from '../wire/index.ts';
+import type { FailureReason } from '../../log/failure-record.ts';
+import { ExchangeType, NotifyType, PayloadType, decodeMessage, deleteIsakmp, payloadsOfType } from '../wire/index.ts';
 import type { ExchangeContext, ExchangeCounters } from './context.ts';
+import { mainModeFailure, quickModeFailure } from './failure.ts';
+import { tunnelMethodNames } from './proposal-names.ts';
 import { handleInformational, notifyName, sendDpd, sendInformational } from './informational.ts';
 import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
@@ -153,6 +156,27 @@ export class IkeNode implements ExchangeContext {
     return this.#drain();
   }
 
+  /** New configuration: SAs of removed peers and of those in `reset` are deleted (with
+   * Deletes to the peer); unchanged peers keep theirs. */
+  setPeers(peers: readonly PeerPolicy[], reset: readonly string[]): Action[] {
+    const next = new Map(peers.map((p) => [p.name, p]));
+    for (const sa of [...this.#sas.values()]) {
+      if (!next.has(sa.peer.name) || reset.includes(sa.peer.name)) this.removeSa(sa, true);
+    }
+    this.#peers.clear();
+    for (const [k, v] of next) this.#peers.set(k, v);
+    return this.#drain();
+  }
+
+  /** Operator rekey: every IPsec SA pair of the peer is renegotiated now (make-before-break). */
+  rekey(peerName: string): Action[] {
+    for (const sa of this.#sasOf(peerName)) for (const c of sa.children) c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
+    // Evaluate first: tick() swaps this.out while draining it.
+    const acts = this.tick();
+    this.out.push(...acts);
+    return this.#drain();
+  }
+
   /** Delete everything with a peer, telling it so (Deletes for IPsec and ISAKMP SAs). */
   terminate(peerName: string): Action[] {
     for (const sa of this.#sasOf(peerName)) this.removeSa(sa, true);
@@ -185,7 +209,9 @@ export class IkeNode implements ExchangeContext {
       if (hard) retireChild(this, sa, c, true);
       else c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
     }
-    this.tick();
+    // Evaluate first: tick() swaps this.out while draining it.
+    const acts = this.tick();
+    this.out.push(...acts);
     return this.#drain();
   }
 
@@ -280,7 +306,9 @@ export class IkeNode implements ExchangeContext {
       const err = notes.find((n) => n.notifyType < 16384);
       if (err && sa.state !== 'ESTABLISHED') {
         this.counters.mainModeFailed++;
-        this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: `peer sent ${notifyName(err.notifyType)}` });
+        const code: FailureReason =
+          err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : err.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authentication-failed' : err.notifyType === NotifyType.INVALID_ID_INFORMATION ? 'id-mismatch' : 'other';
+        mainModeFailure(this, sa, code, `peer sent ${notifyName(err.notifyType)}`, { detail: `peer sent ${notifyName(err.notifyType)} (unauthenticated notify)` });
         this.removeSa(sa, false);
       }
       return;
@@ -331,7 +359,7 @@ export class IkeNode implements ExchangeContext {
         } else if (r.kind === 'give-up') {
           this.counters.mainModeFailed++;
           this.log('error', sa, 'main', sa.state, 'peer did not answer: giving up after retransmissions');
-          this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: 'no answer from peer' });
+          mainModeFailure(this, sa, 'timeout', 'no answer from peer', { waitedSeconds: Math.round((now - sa.createdAt) / 1000) });
           this.removeSa(sa, false);
         }
         continue;
@@ -352,7 +380,8 @@ export class IkeNode implements ExchangeContext {
         } else if (r.kind === 'give-up') {
           this.counters.quickModeFailed++;
           this.log('error', sa, 'quick', qm.state, 'no answer to quick mode: giving up');
-          this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason: 'no answer from peer' });
+          const names = tunnelMethodNames(qm.tunnel);
+          quickModeFailure(this, sa, 'initiator', 'timeout', 'no answer from peer', { offered: names, acceptable: names });
           sa.quick.delete(qm.messageId);
           sa.crypto?.forget(qm.messageId);
           const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
@@ -398,11 +427,14 @@ export class IkeNode implements ExchangeContext {
     if (sa.dpdPendingSince !== null) {
       if (now - sa.dpdPendingSince >= dpd.timeoutSeconds * 1000) {
         this.log('error', sa, 'dpd', 'DEAD', `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`);
-        this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: 'dead peer' });
+        mainModeFailure(this, sa, 'timeout', 'dead peer', { waitedSeconds: dpd.timeoutSeconds, detail: 'no answer to RFC 3706 R-U-THERE' });
         const peer = sa.peer.name;
         if (dpd.action !== 'hold') this.removeSa(sa, false);
         else sa.dpdPendingSince = null;
-        if (dpd.action === 'restart') this.out.push(...this.initiate(peer));
+        if (dpd.action === 'restart') {
+          const acts = this.initiate(peer);
+          this.out.push(...acts);
+        }
       }
       return;
     }

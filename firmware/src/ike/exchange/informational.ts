@@ -19,7 +19,10 @@ import {
   type EncryptedMessage,
   type NotifyPayload,
 } from '../wire/index.ts';
+import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
+import { quickModeFailure } from './failure.ts';
+import { tunnelMethodNames } from './proposal-names.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 
@@ -91,7 +94,16 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
           sa.quick.delete(q.messageId);
           sa.crypto.forget(q.messageId);
           ctx.counters.quickModeFailed++;
-          ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason: `peer sent ${notifyName(n.notifyType)}` });
+          const names = tunnelMethodNames(q.tunnel);
+          const code: FailureReason =
+            n.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : n.notifyType === NotifyType.INVALID_ID_INFORMATION ? 'ts-mismatch' : n.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authentication-failed' : 'other';
+          quickModeFailure(ctx, sa, 'initiator', code, `peer sent ${notifyName(n.notifyType)}`, {
+            offered: names,
+            acceptable: names,
+            detail: `peer sent ${notifyName(n.notifyType)}`,
+            ...(code === 'ts-mismatch' ? { offeredSelectors: [{ local: q.tunnel.local, remote: q.tunnel.remote }] } : {}),
+            ...(q.tunnel.action ? { configField: `filter-actions.${q.tunnel.action}.security-methods` } : {}),
+          });
         }
       }
     }

@@ -58,6 +58,8 @@ export interface IsakmpSa {
   remote: Endpoint;
   createdAt: number;
   expiresAt: number;
+  /** Responder: the peer's MM1 offer in config notation (failure records). */
+  peerOffer?: string[];
   /** Initiator: what MM1 offered. */
   offered: Phase1Attributes[];
   chosen?: Phase1Attributes;

@@ -34,7 +34,10 @@ import {
   type NatTFlavour,
   type Payload,
 } from '../wire/index.ts';
+import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
+import { mainModeFailure, type FailureExtra } from './failure.ts';
+import { phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import { detectNat, natDHashes } from './nat-detection.ts';
@@ -78,10 +81,10 @@ export function cleartextNotify(ctx: ExchangeContext, sa: IsakmpSa, notifyType: 
   ctx.out.push({ kind: 'send', localPort: sa.local.port, to: sa.remote, data });
 }
 
-function fail(ctx: ExchangeContext, sa: IsakmpSa, reason: string, notifyType?: number): void {
+function fail(ctx: ExchangeContext, sa: IsakmpSa, reason: string, notifyType?: number, code: FailureReason = 'invalid-message', extra: FailureExtra = {}): void {
   ctx.counters.mainModeFailed++;
   ctx.log('error', sa, 'main', sa.state, `main mode failed: ${reason}`);
-  ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason });
+  mainModeFailure(ctx, sa, code, reason, { detail: reason, ...extra });
   if (notifyType !== undefined) cleartextNotify(ctx, sa, notifyType);
   ctx.removeSa(sa, false);
 }
@@ -142,9 +145,10 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
     ctx.log('warning', sa, 'main', 'MM1', 'dropped: MM1 does not start with an SA payload');
     return null;
   }
+  sa.peerOffer = phase1OfferNames(saPayload);
   const choice = choosePhase1(saPayload, peer.ikeMethods);
   if (typeof choice === 'string') {
-    fail(ctx, sa, choice, NotifyType.NO_PROPOSAL_CHOSEN);
+    fail(ctx, sa, choice, NotifyType.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
     return null;
   }
   const suite = resolvePhase1Suite(
@@ -152,7 +156,7 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
     { allowWeak: peer.allowWeak },
   );
   if (!suite.ok) {
-    fail(ctx, sa, suite.reason, NotifyType.NO_PROPOSAL_CHOSEN);
+    fail(ctx, sa, suite.reason, NotifyType.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
     return null;
   }
   sa.suite = suite.suite;
@@ -238,7 +242,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       { encryption: chosen.encryption ?? 0, hash: chosen.hash ?? 0, group: chosen.group ?? 0, ...(chosen.keyLength !== undefined ? { keyLength: chosen.keyLength } : {}) },
       { allowWeak: sa.peer.allowWeak },
     );
-    if (!suite.ok) return fail(ctx, sa, suite.reason);
+    if (!suite.ok) return fail(ctx, sa, suite.reason, undefined, 'no-proposal-chosen');
     sa.retransmit.answered();
     sa.ckyR = Buffer.from(msg.header.responderCookie);
     sa.suite = suite.suite;
@@ -321,7 +325,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const authFail = (why: string): void => {
       // A wrong PSK shows up here: different SKEYID_e garbles the payloads, or HASH_I/HASH_R differ.
       ctx.log('error', sa, 'main', step, `authentication failed: ${why}`);
-      fail(ctx, sa, `authentication failed: ${why}`, sa.role === 'responder' ? NotifyType.AUTHENTICATION_FAILED : undefined);
+      fail(ctx, sa, `authentication failed: ${why}`, sa.role === 'responder' ? NotifyType.AUTHENTICATION_FAILED : undefined, 'authentication-failed');
     };
     if (!d.ok) return authFail(`${d.reason} (pre-shared key mismatch?)`);
     const idIdx = d.value.payloads.findIndex((p) => p.type === PayloadType.ID);
@@ -333,7 +337,11 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     if (!constantTimeEqual(expect, hash.data)) return authFail(`HASH_${sa.role === 'responder' ? 'I' : 'R'} mismatch`);
     if (!sameIdentity(id.id, sa.peer.remoteId)) {
       ctx.log('error', sa, 'main', step, `peer identity ${describeIdentity(id.id)} is not the configured ${describeIdentity(sa.peer.remoteId)}`);
-      return fail(ctx, sa, 'peer identity mismatch', sa.role === 'responder' ? NotifyType.INVALID_ID_INFORMATION : undefined);
+      return fail(ctx, sa, 'peer identity mismatch', sa.role === 'responder' ? NotifyType.INVALID_ID_INFORMATION : undefined, 'id-mismatch', {
+        receivedId: describeIdentity(id.id),
+        expectedId: describeIdentity(sa.peer.remoteId),
+        configField: `peers.${sa.peer.name}.remote-id`,
+      });
     }
     sa.lastReceived = Buffer.from(raw);
     sa.retransmit.answered();

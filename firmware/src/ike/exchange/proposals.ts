@@ -129,7 +129,7 @@ const ESP: Record<EspAlgorithm, EspShape> = {
   chacha20poly1305: { id: EspTransformId.CHACHA20_POLY1305, keyLength: 256 },
 };
 
-function espAlgorithmOf(id: number, a: IpsecAttributes): EspAlgorithm | null {
+export function espAlgorithmOf(id: number, a: IpsecAttributes): EspAlgorithm | null {
   for (const [name, s] of Object.entries(ESP) as [EspAlgorithm, EspShape][]) {
     if (s.id === id && s.keyLength === a.keyLength && s.auth === a.authAlgorithm) return name;
   }

@@ -33,8 +33,11 @@ import {
   type Payload,
   type SaPayload,
 } from '../wire/index.ts';
+import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
-import { sameIdPayload } from './identity.ts';
+import { quickModeFailure, type FailureExtra } from './failure.ts';
+import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
+import { describeIdentity, sameIdPayload } from './identity.ts';
 import { sendInformational } from './informational.ts';
 import { udpEncapsulated, type ChildSa, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
 import { NONCE_LENGTH } from './main-mode.ts';
@@ -71,10 +74,11 @@ function ids(t: TunnelPolicy, role: 'initiator' | 'responder'): { initiator: IdP
   return role === 'initiator' ? { initiator: local, responder: remote } : { initiator: remote, responder: local };
 }
 
-function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | null, messageId: number, reason: string, notifyType?: number, spi?: Buffer): void {
+function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | null, messageId: number, reason: string, notifyType?: number, spi?: Buffer, code: FailureReason = 'invalid-message', extra: FailureExtra = {}): void {
   ctx.counters.quickModeFailed++;
   ctx.log('error', sa, 'quick', qm?.state ?? 'QM1', `quick mode failed: ${reason}`, { messageId });
-  ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason });
+  const ours = qm ? { offered: tunnelMethodNames(qm.tunnel), acceptable: tunnelMethodNames(qm.tunnel), ...(qm.tunnel.action ? { configField: `filter-actions.${qm.tunnel.action}.security-methods` } : {}) } : {};
+  quickModeFailure(ctx, sa, qm?.role ?? 'responder', code, reason, { detail: reason, ...ours, ...extra });
   if (notifyType !== undefined) sendInformational(ctx, sa, [notify(notifyType, ProtocolId.ESP, spi ?? Buffer.alloc(4))]);
   if (qm) {
     qm.retransmit.stop();
@@ -116,6 +120,18 @@ function idPair(payloads: readonly Payload[]): { initiator: IdPayload; responder
   if (list.length === 0) return null;
   const [initiator, responder] = list;
   return list.length === 2 && initiator && responder ? { initiator, responder } : null;
+}
+
+/** CIDR text of a quick mode ID (failure records). */
+function selectorText(p: IdPayload): string {
+  const id = p.id;
+  if ('mask' in id) {
+    const bits = id.mask.includes(':')
+      ? id.mask.split(':').reduce((n, g) => n + (g === '' ? 0 : parseInt(g, 16).toString(2).replace(/0/g, '').length), 0)
+      : id.mask.split('.').reduce((n, o) => n + Number(o).toString(2).replace(/0/g, '').length, 0);
+    return `${id.address}/${bits}`;
+  }
+  return describeIdentity(id);
 }
 
 /** RESPONDER-LIFETIME data: life type/duration attributes (RFC 2407 §4.6.3.1). */
@@ -216,28 +232,44 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   const theirIds = idPair(payloads);
   if (!saPayload || !nonce) return failQuick(ctx, sa, null, messageId, 'QM1 lacks SA or nonce', NotifyType.PAYLOAD_MALFORMED);
   const firstSpi = saPayload.proposals[0]?.spi;
-  if (!theirIds) return failQuick(ctx, sa, null, messageId, 'QM1 without client IDs (gateway-to-gateway SAs are not configured)', NotifyType.INVALID_ID_INFORMATION, firstSpi);
+  const acceptableSelectors = sa.peer.tunnels.map((t) => ({ local: t.local, remote: t.remote }));
+  if (!theirIds) {
+    return failQuick(ctx, sa, null, messageId, 'QM1 without client IDs (gateway-to-gateway SAs are not configured)', NotifyType.INVALID_ID_INFORMATION, firstSpi, 'ts-mismatch', { acceptableSelectors });
+  }
   // The peer's IDci is our remote subnet, its IDcr our local one.
   const tunnel = sa.peer.tunnels.find((t) => {
     const mine = ids(t, 'responder');
     return sameIdPayload(mine.initiator, theirIds.initiator) && sameIdPayload(mine.responder, theirIds.responder);
   });
-  if (!tunnel) return failQuick(ctx, sa, null, messageId, 'traffic selectors match no configured tunnel', NotifyType.INVALID_ID_INFORMATION, firstSpi);
+  if (!tunnel) {
+    // From the peer's side: its local is IDci, its remote IDcr.
+    const offeredSelectors = [{ local: selectorText(theirIds.initiator), remote: selectorText(theirIds.responder) }];
+    return failQuick(ctx, sa, null, messageId, 'traffic selectors match no configured tunnel', NotifyType.INVALID_ID_INFORMATION, firstSpi, 'ts-mismatch', { offeredSelectors, acceptableSelectors });
+  }
+  const offer = phase2OfferNames(saPayload);
+  const proposals: FailureExtra = {
+    offered: offer.names,
+    acceptable: tunnelMethodNames(tunnel),
+    offeredPfs: offer.pfs,
+    requiredPfs: groupName(tunnel.pfsGroup),
+    ...(tunnel.action ? { configField: `filter-actions.${tunnel.action}.${offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs' : 'security-methods'}` } : {}),
+  };
+  const pfsCode: FailureReason = offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs-mismatch' : 'no-proposal-chosen';
   const choice = choosePhase2(saPayload, tunnel.methods, tunnel.pfsGroup, udpEncapsulated(sa));
-  if (typeof choice === 'string') return failQuick(ctx, sa, null, messageId, choice, NotifyType.NO_PROPOSAL_CHOSEN, firstSpi);
+  if (typeof choice === 'string') return failQuick(ctx, sa, null, messageId, choice, NotifyType.NO_PROPOSAL_CHOSEN, firstSpi, pfsCode, proposals);
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];
   let dh: DhKeyPair | undefined;
   let gqmxy: Buffer | undefined;
   if (tunnel.pfsGroup !== null) {
     const g = dhGroupById(tunnel.pfsGroup);
-    if (!g || !ke) return failQuick(ctx, sa, null, messageId, 'PFS required but no KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi);
+    if (!g || !ke) return failQuick(ctx, sa, null, messageId, 'PFS required but no KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi, 'pfs-mismatch', proposals);
     dh = g.generate();
     try {
       gqmxy = dh.computeSecret(ke.data);
     } catch {
       return failQuick(ctx, sa, null, messageId, 'invalid PFS KE', NotifyType.INVALID_KEY_INFORMATION, firstSpi);
     }
-  } else if (ke) return failQuick(ctx, sa, null, messageId, 'unexpected PFS KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi);
+  } else if (ke) return failQuick(ctx, sa, null, messageId, 'unexpected PFS KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi, 'pfs-mismatch', proposals);
   const inSpi = newSpi(ctx);
   const nr = ctx.env.random(NONCE_LENGTH);
   const rest = quickModeRest({
@@ -279,7 +311,7 @@ function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchan
   const theirIds = idPair(payloads);
   const mine = ids(qm.tunnel, 'initiator');
   if (theirIds && !(sameIdPayload(theirIds.initiator, mine.initiator) && sameIdPayload(theirIds.responder, mine.responder))) {
-    return failQuick(ctx, sa, qm, qm.messageId, 'responder changed the client IDs', NotifyType.INVALID_ID_INFORMATION, choice.peerSpi);
+    return failQuick(ctx, sa, qm, qm.messageId, 'responder changed the client IDs', NotifyType.INVALID_ID_INFORMATION, choice.peerSpi, 'ts-mismatch');
   }
   let gqmxy: Buffer | undefined;
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];

@@ -5,6 +5,7 @@
 
 import type { Secret } from '../../config/secret.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
+import type { FailureRecord } from '../../log/failure-record.ts';
 import type { LogEvent } from '../../log/negotiation-log.ts';
 import type { Identity } from '../wire/index.ts';
 
@@ -38,6 +39,8 @@ export interface TunnelPolicy {
   local: string;
   remote: string;
   methods: EspMethod[];
+  /** The filter action these methods come from (for `explain`: which setting to change). */
+  action?: string;
   /** Quick mode PFS group (RFC 2409 §5.5), or null. */
   pfsGroup: number | null;
 }
@@ -99,7 +102,10 @@ export type Action =
   | { kind: 'update-remote'; peer: string; spi: number; remote: Endpoint }
   | { kind: 'log'; event: LogEvent }
   /** A phase 1 or phase 2 negotiation ended in failure (for `explain`). */
-  | { kind: 'failed'; peer: string; phase: 'main' | 'quick'; reason: string };
+  | { kind: 'failed'; peer: string; phase: 'main' | 'quick'; reason: string; detail: FailureDetail };
+
+/** The failure record without what only the daemon knows (time, message sequence). */
+export type FailureDetail = Pick<FailureRecord, 'role' | 'offered' | 'acceptable'> & Partial<Omit<FailureRecord, 'peer' | 'time' | 'phase' | 'role' | 'reason' | 'exchange' | 'offered' | 'acceptable'>> & { code: FailureRecord['reason'] };
 
 /** Clock and randomness, injected so tests can drive time. */
 export interface ExchangeEnv {

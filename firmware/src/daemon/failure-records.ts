@@ -1,0 +1,34 @@
+// Turns the exchanges' failure actions into FailureRecords for `sitelinkctl
+// explain` (log/failures.ts), adding the time and the recent message steps
+// of that peer from the negotiation log events.
+
+import type { ExchangeStep, FailureRecord } from '../log/failure-record.ts';
+import type { LogEvent } from '../log/negotiation-log.ts';
+import type { FailureDetail } from '../ike/exchange/types.ts';
+
+const KEEP_STEPS = 16;
+
+export class StepTrail {
+  readonly #byPeer = new Map<string, ExchangeStep[]>();
+
+  /** Remember a log event as a protocol step (only steps that name a message). */
+  note(ev: LogEvent): void {
+    if (ev.peer === undefined || !/^(MM\d|QM\d|NOTIFY|DELETE|R-U-THERE)/.test(ev.step)) return;
+    const list = this.#byPeer.get(ev.peer) ?? [];
+    // A new MM1/QM1 from us starts a new negotiation.
+    if (ev.step === 'MM1' && list.length > 0) list.length = 0;
+    const notify = /peer sent (\w+)/.exec(ev.message)?.[1];
+    list.push({ from: notify !== undefined ? 'remote' : 'local', message: `${ev.step}: ${ev.message}`, ...(notify !== undefined ? { notify: notify.replace(/_/g, '-') } : {}) });
+    if (list.length > KEEP_STEPS) list.splice(0, list.length - KEEP_STEPS);
+    this.#byPeer.set(ev.peer, list);
+  }
+
+  steps(peer: string): ExchangeStep[] {
+    return [...(this.#byPeer.get(peer) ?? [])];
+  }
+}
+
+export function failureRecord(peer: string, phase: 'main' | 'quick', detail: FailureDetail, steps: ExchangeStep[], now: Date): FailureRecord {
+  const { code, ...rest } = detail;
+  return { ...rest, peer, phase, reason: code, time: now.toISOString(), exchange: steps };
+}
