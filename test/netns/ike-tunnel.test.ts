@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
@@ -49,6 +50,14 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
   t.match(logB, /IPsec SA pair installed/, 'gwB installed the SA pair');
   t.notOk((logA + logB + a.recentOutput() + b.recentOutput()).includes(psk), 'the PSK appears in no log or output');
 
+  const st = await controlRequest(a.files.socket, 'status');
+  t.equal(st.peers.find((p) => p.name === 'gwB')?.state, 'up', 'sitelinkctl status: gwB is up');
+  const sas = await controlRequest(b.files.socket, 'sas');
+  t.equal(sas.quickMode.length, 1, 'sitelinkctl sas on gwB: one IPsec SA pair');
+  t.equal(sas.quickMode[0]?.encap, 'udp');
+  t.ok(BigInt(sas.quickMode[0]?.packetsIn ?? '0') > 0n, 'with inbound packets counted');
+  t.notOk(JSON.stringify(sas).includes(psk), 'no PSK in sas output');
+
   // NAT rebinding: gwA's ESP now arrives from a new public port; gwB's engine reports
   // the authenticated move and sitelinkd re-points the outbound SA (RFC 3948 §5).
   await lab.rebind();
@@ -64,4 +73,33 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
   t.notOk(await lab.ping('lanB', LAB.lanA, 2), 'after the Deletes nothing passes');
   await b.stop();
   t.notOk(b.running, 'gwB exited on SIGTERM');
+});
+
+t.test('sitelinkd with mismatched PSKs: no tunnel, explain says why', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('ikf'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ikf-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'first-secret-A', start: 'start' });
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: 'other-secret-B', start: 'none' });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  const seen = await waitUntil(async () => (await controlRequest(b.files.socket, 'explain', { peer: 'gwA' })).record !== null, 10_000, 300);
+  t.ok(seen, 'gwB recorded a failure');
+  const rb = await controlRequest(b.files.socket, 'explain', { peer: 'gwA' });
+  t.equal(rb.record?.reason, 'authentication-failed', 'gwB: authentication failed');
+  t.equal(rb.record?.phase, 'main');
+  const ra = await controlRequest(a.files.socket, 'explain', { peer: 'gwB' });
+  t.equal(ra.record?.reason, 'authentication-failed', 'gwA learnt it from the AUTHENTICATION-FAILED notify');
+  const st = await controlRequest(a.files.socket, 'status');
+  t.not(st.peers.find((p) => p.name === 'gwB')?.state, 'up', 'status does not claim the tunnel is up');
+  t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic passes');
+  const all = JSON.stringify([ra, rb]) + a.logText() + b.logText();
+  t.notOk(all.includes('first-secret-A') || all.includes('other-secret-B'), 'neither PSK appears in explain or logs');
 });
