@@ -16,7 +16,7 @@ export interface Row {
   hwmMb?: number;
 }
 
-const HEAD = ['hub', 'group', 'tunnels', 'tunnels/s', 'rate vs sS', 'p50 ms', 'p95 ms', 'fail', 'retx', 'RSS/tunnel KiB', 'RSS vs sS', 'hub CPU ms/tun', 'hub HWM MiB', 'hub sees up'];
+const HEAD = ['hub', 'group', 'tunnels', 'tunnels/s', 'rate vs sS', 'p50 ms', 'p95 ms', 'fail', 'retx', 'RSS/tunnel KiB', 'RSS vs sS', 'hub CPU ms/tun', 'loadgen CPU ms/tun', 'hub HWM MiB', 'hub sees up'];
 
 const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 
@@ -43,6 +43,7 @@ export function renderTable(rows: readonly Row[]): string {
       fmt(r.rssPerTunnelKb),
       mine ? ratio(r.rssPerTunnelKb, base?.rssPerTunnelKb) : '1.00x',
       fmt(r.hubCpuMsPerTunnel, 2),
+      fmt(r.load.cpuMs / Math.max(1, r.load.established), 2),
       fmt(r.hwmMb),
       r.hubUp === undefined ? '-' : String(r.hubUp),
     ];
