@@ -7,6 +7,7 @@
 #include "sadb.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,13 +137,14 @@ static void most_specific_first(void)
  * while a writer adds, retargets and deletes SAs. */
 static sl_sadb_t cdb;
 static atomic_bool stop;
-static atomic_ulong found, inconsistent;
+static atomic_ulong found, inconsistent, spins;
 
 static void *reader(void *arg)
 {
 	(void)arg;
 	sl_flow_t f = flow("198.18.1.5", "198.18.2.1", 17, 53);
 	while (!atomic_load(&stop)) {
+		atomic_fetch_add(&spins, 1);
 		sl_sadb_rdlock(&cdb);
 		sl_sa_t *sa = sl_sadb_lookup_out(&cdb, &f);
 		if (sa) {
@@ -168,6 +170,9 @@ static void concurrent(void)
 	pthread_t th[3];
 	for (int i = 0; i < 3; i++)
 		pthread_create(&th[i], NULL, reader, NULL);
+	/* Let the readers get going before the writer starts. */
+	while (atomic_load(&spins) < 300)
+		sched_yield();
 	sl_endpoint_t ep;
 	for (uint32_t spi = 0x1000; spi < 0x1000 + 300; spi++) {
 		CHECK_EQ(sl_sadb_add(&cdb, mk(spi, SL_DIR_OUT, &s, 1)), 0);
@@ -181,7 +186,11 @@ static void concurrent(void)
 		sl_sadb_unlock(&cdb);
 		if (spi > 0x1000)
 			CHECK_EQ(sl_sadb_del(&cdb, spi - 1, SL_DIR_OUT), 0);
+		sched_yield();
 	}
+	/* The last SA stays: readers must see it sooner or later (bounded wait). */
+	for (int i = 0; i < 2000000 && atomic_load(&found) == 0; i++)
+		sched_yield();
 	atomic_store(&stop, true);
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
