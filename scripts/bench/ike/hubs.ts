@@ -20,6 +20,8 @@ export interface RunningHub {
   pid: number;
   /** Spokes with an installed IPsec SA pair, as the hub reports them. */
   tunnelsUp(): Promise<number>;
+  /** Hub-side remarks worth a line under the table (e.g. refused half-open main modes). */
+  remarks(): string[];
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ async function startCharon(s: HubSetup): Promise<RunningHub> {
       if (process.env.BENCH_DEBUG) process.stderr.write(`swanctl: ${r.code} ${r.stdout.slice(0, 1500)} ${r.stderr}\n${c.log().slice(-6000)}\n`);
       return (r.stdout.match(/\bINSTALLED, TUNNEL/g) ?? []).length;
     },
+    remarks: () => [],
     stop: () => c.stop(),
   };
 }
@@ -64,6 +67,11 @@ async function startSitelinkd(s: HubSetup): Promise<RunningHub> {
     async tunnelsUp() {
       const st = await controlRequest(files.socket, 'status', {}, 30_000);
       return st.peers.filter((p) => p.state === 'up').length;
+    },
+    remarks() {
+      // ike-node.ts drops MM1s beyond HALF_OPEN_MAX half-open main modes (logged at warning).
+      const refused = (d.logText().match(/half-open main modes/g) ?? []).length;
+      return refused > 0 ? [`${refused} MM1 dropped by the half-open limit (spokes retransmit after 2 s)`] : [];
     },
     stop: () => d.stop(),
   };

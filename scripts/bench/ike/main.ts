@@ -2,7 +2,8 @@
 // file and the load generator): namespaces, spoke plan, one row per DH group
 // and hub, the table. Env: BENCH_SPOKES (100), BENCH_GROUPS (modp2048,ecp256),
 // BENCH_HUBS (strongswan,sitelinkd), BENCH_PFS (yes), BENCH_CONCURRENCY (32),
-// BENCH_TIMEOUT (seconds per row, 120), BENCH_DEBUG (charon log level 2 and
+// BENCH_TIMEOUT (seconds per row, 120), BENCH_SANITY (yes: also strongSwan
+// spokes against the strongSwan hub), BENCH_DEBUG (charon log level 2 and
 // its log tail on stderr); BENCH_LOADGEN and BENCH_PREFIX are
 // set by the bash entry.
 
@@ -12,6 +13,7 @@ import path from 'node:path';
 import type { HubKind } from './hubs.ts';
 import { measureRow } from './measure.ts';
 import { GROUPS, spokePlan, writeSpokeFile, type GroupSpec } from './plan.ts';
+import { measureSanityRow } from './sanity.ts';
 import { renderTable, type Row } from './table.ts';
 import { Topology } from './topology.ts';
 
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
   const pfs = (process.env.BENCH_PFS ?? 'yes') !== 'no';
   const concurrency = intEnv('BENCH_CONCURRENCY', 32);
   const timeoutS = intEnv('BENCH_TIMEOUT', 120);
+  const sanity = (process.env.BENCH_SANITY ?? 'yes') !== 'no' && hubs.includes('strongswan');
   const script = process.env.BENCH_LOADGEN;
   if (!script) throw new Error('BENCH_LOADGEN (the bundled load generator) is not set: run scripts/bench-ike');
   const topo = new Topology(process.env.BENCH_PREFIX ?? `slike${process.pid}`);
@@ -53,6 +56,10 @@ async function main(): Promise<void> {
         process.stderr.write(`bench-ike: ${hub} / ${group.name} ...\n`);
         const row = await measureRow(hub, { ns: topo.hubNs, dir, spokes, group, pfs }, { ns: topo.spokeNs, script, spokeFile, concurrency, timeoutS });
         rows.push(row);
+      }
+      if (sanity) {
+        process.stderr.write(`bench-ike: strongswan / ${group.name}, strongSwan spokes (sanity) ...\n`);
+        rows.push(await measureSanityRow({ ns: topo.hubNs, dir, spokes, group, pfs }, topo.spokeNs, timeoutS));
       }
     }
   } finally {

@@ -58,7 +58,7 @@ export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): P
     row.rssPerTunnelKb = (after.rssKb - before.rssKb) / n;
     row.hubCpuMsPerTunnel = (after.cpuMs - before.cpuMs) / n;
     row.hwmMb = after.hwmKb / 1024;
-    if (load.failures.length > 0) process.stderr.write(`bench-ike: ${kind}/${s.group.name}: ${load.failures.join(', ')}\n`);
+    row.remarks = [...load.failures, ...hub.remarks()];
   } catch (e) {
     row.note = `${(e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 160)} ${lg.stderr().split('\n')[0] ?? ''}`.trim();
   } finally {

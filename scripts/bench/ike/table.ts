@@ -5,6 +5,8 @@ import type { LoadResult } from '../../../firmware/src/tools/loadgen/stats.ts';
 
 export interface Row {
   hub: string;
+  /** 'ike-loadgen' unless told otherwise (the strongSwan sanity row says 'charon'). */
+  loadgen?: string;
   group: string;
   spokes: number;
   /** null with `note` when the hub could not be measured. */
@@ -14,9 +16,10 @@ export interface Row {
   rssPerTunnelKb?: number;
   hubCpuMsPerTunnel?: number;
   hwmMb?: number;
+  remarks?: string[];
 }
 
-const HEAD = ['hub', 'group', 'tunnels', 'tunnels/s', 'rate vs sS', 'p50 ms', 'p95 ms', 'fail', 'retx', 'RSS/tunnel KiB', 'RSS vs sS', 'hub CPU ms/tun', 'loadgen CPU ms/tun', 'hub HWM MiB', 'hub sees up'];
+const HEAD = ['hub', 'spokes by', 'group', 'tunnels', 'tunnels/s', 'rate vs sS', 'p50 ms', 'p95 ms', 'fail', 'retx', 'RSS/tunnel KiB', 'RSS vs sS', 'hub CPU ms/tun', 'loadgen CPU ms/tun', 'hub HWM MiB', 'hub sees up'];
 
 const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 
@@ -25,13 +28,15 @@ function ratio(a: number | undefined, b: number | undefined): string {
 }
 
 export function renderTable(rows: readonly Row[]): string {
-  const ref = (group: string): Row | undefined => rows.find((r) => r.group === group && r.hub === 'strongswan' && r.load !== null);
+  const ref = (group: string): Row | undefined => rows.find((r) => r.group === group && r.hub === 'strongswan' && r.loadgen === undefined && r.load !== null);
   const cells = rows.map((r): string[] => {
-    if (r.load === null) return [r.hub, r.group, `0/${r.spokes}`, `not available: ${r.note ?? 'unknown'}`];
+    const by = r.loadgen ?? 'ike-loadgen';
+    if (r.load === null) return [r.hub, by, r.group, `0/${r.spokes}`, `not available: ${r.note ?? 'unknown'}`];
     const base = ref(r.group);
-    const mine = r.hub !== 'strongswan';
+    const mine = r !== base;
     return [
       r.hub,
+      by,
       r.group,
       `${r.load.established}/${r.spokes}`,
       fmt(r.load.tunnelsPerSecond),
@@ -39,7 +44,7 @@ export function renderTable(rows: readonly Row[]): string {
       fmt(r.load.p50Ms, 0),
       fmt(r.load.p95Ms, 0),
       String(r.load.failed),
-      String(r.load.retransmits),
+      Number.isNaN(r.load.retransmits) ? '-' : String(r.load.retransmits),
       fmt(r.rssPerTunnelKb),
       mine ? ratio(r.rssPerTunnelKb, base?.rssPerTunnelKb) : '1.00x',
       fmt(r.hubCpuMsPerTunnel, 2),
@@ -50,5 +55,6 @@ export function renderTable(rows: readonly Row[]): string {
   });
   const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.filter((c) => c.length === HEAD.length).map((c) => c[i]!.length)));
   const line = (c: readonly string[]): string => `| ${c.map((x, i) => (c.length === HEAD.length ? x.padEnd(widths[i]!) : x)).join(' | ')} |`;
-  return [line(HEAD), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
+  const remarks = rows.flatMap((r) => (r.remarks ?? []).map((x) => `  ${r.hub}/${r.group}: ${x}`));
+  return [line(HEAD), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line), ...(remarks.length > 0 ? ['', ...remarks] : [])].join('\n');
 }

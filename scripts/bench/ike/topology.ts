@@ -4,6 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { exec, execOk } from './exec.ts';
+import { spokeLanAddress } from './charon-spokes.ts';
 import { HUB } from './plan.ts';
 import type { Spoke } from '../../../firmware/src/tools/loadgen/spokes.ts';
 
@@ -32,7 +33,14 @@ export class Topology {
     const hubCmds = ['link set lo up', `addr add ${HUB.lanAddress}/32 dev lo`, `addr add ${HUB.address}/${HUB.prefix} dev ${vh}`, `link set ${vh} up`];
     // Spoke addresses as /32s on the veth plus one host route to the hub (N
     // addresses with a /12 each would make N identical prefix routes).
-    const spokeCmds = ['link set lo up', `link set ${vs} up`, `route add ${HUB.address}/32 dev ${vs}`, ...spokes.map((s) => `addr add ${s.address}/32 dev ${vs}`)];
+    // Each spoke's LAN address on lo, for strongSwan as the load generator (charon-spokes.ts).
+    const spokeCmds = [
+      'link set lo up',
+      `link set ${vs} up`,
+      `route add ${HUB.address}/32 dev ${vs}`,
+      ...spokes.map((s) => `addr add ${s.address}/32 dev ${vs}`),
+      ...spokes.map((s) => `addr add ${spokeLanAddress(s)}/32 dev lo`),
+    ];
     for (const [ns, cmds] of [[this.hubNs, hubCmds], [this.spokeNs, spokeCmds]] as const) {
       const file = `${batchDir}/${ns}.ip`;
       writeFileSync(file, `${cmds.join('\n')}\n`);
