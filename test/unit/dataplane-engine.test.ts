@@ -101,7 +101,7 @@ async function child(): Promise<void> {
   const sel = [{ local: '198.18.1.0/24', remote: '198.18.2.0/24' }];
   const base = { algorithm: 'aes128gcm16' as const, local: { address: '127.0.0.1', port: 4500 }, remote: { address: '127.0.0.1', port: 5600 }, encap: 'udp' as const, esn: true, backend: 'openssl' as const, selectors: sel, reqid: 7 };
   const out = dp.addSa({ ...base, spi: SPI_OUT, direction: 'out', encKey: kOut });
-  dp.addSa({ ...base, spi: SPI_IN, direction: 'in', encKey: kIn, replayWindow: 1024 });
+  dp.addSa({ ...base, spi: SPI_IN, direction: 'in', encKey: kIn, replayWindow: 1024, limits: { softPackets: 2n } });
   check('SA status reports backend and driver', out.backend === 'openssl' && out.driver.length > 0, `${out.backend}/${out.driver}`);
   check('status carries no key material', !JSON.stringify(dp.listSas(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).includes(kOut.toString('hex').slice(0, 16)));
   await dp.addRoute('198.18.2.0/24');
@@ -202,7 +202,20 @@ async function child(): Promise<void> {
   check('updateSa retargets the outbound SA', upd.remote.port === 5601);
   moved.close();
 
-  // 6. Counters and SA status; delete; close.
+  // 6. Lifetimes (RFC 4301 §4.4.2.1): soft once, hard kills the SA, both reach JS.
+  await new Promise((r) => setTimeout(r, 100));
+  const kind = (type: string): Array<Record<string, unknown>> => events.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && (e as { type?: string }).type === type);
+  check('soft limit raised once for the inbound SA', kind('soft').length === 1 && kind('soft')[0]?.['reason'] === 'packets' && kind('soft')[0]?.['direction'] === 'in', JSON.stringify(kind('soft')));
+  const kHard = randomBytes(20);
+  dp.addSa({ ...base, spi: 0x3001, direction: 'in', encKey: kHard, limits: { hardPackets: 1n } });
+  const deadBefore = dp.counters().dropsDead;
+  for (let i = 1; i <= 3; i++) await send(espSeal(kHard, 0x3001, i, icmpEcho([198, 18, 2, 1], [198, 18, 1, 1], 0x4343, i, Buffer.alloc(8))));
+  await new Promise((r) => setTimeout(r, 300));
+  check('hard limit raised once', kind('hard').length === 1 && kind('hard')[0]?.['spi'] === 0x3001, JSON.stringify(kind('hard')));
+  check('packets past the hard limit are dropped', dp.counters().dropsDead - deadBefore === 2n && dp.saStatus(0x3001, 'in')?.dead === true);
+  dp.deleteSa(0x3001, 'in');
+
+  // 7. Counters and SA status; delete; close.
   const st = dp.saStatus(SPI_IN, 'in');
   check('inbound SA counted packets and highest seq', st !== null && st.packets >= 5n && st.seq === BigInt(seq - 1), `${st?.packets} ${st?.seq}`);
   check('deleteSa removes the SA', dp.deleteSa(SPI_IN, 'in') && dp.saStatus(SPI_IN, 'in') === null && !dp.deleteSa(SPI_IN, 'in'));
