@@ -1,9 +1,11 @@
 // The validated config (config/types.ts) in the shape the exchanges use
 // (ike/exchange/types.ts): one PeerPolicy per IKE peer, its tunnels from the
-// negotiate rules' traffic selectors (policy/selectors.ts).
+// negotiate rules' traffic selectors (policy/selectors.ts), certificates
+// loaded for signature authentication.
 
 import type { PeerIdentity, SitelinkConfig } from '../config/types.ts';
-import type { PeerPolicy, TunnelPolicy } from '../ike/exchange/types.ts';
+import type { PeerPolicy, SignatureAuth, TunnelPolicy } from '../ike/exchange/types.ts';
+import { loadSignatureAuth } from './signature-auth.ts';
 import { IdType, type Identity } from '../ike/wire/index.ts';
 import { tunnelsOf } from '../policy/selectors.ts';
 
@@ -31,8 +33,18 @@ export function peerPolicies(config: SitelinkConfig, localAddressOf: (peer: stri
   const problems: PolicyProblem[] = [];
   const tunnels = tunnelsOf(config);
   for (const p of config.peers.values()) {
-    if (p.psk === null || !p.auth.some((a) => a.kind === 'psk')) {
-      problems.push({ peer: p.name, message: 'only pre-shared key authentication is implemented in sitelinkd so far' });
+    // IKEv1 carries one auth method per phase 1 transform: the first configured one is used.
+    const first = p.auth[0];
+    let signature: SignatureAuth | undefined;
+    if (first && first.kind !== 'psk') {
+      const loaded = loadSignatureAuth(first);
+      if (typeof loaded === 'string') {
+        problems.push({ peer: p.name, message: loaded });
+        continue;
+      }
+      signature = loaded;
+    } else if (p.psk === null) {
+      problems.push({ peer: p.name, message: 'no pre-shared key for this peer in the secrets file' });
       continue;
     }
     if (p.exchangeMode !== 'main') {
@@ -62,6 +74,7 @@ export function peerPolicies(config: SitelinkConfig, localAddressOf: (peer: stri
       localId: identityOf(p.localId),
       remoteId: identityOf(p.remoteId),
       psk: p.psk,
+      ...(signature ? { signature } : {}),
       ikeMethods: p.keyExchange.methods.map((m) => ({ encryption: m.encryption, integrity: m.integrity, dhGroup: m.dhGroup })),
       ikeLifetimeSeconds: p.keyExchange.lifetimeSeconds,
       allowWeak: p.allowWeak,

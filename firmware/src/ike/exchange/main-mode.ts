@@ -6,12 +6,10 @@
 //   MM5 I->R  *IDii HASH_I [N(INITIAL-CONTACT)]
 //   MM6 R->I  *IDir HASH_R                      (* = encrypted)
 
-import { hashI, hashR, type Phase1HashInput } from '../crypto/exchange-hash.ts';
 import { IsakmpCryptoState } from '../crypto/isakmp-crypto-state.ts';
 import { phase1Iv } from '../crypto/iv.ts';
 import { resolvePhase1Suite } from '../crypto/phase1-suite.ts';
-import { constantTimeEqual } from '../crypto/secret.ts';
-import { derivePhase1Keys, skeyidPreSharedKey } from '../crypto/skeyid.ts';
+import { derivePhase1Keys } from '../crypto/skeyid.ts';
 import {
   ExchangeType,
   NotifyType,
@@ -41,6 +39,7 @@ import { phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import { detectNat, natDHashes } from './nat-detection.ts';
+import { authMethodOf, ourAuth, skeyidFor, verifyPeerAuth } from './phase1-auth.ts';
 import { choosePhase1, phase1Transform, verifyPhase1Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
 import { decryptMessage, encryptMessage } from './secure-message.ts';
@@ -123,7 +122,7 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
 export function initiateMainMode(ctx: ExchangeContext, peer: PeerPolicy, local: Endpoint, remote: Endpoint): IsakmpSa {
   const sa = newSa(ctx, peer, 'initiator', local, remote);
   sa.ckyI = ctx.env.random(8);
-  sa.offered = peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds));
+  sa.offered = peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds, authMethodOf(sa)));
   const payloads = mainMode1({ transforms: sa.offered }, ourVendorIds(peer));
   sa.saiB = encodePayloadBody(payloads[0]!);
   const data = encodeMessage({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, payloads);
@@ -146,7 +145,7 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
     return null;
   }
   sa.peerOffer = phase1OfferNames(saPayload);
-  const choice = choosePhase1(saPayload, peer.ikeMethods);
+  const choice = choosePhase1(saPayload, peer.ikeMethods, authMethodOf(sa));
   if (typeof choice === 'string') {
     fail(ctx, sa, choice, NotifyType.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
     return null;
@@ -176,10 +175,6 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
   return sa;
 }
 
-function phase1HashInput(sa: IsakmpSa): Phase1HashInput {
-  return { gxi: sa.gxi!, gxr: sa.gxr!, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
-}
-
 /** Both sides after MM3/MM4: SKEYID family and the phase 1 cipher state (RFC 2409 §5, Appendix B). */
 function deriveKeys(sa: IsakmpSa, peerPublic: Buffer): string | null {
   const suite = sa.suite!;
@@ -189,7 +184,11 @@ function deriveKeys(sa: IsakmpSa, peerPublic: Buffer): string | null {
   } catch (e) {
     return `invalid KE: ${e instanceof Error ? e.message : 'rejected'}`;
   }
-  const skeyid = skeyidPreSharedKey(suite.hash, sa.peer.psk.reveal(), sa.ni!, sa.nr!);
+  const skeyid = skeyidFor(sa, gxy);
+  if (typeof skeyid === 'string') {
+    gxy.fill(0);
+    return skeyid;
+  }
   sa.keys = derivePhase1Keys(suite.hash, skeyid, gxy, sa.ckyI, sa.ckyR, suite.cipher.keyLength);
   gxy.fill(0);
   sa.crypto = new IsakmpCryptoState(suite.cipher, suite.hash, sa.keys.encKey, phase1Iv(suite.hash, suite.cipher.blockSize, sa.gxi!, sa.gxr!));
@@ -258,6 +257,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const payloads = mainMode3({
       ke: sa.gxi,
       nonce: sa.ni,
+      ...(sa.peer.signature ? { certRequests: sa.peer.signature.caSubjects } : {}),
       ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } } : {}),
     });
     ctx.log('info', sa, 'main', 'MM3', `responder chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}`);
@@ -283,6 +283,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const payloads = mainMode4({
       ke: sa.gxr,
       nonce: sa.nr,
+      ...(sa.peer.signature ? { certRequests: sa.peer.signature.caSubjects } : {}),
       ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.hash, sa.ckyI, sa.ckyR, from, sa.local) } } : {}),
     });
     ctx.log('info', sa, 'main', 'MM4', 'key exchange');
@@ -311,8 +312,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     // decided now (a crossing negotiation may have started since MM1).
     sa.sendInitialContact = sa.sendInitialContact && !ctx.hasOtherSas(sa);
     const id = ourId(sa);
-    const hash = hashI(sa.suite!.hash, sa.keys!.skeyid, phase1HashInput(sa), encodePayloadBody(id));
-    const payloads = mainMode5({ id, auth: { kind: 'hash', hash }, ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}) });
+    const payloads = mainMode5({ id, auth: ourAuth(sa, encodePayloadBody(id)), ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}) });
     sa.state = 'MM5_SENT';
     ctx.log('info', sa, 'main', 'MM5', `authenticating as ${describeIdentity(sa.peer.localId)}`);
     ctx.send(sa, encryptMessage(sa.crypto!, sa, ExchangeType.MAIN, 0, payloads), true);
@@ -328,13 +328,9 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       fail(ctx, sa, `authentication failed: ${why}`, sa.role === 'responder' ? NotifyType.AUTHENTICATION_FAILED : undefined, 'authentication-failed');
     };
     if (!d.ok) return authFail(`${d.reason} (pre-shared key mismatch?)`);
-    const idIdx = d.value.payloads.findIndex((p) => p.type === PayloadType.ID);
-    const id = d.value.payloads[idIdx];
-    const hash = payloadsOfType(d.value.payloads, PayloadType.HASH)[0];
-    if (id === undefined || id.type !== PayloadType.ID || hash === undefined) return authFail('ID or HASH payload missing');
-    const idBody = d.value.spans[idIdx]!.body;
-    const expect = sa.role === 'responder' ? hashI(sa.suite!.hash, sa.keys!.skeyid, phase1HashInput(sa), idBody) : hashR(sa.suite!.hash, sa.keys!.skeyid, phase1HashInput(sa), idBody);
-    if (!constantTimeEqual(expect, hash.data)) return authFail(`HASH_${sa.role === 'responder' ? 'I' : 'R'} mismatch`);
+    const check = verifyPeerAuth(sa, d.value.payloads, d.value.spans);
+    if (!check.ok) return authFail(check.reason);
+    const id = check.id;
     if (!sameIdentity(id.id, sa.peer.remoteId)) {
       ctx.log('error', sa, 'main', step, `peer identity ${describeIdentity(id.id)} is not the configured ${describeIdentity(sa.peer.remoteId)}`);
       return fail(ctx, sa, 'peer identity mismatch', sa.role === 'responder' ? NotifyType.INVALID_ID_INFORMATION : undefined, 'id-mismatch', {
@@ -348,9 +344,8 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     if (sa.role === 'responder') {
       const initialContact = payloadsOfType(d.value.payloads, PayloadType.NOTIFY).some((n) => n.notifyType === NotifyType.INITIAL_CONTACT);
       const mine = ourId(sa);
-      const h = hashR(sa.suite!.hash, sa.keys!.skeyid, phase1HashInput(sa), encodePayloadBody(mine));
       sa.state = 'ESTABLISHED';
-      ctx.send(sa, encryptMessage(sa.crypto!, sa, ExchangeType.MAIN, 0, mainMode6({ id: mine, auth: { kind: 'hash', hash: h } })), false);
+      ctx.send(sa, encryptMessage(sa.crypto!, sa, ExchangeType.MAIN, 0, mainMode6({ id: mine, auth: ourAuth(sa, encodePayloadBody(mine)) })), false);
       ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
       ctx.established(sa, initialContact);
     } else {

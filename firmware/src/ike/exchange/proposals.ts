@@ -45,13 +45,13 @@ const INTEGRITY: Record<IkeMethod['integrity'], number> = {
 };
 
 /** RFC 2409 Appendix A attributes of one offered phase 1 transform (PSK authentication). */
-export function phase1Transform(m: IkeMethod, lifetimeSeconds: number): Phase1Attributes {
+export function phase1Transform(m: IkeMethod, lifetimeSeconds: number, authMethod: number = AuthMethod.PRE_SHARED_KEY): Phase1Attributes {
   const e = ENCRYPTION[m.encryption];
   const out: Phase1Attributes = {
     encryption: e.encryption,
     hash: INTEGRITY[m.integrity],
     group: m.dhGroup,
-    authMethod: AuthMethod.PRE_SHARED_KEY,
+    authMethod,
     lifetimes: [{ type: LifeType.SECONDS, duration: lifetimeSeconds }],
     other: [],
   };
@@ -82,15 +82,15 @@ export interface Phase1Choice {
   transformNumber: number;
 }
 
-/** Responder: the first offered transform that matches one of our methods (PSK only). */
-export function choosePhase1(sa: SaPayload, ours: readonly IkeMethod[]): Phase1Choice | string {
+/** Responder: the first offered transform that matches one of our methods and our auth method. */
+export function choosePhase1(sa: SaPayload, ours: readonly IkeMethod[], authMethod: number = AuthMethod.PRE_SHARED_KEY): Phase1Choice | string {
   if (sa.proposals.length !== 1) return `phase 1 SA has ${sa.proposals.length} proposals, RFC 2409 §5 allows one`;
   const p = sa.proposals[0]!;
   if (p.protocol !== ProtocolId.ISAKMP) return `phase 1 proposal protocol ${p.protocol} is not ISAKMP`;
   for (const t of p.transforms) {
     const a = parsePhase1Attributes(t.attributes);
     if (typeof a === 'string') continue;
-    if (a.authMethod !== AuthMethod.PRE_SHARED_KEY || a.prf !== undefined || a.other.length > 0) continue;
+    if (a.authMethod !== authMethod || a.prf !== undefined || a.other.length > 0) continue;
     const match = ours.some((m) => {
       const e = ENCRYPTION[m.encryption];
       return e.encryption === a.encryption && e.keyLength === a.keyLength && INTEGRITY[m.integrity] === a.hash && m.dhGroup === a.group;

@@ -3,7 +3,10 @@
 // SAs to install or delete, log records). No I/O happens in this folder; the
 // daemon (firmware/src/daemon/) carries the actions out.
 
+import type { KeyObject } from 'node:crypto';
 import type { Secret } from '../../config/secret.ts';
+import type { SignatureAuthMethod } from '../crypto/signature.ts';
+import type { CertPolicy } from '../crypto/x509-verify.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import type { FailureRecord } from '../../log/failure-record.ts';
 import type { LogEvent } from '../../log/negotiation-log.ts';
@@ -60,7 +63,10 @@ export interface PeerPolicy {
   localAddress: string;
   localId: Identity;
   remoteId: Identity;
-  psk: Secret;
+  /** Pre-shared key (RFC 2409 §5.4); used when `signature` is absent. */
+  psk: Secret | null;
+  /** Signature authentication (RFC 2409 §5.1, RFC 4754): takes precedence over the PSK. */
+  signature?: SignatureAuth;
   ikeMethods: IkeMethod[];
   ikeLifetimeSeconds: number;
   allowWeak: boolean;
@@ -68,6 +74,17 @@ export interface PeerPolicy {
   keepaliveSeconds: number;
   dpd: DpdPolicy | null;
   tunnels: TunnelPolicy[];
+}
+
+export interface SignatureAuth {
+  /** Phase 1 auth method: 3 RSA, 9/10/11 ECDSA P-256/384/521 (RFC 4754 §3). */
+  method: SignatureAuthMethod;
+  privateKey: KeyObject;
+  /** Our certificate chain, DER, leaf first (sent in CERT payloads). */
+  certificates: Buffer[];
+  /** DER subject names of the CAs we trust, sent in CR payloads (RFC 2408 §3.10). */
+  caSubjects: Buffer[];
+  trust: CertPolicy;
 }
 
 /** Keys and parameters of one installed IPsec SA (one direction). */

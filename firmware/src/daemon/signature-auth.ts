@@ -1,0 +1,45 @@
+// Loads a peer's certificate, private key and CA (PEM paths from the
+// validated config) into the SignatureAuth the exchanges use. The auth
+// method follows the key: RSA -> 3 (RFC 2409 §5.1), EC P-256/384/521 ->
+// 9/10/11 (RFC 4754 §3).
+
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AuthMethod } from '../config/types.ts';
+import { certFields } from '../ike/crypto/x509-fields.ts';
+import type { SignatureAuthMethod } from '../ike/crypto/signature.ts';
+import type { SignatureAuth } from '../ike/exchange/types.ts';
+
+const CURVES: Record<string, SignatureAuthMethod> = { prime256v1: 9, secp384r1: 10, secp521r1: 11 };
+
+/** PEM file with one or more certificates -> DER list, in file order. */
+function certificates(file: string): X509Certificate[] {
+  const text = readFileSync(file, 'utf8');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => new X509Certificate(b));
+}
+
+export function loadSignatureAuth(a: Exclude<AuthMethod, { kind: 'psk' }>): SignatureAuth | string {
+  try {
+    const privateKey = createPrivateKey(readFileSync(a.privateKey));
+    let method: SignatureAuthMethod | undefined;
+    if (privateKey.asymmetricKeyType === 'rsa') method = 3;
+    else if (privateKey.asymmetricKeyType === 'ec') method = CURVES[privateKey.asymmetricKeyDetails?.namedCurve ?? ''];
+    if (method === undefined) return `unsupported private key type in ${a.privateKey}`;
+    if ((a.kind === 'rsa-sig') !== (method === 3)) return `auth = ${a.kind} but ${a.privateKey} holds a ${privateKey.asymmetricKeyType ?? 'different'} key`;
+    const mine = certificates(a.certificate);
+    const roots = certificates(a.ca);
+    if (mine.length === 0) return `no certificate in ${a.certificate}`;
+    if (roots.length === 0) return `no CA certificate in ${a.ca}`;
+    return {
+      method,
+      privateKey,
+      certificates: mine.map((c) => Buffer.from(c.raw)),
+      caSubjects: roots.map((c) => certFields(Buffer.from(c.raw)).subjectDer),
+      // CRL level 1: CRLs are honoured when present; none are fetched yet.
+      trust: { trustedRoots: roots, crlLevel: 1 },
+    };
+  } catch (e) {
+    return `cannot load certificate or key: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
