@@ -2,10 +2,10 @@
 // file and the load generator): namespaces, spoke plan, one row per DH group
 // and hub, the table. Env: BENCH_SPOKES (100), BENCH_GROUPS (modp2048,ecp256),
 // BENCH_HUBS (strongswan,sitelinkd), BENCH_PFS (yes), BENCH_CONCURRENCY (32),
-// BENCH_TIMEOUT (seconds per row, 120), BENCH_SANITY (yes: also strongSwan
-// spokes against the strongSwan hub), BENCH_DEBUG (charon log level 2 and
-// its log tail on stderr); BENCH_LOADGEN and BENCH_PREFIX are
-// set by the bash entry.
+// BENCH_TIMEOUT (seconds per row, 120), BENCH_ROUNDS (3, median shown),
+// BENCH_SANITY (yes: also strongSwan spokes against the strongSwan hub),
+// BENCH_DEBUG (charon log level 2 and its log tail on stderr).
+// BENCH_LOADGEN and BENCH_PREFIX are set by the bash entry.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { HubKind } from './hubs.ts';
 import { measureRow } from './measure.ts';
 import { GROUPS, spokePlan, writeSpokeFile, type GroupSpec } from './plan.ts';
+import { medianRow } from './rounds.ts';
 import { measureSanityRow } from './sanity.ts';
 import { renderTable, type Row } from './table.ts';
 import { Topology } from './topology.ts';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const pfs = (process.env.BENCH_PFS ?? 'yes') !== 'no';
   const concurrency = intEnv('BENCH_CONCURRENCY', 32);
   const timeoutS = intEnv('BENCH_TIMEOUT', 120);
+  const rounds = intEnv('BENCH_ROUNDS', 3);
   const sanity = (process.env.BENCH_SANITY ?? 'yes') !== 'no' && hubs.includes('strongswan');
   const script = process.env.BENCH_LOADGEN;
   if (!script) throw new Error('BENCH_LOADGEN (the bundled load generator) is not set: run scripts/bench-ike');
@@ -52,15 +54,23 @@ async function main(): Promise<void> {
     await topo.up(spokes, dir);
     process.stderr.write(`bench-ike: ${spokesN} spokes, concurrency ${concurrency}, PFS ${pfs ? 'on' : 'off'}, groups ${groups.map((g) => g.name).join(',')}\n`);
     for (const group of groups) {
-      for (const hub of hubs) {
-        process.stderr.write(`bench-ike: ${hub} / ${group.name} ...\n`);
-        const row = await measureRow(hub, { ns: topo.hubNs, dir, spokes, group, pfs }, { ns: topo.spokeNs, script, spokeFile, concurrency, timeoutS });
-        rows.push(row);
+      const setup = { ns: topo.hubNs, dir, spokes, group, pfs };
+      // Rounds interleave the hubs, so a slow spell of the machine hits all of them.
+      const byHub = new Map<string, Row[]>();
+      const keep = (key: string, r: Row): void => {
+        byHub.set(key, [...(byHub.get(key) ?? []), r]);
+      };
+      for (let round = 1; round <= rounds; round++) {
+        for (const hub of hubs) {
+          process.stderr.write(`bench-ike: ${hub} / ${group.name}, round ${round}/${rounds} ...\n`);
+          keep(hub, await measureRow(hub, setup, { ns: topo.spokeNs, script, spokeFile, concurrency, timeoutS }));
+        }
+        if (sanity) {
+          process.stderr.write(`bench-ike: strongswan / ${group.name} with strongSwan spokes (sanity), round ${round}/${rounds} ...\n`);
+          keep('sanity', await measureSanityRow(setup, topo.spokeNs, timeoutS));
+        }
       }
-      if (sanity) {
-        process.stderr.write(`bench-ike: strongswan / ${group.name}, strongSwan spokes (sanity) ...\n`);
-        rows.push(await measureSanityRow({ ns: topo.hubNs, dir, spokes, group, pfs }, topo.spokeNs, timeoutS));
-      }
+      for (const rs of byHub.values()) rows.push(medianRow(rs));
     }
   } finally {
     await topo.down();
@@ -68,7 +78,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\nIKEv1 main mode + quick mode (PSK, aes128-sha256 / ESP aes128gcm16${pfs ? ', PFS same group' : ''}), one hub, ${spokesN} spokes, ${concurrency} negotiations in flight, same load generator (ike-loadgen) for every hub\n\n`);
   process.stdout.write(`${renderTable(rows)}\n\n`);
-  process.stdout.write('tunnels/s: established tunnels / wall time from the first MM1 to the last QM3 sent. p50/p95: per tunnel MM1 -> QM3.\n');
+  process.stdout.write(`tunnels/s: established tunnels / wall time from the first MM1 to the last QM3 sent; median of ${rounds} round(s) (range). p50/p95: per tunnel MM1 -> QM3.\n`);
   process.stdout.write('RSS/tunnel: hub VmRSS with all tunnels up minus VmRSS after config load, per tunnel. hub CPU: utime+stime of the hub per tunnel.\n');
   process.stdout.write('Load generator and hub share the same 2 cores; "hub sees up" is the hub\'s own count of spokes with an IPsec SA pair.\n');
 }

@@ -17,6 +17,8 @@ export interface Row {
   hubCpuMsPerTunnel?: number;
   hwmMb?: number;
   remarks?: string[];
+  /** Lowest and highest tunnels/s over the rounds (rounds.ts). */
+  rateRange?: [number, number];
 }
 
 const HEAD = ['hub', 'spokes by', 'group', 'tunnels', 'tunnels/s', 'rate vs sS', 'p50 ms', 'p95 ms', 'fail', 'retx', 'RSS/tunnel KiB', 'RSS vs sS', 'hub CPU ms/tun', 'loadgen CPU ms/tun', 'hub HWM MiB', 'hub sees up'];
@@ -39,7 +41,7 @@ export function renderTable(rows: readonly Row[]): string {
       by,
       r.group,
       `${r.load.established}/${r.spokes}`,
-      fmt(r.load.tunnelsPerSecond),
+      r.rateRange ? `${fmt(r.load.tunnelsPerSecond)} (${r.rateRange[0].toFixed(0)}-${r.rateRange[1].toFixed(0)})` : fmt(r.load.tunnelsPerSecond),
       mine ? ratio(r.load.tunnelsPerSecond, base?.load?.tunnelsPerSecond) : '1.00x',
       fmt(r.load.p50Ms, 0),
       fmt(r.load.p95Ms, 0),

@@ -1,0 +1,15 @@
+// Several rounds of the same measurement: the row with the median tunnels/s
+// stands for all, with the range of every round's rate beside it (100
+// tunnels take well under a second, so one round is noisy).
+
+import type { Row } from './table.ts';
+
+const rate = (r: Row): number => r.load?.tunnelsPerSecond ?? 0;
+
+export function medianRow(rounds: readonly Row[]): Row {
+  if (rounds.length === 0) throw new Error('medianRow: no rounds');
+  const sorted = [...rounds].sort((a, b) => rate(a) - rate(b));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  if (rounds.length === 1) return mid;
+  return { ...mid, rateRange: [rate(sorted[0]!), rate(sorted[sorted.length - 1]!)] };
+}
