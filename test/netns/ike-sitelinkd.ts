@@ -21,6 +21,8 @@ export interface GatewayConfig {
   esp?: string;
   proposals?: string;
   pfs?: string;
+  /** Signature authentication instead of the PSK (PEM paths). */
+  cert?: { kind: 'rsa-sig' | 'ecdsa-sig'; certificate: string; privateKey: string; ca: string };
 }
 
 export interface ConfigFiles {
@@ -55,7 +57,7 @@ peers {
     remote = ${g.remote}
     remote-id = ${g.remoteId}
     proposals = ${g.proposals ?? 'aes128-sha256-modp2048'}
-    start = ${g.start}
+    start = ${g.start}${g.cert ? `\n    auth = ${g.cert.kind}\n    certificate = ${g.cert.certificate}\n    private-key = ${g.cert.privateKey}\n    ca = ${g.cert.ca}` : ''}
   }
 }
 filter-lists {

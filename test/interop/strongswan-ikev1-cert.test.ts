@@ -1,0 +1,147 @@
+// Interop with strongSwan charon using certificates (IKEv1 main mode,
+// RFC 2409 §5.1 RSA signatures and RFC 4754 ECDSA P-256), PKI made with the
+// openssl tool: sitelinkd initiates with RSA, charon initiates with ECDSA;
+// traffic must flow through the NAT both times.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { CHARON, Charon } from '../lib/strongswan.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+
+let skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
+try {
+  execFileSync('openssl', ['version'], { stdio: 'ignore' });
+} catch {
+  skip ??= 'SKIPPED: the openssl command line tool is not installed';
+}
+
+const EXT = `
+[root]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[gwA]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+subjectAltName = DNS:gwA.lab
+[gwB]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+subjectAltName = DNS:gwB.lab
+`;
+
+/** Keys in the traditional PEM forms (PKCS#1 RSA, SEC1 EC) that charon's pem/pkcs1/openssl plugins read. */
+function makePki(dir: string, kind: 'rsa' | 'ec'): void {
+  const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(path.join(dir, 'ext.cnf'), EXT);
+  o('genrsa', '-traditional', '-out', 'root.key', '2048');
+  o('req', '-new', '-x509', '-key', 'root.key', '-subj', '/O=sitelink lab/CN=Lab Root', '-days', '30', '-sha256', '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
+  for (const gw of ['gwA', 'gwB']) {
+    if (kind === 'rsa') o('genrsa', '-traditional', '-out', `${gw}.key`, '2048');
+    else o('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', `${gw}.key`);
+    o('req', '-new', '-key', `${gw}.key`, '-subj', `/O=sitelink lab/CN=${gw}.lab`, '-out', `${gw}.csr`);
+    o('x509', '-req', '-in', `${gw}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', gw === 'gwA' ? '0x21' : '0x22', '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', gw, '-out', `${gw}.pem`);
+  }
+}
+
+function swanctlCert(o: { localAddr: string; remoteAddr: string; self: string; other: string; localTs: string; remoteTs: string; pki: string }): string {
+  return [
+    'connections {',
+    '  lab {',
+    '    version = 1',
+    `    local_addrs = ${o.localAddr}`,
+    `    remote_addrs = ${o.remoteAddr}`,
+    '    proposals = aes128-sha256-modp2048',
+    '    encap = yes',
+    '    local {',
+    '      auth = pubkey',
+    `      certs = ${path.join(o.pki, `${o.self}.pem`)}`,
+    `      id = ${o.self}.lab`,
+    '    }',
+    '    remote {',
+    '      auth = pubkey',
+    `      id = ${o.other}.lab`,
+    `      cacerts = ${path.join(o.pki, 'root.pem')}`,
+    '    }',
+    '    children {',
+    '      lab {',
+    '        mode = tunnel',
+    `        local_ts = ${o.localTs}`,
+    `        remote_ts = ${o.remoteTs}`,
+    '        esp_proposals = aes128gcm16',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** charon reads private keys from its credential folders; load ours after start. */
+async function giveKey(c: Charon, pki: string, gw: string, kind: 'rsa' | 'ec'): Promise<void> {
+  copyFileSync(path.join(pki, `${gw}.key`), path.join(c.dir, kind === 'rsa' ? 'rsa' : 'ecdsa', `${gw}.key`));
+  const r = await c.swanctl(['--load-creds', '--file', path.join(c.dir, 'swanctl.conf')]);
+  if (r.code !== 0) throw new Error(`swanctl --load-creds: ${r.stderr}${r.stdout}`);
+}
+
+for (const c of [
+  { kind: 'rsa' as const, sitelinkdOn: 'gwA' as const },
+  { kind: 'ec' as const, sitelinkdOn: 'gwB' as const },
+]) {
+  const title = c.sitelinkdOn === 'gwA' ? `sitelinkd (gwA) initiates to strongSwan (gwB), ${c.kind.toUpperCase()} certificates` : `strongSwan (gwA) initiates to sitelinkd (gwB), ${c.kind.toUpperCase()} certificates`;
+  t.test(title, { skip: skip ?? false }, async (t) => {
+    if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+    const lab = new Lab(uniquePrefix('ssc'));
+    const dir = mkdtempSync(path.join(tmpdir(), 'sl-ssc-'));
+    t.teardown(async () => {
+      await lab.down();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const pki = path.join(dir, 'pki');
+    execFileSync('mkdir', ['-p', pki]);
+    makePki(pki, c.kind);
+    await lab.up();
+    const sitelinkdGw = c.sitelinkdOn;
+    const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';
+    const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
+    const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
+    const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
+    const cert = { kind: c.kind === 'rsa' ? ('rsa-sig' as const) : ('ecdsa-sig' as const), certificate: path.join(pki, `${sitelinkdGw}.pem`), privateKey: path.join(pki, `${sitelinkdGw}.key`), ca: path.join(pki, 'root.pem') };
+    const files = writeGatewayConfig(dir, sitelinkdGw, {
+      id: `${sitelinkdGw}.lab`, peerName: charonGw, remote: seenAs[charonGw], remoteId: `${charonGw}.lab`,
+      local: net[sitelinkdGw], remoteNet: net[charonGw], psk: 'unused-with-certificates', start: sitelinkdGw === 'gwA' ? 'start' : 'none', cert,
+    });
+    let d: Sitelinkd | null = null;
+    if (sitelinkdGw === 'gwB') {
+      d = await Sitelinkd.start(lab.ns('gwB'), files);
+    }
+    const charon = await Charon.start(lab.ns(charonGw), path.join(dir, `charon-${charonGw}`), swanctlCert({
+      localAddr: addr[charonGw], remoteAddr: charonGw === 'gwB' ? LAB.natPublic : LAB.gwBWan, self: charonGw, other: sitelinkdGw,
+      localTs: net[charonGw], remoteTs: net[sitelinkdGw], pki,
+    }));
+    t.teardown(() => charon.stop());
+    await giveKey(charon, pki, charonGw, c.kind);
+    if (sitelinkdGw === 'gwA') d = await Sitelinkd.start(lab.ns('gwA'), files);
+    const daemon = d!;
+    t.teardown(() => daemon.stop());
+    if (sitelinkdGw === 'gwB') {
+      const init = await charon.initiate('lab');
+      if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${daemon.logText().slice(-5000)}`);
+      t.equal(init.code, 0, 'swanctl --initiate succeeded against sitelinkd');
+    }
+    const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500);
+    if (!up) t.comment(`sitelinkd log:\n${daemon.logText().slice(-6000)}\n${daemon.recentOutput()}\ncharon log:\n${charon.log().slice(-6000)}`);
+    t.ok(up, 'the tunnel comes up');
+    t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
+    const sas = await charon.listSas();
+    t.match(sas, /ESTABLISHED/, 'charon lists an established ISAKMP SA');
+    t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'with a UDP-encapsulated IPsec SA');
+    t.match(charon.log(), new RegExp(`authentication of '${sitelinkdGw}\\.lab' with ${c.kind === 'rsa' ? 'RSA' : 'ECDSA'}\\S* successful`), `charon verified sitelinkd's ${c.kind.toUpperCase()} signature`);
+    const n = await lab.counters();
+    t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
+  });
+}
