@@ -5,7 +5,7 @@
 // BENCH_TIMEOUT (seconds per row, 120), BENCH_ROUNDS (3, median shown),
 // BENCH_SANITY (yes: also strongSwan spokes against the strongSwan hub),
 // BENCH_DEBUG (charon log level 2 and its log tail on stderr).
-// BENCH_LOADGEN and BENCH_PREFIX are set by the bash entry.
+// BENCH_LOADGEN, BENCH_PREFIX and BENCH_WORKDIR are set by the bash entry.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   const script = process.env.BENCH_LOADGEN;
   if (!script) throw new Error('BENCH_LOADGEN (the bundled load generator) is not set: run scripts/bench-ike');
   const topo = new Topology(process.env.BENCH_PREFIX ?? `slike${process.pid}`);
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-bench-ike-'));
+  // Private work dir (PSKs, configs); the bash entry passes one it removes even on ^C.
+  const dir = mkdtempSync(path.join(process.env.BENCH_WORKDIR ?? tmpdir(), 'sl-bench-ike-'));
   const rows: Row[] = [];
   try {
     const spokes = spokePlan(spokesN);
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\nIKEv1 main mode + quick mode (PSK, aes128-sha256 / ESP aes128gcm16${pfs ? ', PFS same group' : ''}), one hub, ${spokesN} spokes, ${concurrency} negotiations in flight, same load generator (ike-loadgen) for every hub\n\n`);
   process.stdout.write(`${renderTable(rows)}\n\n`);
-  process.stdout.write(`tunnels/s: established tunnels / wall time from the first MM1 to the last QM3 sent; median of ${rounds} round(s) (range). p50/p95: per tunnel MM1 -> QM3.\n`);
+  process.stdout.write(`tunnels/s: established tunnels / wall time from the first MM1 to the last QM3 sent; ${rounds > 1 ? `median of ${rounds} rounds (range)` : 'one round'}. p50/p95: per tunnel MM1 -> QM3.\n`);
   process.stdout.write('RSS/tunnel: hub VmRSS with all tunnels up minus VmRSS after config load, per tunnel. hub CPU: utime+stime of the hub per tunnel.\n');
   process.stdout.write('Load generator and hub share the same 2 cores; "hub sees up" is the hub\'s own count of spokes with an IPsec SA pair.\n');
 }
