@@ -84,3 +84,40 @@ t.test('strongSwan initiates (gwA, behind NAT) to sitelinkd (gwB)', { skip: skip
   await trafficChecks(t, lab, d, charon);
   t.match(d.logText(), /RESPONDER-LIFETIME|accepted aes128gcm16/, 'sitelinkd accepted the quick mode');
 });
+
+t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelinkd follows', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('ssk'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ss3-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = randomPskHex();
+  const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none', pfs: 'modp2048' });
+  const d = await Sitelinkd.start(lab.ns('gwB'), files);
+  t.teardown(() => d.stop());
+  const charon = await Charon.start(
+    lab.ns('gwA'),
+    path.join(dir, 'charon-gwA'),
+    swanctlConf({
+      ...charonCommon(psk),
+      espProposals: 'aes128gcm16-modp2048',
+      localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB,
+      childExtra: { rekey_time: '12s', life_time: '30s', rand_time: '0s' },
+    }),
+  );
+  t.teardown(() => charon.stop());
+  const init = await charon.initiate('lab');
+  if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
+  t.equal(init.code, 0, 'quick mode with PFS succeeded');
+  t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows');
+  const rekeyed = await waitUntil(() => (d.logText().match(/IPsec SA pair installed/g) ?? []).length >= 2 && /IPsec SA pair deleted/.test(d.logText()), 30_000, 500);
+  if (!rekeyed) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-4000)}`);
+  t.ok(rekeyed, "sitelinkd installed the rekeyed pair and removed the old one on charon's Delete");
+  t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows after the rekey');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'both ways');
+  const n = await lab.counters();
+  t.equal(n.leak?.packets, 0, 'nothing in clear across the rekey');
+});
