@@ -6,6 +6,7 @@
 // a stalled data plane.
 #include <napi.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -160,6 +161,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
  private:
   sl_engine_t *engine_ = nullptr;
   Tsfn tsfn_;
+  // Notifications lost because the threadsafe-function queue was full (JS
+  // thread busy) or memory ran out: written by any worker, read by JS.
+  std::atomic<uint64_t> events_dropped_{0}, ike_dropped_{0};
 
   void Shutdown() {
     if (engine_) {
@@ -172,19 +176,39 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static void OnEvent(void *ctx, const sl_event_t *ev) {
     auto *self = static_cast<Engine *>(ctx);
     Note *n = new (std::nothrow) Note();
-    if (!n) return;
+    if (!n) {
+      self->events_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     n->ev = *ev;
-    if (self->tsfn_.NonBlockingCall(n) != napi_ok) delete n;
+    if (self->tsfn_.NonBlockingCall(n) != napi_ok) {
+      delete n;
+      self->events_dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 
   static void OnIke(void *ctx, const uint8_t *msg, size_t len, const sl_endpoint_t *from) {
     auto *self = static_cast<Engine *>(ctx);
     Note *n = new (std::nothrow) Note();
-    if (!n) return;
+    if (!n) {
+      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     n->ike = true;
-    n->msg.assign(msg, msg + len);
+    // The IKE path may allocate: it is not the per-packet ESP path, and a
+    // failure only costs this message (IKE retransmits, RFC 7296 §2.1).
+    try {
+      n->msg.assign(msg, msg + len);
+    } catch (...) {
+      delete n;
+      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     n->from = *from;
-    if (self->tsfn_.NonBlockingCall(n) != napi_ok) delete n;
+    if (self->tsfn_.NonBlockingCall(n) != napi_ok) {
+      delete n;
+      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 
   bool Open(Napi::Env env) {
@@ -314,6 +338,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     o.Set("encap", st.encap == SL_ENCAP_NONE ? "none" : "udp");
     o.Set("esn", st.esn);
     o.Set("dead", st.dead);
+    o.Set("keysWiped", st.keys_wiped);
     o.Set("reqid", st.reqid);
     return o;
   }
@@ -401,6 +426,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     B("dropsPadding", t.drops[SL_DROP_PADDING]);
     B("dropsDead", t.drops[SL_DROP_DEAD]);
     B("dropsTxError", t.drops[SL_DROP_TXERR]);
+    B("eventsDropped", events_dropped_.load(std::memory_order_relaxed));
+    B("ikeDropped", ike_dropped_.load(std::memory_order_relaxed));
     return o;
   }
 

@@ -193,9 +193,10 @@ int sl_engine_sa_status(sl_engine_t *e, uint32_t spi, uint8_t dir, sl_sa_status_
 	st->esn = sa->esn;
 	st->dead = atomic_load(&sa->dead);
 	snprintf(st->algorithm, sizeof(st->algorithm), "%s", sa->alg_name);
-	snprintf(st->backend, sizeof(st->backend), "%s", sl_crypto_backend_name(sa->ctx[0]));
-	const char *drv = sl_crypto_driver(sa->ctx[0]);
-	snprintf(st->driver, sizeof(st->driver), "%s", drv ? drv : "");
+	st->keys_wiped = atomic_load(&sa->keys_wiped);
+	/* The cached names: ctx[] is gone once a dead SA's keys are wiped. */
+	snprintf(st->backend, sizeof(st->backend), "%s", sa->backend_name);
+	snprintf(st->driver, sizeof(st->driver), "%s", sa->driver);
 	st->seq = sl_sa_seq(sa);
 	if (st->seq > sa->seq_max)
 		st->seq = sa->seq_max;

@@ -28,6 +28,7 @@ typedef struct sl_sa_status {
 	uint32_t spi, reqid;
 	uint8_t dir, encap;
 	bool esn, dead;
+	bool keys_wiped; /* dead and its keys already wiped (before any delete) */
 	char algorithm[32];
 	char backend[16];
 	char driver[64];

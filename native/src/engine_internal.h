@@ -45,6 +45,8 @@ struct sl_engine {
 	pthread_mutex_t ka_lock;
 	sl_keepalive_t ka[SL_MAX_KEEPALIVES];
 	int nka;
+	/* A worker made an SA dead: the next worker outside a batch wipes its keys. */
+	atomic_bool reap;
 };
 
 void *sl_worker_main(void *arg);

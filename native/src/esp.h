@@ -24,6 +24,9 @@ typedef struct sl_wctx {
 	int worker;
 	sl_counters_t *cnt;
 	const sl_sink_t *sink;
+	/* Set when this worker makes an SA dead, so that its keys get wiped
+	 * (sl_sadb_reap) once no worker holds the read lock; NULL = nobody reaps. */
+	atomic_bool *reap;
 } sl_wctx_t;
 
 /* Encapsulate the inner packet (inner_len bytes at buf + SL_ESP_HEADROOM;
@@ -38,6 +41,9 @@ sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap
  * holds the SADB read lock and counts drops via sl_esp_count_drop. */
 sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
 		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len);
+
+/* Mark the SA dead (no more traffic, RFC 4301 §4.4.2.1) and ask for its keys to be wiped. */
+void sl_esp_kill(const sl_wctx_t *w, sl_sa_t *sa);
 
 /* Record a drop in the worker's global counters. */
 void sl_esp_count_drop(const sl_wctx_t *w, sl_drop_t why);

@@ -7,6 +7,13 @@ void sl_esp_count_drop(const sl_wctx_t *w, sl_drop_t why)
 		SL_CNT_INC(w->cnt->drops[why]);
 }
 
+void sl_esp_kill(const sl_wctx_t *w, sl_sa_t *sa)
+{
+	atomic_store(&sa->dead, true);
+	if (w->reap)
+		atomic_store(w->reap, true);
+}
+
 static void fire(const sl_wctx_t *w, sl_sa_t *sa, sl_event_type_t type, sl_event_reason_t reason)
 {
 	if (!w->sink || !w->sink->event)
@@ -27,7 +34,7 @@ bool sl_esp_account(const sl_wctx_t *w, sl_sa_t *sa, size_t bytes)
 				 : sa->hard_bytes && b > sa->hard_bytes   ? SL_REASON_BYTES
 									  : SL_REASON_NONE;
 	if (hard != SL_REASON_NONE) {
-		atomic_store(&sa->dead, true);
+		sl_esp_kill(w, sa);
 		if (!atomic_exchange(&sa->hard_fired, true))
 			fire(w, sa, SL_EV_HARD, hard);
 		return false;

@@ -29,7 +29,7 @@ sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap
 	uint64_t seq = atomic_fetch_add_explicit(&sa->seq_out, 1, memory_order_relaxed) + 1;
 	if (seq > sa->seq_max || seq == 0) {
 		atomic_store_explicit(&sa->seq_out, sa->seq_max, memory_order_relaxed);
-		atomic_store(&sa->dead, true);
+		sl_esp_kill(w, sa);
 		return SL_DROP_DEAD;
 	}
 	if (seq >= sa->seq_warn && !atomic_exchange(&sa->overflow_fired, true) && w->sink &&

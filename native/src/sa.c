@@ -78,6 +78,9 @@ sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
 	sa->iv_len = sl_crypto_iv_len(sa->ctx[0]);
 	sa->icv_len = sl_crypto_icv_len(sa->ctx[0]);
 	sa->block = sl_crypto_block_size(sa->ctx[0]);
+	snprintf(sa->backend_name, sizeof(sa->backend_name), "%s", sl_crypto_backend_name(sa->ctx[0]));
+	const char *drv = sl_crypto_driver(sa->ctx[0]);
+	snprintf(sa->driver, sizeof(sa->driver), "%s", drv ? drv : "");
 	if (sa->block < 4 || sa->block > 64 || (sa->block & (sa->block - 1)) || sa->iv_len > 16 ||
 	    sa->icv_len > 32) {
 		snprintf(err, errlen, "crypto backend reported unusable sizes");
@@ -100,6 +103,19 @@ void sl_sa_free(sl_sa_t *sa)
 	pthread_spin_destroy(&sa->replay_lock);
 	sl_wipe(sa, sizeof(*sa));
 	free(sa);
+}
+
+void sl_sa_wipe_keys(sl_sa_t *sa)
+{
+	/* RFC 4301 §4.4.2.1: once the hard lifetime is reached the SA must not be
+	 * used again, so there is no reason to keep its keys in memory until the
+	 * owner gets round to deleting it. */
+	for (int i = 0; i < sa->nctx; i++) {
+		sl_crypto_free(sa->ctx[i]);
+		sa->ctx[i] = NULL;
+	}
+	sa->nctx = 0;
+	atomic_store(&sa->keys_wiped, true);
 }
 
 int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)

@@ -31,8 +31,11 @@ typedef struct sl_sa {
 	sl_endpoint_t local, remote;
 	struct sockaddr_storage dst; /* outbound destination for the engine's socket */
 	socklen_t dst_len;
-	int nctx;
+	int nctx; /* 0 once the keys are wiped (sl_sa_wipe_keys) */
 	sl_crypto_t *ctx[SL_MAX_WORKERS]; /* one per worker: contexts are single-threaded */
+	/* Copied at creation so status still reads them after the keys are wiped. */
+	char backend_name[16];
+	char driver[64];
 	size_t iv_len, icv_len, block;
 	sl_selector_t *sels;
 	size_t nsels;
@@ -45,6 +48,7 @@ typedef struct sl_sa {
 
 	uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets;
 	atomic_bool soft_fired, hard_fired, overflow_fired, dead;
+	atomic_bool keys_wiped; /* dead and its crypto contexts freed (keys zeroed) */
 
 	_Atomic uint64_t packets, bytes, drops_replay, drops_icv, drops_malformed, drops_padding;
 } sl_sa_t;
@@ -53,6 +57,10 @@ typedef struct sl_sa {
 sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen);
 /* Wipes keys (sl_crypto_free) and frees. */
 void sl_sa_free(sl_sa_t *sa);
+/* Frees (and so wipes) the crypto contexts of a dead SA.  The caller must
+ * exclude every worker (SADB write lock): workers use sa->ctx[] only under
+ * the read lock and only after seeing dead == false. */
+void sl_sa_wipe_keys(sl_sa_t *sa);
 /* Point the SA at a new remote; sock_family is the engine socket's (0 = none yet). */
 int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family);
 /* The highest sequence number sent (out) or authenticated (in). */

@@ -140,6 +140,24 @@ int sl_sadb_del(sl_sadb_t *db, uint32_t spi, uint8_t dir)
 	return 0;
 }
 
+size_t sl_sadb_reap(sl_sadb_t *db)
+{
+	size_t n = 0;
+	sl_sadb_wrlock(db);
+	for (size_t b = 0; b < SL_SADB_BUCKETS; b++) {
+		for (int d = 0; d < 2; d++) {
+			for (sl_sa_t *sa = d ? db->out[b] : db->in[b]; sa; sa = sa->next) {
+				if (sa->nctx > 0 && atomic_load(&sa->dead)) {
+					sl_sa_wipe_keys(sa);
+					n++;
+				}
+			}
+		}
+	}
+	sl_sadb_unlock(db);
+	return n;
+}
+
 sl_sa_t *sl_sadb_lookup_out(sl_sadb_t *db, const sl_flow_t *f)
 {
 	for (size_t i = 0; i < db->nsel; i++) {

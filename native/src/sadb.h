@@ -47,6 +47,11 @@ int sl_sadb_add(sl_sadb_t *db, sl_sa_t *sa);
 /* 0 when deleted (and wiped), -1 when absent. */
 int sl_sadb_del(sl_sadb_t *db, uint32_t spi, uint8_t dir);
 
+/* Takes the write lock, so no worker holds an SA pointer, and wipes the keys
+ * of every dead SA that still has them (the SA itself stays until deleted:
+ * its status and counters remain readable).  Returns how many were wiped. */
+size_t sl_sadb_reap(sl_sadb_t *db);
+
 /* Read lock held. */
 sl_sa_t *sl_sadb_find(sl_sadb_t *db, uint32_t spi, uint8_t dir);
 /* Most specific outbound SA whose selector matches, skipping dead SAs.  Among

@@ -424,7 +424,8 @@ void *sl_worker_main(void *arg)
 	if (!s || ep < 0)
 		goto out;
 	s->e = e;
-	s->w = (sl_wctx_t){ .worker = me->idx, .cnt = &e->cnt[me->idx], .sink = &e->sink };
+	s->w = (sl_wctx_t){ .worker = me->idx, .cnt = &e->cnt[me->idx], .sink = &e->sink,
+			    .reap = &e->reap };
 	s->tun = e->tun_fd[me->idx];
 	s->udp = e->udp_q[me->idx];
 	s->txbuf_len = ((size_t)e->cfg.mtu + SL_ESP_HEADROOM + SL_ESP_TAILROOM + 63) & ~(size_t)63;
@@ -477,6 +478,11 @@ void *sl_worker_main(void *arg)
 		}
 		if (stop)
 			break;
+		/* Outside any batch (no read lock held): a dead SA's keys are wiped
+		 * here, under the write lock, so no other worker is mid-batch with it.
+		 * Rare (once per SA death), so the write lock costs nothing steady-state. */
+		if (atomic_load_explicit(&e->reap, memory_order_relaxed) && atomic_exchange(&e->reap, false))
+			sl_sadb_reap(&e->db);
 	}
 out:
 	if (ep >= 0)

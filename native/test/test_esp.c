@@ -9,7 +9,9 @@
 #include "sadb.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 static const char *algs[] = { "aes128gcm16",   "aes256gcm16",   "aes128-sha1",
 			      "aes256-sha1",   "aes128-sha256", "aes256-sha256",
@@ -336,22 +338,32 @@ static void seq_overflow(bool esn)
 	sl_sadb_destroy(&p.db);
 }
 
+static void *reaper(void *arg)
+{
+	sl_sadb_t *db = arg;
+	return (void *)(uintptr_t)sl_sadb_reap(db);
+}
+
 static void limits(void)
 {
 	sl_sadb_t db;
 	sl_sadb_init(&db);
 	sl_sa_t *out = mk("aes128gcm16", SL_DIR_OUT, false, 3, 5);
-	CHECK(out != NULL);
-	if (!out)
+	sl_sa_t *live = mk("aes128-sha256", SL_DIR_IN, false, 0, 0);
+	CHECK(out != NULL && live != NULL);
+	if (!out || !live)
 		return;
 	sl_sadb_add(&db, out);
+	sl_sadb_add(&db, live);
+	atomic_bool reap = false;
+	const sl_wctx_t WR = { .worker = 0, .cnt = &cnt, .sink = &sink, .reap = &reap };
 	nevents = 0;
 	size_t n = ipv4(orig, 100, 7, 1), len;
 	uint8_t *esp;
 	sl_drop_t r[7];
 	for (int i = 0; i < 7; i++) {
 		memcpy(buf + SL_ESP_HEADROOM, orig, n);
-		r[i] = sl_esp_encap(&W, out, buf, BUFSZ, n, 4, &esp, &len);
+		r[i] = sl_esp_encap(&WR, out, buf, BUFSZ, n, 4, &esp, &len);
 	}
 	for (int i = 0; i < 5; i++)
 		CHECK_EQ(r[i], SL_OK);
@@ -368,6 +380,63 @@ static void limits(void)
 	sl_sadb_rdlock(&db);
 	CHECK(sl_sadb_lookup_out(&db, &f) == NULL);
 	sl_sadb_unlock(&db);
+
+	/* The dying worker asked for a reap; the keys are still there until then. */
+	CHECK(atomic_load(&reap));
+	CHECK(out->nctx == 1 && out->ctx[0] != NULL && !atomic_load(&out->keys_wiped));
+	/* A worker mid-batch (read lock held) keeps the contexts alive: the reap
+	 * waits for the write lock. */
+	sl_sadb_rdlock(&db);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, reaper, &db), 0);
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	CHECK(out->nctx == 1 && out->ctx[0] != NULL);
+	sl_sadb_unlock(&db);
+	void *wiped = NULL;
+	pthread_join(th, &wiped);
+	CHECK_EQ((uintptr_t)wiped, 1); /* only the dead SA, not the live one */
+	CHECK(out->nctx == 0 && out->ctx[0] == NULL && atomic_load(&out->keys_wiped));
+	CHECK(live->nctx == 1 && live->ctx[0] != NULL && !atomic_load(&live->keys_wiped));
+	CHECK(strcmp(out->backend_name, "openssl") == 0); /* status still reads it */
+	/* The dead SA is still refused without touching the (gone) contexts. */
+	memcpy(buf + SL_ESP_HEADROOM, orig, n);
+	CHECK_EQ(sl_esp_encap(&WR, out, buf, BUFSZ, n, 4, &esp, &len), SL_DROP_DEAD);
+	CHECK_EQ(sl_sadb_reap(&db), 0); /* nothing left to wipe */
+	CHECK_EQ(sl_sadb_del(&db, out->spi, SL_DIR_OUT), 0); /* delete after a wipe: no double free */
+
+	/* Inbound: past its hard limit the SA dies on decap, and the reap wipes it. */
+	sl_sa_t *o2 = mk("aes128gcm16", SL_DIR_OUT, false, 0, 0), *in2 = mk("aes128gcm16", SL_DIR_IN, false, 0, 2);
+	CHECK(o2 && in2);
+	if (o2 && in2) {
+		o2->spi = in2->spi = 0x2002;
+		sl_sadb_add(&db, o2);
+		sl_sadb_add(&db, in2);
+		atomic_store(&reap, false);
+		sl_drop_t rr[3];
+		for (int i = 0; i < 3; i++) {
+			memcpy(buf + SL_ESP_HEADROOM, orig, n);
+			CHECK_EQ(sl_esp_encap(&WR, o2, buf, BUFSZ, n, 4, &esp, &len), SL_OK);
+			uint8_t *inner;
+			size_t ilen;
+			sl_endpoint_t from;
+			sl_endpoint_parse(&from, "127.0.0.1", 4500);
+			rr[i] = sl_esp_decap(&WR, &db, SL_ENCAP_UDP, esp, len, &from, &inner, &ilen);
+		}
+		CHECK_EQ(rr[0], SL_OK);
+		CHECK_EQ(rr[1], SL_OK);
+		CHECK_EQ(rr[2], SL_DROP_DEAD);
+		CHECK(atomic_load(&reap) && atomic_load(&in2->dead));
+		CHECK_EQ(sl_sadb_reap(&db), 1);
+		CHECK(in2->nctx == 0 && atomic_load(&in2->keys_wiped) && o2->nctx == 1);
+		memcpy(buf + SL_ESP_HEADROOM, orig, n);
+		CHECK_EQ(sl_esp_encap(&WR, o2, buf, BUFSZ, n, 4, &esp, &len), SL_OK);
+		sl_endpoint_t from;
+		sl_endpoint_parse(&from, "127.0.0.1", 4500);
+		uint8_t *inner;
+		size_t ilen;
+		CHECK_EQ(sl_esp_decap(&WR, &db, SL_ENCAP_UDP, esp, len, &from, &inner, &ilen), SL_DROP_DEAD);
+	}
 	sl_sadb_destroy(&db);
 }
 

@@ -8,7 +8,7 @@
 // The test body runs inside the namespace: this file re-executes itself
 // under `ip netns exec` with SLT_ENGINE_CHILD set and reads back its checks.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
@@ -81,6 +81,47 @@ function icmpEcho(src: number[], dst: number[], id: number, seq: number, data: B
   Buffer.from(dst).copy(ip, 16);
   ip.writeUInt16BE(csum(ip), 10);
   return Buffer.concat([ip, icmp]);
+}
+
+// ---- flood sender: a separate process, so the test's JS thread can stay
+// blocked (spawnSync) while the engine's notification queue fills up ----
+const FLOOD = `
+const dgram = require('node:dgram');
+const { createCipheriv, randomBytes } = require('node:crypto');
+const [mode, port, count] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const key = Buffer.from(process.env.SLT_FLOOD_KEY || '00'.repeat(20), 'hex');
+const socks = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+let pending = count;
+const done = () => { if (--pending === 0) socks.forEach((s) => s.close()); };
+function esp(seq) {
+  // Inner: IPv4 ICMP echo reply 198.18.2.1 -> 198.18.1.1 (the kernel ignores it).
+  const ip = Buffer.alloc(28); ip[0] = 0x45; ip.writeUInt16BE(28, 2); ip[8] = 64; ip[9] = 1;
+  Buffer.from([198, 18, 2, 1]).copy(ip, 12); Buffer.from([198, 18, 1, 1]).copy(ip, 16);
+  let s = 0; for (let i = 0; i < 20; i += 2) s += ip.readUInt16BE(i); while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  ip.writeUInt16BE(~s & 0xffff, 10); ip.writeUInt16BE(0xffff, 22);
+  const plain = Buffer.concat([ip, Buffer.from([1, 2, 2, 4])]);
+  const hdr = Buffer.alloc(8); hdr.writeUInt32BE(0x5001, 0); hdr.writeUInt32BE(seq, 4);
+  const iv = randomBytes(8);
+  const c = createCipheriv('aes-128-gcm', key.subarray(0, 16), Buffer.concat([key.subarray(16, 20), iv]), { authTagLength: 16 });
+  c.setAAD(hdr);
+  const ct = Buffer.concat([c.update(plain), c.final()]);
+  return Buffer.concat([hdr, iv, ct, c.getAuthTag()]);
+}
+let i = 0;
+function burst() {
+  for (let k = 0; k < 200 && i < count; k++, i++) {
+    const msg = mode === 'ike' ? Buffer.concat([Buffer.alloc(4), Buffer.alloc(40, 0x11)]) : esp(i + 1);
+    // ESP alternates the source port: every packet is a NAT mapping change.
+    socks[i % 2].send(msg, port, '127.0.0.1', done);
+  }
+  if (i < count) setTimeout(burst, 1);
+}
+Promise.all(socks.map((s) => new Promise((r) => s.bind(0, '127.0.0.1', r)))).then(burst);
+`;
+
+function flood(mode: 'ike' | 'esp', port: number, count: number, keyHex = ''): number | null {
+  // Blocks this thread (and so the engine's notification delivery) until the sender exits.
+  return spawnSync(process.execPath, ['-e', FLOOD, mode, String(port), String(count)], { env: { ...process.env, SLT_FLOOD_KEY: keyHex }, stdio: 'ignore', timeout: 30_000 }).status;
 }
 
 // ---- child: runs inside the namespace ----
@@ -213,6 +254,10 @@ async function child(): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
   check('hard limit raised once', kind('hard').length === 1 && kind('hard')[0]?.['spi'] === 0x3001, JSON.stringify(kind('hard')));
   check('packets past the hard limit are dropped', dp.counters().dropsDead - deadBefore === 2n && dp.saStatus(0x3001, 'in')?.dead === true);
+  // The engine wipes a dead SA's keys itself, before JS deletes it; live SAs keep theirs.
+  const hardSt = dp.saStatus(0x3001, 'in');
+  check('dead SA keys wiped before delete, SA still listed', hardSt?.keysWiped === true && hardSt.packets === 1n, JSON.stringify(hardSt, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  check('live SAs keep their keys', dp.saStatus(SPI_IN, 'in')?.keysWiped === false && dp.saStatus(SPI_OUT, 'out')?.keysWiped === false);
   dp.deleteSa(0x3001, 'in');
 
   // 7. Counters and SA status; delete; close.
@@ -220,6 +265,38 @@ async function child(): Promise<void> {
   check('inbound SA counted packets and highest seq', st !== null && st.packets >= 5n && st.seq === BigInt(seq - 1), `${st?.packets} ${st?.seq}`);
   check('deleteSa removes the SA', dp.deleteSa(SPI_IN, 'in') && dp.saStatus(SPI_IN, 'in') === null && !dp.deleteSa(SPI_IN, 'in'));
   peer.close();
+
+  // 8. Notifications dropped while JS is busy are counted, never silently lost.
+  // A second engine with one worker sees the ESP flood in order, so every
+  // packet (alternating source ports) is a peer-moved event.
+  const dp2 = new Dataplane();
+  let ike2 = 0;
+  let moved2 = 0;
+  dp2.on('ike', () => { ike2++; });
+  dp2.on('sa-event', (ev) => { if (ev.type === 'peer-moved') moved2++; });
+  dp2.open({ tun: 'slt1', listen: { address: '127.0.0.1', port: 4600 }, workers: 1 });
+  const kFlood = randomBytes(20);
+  dp2.addSa({ ...base, selectors: [], spi: 0x5001, direction: 'in', encKey: kFlood, esn: false, replayWindow: 0 });
+  const c0 = dp2.counters();
+  check('drop counters start at zero', c0.ikeDropped === 0n && c0.eventsDropped === 0n);
+  const N = 12000;
+  const ikeRc = flood('ike', 4600, N);
+  const settle = async (done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  await settle(() => { const c = dp2.counters(); return BigInt(ike2) + c.ikeDropped === c.ikeRx && c.ikeRx > 0n; });
+  const c1 = dp2.counters();
+  check('IKE flood: queue overflow counted in ikeDropped', ikeRc === 0 && c1.ikeDropped > 0n, `rc=${ikeRc} rx=${c1.ikeRx} js=${ike2} dropped=${c1.ikeDropped}`);
+  check('IKE flood: every message received is delivered or counted', BigInt(ike2) + c1.ikeDropped === c1.ikeRx && ike2 > 0, `rx=${c1.ikeRx} js=${ike2} dropped=${c1.ikeDropped}`);
+  const espRc = flood('esp', 4600, N, kFlood.toString('hex'));
+  await settle(() => { const c = dp2.counters(); return c.eventsDropped > 0n && moved2 > 0; });
+  await new Promise((r) => setTimeout(r, 300));
+  const c2 = dp2.counters();
+  const pk = dp2.saStatus(0x5001, 'in')?.packets ?? 0n;
+  check('event flood: queue overflow counted in eventsDropped', espRc === 0 && c2.eventsDropped > 0n && c2.ikeDropped === c1.ikeDropped, `rc=${espRc} packets=${pk} js=${moved2} dropped=${c2.eventsDropped}`);
+  check('event flood: delivered + dropped events never exceed authenticated packets', moved2 > 0 && BigInt(moved2) + c2.eventsDropped <= pk, `packets=${pk} js=${moved2} dropped=${c2.eventsDropped}`);
+  dp2.close();
+
   dp.close();
   check('closed engine refuses calls', (() => { try { dp.counters(); return false; } catch { return true; } })());
   process.stdout.write(`SLT-RESULT ${JSON.stringify(checks)}\n`);
@@ -253,7 +330,7 @@ if (process.env['SLT_ENGINE_CHILD'] === '1') {
     t.ok(line, `child reported results${line ? '' : `: ${res.err.slice(-2000)}`}`);
     if (!line) return;
     const checks = JSON.parse(line.slice('SLT-RESULT '.length)) as Check[];
-    t.ok(checks.length >= 15, `all checks ran (${checks.length})`);
+    t.ok(checks.length >= 23, `all checks ran (${checks.length})`);
     for (const c of checks) t.ok(c.ok, c.name + (c.ok || c.detail === undefined ? '' : ` (${c.detail})`));
   });
 }

@@ -32,6 +32,8 @@ export interface SaStatusDetail extends SaStatus {
   esn: boolean;
   /** Hard limit reached or sequence numbers exhausted: the SA carries no more traffic. */
   dead: boolean;
+  /** The engine already wiped a dead SA's keys (it stays listed until deleted). */
+  keysWiped: boolean;
   reqid: number;
 }
 
@@ -55,6 +57,7 @@ function toStatus(s: NativeSaStatus): SaStatusDetail {
     dropsPadding: s.dropsPadding,
     esn: s.esn,
     dead: s.dead,
+    keysWiped: s.keysWiped ?? false,
     reqid: s.reqid,
   };
 }
@@ -172,8 +175,16 @@ export class Dataplane extends EventEmitter {
     return this.e.listSas().map(toStatus);
   }
 
-  counters(): GlobalCounters & { rxBytes: bigint; txBytes: bigint; dropsDead: bigint; dropsTxError: bigint } {
-    return { ...this.e.counters() };
+  counters(): GlobalCounters & {
+    rxBytes: bigint;
+    txBytes: bigint;
+    dropsDead: bigint;
+    dropsTxError: bigint;
+    eventsDropped: bigint;
+    ikeDropped: bigint;
+  } {
+    const c = this.e.counters();
+    return { ...c, eventsDropped: c.eventsDropped ?? 0n, ikeDropped: c.ikeDropped ?? 0n };
   }
 
   /** Sends an IKE message from UDP 4500; the engine prepends the non-ESP marker (RFC 3948 §2.2). */

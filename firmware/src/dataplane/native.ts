@@ -36,6 +36,8 @@ export interface NativeSaStatus {
   encap: 'udp' | 'none';
   esn: boolean;
   dead: boolean;
+  /** Dead and its crypto contexts already wiped (absent from older addons). */
+  keysWiped?: boolean;
   reqid: number;
 }
 
@@ -89,6 +91,9 @@ export interface NativeCounters {
   dropsPadding: bigint;
   dropsDead: bigint;
   dropsTxError: bigint;
+  /** Absent from addons built before these counters existed. */
+  eventsDropped?: bigint;
+  ikeDropped?: bigint;
 }
 
 export interface NativeEngineOptions {

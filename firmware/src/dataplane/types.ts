@@ -114,6 +114,14 @@ export interface GlobalCounters {
   dropsMalformed: bigint;
   dropsNoSa: bigint;       // outbound packet with no matching selector
   dropsPadding: bigint;
+  /**
+   * SA events / inbound IKE messages the engine had to discard because the
+   * JS thread did not drain its notification queue in time (the data plane
+   * never waits for JS). Optional here for compatibility with hand-built
+   * objects; Dataplane.counters() always fills them.
+   */
+  eventsDropped?: bigint;
+  ikeDropped?: bigint;
 }
 
 export type SaEvent =
