@@ -7,17 +7,15 @@ import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
 import { ExchangeType, NotifyType, PayloadType, decodeMessage, deleteIsakmp, payloadsOfType } from '../wire/index.ts';
-import type { ExchangeContext, ExchangeCounters } from './context.ts';
-import { mainModeFailure, quickModeFailure } from './failure.ts';
-import { tunnelMethodNames } from './proposal-names.ts';
-import { handleInformational, notifyName, sendDpd, sendInformational } from './informational.ts';
+import type { ExchangeCounters } from './context.ts';
+import { mainModeFailure } from './failure.ts';
+import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
-import { handleQuickMode, initiateQuickMode, retireChild } from './quick-mode.ts';
-import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, IKE_PORT, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
-
-/** Start a new main mode this long before the ISAKMP SA expires (children move over). */
-export const IKE_REKEY_MARGIN = 0.1;
+import { retireChild } from './child-sa.ts';
+import { handleQuickMode, initiateQuickMode } from './quick-mode.ts';
+import { runTimers, type TimerHost } from './timers.ts';
+import { HALF_OPEN_MAX, IKE_PORT, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
 
 export interface ChildStatus {
   peer: string;
@@ -42,7 +40,7 @@ export interface IsakmpStatus {
   children: ChildStatus[];
 }
 
-export class IkeNode implements ExchangeContext {
+export class IkeNode implements TimerHost {
   readonly env: ExchangeEnv;
   out: Action[] = [];
   readonly counters: ExchangeCounters = { malformed: 0, unexpected: 0, retransmitted: 0, mainModeFailed: 0, quickModeFailed: 0, halfOpenRefused: 0 };
@@ -55,7 +53,7 @@ export class IkeNode implements ExchangeContext {
     this.#peers = new Map(peers.map((p) => [p.name, p]));
   }
 
-  // ------------------------------------------------------------ ExchangeContext
+  // ------------------------------------------------------------ ExchangeContext (timers.ts: TimerHost)
 
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void {
     this.out.push({ kind: 'log', event: { level, phase, step, message, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) } });
@@ -133,10 +131,15 @@ export class IkeNode implements ExchangeContext {
 
   /** Bring up every tunnel of a peer (idempotent: running negotiations are reused). */
   initiate(peerName: string): Action[] {
+    this.#initiate(peerName);
+    return this.#drain();
+  }
+
+  #initiate(peerName: string): void {
     const peer = this.#peers.get(peerName);
     if (!peer) {
       this.log('warning', null, 'daemon', 'INITIATE', `no peer "${peerName}"`);
-      return this.#drain();
+      return;
     }
     const sas = this.#sasOf(peerName);
     const live = sas.find((s) => s.state === 'ESTABLISHED');
@@ -153,7 +156,6 @@ export class IkeNode implements ExchangeContext {
       sa.queued = [...peer.tunnels];
       this.#sas.set(cookieKey(sa.ckyI), sa);
     }
-    return this.#drain();
   }
 
   /** New configuration: SAs of removed peers and of those in `reset` are deleted (with
@@ -171,9 +173,7 @@ export class IkeNode implements ExchangeContext {
   /** Operator rekey: every IPsec SA pair of the peer is renegotiated now (make-before-break). */
   rekey(peerName: string): Action[] {
     for (const sa of this.#sasOf(peerName)) for (const c of sa.children) c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
-    // Evaluate first: tick() swaps this.out while draining it.
-    const acts = this.tick();
-    this.out.push(...acts);
+    runTimers(this, [...this.#sas.values()], this.env.now());
     return this.#drain();
   }
 
@@ -209,9 +209,7 @@ export class IkeNode implements ExchangeContext {
       if (hard) retireChild(this, sa, c, true);
       else c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
     }
-    // Evaluate first: tick() swaps this.out while draining it.
-    const acts = this.tick();
-    this.out.push(...acts);
+    runTimers(this, [...this.#sas.values()], this.env.now());
     return this.#drain();
   }
 
@@ -341,104 +339,24 @@ export class IkeNode implements ExchangeContext {
 
   /** Timers: retransmission, half-open expiry, DPD, rekey and expiry. Call about once a second. */
   tick(): Action[] {
-    const now = this.env.now();
-    for (const sa of [...this.#sas.values()]) {
-      if (sa.state === 'DEAD') continue;
-      if (sa.state !== 'ESTABLISHED') {
-        if (sa.role === 'responder' && now - sa.createdAt > HALF_OPEN_TIMEOUT_MS) {
-          this.log('warning', sa, 'main', sa.state, 'half-open main mode timed out');
-          this.counters.mainModeFailed++;
-          this.removeSa(sa, false);
-          continue;
-        }
-        const r = sa.retransmit.tick(now);
-        if (r.kind === 'resend') {
-          this.counters.retransmitted++;
-          this.log('info', sa, 'main', sa.state, `retransmit ${r.attempt}`);
-          this.out.push({ kind: 'send', ...r.message });
-        } else if (r.kind === 'give-up') {
-          this.counters.mainModeFailed++;
-          this.log('error', sa, 'main', sa.state, 'peer did not answer: giving up after retransmissions');
-          mainModeFailure(this, sa, 'timeout', 'no answer from peer', { waitedSeconds: Math.round((now - sa.createdAt) / 1000) });
-          this.removeSa(sa, false);
-        }
-        continue;
-      }
-      for (const qm of [...sa.quick.values()]) {
-        if (qm.state === 'DONE') {
-          if (qm.forgetAt !== undefined && now >= qm.forgetAt) {
-            sa.quick.delete(qm.messageId);
-            sa.crypto?.forget(qm.messageId);
-          }
-          continue;
-        }
-        const r = qm.retransmit.tick(now);
-        if (r.kind === 'resend') {
-          this.counters.retransmitted++;
-          this.log('info', sa, 'quick', qm.state, `retransmit ${r.attempt}`, { messageId: qm.messageId });
-          this.out.push({ kind: 'send', ...r.message });
-        } else if (r.kind === 'give-up') {
-          this.counters.quickModeFailed++;
-          this.log('error', sa, 'quick', qm.state, 'no answer to quick mode: giving up');
-          const names = tunnelMethodNames(qm.tunnel);
-          quickModeFailure(this, sa, 'initiator', 'timeout', 'no answer from peer', { offered: names, acceptable: names });
-          sa.quick.delete(qm.messageId);
-          sa.crypto?.forget(qm.messageId);
-          const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
-          if (old) old.rekeying = false;
-        }
-      }
-      for (const c of [...sa.children]) {
-        if (now >= c.expiresAt) {
-          this.log('info', sa, 'quick', 'EXPIRE', 'IPsec SA pair reached its hard lifetime', { tunnel: c.tunnel.name });
-          retireChild(this, sa, c, true);
-        } else if (now >= c.rekeyAt && !c.rekeying) {
-          const all = this.#sasOf(sa.peer.name).flatMap((o) => o.children);
-          if (all.some((x) => x !== c && x.tunnel.name === c.tunnel.name && x.createdAt > c.createdAt)) {
-            // A newer pair already serves this tunnel (the peer rekeyed, or both sides
-            // initiated at once): retire this one instead of rekeying it.
-            retireChild(this, sa, c, true);
-          } else {
-            c.rekeying = true;
-            this.startQuickMode(sa, c.tunnel, c.reqid);
-          }
-        }
-      }
-      this.#dpd(sa, now);
-      if (sa.state === 'ESTABLISHED' && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN && sa.role === 'initiator') {
-        const newer = this.#sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt > sa.createdAt);
-        if (!newer) {
-          const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: sa.peer.remoteAddress, port: IKE_PORT });
-          fresh.replacing = true;
-          this.#sas.set(cookieKey(fresh.ckyI), fresh);
-        }
-      }
-      if (sa.state === 'ESTABLISHED' && now >= sa.expiresAt) {
-        this.log('info', sa, 'main', 'EXPIRE', 'ISAKMP SA lifetime over');
-        this.removeSa(sa, true);
-      }
-    }
+    runTimers(this, [...this.#sas.values()], this.env.now());
     return this.#drain();
   }
 
-  #dpd(sa: IsakmpSa, now: number): void {
-    const dpd = sa.peer.dpd;
-    if (!dpd || !sa.peerDpd || sa.state !== 'ESTABLISHED') return;
-    if (sa.dpdPendingSince !== null) {
-      if (now - sa.dpdPendingSince >= dpd.timeoutSeconds * 1000) {
-        this.log('error', sa, 'dpd', 'DEAD', `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`);
-        mainModeFailure(this, sa, 'timeout', 'dead peer', { waitedSeconds: dpd.timeoutSeconds, detail: 'no answer to RFC 3706 R-U-THERE' });
-        const peer = sa.peer.name;
-        if (dpd.action !== 'hold') this.removeSa(sa, false);
-        else sa.dpdPendingSince = null;
-        if (dpd.action === 'restart') {
-          const acts = this.initiate(peer);
-          this.out.push(...acts);
-        }
-      }
-      return;
-    }
-    if (now - sa.lastHeard >= dpd.delaySeconds * 1000) sendDpd(this, sa);
+  // ------------------------------------------------------------ TimerHost
+
+  sasOf(peer: string): IsakmpSa[] {
+    return this.#sasOf(peer);
+  }
+
+  restart(peer: string): void {
+    this.#initiate(peer);
+  }
+
+  replaceIsakmpSa(sa: IsakmpSa): void {
+    const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: sa.peer.remoteAddress, port: IKE_PORT });
+    fresh.replacing = true;
+    this.#sas.set(cookieKey(fresh.ckyI), fresh);
   }
 
   status(): IsakmpStatus[] {

@@ -4,11 +4,10 @@
 //   QM1 I->R  HASH(1) SA Ni [KE] IDci IDcr
 //   QM2 R->I  HASH(2) SA Nr [KE] IDci IDcr [N(RESPONDER-LIFETIME)]
 //   QM3 I->R  HASH(3)
-// KEYMAT per direction uses the SPI chosen by the receiving side (§5.5).
+// The resulting SA pair is keyed and installed by child-sa.ts.
 
 import { dhGroupById, type DhKeyPair } from '../crypto/dh.ts';
 import { quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/exchange-hash.ts';
-import { espKeys, PROTO_ESP } from '../crypto/keymat.ts';
 import { constantTimeEqual, wipe } from '../crypto/secret.ts';
 import {
   ExchangeType,
@@ -39,17 +38,14 @@ import { quickModeFailure, type FailureExtra } from './failure.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
 import { sendInformational } from './informational.ts';
-import { udpEncapsulated, type ChildSa, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
+import { udpEncapsulated, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
 import { NONCE_LENGTH } from './main-mode.ts';
-import { choosePhase2, encapsulationMode, espKeySizes, phase2Offer, verifyPhase2Reply } from './proposals.ts';
+import { choosePhase2, encapsulationMode, phase2Offer, verifyPhase2Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
+import { install } from './child-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 import type { EspMethod, TunnelPolicy } from './types.ts';
-import type { EspAlgorithm } from '../../dataplane/types.ts';
 
-/** Rekey before the soft limit: at 85-90% of the lifetime (jittered so both sides do not collide). */
-export const REKEY_FRACTION = 0.85;
-export const REKEY_JITTER = 0.05;
 /** How long a finished quick mode is kept to answer a retransmitted QM2 again. */
 export const QM_LINGER_MS = 30_000;
 
@@ -333,80 +329,6 @@ function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchan
   sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, [])), false);
   ctx.log('info', sa, 'quick', 'QM3', `established ${choice.esp}`, { tunnel: qm.tunnel.name });
   install(ctx, sa, qm, choice.esp, choice.peerSpi, choice.lifetimeSeconds, choice.lifetimeKilobytes, gqmxy);
-}
-
-function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, peerSpi: Buffer, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
-  const sizes = espKeySizes(esp);
-  const prf = sa.suite!.hash;
-  // Initiator's nonce first in both directions (RFC 2409 §5.5: Ni_b | Nr_b).
-  const niB = qm.ni;
-  const nrB = qm.nr!;
-  const base = { skeyidD: sa.keys!.skeyidD, protocol: PROTO_ESP, niB, nrB, ...(gqmxy ? { gqmxy } : {}) };
-  const inKeys = espKeys(prf, { ...base, spi: qm.inSpi }, sizes);
-  const outKeys = espKeys(prf, { ...base, spi: peerSpi }, sizes);
-  wipe(gqmxy);
-  const reqid = ctx.nextReqid();
-  const udp = udpEncapsulated(sa);
-  const common = {
-    peer: sa.peer.name,
-    tunnel: qm.tunnel.name,
-    reqid,
-    algorithm: esp,
-    local: sa.local,
-    remote: sa.remote,
-    encap: udp ? ('udp' as const) : ('none' as const),
-    localTs: qm.tunnel.local,
-    remoteTs: qm.tunnel.remote,
-    lifetimeSeconds,
-    lifetimeKilobytes,
-  };
-  const key = (k: { encKey: Buffer; salt: Buffer; integKey: Buffer }) => ({ encKey: Buffer.concat([k.encKey, k.salt]), ...(k.integKey.length > 0 ? { authKey: k.integKey } : {}) });
-  ctx.out.push({ kind: 'install', sa: { ...common, direction: 'in', spi: qm.inSpi.readUInt32BE(0), ...key(inKeys) } });
-  ctx.out.push({ kind: 'install', sa: { ...common, direction: 'out', spi: peerSpi.readUInt32BE(0), ...key(outKeys) } });
-  wipe(inKeys.encKey, inKeys.salt, inKeys.integKey, outKeys.encKey, outKeys.salt, outKeys.integKey);
-  const now = ctx.env.now();
-  const jitter = 1 - REKEY_JITTER * (ctx.env.random(1)[0]! / 255);
-  // The initiator rekeys first; the responder's timer is a fallback a little later.
-  const fraction = (qm.role === 'initiator' ? REKEY_FRACTION : REKEY_FRACTION + REKEY_JITTER) * jitter;
-  const child: ChildSa = {
-    reqid,
-    tunnel: qm.tunnel,
-    esp,
-    inSpi: qm.inSpi.readUInt32BE(0),
-    outSpi: peerSpi.readUInt32BE(0),
-    initiator: qm.role === 'initiator',
-    createdAt: now,
-    rekeyAt: now + lifetimeSeconds * 1000 * fraction,
-    expiresAt: now + lifetimeSeconds * 1000,
-    rekeying: false,
-  };
-  sa.children.push(child);
-  ctx.log('info', sa, 'quick', 'INSTALL', 'IPsec SA pair installed', {
-    tunnel: qm.tunnel.name,
-    in: child.inSpi.toString(16).padStart(8, '0'),
-    out: child.outSpi.toString(16).padStart(8, '0'),
-    esp,
-    encap: common.encap,
-    lifetimeSeconds,
-  });
-  // Make-before-break: the new pair is in place, now the rekey initiator retires the
-  // old one and tells the peer (the responder keeps it until that Delete arrives or
-  // it expires, so both sides never delete different pairs after a collision).
-  const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
-  if (old) retireChild(ctx, sa, old, true);
-}
-
-/** Delete one IPsec SA pair: engine entries, and a Delete to the peer for our inbound SPI (RFC 2408 §3.15). */
-export function retireChild(ctx: ExchangeContext, sa: IsakmpSa, c: ChildSa, notifyPeer: boolean): void {
-  sa.children = sa.children.filter((x) => x !== c);
-  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
-  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
-  if (notifyPeer && sa.state === 'ESTABLISHED') {
-    const spi = Buffer.alloc(4);
-    spi.writeUInt32BE(c.inSpi >>> 0);
-    sendInformational(ctx, sa, [{ type: PayloadType.DELETE, doi: 1, protocol: ProtocolId.ESP, spiSize: 4, spis: [spi] }]);
-  }
-  ctx.log('info', sa, 'quick', 'DELETE', 'IPsec SA pair deleted', { tunnel: c.tunnel.name, in: c.inSpi.toString(16), out: c.outSpi.toString(16) });
 }
 
 export type { EspMethod };

@@ -1,0 +1,129 @@
+// Everything that happens because time passed: retransmission and give-up
+// (RFC 2408 leaves the schedule to us, see retransmit.ts), half-open main
+// mode expiry, IPsec SA rekey (make-before-break) and hard expiry, ISAKMP SA
+// replacement, and RFC 3706 dead peer detection.
+
+import type { ExchangeContext } from './context.ts';
+import { retireChild } from './child-sa.ts';
+import { mainModeFailure, quickModeFailure } from './failure.ts';
+import { sendDpd } from './informational.ts';
+import type { IsakmpSa } from './isakmp-sa.ts';
+import { tunnelMethodNames } from './proposal-names.ts';
+import { HALF_OPEN_TIMEOUT_MS } from './types.ts';
+
+/** Start a new main mode this long before the ISAKMP SA expires (IPsec SAs move over). */
+export const IKE_REKEY_MARGIN = 0.1;
+
+export interface TimerHost extends ExchangeContext {
+  sasOf(peer: string): IsakmpSa[];
+  /** Initiate again (DPD action restart). */
+  restart(peer: string): void;
+  /** Start a main mode that will take over `sa`'s IPsec SAs. */
+  replaceIsakmpSa(sa: IsakmpSa): void;
+}
+
+export function runTimers(host: TimerHost, sas: readonly IsakmpSa[], now: number): void {
+  for (const sa of sas) {
+    if (sa.state === 'DEAD') continue;
+    if (sa.state !== 'ESTABLISHED') {
+      mainModeTimers(host, sa, now);
+      continue;
+    }
+    quickModeTimers(host, sa, now);
+    childTimers(host, sa, now);
+    dpdTimer(host, sa, now);
+    if (sa.state !== 'ESTABLISHED') continue;
+    if (sa.role === 'initiator' && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN) {
+      if (!host.sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt > sa.createdAt)) host.replaceIsakmpSa(sa);
+    }
+    if (now >= sa.expiresAt) {
+      host.log('info', sa, 'main', 'EXPIRE', 'ISAKMP SA lifetime over');
+      host.removeSa(sa, true);
+    }
+  }
+}
+
+function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
+  if (sa.role === 'responder' && now - sa.createdAt > HALF_OPEN_TIMEOUT_MS) {
+    host.log('warning', sa, 'main', sa.state, 'half-open main mode timed out');
+    host.counters.mainModeFailed++;
+    host.removeSa(sa, false);
+    return;
+  }
+  const r = sa.retransmit.tick(now);
+  if (r.kind === 'resend') {
+    host.counters.retransmitted++;
+    host.log('info', sa, 'main', sa.state, `retransmit ${r.attempt}`);
+    host.out.push({ kind: 'send', ...r.message });
+  } else if (r.kind === 'give-up') {
+    host.counters.mainModeFailed++;
+    host.log('error', sa, 'main', sa.state, 'peer did not answer: giving up after retransmissions');
+    mainModeFailure(host, sa, 'timeout', 'no answer from peer', { waitedSeconds: Math.round((now - sa.createdAt) / 1000) });
+    host.removeSa(sa, false);
+  }
+}
+
+function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
+  for (const qm of [...sa.quick.values()]) {
+    if (qm.state === 'DONE') {
+      if (qm.forgetAt !== undefined && now >= qm.forgetAt) {
+        sa.quick.delete(qm.messageId);
+        sa.crypto?.forget(qm.messageId);
+      }
+      continue;
+    }
+    const r = qm.retransmit.tick(now);
+    if (r.kind === 'resend') {
+      host.counters.retransmitted++;
+      host.log('info', sa, 'quick', qm.state, `retransmit ${r.attempt}`, { messageId: qm.messageId });
+      host.out.push({ kind: 'send', ...r.message });
+    } else if (r.kind === 'give-up') {
+      host.counters.quickModeFailed++;
+      host.log('error', sa, 'quick', qm.state, 'no answer to quick mode: giving up');
+      const names = tunnelMethodNames(qm.tunnel);
+      quickModeFailure(host, sa, qm.role, 'timeout', 'no answer from peer', { offered: names, acceptable: names });
+      sa.quick.delete(qm.messageId);
+      sa.crypto?.forget(qm.messageId);
+      const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
+      if (old) old.rekeying = false;
+    }
+  }
+}
+
+function childTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
+  for (const c of [...sa.children]) {
+    if (now >= c.expiresAt) {
+      host.log('info', sa, 'quick', 'EXPIRE', 'IPsec SA pair reached its hard lifetime', { tunnel: c.tunnel.name });
+      retireChild(host, sa, c, true);
+    } else if (now >= c.rekeyAt && !c.rekeying) {
+      const all = host.sasOf(sa.peer.name).flatMap((o) => o.children);
+      if (all.some((x) => x !== c && x.tunnel.name === c.tunnel.name && x.createdAt > c.createdAt)) {
+        // A newer pair already serves this tunnel (the peer rekeyed, or both sides
+        // initiated at once): retire this one instead of rekeying it.
+        retireChild(host, sa, c, true);
+      } else {
+        c.rekeying = true;
+        host.startQuickMode(sa, c.tunnel, c.reqid);
+      }
+    }
+  }
+}
+
+/** RFC 3706 §5.5: probe after `delay` of silence, declare the peer dead after `timeout`. */
+function dpdTimer(host: TimerHost, sa: IsakmpSa, now: number): void {
+  const dpd = sa.peer.dpd;
+  if (!dpd || !sa.peerDpd) return;
+  if (sa.dpdPendingSince !== null) {
+    if (now - sa.dpdPendingSince < dpd.timeoutSeconds * 1000) return;
+    host.log('error', sa, 'dpd', 'DEAD', `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`);
+    mainModeFailure(host, sa, 'timeout', 'dead peer', { waitedSeconds: dpd.timeoutSeconds, detail: 'no answer to RFC 3706 R-U-THERE' });
+    if (dpd.action === 'hold') {
+      sa.dpdPendingSince = null;
+      return;
+    }
+    host.removeSa(sa, false);
+    if (dpd.action === 'restart') host.restart(sa.peer.name);
+    return;
+  }
+  if (now - sa.lastHeard >= dpd.delaySeconds * 1000) sendDpd(host, sa);
+}
