@@ -18,7 +18,8 @@ int sl_engine_workers(const sl_engine_t *e)
 
 static int dst_family(const sl_engine_t *e, uint8_t encap)
 {
-	/* Raw ESP goes through the AF_INET raw socket; UDP through the shared socket. */
+	/* Raw ESP goes through the AF_INET raw socket (IPv4 outer addresses only,
+	 * see sl_raw_esp_open); UDP through the shared socket. */
 	return encap == SL_ENCAP_NONE ? AF_INET : e->udp_family;
 }
 
@@ -139,6 +140,11 @@ int sl_engine_add_sa(sl_engine_t *e, const sl_sa_spec_t *spec, char *err, size_t
 		return -1;
 	if (spec->encap == SL_ENCAP_NONE && e->raw_fd < 0 && spec->dir == SL_DIR_OUT) {
 		snprintf(err, errlen, "encap 'none' needs the engine opened with rawEsp");
+		sl_sa_free(sa);
+		return -1;
+	}
+	if (spec->encap == SL_ENCAP_NONE && spec->remote.family != AF_INET) {
+		snprintf(err, errlen, "encap 'none' (raw ESP) supports IPv4 outer addresses only; use 'udp'");
 		sl_sa_free(sa);
 		return -1;
 	}

@@ -56,6 +56,23 @@ int sl_udp_open(const sl_endpoint_t *listen, int bufsize, bool reuseport, char *
 	return fd;
 }
 
+/*
+ * Raw ESP (IP protocol 50, RFC 4303 without RFC 3948 encapsulation).
+ *
+ * Known limitations (by design for now, enforced elsewhere, not silent):
+ *  - IPv4 outer addresses only.  This is one AF_INET socket; an SA with
+ *    encap 'none' and an IPv6 remote is refused by sl_engine_add_sa (and
+ *    updateRemote), so nothing is ever accepted that could not be sent.
+ *    IPv6 would need a second AF_INET6 raw socket, whose reads carry no IP
+ *    header (RFC 3542 §3) unlike the AF_INET ones the worker parses.
+ *  - One reader: only worker 0 polls this socket (see sl_worker_main).  A raw
+ *    socket has no SO_REUSEPORT flow steering, so several readers would take
+ *    packets of one SA in turn and reorder them, which costs replay-window
+ *    slack and throughput (RFC 4303 §3.4.3).  Raw ESP therefore runs on one
+ *    core inbound; outbound still uses every worker (sends need no steering).
+ *    NAT-T (ESP-in-UDP) is the scaled path and what branch sites behind NAT
+ *    use anyway.
+ */
 int sl_raw_esp_open(int bufsize, char *err, size_t errlen)
 {
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP);

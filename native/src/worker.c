@@ -438,7 +438,8 @@ void *sl_worker_main(void *arg)
 	/* Each worker owns its TUN queue and its UDP socket. */
 	add_fd(ep, s->tun, TAG_TUN, 0);
 	add_fd(ep, s->udp, TAG_UDP, 0);
-	/* One reader for raw ESP: several would reorder packets inside an SA. */
+	/* One reader for raw ESP: several would reorder packets inside an SA (the
+	 * raw socket has no per-flow steering).  IPv4 only; see sl_raw_esp_open. */
 	if (e->raw_fd >= 0 && me->idx == 0)
 		add_fd(ep, e->raw_fd, TAG_RAW, 0);
 	add_fd(ep, e->stop_fd, TAG_STOP, 0);

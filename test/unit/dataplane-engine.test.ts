@@ -259,6 +259,10 @@ async function child(): Promise<void> {
   check('dead SA keys wiped before delete, SA still listed', hardSt?.keysWiped === true && hardSt.packets === 1n, JSON.stringify(hardSt, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
   check('live SAs keep their keys', dp.saStatus(SPI_IN, 'in')?.keysWiped === false && dp.saStatus(SPI_OUT, 'out')?.keysWiped === false);
   dp.deleteSa(0x3001, 'in');
+  // Raw ESP is IPv4-only (one AF_INET raw socket): an IPv6 remote is refused, not accepted and never sent.
+  let rawV6 = '';
+  try { dp.addSa({ ...base, spi: 0x6001, direction: 'in', encKey: randomBytes(20), encap: 'none', remote: { address: '2001:db8::1', port: 0 } }); } catch (e) { rawV6 = (e as Error).message; }
+  check('raw ESP with an IPv6 remote is refused with the reason', /IPv4 outer addresses only/.test(rawV6) && dp.saStatus(0x6001, 'in') === null, rawV6);
 
   // 7. Counters and SA status; delete; close.
   const st = dp.saStatus(SPI_IN, 'in');
