@@ -13,6 +13,7 @@ import { labSkipReason } from '../lib/root.ts';
 import { CHARON, Charon, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
@@ -120,4 +121,29 @@ t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelink
   t.ok(await lab.ping('lanB', LAB.lanA, 3), 'both ways');
   const n = await lab.counters();
   t.equal(n.leak?.packets, 0, 'nothing in clear across the rekey');
+});
+
+t.test('mismatched PSK against strongSwan: no tunnel, explain says authentication failed', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('ssp'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ss4-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const charon = await Charon.start(
+    lab.ns('gwB'),
+    path.join(dir, 'charon-gwB'),
+    swanctlConf({ ...charonCommon(randomPskHex()), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+  );
+  t.teardown(() => charon.stop());
+  const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${randomPskHex()}`, start: 'start' });
+  const d = await Sitelinkd.start(lab.ns('gwA'), files);
+  t.teardown(() => d.stop());
+  const failed = await waitUntil(async () => (await controlRequest(files.socket, 'explain', { peer: 'gwB' })).record !== null, 20_000, 500);
+  const r = await controlRequest(files.socket, 'explain', { peer: 'gwB' });
+  if (!failed || r.record?.reason !== 'authentication-failed') t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-3000)}`);
+  t.equal(r.record?.reason, 'authentication-failed', 'explain: authentication failed');
+  t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic passes');
 });

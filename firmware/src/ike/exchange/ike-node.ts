@@ -40,6 +40,9 @@ export interface IsakmpStatus {
   children: ChildStatus[];
 }
 
+/** Unauthenticatable encrypted answers to MM5 before we call it a PSK mismatch. */
+export const UNREADABLE_REPLIES_LIMIT = 2;
+
 export class IkeNode implements TimerHost {
   readonly env: ExchangeEnv;
   out: Action[] = [];
@@ -311,11 +314,31 @@ export class IkeNode implements TimerHost {
       }
       return;
     }
-    if (sa.state !== 'ESTABLISHED') {
+    if (sa.state !== 'ESTABLISHED' && !(sa.role === 'initiator' && sa.state === 'MM5_SENT')) {
       this.counters.unexpected++;
+      this.log('debug', sa, 'informational', 'RECV', `dropped: encrypted informational in state ${sa.state}`);
       return;
     }
     const fx = handleInformational(this, sa, msg);
+    if (sa.state === 'MM5_SENT') {
+      // The peer answered MM5 with a notify instead of MM6.
+      const err = fx?.errors[0];
+      if (err !== undefined) {
+        const code: FailureReason = err === NotifyType.AUTHENTICATION_FAILED ? 'authentication-failed' : err === NotifyType.INVALID_ID_INFORMATION ? 'id-mismatch' : 'other';
+        this.counters.mainModeFailed++;
+        mainModeFailure(this, sa, code, `peer sent ${notifyName(err)}`, { detail: `peer answered MM5 with ${notifyName(err)}` });
+        this.removeSa(sa, false);
+      } else if (!fx && ++sa.unreadableReplies >= UNREADABLE_REPLIES_LIMIT) {
+        // Twice in answer to MM5 (and its retransmission) is no coincidence.
+        this.counters.mainModeFailed++;
+        this.log('error', sa, 'main', 'MM5', 'the peer cannot read our MM5 and we cannot read its answer: the pre-shared keys differ');
+        mainModeFailure(this, sa, 'authentication-failed', 'peer could not decrypt MM5 (pre-shared keys differ)', {
+          detail: 'the peer answered MM5 with notifies encrypted under keys we do not share: different pre-shared keys',
+        });
+        this.removeSa(sa, false);
+      }
+      return;
+    }
     if (!fx) return;
     for (const spi of fx.deletedOutSpis) {
       const c = sa.children.find((x) => x.outSpi === spi);

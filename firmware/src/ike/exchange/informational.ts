@@ -53,6 +53,8 @@ export interface InformationalEffects {
   /** Peer deleted IPsec SAs: our outbound SPIs. */
   deletedOutSpis: number[];
   deleteIsakmp: boolean;
+  /** Error notify types received (RFC 2408 §3.14.1: types below 16384). */
+  errors: number[];
 }
 
 export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: EncryptedMessage): InformationalEffects | null {
@@ -74,7 +76,7 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
   sa.crypto.forget(messageId);
   sa.infoSeen.add(messageId);
   sa.lastHeard = ctx.env.now();
-  const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false };
+  const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [] };
   for (const n of payloadsOfType(d.value.payloads, PayloadType.NOTIFY)) {
     const dpd = parseDpd(n);
     if (dpd) {
@@ -87,6 +89,7 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
     }
     ctx.log(n.notifyType < 16384 ? 'error' : 'info', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)}`, { spi: n.spi.toString('hex') });
     if (n.notifyType < 16384) {
+      effects.errors.push(n.notifyType);
       // An error about one of our quick modes: the peer refused it (RFC 2408 §3.14.1).
       for (const q of sa.quick.values()) {
         if (q.role === 'initiator' && q.state === 'QM1_SENT' && n.spi.equals(q.inSpi)) {

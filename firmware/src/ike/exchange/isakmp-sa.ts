@@ -93,6 +93,9 @@ export interface IsakmpSa {
   sendInitialContact: boolean;
   /** Started to replace an ISAKMP SA nearing its lifetime: takes over its IPsec SAs. */
   replacing: boolean;
+  /** Encrypted notifies answering our MM5 that our keys cannot authenticate: the peer
+   * derived other keys, i.e. the pre-shared keys differ (RFC 2409 §5.4). */
+  unreadableReplies: number;
   /** Tunnels to negotiate once main mode completes. */
   queued: TunnelPolicy[];
 }

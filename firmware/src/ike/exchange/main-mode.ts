@@ -116,6 +116,7 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
     queued: [],
     sendInitialContact: false,
     replacing: false,
+    unreadableReplies: 0,
   };
 }
 
