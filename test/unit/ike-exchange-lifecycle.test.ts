@@ -120,3 +120,19 @@ t.test('DPD action restart: a dead peer is renegotiated when it comes back', asy
   for (let i = 0; i < 40 && !consistent(h); i++) h.advance(1000);
   t.ok(consistent(h), 'the tunnel is back once B answers');
 });
+
+t.test('quick mode limit 1 (master key PFS): every rekey runs under a fresh main mode', async (t) => {
+  const h = new Harness({ peerA: { quickModeLimit: 1 } });
+  h.bringUp();
+  const first = h.a.status()[0]!.cookies;
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  const st = h.a.status();
+  t.equal(st.length, 1, 'the old ISAKMP SA was replaced');
+  t.not(st[0]!.cookies, first, 'by a new main mode');
+  t.equal(st[0]!.children.length, 1, 'carrying exactly one (new) pair');
+  t.equal(h.installs.A.length, 4, 'a second pair was installed');
+  t.ok(h.installs.A.slice(0, 2).every((s) => h.deletes.A.includes(s.spi)), 'and the first pair retired');
+  t.ok(consistent(h));
+  t.same(h.failed, { A: [], B: [] });
+});

@@ -77,6 +77,8 @@ export function peerPolicies(config: SitelinkConfig, localAddressOf: (peer: stri
       ...(signature ? { signature } : {}),
       ikeMethods: p.keyExchange.methods.map((m) => ({ encryption: m.encryption, integrity: m.integrity, dhGroup: m.dhGroup })),
       ikeLifetimeSeconds: p.keyExchange.lifetimeSeconds,
+      // Master key PFS: every quick mode gets its own main mode.
+      quickModeLimit: p.keyExchange.masterKeyPfs ? 1 : p.keyExchange.quickModeLimit,
       allowWeak: p.allowWeak,
       natTraversal: p.natTraversal,
       keepaliveSeconds: p.keepaliveSeconds,

@@ -98,8 +98,11 @@ export class IkeNode implements TimerHost {
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: sa.peer.keepaliveSeconds });
     }
     const queued = sa.queued;
+    const rekeys = sa.queuedRekeys;
     sa.queued = [];
+    sa.queuedRekeys = [];
     for (const t of queued) this.startQuickMode(sa, t);
+    for (const r of rekeys) this.startQuickMode(sa, r.tunnel, r.rekeyOf);
   }
 
   removeSa(sa: IsakmpSa, notifyPeer: boolean): void {
@@ -113,7 +116,17 @@ export class IkeNode implements TimerHost {
   }
 
   startQuickMode(sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
-    initiateQuickMode(this, sa, tunnel, rekeyOf);
+    const limit = sa.peer.quickModeLimit ?? 0;
+    if (limit === 0 || sa.quickModes < limit) {
+      initiateQuickMode(this, sa, tunnel, rekeyOf);
+      return;
+    }
+    // Session key refresh limit reached: the next quick mode runs under a fresh main
+    // mode (fresh SKEYID_d; with limit 1 this is master key PFS).
+    const fresh =
+      this.#sasOf(sa.peer.name).find((o) => o.replacing && o.role === 'initiator' && o.state !== 'ESTABLISHED') ?? this.#replace(sa);
+    if (rekeyOf !== undefined) fresh.queuedRekeys.push({ tunnel, rekeyOf });
+    else if (!fresh.queued.includes(tunnel)) fresh.queued.push(tunnel);
   }
 
   // ------------------------------------------------------------ public API
@@ -377,9 +390,14 @@ export class IkeNode implements TimerHost {
   }
 
   replaceIsakmpSa(sa: IsakmpSa): void {
+    this.#replace(sa);
+  }
+
+  #replace(sa: IsakmpSa): IsakmpSa {
     const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: sa.peer.remoteAddress, port: IKE_PORT });
     fresh.replacing = true;
     this.#sas.set(cookieKey(fresh.ckyI), fresh);
+    return fresh;
   }
 
   status(): IsakmpStatus[] {

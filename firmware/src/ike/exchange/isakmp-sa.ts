@@ -98,6 +98,10 @@ export interface IsakmpSa {
   unreadableReplies: number;
   /** Tunnels to negotiate once main mode completes. */
   queued: TunnelPolicy[];
+  /** Rekeys waiting for this (replacement) main mode: the pairs' reqids. */
+  queuedRekeys: { tunnel: TunnelPolicy; rekeyOf: number }[];
+  /** Quick modes negotiated under this SA, for the session key refresh limit. */
+  quickModes: number;
 }
 
 /** UDP encapsulation is in use (RFC 3948): a NAT was detected, or forced by policy. */

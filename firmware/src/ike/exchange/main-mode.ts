@@ -114,6 +114,8 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
     dpdSeq: 0,
     dpdPendingSince: null,
     queued: [],
+    queuedRekeys: [],
+    quickModes: 0,
     sendInitialContact: false,
     replacing: false,
     unreadableReplies: 0,

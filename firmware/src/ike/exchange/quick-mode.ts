@@ -100,6 +100,7 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: Tu
   const h1 = quickModeHash1(sa.suite!.hash, sa.keys!.skeyidA, messageId, encodePayloads(rest).bytes);
   const qm: QuickModeExchange = { messageId, role: 'initiator', state: 'QM1_SENT', tunnel, inSpi, ni, offer, retransmit: new Retransmit(), ...(dh ? { dh } : {}), ...(rekeyOf !== undefined ? { rekeyOf } : {}) };
   sa.quick.set(messageId, qm);
+  sa.quickModes++;
   const data = encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h1, rest));
   ctx.log('info', sa, 'quick', 'QM1', `${rekeyOf !== undefined ? 'rekeying' : 'negotiating'} ${tunnel.local} <-> ${tunnel.remote}`, { spi: inSpi.toString('hex'), tunnel: tunnel.name });
   sendQuick(ctx, sa, qm, data, true);
@@ -294,6 +295,7 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   };
   qm.lastReceived = Buffer.from(raw);
   sa.quick.set(messageId, qm);
+  sa.quickModes++;
   ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}`, { tunnel: tunnel.name, spi: inSpi.toString('hex') });
   sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h2, rest)), true);
 }

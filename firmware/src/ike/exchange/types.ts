@@ -69,6 +69,8 @@ export interface PeerPolicy {
   signature?: SignatureAuth;
   ikeMethods: IkeMethod[];
   ikeLifetimeSeconds: number;
+  /** Quick modes we start per ISAKMP SA before a fresh main mode (0 or absent = unlimited; 1 = master key PFS). */
+  quickModeLimit?: number;
   allowWeak: boolean;
   natTraversal: 'auto' | 'force' | 'off';
   keepaliveSeconds: number;
