@@ -1,0 +1,163 @@
+// IKEv1 from the board: the firmware image boots in QEMU with sitelink.conf
+// and secrets in its config store, sitelinkd starts at boot and initiates
+// main mode + quick mode (PSK, ESP aes128gcm16) from behind QEMU's user-mode
+// NAT to a headquarters gateway in a host namespace:
+//   (a) sitelinkd (dist/sitelinkd.mjs on the host),
+//   (b) strongSwan charon (kernel-libipsec).
+// Pings cross the tunnel both ways; the board's ESP SA must run on AF_ALG
+// with a kernel driver (sitelinkctl sas --json over SSH). Boot-to-tunnel time
+// is reported. Network (scripts/demo.d/net) and configs (scripts/demo.d/conf)
+// are the demo's:
+//   board 10.0.2.15 (LAN address 10.1.0.1) -- slirp NAT as 198.51.100.1 --
+//   PREFIX-hq 198.51.100.2, LAN 10.0.0.0/24 -- PREFIX-lan host 10.0.0.10
+import t from 'tap';
+import type { Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../lib/paths.ts';
+import { run } from '../lib/proc.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { CHARON, Charon, swanctlConf } from '../lib/strongswan.ts';
+import { QemuBoard, ensureImage, qemuSkipReason } from '../lib/qemu-board.ts';
+import { Sitelinkd, sitelinkdPath } from '../netns/ike-sitelinkd.ts';
+import type { SasResult, StatusResult } from '../../firmware/src/control/protocol.ts';
+
+const skip = qemuSkipReason();
+const NET = path.join(repoRoot, 'scripts', 'demo.d', 'net');
+const CONF = path.join(repoRoot, 'scripts', 'demo.d', 'conf');
+let seq = 0;
+
+interface Site {
+  prefix: string;
+  dir: string;
+  psk: string;
+}
+
+/** Namespaces, configs and an SSH key for one run; torn down with the test. */
+function site(t: Test): Site {
+  const prefix = `slqi${process.pid % 10000}${seq++}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-qike-'));
+  t.teardown(() => {
+    spawnSync('bash', [NET, 'down', prefix]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const up = spawnSync('bash', [NET, 'up', prefix], { encoding: 'utf8' });
+  if (up.status !== 0) throw new Error(`scripts/demo.d/net up failed: ${up.stderr}`);
+  const conf = spawnSync('bash', [CONF, dir], { encoding: 'utf8' });
+  if (conf.status !== 0) throw new Error(`scripts/demo.d/conf failed: ${conf.stderr}`);
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'id_ed25519')]);
+  const psk = /= 0x([0-9a-f]+)/.exec(readFileSync(path.join(dir, 'hq.secrets'), 'utf8'))?.[1];
+  if (!psk) throw new Error('no PSK in hq.secrets');
+  return { prefix, dir, psk };
+}
+
+const hqLanPing = async (s: Site, count: number): Promise<boolean> =>
+  (await run('ip', ['netns', 'exec', `${s.prefix}-lan`, 'ping', '-n', '-c', String(count), '-i', '0.3', '-W', '2', '10.1.0.1'])).code === 0;
+
+async function bootBoard(t: Test, s: Site): Promise<QemuBoard | null> {
+  try {
+    const board = await QemuBoard.boot(`${s.prefix}-wan`, {
+      config: path.join(s.dir, 'config.img'), key: path.join(s.dir, 'id_ed25519'),
+      sitelinkConf: path.join(s.dir, 'branch.conf'), secrets: path.join(s.dir, 'branch.secrets'),
+    });
+    t.teardown(() => board.stop());
+    t.pass('board booted');
+    return board;
+  } catch (e) {
+    t.fail(String(e));
+    return null;
+  }
+}
+
+/** Shared checks once the HQ side runs: tunnel up, traffic, AF_ALG, no PSK. Returns false when the tunnel never came up. */
+async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => string, label: string): Promise<boolean> {
+  const lan = await board.ssh('ip addr add 10.1.0.1/32 dev lo');
+  t.equal(lan.code, 0, `board LAN address 10.1.0.1 ${lan.stderr}`);
+  const up = await waitUntil(() => hqLanPing(s, 1), 120_000, 1000);
+  const secs = ((Date.now() - board.startedAt) / 1000).toFixed(1);
+  if (!up) {
+    const logs = await board.ssh('tail -30 /var/log/sitelink/negotiation.log; echo ---; tail -30 /var/log/sitelinkd.log');
+    t.fail(`no traffic through the tunnel board -> ${label} within 120 s of boot.\nboard negotiation log / sitelinkd output:\n${logs.stdout}${logs.stderr}\n` +
+      `${label} log:\n${hqLog().slice(-4000)}`);
+    return false;
+  }
+  t.pass(`tunnel board -> ${label} carried a ping`);
+  const boot = /SITELINK-BOOT-DONE uptime=([0-9.]+)s/.exec(board.console())?.[1] ?? '?';
+  t.comment(`boot-to-tunnel (${label}): ${secs} s from QEMU start to the first ping through the tunnel (board /init done at uptime ${boot} s)`);
+  t.ok(await hqLanPing(s, 5), 'HQ LAN host -> board LAN: 5/5 through the tunnel');
+  const fromBoard = await board.ssh('ping -c 5 -W 2 -I 10.1.0.1 10.0.0.10');
+  t.match(fromBoard.stdout, /5 packets transmitted, 5 packets received/, `board LAN -> HQ LAN host: 5/5\n${fromBoard.stdout}`);
+
+  const sasRun = await board.ssh('sitelinkctl sas --json');
+  t.equal(sasRun.code, 0, `sitelinkctl sas --json on the board ${sasRun.stderr}`);
+  let sas: SasResult | null = null;
+  try { sas = JSON.parse(sasRun.stdout) as SasResult; } catch { t.fail(`sas output is not JSON: ${sasRun.stdout.slice(0, 500)}`); }
+  if (sas) {
+    const mm = sas.mainMode[0];
+    t.equal(sas.mainMode.length, 1, 'board: one ISAKMP SA');
+    t.equal(mm?.role, 'initiator', 'board initiated');
+    t.equal(mm?.nat.local, true, 'board detected that it is behind a NAT (NAT-D)');
+    t.equal(mm?.natt, true, 'and floated to UDP 4500');
+    t.equal(sas.quickMode.length, 1, 'board: one IPsec SA pair');
+    const qm = sas.quickMode[0];
+    t.equal(qm?.algorithm, 'aes128gcm16', 'ESP aes128gcm16');
+    t.equal(qm?.encap, 'udp', 'ESP in UDP');
+    t.equal(qm?.backend, 'afalg', 'board ESP SA crypto backend is AF_ALG');
+    t.match(qm?.driver ?? '', /gcm-aes-ce/, `with the kernel's ARMv8 CE driver (${qm?.driver})`);
+    t.ok(BigInt(qm?.packetsIn ?? '0') >= 10n && BigInt(qm?.packetsOut ?? '0') >= 10n, `SA counted the pings (in ${qm?.packetsIn}, out ${qm?.packetsOut})`);
+  }
+  const st = await board.ssh('sitelinkctl status --json');
+  let state: string | undefined;
+  try { state = (JSON.parse(st.stdout) as StatusResult).peers.find((p) => p.name === 'hq')?.state; } catch { /* reported below */ }
+  t.equal(state, 'up', `sitelinkctl status on the board: hq is up (exit ${st.code})\n${st.stdout.slice(0, 800)}${st.stderr.slice(0, 800)}`);
+
+  const boardLogs = await board.ssh('cat /var/log/sitelink/negotiation.log /var/log/sitelinkd.log; logread 2>/dev/null');
+  const all = boardLogs.stdout + sasRun.stdout + st.stdout + board.console() + hqLog();
+  t.notOk(all.toLowerCase().includes(s.psk.toLowerCase()), 'the PSK is in no log, console or status output');
+  return true;
+}
+
+t.test('board (QEMU, behind user-mode NAT) -> sitelinkd at HQ', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`${sitelinkdPath} is not built (npm run build)`);
+  const built = ensureImage();
+  if (built) return t.fail(built);
+  const s = site(t);
+  const hq = await Sitelinkd.start(`${s.prefix}-hq`, {
+    config: path.join(s.dir, 'hq.conf'), log: path.join(s.dir, 'hq.log'), socket: path.join(s.dir, 'hq-ctl', 'control.sock'),
+  }, 30_000);
+  t.teardown(() => hq.stop());
+  const board = await bootBoard(t, s);
+  if (!board) return;
+  const ok = await tunnelChecks(t, s, board, () => hq.logText() + hq.recentOutput(), 'sitelinkd');
+  if (!ok) return;
+  const hqSas = await run('ip', ['netns', 'exec', `${s.prefix}-hq`, process.execPath, path.join(repoRoot, 'dist', 'sitelinkctl.mjs'),
+    '--socket', hq.files.socket, '--json', 'sas']);
+  const parsed = JSON.parse(hqSas.stdout) as SasResult;
+  const remote = parsed.mainMode[0]?.remote ?? '';
+  t.match(remote, /^198\.51\.100\.1:\d+$/, `HQ sees the board at the NAT's address (${remote})`);
+  t.not(remote, '198.51.100.1:4500', 'on a port the NAT rewrote');
+  t.equal(parsed.mainMode[0]?.nat.remote, true, 'HQ detected the peer behind NAT');
+  t.ok(BigInt(parsed.quickMode[0]?.packetsIn ?? '0') >= 10n, 'HQ SA counted the pings');
+});
+
+t.test('board (QEMU, behind user-mode NAT) -> strongSwan charon at HQ', { skip: skip ?? (existsSync(CHARON) ? false : `SKIPPED: ${CHARON} is missing (bash scripts/setup installs strongSwan)`) }, async (t) => {
+  const built = ensureImage();
+  if (built) return t.fail(built);
+  const s = site(t);
+  const charon = await Charon.start(`${s.prefix}-hq`, path.join(s.dir, 'charon'), swanctlConf({
+    name: 'branch1', version: 1, localAddr: '198.51.100.2', remoteAddr: '%any', localId: 'hq.sitelink.demo', remoteId: 'branch1.sitelink.demo',
+    localTs: '10.0.0.0/24', remoteTs: '10.1.0.0/24', ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex: s.psk,
+  }));
+  t.teardown(() => charon.stop());
+  const board = await bootBoard(t, s);
+  if (!board) return;
+  const ok = await tunnelChecks(t, s, board, () => charon.log(), 'strongSwan');
+  if (!ok) return;
+  const list = await charon.listSas();
+  t.match(list, /ESTABLISHED/, 'charon: ISAKMP SA established');
+  t.match(list, /198\.51\.100\.1\[4501\]|198\.51\.100\.1\[\d+\]/, 'charon sees the board at the NAT address');
+  t.match(list, /INSTALLED, TUNNEL-in-UDP/, 'charon: UDP-encapsulated tunnel-mode IPsec SA');
+  t.match(list, /AES_GCM_16-128/, 'charon: AES-GCM-16 with a 128-bit key');
+});
