@@ -17,7 +17,7 @@ export interface GatewayConfig {
   local: string;
   remoteNet: string;
   psk: string;
-  start: 'start' | 'none';
+  start: 'start' | 'trap' | 'none';
   esp?: string;
   proposals?: string;
   pfs?: string;

@@ -103,3 +103,28 @@ t.test('sitelinkd with mismatched PSKs: no tunnel, explain says why', { skip: sk
   const all = JSON.stringify([ra, rb]) + a.logText() + b.logText();
   t.notOk(all.includes('first-secret-A') || all.includes('other-secret-B'), 'neither PSK appears in explain or logs');
 });
+
+t.test('start = trap: the first LAN packet brings the tunnel up', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('ikt'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ikt-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = 'trap-lab-psk';
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'trap' });
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  await new Promise((r) => setTimeout(r, 2500));
+  t.notMatch(a.logText(), /MM1/, 'nothing negotiated before traffic');
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 15_000, 500);
+  t.ok(up, 'a ping from lanA triggers the negotiation and then gets through');
+  t.match(a.logText(), /MM1/, 'gwA initiated main mode');
+  const c = await lab.counters();
+  t.equal(c.leak?.packets, 0, 'the triggering packets were dropped, not sent in clear');
+});

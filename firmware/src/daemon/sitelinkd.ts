@@ -165,7 +165,21 @@ async function main(): Promise<void> {
   };
   await routeTunnels();
 
-  const tick = setInterval(() => apply(node.tick()), TICK_MS);
+  // start = trap: negotiate on the first packet. The engine has no per-selector acquire
+  // event yet, so a rise of its no-SA drop counter (only tunnel traffic is routed to it)
+  // starts every trap peer that has no IPsec SA.
+  let noSaDrops = dataplane.counters().dropsNoSa;
+  const trap = (): void => {
+    const now = dataplane.counters().dropsNoSa;
+    if (now === noSaDrops) return;
+    noSaDrops = now;
+    const up = new Set(node.status().filter((s) => s.children.length > 0 || s.state !== 'ESTABLISHED').map((s) => s.peer));
+    for (const p of peers) if (running.peers.get(p.name)?.start === 'trap' && !up.has(p.name)) apply(node.initiate(p.name));
+  };
+  const tick = setInterval(() => {
+    apply(node.tick());
+    trap();
+  }, TICK_MS);
   const bringUp = (): void => {
     for (const p of peers) if (running.peers.get(p.name)?.start === 'start') apply(node.initiate(p.name));
   };
