@@ -136,3 +136,23 @@ t.test('quick mode limit 1 (master key PFS): every rekey runs under a fresh main
   t.ok(consistent(h));
   t.same(h.failed, { A: [], B: [] });
 });
+
+t.test('a lost QM3 is recovered: the responder retransmits QM2, the initiator answers with QM3 again', async (t) => {
+  const h = new Harness();
+  let dropped = 0;
+  h.filter = (d) => {
+    const qm = d.data.readUInt8(18) === ExchangeType.QUICK;
+    // The third quick mode datagram on the wire is QM3.
+    if (qm && d.from === 'A' && h.wire.filter((w) => w.data.readUInt8(18) === ExchangeType.QUICK).length === 3 && dropped === 0) {
+      dropped++;
+      return null;
+    }
+    return d.data;
+  };
+  h.bringUp();
+  t.equal(dropped, 1, 'QM3 was lost');
+  t.equal(h.installs.B.length, 0, 'B waits for QM3');
+  h.advance(2500);
+  t.equal(h.installs.B.length, 2, 'B installed its pair after the repeated QM3');
+  t.ok(consistent(h));
+});
