@@ -176,9 +176,20 @@ async function main(): Promise<void> {
     const up = new Set(node.status().filter((s) => s.children.length > 0 || s.state !== 'ESTABLISHED').map((s) => s.peer));
     for (const p of peers) if (running.peers.get(p.name)?.start === 'trap' && !up.has(p.name)) apply(node.initiate(p.name));
   };
+  // Dropped and retransmitted IKE datagrams are counted by the node; the counts reach
+  // the negotiation log (sitelinkctl log) once a minute when they changed.
+  let lastCounters = JSON.stringify(node.counters);
+  let ticks = 0;
+  const reportCounters = (): void => {
+    const now = JSON.stringify(node.counters);
+    if (now === lastCounters) return;
+    lastCounters = now;
+    log.log({ level: 'info', phase: 'daemon', step: 'COUNTERS', message: 'IKE counters', data: { ...node.counters } });
+  };
   const tick = setInterval(() => {
     apply(node.tick());
     trap();
+    if (++ticks % 60 === 0) reportCounters();
   }, TICK_MS);
   const bringUp = (): void => {
     for (const p of peers) if (running.peers.get(p.name)?.start === 'start') apply(node.initiate(p.name));
@@ -222,6 +233,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(tick);
     clearInterval(restart);
+    reportCounters();
     log.log({ level: 'info', phase: 'daemon', step: 'STOP', message: 'shutting down: deleting SAs' });
     apply(node.shutdown());
     // Give the Deletes a moment to leave before the sockets close.
