@@ -27,8 +27,13 @@ export interface PolicyProblem {
   message: string;
 }
 
-/** `localAddressOf` gives our address towards a peer (see local-address.ts). */
-export function peerPolicies(config: SitelinkConfig, localAddressOf: (peer: string) => string): { peers: PeerPolicy[]; problems: PolicyProblem[] } {
+/** `localAddressOf` gives our address towards a peer (see local-address.ts);
+ * `remoteAddressOf` the peer's address with DNS names resolved. */
+export function peerPolicies(
+  config: SitelinkConfig,
+  localAddressOf: (peer: string) => string,
+  remoteAddressOf: (peer: string) => string | undefined = () => undefined,
+): { peers: PeerPolicy[]; problems: PolicyProblem[] } {
   const peers: PeerPolicy[] = [];
   const problems: PolicyProblem[] = [];
   const tunnels = tunnelsOf(config);
@@ -69,7 +74,7 @@ export function peerPolicies(config: SitelinkConfig, localAddressOf: (peer: stri
     }
     peers.push({
       name: p.name,
-      remoteAddress: p.remoteAddress,
+      remoteAddress: remoteAddressOf(p.name) ?? p.remoteAddress,
       localAddress: p.localAddress ?? localAddressOf(p.name),
       localId: identityOf(p.localId),
       remoteId: identityOf(p.remoteId),

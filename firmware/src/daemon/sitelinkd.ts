@@ -8,6 +8,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadConfigFile } from '../config/load.ts';
 import { formatConfigError, type SitelinkConfig } from '../config/types.ts';
@@ -44,13 +46,22 @@ function parseArgs(argv: string[]): { config: string; secrets?: string } {
   return secrets === undefined ? { config } : { config, secrets };
 }
 
-async function localAddresses(config: SitelinkConfig): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+interface Addresses {
+  local: Map<string, string>;
+  remote: Map<string, string>;
+}
+
+/** Peer addresses as IP literals (DNS names resolved once, at load) and our source towards each. */
+async function peerAddresses(config: SitelinkConfig): Promise<Addresses> {
+  const local = new Map<string, string>();
+  const remote = new Map<string, string>();
   for (const p of config.peers.values()) {
-    if (p.localAddress !== null) out.set(p.name, p.localAddress);
-    else out.set(p.name, await routeSourceAddress(p.remoteAddress).catch(() => '0.0.0.0'));
+    const ip = isIP(p.remoteAddress) !== 0 ? p.remoteAddress : await lookup(p.remoteAddress).then((r) => r.address).catch(() => p.remoteAddress);
+    remote.set(p.name, ip);
+    if (p.localAddress !== null) local.set(p.name, p.localAddress);
+    else local.set(p.name, await routeSourceAddress(ip).catch(() => '0.0.0.0'));
   }
-  return out;
+  return { local, remote };
 }
 
 async function main(): Promise<void> {
@@ -63,9 +74,9 @@ async function main(): Promise<void> {
   const config = loaded.config;
   const g = config.gateway;
   const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level });
-  const locals = await localAddresses(config);
+  const addrs = await peerAddresses(config);
   let running = config;
-  let { peers, problems } = peerPolicies(config, (name) => locals.get(name) ?? '0.0.0.0');
+  let { peers, problems } = peerPolicies(config, (name) => addrs.local.get(name) ?? '0.0.0.0', (name) => addrs.remote.get(name));
   for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
 
   const dataplane = new Dataplane();
@@ -203,8 +214,8 @@ async function main(): Promise<void> {
   // Reload: peers whose settings or tunnels changed are renegotiated, the others keep
   // their SAs (config/diff.ts decides what changed).
   const reload = async (next: SitelinkConfig, diff: ConfigDiff): Promise<void> => {
-    const nextLocals = await localAddresses(next);
-    const r = peerPolicies(next, (name) => nextLocals.get(name) ?? '0.0.0.0');
+    const nextAddrs = await peerAddresses(next);
+    const r = peerPolicies(next, (name) => nextAddrs.local.get(name) ?? '0.0.0.0', (name) => nextAddrs.remote.get(name));
     for (const p of r.problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'RELOAD', message: p.message });
     const ruleOwners = (name: string): string[] =>
       [running, next].flatMap((c) => c.rules.filter((x) => x.name === name && x.peer !== null).map((x) => x.peer!.name));
