@@ -37,6 +37,9 @@ export interface IsakmpStatus {
   natLocal: boolean;
   natRemote: boolean;
   cookies: string;
+  /** The chosen phase 1 suite, e.g. "aes256-cbc/sha2-256/modp14" (empty while negotiating). */
+  proposal: string;
+  remainingSeconds: number;
   children: ChildStatus[];
 }
 
@@ -411,6 +414,8 @@ export class IkeNode implements TimerHost {
       natLocal: sa.natLocal,
       natRemote: sa.natRemote,
       cookies: `${sa.ckyI.toString('hex')}:${sa.ckyR.toString('hex')}`,
+      proposal: sa.suite ? `${sa.suite.cipher.name}/${sa.suite.hash.name}/${sa.suite.group.name}` : '',
+      remainingSeconds: Math.max(0, Math.floor((sa.expiresAt - now) / 1000)),
       children: sa.children.map((c) => ({
         peer: sa.peer.name,
         tunnel: c.tunnel.name,
