@@ -113,6 +113,8 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   try { state = (JSON.parse(st.stdout) as StatusResult).peers.find((p) => p.name === 'hq')?.state; } catch { /* reported below */ }
   t.equal(state, 'up', `sitelinkctl status on the board: hq is up (exit ${st.code})\n${st.stdout.slice(0, 800)}${st.stderr.slice(0, 800)}`);
 
+  const daemonOut = (await board.ssh('cat /var/log/sitelinkd.log')).stdout;
+  t.notMatch(daemonOut, /supervise: sitelinkd exited/, `the board's sitelinkd ran without crashing or restarting\n${daemonOut.slice(-2500)}`);
   const boardLogs = await board.ssh('cat /var/log/sitelink/negotiation.log /var/log/sitelinkd.log; logread 2>/dev/null');
   const all = boardLogs.stdout + sasRun.stdout + st.stdout + board.console() + hqLog();
   t.notOk(all.toLowerCase().includes(s.psk.toLowerCase()), 'the PSK is in no log, console or status output');
