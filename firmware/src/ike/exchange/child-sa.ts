@@ -40,7 +40,8 @@ export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchang
     lifetimeSeconds,
     lifetimeKilobytes,
   };
-  const key = (k: { encKey: Buffer; salt: Buffer; integKey: Buffer }) => ({ encKey: Buffer.concat([k.encKey, k.salt]), ...(k.integKey.length > 0 ? { authKey: k.integKey } : {}) });
+  // Copies: the KEYMAT buffers are wiped below, before the engine reads the install actions.
+  const key = (k: { encKey: Buffer; salt: Buffer; integKey: Buffer }) => ({ encKey: Buffer.concat([k.encKey, k.salt]), ...(k.integKey.length > 0 ? { authKey: Buffer.from(k.integKey) } : {}) });
   ctx.out.push({ kind: 'install', sa: { ...common, direction: 'in', spi: qm.inSpi.readUInt32BE(0), ...key(inKeys) } });
   ctx.out.push({ kind: 'install', sa: { ...common, direction: 'out', spi: peerSpi.readUInt32BE(0), ...key(outKeys) } });
   wipe(inKeys.encKey, inKeys.salt, inKeys.integKey, outKeys.encKey, outKeys.salt, outKeys.integKey);
