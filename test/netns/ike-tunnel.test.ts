@@ -55,6 +55,8 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
   const sas = await controlRequest(b.files.socket, 'sas');
   t.equal(sas.quickMode.length, 1, 'sitelinkctl sas on gwB: one IPsec SA pair');
   t.equal(sas.quickMode[0]?.encap, 'udp');
+  t.equal(sas.mainMode[0]?.localId, 'gwB.lab', 'main mode SA shows our identity as text');
+  t.equal(sas.mainMode[0]?.remoteId, 'gwA.lab', 'and the peer identity');
   t.ok(BigInt(sas.quickMode[0]?.packetsIn ?? '0') > 0n, 'with inbound packets counted');
   t.notOk(JSON.stringify(sas).includes(psk), 'no PSK in sas output');
 

@@ -7,6 +7,7 @@ import type { ControlServer } from '../control/server.ts';
 import type { MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNode } from '../ike/exchange/ike-node.ts';
+import { describeIdentity } from '../ike/exchange/identity.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
 
@@ -65,8 +66,8 @@ export function sasOf(d: DaemonState): SasResult {
       role: s.role,
       local: `${s.local.address}:${s.local.port}`,
       remote: `${s.remote.address}:${s.remote.port}`,
-      localId: p ? JSON.stringify(p.localId) : '',
-      remoteId: p ? JSON.stringify(p.remoteId) : '',
+      localId: p ? describeIdentity(p.localId) : '',
+      remoteId: p ? describeIdentity(p.remoteId) : '',
       cookies: s.cookies,
       proposal: s.proposal,
       auth: p?.signature ? (p.signature.method === 3 ? 'rsa-sig' : 'ecdsa-sig') : 'psk',
