@@ -140,6 +140,11 @@ export class Sitelinkd {
     }
   }
 
+  /** Sends a signal (e.g. SIGKILL to simulate a crash: no Deletes are sent). */
+  kill(signal: NodeJS.Signals): void {
+    if (!this.#exited) this.#child.kill(signal);
+  }
+
   async stop(): Promise<void> {
     if (this.#exited) return;
     this.#child.kill('SIGTERM');
