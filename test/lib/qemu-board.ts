@@ -6,7 +6,7 @@
 // namespace is private to the caller, so nothing outside can reach them.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './paths.ts';
 import { run } from './proc.ts';
@@ -31,17 +31,30 @@ function newestMtime(p: string): number {
   return readdirSync(p).reduce((m, e) => Math.max(m, newestMtime(path.join(p, e))), st.mtimeMs);
 }
 
-/** Builds the image unless its manifest is newer than its inputs; returns an error text or null. */
-export function ensureImage(): string | null {
+/** The paths the image is made from: a change under any of them means a rebuild. */
+const IMAGE_INPUTS = ['board', 'scripts/build-image', 'scripts/image', 'native/src', 'native/binding', 'native/test',
+  'native/CMakeLists.txt', 'native/cmake', 'firmware/src', 'scripts/bundle.mjs'];
+
+/** Is out/<board>/manifest.json newer than everything the image is made from? */
+export function imageIsCurrent(): boolean {
   const manifest = path.join(IMAGE_DIR, 'manifest.json');
-  const inputs = ['board', 'scripts/build-image', 'scripts/image', 'native/src', 'native/binding',
-    'native/CMakeLists.txt', 'firmware/src', 'scripts/bundle.mjs'];
-  if (existsSync(manifest) && statSync(manifest).mtimeMs > Math.max(...inputs.map((p) => newestMtime(path.join(repoRoot, p))))) return null;
-  const log = path.join(repoRoot, 'out', `${BOARD}.build.log`);
-  const fd = openSync(log, 'w');
+  return existsSync(manifest) &&
+    statSync(manifest).mtimeMs > Math.max(...IMAGE_INPUTS.map((p) => newestMtime(path.join(repoRoot, p))));
+}
+
+/** Where ensureImage() writes the build's output. */
+export const IMAGE_BUILD_LOG = path.join(repoRoot, 'out', `${BOARD}.build.log`);
+
+/** Builds the image unless it is current; returns an error text or null. */
+export function ensureImage(): string | null {
+  if (imageIsCurrent()) return null;
+  // A fresh clone has no out/ yet.
+  mkdirSync(path.dirname(IMAGE_BUILD_LOG), { recursive: true });
+  const fd = openSync(IMAGE_BUILD_LOG, 'w');
   const b = spawnSync('bash', [path.join(repoRoot, 'scripts', 'build-image'), '--board', BOARD], { cwd: repoRoot, stdio: ['ignore', fd, fd], timeout: 1_200_000 });
   closeSync(fd);
-  return b.status === 0 ? null : `scripts/build-image failed:\n${readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`;
+  return b.status === 0 ? null
+    : `scripts/build-image failed (${b.status ?? b.signal}):\n${readFileSync(IMAGE_BUILD_LOG, 'utf8').split('\n').slice(-30).join('\n')}`;
 }
 
 export interface BoardFiles {

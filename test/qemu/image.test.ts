@@ -8,12 +8,13 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../lib/paths.ts';
 import { waitForLine } from '../lib/wait.ts';
+import { ensureImage, imageIsCurrent, IMAGE_BUILD_LOG } from '../lib/qemu-board.ts';
 
 const BOARD = 'qemu-virt-arm64';
 const OUT = path.join(repoRoot, 'out');
@@ -29,25 +30,6 @@ function skipReason(): string | null {
     if (!existsSync(tool)) return `SKIPPED: ${tool} is missing (bash scripts/setup installs it)`;
   }
   return null;
-}
-
-// Newest modification time under the paths the image is made from.
-function newestMtime(p: string): number {
-  if (!existsSync(p)) return 0;
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const e of readdirSync(p)) newest = Math.max(newest, newestMtime(path.join(p, e)));
-  return newest;
-}
-
-function imageIsCurrent(): boolean {
-  const manifest = path.join(IMAGE, 'manifest.json');
-  if (!existsSync(manifest)) return false;
-  const inputs = ['board', 'scripts/build-image', 'scripts/image', 'native/src', 'native/binding', 'native/test',
-    'native/CMakeLists.txt', 'native/cmake', 'firmware/src', 'scripts/bundle.mjs'];
-  const newest = Math.max(...inputs.map((p) => newestMtime(path.join(repoRoot, p))));
-  return statSync(manifest).mtimeMs > newest;
 }
 
 interface Manifest {
@@ -136,16 +118,9 @@ const skip = skipReason();
 
 t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
   if (!imageIsCurrent()) {
-    const log = path.join(OUT, `${BOARD}.build.log`);
-    t.comment(`building the image (log: ${log})`);
-    const fd = openSync(log, 'w');
-    const b = spawnSync('bash', [path.join(repoRoot, 'scripts', 'build-image'), '--board', BOARD],
-      { cwd: repoRoot, stdio: ['ignore', fd, fd], timeout: 1_200_000 });
-    closeSync(fd);
-    if (b.status !== 0) {
-      t.fail(`scripts/build-image failed (${b.status ?? b.signal}):\n${readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`);
-      return;
-    }
+    t.comment(`building the image (log: ${IMAGE_BUILD_LOG})`);
+    const err = ensureImage();
+    if (err) { t.fail(err); return; }
   } else {
     t.comment('image is current, not rebuilt');
   }

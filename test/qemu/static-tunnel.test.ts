@@ -11,16 +11,16 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync, readdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot, staticTool } from '../lib/paths.ts';
 import { waitForLine, waitUntil } from '../lib/wait.ts';
 import { StaticTunnel } from '../lib/static-tunnel.ts';
+import { ensureImage } from '../lib/qemu-board.ts';
 import type { StaticTunnelConfig, SaKeys } from '../lib/static-tunnel.ts';
 
 const BOARD = 'qemu-virt-arm64';
-const IMAGE = path.join(repoRoot, 'out', BOARD);
 const NS = `slqst${process.pid % 100000}`;
 const BOARD_LAN = { net: '192.168.50.0/24', addr: '192.168.50.1' };
 const HOST_LAN = { net: '192.168.60.0/24', addr: '192.168.60.1' };
@@ -33,26 +33,6 @@ function skipReason(): string | null {
   }
   if (!existsSync(staticTool)) return `SKIPPED: ${staticTool} is missing (npm run build makes it once firmware/src/static exists)`;
   return null;
-}
-
-function newestMtime(p: string): number {
-  if (!existsSync(p)) return 0;
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return readdirSync(p).reduce((m, e) => Math.max(m, newestMtime(path.join(p, e))), st.mtimeMs);
-}
-
-/** Builds the image unless its manifest is newer than everything it is made from. */
-function ensureImage(): string | null {
-  const manifest = path.join(IMAGE, 'manifest.json');
-  const inputs = ['board', 'scripts/build-image', 'scripts/image', 'native/src', 'native/binding', 'native/test',
-    'native/CMakeLists.txt', 'native/cmake', 'firmware/src', 'scripts/bundle.mjs'];
-  if (existsSync(manifest) && statSync(manifest).mtimeMs > Math.max(...inputs.map((p) => newestMtime(path.join(repoRoot, p))))) return null;
-  const log = path.join(repoRoot, 'out', `${BOARD}.build.log`);
-  const fd = openSync(log, 'w');
-  const b = spawnSync('bash', [path.join(repoRoot, 'scripts', 'build-image'), '--board', BOARD], { cwd: repoRoot, stdio: ['ignore', fd, fd], timeout: 1_200_000 });
-  closeSync(fd);
-  return b.status === 0 ? null : `scripts/build-image failed:\n${readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`;
 }
 
 const keys = (encBytes: number, spi: number): SaKeys => ({ spi: `0x${spi.toString(16).padStart(8, '0')}`, encKey: randomBytes(encBytes).toString('hex') });
