@@ -9,6 +9,7 @@ import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/w
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
+import { REKEY_INBOUND_LINGER_MS } from '../../firmware/src/ike/exchange/child-sa.ts';
 
 /** Every IPsec SA pair A holds must be mirrored at B with the same keys' SPIs. */
 function consistent(h: Harness): boolean {
@@ -132,6 +133,7 @@ t.test('quick mode limit 1 (master key PFS): every rekey runs under a fresh main
   t.not(st[0]!.cookies, first, 'by a new main mode');
   t.equal(st[0]!.children.length, 1, 'carrying exactly one (new) pair');
   t.equal(h.installs.A.length, 4, 'a second pair was installed');
+  h.advance(REKEY_INBOUND_LINGER_MS + 1000);
   t.ok(h.installs.A.slice(0, 2).every((s) => h.deletes.A.includes(s.spi)), 'and the first pair retired');
   t.ok(consistent(h));
   t.same(h.failed, { A: [], B: [] });

@@ -7,6 +7,7 @@ import t, { type Test } from 'tap';
 import { decodeMessage, encodeMessage, ExchangeType, PayloadType, payloadsOfType, HashAlgorithm, Phase1Attr } from '../../firmware/src/ike/wire/index.ts';
 import { RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness } from './ike-exchange-harness.ts';
+import { REKEY_INBOUND_LINGER_MS } from '../../firmware/src/ike/exchange/child-sa.ts';
 
 function pairCheck(t: Test, h: Harness): void {
   const aOut = h.installs.A.find((s) => s.direction === 'out');
@@ -257,6 +258,12 @@ t.test('operator rekey renegotiates now, keeping traffic keyed throughout', asyn
   h.apply('A', h.a.rekey('gwB'));
   h.pump();
   t.equal(h.installs.A.length, 4, 'a new pair was installed');
-  t.ok(first.every((spi) => h.deletes.A.includes(spi)), 'then the old pair was deleted');
+  const oldIn = h.installs.A.find((s) => s.direction === 'in')!.spi;
+  const oldOut = h.installs.A.find((s) => s.direction === 'out')!.spi;
+  t.ok(h.deletes.A.includes(oldOut), 'then the old outbound SA was deleted');
+  t.notOk(h.deletes.A.includes(oldIn), 'the old inbound SA lingers for ESP the peer sent before QM3');
+  t.equal(h.a.status()[0]?.children.length, 1, 'status shows only the new pair');
+  h.advance(REKEY_INBOUND_LINGER_MS + 1000);
+  t.ok(first.every((spi) => h.deletes.A.includes(spi)), 'after the linger the whole old pair is gone');
   t.equal(h.b.status()[0]?.children.length, 1);
 });

@@ -74,13 +74,30 @@ export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchang
   // old one and tells the peer (the responder keeps it until that Delete arrives or
   // it expires, so both sides never delete different pairs after a collision).
   const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
-  if (old) retireChild(ctx, sa, old, true);
+  // The old inbound SA lingers briefly: the peer keeps sending on the old pair until it
+  // has processed QM3 and our Delete, and those packets must not be dropped.
+  if (old) retireChild(ctx, sa, old, true, REKEY_INBOUND_LINGER_MS);
+}
+
+/** How long the old inbound SA outlives a rekey that we initiated. */
+export const REKEY_INBOUND_LINGER_MS = 3000;
+
+/** Remove the lingering inbound SAs whose time is up (all of them with `all`). */
+export function expireLingeringInbound(ctx: ExchangeContext, sa: IsakmpSa, now: number, all = false): void {
+  if (!sa.lingeringInbound) return;
+  const keep: { spi: number; until: number }[] = [];
+  for (const l of sa.lingeringInbound) {
+    if (all || now >= l.until) ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: l.spi });
+    else keep.push(l);
+  }
+  sa.lingeringInbound = keep;
 }
 
 /** Delete one IPsec SA pair: engine entries, and a Delete to the peer for our inbound SPI (RFC 2408 §3.15). */
-export function retireChild(ctx: ExchangeContext, sa: IsakmpSa, c: ChildSa, notifyPeer: boolean): void {
+export function retireChild(ctx: ExchangeContext, sa: IsakmpSa, c: ChildSa, notifyPeer: boolean, lingerInboundMs = 0): void {
   sa.children = sa.children.filter((x) => x !== c);
-  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
+  if (lingerInboundMs > 0) (sa.lingeringInbound ??= []).push({ spi: c.inSpi, until: ctx.env.now() + lingerInboundMs });
+  else ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
   ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
   if (notifyPeer && sa.state === 'ESTABLISHED') {
     const spi = Buffer.alloc(4);

@@ -12,7 +12,7 @@ import { mainModeFailure } from './failure.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
-import { retireChild } from './child-sa.ts';
+import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { handleQuickMode, initiateQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
 import { HALF_OPEN_MAX, IKE_PORT, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
@@ -110,6 +110,7 @@ export class IkeNode implements TimerHost {
 
   removeSa(sa: IsakmpSa, notifyPeer: boolean): void {
     for (const c of [...sa.children]) retireChild(this, sa, c, notifyPeer);
+    expireLingeringInbound(this, sa, this.env.now(), true);
     if (notifyPeer && sa.state === 'ESTABLISHED') sendInformational(this, sa, [deleteIsakmp({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR })]);
     if (sa.natLocal && sa.peer.keepaliveSeconds > 0 && this.#sasOf(sa.peer.name).every((o) => o === sa)) {
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });

@@ -84,6 +84,8 @@ export interface IsakmpSa {
   lastReceived?: Buffer;
   quick: Map<number, QuickModeExchange>;
   children: ChildSa[];
+  /** Inbound SAs of pairs we retired after a rekey, kept until `until` for ESP still in flight on them. */
+  lingeringInbound?: { spi: number; until: number }[];
   /** Message IDs seen in informational exchanges (replay of a DPD or Delete is ignored). */
   infoSeen: Set<number>;
   lastHeard: number;

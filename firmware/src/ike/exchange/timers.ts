@@ -4,7 +4,7 @@
 // replacement, and RFC 3706 dead peer detection.
 
 import type { ExchangeContext } from './context.ts';
-import { retireChild } from './child-sa.ts';
+import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { mainModeFailure, quickModeFailure } from './failure.ts';
 import { sendDpd } from './informational.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
@@ -24,6 +24,7 @@ export interface TimerHost extends ExchangeContext {
 
 export function runTimers(host: TimerHost, sas: readonly IsakmpSa[], now: number): void {
   for (const sa of sas) {
+    expireLingeringInbound(host, sa, now);
     if (sa.state === 'DEAD') continue;
     if (sa.state !== 'ESTABLISHED') {
       mainModeTimers(host, sa, now);
