@@ -25,6 +25,9 @@ import { failureRecord, StepTrail } from './failure-records.ts';
 import { mountHandlers, type DaemonState } from './control-handlers.ts';
 import { routeSourceAddress } from './local-address.ts';
 import { peerPolicies } from './policy-from-config.ts';
+import { expandConfig } from '../policy/expand.ts';
+import { generateRuleset } from '../policy/nft.ts';
+import { applyRuleset, removeRuleset } from '../policy/nft-apply.ts';
 import { saSpecOf } from './sa-spec.ts';
 
 const TICK_MS = 1000;
@@ -87,6 +90,20 @@ async function main(): Promise<void> {
     mtu: g.mtu,
     ...(g.workers > 0 ? { workers: g.workers } : {}),
   });
+  // permit/block enforcement (policy/nft.ts). Running without it would leave blocked
+  // traffic flowing and negotiate traffic free to leave in clear, so a failure to
+  // apply stops the start instead.
+  const rulesetOf = (c: SitelinkConfig): string =>
+    generateRuleset(expandConfig(c), { tun: c.gateway.tun, ikePort: c.gateway.ikePort, nattPort: c.gateway.nattPort });
+  try {
+    await applyRuleset(rulesetOf(config));
+  } catch (e) {
+    log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables policy not applied, not starting: ${e instanceof Error ? e.message : String(e)}` });
+    process.stderr.write(`sitelinkd: nftables policy not applied: ${e instanceof Error ? e.message : String(e)}\n`);
+    dataplane.close();
+    await log.close().catch(() => undefined);
+    process.exit(1);
+  }
   const sock500: Socket = createSocket({ type: 'udp4', reuseAddr: false });
   await new Promise<void>((resolve, reject) => {
     sock500.once('error', reject);
@@ -214,6 +231,9 @@ async function main(): Promise<void> {
   // Reload: peers whose settings or tunnels changed are renegotiated, the others keep
   // their SAs (config/diff.ts decides what changed).
   const reload = async (next: SitelinkConfig, diff: ConfigDiff): Promise<void> => {
+    // Enforcement first: if nft refuses the new ruleset the reload fails (the control
+    // handler reports the error) and the old config with its table stays in force.
+    await applyRuleset(rulesetOf(next));
     const nextAddrs = await peerAddresses(next);
     const r = peerPolicies(next, (name) => nextAddrs.local.get(name) ?? '0.0.0.0', (name) => nextAddrs.remote.get(name));
     for (const p of r.problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'RELOAD', message: p.message });
@@ -252,6 +272,9 @@ async function main(): Promise<void> {
       void (async () => {
         sock500.close();
         dataplane.close();
+        await removeRuleset().catch((e: unknown) => {
+          log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables table not removed: ${String(e)}` });
+        });
         for (const p of running.peers.values()) p.psk?.wipe();
         await control.close().catch(() => undefined);
         await log.close().catch(() => undefined);

@@ -1,0 +1,63 @@
+// sitelinkd enforces the config's permit/block filters with nftables (table inet
+// sitelink): a block filter (lanA -> gwA's LAN address, ICMP) really drops while the
+// negotiate rule's traffic crosses the tunnel; SIGTERM removes the table again.
+import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+
+/** Adds a block rule for ICMP between lanA's host and gwA's LAN address to a generated config. */
+function addBlockRule(file: string): void {
+  const text = readFileSync(file, 'utf8')
+    .replace('filter-lists {\n', `filter-lists {\n  no-ping-gw {\n    f {\n      source = ${LAB.lanA}\n      destination = ${LAB.gwALan}\n      protocol = icmp\n    }\n  }\n`)
+    .replace('filter-actions {\n', 'filter-actions {\n  deny {\n    action = block\n  }\n')
+    .replace('rules {\n', 'rules {\n  no-ping {\n    filters = no-ping-gw\n    action = deny\n  }\n');
+  writeFileSync(file, text, { mode: 0o600 });
+}
+
+t.test('sitelinkd applies block filters in nftables and removes them at stop', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('dpo'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-dpo-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = 'policy-lab-psk';
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
+  addBlockRule(confA.config);
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+
+  const tables = async (): Promise<string> => (await lab.exec('gwA', 'nft', ['list', 'tables'])).stdout;
+  t.ok(await lab.ping('lanA', LAB.gwALan, 2), 'before sitelinkd, lanA pings gwA (the block is not a lab artefact)');
+  t.notMatch(await tables(), /inet sitelink/, 'no sitelink table before start');
+
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  t.match(await tables(), /table inet sitelink/, 'sitelinkd created table inet sitelink');
+  const ruleset = (await lab.exec('gwA', 'nft', ['list', 'table', 'inet', 'sitelink'])).stdout;
+  t.match(ruleset, /no-ping/, 'the block rule is in the ruleset');
+
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  if (!up) t.comment(`gwA log:\n${a.logText()}\n${a.recentOutput()}`);
+  t.ok(up, 'negotiated traffic: lanA reaches lanB through the tunnel');
+  t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB (3/3)');
+  const c = await lab.counters();
+  t.equal(c.leak?.packets, 0, 'nothing crossed the NAT in clear');
+  t.ok(c.espudp.packets > 0, 'the pings went as ESP-in-UDP');
+  t.notOk(await lab.ping('lanA', LAB.gwALan, 2), 'blocked traffic: lanA can no longer ping gwA');
+
+  await a.stop();
+  t.notOk(a.running, 'gwA exited on SIGTERM');
+  t.notMatch(await tables(), /inet sitelink/, 'after SIGTERM the table is gone');
+  t.ok(await lab.ping('lanA', LAB.gwALan, 2), 'and lanA pings gwA again');
+});
