@@ -1,0 +1,103 @@
+// Hostile IKE traffic against an established tunnel (two sitelinkd across the
+// NAT): 100 main mode MM1s with fresh cookies from 100 source ports of gwA's
+// namespace (the NAT maps them onto the peer's public address, so each one
+// looks like a new attempt by the configured peer and opens a half-open SA on
+// gwB, up to HALF_OPEN_MAX), plus truncated/garbage datagrams to UDP 500 and
+// 4500. While this runs lanA pings lanB; no ping may be lost, gwB must refuse
+// the half-opens beyond its limit and drop the malformed datagrams (both
+// logged), and the established peer must still be able to rekey.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { runIn } from '../lib/proc.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
+import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
+import { HALF_OPEN_MAX } from '../../firmware/src/ike/exchange/types.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+
+// Sends each [srcPort, dstPort, hex] of argv[2] (JSON) to argv[1], one socket per source port.
+const SENDER = `
+const dgram = require('node:dgram');
+const list = JSON.parse(process.argv[2]);
+let left = list.length;
+for (const [sport, dport, hex] of list) {
+  const s = dgram.createSocket('udp4');
+  s.bind(sport, () => s.send(Buffer.from(hex, 'hex'), dport, process.argv[1], (e) => { if (e) throw e; s.close(); if (--left === 0) process.exit(0); }));
+}
+`;
+
+t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('fl'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-fl-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = `flood-psk-${Math.random().toString(36).slice(2)}`;
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  t.ok(up, 'the tunnel is up');
+  if (!up) return;
+  const spisBefore = (await controlRequest(b.files.socket, 'sas')).quickMode.map((q) => q.spiIn);
+
+  const count = 75; // 15 s at 0.2 s
+  const ping = spawn('ip', ['netns', 'exec', lab.ns('lanA'), 'ping', '-n', '-q', '-i', '0.2', '-W', '2', '-c', String(count), LAB.lanB], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let pingOut = '';
+  ping.stdout.setEncoding('utf8').on('data', (d: string) => { pingOut += d; });
+  const pingDone = new Promise<number | null>((resolve) => ping.on('exit', (code) => resolve(code)));
+  t.teardown(() => { if (ping.exitCode === null) ping.kill('SIGKILL'); });
+
+  const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
+  const mm1 = (): string => encodeMessage({ initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer)).toString('hex');
+  const flood: [number, number, string][] = [];
+  for (let i = 0; i < 100; i++) flood.push([21000 + i, 500, mm1()]);
+  const garbage: [number, number, string][] = [];
+  for (let i = 0; i < 30; i++) {
+    garbage.push([22000 + i, 500, randomBytes(1 + (i * 13) % 90).toString('hex')]);                        // random bytes on 500
+    garbage.push([22100 + i, 500, mm1().slice(0, 40 + 2 * i)]);                                              // truncated ISAKMP
+    garbage.push([22200 + i, 4500, `00000000${randomBytes(10 + i).toString('hex')}`]);                       // non-ESP marker + garbage
+    garbage.push([22300 + i, 4500, `00000000${mm1().slice(0, 60)}ffff`]);                                    // bad length behind the marker
+  }
+  const sent = await runIn(lab.ns('gwA'), process.execPath, ['-e', SENDER, LAB.gwBWan, JSON.stringify([...flood, ...garbage])], { timeoutMs: 20_000 });
+  t.equal(sent.code, 0, `sent ${flood.length} MM1s and ${garbage.length} malformed datagrams from gwA's namespace (${sent.stderr.trim()})`);
+
+  const refused = await waitUntil(() => /dropped: \d+ half-open main modes/.test(b.logText()), 10_000, 250);
+  t.ok(refused, `gwB refused MM1s beyond its ${HALF_OPEN_MAX} half-open main modes (logged)`);
+  const malformed = (b.logText().match(/dropped malformed datagram/g) ?? []).length;
+  t.ok(malformed >= 60, `gwB dropped and logged the malformed datagrams (${malformed})`);
+  t.ok(b.running, 'gwB is still running');
+
+  // The established ISAKMP SA is unaffected by the full half-open table: a rekey still works.
+  const rk = await controlRequest(a.files.socket, 'rekey', { peer: 'gwB' });
+  t.match(rk.message, /rekeying/, 'gwA rekeys during the flood');
+  const rekeyed = await waitUntil(async () => {
+    const q = (await controlRequest(b.files.socket, 'sas')).quickMode;
+    return q.length >= 1 && q.some((x) => !spisBefore.includes(x.spiIn));
+  }, 15_000, 250);
+  t.ok(rekeyed, 'gwB installed a new IPsec SA pair despite the flood');
+
+  const code = await pingDone;
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(pingOut);
+  t.equal(Number(m?.[2]), count, `all ${count} pings answered during the flood (${m?.[0] ?? pingOut.trim()})`);
+  t.equal(code, 0, 'ping exited 0');
+  const st = await controlRequest(a.files.socket, 'status');
+  t.equal(st.peers.find((p) => p.name === 'gwB')?.state, 'up', 'gwA still reports the tunnel up');
+  const c = await lab.counters();
+  t.equal(c.leak?.packets, 0, 'nothing crossed the NAT in clear');
+});
