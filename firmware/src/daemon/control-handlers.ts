@@ -20,6 +20,8 @@ export interface DaemonState {
   started: number;
   lastError: Map<string, string>;
   apply(actions: Action[]): void;
+  /** Remote subnets of this peer passed in clear on a soft SA (fallback to clear). */
+  clearRemotes?(peer: string): string[];
 }
 
 function peerArg(args: Record<string, unknown>): string {
@@ -35,13 +37,18 @@ export function statusOf(d: DaemonState): StatusResult {
     const children = mine.reduce((n, s) => n + s.children.length, 0);
     const up = mine.some((s) => s.state === 'ESTABLISHED') && children > 0;
     const err = d.lastError.get(p.name);
+    const clear = up ? [] : (d.clearRemotes?.(p.name) ?? []);
     return {
       name: p.name,
       remote: p.remoteAddress,
-      state: up ? 'up' : mine.length > 0 ? 'connecting' : 'down',
+      state: up ? 'up' : clear.length > 0 ? 'clear-fallback' : mine.length > 0 ? 'connecting' : 'down',
       mainModeSas: mine.length,
       quickModeSas: children,
-      ...(err !== undefined && !up ? { lastError: err } : {}),
+      ...(clear.length > 0
+        ? { lastError: `peer silent: traffic to ${clear.join(', ')} in clear (soft SA), secure retry every 5 min` }
+        : err !== undefined && !up
+          ? { lastError: err }
+          : {}),
     };
   });
   return {

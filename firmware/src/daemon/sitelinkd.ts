@@ -29,6 +29,7 @@ import { expandConfig } from '../policy/expand.ts';
 import { generateRuleset } from '../policy/nft.ts';
 import { applyRuleset, removeRuleset } from '../policy/nft-apply.ts';
 import { saSpecOf } from './sa-spec.ts';
+import { ClearFallback } from './clear-fallback.ts';
 
 const TICK_MS = 1000;
 const RESTART_MS = 30_000;
@@ -119,6 +120,17 @@ async function main(): Promise<void> {
   const failures = new FailureBook();
   const trail = new StepTrail();
 
+  const fallback = new ClearFallback({
+    now: () => performance.now(),
+    routes,
+    addRoute: (cidr) => dataplane.addRoute(cidr),
+    deleteRoute: (cidr) => dataplane.deleteRoute(cidr),
+    // Called from tick() only, after initiate below exists.
+    initiate: (peer) => initiate(peer),
+    log: (e) => log.log(e),
+  });
+  fallback.configure(config, peers);
+
   const apply = (actions: Action[]): void => {
     for (const a of actions) {
       try {
@@ -144,6 +156,7 @@ async function main(): Promise<void> {
             }
             lastError.delete(a.sa.peer);
             failures.clear(a.sa.peer);
+            fallback.onInstalled(a.sa.peer);
             break;
           case 'delete':
             dataplane.deleteSa(a.spi, a.direction);
@@ -157,9 +170,11 @@ async function main(): Promise<void> {
           case 'log':
             trail.note(a.event);
             log.log(a.event);
+            fallback.onLog(a.event);
             break;
           case 'failed':
             lastError.set(a.peer, `${a.phase} mode: ${a.reason}`);
+            fallback.onFailed(a.peer, a.detail.code);
             failures.record(failureRecord(a.peer, a.phase, a.detail, trail.steps(a.peer), new Date()));
             break;
         }
@@ -167,6 +182,11 @@ async function main(): Promise<void> {
         log.log({ level: 'error', phase: 'daemon', step: a.kind.toUpperCase(), message: e instanceof Error ? e.message : String(e) });
       }
     }
+  };
+
+  const initiate = (peer: string): void => {
+    fallback.attempt(peer);
+    apply(node.initiate(peer));
   };
 
   sock500.on('message', (msg, rinfo) => apply(node.receive(msg, { address: rinfo.address, port: rinfo.port }, g.ikePort)));
@@ -182,7 +202,8 @@ async function main(): Promise<void> {
   const routeTunnels = async (): Promise<void> => {
     for (const p of peers) {
       for (const t of p.tunnels) {
-        if (routes.has(t.remote)) continue;
+        // A soft SA (fallback to clear) keeps its remote subnet out of the TUN.
+        if (routes.has(t.remote) || fallback.clearRemotes().includes(t.remote)) continue;
         routes.add(t.remote);
         await dataplane.addRoute(t.remote).catch((e: unknown) => {
           routes.delete(t.remote);
@@ -202,7 +223,7 @@ async function main(): Promise<void> {
     if (now === noSaDrops) return;
     noSaDrops = now;
     const up = new Set(node.status().filter((s) => s.children.length > 0 || s.state !== 'ESTABLISHED').map((s) => s.peer));
-    for (const p of peers) if (running.peers.get(p.name)?.start === 'trap' && !up.has(p.name)) apply(node.initiate(p.name));
+    for (const p of peers) if (running.peers.get(p.name)?.start === 'trap' && !up.has(p.name) && !fallback.inClear(p.name)) initiate(p.name);
   };
   // Dropped and retransmitted IKE datagrams are counted by the node; the counts reach
   // the negotiation log (sitelinkctl log) once a minute when they changed.
@@ -216,18 +237,20 @@ async function main(): Promise<void> {
   };
   const tick = setInterval(() => {
     apply(node.tick());
+    fallback.tick();
     trap();
     if (++ticks % 60 === 0) reportCounters();
   }, TICK_MS);
   const bringUp = (): void => {
-    for (const p of peers) if (running.peers.get(p.name)?.start === 'start') apply(node.initiate(p.name));
+    // Peers on a soft SA are retried on the fallback schedule (5 min), not here.
+    for (const p of peers) if (running.peers.get(p.name)?.start === 'start' && !fallback.inClear(p.name)) initiate(p.name);
   };
   bringUp();
   // Peers configured to start are retried until up (initiate is idempotent).
   const restart = setInterval(bringUp, RESTART_MS);
 
   const control = new ControlServer({ path: g.controlSocket });
-  const state: DaemonState = { node, dataplane, log, configFile: config.file, configLoaded: new Date(), started: Date.now(), lastError, apply };
+  const state: DaemonState = { node, dataplane, log, configFile: config.file, configLoaded: new Date(), started: Date.now(), lastError, apply, clearRemotes: (peer) => fallback.clearRemotes(peer) };
   // Reload: peers whose settings or tunnels changed are renegotiated, the others keep
   // their SAs (config/diff.ts decides what changed).
   const reload = async (next: SitelinkConfig, diff: ConfigDiff): Promise<void> => {
@@ -245,6 +268,7 @@ async function main(): Promise<void> {
     for (const p of running.peers.values()) if (!next.peers.has(p.name) || reset.includes(p.name)) p.psk?.wipe();
     running = next;
     peers = r.peers;
+    fallback.configure(next, peers, reset);
     await routeTunnels();
     bringUp();
   };

@@ -1,0 +1,60 @@
+// fallback-to-clear against a silent peer (gwB runs no daemon; the lab routes back in
+// clear with `netns plain on`): with the option off, lanA -> lanB traffic stays
+// blocked (routed into the engine, dropped for want of an SA); with it on, after ~3 s
+// of silence the traffic flows in clear and status says so.
+import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+
+t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('dfb'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-dfb-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  await lab.plain(true);
+  t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 5000, 300), 'without sitelinkd the lab routes lanA <-> lanB in clear');
+
+  const conf = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'fallback-psk', start: 'start' });
+  const base = readFileSync(conf.config, 'utf8');
+
+  // Off (the default): fail closed.
+  const off = await Sitelinkd.start(lab.ns('gwA'), conf);
+  t.teardown(() => off.stop());
+  const mm1 = await waitUntil(() => /MM1/.test(off.logText()), 10_000, 200);
+  t.ok(mm1, 'gwA sent MM1 to the silent peer');
+  await new Promise((r) => setTimeout(r, 5000));
+  t.notOk(await lab.ping('lanA', LAB.lanB, 3), 'fallback off: no traffic flows after the silence');
+  const stOff = await controlRequest(off.files.socket, 'status');
+  t.not(stOff.peers[0]?.state, 'clear-fallback', `fallback off: status is ${stOff.peers[0]?.state}`);
+  await off.stop();
+
+  // On: after 3 s of silence, a soft SA.
+  writeFileSync(conf.config, base.replace('pfs = none', 'pfs = none\n    fallback-to-clear = yes'), { mode: 0o600 });
+  const on = await Sitelinkd.start(lab.ns('gwA'), conf);
+  t.teardown(() => on.stop());
+  const flows = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  if (!flows) t.comment(`gwA log:\n${on.logText()}\n${on.recentOutput()}`);
+  t.ok(flows, 'fallback on: lanA reaches lanB in clear once the peer stayed silent');
+  t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB (3/3)');
+  const c = await lab.counters();
+  t.equal(c.espudp.packets + c.rawesp.packets, 0, 'no ESP: the traffic really is in clear');
+  const st = await controlRequest(on.files.socket, 'status');
+  const gwB = st.peers.find((p) => p.name === 'gwB');
+  t.equal(gwB?.state, 'clear-fallback', 'status: gwB is on a soft SA (clear-fallback)');
+  t.match(gwB?.lastError ?? '', /198\.18\.2\.0\/24 in clear/, `status says which traffic is in clear (${gwB?.lastError ?? ''})`);
+  t.match(on.logText(), /passes in clear \(soft SA\)/, 'the log records the fallback');
+  const routes = (await lab.exec('gwA', 'ip', ['route', 'show', LAB.subnetB])).stdout;
+  t.notMatch(routes, /dev sl0/, 'no route for the destination into the TUN');
+});
