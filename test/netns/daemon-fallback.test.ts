@@ -58,3 +58,35 @@ t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t
   const routes = (await lab.exec('gwA', 'ip', ['route', 'show', LAB.subnetB])).stdout;
   t.notMatch(routes, /dev sl0/, 'no route for the destination into the TUN');
 });
+
+t.test('fallback to clear never follows an authentication failure', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('dfa'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-dfa-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  await lab.plain(true);
+  const withFallback = (file: string): void =>
+    writeFileSync(file, readFileSync(file, 'utf8').replace('pfs = none', 'pfs = none\n    fallback-to-clear = yes'), { mode: 0o600 });
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'secret-one', start: 'start' });
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: 'secret-two', start: 'none' });
+  withFallback(confA.config);
+  withFallback(confB.config);
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  const failed = await waitUntil(async () => (await controlRequest(a.files.socket, 'explain', { peer: 'gwB' })).record !== null, 15_000, 300);
+  t.ok(failed, 'gwA recorded the failed negotiation');
+  // Well past the 3 s silence limit: a peer that answered must not get a soft SA.
+  await new Promise((r) => setTimeout(r, 5000));
+  const st = await controlRequest(a.files.socket, 'status');
+  t.not(st.peers[0]?.state, 'clear-fallback', `status is ${st.peers[0]?.state}, not clear-fallback`);
+  t.notMatch(a.logText(), /passes in clear/, 'no fallback in the log');
+  const routes = (await lab.exec('gwA', 'ip', ['route', 'show', LAB.subnetB])).stdout;
+  t.match(routes, /dev sl0/, 'the destination is still routed into the TUN (fail closed)');
+  t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic flows');
+});
