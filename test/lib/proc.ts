@@ -1,5 +1,8 @@
 // Running commands from tests: to completion (run), or in a lab namespace.
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { waitUntil } from './wait.ts';
 
 export interface RunResult {
   code: number | null;
@@ -50,4 +53,26 @@ export function inNs(ns: string, cmd: string, args: readonly string[]): [string,
 export function runIn(ns: string, cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const [c, a] = inNs(ns, cmd, args);
   return run(c, a, opts);
+}
+
+/** Peak resident set (VmHWM, kB) of a running process, or null when it is gone. */
+export function peakRssKb(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] !== undefined ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after graceMs. */
+export async function terminate(child: ChildProcess, exited: () => boolean, graceMs: number): Promise<void> {
+  if (exited()) return;
+  child.kill('SIGTERM');
+  await waitUntil(exited, graceMs, 50);
+  if (!exited()) {
+    child.kill('SIGKILL');
+    await waitUntil(exited, 2000, 50);
+  }
 }

@@ -1,14 +1,15 @@
 // The static-key tunnel tool (dist/sitelink-static.mjs) on the lab: config
 // files with fresh random keys per run, and a launcher per gateway namespace.
 import { spawn } from 'node:child_process';
+import { peakRssKb, terminate } from './proc.ts';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Lab } from './lab.ts';
 import { LAB } from './lab.ts';
 import { staticTool } from './paths.ts';
-import { waitForLine, waitUntil } from './wait.ts';
+import { waitForLine } from './wait.ts';
 import type { CryptoBackend } from '../../firmware/src/dataplane/types.ts';
 
 export type StaticAlgorithm = 'aes128gcm16' | 'aes256gcm16' | 'aes128-sha256' | 'aes256-sha256' | 'aes128-sha1';
@@ -155,25 +156,12 @@ export class StaticTunnel {
 
   /** Peak resident set (VmHWM, kB) of the tool process, or null when gone. */
   peakRssKb(): number | null {
-    if (this.pid === undefined || this.exited) return null;
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-      return m?.[1] !== undefined ? Number(m[1]) : null;
-    } catch {
-      return null;
-    }
+    return this.exited ? null : peakRssKb(this.pid);
   }
 
   /** SIGTERM, SIGKILL after 5 s; returns the exit code or signal seen. */
   async stop(): Promise<void> {
-    if (!this.exited) {
-      this.child.kill('SIGTERM');
-      await waitUntil(() => this.exited, 5000, 50);
-      if (!this.exited) {
-        this.child.kill('SIGKILL');
-        await waitUntil(() => this.exited, 2000, 50);
-      }
-    }
+    await terminate(this.child, () => this.exited, 5000);
     rmSync(this.configPath, { force: true });
   }
 

@@ -3,6 +3,7 @@
 // with swanctl. Follows shared/reference/facts.md; scripts/lab/strongswan is
 // the bash equivalent used by the benchmark.
 import { spawn } from 'node:child_process';
+import { peakRssKb, terminate } from './proc.ts';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -211,25 +212,12 @@ export class Charon {
 
   /** Peak resident set (VmHWM, kB) of the charon process, or null when gone. */
   peakRssKb(): number | null {
-    if (this.pid === undefined || this.exited) return null;
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-      return m?.[1] !== undefined ? Number(m[1]) : null;
-    } catch {
-      return null;
-    }
+    return this.exited ? null : peakRssKb(this.pid);
   }
 
   /** SIGTERM, then SIGKILL after 3 s; removes the state directory (it holds the PSK). */
   async stop(): Promise<void> {
-    if (!this.exited) {
-      this.child.kill('SIGTERM');
-      await waitUntil(() => this.exited, 3000, 50);
-      if (!this.exited) {
-        this.child.kill('SIGKILL');
-        await waitUntil(() => this.exited, 2000, 50);
-      }
-    }
+    await terminate(this.child, () => this.exited, 3000);
     await sleep(0);
     rmSync(this.dir, { recursive: true, force: true });
   }
