@@ -69,6 +69,7 @@ export function peerPolicies(
           methods: t.action.securityMethods.map((m) => ({ esp: m.esp, lifetimeSeconds: m.lifetimeSeconds, lifetimeKilobytes: m.lifetimeKilobytes })),
           pfsGroup: t.action.pfsGroup,
           action: t.action.name,
+          ...(t.action.defaultResponse ? { defaultResponse: true } : {}),
         });
       });
     }

@@ -46,6 +46,11 @@ export interface TunnelPolicy {
   action?: string;
   /** Quick mode PFS group (RFC 2409 §5.5), or null. */
   pfsGroup: number | null;
+  /**
+   * Default response rule: as responder, also accept a peer's quick mode whose client IDs
+   * lie inside this tunnel's subnets (narrower than ours), keyed for exactly those IDs.
+   */
+  defaultResponse?: boolean;
 }
 
 export interface DpdPolicy {
