@@ -240,6 +240,30 @@ rules { r { filters = l
   }
 });
 
+t.test('auth: each method once, and rsa-sig or ecdsa-sig (one certificate per peer)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-auth-'));
+  for (const f of ['gw.pem', 'gw.key', 'ca.pem']) writeFileSync(join(dir, f), 'x');
+  const conf = (auth: string): string => `
+peers { hq { remote = 198.51.100.2
+             auth = ${auth}
+             local-id = a.lab
+             certificate = gw.pem
+             private-key = gw.key
+             ca = ca.pem } }
+filter-lists { l { f { source = 10.1.0.0/24
+                       destination = 10.0.0.0/16 } } }
+filter-actions { sec { action = negotiate } }
+rules { r { filters = l
+            action = sec
+            peer = hq } }
+`;
+  const both = errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf('rsa-sig, ecdsa-sig'), { secrets: false }));
+  t.match(both.join('\n'), /sitelink\.conf:3: peers\.hq\.auth: expected rsa-sig or ecdsa-sig, not both/);
+  const twice = errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf('psk, rsa-sig, psk'), { secrets: false }));
+  t.match(twice.join('\n'), /sitelink\.conf:3: peers\.hq\.auth: expected each method at most once/);
+  t.same(errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf('rsa-sig, psk'), { secrets: false })), [], 'rsa-sig, psk is fine');
+});
+
 t.test('secrets syntax errors never echo the line, quoted or not', async (t) => {
   const r = parseSecrets('secrets.conf', 'psk {\n  hq.example.net unquoted-s3cret-value\n  x = "also-s3cret\n}\n');
   t.notOk(r.ok);

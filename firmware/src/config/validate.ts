@@ -215,6 +215,9 @@ function idOf(addr: string): PeerIdentity {
 function readAuth(r: SectionReader): AuthMethod[] {
   const kinds = r.list<AuthMethod['kind']>('auth', (s) => oneOf(s, ['psk', 'rsa-sig', 'ecdsa-sig'] as const), ['psk']);
   const out: AuthMethod[] = [];
+  if (new Set(kinds).size !== kinds.length) r.error(r.line('auth'), 'auth', 'expected each method at most once');
+  // One certificate and key per peer: its key type decides between RSA and ECDSA.
+  if (kinds.includes('rsa-sig') && kinds.includes('ecdsa-sig')) r.error(r.line('auth'), 'auth', 'expected rsa-sig or ecdsa-sig, not both: a peer has one certificate and private key');
   const needsCert = kinds.some((k) => k !== 'psk');
   // Relative paths are relative to the config file; a missing file is caught now, not at
   // the first negotiation.

@@ -67,7 +67,8 @@ export interface MainModeSaInfo {
   /** Initiator/responder cookies, hex (RFC 2408 §3.1). Not secret. */
   cookies: string;
   proposal: string;       // e.g. "aes256-sha256-modp2048"
-  auth: 'psk' | 'rsa-sig' | 'ecdsa-sig';
+  /** Negotiated authentication method; '' while main mode has not chosen one yet. */
+  auth: 'psk' | 'rsa-sig' | 'ecdsa-sig' | '';
   lifetimeSeconds: number;
   remainingSeconds: number;
   /** NAT-D results (RFC 3947 §3.2): is this side / the peer behind a NAT. */

@@ -77,7 +77,7 @@ export function sasOf(d: DaemonState): SasResult {
       remoteId: p ? describeIdentity(p.remoteId) : '',
       cookies: s.cookies,
       proposal: s.proposal,
-      auth: p?.signature ? (p.signature.method === 3 ? 'rsa-sig' : 'ecdsa-sig') : 'psk',
+      auth: s.auth === 'psk' || s.auth === 'rsa-sig' || s.auth === 'ecdsa-sig' ? s.auth : '',
       lifetimeSeconds: p?.ikeLifetimeSeconds ?? 0,
       remainingSeconds: s.remainingSeconds,
       nat: { local: s.natLocal, remote: s.natRemote },

@@ -4,7 +4,7 @@
 // loaded for signature authentication.
 
 import type { PeerIdentity, SitelinkConfig } from '../config/types.ts';
-import type { PeerPolicy, SignatureAuth, TunnelPolicy } from '../ike/exchange/types.ts';
+import type { PeerAuth, PeerPolicy, TunnelPolicy } from '../ike/exchange/types.ts';
 import { loadSignatureAuth } from './signature-auth.ts';
 import { IdType, type Identity } from '../ike/wire/index.ts';
 import { tunnelsOf } from '../policy/selectors.ts';
@@ -38,20 +38,28 @@ export function peerPolicies(
   const problems: PolicyProblem[] = [];
   const tunnels = tunnelsOf(config);
   for (const p of config.peers.values()) {
-    // IKEv1 carries one auth method per phase 1 transform: the first configured one is used.
-    const first = p.auth[0];
-    let signature: SignatureAuth | undefined;
-    if (first && first.kind !== 'psk') {
-      const loaded = loadSignatureAuth(first);
-      if (typeof loaded === 'string') {
-        problems.push({ peer: p.name, message: loaded });
+    // Every configured method, in order of precedence: IKEv1 names one per phase 1
+    // transform, so all are offered and the responder picks (main-mode.ts).
+    const auth: PeerAuth[] = [];
+    let broken = false;
+    for (const a of p.auth) {
+      if (a.kind === 'psk') {
+        if (p.psk === null) {
+          problems.push({ peer: p.name, message: 'no pre-shared key for this peer in the secrets file' });
+          broken = true;
+        }
+        auth.push({ kind: 'psk' });
         continue;
       }
-      signature = loaded;
-    } else if (p.psk === null) {
-      problems.push({ peer: p.name, message: 'no pre-shared key for this peer in the secrets file' });
-      continue;
+      const loaded = loadSignatureAuth(a);
+      if (typeof loaded === 'string') {
+        problems.push({ peer: p.name, message: loaded });
+        broken = true;
+        continue;
+      }
+      auth.push({ kind: 'signature', signature: loaded });
     }
+    if (broken) continue;
     if (p.exchangeMode !== 'main') {
       problems.push({ peer: p.name, message: 'aggressive mode is not implemented' });
       continue;
@@ -80,7 +88,7 @@ export function peerPolicies(
       localId: identityOf(p.localId),
       remoteId: identityOf(p.remoteId),
       psk: p.psk,
-      ...(signature ? { signature } : {}),
+      auth,
       ikeMethods: p.keyExchange.methods.map((m) => ({ encryption: m.encryption, integrity: m.integrity, dhGroup: m.dhGroup })),
       ikeLifetimeSeconds: p.keyExchange.lifetimeSeconds,
       // Master key PFS: every quick mode gets its own main mode.

@@ -3,6 +3,7 @@
 // exchanges. Pure: every call returns the actions to carry out (send,
 // install, delete, log); the daemon or a test does the I/O.
 
+import { authMethodName } from './phase1-auth.ts';
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
@@ -39,6 +40,8 @@ export interface IsakmpStatus {
   cookies: string;
   /** The chosen phase 1 suite, e.g. "aes256-cbc/sha2-256/modp14" (empty while negotiating). */
   proposal: string;
+  /** Negotiated authentication method (config name), '' while not chosen yet. */
+  auth: string;
   remainingSeconds: number;
   children: ChildStatus[];
 }
@@ -416,6 +419,7 @@ export class IkeNode implements TimerHost {
       natRemote: sa.natRemote,
       cookies: `${sa.ckyI.toString('hex')}:${sa.ckyR.toString('hex')}`,
       proposal: sa.suite ? `${sa.suite.cipher.name}/${sa.suite.hash.name}/${sa.suite.group.name}` : '',
+      auth: sa.chosen ? authMethodName(sa.chosen.authMethod) : '',
       remainingSeconds: Math.max(0, Math.floor((sa.expiresAt - now) / 1000)),
       children: sa.children.map((c) => ({
         peer: sa.peer.name,

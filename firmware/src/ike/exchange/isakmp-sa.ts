@@ -10,7 +10,7 @@ import { wipePhase1Keys, type Phase1Keys } from '../crypto/skeyid.ts';
 import { wipe } from '../crypto/secret.ts';
 import type { NatTFlavour, Phase1Attributes, Phase2Proposal } from '../wire/index.ts';
 import type { Retransmit } from './retransmit.ts';
-import type { Endpoint, PeerPolicy, TunnelPolicy } from './types.ts';
+import type { Endpoint, PeerAuth, PeerPolicy, TunnelPolicy } from './types.ts';
 
 export type MainModeState = 'MM1_SENT' | 'MM2_SENT' | 'MM3_SENT' | 'MM4_SENT' | 'MM5_SENT' | 'ESTABLISHED' | 'DEAD';
 
@@ -63,6 +63,8 @@ export interface IsakmpSa {
   /** Initiator: what MM1 offered. */
   offered: Phase1Attributes[];
   chosen?: Phase1Attributes;
+  /** The authentication method the chosen transform names (set with `chosen`). */
+  auth?: PeerAuth;
   suite?: Phase1Suite;
   /** Body of the initiator's SA payload (RFC 2409 §5 SAi_b). */
   saiB: Buffer;

@@ -39,8 +39,8 @@ import { phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import { detectNat, natDHashes } from './nat-detection.ts';
-import { authMethodOf, ourAuth, skeyidFor, verifyPeerAuth } from './phase1-auth.ts';
-import { choosePhase1, phase1Transform, verifyPhase1Reply } from './proposals.ts';
+import { authMethodName, authMethodsOf, certRequestsOf, ourAuth, peerAuthFor, skeyidFor, verifyPeerAuth, wireAuthMethod } from './phase1-auth.ts';
+import { choosePhase1, offeredAuthMethods, phase1Transform, verifyPhase1Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
 import { decryptMessage, encryptMessage } from './secure-message.ts';
 import { NATT_PORT, type Endpoint, type PeerPolicy } from './types.ts';
@@ -125,11 +125,14 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
 export function initiateMainMode(ctx: ExchangeContext, peer: PeerPolicy, local: Endpoint, remote: Endpoint): IsakmpSa {
   const sa = newSa(ctx, peer, 'initiator', local, remote);
   sa.ckyI = ctx.env.random(8);
-  sa.offered = peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds, authMethodOf(sa)));
+  // One transform per (authentication method, proposal), methods in our order of
+  // precedence: the auth method is a transform attribute (RFC 2409 Appendix A).
+  const methods = [...new Set(authMethodsOf(peer).map(wireAuthMethod))];
+  sa.offered = methods.flatMap((auth) => peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds, auth)));
   const payloads = mainMode1({ transforms: sa.offered }, ourVendorIds(peer));
   sa.saiB = encodePayloadBody(payloads[0]!);
   const data = encodeMessage({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, payloads);
-  ctx.log('info', sa, 'main', 'MM1', `offering ${sa.offered.length} phase 1 transform(s)`, { direction: 'out' });
+  ctx.log('info', sa, 'main', 'MM1', `offering ${sa.offered.length} phase 1 transform(s), auth ${methods.map(authMethodName).join(', ')}`, { direction: 'out' });
   ctx.send(sa, data, true);
   return sa;
 }
@@ -148,9 +151,13 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
     return null;
   }
   sa.peerOffer = phase1OfferNames(saPayload);
-  const choice = choosePhase1(saPayload, peer.ikeMethods, authMethodOf(sa));
+  const ourAuthMethods = authMethodsOf(peer).map(wireAuthMethod);
+  const choice = choosePhase1(saPayload, peer.ikeMethods, ourAuthMethods);
   if (typeof choice === 'string') {
-    fail(ctx, sa, choice, NotifyType.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
+    // Algorithms agree but no authentication method does: point `explain` at peers.X.auth.
+    const authOnly = choice === 'no common authentication method';
+    const extra = authOnly ? { offered: offeredAuthMethods(saPayload).map(authMethodName), acceptable: [...new Set(ourAuthMethods.map(authMethodName))], configField: `peers.${peer.name}.auth` } : {};
+    fail(ctx, sa, authOnly ? `${choice}: peer offers ${extra.offered?.join(', ')}, we accept ${extra.acceptable?.join(', ')}` : choice, NotifyType.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen', extra);
     return null;
   }
   const suite = resolvePhase1Suite(
@@ -163,6 +170,7 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
   }
   sa.suite = suite.suite;
   sa.chosen = choice.attributes;
+  sa.auth = peerAuthFor(peer, choice.attributes.authMethod);
   sa.saiB = Buffer.from(saSpan.body);
   const vids = vendorIdsOf(msg.payloads);
   sa.natFlavour = natFlavourFor(peer, vids);
@@ -172,7 +180,7 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
     mainMode2(choice.attributes, choice.transformNumber, ourVendorIds(peer, vids)),
   );
-  ctx.log('info', sa, 'main', 'MM2', `chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}`, { natt: sa.natFlavour ?? 'none' });
+  ctx.log('info', sa, 'main', 'MM2', `chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}, auth ${authMethodName(choice.attributes.authMethod)}`, { natt: sa.natFlavour ?? 'none' });
   // The responder does not retransmit on a timer: it answers duplicates of the request.
   ctx.send(sa, data, false);
   return sa;
@@ -245,10 +253,13 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       { allowWeak: sa.peer.allowWeak },
     );
     if (!suite.ok) return fail(ctx, sa, suite.reason, undefined, 'no-proposal-chosen');
+    const auth = peerAuthFor(sa.peer, chosen.authMethod);
+    if (!auth) return fail(ctx, sa, 'responder chose an authentication method we did not offer');
     sa.retransmit.answered();
     sa.ckyR = Buffer.from(msg.header.responderCookie);
     sa.suite = suite.suite;
     sa.chosen = chosen;
+    sa.auth = auth;
     const vids = vendorIdsOf(msg.payloads);
     sa.natFlavour = natFlavourFor(sa.peer, vids);
     sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
@@ -260,10 +271,10 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const payloads = mainMode3({
       ke: sa.gxi,
       nonce: sa.ni,
-      ...(sa.peer.signature ? { certRequests: sa.peer.signature.caSubjects } : {}),
+      ...(certRequestsOf(sa) ? { certRequests: certRequestsOf(sa)! } : {}),
       ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } } : {}),
     });
-    ctx.log('info', sa, 'main', 'MM3', `responder chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}`);
+    ctx.log('info', sa, 'main', 'MM3', `responder chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}, auth ${authMethodName(chosen.authMethod)}`);
     ctx.send(sa, encodeMessage({ ...cookies, responderCookie: sa.ckyR }, payloads), true);
     return;
   }
@@ -286,7 +297,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const payloads = mainMode4({
       ke: sa.gxr,
       nonce: sa.nr,
-      ...(sa.peer.signature ? { certRequests: sa.peer.signature.caSubjects } : {}),
+      ...(certRequestsOf(sa) ? { certRequests: certRequestsOf(sa)! } : {}),
       ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.hash, sa.ckyI, sa.ckyR, from, sa.local) } } : {}),
     });
     ctx.log('info', sa, 'main', 'MM4', 'key exchange');

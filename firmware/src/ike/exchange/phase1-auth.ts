@@ -12,14 +12,54 @@ import { skeyidPreSharedKey, skeyidSignature } from '../crypto/skeyid.ts';
 import { verifyPeerCertificate, type PeerId } from '../crypto/x509-verify.ts';
 import { AuthMethod, CertEncoding, IdType, PayloadType, payloadsOfType, type Identity, type IdPayload, type Payload, type PayloadSpan, type Phase1Auth } from '../wire/index.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
+import type { PeerAuth, PeerPolicy, SignatureAuth } from './types.ts';
 
-export function authMethodOf(sa: Pick<IsakmpSa, 'peer'>): number {
-  return sa.peer.signature?.method ?? AuthMethod.PRE_SHARED_KEY;
+/** The peer's authentication methods in order of precedence. */
+export function authMethodsOf(peer: PeerPolicy): PeerAuth[] {
+  if (peer.auth && peer.auth.length > 0) return peer.auth;
+  return peer.signature ? [{ kind: 'signature', signature: peer.signature }] : [{ kind: 'psk' }];
+}
+
+/** RFC 2409 Appendix A Authentication Method value of one of our methods. */
+export function wireAuthMethod(a: PeerAuth): number {
+  return a.kind === 'psk' ? AuthMethod.PRE_SHARED_KEY : a.signature.method;
+}
+
+/** Config name of a wire Authentication Method (failure records, status). */
+export function authMethodName(wire: number | undefined): string {
+  switch (wire) {
+    case AuthMethod.PRE_SHARED_KEY:
+      return 'psk';
+    case AuthMethod.RSA_SIGNATURES:
+      return 'rsa-sig';
+    case AuthMethod.ECDSA_SHA256_P256:
+    case AuthMethod.ECDSA_SHA384_P384:
+    case AuthMethod.ECDSA_SHA512_P521:
+      return 'ecdsa-sig';
+    default:
+      return `auth${wire ?? '?'}`;
+  }
+}
+
+/** Our method that a chosen transform names (the first of equal wire values). */
+export function peerAuthFor(peer: PeerPolicy, wire: number | undefined): PeerAuth | undefined {
+  return authMethodsOf(peer).find((a) => wireAuthMethod(a) === wire);
+}
+
+/** The negotiated signature method, or undefined for PSK. */
+function signatureOf(sa: Pick<IsakmpSa, 'auth'>): SignatureAuth | undefined {
+  return sa.auth?.kind === 'signature' ? sa.auth.signature : undefined;
+}
+
+/** CA names for our CR payloads (RFC 2408 §3.10), when a signature method was chosen. */
+export function certRequestsOf(sa: Pick<IsakmpSa, 'auth'>): Buffer[] | undefined {
+  return signatureOf(sa)?.caSubjects;
 }
 
 export function skeyidFor(sa: IsakmpSa, gxy: Buffer): Buffer | string {
   const prf = sa.suite!.hash;
-  if (sa.peer.signature) return skeyidSignature(prf, sa.ni!, sa.nr!, gxy);
+  if (!sa.auth) return 'no authentication method negotiated';
+  if (sa.auth.kind === 'signature') return skeyidSignature(prf, sa.ni!, sa.nr!, gxy);
   if (!sa.peer.psk) return 'no pre-shared key configured for this peer';
   return skeyidPreSharedKey(prf, sa.peer.psk.reveal(), sa.ni!, sa.nr!);
 }
@@ -30,14 +70,15 @@ function input(sa: IsakmpSa): Phase1HashInput {
 
 /** HASH_I (we are the initiator) or HASH_R, with the PRF the auth method calls for. */
 function authHash(sa: IsakmpSa, forInitiator: boolean, idBody: Buffer): Buffer {
-  const prf: HashAlgorithm = sa.peer.signature ? authHashPrf(sa.peer.signature.method, sa.suite!.hash) : sa.suite!.hash;
+  const sig = signatureOf(sa);
+  const prf: HashAlgorithm = sig ? authHashPrf(sig.method, sa.suite!.hash) : sa.suite!.hash;
   return forInitiator ? hashI(prf, sa.keys!.skeyid, input(sa), idBody) : hashR(prf, sa.keys!.skeyid, input(sa), idBody);
 }
 
 /** Our MM5/MM6 authentication payload content. */
 export function ourAuth(sa: IsakmpSa, idBody: Buffer): Phase1Auth {
   const h = authHash(sa, sa.role === 'initiator', idBody);
-  const sig = sa.peer.signature;
+  const sig = signatureOf(sa);
   if (!sig) return { kind: 'hash', hash: h };
   return { kind: 'signature', signature: signAuthHash(sig.method, sig.privateKey, h), certificates: sig.certificates };
 }
@@ -67,7 +108,7 @@ export function verifyPeerAuth(sa: IsakmpSa, payloads: readonly Payload[], spans
   const id = payloads[idIdx];
   if (id === undefined || id.type !== PayloadType.ID) return { ok: false, reason: 'ID payload missing' };
   const expected = authHash(sa, sa.role === 'responder', spans[idIdx]!.body);
-  const sig = sa.peer.signature;
+  const sig = signatureOf(sa);
   if (!sig) {
     const hash = payloadsOfType(payloads, PayloadType.HASH)[0];
     if (!hash) return { ok: false, reason: 'HASH payload missing' };

@@ -82,22 +82,43 @@ export interface Phase1Choice {
   transformNumber: number;
 }
 
-/** Responder: the first offered transform that matches one of our methods and our auth method. */
-export function choosePhase1(sa: SaPayload, ours: readonly IkeMethod[], authMethod: number = AuthMethod.PRE_SHARED_KEY): Phase1Choice | string {
+/**
+ * Responder: the transform to accept. Authentication methods decide first, by OUR
+ * precedence (`authMethods`, most preferred first); within one method the initiator's
+ * order decides, as RFC 2408 §4.2 has the responder take the offer's transforms in order.
+ */
+export function choosePhase1(sa: SaPayload, ours: readonly IkeMethod[], authMethods: readonly number[] = [AuthMethod.PRE_SHARED_KEY]): Phase1Choice | string {
   if (sa.proposals.length !== 1) return `phase 1 SA has ${sa.proposals.length} proposals, RFC 2409 §5 allows one`;
   const p = sa.proposals[0]!;
   if (p.protocol !== ProtocolId.ISAKMP) return `phase 1 proposal protocol ${p.protocol} is not ISAKMP`;
+  const offered: { a: Phase1Attributes; number: number }[] = [];
   for (const t of p.transforms) {
     const a = parsePhase1Attributes(t.attributes);
-    if (typeof a === 'string') continue;
-    if (a.authMethod !== authMethod || a.prf !== undefined || a.other.length > 0) continue;
-    const match = ours.some((m) => {
+    if (typeof a === 'string' || a.prf !== undefined || a.other.length > 0) continue;
+    offered.push({ a, number: t.number });
+  }
+  const algorithmsMatch = (a: Phase1Attributes): boolean =>
+    ours.some((m) => {
       const e = ENCRYPTION[m.encryption];
       return e.encryption === a.encryption && e.keyLength === a.keyLength && INTEGRITY[m.integrity] === a.hash && m.dhGroup === a.group;
     });
-    if (match) return { attributes: a, transformNumber: t.number };
+  for (const method of authMethods) {
+    for (const o of offered) if (o.a.authMethod === method && algorithmsMatch(o.a)) return { attributes: o.a, transformNumber: o.number };
   }
+  if (offered.some((o) => algorithmsMatch(o.a))) return 'no common authentication method';
   return 'no offered phase 1 transform matches our methods';
+}
+
+/** The distinct authentication methods a phase 1 offer names, in offer order. */
+export function offeredAuthMethods(sa: SaPayload): number[] {
+  const out: number[] = [];
+  for (const p of sa.proposals) {
+    for (const t of p.transforms) {
+      const a = parsePhase1Attributes(t.attributes);
+      if (typeof a !== 'string' && a.authMethod !== undefined && !out.includes(a.authMethod)) out.push(a.authMethod);
+    }
+  }
+  return out;
 }
 
 /** Initiator: the MM2 SA must hold exactly one transform that we offered (RFC 2408 §4.2). */

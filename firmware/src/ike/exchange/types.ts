@@ -68,10 +68,16 @@ export interface PeerPolicy {
   localAddress: string;
   localId: Identity;
   remoteId: Identity;
-  /** Pre-shared key (RFC 2409 §5.4); used when `signature` is absent. */
+  /** Pre-shared key (RFC 2409 §5.4), for the `psk` method. */
   psk: Secret | null;
-  /** Signature authentication (RFC 2409 §5.1, RFC 4754): takes precedence over the PSK. */
+  /** Signature authentication (RFC 2409 §5.1, RFC 4754) when `auth` is absent. */
   signature?: SignatureAuth;
+  /**
+   * Authentication methods in order of precedence. Each phase 1 transform names one
+   * (RFC 2409 Appendix A), so the initiator offers every proposal once per method and
+   * the responder picks by its own precedence. Absent: `signature` if set, else the PSK.
+   */
+  auth?: PeerAuth[];
   ikeMethods: IkeMethod[];
   ikeLifetimeSeconds: number;
   /** Quick modes we start per ISAKMP SA before a fresh main mode (0 or absent = unlimited; 1 = master key PFS). */
@@ -82,6 +88,9 @@ export interface PeerPolicy {
   dpd: DpdPolicy | null;
   tunnels: TunnelPolicy[];
 }
+
+/** One phase 1 authentication method of a peer. */
+export type PeerAuth = { kind: 'psk' } | { kind: 'signature'; signature: SignatureAuth };
 
 export interface SignatureAuth {
   /** Phase 1 auth method: 3 RSA, 9/10/11 ECDSA P-256/384/521 (RFC 4754 §3). */

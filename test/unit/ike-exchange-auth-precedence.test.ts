@@ -1,0 +1,137 @@
+// Authentication methods in order of precedence (issue: policy model). IKEv1
+// names the method in each phase 1 transform (RFC 2409 Appendix A), so the
+// initiator offers every proposal once per method, and the responder picks by
+// ITS precedence. A failed method is not retried with another one.
+
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
+import type { PeerAuth, SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
+import { decodeMessage, parsePhase1Attributes, PayloadType, payloadsOfType } from '../../firmware/src/ike/wire/index.ts';
+import { Harness } from './ike-exchange-harness.ts';
+
+let openssl = true;
+try {
+  execFileSync('openssl', ['version'], { stdio: 'ignore' });
+} catch {
+  openssl = false;
+}
+const skip = openssl ? false : 'SKIPPED: the openssl command line tool is not installed';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-ike-authprec-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const f = (n: string): string => path.join(dir, n);
+const ossl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+
+const EXT = `
+[root]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[gwA]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+subjectAltName = DNS:gwA.lab
+[gwB]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+subjectAltName = DNS:gwB.lab
+`;
+
+function signature(name: string): SignatureAuth {
+  const ca = new X509Certificate(readFileSync(f('root.pem')));
+  return {
+    method: 9,
+    privateKey: createPrivateKey(readFileSync(f(`${name}.key`))),
+    certificates: [Buffer.from(new X509Certificate(readFileSync(f(`${name}.pem`))).raw)],
+    caSubjects: [certFields(Buffer.from(ca.raw)).subjectDer],
+    trust: { trustedRoots: [ca], crlLevel: 0 },
+  };
+}
+
+/** The SA payload of a datagram when it is a main mode first message (responder cookie zero). */
+function mm1Sa(data: Buffer) {
+  const msg = decodeMessage(data);
+  if (!msg.ok || msg.value.encrypted || !msg.value.header.responderCookie.equals(Buffer.alloc(8))) return undefined;
+  return payloadsOfType(msg.value.payloads, PayloadType.SA)[0];
+}
+
+/** The authentication methods of the transforms in the first MM1 on the wire. */
+function mm1AuthMethods(h: Harness): number[] {
+  const sa = h.wire.filter((d) => d.from === 'A').map((d) => mm1Sa(d.data)).find((x) => x !== undefined);
+  return (sa?.proposals[0]?.transforms ?? []).map((tr) => {
+    const a = parsePhase1Attributes(tr.attributes);
+    return typeof a === 'string' ? -1 : (a.authMethod ?? -1);
+  });
+}
+
+t.test('authentication method precedence', { skip }, async (t) => {
+  writeFileSync(f('ext.cnf'), EXT);
+  ossl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f('root.key'));
+  ossl('req', '-new', '-x509', '-key', f('root.key'), '-subj', '/O=sitelink test/CN=root', '-days', '30', '-config', f('ext.cnf'), '-extensions', 'root', '-out', f('root.pem'));
+  for (const [name, serial] of [['gwA', '0x20'], ['gwB', '0x21']] as const) {
+    ossl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f(`${name}.key`));
+    ossl('req', '-new', '-key', f(`${name}.key`), '-subj', `/O=sitelink test/CN=${name}`, '-out', f(`${name}.csr`));
+    ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('root.pem'), '-CAkey', f('root.key'), '-set_serial', serial, '-days', '30', '-extfile', f('ext.cnf'), '-extensions', name, '-out', f(`${name}.pem`));
+  }
+  const sigA: PeerAuth = { kind: 'signature', signature: signature('gwA') };
+  const sigB: PeerAuth = { kind: 'signature', signature: signature('gwB') };
+  const psk: PeerAuth = { kind: 'psk' };
+
+  t.test('the initiator offers each proposal once per method, in its order', async (t) => {
+    const h = new Harness({ peerA: { auth: [sigA, psk] }, peerB: { auth: [sigB, psk] } });
+    h.bringUp();
+    // Harness peers have two proposals: ecdsa-sig (9) x 2, then psk (1) x 2.
+    t.same(mm1AuthMethods(h), [9, 9, 1, 1]);
+    t.same(h.failed, { A: [], B: [] });
+    t.equal(h.a.status()[0]?.auth, 'ecdsa-sig', 'both prefer signatures: signatures are used');
+    t.equal(h.b.status()[0]?.auth, 'ecdsa-sig');
+    t.equal(h.installs.A.length, 2, 'tunnel up');
+  });
+
+  t.test("the responder picks by its own precedence, not the initiator's", async (t) => {
+    const h = new Harness({ peerA: { auth: [sigA, psk] }, peerB: { auth: [psk, sigB] } });
+    h.bringUp();
+    t.same(h.failed, { A: [], B: [] });
+    t.equal(h.b.status()[0]?.auth, 'psk', 'B prefers psk and A offers it');
+    t.equal(h.a.status()[0]?.auth, 'psk', 'A follows the transform B chose');
+    t.equal(h.installs.A.length, 2, 'tunnel up');
+    t.notOk(h.wire.some((d) => d.data.length > 700), 'no certificate was sent');
+  });
+
+  t.test('one common method is enough', async (t) => {
+    const h = new Harness({ peerA: { auth: [psk] }, peerB: { auth: [sigB, psk] } });
+    h.bringUp();
+    t.same(h.failed, { A: [], B: [] });
+    t.equal(h.b.status()[0]?.auth, 'psk');
+    t.equal(h.installs.B.length, 2);
+  });
+
+  t.test('no common method: NO-PROPOSAL-CHOSEN naming peers.<name>.auth', async (t) => {
+    const h = new Harness({ peerA: { auth: [sigA] }, peerB: { auth: [psk] } });
+    h.bringUp();
+    t.match(h.failed.B[0], /no common authentication method: peer offers ecdsa-sig, we accept psk/);
+    const d = h.failures.B[0];
+    t.equal(d?.code, 'no-proposal-chosen');
+    t.equal(d?.configField, 'peers.gwA.auth');
+    t.same(d?.offered, ['ecdsa-sig']);
+    t.same(d?.acceptable, ['psk']);
+    t.match(h.failed.A[0], /NO_PROPOSAL_CHOSEN/);
+    t.equal(h.installs.A.length + h.installs.B.length, 0);
+  });
+
+  t.test('a failed method is not retried with another', async (t) => {
+    // Both would accept signatures, but psk comes first on both sides and the keys differ.
+    const h = new Harness({ pskA: 'one secret', pskB: 'another secret', peerA: { auth: [psk, sigA] }, peerB: { auth: [psk, sigB] } });
+    h.bringUp();
+    h.advance(60_000);
+    t.equal(h.failures.B[0]?.code, 'authentication-failed', 'the PSK method fails');
+    const mm1s = h.wire.filter((d) => d.from === 'A' && mm1Sa(d.data) !== undefined);
+    t.equal(new Set(mm1s.map((d) => d.data.subarray(0, 8).toString('hex'))).size, 1, 'exactly one main mode was started: no fallback to the signature method');
+    t.equal(h.installs.A.length + h.installs.B.length, 0);
+    t.notOk(h.a.status().some((s) => s.state === 'ESTABLISHED'), 'nothing established');
+  });
+});
