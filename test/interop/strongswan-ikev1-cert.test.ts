@@ -1,7 +1,13 @@
 // Interop with strongSwan charon using certificates (IKEv1 main mode,
 // RFC 2409 §5.1 RSA signatures and RFC 4754 ECDSA P-256), PKI made with the
 // openssl tool: sitelinkd initiates with RSA, charon initiates with ECDSA;
-// traffic must flow through the NAT both times.
+// traffic must flow through the NAT both times. sitelinkd lists two methods:
+// as initiator `auth = <sig>, psk`, so it offers signature AND PSK transforms
+// and charon (pubkey only) must accept that offer; as responder
+// `auth = psk, <sig>`, and it must pick the signature method from charon's
+// offer although psk comes first. (charon as IKEv1 responder takes the auth
+// method from the first transforms only: offered `psk, rsa-sig` it picks PSK
+// and then fails for want of a key, so the first method must be its own.)
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -110,7 +116,8 @@ for (const c of [
     const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
     const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
     const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
-    const cert = { kind: c.kind === 'rsa' ? ('rsa-sig' as const) : ('ecdsa-sig' as const), certificate: path.join(pki, `${sitelinkdGw}.pem`), privateKey: path.join(pki, `${sitelinkdGw}.key`), ca: path.join(pki, 'root.pem') };
+    const kind = c.kind === 'rsa' ? ('rsa-sig' as const) : ('ecdsa-sig' as const);
+    const cert = { kind, auth: sitelinkdGw === 'gwA' ? `${kind}, psk` : `psk, ${kind}`, certificate: path.join(pki, `${sitelinkdGw}.pem`), privateKey: path.join(pki, `${sitelinkdGw}.key`), ca: path.join(pki, 'root.pem') };
     const files = writeGatewayConfig(dir, sitelinkdGw, {
       id: `${sitelinkdGw}.lab`, peerName: charonGw, remote: seenAs[charonGw], remoteId: `${charonGw}.lab`,
       local: net[sitelinkdGw], remoteNet: net[charonGw], psk: 'unused-with-certificates', start: sitelinkdGw === 'gwA' ? 'start' : 'none', cert,
@@ -140,6 +147,7 @@ for (const c of [
     const sas = await charon.listSas();
     t.match(sas, /ESTABLISHED/, 'charon lists an established ISAKMP SA');
     t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'with a UDP-encapsulated IPsec SA');
+    t.match(daemon.logText(), new RegExp(`auth ${kind}`), `sitelinkd negotiated ${kind} with two methods configured`);
     t.match(charon.log(), new RegExp(`authentication of '${sitelinkdGw}\\.lab' with ${c.kind === 'rsa' ? 'RSA' : 'ECDSA'}\\S* successful`), `charon verified sitelinkd's ${c.kind.toUpperCase()} signature`);
     const n = await lab.counters();
     t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
