@@ -21,8 +21,11 @@ export interface GatewayConfig {
   esp?: string;
   proposals?: string;
   pfs?: string;
-  /** Signature authentication instead of the PSK (PEM paths). */
-  cert?: { kind: 'rsa-sig' | 'ecdsa-sig'; certificate: string; privateKey: string; ca: string };
+  /** The peer's `local` (our gateway address); required with remote = %any. */
+  localAddress?: string;
+  /** Signature authentication instead of the PSK (PEM paths); `auth` overrides the
+   * method list (default: just `kind`), e.g. "psk, rsa-sig". */
+  cert?: { kind: 'rsa-sig' | 'ecdsa-sig'; auth?: string; certificate: string; privateKey: string; ca: string };
 }
 
 export interface ConfigFiles {
@@ -54,10 +57,10 @@ export function writeGatewayConfig(dir: string, name: string, g: GatewayConfig):
 }
 peers {
   ${g.peerName} {
-    remote = ${g.remote}
+    remote = ${g.remote}${g.localAddress ? `\n    local = ${g.localAddress}` : ''}
     remote-id = ${g.remoteId}
     proposals = ${g.proposals ?? 'aes128-sha256-modp2048'}
-    start = ${g.start}${g.cert ? `\n    auth = ${g.cert.kind}\n    certificate = ${g.cert.certificate}\n    private-key = ${g.cert.privateKey}\n    ca = ${g.cert.ca}` : ''}
+    start = ${g.start}${g.cert ? `\n    auth = ${g.cert.auth ?? g.cert.kind}\n    certificate = ${g.cert.certificate}\n    private-key = ${g.cert.privateKey}\n    ca = ${g.cert.ca}` : ''}
   }
 }
 filter-lists {

@@ -264,6 +264,39 @@ rules { r { filters = l
   t.same(errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf('rsa-sig, psk'), { secrets: false })), [], 'rsa-sig, psk is fine');
 });
 
+t.test('remote = %any: a branch with a dynamic address, answered only', async (t) => {
+  const conf = (peerExtra: string, actionExtra = '', second = ''): string => `
+gateway { id = hq.lab }
+peers { branch { remote = %any
+                 remote-id = branch.lab
+${peerExtra} }
+${second} }
+filter-lists { l { f { source = 10.0.0.0/16
+                       destination = 10.1.0.0/24 } } }
+filter-actions { sec { action = negotiate
+${actionExtra} } }
+rules { r { filters = l
+            action = sec
+            peer = branch } }
+`;
+  const good = loadConfigText('/etc/sitelink/sitelink.conf', conf('                 local = 198.51.100.2'), { secrets: false });
+  t.same(errorsOf(good), []);
+  if (good.ok) {
+    const p = good.config.peers.get('branch');
+    t.equal(p?.remoteAddress, '%any');
+    t.equal(p?.start, 'none', 'start defaults to none');
+    t.equal(p?.dpd?.action, 'clear', 'dpd-action defaults to clear');
+  }
+  const errs = (peerExtra: string, actionExtra = '', second = ''): string => errorsOf(loadConfigText('/etc/sitelink/sitelink.conf', conf(peerExtra, actionExtra, second), { secrets: false })).join('\n');
+  t.match(errs(''), /sitelink\.conf:3: peers\.branch\.local: expected this gateway's IP address/);
+  t.match(errs('                 local = 198.51.100.2\n                 start = trap'), /sitelink\.conf:6: peers\.branch\.start: expected none/);
+  t.match(errs('                 local = 198.51.100.2\n                 dpd-action = restart'), /sitelink\.conf:6: peers\.branch\.dpd-action: expected clear or hold/);
+  t.match(errs('                 local = 198.51.100.2', 'fallback-to-clear = yes'), /filter-actions\.sec\.fallback-to-clear: expected no: rule r uses peer branch with remote = %any/);
+  t.match(errs('                 local = 198.51.100.2', '', 'other { remote = %any\n local = 198.51.100.2\n remote-id = other.lab }'), /peers\.other\.remote: expected an address: only one peer may have remote = %any \(branch already does\)/);
+  const noId = conf('                 local = 198.51.100.2').replace('                 remote-id = branch.lab\n', '');
+  t.match(errorsOf(loadConfigText('/etc/sitelink/sitelink.conf', noId, { secrets: false })).join('\n'), /peers\.branch\.remote-id: missing; expected an identity \(required when remote is %any\)/);
+});
+
 t.test('secrets syntax errors never echo the line, quoted or not', async (t) => {
   const r = parseSecrets('secrets.conf', 'psk {\n  hq.example.net unquoted-s3cret-value\n  x = "also-s3cret\n}\n');
   t.notOk(r.ok);

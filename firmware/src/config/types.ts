@@ -141,10 +141,13 @@ export type PeerIdentity =
   | { kind: 'fqdn'; value: string }
   | { kind: 'user-fqdn'; value: string };
 
+/** `remote = %any`: a peer with a dynamic address, accepted from anywhere, never initiated to. */
+export const ANY_REMOTE = '%any';
+
 /** Tunnel endpoint settings + authentication + key exchange: one IKE peer. */
 export interface Peer {
   name: string;
-  /** Remote gateway address (IPv4/IPv6 literal or DNS name). */
+  /** Remote gateway address (IPv4/IPv6 literal or DNS name), or ANY_REMOTE. */
   remoteAddress: string;
   /** Local gateway address; null = any (chosen by routing). */
   localAddress: string | null;

@@ -7,6 +7,7 @@ import type {
   AuthMethod, ConfigError, DhGroup, DpdSettings, Filter, FilterAction, FilterList, GatewaySettings,
   LoadResult, MainModeMethod, Peer, PeerIdentity, Rule, SecurityMethod, SitelinkConfig,
 } from './types.ts';
+import { ANY_REMOTE } from './types.ts';
 import type { Secret } from './secret.ts';
 import { SectionReader, path, text } from './reader.ts';
 import {
@@ -51,6 +52,12 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
       const p = readPeer(new SectionReader(file, s, `peers.${s.name}`, errors), gateway, opts, warnings);
       if (p) peers.set(p.name, p);
     }
+    // Main mode picks the peer (and its PSK, RFC 2409 §5.4) from MM1, before any identity
+    // is seen: with two %any peers there would be no way to tell them apart.
+    const roaming = [...peers.values()].filter((p) => p.remoteAddress === ANY_REMOTE);
+    for (const p of roaming.slice(1)) {
+      errors.push({ file, line: p.at.line, field: `peers.${p.name}.remote`, message: `expected an address: only one peer may have remote = %any (${roaming[0]!.name} already does), main mode chooses the peer before it sees an identity` });
+    }
   }
 
   const filterLists = new Map<string, FilterList>();
@@ -81,6 +88,13 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
     errors.push({ file, line: 1, field: 'rules', message: 'missing; expected a "rules { ... }" section with at least one rule' });
   }
   top.finish();
+
+  for (const r of rules) {
+    // Fallback needs a peer that can be asked and stay silent; a %any peer is never asked.
+    if (r.peer?.remoteAddress === ANY_REMOTE && r.action.kind === 'negotiate' && r.action.fallbackToClear) {
+      errors.push({ file, line: r.action.at.line, field: `filter-actions.${r.action.name}.fallback-to-clear`, message: `expected no: rule ${r.name} uses peer ${r.peer.name} with remote = %any, which is never initiated to, so there is no silence to fall back on` });
+    }
+  }
 
   for (const [name, p] of peers) {
     if (!rules.some((r) => r.peer === p)) {
@@ -140,12 +154,18 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
 function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOptions, warnings: ConfigError[]): Peer | null {
   const name = r.section.name;
   const allowWeak = r.get('allow-weak', parseBool, false);
-  const remoteAddress = r.need('remote', parseHostOrName, 'the remote gateway address (IP or DNS name)');
+  const remoteAddress = r.need('remote', (v) => (v === '%any' ? { ok: true, value: ANY_REMOTE } : parseHostOrName(v)), 'the remote gateway address (IP, DNS name, or %any for a peer with a dynamic address)');
+  // A roaming peer (dynamic address, e.g. a branch on a consumer line): we can only answer it.
+  const roaming = remoteAddress === ANY_REMOTE;
   const localText = r.get('local', (s) => (s === '%any' || s === 'any' ? { ok: true, value: null } : parseHostOrName(s)), null as string | null);
   const localId = r.get<PeerIdentity | null>('local-id', parseIdentity, gw?.id ?? (localText && parseIp(localText) ? idOf(localText) : null));
   if (!localId) r.error(r.section.line, 'local-id', 'missing; expected an identity (or set gateway.id, or an IP in local)');
   const remoteId = r.get<PeerIdentity | null>('remote-id', parseIdentity, remoteAddress && parseIp(remoteAddress) ? idOf(remoteAddress) : null);
-  if (!remoteId && remoteAddress) r.error(r.section.line, 'remote-id', 'missing; expected an identity (required when remote is a DNS name)');
+  if (!remoteId && remoteAddress) r.error(r.section.line, 'remote-id', `missing; expected an identity (required when remote is ${roaming ? '%any' : 'a DNS name'})`);
+  if (roaming && !(localText && parseIp(localText))) {
+    // NAT-D (RFC 3947 §3.2) hashes our address, and with remote = %any there is no route to ask.
+    r.error(r.line('local') || r.section.line, 'local', "expected this gateway's IP address: a peer with remote = %any is answered from it");
+  }
 
   r.get('version', (s) => (s === '1' ? { ok: true, value: 1 } : { ok: false, expected: `1 (only IKEv1 is implemented), got "${s}"` }), 1);
   const exchangeMode = r.get('mode', (s) => oneOf(s, ['main', 'aggressive'] as const), 'main');
@@ -160,8 +180,9 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
   const dpd: DpdSettings | null = dpdDelay === 0 ? null : {
     delaySeconds: dpdDelay,
     timeoutSeconds: r.get('dpd-timeout', parseDuration, 150),
-    action: r.get('dpd-action', (s) => oneOf(s, ['clear', 'restart', 'hold'] as const), 'restart'),
+    action: r.get('dpd-action', (s) => oneOf(s, ['clear', 'restart', 'hold'] as const), roaming ? 'clear' : 'restart'),
   };
+  if (roaming && dpd?.action === 'restart') r.error(r.line('dpd-action'), 'dpd-action', 'expected clear or hold: a peer with remote = %any cannot be called back, it reconnects itself');
   if (dpd && dpd.timeoutSeconds <= dpd.delaySeconds) {
     r.error(r.line('dpd-timeout'), 'dpd-timeout', `expected a timeout longer than dpd-delay (${dpd.delaySeconds}s)`);
   }
@@ -186,10 +207,11 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     dpd,
     natTraversal: r.get('nat-traversal', (s) => oneOf(s, ['auto', 'force', 'off'] as const), 'auto'),
     keepaliveSeconds: r.get('keepalive', parseDuration, 20),
-    start: r.get('start', (s) => oneOf(s, ['start', 'trap', 'none'] as const), 'trap'),
+    start: r.get('start', (s) => oneOf(s, ['start', 'trap', 'none'] as const), roaming ? 'none' : 'trap'),
     allowWeak,
     at: { file: r.file, line: r.section.line },
   };
+  if (roaming && peer.start !== 'none') r.error(r.line('start'), 'start', 'expected none: a peer with remote = %any has no address to negotiate with; it starts the tunnel');
   if (peer.keyExchange.lifetimeSeconds < 60) {
     r.error(r.line('main-mode-lifetime'), 'main-mode-lifetime', 'expected at least 60s');
   }

@@ -12,7 +12,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadConfigFile } from '../config/load.ts';
-import { formatConfigError, type SitelinkConfig } from '../config/types.ts';
+import { ANY_REMOTE, formatConfigError, type SitelinkConfig } from '../config/types.ts';
 import { ControlServer } from '../control/server.ts';
 import { Dataplane } from '../dataplane/dataplane.ts';
 import { IkeNode } from '../ike/exchange/ike-node.ts';
@@ -60,7 +60,8 @@ async function peerAddresses(config: SitelinkConfig): Promise<Addresses> {
   const local = new Map<string, string>();
   const remote = new Map<string, string>();
   for (const p of config.peers.values()) {
-    const ip = isIP(p.remoteAddress) !== 0 ? p.remoteAddress : await lookup(p.remoteAddress).then((r) => r.address).catch(() => p.remoteAddress);
+    // remote = %any stays as it is: the exchanges accept that peer from any address.
+    const ip = isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE ? p.remoteAddress : await lookup(p.remoteAddress).then((r) => r.address).catch(() => p.remoteAddress);
     remote.set(p.name, ip);
     if (p.localAddress !== null) local.set(p.name, p.localAddress);
     else local.set(p.name, await routeSourceAddress(ip).catch(() => '0.0.0.0'));

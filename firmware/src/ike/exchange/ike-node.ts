@@ -16,7 +16,7 @@ import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { handleQuickMode, initiateQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
-import { HALF_OPEN_MAX, IKE_PORT, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
+import { HALF_OPEN_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
 
 export interface ChildStatus {
   peer: string;
@@ -173,6 +173,8 @@ export class IkeNode implements TimerHost {
       for (const t of missing(undefined)) this.startQuickMode(live, t);
     } else if (pending) {
       for (const t of missing(pending)) if (!pending.queued.includes(t)) pending.queued.push(t);
+    } else if (peer.remoteAddress === ROAMING) {
+      this.log('info', null, 'main', 'MM1', `not initiating to ${peer.name}: remote = %any, waiting for the peer to connect`);
     } else {
       const sa = initiateMainMode(this, peer, { address: peer.localAddress, port: IKE_PORT }, { address: peer.remoteAddress, port: IKE_PORT });
       sa.sendInitialContact = sas.length === 0;
@@ -257,7 +259,8 @@ export class IkeNode implements TimerHost {
         this.log('debug', null, 'main', 'RECV', `dropped: no ISAKMP SA for cookie ${h.initiatorCookie.toString('hex')} from ${from.address}`);
         return;
       }
-      const peer = [...this.#peers.values()].find((p) => p.remoteAddress === from.address);
+      // A peer configured with this address first; else the one roaming peer (remote = %any).
+      const peer = [...this.#peers.values()].find((p) => p.remoteAddress === from.address) ?? [...this.#peers.values()].find((p) => p.remoteAddress === ROAMING);
       if (!peer) {
         this.counters.unexpected++;
         this.log('warning', null, 'main', 'MM1', `dropped: no peer configured for ${from.address}`);
@@ -401,7 +404,10 @@ export class IkeNode implements TimerHost {
   }
 
   #replace(sa: IsakmpSa): IsakmpSa {
-    const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: sa.peer.remoteAddress, port: IKE_PORT });
+    // A roaming peer is called back where it was last seen (works unless it sits behind a NAT
+    // that only keeps its NAT-T mapping; then the peer's own rekey takes over).
+    const remote = sa.peer.remoteAddress === ROAMING ? sa.remote.address : sa.peer.remoteAddress;
+    const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: remote, port: IKE_PORT });
     fresh.replacing = true;
     this.#sas.set(cookieKey(fresh.ckyI), fresh);
     return fresh;

@@ -5,6 +5,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import type { Secret } from '../../config/secret.ts';
+import { ANY_REMOTE } from '../../config/types.ts';
 import type { SignatureAuthMethod } from '../crypto/signature.ts';
 import type { CertPolicy } from '../crypto/x509-verify.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
@@ -20,6 +21,12 @@ export interface Endpoint {
 /** RFC 3947 §4: IKE moves from 500 to 4500 once NAT-T is in use. */
 export const IKE_PORT = 500;
 export const NATT_PORT = 4500;
+
+/**
+ * remoteAddress of a peer with a dynamic address (`remote = %any`): its MM1 is accepted
+ * from any address no other peer has, and we never start a main mode towards it.
+ */
+export const ROAMING: typeof ANY_REMOTE = ANY_REMOTE;
 
 /** One quick mode security method, in our order of preference. */
 export interface EspMethod {
@@ -62,7 +69,7 @@ export interface DpdPolicy {
 /** Everything the exchanges need to know about one peer. */
 export interface PeerPolicy {
   name: string;
-  /** The peer's address as we see it (its public/NAT address). */
+  /** The peer's address as we see it (its public/NAT address), or ROAMING. */
   remoteAddress: string;
   /** Our address towards the peer (NAT-D hashes it, RFC 3947 §3.2); the daemon asks the routing table. */
   localAddress: string;

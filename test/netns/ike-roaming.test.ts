@@ -1,0 +1,54 @@
+// Headquarters does not know a branch's address (dynamic WAN address behind a
+// NAT): gwB is configured with `remote = %any` for gwA and only answers. gwA
+// initiates through the NAT; the tunnel must carry traffic both ways, gwB must
+// refuse to initiate towards %any, and an established tunnel must survive a
+// NAT rebinding of the branch.
+import t from 'tap';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+
+t.test('headquarters answers a branch configured as remote = %any', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('rom'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-rom-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'none' });
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: '%any', localAddress: LAB.gwBWan, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+
+  // Headquarters cannot call a %any branch: initiate is answered, nothing is sent.
+  await controlRequest(b.files.socket, 'initiate', { peer: 'gwA' });
+  t.ok(await waitUntil(() => /not initiating to gwA: remote = %any/.test(b.logText()), 3000, 100), 'gwB refuses to initiate towards %any and says why');
+  t.notOk(/MM1.*offering/.test(b.logText()), 'gwB sent no main mode');
+
+  await controlRequest(a.files.socket, 'initiate', { peer: 'gwB' });
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  if (!up) t.comment(`gwA log:\n${a.logText()}\ngwB log:\n${b.logText()}\n${a.recentOutput()}\n${b.recentOutput()}`);
+  t.ok(up, 'the branch brought the tunnel up');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'headquarters reaches the branch LAN (3/3)');
+  const sas = await controlRequest(b.files.socket, 'sas');
+  t.equal(sas.mainMode[0]?.remote.split(':')[0], LAB.natPublic, "gwB's ISAKMP SA is with the NAT's public address it was never told");
+  t.equal(sas.mainMode[0]?.role, 'responder');
+  const c = await lab.counters();
+  t.equal(c.leak?.packets, 0, 'no cleartext LAN-to-LAN packet reached the NAT');
+
+  await lab.rebind();
+  t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 15_000, 500), 'after a NAT rebinding the branch reaches headquarters again');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'and headquarters the branch');
+});
