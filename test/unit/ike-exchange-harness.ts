@@ -35,7 +35,7 @@ export interface HarnessOptions {
   peerB?: Partial<PeerPolicy>;
 }
 
-function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
+export function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
   return { name: 'lan', action: 'secure', local, remote, methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }], pfsGroup: null, ...over };
 }
 
@@ -74,6 +74,8 @@ export class Harness {
   readonly failures: { A: FailureDetail[]; B: FailureDetail[] } = { A: [], B: [] };
   readonly logs: { A: string[]; B: string[] } = { A: [], B: [] };
   readonly keepalives: { A: number[]; B: number[] } = { A: [], B: [] };
+  /** Every batch of actions one call of a node returned, in order (what happened in one step). */
+  readonly steps: { side: 'A' | 'B'; actions: Action[] }[] = [];
   /** Return null to drop, or a replacement buffer. */
   filter: (d: Datagram) => Buffer | null = (d) => d.data;
   #queue: Datagram[] = [];
@@ -94,6 +96,7 @@ export class Harness {
   apply(side: 'A' | 'B', actions: Action[]): void {
     const node = side === 'A' ? this.a : this.b;
     const local = side === 'A' ? (this.nat ? A_PRIVATE : NAT_PUBLIC) : B_ADDR;
+    if (actions.length > 0) this.steps.push({ side, actions });
     for (const act of actions) {
       switch (act.kind) {
         case 'send':

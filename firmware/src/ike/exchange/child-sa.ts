@@ -15,36 +15,85 @@ import { espKeySizes } from './proposals.ts';
 /** Rekey before the soft limit: at 85-90% of the lifetime (jittered so both sides do not collide). */
 export const REKEY_FRACTION = 0.85;
 export const REKEY_JITTER = 0.05;
-export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, peerSpi: Buffer, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
-  const sizes = espKeySizes(esp);
-  const prf = sa.suite!.hash;
+/** KEYMAT for the SA whose receiving side chose `spi` (RFC 2409 §5.5). Caller wipes the result. */
+function keymat(sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, spi: Buffer, gqmxy: Buffer | undefined): { encKey: Buffer; salt: Buffer; integKey: Buffer } {
   // Initiator's nonce first in both directions (RFC 2409 §5.5: Ni_b | Nr_b).
-  const niB = qm.ni;
-  const nrB = qm.nr!;
-  const base = { skeyidD: sa.keys!.skeyidD, protocol: PROTO_ESP, niB, nrB, ...(gqmxy ? { gqmxy } : {}) };
-  const inKeys = espKeys(prf, { ...base, spi: qm.inSpi }, sizes);
-  const outKeys = espKeys(prf, { ...base, spi: peerSpi }, sizes);
-  wipe(gqmxy);
+  const base = { skeyidD: sa.keys!.skeyidD, protocol: PROTO_ESP, niB: qm.ni, nrB: qm.nr!, ...(gqmxy ? { gqmxy } : {}) };
+  return espKeys(sa.suite!.hash, { ...base, spi }, espKeySizes(esp));
+}
+
+/** One direction's install action. The keys are copies: the KEYMAT buffers are wiped right after. */
+function pushInstall(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, reqid: number, direction: 'in' | 'out', spi: Buffer, esp: EspAlgorithm, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy: Buffer | undefined): void {
+  const k = keymat(sa, qm, esp, spi, gqmxy);
+  ctx.out.push({
+    kind: 'install',
+    sa: {
+      peer: sa.peer.name,
+      tunnel: qm.tunnel.name,
+      reqid,
+      direction,
+      spi: spi.readUInt32BE(0),
+      algorithm: esp,
+      encKey: Buffer.concat([k.encKey, k.salt]),
+      ...(k.integKey.length > 0 ? { authKey: Buffer.from(k.integKey) } : {}),
+      local: sa.local,
+      remote: sa.remote,
+      encap: udpEncapsulated(sa) ? 'udp' : 'none',
+      localTs: qm.tunnel.local,
+      remoteTs: qm.tunnel.remote,
+      lifetimeSeconds,
+      lifetimeKilobytes,
+    },
+  });
+  wipe(k.encKey, k.salt, k.integKey);
+}
+
+/**
+ * Inbound SAs installed ahead of their pair: the responder installs its inbound SA
+ * when it sends QM2 (RFC 2409 §5.5 lets it compute KEYMAT then; racoon does the
+ * same), because the initiator installs both directions on QM2 and may send ESP on
+ * the new SA before our QM3 arrives. Keyed by exchange so that the isakmp-sa.ts
+ * shapes need no extra field; the reqid is reserved here so both halves share it.
+ */
+const preinstalled = new WeakMap<QuickModeExchange, { reqid: number; spi: number }>();
+
+/** Install the inbound SA of `qm` now (responder: at QM2); completePair() adds the outbound one. `gqmxy` is not wiped here. */
+export function installInbound(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
   const reqid = ctx.nextReqid();
-  const udp = udpEncapsulated(sa);
-  const common = {
-    peer: sa.peer.name,
-    tunnel: qm.tunnel.name,
-    reqid,
-    algorithm: esp,
-    local: sa.local,
-    remote: sa.remote,
-    encap: udp ? ('udp' as const) : ('none' as const),
-    localTs: qm.tunnel.local,
-    remoteTs: qm.tunnel.remote,
-    lifetimeSeconds,
-    lifetimeKilobytes,
-  };
-  // Copies: the KEYMAT buffers are wiped below, before the engine reads the install actions.
-  const key = (k: { encKey: Buffer; salt: Buffer; integKey: Buffer }) => ({ encKey: Buffer.concat([k.encKey, k.salt]), ...(k.integKey.length > 0 ? { authKey: Buffer.from(k.integKey) } : {}) });
-  ctx.out.push({ kind: 'install', sa: { ...common, direction: 'in', spi: qm.inSpi.readUInt32BE(0), ...key(inKeys) } });
-  ctx.out.push({ kind: 'install', sa: { ...common, direction: 'out', spi: peerSpi.readUInt32BE(0), ...key(outKeys) } });
-  wipe(inKeys.encKey, inKeys.salt, inKeys.integKey, outKeys.encKey, outKeys.salt, outKeys.integKey);
+  pushInstall(ctx, sa, qm, reqid, 'in', qm.inSpi, esp, lifetimeSeconds, lifetimeKilobytes, gqmxy);
+  preinstalled.set(qm, { reqid, spi: qm.inSpi.readUInt32BE(0) });
+}
+
+/** The inbound SA of `qm` is installed and waits for its outbound half. */
+export function hasPreinstalledInbound(qm: QuickModeExchange): boolean {
+  return preinstalled.has(qm);
+}
+
+/**
+ * A quick mode whose inbound SA was installed at QM2 will never complete (QM3 never
+ * came, failure, ISAKMP SA gone): delete that SA and wipe what could still key the
+ * outbound one.
+ */
+export function dropPreinstalledInbound(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange): void {
+  const r = preinstalled.get(qm);
+  if (!r) return;
+  preinstalled.delete(qm);
+  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: r.spi });
+  wipe(qm.pending?.gqmxy, qm.ni, qm.nr);
+  ctx.log('info', sa, 'quick', 'DELETE', 'inbound SA of an unfinished quick mode deleted', { tunnel: qm.tunnel.name, in: r.spi.toString(16).padStart(8, '0'), messageId: qm.messageId });
+}
+
+/**
+ * Second half of the pair: the outbound SA (same reqid as the inbound one), the
+ * ChildSa record, the rekey schedule and make-before-break. Wipes `gqmxy`.
+ */
+export function completePair(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, peerSpi: Buffer, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
+  const inbound = preinstalled.get(qm);
+  if (!inbound) throw new Error('completePair() without installInbound()');
+  preinstalled.delete(qm);
+  const reqid = inbound.reqid;
+  pushInstall(ctx, sa, qm, reqid, 'out', peerSpi, esp, lifetimeSeconds, lifetimeKilobytes, gqmxy);
+  wipe(gqmxy);
   const now = ctx.env.now();
   const jitter = 1 - REKEY_JITTER * (ctx.env.random(1)[0]! / 255);
   // The initiator rekeys first; the responder's timer is a fallback a little later.
@@ -53,7 +102,7 @@ export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchang
     reqid,
     tunnel: qm.tunnel,
     esp,
-    inSpi: qm.inSpi.readUInt32BE(0),
+    inSpi: inbound.spi,
     outSpi: peerSpi.readUInt32BE(0),
     initiator: qm.role === 'initiator',
     createdAt: now,
@@ -67,7 +116,7 @@ export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchang
     in: child.inSpi.toString(16).padStart(8, '0'),
     out: child.outSpi.toString(16).padStart(8, '0'),
     esp,
-    encap: common.encap,
+    encap: udpEncapsulated(sa) ? 'udp' : 'none',
     lifetimeSeconds,
   });
   // Make-before-break: the new pair is in place, now the rekey initiator retires the
@@ -79,11 +128,22 @@ export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchang
   if (old) retireChild(ctx, sa, old, true, REKEY_INBOUND_LINGER_MS);
 }
 
+/** Initiator, on QM2: both directions at once (the responder has its inbound SA already). */
+export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, peerSpi: Buffer, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
+  installInbound(ctx, sa, qm, esp, lifetimeSeconds, lifetimeKilobytes, gqmxy);
+  completePair(ctx, sa, qm, esp, peerSpi, lifetimeSeconds, lifetimeKilobytes, gqmxy);
+}
+
 /** How long the old inbound SA outlives a rekey that we initiated. */
 export const REKEY_INBOUND_LINGER_MS = 3000;
 
-/** Remove the lingering inbound SAs whose time is up (all of them with `all`). */
+/**
+ * Remove the lingering inbound SAs whose time is up. With `all` the ISAKMP SA is going
+ * away (IkeNode.removeSa): every lingering inbound SA goes, and so do the inbound SAs
+ * pre-installed at QM2 for quick modes that now can never complete.
+ */
 export function expireLingeringInbound(ctx: ExchangeContext, sa: IsakmpSa, now: number, all = false): void {
+  if (all) for (const qm of sa.quick.values()) dropPreinstalledInbound(ctx, sa, qm);
   if (!sa.lingeringInbound) return;
   const keep: { spi: number; until: number }[] = [];
   for (const l of sa.lingeringInbound) {

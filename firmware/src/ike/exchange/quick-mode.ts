@@ -42,7 +42,7 @@ import { udpEncapsulated, type IsakmpSa, type QuickModeExchange } from './isakmp
 import { NONCE_LENGTH } from './main-mode.ts';
 import { choosePhase2, encapsulationMode, phase2Offer, verifyPhase2Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
-import { install } from './child-sa.ts';
+import { completePair, dropPreinstalledInbound, install, installInbound } from './child-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 import type { EspMethod, TunnelPolicy } from './types.ts';
 
@@ -78,7 +78,8 @@ function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | n
   if (notifyType !== undefined) sendInformational(ctx, sa, [notify(notifyType, ProtocolId.ESP, spi ?? Buffer.alloc(4))]);
   if (qm) {
     qm.retransmit.stop();
-    wipe(qm.ni, qm.nr);
+    dropPreinstalledInbound(ctx, sa, qm);
+    wipe(qm.ni, qm.nr, qm.pending?.gqmxy);
     sa.quick.delete(messageId);
   }
   sa.crypto?.forget(messageId);
@@ -214,8 +215,10 @@ export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Encrypt
     qm.retransmit.answered();
     qm.state = 'DONE';
     qm.forgetAt = ctx.env.now() + QM_LINGER_MS;
+    // The inbound SA went in with QM2; now the outbound one (the initiator has proven
+    // with HASH(3) that it holds the keys) and the pair's record.
     const p = qm.pending!;
-    install(ctx, sa, qm, p.esp, p.peerSpi, p.lifetimeSeconds, p.lifetimeKilobytes, p.gqmxy);
+    completePair(ctx, sa, qm, p.esp, p.peerSpi, p.lifetimeSeconds, p.lifetimeKilobytes, p.gqmxy);
     return;
   }
   d.rollback();
@@ -297,6 +300,11 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   sa.quick.set(messageId, qm);
   sa.quickModes++;
   ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}`, { tunnel: tunnel.name, spi: inSpi.toString('hex') });
+  // RFC 2409 §5.5: KEYMAT is computable once QM2 is sent. The initiator installs both
+  // directions on QM2 and may send at once, so our inbound SA goes in with QM2, not
+  // with QM3 (as racoon does); completePair() adds the outbound SA on QM3, and
+  // dropPreinstalledInbound() deletes it if the exchange never completes.
+  installInbound(ctx, sa, qm, choice.esp, choice.lifetimeSeconds, choice.lifetimeKilobytes, gqmxy);
   sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h2, rest)), true);
 }
 

@@ -3,8 +3,9 @@
 // mode expiry, IPsec SA rekey (make-before-break) and hard expiry, ISAKMP SA
 // replacement, and RFC 3706 dead peer detection.
 
+import { wipe } from '../crypto/secret.ts';
 import type { ExchangeContext } from './context.ts';
-import { expireLingeringInbound, retireChild } from './child-sa.ts';
+import { dropPreinstalledInbound, expireLingeringInbound, retireChild } from './child-sa.ts';
 import { mainModeFailure, quickModeFailure } from './failure.ts';
 import { sendDpd } from './informational.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
@@ -85,6 +86,9 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       quickModeFailure(host, sa, qm.role, 'timeout', 'no answer from peer', { offered: names, acceptable: names });
       sa.quick.delete(qm.messageId);
       sa.crypto?.forget(qm.messageId);
+      // A responder that never saw QM3 installed its inbound SA with QM2: remove it.
+      dropPreinstalledInbound(host, sa, qm);
+      wipe(qm.ni, qm.nr, qm.pending?.gqmxy);
       const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
       if (old) old.rekeying = false;
     }
