@@ -16,7 +16,7 @@ import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { handleQuickMode, initiateQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
-import { HALF_OPEN_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
+import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
 
 export interface ChildStatus {
   peer: string;
@@ -266,10 +266,11 @@ export class IkeNode implements TimerHost {
         this.log('warning', null, 'main', 'MM1', `dropped: no peer configured for ${from.address}`);
         return;
       }
-      const halfOpen = [...this.#sas.values()].filter((s) => s.role === 'responder' && s.state !== 'ESTABLISHED').length;
-      if (halfOpen >= HALF_OPEN_MAX) {
+      const halfOpen = [...this.#sas.values()].filter((s) => s.role === 'responder' && s.state !== 'ESTABLISHED');
+      const ofPeer = halfOpen.filter((s) => s.peer === peer).length;
+      if (ofPeer >= HALF_OPEN_MAX || halfOpen.length >= HALF_OPEN_TOTAL_MAX) {
         this.counters.halfOpenRefused++;
-        this.log('warning', null, 'main', 'MM1', `dropped: ${halfOpen} half-open main modes`);
+        this.log('warning', null, 'main', 'MM1', `dropped: ${ofPeer} half-open main modes for ${peer.name}, ${halfOpen.length} in all`);
         return;
       }
       const fresh = respondMainMode1(this, peer, msg, { address: peer.localAddress, port: localPort }, from, data);

@@ -157,6 +157,12 @@ export interface ExchangeEnv {
 /** Retransmission: RFC 2408 leaves it to the implementation; five retries with doubling back-off. */
 export const RETRANSMIT_TRIES = 5;
 export const RETRANSMIT_BASE_MS = 2000;
-/** Half-open main modes (responder, before MM5 authenticated): bounded in count and age. */
+/**
+ * Half-open main modes (responder, before MM5 authenticated) are bounded in age and in
+ * number per peer, so a flood posing as one peer (spoofing its address, or aimed at the
+ * %any peer, whom anyone can pose as) cannot take the slots of the others.
+ */
 export const HALF_OPEN_MAX = 64;
+/** And in number over all peers, to bound memory. */
+export const HALF_OPEN_TOTAL_MAX = 1024;
 export const HALF_OPEN_TIMEOUT_MS = 30_000;
