@@ -26,10 +26,6 @@ interface Entry {
   tracker: FallbackTracker;
 }
 
-// Steps only a message from the peer (or our answer to one) produces: seeing one
-// means the peer is alive, so this attempt must never fall back to clear.
-const REPLY_STEPS = /^(MM[2-6]|QM[1-3]|NAT-D|INFO|NOTIFY|DELETE)/;
-
 export class ClearFallback {
   readonly #d: ClearFallbackDeps;
   #entries = new Map<string, Entry>();
@@ -60,9 +56,10 @@ export class ClearFallback {
     for (const e of this.#entries.values()) if (e.peer === peer && e.tracker.state === 'idle') e.tracker.start(this.#d.now());
   }
 
-  onLog(event: LogEvent): void {
-    if (event.peer === undefined || event.level === 'error' || !REPLY_STEPS.test(event.step)) return;
-    this.#update(event.peer, (t) => t.peerReplied());
+  /** A datagram of a negotiation with the peer arrived (the exchanges' `heard` action):
+   * the peer is alive, so this attempt must never fall back to clear. */
+  onHeard(peer: string): void {
+    this.#update(peer, (t) => t.peerReplied());
   }
 
   onFailed(peer: string, code: string): void {

@@ -171,7 +171,9 @@ async function main(): Promise<void> {
           case 'log':
             trail.note(a.event);
             log.log(a.event);
-            fallback.onLog(a.event);
+            break;
+          case 'heard':
+            fallback.onHeard(a.peer);
             break;
           case 'failed':
             lastError.set(a.peer, `${a.phase} mode: ${a.reason}`);

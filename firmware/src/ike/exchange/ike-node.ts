@@ -273,6 +273,8 @@ export class IkeNode implements TimerHost {
         this.log('warning', null, 'main', 'MM1', `dropped: ${ofPeer} half-open main modes for ${peer.name}, ${halfOpen.length} in all`);
         return;
       }
+      // The peer starting a main mode is as much a sign of life as a reply.
+      this.out.push({ kind: 'heard', peer: peer.name });
       const fresh = respondMainMode1(this, peer, msg, { address: peer.localAddress, port: localPort }, from, data);
       if (fresh) {
         fresh.sendInitialContact = false;
@@ -286,6 +288,7 @@ export class IkeNode implements TimerHost {
       this.log('warning', sa, 'main', 'RECV', 'dropped: responder cookie does not match');
       return;
     }
+    this.out.push({ kind: 'heard', peer: sa.peer.name });
     if (sa.lastReceived?.equals(data)) {
       // A retransmitted request: answer again with our last reply (responder side only;
       // the initiator retransmits on its own timer).

@@ -141,6 +141,8 @@ export type Action =
   /** Peer moved (NAT mapping change): outbound SAs follow. */
   | { kind: 'update-remote'; peer: string; spi: number; remote: Endpoint }
   | { kind: 'log'; event: LogEvent }
+  /** A datagram of a negotiation with this peer arrived: it is alive (fallback-to-clear must not apply). */
+  | { kind: 'heard'; peer: string }
   /** A phase 1 or phase 2 negotiation ended in failure (for `explain`). */
   | { kind: 'failed'; peer: string; phase: 'main' | 'quick'; reason: string; detail: FailureDetail };
 
