@@ -15,6 +15,7 @@ import { espKeySizes } from './proposals.ts';
 /** Rekey before the soft limit: at 85-90% of the lifetime (jittered so both sides do not collide). */
 export const REKEY_FRACTION = 0.85;
 export const REKEY_JITTER = 0.05;
+
 /** KEYMAT for the SA whose receiving side chose `spi` (RFC 2409 §5.5). Caller wipes the result. */
 function keymat(sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, spi: Buffer, gqmxy: Buffer | undefined): { encKey: Buffer; salt: Buffer; integKey: Buffer } {
   // Initiator's nonce first in both directions (RFC 2409 §5.5: Ni_b | Nr_b).
@@ -62,11 +63,6 @@ export function installInbound(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickMode
   const reqid = ctx.nextReqid();
   pushInstall(ctx, sa, qm, reqid, 'in', qm.inSpi, esp, lifetimeSeconds, lifetimeKilobytes, gqmxy);
   preinstalled.set(qm, { reqid, spi: qm.inSpi.readUInt32BE(0) });
-}
-
-/** The inbound SA of `qm` is installed and waits for its outbound half. */
-export function hasPreinstalledInbound(qm: QuickModeExchange): boolean {
-  return preinstalled.has(qm);
 }
 
 /**
