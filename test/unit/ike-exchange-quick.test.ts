@@ -1,12 +1,14 @@
-// Quick mode responder behaviour between two in-memory nodes: the responder
-// installs its inbound SA with QM2 (RFC 2409 §5.5: KEYMAT is known once QM2 is
-// sent) and the outbound one only on QM3, so ESP the initiator sends right after
-// QM2 is not dropped; an exchange that never completes removes it.
+// Quick mode responder behaviour between two in-memory nodes:
+// - the responder installs its inbound SA with QM2 (RFC 2409 §5.5: KEYMAT is known
+//   once QM2 is sent) and the outbound one only on QM3, so ESP the initiator sends
+//   right after QM2 is not dropped; an exchange that never completes removes it;
+// - the default response rule (filter action `default-response`): client IDs inside
+//   a tunnel's subnets are accepted and keyed for exactly those IDs.
 
 import t, { type Test } from 'tap';
 import { ExchangeType } from '../../firmware/src/ike/wire/index.ts';
-import type { Action, ChildSaInstall } from '../../firmware/src/ike/exchange/types.ts';
-import { Harness, type Datagram } from './ike-exchange-harness.ts';
+import type { Action, ChildSaInstall, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
+import { Harness, tunnel, type Datagram } from './ike-exchange-harness.ts';
 
 type Install = Extract<Action, { kind: 'install' }>;
 const isInstall = (a: Action): a is Install => a.kind === 'install';
@@ -137,4 +139,87 @@ t.test('rekey keeps make-before-break with the responder pre-installing', async 
   t.not(fresh[0]!.reqid, oldB[0]!.reqid, 'a new reqid');
   t.equal(h.b.status()[0]?.children.length, 1);
   t.equal(h.a.status()[0]?.children.length, 1);
+});
+
+// ---------------------------------------------------------------- default response rule
+
+const B_LAN = '198.18.2.0/24';
+
+function drTunnel(name: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
+  return tunnel(B_LAN, remote, { name, defaultResponse: true, ...over });
+}
+
+t.test('default response: a host inside our remote subnet is accepted and keyed for exactly that host', async (t) => {
+  const h = new Harness({ tunnelA: { local: '198.18.1.7/32' }, tunnelB: { defaultResponse: true } });
+  h.bringUp();
+  t.same(h.failed, { A: [], B: [] });
+  const r = onePairPerSide(t, h);
+  for (const s of [r.bIn, r.bOut]) {
+    t.equal(s.localTs, B_LAN);
+    t.equal(s.remoteTs, '198.18.1.7/32', 'B keyed the SA for the peer host only');
+    t.equal(s.tunnel, 'lan~198.18.1.7/32', 'a derived policy name');
+  }
+  t.equal(r.aOut.localTs, '198.18.1.7/32');
+  t.equal(h.b.status()[0]?.children[0]?.tunnel, 'lan~198.18.1.7/32');
+  t.ok(h.logs.B.some((l) => l.includes('default response rule')));
+});
+
+t.test("default response: an address ID (ID_IPV4_ADDR), a narrower local side, the tunnel's PFS", async (t) => {
+  const h = new Harness({ tunnelA: { local: '198.18.1.7', remote: '198.18.2.128/25' }, tunnelB: { defaultResponse: true, pfsGroup: 14 } });
+  h.bringUp();
+  t.match(h.failed.A[0] ?? '', /NO_PROPOSAL_CHOSEN/, "B answers with its own PFS setting (A offered none)");
+  const h2 = new Harness({ tunnelA: { local: '198.18.1.7', remote: '198.18.2.128/25', pfsGroup: 14 }, tunnelB: { defaultResponse: true, pfsGroup: 14 } });
+  h2.bringUp();
+  t.same(h2.failed, { A: [], B: [] });
+  const r = onePairPerSide(t, h2);
+  t.equal(r.bIn.localTs, '198.18.2.128/25');
+  t.equal(r.bIn.remoteTs, '198.18.1.7/32');
+});
+
+t.test('without default-response the same proposal is refused with INVALID-ID-INFORMATION', async (t) => {
+  const h = new Harness({ tunnelA: { local: '198.18.1.7/32' } });
+  h.bringUp();
+  t.match(h.failed.B[0], /traffic selectors match no configured tunnel/);
+  t.equal(h.failures.B[0]?.code, 'ts-mismatch');
+  t.same(h.failures.B[0]?.offeredSelectors, [{ local: '198.18.1.7/32', remote: B_LAN }]);
+  t.match(h.failed.A[0], /INVALID_ID_INFORMATION/);
+  t.same(h.installs, { A: [], B: [] });
+});
+
+t.test('default response never accepts wider or partly overlapping selectors', async (t) => {
+  for (const local of ['198.18.0.0/16', '198.18.0.0/23']) {
+    const h = new Harness({ tunnelA: { local }, tunnelB: { defaultResponse: true } });
+    h.bringUp();
+    t.match(h.failed.A[0], /INVALID_ID_INFORMATION/, `${local} is refused`);
+    t.same(h.installs.B, []);
+  }
+  const h = new Harness({ tunnelA: { local: '198.18.1.7/32', remote: '198.18.0.0/16' }, tunnelB: { defaultResponse: true } });
+  h.bringUp();
+  t.match(h.failed.A[0], /INVALID_ID_INFORMATION/, 'wider on our side is refused');
+});
+
+t.test('default response picks an exact match first, then the most specific tunnel', async (t) => {
+  t.test('exact match wins', async (t) => {
+    const exact = tunnel(B_LAN, '198.18.1.7/32', { name: 'exact' });
+    const h = new Harness({ tunnelA: { local: '198.18.1.7/32' }, peerB: { tunnels: [drTunnel('wide', '198.18.1.0/24'), exact] } });
+    h.bringUp();
+    t.same(h.failed, { A: [], B: [] });
+    t.ok(h.installs.B.every((s) => s.tunnel === 'exact'));
+  });
+  t.test('longest prefixes win among default-response tunnels', async (t) => {
+    const h = new Harness({
+      tunnelA: { local: '198.18.1.7/32' },
+      peerB: { tunnels: [drTunnel('wide', '198.18.0.0/16'), drTunnel('narrow', '198.18.1.0/25', { methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 1800, lifetimeKilobytes: 100000 }] }), drTunnel('other', '198.18.1.128/25')] },
+    });
+    h.bringUp();
+    t.same(h.failed, { A: [], B: [] });
+    t.ok(h.installs.B.every((s) => s.tunnel === 'narrow~198.18.1.7/32'));
+    t.ok(h.installs.B.every((s) => s.lifetimeSeconds === 1800), "the chosen tunnel's methods answer");
+  });
+  t.test('a tunnel without default-response does not widen', async (t) => {
+    const h = new Harness({ tunnelA: { local: '198.18.1.7/32' }, peerB: { tunnels: [tunnel(B_LAN, '198.18.1.0/24', { name: 'plain' }), drTunnel('dr', '198.18.0.0/16')] } });
+    h.bringUp();
+    t.same(h.failed, { A: [], B: [] });
+    t.ok(h.installs.B.every((s) => s.tunnel === 'dr~198.18.1.7/32'));
+  });
 });

@@ -4,7 +4,9 @@
 //   QM1 I->R  HASH(1) SA Ni [KE] IDci IDcr
 //   QM2 R->I  HASH(2) SA Nr [KE] IDci IDcr [N(RESPONDER-LIFETIME)]
 //   QM3 I->R  HASH(3)
-// The resulting SA pair is keyed and installed by child-sa.ts.
+// The resulting SA pair is keyed and installed by child-sa.ts. As responder, a
+// QM1 whose client IDs match no tunnel exactly may still be answered under the
+// default response rule (narrower selectors, see selector-match.ts).
 
 import { dhGroupById, type DhKeyPair } from '../crypto/dh.ts';
 import { quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/exchange-hash.ts';
@@ -42,6 +44,7 @@ import { udpEncapsulated, type IsakmpSa, type QuickModeExchange } from './isakmp
 import { NONCE_LENGTH } from './main-mode.ts';
 import { choosePhase2, encapsulationMode, phase2Offer, verifyPhase2Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
+import { cidrPrefix, formatPrefix, matchDefaultResponse, samePrefix } from './selector-match.ts';
 import { completePair, dropPreinstalledInbound, install, installInbound } from './child-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 import type { EspMethod, TunnelPolicy } from './types.ts';
@@ -118,6 +121,31 @@ function idPair(payloads: readonly Payload[]): { initiator: IdPayload; responder
   if (list.length === 0) return null;
   const [initiator, responder] = list;
   return list.length === 2 && initiator && responder ? { initiator, responder } : null;
+}
+
+/**
+ * The tunnel answering a QM1 with client IDs `theirIds`. The peer's IDci is our remote
+ * subnet, its IDcr our local one (RFC 2409 §5.5). An exact match always wins. Failing
+ * that, the default response rule (filter action `default-response`): a tunnel with
+ * `defaultResponse` whose subnets contain the peer's IDs answers with its own methods
+ * and PFS, keyed for exactly the peer's IDs (a derived policy, so the install actions
+ * carry the narrowed selectors and the engine's most specific outbound SA is this one).
+ */
+function responderTunnel(tunnels: readonly TunnelPolicy[], theirIds: { initiator: IdPayload; responder: IdPayload }): TunnelPolicy | undefined {
+  const exact = tunnels.find((t) => {
+    const mine = ids(t, 'responder');
+    return sameIdPayload(mine.initiator, theirIds.initiator) && sameIdPayload(mine.responder, theirIds.responder);
+  });
+  if (exact) return exact;
+  const m = matchDefaultResponse(tunnels, theirIds.initiator, theirIds.responder);
+  if (!m) return undefined;
+  const local = formatPrefix(m.local);
+  const remote = formatPrefix(m.remote);
+  // The same subnets in another encoding (e.g. an address ID for a /32 tunnel): the tunnel itself.
+  const ourLocal = cidrPrefix(m.tunnel.local);
+  const ourRemote = cidrPrefix(m.tunnel.remote);
+  if (ourLocal && ourRemote && samePrefix(ourLocal, m.local) && samePrefix(ourRemote, m.remote)) return m.tunnel;
+  return { ...m.tunnel, name: `${m.tunnel.name}~${remote}`, local, remote };
 }
 
 /** CIDR text of a quick mode ID (failure records). */
@@ -236,11 +264,7 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   if (!theirIds) {
     return failQuick(ctx, sa, null, messageId, 'QM1 without client IDs (gateway-to-gateway SAs are not configured)', NotifyType.INVALID_ID_INFORMATION, firstSpi, 'ts-mismatch', { acceptableSelectors });
   }
-  // The peer's IDci is our remote subnet, its IDcr our local one.
-  const tunnel = sa.peer.tunnels.find((t) => {
-    const mine = ids(t, 'responder');
-    return sameIdPayload(mine.initiator, theirIds.initiator) && sameIdPayload(mine.responder, theirIds.responder);
-  });
+  const tunnel = responderTunnel(sa.peer.tunnels, theirIds);
   if (!tunnel) {
     // From the peer's side: its local is IDci, its remote IDcr.
     const offeredSelectors = [{ local: selectorText(theirIds.initiator), remote: selectorText(theirIds.responder) }];
@@ -299,7 +323,8 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   qm.lastReceived = Buffer.from(raw);
   sa.quick.set(messageId, qm);
   sa.quickModes++;
-  ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}`, { tunnel: tunnel.name, spi: inSpi.toString('hex') });
+  const rule = sa.peer.tunnels.includes(tunnel) ? '' : ' (default response rule)';
+  ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}${rule}`, { tunnel: tunnel.name, spi: inSpi.toString('hex') });
   // RFC 2409 §5.5: KEYMAT is computable once QM2 is sent. The initiator installs both
   // directions on QM2 and may send at once, so our inbound SA goes in with QM2, not
   // with QM3 (as racoon does); completePair() adds the outbound SA on QM3, and
