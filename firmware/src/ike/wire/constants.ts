@@ -34,6 +34,12 @@ export const PayloadType = {
 } as const;
 export type PayloadType = ValueOf<typeof PayloadType>;
 
+/** Next Payload value of the proprietary IKEv1 fragmentation extension (Cisco,
+ * strongSwan, Libreswan, racoon; no RFC, see fragment.ts). Kept out of
+ * PayloadType on purpose: a fragment payload never appears in a payload chain
+ * decodePayloads() walks, only alone in a fragment message. */
+export const FRAGMENT_PAYLOAD_TYPE = 132;
+
 /** RFC 2408 §3.1 Exchange Type, RFC 2409 §9 (quick mode 32, new group 33);
  * 6 is the Transaction exchange of the Mode Config draft (draft-ietf-ipsec-isakmp-mode-cfg). */
 export const ExchangeType = {

@@ -10,6 +10,8 @@
 //      encrypt -> encodeEncryptedMessage(header, first, ciphertext), or
 //      encodeMessage(header, list) for cleartext messages. Encoders throw
 //      RangeError only on caller bugs (out-of-range fields).
+// Fragments (fragment.ts): isFragmentMessage/decodeFragment on receipt,
+//   encodeFragments(datagram, id, limit) to send a large one in pieces.
 
 export * from './constants.ts';
 export * from './result.ts';
@@ -27,3 +29,4 @@ export * from './header.ts';
 export * from './message.ts';
 export * from './builders.ts';
 export * from './describe.ts';
+export * from './fragment.ts';

@@ -43,6 +43,22 @@ export function identifyVendorId(data: Buffer): VendorIdName | null {
   return null;
 }
 
+/** What we send for the fragmentation extension (fragment.ts): MD5("FRAGMENTATION")
+ * followed by 4 capability bytes 0x80000000 ("fragmentation of main and aggressive
+ * mode messages"; 0x40000000 would be base mode), as strongSwan's
+ * src/libcharon/sa/ikev1/tasks/isakmp_vendor.c sends it. */
+export const FRAGMENTATION_VENDOR_ID: Buffer = Buffer.concat([VendorId.CISCO_FRAGMENTATION.bytes, Buffer.from('80000000', 'hex')]);
+
+/** Whether a vendor ID announces IKEv1 fragmentation we may use: the bare 16-byte
+ * hash (Windows sends it so), or hash + 4 capability bytes with the 0x80000000
+ * bit; other lengths or capabilities do not count (strongSwan's rule too). */
+export function announcesFragmentation(data: Buffer): boolean {
+  const hash = VendorId.CISCO_FRAGMENTATION.bytes;
+  if (data.length < hash.length || !data.subarray(0, hash.length).equals(hash)) return false;
+  if (data.length === hash.length) return true;
+  return data.length === hash.length + 4 && (data.readUInt32BE(hash.length) & 0x80000000) !== 0;
+}
+
 /** The NAT-T payload numbering a peer's vendor IDs call for (RFC 3947 §3):
  * 'rfc' uses payload types 20/21 and encapsulation modes 3/4, 'draft' uses
  * 130/131 and 61443/61444, null means no NAT-T support was announced. */
