@@ -33,6 +33,12 @@ export interface HarnessOptions {
   tunnelB?: Partial<TunnelPolicy>;
   peerA?: Partial<PeerPolicy>;
   peerB?: Partial<PeerPolicy>;
+  /** IkeNode option: announce and use IKEv1 fragmentation (default true). */
+  fragmentationA?: boolean;
+  fragmentationB?: boolean;
+  /** Path MTU that loses IP fragments: datagrams whose IPv4 packet (UDP payload + 20 IP
+   * + 8 UDP, + 4 non-ESP marker on port 4500) is larger are dropped. */
+  maxDatagram?: number;
 }
 
 export function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
@@ -78,14 +84,22 @@ export class Harness {
   readonly steps: { side: 'A' | 'B'; actions: Action[] }[] = [];
   /** Return null to drop, or a replacement buffer. */
   filter: (d: Datagram) => Buffer | null = (d) => d.data;
+  /** Datagrams lost to maxDatagram. */
+  readonly tooBig: Datagram[] = [];
+  readonly #maxDatagram: number;
   #queue: Datagram[] = [];
 
   constructor(o: HarnessOptions = {}) {
     this.nat = o.nat ?? false;
     const aAddr = this.nat ? A_PRIVATE : NAT_PUBLIC;
     const env = { now: this.clock.now, random: (n: number) => randomBytes(n) };
-    this.a = new IkeNode(env, [peer('gwB', aAddr, B_ADDR, 'gwA.lab', 'gwB.lab', o.pskA ?? 'lab-secret', tunnel('198.18.1.0/24', '198.18.2.0/24', o.tunnelA), o.peerA)]);
-    this.b = new IkeNode(env, [peer('gwA', B_ADDR, NAT_PUBLIC, 'gwB.lab', 'gwA.lab', o.pskB ?? 'lab-secret', tunnel('198.18.2.0/24', '198.18.1.0/24', o.tunnelB), o.peerB)]);
+    this.#maxDatagram = o.maxDatagram ?? Infinity;
+    this.a = new IkeNode(env, [peer('gwB', aAddr, B_ADDR, 'gwA.lab', 'gwB.lab', o.pskA ?? 'lab-secret', tunnel('198.18.1.0/24', '198.18.2.0/24', o.tunnelA), o.peerA)], {
+      ...(o.fragmentationA !== undefined ? { fragmentation: o.fragmentationA } : {}),
+    });
+    this.b = new IkeNode(env, [peer('gwA', B_ADDR, NAT_PUBLIC, 'gwB.lab', 'gwA.lab', o.pskB ?? 'lab-secret', tunnel('198.18.2.0/24', '198.18.1.0/24', o.tunnelB), o.peerB)], {
+      ...(o.fragmentationB !== undefined ? { fragmentation: o.fragmentationB } : {}),
+    });
   }
 
   /** A's source after the NAT: ports are remapped like a masquerade would. */
@@ -130,6 +144,10 @@ export class Harness {
     for (let i = 0; i < limit && this.#queue.length > 0; i++) {
       const d = this.#queue.shift()!;
       this.wire.push(d);
+      if (d.data.length + 28 + (d.dst.port === 500 ? 0 : 4) > this.#maxDatagram) {
+        this.tooBig.push(d);
+        continue;
+      }
       const data = this.filter(d);
       if (data === null) continue;
       if (d.from === 'A') {

@@ -16,11 +16,21 @@ export interface ExchangeCounters {
   mainModeFailed: number;
   quickModeFailed: number;
   halfOpenRefused: number;
+  /** IKEv1 fragments (fragments.ts) taken into reassembly. */
+  fragmentsReceived: number;
+  /** Fragments ignored: malformed, duplicate, without an ISAKMP SA, over a bound, stale. */
+  fragmentsDropped: number;
+  /** Messages reassembled from fragments. */
+  reassembled: number;
+  /** Fragments we sent (retransmissions included). */
+  fragmentsSent: number;
 }
 
 export interface ExchangeContext {
   env: ExchangeEnv;
   out: Action[];
+  /** We announce and use IKEv1 fragmentation (the Cisco/strongSwan vendor ID). */
+  readonly fragmentation: boolean;
   counters: ExchangeCounters;
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void;
   /** Send on the SA's current ports and remember it for retransmission. */

@@ -7,13 +7,14 @@ import { authMethodName } from './phase1-auth.ts';
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
-import { ExchangeType, NotifyType, PayloadType, decodeMessage, deleteIsakmp, payloadsOfType } from '../wire/index.ts';
+import { ExchangeType, FRAGMENT_OVERHEAD, NotifyType, PayloadType, decodeFragment, decodeMessage, deleteIsakmp, encodeFragments, isFragmentMessage, payloadsOfType } from '../wire/index.ts';
 import type { ExchangeCounters } from './context.ts';
 import { mainModeFailure } from './failure.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
+import { Reassembler } from './fragments.ts';
 import { handleQuickMode, initiateQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
@@ -49,16 +50,53 @@ export interface IsakmpStatus {
 /** Unauthenticatable encrypted answers to MM5 before we call it a PSK mismatch. */
 export const UNREADABLE_REPLIES_LIMIT = 2;
 
+/** Largest IP datagram we send an IKE message in when the peer does IKEv1
+ * fragmentation: larger main mode messages go out as fragments. 1280 is
+ * strongSwan's default charon.fragment_size ("complete IP datagram size") and
+ * the IPv6 minimum MTU (RFC 8200 §5), so it passes PPPoE (1492), most tunnels and
+ * every IPv6 path without IP fragmentation; 576 (the IPv4 minimum) would split a
+ * 4096-bit RSA MM5 into 5+ fragments for the rare path that needs it. */
+export const FRAGMENT_IP_DATAGRAM = 1280;
+
+export interface IkeNodeOptions {
+  /** Announce and use IKEv1 fragmentation (default true). */
+  fragmentation?: boolean;
+}
+
+/** The largest ISAKMP datagram (UDP payload) that fits FRAGMENT_IP_DATAGRAM: IPv4 20 /
+ * IPv6 40 bytes of IP header, 8 of UDP, and off port 500 the 4-byte non-ESP marker
+ * (RFC 3948 §2.2) the daemon puts in front. */
+export function maxIkeDatagram(to: Endpoint, localPort: number): number {
+  const ip = to.address.includes(':') ? 40 : 20;
+  const marker = localPort === IKE_PORT ? 0 : 4;
+  return FRAGMENT_IP_DATAGRAM - ip - 8 - marker;
+}
+
 export class IkeNode implements TimerHost {
   readonly env: ExchangeEnv;
   out: Action[] = [];
-  readonly counters: ExchangeCounters = { malformed: 0, unexpected: 0, retransmitted: 0, mainModeFailed: 0, quickModeFailed: 0, halfOpenRefused: 0 };
+  readonly counters: ExchangeCounters = {
+    malformed: 0,
+    unexpected: 0,
+    retransmitted: 0,
+    mainModeFailed: 0,
+    quickModeFailed: 0,
+    halfOpenRefused: 0,
+    fragmentsReceived: 0,
+    fragmentsDropped: 0,
+    reassembled: 0,
+    fragmentsSent: 0,
+  };
+  readonly fragmentation: boolean;
+  readonly #reassembler: Reassembler;
   readonly #peers: Map<string, PeerPolicy>;
   readonly #sas = new Map<string, IsakmpSa>();
   #reqid = 0;
 
-  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[]) {
+  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: IkeNodeOptions = {}) {
     this.env = env;
+    this.fragmentation = options.fragmentation ?? true;
+    this.#reassembler = new Reassembler(env.now, this.counters);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
   }
 
@@ -119,6 +157,7 @@ export class IkeNode implements TimerHost {
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });
     }
     wipeIsakmpSa(sa);
+    this.#reassembler.discard(sa.ckyI);
     this.#sas.delete(cookieKey(sa.ckyI));
   }
 
@@ -141,7 +180,35 @@ export class IkeNode implements TimerHost {
   #drain(): Action[] {
     const out = this.out;
     this.out = [];
-    return out;
+    // On the way out, so that first sends, timer retransmissions and answers to
+    // duplicate requests alike go as the same fragments.
+    const sent = out.flatMap((a) => (a.kind === 'send' ? this.#fragmentSend(a) : [a]));
+    const logs = this.out;
+    this.out = [];
+    return [...sent, ...logs];
+  }
+
+  /** A main mode message too large for FRAGMENT_IP_DATAGRAM to a peer that does IKEv1
+   * fragmentation becomes one send per fragment (wire/fragment.ts); the daemon adds
+   * the non-ESP marker to each on port 4500. */
+  #fragmentSend(a: Extract<Action, { kind: 'send' }>): Action[] {
+    if (a.data.length < 28 || isFragmentMessage(a.data) || a.data[18] !== ExchangeType.MAIN) return [a];
+    const sa = this.#sas.get(cookieKey(a.data.subarray(0, 8)));
+    const limit = maxIkeDatagram(a.to, a.localPort);
+    if (!sa || !sa.peerFragmentation || a.data.length <= limit) return [a];
+    let frags = sa.sentFragments?.original.equals(a.data) ? sa.sentFragments.fragments : null;
+    if (frags === null) {
+      if (Math.ceil(a.data.length / (limit - FRAGMENT_OVERHEAD)) > 16) return [a];
+      sa.fragmentId = (sa.fragmentId % 0xffff) + 1;
+      frags = encodeFragments(a.data, sa.fragmentId, limit);
+      sa.sentFragments = { original: a.data, fragments: frags };
+      this.log('info', sa, 'main', 'FRAGMENTS', `sending ${a.data.length}-byte message as ${frags.length} fragments (fragment ID ${sa.fragmentId})`, {
+        fragments: frags.length,
+        bytes: a.data.length,
+      });
+    }
+    this.counters.fragmentsSent += frags.length;
+    return frags.map((data) => ({ ...a, data }));
   }
 
   #sasOf(peer: string): IsakmpSa[] {
@@ -244,6 +311,10 @@ export class IkeNode implements TimerHost {
   }
 
   #receive(data: Buffer, from: Endpoint, localPort: number): void {
+    if (isFragmentMessage(data)) {
+      this.#fragment(data, from, localPort);
+      return;
+    }
     const d = decodeMessage(data);
     if (!d.ok) {
       this.counters.malformed++;
@@ -324,6 +395,45 @@ export class IkeNode implements TimerHost {
         this.counters.unexpected++;
         this.log('warning', sa, 'main', 'RECV', `dropped: unsupported exchange type ${h.exchangeType}`);
     }
+  }
+
+  /**
+   * One IKEv1 fragment (wire/fragment.ts). Accepted only for an ISAKMP SA that
+   * exists with both cookies set, i.e. after MM2, and from the SA's peer
+   * address: spoofed fragments cannot create state beyond the bounded
+   * reassembly buffers. strongSwan fragments a message only when it is larger
+   * than its fragment_size (message.c fragment()), even with fragmentation =
+   * force, so MM1 and MM2 (SA proposals, no certificates) are never fragmented
+   * in practice; what needs fragments is MM5/MM6 with certificates.
+   */
+  #fragment(data: Buffer, from: Endpoint, localPort: number): void {
+    const d = decodeFragment(data);
+    if (!d.ok) {
+      this.counters.fragmentsDropped++;
+      this.log('warning', null, 'main', 'FRAGMENT', `dropped malformed fragment from ${from.address}:${from.port}: ${d.reason}`, { offset: d.offset });
+      return;
+    }
+    const f = d.value;
+    const sa = this.#sas.get(cookieKey(f.initiatorCookie));
+    if (!sa || f.responderCookie.every((b) => b === 0) || !f.responderCookie.equals(sa.ckyR) || from.address !== sa.remote.address) {
+      this.counters.fragmentsDropped++;
+      this.log('debug', null, 'main', 'FRAGMENT', `dropped fragment from ${from.address}: no ISAKMP SA for its cookies`);
+      return;
+    }
+    const r = this.#reassembler.add(f);
+    if (r.kind === 'dropped') {
+      this.log('debug', sa, 'main', 'FRAGMENT', `dropped fragment ${f.number}: ${r.reason}`);
+      return;
+    }
+    if (r.kind === 'incomplete') return;
+    // The reassembled datagram must be an ISAKMP message of this very SA, not another fragment.
+    if (isFragmentMessage(r.datagram) || r.datagram.length < 28 || !r.datagram.subarray(0, 16).equals(data.subarray(0, 16))) {
+      this.counters.malformed++;
+      this.log('warning', sa, 'main', 'FRAGMENT', 'dropped reassembled message: not an ISAKMP message of this SA');
+      return;
+    }
+    this.log('info', sa, 'main', 'FRAGMENTS', `reassembled ${r.fragments} fragments into a ${r.datagram.length}-byte message`, { fragments: r.fragments, bytes: r.datagram.length });
+    this.#receive(r.datagram, from, localPort);
   }
 
   #informational(sa: IsakmpSa, msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value']): void {

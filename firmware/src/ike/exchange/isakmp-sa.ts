@@ -81,6 +81,14 @@ export interface IsakmpSa {
   natLocal: boolean;
   natRemote: boolean;
   peerDpd: boolean;
+  /** Both sides announced the IKEv1 fragmentation vendor ID (wire/fragment.ts): main
+   * mode messages larger than the fragment size go out as fragments. */
+  peerFragmentation: boolean;
+  /** Fragment ID of the last message we sent fragmented (incremented per message). */
+  fragmentId: number;
+  /** The last message we fragmented and its fragments: a retransmission resends the
+   * same fragments, same fragment ID. */
+  sentFragments?: { original: Buffer; fragments: Buffer[] };
   retransmit: Retransmit;
   /** Last datagram accepted from the peer, to spot retransmissions of it. */
   lastReceived?: Buffer;
@@ -126,4 +134,5 @@ export function wipeIsakmpSa(sa: IsakmpSa): void {
   for (const q of sa.quick.values()) wipe(q.ni, q.nr, q.pending?.gqmxy);
   sa.quick.clear();
   sa.retransmit.stop();
+  delete sa.sentFragments;
 }

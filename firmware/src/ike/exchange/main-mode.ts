@@ -15,6 +15,8 @@ import {
   NotifyType,
   PayloadType,
   VendorId,
+  FRAGMENTATION_VENDOR_ID,
+  announcesFragmentation,
   encodeMessage,
   encodePayloadBody,
   identifyVendorId,
@@ -48,7 +50,7 @@ import { NATT_PORT, type Endpoint, type PeerPolicy } from './types.ts';
 /** strongSwan and most peers use 32-byte nonces; RFC 2409 §5 asks for 8..256. */
 export const NONCE_LENGTH = 32;
 
-function ourVendorIds(peer: PeerPolicy, answerTo?: readonly Buffer[]): Buffer[] {
+function ourVendorIds(ctx: ExchangeContext, peer: PeerPolicy, answerTo?: readonly Buffer[]): Buffer[] {
   const out: Buffer[] = [];
   if (peer.natTraversal !== 'off') {
     if (answerTo === undefined) out.push(VendorId.NAT_T_RFC3947.bytes, VendorId.NAT_T_DRAFT_02_N.bytes);
@@ -60,6 +62,9 @@ function ourVendorIds(peer: PeerPolicy, answerTo?: readonly Buffer[]): Buffer[] 
     }
   }
   out.push(VendorId.DPD.bytes);
+  // IKEv1 fragmentation (wire/fragment.ts): the initiator announces it, the responder
+  // only answers a peer that announced it (strongSwan's isakmp_vendor.c does the same).
+  if (ctx.fragmentation && (answerTo === undefined || answerTo.some(announcesFragmentation))) out.push(FRAGMENTATION_VENDOR_ID);
   return out;
 }
 
@@ -106,6 +111,8 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
     natLocal: false,
     natRemote: false,
     peerDpd: false,
+    peerFragmentation: false,
+    fragmentId: 0,
     retransmit: new Retransmit(),
     quick: new Map(),
     children: [],
@@ -129,7 +136,7 @@ export function initiateMainMode(ctx: ExchangeContext, peer: PeerPolicy, local: 
   // precedence: the auth method is a transform attribute (RFC 2409 Appendix A).
   const methods = [...new Set(authMethodsOf(peer).map(wireAuthMethod))];
   sa.offered = methods.flatMap((auth) => peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds, auth)));
-  const payloads = mainMode1({ transforms: sa.offered }, ourVendorIds(peer));
+  const payloads = mainMode1({ transforms: sa.offered }, ourVendorIds(ctx, peer));
   sa.saiB = encodePayloadBody(payloads[0]!);
   const data = encodeMessage({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, payloads);
   ctx.log('info', sa, 'main', 'MM1', `offering ${sa.offered.length} phase 1 transform(s), auth ${methods.map(authMethodName).join(', ')}`, { direction: 'out' });
@@ -175,10 +182,11 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
   const vids = vendorIdsOf(msg.payloads);
   sa.natFlavour = natFlavourFor(peer, vids);
   sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
+  sa.peerFragmentation = ctx.fragmentation && vids.some(announcesFragmentation);
   sa.lastReceived = Buffer.from(raw);
   const data = encodeMessage(
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
-    mainMode2(choice.attributes, choice.transformNumber, ourVendorIds(peer, vids)),
+    mainMode2(choice.attributes, choice.transformNumber, ourVendorIds(ctx, peer, vids)),
   );
   ctx.log('info', sa, 'main', 'MM2', `chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}, auth ${authMethodName(choice.attributes.authMethod)}`, { natt: sa.natFlavour ?? 'none' });
   // The responder does not retransmit on a timer: it answers duplicates of the request.
@@ -263,6 +271,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const vids = vendorIdsOf(msg.payloads);
     sa.natFlavour = natFlavourFor(sa.peer, vids);
     sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
+    sa.peerFragmentation = ctx.fragmentation && vids.some(announcesFragmentation);
     sa.dh = suite.suite.group.generate();
     sa.gxi = sa.dh.publicKey;
     sa.ni = ctx.env.random(NONCE_LENGTH);
