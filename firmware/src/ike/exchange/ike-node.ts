@@ -7,7 +7,7 @@ import { authMethodName } from './phase1-auth.ts';
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
-import { ExchangeType, FRAGMENT_OVERHEAD, NotifyType, PayloadType, decodeFragment, decodeMessage, deleteIsakmp, encodeFragments, isFragmentMessage, payloadsOfType } from '../wire/index.ts';
+import { ExchangeType, FRAGMENT_OVERHEAD, HEADER_LENGTH, MAX_FRAGMENTS, NotifyType, PayloadType, decodeFragment, decodeMessage, deleteIsakmp, encodeFragments, isFragmentMessage, payloadsOfType } from '../wire/index.ts';
 import type { ExchangeCounters } from './context.ts';
 import { mainModeFailure } from './failure.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
@@ -192,13 +192,14 @@ export class IkeNode implements TimerHost {
    * fragmentation becomes one send per fragment (wire/fragment.ts); the daemon adds
    * the non-ESP marker to each on port 4500. */
   #fragmentSend(a: Extract<Action, { kind: 'send' }>): Action[] {
-    if (a.data.length < 28 || isFragmentMessage(a.data) || a.data[18] !== ExchangeType.MAIN) return [a];
+    if (a.data.length < HEADER_LENGTH || isFragmentMessage(a.data) || a.data[18] !== ExchangeType.MAIN) return [a];
     const sa = this.#sas.get(cookieKey(a.data.subarray(0, 8)));
     const limit = maxIkeDatagram(a.to, a.localPort);
     if (!sa || !sa.peerFragmentation || a.data.length <= limit) return [a];
     let frags = sa.sentFragments?.original.equals(a.data) ? sa.sentFragments.fragments : null;
     if (frags === null) {
-      if (Math.ceil(a.data.length / (limit - FRAGMENT_OVERHEAD)) > 16) return [a];
+      // Beyond 16 fragments the peer would not reassemble it either; let IP fragment it.
+      if (Math.ceil(a.data.length / (limit - FRAGMENT_OVERHEAD)) > MAX_FRAGMENTS) return [a];
       sa.fragmentId = (sa.fragmentId % 0xffff) + 1;
       frags = encodeFragments(a.data, sa.fragmentId, limit);
       sa.sentFragments = { original: a.data, fragments: frags };
@@ -427,7 +428,7 @@ export class IkeNode implements TimerHost {
     }
     if (r.kind === 'incomplete') return;
     // The reassembled datagram must be an ISAKMP message of this very SA, not another fragment.
-    if (isFragmentMessage(r.datagram) || r.datagram.length < 28 || !r.datagram.subarray(0, 16).equals(data.subarray(0, 16))) {
+    if (isFragmentMessage(r.datagram) || r.datagram.length < HEADER_LENGTH || !r.datagram.subarray(0, 16).equals(data.subarray(0, 16))) {
       this.counters.malformed++;
       this.log('warning', sa, 'main', 'FRAGMENT', 'dropped reassembled message: not an ISAKMP message of this SA');
       return;
