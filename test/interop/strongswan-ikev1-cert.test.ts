@@ -18,27 +18,11 @@ import { labSkipReason } from '../lib/root.ts';
 import { CHARON, Charon } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { GATEWAY_CERT_EXT, opensslSkipReason } from '../lib/test-pki.ts';
 
-let skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
-try {
-  execFileSync('openssl', ['version'], { stdio: 'ignore' });
-} catch {
-  skip ??= 'SKIPPED: the openssl command line tool is not installed';
-}
+const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
 
-const EXT = `
-[root]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[gwA]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwA.lab
-[gwB]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwB.lab
-`;
+const EXT = GATEWAY_CERT_EXT;
 
 /** Keys in the traditional PEM forms (PKCS#1 RSA, SEC1 EC) that charon's pem/pkcs1/openssl plugins read. */
 function makePki(dir: string, kind: 'rsa' | 'ec'): void {

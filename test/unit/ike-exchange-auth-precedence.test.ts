@@ -13,33 +13,16 @@ import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import type { PeerAuth, SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
 import { decodeMessage, parsePhase1Attributes, PayloadType, payloadsOfType } from '../../firmware/src/ike/wire/index.ts';
 import { Harness } from './ike-exchange-harness.ts';
+import { GATEWAY_CERT_EXT, opensslSkipReason } from '../lib/test-pki.ts';
 
-let openssl = true;
-try {
-  execFileSync('openssl', ['version'], { stdio: 'ignore' });
-} catch {
-  openssl = false;
-}
-const skip = openssl ? false : 'SKIPPED: the openssl command line tool is not installed';
+const skip = opensslSkipReason() ?? false;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-ike-authprec-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const f = (n: string): string => path.join(dir, n);
 const ossl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
 
-const EXT = `
-[root]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[gwA]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwA.lab
-[gwB]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwB.lab
-`;
+const EXT = GATEWAY_CERT_EXT;
 
 function signature(name: string): SignatureAuth {
   const ca = new X509Certificate(readFileSync(f('root.pem')));

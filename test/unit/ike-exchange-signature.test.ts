@@ -12,33 +12,16 @@ import path from 'node:path';
 import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import type { SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness } from './ike-exchange-harness.ts';
+import { GATEWAY_CERT_EXT, opensslSkipReason } from '../lib/test-pki.ts';
 
-let openssl = true;
-try {
-  execFileSync('openssl', ['version'], { stdio: 'ignore' });
-} catch {
-  openssl = false;
-}
-const skip = openssl ? false : 'SKIPPED: the openssl command line tool is not installed';
+const skip = opensslSkipReason() ?? false;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-ike-sig-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const f = (n: string): string => path.join(dir, n);
 const ossl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
 
-const EXT = `
-[root]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[gwA]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwA.lab
-[gwB]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwB.lab
-`;
+const EXT = GATEWAY_CERT_EXT;
 
 function key(name: string, kind: 'rsa' | 'p256'): void {
   if (kind === 'rsa') ossl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', f(`${name}.key`));
