@@ -155,9 +155,13 @@ async function main(): Promise<void> {
                 log.log({ level: 'error', peer: a.sa.peer, phase: 'daemon', step: 'ROUTE', message: `route ${a.sa.remoteTs}: ${String(e)}` });
               });
             }
-            lastError.delete(a.sa.peer);
-            failures.clear(a.sa.peer);
-            fallback.onInstalled(a.sa.peer);
+            // The pair is complete only with the outbound SA: a quick mode responder
+            // installs its inbound SA at QM2 and may still lose QM3.
+            if (a.sa.direction === 'out') {
+              lastError.delete(a.sa.peer);
+              failures.clear(a.sa.peer);
+              fallback.onInstalled(a.sa.peer);
+            }
             break;
           case 'delete':
             dataplane.deleteSa(a.spi, a.direction);
