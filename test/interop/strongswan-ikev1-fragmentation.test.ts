@@ -107,7 +107,7 @@ async function ipFragmentsDropped(lab: Lab): Promise<number> {
   return Number(m[1]);
 }
 
-async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'force' | 'no'): Promise<{ lab: Lab; charon: Charon; daemon: Sitelinkd }> {
+async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'force' | 'no', ours?: boolean): Promise<{ lab: Lab; charon: Charon; daemon: Sitelinkd }> {
   const lab = new Lab(uniquePrefix('ssf'));
   const dir = mkdtempSync(path.join(tmpdir(), 'sl-ssf-'));
   t.teardown(async () => {
@@ -127,7 +127,7 @@ async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'fo
   const cert = { kind: 'rsa-sig' as const, auth: 'rsa-sig', certificate: path.join(pki, `${sitelinkdGw}.pem`), privateKey: path.join(pki, `${sitelinkdGw}.key`), ca: path.join(pki, 'root.pem') };
   const files = writeGatewayConfig(dir, sitelinkdGw, {
     id: `${sitelinkdGw}.lab`, peerName: charonGw, remote: seenAs[charonGw], remoteId: `${charonGw}.lab`,
-    local: net[sitelinkdGw], remoteNet: net[charonGw], psk: 'unused-with-certificates', start: sitelinkdGw === 'gwA' ? 'start' : 'none', cert,
+    local: net[sitelinkdGw], remoteNet: net[charonGw], psk: 'unused-with-certificates', start: sitelinkdGw === 'gwA' ? 'start' : 'none', cert, fragmentation: ours,
   });
   let d: Sitelinkd | null = null;
   if (sitelinkdGw === 'gwB') d = await Sitelinkd.start(lab.ns('gwB'), files);
@@ -186,5 +186,17 @@ t.test('control: charon with fragmentation = no cannot come up over this path', 
   const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 12_000, 1000);
   t.notOk(up, 'no tunnel');
   t.notMatch(daemon.logText(), /as \d+ fragments/, 'sitelinkd did not fragment: the peer did not announce it');
+  t.ok((await ipFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
+});
+
+// The same path with charon forcing fragmentation but sitelinkd configured with
+// gateway fragmentation = no: sitelinkd announces nothing and sends its large MM5
+// whole, so the kernel fragments it at IP level and the NAT drops those.
+t.test('control: sitelinkd with gateway fragmentation = no does not fragment', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const { lab, daemon } = await setUp(t, 'gwA', 'force', false);
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 12_000, 1000);
+  t.notOk(up, 'no tunnel');
+  t.notMatch(daemon.logText(), /as \d+ fragments/, 'sitelinkd sent no IKE fragments');
   t.ok((await ipFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
 });

@@ -26,6 +26,8 @@ export interface GatewayConfig {
   /** Signature authentication instead of the PSK (PEM paths); `auth` overrides the
    * method list (default: just `kind`), e.g. "psk, rsa-sig". */
   cert?: { kind: 'rsa-sig' | 'ecdsa-sig'; auth?: string; certificate: string; privateKey: string; ca: string };
+  /** gateway.fragmentation (default: unset, i.e. yes). */
+  fragmentation?: boolean;
 }
 
 export interface ConfigFiles {
@@ -48,7 +50,7 @@ export function writeGatewayConfig(dir: string, name: string, g: GatewayConfig):
   id = ${g.id}
   secrets = ${secrets}
   control-socket = ${socket}
-  tun = sl0
+  tun = sl0${g.fragmentation === undefined ? '' : `\n  fragmentation = ${g.fragmentation ? 'yes' : 'no'}`}
   log {
     file = ${log}
     syslog = no

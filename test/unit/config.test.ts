@@ -1,5 +1,5 @@
 import t from 'tap';
-import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -318,4 +318,16 @@ t.test('wiping unattached keys leaves the attached PSK usable; refusal with secr
   writeFileSync(join(dir, 'sitelink.conf'), broken);
   const bad = loadConfigFile(join(dir, 'sitelink.conf'), { secretsFile: f });
   t.notOk(bad.ok);
+});
+
+t.test('gateway fragmentation: yes by default, no turns it off, anything else is an error', async (t) => {
+  const base = readFileSync(example, 'utf8');
+  const def = loadConfigText('/etc/sitelink/sitelink.conf', base, { secrets: false });
+  t.equal(def.ok && def.config.gateway.fragmentation, true, 'default yes');
+  const off = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, 'gateway {\n  fragmentation = no\n'), { secrets: false });
+  t.same(errorsOf(off), []);
+  t.equal(off.ok && off.config.gateway.fragmentation, false, 'fragmentation = no');
+  const bad = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, 'gateway {\n  fragmentation = sometimes\n'), { secrets: false });
+  const line = base.split('\n').findIndex((l) => l.startsWith('gateway {')) + 2;
+  t.match(errorsOf(bad).join('\n'), new RegExp(`^sitelink\\.conf:${line}: gateway\\.fragmentation: expected`, 'm'), 'names file, line and field');
 });

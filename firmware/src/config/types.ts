@@ -215,6 +215,8 @@ export interface GatewaySettings {
   cryptoBackend: CryptoBackend;
   /** ESP engine worker threads; 0 = one per core. */
   workers: number;
+  /** Announce and use IKEv1 fragmentation (Cisco/strongSwan extension) in main mode. */
+  fragmentation: boolean;
   log: LogSettings;
 }
 

@@ -117,7 +117,7 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
   const dflt: GatewaySettings = {
     id: null, listen: '0.0.0.0', ikePort: 500, nattPort: 4500,
     controlSocket: DEFAULTS.controlSocket, secretsFile: DEFAULTS.secretsFile,
-    tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0,
+    tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0, fragmentation: true,
     log: { file: DEFAULTS.logFile, syslog: true, level: 'info' },
   };
   if (!r) return dflt;
@@ -133,6 +133,7 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
     mtu: r.get('mtu', (s) => parseUint(s, 576, 9000), 1400),
     cryptoBackend: r.get('crypto-backend', (s) => oneOf(s, ['auto', 'afalg', 'openssl'] as const), 'auto'),
     workers: r.get('workers', (s) => parseUint(s, 0, 64), 0),
+    fragmentation: r.get('fragmentation', parseBool, true),
     log: dflt.log,
   };
   const logSec = r.sub('log');

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     });
   });
 
-  const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers);
+  const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers, { fragmentation: g.fragmentation });
   const routes = new Set<string>();
   const lastError = new Map<string, string>();
   const failures = new FailureBook();
