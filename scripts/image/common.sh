@@ -26,5 +26,17 @@ load_board() {
   for v in $(compgen -v BOARD_RT_); do export "${v?}"; done
 }
 
+# arm64 package lists beside the host's, for `apt-cache depends pkg:arm64` and
+# `apt-get download pkg:arm64` (nothing arm64 is ever installed). Without them
+# apt-cache knows no arm64 package and the dependency closure silently stays
+# the seed list, so the resolver and the fetcher both call this first.
+ensure_arm64_lists() {
+  dpkg --print-foreign-architectures | grep -qx arm64 && return 0
+  [ "$(id -u)" -eq 0 ] || die "run as root once: dpkg --add-architecture arm64 && apt-get update"
+  log "adding arm64 as a foreign dpkg architecture (package lists only)"
+  dpkg --add-architecture arm64
+  apt-get update -qq
+}
+
 # Human size of a file or directory, in MiB with one decimal.
 mib() { du -sb "$1" | awk '{ printf "%.1f MiB", $1 / 1048576 }'; }
