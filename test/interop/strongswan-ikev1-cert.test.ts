@@ -10,7 +10,7 @@
 // and then fails for want of a key, so the first method must be its own.)
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
@@ -18,58 +18,9 @@ import { labSkipReason } from '../lib/root.ts';
 import { CHARON, Charon } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
-import { GATEWAY_CERT_EXT, opensslSkipReason } from '../lib/test-pki.ts';
+import { makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
-
-const EXT = GATEWAY_CERT_EXT;
-
-/** Keys in the traditional PEM forms (PKCS#1 RSA, SEC1 EC) that charon's pem/pkcs1/openssl plugins read. */
-function makePki(dir: string, kind: 'rsa' | 'ec'): void {
-  const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  writeFileSync(path.join(dir, 'ext.cnf'), EXT);
-  o('genrsa', '-traditional', '-out', 'root.key', '2048');
-  o('req', '-new', '-x509', '-key', 'root.key', '-subj', '/O=sitelink lab/CN=Lab Root', '-days', '30', '-sha256', '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
-  for (const gw of ['gwA', 'gwB']) {
-    if (kind === 'rsa') o('genrsa', '-traditional', '-out', `${gw}.key`, '2048');
-    else o('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', `${gw}.key`);
-    o('req', '-new', '-key', `${gw}.key`, '-subj', `/O=sitelink lab/CN=${gw}.lab`, '-out', `${gw}.csr`);
-    o('x509', '-req', '-in', `${gw}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', gw === 'gwA' ? '0x21' : '0x22', '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', gw, '-out', `${gw}.pem`);
-  }
-}
-
-function swanctlCert(o: { localAddr: string; remoteAddr: string; self: string; other: string; localTs: string; remoteTs: string; pki: string }): string {
-  return [
-    'connections {',
-    '  lab {',
-    '    version = 1',
-    `    local_addrs = ${o.localAddr}`,
-    `    remote_addrs = ${o.remoteAddr}`,
-    '    proposals = aes128-sha256-modp2048',
-    '    encap = yes',
-    '    local {',
-    '      auth = pubkey',
-    `      certs = ${path.join(o.pki, `${o.self}.pem`)}`,
-    `      id = ${o.self}.lab`,
-    '    }',
-    '    remote {',
-    '      auth = pubkey',
-    `      id = ${o.other}.lab`,
-    `      cacerts = ${path.join(o.pki, 'root.pem')}`,
-    '    }',
-    '    children {',
-    '      lab {',
-    '        mode = tunnel',
-    `        local_ts = ${o.localTs}`,
-    `        remote_ts = ${o.remoteTs}`,
-    '        esp_proposals = aes128gcm16',
-    '      }',
-    '    }',
-    '  }',
-    '}',
-    '',
-  ].join('\n');
-}
 
 /** charon reads private keys from its credential folders; load ours after start. */
 async function giveKey(c: Charon, pki: string, gw: string, kind: 'rsa' | 'ec'): Promise<void> {
@@ -93,7 +44,7 @@ for (const c of [
     });
     const pki = path.join(dir, 'pki');
     execFileSync('mkdir', ['-p', pki]);
-    makePki(pki, c.kind);
+    makeGatewayPki(pki, c.kind === 'rsa' ? 2048 : 'ec');
     await lab.up();
     const sitelinkdGw = c.sitelinkdOn;
     const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';
@@ -110,7 +61,7 @@ for (const c of [
     if (sitelinkdGw === 'gwB') {
       d = await Sitelinkd.start(lab.ns('gwB'), files);
     }
-    const charon = await Charon.start(lab.ns(charonGw), path.join(dir, `charon-${charonGw}`), swanctlCert({
+    const charon = await Charon.start(lab.ns(charonGw), path.join(dir, `charon-${charonGw}`), swanctlPubkey({
       localAddr: addr[charonGw], remoteAddr: charonGw === 'gwB' ? LAB.natPublic : LAB.gwBWan, self: charonGw, other: sitelinkdGw,
       localTs: net[charonGw], remoteTs: net[sitelinkdGw], pki,
     }));

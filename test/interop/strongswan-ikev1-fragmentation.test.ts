@@ -11,7 +11,7 @@
 import t from 'tap';
 import type * as Tap from 'tap';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
@@ -19,74 +19,9 @@ import { labSkipReason } from '../lib/root.ts';
 import { CHARON, Charon } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
 
-let skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
-try {
-  execFileSync('openssl', ['version'], { stdio: 'ignore' });
-} catch {
-  skip ??= 'SKIPPED: the openssl command line tool is not installed';
-}
-
-const EXT = `
-[root]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[gwA]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwA.lab
-[gwB]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwB.lab
-`;
-
-/** 4096-bit RSA gateway keys (PKCS#1 PEM, which charon's pkcs1 plugin reads) under a 2048-bit root. */
-function makePki(dir: string): void {
-  const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  writeFileSync(path.join(dir, 'ext.cnf'), EXT);
-  o('genrsa', '-traditional', '-out', 'root.key', '2048');
-  o('req', '-new', '-x509', '-key', 'root.key', '-subj', '/O=sitelink lab/CN=Lab Root', '-days', '30', '-sha256', '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
-  for (const gw of ['gwA', 'gwB']) {
-    o('genrsa', '-traditional', '-out', `${gw}.key`, '4096');
-    o('req', '-new', '-key', `${gw}.key`, '-subj', `/O=sitelink lab/CN=${gw}.lab`, '-out', `${gw}.csr`);
-    o('x509', '-req', '-in', `${gw}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', gw === 'gwA' ? '0x31' : '0x32', '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', gw, '-out', `${gw}.pem`);
-  }
-}
-
-function swanctlFrag(o: { localAddr: string; remoteAddr: string; self: string; other: string; localTs: string; remoteTs: string; pki: string; fragmentation: 'force' | 'no' }): string {
-  return [
-    'connections {',
-    '  lab {',
-    '    version = 1',
-    `    local_addrs = ${o.localAddr}`,
-    `    remote_addrs = ${o.remoteAddr}`,
-    '    proposals = aes128-sha256-modp2048',
-    '    encap = yes',
-    `    fragmentation = ${o.fragmentation}`,
-    '    local {',
-    '      auth = pubkey',
-    `      certs = ${path.join(o.pki, `${o.self}.pem`)}`,
-    `      id = ${o.self}.lab`,
-    '    }',
-    '    remote {',
-    '      auth = pubkey',
-    `      id = ${o.other}.lab`,
-    `      cacerts = ${path.join(o.pki, 'root.pem')}`,
-    '    }',
-    '    children {',
-    '      lab {',
-    '        mode = tunnel',
-    `        local_ts = ${o.localTs}`,
-    `        remote_ts = ${o.remoteTs}`,
-    '        esp_proposals = aes128gcm16',
-    '      }',
-    '    }',
-    '  }',
-    '}',
-    '',
-  ].join('\n');
-}
+const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
 
 /** On the NAT, before conntrack reassembles them (defrag hooks at priority -400): every
  * IP fragment is counted and dropped. */
@@ -116,7 +51,7 @@ async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'fo
   });
   const pki = path.join(dir, 'pki');
   execFileSync('mkdir', ['-p', pki]);
-  makePki(pki);
+  makeGatewayPki(pki, 4096);
   await lab.up();
   const nft = await lab.exec('nat', 'nft', ['-f', '-'], { input: DROP_FRAGMENTS });
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
@@ -131,7 +66,7 @@ async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'fo
   });
   let d: Sitelinkd | null = null;
   if (sitelinkdGw === 'gwB') d = await Sitelinkd.start(lab.ns('gwB'), files);
-  const charon = await Charon.start(lab.ns(charonGw), path.join(dir, `charon-${charonGw}`), swanctlFrag({
+  const charon = await Charon.start(lab.ns(charonGw), path.join(dir, `charon-${charonGw}`), swanctlPubkey({
     localAddr: addr[charonGw], remoteAddr: charonGw === 'gwB' ? LAB.natPublic : LAB.gwBWan, self: charonGw, other: sitelinkdGw,
     localTs: net[charonGw], remoteTs: net[sitelinkdGw], pki, fragmentation,
   }));

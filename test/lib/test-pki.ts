@@ -1,6 +1,8 @@
 // Throw-away PKI for the certificate tests: the openssl command line tool
 // makes the keys and certificates; this is what those tests share. Not a test.
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 /** Why certificate tests cannot run here, or null when the openssl tool is present. */
 export function opensslSkipReason(): string | null {
@@ -27,3 +29,58 @@ basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature
 subjectAltName = DNS:gwB.lab
 `;
+
+/**
+ * A root CA (root.pem, root.key; RSA 2048) and gateway certificates gwA.pem/gwB.pem
+ * with their keys in `dir`, keys in the traditional PEM forms (PKCS#1 RSA, SEC1 EC)
+ * that charon's pem/pkcs1/openssl plugins read. `key` picks the gateway keys: RSA of
+ * that many bits, or EC P-256.
+ */
+export function makeGatewayPki(dir: string, key: 2048 | 4096 | 'ec'): void {
+  const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(path.join(dir, 'ext.cnf'), GATEWAY_CERT_EXT);
+  o('genrsa', '-traditional', '-out', 'root.key', '2048');
+  o('req', '-new', '-x509', '-key', 'root.key', '-subj', '/O=sitelink lab/CN=Lab Root', '-days', '30', '-sha256', '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
+  for (const [gw, serial] of [['gwA', '0x21'], ['gwB', '0x22']] as const) {
+    if (key === 'ec') o('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', `${gw}.key`);
+    else o('genrsa', '-traditional', '-out', `${gw}.key`, String(key));
+    o('req', '-new', '-key', `${gw}.key`, '-subj', `/O=sitelink lab/CN=${gw}.lab`, '-out', `${gw}.csr`);
+    o('x509', '-req', '-in', `${gw}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', serial, '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', gw, '-out', `${gw}.pem`);
+  }
+}
+
+/** swanctl.conf for charon as `self` (gwA or gwB) authenticating with its certificate
+ * from makeGatewayPki() and expecting `other`'s, IKEv1 main mode, one tunnel. */
+export function swanctlPubkey(o: { localAddr: string; remoteAddr: string; self: string; other: string; localTs: string; remoteTs: string; pki: string; fragmentation?: 'yes' | 'force' | 'no' }): string {
+  return [
+    'connections {',
+    '  lab {',
+    '    version = 1',
+    `    local_addrs = ${o.localAddr}`,
+    `    remote_addrs = ${o.remoteAddr}`,
+    '    proposals = aes128-sha256-modp2048',
+    '    encap = yes',
+    ...(o.fragmentation ? [`    fragmentation = ${o.fragmentation}`] : []),
+    '    local {',
+    '      auth = pubkey',
+    `      certs = ${path.join(o.pki, `${o.self}.pem`)}`,
+    `      id = ${o.self}.lab`,
+    '    }',
+    '    remote {',
+    '      auth = pubkey',
+    `      id = ${o.other}.lab`,
+    `      cacerts = ${path.join(o.pki, 'root.pem')}`,
+    '    }',
+    '    children {',
+    '      lab {',
+    '        mode = tunnel',
+    `        local_ts = ${o.localTs}`,
+    `        remote_ts = ${o.remoteTs}`,
+    '        esp_proposals = aes128gcm16',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}

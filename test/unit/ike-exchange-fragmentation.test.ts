@@ -5,9 +5,8 @@
 // one side does not announce the fragmentation vendor ID.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
@@ -15,56 +14,15 @@ import { FRAGMENT_IP_DATAGRAM } from '../../firmware/src/ike/exchange/ike-node.t
 import type { SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
 import { FRAGMENTATION_VENDOR_ID, decodeFragment, decodeMessage, isFragmentMessage, PayloadType, payloadsOfType } from '../../firmware/src/ike/wire/index.ts';
 import { Harness, type Datagram } from './ike-exchange-harness.ts';
+import { makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
 
-function opensslMissing(): string | false {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'the openssl tool is not installed';
-  }
-}
-
-const skip = opensslMissing();
+const skip = opensslSkipReason() ?? false;
 const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-ike-frag-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const f = (n: string): string => path.join(dir, n);
-const ossl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-
-const EXT = `
-[root]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[gwA]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwA.lab
-[gwB]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-subjectAltName = DNS:gwB.lab
-`;
-
-function key(name: string, bits: number): void {
-  ossl('genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${bits}`, '-out', f(`${name}.key`));
-}
-
-function makePki(): void {
-  writeFileSync(f('ext.cnf'), EXT);
-  key('rootCA', 2048);
-  ossl('req', '-new', '-x509', '-key', f('rootCA.key'), '-subj', '/O=sitelink test/CN=rootCA', '-days', '30', '-sha256', '-config', f('ext.cnf'), '-extensions', 'root', '-out', f('rootCA.pem'));
-  for (const [name, serial] of [
-    ['gwA', '0x20'],
-    ['gwB', '0x21'],
-  ] as const) {
-    key(name, 4096);
-    ossl('req', '-new', '-key', f(`${name}.key`), '-subj', `/O=sitelink test/CN=${name}`, '-out', f(`${name}.csr`));
-    ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('rootCA.pem'), '-CAkey', f('rootCA.key'), '-set_serial', serial, '-days', '30', '-sha256', '-extfile', f('ext.cnf'), '-extensions', name, '-out', f(`${name}.pem`));
-  }
-}
 
 function auth(name: string): SignatureAuth {
-  const caCert = new X509Certificate(readFileSync(f('rootCA.pem')));
+  const caCert = new X509Certificate(readFileSync(f('root.pem')));
   return {
     method: 3,
     privateKey: createPrivateKey(readFileSync(f(`${name}.key`))),
@@ -81,7 +39,7 @@ function harness(o: { fragmentationA?: boolean; fragmentationB?: boolean; nat?: 
 }
 
 t.test('IKEv1 fragmentation', { skip }, async (t) => {
-  makePki();
+  makeGatewayPki(dir, 4096);
 
   for (const nat of [false, true]) {
     t.test(`MM5/MM6 fragmented over a ${FRAGMENT_IP_DATAGRAM}-byte path${nat ? ' (NAT, port 4500)' : ''}`, async (t) => {
