@@ -1,8 +1,11 @@
 // Throw-away PKI for the certificate tests: the openssl command line tool
 // makes the keys and certificates; this is what those tests share. Not a test.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
+import type { SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
 
 /** Why certificate tests cannot run here, or null when the openssl tool is present. */
 export function opensslSkipReason(): string | null {
@@ -83,4 +86,17 @@ export function swanctlPubkey(o: { localAddr: string; remoteAddr: string; self: 
     '}',
     '',
   ].join('\n');
+}
+
+/** The exchange layer's signature settings for `gw` from makeGatewayPki() files in
+ * `dir`: its key and certificate, trusting only that root (CRLs off). */
+export function gatewaySignatureAuth(dir: string, gw: 'gwA' | 'gwB', method: 3 | 9): SignatureAuth {
+  const ca = new X509Certificate(readFileSync(path.join(dir, 'root.pem')));
+  return {
+    method,
+    privateKey: createPrivateKey(readFileSync(path.join(dir, `${gw}.key`))),
+    certificates: [Buffer.from(new X509Certificate(readFileSync(path.join(dir, `${gw}.pem`))).raw)],
+    caSubjects: [certFields(Buffer.from(ca.raw)).subjectDer],
+    trust: { trustedRoots: [ca], crlLevel: 0 },
+  };
 }

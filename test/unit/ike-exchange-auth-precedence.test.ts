@@ -4,37 +4,18 @@
 // ITS precedence. A failed method is not retried with another one.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
-import type { PeerAuth, SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
+import type { PeerAuth } from '../../firmware/src/ike/exchange/types.ts';
 import { decodeMessage, parsePhase1Attributes, PayloadType, payloadsOfType } from '../../firmware/src/ike/wire/index.ts';
 import { Harness } from './ike-exchange-harness.ts';
-import { GATEWAY_CERT_EXT, opensslSkipReason } from '../lib/test-pki.ts';
+import { gatewaySignatureAuth, makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
 
 const skip = opensslSkipReason() ?? false;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-ike-authprec-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const f = (n: string): string => path.join(dir, n);
-const ossl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-
-const EXT = GATEWAY_CERT_EXT;
-
-function signature(name: string): SignatureAuth {
-  const ca = new X509Certificate(readFileSync(f('root.pem')));
-  return {
-    method: 9,
-    privateKey: createPrivateKey(readFileSync(f(`${name}.key`))),
-    certificates: [Buffer.from(new X509Certificate(readFileSync(f(`${name}.pem`))).raw)],
-    caSubjects: [certFields(Buffer.from(ca.raw)).subjectDer],
-    trust: { trustedRoots: [ca], crlLevel: 0 },
-  };
-}
-
 /** The SA payload of a datagram when it is a main mode first message (responder cookie zero). */
 function mm1Sa(data: Buffer) {
   const msg = decodeMessage(data);
@@ -52,16 +33,9 @@ function mm1AuthMethods(h: Harness): number[] {
 }
 
 t.test('authentication method precedence', { skip }, async (t) => {
-  writeFileSync(f('ext.cnf'), EXT);
-  ossl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f('root.key'));
-  ossl('req', '-new', '-x509', '-key', f('root.key'), '-subj', '/O=sitelink test/CN=root', '-days', '30', '-config', f('ext.cnf'), '-extensions', 'root', '-out', f('root.pem'));
-  for (const [name, serial] of [['gwA', '0x20'], ['gwB', '0x21']] as const) {
-    ossl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f(`${name}.key`));
-    ossl('req', '-new', '-key', f(`${name}.key`), '-subj', `/O=sitelink test/CN=${name}`, '-out', f(`${name}.csr`));
-    ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('root.pem'), '-CAkey', f('root.key'), '-set_serial', serial, '-days', '30', '-extfile', f('ext.cnf'), '-extensions', name, '-out', f(`${name}.pem`));
-  }
-  const sigA: PeerAuth = { kind: 'signature', signature: signature('gwA') };
-  const sigB: PeerAuth = { kind: 'signature', signature: signature('gwB') };
+  makeGatewayPki(dir, 'ec');
+  const sigA: PeerAuth = { kind: 'signature', signature: gatewaySignatureAuth(dir, 'gwA', 9) };
+  const sigB: PeerAuth = { kind: 'signature', signature: gatewaySignatureAuth(dir, 'gwB', 9) };
   const psk: PeerAuth = { kind: 'psk' };
 
   t.test('the initiator offers each proposal once per method, in its order', async (t) => {

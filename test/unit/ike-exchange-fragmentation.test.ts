@@ -5,37 +5,21 @@
 // one side does not announce the fragmentation vendor ID.
 
 import t from 'tap';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import { FRAGMENT_IP_DATAGRAM } from '../../firmware/src/ike/exchange/ike-node.ts';
-import type { SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
 import { FRAGMENTATION_VENDOR_ID, decodeFragment, decodeMessage, isFragmentMessage, PayloadType, payloadsOfType } from '../../firmware/src/ike/wire/index.ts';
 import { Harness, type Datagram } from './ike-exchange-harness.ts';
-import { makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
+import { gatewaySignatureAuth, makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
 
 const skip = opensslSkipReason() ?? false;
 const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-ike-frag-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const f = (n: string): string => path.join(dir, n);
-
-function auth(name: string): SignatureAuth {
-  const caCert = new X509Certificate(readFileSync(f('root.pem')));
-  return {
-    method: 3,
-    privateKey: createPrivateKey(readFileSync(f(`${name}.key`))),
-    certificates: [Buffer.from(new X509Certificate(readFileSync(f(`${name}.pem`))).raw)],
-    caSubjects: [certFields(Buffer.from(caCert.raw)).subjectDer],
-    trust: { trustedRoots: [caCert], crlLevel: 0 },
-  };
-}
-
 const ipSize = (d: Datagram): number => d.data.length + 28 + (d.dst.port === 500 ? 0 : 4);
 
 function harness(o: { fragmentationA?: boolean; fragmentationB?: boolean; nat?: boolean; maxDatagram?: number } = {}): Harness {
-  return new Harness({ peerA: { psk: null, signature: auth('gwA') }, peerB: { psk: null, signature: auth('gwB') }, maxDatagram: FRAGMENT_IP_DATAGRAM, ...o });
+  return new Harness({ peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 3) }, peerB: { psk: null, signature: gatewaySignatureAuth(dir, 'gwB', 3) }, maxDatagram: FRAGMENT_IP_DATAGRAM, ...o });
 }
 
 t.test('IKEv1 fragmentation', { skip }, async (t) => {
