@@ -208,14 +208,11 @@ rules { r { filters = l
   }
 });
 
-t.test('certificate authentication needs existing PEM files', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-cert-'));
-  writeFileSync(join(dir, 'gw.pem'), 'x');
-  writeFileSync(join(dir, 'ca.pem'), 'x');
-  const text = `
+/** A peer with certificate files gw.pem, gw.key, ca.pem (relative to the config) and `auth`; auth is on line 3, private-key on line 6. */
+const certConf = (auth: string): string => `
 peers { hq { remote = 198.51.100.2
+             auth = ${auth}
              local-id = a.lab
-             auth = ecdsa-sig, psk
              certificate = gw.pem
              private-key = gw.key
              ca = ca.pem } }
@@ -226,6 +223,12 @@ rules { r { filters = l
             action = sec
             peer = hq } }
 `;
+
+t.test('certificate authentication needs existing PEM files', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-cert-'));
+  writeFileSync(join(dir, 'gw.pem'), 'x');
+  writeFileSync(join(dir, 'ca.pem'), 'x');
+  const text = certConf('ecdsa-sig, psk');
   const r = loadConfigText(join(dir, 'sitelink.conf'), text, { secrets: false });
   const errs = errorsOf(r);
   t.equal(errs.length, 1, errs.join('\n'));
@@ -243,25 +246,11 @@ rules { r { filters = l
 t.test('auth: each method once, and rsa-sig or ecdsa-sig (one certificate per peer)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sl-auth-'));
   for (const f of ['gw.pem', 'gw.key', 'ca.pem']) writeFileSync(join(dir, f), 'x');
-  const conf = (auth: string): string => `
-peers { hq { remote = 198.51.100.2
-             auth = ${auth}
-             local-id = a.lab
-             certificate = gw.pem
-             private-key = gw.key
-             ca = ca.pem } }
-filter-lists { l { f { source = 10.1.0.0/24
-                       destination = 10.0.0.0/16 } } }
-filter-actions { sec { action = negotiate } }
-rules { r { filters = l
-            action = sec
-            peer = hq } }
-`;
-  const both = errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf('rsa-sig, ecdsa-sig'), { secrets: false }));
+  const both = errorsOf(loadConfigText(join(dir, 'sitelink.conf'), certConf('rsa-sig, ecdsa-sig'), { secrets: false }));
   t.match(both.join('\n'), /sitelink\.conf:3: peers\.hq\.auth: expected rsa-sig or ecdsa-sig, not both/);
-  const twice = errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf('psk, rsa-sig, psk'), { secrets: false }));
+  const twice = errorsOf(loadConfigText(join(dir, 'sitelink.conf'), certConf('psk, rsa-sig, psk'), { secrets: false }));
   t.match(twice.join('\n'), /sitelink\.conf:3: peers\.hq\.auth: expected each method at most once/);
-  t.same(errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf('rsa-sig, psk'), { secrets: false })), [], 'rsa-sig, psk is fine');
+  t.same(errorsOf(loadConfigText(join(dir, 'sitelink.conf'), certConf('rsa-sig, psk'), { secrets: false })), [], 'rsa-sig, psk is fine');
 });
 
 t.test('remote = %any: a branch with a dynamic address, answered only', async (t) => {
