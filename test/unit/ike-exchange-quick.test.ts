@@ -6,7 +6,8 @@
 //   a tunnel's subnets are accepted and keyed for exactly those IDs.
 
 import t, { type Test } from 'tap';
-import { ExchangeType } from '../../firmware/src/ike/wire/index.ts';
+import { ExchangeType, NotifyType, ProtocolId, notify } from '../../firmware/src/ike/wire/index.ts';
+import { sendInformational } from '../../firmware/src/ike/exchange/informational.ts';
 import type { Action, ChildSaInstall, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness, tunnel, type Datagram } from './ike-exchange-harness.ts';
 
@@ -83,6 +84,45 @@ t.test('a responder whose QM3 never arrives deletes its inbound SA when retransm
   t.same(h.installs.B.map((s) => s.direction), ['in'], 'no outbound SA ever');
   t.equal(h.b.status()[0]?.children.length, 0, 'no pair recorded');
   t.ok(h.logs.B.some((l) => l.includes('unfinished quick mode')));
+});
+
+t.test('an error notify from the initiator against our QM2 deletes the pre-installed inbound SA at once', async (t) => {
+  for (const which of ['our SPI', 'its SPI'] as const) {
+    t.test(which, async (t) => {
+      const h = new Harness();
+      loseQm3(h);
+      h.bringUp();
+      const bIn = h.installs.B[0]!.spi;
+      // A's side of the pair names B's inbound SPI as its outbound one.
+      const aOut = h.installs.A.find((s) => s.direction === 'out')!;
+      const aIn = h.installs.A.find((s) => s.direction === 'in')!;
+      t.equal(aOut.spi, bIn);
+      const spi = Buffer.alloc(4);
+      spi.writeUInt32BE(which === 'our SPI' ? bIn : aIn.spi);
+      // A refuses (as a peer that could not use our QM2 would): an encrypted
+      // INVALID-ID-INFORMATION under the ISAKMP SA, sent the way A sends any notify.
+      const aSa = h.a.sasOf('gwB')[0]!;
+      sendInformational(h.a, aSa, [notify(NotifyType.INVALID_ID_INFORMATION, ProtocolId.ESP, spi)]);
+      h.apply('A', h.a.tick());
+      h.pump();
+      t.same(h.deletes.B, [bIn], 'the inbound SA is deleted without waiting for retransmission to give up');
+      t.match(h.failed.B[0], /peer refused our QM2 with INVALID_ID_INFORMATION/, 'and the quick mode failed with the reason');
+      t.equal(h.b.status()[0]?.children.length, 0, 'no pair recorded');
+      h.advance(60_000);
+      t.same(h.deletes.B, [bIn], 'nothing more to delete later');
+    });
+  }
+  t.test('an error notify naming an unrelated SPI changes nothing', async (t) => {
+    const h = new Harness();
+    loseQm3(h);
+    h.bringUp();
+    const spi = Buffer.from([0xde, 0xad, 0xbe, 0xef]);
+    sendInformational(h.a, h.a.sasOf('gwB')[0]!, [notify(NotifyType.INVALID_ID_INFORMATION, ProtocolId.ESP, spi)]);
+    h.apply('A', h.a.tick());
+    h.pump();
+    t.same(h.deletes.B, [], 'the inbound SA stays while QM2 is retransmitted');
+    t.same(h.failed.B, []);
+  });
 });
 
 t.test('ISAKMP SA teardown with QM3 outstanding deletes the pre-installed inbound SA', async (t) => {

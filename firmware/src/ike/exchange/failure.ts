@@ -4,6 +4,7 @@
 
 import type { FailureReason, FailureRecord } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
+import { NotifyType } from '../wire/index.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import { ikeMethodName } from './proposal-names.ts';
 import type { FailureDetail } from './types.ts';
@@ -27,4 +28,14 @@ export function mainModeFailure(ctx: ExchangeContext, sa: IsakmpSa, code: Failur
 export function quickModeFailure(ctx: ExchangeContext, sa: IsakmpSa, role: 'initiator' | 'responder', code: FailureReason, reason: string, extra: FailureExtra = {}): void {
   const detail: FailureDetail = { code, role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra };
   ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason, detail });
+}
+
+/** What a peer's error notify against one of our quick modes means (RFC 2408 §3.14.1). */
+export function quickFailureOfNotify(notifyType: number): FailureReason {
+  switch (notifyType) {
+    case NotifyType.NO_PROPOSAL_CHOSEN: return 'no-proposal-chosen';
+    case NotifyType.INVALID_ID_INFORMATION: return 'ts-mismatch';
+    case NotifyType.AUTHENTICATION_FAILED: return 'authentication-failed';
+    default: return 'other';
+  }
 }

@@ -15,7 +15,7 @@ import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakm
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
-import { handleQuickMode, initiateQuickMode } from './quick-mode.ts';
+import { abandonAnswer, handleQuickMode, initiateQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
 
@@ -478,6 +478,7 @@ export class IkeNode implements TimerHost {
       return;
     }
     if (!fx) return;
+    for (const r of fx.refusedAnswers) abandonAnswer(this, sa, r.messageId, r.notifyType, notifyName(r.notifyType));
     for (const spi of fx.deletedOutSpis) {
       const c = sa.children.find((x) => x.outSpi === spi);
       if (c) retireChild(this, sa, c, false);

@@ -19,9 +19,8 @@ import {
   type EncryptedMessage,
   type NotifyPayload,
 } from '../wire/index.ts';
-import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
-import { quickModeFailure } from './failure.ts';
+import { quickFailureOfNotify, quickModeFailure } from './failure.ts';
 import { tunnelMethodNames } from './proposal-names.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
@@ -55,6 +54,9 @@ export interface InformationalEffects {
   deleteIsakmp: boolean;
   /** Error notify types received (RFC 2408 §3.14.1: types below 16384). */
   errors: number[];
+  /** Quick modes we answered (QM2 sent, QM3 awaited) that the peer refused with an
+   * error notify naming either SPI: message ID and the notify type. */
+  refusedAnswers: { messageId: number; notifyType: number }[];
 }
 
 export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: EncryptedMessage): InformationalEffects | null {
@@ -76,7 +78,7 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
   sa.crypto.forget(messageId);
   sa.infoSeen.add(messageId);
   sa.lastHeard = ctx.env.now();
-  const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [] };
+  const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [], refusedAnswers: [] };
   for (const n of payloadsOfType(d.value.payloads, PayloadType.NOTIFY)) {
     const dpd = parseDpd(n);
     if (dpd) {
@@ -98,8 +100,7 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
           sa.crypto.forget(q.messageId);
           ctx.counters.quickModeFailed++;
           const names = tunnelMethodNames(q.tunnel);
-          const code: FailureReason =
-            n.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : n.notifyType === NotifyType.INVALID_ID_INFORMATION ? 'ts-mismatch' : n.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authentication-failed' : 'other';
+          const code = quickFailureOfNotify(n.notifyType);
           quickModeFailure(ctx, sa, 'initiator', code, `peer sent ${notifyName(n.notifyType)}`, {
             offered: names,
             acceptable: names,
@@ -107,6 +108,10 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
             ...(code === 'ts-mismatch' ? { offeredSelectors: [{ local: q.tunnel.local, remote: q.tunnel.remote }] } : {}),
             ...(q.tunnel.action ? { configField: `filter-actions.${q.tunnel.action}.security-methods` } : {}),
           });
+        } else if (q.role === 'responder' && q.state === 'QM2_SENT' && (n.spi.equals(q.inSpi) || (q.pending !== undefined && n.spi.equals(q.pending.peerSpi)))) {
+          // The initiator refused our QM2: the inbound SA installed with it must go now,
+          // not when QM2 retransmission gives up (quick-mode.ts abandonAnswer).
+          effects.refusedAnswers.push({ messageId: q.messageId, notifyType: n.notifyType });
         }
       }
     }
@@ -120,3 +125,4 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
   }
   return effects;
 }
+

@@ -36,7 +36,7 @@ import {
 } from '../wire/index.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
-import { quickModeFailure, type FailureExtra } from './failure.ts';
+import { quickFailureOfNotify, quickModeFailure, type FailureExtra } from './failure.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
 import { sendInformational } from './informational.ts';
@@ -86,6 +86,14 @@ function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | n
     sa.quick.delete(messageId);
   }
   sa.crypto?.forget(messageId);
+}
+
+/** The peer refused a quick mode we answered (an error notify after our QM2): it
+ * fails like any other, and its pre-installed inbound SA is deleted at once. */
+export function abandonAnswer(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, notifyType: number, notifyName: string): void {
+  const qm = sa.quick.get(messageId);
+  if (!qm || qm.role !== 'responder' || qm.state !== 'QM2_SENT') return;
+  failQuick(ctx, sa, qm, messageId, `peer refused our QM2 with ${notifyName}`, undefined, undefined, quickFailureOfNotify(notifyType));
 }
 
 export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
