@@ -24,8 +24,9 @@ export function renderSas(s: SasResult): string {
     ? 'none'
     : table(
       ['PEER', 'ROLE', 'STATE', 'LOCAL', 'REMOTE', 'IDS (local/remote)', 'PROPOSAL', 'AUTH', 'LEFT', 'QMs', 'NAT'],
-      s.mainMode.map((m) => [m.peer, m.role, m.state, m.local, m.remote, `${m.localId} / ${m.remoteId}`, m.proposal, m.auth,
-        `${duration(m.remainingSeconds)} of ${duration(m.lifetimeSeconds)}`, String(m.quickModes), nat(m.nat, m.natt)]),
+      // A main mode still negotiating has no agreed proposal, method or lifetime yet.
+      s.mainMode.map((m) => [m.peer, m.role, m.state, m.local, m.remote, `${m.localId} / ${m.remoteId}`, m.proposal || '-', m.auth || '-',
+        m.state === 'established' ? `${duration(m.remainingSeconds)} of ${duration(m.lifetimeSeconds)}` : '-', String(m.quickModes), nat(m.nat, m.natt)]),
     );
   const qm = s.quickMode.length === 0
     ? 'none'

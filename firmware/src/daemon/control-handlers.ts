@@ -87,19 +87,18 @@ export function sasOf(d: DaemonState): SasResult {
     for (const c of s.children) {
       const inS = d.dataplane.saStatus(c.inSpi, 'in');
       const outS = d.dataplane.saStatus(c.outSpi, 'out');
-      const t = p?.tunnels.find((x) => x.name === c.tunnel);
       quickMode.push({
         peer: s.peer,
         rule: c.tunnel,
-        algorithm: (outS?.algorithm ?? 'aes128gcm16'),
-        pfs: t?.pfsGroup != null ? `group${t.pfsGroup}` : null,
-        localTs: t ? [t.local] : [],
-        remoteTs: t ? [t.remote] : [],
+        algorithm: c.esp,
+        pfs: c.pfsGroup !== null ? `group${c.pfsGroup}` : null,
+        localTs: [c.localTs],
+        remoteTs: [c.remoteTs],
         spiIn: c.inSpi,
         spiOut: c.outSpi,
         lifetimeSeconds: c.ageSeconds + c.expiresInSeconds,
         remainingSeconds: c.expiresInSeconds,
-        lifetimeKilobytes: t?.methods[0]?.lifetimeKilobytes ?? 0,
+        lifetimeKilobytes: c.lifetimeKilobytes,
         bytesIn: String(inS?.bytes ?? 0n),
         bytesOut: String(outS?.bytes ?? 0n),
         packetsIn: String(inS?.packets ?? 0n),

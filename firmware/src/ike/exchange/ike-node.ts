@@ -17,17 +17,24 @@ import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
 import { abandonAnswer, handleQuickMode, initiateQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
+import type { EspAlgorithm } from '../../dataplane/types.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
 
 export interface ChildStatus {
   peer: string;
   tunnel: string;
-  esp: string;
+  esp: EspAlgorithm;
   inSpi: number;
   outSpi: number;
   encap: 'udp' | 'none';
   ageSeconds: number;
   expiresInSeconds: number;
+  /** The pair's own selectors and PFS (a default-response pair is narrower than its rule). */
+  localTs: string;
+  remoteTs: string;
+  pfsGroup: number | null;
+  /** Kilobyte lifetime of the negotiated method as configured. */
+  lifetimeKilobytes: number;
 }
 
 export interface IsakmpStatus {
@@ -552,6 +559,10 @@ export class IkeNode implements TimerHost {
         encap: udpEncapsulated(sa) ? ('udp' as const) : ('none' as const),
         ageSeconds: Math.floor((now - c.createdAt) / 1000),
         expiresInSeconds: Math.floor((c.expiresAt - now) / 1000),
+        localTs: c.tunnel.local,
+        remoteTs: c.tunnel.remote,
+        pfsGroup: c.tunnel.pfsGroup,
+        lifetimeKilobytes: c.tunnel.methods.find((m) => m.esp === c.esp)?.lifetimeKilobytes ?? 0,
       })),
     }));
   }
