@@ -281,7 +281,9 @@ rules { r { filters = l
   t.match(errs('                 local = 198.51.100.2\n                 start = trap'), /sitelink\.conf:6: peers\.branch\.start: expected none/);
   t.match(errs('                 local = 198.51.100.2\n                 dpd-action = restart'), /sitelink\.conf:6: peers\.branch\.dpd-action: expected clear or hold/);
   t.match(errs('                 local = 198.51.100.2', 'fallback-to-clear = yes'), /filter-actions\.sec\.fallback-to-clear: expected no: rule r uses peer branch with remote = %any/);
-  t.match(errs('                 local = 198.51.100.2', '', 'other { remote = %any\n local = 198.51.100.2\n remote-id = other.lab }'), /peers\.other\.remote: expected an address: only one peer may have remote = %any \(branch already does\)/);
+  const twoPsk = errs('                 local = 198.51.100.2', '', 'other { remote = %any\n local = 198.51.100.2\n remote-id = other.lab }');
+  t.match(twoPsk, /peers\.branch\.auth: expected rsa-sig or ecdsa-sig only: 2 peers have remote = %any/, 'two %any peers cannot use a PSK');
+  t.match(twoPsk, /peers\.other\.auth: expected rsa-sig or ecdsa-sig only/);
   const noId = conf('                 local = 198.51.100.2').replace('                 remote-id = branch.lab\n', '');
   t.match(errorsOf(loadConfigText('/etc/sitelink/sitelink.conf', noId, { secrets: false })).join('\n'), /peers\.branch\.remote-id: missing; expected an identity \(required when remote is %any\)/);
 });
@@ -319,4 +321,35 @@ t.test('gateway fragmentation: yes by default, no turns it off, anything else is
   const bad = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, 'gateway {\n  fragmentation = sometimes\n'), { secrets: false });
   const line = base.split('\n').findIndex((l) => l.startsWith('gateway {')) + 2;
   t.match(errorsOf(bad).join('\n'), new RegExp(`^sitelink\\.conf:${line}: gateway\\.fragmentation: expected`, 'm'), 'names file, line and field');
+});
+
+t.test('several remote = %any peers: certificates, shared main mode settings, distinct identities', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-roam-'));
+  for (const f of ['gw.pem', 'gw.key', 'ca.pem']) writeFileSync(join(dir, f), 'x');
+  const branch = (name: string, extra = ''): string => `  ${name} { remote = %any
+    local = 198.51.100.2
+    remote-id = ${name}.lab
+    auth = ecdsa-sig
+    certificate = gw.pem
+    private-key = gw.key
+    ca = ca.pem${extra} }
+`;
+  const conf = (peers: string): string => `gateway { id = hq.lab }
+peers {
+${peers}}
+filter-lists { l { f { source = 10.0.0.0/16
+                       destination = 10.1.0.0/24 } } }
+filter-actions { sec { action = negotiate } }
+rules { r { filters = l
+            action = sec
+            peer = b1 } }
+`;
+  const load = (peers: string): string[] => errorsOf(loadConfigText(join(dir, 'sitelink.conf'), conf(peers), { secrets: false }));
+  t.same(load(branch('b1') + branch('b2') + branch('b3')), [], 'three branches with certificates');
+  const proposals = load(branch('b1') + branch('b2', '\n    proposals = aes128-sha1-modp2048'));
+  t.match(proposals.join('\n'), /sitelink\.conf:10: peers\.b2\.proposals: expected the same proposals as b1/, 'differing main mode proposals are refused');
+  const local = load(branch('b1') + branch('b2').replace('local = 198.51.100.2', 'local = 198.51.100.3'));
+  t.match(local.join('\n'), /peers\.b2\.local: expected the same local as b1/);
+  const twin = load(branch('b1') + branch('b2').replace('remote-id = b2.lab', 'remote-id = b1.lab'));
+  t.match(twin.join('\n'), /peers\.b2\.remote-id: expected a different identity: b1 \(also remote = %any\) has it/);
 });

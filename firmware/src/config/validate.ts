@@ -52,12 +52,7 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
       const p = readPeer(new SectionReader(file, s, `peers.${s.name}`, errors), gateway, opts, warnings);
       if (p) peers.set(p.name, p);
     }
-    // Main mode picks the peer (and its PSK, RFC 2409 §5.4) from MM1, before any identity
-    // is seen: with two %any peers there would be no way to tell them apart.
-    const roaming = [...peers.values()].filter((p) => p.remoteAddress === ANY_REMOTE);
-    for (const p of roaming.slice(1)) {
-      errors.push({ file, line: p.at.line, field: `peers.${p.name}.remote`, message: `expected an address: only one peer may have remote = %any (${roaming[0]!.name} already does), main mode chooses the peer before it sees an identity` });
-    }
+    checkRoamingPeers([...peers.values()].filter((p) => p.remoteAddress === ANY_REMOTE), file, errors);
   }
 
   const filterLists = new Map<string, FilterList>();
@@ -105,6 +100,45 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
   if (errors.length > 0 || !gateway) return { ok: false, errors: sortErrors(errors), warnings };
   const config: SitelinkConfig = { file, gateway, peers, filterLists, filterActions, rules };
   return { ok: true, config, warnings };
+}
+
+/**
+ * Several `remote = %any` peers (many branches with dynamic addresses). Main mode
+ * picks the peer from MM1, before any identity is seen, and with a pre-shared key
+ * the key itself must be chosen then (RFC 2409 §5.4): so several are allowed only
+ * with signature authentication, where the peer is settled by the identity in MM5
+ * (ike-node.ts peerForIdentity). Until then the first one's main mode settings
+ * answer, so all must share them, and their remote-ids must tell them apart.
+ */
+function checkRoamingPeers(roaming: Peer[], file: string, errors: ConfigError[]): void {
+  if (roaming.length < 2) return;
+  const first = roaming[0]!;
+  const shared: [string, (p: Peer) => unknown][] = [
+    ['local', (p) => p.localAddress],
+    ['local-id', (p) => p.localId],
+    ['mode', (p) => p.exchangeMode],
+    ['auth', (p) => p.auth],
+    ['proposals', (p) => p.keyExchange.methods],
+    ['main-mode-lifetime', (p) => p.keyExchange.lifetimeSeconds],
+    ['quick-mode-limit', (p) => p.keyExchange.quickModeLimit],
+    ['master-key-pfs', (p) => p.keyExchange.masterKeyPfs],
+    ['nat-traversal', (p) => p.natTraversal],
+    ['allow-weak', (p) => p.allowWeak],
+  ];
+  for (const p of roaming) {
+    if (p.auth.some((a) => a.kind === 'psk')) {
+      errors.push({ file, line: p.at.line, field: `peers.${p.name}.auth`, message: `expected rsa-sig or ecdsa-sig only: ${roaming.length} peers have remote = %any, and with a pre-shared key main mode must pick the peer before it sees an identity (RFC 2409 §5.4)` });
+    }
+  }
+  for (const p of roaming.slice(1)) {
+    for (const [field, get] of shared) {
+      if (JSON.stringify(get(p)) !== JSON.stringify(get(first))) {
+        errors.push({ file, line: p.at.line, field: `peers.${p.name}.${field}`, message: `expected the same ${field} as ${first.name}: peers with remote = %any share main mode settings until the peer's identity picks one` });
+      }
+    }
+    const twin = roaming.find((o) => o !== p && roaming.indexOf(o) < roaming.indexOf(p) && JSON.stringify(o.remoteId) === JSON.stringify(p.remoteId));
+    if (twin) errors.push({ file, line: p.at.line, field: `peers.${p.name}.remote-id`, message: `expected a different identity: ${twin.name} (also remote = %any) has it` });
+  }
 }
 
 function sortErrors(e: ConfigError[]): ConfigError[] {

@@ -5,7 +5,8 @@
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
-import type { Action, ExchangeEnv, TunnelPolicy } from './types.ts';
+import type { Action, ExchangeEnv, PeerPolicy, TunnelPolicy } from './types.ts';
+import type { Identity } from '../wire/index.ts';
 
 export interface ExchangeCounters {
   /** Datagrams dropped because they could not be decoded, decrypted or authenticated. */
@@ -43,4 +44,9 @@ export interface ExchangeContext {
   nextReqid(): number;
   /** Whether any other ISAKMP SA (even half-open) exists with this SA's peer. */
   hasOtherSas(sa: IsakmpSa): boolean;
+  /** Responder with a `remote = %any` peer: the other %any peer whose remote-id is
+   * `id`, which the SA then belongs to (config validate.ts checkRoamingPeers). */
+  peerForIdentity(sa: IsakmpSa, id: Identity): PeerPolicy | null;
+  /** The remote-ids an SA's peer could have been: all %any peers' for a %any peer. */
+  acceptableIds(sa: IsakmpSa): Identity[];
 }

@@ -7,7 +7,8 @@ import { authMethodName } from './phase1-auth.ts';
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
-import { ExchangeType, FRAGMENT_OVERHEAD, HEADER_LENGTH, MAX_FRAGMENTS, NotifyType, PayloadType, decodeFragment, decodeMessage, deleteIsakmp, encodeFragments, isFragmentMessage, payloadsOfType } from '../wire/index.ts';
+import { ExchangeType, FRAGMENT_OVERHEAD, HEADER_LENGTH, MAX_FRAGMENTS, NotifyType, PayloadType, decodeFragment, decodeMessage, deleteIsakmp, encodeFragments, isFragmentMessage, payloadsOfType, type Identity } from '../wire/index.ts';
+import { sameIdentity } from './identity.ts';
 import type { ExchangeCounters } from './context.ts';
 import { mainModeFailure } from './failure.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
@@ -122,6 +123,16 @@ export class IkeNode implements TimerHost {
   nextReqid(): number {
     this.#reqid = (this.#reqid % 0x7fffffff) + 1;
     return this.#reqid;
+  }
+
+  peerForIdentity(sa: IsakmpSa, id: Identity): PeerPolicy | null {
+    if (sa.role !== 'responder' || sa.peer.remoteAddress !== ROAMING) return null;
+    return [...this.#peers.values()].find((p) => p !== sa.peer && p.remoteAddress === ROAMING && sameIdentity(p.remoteId, id)) ?? null;
+  }
+
+  acceptableIds(sa: IsakmpSa): Identity[] {
+    if (sa.peer.remoteAddress !== ROAMING) return [sa.peer.remoteId];
+    return [...this.#peers.values()].filter((p) => p.remoteAddress === ROAMING).map((p) => p.remoteId);
   }
 
   hasOtherSas(sa: IsakmpSa): boolean {
