@@ -215,6 +215,13 @@ export class Charon {
     return this.exited ? null : peakRssKb(this.pid);
   }
 
+  /** A crash or power cut: SIGKILL (the child is charon itself: ip netns exec, unshare
+   * and sh all exec), so no Delete leaves. Then stop() to clean up. */
+  async crash(): Promise<void> {
+    if (!this.exited) this.child.kill('SIGKILL');
+    await waitUntil(() => this.exited, 3000, 50);
+  }
+
   /** SIGTERM, then SIGKILL after 3 s; removes the state directory (it holds the PSK). */
   async stop(): Promise<void> {
     await terminate(this.child, () => this.exited, 3000);

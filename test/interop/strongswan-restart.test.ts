@@ -1,0 +1,100 @@
+// Interop: the tunnel survives either side restarting without a goodbye (SIGKILL:
+// a crash or power cut, no Deletes), long before DPD would notice. The restarted
+// side negotiates afresh with INITIAL-CONTACT (RFC 2407 §4.6.3.3), and the side
+// that kept running must drop the stale SAs at once, leaving exactly one pair:
+//   1. charon on gwA (behind the NAT) restarts and initiates to sitelinkd on gwB;
+//   2. sitelinkd on gwA restarts and initiates to charon on gwB.
+import t from 'tap';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { CHARON, Charon, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+
+const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
+
+const charonCommon = (pskHex: string) => ({ name: 'lab', version: 1 as const, ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex });
+
+/** How many IKE SAs and installed child SAs `swanctl --list-sas` shows. */
+function countSas(listing: string): { ike: number; child: number } {
+  return { ike: (listing.match(/ESTABLISHED/g) ?? []).length, child: (listing.match(/INSTALLED/g) ?? []).length };
+}
+
+t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one pair', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('srs'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-srs-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = randomPskHex();
+  const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none' });
+  const d = await Sitelinkd.start(lab.ns('gwB'), files);
+  t.teardown(() => d.stop());
+  const conf = swanctlConf({ ...charonCommon(psk), localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB });
+  let charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), conf);
+  t.teardown(() => charon.stop());
+  t.equal((await charon.initiate('lab')).code, 0, 'charon brought the tunnel up');
+  t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500), 'traffic flows');
+  const before = await controlRequest(d.files.socket, 'sas');
+  t.equal(before.quickMode.length, 1, 'sitelinkd holds one pair');
+
+  await charon.crash();
+  await charon.stop();
+  charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), conf);
+  const init = await charon.initiate('lab');
+  if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
+  t.equal(init.code, 0, 'the restarted charon negotiated again');
+  t.match(charon.log(), /generating ID_PROT request 0 \[ ID HASH N\(INITIAL_CONTACT\) \]/, 'charon sent INITIAL-CONTACT in MM5');
+  t.ok(await waitUntil(() => /INITIAL-CONTACT.*peer restarted: dropping older SAs/.test(d.logText()), 5000, 100), 'sitelinkd dropped the SAs of the old charon');
+  const after = await controlRequest(d.files.socket, 'sas');
+  t.equal(after.mainMode.length, 1, 'one ISAKMP SA left');
+  t.equal(after.quickMode.length, 1, 'one IPsec SA pair left');
+  t.not(after.quickMode[0]?.spiIn, before.quickMode[0]?.spiIn, 'the new pair');
+  t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB (3/3)');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
+  t.equal((await lab.counters()).leak?.packets, 0, 'nothing crossed the NAT in clear');
+});
+
+t.test('sitelinkd restarts (SIGKILL) and initiates again: strongSwan keeps one pair', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const lab = new Lab(uniquePrefix('srd'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-srd-'));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  const psk = randomPskHex();
+  const charon = await Charon.start(
+    lab.ns('gwB'),
+    path.join(dir, 'charon-gwB'),
+    swanctlConf({ ...charonCommon(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+  );
+  t.teardown(() => charon.stop());
+  const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${psk}`, start: 'start' });
+  let d = await Sitelinkd.start(lab.ns('gwA'), files);
+  t.teardown(() => d.stop());
+  t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500), 'the tunnel comes up');
+  t.same(countSas(await charon.listSas()), { ike: 1, child: 1 }, 'charon holds one IKE SA and one child SA');
+
+  d.kill('SIGKILL');
+  t.ok(await waitUntil(() => !d.running, 5000, 50), 'sitelinkd is gone (no Deletes sent)');
+  t.same(countSas(await charon.listSas()), { ike: 1, child: 1 }, 'charon still holds the old SAs');
+  d = await Sitelinkd.start(lab.ns('gwA'), files);
+  const back = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500);
+  if (!back) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-6000)}`);
+  t.ok(back, 'the restarted sitelinkd brought the tunnel back');
+  t.match(charon.log(), /destroying duplicate IKE_SA for peer 'gwA\.lab', received INITIAL_CONTACT/, 'charon took INITIAL-CONTACT from the restarted sitelinkd');
+  const one = await waitUntil(async () => { const n = countSas(await charon.listSas()); return n.ike === 1 && n.child === 1; }, 10_000, 250);
+  if (!one) t.comment(`charon SAs:\n${await charon.listSas()}`);
+  t.ok(one, 'charon dropped the old SAs: one IKE SA and one child SA');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
+  t.equal((await lab.counters()).leak?.packets, 0, 'nothing crossed the NAT in clear');
+});
