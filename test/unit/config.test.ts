@@ -127,10 +127,11 @@ t.test('all errors are collected, each naming file, line and field', async (t) =
   for (const re of want) t.ok(errs.some((e) => re.test(e)), `has ${re}`);
 });
 
-t.test('allow-weak = yes admits MD5, DES, group 1 and aggressive mode', async (t) => {
+t.test('allow-weak = yes admits MD5; aggressive mode is then refused as not implemented', async (t) => {
   const text = BAD.replace('mode = aggressive', 'mode = aggressive\n    allow-weak = yes');
   const errs = errorsOf(loadConfigText('sitelink.conf', text, { secrets: false }));
-  t.notOk(errs.some((e) => /MD5|aggressive/.test(e)), 'weak errors gone');
+  t.notOk(errs.some((e) => /MD5|refused unless allow-weak/.test(e)), 'weak errors gone');
+  t.ok(errs.includes('sitelink.conf:8: peers.hq.mode: expected main: sitelink does not implement aggressive mode (for several branches with dynamic addresses use remote = %any with certificates)'), 'aggressive mode: a clear refusal, not a silent skip');
   t.ok(errs.some((e) => /dpd-delay/.test(e)), 'other errors remain');
 });
 

@@ -206,6 +206,9 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
   const exchangeMode = r.get('mode', (s) => oneOf(s, ['main', 'aggressive'] as const), 'main');
   if (exchangeMode === 'aggressive' && !allowWeak) {
     r.error(r.line('mode'), 'mode', 'aggressive mode exposes the identity and a PSK hash to offline attack; refused unless allow-weak = yes');
+  } else if (exchangeMode === 'aggressive') {
+    // Refused outright rather than accepted and then skipped by the daemon.
+    r.error(r.line('mode'), 'mode', 'expected main: sitelink does not implement aggressive mode (for several branches with dynamic addresses use remote = %any with certificates)');
   }
 
   const auth = readAuth(r);
