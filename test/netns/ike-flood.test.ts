@@ -74,6 +74,10 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
     garbage.push([22200 + i, 4500, `00000000${randomBytes(10 + i).toString('hex')}`]);                       // non-ESP marker + garbage
     garbage.push([22300 + i, 4500, `00000000${mm1().slice(0, 60)}ffff`]);                                    // bad length behind the marker
   }
+  // ESP-in-UDP for an SPI nobody has: the engine drops and counts it.
+  const bogusEsp: [number, number, string][] = [];
+  for (let i = 0; i < 10; i++) bogusEsp.push([22400 + i, 4500, `deadbe${(0x10 + i).toString(16)}00000001${randomBytes(48).toString('hex')}`]);
+  garbage.push(...bogusEsp);
   const sent = await runIn(lab.ns('gwA'), process.execPath, ['-e', SENDER, LAB.gwBWan, JSON.stringify([...flood, ...garbage])], { timeoutMs: 20_000 });
   t.equal(sent.code, 0, `sent ${flood.length} MM1s and ${garbage.length} malformed datagrams from gwA's namespace (${sent.stderr.trim()})`);
 
@@ -82,6 +86,12 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   const malformed = (b.logText().match(/dropped malformed datagram/g) ?? []).length;
   t.ok(malformed >= 60, `gwB dropped and logged the malformed datagrams (${malformed})`);
   t.ok(b.running, 'gwB is still running');
+  // What an operator sees: sitelinkctl counters.
+  const counters = await controlRequest(b.files.socket, 'counters');
+  t.ok(counters.ike.malformed >= 60, `counters: IKE datagrams dropped as malformed (${counters.ike.malformed})`);
+  t.ok(counters.ike.halfOpenRefused > 0, `counters: half-open main modes refused (${counters.ike.halfOpenRefused})`);
+  t.ok(BigInt(counters.esp.drops.badSpi) >= BigInt(bogusEsp.length), `counters: ESP for unknown SPIs dropped (${counters.esp.drops.badSpi})`);
+  t.equal(counters.esp.drops.icv, '0', 'counters: no ICV failure on the real tunnel');
 
   // The established ISAKMP SA is unaffected by the full half-open table: a rekey still works.
   const rk = await controlRequest(a.files.socket, 'rekey', { peer: 'gwB' });

@@ -51,12 +51,24 @@ const sas: ResultOf['sas'] = {
   }],
 };
 
+const counters: ResultOf['counters'] = {
+  esp: {
+    packets: { fromNetwork: '5000', toNetwork: '4900', fromTun: '4950', toTun: '4890' },
+    ike: { received: '12', sent: '11', dropped: '0' },
+    keepalives: { received: '0', sent: '30' },
+    drops: { replay: '3', icv: '7', badSpi: '2', malformed: '1', padding: '0', noSa: '4', deadSa: '0', txError: '0' },
+    eventsDropped: '0',
+  },
+  ike: { malformed: 9, unexpected: 5, retransmitted: 2, mainModeFailed: 1, quickModeFailed: 0, halfOpenRefused: 6, fragmentsReceived: 4, fragmentsDropped: 1, reassembled: 1, fragmentsSent: 3 },
+};
+
 const seen: { command: string; args: unknown }[] = [];
 const server = new ControlServer({ path: sockPath });
 server
   .handle('status', () => status)
   // A buggy handler leaking the PSK three ways: the redaction layer must catch all.
   .handle('sas', () => ({ ...sas, debug: { psk, note: `psk is ${PSK}`, secret: PSK } }))
+  .handle('counters', () => counters)
   .handle('filters', () => ({ filters: filterRows(expandConfig(example_.config)) }))
   .handle('initiate', (args) => { seen.push({ command: 'initiate', args }); return { message: `initiating ${String(args.peer)}` }; })
   .handle('terminate', (args) => { if (args.peer !== 'hq') throw new Error(`no such peer "${String(args.peer)}"`); return { message: 'terminated hq' }; })
@@ -122,6 +134,14 @@ t.test('sas: algorithms, lifetimes, bytes, SPIs, NAT and crypto; PSK leaks are r
   const parsed = JSON.parse(j.out) as { quickMode: { spiIn: number }[]; debug: { psk: string; note: string; secret: string } };
   t.equal(parsed.quickMode[0]?.spiIn, 0xc1a2b3c4);
   t.same(parsed.debug, { psk: '<redacted>', note: 'psk is <redacted>', secret: '<redacted>' });
+});
+
+t.test('counters: drops by reason, IKE failures and fragments, in both forms', async (t) => {
+  const h = await run('counters');
+  t.equal(h.code, 0);
+  for (const want of [/^dropped: replayed\s+3$/m, /^dropped: ICV mismatch\s+7$/m, /^dropped: unknown SPI\s+2$/m, /^dropped: no SA for the traffic\s+4$/m,
+    /^NAT keepalives in \/ out\s+0 \/ 30$/m, /^half-open main modes refused\s+6$/m, /^fragments in \/ dropped \/ reassembled \/ out\s+4 \/ 1 \/ 1 \/ 3$/m]) t.match(h.out, want);
+  t.same(JSON.parse((await run('counters', '--json')).out), counters);
 });
 
 t.test('filters: weights, most specific first', async (t) => {

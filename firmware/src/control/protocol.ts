@@ -18,7 +18,7 @@ export const DEFAULT_SOCKET = '/run/sitelink/control.sock';
 /** Longest accepted request line; a client sending more is cut off. */
 export const MAX_LINE = 64 * 1024;
 
-export const COMMANDS = ['status', 'sas', 'initiate', 'terminate', 'rekey', 'reload', 'check', 'log', 'health', 'explain', 'filters'] as const;
+export const COMMANDS = ['status', 'sas', 'counters', 'initiate', 'terminate', 'rekey', 'reload', 'check', 'log', 'health', 'explain', 'filters'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -105,6 +105,24 @@ export interface SasResult {
   quickMode: QuickModeSaInfo[];
 }
 
+/** counters: what the gateway dropped and why, since it started. Engine counts are
+ * decimal strings (64-bit). */
+export interface CountersResult {
+  esp: {
+    packets: { fromNetwork: string; toNetwork: string; fromTun: string; toTun: string };
+    ike: { received: string; sent: string; dropped: string };
+    keepalives: { received: string; sent: string };
+    /** Packets dropped by the ESP engine, by reason. */
+    drops: { replay: string; icv: string; badSpi: string; malformed: string; padding: string; noSa: string; deadSa: string; txError: string };
+    eventsDropped: string;
+  };
+  /** IKE datagrams and negotiations (exchange/context.ts ExchangeCounters). */
+  ike: {
+    malformed: number; unexpected: number; retransmitted: number; mainModeFailed: number; quickModeFailed: number;
+    halfOpenRefused: number; fragmentsReceived: number; fragmentsDropped: number; reassembled: number; fragmentsSent: number;
+  };
+}
+
 export interface FilterRow {
   id: string;
   rule: string;
@@ -160,6 +178,7 @@ export type { HealthReport };
 export interface ResultOf {
   status: StatusResult;
   sas: SasResult;
+  counters: CountersResult;
   initiate: ActionResult;
   terminate: ActionResult;
   rekey: ActionResult;

@@ -12,7 +12,7 @@ import { formatConfigError } from '../config/types.ts';
 import { collectHealth } from '../health/collect.ts';
 import { redactor } from '../log/redact.ts';
 import {
-  renderAction, renderCheck, renderFilters, renderHealth, renderLog, renderReload, renderSas, renderStatus,
+  renderAction, renderCheck, renderCounters, renderFilters, renderHealth, renderLog, renderReload, renderSas, renderStatus,
 } from './render.ts';
 import { renderExplain } from './render-explain.ts';
 import { matchRow, MatchUsageError } from './match-row.ts';
@@ -33,6 +33,7 @@ export const USAGE = `usage: sitelinkctl [--socket PATH] [--json] COMMAND [ARGS]
 commands:
   status                 daemon and peer overview
   sas                    main mode and quick mode SAs (algorithms, lifetimes, bytes, SPIs, NAT, crypto)
+  counters               packets and drops by reason (ESP engine), IKE drops, failures and fragments
   filters [SRC DST [PROTO [DPORT]]]
                          specific filters with weights, most specific first; with a packet,
                          only the filter that decides it [--config FILE: from a file, no daemon]
@@ -145,6 +146,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       case 'sas':
         emit(io, p.json, await ask(p, 'sas'), renderSas);
+        return 0;
+      case 'counters':
+        emit(io, p.json, await ask(p, 'counters'), renderCounters);
         return 0;
       case 'filters': {
         const cfg = p.flags.get('--config');

@@ -1,6 +1,6 @@
 /** Human renderings of control replies (one function per command). */
 import type {
-  ActionResult, CheckResult, FiltersResult, HealthReport, LogResult, ReloadResult, SasResult, StatusResult,
+  ActionResult, CheckResult, CountersResult, FiltersResult, HealthReport, LogResult, ReloadResult, SasResult, StatusResult,
 } from '../control/protocol.ts';
 import { formatEntry } from '../log/negotiation-log.ts';
 import { bytes, duration, spi, table } from './table.ts';
@@ -37,6 +37,27 @@ export function renderSas(s: SasResult): string {
         q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP', `${q.backend} (${q.driver})`]),
     );
   return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}`;
+}
+
+export function renderCounters(c: CountersResult): string {
+  const e = c.esp;
+  const esp = table(['ESP ENGINE', 'COUNT'], [
+    ['packets from the network', e.packets.fromNetwork], ['packets to the network', e.packets.toNetwork],
+    ['packets from the TUN', e.packets.fromTun], ['packets to the TUN', e.packets.toTun],
+    ['IKE on UDP 4500 in / out / dropped', `${e.ike.received} / ${e.ike.sent} / ${e.ike.dropped}`],
+    ['NAT keepalives in / out', `${e.keepalives.received} / ${e.keepalives.sent}`],
+    ['dropped: replayed', e.drops.replay], ['dropped: ICV mismatch', e.drops.icv], ['dropped: unknown SPI', e.drops.badSpi],
+    ['dropped: malformed', e.drops.malformed], ['dropped: bad padding', e.drops.padding], ['dropped: no SA for the traffic', e.drops.noSa],
+    ['dropped: SA past its hard limit', e.drops.deadSa], ['dropped: send error', e.drops.txError], ['events lost (daemon too slow)', e.eventsDropped],
+  ]);
+  const i = c.ike;
+  const ike = table(['IKE', 'COUNT'], [
+    ['datagrams dropped: malformed or not authentic', String(i.malformed)], ['datagrams dropped: out of place', String(i.unexpected)],
+    ['retransmissions', String(i.retransmitted)], ['main modes failed', String(i.mainModeFailed)], ['quick modes failed', String(i.quickModeFailed)],
+    ['half-open main modes refused', String(i.halfOpenRefused)],
+    ['fragments in / dropped / reassembled / out', `${i.fragmentsReceived} / ${i.fragmentsDropped} / ${i.reassembled} / ${i.fragmentsSent}`],
+  ]);
+  return `${esp}\n\n${ike}`;
 }
 
 export function renderFilters(f: FiltersResult): string {

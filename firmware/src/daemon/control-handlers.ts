@@ -4,7 +4,7 @@
 // status objects carry SPIs, cookies and counters only.
 
 import type { ControlServer } from '../control/server.ts';
-import type { MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
+import type { CountersResult, MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNode } from '../ike/exchange/ike-node.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
@@ -112,9 +112,27 @@ export function sasOf(d: DaemonState): SasResult {
   return { mainMode, quickMode };
 }
 
+export function countersOf(d: DaemonState): CountersResult {
+  const c = d.dataplane.counters();
+  return {
+    esp: {
+      packets: { fromNetwork: String(c.rxPackets), toNetwork: String(c.txPackets), fromTun: String(c.tunRxPackets), toTun: String(c.tunTxPackets) },
+      ike: { received: String(c.ikeRx), sent: String(c.ikeTx), dropped: String(c.ikeDropped) },
+      keepalives: { received: String(c.keepalivesRx), sent: String(c.keepalivesTx) },
+      drops: {
+        replay: String(c.dropsReplay), icv: String(c.dropsIcv), badSpi: String(c.dropsBadSpi), malformed: String(c.dropsMalformed),
+        padding: String(c.dropsPadding), noSa: String(c.dropsNoSa), deadSa: String(c.dropsDead), txError: String(c.dropsTxError),
+      },
+      eventsDropped: String(c.eventsDropped),
+    },
+    ike: { ...d.node.counters },
+  };
+}
+
 export function mountHandlers(server: ControlServer, d: DaemonState): void {
   server.handle('status', () => statusOf(d));
   server.handle('sas', () => sasOf(d));
+  server.handle('counters', () => countersOf(d));
   server.handle('initiate', (args) => {
     const peer = peerArg(args);
     d.apply(d.node.initiate(peer));
