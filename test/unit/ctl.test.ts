@@ -47,7 +47,7 @@ const sas: ResultOf['sas'] = {
   quickMode: [{
     peer: 'hq', rule: 'to-hq', algorithm: 'aes128gcm16', pfs: 'ecp256', localTs: ['10.1.0.0/24'], remoteTs: ['10.0.0.0/16'],
     spiIn: 0xc1a2b3c4, spiOut: 0x0d0e0f10, lifetimeSeconds: 3600, remainingSeconds: 3000, lifetimeKilobytes: 100000,
-    bytesIn: '123456789', bytesOut: '987654', packetsIn: '1000', packetsOut: '900', encap: 'udp', backend: 'openssl', driver: 'openssl',
+    bytesIn: '123456789', bytesOut: '987654', packetsIn: '1000', packetsOut: '900', dropsIn: { replay: '3', icv: '1', malformed: '0', padding: '0' }, encap: 'udp', backend: 'openssl', driver: 'openssl',
   }],
 };
 
@@ -129,7 +129,7 @@ t.test('sas: algorithms, lifetimes, bytes, SPIs, NAT and crypto; PSK leaks are r
   const h = await run('sas');
   t.equal(h.code, 0);
   for (const want of ['aes256-sha256-ecp256', 'we are behind NAT, UDP 4500', '7h30m of 8h00m', 'aes128gcm16', '0xc1a2b3c4', '0x0d0e0f10',
-    '117.7 MiB / 964.5 KiB', '1000 / 900', 'ESP-in-UDP', 'openssl (openssl)', '10.1.0.0/24', 'ecp256']) t.match(h.out, want);
+    '117.7 MiB / 964.5 KiB', '1000 / 900', '3 replay, 1 icv', 'ESP-in-UDP', 'openssl (openssl)', '10.1.0.0/24', 'ecp256']) t.match(h.out, want);
   const j = await run('sas', '--json');
   const parsed = JSON.parse(j.out) as { quickMode: { spiIn: number }[]; debug: { psk: string; note: string; secret: string } };
   t.equal(parsed.quickMode[0]?.spiIn, 0xc1a2b3c4);

@@ -36,6 +36,19 @@ t.test('a quick mode row shows its own algorithm, selectors, PFS and kilobyte li
   t.equal(q.pfs, 'group14');
   t.equal(q.lifetimeKilobytes, 50000, "that method's kilobyte lifetime");
   t.equal(q.rule, 'lan~198.18.1.7/32');
+  t.same(q.dropsIn, { replay: '0', icv: '0', malformed: '0', padding: '0' }, 'no engine status: zero drops');
+});
+
+t.test("a quick mode row carries its inbound SA's drop counts", async (t) => {
+  const h = new Harness();
+  h.bringUp();
+  const inSpi = h.installs.B.find((s) => s.direction === 'in')!.spi;
+  const status = (spi: number, direction: 'in' | 'out') => (spi === inSpi && direction === 'in'
+    ? { packets: 10n, bytes: 1000n, dropsReplay: 4n, dropsIcv: 2n, dropsMalformed: 1n, dropsPadding: 0n, algorithm: 'aes128gcm16', backend: 'openssl', driver: 'openssl' }
+    : null);
+  const s = sasOf({ node: h.b, dataplane: { saStatus: status } } as unknown as DaemonState);
+  t.same(s.quickMode[0]?.dropsIn, { replay: '4', icv: '2', malformed: '1', padding: '0' });
+  t.match(renderSas(s), /4 replay, 2 icv, 1 malformed/);
 });
 
 t.test('a main mode still negotiating renders without proposal, method or lifetime', async (t) => {

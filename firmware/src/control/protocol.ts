@@ -94,6 +94,8 @@ export interface QuickModeSaInfo {
   bytesOut: string;
   packetsIn: string;
   packetsOut: string;
+  /** Inbound packets of this SA dropped by reason (decimal). */
+  dropsIn: { replay: string; icv: string; malformed: string; padding: string };
   encap: 'udp' | 'none';
   backend: 'afalg' | 'openssl';
   driver: string;

@@ -19,6 +19,12 @@ function nat(n: { local: boolean; remote: boolean }, natt: boolean): string {
   return `${where}${natt ? ', UDP 4500' : ''}`;
 }
 
+/** "0", or each non-zero reason, e.g. "3 replay, 1 icv". */
+function dropsIn(d: { replay: string; icv: string; malformed: string; padding: string }): string {
+  const parts = Object.entries(d).filter(([, n]) => n !== '0').map(([k, n]) => `${n} ${k}`);
+  return parts.length === 0 ? '0' : parts.join(', ');
+}
+
 export function renderSas(s: SasResult): string {
   const mm = s.mainMode.length === 0
     ? 'none'
@@ -31,9 +37,9 @@ export function renderSas(s: SasResult): string {
   const qm = s.quickMode.length === 0
     ? 'none'
     : table(
-      ['PEER', 'RULE', 'ALGORITHM', 'PFS', 'SPI IN', 'SPI OUT', 'LOCAL TS', 'REMOTE TS', 'LEFT', 'BYTES IN/OUT', 'PACKETS IN/OUT', 'ENCAP', 'CRYPTO'],
+      ['PEER', 'RULE', 'ALGORITHM', 'PFS', 'SPI IN', 'SPI OUT', 'LOCAL TS', 'REMOTE TS', 'LEFT', 'BYTES IN/OUT', 'PACKETS IN/OUT', 'DROPS IN', 'ENCAP', 'CRYPTO'],
       s.quickMode.map((q) => [q.peer, q.rule, q.algorithm, q.pfs ?? 'none', spi(q.spiIn), spi(q.spiOut), q.localTs.join(','), q.remoteTs.join(','),
-        `${duration(q.remainingSeconds)} / ${q.lifetimeKilobytes} KB`, `${bytes(q.bytesIn)} / ${bytes(q.bytesOut)}`, `${q.packetsIn} / ${q.packetsOut}`,
+        `${duration(q.remainingSeconds)} / ${q.lifetimeKilobytes} KB`, `${bytes(q.bytesIn)} / ${bytes(q.bytesOut)}`, `${q.packetsIn} / ${q.packetsOut}`, dropsIn(q.dropsIn),
         q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP', `${q.backend} (${q.driver})`]),
     );
   return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}`;

@@ -103,6 +103,7 @@ export function sasOf(d: DaemonState): SasResult {
         bytesOut: String(outS?.bytes ?? 0n),
         packetsIn: String(inS?.packets ?? 0n),
         packetsOut: String(outS?.packets ?? 0n),
+        dropsIn: { replay: String(inS?.dropsReplay ?? 0n), icv: String(inS?.dropsIcv ?? 0n), malformed: String(inS?.dropsMalformed ?? 0n), padding: String(inS?.dropsPadding ?? 0n) },
         encap: c.encap,
         backend: outS?.backend ?? 'openssl',
         driver: outS?.driver ?? '',
