@@ -13,7 +13,7 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { run } from '../lib/proc.ts';
 import { CHARON, Charon, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
@@ -46,13 +46,7 @@ function allowWeak(files: ConfigFiles): void {
 
 async function runSuite(t: Test, s: Suite): Promise<void> {
   if (!existsSync(sitelinkdPath)) return void t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix(`mx${s.tag}`));
-  const dir = mkdtempSync(path.join(tmpdir(), `sl-mx${s.tag}-`));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, `mx${s.tag}`);
   const psk = randomPskHex();
   const charon = await Charon.start(
     lab.ns('gwB'),

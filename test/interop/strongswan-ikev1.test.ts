@@ -5,19 +5,16 @@
 //   2. charon on gwA initiates, sitelinkd on gwB responds.
 // Traffic lanA <-> lanB must flow, with nothing in clear on the NAT.
 import t, { type Test } from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { Lab, LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
-
-const charonCommon = (pskHex: string) => ({ name: 'lab', version: 1 as const, ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex });
 
 async function trafficChecks(t: Test, lab: Lab, d: Sitelinkd, c: Charon): Promise<void> {
   const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500);
@@ -36,18 +33,12 @@ async function trafficChecks(t: Test, lab: Lab, d: Sitelinkd, c: Charon): Promis
 
 t.test('sitelinkd initiates (gwA, behind NAT) to strongSwan (gwB)', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('ssi'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ss1-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'ssi');
   const psk = randomPskHex();
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonCommon(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
   );
   t.teardown(() => charon.stop());
   const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${psk}`, start: 'start' });
@@ -62,13 +53,7 @@ t.test('sitelinkd initiates (gwA, behind NAT) to strongSwan (gwB)', { skip: skip
 
 t.test('strongSwan initiates (gwA, behind NAT) to sitelinkd (gwB)', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('ssr'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ss2-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'ssr');
   const psk = randomPskHex();
   const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none' });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
@@ -76,7 +61,7 @@ t.test('strongSwan initiates (gwA, behind NAT) to sitelinkd (gwB)', { skip: skip
   const charon = await Charon.start(
     lab.ns('gwA'),
     path.join(dir, 'charon-gwA'),
-    swanctlConf({ ...charonCommon(psk), localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB }),
+    swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB }),
   );
   t.teardown(() => charon.stop());
   const init = await charon.initiate('lab');
@@ -88,13 +73,7 @@ t.test('strongSwan initiates (gwA, behind NAT) to sitelinkd (gwB)', { skip: skip
 
 t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelinkd follows', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('ssk'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ss3-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'ssk');
   const psk = randomPskHex();
   const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none', pfs: 'modp2048' });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
@@ -103,7 +82,7 @@ t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelink
     lab.ns('gwA'),
     path.join(dir, 'charon-gwA'),
     swanctlConf({
-      ...charonCommon(psk),
+      ...charonPskBasics(psk),
       espProposals: 'aes128gcm16-modp2048',
       localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB,
       childExtra: { rekey_time: '12s', life_time: '30s', rand_time: '0s' },
@@ -125,17 +104,11 @@ t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelink
 
 t.test('mismatched PSK against strongSwan: no tunnel, explain says authentication failed', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('ssp'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ss4-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'ssp');
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonCommon(randomPskHex()), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({ ...charonPskBasics(randomPskHex()), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
   );
   t.teardown(() => charon.stop());
   const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${randomPskHex()}`, start: 'start' });

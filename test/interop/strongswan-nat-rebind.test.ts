@@ -3,12 +3,11 @@
 // and sitelinkd on gwB must follow it (RFC 3948 §5; RFC 3947 for IKE) for ESP both
 // ways and for the next IKE exchange, here a quick mode rekey charon starts.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -17,19 +16,13 @@ const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
 t.test("strongSwan behind a NAT that rebinds: sitelinkd follows charon's new port", { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('snr'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-snr-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'snr');
   const psk = randomPskHex();
   const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none' });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
   t.teardown(() => d.stop());
   const charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), swanctlConf({
-    name: 'lab', version: 1, ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex: psk,
+    ...charonPskBasics(psk),
     localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB,
   }));
   t.teardown(() => charon.stop());

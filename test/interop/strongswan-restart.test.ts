@@ -5,19 +5,16 @@
 //   1. charon on gwA (behind the NAT) restarts and initiates to sitelinkd on gwB;
 //   2. sitelinkd on gwA restarts and initiates to charon on gwB.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
-
-const charonCommon = (pskHex: string) => ({ name: 'lab', version: 1 as const, ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex });
 
 /** How many IKE SAs and installed child SAs `swanctl --list-sas` shows. */
 function countSas(listing: string): { ike: number; child: number } {
@@ -26,18 +23,12 @@ function countSas(listing: string): { ike: number; child: number } {
 
 t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one pair', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('srs'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-srs-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'srs');
   const psk = randomPskHex();
   const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none' });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
   t.teardown(() => d.stop());
-  const conf = swanctlConf({ ...charonCommon(psk), localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB });
+  const conf = swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB });
   let charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), conf);
   t.teardown(() => charon.stop());
   t.equal((await charon.initiate('lab')).code, 0, 'charon brought the tunnel up');
@@ -64,18 +55,12 @@ t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one p
 
 t.test('sitelinkd restarts (SIGKILL) and initiates again: strongSwan keeps one pair', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('srd'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-srd-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'srd');
   const psk = randomPskHex();
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonCommon(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
   );
   t.teardown(() => charon.stop());
   const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${psk}`, start: 'start' });

@@ -1,6 +1,10 @@
 // The netns lab from tests. One implementation: scripts/lab/netns does the work
 // (the benchmark uses it too); this wraps it and reads its counters.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
 import { labScript } from './paths.ts';
 import { run, runIn, runOk } from './proc.ts';
 import type { RunOptions, RunResult } from './proc.ts';
@@ -101,4 +105,19 @@ export function parseCounters(text: string): LabCounters {
     return c;
   };
   return { ike500: get('ike500'), espudp: get('espudp'), rawesp: get('rawesp'), leak: found.get('leak') ?? null };
+}
+
+/**
+ * A lab for one tap test, up, with a private temp folder beside it; both are removed
+ * when the test ends (teardown), whatever happened.
+ */
+export async function labForTest(t: Test, tag: string): Promise<{ lab: Lab; dir: string }> {
+  const lab = new Lab(uniquePrefix(tag));
+  const dir = mkdtempSync(path.join(tmpdir(), `sl-${tag}-`));
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up();
+  return { lab, dir };
 }

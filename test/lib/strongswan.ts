@@ -128,6 +128,11 @@ export function swanctlConf(p: SwanctlPeer): string {
   ].join('\n');
 }
 
+/** The PSK connection most interop tests give charon: `lab`, IKEv1, aes128-sha256-modp2048, ESP aes128gcm16. */
+export function charonPskBasics(pskHex: string): Pick<SwanctlPeer, 'name' | 'version' | 'ikeProposals' | 'espProposals' | 'pskHex'> {
+  return { name: 'lab', version: 1, ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex };
+}
+
 export function randomPskHex(bytes = 32): string {
   return randomBytes(bytes).toString('hex');
 }

@@ -3,10 +3,8 @@
 // blocked (routed into the engine, dropped for want of an SA); with it on, after ~3 s
 // of silence the traffic flows in clear and status says so.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -16,13 +14,7 @@ const skip = labSkipReason();
 
 t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('dfb'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-dfb-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'dfb');
   await lab.plain(true);
   t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 5000, 300), 'without sitelinkd the lab routes lanA <-> lanB in clear');
 
@@ -61,13 +53,7 @@ t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t
 
 t.test('fallback to clear never follows an authentication failure', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('dfa'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-dfa-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'dfa');
   await lab.plain(true);
   const withFallback = (file: string): void =>
     writeFileSync(file, readFileSync(file, 'utf8').replace('pfs = none', 'pfs = none\n    fallback-to-clear = yes'), { mode: 0o600 });

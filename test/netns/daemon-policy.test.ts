@@ -2,10 +2,8 @@
 // sitelink): a block filter (lanA -> gwA's LAN address, ICMP) really drops while the
 // negotiate rule's traffic crosses the tunnel; SIGTERM removes the table again.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
@@ -23,13 +21,7 @@ function addBlockRule(file: string): void {
 
 t.test('sitelinkd applies block filters in nftables and removes them at stop', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('dpo'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-dpo-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'dpo');
   const psk = 'policy-lab-psk';
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
   addBlockRule(confA.config);

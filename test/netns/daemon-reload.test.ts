@@ -3,10 +3,9 @@
 // with file:line: field errors and changes nothing; a change to the tunnel's security
 // methods renegotiates it (new SPIs, new algorithm) and traffic flows again.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -16,13 +15,7 @@ const skip = labSkipReason();
 
 t.test('reload keeps unchanged tunnels, refuses invalid files, renegotiates changed ones', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('drl'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-drl-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'drl');
   const psk = 'reload-lab-psk';
   const gA = { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' } as const;
   const confA = writeGatewayConfig(dir, 'gwA', { ...gA, esp: 'aes128gcm16' });

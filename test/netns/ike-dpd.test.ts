@@ -5,10 +5,8 @@
 // dpd-action = restart the tunnel must come back with traffic once gwB's
 // daemon is started again.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -29,13 +27,7 @@ function withDpd(files: ConfigFiles, action: 'restart' | 'clear'): void {
 
 t.test('SIGKILLed peer: DPD removes the SAs in time; the restarted peer gets the tunnel back', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('dpd'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-dpd-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'dpd');
   const psk = `dpd-psk-${Math.random().toString(36).slice(2)}`;
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });

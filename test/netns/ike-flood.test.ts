@@ -9,10 +9,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { existsSync } from 'node:fs';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { runIn } from '../lib/proc.ts';
 import { waitUntil } from '../lib/wait.ts';
@@ -37,13 +35,7 @@ for (const [sport, dport, hex] of list) {
 
 t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('fl'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-fl-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'fl');
   const psk = `flood-psk-${Math.random().toString(36).slice(2)}`;
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });

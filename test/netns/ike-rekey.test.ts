@@ -6,10 +6,9 @@
 // SPIs on both sides, and the old pairs must be gone afterwards.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { run } from '../lib/proc.ts';
@@ -28,13 +27,7 @@ async function spiPairs(socket: string): Promise<string[]> {
 
 t.test('four forced rekeys under ping -i 0.2: no loss, new SPIs each time', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('rk'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-rk-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'rk');
   const psk = `rekey-psk-${Math.random().toString(36).slice(2)}`;
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start', pfs: 'modp2048' });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none', pfs: 'modp2048' });

@@ -8,7 +8,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { Lab, LAB, labForTest, uniquePrefix } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -19,13 +19,7 @@ const skip = labSkipReason();
 
 t.test('headquarters answers a branch configured as remote = %any', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('rom'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-rom-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'rom');
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'none' });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: '%any', localAddress: LAB.gwBWan, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });

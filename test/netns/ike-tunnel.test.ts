@@ -4,10 +4,8 @@
 // ESP-in-UDP, nothing may leak in clear, the logs must not contain the PSK,
 // and on SIGTERM both daemons delete their SAs and exit.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { existsSync } from 'node:fs';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -21,13 +19,7 @@ t.test('sitelinkd is built', { skip: skip ?? false }, async (t) => {
 
 t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('ike'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ike-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'ike');
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
@@ -79,13 +71,7 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
 
 t.test('sitelinkd with mismatched PSKs: no tunnel, explain says why', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('ikf'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ikf-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'ikf');
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'first-secret-A', start: 'start' });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: 'other-secret-B', start: 'none' });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
@@ -108,13 +94,7 @@ t.test('sitelinkd with mismatched PSKs: no tunnel, explain says why', { skip: sk
 
 t.test('start = trap: the first LAN packet brings the tunnel up', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('ikt'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ikt-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await lab.up();
+  const { lab, dir } = await labForTest(t, 'ikt');
   const psk = 'trap-lab-psk';
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'trap' });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
