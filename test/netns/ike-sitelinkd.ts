@@ -28,6 +28,8 @@ export interface GatewayConfig {
   cert?: { kind: 'rsa-sig' | 'ecdsa-sig'; auth?: string; certificate: string; privateKey: string; ca: string };
   /** gateway.fragmentation (default: unset, i.e. yes). */
   fragmentation?: boolean;
+  /** The negotiate filter's protocol and ports (default: whole subnets). */
+  filter?: { protocol: string; sourcePorts?: string; destinationPorts?: string };
 }
 
 export interface ConfigFiles {
@@ -69,7 +71,7 @@ filter-lists {
   lan {
     lan-to-lan {
       source = ${g.local}
-      destination = ${g.remoteNet}
+      destination = ${g.remoteNet}${g.filter ? `\n      protocol = ${g.filter.protocol}` : ''}${g.filter?.sourcePorts ? `\n      source-ports = ${g.filter.sourcePorts}` : ''}${g.filter?.destinationPorts ? `\n      destination-ports = ${g.filter.destinationPorts}` : ''}
     }
   }
 }

@@ -92,8 +92,8 @@ export function sasOf(d: DaemonState): SasResult {
         rule: c.tunnel,
         algorithm: c.esp,
         pfs: c.pfsGroup !== null ? `group${c.pfsGroup}` : null,
-        localTs: [c.localTs],
-        remoteTs: [c.remoteTs],
+        localTs: [withPorts(c.localTs, c.ports?.protocol, c.ports?.localPort)],
+        remoteTs: [withPorts(c.remoteTs, c.ports?.protocol, c.ports?.remotePort)],
         spiIn: c.inSpi,
         spiOut: c.outSpi,
         lifetimeSeconds: c.ageSeconds + c.expiresInSeconds,
@@ -111,6 +111,15 @@ export function sasOf(d: DaemonState): SasResult {
     }
   }
   return { mainMode, quickMode };
+}
+
+const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 58: 'icmpv6', 132: 'sctp' };
+
+/** strongSwan's notation: 198.18.2.0/24[tcp/5201], [tcp] for all ports. */
+function withPorts(cidr: string, protocol: number | undefined, port: number | undefined): string {
+  if (protocol === undefined || protocol === 0) return cidr;
+  const name = PROTOCOL_NAMES[protocol] ?? String(protocol);
+  return `${cidr}[${name}${port ? `/${port}` : ''}]`;
 }
 
 export function countersOf(d: DaemonState): CountersResult {

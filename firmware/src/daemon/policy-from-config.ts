@@ -67,13 +67,20 @@ export function peerPolicies(
     const mine: TunnelPolicy[] = [];
     for (const t of tunnels.filter((x) => x.peer === p.name)) {
       t.selectors.forEach((s, i) => {
-        if (s.protocol !== undefined || s.localPorts !== undefined || s.remotePorts !== undefined) {
-          problems.push({ peer: p.name, message: `rule ${t.rule}: protocol/port selectors are negotiated as whole subnets` });
+        // RFC 2407 §4.6.2: a client ID carries a protocol and one port (0 = any), so a
+        // range can only be negotiated as the whole protocol.
+        const one = (r: [number, number] | undefined): number | null => (r === undefined ? 0 : r[0] === r[1] ? r[0] : null);
+        const lp = one(s.localPorts);
+        const rp = one(s.remotePorts);
+        if (lp === null || rp === null) {
+          problems.push({ peer: p.name, message: `rule ${t.rule}: a port range cannot be negotiated in IKEv1 (one port per ID); negotiated for protocol ${s.protocol ?? 0}, all ports` });
         }
+        const ports = s.protocol !== undefined ? { protocol: s.protocol, localPort: lp ?? 0, remotePort: rp ?? 0 } : undefined;
         mine.push({
           name: t.selectors.length === 1 ? t.rule : `${t.rule}#${i + 1}`,
           local: s.local,
           remote: s.remote,
+          ...(ports ? { ports } : {}),
           methods: t.action.securityMethods.map((m) => ({ esp: m.esp, lifetimeSeconds: m.lifetimeSeconds, lifetimeKilobytes: m.lifetimeKilobytes })),
           pfsGroup: t.action.pfsGroup,
           action: t.action.name,

@@ -22,6 +22,15 @@ export function saSpecOf(sa: ChildSaInstall, backend: CryptoBackend): SaSpec {
     limits: { softBytes: (hard * BigInt(Math.round(SOFT_FRACTION * 100))) / 100n, hardBytes: hard },
   };
   if (sa.authKey) spec.authKey = sa.authKey;
-  if (sa.direction === 'out') spec.selectors = [{ local: sa.localTs, remote: sa.remoteTs }];
+  if (sa.direction === 'out') {
+    const p = sa.ports;
+    spec.selectors = [{
+      local: sa.localTs,
+      remote: sa.remoteTs,
+      ...(p ? { protocol: p.protocol } : {}),
+      ...(p && p.localPort !== 0 ? { localPorts: [p.localPort, p.localPort] as [number, number] } : {}),
+      ...(p && p.remotePort !== 0 ? { remotePorts: [p.remotePort, p.remotePort] as [number, number] } : {}),
+    }];
+  }
   return spec;
 }

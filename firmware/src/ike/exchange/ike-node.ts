@@ -19,7 +19,7 @@ import { Reassembler } from './fragments.ts';
 import { abandonAnswer, handleQuickMode, initiateQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
-import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type TunnelPolicy } from './types.ts';
+import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type PortSelector, type TunnelPolicy } from './types.ts';
 
 export interface ChildStatus {
   peer: string;
@@ -33,6 +33,7 @@ export interface ChildStatus {
   /** The pair's own selectors and PFS (a default-response pair is narrower than its rule). */
   localTs: string;
   remoteTs: string;
+  ports?: PortSelector;
   pfsGroup: number | null;
   /** Kilobyte lifetime of the negotiated method as configured. */
   lifetimeKilobytes: number;
@@ -572,6 +573,7 @@ export class IkeNode implements TimerHost {
         expiresInSeconds: Math.floor((c.expiresAt - now) / 1000),
         localTs: c.tunnel.local,
         remoteTs: c.tunnel.remote,
+        ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
         pfsGroup: c.tunnel.pfsGroup,
         lifetimeKilobytes: c.tunnel.methods.find((m) => m.esp === c.esp)?.lifetimeKilobytes ?? 0,
       })),

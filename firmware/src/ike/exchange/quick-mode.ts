@@ -68,8 +68,8 @@ function newMessageId(ctx: ExchangeContext, sa: IsakmpSa): number {
 }
 
 function ids(t: TunnelPolicy, role: 'initiator' | 'responder'): { initiator: IdPayload; responder: IdPayload } {
-  const local = trafficSelector(t.local);
-  const remote = trafficSelector(t.remote);
+  const local = trafficSelector(t.local, t.ports?.protocol ?? 0, t.ports?.localPort ?? 0);
+  const remote = trafficSelector(t.remote, t.ports?.protocol ?? 0, t.ports?.remotePort ?? 0);
   return role === 'initiator' ? { initiator: local, responder: remote } : { initiator: remote, responder: local };
 }
 

@@ -48,6 +48,9 @@ export interface TunnelPolicy {
   /** CIDR on our side, e.g. "198.18.1.0/24". */
   local: string;
   remote: string;
+  /** IP protocol and ports of the client IDs (RFC 2407 §4.6.2: one port per ID, 0 =
+   * any); absent = the whole subnets. */
+  ports?: PortSelector;
   methods: EspMethod[];
   /** The filter action these methods come from (for `explain`: which setting to change). */
   action?: string;
@@ -58,6 +61,12 @@ export interface TunnelPolicy {
    * lie inside this tunnel's subnets (narrower than ours), keyed for exactly those IDs.
    */
   defaultResponse?: boolean;
+}
+
+export interface PortSelector {
+  protocol: number;
+  localPort: number;
+  remotePort: number;
 }
 
 export interface DpdPolicy {
@@ -127,6 +136,8 @@ export interface ChildSaInstall {
   encap: 'udp' | 'none';
   localTs: string;
   remoteTs: string;
+  /** Protocol and ports the pair was negotiated for (the tunnel's), if any. */
+  ports?: PortSelector;
   lifetimeSeconds: number;
   lifetimeKilobytes: number;
 }
