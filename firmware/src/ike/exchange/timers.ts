@@ -8,7 +8,7 @@ import type { ExchangeContext } from './context.ts';
 import { dropPreinstalledInbound, expireLingeringInbound, retireChild } from './child-sa.ts';
 import { mainModeFailure, quickModeFailure } from './failure.ts';
 import { sendDpd } from './informational.ts';
-import type { IsakmpSa } from './isakmp-sa.ts';
+import type { ChildSa, IsakmpSa } from './isakmp-sa.ts';
 import { tunnelMethodNames } from './proposal-names.ts';
 import { HALF_OPEN_TIMEOUT_MS } from './types.ts';
 
@@ -95,6 +95,18 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
   }
 }
 
+/**
+ * Which of two pairs serving one tunnel is the newer one. Pairs installed at the same
+ * instant (both sides initiated at once) are ordered by their SPIs, which both sides
+ * share (swapped), so both retire the same pair and keep the same one; by time alone
+ * each side would keep rekeying its duplicate.
+ */
+function newerPair(x: ChildSa, c: ChildSa): boolean {
+  if (x.createdAt !== c.createdAt) return x.createdAt > c.createdAt;
+  const key = (p: ChildSa): number => Math.min(p.inSpi, p.outSpi);
+  return key(x) > key(c);
+}
+
 function childTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
   for (const c of [...sa.children]) {
     if (now >= c.expiresAt) {
@@ -102,7 +114,7 @@ function childTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       retireChild(host, sa, c, true);
     } else if (now >= c.rekeyAt && !c.rekeying) {
       const all = host.sasOf(sa.peer.name).flatMap((o) => o.children);
-      if (all.some((x) => x !== c && x.tunnel.name === c.tunnel.name && x.createdAt > c.createdAt)) {
+      if (all.some((x) => x !== c && x.tunnel.name === c.tunnel.name && newerPair(x, c))) {
         // A newer pair already serves this tunnel (the peer rekeyed, or both sides
         // initiated at once): retire this one instead of rekeying it.
         retireChild(host, sa, c, true);
