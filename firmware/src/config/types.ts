@@ -155,8 +155,8 @@ export interface Peer {
   remoteId: PeerIdentity;
   /** IKE version; only IKEv1 (RFC 2409) today. */
   ikeVersion: 1;
-  /** Aggressive mode is refused unless allowWeak. */
-  exchangeMode: 'main' | 'aggressive';
+  /** Main mode only: `mode = aggressive` is refused by the validator (not implemented). */
+  exchangeMode: 'main';
   auth: AuthMethod[];
   /** Present when auth includes psk (resolved from the secrets file by remote id). */
   psk: Secret | null;

@@ -116,7 +116,6 @@ function checkRoamingPeers(roaming: Peer[], file: string, errors: ConfigError[])
   const shared: [string, (p: Peer) => unknown][] = [
     ['local', (p) => p.localAddress],
     ['local-id', (p) => p.localId],
-    ['mode', (p) => p.exchangeMode],
     ['auth', (p) => p.auth],
     ['proposals', (p) => p.keyExchange.methods],
     ['main-mode-lifetime', (p) => p.keyExchange.lifetimeSeconds],
@@ -130,15 +129,16 @@ function checkRoamingPeers(roaming: Peer[], file: string, errors: ConfigError[])
       errors.push({ file, line: p.at.line, field: `peers.${p.name}.auth`, message: `expected rsa-sig or ecdsa-sig only: ${roaming.length} peers have remote = %any, and with a pre-shared key main mode must pick the peer before it sees an identity (RFC 2409 §5.4)` });
     }
   }
-  for (const p of roaming.slice(1)) {
+  roaming.forEach((p, i) => {
+    if (i === 0) return;
     for (const [field, get] of shared) {
       if (JSON.stringify(get(p)) !== JSON.stringify(get(first))) {
         errors.push({ file, line: p.at.line, field: `peers.${p.name}.${field}`, message: `expected the same ${field} as ${first.name}: peers with remote = %any share main mode settings until the peer's identity picks one` });
       }
     }
-    const twin = roaming.find((o) => o !== p && roaming.indexOf(o) < roaming.indexOf(p) && JSON.stringify(o.remoteId) === JSON.stringify(p.remoteId));
+    const twin = roaming.slice(0, i).find((o) => JSON.stringify(o.remoteId) === JSON.stringify(p.remoteId));
     if (twin) errors.push({ file, line: p.at.line, field: `peers.${p.name}.remote-id`, message: `expected a different identity: ${twin.name} (also remote = %any) has it` });
-  }
+  });
 }
 
 function sortErrors(e: ConfigError[]): ConfigError[] {
@@ -233,7 +233,7 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     localId: localId ?? { kind: 'fqdn', value: '' },
     remoteId: remoteId ?? { kind: 'fqdn', value: '' },
     ikeVersion: 1,
-    exchangeMode,
+    exchangeMode: 'main',
     auth,
     psk: null,
     keyExchange: {

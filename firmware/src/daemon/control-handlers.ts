@@ -8,6 +8,7 @@ import type { CountersResult, MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasR
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNode } from '../ike/exchange/ike-node.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
+import { protocolName } from '../config/values.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
 
@@ -113,13 +114,10 @@ export function sasOf(d: DaemonState): SasResult {
   return { mainMode, quickMode };
 }
 
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 58: 'icmpv6', 132: 'sctp' };
-
 /** strongSwan's notation: 198.18.2.0/24[tcp/5201], [tcp] for all ports. */
 function withPorts(cidr: string, protocol: number | undefined, port: number | undefined): string {
   if (protocol === undefined || protocol === 0) return cidr;
-  const name = PROTOCOL_NAMES[protocol] ?? String(protocol);
-  return `${cidr}[${name}${port ? `/${port}` : ''}]`;
+  return `${cidr}[${protocolName(protocol)}${port ? `/${port}` : ''}]`;
 }
 
 export function countersOf(d: DaemonState): CountersResult {

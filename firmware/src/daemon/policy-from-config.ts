@@ -60,10 +60,6 @@ export function peerPolicies(
       auth.push({ kind: 'signature', signature: loaded });
     }
     if (broken) continue;
-    if (p.exchangeMode !== 'main') {
-      problems.push({ peer: p.name, message: 'aggressive mode is not implemented' });
-      continue;
-    }
     const mine: TunnelPolicy[] = [];
     for (const t of tunnels.filter((x) => x.peer === p.name)) {
       t.selectors.forEach((s, i) => {

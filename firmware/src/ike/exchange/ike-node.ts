@@ -497,7 +497,7 @@ export class IkeNode implements TimerHost {
       return;
     }
     if (!fx) return;
-    for (const r of fx.refusedAnswers) abandonAnswer(this, sa, r.messageId, r.notifyType, notifyName(r.notifyType));
+    for (const r of fx.refusedAnswers) abandonAnswer(this, sa, r.messageId, r.notifyType);
     for (const spi of fx.deletedOutSpis) {
       const c = sa.children.find((x) => x.outSpi === spi);
       if (c) retireChild(this, sa, c, false);

@@ -125,4 +125,3 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
   }
   return effects;
 }
-

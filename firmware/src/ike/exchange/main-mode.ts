@@ -354,20 +354,21 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const check = verifyPeerAuth(sa, d.value.payloads, d.value.spans);
     if (!check.ok) return authFail(check.reason);
     const id = check.id;
-    const other = sameIdentity(id.id, sa.peer.remoteId) ? null : ctx.peerForIdentity(sa, id.id);
-    if (other) {
+    if (!sameIdentity(id.id, sa.peer.remoteId)) {
+      const other = ctx.peerForIdentity(sa, id.id);
+      if (!other) {
+        const expected = ctx.acceptableIds(sa).map(describeIdentity).join(' or ');
+        ctx.log('error', sa, 'main', step, `peer identity ${describeIdentity(id.id)} is not the configured ${expected}`);
+        return fail(ctx, sa, 'peer identity mismatch', sa.role === 'responder' ? NotifyType.INVALID_ID_INFORMATION : undefined, 'id-mismatch', {
+          receivedId: describeIdentity(id.id),
+          expectedId: expected,
+          configField: `peers.${sa.peer.name}.remote-id`,
+        });
+      }
       // Several remote = %any peers share main mode settings (and certificate trust)
       // up to here; the identity the signature just proved says which branch this is.
       ctx.log('info', sa, 'main', step, `remote = %any: identity ${describeIdentity(id.id)} is peer ${other.name}`);
       sa.peer = other;
-    } else if (!sameIdentity(id.id, sa.peer.remoteId)) {
-      const expected = ctx.acceptableIds(sa).map(describeIdentity).join(' or ');
-      ctx.log('error', sa, 'main', step, `peer identity ${describeIdentity(id.id)} is not the configured ${expected}`);
-      return fail(ctx, sa, 'peer identity mismatch', sa.role === 'responder' ? NotifyType.INVALID_ID_INFORMATION : undefined, 'id-mismatch', {
-        receivedId: describeIdentity(id.id),
-        expectedId: expected,
-        configField: `peers.${sa.peer.name}.remote-id`,
-      });
     }
     sa.lastReceived = Buffer.from(raw);
     sa.retransmit.answered();

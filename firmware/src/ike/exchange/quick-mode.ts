@@ -39,7 +39,7 @@ import type { ExchangeContext } from './context.ts';
 import { quickFailureOfNotify, quickModeFailure, type FailureExtra } from './failure.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
-import { sendInformational } from './informational.ts';
+import { notifyName, sendInformational } from './informational.ts';
 import { udpEncapsulated, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
 import { NONCE_LENGTH } from './main-mode.ts';
 import { choosePhase2, encapsulationMode, phase2Offer, verifyPhase2Reply } from './proposals.ts';
@@ -90,10 +90,10 @@ function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | n
 
 /** The peer refused a quick mode we answered (an error notify after our QM2): it
  * fails like any other, and its pre-installed inbound SA is deleted at once. */
-export function abandonAnswer(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, notifyType: number, notifyName: string): void {
+export function abandonAnswer(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, notifyType: number): void {
   const qm = sa.quick.get(messageId);
   if (!qm || qm.role !== 'responder' || qm.state !== 'QM2_SENT') return;
-  failQuick(ctx, sa, qm, messageId, `peer refused our QM2 with ${notifyName}`, undefined, undefined, quickFailureOfNotify(notifyType));
+  failQuick(ctx, sa, qm, messageId, `peer refused our QM2 with ${notifyName(notifyType)}`, undefined, undefined, quickFailureOfNotify(notifyType));
 }
 
 export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
