@@ -10,10 +10,9 @@
 // and then fails for want of a key, so the first method must be its own.)
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON, Charon } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
@@ -36,16 +35,10 @@ for (const c of [
   const title = c.sitelinkdOn === 'gwA' ? `sitelinkd (gwA) initiates to strongSwan (gwB), ${c.kind.toUpperCase()} certificates` : `strongSwan (gwA) initiates to sitelinkd (gwB), ${c.kind.toUpperCase()} certificates`;
   t.test(title, { skip: skip ?? false }, async (t) => {
     if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-    const lab = new Lab(uniquePrefix('ssc'));
-    const dir = mkdtempSync(path.join(tmpdir(), 'sl-ssc-'));
-    t.teardown(async () => {
-      await lab.down();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { lab, dir } = await labForTest(t, 'ssc');
     const pki = path.join(dir, 'pki');
     execFileSync('mkdir', ['-p', pki]);
     makeGatewayPki(pki, c.kind === 'rsa' ? 2048 : 'ec');
-    await lab.up();
     const sitelinkdGw = c.sitelinkdOn;
     const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';
     const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };

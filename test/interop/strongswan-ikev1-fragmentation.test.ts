@@ -11,10 +11,9 @@
 import t from 'tap';
 import type * as Tap from 'tap';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, uniquePrefix } from '../lib/lab.ts';
+import { Lab, LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON, Charon } from '../lib/strongswan.ts';
 import { waitUntil } from '../lib/wait.ts';
@@ -43,16 +42,10 @@ async function ipFragmentsDropped(lab: Lab): Promise<number> {
 }
 
 async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'force' | 'no', ours?: boolean): Promise<{ lab: Lab; charon: Charon; daemon: Sitelinkd }> {
-  const lab = new Lab(uniquePrefix('ssf'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-ssf-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { lab, dir } = await labForTest(t, 'ssf');
   const pki = path.join(dir, 'pki');
   execFileSync('mkdir', ['-p', pki]);
   makeGatewayPki(pki, 4096);
-  await lab.up();
   const nft = await lab.exec('nat', 'nft', ['-f', '-'], { input: DROP_FRAGMENTS });
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
   const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';

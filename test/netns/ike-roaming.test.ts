@@ -5,10 +5,9 @@
 // NAT rebinding of the branch. With several %any peers (certificates) the
 // branch's identity picks its peer.
 import t from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, LAB, labForTest, uniquePrefix } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -55,16 +54,10 @@ t.test('headquarters answers a branch configured as remote = %any', { skip: skip
 // gets its own tunnel.
 t.test('headquarters with two %any peers picks the branch by its certificate identity', { skip: skip ?? opensslSkipReason() ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const lab = new Lab(uniquePrefix('rmc'));
-  const dir = mkdtempSync(path.join(tmpdir(), 'sl-rmc-'));
-  t.teardown(async () => {
-    await lab.down();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { lab, dir } = await labForTest(t, 'rmc');
   const pki = path.join(dir, 'pki');
   mkdirSync(pki);
   makeGatewayPki(pki, 'ec');
-  await lab.up();
   const cert = (gw: string) => ({ kind: 'ecdsa-sig' as const, certificate: path.join(pki, `${gw}.pem`), privateKey: path.join(pki, `${gw}.key`), ca: path.join(pki, 'root.pem') });
   const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'unused-with-certificates', start: 'none', cert: cert('gwA') });
   const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: '%any', localAddress: LAB.gwBWan, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: 'unused-with-certificates', start: 'none', cert: cert('gwB') });
