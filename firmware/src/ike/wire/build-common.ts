@@ -5,7 +5,7 @@
 
 import { IdType, PayloadType } from './constants.ts';
 import { EncapsulationMode } from './ipsec-attributes.ts';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './ip-address.ts';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../common/ip-address.ts';
 import type { HashPayload, IdPayload, Identity, Payload } from './payloads.ts';
 
 /** RFC 3947 numbering ('rfc': payloads 20/21, modes 3/4) or the draft's

@@ -4,7 +4,7 @@
 // length is INVALID-ID-INFORMATION.
 
 import { IdType, NotifyType, PayloadType } from './constants.ts';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './ip-address.ts';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../common/ip-address.ts';
 import type { IdPayload, Identity } from './payloads.ts';
 import { fail, ok, type WireResult } from './result.ts';
 

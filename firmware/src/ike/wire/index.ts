@@ -20,7 +20,7 @@ export * from './lifetimes.ts';
 export * from './phase1-attributes.ts';
 export * from './ipsec-attributes.ts';
 export * from './vendor-ids.ts';
-export * from './ip-address.ts';
+export * from '../common/ip-address.ts';
 export * from './payloads.ts';
 export { identityData } from './identification.ts';
 export { decodePayloadBody, encodePayloadBody, NONCE_MAX, NONCE_MIN } from './payload-body.ts';

@@ -4,7 +4,7 @@
 // The draft payload numbers 130/131 have the same bodies.
 
 import { IdType, NotifyType } from './constants.ts';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './ip-address.ts';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../common/ip-address.ts';
 import type { NatDPayload, NatOaPayload } from './payloads.ts';
 import { fail, ok, type WireResult } from './result.ts';
 

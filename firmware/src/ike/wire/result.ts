@@ -1,28 +1,12 @@
-// Decode results. Decoders in this directory never throw on bad input: they
-// return { ok: false } with a precise reason, the byte offset (from the start
-// of the buffer handed to the top-level decoder) where the problem was found,
-// and, when RFC 2408 §5 names one, the notify type a responder would send.
+// IKEv1 decode results: the shared result shape (../common/wire-result.ts)
+// with the notify narrowed to the RFC 2408 §5 notify types a responder would
+// send for the problem found.
 
 import type { NotifyType } from './constants.ts';
+import type { WireError as CommonWireError, WireResult as CommonWireResult } from '../common/wire-result.ts';
 
-export interface WireError {
-  ok: false;
-  reason: string;
-  offset: number;
-  notify?: NotifyType;
-}
+export type { WireOk } from '../common/wire-result.ts';
+export { ok, fail } from '../common/wire-result.ts';
 
-export interface WireOk<T> {
-  ok: true;
-  value: T;
-}
-
-export type WireResult<T> = WireOk<T> | WireError;
-
-export function ok<T>(value: T): WireOk<T> {
-  return { ok: true, value };
-}
-
-export function fail(reason: string, offset: number, notify?: NotifyType): WireError {
-  return notify === undefined ? { ok: false, reason, offset } : { ok: false, reason, offset, notify };
-}
+export type WireError = CommonWireError<NotifyType>;
+export type WireResult<T> = CommonWireResult<T, NotifyType>;
