@@ -1,5 +1,6 @@
 /* gro.c - user-space GRO of decrypted TCP segments for the TUN device. */
 #include "gro.h"
+#include "csum.h"
 #include "tso.h"
 
 #include <linux/virtio_net.h>
@@ -51,6 +52,19 @@ static bool parse(const uint8_t *p, size_t len, bool *v6, size_t *l3, size_t *hd
 	return true;
 }
 
+/* The segment's own checksums hold: the IPv4 header's (RFC 791) and the TCP
+ * checksum over the pseudo-header (RFC 9293 §3.1).  A merged packet goes to
+ * the TUN with a fresh partial checksum (NEEDS_CSUM) that the kernel
+ * completes without looking at the old ones, so a segment corrupted before
+ * ESP protected it (or by a peer's bug) would be delivered as good data. */
+static bool csum_ok(const uint8_t *p, size_t len, bool v6, size_t l3)
+{
+	if (!v6 && sl_csum_fold(sl_csum_add(p, l3, 0)) != 0xffff)
+		return false;
+	uint64_t ps = sl_csum_pseudo(p, v6, IPPROTO_TCP, len - l3);
+	return sl_csum_fold(sl_csum_add(p + l3, len - l3, ps)) == 0xffff;
+}
+
 bool sl_gro_start(sl_gro_t *g, const uint8_t *pkt, size_t len)
 {
 	bool v6;
@@ -66,6 +80,7 @@ bool sl_gro_start(sl_gro_t *g, const uint8_t *pkt, size_t len)
 	g->mss = len - hdr;
 	g->next_seq = rd32(pkt + l3 + 4) + (uint32_t)g->mss;
 	g->nseg = 1;
+	g->head_ok = false;
 	/* PSH ends a train. */
 	g->closed = (pkt[l3 + 13] & 0x08) != 0;
 	return true;
@@ -97,6 +112,22 @@ bool sl_gro_append(sl_gro_t *g, const uint8_t *pkt, size_t len)
 	 * sequence number continues the train. */
 	if (memcmp(ht, t, 4) != 0 || rd32(t + 4) != g->next_seq || memcmp(ht + 8, t + 8, 5) != 0 ||
 	    memcmp(ht + 14, t + 14, 2) != 0 || memcmp(ht + 18, t + 18, hdr - l3 - 18) != 0)
+		return false;
+	/* Checksums last (the other tests are cheaper).  The head is verified
+	 * at its first merge only, so a packet that travels alone is never
+	 * summed here (sl_gro_finish writes it untouched and the kernel checks
+	 * it).  A bad head closes the train: it is written alone.  A bad
+	 * segment does not join: the caller writes the train and then the
+	 * segment by itself (as the head of a train it cannot pass the head
+	 * check), so it reaches the kernel unmerged and is dropped there. */
+	if (!g->head_ok) {
+		if (!csum_ok(h, g->len, v6, l3)) {
+			g->closed = true;
+			return false;
+		}
+		g->head_ok = true;
+	}
+	if (!csum_ok(pkt, len, v6, l3))
 		return false;
 	memcpy(g->buf + SL_VNET_HDR_LEN + g->len, pkt + hdr, pay);
 	g->len += pay;

@@ -5,7 +5,10 @@
  *
  * Only plain bulk data merges: same addresses, ports, ACK, window and TCP
  * options, contiguous sequence numbers, flags ACK (PSH only on the last),
- * equal-size segments (the last may be shorter), no IP options/fragments.
+ * equal-size segments (the last may be shorter), no IP options/fragments,
+ * and only segments whose own IPv4 header and TCP checksums are right: the
+ * merged packet carries a fresh checksum, which must not vouch for data
+ * that arrived corrupted (a bad segment is written unmerged instead).
  */
 #ifndef SL_GRO_H
 #define SL_GRO_H
@@ -24,6 +27,7 @@ typedef struct sl_gro {
 	uint32_t next_seq;
 	int nseg;
 	bool v6, closed;
+	bool head_ok;  /* the first segment's checksums were verified */
 } sl_gro_t;
 
 /* Start a train with pkt (false: not mergeable, write it alone). */

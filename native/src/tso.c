@@ -1,5 +1,6 @@
 /* tso.c - user-space TCP segmentation of TUN super packets, checksum completion. */
 #include "tso.h"
+#include "csum.h"
 
 #include <linux/virtio_net.h>
 #include <stdbool.h>
@@ -15,30 +16,6 @@ void sl_vnet_parse(const uint8_t *h, sl_vnet_t *v)
 	v->gso_size = (uint16_t)(h[4] | h[5] << 8);
 	v->csum_start = (uint16_t)(h[6] | h[7] << 8);
 	v->csum_offset = (uint16_t)(h[8] | h[9] << 8);
-}
-
-static uint64_t sum_bytes(const uint8_t *p, size_t n, uint64_t sum)
-{
-	while (n >= 4) {
-		sum += ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-		p += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		sum += ((uint32_t)p[0] << 8) | p[1];
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -60,7 +37,7 @@ int sl_csum_complete(uint8_t *pkt, size_t len, const sl_vnet_t *v)
 	if (start >= len || at + 2 > len)
 		return -1;
 	/* The field holds the pseudo-header sum already; sum over it as is. */
-	put16(pkt + at, (uint16_t)~fold(sum_bytes(pkt + start, len - start, 0)));
+	put16(pkt + at, (uint16_t)~sl_csum_fold(sl_csum_add(pkt + start, len - start, 0)));
 	return 0;
 }
 
@@ -115,20 +92,17 @@ int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_
 		if (!first)
 			tcp[13] &= (uint8_t)~0x80; /* CWR only on the first (RFC 3168 §6.1.2) */
 		size_t tcplen = thl + seg;
-		uint64_t ps;
 		if (v4) {
 			put16(o + 2, (uint16_t)(hdr + seg));
 			put16(o + 4, (uint16_t)(id0 + n));
 			put16(o + 10, 0);
-			put16(o + 10, (uint16_t)~fold(sum_bytes(o, l3, 0)));
-			ps = sum_bytes(o + 12, 8, 0);
+			put16(o + 10, (uint16_t)~sl_csum_fold(sl_csum_add(o, l3, 0)));
 		} else {
 			put16(o + 4, (uint16_t)tcplen);
-			ps = sum_bytes(o + 8, 32, 0);
 		}
-		ps += IPPROTO_TCP + tcplen;
+		uint64_t ps = sl_csum_pseudo(o, !v4, IPPROTO_TCP, tcplen);
 		put16(tcp + 16, 0);
-		put16(tcp + 16, (uint16_t)~fold(sum_bytes(tcp, tcplen, ps)));
+		put16(tcp + 16, (uint16_t)~sl_csum_fold(sl_csum_add(tcp, tcplen, ps)));
 		out->commit(out->ctx, hdr + seg);
 		if (data == 0)
 			break;

@@ -212,6 +212,125 @@ static void gro_refusals(void)
 	sl_gro_finish(&g);
 }
 
+/* The worker's write_tun() loop over a burst of decrypted packets: each
+ * output is what one TUN write would carry. */
+static uint8_t outs[64][SL_VNET_HDR_LEN + SL_GRO_MAX];
+static size_t outlen[64];
+static int nsegs_of[64], nout;
+
+static void emit_train(sl_gro_t *g)
+{
+	int n_in = g->nseg;
+	size_t n = sl_gro_finish(g);
+	if (n) {
+		memcpy(outs[nout], g->buf, n);
+		outlen[nout] = n;
+		nsegs_of[nout++] = n_in;
+	}
+}
+
+static void write_burst(uint8_t (*p)[1600], const size_t *len, int n)
+{
+	sl_gro_t g = { .buf = grobuf };
+	nout = 0;
+	for (int i = 0; i < n; i++) {
+		if (sl_gro_append(&g, p[i], len[i]))
+			continue;
+		emit_train(&g);
+		if (sl_gro_start(&g, p[i], len[i]))
+			continue;
+		memset(outs[nout], 0, SL_VNET_HDR_LEN);
+		memcpy(outs[nout] + SL_VNET_HDR_LEN, p[i], len[i]);
+		outlen[nout] = SL_VNET_HDR_LEN + len[i];
+		nsegs_of[nout++] = 1;
+	}
+	emit_train(&g);
+}
+
+/* A written packet as the receiving stack sees it: a lone one must be the
+ * segment exactly as decrypted (its own checksums untouched), a merged one
+ * must have a complete, valid checksum after the kernel fills it in. */
+static bool written_csum_valid(int k, bool v6)
+{
+	size_t l3 = v6 ? 40 : 20, len = outlen[k] - SL_VNET_HDR_LEN;
+	static uint8_t w[SL_GRO_MAX];
+	memcpy(w, outs[k] + SL_VNET_HDR_LEN, len);
+	sl_vnet_t v;
+	sl_vnet_parse(outs[k], &v);
+	if (sl_csum_complete(w, len, &v) != 0)
+		return false;
+	uint32_t ps = IPPROTO_TCP + (uint32_t)(len - l3);
+	for (size_t i = v6 ? 8 : 12; i < (v6 ? 40u : 20u); i += 2)
+		ps += (uint32_t)(w[i] << 8 | w[i + 1]);
+	return (v6 || rfc1071(w, 20, 0) == 0xffff) && rfc1071(w + l3, len - l3, ps) == 0xffff;
+}
+
+/* issue 16: segments whose TCP (or IPv4 header) checksum is wrong must not be
+ * merged under a fresh checksum; each is written alone, unchanged, and the
+ * good ones around it still merge. */
+static void gro_bad_checksums(bool v6)
+{
+	size_t l3 = v6 ? 40 : 20;
+	/* corrupt: which segment (of 8), how */
+	enum { PAYLOAD, CSUM_FIELD, IP_HEADER };
+	struct { int seg, how; } cases[] = {
+		{ 0, PAYLOAD }, { 3, PAYLOAD }, { 7, PAYLOAD }, { 1, CSUM_FIELD }, { 5, IP_HEADER },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		if (v6 && cases[c].how == IP_HEADER)
+			continue; /* IPv6 has no header checksum */
+		size_t len = build(pkt, v6, 8000, 0x10);
+		sl_vnet_t v = { .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+				.gso_size = 1000 };
+		nseg = 0;
+		CHECK_EQ(sl_tso_segment(pkt, len, &v, &out), 8);
+		int bad = cases[c].seg;
+		if (cases[c].how == PAYLOAD)
+			segs[bad][seglen[bad] - 100] ^= 0x40; /* a flipped bit in transit */
+		else if (cases[c].how == CSUM_FIELD)
+			segs[bad][l3 + 17] ^= 0x01;
+		else
+			segs[bad][8] -= 1; /* TTL changed, header checksum not updated */
+		static uint8_t corrupted[1600];
+		memcpy(corrupted, segs[bad], seglen[bad]);
+		write_burst(segs, seglen, 8);
+		int total = 0, alone = -1;
+		for (int k = 0; k < nout; k++) {
+			total += nsegs_of[k];
+			if (outlen[k] == SL_VNET_HDR_LEN + seglen[bad] &&
+			    memcmp(outs[k] + SL_VNET_HDR_LEN, corrupted, seglen[bad]) == 0)
+				alone = k;
+			else
+				CHECK(written_csum_valid(k, v6));
+		}
+		CHECK_EQ(total, 8);
+		CHECK(alone >= 0);
+		if (alone < 0)
+			continue;
+		/* Written alone behind a plain header, its checksum still wrong. */
+		CHECK_EQ(nsegs_of[alone], 1);
+		CHECK_EQ(outs[alone][0], 0);
+		CHECK_EQ(outs[alone][1], VIRTIO_NET_HDR_GSO_NONE);
+		CHECK(!written_csum_valid(alone, v6));
+		/* The good segments before and after it still merged. */
+		CHECK_EQ(nout, 1 + (bad > 0) + (bad < 7));
+		if (bad > 0)
+			CHECK_EQ(nsegs_of[0], bad);
+		if (bad < 7)
+			CHECK_EQ(nsegs_of[nout - 1], 7 - bad);
+	}
+	/* All good: one train of eight. */
+	size_t len = build(pkt, v6, 8000, 0x10);
+	sl_vnet_t v = { .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+			.gso_size = 1000 };
+	nseg = 0;
+	sl_tso_segment(pkt, len, &v, &out);
+	write_burst(segs, seglen, 8);
+	CHECK_EQ(nout, 1);
+	CHECK_EQ(nsegs_of[0], 8);
+	CHECK(written_csum_valid(0, v6));
+}
+
 int main(void)
 {
 	for (int v6 = 0; v6 < 2; v6++) {
@@ -265,5 +384,7 @@ int main(void)
 		gro_round_trip(v6, 60000);
 	}
 	gro_refusals();
+	gro_bad_checksums(false);
+	gro_bad_checksums(true);
 	TEST_DONE("test_tso");
 }
