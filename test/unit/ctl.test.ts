@@ -122,7 +122,7 @@ t.test('status: table and --json', async (t) => {
   t.match(h.out, /^hq\s+198\.51\.100\.2\s+up\s+1\s+2\s+-$/m);
   t.match(h.out, /^dc\s+203\.0\.113\.9\s+down\s+0\s+0\s+NO-PROPOSAL-CHOSEN in main mode$/m);
   const j = await run('--json', 'status');
-  t.same(JSON.parse(j.out), status);
+  t.same(JSON.parse(j.out), { schemaVersion: 1, ...status }, 'the daemon\'s status with the schema version');
 });
 
 t.test('sas: algorithms, lifetimes, bytes, SPIs, NAT and crypto; PSK leaks are redacted', async (t) => {
@@ -141,7 +141,7 @@ t.test('counters: drops by reason, IKE failures and fragments, in both forms', a
   t.equal(h.code, 0);
   for (const want of [/^dropped: replayed\s+3$/m, /^dropped: ICV mismatch\s+7$/m, /^dropped: unknown SPI\s+2$/m, /^dropped: no SA for the traffic\s+4$/m,
     /^NAT keepalives in \/ out\s+0 \/ 30$/m, /^half-open main modes refused\s+6$/m, /^fragments in \/ dropped \/ reassembled \/ out\s+4 \/ 1 \/ 1 \/ 3$/m]) t.match(h.out, want);
-  t.same(JSON.parse((await run('counters', '--json')).out), counters);
+  t.same(JSON.parse((await run('counters', '--json')).out), { schemaVersion: 1, ...counters });
 });
 
 t.test('filters: weights, most specific first', async (t) => {
@@ -299,7 +299,7 @@ t.test('filters SRC DST PROTO DPORT: the deciding filter; --config works without
   const lan = await run('filters', '10.1.0.5', '10.0.3.4');
   t.match(lan.out, /negotiate\s+to-hq\s+hq\s+10\.1\.0\.0\/24\s+10\.0\.0\.0\/16/);
   const none = await run('--json', 'filters', '192.0.2.1', '192.0.2.2', 'udp', '53');
-  t.same(JSON.parse(none.out), { filters: [] });
+  t.same(JSON.parse(none.out), { schemaVersion: 1, filters: [] });
   t.equal((await run('filters', 'x', 'y')).code, 2);
   const local = await cli('--socket', join(dir, 'nothing.sock'), 'filters', '--config', example);
   t.equal(local.code, 0);

@@ -27,6 +27,19 @@ export interface PolicyContext {
   loadOptions?: LoadOptions;
 }
 
+/** Re-reads the running config's file; an invalid one is refused and the old config kept. */
+export async function reloadFromFile(ctx: PolicyContext): Promise<ReloadResult> {
+  const running = ctx.config();
+  const out = reloadConfig(running, loadConfigFile(running.file, ctx.loadOptions));
+  if (!out.ok) {
+    ctx.log.log({ level: 'error', phase: 'config', step: 'reload', message: `refused: ${out.errors.length} errors; running configuration kept` });
+    return { ok: false, message: 'configuration has errors; running configuration kept', errors: out.errors.map(formatConfigError) };
+  }
+  await ctx.apply(out.config, out.diff);
+  ctx.log.log({ phase: 'config', step: 'reload', message: 'configuration reloaded', data: { peers: out.diff.peers, tunnels: out.diff.tunnels } });
+  return { ok: true, message: 'configuration reloaded', errors: [], peers: out.diff.peers, tunnels: out.diff.tunnels };
+}
+
 export function mountPolicyHandlers(server: ControlServer, ctx: PolicyContext): void {
   server.handle('filters', (): FiltersResult => {
     const opts = ctx.localAddresses ? { localAddresses: ctx.localAddresses() } : {};
@@ -40,17 +53,7 @@ export function mountPolicyHandlers(server: ControlServer, ctx: PolicyContext): 
     return { ok: r.ok, file, errors: r.ok ? [] : r.errors.map(formatConfigError), warnings: r.warnings.map(formatConfigError) };
   });
 
-  server.handle('reload', async (): Promise<ReloadResult> => {
-    const running = ctx.config();
-    const out = reloadConfig(running, loadConfigFile(running.file, ctx.loadOptions));
-    if (!out.ok) {
-      ctx.log.log({ level: 'error', phase: 'config', step: 'reload', message: `refused: ${out.errors.length} errors; running configuration kept` });
-      return { ok: false, message: 'configuration has errors; running configuration kept', errors: out.errors.map(formatConfigError) };
-    }
-    await ctx.apply(out.config, out.diff);
-    ctx.log.log({ phase: 'config', step: 'reload', message: 'configuration reloaded', data: { peers: out.diff.peers, tunnels: out.diff.tunnels } });
-    return { ok: true, message: 'configuration reloaded', errors: [], peers: out.diff.peers, tunnels: out.diff.tunnels };
-  });
+  server.handle('reload', () => reloadFromFile(ctx));
 
   server.handle('log', (args): LogResult => {
     const n = typeof args.n === 'number' && Number.isSafeInteger(args.n) && args.n > 0 ? args.n : 50;

@@ -18,7 +18,7 @@ export const DEFAULT_SOCKET = '/run/sitelink/control.sock';
 /** Longest accepted request line; a client sending more is cut off. */
 export const MAX_LINE = 64 * 1024;
 
-export const COMMANDS = ['status', 'sas', 'counters', 'initiate', 'terminate', 'rekey', 'reload', 'check', 'log', 'health', 'explain', 'filters'] as const;
+export const COMMANDS = ['status', 'sas', 'counters', 'initiate', 'terminate', 'rekey', 'reload', 'check', 'log', 'health', 'explain', 'filters', 'confirm', 'history', 'rollback'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -54,6 +54,17 @@ export interface StatusResult {
   /** ISO time of the last successful (re)load. */
   configLoaded: string;
   peers: PeerSummary[];
+  /** Present while a reload --confirm waits for `sitelinkctl confirm`. */
+  confirmPending?: ConfirmPending;
+}
+
+/** A change applied with --confirm that reverts by itself at `deadline`. */
+export interface ConfirmPending {
+  /** ISO time the previous config comes back unless confirmed. */
+  deadline: string;
+  secondsLeft: number;
+  /** History sequence number of the config that comes back. */
+  revertTo: number;
 }
 
 export interface MainModeSaInfo {
@@ -155,6 +166,14 @@ export interface ReloadResult extends ActionResult {
   errors: string[];
   peers?: { unchanged: string[]; changed: string[]; added: string[]; removed: string[] };
   tunnels?: { unchanged: string[]; changed: string[]; added: string[]; removed: string[] };
+  /** reload --confirm / rollback --confirm: when it reverts unless confirmed. */
+  confirm?: ConfirmPending;
+}
+
+/** history: the configs kept in the config store, newest (running) first. */
+export interface HistoryResult {
+  entries: { index: number; seq: number; saved: string; sha256: string; source: string; pending: boolean }[];
+  confirmPending: ConfirmPending | null;
 }
 
 /** check (daemon side: validates the file it would reload) */
@@ -190,4 +209,7 @@ export interface ResultOf {
   health: HealthReport;
   explain: ExplainResult;
   filters: FiltersResult;
+  confirm: ActionResult;
+  history: HistoryResult;
+  rollback: ReloadResult;
 }

@@ -15,6 +15,8 @@ import {
   renderAction, renderCheck, renderCounters, renderFilters, renderHealth, renderLog, renderReload, renderSas, renderStatus,
 } from './render.ts';
 import { renderExplain } from './render-explain.ts';
+import { renderHistory } from './render-config.ts';
+import { parseDuration } from '../config/values.ts';
 import { matchRow, MatchUsageError } from './match-row.ts';
 import { filterRows } from '../control/filter-rows.ts';
 import { expandConfig } from '../policy/expand.ts';
@@ -40,7 +42,12 @@ commands:
   initiate PEER          start negotiating with PEER
   terminate PEER         delete PEER's SAs
   rekey PEER             renegotiate PEER's SAs now
-  reload                 re-read the configuration (invalid files are refused, old config kept)
+  reload [--confirm T]   re-read the configuration (invalid files are refused, old config kept);
+                         with --confirm (e.g. 120s, 5m) the previous config comes back by
+                         itself after T unless "sitelinkctl confirm" arrives first
+  confirm                keep the configuration applied with --confirm
+  config history         the configurations kept in the config store (0 = running)
+  config rollback N      put configuration N of the history back into force [--confirm T]
   check [FILE]           validate a configuration without a daemon (default ${DEFAULT_CONFIG})
                          [--secrets FILE | --no-secrets]
   log [-n N]             last N negotiation log entries (default 50)
@@ -49,7 +56,10 @@ commands:
 
 options:
   --socket PATH          control socket (default $SITELINK_SOCKET or ${DEFAULT_SOCKET})
-  --json                 machine-readable output`;
+  --json                 machine-readable output, versioned (schemaVersion; docs/json-schema.md)`;
+
+/** Version of the --json output schema (docs/json-schema.md): bumped only on incompatible change. */
+export const JSON_SCHEMA_VERSION = 1;
 
 interface Parsed {
   socket: string;
@@ -61,7 +71,7 @@ interface Parsed {
 
 class UsageError extends Error {}
 
-const VALUE_FLAGS = new Set(['--socket', '-n', '--secrets', '--config']);
+const VALUE_FLAGS = new Set(['--socket', '-n', '--secrets', '--config', '--confirm']);
 
 function parseArgs(argv: string[], env: Record<string, string | undefined>): Parsed {
   const flags = new Map<string, string | true>();
@@ -95,12 +105,23 @@ const KNOWN_FLAGS: Record<string, string[]> = {
   log: ['-n'],
   health: ['--local'],
   filters: ['--config'],
+  reload: ['--confirm'],
+  config: ['--confirm'],
 };
 
-function emit<T>(io: CliIo, json: boolean, value: T, human: (v: T) => string): void {
+/** --confirm 120s / 5m / 90 -> seconds (the same durations as the config file). */
+function confirmSeconds(p: Parsed): number | null {
+  const v = p.flags.get('--confirm');
+  if (v === undefined) return null;
+  const d = typeof v === 'string' ? parseDuration(v) : null;
+  if (!d || !d.ok) throw new UsageError(`--confirm needs a duration such as 120s or 5m${d && !d.ok ? `: ${d.expected}` : ''}`);
+  return d.value;
+}
+
+function emit<T extends object>(io: CliIo, json: boolean, value: T, human: (v: T) => string): void {
   // The daemon already redacted; redact again so local paths (check, health) are covered too.
   const safe = redactor.redact(value) as T;
-  io.out(json ? JSON.stringify(safe, null, 2) : human(safe));
+  io.out(json ? JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...safe }, null, 2) : human(safe));
 }
 
 function needPeer(p: Parsed): string {
@@ -177,9 +198,29 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'reload': {
-        const r = await ask(p, 'reload');
+        const secs = confirmSeconds(p);
+        const r = await ask(p, 'reload', secs === null ? {} : { confirmSeconds: secs });
         emit(io, p.json, r, renderReload);
         return r.ok ? 0 : 1;
+      }
+      case 'confirm':
+        emit(io, p.json, await ask(p, 'confirm'), renderAction);
+        return 0;
+      case 'config': {
+        const sub = p.positional[0];
+        if (sub === 'history') {
+          emit(io, p.json, await ask(p, 'history'), renderHistory);
+          return 0;
+        }
+        if (sub === 'rollback') {
+          const n = Number(p.positional[1]);
+          if (p.positional[1] === undefined || !Number.isSafeInteger(n) || n < 0) throw new UsageError('config rollback needs N (see sitelinkctl config history)');
+          const secs = confirmSeconds(p);
+          const r = await ask(p, 'rollback', secs === null ? { index: n } : { index: n, confirmSeconds: secs });
+          emit(io, p.json, r, renderReload);
+          return r.ok ? 0 : 1;
+        }
+        throw new UsageError('config needs "history" or "rollback N"');
       }
       case 'check': {
         const r = localCheck(p);

@@ -4,9 +4,11 @@ import type {
 } from '../control/protocol.ts';
 import { formatEntry } from '../log/negotiation-log.ts';
 import { bytes, duration, spi, table } from './table.ts';
+import { renderPending } from './render-config.ts';
 
 export function renderStatus(s: StatusResult): string {
-  const head = `sitelinkd ${s.version}, pid ${s.pid}, up ${duration(s.uptimeSeconds)}\nconfig ${s.configFile} (loaded ${s.configLoaded})`;
+  const head = `sitelinkd ${s.version}, pid ${s.pid}, up ${duration(s.uptimeSeconds)}\nconfig ${s.configFile} (loaded ${s.configLoaded})${
+    s.confirmPending ? `\n${renderPending(s.confirmPending)}` : ''}`;
   if (s.peers.length === 0) return `${head}\nno peers configured`;
   return `${head}\n\n${table(
     ['PEER', 'REMOTE', 'STATE', 'MM SAS', 'QM SAS', 'LAST ERROR'],
@@ -110,6 +112,7 @@ export function renderReload(r: ReloadResult): string {
   const lines = [r.message];
   if (r.peers) lines.push(setLine('peers', r.peers));
   if (r.tunnels) lines.push(setLine('tunnels', r.tunnels));
+  if (r.confirm) lines.push(renderPending(r.confirm));
   return lines.join('\n');
 }
 

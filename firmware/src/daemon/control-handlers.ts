@@ -4,7 +4,7 @@
 // status objects carry SPIs, cookies and counters only.
 
 import type { ControlServer } from '../control/server.ts';
-import type { CountersResult, MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
+import type { ConfirmPending, CountersResult, MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNode } from '../ike/exchange/ike-node.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
@@ -23,6 +23,8 @@ export interface DaemonState {
   apply(actions: Action[]): void;
   /** Remote subnets of this peer passed in clear on a soft SA (fallback to clear). */
   clearRemotes?(peer: string): string[];
+  /** The reload --confirm window, when one is open (daemon/commit-confirm.ts). */
+  confirmPending?(): ConfirmPending | null;
 }
 
 function peerArg(args: Record<string, unknown>): string {
@@ -52,6 +54,7 @@ export function statusOf(d: DaemonState): StatusResult {
           : {}),
     };
   });
+  const pending = d.confirmPending?.() ?? null;
   return {
     version: '0.1.0',
     pid: process.pid,
@@ -59,6 +62,7 @@ export function statusOf(d: DaemonState): StatusResult {
     configFile: d.configFile,
     configLoaded: d.configLoaded.toISOString(),
     peers,
+    ...(pending ? { confirmPending: pending } : {}),
   };
 }
 

@@ -19,7 +19,9 @@ import { IkeNode } from '../ike/exchange/ike-node.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import { FailureBook } from '../log/failures.ts';
 import { NegotiationLog } from '../log/negotiation-log.ts';
-import { mountPolicyHandlers } from '../control/policy-handlers.ts';
+import { mountPolicyHandlers, reloadFromFile, type PolicyContext } from '../control/policy-handlers.ts';
+import { mountCommitHandlers } from '../control/commit-handlers.ts';
+import { CommitConfirm, recoverUnconfirmed } from './commit-confirm.ts';
 import type { ConfigDiff } from '../config/diff.ts';
 import { failureRecord, StepTrail } from './failure-records.ts';
 import { mountHandlers, type DaemonState } from './control-handlers.ts';
@@ -71,6 +73,8 @@ async function peerAddresses(config: SitelinkConfig): Promise<Addresses> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // A reload --confirm window still open when the daemon stopped is not trusted.
+  const recovered = recoverUnconfirmed(args.config);
   const loaded = loadConfigFile(args.config, args.secrets !== undefined ? { secretsFile: args.secrets } : {});
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(`${formatConfigError(e)}\n`);
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
   const config = loaded.config;
   const g = config.gateway;
   const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level });
+  if (recovered !== null) log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: recovered });
   const addrs = await peerAddresses(config);
   let running = config;
   let { peers, problems } = peerPolicies(config, (name) => addrs.local.get(name) ?? '0.0.0.0', (name) => addrs.remote.get(name));
@@ -279,7 +284,13 @@ async function main(): Promise<void> {
     await routeTunnels();
     bringUp();
   };
-  mountPolicyHandlers(control, { config: () => running, apply: reload, log, failures, ...(args.secrets !== undefined ? { loadOptions: { secretsFile: args.secrets } } : {}) });
+  const policy: PolicyContext = { config: () => running, apply: reload, log, failures, ...(args.secrets !== undefined ? { loadOptions: { secretsFile: args.secrets } } : {}) };
+  mountPolicyHandlers(control, policy);
+  // reload --confirm, confirm, config history and rollback (replaces the plain reload).
+  const commits = new CommitConfirm({ config: () => running, reload: () => reloadFromFile(policy), log, ...(args.secrets !== undefined ? { secretsFile: args.secrets } : {}) });
+  commits.recordRunning('start');
+  mountCommitHandlers(control, commits);
+  state.confirmPending = () => commits.pending();
   mountHandlers(control, state);
   try {
     await control.listen();
@@ -295,6 +306,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(tick);
     clearInterval(restart);
+    commits.close();
     reportCounters();
     log.log({ level: 'info', phase: 'daemon', step: 'STOP', message: 'shutting down: deleting SAs' });
     apply(node.shutdown());
