@@ -2,9 +2,10 @@
  * Entry point for configuration: read sitelink.conf, parse, load the secrets file it
  * names, validate. Returns every error found; never throws for bad input.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseConf } from './parse.ts';
+import { escapeControl } from './escape.ts';
+import { MAX_SYNTAX_ERRORS, parseConf } from './parse.ts';
+import { readTextFile, readTextFileSync, type TextFile } from './read-file.ts';
 import { loadSecretsFile } from './secrets.ts';
 import { validateConfig, DEFAULTS, type SecretsTable } from './validate.ts';
 import type { ConfigError, LoadResult } from './types.ts';
@@ -18,7 +19,20 @@ export interface LoadOptions {
 
 /** Parse + validate config text; `file` is used for error messages and relative paths. */
 export function loadConfigText(file: string, text: string, opts: LoadOptions = {}): LoadResult {
+  return printable(checkConfigText(file, text, opts));
+}
+
+function checkConfigText(file: string, text: string, opts: LoadOptions): LoadResult {
   const { root, errors: syntax } = parseConf(text);
+  if (syntax.length > MAX_SYNTAX_ERRORS) {
+    // Not a sitelink config at all: validating what little parsed would only add noise.
+    return { ok: false, errors: syntax.map((e) => ({ file, line: e.line, field: 'syntax', message: e.message })), warnings: [] };
+  }
+  if (root.entries.length === 0 && syntax.length === 0) {
+    // Its own problem first: an empty file would otherwise be reported as a missing
+    // default secrets file and a missing rules section.
+    return { ok: false, errors: [{ file, line: 0, field: 'file', message: 'the configuration is empty (no gateway, peers or rules section); see docs/config.md' }], warnings: [] };
+  }
   const syntaxErrors: ConfigError[] = syntax.map((e) => ({ file, line: e.line, field: 'syntax', message: e.message }));
 
   let secrets: SecretsTable | null = null;
@@ -44,15 +58,33 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   return final;
 }
 
+/** Errors (and warnings) reported at most; the rest are counted. */
+export const MAX_REPORTED = 100;
+
+/** Error text quotes the file (names, values, whole lines): escape what a terminal would act on. */
+function printable(r: LoadResult): LoadResult {
+  const esc = (list: ConfigError[]): ConfigError[] => {
+    const out = list.slice(0, MAX_REPORTED).map((e) => ({ ...e, field: escapeControl(e.field), message: escapeControl(e.message) }));
+    const last = list[list.length - 1];
+    if (list.length > MAX_REPORTED && last) out.push({ file: last.file, line: 0, field: 'file', message: `and ${list.length - MAX_REPORTED} more` });
+    return out;
+  };
+  return r.ok ? { ...r, warnings: esc(r.warnings) } : { ok: false, errors: esc(r.errors), warnings: esc(r.warnings) };
+}
+
+function fromFile(file: string, read: TextFile, opts: LoadOptions): LoadResult {
+  if (!read.ok) return { ok: false, errors: [{ file, line: 0, field: 'file', message: read.message }], warnings: [] };
+  return loadConfigText(file, read.text, opts);
+}
+
+/** Reads the file (regular, at most MAX_CONFIG_BYTES, text: config/read-file.ts) and loads it. */
 export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    return { ok: false, errors: [{ file, line: 0, field: 'file', message: `cannot read: ${code}` }], warnings: [] };
-  }
-  return loadConfigText(file, text, opts);
+  return fromFile(file, readTextFileSync(file), opts);
+}
+
+/** loadConfigFile with the file read on the thread pool, for requests from the control socket. */
+export async function loadConfigFileAsync(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  return fromFile(file, await readTextFile(file), opts);
 }
 
 /** gateway.secrets, looked up before validation so the secrets can be attached to peers. */

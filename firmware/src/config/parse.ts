@@ -44,6 +44,12 @@ export interface ParseResult {
 
 const NAME = /^[A-Za-z0-9_.@:%\/-]+$/;
 
+/** Past this many syntax errors the file is not a sitelink config at all: stop there
+ * (a binary or random file would otherwise yield one error per token, without bound). */
+export const MAX_SYNTAX_ERRORS = 50;
+/** Deepest section nesting (the schema needs 4: peers { x { tunnels { y { } } } }). */
+export const MAX_DEPTH = 16;
+
 /** Splits a value at top-level commas, honouring double quotes. */
 function splitItems(raw: string): string[] {
   const items: string[] = [];
@@ -105,8 +111,15 @@ export function parseConf(text: string): ParseResult {
   const errors: SyntaxError[] = [];
   const lines = text.split(/\r?\n/);
 
-  lines.forEach((rawLine, idx) => {
-    const lineNo = idx + 1;
+  for (let idx = 0; idx < lines.length && errors.length < MAX_SYNTAX_ERRORS; idx++) {
+    parseLine(lines[idx] ?? '', idx + 1);
+  }
+  if (errors.length >= MAX_SYNTAX_ERRORS) {
+    errors.push({ line: errors[errors.length - 1]?.line ?? 0, message: `${MAX_SYNTAX_ERRORS} syntax errors: not reading further (is this a sitelink configuration file?)` });
+    return { root, errors };
+  }
+
+  function parseLine(rawLine: string, lineNo: number): void {
     const { text: noComment, unterminated } = stripComment(rawLine);
     if (unterminated) {
       errors.push({ line: lineNo, message: 'unterminated quoted string' });
@@ -114,7 +127,7 @@ export function parseConf(text: string): ParseResult {
     }
     let rest = noComment.trim();
     // A line may hold several tokens: `name {`, `key = value }`, `}` `}` ...
-    while (rest !== '') {
+    while (rest !== '' && errors.length < MAX_SYNTAX_ERRORS) {
       const current = stack[stack.length - 1] ?? root;
       if (rest.startsWith('}')) {
         if (stack.length <= 1) errors.push({ line: lineNo, message: 'unexpected "}" (no open section)' });
@@ -132,6 +145,10 @@ export function parseConf(text: string): ParseResult {
       if (sym === '{') {
         if (!NAME.test(head)) {
           errors.push({ line: lineNo, message: `invalid section name "${head}"` });
+        }
+        if (stack.length > MAX_DEPTH) {
+          errors.push({ line: lineNo, message: `sections nested deeper than ${MAX_DEPTH} levels` });
+          return;
         }
         const section: ConfSection = { type: 'section', name: head, entries: [], line: lineNo };
         current.entries.push(section);
@@ -159,7 +176,7 @@ export function parseConf(text: string): ParseResult {
       errors.push({ line: lineNo, message: `unexpected "}" after "${head}"` });
       return;
     }
-  });
+  }
   for (let i = stack.length - 1; i >= 1; i--) {
     const s = stack[i];
     if (s) errors.push({ line: s.line, message: `section "${s.name}" is never closed (missing "}")` });

@@ -11,8 +11,9 @@
  * Refused unless it is a regular file with mode 0600 (no group/other bits) owned by root
  * or the current user: a world-readable PSK is a PSK already leaked.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { parseConf } from './parse.ts';
+import { readTextFileSync } from './read-file.ts';
 import { Secret } from './secret.ts';
 import type { ConfigError } from './types.ts';
 import type { SecretsTable } from './validate.ts';
@@ -90,5 +91,7 @@ export function parseSecrets(file: string, text: string): SecretsResult {
 export function loadSecretsFile(file: string): SecretsResult {
   const modeError = checkSecretsFileMode(file);
   if (modeError) return { ok: false, errors: [{ file, line: 0, field: 'secrets', message: modeError }] };
-  return parseSecrets(file, readFileSync(file, 'utf8'));
+  const read = readTextFileSync(file);
+  if (!read.ok) return { ok: false, errors: [{ file, line: 0, field: 'secrets', message: `the secrets file is ${read.message.startsWith('cannot') ? 'unreadable' : read.message}` }] };
+  return parseSecrets(file, read.text);
 }
