@@ -33,7 +33,7 @@ t.test('a quick mode row shows its own algorithm, selectors, PFS and kilobyte li
   t.equal(q.algorithm, 'aes128-sha256', 'the negotiated method');
   t.same(q.remoteTs, ['198.18.1.7/32'], "the peer host the pair was keyed for, not the rule's subnet");
   t.same(q.localTs, ['198.18.2.0/24']);
-  t.equal(q.pfs, 'group14');
+  t.equal(q.pfs, 'modp2048', 'the PFS group as the config names it');
   t.equal(q.lifetimeKilobytes, 50000, "that method's kilobyte lifetime");
   t.equal(q.rule, 'lan~198.18.1.7/32');
   t.same(q.dropsIn, { replay: '0', icv: '0', malformed: '0', padding: '0' }, 'no engine status: zero drops');

@@ -8,6 +8,7 @@ import type { ConfirmPending, CountersResult, MainModeSaInfo, PeerSummary, Quick
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNode } from '../ike/exchange/ike-node.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
+import { groupName } from '../ike/exchange/proposal-names.ts';
 import { protocolName } from '../config/values.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
@@ -96,7 +97,7 @@ export function sasOf(d: DaemonState): SasResult {
         peer: s.peer,
         rule: c.tunnel,
         algorithm: c.esp,
-        pfs: c.pfsGroup !== null ? `group${c.pfsGroup}` : null,
+        pfs: groupName(c.pfsGroup),
         localTs: [withPorts(c.localTs, c.ports?.protocol, c.ports?.localPort)],
         remoteTs: [withPorts(c.remoteTs, c.ports?.protocol, c.ports?.remotePort)],
         spiIn: c.inSpi,

@@ -37,6 +37,7 @@ export function peerPolicies(
   const peers: PeerPolicy[] = [];
   const problems: PolicyProblem[] = [];
   const tunnels = tunnelsOf(config);
+  const filterListOf = (rule: string): string | undefined => config.rules.find((r) => r.name === rule)?.filterList.name;
   for (const p of config.peers.values()) {
     // Every configured method, in order of precedence: IKEv1 names one per phase 1
     // transform, so all are offered and the responder picks (main-mode.ts).
@@ -80,6 +81,7 @@ export function peerPolicies(
           methods: t.action.securityMethods.map((m) => ({ esp: m.esp, lifetimeSeconds: m.lifetimeSeconds, lifetimeKilobytes: m.lifetimeKilobytes })),
           pfsGroup: t.action.pfsGroup,
           action: t.action.name,
+          ...(filterListOf(t.rule) ? { filterList: filterListOf(t.rule)! } : {}),
           ...(t.action.defaultResponse ? { defaultResponse: true } : {}),
         });
       });

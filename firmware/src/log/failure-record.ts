@@ -60,4 +60,18 @@ export interface FailureRecord {
   remoteAddress?: string;
   /** Free text from the IKE code (never key material: it passes the redactor). */
   detail?: string;
+  /** Timeouts: where the peer went silent, in IKE-version neutral terms (no answer to
+   * the first message; to our encrypted identity/auth message; to a quick mode / child
+   * SA request; to liveness checks on an established SA). */
+  silentAt?: SilentStage;
+  /** Timeouts: our message the peer never answered, e.g. "MM5 (identity and hash)". */
+  unanswered?: string;
+  /** Timeouts: the last of our messages the peer did answer, e.g. "MM3 (answered by
+   * MM4)"; absent when it answered nothing. */
+  lastAnswered?: string;
+  /** Config lines to check, most likely cause first, as "field = value" (values are
+   * never secrets: the secrets file is named by its entry only). */
+  configLines?: string[];
 }
+
+export type SilentStage = 'first-message' | 'authentication' | 'child-sa' | 'established';

@@ -11,12 +11,13 @@ import { ExchangeType, FRAGMENT_OVERHEAD, HEADER_LENGTH, MAX_FRAGMENTS, NotifyTy
 import { sameIdentity } from './identity.ts';
 import type { ExchangeCounters } from './context.ts';
 import { mainModeFailure } from './failure.ts';
+import { phase1AttributesName } from './proposal-names.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
-import { abandonAnswer, handleQuickMode, initiateQuickMode } from './quick-mode.ts';
+import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type PortSelector, type TunnelPolicy } from './types.ts';
@@ -48,7 +49,7 @@ export interface IsakmpStatus {
   natLocal: boolean;
   natRemote: boolean;
   cookies: string;
-  /** The chosen phase 1 suite, e.g. "aes256-cbc/sha2-256/modp14" (empty while negotiating). */
+  /** The chosen phase 1 suite as the config writes it, e.g. "aes256-sha256-modp2048" (empty while negotiating). */
   proposal: string;
   /** Negotiated authentication method (config name), '' while not chosen yet. */
   auth: string;
@@ -497,7 +498,7 @@ export class IkeNode implements TimerHost {
       return;
     }
     if (!fx) return;
-    for (const r of fx.refusedAnswers) abandonAnswer(this, sa, r.messageId, r.notifyType);
+    for (const r of fx.refusedQuickModes) peerRefusedQuickMode(this, sa, r.messageId, r.notifyType);
     for (const spi of fx.deletedOutSpis) {
       const c = sa.children.find((x) => x.outSpi === spi);
       if (c) retireChild(this, sa, c, false);
@@ -559,7 +560,7 @@ export class IkeNode implements TimerHost {
       natLocal: sa.natLocal,
       natRemote: sa.natRemote,
       cookies: `${sa.ckyI.toString('hex')}:${sa.ckyR.toString('hex')}`,
-      proposal: sa.suite ? `${sa.suite.cipher.name}/${sa.suite.hash.name}/${sa.suite.group.name}` : '',
+      proposal: sa.suite && sa.chosen ? phase1AttributesName(sa.chosen) : '',
       auth: sa.chosen ? authMethodName(sa.chosen.authMethod) : '',
       remainingSeconds: Math.max(0, Math.floor((sa.expiresAt - now) / 1000)),
       children: sa.children.map((c) => ({

@@ -20,12 +20,20 @@ import {
   type NotifyPayload,
 } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
-import { quickFailureOfNotify, quickModeFailure } from './failure.ts';
-import { tunnelMethodNames } from './proposal-names.ts';
-import type { IsakmpSa } from './isakmp-sa.ts';
+import type { IsakmpSa, QuickModeExchange } from './isakmp-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 
 const NOTIFY_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(NotifyType).map(([k, v]) => [v, k]));
+
+/** Error notifies a responder refuses a quick mode's proposal or IDs with (RFC 2408 §3.14.1). */
+const PROPOSAL_REFUSALS: ReadonlySet<number> = new Set([
+  NotifyType.ATTRIBUTES_NOT_SUPPORTED,
+  NotifyType.NO_PROPOSAL_CHOSEN,
+  NotifyType.BAD_PROPOSAL_SYNTAX,
+  NotifyType.INVALID_KEY_INFORMATION,
+  NotifyType.INVALID_ID_INFORMATION,
+  NotifyType.INVALID_TRANSFORM_ID,
+]);
 
 export function notifyName(t: number): string {
   return NOTIFY_NAMES.get(t) ?? `notify ${t}`;
@@ -54,9 +62,31 @@ export interface InformationalEffects {
   deleteIsakmp: boolean;
   /** Error notify types received (RFC 2408 §3.14.1: types below 16384). */
   errors: number[];
-  /** Quick modes we answered (QM2 sent, QM3 awaited) that the peer refused with an
-   * error notify naming either SPI: message ID and the notify type. */
-  refusedAnswers: { messageId: number; notifyType: number }[];
+  /** Pending quick modes (ours awaiting QM2, or answered ones awaiting QM3) that the
+   * peer refused with an error notify: message ID and the notify type. */
+  refusedQuickModes: { messageId: number; notifyType: number }[];
+}
+
+/**
+ * The pending quick mode an authenticated error notify is about (RFC 2408 §3.14.1).
+ * Naming one of its SPIs (ours, or the peer's in a QM2 we sent) identifies it. With
+ * no SPI (SPI size 0), or the ISAKMP SA's cookies as the SPI, the notify is about
+ * this ISAKMP SA and so about the quick mode pending under it: the one whose message
+ * ID the notify reuses, else the only one pending. With several pending and no
+ * message ID to tell them apart, none is failed (they time out as before). The
+ * SPI-less form counts only for the notifies a responder refuses a proposal with, so
+ * that a complaint about something else (a malformed informational, say) does not
+ * fail an unrelated quick mode.
+ */
+export function refusedQuickMode(sa: IsakmpSa, n: NotifyPayload, messageId: number): QuickModeExchange | 'ambiguous' | null {
+  const pending = [...sa.quick.values()].filter((q) => (q.role === 'initiator' && q.state === 'QM1_SENT') || (q.role === 'responder' && q.state === 'QM2_SENT'));
+  const bySpi = pending.find((q) => n.spi.equals(q.inSpi) || (q.role === 'responder' && q.pending !== undefined && n.spi.equals(q.pending.peerSpi)));
+  if (bySpi) return bySpi;
+  if (!(n.spi.length === 0 || n.spi.equals(Buffer.concat([sa.ckyI, sa.ckyR]))) || !PROPOSAL_REFUSALS.has(n.notifyType)) return null;
+  const byId = pending.find((q) => q.messageId === messageId);
+  if (byId) return byId;
+  if (pending.length === 1) return pending[0]!;
+  return pending.length === 0 ? null : 'ambiguous';
 }
 
 export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: EncryptedMessage): InformationalEffects | null {
@@ -78,7 +108,7 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
   sa.crypto.forget(messageId);
   sa.infoSeen.add(messageId);
   sa.lastHeard = ctx.env.now();
-  const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [], refusedAnswers: [] };
+  const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [], refusedQuickModes: [] };
   for (const n of payloadsOfType(d.value.payloads, PayloadType.NOTIFY)) {
     const dpd = parseDpd(n);
     if (dpd) {
@@ -92,28 +122,10 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
     ctx.log(n.notifyType < 16384 ? 'error' : 'info', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)}`, { spi: n.spi.toString('hex') });
     if (n.notifyType < 16384) {
       effects.errors.push(n.notifyType);
-      // An error about one of our quick modes: the peer refused it (RFC 2408 §3.14.1).
-      for (const q of sa.quick.values()) {
-        if (q.role === 'initiator' && q.state === 'QM1_SENT' && n.spi.equals(q.inSpi)) {
-          q.retransmit.stop();
-          sa.quick.delete(q.messageId);
-          sa.crypto.forget(q.messageId);
-          ctx.counters.quickModeFailed++;
-          const names = tunnelMethodNames(q.tunnel);
-          const code = quickFailureOfNotify(n.notifyType);
-          quickModeFailure(ctx, sa, 'initiator', code, `peer sent ${notifyName(n.notifyType)}`, {
-            offered: names,
-            acceptable: names,
-            detail: `peer sent ${notifyName(n.notifyType)}`,
-            ...(code === 'ts-mismatch' ? { offeredSelectors: [{ local: q.tunnel.local, remote: q.tunnel.remote }] } : {}),
-            ...(q.tunnel.action ? { configField: `filter-actions.${q.tunnel.action}.security-methods` } : {}),
-          });
-        } else if (q.role === 'responder' && q.state === 'QM2_SENT' && (n.spi.equals(q.inSpi) || (q.pending !== undefined && n.spi.equals(q.pending.peerSpi)))) {
-          // The initiator refused our QM2: the inbound SA installed with it must go now,
-          // not when QM2 retransmission gives up (quick-mode.ts abandonAnswer).
-          effects.refusedAnswers.push({ messageId: q.messageId, notifyType: n.notifyType });
-        }
-      }
+      const q = refusedQuickMode(sa, n, messageId);
+      if (q === 'ambiguous') {
+        ctx.log('warning', sa, 'informational', 'NOTIFY', `${notifyName(n.notifyType)} names no quick mode and several are pending: cannot tell which the peer refused`);
+      } else if (q) effects.refusedQuickModes.push({ messageId: q.messageId, notifyType: n.notifyType });
     }
   }
   for (const del of payloadsOfType(d.value.payloads, PayloadType.DELETE)) {

@@ -37,7 +37,7 @@ import {
 import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
 import { mainModeFailure, type FailureExtra } from './failure.ts';
-import { phase1OfferNames } from './proposal-names.ts';
+import { phase1AttributesName, phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import { detectNat, natDHashes } from './nat-detection.ts';
@@ -188,7 +188,7 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
     mainMode2(choice.attributes, choice.transformNumber, ourVendorIds(ctx, peer, vids)),
   );
-  ctx.log('info', sa, 'main', 'MM2', `chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}, auth ${authMethodName(choice.attributes.authMethod)}`, { natt: sa.natFlavour ?? 'none' });
+  ctx.log('info', sa, 'main', 'MM2', `chose ${phase1AttributesName(choice.attributes)}, auth ${authMethodName(choice.attributes.authMethod)}`, { natt: sa.natFlavour ?? 'none' });
   // The responder does not retransmit on a timer: it answers duplicates of the request.
   ctx.send(sa, data, false);
   return sa;
@@ -283,7 +283,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       ...(certRequestsOf(sa) ? { certRequests: certRequestsOf(sa)! } : {}),
       ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } } : {}),
     });
-    ctx.log('info', sa, 'main', 'MM3', `responder chose ${suite.suite.cipher.name}/${suite.suite.hash.name}/${suite.suite.group.name}, auth ${authMethodName(chosen.authMethod)}`);
+    ctx.log('info', sa, 'main', 'MM3', `responder chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`);
     ctx.send(sa, encodeMessage({ ...cookies, responderCookie: sa.ckyR }, payloads), true);
     return;
   }

@@ -7,6 +7,7 @@ import {
   HashAlgorithm,
   parseIpsecAttributes,
   parsePhase1Attributes,
+  type Phase1Attributes,
   type SaPayload,
 } from '../wire/index.ts';
 import { espAlgorithmOf } from './proposals.ts';
@@ -56,16 +57,20 @@ const HASH: ReadonlyMap<number, string> = new Map([
   [HashAlgorithm.SHA2_512, 'sha512'],
 ]);
 
+/** One phase 1 transform in config notation, e.g. "aes256-sha256-modp2048". */
+export function phase1AttributesName(a: Phase1Attributes): string {
+  const enc = ENC.get(a.encryption ?? -1) ?? `enc${a.encryption ?? '?'}`;
+  const name = enc === 'aes' ? `aes${a.keyLength ?? ''}` : enc;
+  return `${name}-${HASH.get(a.hash ?? -1) ?? `hash${a.hash ?? '?'}`}-${groupName(a.group) ?? 'none'}`;
+}
+
 /** The transforms a peer offered in a phase 1 SA payload. */
 export function phase1OfferNames(sa: SaPayload): string[] {
   const out: string[] = [];
   for (const p of sa.proposals) {
     for (const t of p.transforms) {
       const a = parsePhase1Attributes(t.attributes);
-      if (typeof a === 'string') continue;
-      const enc = ENC.get(a.encryption ?? -1) ?? `enc${a.encryption ?? '?'}`;
-      const name = enc === 'aes' ? `aes${a.keyLength ?? ''}` : enc;
-      out.push(`${name}-${HASH.get(a.hash ?? -1) ?? `hash${a.hash ?? '?'}`}-${groupName(a.group) ?? 'none'}`);
+      if (typeof a !== 'string') out.push(phase1AttributesName(a));
     }
   }
   return out;

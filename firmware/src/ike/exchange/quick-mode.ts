@@ -36,7 +36,7 @@ import {
 } from '../wire/index.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
-import { quickFailureOfNotify, quickModeFailure, type FailureExtra } from './failure.ts';
+import { quickFailureOfNotify, quickModeConfigLines, quickModeFailure, type FailureExtra } from './failure.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
 import { notifyName, sendInformational } from './informational.ts';
@@ -88,12 +88,36 @@ function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | n
   sa.crypto?.forget(messageId);
 }
 
-/** The peer refused a quick mode we answered (an error notify after our QM2): it
- * fails like any other, and its pre-installed inbound SA is deleted at once. */
-export function abandonAnswer(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, notifyType: number): void {
+/**
+ * The peer refused a pending quick mode with an authenticated error notify
+ * (informational.ts refusedQuickMode): it fails at once, not when retransmission
+ * gives up. Ours (QM1 sent): the reason is the notify's, and `explain` names the
+ * filter and the action's methods and PFS, since the peer's refusal does not say
+ * which of them it objects to. One we answered (QM2 sent): its pre-installed
+ * inbound SA is deleted at once.
+ */
+export function peerRefusedQuickMode(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, notifyType: number): void {
   const qm = sa.quick.get(messageId);
-  if (!qm || qm.role !== 'responder' || qm.state !== 'QM2_SENT') return;
-  failQuick(ctx, sa, qm, messageId, `peer refused our QM2 with ${notifyName(notifyType)}`, undefined, undefined, quickFailureOfNotify(notifyType));
+  if (!qm) return;
+  const code = quickFailureOfNotify(notifyType);
+  if (qm.role === 'responder' && qm.state === 'QM2_SENT') {
+    failQuick(ctx, sa, qm, messageId, `peer refused our QM2 with ${notifyName(notifyType)}`, undefined, undefined, code);
+    return;
+  }
+  if (qm.role !== 'initiator' || qm.state !== 'QM1_SENT') return;
+  const t = qm.tunnel;
+  const pfs = groupName(t.pfsGroup);
+  const what =
+    code === 'ts-mismatch'
+      ? `its policy has no tunnel for ${t.local} <-> ${t.remote}`
+      : `it accepts none of our ESP methods (${t.methods.map((m) => m.esp).join(', ')}) with ${pfs ? `PFS ${pfs}` : 'no PFS'}, or refuses an attribute of them`;
+  const reason = `peer sent ${notifyName(notifyType)}`;
+  failQuick(ctx, sa, qm, messageId, reason, undefined, undefined, code, {
+    detail: `${reason}: ${what}`,
+    offeredPfs: pfs,
+    configLines: quickModeConfigLines(t),
+    ...(code === 'ts-mismatch' ? { offeredSelectors: [{ local: t.local, remote: t.remote }] } : {}),
+  });
 }
 
 export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {

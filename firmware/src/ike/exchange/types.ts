@@ -54,6 +54,8 @@ export interface TunnelPolicy {
   methods: EspMethod[];
   /** The filter action these methods come from (for `explain`: which setting to change). */
   action?: string;
+  /** The filter list whose filter this tunnel comes from (for `explain`). */
+  filterList?: string;
   /** Quick mode PFS group (RFC 2409 §5.5), or null. */
   pfsGroup: number | null;
   /**
