@@ -14,6 +14,9 @@ import type { SitelinkConfig } from '../../firmware/src/config/types.ts';
 import type { ConfigDiff } from '../../firmware/src/config/diff.ts';
 import { NegotiationLog } from '../../firmware/src/log/negotiation-log.ts';
 import { FailureBook } from '../../firmware/src/log/failures.ts';
+import type { FailureRecord } from '../../firmware/src/log/failure-record.ts';
+import { renderExplain } from '../../firmware/src/ctl/render-explain.ts';
+import { RECORDS } from './explain-records.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PSK = 'handlers-psk-4b5c6d7e8f';
@@ -97,6 +100,22 @@ t.test('explain: unknown peer is an error, known peer without failure says so, r
   const r = await cli('explain', 'hq');
   t.match(r.out, 'Authentication failed');
   t.notMatch(r.out, PSK);
+});
+
+t.test('explain: every kind of record, as text and --json, read back over the socket', async (t) => {
+  for (const [name, r] of Object.entries(RECORDS)) {
+    failures.record(r);
+    const text = await cli('explain', 'hq');
+    t.equal(text.code, 0, `${name}: ${text.err}`);
+    t.equal(text.out.trimEnd(), renderExplain('hq', r), `${name}: rendered as from the record itself`);
+    const json = await cli('explain', 'hq', '--json');
+    t.equal(json.code, 0, name);
+    const back = (JSON.parse(json.out) as { record: FailureRecord }).record;
+    t.same(back.offered, r.offered, `${name}: offered is the array it was`);
+    t.same(back.acceptable, r.acceptable, `${name}: acceptable too (shared arrays are no cycle)`);
+    t.same(back, r, `${name}: the whole record`);
+  }
+  failures.clear('hq');
 });
 
 t.test('health collected in the daemon', async (t) => {

@@ -2,15 +2,85 @@
  * `sitelinkctl explain <peer>`: the last failed negotiation in plain words — who said
  * what, what was offered against what we accept, and the config change that would make
  * the two sides agree. Input: log/failure-record.ts (filled by the IKE code).
+ *
+ * The record arrives as JSON over the control socket, possibly from a daemon of
+ * another version or mangled on the way, so it is read field by field (recordOf):
+ * a field of the wrong shape is treated as absent and explain never throws.
  */
-import type { FailureRecord } from '../log/failure-record.ts';
+import type { ExchangeStep, FailureReason, FailureRecord, SilentStage } from '../log/failure-record.ts';
+
+const REASONS: readonly FailureReason[] = ['no-proposal-chosen', 'authentication-failed', 'id-mismatch', 'ts-mismatch', 'pfs-mismatch', 'timeout', 'invalid-message', 'other'];
+const STAGES: readonly SilentStage[] = ['first-message', 'authentication', 'child-sa', 'established'];
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function strs(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function oneOf<T extends string>(v: unknown, values: readonly T[]): T | undefined {
+  return values.find((x) => x === v);
+}
+
+function selectors(v: unknown): { local: string; remote: string }[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.filter(isObj).map((s) => ({ local: str(s['local']) ?? '?', remote: str(s['remote']) ?? '?' }));
+}
+
+function steps(v: unknown): ExchangeStep[] {
+  if (!Array.isArray(v)) return [];
+  return v.filter(isObj).map((s) => {
+    const notify = str(s['notify']);
+    return { from: s['from'] === 'local' ? 'local' : 'remote', message: str(s['message']) ?? '?', ...(notify !== undefined ? { notify } : {}) };
+  });
+}
+
+/** A record as received (JSON), with every field checked; null when `v` is none. */
+export function recordOf(peer: string, v: unknown): FailureRecord | null {
+  if (!isObj(v)) return null;
+  const r: FailureRecord = {
+    peer: str(v['peer']) ?? peer,
+    time: str(v['time']) ?? '(unknown time)',
+    phase: v['phase'] === 'quick' ? 'quick' : 'main',
+    role: v['role'] === 'responder' ? 'responder' : 'initiator',
+    reason: oneOf(v['reason'], REASONS) ?? 'other',
+    exchange: steps(v['exchange']),
+    offered: strs(v['offered']),
+    acceptable: strs(v['acceptable']),
+  };
+  for (const k of ['configField', 'receivedId', 'expectedId', 'remoteAddress', 'detail', 'unanswered', 'lastAnswered'] as const) {
+    const s = str(v[k]);
+    if (s !== undefined) r[k] = s;
+  }
+  for (const k of ['offeredPfs', 'requiredPfs'] as const) {
+    const s = v[k];
+    if (typeof s === 'string' || s === null) r[k] = s;
+  }
+  const o = selectors(v['offeredSelectors']);
+  if (o) r.offeredSelectors = o;
+  const a = selectors(v['acceptableSelectors']);
+  if (a) r.acceptableSelectors = a;
+  if (typeof v['waitedSeconds'] === 'number' && Number.isFinite(v['waitedSeconds'])) r.waitedSeconds = v['waitedSeconds'];
+  const stage = oneOf(v['silentAt'], STAGES);
+  if (stage) r.silentAt = stage;
+  if (Array.isArray(v['configLines'])) r.configLines = strs(v['configLines']);
+  return r;
+}
 
 /** Main mode proposals are enc-integ-group; quick mode "esp[/group]". */
 function isWeak(p: string): boolean {
   return /(^|[-/])(des|md5|modp768)($|[-/])/i.test(p);
 }
 
-function list(ps: string[]): string {
+function list(ps: readonly string[]): string {
   return ps.length === 0 ? '(none)' : ps.join(', ');
 }
 
@@ -28,11 +98,59 @@ function proposalField(r: FailureRecord): string {
   return r.phase === 'main' ? `peers.${r.peer}.proposals` : 'filter-actions.<action>.security-methods';
 }
 
+function waited(r: FailureRecord): string {
+  return r.waitedSeconds !== undefined ? ` within ${r.waitedSeconds} s` : '';
+}
+
+function answered(r: FailureRecord): string {
+  return r.lastAnswered ? `The peer did answer earlier messages (the last: ${r.lastAnswered}).` : '';
+}
+
+/** A timeout, by where the peer went silent. */
+function silence(r: FailureRecord): string[] {
+  const unanswered = r.unanswered ?? 'our last message';
+  switch (r.silentAt) {
+    case 'first-message':
+      return [
+        `Nothing came back from ${r.remoteAddress ?? 'the peer'} to our first message (${unanswered})${waited(r)}.`,
+        `Check peers.${r.peer}.remote, that UDP 500 and 4500 reach the peer (firewalls, NAT), and that the peer is running and has a connection for us.`,
+      ];
+    case 'authentication':
+      return [
+        `The peer answered until our encrypted identity/authentication message (${unanswered}), then went silent${waited(r)}.`,
+        answered(r),
+        'The address and ports work. Peers drop a message they cannot decrypt or verify without a word, so most likely',
+        'the pre-shared keys differ; otherwise the peer expects another identity from us (or sends another than we expect).',
+        'Compare with the peer: the same key for our identity, its remote identity = our local-id, and its own identity = our remote-id.',
+      ].filter((l) => l !== '');
+    case 'child-sa':
+      return [
+        `Main mode completed, but the peer never answered our quick mode (${unanswered})${waited(r)}.`,
+        answered(r),
+        "The peer's policy refused it without telling us: its subnets (traffic selectors), its PFS setting or its",
+        'ESP proposals differ from ours. Compare the filter and the action below with the peer\'s connection.',
+      ].filter((l) => l !== '');
+    case 'established':
+      return [
+        `The tunnel was up, then the peer stopped answering dead peer detection (${unanswered})${waited(r)}.`,
+        'It went down or restarted, or the path to it broke. Check that the peer runs and reaches us on UDP 500/4500;',
+        `with dpd-action = restart sitelinkd negotiates again on its own.`,
+      ];
+    case undefined:
+      return [
+        `No reply from ${r.remoteAddress ?? 'the peer'}${r.unanswered ? ` to ${r.unanswered}` : ''}${waited(r)}.`,
+        answered(r),
+        `Check peers.${r.peer}.remote, that UDP 500 and 4500 reach the peer (firewalls, NAT), and that the peer is running.`,
+      ].filter((l) => l !== '');
+  }
+}
+
 function suggestion(r: FailureRecord): string[] {
   const field = proposalField(r);
   switch (r.reason) {
     case 'no-proposal-chosen': {
-      const common = r.offered.filter((p) => r.acceptable.includes(p));
+      // As initiator both lists are ours: only a responder sees the peer's offer.
+      const common = r.role === 'responder' ? r.offered.filter((p) => r.acceptable.includes(p)) : [];
       if (common.length > 0) {
         return [`Both sides list ${common[0]}, so the proposals themselves match; check lifetimes and the PFS group on both sides.`];
       }
@@ -48,10 +166,12 @@ function suggestion(r: FailureRecord): string[] {
           `Only if that is impossible: add ${r.offered[0] ?? ''} to ${field} and set allow-weak = yes for this ${r.phase === 'main' ? 'peer' : 'filter action'}.`,
         ];
       }
-      return [
+      const lines = [
         `The peer accepted none of our proposals. Its configuration must list at least one of: ${list(r.acceptable.length ? r.acceptable : r.offered)},`,
         `or add a proposal the peer allows to ${field} (the peer's log names them).`,
       ];
+      if (r.phase === 'quick') lines.push(`A quick mode is also refused when the PFS settings differ: we ${r.offeredPfs ? `use PFS ${r.offeredPfs}` : 'use no PFS'} (the action's pfs line).`);
+      return lines;
     }
     case 'authentication-failed':
       return [
@@ -67,6 +187,9 @@ function suggestion(r: FailureRecord): string[] {
     case 'ts-mismatch': {
       const o = r.offeredSelectors ?? [];
       const first = o[0];
+      if (r.role === 'initiator') {
+        return [`The peer has no tunnel for the traffic we asked for (${o.map((s) => `${s.local} <-> ${s.remote}`).join(', ') || '?'}).`, "Make our filter's subnets and the peer's match exactly (or enable default-response there)."];
+      }
       const lines = [
         `The traffic the peer wants to protect (${o.map((s) => `${s.local} <-> ${s.remote}`).join(', ') || '?'})`,
         `is not covered by our filters (${(r.acceptableSelectors ?? []).map((s) => `${s.local} <-> ${s.remote}`).join(', ') || 'none'}).`,
@@ -84,10 +207,7 @@ function suggestion(r: FailureRecord): string[] {
         r.offeredPfs ? '' : '(better: enable PFS on the peer instead of disabling it here)',
       ].filter((l) => l !== '');
     case 'timeout':
-      return [
-        `No reply from ${r.remoteAddress ?? 'the peer'}${r.waitedSeconds !== undefined ? ` within ${r.waitedSeconds} s` : ''}.`,
-        `Check peers.${r.peer}.remote, that UDP 500 and 4500 reach the peer (firewalls, NAT), and that the peer is running.`,
-      ];
+      return silence(r);
     case 'invalid-message':
       return ['The peer sent a message we could not process; see the negotiation log (sitelinkctl log) for the payload details.'];
     case 'other':
@@ -110,15 +230,30 @@ function why(r: FailureRecord): string {
     case 'pfs-mismatch':
       return 'Session key PFS settings differ.';
     case 'timeout':
-      return 'The peer did not answer.';
+      switch (r.silentAt) {
+        case 'first-message':
+          return 'The peer did not answer at all.';
+        case 'authentication':
+          return 'The peer went silent after our authentication message: most likely the pre-shared keys differ.';
+        case 'child-sa':
+          return 'The peer ignored our quick mode: its policy refuses the selectors, PFS or proposals.';
+        case 'established':
+          return 'The peer stopped answering on an established tunnel (dead peer detection).';
+        case undefined:
+          return 'The peer did not answer.';
+      }
+      break;
     case 'invalid-message':
       return 'A message was malformed or unexpected.';
     case 'other':
       return r.detail ?? 'The negotiation failed.';
   }
+  return 'The negotiation failed.';
 }
 
-export function renderExplain(peer: string, r: FailureRecord | null): string {
+/** Plain words for the record `v` (as received: anything, checked here). Never throws. */
+export function renderExplain(peer: string, v: unknown): string {
+  const r = recordOf(peer, v);
   if (r === null) return `No failed negotiation with ${peer} on record.`;
   const lines: string[] = [];
   lines.push(`Last failed negotiation with ${r.peer}: ${r.time}, ${phaseName(r)}, we were the ${r.role}.`);
@@ -129,10 +264,12 @@ export function renderExplain(peer: string, r: FailureRecord | null): string {
     lines.push(`  ${i + 1}. ${who(s.from, r.peer)} -> ${to}: ${s.message}${s.notify ? ` [${s.notify}]` : ''}`);
   });
   if (r.exchange.length === 0) lines.push('  (no messages recorded)');
+  if (r.unanswered) lines.push(`  Unanswered: ${r.unanswered}${r.lastAnswered ? `; last answered: ${r.lastAnswered}` : '; the peer answered nothing'}.`);
   lines.push('');
   lines.push(`Why: ${why(r)}`);
   if (r.detail && r.reason !== 'other') lines.push(`     ${r.detail}`);
-  if (r.offered.length > 0 || r.acceptable.length > 0) {
+  // A timeout says nothing about proposals: listing them would point at the wrong line.
+  if (r.reason !== 'timeout' && (r.offered.length > 0 || r.acceptable.length > 0)) {
     lines.push('');
     lines.push(`Offered by ${r.role === 'initiator' ? 'us' : r.peer}: ${list(r.offered)}`);
     lines.push(`Acceptable to us (${proposalField(r)}): ${list(r.acceptable)}`);
@@ -140,5 +277,10 @@ export function renderExplain(peer: string, r: FailureRecord | null): string {
   lines.push('');
   lines.push('To make them agree:');
   for (const s of suggestion(r)) lines.push(`  ${s}`);
+  if (r.configLines && r.configLines.length > 0) {
+    lines.push('');
+    lines.push('Config lines to check (most likely first):');
+    for (const l of r.configLines) lines.push(`    ${l}`);
+  }
   return lines.join('\n');
 }

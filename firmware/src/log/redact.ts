@@ -46,30 +46,59 @@ export class Redactor {
     return scrub(s, this.#needles());
   }
 
-  /** Deep copy of `v` safe to print or serialise. bigint becomes a decimal string. */
+  /**
+   * Deep copy of `v` safe to print or serialise. bigint becomes a decimal string. An
+   * object reached again through one of its own descendants (a true cycle) becomes
+   * "<cycle>"; one merely shared (the same array under two keys, a DAG) is copied at
+   * each place, as JSON.stringify would. Copies are bounded (MAX_NODES): a DAG that
+   * unfolds into more ends in "<truncated>".
+   */
   redact(v: unknown): unknown {
-    return this.#walk(v, new WeakSet<object>(), this.#needles());
+    return this.#walk(v, { path: new Set<object>(), needles: this.#needles(), budget: MAX_NODES });
   }
 
-  #walk(v: unknown, seen: WeakSet<object>, needles: string[]): unknown {
+  /** `w.path`: the objects from the root down to `v` (its ancestors), not all seen so far. */
+  #walk(v: unknown, w: Walk): unknown {
     if (v instanceof Secret) return REDACTED;
-    if (typeof v === 'string') return scrub(v, needles);
+    if (typeof v === 'string') return scrub(v, w.needles);
     if (typeof v === 'bigint') return v.toString();
     if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? undefined : v;
     if (v instanceof Uint8Array) return `<${v.length} bytes>`;
     if (v instanceof Date) return v.toISOString();
-    if (seen.has(v)) return '<cycle>';
-    seen.add(v);
-    if (Array.isArray(v)) return v.map((x) => this.#walk(x, seen, needles));
-    if (v instanceof Map) return this.#walk(Object.fromEntries(v), seen, needles);
-    if (v instanceof Error) return { error: this.#walk(v.message, seen, needles) };
+    if (w.path.has(v)) return CYCLE;
+    if (--w.budget < 0) return TRUNCATED;
+    w.path.add(v);
+    try {
+      return this.#copy(v, w);
+    } finally {
+      w.path.delete(v);
+    }
+  }
+
+  #copy(v: object, w: Walk): unknown {
+    if (Array.isArray(v)) return v.map((x) => this.#walk(x, w));
+    // The Map itself is on the path; the plain object made of its entries is new.
+    if (v instanceof Map) return this.#copy(Object.fromEntries(v), w);
+    if (v instanceof Error) return { error: this.#walk(v.message, w) };
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      out[k] = SENSITIVE_KEY.test(k) && x !== null && x !== undefined && x !== false ? REDACTED : this.#walk(x, seen, needles);
+      out[k] = SENSITIVE_KEY.test(k) && x !== null && x !== undefined && x !== false ? REDACTED : this.#walk(x, w);
     }
     return out;
   }
 }
+
+interface Walk {
+  path: Set<object>;
+  needles: string[];
+  /** Objects still allowed to be copied. */
+  budget: number;
+}
+
+export const CYCLE = '<cycle>';
+export const TRUNCATED = '<truncated>';
+/** Far beyond any record or log event; bounds what a pathological DAG costs. */
+export const MAX_NODES = 100_000;
 
 function scrub(s: string, needles: string[]): string {
   let out = s;
