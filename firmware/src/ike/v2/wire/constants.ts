@@ -1,0 +1,158 @@
+// IKEv2 wire numbers (RFC 7296 §3 and the IANA "Internet Key Exchange
+// Version 2 (IKEv2) Parameters" registry). Only values this daemon reads or
+// writes are named; anything else is carried as a plain number.
+
+type ValueOf<T> = T[keyof T];
+
+/** RFC 7296 §3.1: the fixed IKE header is 28 bytes. */
+export const HEADER_LENGTH = 28;
+/** RFC 7296 §3.2: every payload starts with a 4-byte generic header. */
+export const GENERIC_HEADER_LENGTH = 4;
+/** RFC 7296 §3.1: Major Version 2, Minor Version 0. */
+export const IKEV2_VERSION = 0x20;
+
+/** RFC 7296 §3.1 Exchange Type; RFC 9242 IKE_INTERMEDIATE. */
+export const ExchangeType = {
+  IKE_SA_INIT: 34,
+  IKE_AUTH: 35,
+  CREATE_CHILD_SA: 36,
+  INFORMATIONAL: 37,
+  IKE_INTERMEDIATE: 43,
+} as const;
+export type ExchangeType = ValueOf<typeof ExchangeType>;
+
+/** RFC 7296 §3.1 header flags (bits 3, 4, 5 of the flags octet). */
+export const HeaderFlag = {
+  INITIATOR: 0x08,
+  VERSION: 0x10,
+  RESPONSE: 0x20,
+} as const;
+
+/** RFC 7296 §3.2 Next Payload values; RFC 7383 §2.5 SKF. */
+export const PayloadType = {
+  NONE: 0,
+  SA: 33,
+  KE: 34,
+  IDI: 35,
+  IDR: 36,
+  CERT: 37,
+  CERTREQ: 38,
+  AUTH: 39,
+  NONCE: 40,
+  NOTIFY: 41,
+  DELETE: 42,
+  VENDOR_ID: 43,
+  TSI: 44,
+  TSR: 45,
+  SK: 46,
+  CP: 47,
+  EAP: 48,
+  SKF: 53,
+} as const;
+export type PayloadType = ValueOf<typeof PayloadType>;
+
+/** RFC 7296 §3.3.1 Protocol ID (proposals, notifies, deletes). */
+export const ProtocolId = {
+  IKE: 1,
+  AH: 2,
+  ESP: 3,
+} as const;
+export type ProtocolId = ValueOf<typeof ProtocolId>;
+
+/** RFC 7296 §3.3.2 Transform Type. */
+export const TransformType = {
+  ENCR: 1,
+  PRF: 2,
+  INTEG: 3,
+  DH: 4,
+  ESN: 5,
+} as const;
+export type TransformType = ValueOf<typeof TransformType>;
+
+/** Transform Type 1 (IANA): RFC 7296 §3.3.2, RFC 5282 (GCM), RFC 7634 (ChaCha20-Poly1305). */
+export const EncrId = {
+  DES: 2,
+  TRIPLE_DES: 3,
+  NULL: 11,
+  AES_CBC: 12,
+  AES_CTR: 13,
+  AES_CCM_8: 14,
+  AES_CCM_12: 15,
+  AES_CCM_16: 16,
+  AES_GCM_8: 18,
+  AES_GCM_12: 19,
+  AES_GCM_16: 20,
+  NULL_AUTH_AES_GMAC: 21,
+  CHACHA20_POLY1305: 28,
+} as const;
+
+/** Transform Type 2 (IANA): RFC 7296 §3.3.2, RFC 4868. */
+export const PrfId = {
+  HMAC_MD5: 1,
+  HMAC_SHA1: 2,
+  AES128_XCBC: 4,
+  HMAC_SHA2_256: 5,
+  HMAC_SHA2_384: 6,
+  HMAC_SHA2_512: 7,
+} as const;
+
+/** Transform Type 3 (IANA): RFC 7296 §3.3.2, RFC 4868. */
+export const IntegId = {
+  NONE: 0,
+  HMAC_MD5_96: 1,
+  HMAC_SHA1_96: 2,
+  AES_XCBC_96: 5,
+  HMAC_SHA2_256_128: 12,
+  HMAC_SHA2_384_192: 13,
+  HMAC_SHA2_512_256: 14,
+} as const;
+
+/** Transform Type 5: RFC 7296 §3.3.2. */
+export const EsnId = {
+  NO_ESN: 0,
+  ESN: 1,
+} as const;
+
+/** RFC 7296 §3.3.5: the only transform attribute defined, Key Length in bits (TV format). */
+export const TransformAttribute = {
+  KEY_LENGTH: 14,
+} as const;
+
+/** RFC 7296 §3.5 ID Type. */
+export const IdType = {
+  IPV4_ADDR: 1,
+  FQDN: 2,
+  RFC822_ADDR: 3,
+  IPV6_ADDR: 5,
+  DER_ASN1_DN: 9,
+  DER_ASN1_GN: 10,
+  KEY_ID: 11,
+} as const;
+export type IdType = ValueOf<typeof IdType>;
+
+/** RFC 7296 §3.6 Certificate Encoding (the ones a gateway meets). */
+export const CertEncoding = {
+  X509_SIGNATURE: 4,
+  CRL: 7,
+  RAW_RSA_KEY: 11,
+  HASH_URL_X509: 12,
+} as const;
+
+/** RFC 7296 §3.8 Auth Method; RFC 7427 §3 Digital Signature. */
+export const AuthMethod = {
+  RSA_SIGNATURE: 1,
+  SHARED_KEY_MIC: 2,
+  DSS_SIGNATURE: 3,
+  ECDSA_SHA256_P256: 9,
+  ECDSA_SHA384_P384: 10,
+  ECDSA_SHA512_P521: 11,
+  DIGITAL_SIGNATURE: 14,
+} as const;
+export type AuthMethod = ValueOf<typeof AuthMethod>;
+
+/** RFC 7296 §3.13.1 TS Type. */
+export const TsType = {
+  IPV4_ADDR_RANGE: 7,
+  IPV6_ADDR_RANGE: 8,
+} as const;
+export type TsType = ValueOf<typeof TsType>;
