@@ -3,7 +3,7 @@
  * reload, log, health, explain. The daemon mounts them and adds its own status, sas,
  * initiate, terminate and rekey handlers.
  */
-import { loadConfigFile, type LoadOptions } from '../config/load.ts';
+import { loadConfigFileAsync, type LoadOptions } from '../config/load.ts';
 import { reloadConfig, type ConfigDiff } from '../config/diff.ts';
 import { formatConfigError, type SitelinkConfig } from '../config/types.ts';
 import { collectHealth } from '../health/collect.ts';
@@ -30,7 +30,7 @@ export interface PolicyContext {
 /** Re-reads the running config's file; an invalid one is refused and the old config kept. */
 export async function reloadFromFile(ctx: PolicyContext): Promise<ReloadResult> {
   const running = ctx.config();
-  const out = reloadConfig(running, loadConfigFile(running.file, ctx.loadOptions));
+  const out = reloadConfig(running, await loadConfigFileAsync(running.file, ctx.loadOptions));
   if (!out.ok) {
     ctx.log.log({ level: 'error', phase: 'config', step: 'reload', message: `refused: ${out.errors.length} errors; running configuration kept` });
     return { ok: false, message: 'configuration has errors; running configuration kept', errors: out.errors.map(formatConfigError) };
@@ -46,9 +46,10 @@ export function mountPolicyHandlers(server: ControlServer, ctx: PolicyContext): 
     return { filters: filterRows(expandConfig(ctx.config(), opts)) };
   });
 
-  server.handle('check', (args): CheckResult => {
+  server.handle('check', async (args): Promise<CheckResult> => {
     const file = typeof args.file === 'string' ? args.file : ctx.config().file;
-    const r = loadConfigFile(file, ctx.loadOptions);
+    // Any path a client names: read on the thread pool, regular files up to 1 MiB only.
+    const r = await loadConfigFileAsync(file, ctx.loadOptions);
     if (r.ok) for (const p of r.config.peers.values()) p.psk?.wipe();
     return { ok: r.ok, file, errors: r.ok ? [] : r.errors.map(formatConfigError), warnings: r.warnings.map(formatConfigError) };
   });
