@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,35 @@ namespace {
 
 const char *DirName(uint8_t d) { return d == SL_DIR_OUT ? "out" : "in"; }
 
+// IKE messages waiting in the threadsafe-function queue (4096 slots shared with
+// SA events): at most this many and this many bytes, so a flood of junk on UDP
+// 4500 can neither take the slots the SA lifetime events need nor pile up
+// memory while the JS thread is busy. Beyond it they are dropped and counted
+// (ikeDropped); IKE peers retransmit.
+constexpr uint32_t kIkeQueueMax = 1024;
+constexpr size_t kIkeQueueBytesMax = 2u << 20;
+
+// What one queued IKE message holds of the budget above.
+struct IkeBudget {
+  std::atomic<uint32_t> count{0};
+  std::atomic<size_t> bytes{0};
+};
+
 // One queued notification from a worker thread.
 struct Note {
   bool ike = false;
   sl_event_t ev{};
   std::vector<uint8_t> msg;
   sl_endpoint_t from{};
+  // IKE notes: returned when delivered or dropped. Shared, since queued notes
+  // may be finalized after the Engine object is gone.
+  std::shared_ptr<IkeBudget> budget;
+  ~Note() {
+    if (budget) {
+      budget->count.fetch_sub(1, std::memory_order_relaxed);
+      budget->bytes.fetch_sub(msg.size(), std::memory_order_relaxed);
+    }
+  }
 };
 
 Napi::Object EndpointObj(Napi::Env env, const sl_endpoint_t &ep) {
@@ -164,6 +188,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // Notifications lost because the threadsafe-function queue was full (JS
   // thread busy) or memory ran out: written by any worker, read by JS.
   std::atomic<uint64_t> events_dropped_{0}, ike_dropped_{0};
+  std::shared_ptr<IkeBudget> ike_budget_ = std::make_shared<IkeBudget>();
 
   void Shutdown() {
     if (engine_) {
@@ -189,8 +214,22 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   static void OnIke(void *ctx, const uint8_t *msg, size_t len, const sl_endpoint_t *from) {
     auto *self = static_cast<Engine *>(ctx);
+    IkeBudget &b = *self->ike_budget_;
+    if (b.count.fetch_add(1, std::memory_order_relaxed) >= kIkeQueueMax) {
+      b.count.fetch_sub(1, std::memory_order_relaxed);
+      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (b.bytes.fetch_add(len, std::memory_order_relaxed) + len > kIkeQueueBytesMax) {
+      b.bytes.fetch_sub(len, std::memory_order_relaxed);
+      b.count.fetch_sub(1, std::memory_order_relaxed);
+      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     Note *n = new (std::nothrow) Note();
     if (!n) {
+      b.count.fetch_sub(1, std::memory_order_relaxed);
+      b.bytes.fetch_sub(len, std::memory_order_relaxed);
       self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -201,9 +240,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
       n->msg.assign(msg, msg + len);
     } catch (...) {
       delete n;
+      b.count.fetch_sub(1, std::memory_order_relaxed);
+      b.bytes.fetch_sub(len, std::memory_order_relaxed);
       self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    n->budget = self->ike_budget_;
     n->from = *from;
     if (self->tsfn_.NonBlockingCall(n) != napi_ok) {
       delete n;

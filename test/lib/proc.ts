@@ -32,6 +32,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    // A command that exits without reading its input (cat FILE) must not fail the run with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

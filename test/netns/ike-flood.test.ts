@@ -4,8 +4,9 @@
 // looks like a new attempt by the configured peer and opens a half-open SA on
 // gwB, up to HALF_OPEN_MAX), plus truncated/garbage datagrams to UDP 500 and
 // 4500. While this runs lanA pings lanB; no ping may be lost, gwB must refuse
-// the half-opens beyond its limit and drop the malformed datagrams (both
-// logged), and the established peer must still be able to rekey.
+// the half-opens beyond its limit and drop the malformed datagrams (counted,
+// the first few logged), and the established peer must still be able to rekey.
+// log-flood.test.ts floods from spoofed sources and checks the log's budget.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -75,8 +76,10 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
 
   const refused = await waitUntil(() => /dropped: \d+ half-open main modes/.test(b.logText()), 10_000, 250);
   t.ok(refused, `gwB refused MM1s beyond its ${HALF_OPEN_MAX} half-open main modes (logged)`);
+  // The log shows the first few in full and summarises the rest (log/rate-limit.ts);
+  // the counters below count each one.
   const malformed = (b.logText().match(/dropped malformed datagram/g) ?? []).length;
-  t.ok(malformed >= 60, `gwB dropped and logged the malformed datagrams (${malformed})`);
+  t.ok(malformed >= 1 && malformed <= 10, `gwB logged the first malformed datagrams in full, not each one (${malformed} lines)`);
   t.ok(b.running, 'gwB is still running');
   // What an operator sees: sitelinkctl counters.
   const counters = await controlRequest(b.files.socket, 'counters');

@@ -196,6 +196,9 @@ export interface LogSettings {
   /** Also send to syslog (/dev/log) when it exists. */
   syslog: boolean;
   level: 'error' | 'warning' | 'info' | 'debug';
+  /** Size cap of the log file in kilobytes: at the cap it becomes `<file>.sav` and a new
+   * one starts, so the log takes at most twice this much space. */
+  maxKilobytes: number;
 }
 
 export interface GatewaySettings {

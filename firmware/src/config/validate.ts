@@ -23,6 +23,8 @@ export const DEFAULTS = {
   controlSocket: '/run/sitelink/control.sock',
   secretsFile: '/etc/sitelink/secrets.conf',
   logFile: '/var/log/sitelink/negotiation.log',
+  /** 1 MiB: log and .sav fit a board's 8 MiB /var/log tmpfs with room for the rest. */
+  logMaxKilobytes: 1024,
   espLifetimeSeconds: 3600,
   espLifetimeKilobytes: 100000,
   mainModeLifetimeSeconds: 480 * 60,
@@ -152,7 +154,7 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
     id: null, listen: '0.0.0.0', ikePort: 500, nattPort: 4500,
     controlSocket: DEFAULTS.controlSocket, secretsFile: DEFAULTS.secretsFile,
     tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0, fragmentation: true,
-    log: { file: DEFAULTS.logFile, syslog: true, level: 'info' },
+    log: { file: DEFAULTS.logFile, syslog: true, level: 'info', maxKilobytes: DEFAULTS.logMaxKilobytes },
   };
   if (!r) return dflt;
   const ip = (s: string): Parsed<string> => (parseIp(s) ? { ok: true, value: s } : { ok: false, expected: `an IP address, got "${s}"` });
@@ -177,11 +179,19 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
       file: l.get('file', path, DEFAULTS.logFile),
       syslog: l.get('syslog', parseBool, true),
       level: l.get('level', (s) => oneOf(s, ['error', 'warning', 'info', 'debug'] as const), 'info'),
+      maxKilobytes: l.get('max-size', parseLogSize, DEFAULTS.logMaxKilobytes),
     };
     l.finish();
   }
   r.finish();
   return g;
+}
+
+/** log.max-size: 16 KB (a few hundred lines) to 1 GB. */
+function parseLogSize(s: string): Parsed<number> {
+  const v = parseKilobytes(s);
+  if (!v.ok) return v;
+  return v.value >= 16 && v.value <= 1024 * 1024 ? v : { ok: false, expected: `a size from 16kb to 1gb, got "${s}"` };
 }
 
 // ---------------------------------------------------------------- peers

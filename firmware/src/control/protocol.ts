@@ -134,6 +134,8 @@ export interface CountersResult {
     malformed: number; unexpected: number; retransmitted: number; mainModeFailed: number; quickModeFailed: number;
     halfOpenRefused: number; fragmentsReceived: number; fragmentsDropped: number; reassembled: number; fragmentsSent: number;
   };
+  /** The negotiation log's own bounds at work (log/negotiation-log.ts LogStats). */
+  log?: { suppressed: number; bytesWritten: number; rotations: number; writeErrors: number; syslogDropped: number };
 }
 
 export interface FilterRow {

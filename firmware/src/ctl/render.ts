@@ -65,7 +65,13 @@ export function renderCounters(c: CountersResult): string {
     ['half-open main modes refused', String(i.halfOpenRefused)],
     ['fragments in / dropped / reassembled / out', `${i.fragmentsReceived} / ${i.fragmentsDropped} / ${i.reassembled} / ${i.fragmentsSent}`],
   ]);
-  return `${esp}\n\n${ike}`;
+  const l = c.log;
+  const log = l === undefined ? '' : `\n\n${table(['NEGOTIATION LOG', 'COUNT'], [
+    ['lines left out by the rate limit (summarised)', String(l.suppressed)], ['bytes written', String(l.bytesWritten)],
+    ['rotations to .sav at the size cap', String(l.rotations)], ['write errors', String(l.writeErrors)],
+    ['syslog lines dropped (logger behind)', String(l.syslogDropped)],
+  ])}`;
+  return `${esp}\n\n${ike}${log}`;
 }
 
 export function renderFilters(f: FiltersResult): string {

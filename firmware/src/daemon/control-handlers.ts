@@ -139,6 +139,7 @@ export function countersOf(d: DaemonState): CountersResult {
       eventsDropped: String(c.eventsDropped),
     },
     ike: { ...d.node.counters },
+    log: d.log.stats(),
   };
 }
 

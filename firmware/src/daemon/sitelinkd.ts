@@ -32,6 +32,7 @@ import { generateRuleset } from '../policy/nft.ts';
 import { applyRuleset, removeRuleset } from '../policy/nft-apply.ts';
 import { saSpecOf } from './sa-spec.ts';
 import { ClearFallback } from './clear-fallback.ts';
+import { EngineDropWatch } from './engine-drops.ts';
 
 const TICK_MS = 1000;
 const RESTART_MS = 30_000;
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   }
   const config = loaded.config;
   const g = config.gateway;
-  const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level });
+  const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level, maxBytes: g.log.maxKilobytes * 1024 });
   if (recovered !== null) log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: recovered });
   const addrs = await peerAddresses(config);
   let running = config;
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
   // Dropped and retransmitted IKE datagrams are counted by the node; the counts reach
   // the negotiation log (sitelinkctl log) once a minute when they changed.
   let lastCounters = JSON.stringify(node.counters);
+  const engineDrops = new EngineDropWatch(dataplane.counters());
   let ticks = 0;
   const reportCounters = (): void => {
     const now = JSON.stringify(node.counters);
@@ -252,6 +254,10 @@ async function main(): Promise<void> {
     fallback.tick();
     trap();
     if (++ticks % 60 === 0) reportCounters();
+    if (ticks % 10 === 0) {
+      const e = engineDrops.check(dataplane.counters(), 10);
+      if (e) log.log(e);
+    }
   }, TICK_MS);
   const bringUp = (): void => {
     // Peers on a soft SA are retried on the fallback schedule (5 min), not here.

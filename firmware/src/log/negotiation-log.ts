@@ -3,11 +3,21 @@
  * step, written to a file (the previous run's log is kept as `<file>.sav`), copied to
  * syslog, and kept in a ring buffer for `sitelinkctl log`. Every entry passes the
  * redaction layer (redact.ts) before it is stored anywhere.
+ *
+ * Nothing the network sends can grow it without bound: lines are rate-limited per
+ * kind (rate-limit.ts: repeated drops become one summary line per 10 s), and the file
+ * has a size cap: when the next line would pass it, the file becomes `<file>.sav` and a
+ * new one starts, so the two together never exceed twice the cap. A failing write
+ * (full file system) is counted, never thrown.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LogLimiter, type DropTag, type LimitSummary } from './rate-limit.ts';
 import { redactor as defaultRedactor, type Redactor } from './redact.ts';
 import { SyslogSink, type Severity, type SyslogOptions } from './syslog.ts';
+
+export type { DropTag } from './rate-limit.ts';
 
 export type Phase = 'main' | 'quick' | 'informational' | 'dpd' | 'natt' | 'daemon' | 'config';
 
@@ -22,6 +32,8 @@ export interface LogEvent {
   message: string;
   /** Structured details (proposal names, SPIs, addresses). Redacted before use. */
   data?: Record<string, unknown>;
+  /** Set on "dropped a datagram" lines: repeated ones are summarised (rate-limit.ts). */
+  drop?: DropTag;
 }
 
 /** What is stored and served. */
@@ -46,26 +58,61 @@ export interface NegotiationLogOptions {
   keep?: number;
   redactor?: Redactor;
   now?: () => Date;
+  /** File size cap in bytes (the `.sav` holds at most as much again); default 1 MiB. */
+  maxBytes?: number;
+  /** Rate limiter of repeated lines (tests pass their own windows); default rate-limit.ts's. */
+  limiter?: LogLimiter<Phase>;
+  /** Monotonic milliseconds for the rate limiter's windows. */
+  clock?: () => number;
+}
+
+/** Default size cap of the log file: a board keeps logs in a small RAM file system. */
+export const DEFAULT_LOG_MAX_BYTES = 1024 * 1024;
+
+export interface LogStats {
+  /** Lines left out by the rate limiter (each counted in a summary line). */
+  suppressed: number;
+  /** Bytes written to the file since the start (all parts). */
+  bytesWritten: number;
+  /** Times the file reached its cap and became `.sav`. */
+  rotations: number;
+  /** Writes that failed (e.g. file system full); those lines are still in the ring and syslog. */
+  writeErrors: number;
+  /** Lines syslog did not take because its logger fell behind (syslog.ts). */
+  syslogDropped: number;
 }
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2, debug: 3 };
 
 export class NegotiationLog {
   #fd: number | null;
+  readonly #file: string | null;
   readonly #syslog: SyslogSink | null;
   readonly #ring: LogEntry[] = [];
   readonly #keep: number;
   readonly #level: Severity;
   readonly #redactor: Redactor;
   readonly #now: () => Date;
+  readonly #maxBytes: number;
+  readonly #limiter: LogLimiter<Phase>;
+  readonly #clock: () => number;
+  #size: number;
+  #closed = false;
+  #flushTimer: NodeJS.Timeout | null = null;
+  readonly #stats = { bytesWritten: 0, rotations: 0, writeErrors: 0 };
 
   private constructor(fd: number | null, syslog: SyslogSink | null, o: NegotiationLogOptions) {
     this.#fd = fd;
+    this.#file = o.file;
+    this.#size = fd === null ? 0 : fstatSync(fd).size;
     this.#syslog = syslog;
     this.#keep = o.keep ?? 1000;
     this.#level = o.level;
     this.#redactor = o.redactor ?? defaultRedactor;
     this.#now = o.now ?? (() => new Date());
+    this.#maxBytes = o.maxBytes ?? DEFAULT_LOG_MAX_BYTES;
+    this.#limiter = o.limiter ?? new LogLimiter<Phase>();
+    this.#clock = o.clock ?? (() => performance.now());
   }
 
   /** Opens the log for a daemon run: rotates the previous file to `.sav` first. */
@@ -84,6 +131,42 @@ export class NegotiationLog {
   log(ev: LogEvent): LogEntry | null {
     const level = ev.level ?? 'info';
     if (RANK[level] > RANK[this.#level]) return null;
+    const { admit, summaries } = this.#limiter.admit(ev, this.#clock());
+    this.#summaries(summaries);
+    if (!admit) {
+      this.#armFlush();
+      return null;
+    }
+    return this.#write(ev, level);
+  }
+
+  /** Writes the summaries of rate-limit windows that have ended (also run by a timer). */
+  flush(all = false): void {
+    this.#summaries(this.#limiter.flush(this.#clock(), all));
+  }
+
+  stats(): LogStats {
+    return { ...this.#stats, suppressed: this.#limiter.suppressedTotal, syslogDropped: this.#syslog?.dropped ?? 0 };
+  }
+
+  #summaries(list: LimitSummary<Phase>[]): void {
+    for (const s of list) this.#write({ ...s, data: { ...s.data } }, s.level);
+  }
+
+  /** A window with left-out lines gets its summary when it ends, even if no line follows. */
+  #armFlush(): void {
+    if (this.#flushTimer !== null) return;
+    const due = this.#limiter.nextDeadline();
+    if (due === null) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null;
+      this.flush();
+      this.#armFlush();
+    }, Math.max(0, due - this.#clock()) + 1);
+    this.#flushTimer.unref();
+  }
+
+  #write(ev: LogEvent, level: Severity): LogEntry {
     const safe = this.#redactor.redact({ ...ev, level }) as LogEvent & { level: Severity };
     const entry: LogEntry = {
       time: this.#now().toISOString(),
@@ -97,9 +180,36 @@ export class NegotiationLog {
     };
     this.#ring.push(entry);
     if (this.#ring.length > this.#keep) this.#ring.shift();
-    if (this.#fd !== null) writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
+    if (this.#fd !== null) this.#append(Buffer.from(`${JSON.stringify(entry)}\n`));
     this.#syslog?.send(level, formatEntry(entry));
     return entry;
+  }
+
+  #append(line: Buffer): void {
+    if (this.#file === null || this.#closed) return;
+    try {
+      if (this.#fd === null) {
+        // A failed rotation or write left no file open: try again with this line.
+        this.#fd = openSync(this.#file, 'a', 0o640);
+        this.#size = fstatSync(this.#fd).size;
+      }
+      if (this.#size > 0 && this.#size + line.length > this.#maxBytes) {
+        // Size cap: this part becomes .sav (replacing the previous run's or part's).
+        closeSync(this.#fd);
+        this.#fd = null;
+        renameSync(this.#file, `${this.#file}.sav`);
+        this.#fd = openSync(this.#file, 'a', 0o640);
+        this.#size = 0;
+        this.#stats.rotations++;
+      }
+      // A line longer than the cap is cut (still one line) rather than overrunning it.
+      const out = line.length <= this.#maxBytes ? line : Buffer.concat([line.subarray(0, Math.max(0, this.#maxBytes - 1)), Buffer.from('\n')]);
+      writeSync(this.#fd, out);
+      this.#size += out.length;
+      this.#stats.bytesWritten += out.length;
+    } catch {
+      this.#stats.writeErrors++;
+    }
   }
 
   /** The last n entries, oldest first. */
@@ -108,6 +218,10 @@ export class NegotiationLog {
   }
 
   async close(): Promise<void> {
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    this.flush(true);
+    this.#closed = true;
     if (this.#fd !== null) closeSync(this.#fd);
     this.#fd = null;
     await this.#syslog?.close();

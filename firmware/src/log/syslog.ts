@@ -9,7 +9,10 @@
  *  - BusyBox logger (the firmware image): no per-line priority and RFC 3164 only, so one
  *    process per severity, started on first use (at most four).
  *
- * Syslog is best effort: a missing logger or socket never disturbs the daemon.
+ * Syslog is best effort: a missing logger or socket never disturbs the daemon. Lines
+ * come already rate-limited (negotiation-log.ts); should a logger still fall behind,
+ * at most MAX_PENDING_BYTES wait in its pipe and further lines are counted as dropped
+ * instead of queueing in the daemon's memory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +23,9 @@ const SEVERITY: Record<Severity, number> = { error: 3, warning: 4, info: 6, debu
 const SEVERITY_NAME: Record<Severity, string> = { error: 'err', warning: 'warning', info: 'info', debug: 'debug' };
 /** Facility "daemon" (3). */
 const FACILITY = 3;
+
+/** Bytes allowed to wait for one logger process before lines are dropped. */
+export const MAX_PENDING_BYTES = 64 * 1024;
 
 export function priority(sev: Severity): number {
   return FACILITY * 8 + SEVERITY[sev];
@@ -46,6 +52,7 @@ export class SyslogSink {
   readonly #children = new Map<Severity | 'all', ChildProcess>();
   readonly #opts: Required<Omit<SyslogOptions, 'flavour'>> & { flavour: LoggerFlavour };
   #open: boolean;
+  #dropped = 0;
 
   private constructor(open: boolean, opts: Required<Omit<SyslogOptions, 'flavour'>> & { flavour: LoggerFlavour }) {
     this.#open = open;
@@ -67,6 +74,21 @@ export class SyslogSink {
     return this.#open;
   }
 
+  /** Lines not sent because a logger had MAX_PENDING_BYTES waiting already. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  #write(c: ChildProcess, line: string): void {
+    const w = c.stdin;
+    if (!w || w.destroyed) return;
+    if (w.writableLength + line.length > MAX_PENDING_BYTES) {
+      this.#dropped++;
+      return;
+    }
+    w.write(line);
+  }
+
   #child(key: Severity | 'all', args: string[]): ChildProcess {
     let c = this.#children.get(key);
     if (c === undefined) {
@@ -85,10 +107,10 @@ export class SyslogSink {
     const o = this.#opts;
     if (o.flavour === 'util-linux') {
       const c = this.#child('all', ['--prio-prefix', `--${o.format}`, '-t', o.tag, '-u', o.socket, '--socket-errors=off']);
-      if (c.stdin && !c.stdin.destroyed) c.stdin.write(`<${priority(sev)}>${text}\n`);
+      this.#write(c, `<${priority(sev)}>${text}\n`);
     } else {
       const c = this.#child(sev, ['-t', o.tag, '-p', `daemon.${SEVERITY_NAME[sev]}`]);
-      if (c.stdin && !c.stdin.destroyed) c.stdin.write(`${text}\n`);
+      this.#write(c, `${text}\n`);
     }
   }
 

@@ -5,7 +5,7 @@
 
 import { authMethodName } from './phase1-auth.ts';
 import type { Severity } from '../../log/syslog.ts';
-import type { Phase } from '../../log/negotiation-log.ts';
+import type { DropTag, Phase } from '../../log/negotiation-log.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
 import { ExchangeType, FRAGMENT_OVERHEAD, HEADER_LENGTH, MAX_FRAGMENTS, NotifyType, PayloadType, decodeFragment, decodeMessage, deleteIsakmp, encodeFragments, isFragmentMessage, payloadsOfType, type Identity } from '../wire/index.ts';
 import { sameIdentity } from './identity.ts';
@@ -100,6 +100,8 @@ export class IkeNode implements TimerHost {
   readonly fragmentation: boolean;
   readonly #reassembler: Reassembler;
   readonly #peers: Map<string, PeerPolicy>;
+  /** Peer name by configured remote address (who a dropped datagram claims to be). */
+  readonly #byAddress = new Map<string, string>();
   readonly #sas = new Map<string, IsakmpSa>();
   #reqid = 0;
 
@@ -108,12 +110,20 @@ export class IkeNode implements TimerHost {
     this.fragmentation = options.fragmentation ?? true;
     this.#reassembler = new Reassembler(env.now, this.counters);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
+    for (const p of peers) this.#byAddress.set(p.remoteAddress, p.name);
   }
 
   // ------------------------------------------------------------ ExchangeContext (timers.ts: TimerHost)
 
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void {
     this.out.push({ kind: 'log', event: { level, phase, step, message, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) } });
+  }
+
+  /** A dropped datagram: the log summarises repeats per `what` and source class (log/rate-limit.ts). */
+  #dropped(level: Severity, sa: IsakmpSa | null, step: string, message: string, what: string, from: Endpoint, data?: Record<string, unknown>, claimed?: PeerPolicy): void {
+    const peer = sa?.peer ?? claimed ?? this.#peers.get(this.#byAddress.get(from.address) ?? '');
+    const drop: DropTag = { what, source: peer ? `peer ${peer.name}` : 'unconfigured addresses', from: from.address };
+    this.out.push({ kind: 'log', event: { level, phase: 'main', step, message, drop, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) } });
   }
 
   send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void {
@@ -279,7 +289,11 @@ export class IkeNode implements TimerHost {
       if (!next.has(sa.peer.name) || reset.includes(sa.peer.name)) this.removeSa(sa, true);
     }
     this.#peers.clear();
-    for (const [k, v] of next) this.#peers.set(k, v);
+    this.#byAddress.clear();
+    for (const [k, v] of next) {
+      this.#peers.set(k, v);
+      this.#byAddress.set(v.remoteAddress, k);
+    }
     return this.#drain();
   }
 
@@ -339,7 +353,7 @@ export class IkeNode implements TimerHost {
     const d = decodeMessage(data);
     if (!d.ok) {
       this.counters.malformed++;
-      this.log('warning', null, 'main', 'RECV', `dropped malformed datagram from ${from.address}:${from.port}: ${d.reason}`, { offset: d.offset });
+      this.#dropped('warning', null, 'RECV', `dropped malformed datagram from ${from.address}:${from.port}: ${d.reason}`, 'malformed datagrams', from, { offset: d.offset });
       return;
     }
     const msg = d.value;
@@ -348,21 +362,21 @@ export class IkeNode implements TimerHost {
     if (!sa) {
       if (h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.some((b) => b !== 0)) {
         this.counters.unexpected++;
-        this.log('debug', null, 'main', 'RECV', `dropped: no ISAKMP SA for cookie ${h.initiatorCookie.toString('hex')} from ${from.address}`);
+        this.#dropped('debug', null, 'RECV', `dropped: no ISAKMP SA for cookie ${h.initiatorCookie.toString('hex')} from ${from.address}`, 'datagrams for no ISAKMP SA', from);
         return;
       }
       // A peer configured with this address first; else the one roaming peer (remote = %any).
       const peer = [...this.#peers.values()].find((p) => p.remoteAddress === from.address) ?? [...this.#peers.values()].find((p) => p.remoteAddress === ROAMING);
       if (!peer) {
         this.counters.unexpected++;
-        this.log('warning', null, 'main', 'MM1', `dropped: no peer configured for ${from.address}`);
+        this.#dropped('warning', null, 'MM1', `dropped: no peer configured for ${from.address}`, 'MM1', from);
         return;
       }
       const halfOpen = [...this.#sas.values()].filter((s) => s.role === 'responder' && s.state !== 'ESTABLISHED');
       const ofPeer = halfOpen.filter((s) => s.peer === peer).length;
       if (ofPeer >= HALF_OPEN_MAX || halfOpen.length >= HALF_OPEN_TOTAL_MAX) {
         this.counters.halfOpenRefused++;
-        this.log('warning', null, 'main', 'MM1', `dropped: ${ofPeer} half-open main modes for ${peer.name}, ${halfOpen.length} in all`);
+        this.#dropped('warning', null, 'MM1', `dropped: ${ofPeer} half-open main modes for ${peer.name}, ${halfOpen.length} in all`, 'MM1 over the half-open limit', from, undefined, peer);
         return;
       }
       // The peer starting a main mode is as much a sign of life as a reply.
@@ -377,7 +391,7 @@ export class IkeNode implements TimerHost {
     const zeroR = h.responderCookie.every((b) => b === 0);
     if (!(sa.role === 'initiator' && sa.state === 'MM1_SENT') && !h.responderCookie.equals(sa.ckyR) && !(zeroR && sa.state === 'MM2_SENT')) {
       this.counters.unexpected++;
-      this.log('warning', sa, 'main', 'RECV', 'dropped: responder cookie does not match');
+      this.#dropped('warning', sa, 'RECV', `dropped: responder cookie does not match (from ${from.address})`, 'datagrams with a wrong responder cookie', from);
       return;
     }
     this.out.push({ kind: 'heard', peer: sa.peer.name });
@@ -431,14 +445,14 @@ export class IkeNode implements TimerHost {
     const d = decodeFragment(data);
     if (!d.ok) {
       this.counters.fragmentsDropped++;
-      this.log('warning', null, 'main', 'FRAGMENT', `dropped malformed fragment from ${from.address}:${from.port}: ${d.reason}`, { offset: d.offset });
+      this.#dropped('warning', null, 'FRAGMENT', `dropped malformed fragment from ${from.address}:${from.port}: ${d.reason}`, 'malformed fragments', from, { offset: d.offset });
       return;
     }
     const f = d.value;
     const sa = this.#sas.get(cookieKey(f.initiatorCookie));
     if (!sa || f.responderCookie.every((b) => b === 0) || !f.responderCookie.equals(sa.ckyR) || from.address !== sa.remote.address) {
       this.counters.fragmentsDropped++;
-      this.log('debug', null, 'main', 'FRAGMENT', `dropped fragment from ${from.address}: no ISAKMP SA for its cookies`);
+      this.#dropped('debug', null, 'FRAGMENT', `dropped fragment from ${from.address}: no ISAKMP SA for its cookies`, 'fragments for no ISAKMP SA', from);
       return;
     }
     const r = this.#reassembler.add(f);
