@@ -1,0 +1,180 @@
+// The Ansible collection (ansible/) against network-namespace "boards": ansible-core
+// (Debian 12's ansible-core, scripts/setup) runs playbooks/site.yml from a controller
+// namespace over SSH to dropbear on four boards (headquarters and three branches)
+// running dist/sitelinkd.mjs, with no Python used on them.
+//  1. First run: every board gets its rendered config and secrets, validated on the
+//     board, sitelinkd started; all branches bring their tunnel to HQ up (traffic flows
+//     branch LAN -> HQ LAN through ESP); facts.yml reads status --json into facts.
+//  2. Second run (short confirm window): branch2 gets proposals HQ does not accept, so
+//     its tunnel breaks, the role does not confirm and sitelinkd puts the previous config
+//     back by itself: branch2 comes back up; branch3 gets a config the validator refuses
+//     (MD5): the run fails that host with the file:line: field message and branch3 keeps
+//     running as before (same SAs, same files); branch1 (unchanged) is untouched.
+// The QEMU-booted image is not a target here: a fourth QEMU boot costs minutes of TCG
+// CPU on a shared 2-core machine (test/qemu/ boots it for the image tests already).
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { exec, FleetLab, FLEET_WAN } from '../lib/fleet-lab.ts';
+import { uniquePrefix } from '../lib/lab.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+import { sitelinkdPath } from './ike-sitelinkd.ts';
+
+const tail = (file: string, n = 20): string => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-n).join('\n') : '(none)');
+/** ansible-playbook's exit code and all its output (stdin closed). */
+function execEnv(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { env, timeout: 150_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out: `${stdout}\n${stderr}` });
+    }).stdin?.end();
+  });
+}
+const ANSIBLE = '/usr/bin/ansible-playbook';
+const skip = labSkipReason(['/usr/sbin/dropbear', '/usr/bin/dropbearkey', '/usr/bin/ssh', '/usr/bin/ssh-keygen', ANSIBLE]);
+
+const BOARDS = [
+  { name: 'hq', lanOctet: 100 },
+  { name: 'branch1', lanOctet: 11 },
+  { name: 'branch2', lanOctet: 12 },
+  { name: 'branch3', lanOctet: 13 },
+];
+
+t.test('ansible-core configures HQ and branches commit-confirmed; broken changes revert, bad ones are refused', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-fleet-'));
+  const lab = new FleetLab(uniquePrefix('fl'), dir);
+  t.teardown(async () => {
+    await lab.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await lab.up(BOARDS);
+  const hq = lab.board('hq');
+
+  // The collection from the checkout, as ansible-galaxy would install it.
+  const colls = path.join(dir, 'collections', 'ansible_collections', 'sitelink');
+  mkdirSync(colls, { recursive: true });
+  symlinkSync(path.join(repoRoot, 'ansible'), path.join(colls, 'fleet'));
+  const inv = path.join(dir, 'inventory');
+  mkdirSync(path.join(inv, 'host_vars'), { recursive: true });
+  const hostLine = (name: string): string => {
+    const b = lab.board(name);
+    return `            ${name}:\n              ansible_host: ${b.wan}\n              sitelink_lan: ${b.lan}\n` +
+      `              sitelink_store_dir: ${b.store}\n              sitelink_ctl: ${b.ctl}\n              sitelink_control_socket: ${b.socket}\n` +
+      `              sitelink_log_file: ${b.log}\n              sitelink_start_command: ${b.start}\n`;
+  };
+  writeFileSync(path.join(inv, 'hosts.yml'), `all:
+  vars:
+    ansible_user: root
+    ansible_ssh_private_key_file: ${lab.key}
+    sitelink_hq: { name: hq, address: ${hq.wan}, id: hq.fleet.lab, lans: [${hq.lan}] }
+    sitelink_log_level: debug
+    sitelink_confirm_window: 60s
+    sitelink_up_retries: 30
+    sitelink_up_delay: 1
+  children:
+    sitelink:
+      children:
+        headquarters:
+          vars: { sitelink_role: hq, sitelink_id: hq.fleet.lab }
+          hosts:
+${hostLine('hq')}        branches:
+          vars: { sitelink_role: branch, sitelink_id: "{{ inventory_hostname }}.fleet.lab" }
+          hosts:
+${['branch1', 'branch2', 'branch3'].map(hostLine).join('')}`);
+  for (const b of ['branch1', 'branch2', 'branch3']) writeFileSync(path.join(inv, 'host_vars', `${b}.yml`), `sitelink_psk: "fleet-${b}-psk-0a1b2c3d"\n`);
+
+  const env = {
+    ...process.env,
+    ANSIBLE_COLLECTIONS_PATH: path.join(dir, 'collections'),
+    ANSIBLE_HOME: path.join(dir, 'ansible-home'),
+    ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'),
+    ANSIBLE_HOST_KEY_CHECKING: 'False',
+    // No ControlPersist master left behind in the controller namespace.
+    ANSIBLE_SSH_ARGS: '-o ControlMaster=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR',
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_RETRY_FILES_ENABLED: 'False',
+    ANSIBLE_FORKS: '4',
+  };
+  const playbook = async (book: string, ...extra: string[]) => {
+    const r = await execEnv(['ip', 'netns', 'exec', lab.controllerNs, ANSIBLE, '-i', inv, path.join(repoRoot, 'ansible', 'playbooks', book), ...extra], env);
+    return r;
+  };
+  const status = (name: string) => controlRequest(lab.board(name).socket, 'status');
+  const hqUp = async (name: string): Promise<boolean> => {
+    try {
+      return (await status(name)).peers.find((p) => p.name === 'hq')?.state === 'up';
+    } catch {
+      return false;
+    }
+  };
+  const spis = async (name: string): Promise<string> =>
+    (await controlRequest(lab.board(name).socket, 'sas')).quickMode.map((q) => `${q.spiIn}/${q.spiOut}`).sort().join(',');
+  const lanPing = (name: string): Promise<boolean> =>
+    exec('ip', ['netns', 'exec', lab.board(name).ns, 'ping', '-n', '-q', '-c', '2', '-i', '0.3', '-W', '2', '-I', lab.board(name).lanAddr, hq.lanAddr], 10_000)
+      .then((r) => r.code === 0);
+
+  // 1. First run: provision everything.
+  const first = await playbook('site.yml');
+  t.equal(first.code, 0, 'first run succeeds on all four boards');
+  if (first.code !== 0) t.comment(`${first.out}\n${BOARDS.map((b) => `${b.name} sitelinkd:\n${tail(path.join(lab.board(b.name).dir, 'sitelinkd.out'))}`).join('\n')}`);
+  t.match(first.out, /hq\s+: ok=\d+\s+changed=[1-9]/, 'hq provisioned');
+  for (const b of ['branch1', 'branch2', 'branch3']) {
+    t.match(first.out, new RegExp(`${b}\\s+: ok=\\d+\\s+changed=[1-9]\\d*\\s+unreachable=0\\s+failed=0`), `${b} provisioned`);
+    t.ok(await hqUp(b), `${b}: tunnel to hq up`);
+    t.ok(await waitUntil(() => lanPing(b), 10_000, 500), `${b}: its LAN reaches the HQ LAN through the tunnel`);
+    t.equal((await controlRequest(lab.board(b).socket, 'history')).entries[0]?.source, 'start', `${b}: the running config is in the history`);
+  }
+  const hqPeers = (await status('hq')).peers;
+  t.same(hqPeers.map((p) => [p.name, p.state]).sort(), [['branch1', 'up'], ['branch2', 'up'], ['branch3', 'up']], 'hq has every branch up');
+  const conf1 = readFileSync(path.join(lab.board('branch1').store, 'sitelink.conf'), 'utf8');
+  t.match(conf1, `remote = ${FLEET_WAN}.10`, 'branch1 rendered with HQ\'s address');
+  t.notMatch(conf1, 'fleet-branch1-psk', 'no PSK in sitelink.conf');
+  t.notMatch(first.out, /fleet-branch\d-psk/, 'no PSK in the Ansible output');
+
+  const facts = await playbook('facts.yml');
+  t.equal(facts.code, 0, 'facts playbook runs');
+  t.match(facts.out, /branch2: sitelinkd running [\d.]+; up: hq; down: -/, 'facts from status --json');
+  t.match(facts.out, /hq: sitelinkd running [\d.]+; up: branch1, branch2, branch3; down: -/);
+
+  // 2. A change that breaks branch2's tunnel and one the validator refuses on branch3.
+  const b2Conf = readFileSync(path.join(lab.board('branch2').store, 'sitelink.conf'), 'utf8');
+  const b3Conf = readFileSync(path.join(lab.board('branch3').store, 'sitelink.conf'), 'utf8');
+  const b3Spis = await spis('branch3');
+  const b3Pid = lab.daemonPid(lab.board('branch3'));
+  writeFileSync(path.join(inv, 'host_vars', 'branch2.yml'), 'sitelink_psk: "fleet-branch2-psk-0a1b2c3d"\nsitelink_proposals: aes256-sha512-modp4096\n');
+  writeFileSync(path.join(inv, 'host_vars', 'branch3.yml'), 'sitelink_psk: "fleet-branch3-psk-0a1b2c3d"\nsitelink_proposals: aes128-md5-modp2048\n');
+  const second = await playbook('site.yml', '--limit', 'branches', '-e', 'sitelink_confirm_window=40s', '-e', 'sitelink_up_retries=6');
+  t.equal(second.code, 2, 'the run reports failed hosts');
+  t.match(second.out, /branch1\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/, 'branch1: nothing to change');
+  t.match(second.out, /branch3: configuration refused, running configuration kept:[\s\S]*sitelink\.conf\.candidate:\d+: peers\.hq\.proposals: .*MD5/,
+    'branch3 fails with the validator\'s file:line: field message');
+  t.match(second.out, /branch2: hq not up after 6 s .*not confirmed, so sitelinkd reverts to the previous configuration at/, 'branch2 fails: tunnel not up, not confirmed');
+  t.match(second.out, /branch2\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1/);
+  t.match(second.out, /branch3\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1/);
+
+  // branch3 kept running as before.
+  t.equal(readFileSync(path.join(lab.board('branch3').store, 'sitelink.conf'), 'utf8'), b3Conf, 'branch3: config file unchanged');
+  t.notOk(existsSync(path.join(lab.board('branch3').store, 'sitelink.conf.candidate')), 'branch3: refused candidate removed');
+  t.equal(lab.daemonPid(lab.board('branch3')), b3Pid, 'branch3: same daemon');
+  t.ok(await hqUp('branch3'), 'branch3: tunnel still up');
+  t.equal(await spis('branch3'), b3Spis, 'branch3: same SAs (SPIs)');
+
+  // branch2 comes back by itself when the window closes.
+  const back = await waitUntil(() => hqUp('branch2'), 90_000, 500);
+  t.ok(back, 'branch2: tunnel to hq back up without anyone logging in');
+  t.equal(readFileSync(path.join(lab.board('branch2').store, 'sitelink.conf'), 'utf8'), b2Conf, 'branch2: previous sitelink.conf restored on disk');
+  const h2 = await controlRequest(lab.board('branch2').socket, 'history');
+  t.same(h2.entries.slice(0, 2).map((e) => e.source), ['revert', 'reload'], 'branch2 history: the unconfirmed reload, then the revert');
+  t.equal(h2.confirmPending, null, 'no window left open');
+  t.ok(await waitUntil(() => lanPing('branch2'), 10_000, 500), 'branch2: LAN traffic to HQ flows again');
+  if (!back) t.comment(`${second.out}\nbranch2 log:\n${readFileSync(lab.board('branch2').log, 'utf8').split('\n').slice(-40).join('\n')}`);
+  const logs = ['hq', 'branch1', 'branch2', 'branch3'].map((b) => readFileSync(lab.board(b).log, 'utf8')).join('\n');
+  t.notMatch(logs, /fleet-branch\d-psk/, 'no PSK in any negotiation log');
+  t.notMatch(second.out, /fleet-branch\d-psk/, 'no PSK in the Ansible output');
+});
