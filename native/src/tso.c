@@ -54,7 +54,7 @@ int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_
 		l3 = (size_t)(pkt[0] & 0x0f) * 4;
 		if (l3 < 20 || pkt[9] != IPPROTO_TCP)
 			return -1;
-	} else if (type == VIRTIO_NET_HDR_GSO_TCPV6 && !v4) {
+	} else if (type == VIRTIO_NET_HDR_GSO_TCPV6 && (pkt[0] >> 4) == 6) {
 		if (len < 40 || pkt[6] != IPPROTO_TCP) /* extension headers: not offered by our stack */
 			return -1;
 		l3 = 40;
@@ -105,7 +105,7 @@ int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_
 		put16(tcp + 16, (uint16_t)~sl_csum_fold(sl_csum_add(tcp, tcplen, ps)));
 		out->commit(out->ctx, hdr + seg);
 		if (data == 0)
-			break;
+			return 1; /* a bare header (pure ACK, FIN) is one segment */
 	}
 	return n;
 }

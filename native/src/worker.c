@@ -8,6 +8,7 @@
 #include "esp.h"
 #include "inner.h"
 #include "tso.h"
+#include "demux.h"
 #include "gro.h"
 
 #include <linux/virtio_net.h>
@@ -258,19 +259,23 @@ static void write_tun(wstate_t *s, int n);
 static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_t *from, int *nout)
 {
 	sl_engine_t *e = s->e;
-	/* RFC 3948 §2.2/§2.3: 0xFF alone is a keepalive, a zero first word marks IKE. */
-	if (len == 1 && p[0] == 0xff) {
+	switch (sl_udp_demux(p, len)) {
+	case SL_UDP_KEEPALIVE:
 		SL_CNT_INC(s->w.cnt->keepalives_rx);
 		return;
-	}
-	if (len >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0) {
-		if (len > 4 && e->sink.ike) {
+	case SL_UDP_IKE:
+		if (e->sink.ike) {
 			SL_CNT_INC(s->w.cnt->ike_rx);
-			e->sink.ike(e->sink.ctx, p + 4, len - 4, from);
+			e->sink.ike(e->sink.ctx, p + SL_NON_ESP_MARKER, len - SL_NON_ESP_MARKER, from);
 		} else {
 			sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
 		}
 		return;
+	case SL_UDP_MALFORMED:
+		sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
+		return;
+	case SL_UDP_ESP:
+		break;
 	}
 	uint8_t *inner;
 	size_t ilen;

@@ -376,6 +376,16 @@ int main(void)
 	g.gso_size = 1000;
 	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);          /* not TCP */
 	CHECK_EQ(nseg, 0);
+	/* A header without data (pure ACK) is one segment, and is counted as one
+	 * (fuzz_gro found it returned 0); a version-0 packet is not IPv6. */
+	len = build(pkt, false, 0, 0x10);
+	g = (sl_vnet_t){ .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1000 };
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), 1);
+	CHECK_EQ(nseg, 1);
+	len = build(pkt, true, 100, 0x10);
+	pkt[0] = 0x00;
+	g.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);
 	for (int v6 = 0; v6 < 2; v6++) {
 		gro_round_trip(v6, 1);
 		gro_round_trip(v6, 999);
