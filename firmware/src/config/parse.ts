@@ -151,7 +151,9 @@ export function parseConf(text: string): ParseResult {
           return;
         }
         const section: ConfSection = { type: 'section', name: head, entries: [], line: lineNo };
-        current.entries.push(section);
+        // An invalid name was reported above; the section is still parsed (its braces must
+        // match) but kept out of the tree, so the checks after parsing never name it (a "" field).
+        if (NAME.test(head)) current.entries.push(section);
         stack.push(section);
         rest = rest.slice(at + 1).trim();
         continue;
