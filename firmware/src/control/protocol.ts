@@ -29,6 +29,23 @@ export interface Request {
   args: { [k: string]: Json };
 }
 
+/** Decodes one request line; throws Error with a message for the client when it is not a request. */
+export function parseRequest(line: string): Request {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new Error('request is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('request must be a JSON object');
+  const o = v as { [k: string]: unknown };
+  if (typeof o.id !== 'number' || !Number.isSafeInteger(o.id)) throw new Error('request.id must be an integer');
+  if (typeof o.command !== 'string') throw new Error('request.command must be a string');
+  const args = o.args ?? {};
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new Error('request.args must be an object');
+  return { id: o.id, command: o.command, args: args as { [k: string]: Json } };
+}
+
 export type Response =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: string };

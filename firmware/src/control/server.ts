@@ -7,7 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { redactor as defaultRedactor, type Redactor } from '../log/redact.ts';
-import { MAX_LINE, type Json, type Request, type Response } from './protocol.ts';
+import { MAX_LINE, parseRequest, type Json, type Request, type Response } from './protocol.ts';
 
 export type Handler = (args: { [k: string]: Json }) => unknown;
 
@@ -203,22 +203,6 @@ export class ControlServer {
     if (c.sock.destroyed || !c.sock.writable) return;
     if (!c.sock.write(`${JSON.stringify(this.#redactor.redact(res))}\n`)) c.congested = true;
   }
-}
-
-function parseRequest(line: string): Request {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    throw new Error('request is not JSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('request must be a JSON object');
-  const o = v as { [k: string]: unknown };
-  if (typeof o.id !== 'number' || !Number.isSafeInteger(o.id)) throw new Error('request.id must be an integer');
-  if (typeof o.command !== 'string') throw new Error('request.command must be a string');
-  const args = o.args ?? {};
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new Error('request.args must be an object');
-  return { id: o.id, command: o.command, args: args as { [k: string]: Json } };
 }
 
 /**
