@@ -73,8 +73,8 @@ try {
 // --- configuration (prefix 0: sitelink.conf, 1: secrets.conf) and control socket
 put('config', 'example', Buffer.concat([Buffer.from([0]), readFileSync(path.join(root, 'board/common/sitelink.conf.example'))]));
 put('config', 'secrets', Buffer.from('\x01psk {\n  hq.example.net = "not-a-real-secret"\n  198.51.100.2 = 0x00112233445566778899\n  @branch = 0sc2l0ZWxpbms=\n}\n'));
-put('control-protocol', 'requests', Buffer.from('\x07{"id":1,"command":"status","args":{}}\n{"id":2,"command":"explain","args":{"peer":"hq"}}\n\n{"id":3,"command":"log","args":{"lines":[1,{"a":null}],"x":true}}\n'));
-put('control-protocol', 'bad', Buffer.from('\x00{"id":1.5}\n[1]\n{"id":2,"command":3}\n{"id":4,"command":"x","args":[]}\nnot json\n'));
+put('control-protocol', 'requests', Buffer.from('{"id":1,"command":"status","args":{}}\n{"id":2,"command":"explain","args":{"peer":"hq"}}\n\n{"id":3,"command":"log","args":{"lines":[1,{"a":null}],"x":true}}\n'));
+put('control-protocol', 'bad', Buffer.from('{"id":1.5}\n[1]\n{"id":2,"command":3}\n{"id":4,"command":"x","args":[]}\nnot json\n'));
 
 // --- C harnesses
 // fuzz_udp_demux: keepalive, IKE behind the marker, the capture's ESP, and our SPIs.
