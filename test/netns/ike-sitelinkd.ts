@@ -28,6 +28,9 @@ export interface GatewayConfig {
   cert?: { kind: 'rsa-sig' | 'ecdsa-sig'; auth?: string; certificate: string; privateKey: string; ca: string };
   /** gateway.fragmentation (default: unset, i.e. yes). */
   fragmentation?: boolean;
+  /** gateway.retransmit-timeout / retransmit-tries (default: unset, i.e. 2s and 5: a
+   * timeout after 126 s); tests of silent peers shorten it to seconds. */
+  retransmit?: { timeout: string; tries: number };
   /** The negotiate filter's protocol and ports (default: whole subnets). */
   filter?: { protocol: string; sourcePorts?: string; destinationPorts?: string };
 }
@@ -52,7 +55,7 @@ export function writeGatewayConfig(dir: string, name: string, g: GatewayConfig):
   id = ${g.id}
   secrets = ${secrets}
   control-socket = ${socket}
-  tun = sl0${g.fragmentation === undefined ? '' : `\n  fragmentation = ${g.fragmentation ? 'yes' : 'no'}`}
+  tun = sl0${g.fragmentation === undefined ? '' : `\n  fragmentation = ${g.fragmentation ? 'yes' : 'no'}`}${g.retransmit ? `\n  retransmit-timeout = ${g.retransmit.timeout}\n  retransmit-tries = ${g.retransmit.tries}` : ''}
   log {
     file = ${log}
     syslog = no

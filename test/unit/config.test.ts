@@ -1,4 +1,5 @@
 import t from 'tap';
+import { RETRANSMIT_BASE_MS, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -322,6 +323,22 @@ t.test('gateway fragmentation: yes by default, no turns it off, anything else is
   const bad = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, 'gateway {\n  fragmentation = sometimes\n'), { secrets: false });
   const line = base.split('\n').findIndex((l) => l.startsWith('gateway {')) + 2;
   t.match(errorsOf(bad).join('\n'), new RegExp(`^sitelink\\.conf:${line}: gateway\\.fragmentation: expected`, 'm'), 'names file, line and field');
+});
+
+t.test('gateway retransmit-timeout/-tries: the exchanges\' default, settable, bounded', async (t) => {
+  const base = readFileSync(example, 'utf8');
+  const def = loadConfigText('/etc/sitelink/sitelink.conf', base, { secrets: false });
+  t.equal(def.ok && def.config.gateway.retransmitTimeoutSeconds * 1000, RETRANSMIT_BASE_MS, 'default = the exchanges\' schedule');
+  t.equal(def.ok && def.config.gateway.retransmitTries, RETRANSMIT_TRIES);
+  const set = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, 'gateway {\n  retransmit-timeout = 1s\n  retransmit-tries = 2\n'), { secrets: false });
+  t.same(errorsOf(set), []);
+  t.equal(set.ok && set.config.gateway.retransmitTimeoutSeconds, 1);
+  t.equal(set.ok && set.config.gateway.retransmitTries, 2);
+  const line = base.split('\n').findIndex((l) => l.startsWith('gateway {')) + 2;
+  for (const [k, v] of [['retransmit-timeout', '0s'], ['retransmit-timeout', '2m'], ['retransmit-timeout', 'soon'], ['retransmit-tries', '0'], ['retransmit-tries', '11']] as const) {
+    const bad = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, `gateway {\n  ${k} = ${v}\n`), { secrets: false });
+    t.match(errorsOf(bad).join('\n'), new RegExp(`^sitelink\\.conf:${line}: gateway\\.${k}: expected`, 'm'), `${k} = ${v} refused with file, line and field`);
+  }
 });
 
 t.test('several remote = %any peers: certificates, shared main mode settings, distinct identities', async (t) => {

@@ -220,6 +220,9 @@ export interface GatewaySettings {
   workers: number;
   /** Announce and use IKEv1 fragmentation (Cisco/strongSwan extension) in main mode. */
   fragmentation: boolean;
+  /** IKE retransmission: first wait (seconds, doubled each time) and number of retries. */
+  retransmitTimeoutSeconds: number;
+  retransmitTries: number;
   log: LogSettings;
 }
 

@@ -154,6 +154,8 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
     id: null, listen: '0.0.0.0', ikePort: 500, nattPort: 4500,
     controlSocket: DEFAULTS.controlSocket, secretsFile: DEFAULTS.secretsFile,
     tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0, fragmentation: true,
+    // The exchanges' own default (ike/exchange/types.ts): give-up after 2+4+...+64 = 126 s.
+    retransmitTimeoutSeconds: 2, retransmitTries: 5,
     log: { file: DEFAULTS.logFile, syslog: true, level: 'info', maxKilobytes: DEFAULTS.logMaxKilobytes },
   };
   if (!r) return dflt;
@@ -170,6 +172,11 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
     cryptoBackend: r.get('crypto-backend', (s) => oneOf(s, ['auto', 'afalg', 'openssl'] as const), 'auto'),
     workers: r.get('workers', (s) => parseUint(s, 0, 64), 0),
     fragmentation: r.get('fragmentation', parseBool, true),
+    retransmitTimeoutSeconds: r.get('retransmit-timeout', (s) => {
+      const d = parseDuration(s);
+      return !d.ok || (d.value >= 1 && d.value <= 60) ? d : { ok: false, expected: `a duration of 1s to 60s, got "${s}"` };
+    }, dflt.retransmitTimeoutSeconds),
+    retransmitTries: r.get('retransmit-tries', (s) => parseUint(s, 1, 10), dflt.retransmitTries),
     log: dflt.log,
   };
   const logSec = r.sub('log');

@@ -121,7 +121,10 @@ async function main(): Promise<void> {
     });
   });
 
-  const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers, { fragmentation: g.fragmentation });
+  const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers, {
+    fragmentation: g.fragmentation,
+    retransmit: { baseMs: g.retransmitTimeoutSeconds * 1000, tries: g.retransmitTries },
+  });
   const routes = new Set<string>();
   const lastError = new Map<string, string>();
   const failures = new FailureBook();

@@ -5,6 +5,7 @@
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
+import type { RetransmitSchedule } from './retransmit.ts';
 import type { Action, ExchangeEnv, PeerPolicy, TunnelPolicy } from './types.ts';
 import type { Identity } from '../wire/index.ts';
 
@@ -32,6 +33,8 @@ export interface ExchangeContext {
   out: Action[];
   /** We announce and use IKEv1 fragmentation (the Cisco/strongSwan vendor ID). */
   readonly fragmentation: boolean;
+  /** Retransmission schedule of every exchange we wait on (retransmit.ts). */
+  readonly retransmit: RetransmitSchedule;
   counters: ExchangeCounters;
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void;
   /** Send on the SA's current ports and remember it for retransmission. */

@@ -17,6 +17,7 @@ import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakm
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
+import { DEFAULT_RETRANSMIT, type RetransmitSchedule } from './retransmit.ts';
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
@@ -71,6 +72,8 @@ export const FRAGMENT_IP_DATAGRAM = 1280;
 export interface IkeNodeOptions {
   /** Announce and use IKEv1 fragmentation (default true). */
   fragmentation?: boolean;
+  /** Retransmission schedule (default DEFAULT_RETRANSMIT: 2 s doubling, 5 tries). */
+  retransmit?: RetransmitSchedule;
 }
 
 /** The largest ISAKMP datagram (UDP payload) that fits FRAGMENT_IP_DATAGRAM: IPv4 20 /
@@ -98,6 +101,7 @@ export class IkeNode implements TimerHost {
     fragmentsSent: 0,
   };
   readonly fragmentation: boolean;
+  readonly retransmit: RetransmitSchedule;
   readonly #reassembler: Reassembler;
   readonly #peers: Map<string, PeerPolicy>;
   /** Peer name by configured remote address (who a dropped datagram claims to be). */
@@ -108,6 +112,7 @@ export class IkeNode implements TimerHost {
   constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: IkeNodeOptions = {}) {
     this.env = env;
     this.fragmentation = options.fragmentation ?? true;
+    this.retransmit = options.retransmit ?? DEFAULT_RETRANSMIT;
     this.#reassembler = new Reassembler(env.now, this.counters);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
     for (const p of peers) this.#byAddress.set(p.remoteAddress, p.name);

@@ -113,7 +113,7 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
     peerDpd: false,
     peerFragmentation: false,
     fragmentId: 0,
-    retransmit: new Retransmit(),
+    retransmit: new Retransmit(ctx.retransmit),
     quick: new Map(),
     children: [],
     infoSeen: new Set(),

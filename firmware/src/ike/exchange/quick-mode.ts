@@ -134,7 +134,7 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: Tu
   }
   const rest = quickModeRest({ proposals: [offer], nonce: ni, ...(dh ? { ke: dh.publicKey } : {}), ids: ids(tunnel, 'initiator') });
   const h1 = quickModeHash1(sa.suite!.hash, sa.keys!.skeyidA, messageId, encodePayloads(rest).bytes);
-  const qm: QuickModeExchange = { messageId, role: 'initiator', state: 'QM1_SENT', tunnel, inSpi, ni, offer, retransmit: new Retransmit(), ...(dh ? { dh } : {}), ...(rekeyOf !== undefined ? { rekeyOf } : {}) };
+  const qm: QuickModeExchange = { messageId, role: 'initiator', state: 'QM1_SENT', tunnel, inSpi, ni, offer, retransmit: new Retransmit(ctx.retransmit), ...(dh ? { dh } : {}), ...(rekeyOf !== undefined ? { rekeyOf } : {}) };
   sa.quick.set(messageId, qm);
   sa.quickModes++;
   const data = encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h1, rest));
@@ -349,7 +349,7 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
     inSpi,
     ni: Buffer.from(nonce.data),
     nr,
-    retransmit: new Retransmit(),
+    retransmit: new Retransmit(ctx.retransmit),
     pending: { esp: choice.esp, peerSpi: choice.peerSpi, lifetimeSeconds: choice.lifetimeSeconds, lifetimeKilobytes: choice.lifetimeKilobytes, ...(gqmxy ? { gqmxy } : {}) },
   };
   qm.lastReceived = Buffer.from(raw);
