@@ -74,7 +74,7 @@ t.test('quick mode retransmission gives up', async (t) => {
   // Waits 2+4+8+16+32 s between sends, then 64 s for the last answer.
   for (let i = 0; i < 130; i++) h.advance(1000);
   t.equal(qmSends(), 1 + RETRANSMIT_TRIES, 'QM1 plus five retransmissions');
-  t.same(h.failed.A, ['no answer from peer']);
+  t.same(h.failed.A, ['no answer from peer to QM1 (our proposals and traffic selectors)']);
   t.equal(h.a.status()[0]?.state, 'ESTABLISHED', 'the ISAKMP SA survives');
   h.filter = (d) => d.data;
   h.apply('A', h.a.initiate('gwB'));

@@ -112,7 +112,7 @@ t.test('retransmits five times with back-off, then gives up', async (t) => {
   t.equal(h.wire.length, 1 + RETRANSMIT_TRIES, 'MM1 plus five retransmissions');
   const gaps = sendTimes.slice(1).map((x, i) => x - sendTimes[i]!);
   t.ok(gaps.every((g, i) => i === 0 || g > gaps[i - 1]!), `back-off grows: ${gaps.join(',')}`);
-  t.same(h.failed.A, ['no answer from peer']);
+  t.same(h.failed.A, ['no answer from peer to MM1 (our proposals)']);
   t.equal(h.a.status().length, 0);
 });
 

@@ -6,7 +6,7 @@
 import { wipe } from '../crypto/secret.ts';
 import type { ExchangeContext } from './context.ts';
 import { dropPreinstalledInbound, expireLingeringInbound, retireChild } from './child-sa.ts';
-import { mainModeFailure, quickModeFailure } from './failure.ts';
+import { dpdSilence, mainModeFailure, mainModeSilence, quickModeFailure, quickModeSilence } from './failure.ts';
 import { sendDpd } from './informational.ts';
 import type { ChildSa, IsakmpSa } from './isakmp-sa.ts';
 import { tunnelMethodNames } from './proposal-names.ts';
@@ -60,7 +60,8 @@ function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
   } else if (r.kind === 'give-up') {
     host.counters.mainModeFailed++;
     host.log('error', sa, 'main', sa.state, 'peer did not answer: giving up after retransmissions');
-    mainModeFailure(host, sa, 'timeout', 'no answer from peer', { waitedSeconds: Math.round((now - sa.createdAt) / 1000) });
+    const silence = mainModeSilence(sa);
+    mainModeFailure(host, sa, 'timeout', `no answer from peer${silence.unanswered ? ` to ${silence.unanswered}` : ''}`, { waitedSeconds: Math.round((now - sa.createdAt) / 1000), ...silence });
     host.removeSa(sa, false);
   }
 }
@@ -83,7 +84,10 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       host.counters.quickModeFailed++;
       host.log('error', sa, 'quick', qm.state, 'no answer to quick mode: giving up');
       const names = tunnelMethodNames(qm.tunnel);
-      quickModeFailure(host, sa, qm.role, 'timeout', 'no answer from peer', { offered: names, acceptable: names });
+      const silence = quickModeSilence(qm.tunnel, qm.role);
+      // The whole schedule ran: base * (1 + 2 + ... + 2^tries).
+      const waitedSeconds = Math.round((host.retransmit.baseMs * (2 ** (host.retransmit.tries + 1) - 1)) / 1000);
+      quickModeFailure(host, sa, qm.role, 'timeout', `no answer from peer to ${silence.unanswered ?? 'our quick mode'}`, { offered: names, acceptable: names, waitedSeconds, ...silence });
       sa.quick.delete(qm.messageId);
       sa.crypto?.forget(qm.messageId);
       // A responder that never saw QM3 installed its inbound SA with QM2: remove it.
@@ -133,7 +137,7 @@ function dpdTimer(host: TimerHost, sa: IsakmpSa, now: number): void {
   if (sa.dpdPendingSince !== null) {
     if (now - sa.dpdPendingSince < dpd.timeoutSeconds * 1000) return;
     host.log('error', sa, 'dpd', 'DEAD', `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`);
-    mainModeFailure(host, sa, 'timeout', 'dead peer', { waitedSeconds: dpd.timeoutSeconds, detail: 'no answer to RFC 3706 R-U-THERE' });
+    mainModeFailure(host, sa, 'timeout', 'dead peer', { waitedSeconds: dpd.timeoutSeconds, detail: 'no answer to RFC 3706 R-U-THERE', ...dpdSilence(sa) });
     if (dpd.action === 'hold') {
       sa.dpdPendingSince = null;
       return;
