@@ -59,7 +59,7 @@ const counters: ResultOf['counters'] = {
     drops: { replay: '3', icv: '7', badSpi: '2', malformed: '1', padding: '0', noSa: '4', deadSa: '0', txError: '0' },
     eventsDropped: '0',
   },
-  ike: { malformed: 9, unexpected: 5, retransmitted: 2, mainModeFailed: 1, quickModeFailed: 0, halfOpenRefused: 6, fragmentsReceived: 4, fragmentsDropped: 1, reassembled: 1, fragmentsSent: 3 },
+  ike: { malformed: 9, unexpected: 5, retransmitted: 2, mainModeFailed: 1, quickModeFailed: 0, halfOpenRefused: 6, halfOpenEvicted: 7, repliesLimited: 8, fragmentsReceived: 4, fragmentsDropped: 1, reassembled: 1, fragmentsSent: 3 },
 };
 
 const seen: { command: string; args: unknown }[] = [];
@@ -140,7 +140,7 @@ t.test('counters: drops by reason, IKE failures and fragments, in both forms', a
   const h = await run('counters');
   t.equal(h.code, 0);
   for (const want of [/^dropped: replayed\s+3$/m, /^dropped: ICV mismatch\s+7$/m, /^dropped: unknown SPI\s+2$/m, /^dropped: no SA for the traffic\s+4$/m,
-    /^NAT keepalives in \/ out\s+0 \/ 30$/m, /^half-open main modes refused\s+6$/m, /^fragments in \/ dropped \/ reassembled \/ out\s+4 \/ 1 \/ 1 \/ 3$/m]) t.match(h.out, want);
+    /^NAT keepalives in \/ out\s+0 \/ 30$/m, /^half-open main modes refused \/ evicted\s+6 \/ 7$/m, /^fragments in \/ dropped \/ reassembled \/ out\s+4 \/ 1 \/ 1 \/ 3$/m]) t.match(h.out, want);
   t.same(JSON.parse((await run('counters', '--json')).out), { schemaVersion: 1, ...counters });
 });
 

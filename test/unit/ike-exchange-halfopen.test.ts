@@ -1,28 +1,136 @@
-// Half-open main modes are bounded per peer: a flood posing as the %any peer
-// (anyone can) fills only that peer's slots, and a configured peer still gets
-// through while the flood's half-open SAs are alive.
+// Half-open main modes against spoofed MM1s (issue 18). Anyone can send an MM1
+// with any source address, so half-open state is bounded without handing the
+// slots to whoever sends first: entries per (address, port, cookie), the oldest
+// unproven one gives way when a peer's share is full, exchanges past MM2 (the
+// initiator received our MM2: return path) are kept, and duplicates and
+// unconfigured sources get a bounded number of replies (reflection).
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { HALF_OPEN_MAX, ROAMING } from '../../firmware/src/ike/exchange/types.ts';
+import { HALF_OPEN_MAX, ROAMING, type Action, type Endpoint } from '../../firmware/src/ike/exchange/types.ts';
+import { REPEAT_ANSWERS_MAX, RESPONSE_RATE } from '../../firmware/src/ike/common/response-limit.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
-import { Harness } from './ike-exchange-harness.ts';
+import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
+
+const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha1', dhGroup: 14 }, 28800)] };
+const mm1 = (cookie: Buffer = randomBytes(8)): Buffer =>
+  encodeMessage({ initiatorCookie: cookie, responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer));
+const sends = (actions: Action[]): number => actions.filter((a) => a.kind === 'send').length;
+/** gwA's public address, as a spoofer on the path to B would write it. */
+const SPOOFED: Endpoint = { address: NAT_PUBLIC, port: 500 };
 
 t.test('a flood aimed at the %any peer does not block a configured peer', async (t) => {
   const h = new Harness();
   const gwA = h.b.peers()[0]!;
   // B also answers a roaming branch; it shares gwA's proposals, so every MM1 below is answered.
   h.apply('B', h.b.setPeers([gwA, { ...gwA, name: 'branch', remoteAddress: ROAMING }], []));
-  const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha1', dhGroup: 14 }, 28800)] };
-  const mm1 = (): Buffer =>
-    encodeMessage({ initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer));
   // Spoofed sources: 203.0.113.x are nobody's configured address, so they fall to %any.
   for (let i = 0; i < HALF_OPEN_MAX + 20; i++) h.b.receive(mm1(), { address: `203.0.113.${i % 250}`, port: 500 }, 500);
   const roaming = h.b.status().filter((s) => s.peer === 'branch');
   t.equal(roaming.length, HALF_OPEN_MAX, `the %any peer holds at most ${HALF_OPEN_MAX} half-open SAs`);
-  t.equal(h.b.counters.halfOpenRefused, 20, 'the rest were refused and counted');
+  t.equal(h.b.counters.halfOpenEvicted, 20, 'the oldest gave way to newer ones, counted');
   h.bringUp();
   t.same(h.failed, { A: [], B: [] }, 'the configured peer gwA negotiates while the flood is held');
   t.equal(h.installs.B.length, 2, 'and its tunnel is installed');
+});
+
+t.test('MM1s spoofing the peer\'s own address do not lock it out', async (t) => {
+  const h = new Harness();
+  // The attacker fills every half-open slot of gwA first (before the fix this alone
+  // refused gwA's genuine MM1 for 30 s)...
+  for (let i = 0; i < HALF_OPEN_MAX * 4; i++) h.b.receive(mm1(), SPOOFED, 500);
+  t.equal(h.b.status().length, HALF_OPEN_MAX, `B holds ${HALF_OPEN_MAX} half-open SAs for gwA`);
+  // ...and keeps flooding: before each datagram of the real exchange reaches B, half a
+  // table's worth of fresh spoofed MM1s arrive (fewer than the slots per round trip).
+  const before = h.filter;
+  h.filter = (d) => {
+    if (d.from === 'A') for (let i = 0; i < HALF_OPEN_MAX / 2; i++) h.b.receive(mm1(), SPOOFED, 500);
+    return before(d);
+  };
+  h.bringUp();
+  t.same(h.failed, { A: [], B: [] }, 'no failure');
+  t.equal(h.installs.A.length, 2, 'gwA got its tunnel during the flood');
+  t.ok(h.b.counters.halfOpenEvicted > HALF_OPEN_MAX, `flood entries evicted (${h.b.counters.halfOpenEvicted})`);
+  t.ok(h.b.status().filter((s) => s.state !== 'ESTABLISHED').length <= HALF_OPEN_MAX, 'still bounded');
+});
+
+t.test('an exchange past MM2 outlives any number of spoofed MM1s', async (t) => {
+  const h = new Harness();
+  // Hold B's MM4: A has sent MM3 (it received MM2: return path proven) and waits.
+  const held: Buffer[] = [];
+  h.filter = (d) => {
+    if (d.from === 'B' && d.data.readUInt8(18) === ExchangeType.MAIN && held.length === 0 && h.b.status().some((s) => s.state === 'MM4_SENT')) {
+      held.push(d.data);
+      return null;
+    }
+    return d.data;
+  };
+  h.bringUp();
+  t.equal(held.length, 1, 'MM4 held back');
+  for (let i = 0; i < HALF_OPEN_MAX * 10; i++) h.b.receive(mm1(), SPOOFED, 500);
+  t.ok(h.b.status().some((s) => s.state === 'MM4_SENT'), 'the proven exchange is still there after 10 tables of spoofed MM1s');
+  h.filter = (d) => d.data;
+  h.advance(2000); // A retransmits MM3, B answers with MM4 again
+  h.advance(2000);
+  t.same(h.failed, { A: [], B: [] });
+  t.equal(h.installs.A.length, 2, 'the exchange completes');
+});
+
+t.test('the same cookie from another address or port is not that half-open exchange', async (t) => {
+  const h = new Harness();
+  const cookie = randomBytes(8);
+  t.equal(sends(h.b.receive(mm1(cookie), SPOOFED, 500)), 1, 'MM2 for the first');
+  t.equal(sends(h.b.receive(mm1(cookie), { address: NAT_PUBLIC, port: 4444 }, 500)), 0, 'a copy from another port gets nothing');
+  t.equal(h.b.counters.unexpected, 1, 'counted as unexpected');
+});
+
+t.test('reflection: identical MM1 copies get at most a few MM2s', async (t) => {
+  const h = new Harness();
+  const copy = mm1();
+  let out = 0;
+  for (let i = 0; i < 1000; i++) {
+    out += sends(h.b.receive(copy, SPOOFED, 500));
+    if (i % 100 === 99) h.clock.t += 1000; // spread over 10 s, so the rate limit alone would allow more
+  }
+  t.ok(out <= 1 + REPEAT_ANSWERS_MAX, `1000 copies in, ${out} MM2s out (at most 1 + ${REPEAT_ANSWERS_MAX})`);
+  t.ok(out >= 2, 'a retransmission is still answered');
+  t.equal(h.b.counters.repliesLimited, 1000 - out, 'the rest counted');
+});
+
+t.test('reflection: duplicates of later requests (MM3) are capped too', async (t) => {
+  const h = new Harness();
+  const mm3s: { data: Buffer; src: Endpoint }[] = [];
+  // Let MM3 through once, then nothing more from A: B stays at MM4_SENT, MM3 its last request.
+  h.filter = (d) => {
+    if (d.from !== 'A') return d.data;
+    if (mm3s.length > 0) return null;
+    if (!d.data.subarray(8, 16).every((b) => b === 0)) mm3s.push({ data: d.data, src: d.src });
+    return d.data;
+  };
+  h.bringUp();
+  t.ok(h.b.status().some((s) => s.state === 'MM4_SENT'), 'B waits for MM5');
+  t.equal(mm3s.length, 1, 'captured MM3');
+  let out = 0;
+  for (let i = 0; i < 500; i++) out += sends(h.b.receive(mm3s[0]!.data, { address: NAT_PUBLIC, port: mm3s[0]!.src.port }, 500));
+  t.ok(out <= REPEAT_ANSWERS_MAX, `500 MM3 copies, ${out} MM4s out`);
+});
+
+t.test('reflection: MM2s toward an address no peer is configured at are rate-limited', async (t) => {
+  const h = new Harness();
+  const gwA = h.b.peers()[0]!;
+  h.apply('B', h.b.setPeers([gwA, { ...gwA, name: 'branch', remoteAddress: ROAMING }], []));
+  const victim = { address: '192.0.2.77', port: 500 };
+  let out = 0;
+  for (let i = 0; i < 1000; i++) out += sends(h.b.receive(mm1(), victim, 500));
+  t.ok(out <= RESPONSE_RATE.burst, `1000 MM1s in one instant, ${out} MM2s out (burst ${RESPONSE_RATE.burst})`);
+  let later = 0;
+  for (let s = 0; s < 10; s++) {
+    h.clock.t += 1000;
+    for (let i = 0; i < 200; i++) later += sends(h.b.receive(mm1(), victim, 500));
+  }
+  t.ok(later <= 10 * RESPONSE_RATE.perSecond + 1, `then ${later} MM2s in 10 s for 2000 MM1s (${RESPONSE_RATE.perSecond}/s)`);
+  t.equal(h.b.counters.halfOpenRefused, 3000 - out - later, 'the unanswered MM1s are counted');
+  // Another source is not affected by the victim's budget.
+  t.equal(sends(h.b.receive(mm1(), { address: '192.0.2.78', port: 500 }, 500)), 1, 'another source is answered');
 });

@@ -149,7 +149,7 @@ export interface CountersResult {
   /** IKE datagrams and negotiations (exchange/context.ts ExchangeCounters). */
   ike: {
     malformed: number; unexpected: number; retransmitted: number; mainModeFailed: number; quickModeFailed: number;
-    halfOpenRefused: number; fragmentsReceived: number; fragmentsDropped: number; reassembled: number; fragmentsSent: number;
+    halfOpenRefused: number; halfOpenEvicted: number; repliesLimited: number; fragmentsReceived: number; fragmentsDropped: number; reassembled: number; fragmentsSent: number;
   };
   /** The negotiation log's own bounds at work (log/negotiation-log.ts LogStats). */
   log?: { suppressed: number; bytesWritten: number; rotations: number; writeErrors: number; syslogDropped: number };

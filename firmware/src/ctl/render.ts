@@ -62,7 +62,8 @@ export function renderCounters(c: CountersResult): string {
   const ike = table(['IKE', 'COUNT'], [
     ['datagrams dropped: malformed or not authentic', String(i.malformed)], ['datagrams dropped: out of place', String(i.unexpected)],
     ['retransmissions', String(i.retransmitted)], ['main modes failed', String(i.mainModeFailed)], ['quick modes failed', String(i.quickModeFailed)],
-    ['half-open main modes refused', String(i.halfOpenRefused)],
+    ['half-open main modes refused / evicted', `${i.halfOpenRefused} / ${i.halfOpenEvicted}`],
+    ['duplicate requests not answered again', String(i.repliesLimited)],
     ['fragments in / dropped / reassembled / out', `${i.fragmentsReceived} / ${i.fragmentsDropped} / ${i.reassembled} / ${i.fragmentsSent}`],
   ]);
   const l = c.log;

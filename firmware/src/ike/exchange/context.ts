@@ -17,7 +17,12 @@ export interface ExchangeCounters {
   retransmitted: number;
   mainModeFailed: number;
   quickModeFailed: number;
+  /** Fresh MM1s not answered: their source is over the reply rate (ike/common/response-limit.ts). */
   halfOpenRefused: number;
+  /** Half-open main modes dropped to make room for newer ones (ike/common/half-open.ts). */
+  halfOpenEvicted: number;
+  /** Duplicate requests not answered again (repeat cap or source rate). */
+  repliesLimited: number;
   /** IKEv1 fragments (fragments.ts) taken into reassembly. */
   fragmentsReceived: number;
   /** Fragments ignored: malformed, duplicate, without an ISAKMP SA, over a bound, stale. */

@@ -20,6 +20,8 @@ import { Reassembler } from './fragments.ts';
 import { DEFAULT_RETRANSMIT, type RetransmitSchedule } from './retransmit.ts';
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
+import { HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
+import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type PortSelector, type TunnelPolicy } from './types.ts';
 
@@ -95,6 +97,8 @@ export class IkeNode implements TimerHost {
     mainModeFailed: 0,
     quickModeFailed: 0,
     halfOpenRefused: 0,
+    halfOpenEvicted: 0,
+    repliesLimited: 0,
     fragmentsReceived: 0,
     fragmentsDropped: 0,
     reassembled: 0,
@@ -107,6 +111,12 @@ export class IkeNode implements TimerHost {
   /** Peer name by configured remote address (who a dropped datagram claims to be). */
   readonly #byAddress = new Map<string, string>();
   readonly #sas = new Map<string, IsakmpSa>();
+  /** Responder main modes not yet authenticated (ike/common/half-open.ts), grouped per peer. */
+  readonly #halfOpen = new HalfOpenTable<IsakmpSa>({ perGroup: HALF_OPEN_MAX, total: HALF_OPEN_TOTAL_MAX });
+  readonly #repeats = new RepeatAnswers<IsakmpSa>();
+  readonly #replyRate: SourceRateLimit;
+  /** Per peer: when evictions were last logged, and how many since. */
+  readonly #evictions = new Map<string, { loggedAt: number; since: number }>();
   #reqid = 0;
 
   constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: IkeNodeOptions = {}) {
@@ -114,6 +124,7 @@ export class IkeNode implements TimerHost {
     this.fragmentation = options.fragmentation ?? true;
     this.retransmit = options.retransmit ?? DEFAULT_RETRANSMIT;
     this.#reassembler = new Reassembler(env.now, this.counters);
+    this.#replyRate = new SourceRateLimit(env.now);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
     for (const p of peers) this.#byAddress.set(p.remoteAddress, p.name);
   }
@@ -192,6 +203,7 @@ export class IkeNode implements TimerHost {
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });
     }
     wipeIsakmpSa(sa);
+    this.#halfOpen.remove(sa);
     this.#reassembler.discard(sa.ckyI);
     this.#sas.delete(cookieKey(sa.ckyI));
   }
@@ -377,11 +389,12 @@ export class IkeNode implements TimerHost {
         this.#dropped('warning', null, 'MM1', `dropped: no peer configured for ${from.address}`, 'MM1', from);
         return;
       }
-      const halfOpen = [...this.#sas.values()].filter((s) => s.role === 'responder' && s.state !== 'ESTABLISHED');
-      const ofPeer = halfOpen.filter((s) => s.peer === peer).length;
-      if (ofPeer >= HALF_OPEN_MAX || halfOpen.length >= HALF_OPEN_TOTAL_MAX) {
+      // Reflection: a source no peer is configured at (the %any peer) gets MM2s at a bounded
+      // rate. A configured peer's address is exempt: a flood spoofing it would otherwise
+      // spend its budget and lock the real peer out; the half-open table bounds that case.
+      if (peer.remoteAddress === ROAMING && !this.#replyRate.allow(from.address)) {
         this.counters.halfOpenRefused++;
-        this.#dropped('warning', null, 'MM1', `dropped: ${ofPeer} half-open main modes for ${peer.name}, ${halfOpen.length} in all`, 'MM1 over the half-open limit', from, undefined, peer);
+        this.#dropped('debug', null, 'MM1', `dropped: reply rate limit for ${from.address} reached`, 'MM1 over the reply rate', from, undefined, peer);
         return;
       }
       // The peer starting a main mode is as much a sign of life as a reply.
@@ -389,7 +402,9 @@ export class IkeNode implements TimerHost {
       const fresh = respondMainMode1(this, peer, msg, { address: peer.localAddress, port: localPort }, from, data);
       if (fresh) {
         fresh.sendInitialContact = false;
+        this.#evictHalfOpen(peer.name);
         this.#sas.set(cookieKey(fresh.ckyI), fresh);
+        this.#halfOpen.add(halfOpenKey(from.address, from.port, fresh.ckyI), peer.name, fresh);
       }
       return;
     }
@@ -399,12 +414,23 @@ export class IkeNode implements TimerHost {
       this.#dropped('warning', sa, 'RECV', `dropped: responder cookie does not match (from ${from.address})`, 'datagrams with a wrong responder cookie', from);
       return;
     }
+    if (sa.role === 'responder' && sa.state === 'MM2_SENT' && (from.address !== sa.remote.address || from.port !== sa.remote.port)) {
+      // Half-open state is per (address, port, cookie): the same cookie from elsewhere is not this exchange.
+      this.counters.unexpected++;
+      this.#dropped('debug', sa, 'RECV', `dropped: cookie of a half-open main mode with ${sa.remote.address}:${sa.remote.port} from ${from.address}:${from.port}`, 'datagrams for another half-open exchange', from);
+      return;
+    }
     this.out.push({ kind: 'heard', peer: sa.peer.name });
     if (sa.lastReceived?.equals(data)) {
       // A retransmitted request: answer again with our last reply (responder side only;
-      // the initiator retransmits on its own timer).
+      // the initiator retransmits on its own timer). Only a few times per request, and at
+      // a bounded rate per source: copies of one request are not a reflector.
       const last = sa.retransmit.last;
       if (sa.role === 'responder' && last && h.exchangeType === ExchangeType.MAIN) {
+        if (!this.#repeats.allow(sa, sa.lastReceived) || !this.#replyRate.allow(from.address)) {
+          this.counters.repliesLimited++;
+          return;
+        }
         this.counters.retransmitted++;
         this.out.push({ kind: 'send', localPort: last.localPort, to: last.to, data: last.data });
       }
@@ -419,6 +445,11 @@ export class IkeNode implements TimerHost {
     switch (h.exchangeType) {
       case ExchangeType.MAIN:
         handleMainMode(this, sa, msg, from, data);
+        // Past MM2 the initiator has shown it receives our replies (MM3 echoed our cookie).
+        if (sa.role === 'responder' && sa.state !== 'MM2_SENT') {
+          if (sa.state === 'ESTABLISHED') this.#halfOpen.remove(sa);
+          else this.#halfOpen.prove(sa);
+        }
         return;
       case ExchangeType.QUICK:
         if (sa.state !== 'ESTABLISHED' || !msg.encrypted) {
@@ -474,6 +505,26 @@ export class IkeNode implements TimerHost {
     }
     this.log('info', sa, 'main', 'FRAGMENTS', `reassembled ${r.fragments} fragments into a ${r.datagram.length}-byte message`, { fragments: r.fragments, bytes: r.datagram.length });
     this.#receive(r.datagram, from, localPort);
+  }
+
+  /** Makes room in the half-open table for one more main mode of `peer`: the oldest
+   * unproven ones go (ike/common/half-open.ts). Logged at most every 10 s per peer. */
+  #evictHalfOpen(peer: string): void {
+    const victims = this.#halfOpen.victims(peer);
+    if (victims.length === 0) return;
+    for (const v of victims) {
+      this.counters.halfOpenEvicted++;
+      this.removeSa(v, false);
+    }
+    const now = this.env.now();
+    const e = this.#evictions.get(peer) ?? { loggedAt: -Infinity, since: 0 };
+    e.since += victims.length;
+    if (now - e.loggedAt >= 10_000) {
+      this.log('warning', null, 'main', 'MM1', `half-open main modes full for ${peer} (${this.#halfOpen.count(peer)}, ${this.#halfOpen.size} in all): evicted ${e.since} unanswered oldest first (MM1 flood?)`);
+      e.loggedAt = now;
+      e.since = 0;
+    }
+    this.#evictions.set(peer, e);
   }
 
   #informational(sa: IsakmpSa, msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value']): void {

@@ -175,7 +175,9 @@ export const RETRANSMIT_BASE_MS = 2000;
 /**
  * Half-open main modes (responder, before MM5 authenticated) are bounded in age and in
  * number per peer, so a flood posing as one peer (spoofing its address, or aimed at the
- * %any peer, whom anyone can pose as) cannot take the slots of the others.
+ * %any peer, whom anyone can pose as) cannot take the slots of the others. A full share
+ * evicts its oldest exchange that has not got past MM2 (ike/common/half-open.ts), so a
+ * flood posing as the peer itself cannot lock the real one out either.
  */
 export const HALF_OPEN_MAX = 64;
 /** And in number over all peers, to bound memory. */
