@@ -120,9 +120,9 @@ export class Sitelinkd {
     child.stderr?.on('data', keep);
   }
 
-  static async start(ns: string, files: ConfigFiles, timeoutMs = 15_000): Promise<Sitelinkd> {
+  static async start(ns: string, files: ConfigFiles, timeoutMs = Number(process.env.SITELINK_START_MS ?? 15_000)): Promise<Sitelinkd> {
     if (!existsSync(sitelinkdPath)) throw new Error(`${sitelinkdPath} is missing: run npm run build`);
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, sitelinkdPath, '-c', files.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, sitelinkdPath, '-c', files.config], { stdio: ['ignore', 'pipe', 'pipe'] });
     const d = new Sitelinkd(ns, files, child);
     try {
       await waitForLine(child.stdout!, /sitelinkd: ready/, timeoutMs);
