@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Secret } from '../../firmware/src/config/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
-import type { Action, ChildSaInstall, Endpoint, FailureDetail, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
+import type { Action, ChildSaInstall, Endpoint, ExchangeEnv, FailureDetail, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { IdType } from '../../firmware/src/ike/wire/index.ts';
 
 export const A_PRIVATE = '100.64.0.2';
@@ -67,10 +67,21 @@ function peer(name: string, localAddress: string, remoteAddress: string, localNa
   };
 }
 
-export class Harness {
+/** What the harness drives: the IKEv1 node, or the IKEv2 node (same calls). */
+export interface NodeLike {
+  initiate(peer: string): Action[];
+  receive(data: Buffer, from: Endpoint, localPort: number): Action[];
+  tick(): Action[];
+}
+
+export type NodeFactory<N extends NodeLike> = (env: ExchangeEnv, peers: PeerPolicy[], options: { fragmentation?: boolean }) => N;
+
+const ikeV1: NodeFactory<IkeNode> = (env, peers, options) => new IkeNode(env, peers, options);
+
+export class Harness<N extends NodeLike = IkeNode> {
   readonly clock = new FakeClock();
-  readonly a: IkeNode;
-  readonly b: IkeNode;
+  readonly a: N;
+  readonly b: N;
   readonly nat: boolean;
   /** Every datagram put on the wire, in order. */
   readonly wire: Datagram[] = [];
@@ -89,15 +100,15 @@ export class Harness {
   readonly #maxDatagram: number;
   #queue: Datagram[] = [];
 
-  constructor(o: HarnessOptions = {}) {
+  constructor(o: HarnessOptions = {}, make: NodeFactory<N> = ikeV1 as unknown as NodeFactory<N>) {
     this.nat = o.nat ?? false;
     const aAddr = this.nat ? A_PRIVATE : NAT_PUBLIC;
     const env = { now: this.clock.now, random: (n: number) => randomBytes(n) };
     this.#maxDatagram = o.maxDatagram ?? Infinity;
-    this.a = new IkeNode(env, [peer('gwB', aAddr, B_ADDR, 'gwA.lab', 'gwB.lab', o.pskA ?? 'lab-secret', tunnel('198.18.1.0/24', '198.18.2.0/24', o.tunnelA), o.peerA)], {
+    this.a = make(env, [peer('gwB', aAddr, B_ADDR, 'gwA.lab', 'gwB.lab', o.pskA ?? 'lab-secret', tunnel('198.18.1.0/24', '198.18.2.0/24', o.tunnelA), o.peerA)], {
       ...(o.fragmentationA !== undefined ? { fragmentation: o.fragmentationA } : {}),
     });
-    this.b = new IkeNode(env, [peer('gwA', B_ADDR, NAT_PUBLIC, 'gwB.lab', 'gwA.lab', o.pskB ?? 'lab-secret', tunnel('198.18.2.0/24', '198.18.1.0/24', o.tunnelB), o.peerB)], {
+    this.b = make(env, [peer('gwA', B_ADDR, NAT_PUBLIC, 'gwB.lab', 'gwA.lab', o.pskB ?? 'lab-secret', tunnel('198.18.2.0/24', '198.18.1.0/24', o.tunnelB), o.peerB)], {
       ...(o.fragmentationB !== undefined ? { fragmentation: o.fragmentationB } : {}),
     });
   }

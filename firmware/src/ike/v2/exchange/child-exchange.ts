@@ -1,0 +1,141 @@
+// CREATE_CHILD_SA for child SAs (RFC 7296 §1.3.1 new child, §1.3.3 rekey):
+//   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr}  -->
+//                                <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+// KE is present when the tunnel asks for PFS; KEYMAT then includes the new
+// g^ir (§2.17). Rekeying is make-before-break: the new pair is installed
+// first, then the exchange initiator deletes the old one with an
+// INFORMATIONAL Delete (§2.8), and the peer keeps the old inbound SA until
+// that Delete arrives.
+
+import { dhGroupById, DhError, type DhKeyPair } from '../../crypto/dh.ts';
+import type { TunnelPolicy } from '../../exchange/types.ts';
+import { ExchangeType, PayloadType, ProtocolId } from '../wire/constants.ts';
+import type { Message } from '../wire/message.ts';
+import { groupData, notify } from '../wire/notify.ts';
+import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
+import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
+import { installChild } from './child.ts';
+import type { V2Context } from './context.ts';
+import { deleteChild } from './informational.ts';
+import { request, respond } from './messages.ts';
+import { acceptEspAnswer, chooseEsp, espOffer, spiBytes } from './proposals.ts';
+import { NONCE_LENGTH } from './sa-init.ts';
+import { narrow, tunnelSelectors, withinOffer } from './selectors.ts';
+import type { ChildSaV2, IkeSaV2, RequestPurpose } from './state.ts';
+
+/** Start a CREATE_CHILD_SA for `tunnel`, rekeying `old` when given. */
+export function createChild(ctx: V2Context, sa: IkeSaV2, tunnel: TunnelPolicy, old?: ChildSaV2): void {
+  if (old) old.rekeying = true;
+  request(ctx, sa, ExchangeType.CREATE_CHILD_SA, () => {
+    if (sa.state !== 'ESTABLISHED' || (old && !sa.children.includes(old))) return null;
+    const spi = ctx.allocateSpi();
+    const nonce = ctx.env.random(NONCE_LENGTH);
+    const dh: DhKeyPair | null = tunnel.pfsGroup === null ? null : dhGroupById(tunnel.pfsGroup)!.generate();
+    const offered = espOffer(tunnel, spi, tunnel.pfsGroup);
+    const ts = tunnelSelectors(tunnel);
+    const inner: Payload[] = [];
+    if (old) inner.push({ type: PayloadType.NOTIFY, protocol: ProtocolId.ESP, spi: spiBytes(old.inSpi), notifyType: NotifyType.REKEY_SA, data: Buffer.alloc(0) });
+    inner.push({ type: PayloadType.SA, proposals: offered }, { type: PayloadType.NONCE, data: nonce });
+    if (dh) inner.push({ type: PayloadType.KE, group: tunnel.pfsGroup!, data: dh.publicKey });
+    inner.push({ type: PayloadType.TSI, selectors: [ts.local] }, { type: PayloadType.TSR, selectors: [ts.remote] });
+    ctx.log('info', sa, 'quick', 'CREATE_CHILD_SA', `${old ? 'rekey' : 'new child SA'} for ${tunnel.name} requested`, { direction: 'out' });
+    const purpose: RequestPurpose = old ? { kind: 'rekey-child', old, newSpi: spi, nonce, dh, offered } : { kind: 'create-child', tunnel, spi, nonce, dh, offered };
+    return { inner, purpose };
+  });
+}
+
+/** Responder side of CREATE_CHILD_SA (child SAs; an IKE SA rekey is refused until supported). */
+export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inner: readonly Payload[]): void {
+  const answer = (out: Payload[]): void => respond(ctx, sa, ExchangeType.CREATE_CHILD_SA, m.header.messageId, out);
+  const refuse = (n: number, why: string, data: Buffer = Buffer.alloc(0)): void => {
+    ctx.log('warning', sa, 'quick', 'CREATE_CHILD_SA', `${notifyName(n)}: ${why}`, { direction: 'out', notify: notifyName(n) });
+    answer([notify(n, data)]);
+  };
+  const saP = firstOfType(inner, PayloadType.SA);
+  const ni = firstOfType(inner, PayloadType.NONCE);
+  const ke = firstOfType(inner, PayloadType.KE);
+  if (!saP || !ni) return refuse(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without SA or Nonce');
+  if (saP.proposals.some((p) => p.protocol === ProtocolId.IKE)) return refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'IKE SA rekeying is not supported yet; the initiator re-authenticates instead');
+  const tsi = firstOfType(inner, PayloadType.TSI);
+  const tsr = firstOfType(inner, PayloadType.TSR);
+  if (!tsi || !tsr) return refuse(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without TSi/TSr');
+  const rekey = payloadsOfType(inner, PayloadType.NOTIFY).find((n) => n.notifyType === NotifyType.REKEY_SA);
+  let old: ChildSaV2 | undefined;
+  if (rekey) {
+    // §1.3.3: the SPI is the one the exchange initiator receives with, i.e. our outbound SPI.
+    const spi = rekey.spi.length === 4 ? rekey.spi.readUInt32BE(0) : -1;
+    old = sa.children.find((c) => c.outSpi === spi);
+    if (!old) return refuse(NotifyType.CHILD_SA_NOT_FOUND, `no child SA with SPI ${spi.toString(16)}`);
+  }
+  const n = narrow(old ? [old.tunnel] : sa.peer.tunnels, tsi.selectors, tsr.selectors);
+  if (!n) {
+    ctx.fail(sa, 'quick', 'ts-mismatch', 'the peer\'s traffic selectors match no tunnel');
+    return refuse(NotifyType.TS_UNACCEPTABLE, 'traffic selectors match no tunnel');
+  }
+  const inSpi = ctx.allocateSpi();
+  const choice = chooseEsp(n.tunnel, saP.proposals, inSpi, false);
+  if (!choice) {
+    ctx.fail(sa, 'quick', n.tunnel.pfsGroup !== null && !ke ? 'pfs-mismatch' : 'no-proposal-chosen', `no ESP proposal acceptable for ${n.tunnel.name}`);
+    return refuse(NotifyType.NO_PROPOSAL_CHOSEN, `no acceptable ESP proposal for ${n.tunnel.name}`);
+  }
+  const group = n.tunnel.pfsGroup;
+  let gir: Buffer | undefined;
+  let ourKe: Payload | null = null;
+  if (group !== null) {
+    if (!ke || ke.group !== group) return refuse(NotifyType.INVALID_KE_PAYLOAD, `KE of group ${ke?.group ?? 'none'}, we want ${group}`, groupData(group));
+    const dh = dhGroupById(group)!.generate();
+    try {
+      gir = dh.computeSecret(ke.data);
+    } catch (e) {
+      if (!(e instanceof DhError)) throw e;
+      return refuse(NotifyType.INVALID_SYNTAX, `invalid KE: ${e.message}`);
+    }
+    ourKe = { type: PayloadType.KE, group, data: dh.publicKey };
+  }
+  const nr = ctx.env.random(NONCE_LENGTH);
+  const out: Payload[] = [{ type: PayloadType.SA, proposals: [choice.proposal] }, { type: PayloadType.NONCE, data: nr }];
+  if (ourKe) out.push(ourKe);
+  out.push({ type: PayloadType.TSI, selectors: [n.tsi] }, { type: PayloadType.TSR, selectors: [n.tsr] });
+  answer(out);
+  installChild(ctx, sa, { tunnel: n.tunnel, algorithm: choice.algorithm, inSpi, outSpi: choice.peerSpi, local: n.tsr, remote: n.tsi, ni: Buffer.from(ni.data), nr, weInitiated: false, pfsGroup: group, ...(gir ? { gir } : {}) });
+  if (old) old.rekeying = true; // the initiator deletes it (§2.8); our timers leave it alone meanwhile
+}
+
+type ChildPurpose = Extract<RequestPurpose, { kind: 'rekey-child' | 'create-child' }>;
+
+/** Initiator side: the CREATE_CHILD_SA response. */
+export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly Payload[], p: ChildPurpose): void {
+  const tunnel = p.kind === 'rekey-child' ? p.old.tunnel : p.tunnel;
+  const spi = p.kind === 'rekey-child' ? p.newSpi : p.spi;
+  const err = payloadsOfType(inner, PayloadType.NOTIFY).find((n) => isErrorNotify(n.notifyType));
+  const saP = firstOfType(inner, PayloadType.SA);
+  const nr = firstOfType(inner, PayloadType.NONCE);
+  const ke = firstOfType(inner, PayloadType.KE);
+  const tsi = firstOfType(inner, PayloadType.TSI);
+  const tsr = firstOfType(inner, PayloadType.TSR);
+  const ours = tunnelSelectors(tunnel);
+  const choice = saP ? acceptEspAnswer(tunnel, p.offered, saP.proposals) : null;
+  const local = tsi ? withinOffer(ours.local, tsi.selectors) : null;
+  const remote = tsr ? withinOffer(ours.remote, tsr.selectors) : null;
+  let gir: Buffer | undefined;
+  let bad = err ? `refused: ${notifyName(err.notifyType)}` : !choice || !nr || !local || !remote ? 'answer is not what we offered' : null;
+  if (!bad && p.dh) {
+    if (!ke || ke.group !== tunnel.pfsGroup) bad = 'answer lacks the PFS key exchange';
+    else {
+      try {
+        gir = p.dh.computeSecret(ke.data);
+      } catch (e) {
+        if (!(e instanceof DhError)) throw e;
+        bad = `invalid KE: ${e.message}`;
+      }
+    }
+  }
+  if (bad) {
+    if (p.kind === 'rekey-child') p.old.rekeying = false;
+    const code = err?.notifyType === NotifyType.TS_UNACCEPTABLE ? 'ts-mismatch' : err?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : err?.notifyType === NotifyType.INVALID_KE_PAYLOAD ? 'pfs-mismatch' : 'other';
+    ctx.fail(sa, 'quick', code, `CREATE_CHILD_SA for ${tunnel.name}: ${bad}`);
+    return;
+  }
+  installChild(ctx, sa, { tunnel, algorithm: choice!.algorithm, inSpi: spi, outSpi: choice!.peerSpi, local: local!, remote: remote!, ni: p.nonce, nr: Buffer.from(nr!.data), weInitiated: true, pfsGroup: tunnel.pfsGroup, ...(gir ? { gir } : {}) });
+  if (p.kind === 'rekey-child' && sa.children.includes(p.old)) deleteChild(ctx, sa, p.old);
+}

@@ -1,0 +1,119 @@
+// Child SAs (RFC 7296 §2.17): KEYMAT from SK_d and the nonces of the
+// exchange that created them (plus the new g^ir with PFS), the install
+// actions for the ESP engine (one per direction, same reqid), and retiring
+// a pair. "Initiator" in §2.17 is the initiator of the exchange (IKE_AUTH or
+// CREATE_CHILD_SA), which need not be the initiator of the IKE SA.
+
+import type { EspAlgorithm } from '../../../dataplane/types.ts';
+import type { EspKeys } from '../../crypto/keymat.ts';
+import { wipe } from '../../crypto/secret.ts';
+import { espKeySizes } from '../../exchange/proposals.ts';
+import type { TunnelPolicy } from '../../exchange/types.ts';
+import { deriveChildKeys } from '../crypto/key-derivation.ts';
+import type { TrafficSelector } from '../wire/payloads.ts';
+import type { V2Context } from './context.ts';
+import { selectorCidr } from './selectors.ts';
+import type { ChildSaV2, IkeSaV2 } from './state.ts';
+
+/** Rekey at 85-90% of the lifetime, jittered so both ends rarely start together (§2.8.1 collisions stay rare). */
+export const REKEY_FRACTION = 0.85;
+export const REKEY_JITTER = 0.05;
+
+export interface NewChild {
+  tunnel: TunnelPolicy;
+  algorithm: EspAlgorithm;
+  inSpi: number;
+  outSpi: number;
+  /** Our side and the peer's side, as negotiated. */
+  local: TrafficSelector;
+  remote: TrafficSelector;
+  /** Nonces of the creating exchange, initiator's first (§2.17). */
+  ni: Buffer;
+  nr: Buffer;
+  /** We started the creating exchange. */
+  weInitiated: boolean;
+  gir?: Buffer;
+  pfsGroup: number | null;
+}
+
+export const udpEncapsulated = (sa: IkeSaV2): boolean => sa.natLocal || sa.natRemote;
+
+function push(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2, direction: 'in' | 'out', keys: EspKeys): void {
+  const method = c.tunnel.methods.find((m) => m.esp === c.algorithm)!;
+  ctx.out.push({
+    kind: 'install',
+    sa: {
+      peer: sa.peer.name,
+      tunnel: c.tunnel.name,
+      reqid: c.reqid,
+      direction,
+      spi: direction === 'in' ? c.inSpi : c.outSpi,
+      algorithm: c.algorithm,
+      encKey: Buffer.concat([keys.encKey, keys.salt]),
+      ...(keys.integKey.length > 0 ? { authKey: Buffer.from(keys.integKey) } : {}),
+      local: sa.local,
+      remote: sa.remote,
+      encap: udpEncapsulated(sa) ? 'udp' : 'none',
+      localTs: c.localCidr,
+      remoteTs: c.remoteCidr,
+      ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
+      lifetimeSeconds: method.lifetimeSeconds,
+      lifetimeKilobytes: method.lifetimeKilobytes,
+    },
+  });
+}
+
+/** Derives the keys, installs both directions and records the child on the IKE SA. */
+export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV2 {
+  const method = n.tunnel.methods.find((m) => m.esp === n.algorithm);
+  if (!method || !sa.keys || !sa.suite) throw new Error('installChild: no method or keys');
+  const keys = deriveChildKeys(sa.suite.prf, sa.keys.d, n.ni, n.nr, espKeySizes(n.algorithm), n.gir);
+  const now = ctx.env.now();
+  const jitter = 1 - REKEY_JITTER * (ctx.env.random(1)[0]! / 255);
+  const child: ChildSaV2 = {
+    tunnel: n.tunnel,
+    reqid: ctx.nextReqid(),
+    inSpi: n.inSpi,
+    outSpi: n.outSpi,
+    algorithm: n.algorithm,
+    localTs: [n.local],
+    remoteTs: [n.remote],
+    localCidr: selectorCidr(n.local) ?? n.tunnel.local,
+    remoteCidr: selectorCidr(n.remote) ?? n.tunnel.remote,
+    pfsGroup: n.pfsGroup,
+    createdAt: now,
+    // The side that created the child rekeys it; the other side's timer is a later fallback,
+    // so simultaneous rekeys (§2.8.1) stay the exception.
+    rekeyAt: now + method.lifetimeSeconds * 1000 * (n.weInitiated ? REKEY_FRACTION : REKEY_FRACTION + 2 * REKEY_JITTER) * jitter,
+    expiresAt: now + method.lifetimeSeconds * 1000,
+    rekeying: false,
+  };
+  // Our inbound SA carries what the peer sends: the exchange initiator's outbound keys come first (§2.17).
+  const inbound = n.weInitiated ? keys.responderToInitiator : keys.initiatorToResponder;
+  const outbound = n.weInitiated ? keys.initiatorToResponder : keys.responderToInitiator;
+  push(ctx, sa, child, 'in', inbound);
+  push(ctx, sa, child, 'out', outbound);
+  for (const k of [inbound, outbound]) wipe(k.encKey, k.salt, k.integKey);
+  wipe(n.gir);
+  sa.children.push(child);
+  ctx.log('info', sa, 'quick', 'INSTALL', 'child SA pair installed', {
+    tunnel: child.tunnel.name,
+    in: child.inSpi.toString(16).padStart(8, '0'),
+    out: child.outSpi.toString(16).padStart(8, '0'),
+    esp: child.algorithm,
+    local: child.localCidr,
+    remote: child.remoteCidr,
+    encap: udpEncapsulated(sa) ? 'udp' : 'none',
+  });
+  return child;
+}
+
+/** Removes a child pair from the engine and the SA (no message; the caller sends or answered a Delete). */
+export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
+  const i = sa.children.indexOf(c);
+  if (i < 0) return;
+  sa.children.splice(i, 1);
+  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
+  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
+  ctx.log('info', sa, 'quick', 'DELETE', 'child SA pair removed', { tunnel: c.tunnel.name, in: c.inSpi.toString(16).padStart(8, '0'), out: c.outSpi.toString(16).padStart(8, '0') });
+}

@@ -1,0 +1,46 @@
+// What the IKEv2 exchanges need from the node that runs them: clock and
+// randomness, the action list, counters, logging and SA bookkeeping. The
+// node (node.ts) implements it; no I/O happens in this folder.
+
+import type { FailureReason } from '../../../log/failure-record.ts';
+import type { Phase } from '../../../log/negotiation-log.ts';
+import type { Severity } from '../../../log/syslog.ts';
+import type { Action, ExchangeEnv } from '../../exchange/types.ts';
+import type { IkeSaV2 } from './state.ts';
+
+export interface V2Counters {
+  malformed: number;
+  /** Well-formed but not for any SA or exchange we have, or failing integrity. */
+  unexpected: number;
+  retransmitted: number;
+  /** Requests answered again from the response cache (§2.1). */
+  cachedResponses: number;
+  ikeFailed: number;
+  childFailed: number;
+  halfOpenRefused: number;
+  fragmentsSent: number;
+  fragmentsReceived: number;
+}
+
+export function newCounters(): V2Counters {
+  return { malformed: 0, unexpected: 0, retransmitted: 0, cachedResponses: 0, ikeFailed: 0, childFailed: 0, halfOpenRefused: 0, fragmentsSent: 0, fragmentsReceived: 0 };
+}
+
+export interface V2Context {
+  readonly env: ExchangeEnv;
+  readonly out: Action[];
+  readonly counters: V2Counters;
+  /** Announce and use RFC 7383 fragmentation. */
+  readonly fragmentation: boolean;
+  log(level: Severity, sa: IkeSaV2 | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void;
+  nextReqid(): number;
+  /** A fresh inbound ESP SPI, non-zero and not in use (RFC 4303 §2.1: 1..255 reserved). */
+  allocateSpi(): number;
+  /** Record a failed negotiation for `explain` and the counters. */
+  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string): void;
+  /** Drop an IKE SA and its children (Delete sent first when `notifyPeer`). */
+  removeSa(sa: IkeSaV2, notifyPeer: boolean): void;
+  /** The SA is authenticated: register it, apply INITIAL_CONTACT. */
+  established(sa: IkeSaV2, peerInitialContact: boolean): void;
+  sasOf(peer: string): IkeSaV2[];
+}

@@ -1,0 +1,526 @@
+// One IKEv2 speaker (RFC 7296): the table of IKE SAs and the dispatcher that
+// routes datagrams and clock ticks into IKE_SA_INIT, IKE_AUTH,
+// CREATE_CHILD_SA and INFORMATIONAL. Pure like the IKEv1 node: every call
+// returns the actions to carry out (send, install, delete, log); time and
+// randomness come from ExchangeEnv.
+//
+// Message IDs (§2.3): window size 1 both ways. Only the requester
+// retransmits; a responder answers a retransmitted request from its cache
+// and never re-processes it (§2.1). Any authenticated message proves the peer
+// alive (§2.4) and, behind a NAT, carries its current address (§2.23).
+
+import type { Phase } from '../../../log/negotiation-log.ts';
+import type { FailureReason } from '../../../log/failure-record.ts';
+import type { Severity } from '../../../log/syslog.ts';
+import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy } from '../../exchange/types.ts';
+import type { ChildStatus } from '../../exchange/ike-node.ts';
+import { ExchangeType, PayloadType } from '../wire/constants.ts';
+import { openEncrypted } from '../wire/encrypted.ts';
+import { FragmentAssembly } from '../wire/fragments.ts';
+import { isInitiator, isResponse } from '../wire/header.ts';
+import { decodeMessage, type Message } from '../wire/message.ts';
+import { decodePayloads } from '../wire/payload-chain.ts';
+import type { Payload } from '../wire/payloads.ts';
+import { handleAuthResponse, initiateAuth, respondAuth } from './auth.ts';
+import { removeChild, udpEncapsulated } from './child.ts';
+import { createChild, handleCreateChildResponse, respondCreateChild } from './child-exchange.ts';
+import { newCounters, type V2Context } from './context.ts';
+import { deleteChild, deleteIke, respondInformational, sendDpd } from './informational.ts';
+import { inKeys, nextQueued, RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, sendDatagrams } from './messages.ts';
+import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
+import { spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
+
+/** Start a fresh IKE SA this long before the current one's lifetime ends (re-authentication, §2.8.3). */
+export const IKE_REAUTH_MARGIN = 0.1;
+
+export interface IkeV2Status {
+  version: 2;
+  peer: string;
+  role: 'initiator' | 'responder';
+  state: string;
+  local: Endpoint;
+  remote: Endpoint;
+  natLocal: boolean;
+  natRemote: boolean;
+  spis: string;
+  proposal: string;
+  auth: string;
+  remainingSeconds: number;
+  children: ChildStatus[];
+}
+
+export class Ikev2Node implements V2Context {
+  readonly env: ExchangeEnv;
+  out: Action[] = [];
+  readonly counters = newCounters();
+  readonly fragmentation: boolean;
+  #peers: Map<string, PeerPolicy>;
+  /** By our own SPI: SPIi for SAs we initiated, SPIr for the others. */
+  readonly #mine = new Map<string, IkeSaV2>();
+  readonly #theirs = new Map<string, IkeSaV2>();
+  #reqid = 0;
+  readonly #inSpis = new Set<number>();
+
+  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: { fragmentation?: boolean } = {}) {
+    this.env = env;
+    this.fragmentation = options.fragmentation ?? true;
+    this.#peers = new Map(peers.map((p) => [p.name, p]));
+  }
+
+  // ------------------------------------------------------------ V2Context
+
+  log(level: Severity, sa: IkeSaV2 | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void {
+    const { direction, ...rest } = data ?? {};
+    this.out.push({
+      kind: 'log',
+      event: {
+        level,
+        phase,
+        step,
+        message,
+        ...(sa ? { peer: sa.peer.name } : {}),
+        ...(direction === 'in' || direction === 'out' ? { direction } : {}),
+        data: { version: 2, ...(sa ? { spis: spiText(sa) } : {}), ...rest },
+      },
+    });
+  }
+
+  nextReqid(): number {
+    this.#reqid = (this.#reqid % 0x7fffffff) + 1;
+    return this.#reqid;
+  }
+
+  allocateSpi(): number {
+    for (;;) {
+      const spi = this.env.random(4).readUInt32BE(0);
+      if (spi > 255 && !this.#inSpis.has(spi)) {
+        this.#inSpis.add(spi);
+        return spi;
+      }
+    }
+  }
+
+  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string): void {
+    if (phase === 'main') this.counters.ikeFailed++;
+    else this.counters.childFailed++;
+    this.log('warning', sa, phase, 'FAILED', reason);
+    this.out.push({ kind: 'failed', peer: sa.peer.name, phase, reason, detail: { code, role: sa.role, offered: [], acceptable: [] } });
+  }
+
+  removeSa(sa: IkeSaV2, notifyPeer: boolean): void {
+    if (sa.state === 'DEAD') return;
+    if (notifyPeer && sa.keys && (sa.state === 'ESTABLISHED' || sa.state === 'DELETING')) {
+      deleteIke(this, sa);
+    }
+    for (const c of [...sa.children]) {
+      removeChild(this, sa, c);
+      this.#inSpis.delete(c.inSpi);
+    }
+    if (udpEncapsulated(sa) && sa.state === 'ESTABLISHED' && !this.sasOf(sa.peer.name).some((o) => o !== sa && o.state === 'ESTABLISHED')) {
+      this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });
+    }
+    this.#mine.delete(sa.spiI.toString('hex'));
+    this.#theirs.delete(sa.spiR.toString('hex'));
+    wipeIkeSa(sa);
+  }
+
+  established(sa: IkeSaV2, peerInitialContact: boolean): void {
+    const now = this.env.now();
+    sa.createdAt = now;
+    sa.expiresAt = now + sa.peer.ikeLifetimeSeconds * 1000;
+    sa.lastHeard = now;
+    for (const other of this.sasOf(sa.peer.name)) {
+      if (other === sa) continue;
+      if (peerInitialContact) {
+        // §2.4: the peer restarted; its old SAs are gone, drop ours without telling it.
+        this.log('info', other, 'main', 'INITIAL_CONTACT', 'peer restarted: removing its old IKE SA');
+        this.removeSa(other, false);
+      } else if (other.state === 'ESTABLISHED' && other.createdAt < sa.createdAt && sa.role === 'initiator') {
+        // Re-authentication done (make-before-break): retire the older SA.
+        this.removeSa(other, true);
+      }
+    }
+    if (udpEncapsulated(sa) && sa.natLocal && sa.peer.keepaliveSeconds > 0) this.out.push({ kind: 'keepalive', to: sa.remote, seconds: sa.peer.keepaliveSeconds });
+    // Further tunnels to this peer as their own child SAs (one per negotiate rule).
+    if (sa.role === 'initiator') for (const t of sa.peer.tunnels.slice(1)) createChild(this, sa, t);
+  }
+
+  sasOf(peer: string): IkeSaV2[] {
+    return [...this.#mine.values(), ...this.#theirs.values()].filter((s) => s.peer.name === peer);
+  }
+
+  // ------------------------------------------------------------ API (same shape as the IKEv1 node)
+
+  #drain(): Action[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  peers(): PeerPolicy[] {
+    return [...this.#peers.values()];
+  }
+
+  #newSa(peer: PeerPolicy, role: 'initiator' | 'responder', remote: Endpoint, spiI: Buffer): IkeSaV2 {
+    const now = this.env.now();
+    return {
+      peer,
+      role,
+      state: role === 'initiator' ? 'INIT_SENT' : 'INIT_DONE',
+      spiI,
+      spiR: role === 'initiator' ? Buffer.alloc(8) : this.env.random(8),
+      local: { address: peer.localAddress, port: IKE_PORT },
+      remote,
+      natLocal: false,
+      natRemote: false,
+      peerFragments: false,
+      ni: Buffer.alloc(0),
+      nr: Buffer.alloc(0),
+      dh: null,
+      keGroup: 0,
+      initAttempts: 0,
+      suite: null,
+      offeredIke: [],
+      keys: null,
+      initRequest: Buffer.alloc(0),
+      initResponse: Buffer.alloc(0),
+      cookie: null,
+      nextRequestId: 0,
+      pending: null,
+      queue: [],
+      expectedRequestId: 0,
+      lastResponse: null,
+      assembly: null,
+      children: [],
+      createdAt: now,
+      expiresAt: now + HALF_OPEN_TIMEOUT_MS,
+      lastHeard: now,
+      initialContact: false,
+    };
+  }
+
+  initiate(peerName: string): Action[] {
+    const peer = this.#peers.get(peerName);
+    if (peer && peer.remoteAddress !== ROAMING) {
+      const sa = this.#newSa(peer, 'initiator', { address: peer.remoteAddress, port: IKE_PORT }, this.env.random(8));
+      sa.initialContact = this.sasOf(peer.name).length === 0;
+      this.#mine.set(sa.spiI.toString('hex'), sa);
+      if (!initiateInit(this, sa)) this.removeSa(sa, false);
+    }
+    return this.#drain();
+  }
+
+  /** New policy: peers in `reset` (changed or removed) lose their SAs. */
+  setPeers(peers: readonly PeerPolicy[], reset: readonly string[]): Action[] {
+    for (const name of reset) for (const sa of this.sasOf(name)) this.removeSa(sa, true);
+    this.#peers = new Map(peers.map((p) => [p.name, p]));
+    return this.#drain();
+  }
+
+  /** Rekey every child SA of the peer now (make-before-break). */
+  rekey(peerName: string): Action[] {
+    for (const sa of this.sasOf(peerName)) {
+      if (sa.state !== 'ESTABLISHED') continue;
+      for (const c of sa.children) if (!c.rekeying) createChild(this, sa, c.tunnel, c);
+    }
+    return this.#drain();
+  }
+
+  terminate(peerName: string): Action[] {
+    for (const sa of this.sasOf(peerName)) this.removeSa(sa, true);
+    return this.#drain();
+  }
+
+  shutdown(): Action[] {
+    for (const p of this.#peers.keys()) for (const sa of this.sasOf(p)) this.removeSa(sa, true);
+    return this.#drain();
+  }
+
+  receive(data: Buffer, from: Endpoint, localPort: number): Action[] {
+    this.#receive(data, from, localPort);
+    return this.#drain();
+  }
+
+  #receive(data: Buffer, from: Endpoint, localPort: number): void {
+    const d = decodeMessage(data);
+    if (!d.ok) {
+      this.counters.malformed++;
+      return;
+    }
+    const m = d.value;
+    const h = m.header;
+    if (h.exchange === ExchangeType.IKE_SA_INIT) {
+      if (!isResponse(h) && isInitiator(h) && h.messageId === 0 && h.spiR.equals(Buffer.alloc(8))) this.#initRequest(m, from, localPort);
+      else if (isResponse(h) && !isInitiator(h)) this.#initResponse(m, from);
+      else this.counters.unexpected++;
+      return;
+    }
+    // The I flag names the sender's role in the IKE SA; we are the other one.
+    const sa = isInitiator(h) ? this.#theirs.get(h.spiR.toString('hex')) : this.#mine.get(h.spiI.toString('hex'));
+    if (!sa || !sa.keys || !sa.spiI.equals(h.spiI) || !sa.spiR.equals(h.spiR)) {
+      this.counters.unexpected++;
+      return;
+    }
+    if (isResponse(h)) {
+      if (!sa.pending || sa.pending.messageId !== h.messageId || sa.pending.exchange !== h.exchange) {
+        this.counters.unexpected++;
+        return;
+      }
+    } else if (h.messageId !== sa.expectedRequestId) {
+      if (sa.lastResponse && h.messageId === sa.lastResponse.messageId) {
+        // §2.1: a retransmitted request gets the same answer, not a second processing. Only
+        // the first fragment of a fragmented request triggers the resend (RFC 7383 §2.6.1).
+        const frag = m.payloads[0]?.type === PayloadType.SKF && 'fragmentNumber' in m.payloads[0] ? m.payloads[0].fragmentNumber : 1;
+        if (frag === 1) {
+          this.counters.cachedResponses++;
+          sendDatagrams(this, sa, sa.lastResponse.datagrams);
+        }
+      } else this.counters.unexpected++;
+      return;
+    }
+    const inner = this.#open(sa, m);
+    if (inner === null) return;
+    this.#authenticated(sa, from, localPort);
+    if (isResponse(h)) this.#response(sa, m, inner);
+    else this.#request(sa, m, inner);
+  }
+
+  /** Decrypts (and reassembles, RFC 7383) an SK/SKF message; null when not (yet) complete or invalid. */
+  #open(sa: IkeSaV2, m: Message): Payload[] | null {
+    const o = openEncrypted(m, inKeys(sa));
+    if (!o.ok) {
+      this.counters.unexpected++;
+      this.log('debug', sa, 'main', 'DROP', `unreadable message: ${o.reason}`);
+      return null;
+    }
+    if (!o.value.fragment) {
+      const chain = decodePayloads(o.value.innerFirst, o.value.chain);
+      if (!chain.ok) {
+        this.counters.malformed++;
+        this.log('warning', sa, 'main', 'DROP', `malformed inner payloads: ${chain.reason}`);
+        return null;
+      }
+      return chain.value.payloads;
+    }
+    this.counters.fragmentsReceived++;
+    const response = isResponse(m.header);
+    if (!sa.assembly || sa.assembly.messageId !== m.header.messageId || sa.assembly.response !== response) {
+      sa.assembly?.parts.clear();
+      sa.assembly = { messageId: m.header.messageId, response, parts: new FragmentAssembly() };
+    }
+    const r = sa.assembly.parts.add(o.value);
+    if (!r.ok) {
+      this.counters.malformed++;
+      sa.assembly.parts.clear();
+      sa.assembly = null;
+      return null;
+    }
+    if (!r.value.done) return null;
+    sa.assembly = null;
+    return r.value.payloads;
+  }
+
+  /** An authenticated message: the peer is alive, and behind a NAT it may have moved (§2.23). */
+  #authenticated(sa: IkeSaV2, from: Endpoint, localPort: number): void {
+    sa.lastHeard = this.env.now();
+    this.out.push({ kind: 'heard', peer: sa.peer.name });
+    if (from.address === sa.remote.address && from.port === sa.remote.port) return;
+    const natted = udpEncapsulated(sa) || localPort !== IKE_PORT;
+    if (!natted) return;
+    this.log('info', sa, 'natt', 'MOVED', `peer now at ${from.address}:${from.port} (was ${sa.remote.address}:${sa.remote.port})`);
+    sa.remote = { ...from };
+    if (localPort !== IKE_PORT) sa.local = { address: sa.local.address, port: localPort };
+    if (sa.pending) sa.pending.nextAt = Math.min(sa.pending.nextAt, this.env.now());
+    for (const c of sa.children) this.out.push({ kind: 'update-remote', peer: sa.peer.name, spi: c.outSpi, remote: sa.remote });
+  }
+
+  #peerFor(from: Endpoint): PeerPolicy | undefined {
+    const all = [...this.#peers.values()];
+    return all.find((p) => p.remoteAddress === from.address) ?? all.find((p) => p.remoteAddress === ROAMING);
+  }
+
+  #initRequest(m: Message, from: Endpoint, localPort: number): void {
+    // A retransmitted IKE_SA_INIT request: answer again from the half-open SA (§2.1).
+    for (const sa of this.#theirs.values()) {
+      if (sa.spiI.equals(m.header.spiI) && sa.remote.address === from.address && sa.remote.port === from.port && sa.initRequest.equals(m.raw)) {
+        if (sa.state === 'INIT_DONE' && sa.lastResponse) {
+          this.counters.cachedResponses++;
+          sendDatagrams(this, sa, sa.lastResponse.datagrams);
+        }
+        return;
+      }
+    }
+    const peer = this.#peerFor(from);
+    if (!peer) {
+      this.counters.unexpected++;
+      this.log('info', null, 'main', 'IKE_SA_INIT', `request from unknown address ${from.address}`);
+      return;
+    }
+    const halfOpen = [...this.#theirs.values()].filter((s) => s.state === 'INIT_DONE');
+    if (halfOpen.length >= HALF_OPEN_TOTAL_MAX || halfOpen.filter((s) => s.peer === peer).length >= HALF_OPEN_MAX) {
+      this.counters.halfOpenRefused++;
+      return;
+    }
+    const sa = this.#newSa(peer, 'responder', { ...from }, Buffer.from(m.header.spiI));
+    sa.local = { address: peer.localAddress, port: localPort };
+    if (respondInit(this, sa, m, from)) this.#theirs.set(sa.spiR.toString('hex'), sa);
+    else wipeIkeSa(sa);
+  }
+
+  #initResponse(m: Message, from: Endpoint): void {
+    const sa = this.#mine.get(m.header.spiI.toString('hex'));
+    if (!sa || sa.state !== 'INIT_SENT' || !sa.pending) {
+      this.counters.unexpected++;
+      return;
+    }
+    const r = handleInitResponse(this, sa, m, from);
+    if (r === 'failed') this.removeSa(sa, false);
+    else if (r === 'auth') {
+      sa.pending = null;
+      sa.lastHeard = this.env.now();
+      if (!initiateAuth(this, sa)) this.removeSa(sa, false);
+    }
+  }
+
+  #request(sa: IkeSaV2, m: Message, inner: Payload[]): void {
+    switch (m.header.exchange) {
+      case ExchangeType.IKE_AUTH:
+        if (sa.role !== 'responder' || sa.state !== 'INIT_DONE') {
+          this.counters.unexpected++;
+          return;
+        }
+        if (!respondAuth(this, sa, m, inner)) this.removeSa(sa, false);
+        return;
+      case ExchangeType.CREATE_CHILD_SA:
+        if (sa.state !== 'ESTABLISHED') return;
+        respondCreateChild(this, sa, m, inner);
+        return;
+      case ExchangeType.INFORMATIONAL:
+        if (respondInformational(this, sa, m, inner) === 'delete-ike') this.removeSa(sa, false);
+        return;
+      default:
+        this.counters.unexpected++;
+    }
+  }
+
+  #response(sa: IkeSaV2, m: Message, inner: Payload[]): void {
+    const purpose = sa.pending!.purpose;
+    sa.pending = null;
+    switch (purpose.kind) {
+      case 'auth':
+        if (!handleAuthResponse(this, sa, inner, purpose)) {
+          this.removeSa(sa, false);
+          return;
+        }
+        break;
+      case 'rekey-child':
+      case 'create-child':
+        handleCreateChildResponse(this, sa, inner, purpose);
+        break;
+      case 'delete-child':
+        removeChild(this, sa, purpose.child);
+        this.#inSpis.delete(purpose.child.inSpi);
+        break;
+      case 'delete-ike':
+        this.removeSa(sa, false);
+        return;
+      case 'dpd':
+      case 'sa-init':
+        break;
+    }
+    nextQueued(this, sa);
+  }
+
+  // ------------------------------------------------------------ time
+
+  tick(): Action[] {
+    const now = this.env.now();
+    for (const sa of [...this.#mine.values(), ...this.#theirs.values()]) {
+      if (sa.state === 'DEAD') continue;
+      if (sa.state === 'INIT_DONE' && now - sa.createdAt > HALF_OPEN_TIMEOUT_MS) {
+        this.log('warning', sa, 'main', 'IKE_SA_INIT', 'half-open IKE SA timed out');
+        this.removeSa(sa, false);
+        continue;
+      }
+      if (sa.pending && now >= sa.pending.nextAt) {
+        if (sa.pending.tries >= RETRANSMIT_TRIES) {
+          this.#giveUp(sa);
+          continue;
+        }
+        sa.pending.tries++;
+        sa.pending.nextAt = now + RETRANSMIT_BASE_MS * 2 ** sa.pending.tries;
+        this.counters.retransmitted++;
+        this.log('info', sa, 'main', 'RETRANSMIT', `request ${sa.pending.messageId} again (try ${sa.pending.tries})`);
+        sendDatagrams(this, sa, sa.pending.datagrams);
+      }
+      if (sa.state !== 'ESTABLISHED') continue;
+      for (const c of [...sa.children]) {
+        if (now >= c.expiresAt) {
+          this.log('info', sa, 'quick', 'EXPIRE', `child SA of ${c.tunnel.name} reached its lifetime`);
+          deleteChild(this, sa, c);
+        } else if (now >= c.rekeyAt && !c.rekeying) createChild(this, sa, c.tunnel, c);
+      }
+      const dpd = sa.peer.dpd;
+      if (dpd && !sa.pending && now - sa.lastHeard >= dpd.delaySeconds * 1000) sendDpd(this, sa);
+      if (sa.role === 'initiator' && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REAUTH_MARGIN) {
+        if (!this.sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt >= sa.createdAt)) this.#initiate(sa.peer.name);
+      }
+      if (now >= sa.expiresAt) {
+        this.log('info', sa, 'main', 'EXPIRE', 'IKE SA lifetime over');
+        this.removeSa(sa, true);
+      }
+    }
+    return this.#drain();
+  }
+
+  #initiate(peer: string): void {
+    this.out.push(...this.initiate(peer));
+  }
+
+  /** No answer to our request after every retransmission (§2.4: the peer is dead). */
+  #giveUp(sa: IkeSaV2): void {
+    const waited = Math.round((this.env.now() - sa.pending!.sentAt) / 1000);
+    const established = sa.state === 'ESTABLISHED' || sa.state === 'DELETING';
+    if (!established) this.fail(sa, 'main', 'timeout', `no answer from ${sa.remote.address} after ${waited} s`);
+    else this.log('warning', sa, 'dpd', 'DEAD', `peer did not answer for ${waited} s: IKE SA and child SAs removed`);
+    const restart = established && sa.state === 'ESTABLISHED' && sa.peer.dpd?.action === 'restart';
+    const name = sa.peer.name;
+    this.removeSa(sa, false);
+    if (restart) this.#initiate(name);
+  }
+
+  // ------------------------------------------------------------ status
+
+  status(): IkeV2Status[] {
+    const now = this.env.now();
+    return [...this.#mine.values(), ...this.#theirs.values()].map((sa) => ({
+      version: 2 as const,
+      peer: sa.peer.name,
+      role: sa.role,
+      state: sa.state,
+      local: sa.local,
+      remote: sa.remote,
+      natLocal: sa.natLocal,
+      natRemote: sa.natRemote,
+      spis: spiText(sa),
+      proposal: sa.suite?.name ?? '',
+      auth: sa.state === 'ESTABLISHED' ? 'psk' : '',
+      remainingSeconds: Math.max(0, Math.round((sa.expiresAt - now) / 1000)),
+      children: sa.children.map((c) => ({
+        peer: sa.peer.name,
+        tunnel: c.tunnel.name,
+        esp: c.algorithm,
+        inSpi: c.inSpi,
+        outSpi: c.outSpi,
+        encap: udpEncapsulated(sa) ? ('udp' as const) : ('none' as const),
+        ageSeconds: Math.round((now - c.createdAt) / 1000),
+        expiresInSeconds: Math.max(0, Math.round((c.expiresAt - now) / 1000)),
+        localTs: c.localCidr,
+        remoteTs: c.remoteCidr,
+        ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
+        pfsGroup: c.pfsGroup,
+        lifetimeKilobytes: c.tunnel.methods.find((m) => m.esp === c.algorithm)?.lifetimeKilobytes ?? 0,
+      })),
+    }));
+  }
+}

@@ -1,0 +1,141 @@
+// The state of one IKEv2 SA and its child SAs (RFC 7296 §2), as the
+// exchanges in this folder share it. Keys live here until the SA dies, then
+// wipeIkeSa() zeroes them.
+
+import type { DhKeyPair } from '../../crypto/dh.ts';
+import { wipe } from '../../crypto/secret.ts';
+import type { EspAlgorithm } from '../../../dataplane/types.ts';
+import type { Endpoint, IkeMethod, PeerPolicy, TunnelPolicy } from '../../exchange/types.ts';
+import type { IkeSaKeys } from '../crypto/key-derivation.ts';
+import { wipeIkeSaKeys } from '../crypto/key-derivation.ts';
+import type { EncrAlgorithm, IntegAlgorithm, PrfAlgorithm } from '../crypto/transforms.ts';
+import type { FragmentAssembly } from '../wire/fragments.ts';
+import type { Payload, Proposal, TrafficSelector } from '../wire/payloads.ts';
+
+export type IkeSaState =
+  /** Initiator: IKE_SA_INIT request sent. */
+  | 'INIT_SENT'
+  /** Responder: IKE_SA_INIT answered, waiting for IKE_AUTH (half-open, §2.6). */
+  | 'INIT_DONE'
+  /** Initiator: IKE_AUTH request sent. */
+  | 'AUTH_SENT'
+  | 'ESTABLISHED'
+  /** Delete of the IKE SA sent, waiting for the answer. */
+  | 'DELETING'
+  | 'DEAD';
+
+export interface IkeSuite {
+  encr: EncrAlgorithm;
+  integ: IntegAlgorithm | undefined;
+  prf: PrfAlgorithm;
+  group: number;
+  /** Config-style name, e.g. "aes256-sha256-modp2048". */
+  name: string;
+}
+
+export interface ChildSaV2 {
+  tunnel: TunnelPolicy;
+  reqid: number;
+  /** SPI we receive with (we chose it). */
+  inSpi: number;
+  /** SPI we send with (the peer chose it). */
+  outSpi: number;
+  algorithm: EspAlgorithm;
+  localTs: TrafficSelector[];
+  remoteTs: TrafficSelector[];
+  /** CIDR text of the installed selectors. */
+  localCidr: string;
+  remoteCidr: string;
+  pfsGroup: number | null;
+  createdAt: number;
+  rekeyAt: number;
+  expiresAt: number;
+  /** A CREATE_CHILD_SA rekeying this child is under way (§2.8). */
+  rekeying: boolean;
+}
+
+/** What a request we sent was for, so its response goes to the right handler. */
+export type RequestPurpose =
+  | { kind: 'sa-init' }
+  | { kind: 'auth'; childSpi: number; tunnel: TunnelPolicy | null; offered: Proposal[] }
+  | { kind: 'create-child'; tunnel: TunnelPolicy; spi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
+  | { kind: 'rekey-child'; old: ChildSaV2; newSpi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
+  | { kind: 'dpd' }
+  | { kind: 'delete-child'; child: ChildSaV2 }
+  | { kind: 'delete-ike' };
+
+export interface PendingRequest {
+  messageId: number;
+  exchange: number;
+  datagrams: Buffer[];
+  purpose: RequestPurpose;
+  sentAt: number;
+  nextAt: number;
+  tries: number;
+}
+
+export interface QueuedRequest {
+  exchange: number;
+  /** Built when the window opens, so nonces and SPIs are fresh. */
+  build: () => { inner: Payload[]; purpose: RequestPurpose } | null;
+}
+
+export interface IkeSaV2 {
+  peer: PeerPolicy;
+  role: 'initiator' | 'responder';
+  state: IkeSaState;
+  spiI: Buffer;
+  spiR: Buffer;
+  local: Endpoint;
+  remote: Endpoint;
+  /** NAT_DETECTION_* results (§2.23): a NAT in front of us / in front of the peer. */
+  natLocal: boolean;
+  natRemote: boolean;
+  /** The peer announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3). */
+  peerFragments: boolean;
+  ni: Buffer;
+  nr: Buffer;
+  dh: DhKeyPair | null;
+  /** DH group of our KE in IKE_SA_INIT (changes when the responder asks for another, §1.2). */
+  keGroup: number;
+  /** IKE_SA_INIT requests sent for this SA (INVALID_KE and COOKIE retries are bounded). */
+  initAttempts: number;
+  suite: IkeSuite | null;
+  /** Initiator: the IKE methods behind our proposals, in proposal number order. */
+  offeredIke: IkeMethod[];
+  keys: IkeSaKeys | null;
+  /** IKE_SA_INIT request and response as sent (RealMessage1/2, §2.15). */
+  initRequest: Buffer;
+  initResponse: Buffer;
+  /** COOKIE the responder asked us to echo (§2.6). */
+  cookie: Buffer | null;
+  /** Our next request's Message ID, and the one in flight (window size 1, §2.3). */
+  nextRequestId: number;
+  pending: PendingRequest | null;
+  queue: QueuedRequest[];
+  /** Message ID we expect in the peer's next request, and our cached answer to the previous one (§2.1). */
+  expectedRequestId: number;
+  lastResponse: { messageId: number; datagrams: Buffer[] } | null;
+  assembly: { messageId: number; response: boolean; parts: FragmentAssembly } | null;
+  children: ChildSaV2[];
+  createdAt: number;
+  expiresAt: number;
+  /** Last authenticated message from the peer (DPD, §2.4). */
+  lastHeard: number;
+  /** The initiator's IKE_AUTH sends INITIAL_CONTACT (§2.4) when it has no other SA with the peer. */
+  initialContact: boolean;
+}
+
+export function spiText(sa: Pick<IkeSaV2, 'spiI' | 'spiR'>): string {
+  return `${sa.spiI.toString('hex')}_${sa.spiR.toString('hex')}`;
+}
+
+export function wipeIkeSa(sa: IkeSaV2): void {
+  if (sa.keys) wipeIkeSaKeys(sa.keys);
+  sa.keys = null;
+  sa.dh = null;
+  wipe(sa.ni, sa.nr);
+  sa.assembly?.parts.clear();
+  sa.assembly = null;
+  sa.state = 'DEAD';
+}
