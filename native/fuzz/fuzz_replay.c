@@ -18,16 +18,33 @@
 #include <string.h>
 
 #define MODEL_MAX 1024 /* accepted numbers remembered by the model */
+#define SLOTS 4096      /* open addressing, at most a quarter full */
 
-static uint64_t model[MODEL_MAX];
+/* The model: every accepted number, in a hash set emptied per input by
+ * bumping the generation. */
+static uint64_t slot_seq[SLOTS];
+static uint32_t slot_gen[SLOTS], gen;
 static size_t nmodel;
+
+static size_t slot_of(uint64_t s)
+{
+	size_t h = (size_t)((s * 0x9e3779b97f4a7c15ull) >> 52) & (SLOTS - 1);
+	while (slot_gen[h] == gen && slot_seq[h] != s)
+		h = (h + 1) & (SLOTS - 1);
+	return h;
+}
 
 static bool model_seen(uint64_t s)
 {
-	for (size_t i = 0; i < nmodel; i++)
-		if (model[i] == s)
-			return true;
-	return false;
+	return slot_gen[slot_of(s)] == gen;
+}
+
+static void model_add(uint64_t s)
+{
+	size_t h = slot_of(s);
+	slot_gen[h] = gen;
+	slot_seq[h] = s;
+	nmodel++;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -43,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sl_replay_init(&r, window) != 0)
 		abort(); /* every size up to the maximum must be accepted */
 	nmodel = 0;
+	gen++;
 	uint64_t top = 0;
 	for (size_t off = 3; off + 4 <= size && nmodel < MODEL_MAX; off += 4) {
 		uint32_t lo = (uint32_t)data[off] << 24 | (uint32_t)data[off + 1] << 16 |
@@ -72,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sl_replay_update(&r, seq);
 		if (seq > top)
 			top = seq;
-		model[nmodel++] = seq;
+		model_add(seq);
 		if (r.top != top)
 			abort();
 	}

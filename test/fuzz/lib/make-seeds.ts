@@ -50,25 +50,43 @@ put('ike-exchange', 'clean', Buffer.alloc(0));
 for (let k = 0; k < 9; k++) put('ike-exchange', `flip-${k}`, Buffer.from([k, 0, 0, 40, 0x80]));
 put('ike-exchange', 'drop-mm2', Buffer.from([1, 3, 0, 0, 0]));
 
-// --- certificates and CRLs (prefix 0: certificate, 1: CRL)
-const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-seeds-'));
-try {
-  const ossl = (...a: string[]): Buffer => execFileSync('openssl', a, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  writeFileSync(path.join(dir, 'ca.cnf'), '[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=30\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectAltName=DNS:gw.example\n');
-  writeFileSync(path.join(dir, 'crlnumber'), '01\n');
-  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rsa.key', '-subj', '/C=CH/O=sitelink/CN=rsa', '-days', '30', '-outform', 'DER', '-out', 'rsa.der', '-config', 'ca.cnf', '-extensions', 'v3');
-  ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ec.key', '-subj', '/CN=ec', '-days', '30', '-outform', 'DER', '-out', 'ec.der');
-  put('x509-crl', 'cert-rsa', Buffer.concat([Buffer.from([0]), readFileSync(path.join(dir, 'rsa.der'))]));
-  put('x509-crl', 'cert-ecdsa', Buffer.concat([Buffer.from([0]), readFileSync(path.join(dir, 'ec.der'))]));
-  ossl('x509', '-inform', 'DER', '-in', 'rsa.der', '-out', 'rsa.pem');
-  writeFileSync(path.join(dir, 'index.txt'), 'R\t300101000000Z\t240101000000Z\t1234ABCD\tunknown\t/CN=gone\n');
-  ossl('ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'rsa.key', '-cert', 'rsa.pem', '-out', 'crl.pem');
-  ossl('crl', '-in', 'crl.pem', '-outform', 'DER', '-out', 'crl.der');
-  put('x509-crl', 'crl-der', Buffer.concat([Buffer.from([1]), readFileSync(path.join(dir, 'crl.der'))]));
-  put('x509-crl', 'crl-pem', Buffer.concat([Buffer.from([1]), readFileSync(path.join(dir, 'crl.pem'))]));
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+// --- IKEv2: strongSwan's datagrams; their cleartext chains sealed under each suite, whole and in fragments
+const pcap2 = pcap.replace('ikev1-main-quick-natt.pcap', 'ikev2-natt.pcap');
+if (existsSync(pcap2)) {
+  const ike2 = readPcapUdp(pcap2).filter((r) => r.kind === 'ike');
+  ike2.forEach((r) => put('ikev2-message', `strongswan-${r.frame}`, r.payload));
+  ike2.filter((r) => r.payload[16] !== 46).slice(0, 2).forEach((r, i) => {
+    const m = r.payload;
+    for (let suite = 0; suite < 7; suite++) {
+      put('ikev2-encrypted', `chain${i}-suite${suite}`, Buffer.concat([Buffer.from([suite, m[16]!, 0, 0]), m.subarray(28)]));
+      put('ikev2-encrypted', `chain${i}-suite${suite}-skf`, Buffer.concat([Buffer.from([suite | 8, m[16]!, 3, 0]), m.subarray(28)]));
+    }
+  });
 }
+
+// --- certificates and CRLs (prefix 0: certificate, 1: CRL). Fresh keys give different
+// bytes each time, so they are made only when missing (regenerating does not churn them).
+function certificateSeeds(): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-seeds-'));
+  try {
+    const ossl = (...a: string[]): Buffer => execFileSync('openssl', a, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(path.join(dir, 'ca.cnf'), '[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=30\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectAltName=DNS:gw.example\n');
+    writeFileSync(path.join(dir, 'crlnumber'), '01\n');
+    ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rsa.key', '-subj', '/C=CH/O=sitelink/CN=rsa', '-days', '30', '-outform', 'DER', '-out', 'rsa.der', '-config', 'ca.cnf', '-extensions', 'v3');
+    ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ec.key', '-subj', '/CN=ec', '-days', '30', '-outform', 'DER', '-out', 'ec.der');
+    put('x509-crl', 'cert-rsa', Buffer.concat([Buffer.from([0]), readFileSync(path.join(dir, 'rsa.der'))]));
+    put('x509-crl', 'cert-ecdsa', Buffer.concat([Buffer.from([0]), readFileSync(path.join(dir, 'ec.der'))]));
+    ossl('x509', '-inform', 'DER', '-in', 'rsa.der', '-out', 'rsa.pem');
+    writeFileSync(path.join(dir, 'index.txt'), 'R\t300101000000Z\t240101000000Z\t1234ABCD\tunknown\t/CN=gone\n');
+    ossl('ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'rsa.key', '-cert', 'rsa.pem', '-out', 'crl.pem');
+    ossl('crl', '-in', 'crl.pem', '-outform', 'DER', '-out', 'crl.der');
+    put('x509-crl', 'crl-der', Buffer.concat([Buffer.from([1]), readFileSync(path.join(dir, 'crl.der'))]));
+    put('x509-crl', 'crl-pem', Buffer.concat([Buffer.from([1]), readFileSync(path.join(dir, 'crl.pem'))]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+if (!existsSync(path.join(corpus, 'x509-crl'))) certificateSeeds();
 
 // --- configuration (prefix 0: sitelink.conf, 1: secrets.conf) and control socket
 put('config', 'example', Buffer.concat([Buffer.from([0]), readFileSync(path.join(root, 'board/common/sitelink.conf.example'))]));

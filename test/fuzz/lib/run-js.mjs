@@ -21,4 +21,8 @@ if (typeof target.fuzz !== 'function') {
   console.error(`${bundle}: no fuzz(data: Buffer) export`);
   process.exit(2);
 }
-driver.run([`fuzz-${path.basename(bundle, '.mjs')}`, ...args], target.fuzz);
+const fuzz = target.fuzz;
+driver.run([`fuzz-${path.basename(bundle, '.mjs')}`, ...args], (data) => {
+  // The driver calls synchronously: a promise would resolve after libFuzzer moved on.
+  if (typeof fuzz(data)?.then === 'function') throw new Error('fuzz targets must be synchronous');
+});
