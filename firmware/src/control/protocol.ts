@@ -73,6 +73,19 @@ export interface StatusResult {
   peers: PeerSummary[];
   /** Present while a reload --confirm waits for `sitelinkctl confirm`. */
   confirmPending?: ConfirmPending;
+  /** The daemon process itself, for drift checks (npm run soak). */
+  process?: ProcessInfo;
+}
+
+export interface ProcessInfo {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory of Buffers and the native addon's JS-visible allocations. */
+  externalBytes: number;
+  /** Active timers (setTimeout/setInterval) and other libuv handles (sockets, child processes). */
+  timers: number;
+  handles: number;
 }
 
 /** A change applied with --confirm that reverts by itself at `deadline`. */

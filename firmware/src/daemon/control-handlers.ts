@@ -4,7 +4,7 @@
 // status objects carry SPIs, cookies and counters only.
 
 import type { ControlServer } from '../control/server.ts';
-import type { ConfirmPending, CountersResult, MainModeSaInfo, PeerSummary, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
+import type { ConfirmPending, CountersResult, MainModeSaInfo, PeerSummary, ProcessInfo, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNode } from '../ike/exchange/ike-node.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
@@ -64,7 +64,15 @@ export function statusOf(d: DaemonState): StatusResult {
     configLoaded: d.configLoaded.toISOString(),
     peers,
     ...(pending ? { confirmPending: pending } : {}),
+    process: processInfo(),
   };
+}
+
+function processInfo(): ProcessInfo {
+  const m = process.memoryUsage();
+  const res = process.getActiveResourcesInfo();
+  const timers = res.filter((r) => r === 'Timeout').length;
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, timers, handles: res.length - timers };
 }
 
 export function sasOf(d: DaemonState): SasResult {
