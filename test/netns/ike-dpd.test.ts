@@ -59,6 +59,8 @@ t.test('SIGKILLed peer: DPD removes the SAs in time; the restarted peer gets the
   t.match(a.logText(), /no R-U-THERE-ACK for 6s: peer is dead \(restart\)/, 'gwA logged the dead peer');
   const ex = await controlRequest(a.files.socket, 'explain', { peer: 'gwB' });
   t.equal(ex.record?.reason, 'timeout', 'explain: the peer timed out');
+  t.equal(ex.record?.silentAt, 'established', 'explain: silent on an established SA (dead peer detection)');
+  t.ok(ex.record?.configLines?.includes(`peers.gwB.dpd-timeout = ${DPD_TIMEOUT_S}s`), 'explain names the dpd-timeout line');
   const st = await controlRequest(a.files.socket, 'status');
   t.not(st.peers.find((p) => p.name === 'gwB')?.state, 'up', 'status no longer says up');
 

@@ -89,7 +89,7 @@ t.test('no record', async (t) => {
 t.test('a timeout is diagnosed by where the peer went silent', async (t) => {
   const first = renderExplain('hq', RECORDS['timeout, first message']);
   t.match(first, 'Why: The peer did not answer at all.');
-  t.match(first, 'Nothing came back from 198.51.100.2 to our first message (MM1 (our proposals)) within 126 s.');
+  t.match(first, 'Nothing came back from 198.51.100.2 to our first message, MM1 (our proposals), within 126 s.');
   t.match(first, 'UDP 500 and 4500');
   t.match(first, 'Unanswered: MM1 (our proposals); the peer answered nothing.');
 
@@ -105,7 +105,7 @@ t.test('a timeout is diagnosed by where the peer went silent', async (t) => {
 
   const quick = renderExplain('hq', RECORDS['timeout, quick mode']);
   t.match(quick, 'Why: The peer ignored our quick mode: its policy refuses the selectors, PFS or proposals.');
-  t.match(quick, 'Main mode completed, but the peer never answered our quick mode (QM1)');
+  t.match(quick, 'Main mode completed, but the peer never answered our quick mode, QM1,');
   t.match(quick, 'filter-lists.lan: source = 198.18.1.0/24, destination = 198.18.2.0/24');
   t.match(quick, 'filter-actions.secure.pfs = modp2048');
   t.match(quick, 'filter-actions.secure.security-methods = aes128gcm16');

@@ -112,12 +112,12 @@ function silence(r: FailureRecord): string[] {
   switch (r.silentAt) {
     case 'first-message':
       return [
-        `Nothing came back from ${r.remoteAddress ?? 'the peer'} to our first message (${unanswered})${waited(r)}.`,
+        `Nothing came back from ${r.remoteAddress ?? 'the peer'} to our first message, ${unanswered},${waited(r)}.`,
         `Check peers.${r.peer}.remote, that UDP 500 and 4500 reach the peer (firewalls, NAT), and that the peer is running and has a connection for us.`,
       ];
     case 'authentication':
       return [
-        `The peer answered until our encrypted identity/authentication message (${unanswered}), then went silent${waited(r)}.`,
+        `The peer answered until our encrypted identity/authentication message, ${unanswered}, then went silent${waited(r)}.`,
         answered(r),
         'The address and ports work. Peers drop a message they cannot decrypt or verify without a word, so most likely',
         'the pre-shared keys differ; otherwise the peer expects another identity from us (or sends another than we expect).',
@@ -125,14 +125,14 @@ function silence(r: FailureRecord): string[] {
       ].filter((l) => l !== '');
     case 'child-sa':
       return [
-        `Main mode completed, but the peer never answered our quick mode (${unanswered})${waited(r)}.`,
+        `Main mode completed, but the peer never answered our quick mode, ${unanswered},${waited(r)}.`,
         answered(r),
         "The peer's policy refused it without telling us: its subnets (traffic selectors), its PFS setting or its",
         'ESP proposals differ from ours. Compare the filter and the action below with the peer\'s connection.',
       ].filter((l) => l !== '');
     case 'established':
       return [
-        `The tunnel was up, then the peer stopped answering dead peer detection (${unanswered})${waited(r)}.`,
+        `The tunnel was up, then the peer stopped answering dead peer detection, ${unanswered},${waited(r)}.`,
         'It went down or restarted, or the path to it broke. Check that the peer runs and reaches us on UDP 500/4500;',
         `with dpd-action = restart sitelinkd negotiates again on its own.`,
       ];
@@ -268,8 +268,10 @@ export function renderExplain(peer: string, v: unknown): string {
   lines.push('');
   lines.push(`Why: ${why(r)}`);
   if (r.detail && r.reason !== 'other') lines.push(`     ${r.detail}`);
-  // A timeout says nothing about proposals: listing them would point at the wrong line.
-  if (r.reason !== 'timeout' && (r.offered.length > 0 || r.acceptable.length > 0)) {
+  // Proposals only where they are what failed: beside a timeout or an authentication
+  // failure they would point at the wrong line (issue 15).
+  const aboutProposals = !['timeout', 'authentication-failed', 'id-mismatch', 'ts-mismatch'].includes(r.reason);
+  if (aboutProposals && (r.offered.length > 0 || r.acceptable.length > 0)) {
     lines.push('');
     lines.push(`Offered by ${r.role === 'initiator' ? 'us' : r.peer}: ${list(r.offered)}`);
     lines.push(`Acceptable to us (${proposalField(r)}): ${list(r.acceptable)}`);
