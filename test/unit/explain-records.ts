@@ -18,6 +18,7 @@ export const RECORDS: Record<string, FailureRecord> = {
   },
   'quick npc responder': { ...base, phase: 'quick', role: 'responder', reason: 'no-proposal-chosen', offered: ['aes256gcm16', '3des-md5'], acceptable: ['aes128gcm16'] },
   'auth failed': { ...base, phase: 'main', role: 'initiator', reason: 'authentication-failed', expectedId: 'hq.example.net', exchange: [{ from: 'local', message: 'MM5' }, { from: 'remote', message: 'INFORMATIONAL', notify: 'AUTHENTICATION-FAILED' }] },
+  'our identity refused': { ...base, phase: 'main', role: 'initiator', reason: 'id-mismatch', expectedId: 'hq.example.net', configField: 'peers.hq.remote-id', configLines: ['peers.hq.local-id = branch.example.net'] },
   'id mismatch': { ...base, phase: 'main', role: 'responder', reason: 'id-mismatch', receivedId: 'gw.hq.lab', expectedId: 'hq.example.net' },
   'ts mismatch responder': { ...base, phase: 'quick', role: 'responder', reason: 'ts-mismatch', offeredSelectors: [{ local: '10.0.0.0/16', remote: '10.1.0.0/23' }], acceptableSelectors: [{ local: '10.1.0.0/24', remote: '10.0.0.0/16' }] },
   'ts mismatch initiator': { ...base, phase: 'quick', role: 'initiator', reason: 'ts-mismatch', offeredSelectors: [{ local: '10.1.0.0/24', remote: '10.0.0.0/16' }] },

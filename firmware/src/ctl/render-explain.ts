@@ -180,6 +180,13 @@ function suggestion(r: FailureRecord): string[] {
         'A wrong identity can also look like this: compare local-id/remote-id on both sides.',
       ];
     case 'id-mismatch':
+      if (r.receivedId === undefined) {
+        // The peer refused ours (INVALID-ID-INFORMATION in answer to our MM5).
+        return [
+          'The peer does not accept the identity we authenticated with. Set our identity to the one its configuration',
+          `expects (peers.${r.peer}.local-id), or add ours to the peer; check the pre-shared key entry for it there too.`,
+        ];
+      }
       return [
         `The peer identified itself as "${r.receivedId ?? '?'}" but we expect "${r.expectedId ?? '?'}". If the peer is right, set:`,
         `    peers.${r.peer}.remote-id = ${r.receivedId ?? '?'}`,
@@ -224,7 +231,7 @@ function why(r: FailureRecord): string {
     case 'authentication-failed':
       return 'Authentication failed: the hash/signature the peer computed did not match ours.';
     case 'id-mismatch':
-      return 'The peer authenticated with an identity we do not expect.';
+      return r.receivedId === undefined ? 'The peer refused our identity.' : 'The peer authenticated with an identity we do not expect.';
     case 'ts-mismatch':
       return 'The traffic selectors (proxy identities) do not match.';
     case 'pfs-mismatch':
