@@ -13,11 +13,11 @@
 // The QEMU-booted image is not a target here: a fourth QEMU boot costs minutes of TCG
 // CPU on a shared 2-core machine (test/qemu/ boots it for the image tests already).
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exec, FleetLab, FLEET_WAN } from '../lib/fleet-lab.ts';
+import { ANSIBLE, ANSIBLE_PLAYBOOK, ansibleEnv, ansibleSkipReason, execEnv, playbook as runPlaybook } from '../lib/ansible.ts';
 import { uniquePrefix } from '../lib/lab.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { labSkipReason } from '../lib/root.ts';
@@ -26,16 +26,7 @@ import { controlRequest } from '../../firmware/src/control/client.ts';
 import { sitelinkdPath } from './ike-sitelinkd.ts';
 
 const tail = (file: string, n = 20): string => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-n).join('\n') : '(none)');
-/** ansible-playbook's exit code and all its output (stdin closed). */
-function execEnv(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { env, timeout: 150_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out: `${stdout}\n${stderr}` });
-    }).stdin?.end();
-  });
-}
-const ANSIBLE = '/usr/bin/ansible-playbook';
-const skip = labSkipReason(['/usr/sbin/dropbear', '/usr/bin/dropbearkey', '/usr/bin/ssh', '/usr/bin/ssh-keygen', ANSIBLE]);
+const skip = labSkipReason(['/usr/sbin/dropbear', '/usr/bin/dropbearkey', '/usr/bin/ssh', '/usr/bin/ssh-keygen', ANSIBLE_PLAYBOOK]);
 
 const BOARDS = [
   { name: 'hq', lanOctet: 100 },
@@ -55,10 +46,6 @@ t.test('ansible-core configures HQ and branches commit-confirmed; broken changes
   await lab.up(BOARDS);
   const hq = lab.board('hq');
 
-  // The collection from the checkout, as ansible-galaxy would install it.
-  const colls = path.join(dir, 'collections', 'ansible_collections', 'sitelink');
-  mkdirSync(colls, { recursive: true });
-  symlinkSync(path.join(repoRoot, 'ansible'), path.join(colls, 'fleet'));
   const inv = path.join(dir, 'inventory');
   mkdirSync(path.join(inv, 'host_vars'), { recursive: true });
   const hostLine = (name: string): string => {
@@ -73,6 +60,7 @@ t.test('ansible-core configures HQ and branches commit-confirmed; broken changes
     ansible_ssh_private_key_file: ${lab.key}
     sitelink_hq: { name: hq, address: ${hq.wan}, id: hq.fleet.lab, lans: [${hq.lan}] }
     sitelink_log_level: debug
+    sitelink_syslog: false
     sitelink_confirm_window: 60s
     sitelink_up_retries: 30
     sitelink_up_delay: 1
@@ -88,23 +76,8 @@ ${hostLine('hq')}        branches:
 ${['branch1', 'branch2', 'branch3'].map(hostLine).join('')}`);
   for (const b of ['branch1', 'branch2', 'branch3']) writeFileSync(path.join(inv, 'host_vars', `${b}.yml`), `sitelink_psk: "fleet-${b}-psk-0a1b2c3d"\n`);
 
-  const env = {
-    ...process.env,
-    ANSIBLE_COLLECTIONS_PATH: path.join(dir, 'collections'),
-    ANSIBLE_HOME: path.join(dir, 'ansible-home'),
-    ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'),
-    ANSIBLE_HOST_KEY_CHECKING: 'False',
-    // No ControlPersist master left behind in the controller namespace.
-    ANSIBLE_SSH_ARGS: '-o ControlMaster=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR',
-    ANSIBLE_FORCE_COLOR: '0',
-    ANSIBLE_NOCOLOR: '1',
-    ANSIBLE_RETRY_FILES_ENABLED: 'False',
-    ANSIBLE_FORKS: '4',
-  };
-  const playbook = async (book: string, ...extra: string[]) => {
-    const r = await execEnv(['ip', 'netns', 'exec', lab.controllerNs, ANSIBLE, '-i', inv, path.join(repoRoot, 'ansible', 'playbooks', book), ...extra], env);
-    return r;
-  };
+  const env = ansibleEnv(dir);
+  const playbook = (book: string, ...extra: string[]) => runPlaybook(lab.controllerNs, env, inv, book, ...extra);
   const status = (name: string) => controlRequest(lab.board(name).socket, 'status');
   const hqUp = async (name: string): Promise<boolean> => {
     try {
@@ -177,4 +150,34 @@ ${['branch1', 'branch2', 'branch3'].map(hostLine).join('')}`);
   const logs = ['hq', 'branch1', 'branch2', 'branch3'].map((b) => readFileSync(lab.board(b).log, 'utf8')).join('\n');
   t.notMatch(logs, /fleet-branch\d-psk/, 'no PSK in any negotiation log');
   t.notMatch(second.out, /fleet-branch\d-psk/, 'no PSK in the Ansible output');
+});
+
+t.test('collection: playbooks parse, the filters read status --json and refuse unknown schema versions', { skip: ansibleSkipReason() ?? false }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-fleet-syn-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const env = ansibleEnv(dir);
+  const ex = path.join(repoRoot, 'ansible', 'inventory', 'example');
+  const books = ['site.yml', 'facts.yml', 'upgrade.yml'].map((b) => path.join(repoRoot, 'ansible', 'playbooks', b));
+  const syn = await execEnv([ANSIBLE_PLAYBOOK, '--syntax-check', '-i', ex, ...books], env);
+  t.equal(syn.code, 0, `site.yml, facts.yml and upgrade.yml parse${syn.code === 0 ? '' : `: ${syn.out}`}`);
+  const status = { schemaVersion: 1, version: '0.1.0', pid: 7, uptimeSeconds: 60, configFile: '/etc/sitelink/sitelink.conf', configLoaded: '2026-01-01T00:00:00.000Z',
+    peers: [{ name: 'hq', remote: '198.51.100.2', state: 'up', mainModeSas: 1, quickModeSas: 1 }, { name: 'dc', remote: '203.0.113.9', state: 'down', mainModeSas: 0, quickModeSas: 0, lastError: 'main mode: NO-PROPOSAL-CHOSEN' }],
+    confirmPending: { deadline: '2026-01-01T00:02:00.000Z', secondsLeft: 100, revertTo: 3 } };
+  const filter = async (value: object) => {
+    const f = path.join(dir, 'status.json');
+    writeFileSync(f, JSON.stringify(value));
+    return execEnv([ANSIBLE, 'localhost', '-o', '-m', 'ansible.builtin.debug', '-a', `msg={{ lookup('ansible.builtin.file', '${f}') | sitelink.fleet.sitelink_status_facts | to_json }}`], env);
+  };
+  const ok = await filter(status);
+  t.equal(ok.code, 0, ok.out);
+  // debug prints msg as a JSON string holding the facts' JSON.
+  const msg = /"msg": ("(?:[^"\\]|\\.)*")/.exec(ok.out)?.[1];
+  const facts = msg ? JSON.parse(JSON.parse(msg) as string) as { peers_up: string[]; peers_down: string[]; peers: Record<string, { last_error: string | null }>; confirm_pending: { revert_to: number } } : null;
+  t.same(facts?.peers_up, ['hq'], 'peers_up');
+  t.same(facts?.peers_down, ['dc'], 'peers_down');
+  t.equal(facts?.peers.dc?.last_error, 'main mode: NO-PROPOSAL-CHOSEN', 'last_error');
+  t.equal(facts?.confirm_pending.revert_to, 3, 'the open confirm window');
+  const newer = await filter({ ...status, schemaVersion: 2 });
+  t.not(newer.code, 0, 'schemaVersion 2 is refused');
+  t.match(newer.out, /schemaVersion 2 is not supported/);
 });
