@@ -138,6 +138,24 @@ t.test('config rollback N puts an older config back; a bad N is an error', async
   t.match(tooShort.err, 'confirmSeconds must be');
 });
 
+t.test('a second --confirm in the window keeps the first way back; a plain reload confirms', async (t) => {
+  const before = (await history()).entries[0]?.seq;
+  writeFileSync(confFile, v(25));
+  const r1 = JSON.parse((await cli('--json', 'reload', '--confirm', '60s')).out) as { confirm: { revertTo: number } };
+  t.equal(r1.confirm.revertTo, before, 'reverts to the config running before');
+  writeFileSync(confFile, v(26));
+  const r2 = JSON.parse((await cli('--json', 'reload', '--confirm', '60s')).out) as { confirm: { revertTo: number } };
+  t.equal(r2.confirm.revertTo, before, 'still to the one before the first --confirm');
+  t.equal(delay(), 26);
+  writeFileSync(confFile, v(27));
+  const plain = await cli('reload');
+  t.equal(plain.code, 0, plain.err);
+  t.equal(delay(), 27);
+  const h = await history();
+  t.equal(h.confirmPending, null, 'the plain reload closed the window');
+  t.notOk(h.entries.some((e) => e.pending), 'nothing pending');
+});
+
 t.test('a window still open at daemon start is reverted before the config is read', async (t) => {
   writeFileSync(confFile, v(15));
   t.equal((await cli('reload', '--confirm', '60s')).code, 0);
@@ -145,7 +163,7 @@ t.test('a window still open at daemon start is reverted before the config is rea
   commits.close(); // the daemon stops (or the board reboots) inside the window
   const line = recoverUnconfirmed(confFile);
   t.match(line, /unconfirmed change .* reverted to history/);
-  t.equal(readFileSync(confFile, 'utf8'), v(30));
+  t.equal(readFileSync(confFile, 'utf8'), v(27));
   t.equal(new ConfigHistory(join(dir, 'history')).pending(), null);
   t.equal(recoverUnconfirmed(confFile), null, 'nothing left to recover');
 });
