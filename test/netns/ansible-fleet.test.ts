@@ -10,8 +10,8 @@
 //     back by itself: branch2 comes back up; branch3 gets a config the validator refuses
 //     (MD5): the run fails that host with the file:line: field message and branch3 keeps
 //     running as before (same SAs, same files); branch1 (unchanged) is untouched.
-// The QEMU-booted image is not a target here: a fourth QEMU boot costs minutes of TCG
-// CPU on a shared 2-core machine (test/qemu/ boots it for the image tests already).
+// The QEMU-booted image is the fifth target, in the boot test/qemu/ike-tunnel.test.ts
+// already makes (test/qemu/ansible-board.ts): another boot would cost minutes of TCG CPU.
 import t from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -22,6 +22,7 @@ import { waitUntil } from '../lib/wait.ts';
 import { CHARON, Charon, swanctlConf } from '../lib/strongswan.ts';
 import { QemuBoard, ensureImage, qemuSkipReason } from '../lib/qemu-board.ts';
 import { Sitelinkd, sitelinkdPath } from '../netns/ike-sitelinkd.ts';
+import { ansibleOnBoard } from './ansible-board.ts';
 import type { SasResult, StatusResult } from '../../firmware/src/control/protocol.ts';
 
 const skip = qemuSkipReason();
@@ -148,6 +149,8 @@ t.test('board (QEMU, behind user-mode NAT) -> sitelinkd at HQ', { skip: skip ?? 
   t.not(remote, '198.51.100.1:4500', 'on a port the NAT rewrote');
   t.equal(parsed.mainMode[0]?.nat.remote, true, 'HQ detected the peer behind NAT');
   t.ok(BigInt(parsed.quickMode[0]?.packetsIn ?? '0') >= 10n, 'HQ SA counted the pings');
+  // The same boot serves the Ansible role (a further QEMU boot would cost minutes).
+  await ansibleOnBoard(t, { ns: `${s.prefix}-wan`, key: path.join(s.dir, 'id_ed25519'), psk: s.psk }, board);
 });
 
 t.test('board (QEMU, behind user-mode NAT) -> strongSwan charon at HQ', { skip: skip ?? (existsSync(CHARON) ? false : `SKIPPED: ${CHARON} is missing (bash scripts/setup installs strongSwan)`) }, async (t) => {
