@@ -88,6 +88,46 @@ function certificateSeeds(): void {
 }
 if (!existsSync(path.join(corpus, 'x509-crl'))) certificateSeeds();
 
+// --- peer certificate validation: a root (its public certificate kept in
+// lib/x509-verify-root.der, the key thrown away), an intermediate, two leaves
+// and a CRL, all made together and only when the root is missing.
+function verifySeeds(): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-seeds-'));
+  try {
+    const ossl = (...a: string[]): Buffer => execFileSync('openssl', a, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const f = (n: string): Buffer => readFileSync(path.join(dir, n));
+    writeFileSync(path.join(dir, 'ext.cnf'), [
+      '[ca]', 'default_ca=c', '[c]', 'database=index.txt', 'crlnumber=crlnumber', 'default_md=sha256', 'default_crl_days=36000',
+      '[root]', 'basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign',
+      '[inter]', 'basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign',
+      '[leaf]', 'basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'subjectAltName=DNS:gw.example,email:gw@example,IP:192.0.2.1', '',
+    ].join('\n'));
+    writeFileSync(path.join(dir, 'crlnumber'), '01\n');
+    writeFileSync(path.join(dir, 'index.txt'), 'R\t300101000000Z\t240101000000Z\t1234ABCD\tunknown\t/CN=gone\n');
+    ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-subj', '/O=sitelink fuzz/CN=root', '-days', '36500', '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
+    ossl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'inter.key', '-subj', '/O=sitelink fuzz/CN=intermediate', '-out', 'inter.csr');
+    ossl('x509', '-req', '-in', 'inter.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', '2', '-days', '36400', '-extfile', 'ext.cnf', '-extensions', 'inter', '-out', 'inter.pem');
+    for (const [name, ca] of [['leaf', 'root'], ['leaf2', 'inter']] as const) {
+      ossl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-subj', `/O=sitelink fuzz/CN=gw.example`, '-out', `${name}.csr`);
+      ossl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial', name === 'leaf' ? '3' : '4', '-days', '36300', '-extfile', 'ext.cnf', '-extensions', 'leaf', '-outform', 'DER', '-out', `${name}.der`);
+    }
+    ossl('ca', '-config', 'ext.cnf', '-gencrl', '-keyfile', 'root.key', '-cert', 'root.pem', '-out', 'crl.pem');
+    ossl('crl', '-in', 'crl.pem', '-outform', 'DER', '-out', 'crl.der');
+    ossl('x509', '-in', 'root.pem', '-outform', 'DER', '-out', 'root.der');
+    ossl('x509', '-in', 'inter.pem', '-outform', 'DER', '-out', 'inter.der');
+    writeFileSync(path.join(root, 'test/fuzz/lib/x509-verify-root.der'), f('root.der'));
+    const blob = (b: Buffer): Buffer => Buffer.concat([u16(b.length), b]);
+    for (let kind = 0; kind < 4; kind++) put('x509-verify', `leaf-id${kind}`, Buffer.concat([Buffer.from([kind << 2]), blob(f('leaf.der'))]));
+    put('x509-verify', 'leaf-crl1', Buffer.concat([Buffer.from([1 | 16]), blob(f('leaf.der')), blob(f('crl.der'))]));
+    put('x509-verify', 'leaf-crl2', Buffer.concat([Buffer.from([2 | 16]), blob(f('leaf.der')), blob(f('crl.der'))]));
+    put('x509-verify', 'chain-crl1', Buffer.concat([Buffer.from([1 | 16]), blob(f('leaf2.der')), blob(f('inter.der')), blob(f('crl.der'))]));
+    put('x509-verify', 'chain-with-root', Buffer.concat([Buffer.from([0]), blob(f('leaf2.der')), blob(f('inter.der')), blob(f('root.der'))]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+if (!existsSync(path.join(root, 'test/fuzz/lib/x509-verify-root.der'))) verifySeeds();
+
 // --- configuration (prefix 0: sitelink.conf, 1: secrets.conf) and control socket
 put('config', 'example', Buffer.concat([Buffer.from([0]), readFileSync(path.join(root, 'board/common/sitelink.conf.example'))]));
 put('config', 'secrets', Buffer.from('\x01psk {\n  hq.example.net = "not-a-real-secret"\n  198.51.100.2 = 0x00112233445566778899\n  @branch = 0sc2l0ZWxpbms=\n}\n'));
