@@ -119,8 +119,8 @@ t.test('status: table and --json', async (t) => {
   const h = await run('status');
   t.equal(h.code, 0);
   t.match(h.out, /sitelinkd 0\.1\.0, pid 4242, up 2h03m/);
-  t.match(h.out, /^hq\s+198\.51\.100\.2\s+up\s+1\s+2\s+-$/m);
-  t.match(h.out, /^dc\s+203\.0\.113\.9\s+down\s+0\s+0\s+NO-PROPOSAL-CHOSEN in main mode$/m);
+  t.match(h.out, /^hq\s+v1\s+198\.51\.100\.2\s+up\s+1\s+2\s+-$/m);
+  t.match(h.out, /^dc\s+v1\s+203\.0\.113\.9\s+down\s+0\s+0\s+NO-PROPOSAL-CHOSEN in main mode$/m);
   const j = await run('--json', 'status');
   t.same(JSON.parse(j.out), { schemaVersion: 1, ...status }, 'the daemon\'s status with the schema version');
 });
@@ -262,7 +262,7 @@ t.test('the bundled sitelinkctl runs (esbuild, as scripts/bundle.mjs does)', asy
   const code = await new Promise<number | null>((res) => child.on('close', res));
   allOutput.push(text);
   t.equal(code, 0);
-  t.match(text, /^hq\s+198\.51\.100\.2\s+up/m);
+  t.match(text, /^hq\s+v1\s+198\.51\.100\.2\s+up/m);
 });
 
 t.test('no secret string ever appeared in any output', async (t) => {

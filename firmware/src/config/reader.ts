@@ -36,6 +36,11 @@ export class SectionReader {
     this.errors.push({ file: this.file, line, field: this.field(key), message });
   }
 
+  /** Whether the section writes `key` at all (does not mark it used). */
+  has(key: string): boolean {
+    return this.section.entries.some((x) => entryName(x) === key);
+  }
+
   /** The value entry for key (marks it used); reports a section where a value belongs. */
   value(key: string): ConfValue | undefined {
     this.#used.add(key);

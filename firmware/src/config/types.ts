@@ -153,8 +153,8 @@ export interface Peer {
   localAddress: string | null;
   localId: PeerIdentity;
   remoteId: PeerIdentity;
-  /** IKE version; only IKEv1 (RFC 2409) today. */
-  ikeVersion: 1;
+  /** IKE version: 1 (RFC 2409) or 2 (RFC 7296). */
+  ikeVersion: 1 | 2;
   /** Main mode only: `mode = aggressive` is refused by the validator (not implemented). */
   exchangeMode: 'main';
   auth: AuthMethod[];

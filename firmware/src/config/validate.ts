@@ -203,6 +203,17 @@ function parseLogSize(s: string): Parsed<number> {
 
 // ---------------------------------------------------------------- peers
 
+/** Peer options that exist only in IKEv1, and why (validator: refused with version = 2). */
+const V1_ONLY: readonly (readonly [string, string])[] = [
+  ['mode', 'main or aggressive mode, RFC 2409 §5'],
+  ['main-mode-lifetime', 'IKEv2 calls it the IKE SA lifetime: use ike-lifetime'],
+  ['quick-mode-limit', 'quick modes per main mode, RFC 2409 §5.5'],
+  ['master-key-pfs', 'a main mode per quick mode; IKEv2 has PFS per child SA'],
+];
+
+/** Peer options that exist only in IKEv2 (refused with version = 1). */
+const V2_ONLY: readonly (readonly [string, string])[] = [['ike-lifetime', 'the IKE SA lifetime; IKEv1 calls it main-mode-lifetime']];
+
 function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOptions, warnings: ConfigError[]): Peer | null {
   const name = r.section.name;
   const allowWeak = r.get('allow-weak', parseBool, false);
@@ -219,7 +230,14 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     r.error(r.line('local') || r.section.line, 'local', "expected this gateway's IP address: a peer with remote = %any is answered from it");
   }
 
-  r.get('version', (s) => (s === '1' ? { ok: true, value: 1 } : { ok: false, expected: `1 (only IKEv1 is implemented), got "${s}"` }), 1);
+  const ikeVersion = r.get<1 | 2>('version', (s) => (s === '1' ? { ok: true, value: 1 } : s === '2' ? { ok: true, value: 2 } : { ok: false, expected: `1 or 2, got "${s}"` }), 1);
+  // Options of the other version, each refused where it is written.
+  for (const [key, why] of ikeVersion === 2 ? V1_ONLY : V2_ONLY) {
+    if (!r.has(key)) continue;
+    r.error(r.line(key), key, `IKEv${ikeVersion === 2 ? 1 : 2} only (${why}); remove it or set version = ${ikeVersion === 2 ? 1 : 2}`);
+    r.value(key); // reported once, not again as an unknown key
+  }
+  const lifetimeKey = ikeVersion === 2 ? 'ike-lifetime' : 'main-mode-lifetime';
   const exchangeMode = r.get('mode', (s) => oneOf(s, ['main', 'aggressive'] as const), 'main');
   if (exchangeMode === 'aggressive' && !allowWeak) {
     r.error(r.line('mode'), 'mode', 'aggressive mode exposes the identity and a PSK hash to offline attack; refused unless allow-weak = yes');
@@ -230,6 +248,12 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
 
   const auth = readAuth(r);
   const methods = readMainModeMethods(r, allowWeak);
+  if (ikeVersion === 2) {
+    if (auth.some((a) => a.kind !== 'psk')) r.error(r.line('auth'), 'auth', 'expected psk: IKEv2 certificate authentication is not implemented yet (use version = 1 for rsa-sig/ecdsa-sig)');
+    if (!methods.some((m) => m.encryption.startsWith('aes') && m.integrity !== 'md5')) {
+      r.error(r.line('proposals'), 'proposals', 'expected at least one AES proposal with SHA-1/SHA-2: IKEv2 here does not do 3DES, DES or MD5 for the IKE SA');
+    }
+  }
 
   const dpdDelay = r.get('dpd-delay', parseDuration, 30);
   const dpd: DpdSettings | null = dpdDelay === 0 ? null : {
@@ -249,13 +273,13 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     localAddress: localText,
     localId: localId ?? { kind: 'fqdn', value: '' },
     remoteId: remoteId ?? { kind: 'fqdn', value: '' },
-    ikeVersion: 1,
+    ikeVersion,
     exchangeMode: 'main',
     auth,
     psk: null,
     keyExchange: {
       methods,
-      lifetimeSeconds: r.get('main-mode-lifetime', parseDuration, DEFAULTS.mainModeLifetimeSeconds),
+      lifetimeSeconds: r.get(lifetimeKey, parseDuration, DEFAULTS.mainModeLifetimeSeconds),
       quickModeLimit: r.get('quick-mode-limit', (s) => parseUint(s, 0, 1_000_000), 0),
       masterKeyPfs: r.get('master-key-pfs', parseBool, false),
     },
@@ -268,7 +292,7 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
   };
   if (roaming && peer.start !== 'none') r.error(r.line('start'), 'start', 'expected none: a peer with remote = %any has no address to negotiate with; it starts the tunnel');
   if (peer.keyExchange.lifetimeSeconds < 60) {
-    r.error(r.line('main-mode-lifetime'), 'main-mode-lifetime', 'expected at least 60s');
+    r.error(r.line(lifetimeKey), lifetimeKey, 'expected at least 60s');
   }
 
   if (auth.some((a) => a.kind === 'psk')) {

@@ -54,6 +54,8 @@ export type Response =
 
 export interface PeerSummary {
   name: string;
+  /** Configured IKE version (`version` in the peer section). */
+  ikeVersion?: 1 | 2;
   remote: string;
   state: 'down' | 'connecting' | 'up' | 'clear-fallback';
   mainModeSas: number;
@@ -99,13 +101,15 @@ export interface ConfirmPending {
 
 export interface MainModeSaInfo {
   peer: string;
+  /** IKE version of the SA (1: main mode, 2: RFC 7296 IKE SA). */
+  version?: 1 | 2;
   state: 'negotiating' | 'established' | 'expiring';
   role: 'initiator' | 'responder';
   local: string;          // "addr:port"
   remote: string;
   localId: string;
   remoteId: string;
-  /** Initiator/responder cookies, hex (RFC 2408 §3.1). Not secret. */
+  /** Initiator/responder cookies (IKEv1) or SPIs (IKEv2), hex. Not secret. */
   cookies: string;
   proposal: string;       // e.g. "aes256-sha256-modp2048"
   /** Negotiated authentication method; '' while main mode has not chosen one yet. */

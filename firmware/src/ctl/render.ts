@@ -11,8 +11,8 @@ export function renderStatus(s: StatusResult): string {
     s.confirmPending ? `\n${renderPending(s.confirmPending)}` : ''}`;
   if (s.peers.length === 0) return `${head}\nno peers configured`;
   return `${head}\n\n${table(
-    ['PEER', 'REMOTE', 'STATE', 'MM SAS', 'QM SAS', 'LAST ERROR'],
-    s.peers.map((p) => [p.name, p.remote, p.state, String(p.mainModeSas), String(p.quickModeSas), p.lastError ?? '-']),
+    ['PEER', 'IKE', 'REMOTE', 'STATE', 'IKE SAS', 'CHILD SAS', 'LAST ERROR'],
+    s.peers.map((p) => [p.name, `v${p.ikeVersion ?? 1}`, p.remote, p.state, String(p.mainModeSas), String(p.quickModeSas), p.lastError ?? '-']),
   )}`;
 }
 
@@ -31,9 +31,9 @@ export function renderSas(s: SasResult): string {
   const mm = s.mainMode.length === 0
     ? 'none'
     : table(
-      ['PEER', 'ROLE', 'STATE', 'LOCAL', 'REMOTE', 'IDS (local/remote)', 'PROPOSAL', 'AUTH', 'LEFT', 'QMs', 'NAT'],
+      ['PEER', 'IKE', 'ROLE', 'STATE', 'LOCAL', 'REMOTE', 'IDS (local/remote)', 'PROPOSAL', 'AUTH', 'LEFT', 'QMs', 'NAT'],
       // A main mode still negotiating has no agreed proposal, method or lifetime yet.
-      s.mainMode.map((m) => [m.peer, m.role, m.state, m.local, m.remote, `${m.localId} / ${m.remoteId}`, m.proposal || '-', m.auth || '-',
+      s.mainMode.map((m) => [m.peer, `v${m.version ?? 1}`, m.role, m.state, m.local, m.remote, `${m.localId} / ${m.remoteId}`, m.proposal || '-', m.auth || '-',
         m.state === 'established' ? `${duration(m.remainingSeconds)} of ${duration(m.lifetimeSeconds)}` : '-', String(m.quickModes), nat(m.nat, m.natt)]),
     );
   const qm = s.quickMode.length === 0

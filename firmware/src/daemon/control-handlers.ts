@@ -6,7 +6,7 @@
 import type { ControlServer } from '../control/server.ts';
 import type { ConfirmPending, CountersResult, MainModeSaInfo, PeerSummary, ProcessInfo, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
-import type { IkeNode } from '../ike/exchange/ike-node.ts';
+import type { IkeNodes } from '../ike/ike-nodes.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
 import { groupName } from '../ike/exchange/proposal-names.ts';
 import { protocolName } from '../config/values.ts';
@@ -14,7 +14,7 @@ import type { Action } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
 
 export interface DaemonState {
-  node: IkeNode;
+  node: IkeNodes;
   dataplane: Dataplane;
   log: NegotiationLog;
   configFile: string;
@@ -44,6 +44,7 @@ export function statusOf(d: DaemonState): StatusResult {
     const clear = up ? [] : (d.clearRemotes?.(p.name) ?? []);
     return {
       name: p.name,
+      ikeVersion: p.ikeVersion ?? 1,
       remote: p.remoteAddress,
       state: up ? 'up' : clear.length > 0 ? 'clear-fallback' : mine.length > 0 ? 'connecting' : 'down',
       mainModeSas: mine.length,
@@ -83,6 +84,7 @@ export function sasOf(d: DaemonState): SasResult {
     const p = peers.get(s.peer);
     mainMode.push({
       peer: s.peer,
+      version: s.version,
       state: s.state === 'ESTABLISHED' ? 'established' : 'negotiating',
       role: s.role,
       local: `${s.local.address}:${s.local.port}`,

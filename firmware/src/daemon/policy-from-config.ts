@@ -88,6 +88,7 @@ export function peerPolicies(
     }
     peers.push({
       name: p.name,
+      ikeVersion: p.ikeVersion,
       remoteAddress: remoteAddressOf(p.name) ?? p.remoteAddress,
       localAddress: p.localAddress ?? localAddressOf(p.name),
       localId: identityOf(p.localId),

@@ -15,7 +15,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { ANY_REMOTE, formatConfigError, type SitelinkConfig } from '../config/types.ts';
 import { ControlServer } from '../control/server.ts';
 import { Dataplane } from '../dataplane/dataplane.ts';
-import { IkeNode } from '../ike/exchange/ike-node.ts';
+import { IkeNodes } from '../ike/ike-nodes.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import { FailureBook } from '../log/failures.ts';
 import { NegotiationLog } from '../log/negotiation-log.ts';
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     });
   });
 
-  const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers, {
+  const node = new IkeNodes({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers, {
     fragmentation: g.fragmentation,
     retransmit: { baseMs: g.retransmitTimeoutSeconds * 1000, tries: g.retransmitTries },
   });

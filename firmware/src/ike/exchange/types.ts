@@ -80,6 +80,8 @@ export interface DpdPolicy {
 /** Everything the exchanges need to know about one peer. */
 export interface PeerPolicy {
   name: string;
+  /** IKE version (config `version`): 1 = this folder's node, 2 = ../v2 (RFC 7296). Absent = 1. */
+  ikeVersion?: 1 | 2;
   /** The peer's address as we see it (its public/NAT address), or ROAMING. */
   remoteAddress: string;
   /** Our address towards the peer (NAT-D hashes it, RFC 3947 §3.2); the daemon asks the routing table. */

@@ -236,6 +236,29 @@ export class Ikev2Node implements V2Context {
     return this.#drain();
   }
 
+  /** The engine saw the peer's ESP arrive from a new address (NAT rebinding): outbound SAs and IKE follow (§2.23). */
+  peerMoved(reqid: number, from: Endpoint): Action[] {
+    for (const sa of [...this.#mine.values(), ...this.#theirs.values()]) {
+      if (!sa.children.some((c) => c.reqid === reqid) || !udpEncapsulated(sa)) continue;
+      if (sa.remote.address === from.address && sa.remote.port === from.port) continue;
+      this.log('info', sa, 'natt', 'PEER-MOVED', `peer now at ${from.address}:${from.port}`);
+      sa.remote = { ...from };
+      for (const c of sa.children) this.out.push({ kind: 'update-remote', peer: sa.peer.name, spi: c.outSpi, remote: sa.remote });
+    }
+    return this.#drain();
+  }
+
+  /** Engine soft/hard limits (bytes, sequence numbers): rekey early, or delete a pair that may no longer be used. */
+  saLimit(spi: number, direction: 'in' | 'out', hard: boolean): Action[] {
+    for (const sa of [...this.#mine.values(), ...this.#theirs.values()]) {
+      const c = sa.children.find((x) => (direction === 'in' ? x.inSpi : x.outSpi) === spi);
+      if (!c || sa.state !== 'ESTABLISHED') continue;
+      if (hard) deleteChild(this, sa, c);
+      else if (!c.rekeying) createChild(this, sa, c.tunnel, c);
+    }
+    return this.#drain();
+  }
+
   receive(data: Buffer, from: Endpoint, localPort: number): Action[] {
     this.#receive(data, from, localPort);
     return this.#drain();
