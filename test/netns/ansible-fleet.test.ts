@@ -127,7 +127,11 @@ ${['branch1', 'branch2', 'branch3'].map(hostLine).join('')}`);
   t.match(second.out, /branch1\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/, 'branch1: nothing to change');
   t.match(second.out, /branch3: configuration refused, running configuration kept:[\s\S]*sitelink\.conf\.candidate:\d+: peers\.hq\.proposals: .*MD5/,
     'branch3 fails with the validator\'s file:line: field message');
-  t.match(second.out, /branch2: hq not up after 6 s .*not confirmed, so sitelinkd reverts to the previous configuration at/, 'branch2 fails: tunnel not up, not confirmed');
+  // Normally the wait gives up inside the 40 s window; on a machine so loaded that the
+  // window closed first, the role finds the reverted tunnel up and its confirm comes too
+  // late. Either way branch2 fails, unconfirmed, and reverts by itself (checked below).
+  t.match(second.out, /branch2: (hq not up after 6 s .*not confirmed, so sitelinkd reverts to the previous configuration at|confirm failed .*the\s+window closed first and sitelinkd went back to the previous configuration)/,
+    'branch2 fails: tunnel not up, not confirmed');
   t.match(second.out, /branch2\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1/);
   t.match(second.out, /branch3\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1/);
 
