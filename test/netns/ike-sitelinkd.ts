@@ -31,6 +31,8 @@ export interface GatewayConfig {
   /** gateway.retransmit-timeout / retransmit-tries (default: unset, i.e. 2s and 5: a
    * timeout after 126 s); tests of silent peers shorten it to seconds. */
   retransmit?: { timeout: string; tries: number };
+  /** Peer `version` (default: unset, i.e. IKEv1). */
+  version?: 1 | 2;
   /** The negotiate filter's protocol and ports (default: whole subnets). */
   filter?: { protocol: string; sourcePorts?: string; destinationPorts?: string };
 }
@@ -67,7 +69,7 @@ peers {
     remote = ${g.remote}${g.localAddress ? `\n    local = ${g.localAddress}` : ''}
     remote-id = ${g.remoteId}
     proposals = ${g.proposals ?? 'aes128-sha256-modp2048'}
-    start = ${g.start}${g.cert ? `\n    auth = ${g.cert.auth ?? g.cert.kind}\n    certificate = ${g.cert.certificate}\n    private-key = ${g.cert.privateKey}\n    ca = ${g.cert.ca}` : ''}
+    start = ${g.start}${g.version ? `\n    version = ${g.version}` : ''}${g.cert ? `\n    auth = ${g.cert.auth ?? g.cert.kind}\n    certificate = ${g.cert.certificate}\n    private-key = ${g.cert.privateKey}\n    ca = ${g.cert.ca}` : ''}
   }
 }
 filter-lists {
