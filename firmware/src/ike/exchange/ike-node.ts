@@ -13,7 +13,7 @@ import type { ExchangeCounters } from './context.ts';
 import { mainModeFailure } from './failure.ts';
 import { phase1AttributesName } from './proposal-names.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
-import { cookieKey, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
+import { cookieKey, releaseMainModeState, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
@@ -168,6 +168,7 @@ export class IkeNode implements TimerHost {
   }
 
   established(sa: IsakmpSa, initialContact: boolean): void {
+    releaseMainModeState(sa);
     sa.lastHeard = this.env.now();
     for (const other of this.#sasOf(sa.peer.name)) {
       if (other === sa) continue;

@@ -20,7 +20,7 @@ import {
   type NotifyPayload,
 } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
-import type { IsakmpSa, QuickModeExchange } from './isakmp-sa.ts';
+import { rememberInformational, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 
 const NOTIFY_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(NotifyType).map(([k, v]) => [v, k]));
@@ -106,7 +106,7 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
     return null;
   }
   sa.crypto.forget(messageId);
-  sa.infoSeen.add(messageId);
+  rememberInformational(sa, messageId);
   sa.lastHeard = ctx.env.now();
   const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [], refusedQuickModes: [] };
   for (const n of payloadsOfType(d.value.payloads, PayloadType.NOTIFY)) {

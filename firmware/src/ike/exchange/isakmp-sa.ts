@@ -125,6 +125,42 @@ export function cookieKey(ckyI: Buffer): string {
   return ckyI.toString('hex');
 }
 
+/**
+ * Main mode is over: what only MM1..MM6 needed goes, so that an established SA holds
+ * its keys, IV and the last messages (for duplicates) and nothing else. The DH key pair
+ * (its private value and Node's native DH object, ~3 KB each), both public values, the
+ * nonces (SKEYID input: wiped) and SAi_b were held for the SA's whole life before.
+ * A retransmitted MM5 is answered from `retransmit.last`, never recomputed.
+ */
+export function releaseMainModeState(sa: IsakmpSa): void {
+  delete sa.dh;
+  delete sa.gxi;
+  delete sa.gxr;
+  wipe(sa.ni, sa.nr);
+  delete sa.ni;
+  delete sa.nr;
+  sa.saiB = EMPTY;
+  sa.offered = [];
+  delete sa.peerOffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Informational message IDs remembered per ISAKMP SA against replays. Message IDs are
+ * random 32-bit values (RFC 2408 §3.1), so the recent ones suffice; an unbounded set
+ * grew by one entry per DPD and per Delete for the SA's whole life (8 hours of DPD
+ * every 10 s: 2,880 entries per tunnel). */
+export const INFO_SEEN_MAX = 256;
+
+export function rememberInformational(sa: IsakmpSa, messageId: number): void {
+  sa.infoSeen.add(messageId);
+  if (sa.infoSeen.size > INFO_SEEN_MAX) {
+    // A Set iterates in insertion order: the first is the oldest.
+    const oldest = sa.infoSeen.values().next().value;
+    if (oldest !== undefined) sa.infoSeen.delete(oldest);
+  }
+}
+
 /** Keys die with the SA (ground rule: wipe on death). */
 export function wipeIsakmpSa(sa: IsakmpSa): void {
   sa.state = 'DEAD';
