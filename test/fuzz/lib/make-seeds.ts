@@ -55,6 +55,12 @@ const pcap2 = pcap.replace('ikev1-main-quick-natt.pcap', 'ikev2-natt.pcap');
 if (existsSync(pcap2)) {
   const ike2 = readPcapUdp(pcap2).filter((r) => r.kind === 'ike');
   ike2.forEach((r) => put('ikev2-message', `strongswan-${r.frame}`, r.payload));
+  const init2 = ike2.filter((r) => r.src === '198.51.100.1');
+  put('ikev2-responder', 'strongswan-initiator', records((i) => (init2[i]!.dstPort === 4500 ? 1 : 0), init2.map((r) => r.payload)));
+  put('ikev2-responder', 'strongswan-sa-init', records(() => 0, [init2[0]!.payload]));
+  put('ikev2-exchange', 'clean', Buffer.alloc(0));
+  for (let k = 0; k < 6; k++) put('ikev2-exchange', `flip-${k}`, Buffer.from([k, 0, 0, 40, 0x80]));
+  put('ikev2-exchange', 'drop-sa-init-response', Buffer.from([1, 3, 0, 0, 0]));
   ike2.filter((r) => r.payload[16] !== 46).slice(0, 2).forEach((r, i) => {
     const m = r.payload;
     for (let suite = 0; suite < 7; suite++) {
