@@ -68,12 +68,14 @@ if (only && chosen.length !== only.size) {
   process.exit(2);
 }
 
-async function bundle(t, include = /\/firmware\/src\//) {
+// One esbuild run for all the given targets: each firmware file is instrumented
+// once, with edge numbers unique over all bundles; returns the number of edges.
+async function bundle(list, include = /\/firmware\/src\//) {
   const state = { edges: 0 };
-  const file = `${out}/fuzz-js/${t.name}.mjs`;
   await build({
-    entryPoints: [t.source],
-    outfile: file,
+    entryPoints: Object.fromEntries(list.map((t) => [t.name, t.source])),
+    outdir: `${out}/fuzz-js`,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -83,7 +85,7 @@ async function bundle(t, include = /\/firmware\/src\//) {
     banner: { js: "import { createRequire as __slCreateRequire } from 'node:module'; const require = __slCreateRequire(import.meta.url);" },
     plugins: [coveragePlugin(include, state)],
   });
-  return { file, edges: state.edges };
+  return state.edges;
 }
 
 function run(cmd, cmdArgs, log) {
@@ -103,9 +105,9 @@ let failed = 0;
 {
   mkdirSync(`${out}/fuzz-logs`, { recursive: true });
   mkdirSync(`${out}/canary`, { recursive: true });
-  const b = await bundle({ name: 'canary', source: 'test/fuzz/lib/canary.ts' }, /\/test\/fuzz\/lib\/canary\.ts$/);
+  const edges = await bundle([{ name: 'canary', source: 'test/fuzz/lib/canary.ts' }], /\/test\/fuzz\/lib\/canary\.ts$/);
   const log = `${out}/fuzz-logs/canary.log`;
-  const code = await run(process.execPath, ['test/fuzz/lib/run-js.mjs', b.file, String(b.edges), '--', '-runs=2000000', '-seed=1', `-artifact_prefix=${out}/canary/`], log);
+  const code = await run(process.execPath, ['test/fuzz/lib/run-js.mjs', `${out}/fuzz-js/canary.mjs`, String(edges), '--', '-runs=2000000', '-seed=1', `-artifact_prefix=${out}/canary/`], log);
   if (code !== 0 && /canary found/.test(readFileSync(log, 'utf8'))) {
     passed++;
     console.log('fuzz: canary: ok, the driver follows JavaScript coverage (found a 4-byte magic value)');
@@ -115,6 +117,7 @@ let failed = 0;
   }
 }
 
+const jsEdges = chosen.some((t) => t.kind === 'js') ? await bundle(chosen.filter((t) => t.kind === 'js')) : 0;
 for (const t of chosen) {
   const work = `${out}/corpus/${t.name}`;
   const findings = `${out}/findings/${t.name}`;
@@ -128,8 +131,7 @@ for (const t of chosen) {
   if (t.kind === 'c') {
     code = await run(`${out}/${t.name}`, lf, log);
   } else {
-    const b = await bundle(t);
-    code = await run(process.execPath, ['test/fuzz/lib/run-js.mjs', b.file, String(b.edges), '--', ...lf], log);
+    code = await run(process.execPath, ['test/fuzz/lib/run-js.mjs', `${out}/fuzz-js/${t.name}.mjs`, String(jsEdges), '--', ...lf], log);
   }
   const text = readFileSync(log, 'utf8');
   const runs = /stat::number_of_executed_units:\s*(\d+)/.exec(text)?.[1] ?? '?';
