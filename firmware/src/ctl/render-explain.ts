@@ -122,6 +122,8 @@ function silence(r: FailureRecord): string[] {
         'The address and ports work. Peers drop a message they cannot decrypt or verify without a word, so most likely',
         'the pre-shared keys differ; otherwise the peer expects another identity from us (or sends another than we expect).',
         'Compare with the peer: the same key for our identity, its remote identity = our local-id, and its own identity = our remote-id.',
+        // RFC 7296 §2.15: an IKEv2 responder answers a bad AUTH with AUTHENTICATION_FAILED.
+        unanswered.startsWith('IKE_AUTH') ? 'IKEv2 peers mostly answer a wrong key; silence can also mean our IKE_AUTH was lost as IP fragments (gateway.fragmentation).' : '',
       ].filter((l) => l !== '');
     case 'child-sa':
       return [

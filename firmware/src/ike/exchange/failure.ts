@@ -6,10 +6,10 @@ import type { FailureReason, FailureRecord } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
 import { NotifyType } from '../wire/index.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
-import { groupName, ikeMethodName } from './proposal-names.ts';
+import { ikeMethodName } from './proposal-names.ts';
 import { describeIdentity } from './identity.ts';
-import { protocolName } from '../../config/values.ts';
-import type { FailureDetail, PeerAuth, PeerPolicy, TunnelPolicy } from './types.ts';
+import { authConfigLines, quickModeConfigLines } from '../common/config-lines.ts';
+import type { FailureDetail, TunnelPolicy } from './types.ts';
 
 export type FailureExtra = Partial<Omit<FailureRecord, 'peer' | 'time' | 'phase' | 'role' | 'reason' | 'exchange'>>;
 
@@ -100,27 +100,3 @@ export function quickFailureOfNotify(notifyType: number): FailureReason {
   }
 }
 
-/** The config lines that decide a quick mode of `t`: its filter and its action's
- * methods and PFS (for `explain` when the peer refuses or ignores it). */
-export function quickModeConfigLines(t: TunnelPolicy): string[] {
-  const ports = t.ports ? ` [${protocolName(t.ports.protocol)}${t.ports.localPort ? ` ${t.ports.localPort}` : ''} -> ${t.ports.remotePort || 'any'}]` : '';
-  const filter = `${t.filterList ? `filter-lists.${t.filterList}` : `rules.${t.name}`}: source = ${t.local}, destination = ${t.remote}${ports}`;
-  const action = t.action ?? '<action>';
-  return [
-    filter,
-    `filter-actions.${action}.security-methods = ${t.methods.map((m) => m.esp).join(', ')}`,
-    `filter-actions.${action}.pfs = ${groupName(t.pfsGroup) ?? 'none'}`,
-  ];
-}
-
-/** The config lines that decide whether a peer accepts our authentication: the
- * secrets entry (named, never its value) or certificate, and the identities. */
-export function authConfigLines(peer: PeerPolicy, auth: PeerAuth | undefined): string[] {
-  const sig = auth ? auth.kind === 'signature' : peer.psk === null;
-  const remoteId = describeIdentity(peer.remoteId);
-  return [
-    sig ? `peers.${peer.name}.certificate / ca (our certificate and the CA the peer trusts)` : `secrets file, psk { ${remoteId} = ... } (the same key as on the peer)`,
-    `peers.${peer.name}.remote-id = ${remoteId}`,
-    `peers.${peer.name}.local-id = ${describeIdentity(peer.localId)}`,
-  ];
-}

@@ -36,7 +36,8 @@ import {
 } from '../wire/index.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
-import { quickFailureOfNotify, quickModeConfigLines, quickModeFailure, type FailureExtra } from './failure.ts';
+import { quickFailureOfNotify, quickModeFailure, type FailureExtra } from './failure.ts';
+import { quickModeConfigLines } from '../common/config-lines.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
 import { notifyName, sendInformational } from './informational.ts';

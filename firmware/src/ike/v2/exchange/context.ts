@@ -2,6 +2,7 @@
 // randomness, the action list, counters, logging and SA bookkeeping. The
 // node (node.ts) implements it; no I/O happens in this folder.
 
+import type { Silence } from './silence.ts';
 import type { FailureReason } from '../../../log/failure-record.ts';
 import type { Phase } from '../../../log/negotiation-log.ts';
 import type { Severity } from '../../../log/syslog.ts';
@@ -37,7 +38,7 @@ export interface V2Context {
   /** A fresh inbound ESP SPI, non-zero and not in use (RFC 4303 §2.1: 1..255 reserved). */
   allocateSpi(): number;
   /** Record a failed negotiation for `explain` and the counters. */
-  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string): void;
+  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra?: Silence & { waitedSeconds?: number }): void;
   /** Drop an IKE SA and its children (Delete sent first when `notifyPeer`). */
   removeSa(sa: IkeSaV2, notifyPeer: boolean): void;
   /** The SA is authenticated: register it, apply INITIAL_CONTACT. */

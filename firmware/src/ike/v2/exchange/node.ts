@@ -9,6 +9,7 @@
 // and never re-processes it (§2.1). Any authenticated message proves the peer
 // alive (§2.4) and, behind a NAT, carries its current address (§2.23).
 
+import { ikeV2Silence, type Silence } from './silence.ts';
 import type { Phase } from '../../../log/negotiation-log.ts';
 import type { FailureReason } from '../../../log/failure-record.ts';
 import type { Severity } from '../../../log/syslog.ts';
@@ -100,11 +101,11 @@ export class Ikev2Node implements V2Context {
     }
   }
 
-  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string): void {
+  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra: Silence & { waitedSeconds?: number } = {}): void {
     if (phase === 'main') this.counters.ikeFailed++;
     else this.counters.childFailed++;
     this.log('warning', sa, phase, 'FAILED', reason);
-    this.out.push({ kind: 'failed', peer: sa.peer.name, phase, reason, detail: { code, role: sa.role, offered: [], acceptable: [] } });
+    this.out.push({ kind: 'failed', peer: sa.peer.name, phase, reason, detail: { code, role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra } });
   }
 
   removeSa(sa: IkeSaV2, notifyPeer: boolean): void {
@@ -504,8 +505,13 @@ export class Ikev2Node implements V2Context {
   #giveUp(sa: IkeSaV2): void {
     const waited = Math.round((this.env.now() - sa.pending!.sentAt) / 1000);
     const established = sa.state === 'ESTABLISHED' || sa.state === 'DELETING';
-    if (!established) this.fail(sa, 'main', 'timeout', `no answer from ${sa.remote.address} after ${waited} s`);
-    else this.log('warning', sa, 'dpd', 'DEAD', `peer did not answer for ${waited} s: IKE SA and child SAs removed`);
+    // For explain: where the peer went silent (silence.ts).
+    const silence = { waitedSeconds: waited, ...ikeV2Silence(sa, sa.pending!.purpose) };
+    if (!established) this.fail(sa, 'main', 'timeout', `no answer from ${sa.remote.address} after ${waited} s`, silence);
+    else {
+      this.log('warning', sa, 'dpd', 'DEAD', `peer did not answer for ${waited} s: IKE SA and child SAs removed`);
+      this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: 'dead peer', detail: { code: 'timeout', role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...silence } });
+    }
     const restart = established && sa.state === 'ESTABLISHED' && sa.peer.dpd?.action === 'restart';
     const name = sa.peer.name;
     this.removeSa(sa, false);
