@@ -1,12 +1,16 @@
 /**
  * Collects the health report with the systeminformation package (reads /proc and /sys;
  * works without a daemon, so sitelinkctl can fall back to collecting locally).
+ *
+ * systeminformation is most of the bundle's code; it is loaded on the first health
+ * request, not at start, so that sitelinkd does not carry it in memory (issue 10:
+ * one-tunnel RSS) for a command an operator runs now and then.
  */
-import si from 'systeminformation';
 import { hostname, loadavg, uptime, cpus } from 'node:os';
 import type { HealthReport, InterfaceHealth } from './types.ts';
 
 export async function collectHealth(source: HealthReport['source']): Promise<HealthReport> {
+  const si = (await import('systeminformation')).default;
   const [load, mem, temp, ifaces, stats] = await Promise.all([
     si.currentLoad(),
     si.mem(),
