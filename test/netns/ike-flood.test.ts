@@ -1,6 +1,6 @@
 // Hostile IKE traffic against an established tunnel (two sitelinkd across the
-// NAT): 100 main mode MM1s with fresh cookies from 100 source ports of gwA's
-// namespace (the NAT maps them onto the peer's public address, so each one
+// NAT): HALF_OPEN_MAX + 40 main mode MM1s with fresh cookies from as many
+// source ports of gwA's namespace (the NAT maps them onto the peer's public address, so each one
 // looks like a new attempt by the configured peer and opens a half-open SA on
 // gwB, up to HALF_OPEN_MAX), plus truncated/garbage datagrams to UDP 500 and
 // 4500. While this runs lanA pings lanB; no ping may be lost, gwB must evict
@@ -23,15 +23,16 @@ import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts
 
 const skip = labSkipReason();
 
-// Sends each [srcPort, dstPort, hex] of argv[2] (JSON) to argv[1], one socket per source port.
+// Sends each [srcPort, dstPort, hex] of argv[2] (JSON) to argv[1], one socket per source
+// port, one datagram per millisecond or so (all at once would overflow gwB's receive buffer).
 const SENDER = `
 const dgram = require('node:dgram');
 const list = JSON.parse(process.argv[2]);
 let left = list.length;
-for (const [sport, dport, hex] of list) {
+list.forEach(([sport, dport, hex], k) => setTimeout(() => {
   const s = dgram.createSocket('udp4');
   s.bind(sport, () => s.send(Buffer.from(hex, 'hex'), dport, process.argv[1], (e) => { if (e) throw e; s.close(); if (--left === 0) process.exit(0); }));
-}
+}, k));
 `;
 
 t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { skip: skip ?? false }, async (t) => {
@@ -59,7 +60,7 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
   const mm1 = (): string => encodeMessage({ initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer)).toString('hex');
   const flood: [number, number, string][] = [];
-  for (let i = 0; i < 100; i++) flood.push([21000 + i, 500, mm1()]);
+  for (let i = 0; i < HALF_OPEN_MAX + 40; i++) flood.push([21000 + i, 500, mm1()]);
   const garbage: [number, number, string][] = [];
   for (let i = 0; i < 30; i++) {
     garbage.push([22000 + i, 500, randomBytes(1 + (i * 13) % 90).toString('hex')]);                        // random bytes on 500

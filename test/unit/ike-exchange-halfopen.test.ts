@@ -77,6 +77,31 @@ t.test('an exchange past MM2 outlives any number of spoofed MM1s', async (t) => 
   t.equal(h.installs.A.length, 2, 'the exchange completes');
 });
 
+t.test('an exchange evicted before its MM3 arrives is rebuilt when the MM3 echoes our cookie', async (t) => {
+  const h = new Harness();
+  let flooded = false;
+  let forged = 0;
+  h.filter = (d) => {
+    const mm3 = d.from === 'A' && d.data.readUInt8(18) === ExchangeType.MAIN && !d.data.subarray(8, 16).every((b) => b === 0);
+    if (mm3 && !flooded) {
+      flooded = true;
+      // More spoofed MM1s than the peer's share between our MM2 and its MM3: the exchange is evicted.
+      for (let i = 0; i < HALF_OPEN_MAX * 3; i++) h.b.receive(mm1(), SPOOFED, 500);
+      t.notOk(h.b.status().some((s) => s.cookies.startsWith(d.data.subarray(0, 8).toString('hex'))), 'gwA\'s exchange was evicted');
+      // A forged MM3 (the right initiator cookie, a guessed responder cookie) rebuilds nothing.
+      const forgedMm3 = Buffer.from(d.data);
+      forgedMm3.fill(0x5a, 8, 16);
+      forged = sends(h.b.receive(forgedMm3, { address: NAT_PUBLIC, port: d.src.port }, 500));
+    }
+    return d.data;
+  };
+  h.bringUp();
+  t.equal(forged, 0, 'a forged MM3 got no answer');
+  t.same(h.failed, { A: [], B: [] }, 'no failure');
+  t.equal(h.installs.A.length, 2, 'the tunnel came up');
+  t.ok(h.logs.B.some((l) => /resuming a main mode evicted/.test(l)), 'B rebuilt the exchange from its record');
+});
+
 t.test('the same cookie from another address or port is not that half-open exchange', async (t) => {
   const h = new Harness();
   const cookie = randomBytes(8);

@@ -1,7 +1,7 @@
 // ike/common/half-open.ts and response-limit.ts on their own: who gives way in
 // a full table, and how the per-source reply budget refills and stays bounded.
 import t from 'tap';
-import { HalfOpenTable, halfOpenKey } from '../../firmware/src/ike/common/half-open.ts';
+import { EvictedRecords, HalfOpenTable, halfOpenKey } from '../../firmware/src/ike/common/half-open.ts';
 import { RepeatAnswers, SourceRateLimit } from '../../firmware/src/ike/common/response-limit.ts';
 
 t.test('a full group gives way oldest unproven first, proven last', async (t) => {
@@ -64,4 +64,16 @@ t.test('source rate: burst, refill, bounded table', async (t) => {
   ok = 0;
   for (let i = 0; i < 50; i++) if (lim.allow('s')) ok++;
   t.equal(ok, 5, 'the table holds 3 sources; a forgotten one starts full');
+});
+
+t.test('evicted records: bounded, taken once, only when they match', async (t) => {
+  const r = new EvictedRecords<number>(2);
+  r.put('a', 1);
+  r.put('b', 2);
+  r.put('c', 3);
+  t.equal(r.size, 2, 'bounded');
+  t.equal(r.take('a', () => true), undefined, 'the oldest went');
+  t.equal(r.take('b', (v) => v === 99), undefined, 'no match: not taken');
+  t.equal(r.take('b', (v) => v === 2), 2, 'match: taken');
+  t.equal(r.take('b', () => true), undefined, 'once');
 });

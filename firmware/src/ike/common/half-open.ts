@@ -7,12 +7,12 @@
 //   first message with a fresh cookie is a new entry, never a reason to refuse
 //   the real peer's own;
 // - entries are grouped (per configured peer) and capped per group and in all;
-//   when a group or the table is full the OLDEST entry that has not proven a
-//   return path gives way (a spoofer that cannot receive never gets further
-//   than the first reply); only if every entry has proven one does the oldest
-//   of those go. A flood therefore only shortens how long an unproven entry
-//   lives; the real peer, whose second message comes back within one round
-//   trip, gets through.
+//   when a group is full its OLDEST entry that has not proven a return path
+//   gives way (when the whole table is full, the largest group's): a spoofer
+//   that cannot receive never gets further than the first reply. Only if every
+//   entry has proven one does the oldest of those go. A flood therefore only
+//   shortens how long an unproven entry lives; the real peer, whose second
+//   message comes back within one round trip, gets through.
 //
 // "Proven" is up to the protocol: IKEv1 marks an entry when the initiator's
 // MM3 echoes our responder cookie (it received MM2); IKEv2 when a request
@@ -81,7 +81,10 @@ export class HalfOpenTable<T> {
       if (v) out.push(v);
     }
     if (this.#all.size - out.length >= this.limits.total) {
-      const v = oldest(this.#all.values(), out);
+      // The largest group pays: a flood posing as one peer does not evict the others.
+      let largest: Map<string, Entry<T>> | undefined;
+      for (const x of this.#groups.values()) if (!largest || x.size > largest.size) largest = x;
+      const v = largest ? oldest(largest.values(), out) : undefined;
       if (v) out.push(v);
     }
     return out.map((e) => e.value);
@@ -126,4 +129,42 @@ function oldest<T>(entries: Iterable<Entry<T>>, skip: readonly Entry<T>[]): Entr
     first ??= e;
   }
   return first;
+}
+
+/**
+ * A bounded, insertion-ordered memory of evicted entries in compact form (for
+ * IKEv1: the MM1 and our responder cookie, a few hundred bytes instead of a
+ * whole SA). When the initiator's next message arrives after its entry was
+ * evicted and echoes our cookie (so it did receive our reply), the protocol
+ * can rebuild the exchange from this instead of losing it. This stretches how
+ * long an unproven exchange survives a flood by the ratio of the sizes, for the
+ * same memory. The oldest record goes first when full.
+ */
+export class EvictedRecords<V> {
+  readonly #map = new Map<string, V>();
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  put(key: string, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    while (this.#map.size > this.max) {
+      const first = this.#map.keys().next();
+      if (first.done) break;
+      this.#map.delete(first.value);
+    }
+  }
+
+  /** The record for key if `accept` takes it; then it is removed (one rebuild per record).
+   * A record that does not match (a forged follow-up) stays for the real one. */
+  take(key: string, accept: (v: V) => boolean): V | undefined {
+    const v = this.#map.get(key);
+    if (v === undefined || !accept(v)) return undefined;
+    this.#map.delete(key);
+    return v;
+  }
 }

@@ -20,10 +20,10 @@ import { Reassembler } from './fragments.ts';
 import { DEFAULT_RETRANSMIT, type RetransmitSchedule } from './retransmit.ts';
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
 import { runTimers, type TimerHost } from './timers.ts';
-import { HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
+import { EvictedRecords, HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
-import { HALF_OPEN_MAX, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type PortSelector, type TunnelPolicy } from './types.ts';
+import { HALF_OPEN_EVICTED_MAX, HALF_OPEN_MAX, HALF_OPEN_RECORD_BYTES, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type PortSelector, type TunnelPolicy } from './types.ts';
 
 export interface ChildStatus {
   peer: string;
@@ -113,6 +113,8 @@ export class IkeNode implements TimerHost {
   readonly #sas = new Map<string, IsakmpSa>();
   /** Responder main modes not yet authenticated (ike/common/half-open.ts), grouped per peer. */
   readonly #halfOpen = new HalfOpenTable<IsakmpSa>({ perGroup: HALF_OPEN_MAX, total: HALF_OPEN_TOTAL_MAX });
+  /** Evicted half-open main modes in compact form: an MM3 echoing our cookie rebuilds its exchange. */
+  readonly #evicted = new EvictedRecords<{ mm1: Buffer; ckyR: Buffer; localPort: number; peer: string }>(HALF_OPEN_EVICTED_MAX);
   readonly #repeats = new RepeatAnswers<IsakmpSa>();
   readonly #replyRate: SourceRateLimit;
   /** Per peer: when evictions were last logged, and how many since. */
@@ -376,7 +378,7 @@ export class IkeNode implements TimerHost {
     }
     const msg = d.value;
     const h = msg.header;
-    let sa = this.#sas.get(cookieKey(h.initiatorCookie));
+    let sa = this.#sas.get(cookieKey(h.initiatorCookie)) ?? this.#resume(msg, from);
     if (!sa) {
       if (h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.some((b) => b !== 0)) {
         this.counters.unexpected++;
@@ -515,6 +517,9 @@ export class IkeNode implements TimerHost {
     if (victims.length === 0) return;
     for (const v of victims) {
       this.counters.halfOpenEvicted++;
+      if (v.state === 'MM2_SENT' && v.lastReceived && v.lastReceived.length <= HALF_OPEN_RECORD_BYTES) {
+        this.#evicted.put(halfOpenKey(v.remote.address, v.remote.port, v.ckyI), { mm1: v.lastReceived, ckyR: Buffer.from(v.ckyR), localPort: v.local.port, peer: v.peer.name });
+      }
       this.removeSa(v, false);
     }
     const now = this.env.now();
@@ -526,6 +531,33 @@ export class IkeNode implements TimerHost {
       e.since = 0;
     }
     this.#evictions.set(peer, e);
+  }
+
+  /**
+   * An MM3 for an exchange evicted from the half-open table: if it comes from the MM1's
+   * address and port and echoes the responder cookie we sent, the initiator received
+   * our MM2 (return path), so the exchange is rebuilt from its MM1 with that cookie,
+   * without sending MM2 again, and the MM3 goes on as if nothing had happened.
+   */
+  #resume(msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value'], from: Endpoint): IsakmpSa | undefined {
+    const h = msg.header;
+    if (this.#evicted.size === 0 || h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.every((b) => b === 0)) return undefined;
+    const rec = this.#evicted.take(halfOpenKey(from.address, from.port, h.initiatorCookie), (r) => r.ckyR.equals(h.responderCookie));
+    const peer = rec && this.#peers.get(rec.peer);
+    if (!rec || !peer) return undefined;
+    const mm1 = decodeMessage(rec.mm1);
+    if (!mm1.ok || mm1.value.encrypted) return undefined;
+    const mark = this.out.length;
+    const sa = respondMainMode1(this, peer, mm1.value, { address: peer.localAddress, port: rec.localPort }, from, rec.mm1, rec.ckyR);
+    // The MM2 went out before; its copy stays in sa.retransmit for duplicate MM3s.
+    this.out = [...this.out.slice(0, mark), ...this.out.slice(mark).filter((a) => a.kind !== 'send')];
+    if (!sa) return undefined;
+    sa.sendInitialContact = false;
+    this.#evictHalfOpen(peer.name);
+    this.#sas.set(cookieKey(sa.ckyI), sa);
+    this.#halfOpen.add(halfOpenKey(from.address, from.port, sa.ckyI), peer.name, sa);
+    this.log('info', sa, 'main', 'MM3', `resuming a main mode evicted from the half-open table: the initiator echoed our cookie from ${from.address}:${from.port}`);
+    return sa;
   }
 
   #informational(sa: IsakmpSa, msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value']): void {

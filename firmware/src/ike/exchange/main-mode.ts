@@ -145,10 +145,11 @@ export function initiateMainMode(ctx: ExchangeContext, peer: PeerPolicy, local: 
 }
 
 /** Responder, MM1 -> MM2. Returns the new half-open SA, or null when refused. */
-export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: CleartextMessage, local: Endpoint, from: Endpoint, raw: Buffer): IsakmpSa | null {
+export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: CleartextMessage, local: Endpoint, from: Endpoint, raw: Buffer, ckyR?: Buffer): IsakmpSa | null {
   const sa = newSa(ctx, peer, 'responder', local, from);
   sa.ckyI = Buffer.from(msg.header.initiatorCookie);
-  sa.ckyR = ctx.env.random(8);
+  // `ckyR` given: rebuilding an evicted half-open exchange with the cookie it already sent.
+  sa.ckyR = ckyR ? Buffer.from(ckyR) : ctx.env.random(8);
   sa.state = 'MM2_SENT';
   const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
   const saSpan = msg.spans.find((s) => s.type === PayloadType.SA);
@@ -188,10 +189,18 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
     mainMode2(choice.attributes, choice.transformNumber, ourVendorIds(ctx, peer, vids)),
   );
-  ctx.log('info', sa, 'main', 'MM2', `chose ${phase1AttributesName(choice.attributes)}, auth ${authMethodName(choice.attributes.authMethod)}`, { natt: sa.natFlavour ?? 'none' });
+  // Anyone can send an MM1 with any source address: the choice is logged at info level
+  // only once MM3 shows the initiator receives our replies (a spoofed MM1 flood must not
+  // become a log flood, nor cost a log write per datagram).
+  logChoice(ctx, sa, 'debug');
   // The responder does not retransmit on a timer: it answers duplicates of the request.
   ctx.send(sa, data, false);
   return sa;
+}
+
+function logChoice(ctx: ExchangeContext, sa: IsakmpSa, level: 'debug' | 'info'): void {
+  const chosen = sa.chosen!;
+  ctx.log(level, sa, 'main', 'MM2', `chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`, { natt: sa.natFlavour ?? 'none' });
 }
 
 /** Both sides after MM3/MM4: SKEYID family and the phase 1 cipher state (RFC 2409 §5, Appendix B). */
@@ -291,6 +300,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     if (msg.encrypted) return unexpected('encrypted message before keys');
     const kx = keyExchangePayloads(msg);
     if (kx === null) return unexpected('MM3 without KE and nonce');
+    logChoice(ctx, sa, 'info');
     const suite = sa.suite!;
     if (kx.ke.length !== suite.group.publicLength) return fail(ctx, sa, `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`, NotifyType.INVALID_KEY_INFORMATION);
     sa.dh = suite.group.generate();

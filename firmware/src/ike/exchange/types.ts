@@ -181,7 +181,14 @@ export const RETRANSMIT_BASE_MS = 2000;
  * evicts its oldest exchange that has not got past MM2 (ike/common/half-open.ts), so a
  * flood posing as the peer itself cannot lock the real one out either.
  */
-export const HALF_OPEN_MAX = 64;
-/** And in number over all peers, to bound memory. */
+export const HALF_OPEN_MAX = 256;
+/** And in number over all peers, to bound memory (about 4 KB each: 4 MB at most). */
 export const HALF_OPEN_TOTAL_MAX = 1024;
+/** Evicted half-open main modes remembered compactly (their MM1, at most
+ * HALF_OPEN_RECORD_BYTES, and our cookie), so that an MM3 arriving after its exchange
+ * was evicted rebuilds it: ~400 bytes each typically, 6 MB at the byte cap. With the
+ * table, an unproven exchange survives 2,000 spoofed MM1/s for its peer about 2 s, far
+ * longer than an initiator takes from our MM2 to its MM3, even on a loaded gateway. */
+export const HALF_OPEN_EVICTED_MAX = 4096;
+export const HALF_OPEN_RECORD_BYTES = 1500;
 export const HALF_OPEN_TIMEOUT_MS = 30_000;

@@ -1,0 +1,140 @@
+// Half-open lock-out (issue 18): a flood of main mode MM1s that carry the real
+// peer's own public address as source (spoofing needs no return path), at
+// 2,000/s, while the real peer terminates its tunnel and initiates again. Each
+// spoofed MM1 has a fresh cookie and opens a half-open exchange on gwB for
+// peer gwA; before issue 18 the first 64 took all of gwA's half-open slots and
+// gwA's genuine MM1 was refused for as long as the flood went on. Now the
+// oldest exchange that has not got past MM2 gives way (and an MM3 that echoes
+// our cookie rebuilds an evicted one), so gwA, which does receive our MM2, gets
+// its tunnel back while the flood runs.
+//
+// The flooder runs in the NAT namespace, which owns the peer's public address
+// (LAB.natPublic), from a few ephemeral ports: to gwB these MM1s are the peer's.
+// Bounded: at most FLOOD_MS of flood; the only condition on time is that the
+// tunnel is back while the flood still runs (no bound tighter than that).
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { LAB, labForTest } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { runOk } from '../lib/proc.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
+import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
+import { HALF_OPEN_MAX } from '../../firmware/src/ike/exchange/types.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+
+const FLOOD_MS = 40_000; // at most: the flooder is stopped once the tunnel is back
+const RATE = 2000; // MM1s per second
+const SOCKETS = 8;
+
+/** UDP datagrams the kernel dropped in a namespace for lack of receive buffer. */
+async function udpRcvbufErrors(ns: string): Promise<number> {
+  const r = await runOk('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp']);
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
+}
+
+// argv: target, duration ms, rate, MM1 hex, source address, sockets. Fresh cookie per
+// MM1, paced every 5 ms; MM2s coming back are counted. Prints the counts as JSON at
+// the end or on SIGTERM.
+const FLOODER = `
+const dgram = require('node:dgram');
+const { randomBytes } = require('node:crypto');
+const [target, msArg, rateArg, mm1Hex, source, nArg] = process.argv.slice(1);
+const ms = Number(msArg), rate = Number(rateArg);
+const mm1 = Buffer.from(mm1Hex, 'hex');
+const socks = [];
+const counts = { mm1: 0, replies: 0 };
+process.on('SIGTERM', () => { console.log(JSON.stringify(counts)); process.exit(0); });
+let ready = 0;
+for (let k = 0; k < Number(nArg); k++) {
+  const s = dgram.createSocket('udp4');
+  s.on('message', () => { counts.replies++; });
+  s.bind(0, source, () => { if (++ready === Number(nArg)) start(); });
+  socks.push(s);
+}
+let i = 0, inflight = 0;
+function start() {
+  process.stderr.write('flooding\\n');
+  const t0 = Date.now();
+  let due = 0;
+  const timer = setInterval(() => {
+    const elapsed = Date.now() - t0;
+    if (elapsed >= ms) {
+      clearInterval(timer);
+      const end = () => { if (inflight > 0) return setTimeout(end, 10); console.log(JSON.stringify(counts)); process.exit(0); };
+      return end();
+    }
+    const due2 = Math.floor((elapsed * rate) / 1000);
+    while (due < due2 && inflight < 256) {
+      const data = Buffer.from(mm1); randomBytes(8).copy(data, 0);
+      inflight++; counts.mm1++; due++;
+      socks[i++ % socks.length].send(data, 500, target, (e) => { inflight--; if (e) { console.error(String(e)); process.exit(1); } });
+    }
+  }, 5);
+}
+`;
+
+t.test('2,000 spoofed MM1/s with the peer\'s address: the real peer re-initiates and gets its tunnel back during the flood', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const { lab, dir } = await labForTest(t, 'so');
+  const psk = `spoof-${Math.random().toString(36).slice(2)}`;
+  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
+  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  t.ok(up, 'the tunnel is up');
+  if (!up) return;
+
+  // gwB's own proposal (aes128/sha256/modp14 is in the lab config), so every MM1 is answered.
+  const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
+  const mm1 = encodeMessage({ initiatorCookie: Buffer.alloc(8, 1), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer)).toString('hex');
+  const flooder = spawn('ip', ['netns', 'exec', lab.ns('nat'), process.execPath, '-e', FLOODER, LAB.gwBWan, String(FLOOD_MS), String(RATE), mm1, LAB.natPublic, String(SOCKETS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let floodOut = '';
+  let floodErr = '';
+  flooder.stdout.setEncoding('utf8').on('data', (d: string) => { floodOut += d; });
+  flooder.stderr.setEncoding('utf8').on('data', (d: string) => { floodErr += d; });
+  const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
+  t.teardown(() => { if (flooder.exitCode === null) flooder.kill('SIGKILL'); });
+
+  // The flood has filled gwA's half-open share on gwB before the peer does anything.
+  const full = await waitUntil(async () => (await controlRequest(b.files.socket, 'counters')).ike.halfOpenEvicted > HALF_OPEN_MAX * 4, 15_000, 200);
+  t.ok(full, `the flood churns gwA's half-open main modes on gwB (${floodErr.trim()})`);
+
+  // The real peer tears its tunnel down (Deletes) and starts again, into the flood.
+  await controlRequest(a.files.socket, 'terminate', { peer: 'gwB' });
+  const down = await waitUntil(async () => (await controlRequest(b.files.socket, 'sas')).quickMode.length === 0, 10_000, 100);
+  t.ok(down, 'gwB dropped the tunnel on the Deletes');
+  const t0 = Date.now();
+  await controlRequest(a.files.socket, 'initiate', { peer: 'gwB' });
+  let back = false;
+  await waitUntil(async () => {
+    if (flooder.exitCode !== null) return true;
+    back = await lab.ping('lanA', LAB.lanB, 1);
+    return back && flooder.exitCode === null;
+  }, FLOOD_MS, 250);
+  t.ok(back && flooder.exitCode === null, `the tunnel is back while the flood runs (after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  // On a loaded host gwB cannot read 2,000/s and the kernel drops part of the flood, and
+  // of the real exchange: the peer's retransmissions recover that.
+  t.comment(`kernel receive-buffer drops in gwB's namespace: ${await udpRcvbufErrors(lab.ns('gwB'))}`);
+  const sas = await controlRequest(b.files.socket, 'sas');
+  const negotiating = sas.mainMode.filter((m) => m.peer === 'gwA' && m.state === 'negotiating').length;
+  t.ok(negotiating <= HALF_OPEN_MAX + 1, `gwB's half-open state stays bounded (${negotiating} negotiating for gwA, at most ${HALF_OPEN_MAX})`);
+
+  flooder.kill('SIGTERM');
+  const code = await floodDone;
+  t.equal(code, 0, 'flooder stopped');
+  const counts = JSON.parse(floodOut.trim() || '{}') as { mm1: number; replies: number };
+  t.ok(counts.mm1 > RATE, `flooded ${counts.mm1} MM1s (${counts.replies} MM2s came back to the spoofed address)`);
+  t.ok(b.running, 'gwB is alive');
+  t.equal((await controlRequest(a.files.socket, 'status')).peers.find((p) => p.name === 'gwB')?.state, 'up', 'gwA reports the tunnel up');
+});
