@@ -130,7 +130,7 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: Tu
   let dh: DhKeyPair | undefined;
   if (tunnel.pfsGroup !== null) {
     const g = dhGroupById(tunnel.pfsGroup);
-    if (!g) return failQuick(ctx, sa, null, messageId, `PFS group ${tunnel.pfsGroup} unsupported`);
+    if (!g) return failQuick(ctx, sa, null, messageId, `PFS group ${groupName(tunnel.pfsGroup)} unsupported`);
     dh = g.generate();
   }
   const rest = quickModeRest({ proposals: [offer], nonce: ni, ...(dh ? { ke: dh.publicKey } : {}), ids: ids(tunnel, 'initiator') });

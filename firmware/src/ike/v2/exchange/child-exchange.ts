@@ -9,6 +9,7 @@
 
 import { dhGroupById, DhError, type DhKeyPair } from '../../crypto/dh.ts';
 import type { TunnelPolicy } from '../../exchange/types.ts';
+import { groupName } from '../../exchange/proposal-names.ts';
 import { ExchangeType, PayloadType, ProtocolId } from '../wire/constants.ts';
 import type { Message } from '../wire/message.ts';
 import { groupData, notify } from '../wire/notify.ts';
@@ -82,7 +83,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   let gir: Buffer | undefined;
   let ourKe: Payload | null = null;
   if (group !== null) {
-    if (!ke || ke.group !== group) return refuse(NotifyType.INVALID_KE_PAYLOAD, `KE of group ${ke?.group ?? 'none'}, we want ${group}`, groupData(group));
+    if (!ke || ke.group !== group) return refuse(NotifyType.INVALID_KE_PAYLOAD, `KE of group ${ke ? groupName(ke.group) : 'none'}, we want ${groupName(group)}`, groupData(group));
     const dh = dhGroupById(group)!.generate();
     try {
       gir = dh.computeSecret(ke.data);

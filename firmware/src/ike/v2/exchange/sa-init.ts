@@ -10,6 +10,7 @@
 import { dhGroupById, DhError } from '../../crypto/dh.ts';
 import { wipe } from '../../crypto/secret.ts';
 import { NATT_PORT, type Endpoint } from '../../exchange/types.ts';
+import { groupName } from '../../exchange/proposal-names.ts';
 import { deriveIkeSaKeys, skeyseed } from '../crypto/key-derivation.ts';
 import { ExchangeType, HeaderFlag, PayloadType } from '../wire/constants.ts';
 import { encodeMessage, type Message } from '../wire/message.ts';
@@ -105,7 +106,7 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
     ctx.fail(sa, 'main', 'no-proposal-chosen', 'no proposal of the peer is acceptable');
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN, Buffer.alloc(0), 'no acceptable IKE proposal');
   }
-  if (ke.group !== choice.method.dhGroup) return refuse(NotifyType.INVALID_KE_PAYLOAD, groupData(choice.method.dhGroup), `KE of group ${ke.group}, we want ${choice.method.dhGroup}`);
+  if (ke.group !== choice.method.dhGroup) return refuse(NotifyType.INVALID_KE_PAYLOAD, groupData(choice.method.dhGroup), `KE of group ${groupName(ke.group)}, we want ${groupName(choice.method.dhGroup)}`);
   sa.suite = suiteOf(choice.method);
   sa.ni = Buffer.from(ni.data);
   sa.nr = ctx.env.random(NONCE_LENGTH);
@@ -158,11 +159,11 @@ export function handleInitResponse(ctx: V2Context, sa: IkeSaV2, m: Message, from
   if (invalidKe) {
     const group = invalidKeGroup(invalidKe);
     if (group !== null && group !== sa.keGroup && sa.initAttempts < MAX_INIT_ATTEMPTS && sa.offeredIke.some((x) => x.dhGroup === group)) {
-      ctx.log('info', sa, 'main', 'IKE_SA_INIT', `INVALID_KE_PAYLOAD: responder wants group ${group}, retrying`);
+      ctx.log('info', sa, 'main', 'IKE_SA_INIT', `INVALID_KE_PAYLOAD: responder wants group ${groupName(group)}, retrying`);
       sendInit(ctx, sa, group);
       return 'retried';
     }
-    ctx.fail(sa, 'main', 'no-proposal-chosen', `responder wants DH group ${group ?? '?'}, which we do not offer`);
+    ctx.fail(sa, 'main', 'no-proposal-chosen', `responder wants DH group ${groupName(group) ?? '?'}, which we do not offer`);
     return 'failed';
   }
   const error = notifies.find((n) => n.notifyType < 16384);
