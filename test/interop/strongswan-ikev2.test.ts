@@ -3,7 +3,8 @@
 // UDP-encapsulated tunnel mode) in the netns lab, both ways round:
 //   1. sitelinkd on gwA (behind the NAT) initiates, charon on gwB responds;
 //   2. charon on gwA initiates, sitelinkd on gwB responds, and charon rekeys
-//      the child SA every 12 s (CREATE_CHILD_SA with REKEY_SA, PFS modp2048).
+//      the child SA every 12 s (CREATE_CHILD_SA with REKEY_SA, PFS modp2048)
+//      and the IKE SA after 20 s (CREATE_CHILD_SA with an IKE proposal).
 // Traffic lanA <-> lanB must flow, with nothing in clear on the NAT.
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
@@ -79,6 +80,7 @@ t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and reke
       version: 2,
       espProposals: 'aes128gcm16-modp2048',
       localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB,
+      connExtra: { rekey_time: '20s', over_time: '20s', rand_time: '0s' },
       childExtra: { rekey_time: '12s', life_time: '30s', rand_time: '0s' },
     }),
   );
@@ -90,6 +92,12 @@ t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and reke
   const rekeyed = await waitUntil(() => (d.logText().match(/child SA pair installed/g) ?? []).length >= 2 && /child SA pair removed/.test(d.logText()), 30_000, 500);
   if (!rekeyed) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-4000)}`);
   t.ok(rekeyed, "sitelinkd answered charon's CREATE_CHILD_SA rekey (PFS) and removed the old pair on its Delete");
+  const ikeRekeyed = await waitUntil(() => /IKE SA rekeyed/.test(d.logText()) && /peer deleted the IKE SA/.test(d.logText()), 30_000, 500);
+  if (!ikeRekeyed) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-4000)}`);
+  t.ok(ikeRekeyed, "sitelinkd answered charon's IKE SA rekey (§1.3.2) and dropped the old IKE SA on its Delete");
+  const sas = await controlRequest(files.socket, 'sas');
+  t.equal(sas.mainMode.length, 1, 'one IKE SA left');
+  t.equal(sas.quickMode.length, 1, 'with the child SA moved over');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows after the rekey');
   t.ok(await lab.ping('lanB', LAB.lanA, 3), 'both ways');
   const n = await lab.counters();

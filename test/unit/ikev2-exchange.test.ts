@@ -163,6 +163,34 @@ t.test('§1.3.3: CREATE_CHILD_SA rekey installs a new pair before the old one is
   }
 });
 
+t.test('§1.3.2/§2.18: the IKE SA is rekeyed before it expires; child SAs move over, the old SA is deleted on both sides', async (t) => {
+  const h = v2({ peerA: { ikeLifetimeSeconds: 600, dpd: null }, peerB: { ikeLifetimeSeconds: 600, dpd: null } });
+  h.bringUp();
+  const oldA = h.a.status()[0]!;
+  const child = oldA.children[0]!;
+  h.advance(541_000);
+  t.same(h.wire.slice(4).map((d) => exchangeOf(d.data)), ['CREATE_CHILD_SA', 'CREATE_CHILD_SA R', 'INFORMATIONAL', 'INFORMATIONAL R']);
+  const a = h.a.status();
+  const b = h.b.status();
+  t.equal(a.length, 1, 'A: one IKE SA');
+  t.equal(b.length, 1, 'B: one IKE SA');
+  t.not(a[0]!.spis, oldA.spis, 'with new SPIs');
+  t.equal(a[0]!.spis, b[0]!.spis, 'the same on both sides');
+  t.equal(a[0]!.role, 'initiator');
+  t.same(a[0]!.children.map((c) => c.inSpi), [child.inSpi], 'the child SA moved over unchanged');
+  t.equal(b[0]!.children.length, 1);
+  t.notOk(h.deletes.A.includes(child.inSpi) || h.deletes.B.includes(child.outSpi), 'no child SA was deleted');
+  // The new SA works: a child rekey and a DPD over it.
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  t.same(h.failed, { A: [], B: [] });
+  t.not(h.a.status()[0]!.children[0]!.inSpi, child.inSpi, 'a child rekey over the new IKE SA');
+  h.apply('B', h.b.rekey('gwA'));
+  h.pump();
+  t.equal(h.b.status()[0]!.children.length, 1, 'and one started by the responder of the new SA');
+  t.equal(h.a.status()[0]!.children.length, 1);
+});
+
 t.test('child SAs rekey by timer before they expire', async (t) => {
   const h = v2();
   h.bringUp();

@@ -45,7 +45,7 @@ export function createChild(ctx: V2Context, sa: IkeSaV2, tunnel: TunnelPolicy, o
   });
 }
 
-/** Responder side of CREATE_CHILD_SA (child SAs; an IKE SA rekey is refused until supported). */
+/** Responder side of CREATE_CHILD_SA for child SAs (IKE SA rekeys go to ike-rekey.ts). */
 export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inner: readonly Payload[]): void {
   const answer = (out: Payload[]): void => respond(ctx, sa, ExchangeType.CREATE_CHILD_SA, m.header.messageId, out);
   const refuse = (n: number, why: string, data: Buffer = Buffer.alloc(0)): void => {
@@ -56,7 +56,6 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   const ni = firstOfType(inner, PayloadType.NONCE);
   const ke = firstOfType(inner, PayloadType.KE);
   if (!saP || !ni) return refuse(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without SA or Nonce');
-  if (saP.proposals.some((p) => p.protocol === ProtocolId.IKE)) return refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'IKE SA rekeying is not supported yet; the initiator re-authenticates instead');
   const tsi = firstOfType(inner, PayloadType.TSI);
   const tsr = firstOfType(inner, PayloadType.TSR);
   if (!tsi || !tsr) return refuse(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without TSi/TSr');

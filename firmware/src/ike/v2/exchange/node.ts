@@ -15,7 +15,7 @@ import type { FailureReason } from '../../../log/failure-record.ts';
 import type { Severity } from '../../../log/syslog.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy } from '../../exchange/types.ts';
 import type { ChildStatus } from '../../exchange/ike-node.ts';
-import { ExchangeType, PayloadType } from '../wire/constants.ts';
+import { ExchangeType, PayloadType, ProtocolId } from '../wire/constants.ts';
 import { openEncrypted } from '../wire/encrypted.ts';
 import { FragmentAssembly } from '../wire/fragments.ts';
 import { isInitiator, isResponse } from '../wire/header.ts';
@@ -29,10 +29,11 @@ import { newCounters, type V2Context } from './context.ts';
 import { deleteChild, deleteIke, respondInformational, sendDpd } from './informational.ts';
 import { inKeys, nextQueued, RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, sendDatagrams } from './messages.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
+import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
 import { spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 
-/** Start a fresh IKE SA this long before the current one's lifetime ends (re-authentication, §2.8.3). */
-export const IKE_REAUTH_MARGIN = 0.1;
+/** Rekey the IKE SA this long (fraction of its lifetime) before it ends. */
+export const IKE_REKEY_MARGIN = 0.1;
 
 export interface IkeV2Status {
   version: 2;
@@ -197,7 +198,14 @@ export class Ikev2Node implements V2Context {
       expiresAt: now + HALF_OPEN_TIMEOUT_MS,
       lastHeard: now,
       initialContact: false,
+      rekeying: false,
     };
+  }
+
+  /** Put a (rekeyed) SA into the table under our SPI. */
+  #register(sa: IkeSaV2): void {
+    if (sa.role === 'initiator') this.#mine.set(sa.spiI.toString('hex'), sa);
+    else this.#theirs.set(sa.spiR.toString('hex'), sa);
   }
 
   initiate(peerName: string): Action[] {
@@ -415,10 +423,15 @@ export class Ikev2Node implements V2Context {
         }
         if (!respondAuth(this, sa, m, inner)) this.removeSa(sa, false);
         return;
-      case ExchangeType.CREATE_CHILD_SA:
+      case ExchangeType.CREATE_CHILD_SA: {
         if (sa.state !== 'ESTABLISHED') return;
-        respondCreateChild(this, sa, m, inner);
+        const saP = inner.find((p) => p.type === PayloadType.SA);
+        if (saP && 'proposals' in saP && saP.proposals.some((p) => p.protocol === ProtocolId.IKE)) {
+          const next = respondIkeRekey(this, sa, m, inner);
+          if (next) this.#register(next);
+        } else respondCreateChild(this, sa, m, inner);
         return;
+      }
       case ExchangeType.INFORMATIONAL:
         if (respondInformational(this, sa, m, inner) === 'delete-ike') this.removeSa(sa, false);
         return;
@@ -437,6 +450,11 @@ export class Ikev2Node implements V2Context {
           return;
         }
         break;
+      case 'rekey-ike': {
+        const next = handleIkeRekeyResponse(this, sa, inner, purpose);
+        if (next) this.#register(next);
+        break;
+      }
       case 'rekey-child':
       case 'create-child':
         handleCreateChildResponse(this, sa, inner, purpose);
@@ -486,8 +504,10 @@ export class Ikev2Node implements V2Context {
       }
       const dpd = sa.peer.dpd;
       if (dpd && !sa.pending && now - sa.lastHeard >= dpd.delaySeconds * 1000) sendDpd(this, sa);
-      if (sa.role === 'initiator' && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REAUTH_MARGIN) {
-        if (!this.sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt >= sa.createdAt)) this.#initiate(sa.peer.name);
+      // The IKE SA's initiator rekeys it (§1.3.2) before it expires; the peer may do so first.
+      if (sa.role === 'initiator' && !sa.rekeying && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN) {
+        sa.rekeying = true;
+        rekeyIke(this, sa);
       }
       if (now >= sa.expiresAt) {
         this.log('info', sa, 'main', 'EXPIRE', 'IKE SA lifetime over');

@@ -17,6 +17,7 @@ const REQUEST_NAMES: Record<RequestPurpose['kind'], string> = {
   auth: 'IKE_AUTH (our identity and authentication, encrypted)',
   'create-child': 'CREATE_CHILD_SA (a new child SA)',
   'rekey-child': 'CREATE_CHILD_SA (a child SA rekey)',
+  'rekey-ike': 'CREATE_CHILD_SA (an IKE SA rekey)',
   dpd: 'INFORMATIONAL (liveness check)',
   'delete-child': 'INFORMATIONAL (Delete of a child SA)',
   'delete-ike': 'INFORMATIONAL (Delete of the IKE SA)',

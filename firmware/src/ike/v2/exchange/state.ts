@@ -60,6 +60,7 @@ export type RequestPurpose =
   | { kind: 'auth'; childSpi: number; tunnel: TunnelPolicy | null; offered: Proposal[] }
   | { kind: 'create-child'; tunnel: TunnelPolicy; spi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
   | { kind: 'rekey-child'; old: ChildSaV2; newSpi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
+  | { kind: 'rekey-ike'; spi: Buffer; nonce: Buffer; dh: DhKeyPair; methods: IkeMethod[] }
   | { kind: 'dpd' }
   | { kind: 'delete-child'; child: ChildSaV2 }
   | { kind: 'delete-ike' };
@@ -124,6 +125,8 @@ export interface IkeSaV2 {
   lastHeard: number;
   /** The initiator's IKE_AUTH sends INITIAL_CONTACT (§2.4) when it has no other SA with the peer. */
   initialContact: boolean;
+  /** An IKE SA rekey of this SA is under way or done (§1.3.2). */
+  rekeying: boolean;
 }
 
 export function spiText(sa: Pick<IkeSaV2, 'spiI' | 'spiR'>): string {
