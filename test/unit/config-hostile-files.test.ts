@@ -77,3 +77,17 @@ t.test('an empty config reports that it is empty, not the default secrets file',
     t.notMatch(errs[0], /secrets/, 'not about secrets');
   }
 });
+
+t.test('the thread-pool loader reads the secrets file the same way (mode checked, PSK attached)', async (t) => {
+  const repo = join(import.meta.dirname ?? '.', '..', '..');
+  const example = join(repo, 'board', 'common', 'sitelink.conf.example');
+  const f = join(dir, 'secrets.conf');
+  writeFileSync(f, 'psk {\n  hq.example.net = "async-psk-123456"\n}\n', { mode: 0o644 });
+  const loose = await loadConfigFileAsync(example, { secretsFile: f });
+  t.match(errorsOf(loose), [/mode 0644; expected 0600/], 'a readable-by-all secrets file is refused');
+  execFileSync('chmod', ['600', f]);
+  const r = await loadConfigFileAsync(example, { secretsFile: f });
+  t.same(errorsOf(r), [], 'accepted');
+  t.equal(r.ok ? r.config.peers.get('hq')?.psk?.reveal().toString() : '', 'async-psk-123456', 'the PSK is attached');
+  t.match(errorsOf(await loadConfigFileAsync(example, { secretsFile: '/dev/zero' })), [/not a regular file/], 'a device as secrets file is refused');
+});

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { escapeControl } from './escape.ts';
 import { MAX_SYNTAX_ERRORS, parseConf } from './parse.ts';
 import { readTextFile, readTextFileSync, type TextFile } from './read-file.ts';
-import { loadSecretsFile } from './secrets.ts';
+import { loadSecretsFile, loadSecretsFileAsync, type SecretsResult } from './secrets.ts';
 import { validateConfig, DEFAULTS, type SecretsTable } from './validate.ts';
 import type { ConfigError, LoadResult } from './types.ts';
 
@@ -22,7 +22,7 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   return printable(checkConfigText(file, text, opts));
 }
 
-function checkConfigText(file: string, text: string, opts: LoadOptions): LoadResult {
+function checkConfigText(file: string, text: string, opts: LoadOptions, readSecrets: (file: string) => SecretsResult = loadSecretsFile): LoadResult {
   const { root, errors: syntax } = parseConf(text);
   if (syntax.length > MAX_SYNTAX_ERRORS) {
     // Not a sitelink config at all: validating what little parsed would only add noise.
@@ -38,9 +38,7 @@ function checkConfigText(file: string, text: string, opts: LoadOptions): LoadRes
   let secrets: SecretsTable | null = null;
   const secretErrors: ConfigError[] = [];
   if (opts.secrets !== false) {
-    const named = secretsPathFrom(root.entries) ?? DEFAULTS.secretsFile;
-    const secretsFile = opts.secretsFile ?? resolve(dirname(file), named);
-    const r = loadSecretsFile(secretsFile);
+    const r = readSecrets(secretsFileFor(file, root.entries, opts));
     if (r.ok) secrets = r.secrets;
     else secretErrors.push(...r.errors);
   }
@@ -82,9 +80,27 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadResult
   return fromFile(file, readTextFileSync(file), opts);
 }
 
-/** loadConfigFile with the file read on the thread pool, for requests from the control socket. */
+/** loadConfigFile with the config and secrets files read on the thread pool, for
+ * requests from the control socket: IKE goes on while they are read. */
 export async function loadConfigFileAsync(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  return fromFile(file, await readTextFile(file), opts);
+  const read = await readTextFile(file);
+  if (!read.ok || opts.secrets === false) return fromFile(file, read, opts);
+  const wanted = secretsFileFor(file, parseConf(read.text).root.entries, opts);
+  const pre = await loadSecretsFileAsync(wanted);
+  let used = false;
+  const r = printable(checkConfigText(file, read.text, opts, (f) => {
+    if (f !== wanted) return loadSecretsFile(f);
+    used = true;
+    return pre;
+  }));
+  // Not consulted (an empty config): its keys go at once.
+  if (!used && pre.ok) for (const s of pre.secrets.values()) s.wipe();
+  return r;
+}
+
+/** The secrets file a config names (gateway.secrets, relative to the config), or the default. */
+function secretsFileFor(file: string, entries: ReturnType<typeof parseConf>['root']['entries'], opts: LoadOptions): string {
+  return opts.secretsFile ?? resolve(dirname(file), secretsPathFrom(entries) ?? DEFAULTS.secretsFile);
 }
 
 /** gateway.secrets, looked up before validation so the secrets can be attached to peers. */

@@ -11,9 +11,10 @@
  * Refused unless it is a regular file with mode 0600 (no group/other bits) owned by root
  * or the current user: a world-readable PSK is a PSK already leaked.
  */
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { parseConf } from './parse.ts';
-import { readTextFileSync } from './read-file.ts';
+import { readTextFile, readTextFileSync, type TextFile } from './read-file.ts';
 import { Secret } from './secret.ts';
 import type { ConfigError } from './types.ts';
 import type { SecretsTable } from './validate.ts';
@@ -21,14 +22,20 @@ import { redactor } from '../log/redact.ts';
 
 export type SecretsResult = { ok: true; secrets: SecretsTable } | { ok: false; errors: ConfigError[] };
 
+function statError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? 'error';
+  return `cannot read the secrets file (${code})${code === 'EACCES' ? '; run as root, or check with --no-secrets' : ''}`;
+}
+
 export function checkSecretsFileMode(file: string): string | null {
-  let st;
   try {
-    st = statSync(file);
+    return modeProblem(file, statSync(file));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    return `cannot read the secrets file (${code})${code === 'EACCES' ? '; run as root, or check with --no-secrets' : ''}`;
+    return statError(e);
   }
+}
+
+function modeProblem(file: string, st: Stats): string | null {
   if (!st.isFile()) return 'the secrets file is not a regular file';
   if ((st.mode & 0o077) !== 0) {
     return `the secrets file has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; expected 0600 (chmod 600 ${file})`;
@@ -91,7 +98,22 @@ export function parseSecrets(file: string, text: string): SecretsResult {
 export function loadSecretsFile(file: string): SecretsResult {
   const modeError = checkSecretsFileMode(file);
   if (modeError) return { ok: false, errors: [{ file, line: 0, field: 'secrets', message: modeError }] };
-  const read = readTextFileSync(file);
+  return fromRead(file, readTextFileSync(file));
+}
+
+/** loadSecretsFile on the thread pool (the control socket's check and reload). */
+export async function loadSecretsFileAsync(file: string): Promise<SecretsResult> {
+  let modeError: string | null;
+  try {
+    modeError = modeProblem(file, await stat(file));
+  } catch (e) {
+    modeError = statError(e);
+  }
+  if (modeError) return { ok: false, errors: [{ file, line: 0, field: 'secrets', message: modeError }] };
+  return fromRead(file, await readTextFile(file));
+}
+
+function fromRead(file: string, read: TextFile): SecretsResult {
   if (!read.ok) return { ok: false, errors: [{ file, line: 0, field: 'secrets', message: `the secrets file is ${read.message.startsWith('cannot') ? 'unreadable' : read.message}` }] };
   return parseSecrets(file, read.text);
 }
