@@ -191,6 +191,28 @@ t.test('§1.3.2/§2.18: the IKE SA is rekeyed before it expires; child SAs move 
   t.equal(h.a.status()[0]!.children.length, 1);
 });
 
+t.test('§2.8.1: simultaneous child rekey from both ends leaves one pair; the redundant one (lowest nonce) is closed by its creator', async (t) => {
+  for (let round = 0; round < 5; round++) {
+    const h = v2();
+    h.bringUp();
+    const old = h.a.status()[0]!.children[0]!;
+    h.apply('A', h.a.rekey('gwB'));
+    h.apply('B', h.b.rekey('gwA'));
+    h.pump();
+    t.same(h.failed, { A: [], B: [] });
+    const a = h.a.status()[0]!.children;
+    const b = h.b.status()[0]!.children;
+    t.equal(a.length, 1, `round ${round}: A keeps one pair`);
+    t.equal(b.length, 1, `round ${round}: B keeps one pair`);
+    t.equal(a[0]!.inSpi, b[0]!.outSpi, 'the same pair on both sides');
+    t.equal(a[0]!.outSpi, b[0]!.inSpi);
+    t.not(a[0]!.inSpi, old.inSpi, 'and it is a new one');
+    const aOut = h.installs.A.find((x) => x.direction === 'out' && x.spi === a[0]!.outSpi)!;
+    const bIn = h.installs.B.find((x) => x.direction === 'in' && x.spi === b[0]!.inSpi)!;
+    t.same(aOut.encKey, bIn.encKey, 'whose keys agree');
+  }
+});
+
 t.test('child SAs rekey by timer before they expire', async (t) => {
   const h = v2();
   h.bringUp();

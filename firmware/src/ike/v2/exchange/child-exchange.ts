@@ -24,6 +24,22 @@ import { NONCE_LENGTH } from './sa-init.ts';
 import { narrow, tunnelSelectors, withinOffer } from './selectors.ts';
 import type { ChildSaV2, IkeSaV2, RequestPurpose } from './state.ts';
 
+/**
+ * §2.8.1 simultaneous rekey: both ends rekeyed `old`, so two new pairs exist.
+ * "The SA created with the lowest of the four nonces used in the two exchanges
+ * SHOULD be closed by the endpoint that created it": we close it when it came
+ * from our exchange, the peer closes it otherwise.
+ */
+function noteSuccessor(ctx: V2Context, sa: IkeSaV2, old: ChildSaV2, child: ChildSaV2, nonces: Buffer[], mine: boolean): void {
+  const list = (old.successors ??= []);
+  list.push({ child, nonces, mine });
+  if (list.length !== 2) return;
+  const lowest = (x: { nonces: Buffer[] }): Buffer => x.nonces.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
+  const redundant = Buffer.compare(lowest(list[0]!), lowest(list[1]!)) <= 0 ? list[0]! : list[1]!;
+  ctx.log('info', sa, 'quick', 'REKEY', `simultaneous rekey of ${old.tunnel.name} (§2.8.1): the pair with the lowest nonce is ${redundant.mine ? 'ours, deleting it' : "the peer's to delete"}`);
+  if (redundant.mine && sa.children.includes(redundant.child)) deleteChild(ctx, sa, redundant.child);
+}
+
 /** Start a CREATE_CHILD_SA for `tunnel`, rekeying `old` when given. */
 export function createChild(ctx: V2Context, sa: IkeSaV2, tunnel: TunnelPolicy, old?: ChildSaV2): void {
   if (old) old.rekeying = true;
@@ -97,8 +113,12 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   if (ourKe) out.push(ourKe);
   out.push({ type: PayloadType.TSI, selectors: [n.tsi] }, { type: PayloadType.TSR, selectors: [n.tsr] });
   answer(out);
-  installChild(ctx, sa, { tunnel: n.tunnel, algorithm: choice.algorithm, inSpi, outSpi: choice.peerSpi, local: n.tsr, remote: n.tsi, ni: Buffer.from(ni.data), nr, weInitiated: false, pfsGroup: group, ...(gir ? { gir } : {}) });
-  if (old) old.rekeying = true; // the initiator deletes it (§2.8); our timers leave it alone meanwhile
+  const peerNonce = Buffer.from(ni.data);
+  const child = installChild(ctx, sa, { tunnel: n.tunnel, algorithm: choice.algorithm, inSpi, outSpi: choice.peerSpi, local: n.tsr, remote: n.tsi, ni: peerNonce, nr, weInitiated: false, pfsGroup: group, ...(gir ? { gir } : {}) });
+  if (old) {
+    old.rekeying = true; // the initiator deletes it (§2.8); our timers leave it alone meanwhile
+    noteSuccessor(ctx, sa, old, child, [peerNonce, nr], false);
+  }
 }
 
 type ChildPurpose = Extract<RequestPurpose, { kind: 'rekey-child' | 'create-child' }>;
@@ -136,6 +156,10 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
     ctx.fail(sa, 'quick', code, `CREATE_CHILD_SA for ${tunnel.name}: ${bad}`);
     return;
   }
-  installChild(ctx, sa, { tunnel, algorithm: choice!.algorithm, inSpi: spi, outSpi: choice!.peerSpi, local: local!, remote: remote!, ni: p.nonce, nr: Buffer.from(nr!.data), weInitiated: true, pfsGroup: tunnel.pfsGroup, ...(gir ? { gir } : {}) });
-  if (p.kind === 'rekey-child' && sa.children.includes(p.old)) deleteChild(ctx, sa, p.old);
+  const theirNonce = Buffer.from(nr!.data);
+  const child = installChild(ctx, sa, { tunnel, algorithm: choice!.algorithm, inSpi: spi, outSpi: choice!.peerSpi, local: local!, remote: remote!, ni: p.nonce, nr: theirNonce, weInitiated: true, pfsGroup: tunnel.pfsGroup, ...(gir ? { gir } : {}) });
+  if (p.kind === 'rekey-child') {
+    if (sa.children.includes(p.old)) deleteChild(ctx, sa, p.old);
+    noteSuccessor(ctx, sa, p.old, child, [p.nonce, theirNonce], true);
+  }
 }

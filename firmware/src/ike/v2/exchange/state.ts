@@ -52,6 +52,8 @@ export interface ChildSaV2 {
   expiresAt: number;
   /** A CREATE_CHILD_SA rekeying this child is under way (§2.8). */
   rekeying: boolean;
+  /** Children created by rekeying this one, with the nonces of their exchange and whether we started it (§2.8.1). */
+  successors?: { child: ChildSaV2; nonces: Buffer[]; mine: boolean }[];
 }
 
 /** What a request we sent was for, so its response goes to the right handler. */
