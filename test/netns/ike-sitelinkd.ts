@@ -8,6 +8,8 @@ import { repoRoot } from '../lib/paths.ts';
 import { waitForLine, waitUntil } from '../lib/wait.ts';
 
 export const sitelinkdPath = path.join(repoRoot, 'dist', 'sitelinkd.mjs');
+/** The Node flags the board's launcher gives sitelinkd (board/common/rootfs/usr/sbin/sitelinkd). */
+export const sitelinkdNodeFlags: string[] = readFileSync(path.join(repoRoot, 'board', 'common', 'rootfs', 'usr', 'lib', 'sitelink', 'sitelinkd.node-flags'), 'utf8').split(/\s+/).filter((f) => f !== '');
 
 export interface GatewayConfig {
   id: string;
@@ -124,7 +126,7 @@ export class Sitelinkd {
 
   static async start(ns: string, files: ConfigFiles, timeoutMs = Number(process.env.SITELINK_START_MS ?? 15_000)): Promise<Sitelinkd> {
     if (!existsSync(sitelinkdPath)) throw new Error(`${sitelinkdPath} is missing: run npm run build`);
-    const child = spawn('ip', ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, sitelinkdPath, '-c', files.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, ...sitelinkdNodeFlags, sitelinkdPath, '-c', files.config], { stdio: ['ignore', 'pipe', 'pipe'] });
     const d = new Sitelinkd(ns, files, child);
     try {
       await waitForLine(child.stdout!, /sitelinkd: ready/, timeoutMs);

@@ -19,6 +19,7 @@ import { HUB, spokePlan, writeSpokeFile, GROUPS } from '../ike/plan.ts';
 import { Topology } from '../ike/topology.ts';
 import { writeSitelinkdHub } from '../ike/sitelinkd-hub.ts';
 import { sample } from '../ike/proc-stats.ts';
+import { sitelinkdNodeFlags } from '../../../test/netns/ike-sitelinkd.ts';
 
 interface Args { minutes: number; spokes: number; reportMinutes: number; restartEveryS: number }
 
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     const spokeFile = path.join(work, 'spokes.txt');
     writeSpokeFile(spokeFile, spokes);
 
-    const hub = inNs(topo.hubNs, process.execPath, [path.join(repo, 'dist', 'sitelinkd.mjs'), '-c', files.config]);
+    const hub = inNs(topo.hubNs, process.execPath, [...sitelinkdNodeFlags, path.join(repo, 'dist', 'sitelinkd.mjs'), '-c', files.config]);
     children.push(hub);
     hub.stderr?.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`hub: ${d}`));
     await new Promise<void>((resolve, reject) => {
