@@ -138,6 +138,19 @@ t.test('the initiator gives up after its retransmissions with a timeout failure'
   t.equal(h.a.status().length, 0);
 });
 
+t.test('the gateway\'s retransmission schedule applies (1 s doubling, 2 tries: a timeout after 7 s)', async (t) => {
+  const h = new Harness<Ikev2Node>({}, (env, peers, options) => new Ikev2Node(env, peers, { ...options, retransmit: { baseMs: 1000, tries: 2 } }));
+  h.filter = (d) => (d.from === 'B' ? null : d.data);
+  h.bringUp();
+  h.advance(1000);
+  h.advance(2000);
+  t.equal(h.a.counters.retransmitted, 2);
+  t.same(h.failures.A, []);
+  h.advance(4000);
+  t.same(h.failures.A.map((f) => f.code), ['timeout']);
+  t.equal(h.wire.filter((d) => d.from === 'A').length, 3, 'the request and two retransmissions');
+});
+
 t.test('§1.3.3: CREATE_CHILD_SA rekey installs a new pair before the old one is deleted (both sides)', async (t) => {
   for (const pfs of [null, 19]) {
     const h = v2({ tunnelA: { pfsGroup: pfs }, tunnelB: { pfsGroup: pfs } });

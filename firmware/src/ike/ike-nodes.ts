@@ -19,7 +19,10 @@ export class IkeNodes {
 
   constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: IkeNodeOptions = {}) {
     this.v1 = new IkeNode(env, peers.filter((p) => !isV2(p)), options);
-    this.v2 = new Ikev2Node(env, peers.filter(isV2), options.fragmentation === undefined ? {} : { fragmentation: options.fragmentation });
+    this.v2 = new Ikev2Node(env, peers.filter(isV2), {
+      ...(options.fragmentation === undefined ? {} : { fragmentation: options.fragmentation }),
+      ...(options.retransmit === undefined ? {} : { retransmit: options.retransmit }),
+    });
   }
 
   /** Both nodes' counters folded into the IKEv1 shape the control protocol reports. */

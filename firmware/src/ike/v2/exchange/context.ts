@@ -7,6 +7,7 @@ import type { FailureReason } from '../../../log/failure-record.ts';
 import type { Phase } from '../../../log/negotiation-log.ts';
 import type { Severity } from '../../../log/syslog.ts';
 import type { Action, ExchangeEnv } from '../../exchange/types.ts';
+import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import type { IkeSaV2 } from './state.ts';
 
 export interface V2Counters {
@@ -33,6 +34,8 @@ export interface V2Context {
   readonly counters: V2Counters;
   /** Announce and use RFC 7383 fragmentation. */
   readonly fragmentation: boolean;
+  /** Requests are resent after baseMs, doubling, `tries` times (§2.1 leaves the schedule to us; gateway config). */
+  readonly retransmit: RetransmitSchedule;
   log(level: Severity, sa: IkeSaV2 | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void;
   nextReqid(): number;
   /** A fresh inbound ESP SPI, non-zero and not in use (RFC 4303 §2.1: 1..255 reserved). */

@@ -15,7 +15,7 @@ import type { V2Context } from './context.ts';
 import type { IkeSaV2, RequestPurpose } from './state.ts';
 import { IKE_PORT } from '../../exchange/types.ts';
 
-/** §2.1: retransmit after 2 s, doubling, giving up after the sixth try (~2 min). */
+/** Default schedule (§2.1): retransmit after 2 s, doubling, giving up after the sixth try (~2 min). */
 export const RETRANSMIT_BASE_MS = 2000;
 export const RETRANSMIT_TRIES = 6;
 /** Largest IP datagram we send unfragmented when the peer does RFC 7383 (strongSwan's default, the IPv6 minimum MTU). */
@@ -74,7 +74,7 @@ export function request(ctx: V2Context, sa: IkeSaV2, exchange: number, build: ()
   const messageId = sa.nextRequestId++;
   const datagrams = protect(ctx, sa, headerFor(sa, exchange, messageId, false), b.inner);
   const now = ctx.env.now();
-  sa.pending = { messageId, exchange, datagrams, purpose: b.purpose, sentAt: now, nextAt: now + RETRANSMIT_BASE_MS, tries: 0 };
+  sa.pending = { messageId, exchange, datagrams, purpose: b.purpose, sentAt: now, nextAt: now + ctx.retransmit.baseMs, tries: 0 };
   sendDatagrams(ctx, sa, datagrams);
 }
 

@@ -28,6 +28,7 @@ import { createChild, handleCreateChildResponse, respondCreateChild } from './ch
 import { newCounters, type V2Context } from './context.ts';
 import { deleteChild, deleteIke, respondInformational, sendDpd } from './informational.ts';
 import { inKeys, nextQueued, RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, sendDatagrams } from './messages.ts';
+import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
 import { spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
@@ -56,6 +57,7 @@ export class Ikev2Node implements V2Context {
   out: Action[] = [];
   readonly counters = newCounters();
   readonly fragmentation: boolean;
+  readonly retransmit: RetransmitSchedule;
   #peers: Map<string, PeerPolicy>;
   /** By our own SPI: SPIi for SAs we initiated, SPIr for the others. */
   readonly #mine = new Map<string, IkeSaV2>();
@@ -63,9 +65,10 @@ export class Ikev2Node implements V2Context {
   #reqid = 0;
   readonly #inSpis = new Set<number>();
 
-  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: { fragmentation?: boolean } = {}) {
+  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: { fragmentation?: boolean; retransmit?: RetransmitSchedule } = {}) {
     this.env = env;
     this.fragmentation = options.fragmentation ?? true;
+    this.retransmit = options.retransmit ?? { baseMs: RETRANSMIT_BASE_MS, tries: RETRANSMIT_TRIES };
     this.#peers = new Map(peers.map((p) => [p.name, p]));
   }
 
@@ -485,12 +488,12 @@ export class Ikev2Node implements V2Context {
         continue;
       }
       if (sa.pending && now >= sa.pending.nextAt) {
-        if (sa.pending.tries >= RETRANSMIT_TRIES) {
+        if (sa.pending.tries >= this.retransmit.tries) {
           this.#giveUp(sa);
           continue;
         }
         sa.pending.tries++;
-        sa.pending.nextAt = now + RETRANSMIT_BASE_MS * 2 ** sa.pending.tries;
+        sa.pending.nextAt = now + this.retransmit.baseMs * 2 ** sa.pending.tries;
         this.counters.retransmitted++;
         this.log('info', sa, 'main', 'RETRANSMIT', `request ${sa.pending.messageId} again (try ${sa.pending.tries})`);
         sendDatagrams(this, sa, sa.pending.datagrams);

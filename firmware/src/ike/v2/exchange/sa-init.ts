@@ -18,7 +18,7 @@ import { groupData, invalidKeGroup, notify } from '../wire/notify.ts';
 import { NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
 import type { V2Context } from './context.ts';
-import { RETRANSMIT_BASE_MS, sendDatagrams } from './messages.ts';
+import { sendDatagrams } from './messages.ts';
 import { detectNat, natNotifies } from './nat-detection.ts';
 import { acceptIkeAnswer, chooseIke, ikeMethodName, ikeOffer, suiteOf, usableIkeMethods } from './proposals.ts';
 import type { IkeSaV2 } from './state.ts';
@@ -50,7 +50,7 @@ export function sendInit(ctx: V2Context, sa: IkeSaV2, group: number): void {
   sa.initRequest = bytes;
   sa.initAttempts++;
   const now = ctx.env.now();
-  sa.pending = { messageId: 0, exchange: ExchangeType.IKE_SA_INIT, datagrams: [bytes], purpose: { kind: 'sa-init' }, sentAt: now, nextAt: now + RETRANSMIT_BASE_MS, tries: 0 };
+  sa.pending = { messageId: 0, exchange: ExchangeType.IKE_SA_INIT, datagrams: [bytes], purpose: { kind: 'sa-init' }, sentAt: now, nextAt: now + ctx.retransmit.baseMs, tries: 0 };
   sa.nextRequestId = 1;
   ctx.log('info', sa, 'main', 'IKE_SA_INIT', `request sent (${sa.offeredIke.map(ikeMethodName).join(', ')})`, { direction: 'out' });
   sendDatagrams(ctx, sa, [bytes]);
