@@ -11,13 +11,16 @@ const KEEP_STEPS = 16;
 export class StepTrail {
   readonly #byPeer = new Map<string, ExchangeStep[]>();
 
-  /** Remember a log event as a protocol step (only steps that name a message). */
+  /** Remember a log event as a protocol step (only steps that name a message; the
+   * failure itself is the record's "Why", not a message anybody sent). */
   note(ev: LogEvent): void {
     if (ev.peer === undefined || !/^(MM\d|QM\d|NOTIFY|DELETE|R-U-THERE)/.test(ev.step)) return;
+    if (/^(main|quick) mode failed: /.test(ev.message)) return;
     const list = this.#byPeer.get(ev.peer) ?? [];
     // A new MM1/QM1 from us starts a new negotiation.
     if (ev.step === 'MM1' && list.length > 0) list.length = 0;
-    const notify = /peer sent (\w+)/.exec(ev.message)?.[1];
+    // Only a NOTIFY step is the peer's message; other lines may quote what it sent.
+    const notify = ev.step === 'NOTIFY' ? /peer sent (\w+)/.exec(ev.message)?.[1] : undefined;
     list.push({ from: notify !== undefined ? 'remote' : 'local', message: `${ev.step}: ${ev.message}`, ...(notify !== undefined ? { notify: notify.replace(/_/g, '-') } : {}) });
     if (list.length > KEEP_STEPS) list.splice(0, list.length - KEEP_STEPS);
     this.#byPeer.set(ev.peer, list);
