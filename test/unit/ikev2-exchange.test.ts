@@ -151,6 +151,27 @@ t.test('the gateway\'s retransmission schedule applies (1 s doubling, 2 tries: a
   t.equal(h.wire.filter((d) => d.from === 'A').length, 3, 'the request and two retransmissions');
 });
 
+t.test('§2.6: above the half-open threshold the responder asks for a COOKIE, keeps no state, and a real initiator gets through', async (t) => {
+  const h = new Harness<Ikev2Node>({}, (env, peers, options) => new Ikev2Node(env, peers, { ...options, cookieThreshold: 0 }));
+  let stateAfterCookie = -1;
+  h.filter = (d) => {
+    if (d.from === 'B' && h.b.counters.cookiesSent === 1 && stateAfterCookie < 0) stateAfterCookie = h.b.status().length;
+    return d.data;
+  };
+  h.bringUp();
+  t.same(h.wire.map((d) => exchangeOf(d.data)), ['IKE_SA_INIT', 'IKE_SA_INIT R', 'IKE_SA_INIT', 'IKE_SA_INIT R', 'IKE_AUTH', 'IKE_AUTH R']);
+  t.equal(stateAfterCookie, 0, 'no state on B when it sent the COOKIE');
+  t.equal(h.b.counters.cookiesSent, 1);
+  t.equal(h.installs.A.length, 2, 'the tunnel came up');
+  // A request echoing a cookie made for someone else (another SPI) is refused again.
+  const replay = Buffer.from(h.wire[2]!.data);
+  replay[0]! ^= 1;
+  const out = h.b.receive(replay, { address: '198.51.100.1', port: 500 }, 500);
+  t.equal(h.b.counters.cookiesSent, 2, 'a cookie for another SPI is not accepted');
+  t.ok(out.every((a) => a.kind !== 'install'));
+  t.equal(h.b.status().length, 1, 'and it left no state');
+});
+
 t.test('§1.3.3: CREATE_CHILD_SA rekey installs a new pair before the old one is deleted (both sides)', async (t) => {
   for (const pfs of [null, 19]) {
     const h = v2({ tunnelA: { pfsGroup: pfs }, tunnelB: { pfsGroup: pfs } });

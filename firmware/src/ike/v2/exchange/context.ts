@@ -20,12 +20,14 @@ export interface V2Counters {
   ikeFailed: number;
   childFailed: number;
   halfOpenRefused: number;
+  /** IKE_SA_INIT requests answered with a COOKIE instead of state (§2.6). */
+  cookiesSent: number;
   fragmentsSent: number;
   fragmentsReceived: number;
 }
 
 export function newCounters(): V2Counters {
-  return { malformed: 0, unexpected: 0, retransmitted: 0, cachedResponses: 0, ikeFailed: 0, childFailed: 0, halfOpenRefused: 0, fragmentsSent: 0, fragmentsReceived: 0 };
+  return { malformed: 0, unexpected: 0, retransmitted: 0, cachedResponses: 0, ikeFailed: 0, childFailed: 0, halfOpenRefused: 0, cookiesSent: 0, fragmentsSent: 0, fragmentsReceived: 0 };
 }
 
 export interface V2Context {

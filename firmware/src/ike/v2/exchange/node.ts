@@ -15,11 +15,14 @@ import type { FailureReason } from '../../../log/failure-record.ts';
 import type { Severity } from '../../../log/syslog.ts';
 import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy } from '../../exchange/types.ts';
 import type { ChildStatus } from '../../exchange/ike-node.ts';
-import { ExchangeType, PayloadType, ProtocolId } from '../wire/constants.ts';
+import { ExchangeType, HeaderFlag, PayloadType, ProtocolId } from '../wire/constants.ts';
+import { notify } from '../wire/notify.ts';
+import { NotifyType } from '../wire/notify-types.ts';
+import { CookieJar } from './cookies.ts';
 import { openEncrypted } from '../wire/encrypted.ts';
 import { FragmentAssembly } from '../wire/fragments.ts';
 import { isInitiator, isResponse } from '../wire/header.ts';
-import { decodeMessage, type Message } from '../wire/message.ts';
+import { decodeMessage, encodeMessage, type Message } from '../wire/message.ts';
 import { decodePayloads } from '../wire/payload-chain.ts';
 import type { Payload } from '../wire/payloads.ts';
 import { handleAuthResponse, initiateAuth, respondAuth } from './auth.ts';
@@ -32,6 +35,9 @@ import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
 import { spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
+
+/** Half-open IKE SAs (all peers) from which on IKE_SA_INIT needs a COOKIE (§2.6). */
+export const COOKIE_THRESHOLD = 64;
 
 /** Rekey the IKE SA this long (fraction of its lifetime) before it ends. */
 export const IKE_REKEY_MARGIN = 0.1;
@@ -65,8 +71,14 @@ export class Ikev2Node implements V2Context {
   #reqid = 0;
   readonly #inSpis = new Set<number>();
 
-  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: { fragmentation?: boolean; retransmit?: RetransmitSchedule } = {}) {
+  readonly #cookies: CookieJar;
+  /** Half-open SAs above which IKE_SA_INIT needs a COOKIE (§2.6). */
+  readonly cookieThreshold: number;
+
+  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: { fragmentation?: boolean; retransmit?: RetransmitSchedule; cookieThreshold?: number } = {}) {
     this.env = env;
+    this.#cookies = new CookieJar(env);
+    this.cookieThreshold = options.cookieThreshold ?? COOKIE_THRESHOLD;
     this.fragmentation = options.fragmentation ?? true;
     this.retransmit = options.retransmit ?? { baseMs: RETRANSMIT_BASE_MS, tries: RETRANSMIT_TRIES };
     this.#peers = new Map(peers.map((p) => [p.name, p]));
@@ -392,6 +404,7 @@ export class Ikev2Node implements V2Context {
       return;
     }
     const halfOpen = [...this.#theirs.values()].filter((s) => s.state === 'INIT_DONE');
+    if (halfOpen.length >= this.cookieThreshold && !this.#cookieOk(m, from, localPort)) return;
     if (halfOpen.length >= HALF_OPEN_TOTAL_MAX || halfOpen.filter((s) => s.peer === peer).length >= HALF_OPEN_MAX) {
       this.counters.halfOpenRefused++;
       return;
@@ -400,6 +413,26 @@ export class Ikev2Node implements V2Context {
     sa.local = { address: peer.localAddress, port: localPort };
     if (respondInit(this, sa, m, from)) this.#theirs.set(sa.spiR.toString('hex'), sa);
     else wipeIkeSa(sa);
+  }
+
+  /**
+   * §2.6: under load a request must carry a COOKIE we made for its nonce,
+   * address and SPI (the first payload); otherwise it is answered with a fresh
+   * one and forgotten. Returns true when the request may go on.
+   */
+  #cookieOk(m: Message, from: Endpoint, localPort: number): boolean {
+    const ni = m.payloads.find((p) => p.type === PayloadType.NONCE);
+    if (!ni || !('data' in ni)) return false;
+    const first = m.payloads[0];
+    const cookie = first && first.type === PayloadType.NOTIFY && 'notifyType' in first && first.notifyType === NotifyType.COOKIE ? first.data : null;
+    if (cookie && this.#cookies.check(cookie, ni.data, from, m.header.spiI)) return true;
+    this.counters.cookiesSent++;
+    const data = encodeMessage(
+      { spiI: m.header.spiI, spiR: Buffer.alloc(8), exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: 0 },
+      [notify(NotifyType.COOKIE, this.#cookies.make(ni.data, from, m.header.spiI))],
+    );
+    this.out.push({ kind: 'send', localPort, to: from, data });
+    return false;
   }
 
   #initResponse(m: Message, from: Endpoint): void {
