@@ -1,8 +1,12 @@
-# syntax=docker/dockerfile:1
 # The firmware image built in a container by the same script as on a host
-# (scripts/build-image), so both stay one build.
+# (scripts/build-image), so both stay one build: scripts/docker-build runs it
+# and test/image/docker-build.test.ts checks that its manifest (every file's
+# sha256) equals the host build's.
 #
-#   Image files only (vmlinuz, initramfs.cpio.gz, manifest.json):
+#   scripts/docker-build --board qemu-virt-arm64 --out out/docker
+#     (makes the base image with mmdebstrap when no registry is reachable,
+#     then docker build --target image + docker cp)
+#   With a registry and BuildKit:
 #     docker build --target image --build-arg BOARD=qemu-virt-arm64 \
 #       --output type=local,dest=out/qemu-virt-arm64 .
 #   Boot it in QEMU inside a container (SSH on localhost:2222):
@@ -10,52 +14,62 @@
 #     docker run -it --rm -p 127.0.0.1:2222:2222 -v $PWD/id.pub:/keys.pub:ro \
 #       sitelink-qemu --authorized-keys /keys.pub
 #
-# The build context is copied selectively (no node_modules, .cache or out/
-# from the host).
-
+# The build stage is the build host's Debian release (12 "bookworm" today), so
+# the cross compiler is the host's and both builds give the same bytes; the
+# board's release (13 "trixie") comes from board/*/profile.sh and has its own
+# apt lists inside build-image. Only the legacy builder's features are used
+# (no RUN --mount): the Debian downloads stay cached in their own layer.
+ARG BASE=debian:bookworm
 ARG BOARD=qemu-virt-arm64
 
-# ---- build: Debian 12 with Node 20 (package.json engines), cross toolchain
-FROM node:20-bookworm AS build
+# ---- build: cross toolchain, Node + npm for esbuild and cmake-js
+FROM ${BASE} AS build
 ARG BOARD
-ARG COMMIT=unknown
-# The official Node image keeps its headers in /usr/local/include/node; the
-# repository's .npmrc names a Debian-style /usr. The environment wins over .npmrc.
-ENV DEBIAN_FRONTEND=noninteractive \
-    npm_config_nodedir=/usr/local \
-    SITELINK_COMMIT=${COMMIT}
-# arm64 is added as a foreign architecture for `apt-get download` only:
-# build-image unpacks arm64 packages into its own trees, never installs them.
-RUN dpkg --add-architecture arm64 \
- && apt-get update \
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      build-essential cmake pkg-config libssl-dev \
-      gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu \
-      busybox-static cpio gzip file xz-utils \
- && apt-get clean
+      cmake ninja-build g++ gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu \
+      busybox-static cpio gzip xz-utils zstd advancecomp file debian-archive-keyring ca-certificates \
+      nodejs npm \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+# Certificate authorities the build host added locally (e.g. a TLS-inspecting
+# proxy in front of the npm registry): scripts/docker-build passes them in.
+ARG EXTRA_CA_CERTS=
+RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
+      printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/build-host.crt && update-ca-certificates >/dev/null; \
+    fi
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+RUN npm_config_cafile=/etc/ssl/certs/ca-certificates.crt npm ci --no-audit --no-fund --loglevel=error
+# The board's Debian packages: resolved and downloaded in a layer of their own,
+# reused until the board profiles or the image scripts change, or the host's
+# build resolved other versions (DEBIAN_PACKAGES, from scripts/docker-build).
 COPY board/ board/
+COPY scripts/image/common.sh scripts/image/resolve-packages scripts/image/fetch-packages scripts/image/fetch-board scripts/image/
+ARG DEBIAN_PACKAGES=
+RUN bash scripts/image/fetch-board "${BOARD}" >/dev/null
+COPY tsconfig.json ./
 COPY native/CMakeLists.txt native/
 COPY native/cmake/ native/cmake/
 COPY native/src/ native/src/
 COPY native/binding/ native/binding/
 COPY native/test/ native/test/
 COPY firmware/ firmware/
-COPY scripts/ scripts/
-# apt lists are refreshed here too: build-image asks apt for candidates.
-RUN apt-get update -qq \
- && bash scripts/build-image --board "${BOARD}" --out /out
+COPY scripts/bundle.mjs scripts/build-image scripts/
+COPY scripts/image/ scripts/image/
+# The build context has no .git: the commit and its time come as arguments.
+ARG COMMIT=unknown
+ARG SOURCE_DATE_EPOCH=0
+RUN SITELINK_APT_MAX_AGE=-1 SITELINK_COMMIT="${COMMIT}" \
+    bash scripts/build-image --board "${BOARD}" --out /out
 
-# ---- image: just the artifacts, for `docker build --output`
+# ---- image: just the artifacts (docker cp, or docker build --output)
 FROM scratch AS image
 ARG BOARD
 COPY --from=build /out/${BOARD}/ /
 
 # ---- qemu: boots the image; forwards listen on the container's own address
-FROM debian:bookworm-slim AS qemu
+FROM ${BASE} AS qemu
 ARG BOARD
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \

@@ -1,5 +1,6 @@
 // Bundles each firmware entry point into one file under dist/ (esbuild).
-// The target is the oldest Node the firmware runs on: Debian 12's arm64 nodejs (18).
+// The target is the Node the firmware runs on: Debian 13's arm64 nodejs (20),
+// the board image's (board/common/profile.sh BOARD_SUITE).
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 
@@ -21,11 +22,15 @@ await build({
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
-  target: 'node18',
+  target: 'node20',
   format: 'esm',
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
+  // Paths in the bundle's module comments stay as seen from the repository
+  // (node_modules/...), also where node_modules is a symlink: the image is
+  // reproducible from any checkout (test/image/docker-build.test.ts).
+  preserveSymlinks: true,
   // The ESP engine is a native addon found at run time, never bundled.
   external: ['*.node'],
   // CommonJS dependencies bundled into ESM still call require() for builtins.

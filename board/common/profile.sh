@@ -5,10 +5,13 @@
 
 BOARD_DESC="generic arm64"
 BOARD_ARCH=arm64
+# Debian release the image is made of (its own apt lists: scripts/image/common.sh
+# target_apt). 13 "trixie": Node 20, kernel 6.12.
+BOARD_SUITE=trixie
 BOARD_KERNEL_PKG=linux-image-arm64
 # Debian arm64 packages unpacked into the root filesystem (their library
 # dependencies are resolved by scripts/image/resolve-packages).
-BOARD_PACKAGES=(busybox-static nodejs dropbear-bin nftables libssl3)
+BOARD_PACKAGES=(busybox nodejs dropbear-bin nftables libssl3t64)
 
 # Kernel modules, loaded at boot: the board's (BOARD_RT_MODULES) first, then
 # these common ones (AF_ALG and the ESP algorithm templates, TUN, nftables).
@@ -30,6 +33,14 @@ BOARD_RT_CONFIG_DEV=""
 # AF_ALG driver names (or substrings of them) this board should bind for the
 # ESP transforms; checked by the image test and shown by the boot log.
 BOARD_RT_AFALG_DRIVERS=""
+
+# ICU locales kept besides root (scripts/image/slim-icu): Intl in other
+# languages falls back to root's formats.
+BOARD_ICU_LOCALES="en en_US en_US_POSIX en_001"
+# Compression of the root filesystem (xz, zstd, gzip; see compressor_cmd in
+# scripts/image/common.sh) and of the kernel (gzip: Image.gz, or none).
+BOARD_INITRAMFS_COMPRESS=xz
+BOARD_KERNEL_COMPRESS=gzip
 
 # Kernel image and device tree as the boot loader wants them.
 BOARD_DTB=""

@@ -20,3 +20,6 @@ BOARD_RT_CONFIG_DEV=/dev/mmcblk0p2
 BOARD_RT_AFALG_DRIVERS="safexcel-rfc4106-gcm-aes safexcel-authenc-hmac-sha256-cbc-aes"
 BOARD_DTB=marvell/armada-3720-espressobin-v7.dtb
 BOARD_FLASH_LAYOUT=sd-ext4
+# The vendor U-Boot's booti takes a plain Image (Image.gz needs a newer
+# U-Boot with kernel_comp_addr_r).
+BOARD_KERNEL_COMPRESS=none

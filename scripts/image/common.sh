@@ -6,7 +6,17 @@ REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # Downloads and intermediate trees live in .cache/ (git-ignored) and are
 # reused on rebuild; only out/<board>/ holds the finished image.
 CACHE=${CACHE:-$REPO/.cache/image}
-DEB_CACHE=${DEB_CACHE:-$CACHE/debs}
+# Downloads are shared by every clone on the machine (a fresh CI clone too):
+# /var/cache/sitelink when writable, else inside .cache/. Never required: an
+# empty or missing cache only means downloading again.
+if [ -z "${SITELINK_CACHE:-}" ]; then
+  SITELINK_CACHE=/var/cache/sitelink
+  mkdir -p "$SITELINK_CACHE" 2>/dev/null && [ -w "$SITELINK_CACHE" ] || SITELINK_CACHE=$CACHE
+fi
+export SITELINK_CACHE
+# Debian .debs, named as in the archive's pool and checked against its sha256.
+DEB_CACHE=${DEB_CACHE:-$SITELINK_CACHE/debs}
+APT_ROOT=${APT_ROOT:-$SITELINK_CACHE/apt}
 
 log() { printf '[build-image] %s\n' "$*" >&2; }
 die() { printf '[build-image] error: %s\n' "$*" >&2; exit 1; }
@@ -26,17 +36,69 @@ load_board() {
   for v in $(compgen -v BOARD_RT_); do export "${v?}"; done
 }
 
-# arm64 package lists beside the host's, for `apt-cache depends pkg:arm64` and
-# `apt-get download pkg:arm64` (nothing arm64 is ever installed). Without them
-# apt-cache knows no arm64 package and the dependency closure silently stays
-# the seed list, so the resolver and the fetcher both call this first.
-ensure_arm64_lists() {
-  dpkg --print-foreign-architectures | grep -qx arm64 && return 0
-  [ "$(id -u)" -eq 0 ] || die "run as root once: dpkg --add-architecture arm64 && apt-get update"
-  log "adding arm64 as a foreign dpkg architecture (package lists only)"
-  dpkg --add-architecture arm64
-  apt-get update -qq
+# The board's Debian release, with its own apt state: arm64 package lists for
+# BOARD_SUITE kept apart from the host's (the build host may run another
+# release, e.g. Debian 12 building a Debian 13 image). `apt-cache` and
+# `apt-get download` read it through APT_CONFIG; nothing arm64 is ever
+# installed. The lists are refreshed when older than SITELINK_APT_MAX_AGE
+# seconds (default 6 h; 0 = always, -1 = never, e.g. in a container layer
+# that just refreshed them).
+target_apt() {
+  local suite=${BOARD_SUITE:-trixie} mirror=${SITELINK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  local security=${SITELINK_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+  local key=/usr/share/keyrings/debian-archive-keyring.gpg
+  local a=$APT_ROOT/$suite-arm64
+  [ -f "$key" ] || die "missing $key (apt-get install debian-archive-keyring)"
+  mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/sources.list.d" "$a/preferences.d" "$a/apt.conf.d"
+  printf 'deb [signed-by=%s] %s %s main\n' "$key" "$mirror" "$suite" "$key" "$mirror" "$suite-updates" \
+    "$key" "$security" "$suite-security" > "$a/sources.list.new"
+  cmp -s "$a/sources.list.new" "$a/sources.list" && rm "$a/sources.list.new" ||
+    { mv "$a/sources.list.new" "$a/sources.list"; rm -f "$a/updated"; }
+  [ -f "$a/status" ] || : > "$a/status"
+  cat > "$a/apt.conf" <<APT
+Dir::State "$a";
+Dir::State::Lists "$a/lists";
+Dir::State::status "$a/status";
+Dir::Cache "$a/cache";
+Dir::Etc::SourceList "$a/sources.list";
+Dir::Etc::SourceParts "$a/sources.list.d";
+Dir::Etc::Preferences "$a/preferences";
+Dir::Etc::PreferencesParts "$a/preferences.d";
+Dir::Etc::Parts "$a/apt.conf.d";
+APT::Architecture "arm64";
+APT::Architectures "arm64";
+Acquire::Languages "none";
+APT
+  export APT_CONFIG=$a/apt.conf
+  local max=${SITELINK_APT_MAX_AGE:-21600} now age
+  now=$(date +%s)
+  age=$(( now - $(stat -c %Y "$a/updated" 2>/dev/null || echo 0) ))
+  if [ ! -f "$a/updated" ] || { [ "$max" -ge 0 ] && [ "$age" -gt "$max" ]; }; then
+    log "refreshing Debian $suite arm64 package lists ($a)"
+    apt-get update -q=2 || { sleep 5; apt-get update -q=2; } || die "apt-get update for $suite arm64 failed (twice)"
+    touch "$a/updated"
+  fi
 }
 
 # Human size of a file or directory, in MiB with one decimal.
 mib() { du -sb "$1" | awk '{ printf "%.1f MiB", $1 / 1048576 }'; }
+
+# The compressor command for an image part (reads stdin, writes stdout), and
+# the file extension it gives. Deterministic: one thread, fixed settings.
+#   xz:   the kernel's decoder checks CRC32 only (not xz's default CRC64); the
+#         ARM64 branch filter (BCJ, XZ_DEC_ARM64 in Debian's 6.12 kernel)
+#         makes arm64 code ~10% smaller; a 32 MiB window keeps the boot-time
+#         decoder's memory small.
+#   zstd: level 19, 8 MiB window.
+#   gzip: -9, no name or time stored.
+compressor_cmd() {
+  case $1 in
+    xz) echo "xz -T1 -c --check=crc32 --arm64 --lzma2=preset=9,dict=32MiB" ;;
+    zstd) echo "zstd -q -c -19 --single-thread" ;;
+    gzip) echo "gzip -9 -n -c" ;;
+    *) die "unknown compressor '$1' (xz, zstd or gzip)" ;;
+  esac
+}
+compressor_ext() {
+  case $1 in xz) echo xz ;; zstd) echo zst ;; gzip) echo gz ;; *) die "unknown compressor '$1'" ;; esac
+}

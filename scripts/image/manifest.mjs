@@ -1,11 +1,12 @@
 // Writes out/<board>/manifest.json: what went into the image (Debian package
-// versions, kernel), each artifact's sha256 and size, and the build date.
+// versions, kernel), each artifact's sha256 and size, and the build date
+// (SOURCE_DATE_EPOCH, so the same sources give the same manifest).
 // scripts/flash verifies artifacts against it before writing anything.
 // Usage: node manifest.mjs OUTDIR BOARD KVER PACKAGES_TSV SIZES_TSV
 //   PACKAGES_TSV: "name\tversion\tarch" per line
-//   SIZES_TSV:    "label\tbytes" per line (informational cost breakdown)
+//   SIZES_TSV:    "component\tunpacked\tpacked" per line (scripts/image/measure-sizes)
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, statSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -34,15 +35,17 @@ if (!process.env['SITELINK_COMMIT']) try {
 const manifest = {
   format: 1,
   board,
-  built: new Date().toISOString(),
+  built: new Date(Number(process.env['SOURCE_DATE_EPOCH'] ?? 0) * 1000).toISOString(),
   commit,
   kernel: kver,
   artifacts: Object.fromEntries(
-    ['vmlinuz', 'initramfs.cpio.gz', 'board.dtb']
+    ['vmlinuz', ...readdirSync(outDir).filter((n) => /^initramfs\.cpio\.(gz|xz|zst)$/.test(n)).sort(), 'board.dtb']
       .filter((n) => existsSync(join(outDir, n)))
       .map((n) => [n, artifact(n)]),
   ),
   packages: Object.fromEntries(rows(pkgFile).map(([n, v, a]) => [n, { version: v, arch: a }])),
-  sizes: Object.fromEntries(rows(sizeFile).map(([k, v]) => [k, Number(v)])),
+  // Bytes per component: unpacked, and packed as shipped (the artifacts) or
+  // compressed alone with the image's compressor (the root filesystem's parts).
+  sizes: Object.fromEntries(rows(sizeFile).map(([k, u, p]) => [k, { unpacked: Number(u), packed: Number(p) }])),
 };
 writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

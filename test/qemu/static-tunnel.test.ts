@@ -1,6 +1,6 @@
 // A static-key ESP-in-UDP tunnel between the emulated board and a
 // sitelink-static gateway on the host, both running dist/sitelink-static.mjs:
-// the board on Node 18 with its arm64 addon (crypto backend auto, so AF_ALG
+// the board on Node 20 with its arm64 addon (crypto backend auto, so AF_ALG
 // on the board's kernel), the host on the host addon.
 //
 // QEMU runs inside a network namespace made for this test, so its user-mode

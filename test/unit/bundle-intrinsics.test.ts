@@ -7,7 +7,7 @@
 // assignment pass through unchanged, so this checks the output, not the sources.
 //
 // The second test runs the bundles' Date-heavy code paths under the board's Node
-// (Debian 12's Node 18) when SITELINK_BOARD_NODE names it, e.g. the arm64 binary
+// (Debian 13's Node 20) when SITELINK_BOARD_NODE names it, e.g. the arm64 binary
 // under qemu-user (scripts/lab/board-node); otherwise it says SKIP.
 import t from 'tap';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -89,7 +89,7 @@ t.test('no bundle binds or assigns a global intrinsic', { skip: bundles.length >
 
 // Code paths of the bundles that make Dates, run under the board's Node.
 const boardNode = process.env.SITELINK_BOARD_NODE;
-t.test('the bundles under the board\'s Node', { skip: boardNode && existsSync(boardNode) ? false : 'SKIP: set SITELINK_BOARD_NODE to the board\'s node (scripts/lab/board-node prepares Debian 12\'s arm64 Node 18 under qemu-user)' }, async (t) => {
+t.test('the bundles under the board\'s Node', { skip: boardNode && existsSync(boardNode) ? false : 'SKIP: set SITELINK_BOARD_NODE to the board\'s node (scripts/lab/board-node prepares Debian 13\'s arm64 Node 20 under qemu-user)' }, async (t) => {
   const node = boardNode!;
   const env = { ...process.env, NODE_OPTIONS: '' };
   const v = spawnSync(node, ['--version'], { encoding: 'utf8', env, timeout: 120_000 });

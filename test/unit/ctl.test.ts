@@ -250,7 +250,7 @@ t.test('the bundled sitelinkctl runs (esbuild, as scripts/bundle.mjs does)', asy
   const b = spawnSync(process.execPath, ['-e', `
     const { build } = await import('esbuild');
     await build({ entryPoints: { sitelinkctl: 'firmware/src/ctl/sitelinkctl.ts' }, outdir: ${JSON.stringify(out)}, outExtension: { '.js': '.mjs' },
-      bundle: true, platform: 'node', target: 'node18', format: 'esm', logLevel: 'error',
+      bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'error',
       banner: { js: "import { createRequire as __slCreateRequire } from 'node:module'; const require = __slCreateRequire(import.meta.url);" } });
   `, '--input-type=module'], { cwd: repo, encoding: 'utf8' });
   t.equal(b.status, 0, b.stderr);
