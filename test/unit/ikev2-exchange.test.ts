@@ -247,6 +247,24 @@ t.test('§2.8.1: simultaneous child rekey from both ends leaves one pair; the re
   }
 });
 
+t.test('reserved inbound SPIs stay bounded: ten rekeys, a refused child, a terminate', async (t) => {
+  const h = v2();
+  h.bringUp();
+  for (let i = 0; i < 10; i++) {
+    h.apply(i % 2 ? 'B' : 'A', i % 2 ? h.b.rekey('gwA') : h.a.rekey('gwB'));
+    h.pump();
+  }
+  t.equal(h.a.spisInUse, 1, 'A: just the live child SA');
+  t.equal(h.b.spisInUse, 1, 'B: just the live child SA');
+  h.apply('A', h.a.terminate('gwB'));
+  h.pump();
+  t.equal(h.a.spisInUse, 0);
+  t.equal(h.b.spisInUse, 0);
+  const refused = v2({ tunnelB: { methods: [{ esp: 'aes256-sha256', lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }] } });
+  refused.bringUp();
+  t.equal(refused.a.spisInUse + refused.b.spisInUse, 0, 'a refused child SA reserves nothing');
+});
+
 t.test('child SAs rekey by timer before they expire', async (t) => {
   const h = v2();
   h.bringUp();

@@ -108,6 +108,7 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
     const n = narrow(sa.peer.tunnels, tsi.selectors, tsr.selectors);
     const inSpi = n ? ctx.allocateSpi() : 0;
     const choice = n ? chooseEsp(n.tunnel, childSa.proposals, inSpi, true) : null;
+    if (!choice && n) ctx.releaseSpi(inSpi);
     if (!n) {
       out.push(notify(NotifyType.TS_UNACCEPTABLE));
       ctx.fail(sa, 'quick', 'ts-mismatch', 'the peer\'s traffic selectors match no tunnel');
@@ -162,6 +163,7 @@ export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly 
   const local = tsi ? withinOffer(ours.local, tsi.selectors) : null;
   const remote = tsr ? withinOffer(ours.remote, tsr.selectors) : null;
   if (childErr || !choice || !local || !remote) {
+    ctx.releaseSpi(purpose.childSpi);
     const code = childErr?.notifyType === NotifyType.TS_UNACCEPTABLE ? 'ts-mismatch' : childErr?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : 'invalid-message';
     ctx.fail(sa, 'quick', code, childErr ? `child SA for ${tunnel.name} refused: ${notifyName(childErr.notifyType)}` : `child SA answer for ${tunnel.name} is not what we offered`);
     return true;

@@ -91,6 +91,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   const inSpi = ctx.allocateSpi();
   const choice = chooseEsp(n.tunnel, saP.proposals, inSpi, false);
   if (!choice) {
+    ctx.releaseSpi(inSpi);
     ctx.fail(sa, 'quick', n.tunnel.pfsGroup !== null && !ke ? 'pfs-mismatch' : 'no-proposal-chosen', `no ESP proposal acceptable for ${n.tunnel.name}`);
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN, `no acceptable ESP proposal for ${n.tunnel.name}`);
   }
@@ -98,12 +99,16 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   let gir: Buffer | undefined;
   let ourKe: Payload | null = null;
   if (group !== null) {
-    if (!ke || ke.group !== group) return refuse(NotifyType.INVALID_KE_PAYLOAD, `KE of group ${ke ? groupName(ke.group) : 'none'}, we want ${groupName(group)}`, groupData(group));
+    if (!ke || ke.group !== group) {
+      ctx.releaseSpi(inSpi);
+      return refuse(NotifyType.INVALID_KE_PAYLOAD, `KE of group ${ke ? groupName(ke.group) : 'none'}, we want ${groupName(group)}`, groupData(group));
+    }
     const dh = dhGroupById(group)!.generate();
     try {
       gir = dh.computeSecret(ke.data);
     } catch (e) {
       if (!(e instanceof DhError)) throw e;
+      ctx.releaseSpi(inSpi);
       return refuse(NotifyType.INVALID_SYNTAX, `invalid KE: ${e.message}`);
     }
     ourKe = { type: PayloadType.KE, group, data: dh.publicKey };
@@ -151,6 +156,7 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
     }
   }
   if (bad) {
+    ctx.releaseSpi(spi);
     if (p.kind === 'rekey-child') p.old.rekeying = false;
     const code = err?.notifyType === NotifyType.TS_UNACCEPTABLE ? 'ts-mismatch' : err?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : err?.notifyType === NotifyType.INVALID_KE_PAYLOAD ? 'pfs-mismatch' : 'other';
     ctx.fail(sa, 'quick', code, `CREATE_CHILD_SA for ${tunnel.name}: ${bad}`);

@@ -42,6 +42,8 @@ export interface V2Context {
   nextReqid(): number;
   /** A fresh inbound ESP SPI, non-zero and not in use (RFC 4303 §2.1: 1..255 reserved). */
   allocateSpi(): number;
+  /** The SPI is no longer in use (child removed, or never installed). */
+  releaseSpi(spi: number): void;
   /** Record a failed negotiation for `explain` and the counters. */
   fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra?: Silence & { waitedSeconds?: number }): void;
   /** Drop an IKE SA and its children (Delete sent first when `notifyPeer`). */

@@ -117,6 +117,15 @@ export class Ikev2Node implements V2Context {
     }
   }
 
+  releaseSpi(spi: number): void {
+    this.#inSpis.delete(spi);
+  }
+
+  /** Inbound SPIs reserved (installed children and exchanges in flight): bounded by what exists. */
+  get spisInUse(): number {
+    return this.#inSpis.size;
+  }
+
   fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra: Silence & { waitedSeconds?: number } = {}): void {
     if (phase === 'main') this.counters.ikeFailed++;
     else this.counters.childFailed++;
@@ -126,13 +135,14 @@ export class Ikev2Node implements V2Context {
 
   removeSa(sa: IkeSaV2, notifyPeer: boolean): void {
     if (sa.state === 'DEAD') return;
+    const p = sa.pending?.purpose;
+    if (p?.kind === 'auth' && p.childSpi !== 0) this.releaseSpi(p.childSpi);
+    else if (p?.kind === 'rekey-child') this.releaseSpi(p.newSpi);
+    else if (p?.kind === 'create-child') this.releaseSpi(p.spi);
     if (notifyPeer && sa.keys && (sa.state === 'ESTABLISHED' || sa.state === 'DELETING')) {
       deleteIke(this, sa);
     }
-    for (const c of [...sa.children]) {
-      removeChild(this, sa, c);
-      this.#inSpis.delete(c.inSpi);
-    }
+    for (const c of [...sa.children]) removeChild(this, sa, c);
     if (udpEncapsulated(sa) && sa.state === 'ESTABLISHED' && !this.sasOf(sa.peer.name).some((o) => o !== sa && o.state === 'ESTABLISHED')) {
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });
     }
@@ -482,6 +492,7 @@ export class Ikev2Node implements V2Context {
     switch (purpose.kind) {
       case 'auth':
         if (!handleAuthResponse(this, sa, inner, purpose)) {
+          if (purpose.childSpi !== 0) this.releaseSpi(purpose.childSpi);
           this.removeSa(sa, false);
           return;
         }
@@ -497,7 +508,6 @@ export class Ikev2Node implements V2Context {
         break;
       case 'delete-child':
         removeChild(this, sa, purpose.child);
-        this.#inSpis.delete(purpose.child.inSpi);
         break;
       case 'delete-ike':
         this.removeSa(sa, false);
