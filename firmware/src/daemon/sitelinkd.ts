@@ -120,6 +120,14 @@ async function main(): Promise<void> {
       resolve();
     });
   });
+  // A refused send (EPERM from a firewall, no route) is reported to the send's
+  // callback only: without one it vanished silently. Log it, through the rate limiter
+  // (one key), so that a flood of replies to unreachable sources cannot grow the log;
+  // any other socket error is logged the same way rather than ending the process.
+  const sendFailed = (e: Error | null): void => {
+    if (e) log.log({ level: 'warning', phase: 'daemon', step: 'UDP 500 SEND', message: `sending on UDP ${g.ikePort} failed: ${e.message}` });
+  };
+  sock500.on('error', sendFailed);
 
   const node = new IkeNodes({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers, {
     fragmentation: g.fragmentation,
@@ -147,7 +155,7 @@ async function main(): Promise<void> {
         switch (a.kind) {
           case 'send':
             if (a.localPort === g.nattPort) dataplane.sendIke(a.data, a.to);
-            else sock500.send(a.data, a.to.port, a.to.address);
+            else sock500.send(a.data, a.to.port, a.to.address, sendFailed);
             break;
           case 'install':
             try {
