@@ -21,7 +21,15 @@ process.chdir(root);
 const args = process.argv.slice(2);
 if (args[0] === '--make-seeds') {
   // Regenerates test/fuzz/corpus from the capture, the builders and openssl (test/fuzz/lib/make-seeds.ts).
-  await build({ entryPoints: ['test/fuzz/lib/make-seeds.ts'], outfile: 'native/build-asan/make-seeds.mjs', bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  await build({
+    entryPoints: ['test/fuzz/lib/make-seeds.ts'],
+    outfile: 'native/build-asan/make-seeds.mjs',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
   const r = spawnSync(process.execPath, ['native/build-asan/make-seeds.mjs'], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
@@ -107,7 +115,19 @@ let failed = 0;
   mkdirSync(`${out}/canary`, { recursive: true });
   const edges = await bundle([{ name: 'canary', source: 'test/fuzz/lib/canary.ts' }], /\/test\/fuzz\/lib\/canary\.ts$/);
   const log = `${out}/fuzz-logs/canary.log`;
-  const code = await run(process.execPath, ['test/fuzz/lib/run-js.mjs', `${out}/fuzz-js/canary.mjs`, String(edges), '--', '-runs=2000000', '-seed=1', `-artifact_prefix=${out}/canary/`], log);
+  const code = await run(
+    process.execPath,
+    [
+      'test/fuzz/lib/run-js.mjs',
+      `${out}/fuzz-js/canary.mjs`,
+      String(edges),
+      '--',
+      '-runs=2000000',
+      '-seed=1',
+      `-artifact_prefix=${out}/canary/`,
+    ],
+    log,
+  );
   if (code !== 0 && /canary found/.test(readFileSync(log, 'utf8'))) {
     passed++;
     console.log('fuzz: canary: ok, the driver follows JavaScript coverage (found a 4-byte magic value)');

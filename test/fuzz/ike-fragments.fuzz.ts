@@ -8,7 +8,13 @@
 // the counters add up (every fragment taken in is either completed, still
 // pending or counted as dropped).
 import { decodeFragment } from '../../firmware/src/ike/wire/index.ts';
-import { Reassembler, REASSEMBLY_MAX_BYTES, REASSEMBLY_MAX_MESSAGES, REASSEMBLY_TIMEOUT_MS, type FragmentCounters } from '../../firmware/src/ike/exchange/fragments.ts';
+import {
+  Reassembler,
+  REASSEMBLY_MAX_BYTES,
+  REASSEMBLY_MAX_MESSAGES,
+  REASSEMBLY_TIMEOUT_MS,
+  type FragmentCounters,
+} from '../../firmware/src/ike/exchange/fragments.ts';
 import { check, checkRejection } from './lib/check.ts';
 
 export function fuzz(data: Buffer): void {

@@ -9,7 +9,17 @@
 // Properties: a flipped bit is never accepted; an intact message opens to
 // exactly the sealed chain; reassembly gives what decoding the whole chain
 // gives; nothing throws.
-import { EncrId, IntegId, decodeMessage, decodePayloads, FragmentAssembly, openEncrypted, sealEncrypted, type HeaderFields, type SkKeys } from '../../firmware/src/ike/v2/wire/index.ts';
+import {
+  EncrId,
+  IntegId,
+  decodeMessage,
+  decodePayloads,
+  FragmentAssembly,
+  openEncrypted,
+  sealEncrypted,
+  type HeaderFields,
+  type SkKeys,
+} from '../../firmware/src/ike/v2/wire/index.ts';
 import { encrById, integById } from '../../firmware/src/ike/v2/crypto/transforms.ts';
 import { check } from './lib/check.ts';
 

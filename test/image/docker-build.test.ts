@@ -72,7 +72,11 @@ t.test('docker build gives the same image as scripts/build-image', { skip: skip 
     t.equal(docker.artifacts[name]?.sha256, a.sha256, `${name}: same sha256 from both builds`);
   }
   // The files docker cp brought out are the ones its manifest describes.
-  t.same(readdirSync(dir).sort(), ['manifest.json', ...Object.keys(docker.artifacts)].sort(), 'docker-build copied the manifest and its artifacts, nothing else');
+  t.same(
+    readdirSync(dir).sort(),
+    ['manifest.json', ...Object.keys(docker.artifacts)].sort(),
+    'docker-build copied the manifest and its artifacts, nothing else',
+  );
   for (const [name, a] of Object.entries(docker.artifacts)) t.equal(sha256(path.join(dir, name)), a.sha256, `${name} matches the docker manifest`);
   t.same(docker.packages, host.packages, 'same Debian package versions');
   t.same(docker.sizes, host.sizes, 'same size table');

@@ -23,14 +23,34 @@ const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 const FAST = { timeout: '1s', tries: 2 };
 
 function gwA(psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${psk}`, start: 'start', retransmit: FAST, ...over };
+  return {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: `0x${psk}`,
+    start: 'start',
+    retransmit: FAST,
+    ...over,
+  };
 }
 
 async function charonOn(t: Test, lab: Lab, dir: string, psk: string, over: Partial<SwanctlPeer> = {}): Promise<Charon> {
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA, ...over }),
+    swanctlConf({
+      ...charonPskBasics(psk),
+      localAddr: LAB.gwBWan,
+      remoteAddr: LAB.natPublic,
+      localId: 'gwB.lab',
+      remoteId: 'gwA.lab',
+      localTs: LAB.subnetB,
+      remoteTs: LAB.subnetA,
+      ...over,
+    }),
   );
   t.teardown(() => charon.stop());
   return charon;
@@ -74,7 +94,10 @@ t.test('wrong pre-shared key', { skip: skip ?? false }, async (t) => {
   // charon answers our MM5 with a notify under its own keys, which we cannot read:
   // the PSKs differ (ike-node.ts UNREADABLE_REPLIES_LIMIT). A peer that stays silent
   // instead gets the same lines through the 'authentication' timeout diagnosis.
-  t.ok(r.reason === 'authentication-failed' || (r.reason === 'timeout' && r.silentAt === 'authentication'), `record: ${r.reason} ${r.silentAt ?? ''}`);
+  t.ok(
+    r.reason === 'authentication-failed' || (r.reason === 'timeout' && r.silentAt === 'authentication'),
+    `record: ${r.reason} ${r.silentAt ?? ''}`,
+  );
   t.match(e.text, /pre-shared keys (\(or certificates\) )?differ/, 'explain: the pre-shared keys differ');
   authChecks(t, e);
 });
@@ -88,7 +111,10 @@ t.test('strongSwan expects another identity from us', { skip: skip ?? false }, a
   if (!e) return;
   const r = e.record!;
   t.equal(r.phase, 'main');
-  t.ok(['authentication-failed', 'id-mismatch'].includes(r.reason) || (r.reason === 'timeout' && r.silentAt === 'authentication'), `record: ${r.reason} ${r.silentAt ?? ''}`);
+  t.ok(
+    ['authentication-failed', 'id-mismatch'].includes(r.reason) || (r.reason === 'timeout' && r.silentAt === 'authentication'),
+    `record: ${r.reason} ${r.silentAt ?? ''}`,
+  );
   t.match(e.text, /identit/, 'explain: mentions the identity');
   authChecks(t, e);
 });
@@ -102,7 +128,9 @@ t.test('a quick mode strongSwan refuses and whose notify is lost: silent to QM1'
   // byte 18 of the ISAKMP header; on 4500 after the 4-byte non-ESP marker), as from
   // a peer that refuses without telling.
   const charon = await charonOn(t, lab, dir, psk, { espProposals: 'aes256gcm16' });
-  const nft = 'table inet sl_silent {\n chain out {\n  type filter hook output priority 0;\n  udp sport 500 @th,208,8 5 drop\n  udp sport 4500 @th,240,8 5 drop\n }\n}\n';
+  const nft =
+    'table inet sl_silent {\n chain out {\n  type filter hook output priority 0;\n' +
+      '  udp sport 500 @th,208,8 5 drop\n  udp sport 4500 @th,240,8 5 drop\n }\n}\n';
   await runOk('ip', ['netns', 'exec', lab.ns('gwB'), 'nft', '-f', '-'], { input: nft });
   const e = await failureOf(t, lab, dir, gwA(psk, { esp: 'aes128gcm16', pfs: 'modp2048' }), charon);
   if (!e) return;

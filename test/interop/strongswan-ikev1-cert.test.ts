@@ -32,7 +32,10 @@ for (const c of [
   { kind: 'rsa' as const, sitelinkdOn: 'gwA' as const },
   { kind: 'ec' as const, sitelinkdOn: 'gwB' as const },
 ]) {
-  const title = c.sitelinkdOn === 'gwA' ? `sitelinkd (gwA) initiates to strongSwan (gwB), ${c.kind.toUpperCase()} certificates` : `strongSwan (gwA) initiates to sitelinkd (gwB), ${c.kind.toUpperCase()} certificates`;
+  const title =
+    c.sitelinkdOn === 'gwA'
+      ? `sitelinkd (gwA) initiates to strongSwan (gwB), ${c.kind.toUpperCase()} certificates`
+      : `strongSwan (gwA) initiates to sitelinkd (gwB), ${c.kind.toUpperCase()} certificates`;
   t.test(title, { skip: skip ?? false }, async (t) => {
     if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
     const { lab, dir } = await labForTest(t, 'ssc');
@@ -45,7 +48,13 @@ for (const c of [
     const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
     const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
     const kind = c.kind === 'rsa' ? ('rsa-sig' as const) : ('ecdsa-sig' as const);
-    const cert = { kind, auth: sitelinkdGw === 'gwA' ? `${kind}, psk` : `psk, ${kind}`, certificate: path.join(pki, `${sitelinkdGw}.pem`), privateKey: path.join(pki, `${sitelinkdGw}.key`), ca: path.join(pki, 'root.pem') };
+    const cert = {
+      kind,
+      auth: sitelinkdGw === 'gwA' ? `${kind}, psk` : `psk, ${kind}`,
+      certificate: path.join(pki, `${sitelinkdGw}.pem`),
+      privateKey: path.join(pki, `${sitelinkdGw}.key`),
+      ca: path.join(pki, 'root.pem'),
+    };
     const files = writeGatewayConfig(dir, sitelinkdGw, {
       id: `${sitelinkdGw}.lab`, peerName: charonGw, remote: seenAs[charonGw], remoteId: `${charonGw}.lab`,
       local: net[sitelinkdGw], remoteNet: net[charonGw], psk: 'unused-with-certificates', start: sitelinkdGw === 'gwA' ? 'start' : 'none', cert,
@@ -76,7 +85,11 @@ for (const c of [
     t.match(sas, /ESTABLISHED/, 'charon lists an established ISAKMP SA');
     t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'with a UDP-encapsulated IPsec SA');
     t.match(daemon.logText(), new RegExp(`auth ${kind}`), `sitelinkd negotiated ${kind} with two methods configured`);
-    t.match(charon.log(), new RegExp(`authentication of '${sitelinkdGw}\\.lab' with ${c.kind === 'rsa' ? 'RSA' : 'ECDSA'}\\S* successful`), `charon verified sitelinkd's ${c.kind.toUpperCase()} signature`);
+    t.match(
+      charon.log(),
+      new RegExp(`authentication of '${sitelinkdGw}\\.lab' with ${c.kind === 'rsa' ? 'RSA' : 'ECDSA'}\\S* successful`),
+      `charon verified sitelinkd's ${c.kind.toUpperCase()} signature`,
+    );
     const n = await lab.counters();
     t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
   });

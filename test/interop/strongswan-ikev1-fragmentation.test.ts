@@ -41,7 +41,12 @@ async function ipFragmentsDropped(lab: Lab): Promise<number> {
   return Number(m[1]);
 }
 
-async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'force' | 'no', ours?: boolean): Promise<{ lab: Lab; charon: Charon; daemon: Sitelinkd }> {
+async function setUp(
+  t: Tap.Test,
+  sitelinkdGw: 'gwA' | 'gwB',
+  fragmentation: 'force' | 'no',
+  ours?: boolean,
+): Promise<{ lab: Lab; charon: Charon; daemon: Sitelinkd }> {
   const { lab, dir } = await labForTest(t, 'ssf');
   const pki = path.join(dir, 'pki');
   execFileSync('mkdir', ['-p', pki]);
@@ -52,17 +57,41 @@ async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'fo
   const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
   const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
   const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
-  const cert = { kind: 'rsa-sig' as const, auth: 'rsa-sig', certificate: path.join(pki, `${sitelinkdGw}.pem`), privateKey: path.join(pki, `${sitelinkdGw}.key`), ca: path.join(pki, 'root.pem') };
+  const cert = {
+    kind: 'rsa-sig' as const,
+    auth: 'rsa-sig',
+    certificate: path.join(pki, `${sitelinkdGw}.pem`),
+    privateKey: path.join(pki, `${sitelinkdGw}.key`),
+    ca: path.join(pki, 'root.pem'),
+  };
   const files = writeGatewayConfig(dir, sitelinkdGw, {
-    id: `${sitelinkdGw}.lab`, peerName: charonGw, remote: seenAs[charonGw], remoteId: `${charonGw}.lab`,
-    local: net[sitelinkdGw], remoteNet: net[charonGw], psk: 'unused-with-certificates', start: sitelinkdGw === 'gwA' ? 'start' : 'none', cert, fragmentation: ours,
+    id: `${sitelinkdGw}.lab`,
+    peerName: charonGw,
+    remote: seenAs[charonGw],
+    remoteId: `${charonGw}.lab`,
+    local: net[sitelinkdGw],
+    remoteNet: net[charonGw],
+    psk: 'unused-with-certificates',
+    start: sitelinkdGw === 'gwA' ? 'start' : 'none',
+    cert,
+    fragmentation: ours,
   });
   let d: Sitelinkd | null = null;
   if (sitelinkdGw === 'gwB') d = await Sitelinkd.start(lab.ns('gwB'), files);
-  const charon = await Charon.start(lab.ns(charonGw), path.join(dir, `charon-${charonGw}`), swanctlPubkey({
-    localAddr: addr[charonGw], remoteAddr: charonGw === 'gwB' ? LAB.natPublic : LAB.gwBWan, self: charonGw, other: sitelinkdGw,
-    localTs: net[charonGw], remoteTs: net[sitelinkdGw], pki, fragmentation,
-  }));
+  const charon = await Charon.start(
+    lab.ns(charonGw),
+    path.join(dir, `charon-${charonGw}`),
+    swanctlPubkey({
+      localAddr: addr[charonGw],
+      remoteAddr: charonGw === 'gwB' ? LAB.natPublic : LAB.gwBWan,
+      self: charonGw,
+      other: sitelinkdGw,
+      localTs: net[charonGw],
+      remoteTs: net[sitelinkdGw],
+      pki,
+      fragmentation,
+    }),
+  );
   t.teardown(() => charon.stop());
   copyFileSync(path.join(pki, `${charonGw}.key`), path.join(charon.dir, 'rsa', `${charonGw}.key`));
   const creds = await charon.swanctl(['--load-creds', '--file', path.join(charon.dir, 'swanctl.conf')]);
@@ -74,7 +103,10 @@ async function setUp(t: Tap.Test, sitelinkdGw: 'gwA' | 'gwB', fragmentation: 'fo
 }
 
 for (const sitelinkdGw of ['gwA', 'gwB'] as const) {
-  const title = sitelinkdGw === 'gwA' ? 'sitelinkd (gwA) initiates to strongSwan (gwB), fragmented MM5/MM6' : 'strongSwan (gwA) initiates to sitelinkd (gwB), fragmented MM5/MM6';
+  const title =
+    sitelinkdGw === 'gwA'
+      ? 'sitelinkd (gwA) initiates to strongSwan (gwB), fragmented MM5/MM6'
+      : 'strongSwan (gwA) initiates to sitelinkd (gwB), fragmented MM5/MM6';
   t.test(title, { skip: skip ?? false }, async (t) => {
     if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
     const { lab, charon, daemon } = await setUp(t, sitelinkdGw, 'force');
@@ -92,9 +124,15 @@ for (const sitelinkdGw of ['gwA', 'gwB'] as const) {
     const log = daemon.logText();
     const sent = [...log.matchAll(/sending (\d+)-byte message as (\d+) fragments/g)];
     const got = [...log.matchAll(/reassembled (\d+) fragments into a (\d+)-byte message/g)];
-    t.comment(`sitelinkd sent ${sent.map((m) => `${m[1]} bytes in ${m[2]}`).join(', ')}; reassembled ${got.map((m) => `${m[2]} bytes from ${m[1]}`).join(', ')}`);
+    t.comment(
+      `sitelinkd sent ${sent.map((m) => `${m[1]} bytes in ${m[2]}`).join(', ')}; ` +
+        `reassembled ${got.map((m) => `${m[2]} bytes from ${m[1]}`).join(', ')}`,
+    );
     t.ok(sent.length >= 1 && sent.every((m) => Number(m[2]) >= 2), `sitelinkd sent its ${sitelinkdGw === 'gwA' ? 'MM5' : 'MM6'} as fragments`);
-    t.ok(got.length >= 1 && got.every((m) => Number(m[1]) >= 2 && Number(m[2]) > 1500), `sitelinkd reassembled charon's ${sitelinkdGw === 'gwA' ? 'MM6' : 'MM5'} (over 1500 bytes)`);
+    t.ok(
+      got.length >= 1 && got.every((m) => Number(m[1]) >= 2 && Number(m[2]) > 1500),
+      `sitelinkd reassembled charon's ${sitelinkdGw === 'gwA' ? 'MM6' : 'MM5'} (over 1500 bytes)`,
+    );
     const clog = charon.log();
     t.match(clog, /splitting IKE message \(\d+ bytes\) into \d+ fragments/, 'charon fragmented its message');
     t.match(clog, /reassembled fragmented IKE message/, "charon reassembled sitelinkd's fragments");

@@ -38,10 +38,27 @@ t.test('sitelinkd initiates (gwA, behind NAT) to strongSwan (gwB)', { skip: skip
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({
+      ...charonPskBasics(psk),
+      localAddr: LAB.gwBWan,
+      remoteAddr: LAB.natPublic,
+      localId: 'gwB.lab',
+      remoteId: 'gwA.lab',
+      localTs: LAB.subnetB,
+      remoteTs: LAB.subnetA,
+    }),
   );
   t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${psk}`, start: 'start' });
+  const files = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: `0x${psk}`,
+    start: 'start',
+  });
   const d = await Sitelinkd.start(lab.ns('gwA'), files);
   t.teardown(() => d.stop());
   await trafficChecks(t, lab, d, charon);
@@ -55,13 +72,30 @@ t.test('strongSwan initiates (gwA, behind NAT) to sitelinkd (gwB)', { skip: skip
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'ssr');
   const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none' });
+  const files = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk: `0x${psk}`,
+    start: 'none',
+  });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
   t.teardown(() => d.stop());
   const charon = await Charon.start(
     lab.ns('gwA'),
     path.join(dir, 'charon-gwA'),
-    swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB }),
+    swanctlConf({
+      ...charonPskBasics(psk),
+      localAddr: LAB.gwAWan,
+      remoteAddr: LAB.gwBWan,
+      localId: 'gwA.lab',
+      remoteId: 'gwB.lab',
+      localTs: LAB.subnetA,
+      remoteTs: LAB.subnetB,
+    }),
   );
   t.teardown(() => charon.stop());
   const init = await charon.initiate('lab');
@@ -75,7 +109,17 @@ t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelink
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'ssk');
   const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none', pfs: 'modp2048' });
+  const files = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk: `0x${psk}`,
+    start: 'none',
+    pfs: 'modp2048',
+  });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
   t.teardown(() => d.stop());
   const charon = await Charon.start(
@@ -108,15 +152,33 @@ t.test('mismatched PSK against strongSwan: no tunnel, explain says authenticatio
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonPskBasics(randomPskHex()), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({
+      ...charonPskBasics(randomPskHex()),
+      localAddr: LAB.gwBWan,
+      remoteAddr: LAB.natPublic,
+      localId: 'gwB.lab',
+      remoteId: 'gwA.lab',
+      localTs: LAB.subnetB,
+      remoteTs: LAB.subnetA,
+    }),
   );
   t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${randomPskHex()}`, start: 'start' });
+  const files = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: `0x${randomPskHex()}`,
+    start: 'start',
+  });
   const d = await Sitelinkd.start(lab.ns('gwA'), files);
   t.teardown(() => d.stop());
   const failed = await waitUntil(async () => (await controlRequest(files.socket, 'explain', { peer: 'gwB' })).record !== null, 20_000, 500);
   const r = await controlRequest(files.socket, 'explain', { peer: 'gwB' });
-  if (!failed || r.record?.reason !== 'authentication-failed') t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-3000)}`);
+  if (!failed || r.record?.reason !== 'authentication-failed')
+    t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-3000)}`);
   t.equal(r.record?.reason, 'authentication-failed', 'explain: authentication failed');
   t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic passes');
 });

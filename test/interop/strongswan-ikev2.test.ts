@@ -40,10 +40,29 @@ t.test('sitelinkd initiates IKEv2 (gwA, behind NAT) to strongSwan (gwB)', { skip
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonPskBasics(psk), version: 2, localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({
+      ...charonPskBasics(psk),
+      version: 2,
+      localAddr: LAB.gwBWan,
+      remoteAddr: LAB.natPublic,
+      localId: 'gwB.lab',
+      remoteId: 'gwA.lab',
+      localTs: LAB.subnetB,
+      remoteTs: LAB.subnetA,
+    }),
   );
   t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${psk}`, start: 'start', version: 2 });
+  const files = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: `0x${psk}`,
+    start: 'start',
+    version: 2,
+  });
   const d = await Sitelinkd.start(lab.ns('gwA'), files);
   t.teardown(() => d.stop());
   await trafficChecks(t, lab, d, charon);
@@ -69,7 +88,18 @@ t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and reke
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 's2r');
   const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none', version: 2, pfs: 'modp2048' });
+  const files = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk: `0x${psk}`,
+    start: 'none',
+    version: 2,
+    pfs: 'modp2048',
+  });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
   t.teardown(() => d.stop());
   const charon = await Charon.start(
@@ -110,15 +140,35 @@ t.test('mismatched PSK against strongSwan IKEv2: no tunnel, explain says authent
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonPskBasics(randomPskHex()), version: 2, localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({
+      ...charonPskBasics(randomPskHex()),
+      version: 2,
+      localAddr: LAB.gwBWan,
+      remoteAddr: LAB.natPublic,
+      localId: 'gwB.lab',
+      remoteId: 'gwA.lab',
+      localTs: LAB.subnetB,
+      remoteTs: LAB.subnetA,
+    }),
   );
   t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${randomPskHex()}`, start: 'start', version: 2 });
+  const files = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: `0x${randomPskHex()}`,
+    start: 'start',
+    version: 2,
+  });
   const d = await Sitelinkd.start(lab.ns('gwA'), files);
   t.teardown(() => d.stop());
   const failed = await waitUntil(async () => (await controlRequest(files.socket, 'explain', { peer: 'gwB' })).record !== null, 20_000, 500);
   const r = await controlRequest(files.socket, 'explain', { peer: 'gwB' });
-  if (!failed || r.record?.reason !== 'authentication-failed') t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-3000)}`);
+  if (!failed || r.record?.reason !== 'authentication-failed')
+    t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-3000)}`);
   t.equal(r.record?.reason, 'authentication-failed', 'explain: authentication failed');
   t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic passes');
 });

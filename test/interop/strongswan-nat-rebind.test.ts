@@ -18,7 +18,16 @@ t.test("strongSwan behind a NAT that rebinds: sitelinkd follows charon's new por
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'snr');
   const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none' });
+  const files = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk: `0x${psk}`,
+    start: 'none',
+  });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
   t.teardown(() => d.stop());
   const charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), swanctlConf({

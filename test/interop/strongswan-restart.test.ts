@@ -25,10 +25,27 @@ t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one p
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'srs');
   const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: `0x${psk}`, start: 'none' });
+  const files = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk: `0x${psk}`,
+    start: 'none',
+  });
   const d = await Sitelinkd.start(lab.ns('gwB'), files);
   t.teardown(() => d.stop());
-  const conf = swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB });
+  const conf = swanctlConf({
+    ...charonPskBasics(psk),
+    localAddr: LAB.gwAWan,
+    remoteAddr: LAB.gwBWan,
+    localId: 'gwA.lab',
+    remoteId: 'gwB.lab',
+    localTs: LAB.subnetA,
+    remoteTs: LAB.subnetB,
+  });
   let charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), conf);
   t.teardown(() => charon.stop());
   t.equal((await charon.initiate('lab')).code, 0, 'charon brought the tunnel up');
@@ -60,10 +77,27 @@ t.test('sitelinkd restarts (SIGKILL) and initiates again: strongSwan keeps one p
   const charon = await Charon.start(
     lab.ns('gwB'),
     path.join(dir, 'charon-gwB'),
-    swanctlConf({ ...charonPskBasics(psk), localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA }),
+    swanctlConf({
+      ...charonPskBasics(psk),
+      localAddr: LAB.gwBWan,
+      remoteAddr: LAB.natPublic,
+      localId: 'gwB.lab',
+      remoteId: 'gwA.lab',
+      localTs: LAB.subnetB,
+      remoteTs: LAB.subnetA,
+    }),
   );
   t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: `0x${psk}`, start: 'start' });
+  const files = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: `0x${psk}`,
+    start: 'start',
+  });
   let d = await Sitelinkd.start(lab.ns('gwA'), files);
   t.teardown(() => d.stop());
   t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500), 'the tunnel comes up');

@@ -44,6 +44,15 @@ export function execEnv(argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 240_
 }
 
 /** ansible-playbook ansible/playbooks/BOOK in network namespace ns. */
-export function playbook(ns: string, env: NodeJS.ProcessEnv, inventory: string, book: string, ...extra: string[]): Promise<{ code: number; out: string }> {
-  return execEnv(['ip', 'netns', 'exec', ns, ANSIBLE_PLAYBOOK, '-i', inventory, path.join(repoRoot, 'ansible', 'playbooks', book), ...extra], env);
+export function playbook(
+  ns: string,
+  env: NodeJS.ProcessEnv,
+  inventory: string,
+  book: string,
+  ...extra: string[]
+): Promise<{ code: number; out: string }> {
+  return execEnv(
+    ['ip', 'netns', 'exec', ns, ANSIBLE_PLAYBOOK, '-i', inventory, path.join(repoRoot, 'ansible', 'playbooks', book), ...extra],
+    env,
+  );
 }

@@ -30,9 +30,18 @@ export async function explain(socket: string, peer: string): Promise<Explained> 
 }
 
 /** Wait until the daemon holds a failure record for `peer` that `accept` takes. */
-export async function waitForRecord(socket: string, peer: string, timeoutMs: number, accept: (r: FailureRecord) => boolean = () => true): Promise<boolean> {
-  return waitUntil(async () => {
-    const r = (await controlRequest(socket, 'explain', { peer })).record;
-    return r !== null && accept(r);
-  }, timeoutMs, 250);
+export async function waitForRecord(
+  socket: string,
+  peer: string,
+  timeoutMs: number,
+  accept: (r: FailureRecord) => boolean = () => true,
+): Promise<boolean> {
+  return waitUntil(
+    async () => {
+      const r = (await controlRequest(socket, 'explain', { peer })).record;
+      return r !== null && accept(r);
+    },
+    timeoutMs,
+    250,
+  );
 }

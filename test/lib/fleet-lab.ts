@@ -118,23 +118,59 @@ export class FleetLab {
       writeFileSync(path.join(dir, 'ssh', 'authorized_keys'), pub, { mode: 0o600 });
       const socket = path.join(dir, 'run', 'control.sock');
       const ctl = path.join(dir, 'sitelinkctl');
-      writeFileSync(ctl, `#!/bin/sh\nexec ${process.execPath} ${path.join(repoRoot, 'dist', 'sitelinkctl.mjs')} --socket ${socket} "$@"\n`, { mode: 0o700 });
+      writeFileSync(
+        ctl,
+        `#!/bin/sh\nexec ${process.execPath} ${path.join(repoRoot, 'dist', 'sitelinkctl.mjs')} --socket ${socket} "$@"\n`,
+        { mode: 0o700 },
+      );
       const pidFile = path.join(dir, 'sitelinkd.pid');
       const start = path.join(dir, 'start-sitelinkd');
       // As board/common/rootfs/etc/init.d/sitelinkd: the daemon on the store's config.
-      writeFileSync(start, `#!/bin/sh\nsetsid ${process.execPath} ${path.join(repoRoot, 'dist', 'sitelinkd.mjs')} -c ${path.join(store, 'sitelink.conf')} >>${path.join(dir, 'sitelinkd.out')} 2>&1 </dev/null &\necho $! > ${pidFile}\n`, { mode: 0o700 });
+      writeFileSync(
+        start,
+        `#!/bin/sh\nsetsid ${process.execPath} ${path.join(repoRoot, 'dist', 'sitelinkd.mjs')} -c ${path.join(store, 'sitelink.conf')} ` +
+          `>>${path.join(dir, 'sitelinkd.out')} 2>&1 </dev/null &\necho $! > ${pidFile}\n`,
+        { mode: 0o700 },
+      );
       const hostKey = path.join(dir, 'dropbear_ed25519_host_key');
       await runOk('dropbearkey', ['-t', 'ed25519', '-f', hostKey]);
-      const board: FleetBoard = { name: b.name, ns, wan, lanAddr, lan: `198.18.${b.lanOctet}.0/24`, dir, store, ctl, socket, log: path.join(dir, 'negotiation.log'), start, pidFile };
+      const board: FleetBoard = {
+        name: b.name,
+        ns,
+        wan,
+        lanAddr,
+        lan: `198.18.${b.lanOctet}.0/24`,
+        dir,
+        store,
+        ctl,
+        socket,
+        log: path.join(dir, 'negotiation.log'),
+        start,
+        pidFile,
+      };
       this.boards.push(board);
       // -s -g: keys only; -j -k: no forwarding (init.d/sshd); -F -E: foreground, log to stderr.
-      const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c',
-        `mount --bind ${path.join(dir, 'ssh')} /root/.ssh && exec dropbear -F -E -s -g -j -k -r ${hostKey} -p ${wan}:22 -P ${path.join(dir, 'dropbear.pid')}`],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          'sh',
+          '-c',
+          `mount --bind ${path.join(dir, 'ssh')} /root/.ssh && ` +
+            `exec dropbear -F -E -s -g -j -k -r ${hostKey} -p ${wan}:22 -P ${path.join(dir, 'dropbear.pid')}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let err = '';
       child.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
       this.#dropbear.push(child);
-      const listening = await waitUntil(async () => (await exec('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :22'])).out.includes(':22'), 10_000, 100);
+      const listening = await waitUntil(
+        async () => (await exec('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :22'])).out.includes(':22'),
+        10_000,
+        100,
+      );
       if (!listening) throw new Error(`dropbear in ${ns} is not listening: ${err}`);
     }
   }

@@ -43,17 +43,45 @@ export const saHeavy = [
     { initiatorCookie: Buffer.alloc(8, 0x42), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
     mainMode1({
       transforms: [
-        { encryption: 7, keyLength: 256, hash: 4, group: 14, authMethod: 1, lifetimes: [{ type: 1, duration: 86400 }, { type: 2, duration: 2 ** 33 }], other: [] },
+        {
+          encryption: 7,
+          keyLength: 256,
+          hash: 4,
+          group: 14,
+          authMethod: 1,
+          lifetimes: [
+            { type: 1, duration: 86400 },
+            { type: 2, duration: 2 ** 33 },
+          ],
+          other: [],
+        },
         { encryption: 5, hash: 2, group: 2, authMethod: 3, lifetimes: [], other: [integerAttribute(15, 521)] },
       ],
     }),
   ),
   encodeMessage(
-    { initiatorCookie: Buffer.alloc(8, 0x43), responderCookie: Buffer.alloc(8, 0x44), exchangeType: ExchangeType.QUICK, flags: 0, messageId: 9 },
+    {
+      initiatorCookie: Buffer.alloc(8, 0x43),
+      responderCookie: Buffer.alloc(8, 0x44),
+      exchangeType: ExchangeType.QUICK,
+      flags: 0,
+      messageId: 9,
+    },
     quickMode1(Buffer.alloc(20, 1), {
       proposals: [
-        { protocol: 3, spi: Buffer.from('01020304', 'hex'), transforms: [{ id: 20, attributes: { keyLength: 256, encapsulationMode: 3, lifetimes: [{ type: 1, duration: 3600 }], other: [] } }, { id: 12, attributes: { keyLength: 128, authAlgorithm: 5, group: 19, lifetimes: [], other: [] } }] },
-        { protocol: 2, spi: Buffer.from('05060708', 'hex'), transforms: [{ id: 5, attributes: { authAlgorithm: 5, lifetimes: [], other: [] } }] },
+        {
+          protocol: 3,
+          spi: Buffer.from('01020304', 'hex'),
+          transforms: [
+            { id: 20, attributes: { keyLength: 256, encapsulationMode: 3, lifetimes: [{ type: 1, duration: 3600 }], other: [] } },
+            { id: 12, attributes: { keyLength: 128, authAlgorithm: 5, group: 19, lifetimes: [], other: [] } },
+          ],
+        },
+        {
+          protocol: 2,
+          spi: Buffer.from('05060708', 'hex'),
+          transforms: [{ id: 5, attributes: { authAlgorithm: 5, lifetimes: [], other: [] } }],
+        },
       ],
       nonce: Buffer.alloc(24, 2),
       ke: Buffer.alloc(65, 3),

@@ -32,7 +32,16 @@ function policyOf(c: TestPeerConfig): PeerPolicy {
     natTraversal: 'auto',
     keepaliveSeconds: 20,
     dpd: null,
-    tunnels: [{ name: 'lan', action: 'secure', local: c.localNet, remote: c.remoteNet, methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 0 }], pfsGroup: c.pfsGroup }],
+    tunnels: [
+      {
+        name: 'lan',
+        action: 'secure',
+        local: c.localNet,
+        remote: c.remoteNet,
+        methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 0 }],
+        pfsGroup: c.pfsGroup,
+      },
+    ],
   };
 }
 

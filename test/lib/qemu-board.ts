@@ -15,7 +15,14 @@ import { waitForLine, waitUntil } from './wait.ts';
 
 export const BOARD = 'qemu-virt-arm64';
 export const IMAGE_DIR = path.join(repoRoot, 'out', BOARD);
-const TOOLS = ['/usr/bin/qemu-system-aarch64', '/usr/bin/aarch64-linux-gnu-gcc', '/usr/bin/ssh', '/usr/bin/ssh-keygen', '/usr/sbin/ip', '/usr/sbin/debugfs'];
+const TOOLS = [
+  '/usr/bin/qemu-system-aarch64',
+  '/usr/bin/aarch64-linux-gnu-gcc',
+  '/usr/bin/ssh',
+  '/usr/bin/ssh-keygen',
+  '/usr/sbin/ip',
+  '/usr/sbin/debugfs',
+];
 
 /** Why a QEMU test cannot run here (environment only), or null. */
 export function qemuSkipReason(): string | null {
@@ -51,7 +58,11 @@ export function ensureImage(): string | null {
   // A fresh clone has no out/ yet.
   mkdirSync(path.dirname(IMAGE_BUILD_LOG), { recursive: true });
   const fd = openSync(IMAGE_BUILD_LOG, 'w');
-  const b = spawnSync('bash', [path.join(repoRoot, 'scripts', 'build-image'), '--board', BOARD], { cwd: repoRoot, stdio: ['ignore', fd, fd], timeout: 1_200_000 });
+  const b = spawnSync('bash', [path.join(repoRoot, 'scripts', 'build-image'), '--board', BOARD], {
+    cwd: repoRoot,
+    stdio: ['ignore', fd, fd],
+    timeout: 1_200_000,
+  });
   closeSync(fd);
   return b.status === 0 ? null
     : `scripts/build-image failed (${b.status ?? b.signal}):\n${readFileSync(IMAGE_BUILD_LOG, 'utf8').split('\n').slice(-30).join('\n')}`;

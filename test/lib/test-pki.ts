@@ -43,18 +43,64 @@ export function makeGatewayPki(dir: string, key: 2048 | 4096 | 'ec'): void {
   const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   writeFileSync(path.join(dir, 'ext.cnf'), GATEWAY_CERT_EXT);
   o('genrsa', '-traditional', '-out', 'root.key', '2048');
-  o('req', '-new', '-x509', '-key', 'root.key', '-subj', '/O=sitelink lab/CN=Lab Root', '-days', '30', '-sha256', '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
+  o(
+    'req',
+    '-new',
+    '-x509',
+    '-key',
+    'root.key',
+    '-subj',
+    '/O=sitelink lab/CN=Lab Root',
+    '-days',
+    '30',
+    '-sha256',
+    '-config',
+    'ext.cnf',
+    '-extensions',
+    'root',
+    '-out',
+    'root.pem',
+  );
   for (const [gw, serial] of [['gwA', '0x21'], ['gwB', '0x22']] as const) {
     if (key === 'ec') o('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', `${gw}.key`);
     else o('genrsa', '-traditional', '-out', `${gw}.key`, String(key));
     o('req', '-new', '-key', `${gw}.key`, '-subj', `/O=sitelink lab/CN=${gw}.lab`, '-out', `${gw}.csr`);
-    o('x509', '-req', '-in', `${gw}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', serial, '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', gw, '-out', `${gw}.pem`);
+    o(
+      'x509',
+      '-req',
+      '-in',
+      `${gw}.csr`,
+      '-CA',
+      'root.pem',
+      '-CAkey',
+      'root.key',
+      '-set_serial',
+      serial,
+      '-days',
+      '30',
+      '-sha256',
+      '-extfile',
+      'ext.cnf',
+      '-extensions',
+      gw,
+      '-out',
+      `${gw}.pem`,
+    );
   }
 }
 
 /** swanctl.conf for charon as `self` (gwA or gwB) authenticating with its certificate
  * from makeGatewayPki() and expecting `other`'s, IKEv1 main mode, one tunnel. */
-export function swanctlPubkey(o: { localAddr: string; remoteAddr: string; self: string; other: string; localTs: string; remoteTs: string; pki: string; fragmentation?: 'yes' | 'force' | 'no' }): string {
+export function swanctlPubkey(o: {
+  localAddr: string;
+  remoteAddr: string;
+  self: string;
+  other: string;
+  localTs: string;
+  remoteTs: string;
+  pki: string;
+  fragmentation?: 'yes' | 'force' | 'no';
+}): string {
   return [
     'connections {',
     '  lab {',

@@ -28,7 +28,9 @@ export async function udpSend(lab: Lab, node: LabNode, srcPort: number, dst: str
  * datagram came from (empty when nothing arrived within windowMs after it).
  */
 export async function udpReceiveDuring(lab: Lab, node: LabNode, port: number, action: () => Promise<void>, windowMs = 800): Promise<string[]> {
-  const child = spawn('ip', ['netns', 'exec', lab.ns(node), process.execPath, '-e', LISTEN, String(port), '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', lab.ns(node), process.execPath, '-e', LISTEN, String(port), '20000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let exited = false;
   child.on('exit', () => { exited = true; });
   const from: string[] = [];

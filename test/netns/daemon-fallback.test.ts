@@ -18,7 +18,16 @@ t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t
   await lab.plain(true);
   t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 5000, 300), 'without sitelinkd the lab routes lanA <-> lanB in clear');
 
-  const conf = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'fallback-psk', start: 'start' });
+  const conf = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: 'fallback-psk',
+    start: 'start',
+  });
   const base = readFileSync(conf.config, 'utf8');
 
   // Off (the default): fail closed.
@@ -57,8 +66,26 @@ t.test('fallback to clear never follows an authentication failure', { skip: skip
   await lab.plain(true);
   const withFallback = (file: string): void =>
     writeFileSync(file, readFileSync(file, 'utf8').replace('pfs = none', 'pfs = none\n    fallback-to-clear = yes'), { mode: 0o600 });
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'secret-one', start: 'start' });
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: 'secret-two', start: 'none' });
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: 'secret-one',
+    start: 'start',
+  });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk: 'secret-two',
+    start: 'none',
+  });
   withFallback(confA.config);
   withFallback(confB.config);
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);

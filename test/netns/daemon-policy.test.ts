@@ -13,7 +13,10 @@ const skip = labSkipReason();
 /** Adds a block rule for ICMP between lanA's host and gwA's LAN address to a generated config. */
 function addBlockRule(file: string): void {
   const text = readFileSync(file, 'utf8')
-    .replace('filter-lists {\n', `filter-lists {\n  no-ping-gw {\n    f {\n      source = ${LAB.lanA}\n      destination = ${LAB.gwALan}\n      protocol = icmp\n    }\n  }\n`)
+    .replace(
+      'filter-lists {\n',
+      `filter-lists {\n  no-ping-gw {\n    f {\n      source = ${LAB.lanA}\n      destination = ${LAB.gwALan}\n      protocol = icmp\n    }\n  }\n`,
+    )
     .replace('filter-actions {\n', 'filter-actions {\n  deny {\n    action = block\n  }\n')
     .replace('rules {\n', 'rules {\n  no-ping {\n    filters = no-ping-gw\n    action = deny\n  }\n');
   writeFileSync(file, text, { mode: 0o600 });
@@ -23,9 +26,27 @@ t.test('sitelinkd applies block filters in nftables and removes them at stop', {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'dpo');
   const psk = 'policy-lab-psk';
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'start',
+  });
   addBlockRule(confA.config);
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+  });
 
   const tables = async (): Promise<string> => (await lab.exec('gwA', 'nft', ['list', 'tables'])).stdout;
   t.ok(await lab.ping('lanA', LAB.gwALan, 2), 'before sitelinkd, lanA pings gwA (the block is not a lab artefact)');

@@ -17,10 +17,29 @@ t.test('reload keeps unchanged tunnels, refuses invalid files, renegotiates chan
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'drl');
   const psk = 'reload-lab-psk';
-  const gA = { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' } as const;
+  const gA = {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'start',
+  } as const;
   const confA = writeGatewayConfig(dir, 'gwA', { ...gA, esp: 'aes128gcm16' });
   // gwB accepts both methods, so gwA's later change of security methods can succeed.
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none', esp: 'aes128gcm16, aes256gcm16' });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+    esp: 'aes128gcm16, aes256gcm16',
+  });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);

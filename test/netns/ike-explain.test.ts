@@ -22,15 +22,43 @@ const skip = labSkipReason();
 const FAST = { timeout: '1s', tries: 2 };
 
 function gwA(psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start', retransmit: FAST, ...over };
+  return {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'start',
+    retransmit: FAST,
+    ...over,
+  };
 }
 
 function gwB(psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none', retransmit: FAST, ...over };
+  return {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+    retransmit: FAST,
+    ...over,
+  };
 }
 
 /** gwB (if given) then gwA; gwA's failure record as explain shows it. */
-async function failureOf(t: Test, lab: Lab, dir: string, a: GatewayConfig, b: GatewayConfig | null): Promise<{ e: Explained | null; bSocket: string | null; secrets: string[] }> {
+async function failureOf(
+  t: Test,
+  lab: Lab,
+  dir: string,
+  a: GatewayConfig,
+  b: GatewayConfig | null,
+): Promise<{ e: Explained | null; bSocket: string | null; secrets: string[] }> {
   let bd: Sitelinkd | null = null;
   if (b) {
     bd = await Sitelinkd.start(lab.ns('gwB'), writeGatewayConfig(dir, 'gwB', b));
@@ -48,7 +76,10 @@ async function failureOf(t: Test, lab: Lab, dir: string, a: GatewayConfig, b: Ga
   t.comment(e.text);
   const secrets = [a.psk, b?.psk ?? ''].filter((s) => s !== '');
   const all = e.text + JSON.stringify(e.record) + d.logText() + (bd?.logText() ?? '');
-  t.notOk(secrets.some((s) => all.includes(s)), 'no PSK in explain or the logs');
+  t.notOk(
+    secrets.some((s) => all.includes(s)),
+    'no PSK in explain or the logs',
+  );
   return { e: seen ? e : null, bSocket: bd ? bd.files.socket : null, secrets };
 }
 

@@ -31,7 +31,13 @@ const list = JSON.parse(process.argv[2]);
 let left = list.length;
 list.forEach(([sport, dport, hex], k) => setTimeout(() => {
   const s = dgram.createSocket('udp4');
-  s.bind(sport, () => s.send(Buffer.from(hex, 'hex'), dport, process.argv[1], (e) => { if (e) throw e; s.close(); if (--left === 0) process.exit(0); }));
+  s.bind(sport, () =>
+    s.send(Buffer.from(hex, 'hex'), dport, process.argv[1], (e) => {
+      if (e) throw e;
+      s.close();
+      if (--left === 0) process.exit(0);
+    }),
+  );
 }, k));
 `;
 
@@ -39,8 +45,26 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'fl');
   const psk = `flood-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'start',
+  });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+  });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);
@@ -51,14 +75,20 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   const spisBefore = (await controlRequest(b.files.socket, 'sas')).quickMode.map((q) => q.spiIn);
 
   const count = 75; // 15 s at 0.2 s
-  const ping = spawn('ip', ['netns', 'exec', lab.ns('lanA'), 'ping', '-n', '-q', '-i', '0.2', '-W', '2', '-c', String(count), LAB.lanB], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ping = spawn('ip', ['netns', 'exec', lab.ns('lanA'), 'ping', '-n', '-q', '-i', '0.2', '-W', '2', '-c', String(count), LAB.lanB], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let pingOut = '';
   ping.stdout.setEncoding('utf8').on('data', (d: string) => { pingOut += d; });
   const pingDone = new Promise<number | null>((resolve) => ping.on('exit', (code) => resolve(code)));
   t.teardown(() => { if (ping.exitCode === null) ping.kill('SIGKILL'); });
 
   const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
-  const mm1 = (): string => encodeMessage({ initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer)).toString('hex');
+  const mm1 = (): string =>
+    encodeMessage(
+      { initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+      mainMode1(offer),
+    ).toString('hex');
   const flood: [number, number, string][] = [];
   for (let i = 0; i < HALF_OPEN_MAX + 40; i++) flood.push([21000 + i, 500, mm1()]);
   const garbage: [number, number, string][] = [];
@@ -72,7 +102,9 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   const bogusEsp: [number, number, string][] = [];
   for (let i = 0; i < 10; i++) bogusEsp.push([22400 + i, 4500, `deadbe${(0x10 + i).toString(16)}00000001${randomBytes(48).toString('hex')}`]);
   garbage.push(...bogusEsp);
-  const sent = await runIn(lab.ns('gwA'), process.execPath, ['-e', SENDER, LAB.gwBWan, JSON.stringify([...flood, ...garbage])], { timeoutMs: 20_000 });
+  const sent = await runIn(lab.ns('gwA'), process.execPath, ['-e', SENDER, LAB.gwBWan, JSON.stringify([...flood, ...garbage])], {
+    timeoutMs: 20_000,
+  });
   t.equal(sent.code, 0, `sent ${flood.length} MM1s and ${garbage.length} malformed datagrams from gwA's namespace (${sent.stderr.trim()})`);
 
   const evicted = await waitUntil(() => /half-open main modes full for gwA/.test(b.logText()), 10_000, 250);

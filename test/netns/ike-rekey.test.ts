@@ -29,8 +29,28 @@ t.test('four forced rekeys under ping -i 0.2: no loss, new SPIs each time', { sk
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'rk');
   const psk = `rekey-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start', pfs: 'modp2048' });
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none', pfs: 'modp2048' });
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'start',
+    pfs: 'modp2048',
+  });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+    pfs: 'modp2048',
+  });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);
@@ -47,7 +67,11 @@ t.test('four forced rekeys under ping -i 0.2: no loss, new SPIs each time', { sk
 
   // 120 echo requests at 0.2 s: 24 s of traffic spanning all four rekeys.
   const count = 120;
-  const ping = spawn('ip', ['netns', 'exec', lab.ns('lanA'), 'ping', '-n', '-D', '-O', '-i', '0.2', '-W', '2', '-c', String(count), LAB.lanB], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ping = spawn(
+    'ip',
+    ['netns', 'exec', lab.ns('lanA'), 'ping', '-n', '-D', '-O', '-i', '0.2', '-W', '2', '-c', String(count), LAB.lanB],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let pingOut = '';
   ping.stdout.setEncoding('utf8').on('data', (d: string) => { pingOut += d; });
   ping.stderr.setEncoding('utf8').on('data', (d: string) => { pingOut += d; });
@@ -66,7 +90,10 @@ t.test('four forced rekeys under ping -i 0.2: no loss, new SPIs each time', { sk
       const now = await spiPairs(a.files.socket);
       return now.length === 1 && !before.includes(now[0]!);
     }, 15_000, 200);
-    if (!done) t.comment(`gwA sas: ${JSON.stringify(await spiPairs(a.files.socket))}\ngwA log:\n${a.logText().slice(-4000)}\ngwB log:\n${b.logText().slice(-4000)}`);
+    if (!done)
+      t.comment(
+        `gwA sas: ${JSON.stringify(await spiPairs(a.files.socket))}\ngwA log:\n${a.logText().slice(-4000)}\ngwB log:\n${b.logText().slice(-4000)}`,
+      );
     t.ok(done, `rekey ${i + 1}: gwA moved to a new SA pair and retired the old one`);
     for (const p of await spiPairs(a.files.socket)) seenA.add(p);
     for (const p of await spiPairs(b.files.socket)) seenB.add(p);

@@ -20,8 +20,27 @@ t.test('headquarters answers a branch configured as remote = %any', { skip: skip
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'rom');
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'none' });
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: '%any', localAddress: LAB.gwBWan, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'none',
+  });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: '%any',
+    localAddress: LAB.gwBWan,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+  });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);
@@ -58,12 +77,40 @@ t.test('headquarters with two %any peers picks the branch by its certificate ide
   const pki = path.join(dir, 'pki');
   mkdirSync(pki);
   makeGatewayPki(pki, 'ec');
-  const cert = (gw: string) => ({ kind: 'ecdsa-sig' as const, certificate: path.join(pki, `${gw}.pem`), privateKey: path.join(pki, `${gw}.key`), ca: path.join(pki, 'root.pem') });
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk: 'unused-with-certificates', start: 'none', cert: cert('gwA') });
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: '%any', localAddress: LAB.gwBWan, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk: 'unused-with-certificates', start: 'none', cert: cert('gwB') });
+  const cert = (gw: string) => ({
+    kind: 'ecdsa-sig' as const,
+    certificate: path.join(pki, `${gw}.pem`),
+    privateKey: path.join(pki, `${gw}.key`),
+    ca: path.join(pki, 'root.pem'),
+  });
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk: 'unused-with-certificates',
+    start: 'none',
+    cert: cert('gwA'),
+  });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: '%any',
+    localAddress: LAB.gwBWan,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk: 'unused-with-certificates',
+    start: 'none',
+    cert: cert('gwB'),
+  });
   // Another branch first, with the same main mode settings and its own subnet.
   const other = readFileSync(confB.config, 'utf8')
-    .replace('peers {\n', `peers {
+    .replace(
+      'peers {\n',
+      `peers {
   branch7 {
     remote = %any
     local = ${LAB.gwBWan}
@@ -75,8 +122,12 @@ t.test('headquarters with two %any peers picks the branch by its certificate ide
     private-key = ${path.join(pki, 'gwB.key')}
     ca = ${path.join(pki, 'root.pem')}
   }
-`)
-    .replace('filter-lists {\n', `filter-lists {\n  lan7 {\n    to-branch7 {\n      source = ${LAB.subnetB}\n      destination = 10.77.0.0/24\n    }\n  }\n`)
+`,
+    )
+    .replace(
+      'filter-lists {\n',
+      `filter-lists {\n  lan7 {\n    to-branch7 {\n      source = ${LAB.subnetB}\n      destination = 10.77.0.0/24\n    }\n  }\n`,
+    )
     .replace('rules {\n', 'rules {\n  site7 {\n    filters = lan7\n    action = secure\n    peer = branch7\n  }\n');
   writeFileSync(confB.config, other, { mode: 0o600 });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);

@@ -53,13 +53,24 @@ export function writeGatewayConfig(dir: string, name: string, g: GatewayConfig):
   // 0x... is a hex key (docs/config.md, secrets file), anything else a quoted passphrase.
   const value = /^0x[0-9a-f]+$/i.test(g.psk) ? g.psk : `"${g.psk}"`;
   writeFileSync(secrets, `psk {\n  ${g.remoteId} = ${value}\n}\n`, { mode: 0o600 });
+  const c = g.cert;
+  const certLines = c
+    ? `\n    auth = ${c.auth ?? c.kind}\n    certificate = ${c.certificate}\n    private-key = ${c.privateKey}\n    ca = ${c.ca}`
+    : '';
+  const gatewayLines =
+    (g.fragmentation === undefined ? '' : `\n  fragmentation = ${g.fragmentation ? 'yes' : 'no'}`) +
+    (g.retransmit ? `\n  retransmit-timeout = ${g.retransmit.timeout}\n  retransmit-tries = ${g.retransmit.tries}` : '');
+  const filterLines =
+    (g.filter ? `\n      protocol = ${g.filter.protocol}` : '') +
+    (g.filter?.sourcePorts ? `\n      source-ports = ${g.filter.sourcePorts}` : '') +
+    (g.filter?.destinationPorts ? `\n      destination-ports = ${g.filter.destinationPorts}` : '');
   writeFileSync(
     config,
     `gateway {
   id = ${g.id}
   secrets = ${secrets}
   control-socket = ${socket}
-  tun = sl0${g.fragmentation === undefined ? '' : `\n  fragmentation = ${g.fragmentation ? 'yes' : 'no'}`}${g.retransmit ? `\n  retransmit-timeout = ${g.retransmit.timeout}\n  retransmit-tries = ${g.retransmit.tries}` : ''}
+  tun = sl0${gatewayLines}
   log {
     file = ${log}
     syslog = no
@@ -71,14 +82,14 @@ peers {
     remote = ${g.remote}${g.localAddress ? `\n    local = ${g.localAddress}` : ''}
     remote-id = ${g.remoteId}
     proposals = ${g.proposals ?? 'aes128-sha256-modp2048'}
-    start = ${g.start}${g.version ? `\n    version = ${g.version}` : ''}${g.cert ? `\n    auth = ${g.cert.auth ?? g.cert.kind}\n    certificate = ${g.cert.certificate}\n    private-key = ${g.cert.privateKey}\n    ca = ${g.cert.ca}` : ''}
+    start = ${g.start}${g.version ? `\n    version = ${g.version}` : ''}${certLines}
   }
 }
 filter-lists {
   lan {
     lan-to-lan {
       source = ${g.local}
-      destination = ${g.remoteNet}${g.filter ? `\n      protocol = ${g.filter.protocol}` : ''}${g.filter?.sourcePorts ? `\n      source-ports = ${g.filter.sourcePorts}` : ''}${g.filter?.destinationPorts ? `\n      destination-ports = ${g.filter.destinationPorts}` : ''}
+      destination = ${g.remoteNet}${filterLines}
     }
   }
 }
@@ -126,7 +137,11 @@ export class Sitelinkd {
 
   static async start(ns: string, files: ConfigFiles, timeoutMs = Number(process.env.SITELINK_START_MS ?? 15_000)): Promise<Sitelinkd> {
     if (!existsSync(sitelinkdPath)) throw new Error(`${sitelinkdPath} is missing: run npm run build`);
-    const child = spawn('ip', ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, ...sitelinkdNodeFlags, sitelinkdPath, '-c', files.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, ...sitelinkdNodeFlags, sitelinkdPath, '-c', files.config],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const d = new Sitelinkd(ns, files, child);
     try {
       await waitForLine(child.stdout!, /sitelinkd: ready/, timeoutMs);

@@ -81,60 +81,119 @@ function start() {
 }
 `;
 
-t.test('2,000 spoofed MM1/s with the peer\'s address: the real peer re-initiates and gets its tunnel back during the flood', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'so');
-  const psk = `spoof-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  t.ok(up, 'the tunnel is up');
-  if (!up) return;
+t.test(
+  "2,000 spoofed MM1/s with the peer's address: the real peer re-initiates and gets its tunnel back during the flood",
+  { skip: skip ?? false },
+  async (t) => {
+    if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+    const { lab, dir } = await labForTest(t, 'so');
+    const psk = `spoof-${Math.random().toString(36).slice(2)}`;
+    const confA = writeGatewayConfig(dir, 'gwA', {
+      id: 'gwA.lab',
+      peerName: 'gwB',
+      remote: LAB.gwBWan,
+      remoteId: 'gwB.lab',
+      local: LAB.subnetA,
+      remoteNet: LAB.subnetB,
+      psk,
+      start: 'start',
+    });
+    const confB = writeGatewayConfig(dir, 'gwB', {
+      id: 'gwB.lab',
+      peerName: 'gwA',
+      remote: LAB.natPublic,
+      remoteId: 'gwA.lab',
+      local: LAB.subnetB,
+      remoteNet: LAB.subnetA,
+      psk,
+      start: 'none',
+    });
+    const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+    t.teardown(() => b.stop());
+    const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+    t.teardown(() => a.stop());
+    const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+    t.ok(up, 'the tunnel is up');
+    if (!up) return;
 
-  // gwB's own proposal (aes128/sha256/modp14 is in the lab config), so every MM1 is answered.
-  const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
-  const mm1 = encodeMessage({ initiatorCookie: Buffer.alloc(8, 1), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer)).toString('hex');
-  const flooder = spawn('ip', ['netns', 'exec', lab.ns('nat'), process.execPath, '-e', FLOODER, LAB.gwBWan, String(FLOOD_MS), String(RATE), mm1, LAB.natPublic, String(SOCKETS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let floodOut = '';
-  let floodErr = '';
-  flooder.stdout.setEncoding('utf8').on('data', (d: string) => { floodOut += d; });
-  flooder.stderr.setEncoding('utf8').on('data', (d: string) => { floodErr += d; });
-  const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
-  t.teardown(() => { if (flooder.exitCode === null) flooder.kill('SIGKILL'); });
+    // gwB's own proposal (aes128/sha256/modp14 is in the lab config), so every MM1 is answered.
+    const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
+    const mm1 = encodeMessage(
+      { initiatorCookie: Buffer.alloc(8, 1), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+      mainMode1(offer),
+    ).toString('hex');
+    const flooder = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.ns('nat'),
+        process.execPath,
+        '-e',
+        FLOODER,
+        LAB.gwBWan,
+        String(FLOOD_MS),
+        String(RATE),
+        mm1,
+        LAB.natPublic,
+        String(SOCKETS),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let floodOut = '';
+    let floodErr = '';
+    flooder.stdout.setEncoding('utf8').on('data', (d: string) => {
+      floodOut += d;
+    });
+    flooder.stderr.setEncoding('utf8').on('data', (d: string) => {
+      floodErr += d;
+    });
+    const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
+    t.teardown(() => {
+      if (flooder.exitCode === null) flooder.kill('SIGKILL');
+    });
 
-  // The flood has filled gwA's half-open share on gwB before the peer does anything.
-  const full = await waitUntil(async () => (await controlRequest(b.files.socket, 'counters')).ike.halfOpenEvicted > HALF_OPEN_MAX * 4, 15_000, 200);
-  t.ok(full, `the flood churns gwA's half-open main modes on gwB (${floodErr.trim()})`);
+    // The flood has filled gwA's half-open share on gwB before the peer does anything.
+    const full = await waitUntil(
+      async () => (await controlRequest(b.files.socket, 'counters')).ike.halfOpenEvicted > HALF_OPEN_MAX * 4,
+      15_000,
+      200,
+    );
+    t.ok(full, `the flood churns gwA's half-open main modes on gwB (${floodErr.trim()})`);
 
-  // The real peer tears its tunnel down (Deletes) and starts again, into the flood.
-  await controlRequest(a.files.socket, 'terminate', { peer: 'gwB' });
-  const down = await waitUntil(async () => (await controlRequest(b.files.socket, 'sas')).quickMode.length === 0, 10_000, 100);
-  t.ok(down, 'gwB dropped the tunnel on the Deletes');
-  const t0 = Date.now();
-  await controlRequest(a.files.socket, 'initiate', { peer: 'gwB' });
-  let back = false;
-  await waitUntil(async () => {
-    if (flooder.exitCode !== null) return true;
-    back = await lab.ping('lanA', LAB.lanB, 1);
-    return back && flooder.exitCode === null;
-  }, FLOOD_MS, 250);
-  t.ok(back && flooder.exitCode === null, `the tunnel is back while the flood runs (after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  // On a loaded host gwB cannot read 2,000/s and the kernel drops part of the flood, and
-  // of the real exchange: the peer's retransmissions recover that.
-  t.comment(`kernel receive-buffer drops in gwB's namespace: ${await udpRcvbufErrors(lab.ns('gwB'))}`);
-  const sas = await controlRequest(b.files.socket, 'sas');
-  const negotiating = sas.mainMode.filter((m) => m.peer === 'gwA' && m.state === 'negotiating').length;
-  t.ok(negotiating <= HALF_OPEN_MAX + 1, `gwB's half-open state stays bounded (${negotiating} negotiating for gwA, at most ${HALF_OPEN_MAX})`);
+    // The real peer tears its tunnel down (Deletes) and starts again, into the flood.
+    await controlRequest(a.files.socket, 'terminate', { peer: 'gwB' });
+    const down = await waitUntil(async () => (await controlRequest(b.files.socket, 'sas')).quickMode.length === 0, 10_000, 100);
+    t.ok(down, 'gwB dropped the tunnel on the Deletes');
+    const t0 = Date.now();
+    await controlRequest(a.files.socket, 'initiate', { peer: 'gwB' });
+    let back = false;
+    await waitUntil(
+      async () => {
+        if (flooder.exitCode !== null) return true;
+        back = await lab.ping('lanA', LAB.lanB, 1);
+        return back && flooder.exitCode === null;
+      },
+      FLOOD_MS,
+      250,
+    );
+    t.ok(back && flooder.exitCode === null, `the tunnel is back while the flood runs (after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    // On a loaded host gwB cannot read 2,000/s and the kernel drops part of the flood, and
+    // of the real exchange: the peer's retransmissions recover that.
+    t.comment(`kernel receive-buffer drops in gwB's namespace: ${await udpRcvbufErrors(lab.ns('gwB'))}`);
+    const sas = await controlRequest(b.files.socket, 'sas');
+    const negotiating = sas.mainMode.filter((m) => m.peer === 'gwA' && m.state === 'negotiating').length;
+    t.ok(
+      negotiating <= HALF_OPEN_MAX + 1,
+      `gwB's half-open state stays bounded (${negotiating} negotiating for gwA, at most ${HALF_OPEN_MAX})`,
+    );
 
-  flooder.kill('SIGTERM');
-  const code = await floodDone;
-  t.equal(code, 0, 'flooder stopped');
-  const counts = JSON.parse(floodOut.trim() || '{}') as { mm1: number; replies: number };
-  t.ok(counts.mm1 > RATE, `flooded ${counts.mm1} MM1s (${counts.replies} MM2s came back to the spoofed address)`);
-  t.ok(b.running, 'gwB is alive');
-  t.equal((await controlRequest(a.files.socket, 'status')).peers.find((p) => p.name === 'gwB')?.state, 'up', 'gwA reports the tunnel up');
-});
+    flooder.kill('SIGTERM');
+    const code = await floodDone;
+    t.equal(code, 0, 'flooder stopped');
+    const counts = JSON.parse(floodOut.trim() || '{}') as { mm1: number; replies: number };
+    t.ok(counts.mm1 > RATE, `flooded ${counts.mm1} MM1s (${counts.replies} MM2s came back to the spoofed address)`);
+    t.ok(b.running, 'gwB is alive');
+    t.equal((await controlRequest(a.files.socket, 'status')).peers.find((p) => p.name === 'gwB')?.state, 'up', 'gwA reports the tunnel up');
+  },
+);

@@ -57,7 +57,11 @@ function one() {
   i++;
   let port = 500, data;
   if (kind === 0) { data = Buffer.from(mm1); randomBytes(8).copy(data, 0); sent.mm1++; }
-  else if (kind === 1) { data = (i % 3 === 0) ? mm1.subarray(0, 20 + (i % 60)) : randomBytes(1 + (i % 200)); if (data.length >= 28 && i % 3 !== 0) data[17] = 0x10; sent.malformed500++; }
+  else if (kind === 1) {
+    data = (i % 3 === 0) ? mm1.subarray(0, 20 + (i % 60)) : randomBytes(1 + (i % 200));
+    if (data.length >= 28 && i % 3 !== 0) data[17] = 0x10;
+    sent.malformed500++;
+  }
   else if (kind === 2) { port = 4500; data = Buffer.concat([Buffer.alloc(4), randomBytes(10 + (i % 100))]); sent.malformed4500++; }
   else { port = 4500; data = Buffer.concat([Buffer.from([0xde, 0xad, 0xbe, 0x10 + (i % 16), 0, 0, 0, 1]), randomBytes(64)]); sent.esp++; }
   inflight++;
@@ -90,94 +94,154 @@ async function udpRcvbufErrors(ns: string): Promise<number> {
   return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
 }
 
-t.test('flood from spoofed sources: log under budget, every datagram counted, tunnel and reconnects unaffected', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'lf');
-  const psk = `logflood-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', { id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, psk, start: 'start' });
-  const confB = writeGatewayConfig(dir, 'gwB', { id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, psk, start: 'none' });
+t.test(
+  'flood from spoofed sources: log under budget, every datagram counted, tunnel and reconnects unaffected',
+  { skip: skip ?? false },
+  async (t) => {
+    if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+    const { lab, dir } = await labForTest(t, 'lf');
+    const psk = `logflood-${Math.random().toString(36).slice(2)}`;
+    const confA = writeGatewayConfig(dir, 'gwA', {
+      id: 'gwA.lab',
+      peerName: 'gwB',
+      remote: LAB.gwBWan,
+      remoteId: 'gwB.lab',
+      local: LAB.subnetA,
+      remoteNet: LAB.subnetB,
+      psk,
+      start: 'start',
+    });
+    const confB = writeGatewayConfig(dir, 'gwB', {
+      id: 'gwB.lab',
+      peerName: 'gwA',
+      remote: LAB.natPublic,
+      remoteId: 'gwA.lab',
+      local: LAB.subnetB,
+      remoteNet: LAB.subnetA,
+      psk,
+      start: 'none',
+    });
 
-  // The spoofed sources: addresses in the NAT's namespace, routed from gwB like the internet.
-  const sources = Array.from({ length: SPOOFED }, (_, k) => `203.0.113.${k + 1}`);
-  await runOk('ip', ['-n', lab.ns('nat'), '-batch', '-'], { input: sources.map((a) => `addr add ${a}/32 dev out`).join('\n') + '\n' });
-  await runOk('ip', ['-n', lab.ns('gwB'), 'route', 'add', '203.0.113.0/24', 'via', LAB.natPublic]);
+    // The spoofed sources: addresses in the NAT's namespace, routed from gwB like the internet.
+    const sources = Array.from({ length: SPOOFED }, (_, k) => `203.0.113.${k + 1}`);
+    await runOk('ip', ['-n', lab.ns('nat'), '-batch', '-'], { input: sources.map((a) => `addr add ${a}/32 dev out`).join('\n') + '\n' });
+    await runOk('ip', ['-n', lab.ns('gwB'), 'route', 'add', '203.0.113.0/24', 'via', LAB.natPublic]);
 
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  let a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  t.ok(up, 'the tunnel is up');
-  if (!up) return;
+    const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+    t.teardown(() => b.stop());
+    let a = await Sitelinkd.start(lab.ns('gwA'), confA);
+    t.teardown(() => a.stop());
+    const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+    t.ok(up, 'the tunnel is up');
+    if (!up) return;
 
-  const before = await controlRequest(b.files.socket, 'counters');
-  const kernelBefore = await udpRcvbufErrors(lab.ns('gwB'));
-  const logBefore = statSync(b.files.log).size;
+    const before = await controlRequest(b.files.socket, 'counters');
+    const kernelBefore = await udpRcvbufErrors(lab.ns('gwB'));
+    const logBefore = statSync(b.files.log).size;
 
-  const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
-  const mm1 = encodeMessage({ initiatorCookie: Buffer.alloc(8, 1), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer)).toString('hex');
-  const flooder = spawn('ip', ['netns', 'exec', lab.ns('nat'), process.execPath, '-e', FLOODER, LAB.gwBWan, String(FLOOD_MS), String(RATE), mm1, ...sources], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let floodOut = '';
-  let floodErr = '';
-  flooder.stdout.setEncoding('utf8').on('data', (d: string) => { floodOut += d; });
-  flooder.stderr.setEncoding('utf8').on('data', (d: string) => { floodErr += d; });
-  const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
-  t.teardown(() => { if (flooder.exitCode === null) flooder.kill('SIGKILL'); });
+    const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }, 28800)] };
+    const mm1 = encodeMessage(
+      { initiatorCookie: Buffer.alloc(8, 1), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+      mainMode1(offer),
+    ).toString('hex');
+    const flooder = spawn(
+      'ip',
+      ['netns', 'exec', lab.ns('nat'), process.execPath, '-e', FLOODER, LAB.gwBWan, String(FLOOD_MS), String(RATE), mm1, ...sources],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let floodOut = '';
+    let floodErr = '';
+    flooder.stdout.setEncoding('utf8').on('data', (d: string) => {
+      floodOut += d;
+    });
+    flooder.stderr.setEncoding('utf8').on('data', (d: string) => {
+      floodErr += d;
+    });
+    const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
+    t.teardown(() => {
+      if (flooder.exitCode === null) flooder.kill('SIGKILL');
+    });
 
-  // Tunnel traffic during the flood: 20 pings over 4 s, none lost.
-  const count = 20;
-  const ping = await runIn(lab.ns('lanA'), 'ping', ['-n', '-q', '-i', '0.2', '-W', '2', '-c', String(count), LAB.lanB], { timeoutMs: 20_000 });
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout);
-  t.equal(Number(m?.[2]), count, `all ${count} pings answered during the flood (${m?.[0] ?? ping.stdout.trim()})`);
+    // Tunnel traffic during the flood: 20 pings over 4 s, none lost.
+    const count = 20;
+    const ping = await runIn(lab.ns('lanA'), 'ping', ['-n', '-q', '-i', '0.2', '-W', '2', '-c', String(count), LAB.lanB], {
+      timeoutMs: 20_000,
+    });
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout);
+    t.equal(Number(m?.[2]), count, `all ${count} pings answered during the flood (${m?.[0] ?? ping.stdout.trim()})`);
 
-  // A legitimate peer reconnects during the flood: gwA crashes (no Deletes) and starts again.
-  a.kill('SIGKILL');
-  await waitUntil(() => !a.running, 5000, 50);
-  a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  const back = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 15_000, 250);
-  t.ok(back, 'gwA restarted and got its tunnel back');
-  t.equal(flooder.exitCode, null, 'the reconnect happened while the flood was running');
+    // A legitimate peer reconnects during the flood: gwA crashes (no Deletes) and starts again.
+    a.kill('SIGKILL');
+    await waitUntil(() => !a.running, 5000, 50);
+    a = await Sitelinkd.start(lab.ns('gwA'), confA);
+    const back = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 15_000, 250);
+    t.ok(back, 'gwA restarted and got its tunnel back');
+    t.equal(flooder.exitCode, null, 'the reconnect happened while the flood was running');
 
-  const code = await floodDone;
-  t.equal(code, 0, `flooder finished (${floodErr.trim()})`);
-  const sent = JSON.parse(floodOut.trim() || '{}') as Sent;
-  const ikeSent = sent.mm1 + sent.malformed500 + sent.malformed4500;
-  t.ok(ikeSent + sent.esp > RATE, `sent ${JSON.stringify(sent)}`);
+    const code = await floodDone;
+    t.equal(code, 0, `flooder finished (${floodErr.trim()})`);
+    const sent = JSON.parse(floodOut.trim() || '{}') as Sent;
+    const ikeSent = sent.mm1 + sent.malformed500 + sent.malformed4500;
+    t.ok(ikeSent + sent.esp > RATE, `sent ${JSON.stringify(sent)}`);
 
-  t.ok(b.running, `gwB is alive after the flood${b.running ? '' : `: ${b.recentOutput()}`}`);
-  // Every datagram is counted by sitelinkd or by the kernel (gwB's receive buffers).
-  let after = await controlRequest(b.files.socket, 'counters');
-  const counted = async (): Promise<{ ike: number; esp: number; kernel: number }> => {
-    after = await controlRequest(b.files.socket, 'counters');
-    // Random bytes can look like a fragment (next payload 132) or a well-formed header for no SA.
-    const ike = (['malformed', 'unexpected', 'fragmentsDropped', 'halfOpenRefused'] as const).reduce((n, k) => n + after.ike[k] - before.ike[k], 0) +
-      Number(BigInt(after.esp.ike.dropped) - BigInt(before.esp.ike.dropped));
-    const esp = Number(BigInt(after.esp.drops.badSpi) - BigInt(before.esp.drops.badSpi) + BigInt(after.esp.drops.malformed) - BigInt(before.esp.drops.malformed));
-    return { ike, esp, kernel: (await udpRcvbufErrors(lab.ns('gwB'))) - kernelBefore };
-  };
-  // The last datagrams may still be in the engine's queue to the daemon.
-  let c = await counted();
-  await waitUntil(async () => {
-    c = await counted();
-    return c.ike + c.esp + c.kernel >= ikeSent + sent.esp;
-  }, 5000, 200);
-  t.equal(c.ike + c.esp + c.kernel, ikeSent + sent.esp,
-    `every datagram accounted for: IKE ${c.ike} of ${ikeSent} (malformed, no peer or SA, bad fragment, engine queue full), ESP ${c.esp} of ${sent.esp} (unknown SPI, malformed), kernel buffer drops ${c.kernel}`);
-  t.equal(after.esp.drops.icv, before.esp.drops.icv, 'no ICV failure on the real tunnel');
+    t.ok(b.running, `gwB is alive after the flood${b.running ? '' : `: ${b.recentOutput()}`}`);
+    // Every datagram is counted by sitelinkd or by the kernel (gwB's receive buffers).
+    let after = await controlRequest(b.files.socket, 'counters');
+    const counted = async (): Promise<{ ike: number; esp: number; kernel: number }> => {
+      after = await controlRequest(b.files.socket, 'counters');
+      // Random bytes can look like a fragment (next payload 132) or a well-formed header for no SA.
+      const ike =
+        (['malformed', 'unexpected', 'fragmentsDropped', 'halfOpenRefused'] as const).reduce(
+          (n, k) => n + after.ike[k] - before.ike[k],
+          0,
+        ) + Number(BigInt(after.esp.ike.dropped) - BigInt(before.esp.ike.dropped));
+      const esp = Number(
+        BigInt(after.esp.drops.badSpi) -
+          BigInt(before.esp.drops.badSpi) +
+          BigInt(after.esp.drops.malformed) -
+          BigInt(before.esp.drops.malformed),
+      );
+      return { ike, esp, kernel: (await udpRcvbufErrors(lab.ns('gwB'))) - kernelBefore };
+    };
+    // The last datagrams may still be in the engine's queue to the daemon.
+    let c = await counted();
+    await waitUntil(
+      async () => {
+        c = await counted();
+        return c.ike + c.esp + c.kernel >= ikeSent + sent.esp;
+      },
+      5000,
+      200,
+    );
+    t.equal(
+      c.ike + c.esp + c.kernel,
+      ikeSent + sent.esp,
+      `every datagram accounted for: IKE ${c.ike} of ${ikeSent} (malformed, no peer or SA, bad fragment, engine queue full), ` +
+        `ESP ${c.esp} of ${sent.esp} (unknown SPI, malformed), kernel buffer drops ${c.kernel}`,
+    );
+    t.equal(after.esp.drops.icv, before.esp.drops.icv, 'no ICV failure on the real tunnel');
 
-  // The log: summaries come when each 10 s window closes.
-  const summarised = await waitUntil(() => /dropped [\d,]+ MM1 from unconfigured addresses in the last \d+ s \(5 logged in full\); first from 203\.0\.113\.\d+/.test(b.logText()), 15_000, 250);
-  t.ok(summarised, 'the MM1 flood is summarised in the log');
-  t.match(b.logText(), /dropped [\d,]+ malformed datagrams from unconfigured addresses in the last \d+ s/, 'malformed datagrams too');
-  const grown = statSync(b.files.log).size - logBefore;
-  t.ok(grown < LOG_BUDGET, `the log grew by ${grown} bytes for ${ikeSent + sent.esp} datagrams (budget ${LOG_BUDGET})`);
-  const full = (b.logText().match(/dropped: no peer configured for 203\.0\.113\./g) ?? []).length;
-  t.ok(full >= 5 && full <= 5 * 4, `MM1 drops logged in full: ${full} (5 per 10 s window)`);
-  t.ok(after.log !== undefined && after.log.suppressed > 0, `counters show the lines left out (${after.log?.suppressed})`);
+    // The log: summaries come when each 10 s window closes.
+    const summarised = await waitUntil(
+      () =>
+        /dropped [\d,]+ MM1 from unconfigured addresses in the last \d+ s \(5 logged in full\); first from 203\.0\.113\.\d+/.test(
+          b.logText(),
+        ),
+      15_000,
+      250,
+    );
+    t.ok(summarised, 'the MM1 flood is summarised in the log');
+    t.match(b.logText(), /dropped [\d,]+ malformed datagrams from unconfigured addresses in the last \d+ s/, 'malformed datagrams too');
+    const grown = statSync(b.files.log).size - logBefore;
+    t.ok(grown < LOG_BUDGET, `the log grew by ${grown} bytes for ${ikeSent + sent.esp} datagrams (budget ${LOG_BUDGET})`);
+    const full = (b.logText().match(/dropped: no peer configured for 203\.0\.113\./g) ?? []).length;
+    t.ok(full >= 5 && full <= 5 * 4, `MM1 drops logged in full: ${full} (5 per 10 s window)`);
+    t.ok(after.log !== undefined && after.log.suppressed > 0, `counters show the lines left out (${after.log?.suppressed})`);
 
-  t.ok(b.running, 'gwB is still running');
-  const st = await controlRequest(a.files.socket, 'status');
-  t.equal(st.peers.find((p) => p.name === 'gwB')?.state, 'up', 'gwA reports the tunnel up');
-  const lc = await lab.counters();
-  t.equal(lc.leak?.packets, 0, 'nothing crossed the NAT in clear');
-});
+    t.ok(b.running, 'gwB is still running');
+    const st = await controlRequest(a.files.socket, 'status');
+    t.equal(st.peers.find((p) => p.name === 'gwB')?.state, 'up', 'gwA reports the tunnel up');
+    const lc = await lab.counters();
+    t.equal(lc.leak?.packets, 0, 'nothing crossed the NAT in clear');
+  },
+);

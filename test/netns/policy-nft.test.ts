@@ -114,12 +114,22 @@ t.test('generated nftables policy in a namespace pair', { skip: skip ?? false },
     const r = sh(cmd);
     if (!r.ok) throw new Error(`${cmd.join(' ')}: ${r.out}`);
   }
-  server = spawn('ip', ['netns', 'exec', NS_GW, process.execPath, '-e',
-    `for (const p of [8080, 8081, 8082]) require('net').createServer((s) => s.end('hi')).listen(p, '${GW}');` +
-    // UDP: report each datagram that arrived, and answer it.
-    `for (const p of [9082, 9083]) { const u = require('dgram').createSocket('udp4'); u.on('message', (m, r) => { console.log('got ' + p); u.send('ok', r.port, r.address); }); u.bind(p, '${GW}'); }` +
-    `setTimeout(() => console.log('up'), 200)`],
-  { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      NS_GW,
+      process.execPath,
+      '-e',
+      `for (const p of [8080, 8081, 8082]) require('net').createServer((s) => s.end('hi')).listen(p, '${GW}');` +
+        // UDP: report each datagram that arrived, and answer it.
+        `for (const p of [9082, 9083]) { const u = require('dgram').createSocket('udp4'); ` +
+        `u.on('message', (m, r) => { console.log('got ' + p); u.send('ok', r.port, r.address); }); u.bind(p, '${GW}'); }` +
+        `setTimeout(() => console.log('up'), 200)`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let got = '';
   server.stdout?.on('data', (b: Buffer) => (got += b.toString()));
   await new Promise<void>((res) => server?.stdout?.once('data', () => res()));

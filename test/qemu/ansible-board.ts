@@ -60,7 +60,8 @@ export async function ansibleOnBoard(t: Test, site: BoardSite, board: QemuBoard)
         return null;
       }
     };
-    const hqUp = async (): Promise<boolean> => (await json<StatusResult>('sitelinkctl --json status'))?.peers.find((p) => p.name === 'hq')?.state === 'up';
+    const hqUp = async (): Promise<boolean> =>
+      (await json<StatusResult>('sitelinkctl --json status'))?.peers.find((p) => p.name === 'hq')?.state === 'up';
 
     const applied = await playbook(site.ns, env, inv, 'site.yml');
     t.equal(applied.code, 0, 'the role ran on the board');
@@ -71,7 +72,14 @@ export async function ansibleOnBoard(t: Test, site: BoardSite, board: QemuBoard)
     const conf = (await board.ssh('cat /config/sitelink.conf')).stdout;
     t.match(conf, /dpd-delay = 30s/, 'the rendered config is in the config store');
     const h = await json<HistoryResult>('sitelinkctl --json config history');
-    t.same(h?.entries.slice(0, 2).map((e) => [e.source, e.pending]), [['reload', false], ['start', false]], 'board history: boot config, then the confirmed reload');
+    t.same(
+      h?.entries.slice(0, 2).map((e) => [e.source, e.pending]),
+      [
+        ['reload', false],
+        ['start', false],
+      ],
+      'board history: boot config, then the confirmed reload',
+    );
     t.equal(h?.confirmPending, null, 'no confirm window left open');
 
     const refused = await playbook(site.ns, env, inv, 'site.yml', '-e', 'sitelink_proposals=aes128-md5-modp2048');

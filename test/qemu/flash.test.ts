@@ -173,7 +173,11 @@ t.test('scripts/flash', { skip }, async (t) => {
     t.match(conf, /FDT \/board\.dtb/, 'with the device tree');
     t.match(conf, /console=ttyMV0,115200/, "on the board's console");
     run('debugfs', ['-R', `dump /Image ${path.join(dir, 'Image.out')}`, p1]);
-    t.equal(sha256(readFileSync(path.join(dir, 'Image.out'))), sha256(readFileSync(path.join(img, 'vmlinuz'))), 'the kernel on partition 1 is the verified one');
+    t.equal(
+      sha256(readFileSync(path.join(dir, 'Image.out'))),
+      sha256(readFileSync(path.join(img, 'vmlinuz'))),
+      'the kernel on partition 1 is the verified one',
+    );
 
     // Put a file in the config partition, flash again, and find it there.
     const p2 = path.join(dir, 'p2.img');

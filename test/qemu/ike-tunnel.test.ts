@@ -80,8 +80,11 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   const secs = ((Date.now() - board.startedAt) / 1000).toFixed(1);
   if (!up) {
     const logs = await board.ssh('tail -30 /var/log/sitelink/negotiation.log; echo ---; tail -30 /var/log/sitelinkd.log');
-    t.fail(`no traffic through the tunnel board -> ${label} within 120 s of boot.\nboard negotiation log / sitelinkd output:\n${logs.stdout}${logs.stderr}\n` +
-      `${label} log:\n${hqLog().slice(-4000)}`);
+    t.fail(
+      `no traffic through the tunnel board -> ${label} within 120 s of boot.\n` +
+        `board negotiation log / sitelinkd output:\n${logs.stdout}${logs.stderr}\n` +
+        `${label} log:\n${hqLog().slice(-4000)}`,
+    );
     return false;
   }
   t.pass(`tunnel board -> ${label} carried a ping`);
@@ -107,7 +110,10 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
     t.equal(qm?.encap, 'udp', 'ESP in UDP');
     t.equal(qm?.backend, 'afalg', 'board ESP SA crypto backend is AF_ALG');
     t.match(qm?.driver ?? '', /gcm-aes-ce/, `with the kernel's ARMv8 CE driver (${qm?.driver})`);
-    t.ok(BigInt(qm?.packetsIn ?? '0') >= 10n && BigInt(qm?.packetsOut ?? '0') >= 10n, `SA counted the pings (in ${qm?.packetsIn}, out ${qm?.packetsOut})`);
+    t.ok(
+      BigInt(qm?.packetsIn ?? '0') >= 10n && BigInt(qm?.packetsOut ?? '0') >= 10n,
+      `SA counted the pings (in ${qm?.packetsIn}, out ${qm?.packetsOut})`,
+    );
   }
   const st = await board.ssh('sitelinkctl status --json');
   let state: string | undefined;
@@ -153,22 +159,39 @@ t.test('board (QEMU, behind user-mode NAT) -> sitelinkd at HQ', { skip: skip ?? 
   await ansibleOnBoard(t, { ns: `${s.prefix}-wan`, key: path.join(s.dir, 'id_ed25519'), psk: s.psk }, board);
 });
 
-t.test('board (QEMU, behind user-mode NAT) -> strongSwan charon at HQ', { skip: skip ?? (existsSync(CHARON) ? false : `SKIPPED: ${CHARON} is missing (bash scripts/setup installs strongSwan)`) }, async (t) => {
-  const built = ensureImage();
-  if (built) return t.fail(built);
-  const s = site(t);
-  const charon = await Charon.start(`${s.prefix}-hq`, path.join(s.dir, 'charon'), swanctlConf({
-    name: 'branch1', version: 1, localAddr: '198.51.100.2', remoteAddr: '%any', localId: 'hq.sitelink.demo', remoteId: 'branch1.sitelink.demo',
-    localTs: '10.0.0.0/24', remoteTs: '10.1.0.0/24', ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex: s.psk,
-  }));
-  t.teardown(() => charon.stop());
-  const board = await bootBoard(t, s);
-  if (!board) return;
-  const ok = await tunnelChecks(t, s, board, () => charon.log(), 'strongSwan');
-  if (!ok) return;
-  const list = await charon.listSas();
-  t.match(list, /ESTABLISHED/, 'charon: ISAKMP SA established');
-  t.match(list, /198\.51\.100\.1\[4501\]|198\.51\.100\.1\[\d+\]/, 'charon sees the board at the NAT address');
-  t.match(list, /INSTALLED, TUNNEL-in-UDP/, 'charon: UDP-encapsulated tunnel-mode IPsec SA');
-  t.match(list, /AES_GCM_16-128/, 'charon: AES-GCM-16 with a 128-bit key');
-});
+t.test(
+  'board (QEMU, behind user-mode NAT) -> strongSwan charon at HQ',
+  { skip: skip ?? (existsSync(CHARON) ? false : `SKIPPED: ${CHARON} is missing (bash scripts/setup installs strongSwan)`) },
+  async (t) => {
+    const built = ensureImage();
+    if (built) return t.fail(built);
+    const s = site(t);
+    const charon = await Charon.start(
+      `${s.prefix}-hq`,
+      path.join(s.dir, 'charon'),
+      swanctlConf({
+        name: 'branch1',
+        version: 1,
+        localAddr: '198.51.100.2',
+        remoteAddr: '%any',
+        localId: 'hq.sitelink.demo',
+        remoteId: 'branch1.sitelink.demo',
+        localTs: '10.0.0.0/24',
+        remoteTs: '10.1.0.0/24',
+        ikeProposals: 'aes128-sha256-modp2048',
+        espProposals: 'aes128gcm16',
+        pskHex: s.psk,
+      }),
+    );
+    t.teardown(() => charon.stop());
+    const board = await bootBoard(t, s);
+    if (!board) return;
+    const ok = await tunnelChecks(t, s, board, () => charon.log(), 'strongSwan');
+    if (!ok) return;
+    const list = await charon.listSas();
+    t.match(list, /ESTABLISHED/, 'charon: ISAKMP SA established');
+    t.match(list, /198\.51\.100\.1\[4501\]|198\.51\.100\.1\[\d+\]/, 'charon sees the board at the NAT address');
+    t.match(list, /INSTALLED, TUNNEL-in-UDP/, 'charon: UDP-encapsulated tunnel-mode IPsec SA');
+    t.match(list, /AES_GCM_16-128/, 'charon: AES-GCM-16 with a 128-bit key');
+  },
+);

@@ -27,7 +27,14 @@ function skipReason(): string | null {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     return 'SKIPPED: needs root (the image build makes device nodes and reads apt lists)';
   }
-  for (const tool of ['/usr/bin/qemu-system-aarch64', '/usr/bin/aarch64-linux-gnu-gcc', '/usr/bin/ssh', '/usr/bin/ssh-keygen', '/usr/sbin/mkfs.ext4', '/usr/sbin/debugfs']) {
+  for (const tool of [
+    '/usr/bin/qemu-system-aarch64',
+    '/usr/bin/aarch64-linux-gnu-gcc',
+    '/usr/bin/ssh',
+    '/usr/bin/ssh-keygen',
+    '/usr/sbin/mkfs.ext4',
+    '/usr/sbin/debugfs',
+  ]) {
     if (!existsSync(tool)) return `SKIPPED: ${tool} is missing (bash scripts/setup installs it)`;
   }
   return null;
@@ -207,7 +214,9 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
   });
 
   await t.test("native addon loads under the board's Node", async (t) => {
-    const r = guest.ssh('node -e "const m = require(\'/usr/lib/sitelink/sitelink_native.node\'); console.log(process.version, Object.keys(m).join(\',\'))"');
+    const r = guest.ssh(
+      "node -e \"const m = require('/usr/lib/sitelink/sitelink_native.node'); console.log(process.version, Object.keys(m).join(','))\"",
+    );
     t.equal(r.code, 0, `node could load the arm64 addon ${r.stderr}`);
     t.match(r.stdout, /^v20\./, `Debian 13's Node 20: ${r.stdout.trim()}`);
   });

@@ -35,7 +35,10 @@ function skipReason(): string | null {
   return null;
 }
 
-const keys = (encBytes: number, spi: number): SaKeys => ({ spi: `0x${spi.toString(16).padStart(8, '0')}`, encKey: randomBytes(encBytes).toString('hex') });
+const keys = (encBytes: number, spi: number): SaKeys => ({
+  spi: `0x${spi.toString(16).padStart(8, '0')}`,
+  encKey: randomBytes(encBytes).toString('hex'),
+});
 
 const skip = skipReason();
 

@@ -36,7 +36,8 @@ export function intrinsicBindings(file: string, text: string): string[] {
   };
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n)) bound(n.name, 'declares');
-    else if (ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassExpression(n)) bound(n.name, 'declares');
+    else if (ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassExpression(n))
+      bound(n.name, 'declares');
     else if (ts.isImportSpecifier(n) || ts.isImportClause(n) || ts.isNamespaceImport(n)) {
       // import { performance } from 'node:perf_hooks' binds the very same object: fine.
       let decl: ts.Node = n;
@@ -44,9 +45,12 @@ export function intrinsicBindings(file: string, text: string): string[] {
       const from = ts.isImportDeclaration(decl) && ts.isStringLiteral(decl.moduleSpecifier) ? decl.moduleSpecifier.text : '';
       const same = ts.isImportSpecifier(n) && from.startsWith('node:') && (n.propertyName ?? n.name).text === n.name.text;
       if (!same) bound(n.name, 'imports');
-    }
-    else if (ts.isCatchClause(n) && n.variableDeclaration) bound(n.variableDeclaration.name, 'declares');
-    else if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment) {
+    } else if (ts.isCatchClause(n) && n.variableDeclaration) bound(n.variableDeclaration.name, 'declares');
+    else if (
+      ts.isBinaryExpression(n) &&
+      n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+      n.operatorToken.kind <= ts.SyntaxKind.LastAssignment
+    ) {
       bound(n.left, 'assigns');
       // Destructuring assignment: [Date] = ..., ({ Date } = ...)
       if (ts.isArrayLiteralExpression(n.left)) n.left.elements.forEach((e) => bound(e, 'assigns'));
@@ -56,11 +60,20 @@ export function intrinsicBindings(file: string, text: string): string[] {
           else if (ts.isPropertyAssignment(p)) bound(p.initializer, 'assigns');
         }
       }
-    } else if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) {
+    } else if (
+      (ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) &&
+      (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)
+    ) {
       bound(n.operand, 'assigns');
-    } else if (ts.isPropertyAccessExpression(n) && ts.isIdentifier(n.expression) && /^(globalThis|global)$/.test(n.expression.text) && INTRINSICS.has(n.name.text)) {
+    } else if (
+      ts.isPropertyAccessExpression(n) &&
+      ts.isIdentifier(n.expression) &&
+      /^(globalThis|global)$/.test(n.expression.text) &&
+      INTRINSICS.has(n.name.text)
+    ) {
       const p = n.parent;
-      if (ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind === ts.SyntaxKind.EqualsToken) at(n, `assigns ${n.expression.text}.${n.name.text}`);
+      if (ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind === ts.SyntaxKind.EqualsToken)
+        at(n, `assigns ${n.expression.text}.${n.name.text}`);
     }
     ts.forEachChild(n, visit);
   };
@@ -73,30 +86,60 @@ const bundles = existsSync(dist) ? readdirSync(dist).filter((f) => f.endsWith('.
 
 t.test('the checker finds what it looks for', async (t) => {
   t.same(intrinsicBindings('x.mjs', 'const a = new Date();\nfunction f(Date) { return new Date(); }\n'), ['2: declares Date']);
-  t.same(intrinsicBindings('x.mjs', 'var Date = require("x");\nimport { Map } from "m";\nDate = 1;\n({ Set } = o);\n[Promise] = a;\nglobalThis.Buffer = b;\n'),
-    ['1: declares Date', '2: imports Map', '3: assigns Date', '4: assigns Set', '5: assigns Promise', '6: assigns globalThis.Buffer']);
-  t.same(intrinsicBindings('x.mjs', 'import { performance } from "node:perf_hooks";\nimport { Date as D } from "node:x";\n'), [], 'a builtin module\'s export under its own name is the same object');
+  t.same(
+    intrinsicBindings(
+      'x.mjs',
+      'var Date = require("x");\nimport { Map } from "m";\nDate = 1;\n({ Set } = o);\n[Promise] = a;\nglobalThis.Buffer = b;\n',
+    ),
+    ['1: declares Date', '2: imports Map', '3: assigns Date', '4: assigns Set', '5: assigns Promise', '6: assigns globalThis.Buffer'],
+  );
+  t.same(
+    intrinsicBindings('x.mjs', 'import { performance } from "node:perf_hooks";\nimport { Date as D } from "node:x";\n'),
+    [],
+    "a builtin module's export under its own name is the same object",
+  );
   t.same(intrinsicBindings('x.mjs', 'import { now as Date } from "node:x";\n'), ['1: imports Date']);
   t.same(intrinsicBindings('x.mjs', 'const o = { Date: 1 }; o.Date = 2; class A { Date() {} }\n'), [], 'property names are not bindings');
 });
 
-t.test('no bundle binds or assigns a global intrinsic', { skip: bundles.length > 0 ? false : 'SKIP: dist/ has no bundles (npm run build)' }, async (t) => {
-  for (const f of bundles) {
-    const found = intrinsicBindings(f, readFileSync(join(dist, f), 'utf8'));
-    t.same(found, [], `dist/${f}: ${found.length === 0 ? 'clean' : found.slice(0, 10).join('; ')}`);
-  }
-});
+t.test(
+  'no bundle binds or assigns a global intrinsic',
+  { skip: bundles.length > 0 ? false : 'SKIP: dist/ has no bundles (npm run build)' },
+  async (t) => {
+    for (const f of bundles) {
+      const found = intrinsicBindings(f, readFileSync(join(dist, f), 'utf8'));
+      t.same(found, [], `dist/${f}: ${found.length === 0 ? 'clean' : found.slice(0, 10).join('; ')}`);
+    }
+  },
+);
 
 // Code paths of the bundles that make Dates, run under the board's Node.
 const boardNode = process.env.SITELINK_BOARD_NODE;
-t.test('the bundles under the board\'s Node', { skip: boardNode && existsSync(boardNode) ? false : 'SKIP: set SITELINK_BOARD_NODE to the board\'s node (scripts/lab/board-node prepares Debian 13\'s arm64 Node 20 under qemu-user)' }, async (t) => {
-  const node = boardNode!;
-  const env = { ...process.env, NODE_OPTIONS: '' };
-  const v = spawnSync(node, ['--version'], { encoding: 'utf8', env, timeout: 120_000 });
-  t.match(v.stdout, /^v\d+\./, `board node ${v.stdout.trim()}`);
-  const check = spawnSync(node, [join(dist, 'sitelinkctl.mjs'), 'check', '--no-secrets', join(repoRoot, 'board', 'common', 'sitelink.conf.example')], { encoding: 'utf8', env, timeout: 300_000 });
-  t.equal(check.status, 0, `sitelinkctl check of the example: ${check.stderr.trim() || check.stdout.trim()}`);
-  const health = spawnSync(node, [join(dist, 'sitelinkctl.mjs'), '--socket', '/nonexistent/control.sock', '--json', 'health'], { encoding: 'utf8', env, timeout: 300_000 });
-  t.equal(health.status, 0, `sitelinkctl health, collected locally with systeminformation: ${health.stderr.trim()}`);
-  t.notMatch(`${health.stderr}${check.stderr}`, /is not a constructor|TypeError/, 'no TypeError');
-});
+t.test(
+  "the bundles under the board's Node",
+  {
+    skip:
+      boardNode && existsSync(boardNode)
+        ? false
+        : "SKIP: set SITELINK_BOARD_NODE to the board's node (scripts/lab/board-node prepares Debian 13's arm64 Node 20 under qemu-user)",
+  },
+  async (t) => {
+    const node = boardNode!;
+    const env = { ...process.env, NODE_OPTIONS: '' };
+    const v = spawnSync(node, ['--version'], { encoding: 'utf8', env, timeout: 120_000 });
+    t.match(v.stdout, /^v\d+\./, `board node ${v.stdout.trim()}`);
+    const check = spawnSync(
+      node,
+      [join(dist, 'sitelinkctl.mjs'), 'check', '--no-secrets', join(repoRoot, 'board', 'common', 'sitelink.conf.example')],
+      { encoding: 'utf8', env, timeout: 300_000 },
+    );
+    t.equal(check.status, 0, `sitelinkctl check of the example: ${check.stderr.trim() || check.stdout.trim()}`);
+    const health = spawnSync(node, [join(dist, 'sitelinkctl.mjs'), '--socket', '/nonexistent/control.sock', '--json', 'health'], {
+      encoding: 'utf8',
+      env,
+      timeout: 300_000,
+    });
+    t.equal(health.status, 0, `sitelinkctl health, collected locally with systeminformation: ${health.stderr.trim()}`);
+    t.notMatch(`${health.stderr}${check.stderr}`, /is not a constructor|TypeError/, 'no TypeError');
+  },
+);

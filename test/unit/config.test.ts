@@ -132,7 +132,13 @@ t.test('allow-weak = yes admits MD5; aggressive mode is then refused as not impl
   const text = BAD.replace('mode = aggressive', 'mode = aggressive\n    allow-weak = yes');
   const errs = errorsOf(loadConfigText('sitelink.conf', text, { secrets: false }));
   t.notOk(errs.some((e) => /MD5|refused unless allow-weak/.test(e)), 'weak errors gone');
-  t.ok(errs.includes('sitelink.conf:8: peers.hq.mode: expected main: sitelink does not implement aggressive mode (for several branches with dynamic addresses use remote = %any with certificates)'), 'aggressive mode: a clear refusal, not a silent skip');
+  t.ok(
+    errs.includes(
+      'sitelink.conf:8: peers.hq.mode: expected main: sitelink does not implement aggressive mode ' +
+        '(for several branches with dynamic addresses use remote = %any with certificates)',
+    ),
+    'aggressive mode: a clear refusal, not a silent skip',
+  );
   t.ok(errs.some((e) => /dpd-delay/.test(e)), 'other errors remain');
 });
 
@@ -186,7 +192,10 @@ rules { r { filters = l
             action = sec
             peer = hq } }
 `, { secrets: false });
-  t.match(errorsOf(r).join('\n'), 's.conf:8: filter-actions.sec.security-methods: expected lifetimes of at least 60s and 1024 KB in "aes128gcm16:1s"');
+  t.match(
+    errorsOf(r).join('\n'),
+    's.conf:8: filter-actions.sec.security-methods: expected lifetimes of at least 60s and 1024 KB in "aes128gcm16:1s"',
+  );
   const ok = loadConfigText('s.conf', `
 peers { hq { remote = 198.51.100.2
              local-id = a.lab } }
@@ -278,7 +287,8 @@ rules { r { filters = l
     t.equal(p?.start, 'none', 'start defaults to none');
     t.equal(p?.dpd?.action, 'clear', 'dpd-action defaults to clear');
   }
-  const errs = (peerExtra: string, actionExtra = '', second = ''): string => errorsOf(loadConfigText('/etc/sitelink/sitelink.conf', conf(peerExtra, actionExtra, second), { secrets: false })).join('\n');
+  const errs = (peerExtra: string, actionExtra = '', second = ''): string =>
+    errorsOf(loadConfigText('/etc/sitelink/sitelink.conf', conf(peerExtra, actionExtra, second), { secrets: false })).join('\n');
   t.match(errs(''), /sitelink\.conf:3: peers\.branch\.local: expected this gateway's IP address/);
   t.match(errs('                 local = 198.51.100.2\n                 start = trap'), /sitelink\.conf:6: peers\.branch\.start: expected none/);
   t.match(errs('                 local = 198.51.100.2\n                 dpd-action = restart'), /sitelink\.conf:6: peers\.branch\.dpd-action: expected clear or hold/);
@@ -335,9 +345,21 @@ t.test('gateway retransmit-timeout/-tries: the exchanges\' default, settable, bo
   t.equal(set.ok && set.config.gateway.retransmitTimeoutSeconds, 1);
   t.equal(set.ok && set.config.gateway.retransmitTries, 2);
   const line = base.split('\n').findIndex((l) => l.startsWith('gateway {')) + 2;
-  for (const [k, v] of [['retransmit-timeout', '0s'], ['retransmit-timeout', '2m'], ['retransmit-timeout', 'soon'], ['retransmit-tries', '0'], ['retransmit-tries', '11']] as const) {
-    const bad = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, `gateway {\n  ${k} = ${v}\n`), { secrets: false });
-    t.match(errorsOf(bad).join('\n'), new RegExp(`^sitelink\\.conf:${line}: gateway\\.${k}: expected`, 'm'), `${k} = ${v} refused with file, line and field`);
+  for (const [k, v] of [
+    ['retransmit-timeout', '0s'],
+    ['retransmit-timeout', '2m'],
+    ['retransmit-timeout', 'soon'],
+    ['retransmit-tries', '0'],
+    ['retransmit-tries', '11'],
+  ] as const) {
+    const bad = loadConfigText('/etc/sitelink/sitelink.conf', base.replace(/^gateway \{\n/m, `gateway {\n  ${k} = ${v}\n`), {
+      secrets: false,
+    });
+    t.match(
+      errorsOf(bad).join('\n'),
+      new RegExp(`^sitelink\\.conf:${line}: gateway\\.${k}: expected`, 'm'),
+      `${k} = ${v} refused with file, line and field`,
+    );
   }
 });
 

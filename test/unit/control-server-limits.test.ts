@@ -20,7 +20,10 @@ import { waitUntil } from '../lib/wait.ts';
 const dir = mkdtempSync(join(tmpdir(), 'sl-ctl-lim-'));
 let n = 0;
 
-async function serverWith(t: { teardown(fn: () => unknown): void }, limits: ConstructorParameters<typeof ControlServer>[0]['limits'] = {}): Promise<{ server: ControlServer; path: string }> {
+async function serverWith(
+  t: { teardown(fn: () => unknown): void },
+  limits: ConstructorParameters<typeof ControlServer>[0]['limits'] = {},
+): Promise<{ server: ControlServer; path: string }> {
   const path = join(dir, `c${++n}.sock`);
   const server = new ControlServer({ path, limits });
   await server.listen();
@@ -90,7 +93,10 @@ t.test('replies respect backpressure: a client that does not read stops being re
     last = handled;
     return still && handled > 0;
   }, 20_000, 300);
-  t.ok(handled < total / 4, `the server stopped reading after ${handled} of ${total} requests (${total * payload.length / 1e6} MB of replies undrained)`);
+  t.ok(
+    handled < total / 4,
+    `the server stopped reading after ${handled} of ${total} requests (${(total * payload.length) / 1e6} MB of replies undrained)`,
+  );
   // Reading resumes the flow: every request is answered in the end.
   const got = lines(s);
   s.resume();
@@ -148,7 +154,12 @@ t.test('check never reads devices, FIFOs or huge files, and does not stall the d
   const { server, path } = await serverWith(t);
   const log = NegotiationLog.open({ file: join(dir, 'log', 'negotiation.log'), syslog: false, level: 'debug' });
   t.teardown(() => log.close());
-  mountPolicyHandlers(server, { config: () => ({ file: join(dir, 'none.conf') }) as SitelinkConfig, apply: () => {}, log, failures: new FailureBook() });
+  mountPolicyHandlers(server, {
+    config: () => ({ file: join(dir, 'none.conf') }) as SitelinkConfig,
+    apply: () => {},
+    log,
+    failures: new FailureBook(),
+  });
   const fifo = join(dir, 'check.fifo');
   execFileSync('mkfifo', [fifo]);
   // A FIFO without a writer would block a synchronous open() for good: health could not answer.

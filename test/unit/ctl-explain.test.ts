@@ -62,8 +62,17 @@ t.test('authentication failure never prints a key and points at the secrets file
 });
 
 t.test('identity, selectors, PFS and timeout', async (t) => {
-  t.match(renderExplain('hq', { ...base, phase: 'main', role: 'responder', reason: 'id-mismatch', receivedId: 'gw.hq.lab', expectedId: 'hq.example.net' }),
-    'peers.hq.remote-id = gw.hq.lab');
+  t.match(
+    renderExplain('hq', {
+      ...base,
+      phase: 'main',
+      role: 'responder',
+      reason: 'id-mismatch',
+      receivedId: 'gw.hq.lab',
+      expectedId: 'hq.example.net',
+    }),
+    'peers.hq.remote-id = gw.hq.lab',
+  );
   const ts = renderExplain('hq', {
     ...base, phase: 'quick', role: 'responder', reason: 'ts-mismatch',
     offeredSelectors: [{ local: '10.0.0.0/16', remote: '10.1.0.0/23' }], acceptableSelectors: [{ local: '10.1.0.0/24', remote: '10.0.0.0/16' }],
@@ -71,7 +80,15 @@ t.test('identity, selectors, PFS and timeout', async (t) => {
   t.match(ts, 'The traffic the peer wants to protect (10.0.0.0/16 <-> 10.1.0.0/23)');
   t.match(ts, 'source = 10.1.0.0/23');
   t.match(ts, 'destination = 10.0.0.0/16');
-  const pfs = renderExplain('hq', { ...base, phase: 'quick', role: 'responder', reason: 'pfs-mismatch', offeredPfs: null, requiredPfs: 'ecp256', configField: 'filter-actions.secure.pfs' });
+  const pfs = renderExplain('hq', {
+    ...base,
+    phase: 'quick',
+    role: 'responder',
+    reason: 'pfs-mismatch',
+    offeredPfs: null,
+    requiredPfs: 'ecp256',
+    configField: 'filter-actions.secure.pfs',
+  });
   t.match(pfs, 'The peer does not use PFS; we require ecp256.');
   t.match(pfs, 'filter-actions.secure.pfs = none');
   t.match(pfs, 'better: enable PFS on the peer');

@@ -108,7 +108,13 @@ t.test('BusyBox logger (firmware image): one process per severity, plain lines',
   chmodSync(rec, 0o755);
   const r = new Redactor();
   r.add(new Secret(Buffer.from(PSK)));
-  const log = NegotiationLog.open({ file: null, syslog: true, level: 'info', redactor: r, syslogOptions: { socket: sock, command: rec, flavour: 'busybox' } });
+  const log = NegotiationLog.open({
+    file: null,
+    syslog: true,
+    level: 'info',
+    redactor: r,
+    syslogOptions: { socket: sock, command: rec, flavour: 'busybox' },
+  });
   log.log({ peer: 'hq', phase: 'main', step: 'MM1', direction: 'out', message: 'one' });
   log.log({ level: 'error', peer: 'hq', phase: 'main', step: 'MM6', direction: 'in', message: `bad hash, psk ${PSK}` });
   log.log({ peer: 'hq', phase: 'quick', step: 'QM1', direction: 'out', message: 'two' });

@@ -38,17 +38,48 @@ const status: ResultOf['status'] = {
   ],
 };
 const sas: ResultOf['sas'] = {
-  mainMode: [{
-    peer: 'hq', state: 'established', role: 'initiator', local: '100.64.0.2:4500', remote: '198.51.100.2:4500',
-    localId: 'branch1.example.net', remoteId: 'hq.example.net', cookies: '0011223344556677:8899aabbccddeeff',
-    proposal: 'aes256-sha256-ecp256', auth: 'psk', lifetimeSeconds: 28800, remainingSeconds: 27000,
-    nat: { local: true, remote: false }, natt: true, quickModes: 1,
-  }],
-  quickMode: [{
-    peer: 'hq', rule: 'to-hq', algorithm: 'aes128gcm16', pfs: 'ecp256', localTs: ['10.1.0.0/24'], remoteTs: ['10.0.0.0/16'],
-    spiIn: 0xc1a2b3c4, spiOut: 0x0d0e0f10, lifetimeSeconds: 3600, remainingSeconds: 3000, lifetimeKilobytes: 100000,
-    bytesIn: '123456789', bytesOut: '987654', packetsIn: '1000', packetsOut: '900', dropsIn: { replay: '3', icv: '1', malformed: '0', padding: '0' }, encap: 'udp', backend: 'openssl', driver: 'openssl',
-  }],
+  mainMode: [
+    {
+      peer: 'hq',
+      state: 'established',
+      role: 'initiator',
+      local: '100.64.0.2:4500',
+      remote: '198.51.100.2:4500',
+      localId: 'branch1.example.net',
+      remoteId: 'hq.example.net',
+      cookies: '0011223344556677:8899aabbccddeeff',
+      proposal: 'aes256-sha256-ecp256',
+      auth: 'psk',
+      lifetimeSeconds: 28800,
+      remainingSeconds: 27000,
+      nat: { local: true, remote: false },
+      natt: true,
+      quickModes: 1,
+    },
+  ],
+  quickMode: [
+    {
+      peer: 'hq',
+      rule: 'to-hq',
+      algorithm: 'aes128gcm16',
+      pfs: 'ecp256',
+      localTs: ['10.1.0.0/24'],
+      remoteTs: ['10.0.0.0/16'],
+      spiIn: 0xc1a2b3c4,
+      spiOut: 0x0d0e0f10,
+      lifetimeSeconds: 3600,
+      remainingSeconds: 3000,
+      lifetimeKilobytes: 100000,
+      bytesIn: '123456789',
+      bytesOut: '987654',
+      packetsIn: '1000',
+      packetsOut: '900',
+      dropsIn: { replay: '3', icv: '1', malformed: '0', padding: '0' },
+      encap: 'udp',
+      backend: 'openssl',
+      driver: 'openssl',
+    },
+  ],
 };
 
 const counters: ResultOf['counters'] = {
@@ -59,7 +90,20 @@ const counters: ResultOf['counters'] = {
     drops: { replay: '3', icv: '7', badSpi: '2', malformed: '1', padding: '0', noSa: '4', deadSa: '0', txError: '0' },
     eventsDropped: '0',
   },
-  ike: { malformed: 9, unexpected: 5, retransmitted: 2, mainModeFailed: 1, quickModeFailed: 0, halfOpenRefused: 6, halfOpenEvicted: 7, repliesLimited: 8, fragmentsReceived: 4, fragmentsDropped: 1, reassembled: 1, fragmentsSent: 3 },
+  ike: {
+    malformed: 9,
+    unexpected: 5,
+    retransmitted: 2,
+    mainModeFailed: 1,
+    quickModeFailed: 0,
+    halfOpenRefused: 6,
+    halfOpenEvicted: 7,
+    repliesLimited: 8,
+    fragmentsReceived: 4,
+    fragmentsDropped: 1,
+    reassembled: 1,
+    fragmentsSent: 3,
+  },
 };
 
 const seen: { command: string; args: unknown }[] = [];
@@ -70,26 +114,74 @@ server
   .handle('sas', () => ({ ...sas, debug: { psk, note: `psk is ${PSK}`, secret: PSK } }))
   .handle('counters', () => counters)
   .handle('filters', () => ({ filters: filterRows(expandConfig(example_.config)) }))
-  .handle('initiate', (args) => { seen.push({ command: 'initiate', args }); return { message: `initiating ${String(args.peer)}` }; })
-  .handle('terminate', (args) => { if (args.peer !== 'hq') throw new Error(`no such peer "${String(args.peer)}"`); return { message: 'terminated hq' }; })
+  .handle('initiate', (args) => {
+    seen.push({ command: 'initiate', args });
+    return { message: `initiating ${String(args.peer)}` };
+  })
+  .handle('terminate', (args) => {
+    if (args.peer !== 'hq') throw new Error(`no such peer "${String(args.peer)}"`);
+    return { message: 'terminated hq' };
+  })
   .handle('rekey', (args) => ({ message: `rekeying ${String(args.peer)}` }))
-  .handle('reload', () => ({ ok: true, message: 'configuration reloaded', errors: [],
-    peers: { unchanged: ['hq'], changed: [], added: ['dc'], removed: [] }, tunnels: { unchanged: ['to-hq'], changed: [], added: [], removed: [] } }))
-  .handle('log', (args) => ({ entries: Array.from({ length: Number(args.n) }, (_, i) => ({
-    time: '2026-11-22T20:00:00.000Z', level: 'info', peer: 'hq', phase: 'main', step: `MM${i + 1}`, direction: 'out', message: `step ${i + 1}`,
-  })) }))
+  .handle('reload', () => ({
+    ok: true,
+    message: 'configuration reloaded',
+    errors: [],
+    peers: { unchanged: ['hq'], changed: [], added: ['dc'], removed: [] },
+    tunnels: { unchanged: ['to-hq'], changed: [], added: [], removed: [] },
+  }))
+  .handle('log', (args) => ({
+    entries: Array.from({ length: Number(args.n) }, (_, i) => ({
+      time: '2026-11-22T20:00:00.000Z',
+      level: 'info',
+      peer: 'hq',
+      phase: 'main',
+      step: `MM${i + 1}`,
+      direction: 'out',
+      message: `step ${i + 1}`,
+    })),
+  }))
   .handle('health', () => ({
-    hostname: 'branch1', uptimeSeconds: 90061, load: { avg1: 0.5, avg5: 0.4, avg15: 0.3, currentPercent: 12.5, cores: 2 },
+    hostname: 'branch1',
+    uptimeSeconds: 90061,
+    load: { avg1: 0.5, avg5: 0.4, avg15: 0.3, currentPercent: 12.5, cores: 2 },
     memory: { totalBytes: 1073741824, usedBytes: 268435456, availableBytes: 805306368 },
     temperatures: { main: 48, cores: [47, 49], max: 49 },
-    interfaces: [{ name: 'eth0', up: true, addresses: ['100.64.0.2'], mac: '52:54:00:12:34:56', rxBytes: 1048576, txBytes: 2048, rxErrors: 0, txErrors: 0, rxDropped: 1, txDropped: 0 }],
+    interfaces: [
+      {
+        name: 'eth0',
+        up: true,
+        addresses: ['100.64.0.2'],
+        mac: '52:54:00:12:34:56',
+        rxBytes: 1048576,
+        txBytes: 2048,
+        rxErrors: 0,
+        txErrors: 0,
+        rxDropped: 1,
+        txDropped: 0,
+      },
+    ],
     source: 'daemon',
   }))
-  .handle('explain', (args) => ({ record: args.peer === 'dc' ? {
-    peer: 'dc', time: '2026-11-22T19:59:00.000Z', phase: 'main', role: 'responder', reason: 'no-proposal-chosen',
-    exchange: [{ from: 'remote', message: 'MM1 (SA: 1 proposal)' }, { from: 'local', message: 'INFORMATIONAL', notify: 'NO-PROPOSAL-CHOSEN' }],
-    offered: ['aes128-sha1-modp2048'], acceptable: ['aes256-sha256-modp2048'], configField: 'peers.dc.proposals',
-  } : null }));
+  .handle('explain', (args) => ({
+    record:
+      args.peer === 'dc'
+        ? {
+            peer: 'dc',
+            time: '2026-11-22T19:59:00.000Z',
+            phase: 'main',
+            role: 'responder',
+            reason: 'no-proposal-chosen',
+            exchange: [
+              { from: 'remote', message: 'MM1 (SA: 1 proposal)' },
+              { from: 'local', message: 'INFORMATIONAL', notify: 'NO-PROPOSAL-CHOSEN' },
+            ],
+            offered: ['aes128-sha1-modp2048'],
+            acceptable: ['aes256-sha256-modp2048'],
+            configField: 'peers.dc.proposals',
+          }
+        : null,
+  }));
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -43,9 +43,20 @@ t.test("a quick mode row carries its inbound SA's drop counts", async (t) => {
   const h = new Harness();
   h.bringUp();
   const inSpi = h.installs.B.find((s) => s.direction === 'in')!.spi;
-  const status = (spi: number, direction: 'in' | 'out') => (spi === inSpi && direction === 'in'
-    ? { packets: 10n, bytes: 1000n, dropsReplay: 4n, dropsIcv: 2n, dropsMalformed: 1n, dropsPadding: 0n, algorithm: 'aes128gcm16', backend: 'openssl', driver: 'openssl' }
-    : null);
+  const status = (spi: number, direction: 'in' | 'out') =>
+    spi === inSpi && direction === 'in'
+      ? {
+          packets: 10n,
+          bytes: 1000n,
+          dropsReplay: 4n,
+          dropsIcv: 2n,
+          dropsMalformed: 1n,
+          dropsPadding: 0n,
+          algorithm: 'aes128gcm16',
+          backend: 'openssl',
+          driver: 'openssl',
+        }
+      : null;
   const s = sasOf({ node: h.b, dataplane: { saStatus: status } } as unknown as DaemonState);
   t.same(s.quickMode[0]?.dropsIn, { replay: '4', icv: '2', malformed: '1', padding: '0' });
   t.match(renderSas(s), /4 replay, 2 icv, 1 malformed/);

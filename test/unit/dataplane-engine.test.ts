@@ -121,7 +121,11 @@ Promise.all(socks.map((s) => new Promise((r) => s.bind(0, '127.0.0.1', r)))).the
 
 function flood(mode: 'ike' | 'esp', port: number, count: number, keyHex = ''): number | null {
   // Blocks this thread (and so the engine's notification delivery) until the sender exits.
-  return spawnSync(process.execPath, ['-e', FLOOD, mode, String(port), String(count)], { env: { ...process.env, SLT_FLOOD_KEY: keyHex }, stdio: 'ignore', timeout: 30_000 }).status;
+  return spawnSync(process.execPath, ['-e', FLOOD, mode, String(port), String(count)], {
+    env: { ...process.env, SLT_FLOOD_KEY: keyHex },
+    stdio: 'ignore',
+    timeout: 30_000,
+  }).status;
 }
 
 // ---- child: runs inside the namespace ----
@@ -140,11 +144,25 @@ async function child(): Promise<void> {
   dp.on('ike', (msg, from) => ikes.push({ msg, port: from.port }));
   dp.open({ tun: 'slt0', listen: { address: '127.0.0.1', port: 4500 }, workers: 2 });
   const sel = [{ local: '198.18.1.0/24', remote: '198.18.2.0/24' }];
-  const base = { algorithm: 'aes128gcm16' as const, local: { address: '127.0.0.1', port: 4500 }, remote: { address: '127.0.0.1', port: 5600 }, encap: 'udp' as const, esn: true, backend: 'openssl' as const, selectors: sel, reqid: 7 };
+  const base = {
+    algorithm: 'aes128gcm16' as const,
+    local: { address: '127.0.0.1', port: 4500 },
+    remote: { address: '127.0.0.1', port: 5600 },
+    encap: 'udp' as const,
+    esn: true,
+    backend: 'openssl' as const,
+    selectors: sel,
+    reqid: 7,
+  };
   const out = dp.addSa({ ...base, spi: SPI_OUT, direction: 'out', encKey: kOut });
   dp.addSa({ ...base, spi: SPI_IN, direction: 'in', encKey: kIn, replayWindow: 1024, limits: { softPackets: 2n } });
   check('SA status reports backend and driver', out.backend === 'openssl' && out.driver.length > 0, `${out.backend}/${out.driver}`);
-  check('status carries no key material', !JSON.stringify(dp.listSas(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).includes(kOut.toString('hex').slice(0, 16)));
+  check(
+    'status carries no key material',
+    !JSON.stringify(dp.listSas(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).includes(
+      kOut.toString('hex').slice(0, 16),
+    ),
+  );
   await dp.addRoute('198.18.2.0/24');
 
   const peer = dgram.createSocket('udp4');
@@ -183,7 +201,11 @@ async function child(): Promise<void> {
     await send(espSeal(kIn, SPI_IN, seq++, icmpEcho([198, 18, 2, 1], [198, 18, 1, 1], 0x4242, i, data)));
     const reply = await next(3000, isEsp);
     if (!reply) {
-      check(`echo ${i}: reply came back as ESP`, false, JSON.stringify(dp.counters(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+      check(
+        `echo ${i}: reply came back as ESP`,
+        false,
+        JSON.stringify(dp.counters(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+      );
       continue;
     }
     const o = espOpen(kOut, reply);
@@ -191,7 +213,11 @@ async function child(): Promise<void> {
     check(`echo ${i}: reply decrypts with node:crypto, monotonic padding, next header 4`, o.padOk && o.nh === 4 && o.seq === i + 1);
     check(
       `echo ${i}: inner is an echo reply 198.18.1.1 -> 198.18.2.1 with the same payload`,
-      inner[9] === 1 && inner.subarray(12, 16).equals(Buffer.from([198, 18, 1, 1])) && inner.subarray(16, 20).equals(Buffer.from([198, 18, 2, 1])) && inner[20] === 0 && inner.subarray(28).equals(data),
+      inner[9] === 1 &&
+        inner.subarray(12, 16).equals(Buffer.from([198, 18, 1, 1])) &&
+        inner.subarray(16, 20).equals(Buffer.from([198, 18, 2, 1])) &&
+        inner[20] === 0 &&
+        inner.subarray(28).equals(data),
     );
   }
 
@@ -236,8 +262,15 @@ async function child(): Promise<void> {
   await new Promise<void>((r) => moved.bind(5601, '127.0.0.1', r));
   await send(espSeal(kIn, SPI_IN, seq++, icmpEcho([198, 18, 2, 1], [198, 18, 1, 1], 0x4242, 60, Buffer.alloc(8))), moved);
   await new Promise((r) => setTimeout(r, 300));
-  const pm = events.find((e): e is { type: 'peer-moved'; spi: number; reqid: number; from: { address: string; port: number } } => typeof e === 'object' && e !== null && (e as { type?: string }).type === 'peer-moved');
-  check('peer-moved raised with the new port and reqid', pm !== undefined && pm.from.port === 5601 && pm.spi === SPI_IN && pm.reqid === 7, JSON.stringify(events));
+  const pm = events.find(
+    (e): e is { type: 'peer-moved'; spi: number; reqid: number; from: { address: string; port: number } } =>
+      typeof e === 'object' && e !== null && (e as { type?: string }).type === 'peer-moved',
+  );
+  check(
+    'peer-moved raised with the new port and reqid',
+    pm !== undefined && pm.from.port === 5601 && pm.spi === SPI_IN && pm.reqid === 7,
+    JSON.stringify(events),
+  );
   check('inbound SA now shows the new remote', dp.saStatus(SPI_IN, 'in')?.remote.port === 5601);
   const upd = dp.updateSa(SPI_OUT, 'out', { remote: { address: '127.0.0.1', port: 5601 } });
   check('updateSa retargets the outbound SA', upd.remote.port === 5601);
@@ -245,8 +278,13 @@ async function child(): Promise<void> {
 
   // 6. Lifetimes (RFC 4301 §4.4.2.1): soft once, hard kills the SA, both reach JS.
   await new Promise((r) => setTimeout(r, 100));
-  const kind = (type: string): Array<Record<string, unknown>> => events.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && (e as { type?: string }).type === type);
-  check('soft limit raised once for the inbound SA', kind('soft').length === 1 && kind('soft')[0]?.['reason'] === 'packets' && kind('soft')[0]?.['direction'] === 'in', JSON.stringify(kind('soft')));
+  const kind = (type: string): Array<Record<string, unknown>> =>
+    events.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && (e as { type?: string }).type === type);
+  check(
+    'soft limit raised once for the inbound SA',
+    kind('soft').length === 1 && kind('soft')[0]?.['reason'] === 'packets' && kind('soft')[0]?.['direction'] === 'in',
+    JSON.stringify(kind('soft')),
+  );
   const kHard = randomBytes(20);
   dp.addSa({ ...base, spi: 0x3001, direction: 'in', encKey: kHard, limits: { hardPackets: 1n } });
   const deadBefore = dp.counters().dropsDead;
@@ -256,12 +294,27 @@ async function child(): Promise<void> {
   check('packets past the hard limit are dropped', dp.counters().dropsDead - deadBefore === 2n && dp.saStatus(0x3001, 'in')?.dead === true);
   // The engine wipes a dead SA's keys itself, before JS deletes it; live SAs keep theirs.
   const hardSt = dp.saStatus(0x3001, 'in');
-  check('dead SA keys wiped before delete, SA still listed', hardSt?.keysWiped === true && hardSt.packets === 1n, JSON.stringify(hardSt, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  check(
+    'dead SA keys wiped before delete, SA still listed',
+    hardSt?.keysWiped === true && hardSt.packets === 1n,
+    JSON.stringify(hardSt, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+  );
   check('live SAs keep their keys', dp.saStatus(SPI_IN, 'in')?.keysWiped === false && dp.saStatus(SPI_OUT, 'out')?.keysWiped === false);
   dp.deleteSa(0x3001, 'in');
   // Raw ESP is IPv4-only (one AF_INET raw socket): an IPv6 remote is refused, not accepted and never sent.
   let rawV6 = '';
-  try { dp.addSa({ ...base, spi: 0x6001, direction: 'in', encKey: randomBytes(20), encap: 'none', remote: { address: '2001:db8::1', port: 0 } }); } catch (e) { rawV6 = (e as Error).message; }
+  try {
+    dp.addSa({
+      ...base,
+      spi: 0x6001,
+      direction: 'in',
+      encKey: randomBytes(20),
+      encap: 'none',
+      remote: { address: '2001:db8::1', port: 0 },
+    });
+  } catch (e) {
+    rawV6 = (e as Error).message;
+  }
   check('raw ESP with an IPv6 remote is refused with the reason', /IPv4 outer addresses only/.test(rawV6) && dp.saStatus(0x6001, 'in') === null, rawV6);
 
   // 7. Counters and SA status; delete; close.
@@ -290,15 +343,31 @@ async function child(): Promise<void> {
   };
   await settle(() => { const c = dp2.counters(); return BigInt(ike2) + c.ikeDropped === c.ikeRx && c.ikeRx > 0n; });
   const c1 = dp2.counters();
-  check('IKE flood: queue overflow counted in ikeDropped', ikeRc === 0 && c1.ikeDropped > 0n, `rc=${ikeRc} rx=${c1.ikeRx} js=${ike2} dropped=${c1.ikeDropped}`);
-  check('IKE flood: every message received is delivered or counted', BigInt(ike2) + c1.ikeDropped === c1.ikeRx && ike2 > 0, `rx=${c1.ikeRx} js=${ike2} dropped=${c1.ikeDropped}`);
+  check(
+    'IKE flood: queue overflow counted in ikeDropped',
+    ikeRc === 0 && c1.ikeDropped > 0n,
+    `rc=${ikeRc} rx=${c1.ikeRx} js=${ike2} dropped=${c1.ikeDropped}`,
+  );
+  check(
+    'IKE flood: every message received is delivered or counted',
+    BigInt(ike2) + c1.ikeDropped === c1.ikeRx && ike2 > 0,
+    `rx=${c1.ikeRx} js=${ike2} dropped=${c1.ikeDropped}`,
+  );
   const espRc = flood('esp', 4600, N, kFlood.toString('hex'));
   await settle(() => { const c = dp2.counters(); return c.eventsDropped > 0n && moved2 > 0; });
   await new Promise((r) => setTimeout(r, 300));
   const c2 = dp2.counters();
   const pk = dp2.saStatus(0x5001, 'in')?.packets ?? 0n;
-  check('event flood: queue overflow counted in eventsDropped', espRc === 0 && c2.eventsDropped > 0n && c2.ikeDropped === c1.ikeDropped, `rc=${espRc} packets=${pk} js=${moved2} dropped=${c2.eventsDropped}`);
-  check('event flood: delivered + dropped events never exceed authenticated packets', moved2 > 0 && BigInt(moved2) + c2.eventsDropped <= pk, `packets=${pk} js=${moved2} dropped=${c2.eventsDropped}`);
+  check(
+    'event flood: queue overflow counted in eventsDropped',
+    espRc === 0 && c2.eventsDropped > 0n && c2.ikeDropped === c1.ikeDropped,
+    `rc=${espRc} packets=${pk} js=${moved2} dropped=${c2.eventsDropped}`,
+  );
+  check(
+    'event flood: delivered + dropped events never exceed authenticated packets',
+    moved2 > 0 && BigInt(moved2) + c2.eventsDropped <= pk,
+    `packets=${pk} js=${moved2} dropped=${c2.eventsDropped}`,
+  );
   dp2.close();
 
   dp.close();
@@ -309,7 +378,12 @@ async function child(): Promise<void> {
 if (process.env['SLT_ENGINE_CHILD'] === '1') {
   await child();
 } else {
-  const rootSkip = typeof process.getuid !== 'function' || process.getuid() !== 0 ? 'SKIPPED: needs root (network namespace, TUN)' : !existsSync('/dev/net/tun') ? 'SKIPPED: /dev/net/tun is missing' : false;
+  const rootSkip =
+    typeof process.getuid !== 'function' || process.getuid() !== 0
+      ? 'SKIPPED: needs root (network namespace, TUN)'
+      : !existsSync('/dev/net/tun')
+        ? 'SKIPPED: /dev/net/tun is missing'
+        : false;
   t.test('engine on a TUN in a private namespace, peer in node:crypto', { skip: rootSkip }, async (t) => {
     t.ok(existsSync(addon), `${addon} must be built (npm run build:native)`);
     if (!existsSync(addon)) return;
@@ -321,7 +395,10 @@ if (process.env['SLT_ENGINE_CHILD'] === '1') {
     await sh(['-n', ns, 'link', 'set', 'lo', 'up']);
     await sh(['-n', ns, 'addr', 'add', '198.18.1.1/32', 'dev', 'lo']);
     const res = await new Promise<{ out: string; err: string; code: number | null }>((resolve) => {
-      const c = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, here], { env: { ...process.env, SLT_ENGINE_CHILD: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, here], {
+        env: { ...process.env, SLT_ENGINE_CHILD: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       c.stdout.on('data', (d: Buffer) => { out += d.toString(); });

@@ -30,13 +30,16 @@ function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<{ code: n
 }
 
 function keys(alg: string): { enc: string; auth?: string } {
-  return alg === 'aes128gcm16' ? { enc: randomBytes(20).toString('hex') } : { enc: randomBytes(16).toString('hex'), auth: randomBytes(32).toString('hex') };
+  return alg === 'aes128gcm16'
+    ? { enc: randomBytes(20).toString('hex') }
+    : { enc: randomBytes(16).toString('hex'), auth: randomBytes(32).toString('hex') };
 }
 
 function config(side: 'a' | 'b', alg: string, aToB: { enc: string; auth?: string }, bToA: { enc: string; auth?: string }, raw: boolean): string {
   const me = side === 'a' ? '192.0.2.1' : '192.0.2.2';
   const peer = side === 'a' ? '192.0.2.2' : '192.0.2.1';
-  const sa = (spi: string, k: { enc: string; auth?: string }): Record<string, string> => (k.auth ? { spi, encKey: k.enc, authKey: k.auth } : { spi, encKey: k.enc });
+  const sa = (spi: string, k: { enc: string; auth?: string }): Record<string, string> =>
+    k.auth ? { spi, encKey: k.enc, authKey: k.auth } : { spi, encKey: k.enc };
   return JSON.stringify({
     tun: 'sl0', listen: { address: '0.0.0.0', port: 4500 }, backend: 'openssl', workers: 2, rawEsp: raw,
     tunnels: [{
@@ -51,7 +54,9 @@ function config(side: 'a' | 'b', alg: string, aToB: { enc: string; auth?: string
 
 function startTool(ns: string, cfgFile: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, tool, '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, tool, '--config', cfgFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`sitelink-static in ${ns} not up: ${out}`)), 20_000);
     const onData = (d: Buffer): void => {
@@ -69,12 +74,20 @@ function startTool(ns: string, cfgFile: string): Promise<ChildProcess> {
 
 // Echo server in B; client in A sends N pseudo-random bytes and hashes what comes back.
 const SERVER = `const net=require('net');net.createServer(s=>s.pipe(s)).listen(5001,'198.18.2.1',()=>console.log('listening'));`;
-const CLIENT = `const net=require('net'),c=require('crypto');const N=16*1024*1024;const data=c.createHash('sha256');const back=c.createHash('sha256');let got=0;
-const s=net.connect({host:'198.18.2.1',port:5001,localAddress:'198.18.1.1'},()=>{let sent=0;const chunk=()=>{while(sent<N){const b=c.randomBytes(65536);data.update(b);sent+=b.length;if(!s.write(b)){s.once('drain',chunk);return;}}};chunk();});
-s.on('data',d=>{back.update(d);got+=d.length;if(got>=N){console.log(JSON.stringify({sent:data.digest("hex"),back:back.digest("hex"),got}));process.exit(0);}});
+const CLIENT = `const net=require('net'),c=require('crypto');const N=16*1024*1024;
+const data=c.createHash('sha256');const back=c.createHash('sha256');let got=0;
+const s=net.connect({host:'198.18.2.1',port:5001,localAddress:'198.18.1.1'},()=>{let sent=0;const chunk=()=>{
+  while(sent<N){const b=c.randomBytes(65536);data.update(b);sent+=b.length;if(!s.write(b)){s.once('drain',chunk);return;}}};chunk();});
+s.on('data',d=>{back.update(d);got+=d.length;
+  if(got>=N){console.log(JSON.stringify({sent:data.digest("hex"),back:back.digest("hex"),got}));process.exit(0);}});
 setTimeout(()=>{console.log(JSON.stringify({timeout:true,got}));process.exit(1)},60000);`;
 
-const skip = typeof process.getuid !== 'function' || process.getuid() !== 0 ? 'SKIPPED: needs root (network namespaces, TUN)' : !existsSync('/dev/net/tun') ? 'SKIPPED: /dev/net/tun is missing' : false;
+const skip =
+  typeof process.getuid !== 'function' || process.getuid() !== 0
+    ? 'SKIPPED: needs root (network namespaces, TUN)'
+    : !existsSync('/dev/net/tun')
+      ? 'SKIPPED: /dev/net/tun is missing'
+      : false;
 
 const variants: Array<[string, boolean]> = [['aes128gcm16', false], ['aes128-sha256', false], ['aes128gcm16', true]];
 for (const [alg, raw] of variants) {
@@ -145,7 +158,8 @@ for (const [alg, raw] of variants) {
     t.equal(st.counters['dropsMalformed'], 0, 'no malformed packets');
     t.equal(st.sas.length, 2, 'two SAs listed');
     t.ok(st.sas.every((x) => x['encap'] === (raw ? 'none' : 'udp')), `SAs use encap ${raw ? 'none' : 'udp'}`);
-    for (const k of [aToB.enc, bToA.enc, aToB.auth, bToA.auth].filter((x): x is string => x !== undefined)) t.notOk(status.includes(k.slice(0, 16)), 'status line carries no key');
+    for (const k of [aToB.enc, bToA.enc, aToB.auth, bToA.auth].filter((x): x is string => x !== undefined))
+      t.notOk(status.includes(k.slice(0, 16)), 'status line carries no key');
     const exited = new Promise<number | null>((resolve) => a.once('exit', resolve));
     a.kill('SIGTERM');
     t.equal(await exited, 0, 'sitelink-static exits 0 on SIGTERM');

@@ -34,7 +34,8 @@ const WS_ALG: Record<'aes128gcm16' | 'aes128-sha256', { enc: string; auth: strin
 function uat(src: string, dst: string, alg: keyof typeof WS_ALG, k: SaKeys): string {
   const q = (s: string): string => `"${s}"`;
   const w = WS_ALG[alg];
-  return `uat:esp_sa:${[q('IPv4'), q(src), q(dst), q(k.spi), q(w.enc), q(`0x${k.encKey}`), q(w.auth), q(k.authKey ? `0x${k.authKey}` : '')].join(',')}`;
+  const fields = [q('IPv4'), q(src), q(dst), q(k.spi), q(w.enc), q(`0x${k.encKey}`), q(w.auth), q(k.authKey ? `0x${k.authKey}` : '')];
+  return `uat:esp_sa:${fields.join(',')}`;
 }
 
 for (const alg of ['aes128gcm16', 'aes128-sha256'] as const satisfies readonly StaticAlgorithm[]) {
@@ -60,7 +61,11 @@ for (const alg of ['aes128gcm16', 'aes128-sha256'] as const satisfies readonly S
     // Capture on gwB: gwA's packets arrive from the NAT's public address.
     const pcap = `${dir}/esp-${alg}.pcap`;
     let dumpErr = '';
-    const dump = spawn('ip', ['netns', 'exec', lab.ns('gwB'), TCPDUMP, '-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp port 4500'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = spawn(
+      'ip',
+      ['netns', 'exec', lab.ns('gwB'), TCPDUMP, '-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp port 4500'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     dump.stderr.on('data', (d: Buffer) => { dumpErr += d.toString(); });
     let dumpDone = false;
     dump.on('exit', () => { dumpDone = true; });
@@ -94,20 +99,63 @@ for (const alg of ['aes128gcm16', 'aes128-sha256'] as const satisfies readonly S
     // Frames carrying ESP, each with its SPI.
     const esp = await tshark([...keyed, '-Y', 'esp', '-T', 'fields', '-e', 'esp.spi']);
     t.ok(esp.length >= 16, `ESP-in-UDP captured (${esp.length} packets: 8 echoes and their replies)`);
-    const summary = await tshark(['-T', 'fields', '-E', 'occurrence=f', '-e', 'frame.time_relative', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'udp.length']);
+    const summary = await tshark([
+      '-T',
+      'fields',
+      '-E',
+      'occurrence=f',
+      '-e',
+      'frame.time_relative',
+      '-e',
+      'ip.src',
+      '-e',
+      'ip.dst',
+      '-e',
+      'udp.length',
+    ]);
     t.comment(`capture (outer headers only):\n${summary.join('\n')}`);
-    const udp = await tshark([...keyed, '-Y', 'udp.port == 4500 && !udpencap.nat_keepalive && !udpencap.non_esp_marker', '-T', 'fields', '-e', 'frame.number']);
+    const udp = await tshark([
+      ...keyed,
+      '-Y',
+      'udp.port == 4500 && !udpencap.nat_keepalive && !udpencap.non_esp_marker',
+      '-T',
+      'fields',
+      '-e',
+      'frame.number',
+    ]);
     t.equal(esp.length, udp.length, `tshark dissects every non-IKE, non-keepalive UDP 4500 datagram as ESP (${esp.length}/${udp.length})`);
     // Decrypted: the innermost IP header (occurrence=l) is ICMP between the LAN hosts.
-    const icmp = await tshark([...keyed, '-Y', 'esp && icmp', '-T', 'fields', '-E', 'occurrence=l', '-e', 'esp.spi', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'icmp.type']);
+    const icmp = await tshark([
+      ...keyed,
+      '-Y',
+      'esp && icmp',
+      '-T',
+      'fields',
+      '-E',
+      'occurrence=l',
+      '-e',
+      'esp.spi',
+      '-e',
+      'ip.src',
+      '-e',
+      'ip.dst',
+      '-e',
+      'icmp.type',
+    ]);
     t.ok(icmp.length > 0, `tshark decrypts ESP to inner ICMP (${icmp.length} packets)`);
     t.equal(icmp.length, esp.length, 'every captured ESP packet decrypts to inner ICMP');
     const lan = new Set([`${LAB.lanA} ${LAB.lanB}`, `${LAB.lanB} ${LAB.lanA}`]);
     const rows = icmp.map((l) => l.split('\t'));
-    t.ok(rows.every((r) => lan.has(`${r[1]} ${r[2]}`)), `inner addresses are the LAN hosts' (${[...new Set(rows.map((r) => `${r[1]}>${r[2]}`))].join(', ')})`);
+    t.ok(
+      rows.every((r) => lan.has(`${r[1]} ${r[2]}`)),
+      `inner addresses are the LAN hosts' (${[...new Set(rows.map((r) => `${r[1]}>${r[2]}`))].join(', ')})`,
+    );
     const spis = new Set(rows.map((r) => Number(r[0])));
     t.ok(spis.has(Number(aToB.spi)) && spis.has(Number(bToA.spi)), 'both directions (both SAs) decrypted');
-    t.ok(rows.some((r) => r[1] === LAB.lanA && r[3] === '8') && rows.some((r) => r[1] === LAB.lanB && r[3] === '0'), 'echo requests and replies both seen inside');
+    t.ok(
+      rows.some((r) => r[1] === LAB.lanA && r[3] === '8') && rows.some((r) => r[1] === LAB.lanB && r[3] === '0'),
+      'echo requests and replies both seen inside',
+    );
     // Wireshark's own ICV verdict: all good, none bad.
     const good = await tshark([...keyed, '-Y', 'esp.icv_good == 1', '-T', 'fields', '-e', 'frame.number']);
     const bad = await tshark([...keyed, '-Y', 'esp.icv_bad == 1', '-T', 'fields', '-e', 'frame.number']);
@@ -120,7 +168,15 @@ for (const alg of ['aes128gcm16', 'aes128-sha256'] as const satisfies readonly S
     // Without the ICV check, garbage plaintext can now and then end in next header 4 and
     // be dissected as some inner IPv4 packet (seen once in CI as "ICMP"); what it can
     // never show, bar a 2^-64 fluke, is the LAN hosts' addresses.
-    const wrongInner = await tshark([...wrongArgs, '-Y', `esp.spi == ${aToB.spi} && ip.src == ${LAB.lanA} && ip.dst == ${LAB.lanB}`, '-T', 'fields', '-e', 'frame.number']);
+    const wrongInner = await tshark([
+      ...wrongArgs,
+      '-Y',
+      `esp.spi == ${aToB.spi} && ip.src == ${LAB.lanA} && ip.dst == ${LAB.lanB}`,
+      '-T',
+      'fields',
+      '-e',
+      'frame.number',
+    ]);
     t.equal(wrongInner.length, 0, 'with a wrong key no packet decrypts to the LAN hosts (the check is not vacuous)');
   });
 }

@@ -4,7 +4,14 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import path from 'node:path';
-import { DataplaneError, KEY_LENGTHS, addressBytes, checkCidr, validateEngineOptions, validateSaSpec } from '../../firmware/src/dataplane/validate.ts';
+import {
+  DataplaneError,
+  KEY_LENGTHS,
+  addressBytes,
+  checkCidr,
+  validateEngineOptions,
+  validateSaSpec,
+} from '../../firmware/src/dataplane/validate.ts';
 import { addonCandidates } from '../../firmware/src/dataplane/native.ts';
 import type { SaSpec } from '../../firmware/src/dataplane/types.ts';
 import { ConfigError, parseStaticConfig, wipeKeys } from '../../firmware/src/static/config.ts';
@@ -33,7 +40,10 @@ function rejects(t: Test, spec: SaSpec, field: RegExp, label: string): void {
 
 t.test('SaSpec validation', async (t) => {
   t.doesNotThrow(() => validateSaSpec(good()), 'a good outbound GCM SA');
-  t.doesNotThrow(() => validateSaSpec({ ...good(), algorithm: 'aes256-sha256', encKey: Buffer.alloc(32), authKey: Buffer.alloc(32) }), 'CBC suite with both keys');
+  t.doesNotThrow(
+    () => validateSaSpec({ ...good(), algorithm: 'aes256-sha256', encKey: Buffer.alloc(32), authKey: Buffer.alloc(32) }),
+    'CBC suite with both keys',
+  );
   t.doesNotThrow(() => validateSaSpec({ ...good(), direction: 'in', selectors: undefined, replayWindow: 0 }), 'inbound without selectors, window 0');
   for (const [alg, len] of Object.entries(KEY_LENGTHS)) {
     const spec: SaSpec = { ...good(), algorithm: alg as SaSpec['algorithm'], encKey: Buffer.alloc(len.enc) };
@@ -75,7 +85,11 @@ t.test('engine options and helpers', async (t) => {
   t.throws(() => checkCidr('2001:db8::1/32', 'x'), /host bits/);
   t.throws(() => checkCidr('10.0.0.0/33', 'x'), /exceeds/);
   const c = addonCandidates('/opt/x/dist/sitelink-static.mjs');
-  t.equal(c[0], process.env['SITELINK_NATIVE'] ?? path.join('/opt/x/dist', 'native/build/Release/sitelink_native.node'), 'first the running file\'s own tree');
+  t.equal(
+    c[0],
+    process.env['SITELINK_NATIVE'] ?? path.join('/opt/x/dist', 'native/build/Release/sitelink_native.node'),
+    "first the running file's own tree",
+  );
   t.ok(c.includes('/opt/x/native/build/Release/sitelink_native.node'), 'the repo root above dist/');
   t.equal(c[c.length - 1], '/usr/lib/sitelink/sitelink_native.node', 'the board path last');
 });

@@ -195,7 +195,11 @@ t.test('strongSwan IKEv1 main mode + quick mode capture', { skip }, async (t) =>
     attrs.set(type & 0x7fff, tr.readUInt16BE(off + 2));
   }
   t.equal(tr.readUInt8(5), 20, 'ESP transform ID 20 (AES-GCM, 16-byte ICV)');
-  t.same(espKeyLengths(tr.readUInt8(5), attrs.get(6), attrs.get(5)), { encKey: 16, salt: 4, integKey: 0 }, 'KEYMAT for it: 16-byte key + 4-byte salt');
+  t.same(
+    espKeyLengths(tr.readUInt8(5), attrs.get(6), attrs.get(5)),
+    { encKey: 16, salt: 4, integKey: 0 },
+    'KEYMAT for it: 16-byte key + 4-byte salt',
+  );
   t.equal(spiOf(q1[1]), espToInitiator, 'initiator SPI (QM1) is used by ESP toward the initiator');
   t.equal(spiOf(q2[1]), espToResponder, 'responder SPI (QM2) is used by ESP toward the responder');
 

@@ -117,7 +117,11 @@ t.test('KEYMAT expansion, PFS and split order', async (t) => {
   const long = keymat(sha256, base, 100);
   t.equal(long.length, 100);
   t.same(keymat(sha256, base, 32), long.subarray(0, 32), 'K1 is a prefix of the expansion');
-  t.same(long.subarray(32, 64), sha256.prf(base.skeyidD, long.subarray(0, 32), Buffer.of(3), base.spi, base.niB, base.nrB), 'K2 = prf(SKEYID_d, K1 | protocol | SPI | Ni_b | Nr_b)');
+  t.same(
+    long.subarray(32, 64),
+    sha256.prf(base.skeyidD, long.subarray(0, 32), Buffer.of(3), base.spi, base.niB, base.nrB),
+    'K2 = prf(SKEYID_d, K1 | protocol | SPI | Ni_b | Nr_b)',
+  );
   t.notSame(keymat(sha256, { ...base, gqmxy: Buffer.alloc(32, 7) }, 32), long.subarray(0, 32), 'PFS g(qm)^xy changes KEYMAT');
   t.notSame(keymat(sha256, { ...base, spi: hex('01020305') }, 32), long.subarray(0, 32), 'each SPI gets its own KEYMAT');
   t.throws(() => keymat(sha256, { ...base, spi: hex('010203') }, 32), RangeError, 'SPI must be 4 bytes');

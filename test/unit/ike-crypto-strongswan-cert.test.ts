@@ -94,7 +94,23 @@ for (const c of CASES) {
       '[b]', 'keyUsage = critical,digitalSignature', 'subjectAltName = DNS:gwB.lab', '',
     ].join('\n'));
     keygen('root');
-    ossl('req', '-new', '-x509', '-key', f('root.key'), '-subj', '/O=sitelink lab/CN=Lab Root', '-days', '30', '-config', f('ext.cnf'), '-extensions', 'ca', '-out', f('root.pem'));
+    ossl(
+      'req',
+      '-new',
+      '-x509',
+      '-key',
+      f('root.key'),
+      '-subj',
+      '/O=sitelink lab/CN=Lab Root',
+      '-days',
+      '30',
+      '-config',
+      f('ext.cnf'),
+      '-extensions',
+      'ca',
+      '-out',
+      f('root.pem'),
+    );
     for (const [n, serial] of [['a', '0x0a'], ['b', '0x0b']] as const) {
       keygen(n);
       ossl('req', '-new', '-key', f(`${n}.key`), '-subj', `/O=sitelink lab/CN=gw${n.toUpperCase()}.lab`, '-out', f(`${n}.csr`));
@@ -115,7 +131,9 @@ for (const c of CASES) {
     };
 
     const pcap = path.join(path.dirname(base), 'gwB.pcap');
-    const dump = spawn('ip', ['netns', 'exec', lab.ns('gwB'), 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp'], { stdio: 'ignore' });
+    const dump = spawn('ip', ['netns', 'exec', lab.ns('gwB'), 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp'], {
+      stdio: 'ignore',
+    });
     t.teardown(() => { dump.kill('SIGTERM'); });
     await waitUntil(() => existsSync(pcap), 5000, 50);
     await sleep(300);

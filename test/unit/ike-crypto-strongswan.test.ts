@@ -96,7 +96,14 @@ const CASES: Case[] = [
   { ike: 'aes256-sha1-modp2048', esp: 'aes128gcm16', prf: sha1, encKeyLength: 32, espLengths: { encKey: 16, salt: 4, integKey: 0 } },
   { ike: 'aes128-sha256-ecp256', esp: 'aes128-sha256', prf: sha256, encKeyLength: 16, espLengths: { encKey: 16, salt: 0, integKey: 32 } },
   // PFS with curve25519 in quick mode, RFC 2409 §5.5 KEYMAT with g(qm)^xy.
-  { ike: 'aes128-sha256-modp2048', esp: 'aes128gcm16-curve25519', prf: sha256, encKeyLength: 16, espLengths: { encKey: 16, salt: 4, integKey: 0 }, pfs: true },
+  {
+    ike: 'aes128-sha256-modp2048',
+    esp: 'aes128gcm16-curve25519',
+    prf: sha256,
+    encKeyLength: 16,
+    espLengths: { encKey: 16, salt: 4, integKey: 0 },
+    pfs: true,
+  },
 ];
 
 for (const c of CASES) {
@@ -111,7 +118,9 @@ for (const c of CASES) {
     const common = { name: 'lab', version: 1 as const, ikeProposals: c.ike, espProposals: c.esp, pskHex: psk.toString('hex') };
 
     const pcap = path.join(base, 'gwB.pcap');
-    const dump = spawn('ip', ['netns', 'exec', lab.ns('gwB'), 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp'], { stdio: 'ignore' });
+    const dump = spawn('ip', ['netns', 'exec', lab.ns('gwB'), 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp'], {
+      stdio: 'ignore',
+    });
     t.teardown(() => { dump.kill('SIGTERM'); });
     await waitUntil(() => existsSync(pcap), 5000, 50);
     await sleep(300);
@@ -176,7 +185,11 @@ function verify(t: Test, c: Case, psk: Buffer, log: string, pcap: string): void 
   t.same(k.skeyidD, logged(log, 'SKEYID_d'), 'SKEYID_d');
   t.same(k.skeyidA, logged(log, 'SKEYID_a'), 'SKEYID_a');
   t.same(k.skeyidE, logged(log, 'SKEYID_e'), 'SKEYID_e');
-  t.same(k.encKey, logged(log, 'encryption key Ka'), `encryption key (${c.encKeyLength} bytes${k.skeyidE.length < c.encKeyLength ? ', Appendix B expansion' : ''})`);
+  t.same(
+    k.encKey,
+    logged(log, 'encryption key Ka'),
+    `encryption key (${c.encKeyLength} bytes${k.skeyidE.length < c.encKeyLength ? ', Appendix B expansion' : ''})`,
+  );
   const iv0 = phase1Iv(prf, cipher.blockSize, gxi, gxr);
   t.same(iv0, logged(log, 'initial IV'), 'phase 1 IV = hash(g^xi | g^xr)');
 

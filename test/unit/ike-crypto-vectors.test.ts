@@ -179,7 +179,12 @@ t.test('AES-CBC: RFC 3602 §4 cases 1 and 2 (encrypt and decrypt)', async (t) =>
   const aes = cipherById(CipherId.AES_CBC, 128);
   if (!aes) throw new Error('aes128 missing');
   const vectors = [
-    ['06a9214036b8a15b512e03d534120006', '3dafba429d9eb430b422da802c9fac41', Buffer.from('Single block msg').toString('hex'), 'e353779c1079aeb82708942dbe77181a'],
+    [
+      '06a9214036b8a15b512e03d534120006',
+      '3dafba429d9eb430b422da802c9fac41',
+      Buffer.from('Single block msg').toString('hex'),
+      'e353779c1079aeb82708942dbe77181a',
+    ],
     [
       'c286696d887c9aa0611bbb3e2025a45a',
       '562e17996d093d28ddb3ba695a2e6f58',

@@ -87,7 +87,11 @@ t.test('authentication method precedence', { skip }, async (t) => {
     h.advance(60_000);
     t.equal(h.failures.B[0]?.code, 'authentication-failed', 'the PSK method fails');
     const mm1s = h.wire.filter((d) => d.from === 'A' && mm1Sa(d.data) !== undefined);
-    t.equal(new Set(mm1s.map((d) => d.data.subarray(0, 8).toString('hex'))).size, 1, 'exactly one main mode was started: no fallback to the signature method');
+    t.equal(
+      new Set(mm1s.map((d) => d.data.subarray(0, 8).toString('hex'))).size,
+      1,
+      'exactly one main mode was started: no fallback to the signature method',
+    );
     t.equal(h.installs.A.length + h.installs.B.length, 0);
     t.notOk(h.a.status().some((s) => s.state === 'ESTABLISHED'), 'nothing established');
   });

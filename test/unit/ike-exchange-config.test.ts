@@ -25,7 +25,18 @@ function load(name: string, g: Parameters<typeof writeGatewayConfig>[2]) {
 }
 
 t.test('config -> peer policy', async (t) => {
-  const cfg = load('gwA', { id: 'gwA.lab', peerName: 'gwB', remote: '198.51.100.2', remoteId: 'gwB.lab', local: '198.18.1.0/24', remoteNet: '198.18.2.0/24', psk: 'secret-A', start: 'start', pfs: 'modp2048', esp: 'aes128gcm16, aes256-sha256' });
+  const cfg = load('gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: '198.51.100.2',
+    remoteId: 'gwB.lab',
+    local: '198.18.1.0/24',
+    remoteNet: '198.18.2.0/24',
+    psk: 'secret-A',
+    start: 'start',
+    pfs: 'modp2048',
+    esp: 'aes128gcm16, aes256-sha256',
+  });
   const { peers, problems } = peerPolicies(cfg, () => '100.64.0.2');
   t.same(problems, []);
   const p = peers[0]!;
@@ -37,7 +48,13 @@ t.test('config -> peer policy', async (t) => {
   t.same(p.ikeMethods, [{ encryption: 'aes128', integrity: 'sha256', dhGroup: 14 }]);
   t.equal(p.tunnels.length, 1);
   t.same(
-    { local: p.tunnels[0]!.local, remote: p.tunnels[0]!.remote, pfs: p.tunnels[0]!.pfsGroup, esp: p.tunnels[0]!.methods.map((m) => m.esp), action: p.tunnels[0]!.action },
+    {
+      local: p.tunnels[0]!.local,
+      remote: p.tunnels[0]!.remote,
+      pfs: p.tunnels[0]!.pfsGroup,
+      esp: p.tunnels[0]!.methods.map((m) => m.esp),
+      action: p.tunnels[0]!.action,
+    },
     { local: '198.18.1.0/24', remote: '198.18.2.0/24', pfs: 14, esp: ['aes128gcm16', 'aes256-sha256'], action: 'secure' },
   );
   t.equal(p.tunnels[0]!.methods[0]!.lifetimeSeconds, 3600, 'default lifetime 3600 s');
@@ -47,8 +64,26 @@ t.test('config -> peer policy', async (t) => {
 });
 
 t.test('two configured gateways negotiate in memory', async (t) => {
-  const a = load('gA', { id: 'gwA.lab', peerName: 'gwB', remote: '198.51.100.2', remoteId: 'gwB.lab', local: '198.18.1.0/24', remoteNet: '198.18.2.0/24', psk: 'same', start: 'start' });
-  const b = load('gB', { id: 'gwB.lab', peerName: 'gwA', remote: '198.51.100.1', remoteId: 'gwA.lab', local: '198.18.2.0/24', remoteNet: '198.18.1.0/24', psk: 'same', start: 'none' });
+  const a = load('gA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: '198.51.100.2',
+    remoteId: 'gwB.lab',
+    local: '198.18.1.0/24',
+    remoteNet: '198.18.2.0/24',
+    psk: 'same',
+    start: 'start',
+  });
+  const b = load('gB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: '198.51.100.1',
+    remoteId: 'gwA.lab',
+    local: '198.18.2.0/24',
+    remoteNet: '198.18.1.0/24',
+    psk: 'same',
+    start: 'none',
+  });
   const env = { now: () => 0, random: (n: number) => randomBytes(n) };
   const na = new IkeNode(env, peerPolicies(a, () => '198.51.100.1').peers);
   const nb = new IkeNode(env, peerPolicies(b, () => '198.51.100.2').peers);

@@ -9,7 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FRAGMENT_IP_DATAGRAM } from '../../firmware/src/ike/exchange/ike-node.ts';
-import { FRAGMENTATION_VENDOR_ID, decodeFragment, decodeMessage, isFragmentMessage, PayloadType, payloadsOfType } from '../../firmware/src/ike/wire/index.ts';
+import {
+  FRAGMENTATION_VENDOR_ID,
+  decodeFragment,
+  decodeMessage,
+  isFragmentMessage,
+  PayloadType,
+  payloadsOfType,
+} from '../../firmware/src/ike/wire/index.ts';
 import { Harness, type Datagram } from './ike-exchange-harness.ts';
 import { gatewaySignatureAuth, makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
 
@@ -19,7 +26,12 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const ipSize = (d: Datagram): number => d.data.length + 28 + (d.dst.port === 500 ? 0 : 4);
 
 function harness(o: { fragmentationA?: boolean; fragmentationB?: boolean; nat?: boolean; maxDatagram?: number } = {}): Harness {
-  return new Harness({ peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 3) }, peerB: { psk: null, signature: gatewaySignatureAuth(dir, 'gwB', 3) }, maxDatagram: FRAGMENT_IP_DATAGRAM, ...o });
+  return new Harness({
+    peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 3) },
+    peerB: { psk: null, signature: gatewaySignatureAuth(dir, 'gwB', 3) },
+    maxDatagram: FRAGMENT_IP_DATAGRAM,
+    ...o,
+  });
 }
 
 t.test('IKEv1 fragmentation', { skip }, async (t) => {
@@ -68,7 +80,11 @@ t.test('IKEv1 fragmentation', { skip }, async (t) => {
       t.equal(h.installs.A.length + h.installs.B.length, 0, 'no IPsec SAs');
       const vid = (d: Datagram): boolean => {
         const m = decodeMessage(d.data);
-        return m.ok && !m.value.encrypted && payloadsOfType(m.value.payloads, PayloadType.VENDOR_ID).some((v) => v.data.equals(FRAGMENTATION_VENDOR_ID));
+        return (
+          m.ok &&
+          !m.value.encrypted &&
+          payloadsOfType(m.value.payloads, PayloadType.VENDOR_ID).some((v) => v.data.equals(FRAGMENTATION_VENDOR_ID))
+        );
       };
       if (o.fragmentationB === false) t.notOk(vid(h.wire[1]!), 'B does not answer the vendor ID');
       else t.notOk(vid(h.wire[0]!), 'A does not announce it');

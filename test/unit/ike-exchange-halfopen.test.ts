@@ -15,7 +15,10 @@ import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
 
 const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha1', dhGroup: 14 }, 28800)] };
 const mm1 = (cookie: Buffer = randomBytes(8)): Buffer =>
-  encodeMessage({ initiatorCookie: cookie, responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer));
+  encodeMessage(
+    { initiatorCookie: cookie, responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+    mainMode1(offer),
+  );
 const sends = (actions: Action[]): number => actions.filter((a) => a.kind === 'send').length;
 /** gwA's public address, as a spoofer on the path to B would write it. */
 const SPOOFED: Endpoint = { address: NAT_PUBLIC, port: 500 };

@@ -6,7 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { Secret } from '../../firmware/src/config/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
-import type { Action, ChildSaInstall, Endpoint, ExchangeEnv, FailureDetail, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
+import type {
+  Action,
+  ChildSaInstall,
+  Endpoint,
+  ExchangeEnv,
+  FailureDetail,
+  PeerPolicy,
+  TunnelPolicy,
+} from '../../firmware/src/ike/exchange/types.ts';
 import { IdType } from '../../firmware/src/ike/wire/index.ts';
 
 export const A_PRIVATE = '100.64.0.2';
@@ -42,10 +50,27 @@ export interface HarnessOptions {
 }
 
 export function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
-  return { name: 'lan', action: 'secure', local, remote, methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }], pfsGroup: null, ...over };
+  return {
+    name: 'lan',
+    action: 'secure',
+    local,
+    remote,
+    methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }],
+    pfsGroup: null,
+    ...over,
+  };
 }
 
-function peer(name: string, localAddress: string, remoteAddress: string, localName: string, remoteName: string, psk: string, t: TunnelPolicy, over: Partial<PeerPolicy> = {}): PeerPolicy {
+function peer(
+  name: string,
+  localAddress: string,
+  remoteAddress: string,
+  localName: string,
+  remoteName: string,
+  psk: string,
+  t: TunnelPolicy,
+  over: Partial<PeerPolicy> = {},
+): PeerPolicy {
   return {
     name,
     remoteAddress,
@@ -105,12 +130,42 @@ export class Harness<N extends NodeLike = IkeNode> {
     const aAddr = this.nat ? A_PRIVATE : NAT_PUBLIC;
     const env = { now: this.clock.now, random: (n: number) => randomBytes(n) };
     this.#maxDatagram = o.maxDatagram ?? Infinity;
-    this.a = make(env, [peer('gwB', aAddr, B_ADDR, 'gwA.lab', 'gwB.lab', o.pskA ?? 'lab-secret', tunnel('198.18.1.0/24', '198.18.2.0/24', o.tunnelA), o.peerA)], {
-      ...(o.fragmentationA !== undefined ? { fragmentation: o.fragmentationA } : {}),
-    });
-    this.b = make(env, [peer('gwA', B_ADDR, NAT_PUBLIC, 'gwB.lab', 'gwA.lab', o.pskB ?? 'lab-secret', tunnel('198.18.2.0/24', '198.18.1.0/24', o.tunnelB), o.peerB)], {
-      ...(o.fragmentationB !== undefined ? { fragmentation: o.fragmentationB } : {}),
-    });
+    this.a = make(
+      env,
+      [
+        peer(
+          'gwB',
+          aAddr,
+          B_ADDR,
+          'gwA.lab',
+          'gwB.lab',
+          o.pskA ?? 'lab-secret',
+          tunnel('198.18.1.0/24', '198.18.2.0/24', o.tunnelA),
+          o.peerA,
+        ),
+      ],
+      {
+        ...(o.fragmentationA !== undefined ? { fragmentation: o.fragmentationA } : {}),
+      },
+    );
+    this.b = make(
+      env,
+      [
+        peer(
+          'gwA',
+          B_ADDR,
+          NAT_PUBLIC,
+          'gwB.lab',
+          'gwA.lab',
+          o.pskB ?? 'lab-secret',
+          tunnel('198.18.2.0/24', '198.18.1.0/24', o.tunnelB),
+          o.peerB,
+        ),
+      ],
+      {
+        ...(o.fragmentationB !== undefined ? { fragmentation: o.fragmentationB } : {}),
+      },
+    );
   }
 
   /** A's source after the NAT: ports are remapped like a masquerade would. */

@@ -48,7 +48,10 @@ t.test('half-open main modes are bounded in number and age', async (t) => {
   const h = new Harness();
   const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha1', dhGroup: 14 }, 28800)] };
   const mm1 = (): Buffer =>
-    encodeMessage({ initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, mainMode1(offer));
+    encodeMessage(
+      { initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+      mainMode1(offer),
+    );
   for (let i = 0; i < HALF_OPEN_MAX + 10; i++) h.b.receive(mm1(), { address: NAT_PUBLIC, port: 500 }, 500);
   t.equal(h.b.status().length, HALF_OPEN_MAX, `at most ${HALF_OPEN_MAX} half-open SAs`);
   t.equal(h.b.counters.halfOpenEvicted, 10, 'the oldest gave way to the rest, counted');

@@ -13,7 +13,11 @@ t.test('an established ISAKMP SA holds no main mode material', async (t) => {
     t.equal(sas.length, 1);
     const sa = sas[0]!;
     t.equal(sa.state, 'ESTABLISHED');
-    t.same([sa.dh, sa.gxi, sa.gxr, sa.ni, sa.nr, sa.peerOffer], [undefined, undefined, undefined, undefined, undefined, undefined], `${peer}'s side: no DH pair, public values or nonces`);
+    t.same(
+      [sa.dh, sa.gxi, sa.gxr, sa.ni, sa.nr, sa.peerOffer],
+      [undefined, undefined, undefined, undefined, undefined, undefined],
+      `${peer}'s side: no DH pair, public values or nonces`,
+    );
     t.equal(sa.saiB.length, 0, 'no SAi_b');
     t.same(sa.offered, []);
     t.ok(sa.keys && sa.crypto, 'keys and IV stay');
@@ -29,7 +33,10 @@ t.test('DPD for hours: the informational replay set stays bounded, the tunnel st
   const a = h.a.sasOf('gwB').find((s) => s.state === 'ESTABLISHED');
   const b = h.b.sasOf('gwA').find((s) => s.state === 'ESTABLISHED');
   t.ok(a && b, 'both ISAKMP SAs are still up');
-  t.ok(b!.infoSeen.size >= INFO_SEEN_MAX - 1 && b!.infoSeen.size <= INFO_SEEN_MAX, `responder remembers at most ${INFO_SEEN_MAX} informational IDs (${b!.infoSeen.size})`);
+  t.ok(
+    b!.infoSeen.size >= INFO_SEEN_MAX - 1 && b!.infoSeen.size <= INFO_SEEN_MAX,
+    `responder remembers at most ${INFO_SEEN_MAX} informational IDs (${b!.infoSeen.size})`,
+  );
   t.ok(a!.infoSeen.size <= INFO_SEEN_MAX, `initiator too (${a!.infoSeen.size})`);
   t.same(h.failed, { A: [], B: [] }, 'no failures');
 });

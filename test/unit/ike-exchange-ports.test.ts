@@ -16,7 +16,17 @@ const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-ike-ports-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 function tunnelsFor(name: string, filter: { protocol: string; sourcePorts?: string; destinationPorts?: string }) {
-  const files = writeGatewayConfig(dir, name, { id: 'gwA.lab', peerName: 'gwB', remote: '198.51.100.2', remoteId: 'gwB.lab', local: '198.18.1.0/24', remoteNet: '198.18.2.0/24', psk: 'p', start: 'start', filter });
+  const files = writeGatewayConfig(dir, name, {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: '198.51.100.2',
+    remoteId: 'gwB.lab',
+    local: '198.18.1.0/24',
+    remoteNet: '198.18.2.0/24',
+    psk: 'p',
+    start: 'start',
+    filter,
+  });
   const r = loadConfigFile(files.config);
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('; '));
   return peerPolicies(r.config, () => '100.64.0.2');
@@ -36,7 +46,10 @@ t.test('config: protocol and single ports become the tunnel ports; ranges fall b
 });
 
 t.test('matching protocol and ports: the pair is installed with them, the engine selector too', async (t) => {
-  const h = new Harness({ tunnelA: { ports: { protocol: 6, localPort: 0, remotePort: 5201 } }, tunnelB: { ports: { protocol: 6, localPort: 5201, remotePort: 0 } } });
+  const h = new Harness({
+    tunnelA: { ports: { protocol: 6, localPort: 0, remotePort: 5201 } },
+    tunnelB: { ports: { protocol: 6, localPort: 5201, remotePort: 0 } },
+  });
   h.bringUp();
   t.same(h.failed, { A: [], B: [] });
   const aOut = h.installs.A.find((s) => s.direction === 'out')!;

@@ -208,7 +208,10 @@ t.test("default response: an address ID (ID_IPV4_ADDR), a narrower local side, t
   const h = new Harness({ tunnelA: { local: '198.18.1.7', remote: '198.18.2.128/25' }, tunnelB: { defaultResponse: true, pfsGroup: 14 } });
   h.bringUp();
   t.match(h.failed.A[0] ?? '', /NO_PROPOSAL_CHOSEN/, "B answers with its own PFS setting (A offered none)");
-  const h2 = new Harness({ tunnelA: { local: '198.18.1.7', remote: '198.18.2.128/25', pfsGroup: 14 }, tunnelB: { defaultResponse: true, pfsGroup: 14 } });
+  const h2 = new Harness({
+    tunnelA: { local: '198.18.1.7', remote: '198.18.2.128/25', pfsGroup: 14 },
+    tunnelB: { defaultResponse: true, pfsGroup: 14 },
+  });
   h2.bringUp();
   t.same(h2.failed, { A: [], B: [] });
   const r = onePairPerSide(t, h2);
@@ -249,7 +252,13 @@ t.test('default response picks an exact match first, then the most specific tunn
   t.test('longest prefixes win among default-response tunnels', async (t) => {
     const h = new Harness({
       tunnelA: { local: '198.18.1.7/32' },
-      peerB: { tunnels: [drTunnel('wide', '198.18.0.0/16'), drTunnel('narrow', '198.18.1.0/25', { methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 1800, lifetimeKilobytes: 100000 }] }), drTunnel('other', '198.18.1.128/25')] },
+      peerB: {
+        tunnels: [
+          drTunnel('wide', '198.18.0.0/16'),
+          drTunnel('narrow', '198.18.1.0/25', { methods: [{ esp: 'aes128gcm16', lifetimeSeconds: 1800, lifetimeKilobytes: 100000 }] }),
+          drTunnel('other', '198.18.1.128/25'),
+        ],
+      },
     });
     h.bringUp();
     t.same(h.failed, { A: [], B: [] });
@@ -257,7 +266,10 @@ t.test('default response picks an exact match first, then the most specific tunn
     t.ok(h.installs.B.every((s) => s.lifetimeSeconds === 1800), "the chosen tunnel's methods answer");
   });
   t.test('a tunnel without default-response does not widen', async (t) => {
-    const h = new Harness({ tunnelA: { local: '198.18.1.7/32' }, peerB: { tunnels: [tunnel(B_LAN, '198.18.1.0/24', { name: 'plain' }), drTunnel('dr', '198.18.0.0/16')] } });
+    const h = new Harness({
+      tunnelA: { local: '198.18.1.7/32' },
+      peerB: { tunnels: [tunnel(B_LAN, '198.18.1.0/24', { name: 'plain' }), drTunnel('dr', '198.18.0.0/16')] },
+    });
     h.bringUp();
     t.same(h.failed, { A: [], B: [] });
     t.ok(h.installs.B.every((s) => s.tunnel === 'dr~198.18.1.7/32'));

@@ -93,14 +93,20 @@ t.test('an error notify naming an unrelated SPI fails nothing', async (t) => {
 });
 
 t.test('with two quick modes pending, an SPI-less refusal is matched by message ID or not at all', async (t) => {
-  const h = pendingQuickMode({ peerA: { tunnels: [tunnel('198.18.1.0/24', '198.18.2.0/24'), tunnel('198.18.3.0/24', '198.18.2.0/24', { name: 'lan2' })] } });
+  const h = pendingQuickMode({
+    peerA: { tunnels: [tunnel('198.18.1.0/24', '198.18.2.0/24'), tunnel('198.18.3.0/24', '198.18.2.0/24', { name: 'lan2' })] },
+  });
   const sa = h.a.sasOf('gwB')[0]!;
   const [q1, q2] = [...sa.quick.values()];
   t.ok(q1 && q2, 'two quick modes pending');
   const spiless = notify(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.ISAKMP, Buffer.alloc(0)) as NotifyPayload;
   t.equal(refusedQuickMode(sa, spiless, q2!.messageId), q2, 'the one whose message ID the informational reuses');
   t.equal(refusedQuickMode(sa, spiless, 0x12345678), 'ambiguous', 'another message ID: cannot tell');
-  t.equal(refusedQuickMode(sa, notify(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.ESP, q1!.inSpi) as NotifyPayload, 0x12345678), q1, 'an SPI always tells');
+  t.equal(
+    refusedQuickMode(sa, notify(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.ESP, q1!.inSpi) as NotifyPayload, 0x12345678),
+    q1,
+    'an SPI always tells',
+  );
   bSends(h, spiless);
   t.same(h.failed.A, [], 'sent under a fresh message ID: neither is failed');
   t.ok(h.logs.A.some((l) => l.includes('cannot tell which')), 'and the log says why');

@@ -46,21 +46,40 @@ t.test('several roaming peers: the identity in MM5 picks the peer', { skip: open
     ...h0.b.peers()[0]!, ...sig, name, remoteAddress: ROAMING, remoteId: { idType: IdType.FQDN, name: id },
     tunnels: [tunnel('198.18.2.0/24', remote, { name: `to-${name}` })],
   });
-  const h0 = new Harness({ nat: true, peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 9) }, peerB: { remoteAddress: ROAMING, ...sig } });
+  const h0 = new Harness({
+    nat: true,
+    peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 9) },
+    peerB: { remoteAddress: ROAMING, ...sig },
+  });
 
   t.test('the second roaming peer is the one that connects', async (t) => {
-    const h = new Harness({ nat: true, peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 9) }, peerB: { remoteAddress: ROAMING, ...sig } });
+    const h = new Harness({
+      nat: true,
+      peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 9) },
+      peerB: { remoteAddress: ROAMING, ...sig },
+    });
     // B: another branch first, then gwA (the harness's own, remote-id gwA.lab).
     h.apply('B', h.b.setPeers([roamer('branch7', 'branch7.lab', '198.18.7.0/24'), ...h.b.peers()], []));
     h.bringUp();
     t.same(h.failed, { A: [], B: [] });
     t.ok(h.logs.B.some((l) => /remote = %any: identity gwA\.lab is peer gwA/.test(l)), 'B says which peer the identity picked');
     t.same(h.b.status().map((s) => [s.peer, s.state]), [['gwA', 'ESTABLISHED']], "the ISAKMP SA is gwA's");
-    t.same(h.installs.B.map((s) => [s.peer, s.remoteTs]), [['gwA', '198.18.1.0/24'], ['gwA', '198.18.1.0/24']], "gwA's tunnel was keyed, not branch7's");
+    t.same(
+      h.installs.B.map((s) => [s.peer, s.remoteTs]),
+      [
+        ['gwA', '198.18.1.0/24'],
+        ['gwA', '198.18.1.0/24'],
+      ],
+      "gwA's tunnel was keyed, not branch7's",
+    );
   });
 
   t.test('an identity that no roaming peer has is refused, naming all of them', async (t) => {
-    const h = new Harness({ nat: true, peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 9) }, peerB: { remoteAddress: ROAMING, ...sig } });
+    const h = new Harness({
+      nat: true,
+      peerA: { psk: null, signature: gatewaySignatureAuth(dir, 'gwA', 9) },
+      peerB: { remoteAddress: ROAMING, ...sig },
+    });
     h.apply('B', h.b.setPeers([roamer('branch7', 'branch7.lab', '198.18.7.0/24'), roamer('branch8', 'branch8.lab', '198.18.8.0/24')], []));
     h.bringUp();
     t.equal(h.installs.B.length, 0);

@@ -31,7 +31,11 @@ t.test('idPrefix over the address ID types', async (t) => {
   t.equal(formatPrefix(idPrefix(trafficSelector('0.0.0.0/0'))!), '0.0.0.0/0');
   t.equal(idPrefix(id({ idType: IdType.IPV4_ADDR_SUBNET, address: '10.1.0.0', mask: '255.0.255.0' })), null, 'non-contiguous mask');
   t.equal(idPrefix(id({ idType: IdType.IPV4_ADDR_SUBNET, address: '10.1.0.1', mask: '255.255.0.0' })), null, 'host bits set');
-  t.equal(formatPrefix(idPrefix(id({ idType: IdType.IPV4_ADDR_RANGE, start: '10.1.2.0', end: '10.1.2.255' }))!), '10.1.2.0/24', 'a range that is one CIDR block');
+  t.equal(
+    formatPrefix(idPrefix(id({ idType: IdType.IPV4_ADDR_RANGE, start: '10.1.2.0', end: '10.1.2.255' }))!),
+    '10.1.2.0/24',
+    'a range that is one CIDR block',
+  );
   t.equal(formatPrefix(idPrefix(id({ idType: IdType.IPV4_ADDR_RANGE, start: '10.1.2.9', end: '10.1.2.9' }))!), '10.1.2.9/32');
   t.equal(formatPrefix(idPrefix(id({ idType: IdType.IPV6_ADDR_RANGE, start: '2001:db8::', end: '2001:db8::ffff' }))!), '2001:db8::/112');
   t.equal(idPrefix(id({ idType: IdType.IPV4_ADDR_RANGE, start: '10.1.2.1', end: '10.1.2.254' })), null, 'not a CIDR block');

@@ -30,13 +30,50 @@ function key(name: string, kind: 'rsa' | 'p256'): void {
 
 function root(name: string): void {
   key(name, 'rsa');
-  ossl('req', '-new', '-x509', '-key', f(`${name}.key`), '-subj', `/O=sitelink test/CN=${name}`, '-days', '30', '-sha256', '-config', f('ext.cnf'), '-extensions', 'root', '-out', f(`${name}.pem`));
+  ossl(
+    'req',
+    '-new',
+    '-x509',
+    '-key',
+    f(`${name}.key`),
+    '-subj',
+    `/O=sitelink test/CN=${name}`,
+    '-days',
+    '30',
+    '-sha256',
+    '-config',
+    f('ext.cnf'),
+    '-extensions',
+    'root',
+    '-out',
+    f(`${name}.pem`),
+  );
 }
 
 function leaf(name: string, ext: string, ca: string, kind: 'rsa' | 'p256', serial: string): void {
   key(name, kind);
   ossl('req', '-new', '-key', f(`${name}.key`), '-subj', `/O=sitelink test/CN=${name}`, '-out', f(`${name}.csr`));
-  ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${ca}.pem`), '-CAkey', f(`${ca}.key`), '-set_serial', serial, '-days', '30', '-sha256', '-extfile', f('ext.cnf'), '-extensions', ext, '-out', f(`${name}.pem`));
+  ossl(
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    f(`${ca}.pem`),
+    '-CAkey',
+    f(`${ca}.key`),
+    '-set_serial',
+    serial,
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    f('ext.cnf'),
+    '-extensions',
+    ext,
+    '-out',
+    f(`${name}.pem`),
+  );
 }
 
 function der(name: string): Buffer {
@@ -70,7 +107,10 @@ t.test('signature authentication', { skip }, async (t) => {
     ['ECDSA P-256 (method 9)', 9, 'gwA-ec', 'gwB-ec'],
   ] as const) {
     t.test(`${label}: main mode + quick mode`, async (t) => {
-      const h = new Harness({ peerA: { psk: null, signature: auth(a, method, 'rootCA') }, peerB: { psk: null, signature: auth(b, method, 'rootCA') } });
+      const h = new Harness({
+        peerA: { psk: null, signature: auth(a, method, 'rootCA') },
+        peerB: { psk: null, signature: auth(b, method, 'rootCA') },
+      });
       h.bringUp();
       t.same(h.failed, { A: [], B: [] });
       const aOut = h.installs.A.find((s) => s.direction === 'out');
@@ -81,7 +121,10 @@ t.test('signature authentication', { skip }, async (t) => {
   }
 
   t.test('certificate from an untrusted CA is refused', async (t) => {
-    const h = new Harness({ peerA: { psk: null, signature: auth('gwA-other', 3, 'rootCA') }, peerB: { psk: null, signature: auth('gwB-rsa', 3, 'rootCA') } });
+    const h = new Harness({
+      peerA: { psk: null, signature: auth('gwA-other', 3, 'rootCA') },
+      peerB: { psk: null, signature: auth('gwB-rsa', 3, 'rootCA') },
+    });
     h.bringUp();
     t.match(h.failed.B[0], /certificate rejected/);
     t.equal(h.failures.B[0]?.code, 'authentication-failed');
@@ -91,7 +134,10 @@ t.test('signature authentication', { skip }, async (t) => {
 
   t.test("a valid certificate for another name than the ID is refused", async (t) => {
     // B presents a certificate issued for gwA.lab while claiming gwB.lab.
-    const h = new Harness({ peerA: { psk: null, signature: auth('gwA-rsa', 3, 'rootCA') }, peerB: { psk: null, signature: auth('gwB-as-A', 3, 'rootCA') } });
+    const h = new Harness({
+      peerA: { psk: null, signature: auth('gwA-rsa', 3, 'rootCA') },
+      peerB: { psk: null, signature: auth('gwB-as-A', 3, 'rootCA') },
+    });
     h.bringUp();
     t.match(h.failed.A[0], /certificate rejected/, 'the initiator refuses MM6');
     t.equal(h.installs.A.length, 0);

@@ -4,7 +4,15 @@
 // AUTHENTICATION-FAILED, and retransmission must give up after five tries.
 
 import t, { type Test } from 'tap';
-import { decodeMessage, encodeMessage, ExchangeType, PayloadType, payloadsOfType, HashAlgorithm, Phase1Attr } from '../../firmware/src/ike/wire/index.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  ExchangeType,
+  PayloadType,
+  payloadsOfType,
+  HashAlgorithm,
+  Phase1Attr,
+} from '../../firmware/src/ike/wire/index.ts';
 import { RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness } from './ike-exchange-harness.ts';
 import { REKEY_INBOUND_LINGER_MS } from '../../firmware/src/ike/exchange/child-sa.ts';
@@ -73,7 +81,8 @@ t.test('initiator rejects an MM2 that is not one of its offers', async (t) => {
     const sa = payloadsOfType(m.value.payloads, PayloadType.SA)[0];
     if (!sa) return d.data;
     // Swap the hash attribute to one A offered with a different cipher.
-    for (const a of sa.proposals[0]!.transforms[0]!.attributes) if (a.type === Phase1Attr.HASH_ALGORITHM && a.format === 'tv') a.value = HashAlgorithm.SHA2_512;
+    for (const a of sa.proposals[0]!.transforms[0]!.attributes)
+      if (a.type === Phase1Attr.HASH_ALGORITHM && a.format === 'tv') a.value = HashAlgorithm.SHA2_512;
     return encodeMessage(m.value.header, m.value.payloads);
   };
   h.bringUp();

@@ -184,7 +184,12 @@ if (!existsSync(pcapFile) || !existsSync(keyFile)) {
       transforms: [
         {
           id: EspTransformId.AES_GCM_16,
-          attributes: { keyLength: 128, encapsulationMode: udpEncapsulationMode('rfc', true), lifetimes: [{ type: LifeType.SECONDS, duration: 3960 }], other: [] },
+          attributes: {
+            keyLength: 128,
+            encapsulationMode: udpEncapsulationMode('rfc', true),
+            lifetimes: [{ type: LifeType.SECONDS, duration: 3960 }],
+            other: [],
+          },
         },
       ],
     });

@@ -116,7 +116,10 @@ t.test(`decodeMessage: ${ITERATIONS} mutations (seed ${SEED}, ${seeds.length} se
     }
   }
   t.same(problems, []);
-  t.ok(acceptedClear > 0 && rejected > 0, `mutations exercised both outcomes (accepted ${accepted}, ${acceptedClear} of them cleartext; rejected ${rejected})`);
+  t.ok(
+    acceptedClear > 0 && rejected > 0,
+    `mutations exercised both outcomes (accepted ${accepted}, ${acceptedClear} of them cleartext; rejected ${rejected})`,
+  );
 });
 
 t.test('decodePayloads with padding: random bodies and mutated chains never throw', async (t) => {

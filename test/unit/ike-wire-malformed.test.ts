@@ -70,7 +70,13 @@ const patched = (f: (b: Buffer) => void): Buffer => {
 // Transform (KEY_IKE, one TV attribute) inside a proposal inside an SA.
 const transform = (next = 0, extra = ''): Buffer => pl(next, hex('0101 0000 8001 0007' + extra));
 const proposal = (next: number, nTransforms: number, transforms: Buffer, spi = ''): Buffer =>
-  pl(next, Buffer.concat([hex(`01 01 ${(spi.length / 2).toString(16).padStart(2, '0')} ${nTransforms.toString(16).padStart(2, '0')}` + spi), transforms]));
+  pl(
+    next,
+    Buffer.concat([
+      hex(`01 01 ${(spi.length / 2).toString(16).padStart(2, '0')} ${nTransforms.toString(16).padStart(2, '0')}` + spi),
+      transforms,
+    ]),
+  );
 const sa = (proposals: Buffer, doi = '00000001', sit = '00000001'): Buffer => pl(0, Buffer.concat([hex(doi + sit), proposals]));
 const SA_AT = 28 + 4; // offset of the SA body in a one-SA message
 const P_AT = SA_AT + 8; // first proposal

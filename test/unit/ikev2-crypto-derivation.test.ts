@@ -61,7 +61,16 @@ t.test('NIST CAVS IKEv2 KDF sample (SHA-1)', async (t) => {
 t.test('AEAD SK keys carry the salt; no integrity keys (RFC 5282 §7)', async (t) => {
   const prf = prfById(PrfId.HMAC_SHA2_256)!;
   const encr = encrById(EncrId.AES_GCM_16, 256)!;
-  const k = deriveIkeSaKeys({ prf, encr, integ: undefined, skeyseed: randomBytes(32), ni: randomBytes(32), nr: randomBytes(32), spiI: randomBytes(8), spiR: randomBytes(8) });
+  const k = deriveIkeSaKeys({
+    prf,
+    encr,
+    integ: undefined,
+    skeyseed: randomBytes(32),
+    ni: randomBytes(32),
+    nr: randomBytes(32),
+    spiI: randomBytes(8),
+    spiR: randomBytes(8),
+  });
   t.same([k.d.length, k.ai.length, k.ar.length, k.ei.length, k.er.length, k.pi.length, k.pr.length], [32, 0, 0, 36, 36, 32, 32]);
 });
 
@@ -95,7 +104,8 @@ t.test('AES-GCM: the GCM specification test case 4 through the salt | IV nonce s
   const sealed = encr.encrypt(km, iv, aad, p);
   t.equal(
     sealed.toString('hex'),
-    '42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091' + '5bc94fbc3221a5db94fae95ae7121a47',
+    '42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091' +
+      '5bc94fbc3221a5db94fae95ae7121a47',
   );
   t.same(encr.decrypt(km, iv, aad, sealed), p);
   const bad = Buffer.from(sealed);

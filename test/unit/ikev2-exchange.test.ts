@@ -179,7 +179,11 @@ t.test('§1.3.3: CREATE_CHILD_SA rekey installs a new pair before the old one is
     const oldA = h.a.status()[0]!.children[0]!;
     h.apply('A', h.a.rekey('gwB'));
     h.pump();
-    t.same(h.wire.slice(4).map((d) => exchangeOf(d.data)), ['CREATE_CHILD_SA', 'CREATE_CHILD_SA R', 'INFORMATIONAL', 'INFORMATIONAL R'], `pfs ${pfs}`);
+    t.same(
+      h.wire.slice(4).map((d) => exchangeOf(d.data)),
+      ['CREATE_CHILD_SA', 'CREATE_CHILD_SA R', 'INFORMATIONAL', 'INFORMATIONAL R'],
+      `pfs ${pfs}`,
+    );
     t.same(h.failed, { A: [], B: [] });
     const a = h.a.status()[0]!.children;
     const b = h.b.status()[0]!.children;
@@ -324,7 +328,14 @@ t.test('RFC 7383: a large IKE_AUTH is fragmented and reassembled', async (t) => 
 
 t.test('more tunnels to one peer become extra child SAs under the same IKE SA', async (t) => {
   const h = v2();
-  const second = { name: 'voice', action: 'secure', local: '198.18.11.0/24', remote: '198.18.12.0/24', methods: [{ esp: 'aes256gcm16' as const, lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }], pfsGroup: null };
+  const second = {
+    name: 'voice',
+    action: 'secure',
+    local: '198.18.11.0/24',
+    remote: '198.18.12.0/24',
+    methods: [{ esp: 'aes256gcm16' as const, lifetimeSeconds: 3600, lifetimeKilobytes: 100000 }],
+    pfsGroup: null,
+  };
   const peersA = h.a.peers().map((p) => ({ ...p, tunnels: [...p.tunnels, second] }));
   const peersB = h.b.peers().map((p) => ({ ...p, tunnels: [...p.tunnels, { ...second, local: second.remote, remote: second.local }] }));
   h.a.setPeers(peersA, []);
@@ -339,7 +350,12 @@ t.test('garbage and replays are counted and dropped, never thrown', async (t) =>
   const h = v2();
   h.bringUp();
   const auth = h.wire[2]!.data;
-  t.same(h.b.receive(Buffer.from('not ike at all, long enough for a header'), { address: '198.51.100.1', port: 500 }, 500).filter((a) => a.kind === 'send'), []);
+  t.same(
+    h.b
+      .receive(Buffer.from('not ike at all, long enough for a header'), { address: '198.51.100.1', port: 500 }, 500)
+      .filter((a) => a.kind === 'send'),
+    [],
+  );
   const replay = h.b.receive(auth, { address: '198.51.100.1', port: 500 }, 500);
   t.equal(replay.filter((a) => a.kind === 'install').length, 0, 'a replayed IKE_AUTH installs nothing');
   t.ok(h.b.counters.malformed >= 1);

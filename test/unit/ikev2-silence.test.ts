@@ -39,7 +39,11 @@ t.test('IKE_SA_INIT answered, IKE_AUTH not', async (t) => {
   t.equal(f?.silentAt, 'authentication');
   t.equal(f?.unanswered, 'IKE_AUTH (our identity and authentication, encrypted)');
   t.equal(f?.lastAnswered, 'IKE_SA_INIT');
-  t.same(f?.configLines, ['secrets file, psk { gwB.lab = ... } (the same key as on the peer)', 'peers.gwB.remote-id = gwB.lab', 'peers.gwB.local-id = gwA.lab']);
+  t.same(f?.configLines, [
+    'secrets file, psk { gwB.lab = ... } (the same key as on the peer)',
+    'peers.gwB.remote-id = gwB.lab',
+    'peers.gwB.local-id = gwA.lab',
+  ]);
   const text = renderExplain('gwB', failureRecord('gwB', 'main', f!, [], new Date(0)));
   t.match(text, 'most likely');
   t.match(text, 'lost as IP fragments');

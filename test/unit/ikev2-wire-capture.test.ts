@@ -76,8 +76,16 @@ if (!existsSync(pcapFile) || !existsSync(tableFile)) {
   t.test('IKE_SA_INIT: SA, KE (group 14), nonce, NAT-D, RFC 7383/7427 notifies', async (t) => {
     const [req, resp] = [decoded[0]!, decoded[1]!];
     const n = NotifyType;
-    t.equal(types(req.payloads), `33 34 40 N(${n.NAT_DETECTION_SOURCE_IP}) N(${n.NAT_DETECTION_DESTINATION_IP}) N(${n.IKEV2_FRAGMENTATION_SUPPORTED}) N(${n.SIGNATURE_HASH_ALGORITHMS}) N(${n.REDIRECT_SUPPORTED})`);
-    t.equal(types(resp.payloads), `33 34 40 N(${n.NAT_DETECTION_SOURCE_IP}) N(${n.NAT_DETECTION_DESTINATION_IP}) N(${n.IKEV2_FRAGMENTATION_SUPPORTED}) N(${n.SIGNATURE_HASH_ALGORITHMS}) N(${n.CHILDLESS_IKEV2_SUPPORTED}) N(${n.MULTIPLE_AUTH_SUPPORTED})`);
+    t.equal(
+      types(req.payloads),
+      `33 34 40 N(${n.NAT_DETECTION_SOURCE_IP}) N(${n.NAT_DETECTION_DESTINATION_IP}) N(${n.IKEV2_FRAGMENTATION_SUPPORTED}) ` +
+        `N(${n.SIGNATURE_HASH_ALGORITHMS}) N(${n.REDIRECT_SUPPORTED})`,
+    );
+    t.equal(
+      types(resp.payloads),
+      `33 34 40 N(${n.NAT_DETECTION_SOURCE_IP}) N(${n.NAT_DETECTION_DESTINATION_IP}) N(${n.IKEV2_FRAGMENTATION_SUPPORTED}) ` +
+        `N(${n.SIGNATURE_HASH_ALGORITHMS}) N(${n.CHILDLESS_IKEV2_SUPPORTED}) N(${n.MULTIPLE_AUTH_SUPPORTED})`,
+    );
     for (const m of [req, resp]) {
       const sa = firstOfType(m.payloads, PayloadType.SA)!;
       t.equal(sa.proposals.length, 1);
@@ -187,6 +195,10 @@ if (!existsSync(pcapFile) || !existsSync(tableFile)) {
     const o4 = openEncrypted(m4, keysR);
     if (!o4.ok) throw new Error(o4.reason);
     const skOff = m4.offsets[m4.offsets.length - 1]! + 4;
-    t.same(sealEncrypted(m4.header, [], o4.value.innerFirst, o4.value.chain, keysR, Buffer.from(m4.raw.subarray(skOff, skOff + 16))), ike[3]!.payload, 'frame 4 byte for byte');
+    t.same(
+      sealEncrypted(m4.header, [], o4.value.innerFirst, o4.value.chain, keysR, Buffer.from(m4.raw.subarray(skOff, skOff + 16))),
+      ike[3]!.payload,
+      'frame 4 byte for byte',
+    );
   });
 }

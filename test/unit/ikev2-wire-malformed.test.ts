@@ -24,13 +24,35 @@ import {
 } from '../../firmware/src/ike/v2/wire/index.ts';
 import { encrById, integById } from '../../firmware/src/ike/v2/crypto/transforms.ts';
 
-const header: HeaderFields = { spiI: Buffer.alloc(8, 1), spiR: Buffer.alloc(8, 0), exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.INITIATOR, messageId: 0 };
+const header: HeaderFields = {
+  spiI: Buffer.alloc(8, 1),
+  spiR: Buffer.alloc(8, 0),
+  exchange: ExchangeType.IKE_SA_INIT,
+  flags: HeaderFlag.INITIATOR,
+  messageId: 0,
+};
 const payloads: Payload[] = [
-  { type: PayloadType.SA, proposals: [{ number: 1, protocol: ProtocolId.IKE, spi: Buffer.alloc(0), transforms: [{ type: TransformType.ENCR, id: EncrId.AES_CBC, keyLength: 128 }, { type: TransformType.DH, id: 14 }] }] },
+  {
+    type: PayloadType.SA,
+    proposals: [
+      {
+        number: 1,
+        protocol: ProtocolId.IKE,
+        spi: Buffer.alloc(0),
+        transforms: [
+          { type: TransformType.ENCR, id: EncrId.AES_CBC, keyLength: 128 },
+          { type: TransformType.DH, id: 14 },
+        ],
+      },
+    ],
+  },
   { type: PayloadType.KE, group: 14, data: Buffer.alloc(256, 7) },
   { type: PayloadType.NONCE, data: Buffer.alloc(32, 9) },
   notify(NotifyType.NAT_DETECTION_SOURCE_IP, Buffer.alloc(20, 3)),
-  { type: PayloadType.TSI, selectors: [{ tsType: 7, protocol: 0, startPort: 0, endPort: 65535, startAddress: Buffer.alloc(4), endAddress: Buffer.alloc(4, 255) }] },
+  {
+    type: PayloadType.TSI,
+    selectors: [{ tsType: 7, protocol: 0, startPort: 0, endPort: 65535, startAddress: Buffer.alloc(4), endAddress: Buffer.alloc(4, 255) }],
+  },
   { type: PayloadType.DELETE, protocol: ProtocolId.ESP, spiSize: 4, spis: [Buffer.alloc(4, 1)] },
 ];
 const good = encodeMessage(header, payloads);

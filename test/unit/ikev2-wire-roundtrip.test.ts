@@ -76,22 +76,73 @@ const inner: Payload[] = [
   {
     type: PayloadType.TSI,
     selectors: [
-      { tsType: TsType.IPV4_ADDR_RANGE, protocol: 0, startPort: 0, endPort: 65535, startAddress: Buffer.from([10, 1, 0, 0]), endAddress: Buffer.from([10, 1, 0, 255]) },
-      { tsType: TsType.IPV6_ADDR_RANGE, protocol: 6, startPort: 443, endPort: 443, startAddress: Buffer.alloc(16, 1), endAddress: Buffer.alloc(16, 2) },
+      {
+        tsType: TsType.IPV4_ADDR_RANGE,
+        protocol: 0,
+        startPort: 0,
+        endPort: 65535,
+        startAddress: Buffer.from([10, 1, 0, 0]),
+        endAddress: Buffer.from([10, 1, 0, 255]),
+      },
+      {
+        tsType: TsType.IPV6_ADDR_RANGE,
+        protocol: 6,
+        startPort: 443,
+        endPort: 443,
+        startAddress: Buffer.alloc(16, 1),
+        endAddress: Buffer.alloc(16, 2),
+      },
     ],
   },
-  { type: PayloadType.TSR, selectors: [{ tsType: TsType.IPV4_ADDR_RANGE, protocol: 17, startPort: 53, endPort: 53, startAddress: Buffer.from([10, 2, 0, 0]), endAddress: Buffer.from([10, 2, 255, 255]) }] },
-  { type: PayloadType.DELETE, protocol: ProtocolId.ESP, spiSize: 4, spis: [Buffer.from('01020304', 'hex'), Buffer.from('0a0b0c0d', 'hex')] },
+  {
+    type: PayloadType.TSR,
+    selectors: [
+      {
+        tsType: TsType.IPV4_ADDR_RANGE,
+        protocol: 17,
+        startPort: 53,
+        endPort: 53,
+        startAddress: Buffer.from([10, 2, 0, 0]),
+        endAddress: Buffer.from([10, 2, 255, 255]),
+      },
+    ],
+  },
+  {
+    type: PayloadType.DELETE,
+    protocol: ProtocolId.ESP,
+    spiSize: 4,
+    spis: [Buffer.from('01020304', 'hex'), Buffer.from('0a0b0c0d', 'hex')],
+  },
   { type: PayloadType.DELETE, protocol: ProtocolId.IKE, spiSize: 0, spis: [] },
   { type: PayloadType.VENDOR_ID, data: Buffer.from('sitelink') },
-  { type: PayloadType.NOTIFY, protocol: ProtocolId.ESP, spi: Buffer.from('01020304', 'hex'), notifyType: NotifyType.REKEY_SA, data: Buffer.alloc(0) },
+  {
+    type: PayloadType.NOTIFY,
+    protocol: ProtocolId.ESP,
+    spi: Buffer.from('01020304', 'hex'),
+    notifyType: NotifyType.REKEY_SA,
+    data: Buffer.alloc(0),
+  },
   { type: 47, opaque: true, critical: false, body: Buffer.from('01000000', 'hex') },
   { type: 200, opaque: true, critical: false, body: Buffer.from('unknown, not critical') },
 ];
 
 t.test('IKE_SA_INIT-shaped message round-trips', async (t) => {
   const payloads: Payload[] = [
-    { type: PayloadType.SA, proposals: [{ number: 1, protocol: ProtocolId.IKE, spi: Buffer.alloc(0), transforms: [{ type: TransformType.ENCR, id: EncrId.CHACHA20_POLY1305 }, { type: TransformType.PRF, id: 7 }, { type: TransformType.DH, id: 31 }] }] },
+    {
+      type: PayloadType.SA,
+      proposals: [
+        {
+          number: 1,
+          protocol: ProtocolId.IKE,
+          spi: Buffer.alloc(0),
+          transforms: [
+            { type: TransformType.ENCR, id: EncrId.CHACHA20_POLY1305 },
+            { type: TransformType.PRF, id: 7 },
+            { type: TransformType.DH, id: 31 },
+          ],
+        },
+      ],
+    },
     { type: PayloadType.KE, group: 31, data: randomBytes(32) },
     { type: PayloadType.NONCE, data: randomBytes(32) },
     notify(NotifyType.NAT_DETECTION_SOURCE_IP, randomBytes(20)),
@@ -132,7 +183,8 @@ const suites: [string, SkKeys][] = [
 for (const [name, keys] of suites) {
   t.test(`SK payload round-trips under ${name}; tampering anywhere is refused`, async (t) => {
     const bytes = sealMessage(header, [], inner, keys, randomBytes(keys.encr.ivLength));
-    if (keys.encr.blockSize > 1) t.equal((bytes.length - 28 - 4 - keys.encr.ivLength - (keys.integ?.icvLength ?? 0)) % keys.encr.blockSize, 0, 'whole blocks');
+    if (keys.encr.blockSize > 1)
+      t.equal((bytes.length - 28 - 4 - keys.encr.ivLength - (keys.integ?.icvLength ?? 0)) % keys.encr.blockSize, 0, 'whole blocks');
     const d = decodeMessage(bytes);
     if (!d.ok) throw new Error(d.reason);
     t.equal(d.value.payloads.length, 1);

@@ -38,7 +38,13 @@ t.test('limiter: the first few in full, the rest counted exactly in one summary 
 
 t.test('limiter: kinds and sources are separate; other lines have a larger burst per peer and step', async (t) => {
   const l = new LogLimiter({ windowMs: 1000, dropBurst: 2, burst: 3 });
-  const from = (source: string): LogEvent => ({ level: 'warning', phase: 'main', step: 'RECV', message: 'x', drop: { what: 'malformed datagrams', source, from: '192.0.2.1' } });
+  const from = (source: string): LogEvent => ({
+    level: 'warning',
+    phase: 'main',
+    step: 'RECV',
+    message: 'x',
+    drop: { what: 'malformed datagrams', source, from: '192.0.2.1' },
+  });
   const n = (ev: LogEvent, k: number): number => Array.from({ length: k }, () => l.admit(ev, 0).admit).filter(Boolean).length;
   t.equal(n(from('unconfigured addresses'), 10), 2);
   t.equal(n(from('peer hq'), 10), 2, 'a configured peer is its own class');
@@ -113,19 +119,25 @@ t.test('negotiation log: size cap rotates to .sav, the two never exceed twice th
 
 // A tiny tmpfs fills up for real (ENOSPC); needs root to mount.
 const root = process.getuid?.() === 0;
-t.test('negotiation log: a full file system costs lines, never an exception', { skip: root ? false : 'SKIP: needs root to mount a 16 KiB tmpfs' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-full-'));
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir]);
-  if (m.status !== 0) return t.fail(`mount tmpfs: ${String(m.stderr)}`);
-  t.teardown(() => { spawnSync('umount', [dir]); });
-  const log = NegotiationLog.open({ file: join(dir, 'negotiation.log'), syslog: false, level: 'info', maxBytes: 1024 * 1024 });
-  t.doesNotThrow(() => {
-    for (let i = 0; i < 400; i++) log.log({ peer: `p${i}`, phase: 'main', step: 'MM1', message: `line ${i} ${'z'.repeat(100)}` });
-  });
-  t.ok(log.stats().writeErrors > 0, `write errors counted (${log.stats().writeErrors})`);
-  t.match(log.recent(1)[0]?.message, /^line 399/, 'the newest line is still served by sitelinkctl log');
-  await log.close();
-});
+t.test(
+  'negotiation log: a full file system costs lines, never an exception',
+  { skip: root ? false : 'SKIP: needs root to mount a 16 KiB tmpfs' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sl-full-'));
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir]);
+    if (m.status !== 0) return t.fail(`mount tmpfs: ${String(m.stderr)}`);
+    t.teardown(() => {
+      spawnSync('umount', [dir]);
+    });
+    const log = NegotiationLog.open({ file: join(dir, 'negotiation.log'), syslog: false, level: 'info', maxBytes: 1024 * 1024 });
+    t.doesNotThrow(() => {
+      for (let i = 0; i < 400; i++) log.log({ peer: `p${i}`, phase: 'main', step: 'MM1', message: `line ${i} ${'z'.repeat(100)}` });
+    });
+    t.ok(log.stats().writeErrors > 0, `write errors counted (${log.stats().writeErrors})`);
+    t.match(log.recent(1)[0]?.message, /^line 399/, 'the newest line is still served by sitelinkctl log');
+    await log.close();
+  },
+);
 
 t.test('syslog: a logger that does not read gets at most MAX_PENDING_BYTES, the rest is counted', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sl-sys-'));

@@ -98,7 +98,16 @@ t.test('property: DAGs are copied faithfully, only true cycles are marked', asyn
 
 t.test('the same array under two keys is copied at both (issue 15: offered/acceptable)', async (t) => {
   const names = ['aes128gcm16'];
-  const record: FailureRecord = { peer: 'hq', time: 't', phase: 'quick', role: 'initiator', reason: 'timeout', exchange: [], offered: names, acceptable: names };
+  const record: FailureRecord = {
+    peer: 'hq',
+    time: 't',
+    phase: 'quick',
+    role: 'initiator',
+    reason: 'timeout',
+    exchange: [],
+    offered: names,
+    acceptable: names,
+  };
   const out = new Redactor().redact(record) as FailureRecord;
   t.same(out.offered, ['aes128gcm16']);
   t.same(out.acceptable, ['aes128gcm16'], 'not "<cycle>"');

@@ -78,14 +78,25 @@ t.test('weight formula details', async (t) => {
   const base = { protocol: 0, sourcePorts: [], destinationPorts: [] };
   const any = { kind: 'any' } as const;
   const sub = (prefix: number) => ({ kind: 'subnet', address: '10.0.0.0', prefix, family: 4 }) as const;
-  t.ok(filterWeight({ ...base, source: any, destination: sub(16) }) < filterWeight({ ...base, source: any, destination: sub(24) }), 'longer prefix is heavier');
+  t.ok(
+    filterWeight({ ...base, source: any, destination: sub(16) }) < filterWeight({ ...base, source: any, destination: sub(24) }),
+    'longer prefix is heavier',
+  );
   t.equal(
     filterWeight({ ...base, source: any, destination: { kind: 'me' } }),
     filterWeight({ ...base, source: any, destination: { kind: 'host', address: '10.0.0.1', family: 4 } }),
     'me counts as a host',
   );
-  t.ok(filterWeight({ ...base, source: any, destination: sub(31) }) < filterWeight({ ...base, source: any, destination: { kind: 'host', address: '10.0.0.1', family: 4 } }), 'a /31 is lighter than a host');
-  t.ok(filterWeight({ ...base, protocol: 6, source: any, destination: sub(24) }) < filterWeight({ ...base, source: any, destination: sub(25) }), 'addresses dominate protocol');
+  t.ok(
+    filterWeight({ ...base, source: any, destination: sub(31) }) <
+      filterWeight({ ...base, source: any, destination: { kind: 'host', address: '10.0.0.1', family: 4 } }),
+    'a /31 is lighter than a host',
+  );
+  t.ok(
+    filterWeight({ ...base, protocol: 6, source: any, destination: sub(24) }) <
+      filterWeight({ ...base, source: any, destination: sub(25) }),
+    'addresses dominate protocol',
+  );
 });
 
 t.test('ties: block beats permit, then file order; mirrored filters add the reverse', async (t) => {
@@ -119,7 +130,11 @@ rules { r { filters = ssh
   t.equal(classify(f, { source: '10.1.0.3', destination: '10.1.0.1', protocol: 6, destinationPort: 22 }, ['10.1.0.1'])?.rule, 'r');
   t.equal(classify(f, { source: '10.1.0.3', destination: '10.1.0.2', protocol: 6, destinationPort: 22 }, ['10.1.0.1']), null);
   const resolved = expandConfig(c, { localAddresses: ['10.1.0.1', '2001:db8::1'] });
-  t.same(resolved.filter((x) => x.direction === 'forward').map((x) => x.destination), [{ kind: 'host', address: '10.1.0.1', family: 4 }], 'only the matching family');
+  t.same(
+    resolved.filter((x) => x.direction === 'forward').map((x) => x.destination),
+    [{ kind: 'host', address: '10.1.0.1', family: 4 }],
+    'only the matching family',
+  );
 });
 
 const MIXED = `

@@ -31,7 +31,13 @@ function checkConfigText(file: string, text: string, opts: LoadOptions, readSecr
   if (root.entries.length === 0 && syntax.length === 0) {
     // Its own problem first: an empty file would otherwise be reported as a missing
     // default secrets file and a missing rules section.
-    return { ok: false, errors: [{ file, line: 0, field: 'file', message: 'the configuration is empty (no gateway, peers or rules section); see docs/config.md' }], warnings: [] };
+    return {
+      ok: false,
+      errors: [
+        { file, line: 0, field: 'file', message: 'the configuration is empty (no gateway, peers or rules section); see docs/config.md' },
+      ],
+      warnings: [],
+    };
   }
   const syntaxErrors: ConfigError[] = syntax.map((e) => ({ file, line: e.line, field: 'syntax', message: e.message }));
 

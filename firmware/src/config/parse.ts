@@ -115,7 +115,10 @@ export function parseConf(text: string): ParseResult {
     parseLine(lines[idx] ?? '', idx + 1);
   }
   if (errors.length >= MAX_SYNTAX_ERRORS) {
-    errors.push({ line: errors[errors.length - 1]?.line ?? 0, message: `${MAX_SYNTAX_ERRORS} syntax errors: not reading further (is this a sitelink configuration file?)` });
+    errors.push({
+      line: errors[errors.length - 1]?.line ?? 0,
+      message: `${MAX_SYNTAX_ERRORS} syntax errors: not reading further (is this a sitelink configuration file?)`,
+    });
     return { root, errors };
   }
 

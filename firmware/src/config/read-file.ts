@@ -19,8 +19,22 @@ export type TextFile = { ok: true; text: string } | { ok: false; message: string
 
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
-function notRegular(kind: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
-  const what = kind.isDirectory() ? 'a directory' : kind.isFIFO() ? 'a FIFO' : kind.isCharacterDevice() || kind.isBlockDevice() ? 'a device' : kind.isSocket() ? 'a socket' : 'special';
+function notRegular(kind: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
+  const what = kind.isDirectory()
+    ? 'a directory'
+    : kind.isFIFO()
+      ? 'a FIFO'
+      : kind.isCharacterDevice() || kind.isBlockDevice()
+        ? 'a device'
+        : kind.isSocket()
+          ? 'a socket'
+          : 'special';
   return `not a regular file (${what})`;
 }
 

@@ -64,7 +64,12 @@ export function parseSecrets(file: string, text: string): SecretsResult {
   const secrets: SecretsTable = new Map();
   for (const e of root.entries) {
     if (e.type !== 'section' || e.name !== 'psk') {
-      errors.push({ file, line: e.line, field: e.type === 'section' ? e.name : e.key, message: 'unknown entry; expected a "psk { id = secret }" section' });
+      errors.push({
+        file,
+        line: e.line,
+        field: e.type === 'section' ? e.name : e.key,
+        message: 'unknown entry; expected a "psk { id = secret }" section',
+      });
       continue;
     }
     for (const v of e.entries) {
@@ -114,6 +119,17 @@ export async function loadSecretsFileAsync(file: string): Promise<SecretsResult>
 }
 
 function fromRead(file: string, read: TextFile): SecretsResult {
-  if (!read.ok) return { ok: false, errors: [{ file, line: 0, field: 'secrets', message: `the secrets file is ${read.message.startsWith('cannot') ? 'unreadable' : read.message}` }] };
+  if (!read.ok)
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          line: 0,
+          field: 'secrets',
+          message: `the secrets file is ${read.message.startsWith('cannot') ? 'unreadable' : read.message}`,
+        },
+      ],
+    };
   return parseSecrets(file, read.text);
 }

@@ -89,7 +89,14 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
   for (const r of rules) {
     // Fallback needs a peer that can be asked and stay silent; a %any peer is never asked.
     if (r.peer?.remoteAddress === ANY_REMOTE && r.action.kind === 'negotiate' && r.action.fallbackToClear) {
-      errors.push({ file, line: r.action.at.line, field: `filter-actions.${r.action.name}.fallback-to-clear`, message: `expected no: rule ${r.name} uses peer ${r.peer.name} with remote = %any, which is never initiated to, so there is no silence to fall back on` });
+      errors.push({
+        file,
+        line: r.action.at.line,
+        field: `filter-actions.${r.action.name}.fallback-to-clear`,
+        message:
+          `expected no: rule ${r.name} uses peer ${r.peer.name} with remote = %any, which is never initiated to, ` +
+          'so there is no silence to fall back on',
+      });
     }
   }
 
@@ -128,18 +135,38 @@ function checkRoamingPeers(roaming: Peer[], file: string, errors: ConfigError[])
   ];
   for (const p of roaming) {
     if (p.auth.some((a) => a.kind === 'psk')) {
-      errors.push({ file, line: p.at.line, field: `peers.${p.name}.auth`, message: `expected rsa-sig or ecdsa-sig only: ${roaming.length} peers have remote = %any, and with a pre-shared key main mode must pick the peer before it sees an identity (RFC 2409 §5.4)` });
+      errors.push({
+        file,
+        line: p.at.line,
+        field: `peers.${p.name}.auth`,
+        message:
+          `expected rsa-sig or ecdsa-sig only: ${roaming.length} peers have remote = %any, and with a pre-shared key ` +
+          'main mode must pick the peer before it sees an identity (RFC 2409 §5.4)',
+      });
     }
   }
   roaming.forEach((p, i) => {
     if (i === 0) return;
     for (const [field, get] of shared) {
       if (JSON.stringify(get(p)) !== JSON.stringify(get(first))) {
-        errors.push({ file, line: p.at.line, field: `peers.${p.name}.${field}`, message: `expected the same ${field} as ${first.name}: peers with remote = %any share main mode settings until the peer's identity picks one` });
+        errors.push({
+          file,
+          line: p.at.line,
+          field: `peers.${p.name}.${field}`,
+          message:
+            `expected the same ${field} as ${first.name}: ` +
+            "peers with remote = %any share main mode settings until the peer's identity picks one",
+        });
       }
     }
     const twin = roaming.slice(0, i).find((o) => JSON.stringify(o.remoteId) === JSON.stringify(p.remoteId));
-    if (twin) errors.push({ file, line: p.at.line, field: `peers.${p.name}.remote-id`, message: `expected a different identity: ${twin.name} (also remote = %any) has it` });
+    if (twin)
+      errors.push({
+        file,
+        line: p.at.line,
+        field: `peers.${p.name}.remote-id`,
+        message: `expected a different identity: ${twin.name} (also remote = %any) has it`,
+      });
   });
 }
 
@@ -217,20 +244,29 @@ const V2_ONLY: readonly (readonly [string, string])[] = [['ike-lifetime', 'the I
 function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOptions, warnings: ConfigError[]): Peer | null {
   const name = r.section.name;
   const allowWeak = r.get('allow-weak', parseBool, false);
-  const remoteAddress = r.need('remote', (v) => (v === '%any' ? { ok: true, value: ANY_REMOTE } : parseHostOrName(v)), 'the remote gateway address (IP, DNS name, or %any for a peer with a dynamic address)');
+  const remoteAddress = r.need(
+    'remote',
+    (v) => (v === '%any' ? { ok: true, value: ANY_REMOTE } : parseHostOrName(v)),
+    'the remote gateway address (IP, DNS name, or %any for a peer with a dynamic address)',
+  );
   // A roaming peer (dynamic address, e.g. a branch on a consumer line): we can only answer it.
   const roaming = remoteAddress === ANY_REMOTE;
   const localText = r.get('local', (s) => (s === '%any' || s === 'any' ? { ok: true, value: null } : parseHostOrName(s)), null as string | null);
   const localId = r.get<PeerIdentity | null>('local-id', parseIdentity, gw?.id ?? (localText && parseIp(localText) ? idOf(localText) : null));
   if (!localId) r.error(r.section.line, 'local-id', 'missing; expected an identity (or set gateway.id, or an IP in local)');
   const remoteId = r.get<PeerIdentity | null>('remote-id', parseIdentity, remoteAddress && parseIp(remoteAddress) ? idOf(remoteAddress) : null);
-  if (!remoteId && remoteAddress) r.error(r.section.line, 'remote-id', `missing; expected an identity (required when remote is ${roaming ? '%any' : 'a DNS name'})`);
+  if (!remoteId && remoteAddress)
+    r.error(r.section.line, 'remote-id', `missing; expected an identity (required when remote is ${roaming ? '%any' : 'a DNS name'})`);
   if (roaming && !(localText && parseIp(localText))) {
     // NAT-D (RFC 3947 §3.2) hashes our address, and with remote = %any there is no route to ask.
     r.error(r.line('local') || r.section.line, 'local', "expected this gateway's IP address: a peer with remote = %any is answered from it");
   }
 
-  const ikeVersion = r.get<1 | 2>('version', (s) => (s === '1' ? { ok: true, value: 1 } : s === '2' ? { ok: true, value: 2 } : { ok: false, expected: `1 or 2, got "${s}"` }), 1);
+  const ikeVersion = r.get<1 | 2>(
+    'version',
+    (s) => (s === '1' ? { ok: true, value: 1 } : s === '2' ? { ok: true, value: 2 } : { ok: false, expected: `1 or 2, got "${s}"` }),
+    1,
+  );
   // Options of the other version, each refused where it is written.
   for (const [key, why] of ikeVersion === 2 ? V1_ONLY : V2_ONLY) {
     if (!r.has(key)) continue;
@@ -243,15 +279,28 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     r.error(r.line('mode'), 'mode', 'aggressive mode exposes the identity and a PSK hash to offline attack; refused unless allow-weak = yes');
   } else if (exchangeMode === 'aggressive') {
     // Refused outright rather than accepted and then skipped by the daemon.
-    r.error(r.line('mode'), 'mode', 'expected main: sitelink does not implement aggressive mode (for several branches with dynamic addresses use remote = %any with certificates)');
+    r.error(
+      r.line('mode'),
+      'mode',
+      'expected main: sitelink does not implement aggressive mode (for several branches with dynamic addresses use remote = %any with certificates)',
+    );
   }
 
   const auth = readAuth(r);
   const methods = readMainModeMethods(r, allowWeak);
   if (ikeVersion === 2) {
-    if (auth.some((a) => a.kind !== 'psk')) r.error(r.line('auth'), 'auth', 'expected psk: IKEv2 certificate authentication is not implemented yet (use version = 1 for rsa-sig/ecdsa-sig)');
+    if (auth.some((a) => a.kind !== 'psk'))
+      r.error(
+        r.line('auth'),
+        'auth',
+        'expected psk: IKEv2 certificate authentication is not implemented yet (use version = 1 for rsa-sig/ecdsa-sig)',
+      );
     if (!methods.some((m) => m.encryption.startsWith('aes') && m.integrity !== 'md5')) {
-      r.error(r.line('proposals'), 'proposals', 'expected at least one AES proposal with SHA-1/SHA-2: IKEv2 here does not do 3DES, DES or MD5 for the IKE SA');
+      r.error(
+        r.line('proposals'),
+        'proposals',
+        'expected at least one AES proposal with SHA-1/SHA-2: IKEv2 here does not do 3DES, DES or MD5 for the IKE SA',
+      );
     }
   }
 
@@ -261,7 +310,12 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     timeoutSeconds: r.get('dpd-timeout', parseDuration, 150),
     action: r.get('dpd-action', (s) => oneOf(s, ['clear', 'restart', 'hold'] as const), roaming ? 'clear' : 'restart'),
   };
-  if (roaming && dpd?.action === 'restart') r.error(r.line('dpd-action'), 'dpd-action', 'expected clear or hold: a peer with remote = %any cannot be called back, it reconnects itself');
+  if (roaming && dpd?.action === 'restart')
+    r.error(
+      r.line('dpd-action'),
+      'dpd-action',
+      'expected clear or hold: a peer with remote = %any cannot be called back, it reconnects itself',
+    );
   if (dpd && dpd.timeoutSeconds <= dpd.delaySeconds) {
     r.error(r.line('dpd-timeout'), 'dpd-timeout', `expected a timeout longer than dpd-delay (${dpd.delaySeconds}s)`);
   }
@@ -290,7 +344,8 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     allowWeak,
     at: { file: r.file, line: r.section.line },
   };
-  if (roaming && peer.start !== 'none') r.error(r.line('start'), 'start', 'expected none: a peer with remote = %any has no address to negotiate with; it starts the tunnel');
+  if (roaming && peer.start !== 'none')
+    r.error(r.line('start'), 'start', 'expected none: a peer with remote = %any has no address to negotiate with; it starts the tunnel');
   if (peer.keyExchange.lifetimeSeconds < 60) {
     r.error(r.line(lifetimeKey), lifetimeKey, 'expected at least 60s');
   }
@@ -318,7 +373,8 @@ function readAuth(r: SectionReader): AuthMethod[] {
   const out: AuthMethod[] = [];
   if (new Set(kinds).size !== kinds.length) r.error(r.line('auth'), 'auth', 'expected each method at most once');
   // One certificate and key per peer: its key type decides between RSA and ECDSA.
-  if (kinds.includes('rsa-sig') && kinds.includes('ecdsa-sig')) r.error(r.line('auth'), 'auth', 'expected rsa-sig or ecdsa-sig, not both: a peer has one certificate and private key');
+  if (kinds.includes('rsa-sig') && kinds.includes('ecdsa-sig'))
+    r.error(r.line('auth'), 'auth', 'expected rsa-sig or ecdsa-sig, not both: a peer has one certificate and private key');
   const needsCert = kinds.some((k) => k !== 'psk');
   // Relative paths are relative to the config file; a missing file is caught now, not at
   // the first negotiation.

@@ -45,7 +45,12 @@ export class ControlClient {
       });
       sock.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'is sitelinkd running?' : e.code === 'EACCES' ? 'permission denied (root only)' : e.message;
+        const why =
+          e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+            ? 'is sitelinkd running?'
+            : e.code === 'EACCES'
+              ? 'permission denied (root only)'
+              : e.message;
         reject(new ControlError(`cannot connect to ${path}: ${why}`));
       });
     });
@@ -92,7 +97,12 @@ export class ControlClient {
 }
 
 /** One request on a fresh connection. */
-export async function controlRequest<C extends Command>(path: string, command: C, args: { [k: string]: Json } = {}, timeoutMs?: number): Promise<ResultOf[C]> {
+export async function controlRequest<C extends Command>(
+  path: string,
+  command: C,
+  args: { [k: string]: Json } = {},
+  timeoutMs?: number,
+): Promise<ResultOf[C]> {
   const c = await ControlClient.connect(path);
   try {
     return await c.request(command, args, timeoutMs);

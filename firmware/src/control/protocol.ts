@@ -18,7 +18,23 @@ export const DEFAULT_SOCKET = '/run/sitelink/control.sock';
 /** Longest accepted request line; a client sending more is cut off. */
 export const MAX_LINE = 64 * 1024;
 
-export const COMMANDS = ['status', 'sas', 'counters', 'initiate', 'terminate', 'rekey', 'reload', 'check', 'log', 'health', 'explain', 'filters', 'confirm', 'history', 'rollback'] as const;
+export const COMMANDS = [
+  'status',
+  'sas',
+  'counters',
+  'initiate',
+  'terminate',
+  'rekey',
+  'reload',
+  'check',
+  'log',
+  'health',
+  'explain',
+  'filters',
+  'confirm',
+  'history',
+  'rollback',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -160,13 +176,32 @@ export interface CountersResult {
     ike: { received: string; sent: string; dropped: string };
     keepalives: { received: string; sent: string };
     /** Packets dropped by the ESP engine, by reason. */
-    drops: { replay: string; icv: string; badSpi: string; malformed: string; padding: string; noSa: string; deadSa: string; txError: string };
+    drops: {
+      replay: string;
+      icv: string;
+      badSpi: string;
+      malformed: string;
+      padding: string;
+      noSa: string;
+      deadSa: string;
+      txError: string;
+    };
     eventsDropped: string;
   };
   /** IKE datagrams and negotiations (exchange/context.ts ExchangeCounters). */
   ike: {
-    malformed: number; unexpected: number; retransmitted: number; mainModeFailed: number; quickModeFailed: number;
-    halfOpenRefused: number; halfOpenEvicted: number; repliesLimited: number; fragmentsReceived: number; fragmentsDropped: number; reassembled: number; fragmentsSent: number;
+    malformed: number;
+    unexpected: number;
+    retransmitted: number;
+    mainModeFailed: number;
+    quickModeFailed: number;
+    halfOpenRefused: number;
+    halfOpenEvicted: number;
+    repliesLimited: number;
+    fragmentsReceived: number;
+    fragmentsDropped: number;
+    reassembled: number;
+    fragmentsSent: number;
   };
   /** The negotiation log's own bounds at work (log/negotiation-log.ts LogStats). */
   log?: { suppressed: number; bytesWritten: number; rotations: number; writeErrors: number; syslogDropped: number };

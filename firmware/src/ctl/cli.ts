@@ -184,7 +184,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         } else rows = (await ask(p, 'filters')).filters;
         if (p.positional.length > 0) {
           const hit = matchRow(rows, p.positional);
-          emit(io, p.json, { filters: hit ? [hit] : [] }, (v) => (v.filters.length ? renderFilters(v) : 'no filter matches: traffic passes untouched'));
+          emit(io, p.json, { filters: hit ? [hit] : [] }, (v) =>
+            v.filters.length ? renderFilters(v) : 'no filter matches: traffic passes untouched',
+          );
           return 0;
         }
         emit(io, p.json, { filters: rows }, renderFilters);
@@ -214,7 +216,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         if (sub === 'rollback') {
           const n = Number(p.positional[1]);
-          if (p.positional[1] === undefined || !Number.isSafeInteger(n) || n < 0) throw new UsageError('config rollback needs N (see sitelinkctl config history)');
+          if (p.positional[1] === undefined || !Number.isSafeInteger(n) || n < 0)
+            throw new UsageError('config rollback needs N (see sitelinkctl config history)');
           const secs = confirmSeconds(p);
           const r = await ask(p, 'rollback', secs === null ? { index: n } : { index: n, confirmSeconds: secs });
           emit(io, p.json, r, renderReload);

@@ -33,7 +33,8 @@ export function matchRow(rows: FilterRow[], args: string[]): FilterRow | null {
   const p = parseProtocol(proto);
   if (!p.ok) throw new MatchUsageError(`expected ${p.expected}`);
   const port = dport === undefined ? undefined : Number(dport);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new MatchUsageError(`expected a port 0..65535, got "${dport}"`);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new MatchUsageError(`expected a port 0..65535, got "${dport}"`);
   // Rows arrive most specific first (weight order with tie-breaks), so the first hit decides.
   return rows.find((r) =>
     addrOk(r.source, src) && addrOk(r.destination, dst) &&

@@ -9,7 +9,16 @@
  */
 import type { ExchangeStep, FailureReason, FailureRecord, SilentStage } from '../log/failure-record.ts';
 
-const REASONS: readonly FailureReason[] = ['no-proposal-chosen', 'authentication-failed', 'id-mismatch', 'ts-mismatch', 'pfs-mismatch', 'timeout', 'invalid-message', 'other'];
+const REASONS: readonly FailureReason[] = [
+  'no-proposal-chosen',
+  'authentication-failed',
+  'id-mismatch',
+  'ts-mismatch',
+  'pfs-mismatch',
+  'timeout',
+  'invalid-message',
+  'other',
+];
 const STAGES: readonly SilentStage[] = ['first-message', 'authentication', 'child-sa', 'established'];
 
 type Obj = Record<string, unknown>;
@@ -113,7 +122,8 @@ function silence(r: FailureRecord): string[] {
     case 'first-message':
       return [
         `Nothing came back from ${r.remoteAddress ?? 'the peer'} to our first message, ${unanswered},${waited(r)}.`,
-        `Check peers.${r.peer}.remote, that UDP 500 and 4500 reach the peer (firewalls, NAT), and that the peer is running and has a connection for us.`,
+        `Check peers.${r.peer}.remote, that UDP 500 and 4500 reach the peer ` +
+          `(firewalls, NAT), and that the peer is running and has a connection for us.`,
       ];
     case 'authentication':
       return [
@@ -123,7 +133,9 @@ function silence(r: FailureRecord): string[] {
         'the pre-shared keys differ; otherwise the peer expects another identity from us (or sends another than we expect).',
         'Compare with the peer: the same key for our identity, its remote identity = our local-id, and its own identity = our remote-id.',
         // RFC 7296 §2.15: an IKEv2 responder answers a bad AUTH with AUTHENTICATION_FAILED.
-        unanswered.startsWith('IKE_AUTH') ? 'IKEv2 peers mostly answer a wrong key; silence can also mean our IKE_AUTH was lost as IP fragments (gateway.fragmentation).' : '',
+        unanswered.startsWith('IKE_AUTH')
+          ? 'IKEv2 peers mostly answer a wrong key; silence can also mean our IKE_AUTH was lost as IP fragments (gateway.fragmentation).'
+          : '',
       ].filter((l) => l !== '');
     case 'child-sa':
       return [
@@ -165,14 +177,20 @@ function suggestion(r: FailureRecord): string[] {
         return [
           `Every proposal the peer offers is weak (${list(r.offered)}).`,
           `Better: configure the peer with one of ours (${list(r.acceptable)}).`,
-          `Only if that is impossible: add ${r.offered[0] ?? ''} to ${field} and set allow-weak = yes for this ${r.phase === 'main' ? 'peer' : 'filter action'}.`,
+          `Only if that is impossible: add ${r.offered[0] ?? ''} to ${field} and set ` +
+            `allow-weak = yes for this ${r.phase === 'main' ? 'peer' : 'filter action'}.`,
         ];
       }
       const lines = [
-        `The peer accepted none of our proposals. Its configuration must list at least one of: ${list(r.acceptable.length ? r.acceptable : r.offered)},`,
+        `The peer accepted none of our proposals. Its configuration must list at ` +
+          `least one of: ${list(r.acceptable.length ? r.acceptable : r.offered)},`,
         `or add a proposal the peer allows to ${field} (the peer's log names them).`,
       ];
-      if (r.phase === 'quick') lines.push(`A quick mode is also refused when the PFS settings differ: we ${r.offeredPfs ? `use PFS ${r.offeredPfs}` : 'use no PFS'} (the action's pfs line).`);
+      if (r.phase === 'quick')
+        lines.push(
+          `A quick mode is also refused when the PFS settings differ: we ` +
+            `${r.offeredPfs ? `use PFS ${r.offeredPfs}` : 'use no PFS'} (the action's pfs line).`,
+        );
       return lines;
     }
     case 'authentication-failed':
@@ -197,7 +215,10 @@ function suggestion(r: FailureRecord): string[] {
       const o = r.offeredSelectors ?? [];
       const first = o[0];
       if (r.role === 'initiator') {
-        return [`The peer has no tunnel for the traffic we asked for (${o.map((s) => `${s.local} <-> ${s.remote}`).join(', ') || '?'}).`, "Make our filter's subnets and the peer's match exactly (or enable default-response there)."];
+        return [
+          `The peer has no tunnel for the traffic we asked for (${o.map((s) => `${s.local} <-> ${s.remote}`).join(', ') || '?'}).`,
+          "Make our filter's subnets and the peer's match exactly (or enable default-response there).",
+        ];
       }
       const lines = [
         `The traffic the peer wants to protect (${o.map((s) => `${s.local} <-> ${s.remote}`).join(', ') || '?'})`,
@@ -273,7 +294,8 @@ export function renderExplain(peer: string, v: unknown): string {
     lines.push(`  ${i + 1}. ${who(s.from, r.peer)} -> ${to}: ${s.message}${s.notify ? ` [${s.notify}]` : ''}`);
   });
   if (r.exchange.length === 0) lines.push('  (no messages recorded)');
-  if (r.unanswered) lines.push(`  Unanswered: ${r.unanswered}${r.lastAnswered ? `; last answered: ${r.lastAnswered}` : '; the peer answered nothing'}.`);
+  if (r.unanswered)
+    lines.push(`  Unanswered: ${r.unanswered}${r.lastAnswered ? `; last answered: ${r.lastAnswered}` : '; the peer answered nothing'}.`);
   lines.push('');
   lines.push(`Why: ${why(r)}`);
   if (r.detail && r.reason !== 'other') lines.push(`     ${r.detail}`);

@@ -28,22 +28,64 @@ function dropsIn(d: { replay: string; icv: string; malformed: string; padding: s
 }
 
 export function renderSas(s: SasResult): string {
-  const mm = s.mainMode.length === 0
-    ? 'none'
-    : table(
-      ['PEER', 'IKE', 'ROLE', 'STATE', 'LOCAL', 'REMOTE', 'IDS (local/remote)', 'PROPOSAL', 'AUTH', 'LEFT', 'QMs', 'NAT'],
-      // A main mode still negotiating has no agreed proposal, method or lifetime yet.
-      s.mainMode.map((m) => [m.peer, `v${m.version ?? 1}`, m.role, m.state, m.local, m.remote, `${m.localId} / ${m.remoteId}`, m.proposal || '-', m.auth || '-',
-        m.state === 'established' ? `${duration(m.remainingSeconds)} of ${duration(m.lifetimeSeconds)}` : '-', String(m.quickModes), nat(m.nat, m.natt)]),
-    );
-  const qm = s.quickMode.length === 0
-    ? 'none'
-    : table(
-      ['PEER', 'RULE', 'ALGORITHM', 'PFS', 'SPI IN', 'SPI OUT', 'LOCAL TS', 'REMOTE TS', 'LEFT', 'BYTES IN/OUT', 'PACKETS IN/OUT', 'DROPS IN', 'ENCAP', 'CRYPTO'],
-      s.quickMode.map((q) => [q.peer, q.rule, q.algorithm, q.pfs ?? 'none', spi(q.spiIn), spi(q.spiOut), q.localTs.join(','), q.remoteTs.join(','),
-        `${duration(q.remainingSeconds)} / ${q.lifetimeKilobytes} KB`, `${bytes(q.bytesIn)} / ${bytes(q.bytesOut)}`, `${q.packetsIn} / ${q.packetsOut}`, dropsIn(q.dropsIn),
-        q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP', `${q.backend} (${q.driver})`]),
-    );
+  const mm =
+    s.mainMode.length === 0
+      ? 'none'
+      : table(
+          ['PEER', 'IKE', 'ROLE', 'STATE', 'LOCAL', 'REMOTE', 'IDS (local/remote)', 'PROPOSAL', 'AUTH', 'LEFT', 'QMs', 'NAT'],
+          // A main mode still negotiating has no agreed proposal, method or lifetime yet.
+          s.mainMode.map((m) => [
+            m.peer,
+            `v${m.version ?? 1}`,
+            m.role,
+            m.state,
+            m.local,
+            m.remote,
+            `${m.localId} / ${m.remoteId}`,
+            m.proposal || '-',
+            m.auth || '-',
+            m.state === 'established' ? `${duration(m.remainingSeconds)} of ${duration(m.lifetimeSeconds)}` : '-',
+            String(m.quickModes),
+            nat(m.nat, m.natt),
+          ]),
+        );
+  const qm =
+    s.quickMode.length === 0
+      ? 'none'
+      : table(
+          [
+            'PEER',
+            'RULE',
+            'ALGORITHM',
+            'PFS',
+            'SPI IN',
+            'SPI OUT',
+            'LOCAL TS',
+            'REMOTE TS',
+            'LEFT',
+            'BYTES IN/OUT',
+            'PACKETS IN/OUT',
+            'DROPS IN',
+            'ENCAP',
+            'CRYPTO',
+          ],
+          s.quickMode.map((q) => [
+            q.peer,
+            q.rule,
+            q.algorithm,
+            q.pfs ?? 'none',
+            spi(q.spiIn),
+            spi(q.spiOut),
+            q.localTs.join(','),
+            q.remoteTs.join(','),
+            `${duration(q.remainingSeconds)} / ${q.lifetimeKilobytes} KB`,
+            `${bytes(q.bytesIn)} / ${bytes(q.bytesOut)}`,
+            `${q.packetsIn} / ${q.packetsOut}`,
+            dropsIn(q.dropsIn),
+            q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP',
+            `${q.backend} (${q.driver})`,
+          ]),
+        );
   return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}`;
 }
 
@@ -79,7 +121,18 @@ export function renderFilters(f: FiltersResult): string {
   if (f.filters.length === 0) return 'no filters';
   return table(
     ['WEIGHT', 'ACTION', 'RULE', 'PEER', 'SOURCE', 'DESTINATION', 'PROTO', 'SPORTS', 'DPORTS', 'DIR'],
-    f.filters.map((r) => [String(r.weight), r.action, r.rule, r.peer ?? '-', r.source, r.destination, r.protocol, r.sourcePorts, r.destinationPorts, r.direction]),
+    f.filters.map((r) => [
+      String(r.weight),
+      r.action,
+      r.rule,
+      r.peer ?? '-',
+      r.source,
+      r.destination,
+      r.protocol,
+      r.sourcePorts,
+      r.destinationPorts,
+      r.direction,
+    ]),
   );
 }
 
@@ -90,16 +143,27 @@ export function renderLog(l: LogResult): string {
 
 export function renderHealth(h: HealthReport): string {
   const t = h.temperatures;
-  const temp = t.main === null && t.cores.length === 0 ? 'no sensor' : `${t.main ?? '-'} °C (cores ${t.cores.join(', ') || '-'}, max ${t.max ?? '-'})`;
+  const temp =
+    t.main === null && t.cores.length === 0 ? 'no sensor' : `${t.main ?? '-'} °C (cores ${t.cores.join(', ') || '-'}, max ${t.max ?? '-'})`;
   const lines = [
     `host ${h.hostname}, up ${duration(h.uptimeSeconds)} (collected ${h.source === 'daemon' ? 'by sitelinkd' : 'locally'})`,
-    `cpu  load ${h.load.avg1.toFixed(2)} ${h.load.avg5.toFixed(2)} ${h.load.avg15.toFixed(2)}, now ${h.load.currentPercent}% of ${h.load.cores} cores`,
+    `cpu  load ${h.load.avg1.toFixed(2)} ${h.load.avg5.toFixed(2)} ` +
+      `${h.load.avg15.toFixed(2)}, now ${h.load.currentPercent}% of ${h.load.cores} cores`,
     `mem  ${bytes(h.memory.usedBytes)} used of ${bytes(h.memory.totalBytes)}, ${bytes(h.memory.availableBytes)} available`,
     `temp ${temp}`,
     '',
-    table(['INTERFACE', 'STATE', 'ADDRESSES', 'RX', 'TX', 'ERRORS RX/TX', 'DROPS RX/TX'],
-      h.interfaces.map((i) => [i.name, i.up ? 'up' : 'down', i.addresses.join(' ') || '-', bytes(i.rxBytes), bytes(i.txBytes),
-        `${i.rxErrors}/${i.txErrors}`, `${i.rxDropped}/${i.txDropped}`])),
+    table(
+      ['INTERFACE', 'STATE', 'ADDRESSES', 'RX', 'TX', 'ERRORS RX/TX', 'DROPS RX/TX'],
+      h.interfaces.map((i) => [
+        i.name,
+        i.up ? 'up' : 'down',
+        i.addresses.join(' ') || '-',
+        bytes(i.rxBytes),
+        bytes(i.txBytes),
+        `${i.rxErrors}/${i.txErrors}`,
+        `${i.rxDropped}/${i.txDropped}`,
+      ]),
+    ),
   ];
   return lines.join('\n');
 }

@@ -105,7 +105,13 @@ export class ClearFallback {
   }
 
   #openClear(e: Entry): void {
-    this.#d.log({ level: 'warning', peer: e.peer, phase: 'daemon', step: 'FALLBACK', message: `rule ${e.tunnel}: peer silent, traffic to ${e.remote} passes in clear (soft SA); secure retry every 5 min` });
+    this.#d.log({
+      level: 'warning',
+      peer: e.peer,
+      phase: 'daemon',
+      step: 'FALLBACK',
+      message: `rule ${e.tunnel}: peer silent, traffic to ${e.remote} passes in clear (soft SA); secure retry every 5 min`,
+    });
     this.#d.routes.delete(e.remote);
     this.#d.deleteRoute(e.remote).catch((err: unknown) => {
       this.#d.log({ level: 'error', peer: e.peer, phase: 'daemon', step: 'ROUTE', message: `route ${e.remote}: ${String(err)}` });
@@ -113,7 +119,13 @@ export class ClearFallback {
   }
 
   #closeClear(e: Entry): void {
-    this.#d.log({ level: 'info', peer: e.peer, phase: 'daemon', step: 'FALLBACK', message: `rule ${e.tunnel}: soft SA ends, traffic to ${e.remote} needs IPsec again` });
+    this.#d.log({
+      level: 'info',
+      peer: e.peer,
+      phase: 'daemon',
+      step: 'FALLBACK',
+      message: `rule ${e.tunnel}: soft SA ends, traffic to ${e.remote} needs IPsec again`,
+    });
     if (this.#d.routes.has(e.remote)) return;
     this.#d.routes.add(e.remote);
     this.#d.addRoute(e.remote).catch((err: unknown) => {

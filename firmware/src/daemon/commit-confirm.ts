@@ -67,7 +67,12 @@ export class CommitConfirm {
     try {
       this.history.record(this.#files(), source);
     } catch (e) {
-      this.#ctx.log.log({ level: 'warning', phase: 'config', step: 'HISTORY', message: `config history not saved in ${this.history.dir}: ${String(e)}` });
+      this.#ctx.log.log({
+        level: 'warning',
+        phase: 'config',
+        step: 'HISTORY',
+        message: `config history not saved in ${this.history.dir}: ${String(e)}`,
+      });
     }
     // A window left by a previous run was handled by recoverUnconfirmed; re-arm none.
     this.history.clearPending();
@@ -128,7 +133,11 @@ export class CommitConfirm {
     const before = this.history.pending();
     const running = this.history.at(0);
     if (confirmSeconds !== null && !running) {
-      return { ok: false, message: `no saved configuration to return to (config history ${this.history.dir} unavailable); use reload without --confirm`, errors: [] };
+      return {
+        ok: false,
+        message: `no saved configuration to return to (config history ${this.history.dir} unavailable); use reload without --confirm`,
+        errors: [],
+      };
     }
     const r = await this.#ctx.reload();
     if (!r.ok) return r;
@@ -149,8 +158,17 @@ export class CommitConfirm {
     this.close();
     this.history.setPending({ seq: seq ?? revertTo, revertTo, deadline });
     this.#timer = setTimeout(() => void this.#serial(() => this.#revert()), confirmSeconds * 1000);
-    this.#ctx.log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: `configuration applied; reverts to history ${revertTo} at ${deadline} unless confirmed` });
-    return { ...r, message: `${r.message}; reverts at ${deadline} unless "sitelinkctl confirm"`, confirm: { deadline, secondsLeft: confirmSeconds, revertTo } };
+    this.#ctx.log.log({
+      level: 'warning',
+      phase: 'config',
+      step: 'CONFIRM',
+      message: `configuration applied; reverts to history ${revertTo} at ${deadline} unless confirmed`,
+    });
+    return {
+      ...r,
+      message: `${r.message}; reverts at ${deadline} unless "sitelinkctl confirm"`,
+      confirm: { deadline, secondsLeft: confirmSeconds, revertTo },
+    };
   }
 
   async #revert(): Promise<void> {
@@ -163,9 +181,19 @@ export class CommitConfirm {
       const r = await this.#ctx.reload();
       if (!r.ok) throw new Error(r.errors.join('; '));
       this.history.record(this.#files(), 'revert');
-      this.#ctx.log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: `not confirmed by ${p.deadline}: reverted to history ${p.revertTo}` });
+      this.#ctx.log.log({
+        level: 'warning',
+        phase: 'config',
+        step: 'CONFIRM',
+        message: `not confirmed by ${p.deadline}: reverted to history ${p.revertTo}`,
+      });
     } catch (e) {
-      this.#ctx.log.log({ level: 'error', phase: 'config', step: 'CONFIRM', message: `revert to history ${p.revertTo} failed: ${e instanceof Error ? e.message : String(e)}` });
+      this.#ctx.log.log({
+        level: 'error',
+        phase: 'config',
+        step: 'CONFIRM',
+        message: `revert to history ${p.revertTo} failed: ${e instanceof Error ? e.message : String(e)}`,
+      });
     }
   }
 }

@@ -4,7 +4,16 @@
 // status objects carry SPIs, cookies and counters only.
 
 import type { ControlServer } from '../control/server.ts';
-import type { ConfirmPending, CountersResult, MainModeSaInfo, PeerSummary, ProcessInfo, QuickModeSaInfo, SasResult, StatusResult } from '../control/protocol.ts';
+import type {
+  ConfirmPending,
+  CountersResult,
+  MainModeSaInfo,
+  PeerSummary,
+  ProcessInfo,
+  QuickModeSaInfo,
+  SasResult,
+  StatusResult,
+} from '../control/protocol.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNodes } from '../ike/ike-nodes.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
@@ -119,7 +128,12 @@ export function sasOf(d: DaemonState): SasResult {
         bytesOut: String(outS?.bytes ?? 0n),
         packetsIn: String(inS?.packets ?? 0n),
         packetsOut: String(outS?.packets ?? 0n),
-        dropsIn: { replay: String(inS?.dropsReplay ?? 0n), icv: String(inS?.dropsIcv ?? 0n), malformed: String(inS?.dropsMalformed ?? 0n), padding: String(inS?.dropsPadding ?? 0n) },
+        dropsIn: {
+          replay: String(inS?.dropsReplay ?? 0n),
+          icv: String(inS?.dropsIcv ?? 0n),
+          malformed: String(inS?.dropsMalformed ?? 0n),
+          padding: String(inS?.dropsPadding ?? 0n),
+        },
         encap: c.encap,
         backend: outS?.backend ?? 'openssl',
         driver: outS?.driver ?? '',

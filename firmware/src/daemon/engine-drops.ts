@@ -27,7 +27,9 @@ export class EngineDropWatch {
       level: 'warning',
       phase: 'daemon',
       step: 'ENGINE',
-      message: `ESP engine: ${ike} IKE datagram(s) on the NAT-T port and ${events} SA event(s) not delivered in the last ${periodSeconds} s (daemon behind or IKE budget full)`,
+      message:
+        `ESP engine: ${ike} IKE datagram(s) on the NAT-T port and ${events} SA event(s) not delivered ` +
+        `in the last ${periodSeconds} s (daemon behind or IKE budget full)`,
       data: { ikeDropped: Number(ike), eventsDropped: Number(events) },
     };
   }

@@ -70,7 +70,12 @@ export function peerPolicies(
         const lp = one(s.localPorts);
         const rp = one(s.remotePorts);
         if (lp === null || rp === null) {
-          problems.push({ peer: p.name, message: `rule ${t.rule}: a port range cannot be negotiated in IKEv1 (one port per ID); negotiated for protocol ${s.protocol ?? 0}, all ports` });
+          problems.push({
+            peer: p.name,
+            message:
+              `rule ${t.rule}: a port range cannot be negotiated in IKEv1 (one port per ID); ` +
+              `negotiated for protocol ${s.protocol ?? 0}, all ports`,
+          });
         }
         const ports = s.protocol !== undefined ? { protocol: s.protocol, localPort: lp ?? 0, remotePort: rp ?? 0 } : undefined;
         mine.push({

@@ -26,7 +26,8 @@ export function loadSignatureAuth(a: Exclude<AuthMethod, { kind: 'psk' }>): Sign
     if (privateKey.asymmetricKeyType === 'rsa') method = 3;
     else if (privateKey.asymmetricKeyType === 'ec') method = CURVES[privateKey.asymmetricKeyDetails?.namedCurve ?? ''];
     if (method === undefined) return `unsupported private key type in ${a.privateKey}`;
-    if ((a.kind === 'rsa-sig') !== (method === 3)) return `auth = ${a.kind} but ${a.privateKey} holds a ${privateKey.asymmetricKeyType ?? 'different'} key`;
+    if ((a.kind === 'rsa-sig') !== (method === 3))
+      return `auth = ${a.kind} but ${a.privateKey} holds a ${privateKey.asymmetricKeyType ?? 'different'} key`;
     const mine = certificates(a.certificate);
     const roots = certificates(a.ca);
     if (mine.length === 0) return `no certificate in ${a.certificate}`;

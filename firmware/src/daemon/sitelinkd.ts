@@ -64,7 +64,12 @@ async function peerAddresses(config: SitelinkConfig): Promise<Addresses> {
   const remote = new Map<string, string>();
   for (const p of config.peers.values()) {
     // remote = %any stays as it is: the exchanges accept that peer from any address.
-    const ip = isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE ? p.remoteAddress : await lookup(p.remoteAddress).then((r) => r.address).catch(() => p.remoteAddress);
+    const ip =
+      isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE
+        ? p.remoteAddress
+        : await lookup(p.remoteAddress)
+            .then((r) => r.address)
+            .catch(() => p.remoteAddress);
     remote.set(p.name, ip);
     if (p.localAddress !== null) local.set(p.name, p.localAddress);
     else local.set(p.name, await routeSourceAddress(ip).catch(() => '0.0.0.0'));
@@ -106,7 +111,12 @@ async function main(): Promise<void> {
   try {
     await applyRuleset(rulesetOf(config));
   } catch (e) {
-    log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables policy not applied, not starting: ${e instanceof Error ? e.message : String(e)}` });
+    log.log({
+      level: 'error',
+      phase: 'daemon',
+      step: 'NFT',
+      message: `nftables policy not applied, not starting: ${e instanceof Error ? e.message : String(e)}`,
+    });
     process.stderr.write(`sitelinkd: nftables policy not applied: ${e instanceof Error ? e.message : String(e)}\n`);
     dataplane.close();
     await log.close().catch(() => undefined);
@@ -279,7 +289,17 @@ async function main(): Promise<void> {
   const restart = setInterval(bringUp, RESTART_MS);
 
   const control = new ControlServer({ path: g.controlSocket });
-  const state: DaemonState = { node, dataplane, log, configFile: config.file, configLoaded: new Date(), started: Date.now(), lastError, apply, clearRemotes: (peer) => fallback.clearRemotes(peer) };
+  const state: DaemonState = {
+    node,
+    dataplane,
+    log,
+    configFile: config.file,
+    configLoaded: new Date(),
+    started: Date.now(),
+    lastError,
+    apply,
+    clearRemotes: (peer) => fallback.clearRemotes(peer),
+  };
   // Reload: peers whose settings or tunnels changed are renegotiated, the others keep
   // their SAs (config/diff.ts decides what changed).
   const reload = async (next: SitelinkConfig, diff: ConfigDiff): Promise<void> => {
@@ -301,10 +321,21 @@ async function main(): Promise<void> {
     await routeTunnels();
     bringUp();
   };
-  const policy: PolicyContext = { config: () => running, apply: reload, log, failures, ...(args.secrets !== undefined ? { loadOptions: { secretsFile: args.secrets } } : {}) };
+  const policy: PolicyContext = {
+    config: () => running,
+    apply: reload,
+    log,
+    failures,
+    ...(args.secrets !== undefined ? { loadOptions: { secretsFile: args.secrets } } : {}),
+  };
   mountPolicyHandlers(control, policy);
   // reload --confirm, confirm, config history and rollback (replaces the plain reload).
-  const commits = new CommitConfirm({ config: () => running, reload: () => reloadFromFile(policy), log, ...(args.secrets !== undefined ? { secretsFile: args.secrets } : {}) });
+  const commits = new CommitConfirm({
+    config: () => running,
+    reload: () => reloadFromFile(policy),
+    log,
+    ...(args.secrets !== undefined ? { secretsFile: args.secrets } : {}),
+  });
   commits.recordRunning('start');
   mountCommitHandlers(control, commits);
   state.confirmPending = () => commits.pending();
@@ -314,7 +345,12 @@ async function main(): Promise<void> {
   } catch (e) {
     log.log({ level: 'warning', phase: 'daemon', step: 'CONTROL', message: `control socket ${g.controlSocket}: ${String(e)}` });
   }
-  log.log({ level: 'info', phase: 'daemon', step: 'START', message: `sitelinkd running: ${peers.length} peer(s), IKE on ${g.listen}:${g.ikePort}/${g.nattPort}` });
+  log.log({
+    level: 'info',
+    phase: 'daemon',
+    step: 'START',
+    message: `sitelinkd running: ${peers.length} peer(s), IKE on ${g.listen}:${g.ikePort}/${g.nattPort}`,
+  });
   process.stdout.write(`sitelinkd: ready (${peers.length} peer(s))\n`);
 
   let stopping = false;

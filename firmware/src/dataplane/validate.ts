@@ -143,7 +143,8 @@ export function validateSaSpec(spec: SaSpec): void {
   checkLimit(l.softPackets, 'limits.softPackets');
   checkLimit(l.hardPackets, 'limits.hardPackets');
   if (l.softBytes !== undefined && l.hardBytes !== undefined && l.softBytes > l.hardBytes) fail('limits.softBytes', 'must not exceed hardBytes');
-  if (l.softPackets !== undefined && l.hardPackets !== undefined && l.softPackets > l.hardPackets) fail('limits.softPackets', 'must not exceed hardPackets');
+  if (l.softPackets !== undefined && l.hardPackets !== undefined && l.softPackets > l.hardPackets)
+    fail('limits.softPackets', 'must not exceed hardPackets');
   if (spec.selectors !== undefined) {
     if (!Array.isArray(spec.selectors)) fail('selectors', 'must be an array');
     spec.selectors.forEach((s, i) => checkSelector(s, `selectors[${i}]`));

@@ -157,20 +157,26 @@ function summaryOf<P extends string>(key: string, b: Bucket<P>, seconds: number)
   if (key === OVERFLOW_KEY) {
     return {
       ...base,
-      message: `${count(b.total)} log lines of too many kinds in the last ${seconds} s (${shown} logged in full, ${count(b.suppressed)} left out); the first: ${f.message}`,
+      message:
+        `${count(b.total)} log lines of too many kinds in the last ${seconds} s ` +
+        `(${shown} logged in full, ${count(b.suppressed)} left out); the first: ${f.message}`,
       data: { total: b.total, suppressed: b.suppressed, seconds },
     };
   }
   if (f.drop !== undefined) {
     return {
       ...base,
-      message: `dropped ${count(b.total)} ${f.drop.what} from ${f.drop.source} in the last ${seconds} s (${shown} logged in full); first from ${f.drop.from}`,
+      message:
+        `dropped ${count(b.total)} ${f.drop.what} from ${f.drop.source} in the last ${seconds} s ` +
+        `(${shown} logged in full); first from ${f.drop.from}`,
       data: { total: b.total, suppressed: b.suppressed, seconds, first: f.drop.from },
     };
   }
   return {
     ...base,
-    message: `${count(b.total)} "${f.phase} ${f.step}" lines in the last ${seconds} s, ${count(b.suppressed)} left out (rate limit); the first: ${f.message}`,
+    message:
+      `${count(b.total)} "${f.phase} ${f.step}" lines in the last ${seconds} s, ` +
+      `${count(b.suppressed)} left out (rate limit); the first: ${f.message}`,
     data: { total: b.total, suppressed: b.suppressed, seconds },
   };
 }

@@ -66,8 +66,10 @@ export function expandRules(rules: Rule[], opts: ExpandOptions = {}): SpecificFi
         for (const source of resolveMe(src0, dst0, opts.localAddresses)) {
           for (const destination of resolveMe(dst0, src0, opts.localAddresses)) {
             const spec = { source, destination, protocol: f.protocol, sourcePorts: sp, destinationPorts: dp };
+            const srcMe = source.kind === 'host' && src0.kind === 'me' ? `/${source.address}` : '';
+            const dstMe = destination.kind === 'host' && dst0.kind === 'me' ? `/${destination.address}` : '';
             out.push({
-              id: `${rule.name}/${rule.filterList.name}/${fi}/${direction}${source.kind === 'host' && src0.kind === 'me' ? `/${source.address}` : ''}${destination.kind === 'host' && dst0.kind === 'me' ? `/${destination.address}` : ''}`,
+              id: `${rule.name}/${rule.filterList.name}/${fi}/${direction}${srcMe}${dstMe}`,
               rule: rule.name,
               action: rule.action,
               peer: rule.peer?.name ?? null,

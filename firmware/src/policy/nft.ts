@@ -90,8 +90,22 @@ function rulesFor(f: SpecificFilter, chain: Chain, o: NftOptions): string[] {
 export function generateRuleset(filters: SpecificFilter[], o: NftOptions): string {
   const ike = `{ ${o.ikePort}, ${o.nattPort} }`;
   const chains: { name: Chain; exempt: string[] }[] = [
-    { name: 'input', exempt: ['iifname "lo" accept comment "loopback"', `udp dport ${ike} accept comment "IKE and NAT-T"`, 'meta l4proto esp accept comment "ESP"'] },
-    { name: 'output', exempt: ['oifname "lo" accept comment "loopback"', `udp sport ${ike} accept comment "IKE and NAT-T"`, 'meta l4proto esp accept comment "ESP"'] },
+    {
+      name: 'input',
+      exempt: [
+        'iifname "lo" accept comment "loopback"',
+        `udp dport ${ike} accept comment "IKE and NAT-T"`,
+        'meta l4proto esp accept comment "ESP"',
+      ],
+    },
+    {
+      name: 'output',
+      exempt: [
+        'oifname "lo" accept comment "loopback"',
+        `udp sport ${ike} accept comment "IKE and NAT-T"`,
+        'meta l4proto esp accept comment "ESP"',
+      ],
+    },
     { name: 'forward', exempt: [] },
   ];
   const lines: string[] = [

@@ -120,7 +120,11 @@ function saKeys(v: unknown, path: string, alg: EspAlgorithm): StaticSaKeys {
 
 function tunnel(v: unknown, path: string): StaticTunnel {
   const o = obj(v, path);
-  noExtra(o, ['name', 'local', 'remote', 'localSubnets', 'remoteSubnets', 'encap', 'algorithm', 'esn', 'replayWindow', 'keepalive', 'out', 'in'], path);
+  noExtra(
+    o,
+    ['name', 'local', 'remote', 'localSubnets', 'remoteSubnets', 'encap', 'algorithm', 'esn', 'replayWindow', 'keepalive', 'out', 'in'],
+    path,
+  );
   const alg = o['algorithm'];
   if (!isAlgorithm(alg)) throw new ConfigError(`${path}.algorithm`, `must be one of ${Object.keys(KEY_LENGTHS).join(', ')}`);
   const encap = o['encap'] ?? 'udp';

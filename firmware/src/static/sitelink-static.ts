@@ -41,7 +41,8 @@ function saSpecs(cfg: StaticConfig, tn: StaticTunnel, reqid: number): SaSpec[] {
     selectors: selectors(tn),
     reqid,
   };
-  const keys = (k: StaticTunnel['in']): Pick<SaSpec, 'encKey' | 'authKey'> => (k.authKey ? { encKey: k.encKey, authKey: k.authKey } : { encKey: k.encKey });
+  const keys = (k: StaticTunnel['in']): Pick<SaSpec, 'encKey' | 'authKey'> =>
+    k.authKey ? { encKey: k.encKey, authKey: k.authKey } : { encKey: k.encKey };
   return [
     { ...common, ...keys(tn.in), spi: tn.in.spi, direction: 'in', replayWindow: tn.replayWindow },
     { ...common, ...keys(tn.out), spi: tn.out.spi, direction: 'out' },
@@ -88,7 +89,13 @@ async function main(): Promise<void> {
   };
 
   try {
-    dp.open({ tun: cfg.tun, listen: cfg.listen, rawEsp: cfg.rawEsp, ...(cfg.workers ? { workers: cfg.workers } : {}), ...(cfg.mtu ? { mtu: cfg.mtu } : {}) });
+    dp.open({
+      tun: cfg.tun,
+      listen: cfg.listen,
+      rawEsp: cfg.rawEsp,
+      ...(cfg.workers ? { workers: cfg.workers } : {}),
+      ...(cfg.mtu ? { mtu: cfg.mtu } : {}),
+    });
     cfg.tunnels.forEach((tn, idx) => {
       for (const spec of saSpecs(cfg, tn, idx + 1)) {
         dp.addSa(spec);

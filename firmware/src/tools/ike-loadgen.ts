@@ -25,7 +25,10 @@ interface Args {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`ike-loadgen: ${msg}\nusage: ike-loadgen --spokes FILE --hub ADDR --hub-id ID --hub-subnet CIDR --group N [--pfs N|none] [--concurrency N] [--timeout S] [--linger S]\n`);
+  process.stderr.write(
+    `ike-loadgen: ${msg}\nusage: ike-loadgen --spokes FILE --hub ADDR --hub-id ID --hub-subnet CIDR --group N ` +
+      '[--pfs N|none] [--concurrency N] [--timeout S] [--linger S]\n',
+  );
   process.exit(2);
 }
 
@@ -61,7 +64,11 @@ function parseArgs(argv: readonly string[]): Args {
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const spokes = readSpokes(a.spokes);
-  const run = await runLoad(spokes, { address: a.hub, id: a.hubId, subnet: a.hubSubnet, group: a.group, pfsGroup: a.pfs }, { concurrency: a.concurrency, timeoutMs: a.timeoutS * 1000 });
+  const run = await runLoad(
+    spokes,
+    { address: a.hub, id: a.hubId, subnet: a.hubSubnet, group: a.group, pfsGroup: a.pfs },
+    { concurrency: a.concurrency, timeoutMs: a.timeoutS * 1000 },
+  );
   process.stdout.write(`${JSON.stringify(run.result)}\n`);
   const stop = (): void => {
     run.close();

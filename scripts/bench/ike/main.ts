@@ -53,7 +53,9 @@ async function main(): Promise<void> {
     const spokeFile = path.join(dir, 'spokes.txt');
     writeSpokeFile(spokeFile, spokes);
     await topo.up(spokes, dir);
-    process.stderr.write(`bench-ike: ${spokesN} spokes, concurrency ${concurrency}, PFS ${pfs ? 'on' : 'off'}, groups ${groups.map((g) => g.name).join(',')}\n`);
+    process.stderr.write(
+      `bench-ike: ${spokesN} spokes, concurrency ${concurrency}, PFS ${pfs ? 'on' : 'off'}, groups ${groups.map((g) => g.name).join(',')}\n`,
+    );
     for (const group of groups) {
       const setup = { ns: topo.hubNs, dir, spokes, group, pfs };
       // Rounds interleave the hubs, so a slow spell of the machine hits all of them.
@@ -77,10 +79,18 @@ async function main(): Promise<void> {
     await topo.down();
     rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(`\nIKEv1 main mode + quick mode (PSK, aes128-sha256 / ESP aes128gcm16${pfs ? ', PFS same group' : ''}), one hub, ${spokesN} spokes, ${concurrency} negotiations in flight, same load generator (ike-loadgen) for every hub\n\n`);
+  process.stdout.write(
+    `\nIKEv1 main mode + quick mode (PSK, aes128-sha256 / ESP aes128gcm16${pfs ? ', PFS same group' : ''}), one hub, ` +
+      `${spokesN} spokes, ${concurrency} negotiations in flight, same load generator (ike-loadgen) for every hub\n\n`,
+  );
   process.stdout.write(`${renderTable(rows)}\n\n`);
-  process.stdout.write(`tunnels/s: established tunnels / wall time from the first MM1 to the last QM3 sent; ${rounds > 1 ? `median of ${rounds} rounds (range)` : 'one round'}. p50/p95: per tunnel MM1 -> QM3.\n`);
-  process.stdout.write('RSS/tunnel: hub VmRSS with all tunnels up minus VmRSS after config load, per tunnel. hub CPU: utime+stime of the hub per tunnel.\n');
+  process.stdout.write(
+    'tunnels/s: established tunnels / wall time from the first MM1 to the last QM3 sent; ' +
+      `${rounds > 1 ? `median of ${rounds} rounds (range)` : 'one round'}. p50/p95: per tunnel MM1 -> QM3.\n`,
+  );
+  process.stdout.write(
+    'RSS/tunnel: hub VmRSS with all tunnels up minus VmRSS after config load, per tunnel. hub CPU: utime+stime of the hub per tunnel.\n',
+  );
   process.stdout.write('Load generator and hub share the same 2 cores; "hub sees up" is the hub\'s own count of spokes with an IPsec SA pair.\n');
 }
 

@@ -21,7 +21,24 @@ export interface Row {
   rateRange?: [number, number];
 }
 
-const HEAD = ['hub', 'spokes by', 'group', 'tunnels', 'tunnels/s', 'rate vs sS', 'p50 ms', 'p95 ms', 'fail', 'retx', 'RSS/tunnel KiB', 'RSS vs sS', 'hub CPU ms/tun', 'loadgen CPU ms/tun', 'hub HWM MiB', 'hub sees up'];
+const HEAD = [
+  'hub',
+  'spokes by',
+  'group',
+  'tunnels',
+  'tunnels/s',
+  'rate vs sS',
+  'p50 ms',
+  'p95 ms',
+  'fail',
+  'retx',
+  'RSS/tunnel KiB',
+  'RSS vs sS',
+  'hub CPU ms/tun',
+  'loadgen CPU ms/tun',
+  'hub HWM MiB',
+  'hub sees up',
+];
 
 const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 
@@ -30,7 +47,8 @@ function ratio(a: number | undefined, b: number | undefined): string {
 }
 
 export function renderTable(rows: readonly Row[]): string {
-  const ref = (group: string): Row | undefined => rows.find((r) => r.group === group && r.hub === 'strongswan' && r.loadgen === undefined && r.load !== null);
+  const ref = (group: string): Row | undefined =>
+    rows.find((r) => r.group === group && r.hub === 'strongswan' && r.loadgen === undefined && r.load !== null);
   const cells = rows.map((r): string[] => {
     const by = r.loadgen ?? 'ike-loadgen';
     if (r.load === null) return [r.hub, by, r.group, `0/${r.spokes}`, `not available: ${r.note ?? 'unknown'}`];
@@ -58,5 +76,10 @@ export function renderTable(rows: readonly Row[]): string {
   const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.filter((c) => c.length === HEAD.length).map((c) => c[i]!.length)));
   const line = (c: readonly string[]): string => `| ${c.map((x, i) => (c.length === HEAD.length ? x.padEnd(widths[i]!) : x)).join(' | ')} |`;
   const remarks = rows.flatMap((r) => (r.remarks ?? []).map((x) => `  ${r.hub}/${r.group}: ${x}`));
-  return [line(HEAD), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line), ...(remarks.length > 0 ? ['', ...remarks] : [])].join('\n');
+  return [
+    line(HEAD),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...cells.map(line),
+    ...(remarks.length > 0 ? ['', ...remarks] : []),
+  ].join('\n');
 }

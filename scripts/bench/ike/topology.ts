@@ -30,7 +30,12 @@ export class Topology {
     // A hub LAN address (/32 on lo; no dummy links on this kernel): charon
     // (kernel-libipsec, install_routes) wants a local address inside its
     // local traffic selector, else the CHILD_SA is deleted right after QM3.
-    const hubCmds = ['link set lo up', `addr add ${HUB.lanAddress}/32 dev lo`, `addr add ${HUB.address}/${HUB.prefix} dev ${vh}`, `link set ${vh} up`];
+    const hubCmds = [
+      'link set lo up',
+      `addr add ${HUB.lanAddress}/32 dev lo`,
+      `addr add ${HUB.address}/${HUB.prefix} dev ${vh}`,
+      `link set ${vh} up`,
+    ];
     // Spoke addresses as /32s on the veth plus one host route to the hub (N
     // addresses with a /12 each would make N identical prefix routes).
     // Each spoke's LAN address on lo, for strongSwan as the load generator (charon-spokes.ts).

@@ -96,7 +96,16 @@ async function main(): Promise<void> {
     });
     const echo = inNs(topo.hubNs, process.execPath, ['-e', ECHO, HUB.lanAddress]);
     children.push(echo);
-    const sp = inNs(topo.spokeNs, process.execPath, [spokesBundle, spokeFile, HUB.address, HUB.id, HUB.subnet, HUB.lanAddress, String(ECHO_PORT), String(args.restartEveryS)]);
+    const sp = inNs(topo.spokeNs, process.execPath, [
+      spokesBundle,
+      spokeFile,
+      HUB.address,
+      HUB.id,
+      HUB.subnet,
+      HUB.lanAddress,
+      String(ECHO_PORT),
+      String(args.restartEveryS),
+    ]);
     children.push(sp);
     sp.stderr?.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`spokes: ${d}`));
     let spokeStats: Record<string, unknown> = {};
@@ -108,7 +117,10 @@ async function main(): Promise<void> {
     const upCount = (s: StatusResult): number => s.peers.filter((p) => p.state === 'up').length;
     const t0 = Date.now();
     while (Date.now() - t0 < 120_000 && upCount(await status()) < spokes.length) await sleep(2000);
-    process.stdout.write(`soak: ${upCount(await status())}/${spokes.length} tunnels up after ${((Date.now() - t0) / 1000).toFixed(0)} s; running ${args.minutes} min, report every ${args.reportMinutes} min\n`);
+    process.stdout.write(
+      `soak: ${upCount(await status())}/${spokes.length} tunnels up after ${((Date.now() - t0) / 1000).toFixed(0)} ` +
+        `s; running ${args.minutes} min, report every ${args.reportMinutes} min\n`,
+    );
 
     // Forced rekeys: every peer once a minute, spread evenly.
     let rekeys = 0;
@@ -119,7 +131,9 @@ async function main(): Promise<void> {
       controlRequest(files.socket, 'rekey', { peer }).then(() => { rekeys++; }, () => { rekeyErrors++; });
     }, 60_000 / spokes.length);
 
-    const header = 'min  up   sent      lost  lost@restart  rekeys  restarts  hubRSS MiB (drift)  heap MiB (drift)  fds (drift)  timers (drift)  handles  spokes RSS MiB';
+    const header =
+      'min  up   sent      lost  lost@restart  rekeys  restarts  hubRSS MiB (drift) ' +
+        ' heap MiB (drift)  fds (drift)  timers (drift)  handles  spokes RSS MiB';
     process.stdout.write(`${header}\n`);
     const pid = hub.pid!;
     // The hub is `ip netns exec ... node`: ip execs node, so the pid is node's.
@@ -134,12 +148,23 @@ async function main(): Promise<void> {
       first ??= { rss, heap, fds, timers };
       const d = (x: number, y: number, digits = 1): string => `${x.toFixed(digits)} (${x - y >= 0 ? '+' : ''}${(x - y).toFixed(digits)})`;
       const st = spokeStats as { sent?: number; lost?: number; lostAfterRestart?: number; restarts?: number; rssBytes?: number };
-      process.stdout.write([
-        ((Date.now() - t0) / 60_000).toFixed(0).padStart(3), String(upCount(s)).padStart(4), String(st.sent ?? 0).padStart(8),
-        String(st.lost ?? 0).padStart(6), String(st.lostAfterRestart ?? 0).padStart(12), String(rekeys).padStart(7), String(st.restarts ?? 0).padStart(8),
-        d(rss, first.rss).padStart(18), d(heap, first.heap).padStart(17), d(fds, first.fds, 0).padStart(12), d(timers, first.timers, 0).padStart(14),
-        String(p?.handles ?? 0).padStart(8), ((st.rssBytes ?? 0) / 1048576).toFixed(1).padStart(14),
-      ].join('  ') + `${rekeyErrors > 0 ? `  (${rekeyErrors} rekey requests failed)` : ''}\n`);
+      process.stdout.write(
+        [
+          ((Date.now() - t0) / 60_000).toFixed(0).padStart(3),
+          String(upCount(s)).padStart(4),
+          String(st.sent ?? 0).padStart(8),
+          String(st.lost ?? 0).padStart(6),
+          String(st.lostAfterRestart ?? 0).padStart(12),
+          String(rekeys).padStart(7),
+          String(st.restarts ?? 0).padStart(8),
+          d(rss, first.rss).padStart(18),
+          d(heap, first.heap).padStart(17),
+          d(fds, first.fds, 0).padStart(12),
+          d(timers, first.timers, 0).padStart(14),
+          String(p?.handles ?? 0).padStart(8),
+          ((st.rssBytes ?? 0) / 1048576).toFixed(1).padStart(14),
+        ].join('  ') + `${rekeyErrors > 0 ? `  (${rekeyErrors} rekey requests failed)` : ''}\n`,
+      );
     };
     await report();
     const end = t0 + args.minutes * 60_000;

@@ -95,7 +95,16 @@ for (const s of spokes) {
   await bind(ike, 500, s.address);
   const echo = createSocket({ type: 'udp4' });
   await bind(echo, 0, s.subnet.replace(/\.0\/24$/, '.1'));
-  const st: SpokeState = { spoke: s, node: new IkeNode(env, [spokePolicy(s, hub)]), ike, echo, sas: new Set(), restartedAt: -Infinity, pending: new Map(), seq: 0 };
+  const st: SpokeState = {
+    spoke: s,
+    node: new IkeNode(env, [spokePolicy(s, hub)]),
+    ike,
+    echo,
+    sas: new Set(),
+    restartedAt: -Infinity,
+    pending: new Map(),
+    seq: 0,
+  };
   ike.on('message', (m, r) => apply(st, st.node.receive(m, { address: r.address, port: r.port }, 500)));
   echo.on('message', (m) => {
     const seq = m.length >= 4 ? m.readUInt32BE(0) : -1;
@@ -147,7 +156,9 @@ const tick = setInterval(() => {
 
 const restarts = setInterval(() => restart(states[Math.floor(Math.random() * states.length)]!), restartEveryMs);
 const report = setInterval(() => {
-  process.stdout.write(`${JSON.stringify({ ...totals, rssBytes: process.memoryUsage().rss, engine: { dropsNoSa: String(dp.counters().dropsNoSa), dropsBadSpi: String(dp.counters().dropsBadSpi) } })}\n`);
+  const c = dp.counters();
+  const engine = { dropsNoSa: String(c.dropsNoSa), dropsBadSpi: String(c.dropsBadSpi) };
+  process.stdout.write(`${JSON.stringify({ ...totals, rssBytes: process.memoryUsage().rss, engine })}\n`);
 }, 10_000);
 
 const stop = (): void => {

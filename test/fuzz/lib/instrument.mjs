@@ -50,9 +50,15 @@ function edgeCounters(state) {
     const visit = (node) => {
       node = ts.visitEachChild(node, visit, ctx);
       if (ts.isIfStatement(node))
-        return f.updateIfStatement(node, node.expression, blockWith(node.thenStatement), node.elseStatement ? blockWith(node.elseStatement) : f.createBlock([bump()]));
+        return f.updateIfStatement(
+          node,
+          node.expression,
+          blockWith(node.thenStatement),
+          node.elseStatement ? blockWith(node.elseStatement) : f.createBlock([bump()]),
+        );
       if (ts.isForStatement(node)) return f.updateForStatement(node, node.initializer, node.condition, node.incrementor, blockWith(node.statement));
-      if (ts.isForOfStatement(node)) return f.updateForOfStatement(node, node.awaitModifier, node.initializer, node.expression, blockWith(node.statement));
+      if (ts.isForOfStatement(node))
+        return f.updateForOfStatement(node, node.awaitModifier, node.initializer, node.expression, blockWith(node.statement));
       if (ts.isForInStatement(node)) return f.updateForInStatement(node, node.initializer, node.expression, blockWith(node.statement));
       if (ts.isWhileStatement(node)) return f.updateWhileStatement(node, node.expression, blockWith(node.statement));
       if (ts.isDoStatement(node)) return f.updateDoStatement(node, blockWith(node.statement), node.expression);
@@ -60,18 +66,53 @@ function edgeCounters(state) {
       if (ts.isDefaultClause(node)) return f.updateDefaultClause(node, [bump(), ...node.statements]);
       if (ts.isCatchClause(node)) return f.updateCatchClause(node, node.variableDeclaration, blockWith(node.block));
       if (ts.isConditionalExpression(node))
-        return f.updateConditionalExpression(node, node.condition, node.questionToken, withBump(node.whenTrue), node.colonToken, withBump(node.whenFalse));
+        return f.updateConditionalExpression(
+          node,
+          node.condition,
+          node.questionToken,
+          withBump(node.whenTrue),
+          node.colonToken,
+          withBump(node.whenFalse),
+        );
       if (ts.isBinaryExpression(node) && logical.has(node.operatorToken.kind))
         return f.updateBinaryExpression(node, node.left, node.operatorToken, withBump(node.right));
       if (ts.isArrowFunction(node))
         return f.updateArrowFunction(node, node.modifiers, node.typeParameters, node.parameters, node.type, node.equalsGreaterThanToken,
           ts.isBlock(node.body) ? bodyWith(node.body) : withBump(node.body));
       if (ts.isFunctionDeclaration(node) && node.body)
-        return f.updateFunctionDeclaration(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters, node.parameters, node.type, bodyWith(node.body));
+        return f.updateFunctionDeclaration(
+          node,
+          node.modifiers,
+          node.asteriskToken,
+          node.name,
+          node.typeParameters,
+          node.parameters,
+          node.type,
+          bodyWith(node.body),
+        );
       if (ts.isFunctionExpression(node))
-        return f.updateFunctionExpression(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters, node.parameters, node.type, bodyWith(node.body));
+        return f.updateFunctionExpression(
+          node,
+          node.modifiers,
+          node.asteriskToken,
+          node.name,
+          node.typeParameters,
+          node.parameters,
+          node.type,
+          bodyWith(node.body),
+        );
       if (ts.isMethodDeclaration(node) && node.body)
-        return f.updateMethodDeclaration(node, node.modifiers, node.asteriskToken, node.name, node.questionToken, node.typeParameters, node.parameters, node.type, bodyWith(node.body));
+        return f.updateMethodDeclaration(
+          node,
+          node.modifiers,
+          node.asteriskToken,
+          node.name,
+          node.questionToken,
+          node.typeParameters,
+          node.parameters,
+          node.type,
+          bodyWith(node.body),
+        );
       if (ts.isConstructorDeclaration(node) && node.body)
         return f.updateConstructorDeclaration(node, node.modifiers, node.parameters, bodyWith(node.body));
       if (ts.isGetAccessorDeclaration(node) && node.body)

@@ -15,7 +15,11 @@ import { encodeFragments } from '../../../firmware/src/ike/wire/index.ts';
 const root = process.cwd();
 const corpus = path.join(root, 'test/fuzz/corpus');
 const pcapName = 'ikev1-main-quick-natt.pcap';
-const pcap = [path.join(root, 'test/fixtures', pcapName), path.join(root, 'test/fixtures/pcaps', pcapName), path.join(root, '..', 'shared/reference/pcaps', pcapName)].find((p) => existsSync(p));
+const pcap = [
+  path.join(root, 'test/fixtures', pcapName),
+  path.join(root, 'test/fixtures/pcaps', pcapName),
+  path.join(root, '..', 'shared/reference/pcaps', pcapName),
+].find((p) => existsSync(p));
 if (!pcap) throw new Error(`make-seeds: ${pcapName} not found in test/fixtures or ../shared/reference/pcaps`);
 
 function put(target: string, name: string, data: Buffer): void {
@@ -23,7 +27,8 @@ function put(target: string, name: string, data: Buffer): void {
   writeFileSync(path.join(corpus, target, name), data);
 }
 const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff]);
-const records = (flags: (i: number) => number, ds: Buffer[]): Buffer => Buffer.concat(ds.flatMap((d, i) => [Buffer.from([flags(i)]), u16(d.length), d]));
+const records = (flags: (i: number) => number, ds: Buffer[]): Buffer =>
+  Buffer.concat(ds.flatMap((d, i) => [Buffer.from([flags(i)]), u16(d.length), d]));
 
 const udp = readPcapUdp(pcap);
 const ike = udp.filter((r) => r.kind === 'ike');
@@ -76,10 +81,52 @@ function certificateSeeds(): void {
   const dir = mkdtempSync(path.join(tmpdir(), 'sitelink-seeds-'));
   try {
     const ossl = (...a: string[]): Buffer => execFileSync('openssl', a, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    writeFileSync(path.join(dir, 'ca.cnf'), '[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=30\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectAltName=DNS:gw.example\n');
+    writeFileSync(
+      path.join(dir, 'ca.cnf'),
+      '[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=30\n[v3]\n' +
+        'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectAltName=DNS:gw.example\n',
+    );
     writeFileSync(path.join(dir, 'crlnumber'), '01\n');
-    ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rsa.key', '-subj', '/C=CH/O=sitelink/CN=rsa', '-days', '30', '-outform', 'DER', '-out', 'rsa.der', '-config', 'ca.cnf', '-extensions', 'v3');
-    ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ec.key', '-subj', '/CN=ec', '-days', '30', '-outform', 'DER', '-out', 'ec.der');
+    ossl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'rsa.key',
+      '-subj',
+      '/C=CH/O=sitelink/CN=rsa',
+      '-days',
+      '30',
+      '-outform',
+      'DER',
+      '-out',
+      'rsa.der',
+      '-config',
+      'ca.cnf',
+      '-extensions',
+      'v3',
+    );
+    ossl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ec.key',
+      '-subj',
+      '/CN=ec',
+      '-days',
+      '30',
+      '-outform',
+      'DER',
+      '-out',
+      'ec.der',
+    );
     put('x509-crl', 'cert-rsa', Buffer.concat([Buffer.from([0]), readFileSync(path.join(dir, 'rsa.der'))]));
     put('x509-crl', 'cert-ecdsa', Buffer.concat([Buffer.from([0]), readFileSync(path.join(dir, 'ec.der'))]));
     ossl('x509', '-inform', 'DER', '-in', 'rsa.der', '-out', 'rsa.pem');
@@ -110,12 +157,84 @@ function verifySeeds(): void {
     ].join('\n'));
     writeFileSync(path.join(dir, 'crlnumber'), '01\n');
     writeFileSync(path.join(dir, 'index.txt'), 'R\t300101000000Z\t240101000000Z\t1234ABCD\tunknown\t/CN=gone\n');
-    ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-subj', '/O=sitelink fuzz/CN=root', '-days', '36500', '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
+    ossl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'root.key',
+      '-subj',
+      '/O=sitelink fuzz/CN=root',
+      '-days',
+      '36500',
+      '-config',
+      'ext.cnf',
+      '-extensions',
+      'root',
+      '-out',
+      'root.pem',
+    );
     ossl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'inter.key', '-subj', '/O=sitelink fuzz/CN=intermediate', '-out', 'inter.csr');
-    ossl('x509', '-req', '-in', 'inter.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', '2', '-days', '36400', '-extfile', 'ext.cnf', '-extensions', 'inter', '-out', 'inter.pem');
+    ossl(
+      'x509',
+      '-req',
+      '-in',
+      'inter.csr',
+      '-CA',
+      'root.pem',
+      '-CAkey',
+      'root.key',
+      '-set_serial',
+      '2',
+      '-days',
+      '36400',
+      '-extfile',
+      'ext.cnf',
+      '-extensions',
+      'inter',
+      '-out',
+      'inter.pem',
+    );
     for (const [name, ca] of [['leaf', 'root'], ['leaf2', 'inter']] as const) {
-      ossl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-subj', `/O=sitelink fuzz/CN=gw.example`, '-out', `${name}.csr`);
-      ossl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial', name === 'leaf' ? '3' : '4', '-days', '36300', '-extfile', 'ext.cnf', '-extensions', 'leaf', '-outform', 'DER', '-out', `${name}.der`);
+      ossl(
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-subj',
+        `/O=sitelink fuzz/CN=gw.example`,
+        '-out',
+        `${name}.csr`,
+      );
+      ossl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        `${ca}.pem`,
+        '-CAkey',
+        `${ca}.key`,
+        '-set_serial',
+        name === 'leaf' ? '3' : '4',
+        '-days',
+        '36300',
+        '-extfile',
+        'ext.cnf',
+        '-extensions',
+        'leaf',
+        '-outform',
+        'DER',
+        '-out',
+        `${name}.der`,
+      );
     }
     ossl('ca', '-config', 'ext.cnf', '-gencrl', '-keyfile', 'root.key', '-cert', 'root.pem', '-out', 'crl.pem');
     ossl('crl', '-in', 'crl.pem', '-outform', 'DER', '-out', 'crl.der');
@@ -136,8 +255,21 @@ if (!existsSync(path.join(root, 'test/fuzz/lib/x509-verify-root.der'))) verifySe
 
 // --- configuration (prefix 0: sitelink.conf, 1: secrets.conf) and control socket
 put('config', 'example', Buffer.concat([Buffer.from([0]), readFileSync(path.join(root, 'board/common/sitelink.conf.example'))]));
-put('config', 'secrets', Buffer.from('\x01psk {\n  hq.example.net = "not-a-real-secret"\n  198.51.100.2 = 0x00112233445566778899\n  @branch = 0sc2l0ZWxpbms=\n}\n'));
-put('control-protocol', 'requests', Buffer.from('{"id":1,"command":"status","args":{}}\n{"id":2,"command":"explain","args":{"peer":"hq"}}\n\n{"id":3,"command":"log","args":{"lines":[1,{"a":null}],"x":true}}\n'));
+put(
+  'config',
+  'secrets',
+  Buffer.from(
+    '\x01psk {\n  hq.example.net = "not-a-real-secret"\n  198.51.100.2 = 0x00112233445566778899\n  @branch = 0sc2l0ZWxpbms=\n}\n',
+  ),
+);
+put(
+  'control-protocol',
+  'requests',
+  Buffer.from(
+    '{"id":1,"command":"status","args":{}}\n{"id":2,"command":"explain","args":{"peer":"hq"}}\n' +
+      '\n{"id":3,"command":"log","args":{"lines":[1,{"a":null}],"x":true}}\n',
+  ),
+);
 put('control-protocol', 'bad', Buffer.from('{"id":1.5}\n[1]\n{"id":2,"command":3}\n{"id":4,"command":"x","args":[]}\nnot json\n'));
 
 // --- C harnesses

@@ -10,7 +10,9 @@ import type { PeerAuth, PeerPolicy, TunnelPolicy } from '../exchange/types.ts';
 /** The config lines that decide a quick mode / child SA of `t`: its filter and its
  * action's methods and PFS (for `explain` when the peer refuses or ignores it). */
 export function quickModeConfigLines(t: TunnelPolicy): string[] {
-  const ports = t.ports ? ` [${protocolName(t.ports.protocol)}${t.ports.localPort ? ` ${t.ports.localPort}` : ''} -> ${t.ports.remotePort || 'any'}]` : '';
+  const ports = t.ports
+    ? ` [${protocolName(t.ports.protocol)}${t.ports.localPort ? ` ${t.ports.localPort}` : ''} -> ${t.ports.remotePort || 'any'}]`
+    : '';
   const filter = `${t.filterList ? `filter-lists.${t.filterList}` : `rules.${t.name}`}: source = ${t.local}, destination = ${t.remote}${ports}`;
   const action = t.action ?? '<action>';
   return [
@@ -26,7 +28,9 @@ export function authConfigLines(peer: PeerPolicy, auth: PeerAuth | undefined): s
   const sig = auth ? auth.kind === 'signature' : peer.psk === null;
   const remoteId = describeIdentity(peer.remoteId);
   return [
-    sig ? `peers.${peer.name}.certificate / ca (our certificate and the CA the peer trusts)` : `secrets file, psk { ${remoteId} = ... } (the same key as on the peer)`,
+    sig
+      ? `peers.${peer.name}.certificate / ca (our certificate and the CA the peer trusts)`
+      : `secrets file, psk { ${remoteId} = ... } (the same key as on the peer)`,
     `peers.${peer.name}.remote-id = ${remoteId}`,
     `peers.${peer.name}.local-id = ${describeIdentity(peer.localId)}`,
   ];

@@ -17,14 +17,31 @@ export const REKEY_FRACTION = 0.85;
 export const REKEY_JITTER = 0.05;
 
 /** KEYMAT for the SA whose receiving side chose `spi` (RFC 2409 §5.5). Caller wipes the result. */
-function keymat(sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, spi: Buffer, gqmxy: Buffer | undefined): { encKey: Buffer; salt: Buffer; integKey: Buffer } {
+function keymat(
+  sa: IsakmpSa,
+  qm: QuickModeExchange,
+  esp: EspAlgorithm,
+  spi: Buffer,
+  gqmxy: Buffer | undefined,
+): { encKey: Buffer; salt: Buffer; integKey: Buffer } {
   // Initiator's nonce first in both directions (RFC 2409 §5.5: Ni_b | Nr_b).
   const base = { skeyidD: sa.keys!.skeyidD, protocol: PROTO_ESP, niB: qm.ni, nrB: qm.nr!, ...(gqmxy ? { gqmxy } : {}) };
   return espKeys(sa.suite!.hash, { ...base, spi }, espKeySizes(esp));
 }
 
 /** One direction's install action. The keys are copies: the KEYMAT buffers are wiped right after. */
-function pushInstall(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, reqid: number, direction: 'in' | 'out', spi: Buffer, esp: EspAlgorithm, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy: Buffer | undefined): void {
+function pushInstall(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  qm: QuickModeExchange,
+  reqid: number,
+  direction: 'in' | 'out',
+  spi: Buffer,
+  esp: EspAlgorithm,
+  lifetimeSeconds: number,
+  lifetimeKilobytes: number,
+  gqmxy: Buffer | undefined,
+): void {
   const k = keymat(sa, qm, esp, spi, gqmxy);
   ctx.out.push({
     kind: 'install',
@@ -60,7 +77,15 @@ function pushInstall(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, 
 const preinstalled = new WeakMap<QuickModeExchange, { reqid: number; spi: number }>();
 
 /** Install the inbound SA of `qm` now (responder: at QM2); completePair() adds the outbound one. `gqmxy` is not wiped here. */
-export function installInbound(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
+export function installInbound(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  qm: QuickModeExchange,
+  esp: EspAlgorithm,
+  lifetimeSeconds: number,
+  lifetimeKilobytes: number,
+  gqmxy?: Buffer,
+): void {
   const reqid = ctx.nextReqid();
   pushInstall(ctx, sa, qm, reqid, 'in', qm.inSpi, esp, lifetimeSeconds, lifetimeKilobytes, gqmxy);
   preinstalled.set(qm, { reqid, spi: qm.inSpi.readUInt32BE(0) });
@@ -77,14 +102,27 @@ export function dropPreinstalledInbound(ctx: ExchangeContext, sa: IsakmpSa, qm: 
   preinstalled.delete(qm);
   ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: r.spi });
   wipe(qm.pending?.gqmxy, qm.ni, qm.nr);
-  ctx.log('info', sa, 'quick', 'DELETE', 'inbound SA of an unfinished quick mode deleted', { tunnel: qm.tunnel.name, in: r.spi.toString(16).padStart(8, '0'), messageId: qm.messageId });
+  ctx.log('info', sa, 'quick', 'DELETE', 'inbound SA of an unfinished quick mode deleted', {
+    tunnel: qm.tunnel.name,
+    in: r.spi.toString(16).padStart(8, '0'),
+    messageId: qm.messageId,
+  });
 }
 
 /**
  * Second half of the pair: the outbound SA (same reqid as the inbound one), the
  * ChildSa record, the rekey schedule and make-before-break. Wipes `gqmxy`.
  */
-export function completePair(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, peerSpi: Buffer, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
+export function completePair(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  qm: QuickModeExchange,
+  esp: EspAlgorithm,
+  peerSpi: Buffer,
+  lifetimeSeconds: number,
+  lifetimeKilobytes: number,
+  gqmxy?: Buffer,
+): void {
   const inbound = preinstalled.get(qm);
   if (!inbound) throw new Error('completePair() without installInbound()');
   preinstalled.delete(qm);
@@ -126,7 +164,16 @@ export function completePair(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeEx
 }
 
 /** Initiator, on QM2: both directions at once (the responder has its inbound SA already). */
-export function install(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, esp: EspAlgorithm, peerSpi: Buffer, lifetimeSeconds: number, lifetimeKilobytes: number, gqmxy?: Buffer): void {
+export function install(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  qm: QuickModeExchange,
+  esp: EspAlgorithm,
+  peerSpi: Buffer,
+  lifetimeSeconds: number,
+  lifetimeKilobytes: number,
+  gqmxy?: Buffer,
+): void {
   installInbound(ctx, sa, qm, esp, lifetimeSeconds, lifetimeKilobytes, gqmxy);
   completePair(ctx, sa, qm, esp, peerSpi, lifetimeSeconds, lifetimeKilobytes, gqmxy);
 }

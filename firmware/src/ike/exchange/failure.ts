@@ -17,7 +17,12 @@ export function mainModeFailure(ctx: ExchangeContext, sa: IsakmpSa, code: Failur
   const ours = sa.peer.ikeMethods.map(ikeMethodName);
   // The field that decides it: the proposals only when they are what failed.
   const auth = code === 'authentication-failed' || code === 'id-mismatch';
-  const field = code === 'timeout' || code === 'authentication-failed' ? undefined : code === 'id-mismatch' ? `peers.${sa.peer.name}.remote-id` : `peers.${sa.peer.name}.proposals`;
+  const field =
+    code === 'timeout' || code === 'authentication-failed'
+      ? undefined
+      : code === 'id-mismatch'
+        ? `peers.${sa.peer.name}.remote-id`
+        : `peers.${sa.peer.name}.proposals`;
   const detail: FailureDetail = {
     code,
     role: sa.role,
@@ -31,7 +36,14 @@ export function mainModeFailure(ctx: ExchangeContext, sa: IsakmpSa, code: Failur
   ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason, detail });
 }
 
-export function quickModeFailure(ctx: ExchangeContext, sa: IsakmpSa, role: 'initiator' | 'responder', code: FailureReason, reason: string, extra: FailureExtra = {}): void {
+export function quickModeFailure(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  role: 'initiator' | 'responder',
+  code: FailureReason,
+  reason: string,
+  extra: FailureExtra = {},
+): void {
   const detail: FailureDetail = { code, role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra };
   ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason, detail });
 }
@@ -82,7 +94,13 @@ export function dpdSilence(sa: IsakmpSa): FailureExtra {
     unanswered: 'R-U-THERE (dead peer detection)',
     configLines: [
       `peers.${p.name}.remote = ${p.remoteAddress}`,
-      ...(p.dpd ? [`peers.${p.name}.dpd-delay = ${p.dpd.delaySeconds}s`, `peers.${p.name}.dpd-timeout = ${p.dpd.timeoutSeconds}s`, `peers.${p.name}.dpd-action = ${p.dpd.action}`] : []),
+      ...(p.dpd
+        ? [
+            `peers.${p.name}.dpd-delay = ${p.dpd.delaySeconds}s`,
+            `peers.${p.name}.dpd-timeout = ${p.dpd.timeoutSeconds}s`,
+            `peers.${p.name}.dpd-action = ${p.dpd.action}`,
+          ]
+        : []),
     ],
   };
 }

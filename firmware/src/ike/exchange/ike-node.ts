@@ -7,7 +7,21 @@ import { authMethodName } from './phase1-auth.ts';
 import type { Severity } from '../../log/syslog.ts';
 import type { DropTag, Phase } from '../../log/negotiation-log.ts';
 import type { FailureReason } from '../../log/failure-record.ts';
-import { ExchangeType, FRAGMENT_OVERHEAD, HEADER_LENGTH, MAX_FRAGMENTS, NotifyType, PayloadType, decodeFragment, decodeMessage, deleteIsakmp, encodeFragments, isFragmentMessage, payloadsOfType, type Identity } from '../wire/index.ts';
+import {
+  ExchangeType,
+  FRAGMENT_OVERHEAD,
+  HEADER_LENGTH,
+  MAX_FRAGMENTS,
+  NotifyType,
+  PayloadType,
+  decodeFragment,
+  decodeMessage,
+  deleteIsakmp,
+  encodeFragments,
+  isFragmentMessage,
+  payloadsOfType,
+  type Identity,
+} from '../wire/index.ts';
 import { sameIdentity } from './identity.ts';
 import type { ExchangeCounters } from './context.ts';
 import { mainModeFailure } from './failure.ts';
@@ -23,7 +37,20 @@ import { runTimers, type TimerHost } from './timers.ts';
 import { EvictedRecords, HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
-import { HALF_OPEN_EVICTED_MAX, HALF_OPEN_MAX, HALF_OPEN_RECORD_BYTES, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy, type PortSelector, type TunnelPolicy } from './types.ts';
+import {
+  HALF_OPEN_EVICTED_MAX,
+  HALF_OPEN_MAX,
+  HALF_OPEN_RECORD_BYTES,
+  HALF_OPEN_TOTAL_MAX,
+  IKE_PORT,
+  ROAMING,
+  type Action,
+  type Endpoint,
+  type ExchangeEnv,
+  type PeerPolicy,
+  type PortSelector,
+  type TunnelPolicy,
+} from './types.ts';
 
 export interface ChildStatus {
   peer: string;
@@ -134,14 +161,29 @@ export class IkeNode implements TimerHost {
   // ------------------------------------------------------------ ExchangeContext (timers.ts: TimerHost)
 
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void {
-    this.out.push({ kind: 'log', event: { level, phase, step, message, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) } });
+    this.out.push({
+      kind: 'log',
+      event: { level, phase, step, message, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) },
+    });
   }
 
   /** A dropped datagram: the log summarises repeats per `what` and source class (log/rate-limit.ts). */
-  #dropped(level: Severity, sa: IsakmpSa | null, step: string, message: string, what: string, from: Endpoint, data?: Record<string, unknown>, claimed?: PeerPolicy): void {
+  #dropped(
+    level: Severity,
+    sa: IsakmpSa | null,
+    step: string,
+    message: string,
+    what: string,
+    from: Endpoint,
+    data?: Record<string, unknown>,
+    claimed?: PeerPolicy,
+  ): void {
     const peer = sa?.peer ?? claimed ?? this.#peers.get(this.#byAddress.get(from.address) ?? '');
     const drop: DropTag = { what, source: peer ? `peer ${peer.name}` : 'unconfigured addresses', from: from.address };
-    this.out.push({ kind: 'log', event: { level, phase: 'main', step, message, drop, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) } });
+    this.out.push({
+      kind: 'log',
+      event: { level, phase: 'main', step, message, drop, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) },
+    });
   }
 
   send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void {
@@ -201,7 +243,8 @@ export class IkeNode implements TimerHost {
   removeSa(sa: IsakmpSa, notifyPeer: boolean): void {
     for (const c of [...sa.children]) retireChild(this, sa, c, notifyPeer);
     expireLingeringInbound(this, sa, this.env.now(), true);
-    if (notifyPeer && sa.state === 'ESTABLISHED') sendInformational(this, sa, [deleteIsakmp({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR })]);
+    if (notifyPeer && sa.state === 'ESTABLISHED')
+      sendInformational(this, sa, [deleteIsakmp({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR })]);
     if (sa.natLocal && sa.peer.keepaliveSeconds > 0 && this.#sasOf(sa.peer.name).every((o) => o === sa)) {
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });
     }
@@ -253,10 +296,17 @@ export class IkeNode implements TimerHost {
       sa.fragmentId = (sa.fragmentId % 0xffff) + 1;
       frags = encodeFragments(a.data, sa.fragmentId, limit);
       sa.sentFragments = { original: a.data, fragments: frags };
-      this.log('info', sa, 'main', 'FRAGMENTS', `sending ${a.data.length}-byte message as ${frags.length} fragments (fragment ID ${sa.fragmentId})`, {
-        fragments: frags.length,
-        bytes: a.data.length,
-      });
+      this.log(
+        'info',
+        sa,
+        'main',
+        'FRAGMENTS',
+        `sending ${a.data.length}-byte message as ${frags.length} fragments (fragment ID ${sa.fragmentId})`,
+        {
+          fragments: frags.length,
+          bytes: a.data.length,
+        },
+      );
     }
     this.counters.fragmentsSent += frags.length;
     return frags.map((data) => ({ ...a, data }));
@@ -286,7 +336,15 @@ export class IkeNode implements TimerHost {
     const live = sas.find((s) => s.state === 'ESTABLISHED');
     const pending = sas.find((s) => s.state !== 'ESTABLISHED' && s.role === 'initiator');
     const missing = (s: IsakmpSa | undefined): TunnelPolicy[] =>
-      peer.tunnels.filter((t) => !sas.some((x) => x.children.some((c) => c.tunnel.name === t.name) || [...x.quick.values()].some((q) => q.state !== 'DONE' && q.tunnel.name === t.name) || (x === s ? false : x.queued.includes(t))));
+      peer.tunnels.filter(
+        (t) =>
+          !sas.some(
+            (x) =>
+              x.children.some((c) => c.tunnel.name === t.name) ||
+              [...x.quick.values()].some((q) => q.state !== 'DONE' && q.tunnel.name === t.name) ||
+              (x === s ? false : x.queued.includes(t)),
+          ),
+      );
     if (live) {
       for (const t of missing(undefined)) this.startQuickMode(live, t);
     } else if (pending) {
@@ -294,7 +352,12 @@ export class IkeNode implements TimerHost {
     } else if (peer.remoteAddress === ROAMING) {
       this.log('info', null, 'main', 'MM1', `not initiating to ${peer.name}: remote = %any, waiting for the peer to connect`);
     } else {
-      const sa = initiateMainMode(this, peer, { address: peer.localAddress, port: IKE_PORT }, { address: peer.remoteAddress, port: IKE_PORT });
+      const sa = initiateMainMode(
+        this,
+        peer,
+        { address: peer.localAddress, port: IKE_PORT },
+        { address: peer.remoteAddress, port: IKE_PORT },
+      );
       sa.sendInitialContact = sas.length === 0;
       sa.queued = [...peer.tunnels];
       this.#sas.set(cookieKey(sa.ckyI), sa);
@@ -373,7 +436,15 @@ export class IkeNode implements TimerHost {
     const d = decodeMessage(data);
     if (!d.ok) {
       this.counters.malformed++;
-      this.#dropped('warning', null, 'RECV', `dropped malformed datagram from ${from.address}:${from.port}: ${d.reason}`, 'malformed datagrams', from, { offset: d.offset });
+      this.#dropped(
+        'warning',
+        null,
+        'RECV',
+        `dropped malformed datagram from ${from.address}:${from.port}: ${d.reason}`,
+        'malformed datagrams',
+        from,
+        { offset: d.offset },
+      );
       return;
     }
     const msg = d.value;
@@ -382,11 +453,20 @@ export class IkeNode implements TimerHost {
     if (!sa) {
       if (h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.some((b) => b !== 0)) {
         this.counters.unexpected++;
-        this.#dropped('debug', null, 'RECV', `dropped: no ISAKMP SA for cookie ${h.initiatorCookie.toString('hex')} from ${from.address}`, 'datagrams for no ISAKMP SA', from);
+        this.#dropped(
+          'debug',
+          null,
+          'RECV',
+          `dropped: no ISAKMP SA for cookie ${h.initiatorCookie.toString('hex')} from ${from.address}`,
+          'datagrams for no ISAKMP SA',
+          from,
+        );
         return;
       }
       // A peer configured with this address first; else the one roaming peer (remote = %any).
-      const peer = [...this.#peers.values()].find((p) => p.remoteAddress === from.address) ?? [...this.#peers.values()].find((p) => p.remoteAddress === ROAMING);
+      const peer =
+        [...this.#peers.values()].find((p) => p.remoteAddress === from.address) ??
+        [...this.#peers.values()].find((p) => p.remoteAddress === ROAMING);
       if (!peer) {
         this.counters.unexpected++;
         this.#dropped('warning', null, 'MM1', `dropped: no peer configured for ${from.address}`, 'MM1', from);
@@ -397,7 +477,16 @@ export class IkeNode implements TimerHost {
       // spend its budget and lock the real peer out; the half-open table bounds that case.
       if (peer.remoteAddress === ROAMING && !this.#replyRate.allow(from.address)) {
         this.counters.halfOpenRefused++;
-        this.#dropped('debug', null, 'MM1', `dropped: reply rate limit for ${from.address} reached`, 'MM1 over the reply rate', from, undefined, peer);
+        this.#dropped(
+          'debug',
+          null,
+          'MM1',
+          `dropped: reply rate limit for ${from.address} reached`,
+          'MM1 over the reply rate',
+          from,
+          undefined,
+          peer,
+        );
         return;
       }
       // The peer starting a main mode is as much a sign of life as a reply.
@@ -412,15 +501,33 @@ export class IkeNode implements TimerHost {
       return;
     }
     const zeroR = h.responderCookie.every((b) => b === 0);
-    if (!(sa.role === 'initiator' && sa.state === 'MM1_SENT') && !h.responderCookie.equals(sa.ckyR) && !(zeroR && sa.state === 'MM2_SENT')) {
+    if (
+      !(sa.role === 'initiator' && sa.state === 'MM1_SENT') &&
+      !h.responderCookie.equals(sa.ckyR) &&
+      !(zeroR && sa.state === 'MM2_SENT')
+    ) {
       this.counters.unexpected++;
-      this.#dropped('warning', sa, 'RECV', `dropped: responder cookie does not match (from ${from.address})`, 'datagrams with a wrong responder cookie', from);
+      this.#dropped(
+        'warning',
+        sa,
+        'RECV',
+        `dropped: responder cookie does not match (from ${from.address})`,
+        'datagrams with a wrong responder cookie',
+        from,
+      );
       return;
     }
     if (sa.role === 'responder' && sa.state === 'MM2_SENT' && (from.address !== sa.remote.address || from.port !== sa.remote.port)) {
       // Half-open state is per (address, port, cookie): the same cookie from elsewhere is not this exchange.
       this.counters.unexpected++;
-      this.#dropped('debug', sa, 'RECV', `dropped: cookie of a half-open main mode with ${sa.remote.address}:${sa.remote.port} from ${from.address}:${from.port}`, 'datagrams for another half-open exchange', from);
+      this.#dropped(
+        'debug',
+        sa,
+        'RECV',
+        `dropped: cookie of a half-open main mode with ${sa.remote.address}:${sa.remote.port} from ${from.address}:${from.port}`,
+        'datagrams for another half-open exchange',
+        from,
+      );
       return;
     }
     this.out.push({ kind: 'heard', peer: sa.peer.name });
@@ -441,7 +548,13 @@ export class IkeNode implements TimerHost {
     }
     // RFC 3947 §4: the initiator moved to 4500 with MM5; the responder follows. Later
     // address changes are only believed from authenticated ESP (engine 'peer-moved').
-    if (sa.role === 'responder' && sa.state === 'MM4_SENT' && localPort !== sa.local.port && sa.natFlavour !== null && localPort !== IKE_PORT) {
+    if (
+      sa.role === 'responder' &&
+      sa.state === 'MM4_SENT' &&
+      localPort !== sa.local.port &&
+      sa.natFlavour !== null &&
+      localPort !== IKE_PORT
+    ) {
       sa.local = { address: sa.local.address, port: localPort };
       sa.remote = { ...from };
     }
@@ -484,14 +597,29 @@ export class IkeNode implements TimerHost {
     const d = decodeFragment(data);
     if (!d.ok) {
       this.counters.fragmentsDropped++;
-      this.#dropped('warning', null, 'FRAGMENT', `dropped malformed fragment from ${from.address}:${from.port}: ${d.reason}`, 'malformed fragments', from, { offset: d.offset });
+      this.#dropped(
+        'warning',
+        null,
+        'FRAGMENT',
+        `dropped malformed fragment from ${from.address}:${from.port}: ${d.reason}`,
+        'malformed fragments',
+        from,
+        { offset: d.offset },
+      );
       return;
     }
     const f = d.value;
     const sa = this.#sas.get(cookieKey(f.initiatorCookie));
     if (!sa || f.responderCookie.every((b) => b === 0) || !f.responderCookie.equals(sa.ckyR) || from.address !== sa.remote.address) {
       this.counters.fragmentsDropped++;
-      this.#dropped('debug', null, 'FRAGMENT', `dropped fragment from ${from.address}: no ISAKMP SA for its cookies`, 'fragments for no ISAKMP SA', from);
+      this.#dropped(
+        'debug',
+        null,
+        'FRAGMENT',
+        `dropped fragment from ${from.address}: no ISAKMP SA for its cookies`,
+        'fragments for no ISAKMP SA',
+        from,
+      );
       return;
     }
     const r = this.#reassembler.add(f);
@@ -506,7 +634,10 @@ export class IkeNode implements TimerHost {
       this.log('warning', sa, 'main', 'FRAGMENT', 'dropped reassembled message: not an ISAKMP message of this SA');
       return;
     }
-    this.log('info', sa, 'main', 'FRAGMENTS', `reassembled ${r.fragments} fragments into a ${r.datagram.length}-byte message`, { fragments: r.fragments, bytes: r.datagram.length });
+    this.log('info', sa, 'main', 'FRAGMENTS', `reassembled ${r.fragments} fragments into a ${r.datagram.length}-byte message`, {
+      fragments: r.fragments,
+      bytes: r.datagram.length,
+    });
     this.#receive(r.datagram, from, localPort);
   }
 
@@ -518,7 +649,12 @@ export class IkeNode implements TimerHost {
     for (const v of victims) {
       this.counters.halfOpenEvicted++;
       if (v.state === 'MM2_SENT' && v.lastReceived && v.lastReceived.length <= HALF_OPEN_RECORD_BYTES) {
-        this.#evicted.put(halfOpenKey(v.remote.address, v.remote.port, v.ckyI), { mm1: v.lastReceived, ckyR: Buffer.from(v.ckyR), localPort: v.local.port, peer: v.peer.name });
+        this.#evicted.put(halfOpenKey(v.remote.address, v.remote.port, v.ckyI), {
+          mm1: v.lastReceived,
+          ckyR: Buffer.from(v.ckyR),
+          localPort: v.local.port,
+          peer: v.peer.name,
+        });
       }
       this.removeSa(v, false);
     }
@@ -526,7 +662,14 @@ export class IkeNode implements TimerHost {
     const e = this.#evictions.get(peer) ?? { loggedAt: -Infinity, since: 0 };
     e.since += victims.length;
     if (now - e.loggedAt >= 10_000) {
-      this.log('warning', null, 'main', 'MM1', `half-open main modes full for ${peer} (${this.#halfOpen.count(peer)}, ${this.#halfOpen.size} in all): evicted ${e.since} unanswered oldest first (MM1 flood?)`);
+      this.log(
+        'warning',
+        null,
+        'main',
+        'MM1',
+        `half-open main modes full for ${peer} (${this.#halfOpen.count(peer)}, ` +
+          `${this.#halfOpen.size} in all): evicted ${e.since} unanswered oldest first (MM1 flood?)`,
+      );
       e.loggedAt = now;
       e.since = 0;
     }
@@ -541,7 +684,8 @@ export class IkeNode implements TimerHost {
    */
   #resume(msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value'], from: Endpoint): IsakmpSa | undefined {
     const h = msg.header;
-    if (this.#evicted.size === 0 || h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.every((b) => b === 0)) return undefined;
+    if (this.#evicted.size === 0 || h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.every((b) => b === 0))
+      return undefined;
     const rec = this.#evicted.take(halfOpenKey(from.address, from.port, h.initiatorCookie), (r) => r.ckyR.equals(h.responderCookie));
     const peer = rec && this.#peers.get(rec.peer);
     if (!rec || !peer) return undefined;
@@ -556,7 +700,13 @@ export class IkeNode implements TimerHost {
     this.#evictHalfOpen(peer.name);
     this.#sas.set(cookieKey(sa.ckyI), sa);
     this.#halfOpen.add(halfOpenKey(from.address, from.port, sa.ckyI), peer.name, sa);
-    this.log('info', sa, 'main', 'MM3', `resuming a main mode evicted from the half-open table: the initiator echoed our cookie from ${from.address}:${from.port}`);
+    this.log(
+      'info',
+      sa,
+      'main',
+      'MM3',
+      `resuming a main mode evicted from the half-open table: the initiator echoed our cookie from ${from.address}:${from.port}`,
+    );
     return sa;
   }
 
@@ -569,8 +719,16 @@ export class IkeNode implements TimerHost {
       if (err && sa.state !== 'ESTABLISHED') {
         this.counters.mainModeFailed++;
         const code: FailureReason =
-          err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : err.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authentication-failed' : err.notifyType === NotifyType.INVALID_ID_INFORMATION ? 'id-mismatch' : 'other';
-        mainModeFailure(this, sa, code, `peer sent ${notifyName(err.notifyType)}`, { detail: `peer sent ${notifyName(err.notifyType)} (unauthenticated notify)` });
+          err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
+            ? 'no-proposal-chosen'
+            : err.notifyType === NotifyType.AUTHENTICATION_FAILED
+              ? 'authentication-failed'
+              : err.notifyType === NotifyType.INVALID_ID_INFORMATION
+                ? 'id-mismatch'
+                : 'other';
+        mainModeFailure(this, sa, code, `peer sent ${notifyName(err.notifyType)}`, {
+          detail: `peer sent ${notifyName(err.notifyType)} (unauthenticated notify)`,
+        });
         this.removeSa(sa, false);
       }
       return;
@@ -585,7 +743,12 @@ export class IkeNode implements TimerHost {
       // The peer answered MM5 with a notify instead of MM6.
       const err = fx?.errors[0];
       if (err !== undefined) {
-        const code: FailureReason = err === NotifyType.AUTHENTICATION_FAILED ? 'authentication-failed' : err === NotifyType.INVALID_ID_INFORMATION ? 'id-mismatch' : 'other';
+        const code: FailureReason =
+          err === NotifyType.AUTHENTICATION_FAILED
+            ? 'authentication-failed'
+            : err === NotifyType.INVALID_ID_INFORMATION
+              ? 'id-mismatch'
+              : 'other';
         this.counters.mainModeFailed++;
         mainModeFailure(this, sa, code, `peer sent ${notifyName(err)}`, { detail: `peer answered MM5 with ${notifyName(err)}` });
         this.removeSa(sa, false);

@@ -79,7 +79,9 @@ export interface InformationalEffects {
  * fail an unrelated quick mode.
  */
 export function refusedQuickMode(sa: IsakmpSa, n: NotifyPayload, messageId: number): QuickModeExchange | 'ambiguous' | null {
-  const pending = [...sa.quick.values()].filter((q) => (q.role === 'initiator' && q.state === 'QM1_SENT') || (q.role === 'responder' && q.state === 'QM2_SENT'));
+  const pending = [...sa.quick.values()].filter(
+    (q) => (q.role === 'initiator' && q.state === 'QM1_SENT') || (q.role === 'responder' && q.state === 'QM2_SENT'),
+  );
   const bySpi = pending.find((q) => n.spi.equals(q.inSpi) || (q.role === 'responder' && q.pending !== undefined && n.spi.equals(q.pending.peerSpi)));
   if (bySpi) return bySpi;
   if (!(n.spi.length === 0 || n.spi.equals(Buffer.concat([sa.ckyI, sa.ckyR]))) || !PROPOSAL_REFUSALS.has(n.notifyType)) return null;
@@ -98,7 +100,11 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
   }
   const d = decryptMessage(sa.crypto, msg.header.nextPayload, messageId, msg.body);
   const hash = d.ok ? d.value.payloads[0] : undefined;
-  if (!d.ok || hash?.type !== PayloadType.HASH || !constantTimeEqual(informationalHash(sa.suite.hash, sa.keys.skeyidA, messageId, restAfterHash(d.value)), hash.data)) {
+  if (
+    !d.ok ||
+    hash?.type !== PayloadType.HASH ||
+    !constantTimeEqual(informationalHash(sa.suite.hash, sa.keys.skeyidA, messageId, restAfterHash(d.value)), hash.data)
+  ) {
     if (d.ok) d.rollback();
     sa.crypto.forget(messageId);
     ctx.counters.malformed++;
@@ -119,12 +125,20 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
       } else if (dpd.sequence === sa.dpdSeq) sa.dpdPendingSince = null;
       continue;
     }
-    ctx.log(n.notifyType < 16384 ? 'error' : 'info', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)}`, { spi: n.spi.toString('hex') });
+    ctx.log(n.notifyType < 16384 ? 'error' : 'info', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)}`, {
+      spi: n.spi.toString('hex'),
+    });
     if (n.notifyType < 16384) {
       effects.errors.push(n.notifyType);
       const q = refusedQuickMode(sa, n, messageId);
       if (q === 'ambiguous') {
-        ctx.log('warning', sa, 'informational', 'NOTIFY', `${notifyName(n.notifyType)} names no quick mode and several are pending: cannot tell which the peer refused`);
+        ctx.log(
+          'warning',
+          sa,
+          'informational',
+          'NOTIFY',
+          `${notifyName(n.notifyType)} names no quick mode and several are pending: cannot tell which the peer refused`,
+        );
       } else if (q) effects.refusedQuickModes.push({ messageId: q.messageId, notifyType: n.notifyType });
     }
   }

@@ -85,7 +85,14 @@ export function cleartextNotify(ctx: ExchangeContext, sa: IsakmpSa, notifyType: 
   ctx.out.push({ kind: 'send', localPort: sa.local.port, to: sa.remote, data });
 }
 
-function fail(ctx: ExchangeContext, sa: IsakmpSa, reason: string, notifyType?: number, code: FailureReason = 'invalid-message', extra: FailureExtra = {}): void {
+function fail(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  reason: string,
+  notifyType?: number,
+  code: FailureReason = 'invalid-message',
+  extra: FailureExtra = {},
+): void {
   ctx.counters.mainModeFailed++;
   ctx.log('error', sa, 'main', sa.state, `main mode failed: ${reason}`);
   mainModeFailure(ctx, sa, code, reason, { detail: reason, ...extra });
@@ -138,14 +145,27 @@ export function initiateMainMode(ctx: ExchangeContext, peer: PeerPolicy, local: 
   sa.offered = methods.flatMap((auth) => peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds, auth)));
   const payloads = mainMode1({ transforms: sa.offered }, ourVendorIds(ctx, peer));
   sa.saiB = encodePayloadBody(payloads[0]!);
-  const data = encodeMessage({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 }, payloads);
-  ctx.log('info', sa, 'main', 'MM1', `offering ${sa.offered.length} phase 1 transform(s), auth ${methods.map(authMethodName).join(', ')}`, { direction: 'out' });
+  const data = encodeMessage(
+    { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+    payloads,
+  );
+  ctx.log('info', sa, 'main', 'MM1', `offering ${sa.offered.length} phase 1 transform(s), auth ${methods.map(authMethodName).join(', ')}`, {
+    direction: 'out',
+  });
   ctx.send(sa, data, true);
   return sa;
 }
 
 /** Responder, MM1 -> MM2. Returns the new half-open SA, or null when refused. */
-export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: CleartextMessage, local: Endpoint, from: Endpoint, raw: Buffer, ckyR?: Buffer): IsakmpSa | null {
+export function respondMainMode1(
+  ctx: ExchangeContext,
+  peer: PeerPolicy,
+  msg: CleartextMessage,
+  local: Endpoint,
+  from: Endpoint,
+  raw: Buffer,
+  ckyR?: Buffer,
+): IsakmpSa | null {
   const sa = newSa(ctx, peer, 'responder', local, from);
   sa.ckyI = Buffer.from(msg.header.initiatorCookie);
   // `ckyR` given: rebuilding an evicted half-open exchange with the cookie it already sent.
@@ -164,12 +184,30 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
   if (typeof choice === 'string') {
     // Algorithms agree but no authentication method does: point `explain` at peers.X.auth.
     const authOnly = choice === 'no common authentication method';
-    const extra = authOnly ? { offered: offeredAuthMethods(saPayload).map(authMethodName), acceptable: [...new Set(ourAuthMethods.map(authMethodName))], configField: `peers.${peer.name}.auth` } : {};
-    fail(ctx, sa, authOnly ? `${choice}: peer offers ${extra.offered?.join(', ')}, we accept ${extra.acceptable?.join(', ')}` : choice, NotifyType.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen', extra);
+    const extra = authOnly
+      ? {
+          offered: offeredAuthMethods(saPayload).map(authMethodName),
+          acceptable: [...new Set(ourAuthMethods.map(authMethodName))],
+          configField: `peers.${peer.name}.auth`,
+        }
+      : {};
+    fail(
+      ctx,
+      sa,
+      authOnly ? `${choice}: peer offers ${extra.offered?.join(', ')}, we accept ${extra.acceptable?.join(', ')}` : choice,
+      NotifyType.NO_PROPOSAL_CHOSEN,
+      'no-proposal-chosen',
+      extra,
+    );
     return null;
   }
   const suite = resolvePhase1Suite(
-    { encryption: choice.attributes.encryption ?? 0, hash: choice.attributes.hash ?? 0, group: choice.attributes.group ?? 0, ...(choice.attributes.keyLength !== undefined ? { keyLength: choice.attributes.keyLength } : {}) },
+    {
+      encryption: choice.attributes.encryption ?? 0,
+      hash: choice.attributes.hash ?? 0,
+      group: choice.attributes.group ?? 0,
+      ...(choice.attributes.keyLength !== undefined ? { keyLength: choice.attributes.keyLength } : {}),
+    },
     { allowWeak: peer.allowWeak },
   );
   if (!suite.ok) {
@@ -200,7 +238,9 @@ export function respondMainMode1(ctx: ExchangeContext, peer: PeerPolicy, msg: Cl
 
 function logChoice(ctx: ExchangeContext, sa: IsakmpSa, level: 'debug' | 'info'): void {
   const chosen = sa.chosen!;
-  ctx.log(level, sa, 'main', 'MM2', `chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`, { natt: sa.natFlavour ?? 'none' });
+  ctx.log(level, sa, 'main', 'MM2', `chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`, {
+    natt: sa.natFlavour ?? 'none',
+  });
 }
 
 /** Both sides after MM3/MM4: SKEYID family and the phase 1 cipher state (RFC 2409 §5, Appendix B). */
@@ -266,7 +306,12 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const chosen = verifyPhase1Reply(saPayload, sa.offered);
     if (typeof chosen === 'string') return fail(ctx, sa, chosen);
     const suite = resolvePhase1Suite(
-      { encryption: chosen.encryption ?? 0, hash: chosen.hash ?? 0, group: chosen.group ?? 0, ...(chosen.keyLength !== undefined ? { keyLength: chosen.keyLength } : {}) },
+      {
+        encryption: chosen.encryption ?? 0,
+        hash: chosen.hash ?? 0,
+        group: chosen.group ?? 0,
+        ...(chosen.keyLength !== undefined ? { keyLength: chosen.keyLength } : {}),
+      },
       { allowWeak: sa.peer.allowWeak },
     );
     if (!suite.ok) return fail(ctx, sa, suite.reason, undefined, 'no-proposal-chosen');
@@ -290,7 +335,9 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       ke: sa.gxi,
       nonce: sa.ni,
       ...(certRequestsOf(sa) ? { certRequests: certRequestsOf(sa)! } : {}),
-      ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } } : {}),
+      ...(sa.natFlavour !== null
+        ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } }
+        : {}),
     });
     ctx.log('info', sa, 'main', 'MM3', `responder chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`);
     ctx.send(sa, encodeMessage({ ...cookies, responderCookie: sa.ckyR }, payloads), true);
@@ -302,7 +349,8 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     if (kx === null) return unexpected('MM3 without KE and nonce');
     logChoice(ctx, sa, 'info');
     const suite = sa.suite!;
-    if (kx.ke.length !== suite.group.publicLength) return fail(ctx, sa, `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`, NotifyType.INVALID_KEY_INFORMATION);
+    if (kx.ke.length !== suite.group.publicLength)
+      return fail(ctx, sa, `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`, NotifyType.INVALID_KEY_INFORMATION);
     sa.dh = suite.group.generate();
     sa.gxi = Buffer.from(kx.ke);
     sa.gxr = sa.dh.publicKey;
@@ -345,7 +393,11 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     // decided now (a crossing negotiation may have started since MM1).
     sa.sendInitialContact = sa.sendInitialContact && !ctx.hasOtherSas(sa);
     const id = ourId(sa);
-    const payloads = mainMode5({ id, auth: ourAuth(sa, encodePayloadBody(id)), ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}) });
+    const payloads = mainMode5({
+      id,
+      auth: ourAuth(sa, encodePayloadBody(id)),
+      ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}),
+    });
     sa.state = 'MM5_SENT';
     ctx.log('info', sa, 'main', 'MM5', `authenticating as ${describeIdentity(sa.peer.localId)}`);
     ctx.send(sa, encryptMessage(sa.crypto!, sa, ExchangeType.MAIN, 0, payloads), true);

@@ -19,7 +19,14 @@ export interface NatResult {
 }
 
 /** `received` in wire order; `local` is our address/port, `from` the sender as we saw it. */
-export function detectNat(hash: HashAlgorithm, ckyI: Buffer, ckyR: Buffer, received: readonly NatDPayload[], local: Endpoint, from: Endpoint): NatResult | string {
+export function detectNat(
+  hash: HashAlgorithm,
+  ckyI: Buffer,
+  ckyR: Buffer,
+  received: readonly NatDPayload[],
+  local: Endpoint,
+  from: Endpoint,
+): NatResult | string {
   const [dest, ...sources] = received;
   if (dest === undefined || sources.length === 0) return 'NAT-D payloads missing (need destination and at least one source)';
   const mine = natDetectionHash(hash, ckyI, ckyR, local.address, local.port);

@@ -10,7 +10,18 @@ import { constantTimeEqual } from '../crypto/secret.ts';
 import { authHashPrf, signAuthHash, verifyAuthHash } from '../crypto/signature.ts';
 import { skeyidPreSharedKey, skeyidSignature } from '../crypto/skeyid.ts';
 import { verifyPeerCertificate, type PeerId } from '../crypto/x509-verify.ts';
-import { AuthMethod, CertEncoding, IdType, PayloadType, payloadsOfType, type Identity, type IdPayload, type Payload, type PayloadSpan, type Phase1Auth } from '../wire/index.ts';
+import {
+  AuthMethod,
+  CertEncoding,
+  IdType,
+  PayloadType,
+  payloadsOfType,
+  type Identity,
+  type IdPayload,
+  type Payload,
+  type PayloadSpan,
+  type Phase1Auth,
+} from '../wire/index.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import type { PeerAuth, PeerPolicy, SignatureAuth } from './types.ts';
 

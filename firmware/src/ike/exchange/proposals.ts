@@ -87,7 +87,11 @@ export interface Phase1Choice {
  * precedence (`authMethods`, most preferred first); within one method the initiator's
  * order decides, as RFC 2408 §4.2 has the responder take the offer's transforms in order.
  */
-export function choosePhase1(sa: SaPayload, ours: readonly IkeMethod[], authMethods: readonly number[] = [AuthMethod.PRE_SHARED_KEY]): Phase1Choice | string {
+export function choosePhase1(
+  sa: SaPayload,
+  ours: readonly IkeMethod[],
+  authMethods: readonly number[] = [AuthMethod.PRE_SHARED_KEY],
+): Phase1Choice | string {
   if (sa.proposals.length !== 1) return `phase 1 SA has ${sa.proposals.length} proposals, RFC 2409 §5 allows one`;
   const p = sa.proposals[0]!;
   if (p.protocol !== ProtocolId.ISAKMP) return `phase 1 proposal protocol ${p.protocol} is not ISAKMP`;

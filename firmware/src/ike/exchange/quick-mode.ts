@@ -74,10 +74,26 @@ function ids(t: TunnelPolicy, role: 'initiator' | 'responder'): { initiator: IdP
   return role === 'initiator' ? { initiator: local, responder: remote } : { initiator: remote, responder: local };
 }
 
-function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | null, messageId: number, reason: string, notifyType?: number, spi?: Buffer, code: FailureReason = 'invalid-message', extra: FailureExtra = {}): void {
+function failQuick(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  qm: QuickModeExchange | null,
+  messageId: number,
+  reason: string,
+  notifyType?: number,
+  spi?: Buffer,
+  code: FailureReason = 'invalid-message',
+  extra: FailureExtra = {},
+): void {
   ctx.counters.quickModeFailed++;
   ctx.log('error', sa, 'quick', qm?.state ?? 'QM1', `quick mode failed: ${reason}`, { messageId });
-  const ours = qm ? { offered: tunnelMethodNames(qm.tunnel), acceptable: tunnelMethodNames(qm.tunnel), ...(qm.tunnel.action ? { configField: `filter-actions.${qm.tunnel.action}.security-methods` } : {}) } : {};
+  const ours = qm
+    ? {
+        offered: tunnelMethodNames(qm.tunnel),
+        acceptable: tunnelMethodNames(qm.tunnel),
+        ...(qm.tunnel.action ? { configField: `filter-actions.${qm.tunnel.action}.security-methods` } : {}),
+      }
+    : {};
   quickModeFailure(ctx, sa, qm?.role ?? 'responder', code, reason, { detail: reason, ...ours, ...extra });
   if (notifyType !== undefined) sendInformational(ctx, sa, [notify(notifyType, ProtocolId.ESP, spi ?? Buffer.alloc(4))]);
   if (qm) {
@@ -111,7 +127,8 @@ export function peerRefusedQuickMode(ctx: ExchangeContext, sa: IsakmpSa, message
   const what =
     code === 'ts-mismatch'
       ? `its policy has no tunnel for ${t.local} <-> ${t.remote}`
-      : `it accepts none of our ESP methods (${t.methods.map((m) => m.esp).join(', ')}) with ${pfs ? `PFS ${pfs}` : 'no PFS'}, or refuses an attribute of them`;
+      : `it accepts none of our ESP methods (${t.methods.map((m) => m.esp).join(', ')}) ` +
+        `with ${pfs ? `PFS ${pfs}` : 'no PFS'}, or refuses an attribute of them`;
   const reason = `peer sent ${notifyName(notifyType)}`;
   failQuick(ctx, sa, qm, messageId, reason, undefined, undefined, code, {
     detail: `${reason}: ${what}`,
@@ -135,11 +152,25 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: Tu
   }
   const rest = quickModeRest({ proposals: [offer], nonce: ni, ...(dh ? { ke: dh.publicKey } : {}), ids: ids(tunnel, 'initiator') });
   const h1 = quickModeHash1(sa.suite!.hash, sa.keys!.skeyidA, messageId, encodePayloads(rest).bytes);
-  const qm: QuickModeExchange = { messageId, role: 'initiator', state: 'QM1_SENT', tunnel, inSpi, ni, offer, retransmit: new Retransmit(ctx.retransmit), ...(dh ? { dh } : {}), ...(rekeyOf !== undefined ? { rekeyOf } : {}) };
+  const qm: QuickModeExchange = {
+    messageId,
+    role: 'initiator',
+    state: 'QM1_SENT',
+    tunnel,
+    inSpi,
+    ni,
+    offer,
+    retransmit: new Retransmit(ctx.retransmit),
+    ...(dh ? { dh } : {}),
+    ...(rekeyOf !== undefined ? { rekeyOf } : {}),
+  };
   sa.quick.set(messageId, qm);
   sa.quickModes++;
   const data = encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h1, rest));
-  ctx.log('info', sa, 'quick', 'QM1', `${rekeyOf !== undefined ? 'rekeying' : 'negotiating'} ${tunnel.local} <-> ${tunnel.remote}`, { spi: inSpi.toString('hex'), tunnel: tunnel.name });
+  ctx.log('info', sa, 'quick', 'QM1', `${rekeyOf !== undefined ? 'rekeying' : 'negotiating'} ${tunnel.local} <-> ${tunnel.remote}`, {
+    spi: inSpi.toString('hex'),
+    tunnel: tunnel.name,
+  });
   sendQuick(ctx, sa, qm, data, true);
 }
 
@@ -295,13 +326,33 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   const firstSpi = saPayload.proposals[0]?.spi;
   const acceptableSelectors = sa.peer.tunnels.map((t) => ({ local: t.local, remote: t.remote }));
   if (!theirIds) {
-    return failQuick(ctx, sa, null, messageId, 'QM1 without client IDs (gateway-to-gateway SAs are not configured)', NotifyType.INVALID_ID_INFORMATION, firstSpi, 'ts-mismatch', { acceptableSelectors });
+    return failQuick(
+      ctx,
+      sa,
+      null,
+      messageId,
+      'QM1 without client IDs (gateway-to-gateway SAs are not configured)',
+      NotifyType.INVALID_ID_INFORMATION,
+      firstSpi,
+      'ts-mismatch',
+      { acceptableSelectors },
+    );
   }
   const tunnel = responderTunnel(sa.peer.tunnels, theirIds);
   if (!tunnel) {
     // From the peer's side: its local is IDci, its remote IDcr.
     const offeredSelectors = [{ local: selectorText(theirIds.initiator), remote: selectorText(theirIds.responder) }];
-    return failQuick(ctx, sa, null, messageId, 'traffic selectors match no configured tunnel', NotifyType.INVALID_ID_INFORMATION, firstSpi, 'ts-mismatch', { offeredSelectors, acceptableSelectors });
+    return failQuick(
+      ctx,
+      sa,
+      null,
+      messageId,
+      'traffic selectors match no configured tunnel',
+      NotifyType.INVALID_ID_INFORMATION,
+      firstSpi,
+      'ts-mismatch',
+      { offeredSelectors, acceptableSelectors },
+    );
   }
   const offer = phase2OfferNames(saPayload);
   const proposals: FailureExtra = {
@@ -309,7 +360,9 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
     acceptable: tunnelMethodNames(tunnel),
     offeredPfs: offer.pfs,
     requiredPfs: groupName(tunnel.pfsGroup),
-    ...(tunnel.action ? { configField: `filter-actions.${tunnel.action}.${offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs' : 'security-methods'}` } : {}),
+    ...(tunnel.action
+      ? { configField: `filter-actions.${tunnel.action}.${offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs' : 'security-methods'}` }
+      : {}),
   };
   const pfsCode: FailureReason = offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs-mismatch' : 'no-proposal-chosen';
   const choice = choosePhase2(saPayload, tunnel.methods, tunnel.pfsGroup, udpEncapsulated(sa));
@@ -319,14 +372,36 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   let gqmxy: Buffer | undefined;
   if (tunnel.pfsGroup !== null) {
     const g = dhGroupById(tunnel.pfsGroup);
-    if (!g || !ke) return failQuick(ctx, sa, null, messageId, 'PFS required but no KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi, 'pfs-mismatch', proposals);
+    if (!g || !ke)
+      return failQuick(
+        ctx,
+        sa,
+        null,
+        messageId,
+        'PFS required but no KE payload',
+        NotifyType.NO_PROPOSAL_CHOSEN,
+        firstSpi,
+        'pfs-mismatch',
+        proposals,
+      );
     dh = g.generate();
     try {
       gqmxy = dh.computeSecret(ke.data);
     } catch {
       return failQuick(ctx, sa, null, messageId, 'invalid PFS KE', NotifyType.INVALID_KEY_INFORMATION, firstSpi);
     }
-  } else if (ke) return failQuick(ctx, sa, null, messageId, 'unexpected PFS KE payload', NotifyType.NO_PROPOSAL_CHOSEN, firstSpi, 'pfs-mismatch', proposals);
+  } else if (ke)
+    return failQuick(
+      ctx,
+      sa,
+      null,
+      messageId,
+      'unexpected PFS KE payload',
+      NotifyType.NO_PROPOSAL_CHOSEN,
+      firstSpi,
+      'pfs-mismatch',
+      proposals,
+    );
   const inSpi = newSpi(ctx);
   const nr = ctx.env.random(NONCE_LENGTH);
   const rest = quickModeRest({
@@ -351,13 +426,22 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
     ni: Buffer.from(nonce.data),
     nr,
     retransmit: new Retransmit(ctx.retransmit),
-    pending: { esp: choice.esp, peerSpi: choice.peerSpi, lifetimeSeconds: choice.lifetimeSeconds, lifetimeKilobytes: choice.lifetimeKilobytes, ...(gqmxy ? { gqmxy } : {}) },
+    pending: {
+      esp: choice.esp,
+      peerSpi: choice.peerSpi,
+      lifetimeSeconds: choice.lifetimeSeconds,
+      lifetimeKilobytes: choice.lifetimeKilobytes,
+      ...(gqmxy ? { gqmxy } : {}),
+    },
   };
   qm.lastReceived = Buffer.from(raw);
   sa.quick.set(messageId, qm);
   sa.quickModes++;
   const rule = sa.peer.tunnels.includes(tunnel) ? '' : ' (default response rule)';
-  ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}${rule}`, { tunnel: tunnel.name, spi: inSpi.toString('hex') });
+  ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}${rule}`, {
+    tunnel: tunnel.name,
+    spi: inSpi.toString('hex'),
+  });
   // RFC 2409 §5.5: KEYMAT is computable once QM2 is sent. The initiator installs both
   // directions on QM2 and may send at once, so our inbound SA goes in with QM2, not
   // with QM3 (as racoon does); completePair() adds the outbound SA on QM3, and

@@ -18,7 +18,13 @@ export interface Cookies {
   ckyR: Buffer;
 }
 
-export function encryptMessage(crypto: IsakmpCryptoState, c: Cookies, exchangeType: ExchangeType, messageId: number, payloads: readonly Payload[]): Buffer {
+export function encryptMessage(
+  crypto: IsakmpCryptoState,
+  c: Cookies,
+  exchangeType: ExchangeType,
+  messageId: number,
+  payloads: readonly Payload[],
+): Buffer {
   const chain = encodePayloads(payloads);
   const ct = crypto.encrypt(messageId, chain.bytes);
   return encodeEncryptedMessage({ initiatorCookie: c.ckyI, responderCookie: c.ckyR, exchangeType, flags: 0, messageId }, chain.first, ct);
@@ -33,7 +39,12 @@ export interface Decrypted {
 /** Decrypts and parses; on any failure the IV chain is rolled back so a
  * forged or corrupted message cannot desynchronise the SA. The caller must
  * call `rollback` itself when a later check (HASH) fails. */
-export function decryptMessage(crypto: IsakmpCryptoState, firstPayload: number, messageId: number, body: Buffer): { ok: true; value: Decrypted; rollback: () => void } | { ok: false; reason: string } {
+export function decryptMessage(
+  crypto: IsakmpCryptoState,
+  firstPayload: number,
+  messageId: number,
+  body: Buffer,
+): { ok: true; value: Decrypted; rollback: () => void } | { ok: false; reason: string } {
   const snap = crypto.snapshot();
   const rollback = (): void => crypto.restore(snap);
   let plaintext: Buffer;

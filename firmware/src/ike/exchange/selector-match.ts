@@ -139,7 +139,11 @@ export interface DefaultResponseMatch<T extends SelectorPolicy> {
  * must too: a port-narrowed selector cannot be keyed by our subnet-only SAs. Null
  * when none contains both (wider or partly overlapping selectors are refused).
  */
-export function matchDefaultResponse<T extends SelectorPolicy>(tunnels: readonly T[], idci: IdPayload, idcr: IdPayload): DefaultResponseMatch<T> | null {
+export function matchDefaultResponse<T extends SelectorPolicy>(
+  tunnels: readonly T[],
+  idci: IdPayload,
+  idcr: IdPayload,
+): DefaultResponseMatch<T> | null {
   if (idci.protocol !== 0 || idci.port !== 0 || idcr.protocol !== 0 || idcr.port !== 0) return null;
   const remote = idPrefix(idci);
   const local = idPrefix(idcr);

@@ -61,7 +61,10 @@ function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
     host.counters.mainModeFailed++;
     host.log('error', sa, 'main', sa.state, 'peer did not answer: giving up after retransmissions');
     const silence = mainModeSilence(sa);
-    mainModeFailure(host, sa, 'timeout', `no answer from peer${silence.unanswered ? ` to ${silence.unanswered}` : ''}`, { waitedSeconds: Math.round((now - sa.createdAt) / 1000), ...silence });
+    mainModeFailure(host, sa, 'timeout', `no answer from peer${silence.unanswered ? ` to ${silence.unanswered}` : ''}`, {
+      waitedSeconds: Math.round((now - sa.createdAt) / 1000),
+      ...silence,
+    });
     host.removeSa(sa, false);
   }
 }
@@ -87,7 +90,12 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       const silence = quickModeSilence(qm.tunnel, qm.role);
       // The whole schedule ran: base * (1 + 2 + ... + 2^tries).
       const waitedSeconds = Math.round((host.retransmit.baseMs * (2 ** (host.retransmit.tries + 1) - 1)) / 1000);
-      quickModeFailure(host, sa, qm.role, 'timeout', `no answer from peer to ${silence.unanswered ?? 'our quick mode'}`, { offered: names, acceptable: names, waitedSeconds, ...silence });
+      quickModeFailure(host, sa, qm.role, 'timeout', `no answer from peer to ${silence.unanswered ?? 'our quick mode'}`, {
+        offered: names,
+        acceptable: names,
+        waitedSeconds,
+        ...silence,
+      });
       sa.quick.delete(qm.messageId);
       sa.crypto?.forget(qm.messageId);
       // A responder that never saw QM3 installed its inbound SA with QM2: remove it.
@@ -137,7 +145,11 @@ function dpdTimer(host: TimerHost, sa: IsakmpSa, now: number): void {
   if (sa.dpdPendingSince !== null) {
     if (now - sa.dpdPendingSince < dpd.timeoutSeconds * 1000) return;
     host.log('error', sa, 'dpd', 'DEAD', `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`);
-    mainModeFailure(host, sa, 'timeout', 'dead peer', { waitedSeconds: dpd.timeoutSeconds, detail: 'no answer to RFC 3706 R-U-THERE', ...dpdSilence(sa) });
+    mainModeFailure(host, sa, 'timeout', 'dead peer', {
+      waitedSeconds: dpd.timeoutSeconds,
+      detail: 'no answer to RFC 3706 R-U-THERE',
+      ...dpdSilence(sa),
+    });
     if (dpd.action === 'hold') {
       sa.dpdPendingSince = null;
       return;

@@ -162,7 +162,10 @@ export type Action =
   | { kind: 'failed'; peer: string; phase: 'main' | 'quick'; reason: string; detail: FailureDetail };
 
 /** The failure record without what only the daemon knows (time, message sequence). */
-export type FailureDetail = Pick<FailureRecord, 'role' | 'offered' | 'acceptable'> & Partial<Omit<FailureRecord, 'peer' | 'time' | 'phase' | 'role' | 'reason' | 'exchange' | 'offered' | 'acceptable'>> & { code: FailureRecord['reason'] };
+export type FailureDetail = Pick<FailureRecord, 'role' | 'offered' | 'acceptable'> &
+  Partial<Omit<FailureRecord, 'peer' | 'time' | 'phase' | 'role' | 'reason' | 'exchange' | 'offered' | 'acceptable'>> & {
+    code: FailureRecord['reason'];
+  };
 
 /** Clock and randomness, injected so tests can drive time. */
 export interface ExchangeEnv {

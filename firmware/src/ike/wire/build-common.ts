@@ -46,7 +46,11 @@ export function trafficSelector(cidr: string, protocol = 0, port = 0): IdPayload
   const bytes = v4 ?? v6;
   if (bytes === null) throw new RangeError(`invalid address in "${cidr}"`);
   if (lenText === undefined) {
-    return idPayload(v4 !== null ? { idType: IdType.IPV4_ADDR, address: formatIpv4(bytes) } : { idType: IdType.IPV6_ADDR, address: formatIpv6(bytes) }, protocol, port);
+    return idPayload(
+      v4 !== null ? { idType: IdType.IPV4_ADDR, address: formatIpv4(bytes) } : { idType: IdType.IPV6_ADDR, address: formatIpv6(bytes) },
+      protocol,
+      port,
+    );
   }
   const len = /^\d{1,3}$/.test(lenText) ? Number(lenText) : -1;
   if (len < 0 || len > bytes.length * 8) throw new RangeError(`invalid prefix length in "${cidr}"`);

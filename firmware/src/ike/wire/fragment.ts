@@ -67,11 +67,16 @@ export function decodeFragment(buf: Buffer): WireResult<IkeFragment> {
     return fail(`fragment payload has next payload ${g.value.next}; it must be the only payload`, HEADER_LENGTH, NotifyType.INVALID_PAYLOAD_TYPE);
   }
   if (g.value.length !== buf.length - HEADER_LENGTH) {
-    return fail(`fragment payload length ${g.value.length} but ${buf.length - HEADER_LENGTH} bytes follow the header`, HEADER_LENGTH + 2, NotifyType.UNEQUAL_PAYLOAD_LENGTHS);
+    return fail(
+      `fragment payload length ${g.value.length} but ${buf.length - HEADER_LENGTH} bytes follow the header`,
+      HEADER_LENGTH + 2,
+      NotifyType.UNEQUAL_PAYLOAD_LENGTHS,
+    );
   }
   const number = buf[HEADER_LENGTH + 6]!;
   if (number === 0) return fail('fragment number 0 (numbers start at 1)', HEADER_LENGTH + 6, NotifyType.PAYLOAD_MALFORMED);
-  if (number > MAX_FRAGMENTS) return fail(`fragment number ${number} above the limit of ${MAX_FRAGMENTS}`, HEADER_LENGTH + 6, NotifyType.PAYLOAD_MALFORMED);
+  if (number > MAX_FRAGMENTS)
+    return fail(`fragment number ${number} above the limit of ${MAX_FRAGMENTS}`, HEADER_LENGTH + 6, NotifyType.PAYLOAD_MALFORMED);
   const flags = buf[HEADER_LENGTH + 7]!;
   const data = buf.subarray(HEADER_LENGTH + FRAGMENT_PAYLOAD_HEADER);
   if (data.length === 0) return fail('fragment without data', HEADER_LENGTH + FRAGMENT_PAYLOAD_HEADER, NotifyType.PAYLOAD_MALFORMED);

@@ -14,7 +14,13 @@ export interface GenericHeader {
 /** Reads and validates the generic header at buf[off]; `base` turns local
  * offsets into offsets in the caller's buffer for error reports; `what` names
  * the payload in reasons. Requires the whole payload to fit in buf. */
-export function readGenericHeader(buf: Buffer, off: number, base: number, what: string, minLength = GENERIC_HEADER_LENGTH): WireResult<GenericHeader> {
+export function readGenericHeader(
+  buf: Buffer,
+  off: number,
+  base: number,
+  what: string,
+  minLength = GENERIC_HEADER_LENGTH,
+): WireResult<GenericHeader> {
   const left = buf.length - off;
   if (left < GENERIC_HEADER_LENGTH) {
     return fail(`${what} header truncated (${left} of 4 bytes)`, base + off, NotifyType.PAYLOAD_MALFORMED);

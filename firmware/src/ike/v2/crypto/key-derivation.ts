@@ -102,7 +102,14 @@ export interface ChildKeys {
  * direction"; within one SA the encryption key (with its salt) comes before
  * the integrity key, as for ESP in IKEv1 (../../crypto/keymat.ts).
  */
-export function deriveChildKeys(prf: PrfAlgorithm, skD: Uint8Array, ni: Uint8Array, nr: Uint8Array, lengths: EspKeyLengths, girNew?: Uint8Array): ChildKeys {
+export function deriveChildKeys(
+  prf: PrfAlgorithm,
+  skD: Uint8Array,
+  ni: Uint8Array,
+  nr: Uint8Array,
+  lengths: EspKeyLengths,
+  girNew?: Uint8Array,
+): ChildKeys {
   const one = lengths.encKey + lengths.salt + lengths.integKey;
   const seed = Buffer.concat(girNew ? [girNew, ni, nr] : [ni, nr]);
   const km = prfPlus(prf, skD, seed, 2 * one);

@@ -102,7 +102,8 @@ export function encrById(id: number, keyLengthBits: number | undefined): EncrAlg
   const tag = GCM_IDS.get(id);
   if (tag !== undefined) return aesBits === undefined ? undefined : aeadAlgorithm(id, 'aes-gcm', aesBits, tag, `aes${aesBits}gcm${tag}`);
   // RFC 7634 §3: ChaCha20-Poly1305 has a fixed 256-bit key and no Key Length attribute.
-  if (id === EncrId.CHACHA20_POLY1305) return keyLengthBits === undefined ? aeadAlgorithm(id, 'chacha20-poly1305', 256, 16, 'chacha20poly1305') : undefined;
+  if (id === EncrId.CHACHA20_POLY1305)
+    return keyLengthBits === undefined ? aeadAlgorithm(id, 'chacha20-poly1305', 256, 16, 'chacha20poly1305') : undefined;
   return undefined;
 }
 

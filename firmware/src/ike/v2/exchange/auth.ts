@@ -30,7 +30,13 @@ function psk(sa: IkeSaV2): Buffer | null {
 /** AUTH data for our side: `mine` is our IKE_SA_INIT message, `peerNonce` the other side's nonce, `skP` our SK_p. */
 function ourAuth(sa: IkeSaV2, id: Pick<IdPayload, 'idType' | 'data'>): Buffer {
   const i = sa.role === 'initiator';
-  const octets = signedOctets({ prf: sa.suite!.prf, realMessage: i ? sa.initRequest : sa.initResponse, peerNonce: i ? sa.nr : sa.ni, skP: i ? sa.keys!.pi : sa.keys!.pr, idBody: idBody(id) });
+  const octets = signedOctets({
+    prf: sa.suite!.prf,
+    realMessage: i ? sa.initRequest : sa.initResponse,
+    peerNonce: i ? sa.nr : sa.ni,
+    skP: i ? sa.keys!.pi : sa.keys!.pr,
+    idBody: idBody(id),
+  });
   return pskAuth(sa.suite!.prf, psk(sa)!, octets);
 }
 
@@ -72,7 +78,11 @@ export function initiateAuth(ctx: V2Context, sa: IkeSaV2): boolean {
     const childSpi = ctx.allocateSpi();
     const offered = espOffer(tunnel, childSpi, null);
     const ts = tunnelSelectors(tunnel);
-    inner.push({ type: PayloadType.SA, proposals: offered }, { type: PayloadType.TSI, selectors: [ts.local] }, { type: PayloadType.TSR, selectors: [ts.remote] });
+    inner.push(
+      { type: PayloadType.SA, proposals: offered },
+      { type: PayloadType.TSI, selectors: [ts.local] },
+      { type: PayloadType.TSR, selectors: [ts.remote] },
+    );
     return { inner, purpose: { kind: 'auth', childSpi, tunnel, offered } };
   });
   ctx.log('info', sa, 'main', 'IKE_AUTH', `request sent as ${formatId(myId)}${tunnel ? `, child SA for ${tunnel.name}` : ''}`, { direction: 'out' });
@@ -116,8 +126,23 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
       out.push(notify(NotifyType.NO_PROPOSAL_CHOSEN));
       ctx.fail(sa, 'quick', 'no-proposal-chosen', `no ESP proposal acceptable for ${n.tunnel.name}`);
     } else {
-      out.push({ type: PayloadType.SA, proposals: [choice.proposal] }, { type: PayloadType.TSI, selectors: [n.tsi] }, { type: PayloadType.TSR, selectors: [n.tsr] });
-      child = { tunnel: n.tunnel, algorithm: choice.algorithm, inSpi, outSpi: choice.peerSpi, local: n.tsr, remote: n.tsi, ni: sa.ni, nr: sa.nr, weInitiated: false, pfsGroup: null };
+      out.push(
+        { type: PayloadType.SA, proposals: [choice.proposal] },
+        { type: PayloadType.TSI, selectors: [n.tsi] },
+        { type: PayloadType.TSR, selectors: [n.tsr] },
+      );
+      child = {
+        tunnel: n.tunnel,
+        algorithm: choice.algorithm,
+        inSpi,
+        outSpi: choice.peerSpi,
+        local: n.tsr,
+        remote: n.tsi,
+        ni: sa.ni,
+        nr: sa.nr,
+        weInitiated: false,
+        pfsGroup: null,
+      };
     }
   }
   respond(ctx, sa, ExchangeType.IKE_AUTH, m.header.messageId, out);
@@ -164,10 +189,33 @@ export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly 
   const remote = tsr ? withinOffer(ours.remote, tsr.selectors) : null;
   if (childErr || !choice || !local || !remote) {
     ctx.releaseSpi(purpose.childSpi);
-    const code = childErr?.notifyType === NotifyType.TS_UNACCEPTABLE ? 'ts-mismatch' : childErr?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : 'invalid-message';
-    ctx.fail(sa, 'quick', code, childErr ? `child SA for ${tunnel.name} refused: ${notifyName(childErr.notifyType)}` : `child SA answer for ${tunnel.name} is not what we offered`);
+    const code =
+      childErr?.notifyType === NotifyType.TS_UNACCEPTABLE
+        ? 'ts-mismatch'
+        : childErr?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
+          ? 'no-proposal-chosen'
+          : 'invalid-message';
+    ctx.fail(
+      sa,
+      'quick',
+      code,
+      childErr
+        ? `child SA for ${tunnel.name} refused: ${notifyName(childErr.notifyType)}`
+        : `child SA answer for ${tunnel.name} is not what we offered`,
+    );
     return true;
   }
-  installChild(ctx, sa, { tunnel: tunnel, algorithm: choice.algorithm, inSpi: purpose.childSpi, outSpi: choice.peerSpi, local, remote, ni: sa.ni, nr: sa.nr, weInitiated: true, pfsGroup: null });
+  installChild(ctx, sa, {
+    tunnel: tunnel,
+    algorithm: choice.algorithm,
+    inSpi: purpose.childSpi,
+    outSpi: choice.peerSpi,
+    local,
+    remote,
+    ni: sa.ni,
+    nr: sa.nr,
+    weInitiated: true,
+    pfsGroup: null,
+  });
   return true;
 }

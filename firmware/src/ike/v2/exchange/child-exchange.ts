@@ -36,7 +36,14 @@ function noteSuccessor(ctx: V2Context, sa: IkeSaV2, old: ChildSaV2, child: Child
   if (list.length !== 2) return;
   const lowest = (x: { nonces: Buffer[] }): Buffer => x.nonces.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
   const redundant = Buffer.compare(lowest(list[0]!), lowest(list[1]!)) <= 0 ? list[0]! : list[1]!;
-  ctx.log('info', sa, 'quick', 'REKEY', `simultaneous rekey of ${old.tunnel.name} (§2.8.1): the pair with the lowest nonce is ${redundant.mine ? 'ours, deleting it' : "the peer's to delete"}`);
+  ctx.log(
+    'info',
+    sa,
+    'quick',
+    'REKEY',
+    `simultaneous rekey of ${old.tunnel.name} (§2.8.1): the pair with the lowest ` +
+      `nonce is ${redundant.mine ? 'ours, deleting it' : "the peer's to delete"}`,
+  );
   if (redundant.mine && sa.children.includes(redundant.child)) deleteChild(ctx, sa, redundant.child);
 }
 
@@ -51,12 +58,21 @@ export function createChild(ctx: V2Context, sa: IkeSaV2, tunnel: TunnelPolicy, o
     const offered = espOffer(tunnel, spi, tunnel.pfsGroup);
     const ts = tunnelSelectors(tunnel);
     const inner: Payload[] = [];
-    if (old) inner.push({ type: PayloadType.NOTIFY, protocol: ProtocolId.ESP, spi: spiBytes(old.inSpi), notifyType: NotifyType.REKEY_SA, data: Buffer.alloc(0) });
+    if (old)
+      inner.push({
+        type: PayloadType.NOTIFY,
+        protocol: ProtocolId.ESP,
+        spi: spiBytes(old.inSpi),
+        notifyType: NotifyType.REKEY_SA,
+        data: Buffer.alloc(0),
+      });
     inner.push({ type: PayloadType.SA, proposals: offered }, { type: PayloadType.NONCE, data: nonce });
     if (dh) inner.push({ type: PayloadType.KE, group: tunnel.pfsGroup!, data: dh.publicKey });
     inner.push({ type: PayloadType.TSI, selectors: [ts.local] }, { type: PayloadType.TSR, selectors: [ts.remote] });
     ctx.log('info', sa, 'quick', 'CREATE_CHILD_SA', `${old ? 'rekey' : 'new child SA'} for ${tunnel.name} requested`, { direction: 'out' });
-    const purpose: RequestPurpose = old ? { kind: 'rekey-child', old, newSpi: spi, nonce, dh, offered } : { kind: 'create-child', tunnel, spi, nonce, dh, offered };
+    const purpose: RequestPurpose = old
+      ? { kind: 'rekey-child', old, newSpi: spi, nonce, dh, offered }
+      : { kind: 'create-child', tunnel, spi, nonce, dh, offered };
     return { inner, purpose };
   });
 }
@@ -92,7 +108,12 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   const choice = chooseEsp(n.tunnel, saP.proposals, inSpi, false);
   if (!choice) {
     ctx.releaseSpi(inSpi);
-    ctx.fail(sa, 'quick', n.tunnel.pfsGroup !== null && !ke ? 'pfs-mismatch' : 'no-proposal-chosen', `no ESP proposal acceptable for ${n.tunnel.name}`);
+    ctx.fail(
+      sa,
+      'quick',
+      n.tunnel.pfsGroup !== null && !ke ? 'pfs-mismatch' : 'no-proposal-chosen',
+      `no ESP proposal acceptable for ${n.tunnel.name}`,
+    );
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN, `no acceptable ESP proposal for ${n.tunnel.name}`);
   }
   const group = n.tunnel.pfsGroup;
@@ -119,7 +140,19 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   out.push({ type: PayloadType.TSI, selectors: [n.tsi] }, { type: PayloadType.TSR, selectors: [n.tsr] });
   answer(out);
   const peerNonce = Buffer.from(ni.data);
-  const child = installChild(ctx, sa, { tunnel: n.tunnel, algorithm: choice.algorithm, inSpi, outSpi: choice.peerSpi, local: n.tsr, remote: n.tsi, ni: peerNonce, nr, weInitiated: false, pfsGroup: group, ...(gir ? { gir } : {}) });
+  const child = installChild(ctx, sa, {
+    tunnel: n.tunnel,
+    algorithm: choice.algorithm,
+    inSpi,
+    outSpi: choice.peerSpi,
+    local: n.tsr,
+    remote: n.tsi,
+    ni: peerNonce,
+    nr,
+    weInitiated: false,
+    pfsGroup: group,
+    ...(gir ? { gir } : {}),
+  });
   if (old) {
     old.rekeying = true; // the initiator deletes it (§2.8); our timers leave it alone meanwhile
     noteSuccessor(ctx, sa, old, child, [peerNonce, nr], false);
@@ -158,12 +191,31 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
   if (bad) {
     ctx.releaseSpi(spi);
     if (p.kind === 'rekey-child') p.old.rekeying = false;
-    const code = err?.notifyType === NotifyType.TS_UNACCEPTABLE ? 'ts-mismatch' : err?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : err?.notifyType === NotifyType.INVALID_KE_PAYLOAD ? 'pfs-mismatch' : 'other';
+    const code =
+      err?.notifyType === NotifyType.TS_UNACCEPTABLE
+        ? 'ts-mismatch'
+        : err?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
+          ? 'no-proposal-chosen'
+          : err?.notifyType === NotifyType.INVALID_KE_PAYLOAD
+            ? 'pfs-mismatch'
+            : 'other';
     ctx.fail(sa, 'quick', code, `CREATE_CHILD_SA for ${tunnel.name}: ${bad}`);
     return;
   }
   const theirNonce = Buffer.from(nr!.data);
-  const child = installChild(ctx, sa, { tunnel, algorithm: choice!.algorithm, inSpi: spi, outSpi: choice!.peerSpi, local: local!, remote: remote!, ni: p.nonce, nr: theirNonce, weInitiated: true, pfsGroup: tunnel.pfsGroup, ...(gir ? { gir } : {}) });
+  const child = installChild(ctx, sa, {
+    tunnel,
+    algorithm: choice!.algorithm,
+    inSpi: spi,
+    outSpi: choice!.peerSpi,
+    local: local!,
+    remote: remote!,
+    ni: p.nonce,
+    nr: theirNonce,
+    weInitiated: true,
+    pfsGroup: tunnel.pfsGroup,
+    ...(gir ? { gir } : {}),
+  });
   if (p.kind === 'rekey-child') {
     if (sa.children.includes(p.old)) deleteChild(ctx, sa, p.old);
     noteSuccessor(ctx, sa, p.old, child, [p.nonce, theirNonce], true);

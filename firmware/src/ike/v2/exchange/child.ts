@@ -116,5 +116,9 @@ export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
   ctx.releaseSpi(c.inSpi);
   ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
   ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
-  ctx.log('info', sa, 'quick', 'DELETE', 'child SA pair removed', { tunnel: c.tunnel.name, in: c.inSpi.toString(16).padStart(8, '0'), out: c.outSpi.toString(16).padStart(8, '0') });
+  ctx.log('info', sa, 'quick', 'DELETE', 'child SA pair removed', {
+    tunnel: c.tunnel.name,
+    in: c.inSpi.toString(16).padStart(8, '0'),
+    out: c.outSpi.toString(16).padStart(8, '0'),
+  });
 }

@@ -27,7 +27,18 @@ export interface V2Counters {
 }
 
 export function newCounters(): V2Counters {
-  return { malformed: 0, unexpected: 0, retransmitted: 0, cachedResponses: 0, ikeFailed: 0, childFailed: 0, halfOpenRefused: 0, cookiesSent: 0, fragmentsSent: 0, fragmentsReceived: 0 };
+  return {
+    malformed: 0,
+    unexpected: 0,
+    retransmitted: 0,
+    cachedResponses: 0,
+    ikeFailed: 0,
+    childFailed: 0,
+    halfOpenRefused: 0,
+    cookiesSent: 0,
+    fragmentsSent: 0,
+    fragmentsReceived: 0,
+  };
 }
 
 export interface V2Context {

@@ -21,7 +21,17 @@ import { NONCE_LENGTH } from './sa-init.ts';
 import type { IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
 
 /** The new IKE SA, inheriting addresses, NAT state and child SAs from `old`. */
-function successor(ctx: V2Context, old: IkeSaV2, role: 'initiator' | 'responder', spiI: Buffer, spiR: Buffer, suite: IkeSuite, ni: Buffer, nr: Buffer, gir: Buffer): IkeSaV2 {
+function successor(
+  ctx: V2Context,
+  old: IkeSaV2,
+  role: 'initiator' | 'responder',
+  spiI: Buffer,
+  spiR: Buffer,
+  suite: IkeSuite,
+  ni: Buffer,
+  nr: Buffer,
+  gir: Buffer,
+): IkeSaV2 {
   const seed = rekeySkeyseed(old.suite!.prf, old.keys!.d, gir, ni, nr);
   const keys = deriveIkeSaKeys({ prf: suite.prf, encr: suite.encr, integ: suite.integ, skeyseed: seed, ni, nr, spiI, spiR });
   wipe(seed, gir);
@@ -95,7 +105,12 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
   if (!ni || !ke) return refuse(NotifyType.INVALID_SYNTAX, 'IKE SA rekey without Nonce or KE');
   const choice = chooseIke(sa.peer, saP.proposals.filter((p) => p.spi.length === 8));
   if (!choice) return refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal for the new IKE SA');
-  if (ke.group !== choice.method.dhGroup) return refuse(NotifyType.INVALID_KE_PAYLOAD, `KE of group ${ke.group}, we want ${choice.method.dhGroup}`, groupData(choice.method.dhGroup));
+  if (ke.group !== choice.method.dhGroup)
+    return refuse(
+      NotifyType.INVALID_KE_PAYLOAD,
+      `KE of group ${ke.group}, we want ${choice.method.dhGroup}`,
+      groupData(choice.method.dhGroup),
+    );
   const dh = dhGroupById(ke.group)!.generate();
   let gir: Buffer;
   try {
@@ -125,7 +140,13 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
   const method = saP ? acceptIkeAnswer(p.methods, saP.proposals) : null;
   const spiR = saP?.proposals[0]?.spi;
   if (err || !method || !nr || !ke || !spiR || spiR.length !== 8 || ke.group !== method.dhGroup || method.dhGroup !== p.methods[0]!.dhGroup) {
-    ctx.log('warning', sa, 'main', 'REKEY', `IKE SA rekey failed: ${err ? notifyName(err.notifyType) : 'answer is not what we offered'}; the SA stays until it expires`);
+    ctx.log(
+      'warning',
+      sa,
+      'main',
+      'REKEY',
+      `IKE SA rekey failed: ${err ? notifyName(err.notifyType) : 'answer is not what we offered'}; the SA stays until it expires`,
+    );
     return null;
   }
   let gir: Buffer;

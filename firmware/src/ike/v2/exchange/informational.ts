@@ -21,7 +21,12 @@ export function sendDpd(ctx: V2Context, sa: IkeSaV2): void {
 export function deleteChild(ctx: V2Context, sa: IkeSaV2, child: ChildSaV2): void {
   child.rekeying = true;
   request(ctx, sa, ExchangeType.INFORMATIONAL, () =>
-    sa.children.includes(child) ? { inner: [{ type: PayloadType.DELETE, protocol: ProtocolId.ESP, spiSize: 4, spis: [spiBytes(child.inSpi)] }], purpose: { kind: 'delete-child', child } } : null,
+    sa.children.includes(child)
+      ? {
+          inner: [{ type: PayloadType.DELETE, protocol: ProtocolId.ESP, spiSize: 4, spis: [spiBytes(child.inSpi)] }],
+          purpose: { kind: 'delete-child', child },
+        }
+      : null,
   );
 }
 
@@ -29,7 +34,10 @@ export function deleteIke(ctx: V2Context, sa: IkeSaV2): void {
   sa.state = 'DELETING';
   sa.queue = [];
   const send = (): void =>
-    request(ctx, sa, ExchangeType.INFORMATIONAL, () => ({ inner: [{ type: PayloadType.DELETE, protocol: ProtocolId.IKE, spiSize: 0, spis: [] }], purpose: { kind: 'delete-ike' } }));
+    request(ctx, sa, ExchangeType.INFORMATIONAL, () => ({
+      inner: [{ type: PayloadType.DELETE, protocol: ProtocolId.IKE, spiSize: 0, spis: [] }],
+      purpose: { kind: 'delete-ike' },
+    }));
   // A Delete of the IKE SA does not wait behind other requests: it replaces them.
   sa.pending = null;
   send();

@@ -22,7 +22,14 @@ export function natHash(spiI: Buffer, spiR: Buffer, e: Endpoint): Buffer {
  * so both sides see a NAT and use UDP encapsulation on port 4500 (what
  * strongSwan's encap=yes does).
  */
-export function natNotifies(spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, force: boolean, random: (n: number) => Buffer): NotifyPayload[] {
+export function natNotifies(
+  spiI: Buffer,
+  spiR: Buffer,
+  local: Endpoint,
+  remote: Endpoint,
+  force: boolean,
+  random: (n: number) => Buffer,
+): NotifyPayload[] {
   return [
     notify(NotifyType.NAT_DETECTION_SOURCE_IP, force ? random(20) : natHash(spiI, spiR, local)),
     notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(spiI, spiR, remote)),

@@ -13,7 +13,17 @@ import { ikeV2Silence, type Silence } from './silence.ts';
 import type { Phase } from '../../../log/negotiation-log.ts';
 import type { FailureReason } from '../../../log/failure-record.ts';
 import type { Severity } from '../../../log/syslog.ts';
-import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, HALF_OPEN_TOTAL_MAX, IKE_PORT, ROAMING, type Action, type Endpoint, type ExchangeEnv, type PeerPolicy } from '../../exchange/types.ts';
+import {
+  HALF_OPEN_MAX,
+  HALF_OPEN_TIMEOUT_MS,
+  HALF_OPEN_TOTAL_MAX,
+  IKE_PORT,
+  ROAMING,
+  type Action,
+  type Endpoint,
+  type ExchangeEnv,
+  type PeerPolicy,
+} from '../../exchange/types.ts';
 import type { ChildStatus } from '../../exchange/ike-node.ts';
 import { ExchangeType, HeaderFlag, PayloadType, ProtocolId } from '../wire/constants.ts';
 import { notify } from '../wire/notify.ts';
@@ -75,7 +85,11 @@ export class Ikev2Node implements V2Context {
   /** Half-open SAs above which IKE_SA_INIT needs a COOKIE (§2.6). */
   readonly cookieThreshold: number;
 
-  constructor(env: ExchangeEnv, peers: readonly PeerPolicy[], options: { fragmentation?: boolean; retransmit?: RetransmitSchedule; cookieThreshold?: number } = {}) {
+  constructor(
+    env: ExchangeEnv,
+    peers: readonly PeerPolicy[],
+    options: { fragmentation?: boolean; retransmit?: RetransmitSchedule; cookieThreshold?: number } = {},
+  ) {
     this.env = env;
     this.#cookies = new CookieJar(env);
     this.cookieThreshold = options.cookieThreshold ?? COOKIE_THRESHOLD;
@@ -130,7 +144,13 @@ export class Ikev2Node implements V2Context {
     if (phase === 'main') this.counters.ikeFailed++;
     else this.counters.childFailed++;
     this.log('warning', sa, phase, 'FAILED', reason);
-    this.out.push({ kind: 'failed', peer: sa.peer.name, phase, reason, detail: { code, role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra } });
+    this.out.push({
+      kind: 'failed',
+      peer: sa.peer.name,
+      phase,
+      reason,
+      detail: { code, role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra },
+    });
   }
 
   removeSa(sa: IkeSaV2, notifyPeer: boolean): void {
@@ -167,7 +187,8 @@ export class Ikev2Node implements V2Context {
         this.removeSa(other, true);
       }
     }
-    if (udpEncapsulated(sa) && sa.natLocal && sa.peer.keepaliveSeconds > 0) this.out.push({ kind: 'keepalive', to: sa.remote, seconds: sa.peer.keepaliveSeconds });
+    if (udpEncapsulated(sa) && sa.natLocal && sa.peer.keepaliveSeconds > 0)
+      this.out.push({ kind: 'keepalive', to: sa.remote, seconds: sa.peer.keepaliveSeconds });
     // Further tunnels to this peer as their own child SAs (one per negotiate rule).
     if (sa.role === 'initiator') for (const t of sa.peer.tunnels.slice(1)) createChild(this, sa, t);
   }
@@ -399,7 +420,12 @@ export class Ikev2Node implements V2Context {
   #initRequest(m: Message, from: Endpoint, localPort: number): void {
     // A retransmitted IKE_SA_INIT request: answer again from the half-open SA (§2.1).
     for (const sa of this.#theirs.values()) {
-      if (sa.spiI.equals(m.header.spiI) && sa.remote.address === from.address && sa.remote.port === from.port && sa.initRequest.equals(m.raw)) {
+      if (
+        sa.spiI.equals(m.header.spiI) &&
+        sa.remote.address === from.address &&
+        sa.remote.port === from.port &&
+        sa.initRequest.equals(m.raw)
+      ) {
         if (sa.state === 'INIT_DONE' && sa.lastResponse) {
           this.counters.cachedResponses++;
           sendDatagrams(this, sa, sa.lastResponse.datagrams);
@@ -434,7 +460,8 @@ export class Ikev2Node implements V2Context {
     const ni = m.payloads.find((p) => p.type === PayloadType.NONCE);
     if (!ni || !('data' in ni)) return false;
     const first = m.payloads[0];
-    const cookie = first && first.type === PayloadType.NOTIFY && 'notifyType' in first && first.notifyType === NotifyType.COOKIE ? first.data : null;
+    const cookie =
+      first && first.type === PayloadType.NOTIFY && 'notifyType' in first && first.notifyType === NotifyType.COOKIE ? first.data : null;
     if (cookie && this.#cookies.check(cookie, ni.data, from, m.header.spiI)) return true;
     this.counters.cookiesSent++;
     const data = encodeMessage(
@@ -576,7 +603,13 @@ export class Ikev2Node implements V2Context {
     if (!established) this.fail(sa, 'main', 'timeout', `no answer from ${sa.remote.address} after ${waited} s`, silence);
     else {
       this.log('warning', sa, 'dpd', 'DEAD', `peer did not answer for ${waited} s: IKE SA and child SAs removed`);
-      this.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason: 'dead peer', detail: { code: 'timeout', role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...silence } });
+      this.out.push({
+        kind: 'failed',
+        peer: sa.peer.name,
+        phase: 'main',
+        reason: 'dead peer',
+        detail: { code: 'timeout', role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...silence },
+      });
     }
     const restart = established && sa.state === 'ESTABLISHED' && sa.peer.dpd?.action === 'restart';
     const name = sa.peer.name;

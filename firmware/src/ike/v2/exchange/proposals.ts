@@ -155,7 +155,11 @@ export function chooseEsp(tunnel: TunnelPolicy, offered: readonly Proposal[], ou
     for (const p of offered) {
       if (p.protocol !== ProtocolId.ESP || p.spi.length !== 4) continue;
       if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, inIkeAuth ? [TransformType.DH] : [])) continue;
-      return { algorithm: m.esp, peerSpi: p.spi.readUInt32BE(0), proposal: { number: p.number, protocol: ProtocolId.ESP, spi: spiBytes(ourSpi), transforms: want } };
+      return {
+        algorithm: m.esp,
+        peerSpi: p.spi.readUInt32BE(0),
+        proposal: { number: p.number, protocol: ProtocolId.ESP, spi: spiBytes(ourSpi), transforms: want },
+      };
     }
   }
   return null;

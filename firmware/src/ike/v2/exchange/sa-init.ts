@@ -46,11 +46,22 @@ function initPayloads(ctx: V2Context, sa: IkeSaV2, group: number): Payload[] {
 
 /** Initiator: send (or re-send after INVALID_KE / COOKIE) the IKE_SA_INIT request with KE of `group`. */
 export function sendInit(ctx: V2Context, sa: IkeSaV2, group: number): void {
-  const bytes = encodeMessage({ spiI: sa.spiI, spiR: Buffer.alloc(8), exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.INITIATOR, messageId: 0 }, initPayloads(ctx, sa, group));
+  const bytes = encodeMessage(
+    { spiI: sa.spiI, spiR: Buffer.alloc(8), exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.INITIATOR, messageId: 0 },
+    initPayloads(ctx, sa, group),
+  );
   sa.initRequest = bytes;
   sa.initAttempts++;
   const now = ctx.env.now();
-  sa.pending = { messageId: 0, exchange: ExchangeType.IKE_SA_INIT, datagrams: [bytes], purpose: { kind: 'sa-init' }, sentAt: now, nextAt: now + ctx.retransmit.baseMs, tries: 0 };
+  sa.pending = {
+    messageId: 0,
+    exchange: ExchangeType.IKE_SA_INIT,
+    datagrams: [bytes],
+    purpose: { kind: 'sa-init' },
+    sentAt: now,
+    nextAt: now + ctx.retransmit.baseMs,
+    tries: 0,
+  };
   sa.nextRequestId = 1;
   ctx.log('info', sa, 'main', 'IKE_SA_INIT', `request sent (${sa.offeredIke.map(ikeMethodName).join(', ')})`, { direction: 'out' });
   sendDatagrams(ctx, sa, [bytes]);
@@ -71,7 +82,16 @@ export function initiateInit(ctx: V2Context, sa: IkeSaV2): boolean {
 function deriveKeys(sa: IkeSaV2, gir: Buffer): void {
   const suite = sa.suite!;
   const seed = skeyseed(suite.prf, sa.ni, sa.nr, gir);
-  sa.keys = deriveIkeSaKeys({ prf: suite.prf, encr: suite.encr, integ: suite.integ, skeyseed: seed, ni: sa.ni, nr: sa.nr, spiI: sa.spiI, spiR: sa.spiR });
+  sa.keys = deriveIkeSaKeys({
+    prf: suite.prf,
+    encr: suite.encr,
+    integ: suite.integ,
+    skeyseed: seed,
+    ni: sa.ni,
+    nr: sa.nr,
+    spiI: sa.spiI,
+    spiR: sa.spiR,
+  });
   wipe(seed, gir);
 }
 
@@ -92,8 +112,14 @@ export type InitAnswer = { kind: 'responded'; sa: IkeSaV2 } | { kind: 'refused' 
  */
 export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpoint): boolean {
   const refuse = (n: number, data: Buffer, why: string): false => {
-    const bytes = encodeMessage({ spiI: sa.spiI, spiR: Buffer.alloc(8), exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: 0 }, [notify(n, data)]);
-    ctx.log(n === NotifyType.INVALID_KE_PAYLOAD ? 'info' : 'warning', sa, 'main', 'IKE_SA_INIT', `${notifyName(n)}: ${why}`, { direction: 'out', notify: notifyName(n) });
+    const bytes = encodeMessage(
+      { spiI: sa.spiI, spiR: Buffer.alloc(8), exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: 0 },
+      [notify(n, data)],
+    );
+    ctx.log(n === NotifyType.INVALID_KE_PAYLOAD ? 'info' : 'warning', sa, 'main', 'IKE_SA_INIT', `${notifyName(n)}: ${why}`, {
+      direction: 'out',
+      notify: notifyName(n),
+    });
     ctx.out.push({ kind: 'send', localPort: sa.local.port, to: from, data: bytes });
     return false;
   };
@@ -106,7 +132,12 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
     ctx.fail(sa, 'main', 'no-proposal-chosen', 'no proposal of the peer is acceptable');
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN, Buffer.alloc(0), 'no acceptable IKE proposal');
   }
-  if (ke.group !== choice.method.dhGroup) return refuse(NotifyType.INVALID_KE_PAYLOAD, groupData(choice.method.dhGroup), `KE of group ${groupName(ke.group)}, we want ${groupName(choice.method.dhGroup)}`);
+  if (ke.group !== choice.method.dhGroup)
+    return refuse(
+      NotifyType.INVALID_KE_PAYLOAD,
+      groupData(choice.method.dhGroup),
+      `KE of group ${groupName(ke.group)}, we want ${groupName(choice.method.dhGroup)}`,
+    );
   sa.suite = suiteOf(choice.method);
   sa.ni = Buffer.from(ni.data);
   sa.nr = ctx.env.random(NONCE_LENGTH);
@@ -128,7 +159,8 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
     { type: PayloadType.KE, group: ke.group, data: sa.dh.publicKey },
     { type: PayloadType.NONCE, data: sa.nr },
   ];
-  if (nat.supported && sa.peer.natTraversal !== 'off') out.push(...natNotifies(sa.spiI, sa.spiR, sa.local, from, sa.peer.natTraversal === 'force', ctx.env.random));
+  if (nat.supported && sa.peer.natTraversal !== 'off')
+    out.push(...natNotifies(sa.spiI, sa.spiR, sa.local, from, sa.peer.natTraversal === 'force', ctx.env.random));
   if (ctx.fragmentation && sa.peerFragments) out.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
   const bytes = encodeMessage({ spiI: sa.spiI, spiR: sa.spiR, exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: 0 }, out);
   sa.initRequest = m.raw;
@@ -136,7 +168,9 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
   sa.lastResponse = { messageId: 0, datagrams: [bytes] };
   sa.expectedRequestId = 1;
   sa.state = 'INIT_DONE';
-  ctx.log('info', sa, 'main', 'IKE_SA_INIT', `answered with ${sa.suite.name}${sa.natLocal || sa.natRemote ? ', NAT detected' : ''}`, { direction: 'out' });
+  ctx.log('info', sa, 'main', 'IKE_SA_INIT', `answered with ${sa.suite.name}${sa.natLocal || sa.natRemote ? ', NAT detected' : ''}`, {
+    direction: 'out',
+  });
   sendDatagrams(ctx, sa, [bytes]);
   // The responder floats when the initiator does: its IKE_AUTH arrives on 4500 (node.ts follows the address).
   return true;
@@ -168,7 +202,12 @@ export function handleInitResponse(ctx: V2Context, sa: IkeSaV2, m: Message, from
   }
   const error = notifies.find((n) => n.notifyType < 16384);
   if (error) {
-    ctx.fail(sa, 'main', error.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : 'other', `responder refused: ${notifyName(error.notifyType)}`);
+    ctx.fail(
+      sa,
+      'main',
+      error.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : 'other',
+      `responder refused: ${notifyName(error.notifyType)}`,
+    );
     return 'failed';
   }
   const sa1 = firstOfType(m.payloads, PayloadType.SA);

@@ -100,6 +100,13 @@ export function withinOffer(offer: TrafficSelector, answer: readonly TrafficSele
   if (answer.length !== 1) return null;
   const a = answer[0]!;
   const i = intersect(offer, a);
-  if (!i || !i.startAddress.equals(a.startAddress) || !i.endAddress.equals(a.endAddress) || i.startPort !== a.startPort || i.endPort !== a.endPort) return null;
+  if (
+    !i ||
+    !i.startAddress.equals(a.startAddress) ||
+    !i.endAddress.equals(a.endAddress) ||
+    i.startPort !== a.startPort ||
+    i.endPort !== a.endPort
+  )
+    return null;
   return selectorCidr(a) === null ? null : a;
 }

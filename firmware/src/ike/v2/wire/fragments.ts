@@ -61,9 +61,11 @@ export class FragmentAssembly {
     if (pos === undefined) return fail('not a fragment', 0, NotifyType.INVALID_SYNTAX);
     if (this.#total === 0) this.#total = pos.totalFragments;
     // §2.6.1: fragments of one message must agree on the total.
-    if (pos.totalFragments !== this.#total) return fail(`fragment says ${pos.totalFragments} fragments, earlier ones ${this.#total}`, 0, NotifyType.INVALID_SYNTAX);
+    if (pos.totalFragments !== this.#total)
+      return fail(`fragment says ${pos.totalFragments} fragments, earlier ones ${this.#total}`, 0, NotifyType.INVALID_SYNTAX);
     if (this.#pieces.has(pos.fragmentNumber)) return ok({ done: false });
-    if (this.#bytes + f.chain.length > MAX_REASSEMBLED) return fail(`reassembled message would exceed ${MAX_REASSEMBLED} bytes`, 0, NotifyType.INVALID_SYNTAX);
+    if (this.#bytes + f.chain.length > MAX_REASSEMBLED)
+      return fail(`reassembled message would exceed ${MAX_REASSEMBLED} bytes`, 0, NotifyType.INVALID_SYNTAX);
     if (pos.fragmentNumber === 1) this.#innerFirst = f.innerFirst;
     this.#pieces.set(pos.fragmentNumber, f.chain);
     this.#bytes += f.chain.length;

@@ -20,7 +20,13 @@ export interface GenericHeader {
 /** Reads the generic header at buf[off]; `base` turns local offsets into
  * offsets of the caller's message; `what` names the payload in reasons. The
  * whole payload must fit in buf. */
-export function readGenericHeader(buf: Buffer, off: number, base: number, what: string, minLength = GENERIC_HEADER_LENGTH): WireResult<GenericHeader> {
+export function readGenericHeader(
+  buf: Buffer,
+  off: number,
+  base: number,
+  what: string,
+  minLength = GENERIC_HEADER_LENGTH,
+): WireResult<GenericHeader> {
   const left = buf.length - off;
   if (left < GENERIC_HEADER_LENGTH) return fail(`${what} header truncated (${left} of 4 bytes)`, base + off, NotifyType.INVALID_SYNTAX);
   const length = buf.readUInt16BE(off + 2);

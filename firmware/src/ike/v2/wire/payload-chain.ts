@@ -40,7 +40,8 @@ export function decodePayloads(first: number, body: Buffer, base = 0): WireResul
     offsets.push(pos);
     pos += h.value.length;
     if (endsChain(type)) {
-      if (pos !== body.length) return fail(`${body.length - pos} bytes after the Encrypted payload, which must be last`, base + pos, NotifyType.INVALID_SYNTAX);
+      if (pos !== body.length)
+        return fail(`${body.length - pos} bytes after the Encrypted payload, which must be last`, base + pos, NotifyType.INVALID_SYNTAX);
       break;
     }
     type = h.value.next;

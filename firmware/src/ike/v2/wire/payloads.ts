@@ -135,7 +135,13 @@ export type Payload =
 
 export type KnownPayload = Exclude<Payload, OpaquePayload>;
 /** The payload shape(s) carrying type T (IdPayload for IDI and IDR alike). */
-export type PayloadOfType<T extends number> = KnownPayload extends infer P ? (P extends { type: infer U } ? (T extends U ? P : never) : never) : never;
+export type PayloadOfType<T extends number> = KnownPayload extends infer P
+  ? P extends { type: infer U }
+    ? T extends U
+      ? P
+      : never
+    : never
+  : never;
 
 export function isOpaque(p: Payload): p is OpaquePayload {
   return 'opaque' in p;

@@ -60,7 +60,8 @@ function decodeProposal(buf: Buffer, off: number, length: number, base: number):
   const count = buf[off + 7]!;
   if (count === 0) return fail('proposal has zero transforms', base + off + 7, NotifyType.INVALID_SYNTAX);
   if (count > MAX_TRANSFORMS) return fail(`proposal claims ${count} transforms, limit ${MAX_TRANSFORMS}`, base + off + 7, NotifyType.INVALID_SYNTAX);
-  if (off + PROPOSAL_FIXED + spiSize > end) return fail(`SPI size ${spiSize} exceeds proposal length ${length}`, base + off + 6, NotifyType.INVALID_SYNTAX);
+  if (off + PROPOSAL_FIXED + spiSize > end)
+    return fail(`SPI size ${spiSize} exceeds proposal length ${length}`, base + off + 6, NotifyType.INVALID_SYNTAX);
   const spi = Buffer.from(buf.subarray(off + PROPOSAL_FIXED, off + PROPOSAL_FIXED + spiSize));
   const inner = buf.subarray(0, end);
   const transforms: DecodedTransform[] = [];
@@ -69,7 +70,8 @@ function decodeProposal(buf: Buffer, off: number, length: number, base: number):
     const h = readGenericHeader(inner, pos, base, `transform ${i + 1}`, TRANSFORM_FIXED);
     if (!h.ok) return h;
     const want = i === count - 1 ? 0 : MORE_TRANSFORMS;
-    if (h.value.next !== want) return fail(`transform ${i + 1} of ${count} says ${h.value.next}, expected ${want}`, base + pos, NotifyType.INVALID_SYNTAX);
+    if (h.value.next !== want)
+      return fail(`transform ${i + 1} of ${count} says ${h.value.next}, expected ${want}`, base + pos, NotifyType.INVALID_SYNTAX);
     const t: DecodedTransform = { type: inner[pos + 4]!, id: inner.readUInt16BE(pos + 6) };
     const a = decodeAttributes(inner, pos + TRANSFORM_FIXED, pos + h.value.length, base, t);
     if (!a.ok) return a;
@@ -94,7 +96,11 @@ export function decodeSa(body: Buffer, base: number): WireResult<SaPayload> {
     pos += h.value.length;
     const last = pos >= body.length;
     if (h.value.next !== (last ? 0 : MORE_PROPOSALS)) {
-      return fail(`proposal ${proposals.length} says ${h.value.next}, expected ${last ? 0 : MORE_PROPOSALS}`, base + pos - h.value.length, NotifyType.INVALID_SYNTAX);
+      return fail(
+        `proposal ${proposals.length} says ${h.value.next}, expected ${last ? 0 : MORE_PROPOSALS}`,
+        base + pos - h.value.length,
+        NotifyType.INVALID_SYNTAX,
+      );
     }
   }
   if (proposals.length === 0) return fail('SA payload without proposals', base, NotifyType.INVALID_SYNTAX);

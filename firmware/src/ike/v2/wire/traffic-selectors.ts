@@ -30,7 +30,8 @@ export function decodeTs(type: TsPayload['type'], body: Buffer, base: number): W
     const length = body.readUInt16BE(pos + 2);
     const n = addressLength(tsType);
     if (n === undefined) return fail(`selector ${i + 1} has unknown TS type ${tsType}`, base + pos, NotifyType.INVALID_SYNTAX);
-    if (length !== 8 + 2 * n) return fail(`selector ${i + 1} length ${length}, type ${tsType} needs ${8 + 2 * n}`, base + pos + 2, NotifyType.INVALID_SYNTAX);
+    if (length !== 8 + 2 * n)
+      return fail(`selector ${i + 1} length ${length}, type ${tsType} needs ${8 + 2 * n}`, base + pos + 2, NotifyType.INVALID_SYNTAX);
     if (pos + length > body.length) return fail(`selector ${i + 1} exceeds the payload`, base + pos + 2, NotifyType.INVALID_SYNTAX);
     selectors.push({
       tsType,
@@ -50,7 +51,8 @@ export function encodeTs(p: Pick<TsPayload, 'selectors'>): Buffer {
   if (p.selectors.length === 0 || p.selectors.length > 255) throw new RangeError('TS payload needs 1..255 selectors');
   const parts = p.selectors.map((s) => {
     const n = addressLength(s.tsType);
-    if (n === undefined || s.startAddress.length !== n || s.endAddress.length !== n) throw new RangeError('selector address length does not match its type');
+    if (n === undefined || s.startAddress.length !== n || s.endAddress.length !== n)
+      throw new RangeError('selector address length does not match its type');
     const head = Buffer.alloc(8);
     head[0] = s.tsType;
     head[1] = s.protocol;
