@@ -16,7 +16,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sharedDir } from '../lib/paths.ts';
+import { fixture } from '../lib/paths.ts';
 import { readPcapUdp } from '../lib/pcap.ts';
 import type { UdpRecord } from '../lib/pcap.ts';
 import { hashById, HashId } from '../../firmware/src/ike/crypto/hash.ts';
@@ -26,8 +26,8 @@ import { IsakmpCryptoState } from '../../firmware/src/ike/crypto/isakmp-crypto-s
 import { natDetectionHash } from '../../firmware/src/ike/crypto/nat-d.ts';
 import { espKeyLengths } from '../../firmware/src/ike/crypto/esp-transform.ts';
 
-const PCAP = path.join(sharedDir, 'reference', 'pcaps', 'ikev1-main-quick-natt.pcap');
-const TABLE = path.join(sharedDir, 'reference', 'pcaps', 'ikev1-main-quick-natt.ikev1_decryption_table');
+const PCAP = fixture('pcaps', 'ikev1-main-quick-natt.pcap');
+const TABLE = fixture('pcaps', 'ikev1-main-quick-natt.ikev1_decryption_table');
 
 // ISAKMP header (RFC 2408 §3.1): CKY-I 8, CKY-R 8, next 1, version 1,
 // exchange 1, flags 1, M-ID 4, length 4.

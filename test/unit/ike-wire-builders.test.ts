@@ -3,6 +3,7 @@
 // decryption in ike-wire-decrypted.test.ts); every builder's output
 // round-trips through encode/decode; DPD, delete and selector helpers.
 
+import { fixture } from '../lib/paths.ts';
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -53,7 +54,7 @@ import {
 } from '../../firmware/src/ike/wire/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const pcapFile = path.join(path.resolve(repoRoot, '..', 'shared'), 'reference', 'pcaps', 'ikev1-main-quick-natt.pcap');
+const pcapFile = fixture('pcaps', 'ikev1-main-quick-natt.pcap');
 
 const strongswanSuite: Phase1Attributes = {
   encryption: EncryptionAlgorithm.AES_CBC,

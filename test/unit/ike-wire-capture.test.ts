@@ -2,6 +2,7 @@
 // and checks what strongSwan 5.9.8 actually sent, byte-exact re-encoding of
 // the cleartext messages, and agreement with tshark's ISAKMP dissector.
 
+import { fixture } from '../lib/paths.ts';
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,8 +38,8 @@ import {
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shared = path.resolve(repoRoot, '..', 'shared');
-const pcapFile = path.join(shared, 'reference', 'pcaps', 'ikev1-main-quick-natt.pcap');
-const ikev2File = path.join(shared, 'reference', 'pcaps', 'ikev2-natt.pcap');
+const pcapFile = fixture('pcaps', 'ikev1-main-quick-natt.pcap');
+const ikev2File = fixture('pcaps', 'ikev2-natt.pcap');
 
 if (!existsSync(pcapFile)) {
   t.plan(0, `SKIPPED: capture not found at ${pcapFile} (shared/ must sit beside the repo)`);

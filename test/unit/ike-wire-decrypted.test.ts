@@ -5,6 +5,7 @@
 // the daemon's crypto code; it exists so decodePayloads is tested on real
 // plaintext, including strongSwan's zero padding.
 
+import { fixture } from '../lib/paths.ts';
 import t from 'tap';
 import { createDecipheriv, createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,7 +40,7 @@ import {
 } from '../../firmware/src/ike/wire/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const pcaps = path.join(path.resolve(repoRoot, '..', 'shared'), 'reference', 'pcaps');
+const pcaps = path.dirname(fixture('pcaps', 'ikev1-main-quick-natt.pcap'));
 const pcapFile = path.join(pcaps, 'ikev1-main-quick-natt.pcap');
 const keyFile = path.join(pcaps, 'ikev1-main-quick-natt.ikev1_decryption_table');
 

@@ -6,6 +6,7 @@
 //    (the decoder keeps every bit it does not reject).
 // Set IKE_WIRE_FUZZ_ITERATIONS to run longer; IKE_WIRE_FUZZ_SEED to replay.
 
+import { fixture } from '../lib/paths.ts';
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { decodeMessage, decodePayloads, encodeMessage, type WireResult } from '.
 import { saHeavy, synthetic } from '../lib/ike-seeds.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const pcapFile = path.join(path.resolve(repoRoot, '..', 'shared'), 'reference', 'pcaps', 'ikev1-main-quick-natt.pcap');
+const pcapFile = fixture('pcaps', 'ikev1-main-quick-natt.pcap');
 const ITERATIONS = Number(process.env.IKE_WIRE_FUZZ_ITERATIONS ?? 30000);
 const SEED = Number(process.env.IKE_WIRE_FUZZ_SEED ?? 0x1ce1);
 

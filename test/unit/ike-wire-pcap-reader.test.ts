@@ -1,6 +1,7 @@
 // The test pcap reader (test/lib/pcap.ts) on the real capture and on
 // synthetic files for the other link types and byte orders.
 
+import { fixture } from '../lib/paths.ts';
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parsePcapUdp, readPcapUdp } from '../lib/pcap.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const pcapFile = path.join(path.resolve(repoRoot, '..', 'shared'), 'reference', 'pcaps', 'ikev1-main-quick-natt.pcap');
+const pcapFile = fixture('pcaps', 'ikev1-main-quick-natt.pcap');
 
 t.test('strongSwan IKEv1 capture', { skip: existsSync(pcapFile) ? false : `SKIPPED: ${pcapFile} not found` }, async (t) => {
   const recs = readPcapUdp(pcapFile);

@@ -4,6 +4,7 @@
 // and checks what strongSwan sent, byte-exact re-encoding of the cleartext
 // messages and byte-exact re-sealing of the encrypted ones.
 
+import { fixture } from '../lib/paths.ts';
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -37,7 +38,7 @@ import { natDetectionHash } from '../../firmware/src/ike/crypto/nat-d.ts';
 import { hashById, HashId } from '../../firmware/src/ike/crypto/hash.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const pcaps = path.resolve(repoRoot, '..', 'shared', 'reference', 'pcaps');
+const pcaps = path.dirname(fixture('pcaps', 'ikev2-natt.pcap'));
 const pcapFile = path.join(pcaps, 'ikev2-natt.pcap');
 const tableFile = path.join(pcaps, 'ikev2-natt.ikev2_decryption_table');
 
