@@ -6,6 +6,8 @@
 // a stalled data plane.
 #include <napi.h>
 
+#include "ecdsa.h"
+
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -527,6 +529,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", Engine::Define(env));
   exports.Set("afalgAvailable", Napi::Function::New(env, AfalgAvailable));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
+  RegisterEcdsa(env, exports);
   return exports;
 }
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPrivateKey, publicDecrypt, constants, X509Certificate, createHash, verify } from 'node:crypto';
+import { createPrivateKey, publicDecrypt, constants, X509Certificate, createHash, sign, verify } from 'node:crypto';
 import { authHashPrf, signAuthHash, verifyAuthHash } from '../../firmware/src/ike/crypto/signature.ts';
 import { hashById, HashId } from '../../firmware/src/ike/crypto/hash.ts';
 import { verifyPeerCertificate } from '../../firmware/src/ike/crypto/x509-verify.ts';
@@ -249,6 +249,12 @@ t.test('certificates and CRLs', { skip }, async (t) => {
         /Verified Successfully/, `ECDSA method ${method}: openssl verifies our signature over the raw HASH_I`);
       // Not ECDSA-with-SHA-2 over HASH_I: the digest is HASH_I itself.
       t.notOk(verify(sha, hashI, { key: pub, dsaEncoding: 'ieee-p1363' }, s), `method ${method}: not ECDSA-${sha}(HASH_I)`);
+      // And the other way: node's ECDSA-with-SHA-2 over m is ECDSA over the digest SHA-2(m), so our raw-digest verifier accepts it.
+      const m = Buffer.from('a message node hashes itself');
+      const theirs = sign(sha, m, { key: priv, dsaEncoding: 'ieee-p1363' });
+      t.ok(verifyAuthHash(method, pub, createHash(sha).update(m).digest(), theirs), `method ${method}: node's ECDSA-${sha} verifies as a raw digest`);
+      t.ok(verify(sha, m, { key: pub, dsaEncoding: 'ieee-p1363' }, signAuthHash(method, priv, createHash(sha).update(m).digest())),
+        `method ${method}: our signature over SHA-2(m) verifies with node's ECDSA-${sha} over m`);
       const sha2 = hashById(method === 9 ? HashId.SHA2_256 : method === 10 ? HashId.SHA2_384 : HashId.SHA2_512);
       t.equal(authHashPrf(method, sha1), sha2, `method ${method}: HASH_I is computed with HMAC-${sha} (RFC 4754 §3)`);
       const s2 = Buffer.from(s);

@@ -126,6 +126,9 @@ export interface NativeAddon {
   Engine: new (opts: NativeEngineOptions, cb: NativeCallback) => NativeEngine;
   afalgAvailable(): boolean;
   abiVersion: number;
+  /** ECDSA over a given digest, r | s of 2*size bytes (native/binding/ecdsa.cc; absent from older addons). */
+  ecdsaSignDigest?(pkcs8: Buffer, digest: Buffer, size: number): Buffer;
+  ecdsaVerifyDigest?(spki: Buffer, digest: Buffer, rs: Buffer): boolean;
 }
 
 const ADDON_REL = path.join('native', 'build', 'Release', 'sitelink_native.node');

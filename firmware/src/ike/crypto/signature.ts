@@ -14,7 +14,8 @@
 // replaces the negotiated one for computing HASH_I/HASH_R: the PRF for the
 // authentication hash becomes HMAC-SHA-256/384/512 (keyed with SKEYID as
 // usual; SKEYID and the other keys keep the negotiated PRF), and HASH_I/R
-// is then signed as the ECDSA digest without hashing again. The SIG payload
+// is then signed as the ECDSA digest without hashing again (ecdsa-digest.ts:
+// OpenSSL through the addon, since node:crypto would hash it once more). The SIG payload
 // is r | s, each left-padded to the curve size (§7, not DER). Measured
 // against strongSwan 5.9.8 (test/unit/ike-crypto-strongswan-cert.test.ts:
 // its logged HASH_I is HMAC-SHA-384 under method 10 with SHA-256 negotiated,
@@ -23,8 +24,8 @@
 import { constants, privateEncrypt, publicDecrypt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { constantTimeEqual } from './secret.ts';
-import { ecdsaSignDigest, ecdsaVerifyDigest } from './ecdsa-raw.ts';
-import type { EcCurveName } from './ecdsa-raw.ts';
+import { ecdsaSignDigest, ecdsaVerifyDigest } from './ecdsa-digest.ts';
+import type { EcCurveName } from './ecdsa-digest.ts';
 import { hashById, HashId } from './hash.ts';
 import type { HashAlgorithm } from './hash.ts';
 
