@@ -58,7 +58,15 @@ t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t
   t.match(on.logText(), /passes in clear \(soft SA\)/, 'the log records the fallback');
   const routes = (await lab.exec('gwA', 'ip', ['route', 'show', LAB.subnetB])).stdout;
   t.notMatch(routes, /dev sl0/, 'no route for the destination into the TUN');
+  const set = (await lab.exec('gwA', 'nft', ['list', 'set', 'inet', 'sitelink', 'fallback4'])).stdout;
+  t.match(set, LAB.subnetB, 'the remote subnet is in the nft fallback set (clear traffic passes only for it)');
 });
+
+/** Echo requests that reached lanA (an nft counter in lanA's namespace). */
+async function echoesAtLanA(lab: Awaited<ReturnType<typeof labForTest>>['lab']): Promise<number> {
+  const out = (await lab.exec('lanA', 'nft', ['list', 'chain', 'ip', 'slcount', 'in'])).stdout;
+  return Number(/counter packets (\d+)/.exec(out)?.[1] ?? NaN);
+}
 
 t.test('fallback to clear never follows an authentication failure', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
@@ -102,4 +110,13 @@ t.test('fallback to clear never follows an authentication failure', { skip: skip
   const routes = (await lab.exec('gwA', 'ip', ['route', 'show', LAB.subnetB])).stdout;
   t.match(routes, /dev sl0/, 'the destination is still routed into the TUN (fail closed)');
   t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic flows');
+  // Inbound: with no soft SA, clear packets from the remote subnet are dropped at gwA
+  // (before, a fallback rule accepted them always). gwB's daemon stops so that gwB
+  // routes lanB -> lanA in clear; lanA counts what arrives.
+  await b.stop();
+  await lab.exec('lanA', 'nft', ['-f', '-'], {
+    input: 'table ip slcount {\n chain in {\n  type filter hook input priority 0;\n  icmp type echo-request counter\n }\n}\n',
+  });
+  await lab.ping('lanB', LAB.lanA, 3);
+  t.equal(await echoesAtLanA(lab), 0, 'no clear echo request from lanB reached lanA');
 });

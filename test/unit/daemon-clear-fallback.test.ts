@@ -35,16 +35,19 @@ function setup() {
   let now = 0;
   const routes = new Set(['10.0.0.0/16']);
   const initiated: string[] = [];
+  /** The nft fallback set (clear traffic of the rule passes only for its members). */
+  const clearSet = new Set<string>();
   const f = new ClearFallback({
     now: () => now,
     routes,
     addRoute: async () => undefined,
     deleteRoute: async () => undefined,
+    setClear: async (cidr, on) => void (on ? clearSet.add(cidr) : clearSet.delete(cidr)),
     initiate: (p) => initiated.push(p),
     log: () => undefined,
   });
   f.configure(r.config, peers);
-  return { f, routes, initiated, at: (ms: number) => { now = ms; f.tick(); } };
+  return { f, routes, initiated, clearSet, at: (ms: number) => { now = ms; f.tick(); } };
 }
 
 t.test('a silent peer: after 3 s its remote subnet leaves the TUN (soft SA)', async (t) => {
@@ -55,9 +58,58 @@ t.test('a silent peer: after 3 s its remote subnet leaves the TUN (soft SA)', as
   s.at(3_100);
   t.same(s.f.clearRemotes(), ['10.0.0.0/16']);
   t.notOk(s.routes.has('10.0.0.0/16'), 'route into the TUN removed');
+  t.same([...s.clearSet], ['10.0.0.0/16'], 'and joins the nft fallback set, the only way its clear traffic passes');
   s.f.onHeard('hq');
   t.same(s.f.clearRemotes(), [], 'the peer answering the retry closes the clear path');
   t.ok(s.routes.has('10.0.0.0/16'), 'route back into the TUN');
+  t.same([...s.clearSet], [], 'and out of the fallback set: inbound clear traffic is dropped again');
+});
+
+t.test('every negotiation may fall back, not only the first after start', async (t) => {
+  const s = setup();
+  s.f.attempt('hq');
+  s.at(500);
+  s.f.onHeard('hq');
+  s.f.onInstalled('hq');
+  t.same(s.f.clearRemotes(), [], 'secure');
+  // Hours later the SAs are gone (DPD, expiry) and a new main mode meets silence.
+  s.at(3_600_000);
+  s.f.attempt('hq');
+  s.at(3_602_000);
+  t.same(s.f.clearRemotes(), [], 'not before 3 s');
+  s.at(3_603_100);
+  t.same(s.f.clearRemotes(), ['10.0.0.0/16'], 'soft SA for the second negotiation too');
+  // A negotiation after a refusal (the peer answered once) falls back as well when silent.
+  s.f.onFailed('hq', 'no-proposal-chosen');
+  t.same(s.f.clearRemotes(), []);
+  s.at(4_000_000);
+  s.f.attempt('hq');
+  s.at(4_003_100);
+  t.same(s.f.clearRemotes(), ['10.0.0.0/16']);
+  // While a negotiation runs, a further attempt() does not restart its silence timer.
+  const s2 = setup();
+  s2.f.attempt('hq');
+  s2.at(2_000);
+  s2.f.attempt('hq');
+  s2.at(3_100);
+  t.same(s2.f.clearRemotes(), ['10.0.0.0/16'], 'timer counts from the first MM1 of the attempt');
+});
+
+t.test('IkeNode reports `initiating` for a fresh main mode (start, and again after the SAs went)', async (t) => {
+  const h = new Harness();
+  const initiating: string[] = [];
+  const orig = h.apply.bind(h);
+  h.apply = (side, acts: Action[]) => {
+    for (const a of acts) if (a.kind === 'initiating') initiating.push(`${side}:${a.peer}`);
+    orig(side, acts);
+  };
+  h.bringUp();
+  t.same(initiating, ['A:gwB'], 'the first main mode');
+  h.apply('A', h.a.initiate('gwB'));
+  t.same(initiating, ['A:gwB'], 'not while an ISAKMP SA is up');
+  h.apply('A', h.a.terminate('gwB'));
+  h.apply('A', h.a.initiate('gwB'));
+  t.same(initiating, ['A:gwB', 'A:gwB'], 'again for a main mode after everything went');
 });
 
 t.test('a peer that answered never falls back, even if it then goes quiet', async (t) => {

@@ -195,7 +195,7 @@ t.test('negotiate rules become traffic selectors', async (t) => {
 
 t.test('IPv6 filters: ip6 matches, selectors with ::/0', async (t) => {
   const c = load(`
-peers { hq { remote = 2001:db8:ffff::2
+peers { hq { remote = 198.51.100.2
              local-id = gwA.lab } }
 filter-lists {
   v6 { f { source = 2001:db8:1::/48

@@ -91,6 +91,8 @@ export interface NegotiateAction {
   fallbackToClear: boolean;
   /** Accept unsecured inbound traffic, but always respond with IPsec. */
   acceptUnsecured: boolean;
+  /** Interfaces unsecured inbound traffic is accepted on; empty = any interface (warned about). */
+  acceptUnsecuredInterfaces: string[];
   /** Default response rule: answer a peer's quick mode with any of our methods. */
   defaultResponse: boolean;
   at: SourceRef;
@@ -201,6 +203,10 @@ export interface LogSettings {
   maxKilobytes: number;
 }
 
+/** Traffic kinds exempt from every filter (as in Windows IPsec), so a broad block or
+ * negotiate filter does not cut address configuration and link-local protocols. */
+export type Exemption = 'broadcast' | 'multicast' | 'dhcp';
+
 export interface GatewaySettings {
   /** Default local identity for peers that set none. */
   id: PeerIdentity | null;
@@ -223,6 +229,8 @@ export interface GatewaySettings {
   /** IKE retransmission: first wait (seconds, doubled each time) and number of retries. */
   retransmitTimeoutSeconds: number;
   retransmitTries: number;
+  /** Exempt from all filters (policy/nft.ts); default all three, `none` = empty. */
+  exemptions: Exemption[];
   log: LogSettings;
 }
 

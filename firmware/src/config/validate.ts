@@ -4,7 +4,7 @@
  */
 import type { ConfSection } from './parse.ts';
 import type {
-  AuthMethod, ConfigError, DhGroup, DpdSettings, Filter, FilterAction, FilterList, GatewaySettings,
+  AuthMethod, ConfigError, DhGroup, DpdSettings, Exemption, Filter, FilterAction, FilterList, GatewaySettings,
   LoadResult, MainModeMethod, Peer, PeerIdentity, Rule, SecurityMethod, SitelinkConfig,
 } from './types.ts';
 import { ANY_REMOTE } from './types.ts';
@@ -18,6 +18,11 @@ import {
 import { parseIp } from '../policy/address.ts';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+
+export const DEFAULT_EXEMPTIONS = ['broadcast', 'multicast', 'dhcp'] as const satisfies readonly Exemption[];
+
+/** Shorter pre-shared keys are warned about: the seed's minimum for a PSK that resists guessing. */
+export const PSK_MIN_LENGTH = 25;
 
 export const DEFAULTS = {
   controlSocket: '/run/sitelink/control.sock',
@@ -98,6 +103,20 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
           'so there is no silence to fall back on',
       });
     }
+  }
+
+  for (const a of filterActions.values()) {
+    if (a.kind !== 'negotiate' || !a.acceptUnsecured || a.acceptUnsecuredInterfaces.length > 0) continue;
+    // Windows' "accept unsecured communication" assumes a trusted LAN; on an Internet-facing
+    // gateway anyone who can send from the remote subnet's addresses gets in.
+    warnings.push({
+      file,
+      line: a.at.line,
+      field: `filter-actions.${a.name}.accept-unsecured`,
+      message:
+        'accepts unprotected traffic from the remote subnet on every interface: on an Internet-facing gateway ' +
+        'spoofed packets get in; limit it with accept-unsecured-interfaces = LAN-INTERFACE',
+    });
   }
 
   for (const [name, p] of peers) {
@@ -183,6 +202,7 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
     tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0, fragmentation: true,
     // The exchanges' own default (ike/exchange/types.ts): give-up after 2+4+...+64 = 126 s.
     retransmitTimeoutSeconds: 2, retransmitTries: 5,
+    exemptions: [...DEFAULT_EXEMPTIONS],
     log: { file: DEFAULTS.logFile, syslog: true, level: 'info', maxKilobytes: DEFAULTS.logMaxKilobytes },
   };
   if (!r) return dflt;
@@ -194,7 +214,7 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
     nattPort: r.get('natt-port', (s) => parseUint(s, 1, 65535), 4500),
     controlSocket: r.get('control-socket', path, dflt.controlSocket),
     secretsFile: r.get('secrets', path, dflt.secretsFile),
-    tun: r.get('tun', (s) => (/^[A-Za-z0-9_.-]{1,15}$/.test(s) ? { ok: true, value: s } : { ok: false, expected: `an interface name of at most 15 characters, got "${s}"` }), 'sl0'),
+    tun: r.get('tun', ifName, 'sl0'),
     mtu: r.get('mtu', (s) => parseUint(s, 576, 9000), 1400),
     cryptoBackend: r.get('crypto-backend', (s) => oneOf(s, ['auto', 'afalg', 'openssl'] as const), 'auto'),
     workers: r.get('workers', (s) => parseUint(s, 0, 64), 0),
@@ -204,6 +224,7 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
       return !d.ok || (d.value >= 1 && d.value <= 60) ? d : { ok: false, expected: `a duration of 1s to 60s, got "${s}"` };
     }, dflt.retransmitTimeoutSeconds),
     retransmitTries: r.get('retransmit-tries', (s) => parseUint(s, 1, 10), dflt.retransmitTries),
+    exemptions: readExemptions(r, dflt.exemptions),
     log: dflt.log,
   };
   const logSec = r.sub('log');
@@ -219,6 +240,22 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
   }
   r.finish();
   return g;
+}
+
+/** gateway.exemptions: a list of broadcast, multicast, dhcp; or `none`. */
+function readExemptions(r: SectionReader, dflt: Exemption[]): Exemption[] {
+  const v = r.value('exemptions');
+  if (v === undefined) return dflt;
+  if (v.items.length === 1 && v.items[0] === 'none') return [];
+  const out: Exemption[] = [];
+  for (const item of v.items) {
+    const e = oneOf(item, DEFAULT_EXEMPTIONS);
+    if (!e.ok) r.error(v.line, 'exemptions', `expected none or a list of broadcast, multicast, dhcp, got "${item}"`);
+    else if (out.includes(e.value)) r.error(v.line, 'exemptions', `expected each kind once, "${item}" is given twice`);
+    else out.push(e.value);
+  }
+  if (v.items.length === 0) r.error(v.line, 'exemptions', 'expected none or a list of broadcast, multicast, dhcp');
+  return out;
 }
 
 /** log.max-size: 16 KB (a few hundred lines) to 1 GB. */
@@ -252,6 +289,12 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
   // A roaming peer (dynamic address, e.g. a branch on a consumer line): we can only answer it.
   const roaming = remoteAddress === ANY_REMOTE;
   const localText = r.get('local', (s) => (s === '%any' || s === 'any' ? { ok: true, value: null } : parseHostOrName(s)), null as string | null);
+  // The IKE socket (UDP 500) and the engine's NAT-T socket are IPv4 sockets: an IPv6
+  // gateway address would load and then never negotiate. (Inner traffic may be IPv6.)
+  for (const [key, v] of [['remote', remoteAddress], ['local', localText]] as const) {
+    if (v && parseIp(v)?.family === 6)
+      r.error(r.line(key), key, `expected an IPv4 address, got "${v}": the data plane carries IPsec over IPv4 only (IPv6 inside the tunnel works)`);
+  }
   const localId = r.get<PeerIdentity | null>('local-id', parseIdentity, gw?.id ?? (localText && parseIp(localText) ? idOf(localText) : null));
   if (!localId) r.error(r.section.line, 'local-id', 'missing; expected an identity (or set gateway.id, or an IP in local)');
   const remoteId = r.get<PeerIdentity | null>('remote-id', parseIdentity, remoteAddress && parseIp(remoteAddress) ? idOf(remoteAddress) : null);
@@ -357,7 +400,19 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
       const psk = opts.secrets.get(peer.remoteId.value) ?? opts.secrets.get(name);
       if (!psk) {
         r.error(r.line('auth'), 'auth', `psk needs a secret for "${peer.remoteId.value}" (or "${name}") in the secrets file`);
-      } else peer.psk = psk;
+      } else {
+        peer.psk = psk;
+        // Only the length is reported, never the key.
+        if (psk.length < PSK_MIN_LENGTH)
+          warnings.push({
+            file: r.file,
+            line: r.line('auth'),
+            field: r.field('auth'),
+            message:
+              `the pre-shared key for "${peer.remoteId.value}" has ${psk.length} characters; ` +
+              `use at least ${PSK_MIN_LENGTH} random characters (a short key falls to an offline guess from one main mode)`,
+          });
+      }
     }
   }
   r.finish();
@@ -486,12 +541,18 @@ function readFilterAction(r: SectionReader): FilterAction | null {
     pfsGroup,
     fallbackToClear: r.get('fallback-to-clear', parseBool, false),
     acceptUnsecured: r.get('accept-unsecured', parseBool, false),
+    acceptUnsecuredInterfaces: r.list('accept-unsecured-interfaces', ifName, []),
     defaultResponse: r.get('default-response', parseBool, false),
     at,
   };
+  if (action.acceptUnsecuredInterfaces.length > 0 && !action.acceptUnsecured)
+    r.error(r.line('accept-unsecured-interfaces'), 'accept-unsecured-interfaces', 'only with accept-unsecured = yes');
   r.finish();
   return action;
 }
+
+const ifName = (s: string): Parsed<string> =>
+  /^[A-Za-z0-9_.-]{1,15}$/.test(s) ? { ok: true, value: s } : { ok: false, expected: `an interface name of at most 15 characters, got "${s}"` };
 
 function readRule(
   r: SectionReader, peers: Map<string, Peer>, lists: Map<string, FilterList>, actions: Map<string, FilterAction>,

@@ -1,9 +1,11 @@
 // "fallback-to-clear" for negotiate rules, driven by policy/fallback.ts: while a
-// peer stays silent 3 s after our first MM1, the tunnel's remote subnet gets a soft
-// SA: its route into the engine's TUN is removed so the kernel routes that traffic
-// in clear (nft.ts already accepts it in clear for such rules). Secure negotiation
-// is retried every 5 min; a reply from the peer, a failure other than a timeout, or
-// an installed SA puts the route back (fail closed again).
+// peer stays silent 3 s after our MM1 (of any negotiation that starts with nothing up:
+// at start, on traffic, after DPD or an expiry), the tunnel's remote subnet gets a soft
+// SA: its route into the engine's TUN is removed so the kernel routes that traffic in
+// clear, and the subnet joins the nft fallback set, the only way clear traffic of such
+// rules passes (nft.ts), in and out. Secure negotiation is retried every 5 min; a reply
+// from the peer, a failure other than a timeout, or an installed SA ends the soft SA:
+// route back, set element gone (fail closed again).
 import type { SitelinkConfig } from '../config/types.ts';
 import type { PeerPolicy } from '../ike/exchange/types.ts';
 import type { LogEvent } from '../log/negotiation-log.ts';
@@ -15,6 +17,8 @@ export interface ClearFallbackDeps {
   routes: Set<string>;
   addRoute(cidr: string): Promise<void>;
   deleteRoute(cidr: string): Promise<void>;
+  /** Adds (true) or removes the remote subnet from the nft fallback set. */
+  setClear(cidr: string, on: boolean): Promise<void>;
   initiate(peer: string): void;
   log(event: LogEvent): void;
 }
@@ -51,9 +55,14 @@ export class ClearFallback {
     this.#entries = next;
   }
 
-  /** We are about to send MM1 to `peer` (start, trap or retry). */
+  /** A main mode to `peer` starts with no SA up (start, trap, DPD restart, retry): every
+   * such negotiation may fall back, not only the first one after start or reload. One
+   * already running (or on a soft SA, retried on its own schedule) is left alone. */
   attempt(peer: string): void {
-    for (const e of this.#entries.values()) if (e.peer === peer && e.tracker.state === 'idle') e.tracker.start(this.#d.now());
+    for (const e of this.#entries.values()) {
+      if (e.peer !== peer || e.tracker.state === 'negotiating' || e.tracker.state === 'clear') continue;
+      e.tracker.start(this.#d.now());
+    }
   }
 
   /** A datagram of a negotiation with the peer arrived (the exchanges' `heard` action):
@@ -112,10 +121,13 @@ export class ClearFallback {
       step: 'FALLBACK',
       message: `rule ${e.tunnel}: peer silent, traffic to ${e.remote} passes in clear (soft SA); secure retry every 5 min`,
     });
+    // Both at once: until nft has the element, clear packets are dropped (fail closed).
+    const failed = (err: unknown): void => {
+      this.#d.log({ level: 'error', peer: e.peer, phase: 'daemon', step: 'ROUTE', message: `soft SA for ${e.remote}: ${String(err)}` });
+    };
+    this.#d.setClear(e.remote, true).catch(failed);
     this.#d.routes.delete(e.remote);
-    this.#d.deleteRoute(e.remote).catch((err: unknown) => {
-      this.#d.log({ level: 'error', peer: e.peer, phase: 'daemon', step: 'ROUTE', message: `route ${e.remote}: ${String(err)}` });
-    });
+    this.#d.deleteRoute(e.remote).catch(failed);
   }
 
   #closeClear(e: Entry): void {
@@ -125,6 +137,9 @@ export class ClearFallback {
       phase: 'daemon',
       step: 'FALLBACK',
       message: `rule ${e.tunnel}: soft SA ends, traffic to ${e.remote} needs IPsec again`,
+    });
+    this.#d.setClear(e.remote, false).catch((err: unknown) => {
+      this.#d.log({ level: 'error', peer: e.peer, phase: 'daemon', step: 'NFT', message: `soft SA for ${e.remote}: ${String(err)}` });
     });
     if (this.#d.routes.has(e.remote)) return;
     this.#d.routes.add(e.remote);

@@ -28,8 +28,8 @@ import { mountHandlers, type DaemonState } from './control-handlers.ts';
 import { routeSourceAddress } from './local-address.ts';
 import { peerPolicies } from './policy-from-config.ts';
 import { expandConfig } from '../policy/expand.ts';
-import { generateRuleset } from '../policy/nft.ts';
-import { applyRuleset, removeRuleset } from '../policy/nft-apply.ts';
+import { fallbackElement, generateRuleset, nftOptionsOf } from '../policy/nft.ts';
+import { applyRuleset, removeRuleset, runNft } from '../policy/nft-apply.ts';
 import { saSpecOf } from './sa-spec.ts';
 import { ClearFallback } from './clear-fallback.ts';
 import { EngineDropWatch } from './engine-drops.ts';
@@ -67,7 +67,7 @@ async function peerAddresses(config: SitelinkConfig): Promise<Addresses> {
     const ip =
       isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE
         ? p.remoteAddress
-        : await lookup(p.remoteAddress)
+        : await lookup(p.remoteAddress, { family: 4 }) // the IKE sockets are IPv4
             .then((r) => r.address)
             .catch(() => p.remoteAddress);
     remote.set(p.name, ip);
@@ -106,8 +106,10 @@ async function main(): Promise<void> {
   // permit/block enforcement (policy/nft.ts). Running without it would leave blocked
   // traffic flowing and negotiate traffic free to leave in clear, so a failure to
   // apply stops the start instead.
-  const rulesetOf = (c: SitelinkConfig): string =>
-    generateRuleset(expandConfig(c), { tun: c.gateway.tun, ikePort: c.gateway.ikePort, nattPort: c.gateway.nattPort });
+  // Remote subnets on a soft SA stay in the fallback set across a reload (the table is
+  // replaced whole); set once the fallback driver exists, before any reload can run.
+  let clearNow = (): string[] => [];
+  const rulesetOf = (c: SitelinkConfig): string => generateRuleset(expandConfig(c), nftOptionsOf(c, clearNow()));
   try {
     await applyRuleset(rulesetOf(config));
   } catch (e) {
@@ -153,11 +155,13 @@ async function main(): Promise<void> {
     routes,
     addRoute: (cidr) => dataplane.addRoute(cidr),
     deleteRoute: (cidr) => dataplane.deleteRoute(cidr),
+    setClear: (cidr, on) => runNft(fallbackElement(on ? 'add' : 'delete', cidr)),
     // Called from tick() only, after initiate below exists.
     initiate: (peer) => initiate(peer),
     log: (e) => log.log(e),
   });
   fallback.configure(config, peers);
+  clearNow = () => fallback.clearRemotes();
 
   const apply = (actions: Action[]): void => {
     for (const a of actions) {
@@ -206,6 +210,9 @@ async function main(): Promise<void> {
           case 'heard':
             fallback.onHeard(a.peer);
             break;
+          case 'initiating':
+            fallback.attempt(a.peer);
+            break;
           case 'failed':
             lastError.set(a.peer, `${a.phase} mode: ${a.reason}`);
             fallback.onFailed(a.peer, a.detail.code);
@@ -219,7 +226,9 @@ async function main(): Promise<void> {
   };
 
   const initiate = (peer: string): void => {
-    fallback.attempt(peer);
+    // IKEv1 reports a fresh main mode itself ('initiating', also for DPD restarts);
+    // for IKEv2 a peer with no IKE SA at all is about to get one.
+    if (!node.status().some((s) => s.peer === peer)) fallback.attempt(peer);
     apply(node.initiate(peer));
   };
 

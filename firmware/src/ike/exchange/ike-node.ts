@@ -352,6 +352,7 @@ export class IkeNode implements TimerHost {
     } else if (peer.remoteAddress === ROAMING) {
       this.log('info', null, 'main', 'MM1', `not initiating to ${peer.name}: remote = %any, waiting for the peer to connect`);
     } else {
+      this.out.push({ kind: 'initiating', peer: peer.name });
       const sa = initiateMainMode(
         this,
         peer,

@@ -158,6 +158,8 @@ export type Action =
   | { kind: 'log'; event: LogEvent }
   /** A datagram of a negotiation with this peer arrived: it is alive (fallback-to-clear must not apply). */
   | { kind: 'heard'; peer: string }
+  /** A main mode to this peer starts with no ISAKMP SA up or in progress (fallback-to-clear may apply). */
+  | { kind: 'initiating'; peer: string }
   /** A phase 1 or phase 2 negotiation ended in failure (for `explain`). */
   | { kind: 'failed'; peer: string; phase: 'main' | 'quick'; reason: string; detail: FailureDetail };
 
