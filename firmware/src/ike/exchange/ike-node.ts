@@ -33,7 +33,8 @@ import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
 import { DEFAULT_RETRANSMIT, type RetransmitSchedule } from './retransmit.ts';
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
-import { runTimers, type TimerHost } from './timers.ts';
+import { nextDeadline, runTimers, type TimerHost } from './timers.ts';
+import { SaIndex } from '../common/sa-index.ts';
 import { EvictedRecords, HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
@@ -135,9 +136,15 @@ export class IkeNode implements TimerHost {
   readonly retransmit: RetransmitSchedule;
   readonly #reassembler: Reassembler;
   readonly #peers: Map<string, PeerPolicy>;
-  /** Peer name by configured remote address (who a dropped datagram claims to be). */
+  /** Peer name by configured remote address, the first peer configured there (who an
+   * MM1 or a dropped datagram comes from); ROAMING: the first %any peer. */
   readonly #byAddress = new Map<string, string>();
+  /** The remote = %any peers. */
+  #roaming: PeerPolicy[] = [];
   readonly #sas = new Map<string, IsakmpSa>();
+  /** The SAs by peer and by next timer deadline (ike/common/sa-index.ts): a tick or an
+   * MM1 on a hub costs what concerns one spoke, not a walk over every SA. */
+  readonly #index = new SaIndex<IsakmpSa>((sa, mine) => nextDeadline(sa, mine.some((o) => o !== sa && o.createdAt > sa.createdAt)));
   /** Responder main modes not yet authenticated (ike/common/half-open.ts), grouped per peer. */
   readonly #halfOpen = new HalfOpenTable<IsakmpSa>({ perGroup: HALF_OPEN_MAX, total: HALF_OPEN_TOTAL_MAX });
   /** Evicted half-open main modes in compact form: an MM3 echoing our cookie rebuilds its exchange. */
@@ -155,12 +162,24 @@ export class IkeNode implements TimerHost {
     this.#reassembler = new Reassembler(env.now, this.counters);
     this.#replyRate = new SourceRateLimit(env.now);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
-    for (const p of peers) this.#byAddress.set(p.remoteAddress, p.name);
+    this.#indexPeers();
+  }
+
+  #indexPeers(): void {
+    this.#byAddress.clear();
+    for (const p of this.#peers.values()) if (!this.#byAddress.has(p.remoteAddress)) this.#byAddress.set(p.remoteAddress, p.name);
+    this.#roaming = [...this.#peers.values()].filter((p) => p.remoteAddress === ROAMING);
+  }
+
+  #addSa(sa: IsakmpSa): void {
+    this.#sas.set(cookieKey(sa.ckyI), sa);
+    this.#index.add(sa);
   }
 
   // ------------------------------------------------------------ ExchangeContext (timers.ts: TimerHost)
 
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void {
+    if (sa) this.#index.touch(sa);
     this.out.push({
       kind: 'log',
       event: { level, phase, step, message, ...(sa ? { peer: sa.peer.name } : {}), ...(data ? { data } : {}) },
@@ -188,6 +207,7 @@ export class IkeNode implements TimerHost {
 
   send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void {
     const m = { data, to: sa.remote, localPort: sa.local.port };
+    this.#index.touch(sa);
     sa.retransmit.sent(m, this.env.now(), expectReply);
     this.out.push({ kind: 'send', ...m });
   }
@@ -199,12 +219,12 @@ export class IkeNode implements TimerHost {
 
   peerForIdentity(sa: IsakmpSa, id: Identity): PeerPolicy | null {
     if (sa.role !== 'responder' || sa.peer.remoteAddress !== ROAMING) return null;
-    return [...this.#peers.values()].find((p) => p !== sa.peer && p.remoteAddress === ROAMING && sameIdentity(p.remoteId, id)) ?? null;
+    return this.#roaming.find((p) => p !== sa.peer && sameIdentity(p.remoteId, id)) ?? null;
   }
 
   acceptableIds(sa: IsakmpSa): Identity[] {
     if (sa.peer.remoteAddress !== ROAMING) return [sa.peer.remoteId];
-    return [...this.#peers.values()].filter((p) => p.remoteAddress === ROAMING).map((p) => p.remoteId);
+    return this.#roaming.map((p) => p.remoteId);
   }
 
   hasOtherSas(sa: IsakmpSa): boolean {
@@ -212,6 +232,8 @@ export class IkeNode implements TimerHost {
   }
 
   established(sa: IsakmpSa, initialContact: boolean): void {
+    // A %any SA may have just learnt which peer it is (main-mode.ts): file it there first.
+    this.#index.refile(sa);
     releaseMainModeState(sa);
     sa.lastHeard = this.env.now();
     for (const other of this.#sasOf(sa.peer.name)) {
@@ -241,6 +263,7 @@ export class IkeNode implements TimerHost {
   }
 
   removeSa(sa: IsakmpSa, notifyPeer: boolean): void {
+    this.#index.refile(sa);
     for (const c of [...sa.children]) retireChild(this, sa, c, notifyPeer);
     expireLingeringInbound(this, sa, this.env.now(), true);
     if (notifyPeer && sa.state === 'ESTABLISHED')
@@ -252,9 +275,11 @@ export class IkeNode implements TimerHost {
     this.#halfOpen.remove(sa);
     this.#reassembler.discard(sa.ckyI);
     this.#sas.delete(cookieKey(sa.ckyI));
+    this.#index.remove(sa);
   }
 
   startQuickMode(sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
+    this.#index.touch(sa);
     const limit = sa.peer.quickModeLimit ?? 0;
     if (limit === 0 || sa.quickModes < limit) {
       initiateQuickMode(this, sa, tunnel, rekeyOf);
@@ -271,6 +296,7 @@ export class IkeNode implements TimerHost {
   // ------------------------------------------------------------ public API
 
   #drain(): Action[] {
+    this.#index.flush();
     const out = this.out;
     this.out = [];
     // On the way out, so that first sends, timer retransmissions and answers to
@@ -313,7 +339,7 @@ export class IkeNode implements TimerHost {
   }
 
   #sasOf(peer: string): IsakmpSa[] {
-    return [...this.#sas.values()].filter((s) => s.peer.name === peer);
+    return this.#index.ofPeer(peer);
   }
 
   peers(): PeerPolicy[] {
@@ -361,7 +387,7 @@ export class IkeNode implements TimerHost {
       );
       sa.sendInitialContact = sas.length === 0;
       sa.queued = [...peer.tunnels];
-      this.#sas.set(cookieKey(sa.ckyI), sa);
+      this.#addSa(sa);
     }
   }
 
@@ -373,18 +399,18 @@ export class IkeNode implements TimerHost {
       if (!next.has(sa.peer.name) || reset.includes(sa.peer.name)) this.removeSa(sa, true);
     }
     this.#peers.clear();
-    this.#byAddress.clear();
-    for (const [k, v] of next) {
-      this.#peers.set(k, v);
-      this.#byAddress.set(v.remoteAddress, k);
-    }
+    for (const [k, v] of next) this.#peers.set(k, v);
+    this.#indexPeers();
     return this.#drain();
   }
 
   /** Operator rekey: every IPsec SA pair of the peer is renegotiated now (make-before-break). */
   rekey(peerName: string): Action[] {
-    for (const sa of this.#sasOf(peerName)) for (const c of sa.children) c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
-    runTimers(this, [...this.#sas.values()], this.env.now());
+    for (const sa of this.#sasOf(peerName)) {
+      this.#index.touch(sa);
+      for (const c of sa.children) c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
+    }
+    runTimers(this, this.#index.takeDue(this.env.now()), this.env.now());
     return this.#drain();
   }
 
@@ -404,6 +430,7 @@ export class IkeNode implements TimerHost {
     for (const sa of this.#sas.values()) {
       if (!sa.children.some((c) => c.reqid === reqid)) continue;
       if (sa.remote.address === from.address && sa.remote.port === from.port) continue;
+      this.#index.touch(sa);
       this.log('info', sa, 'natt', 'PEER-MOVED', `peer now at ${from.address}:${from.port}`);
       sa.remote = { ...from };
       sa.retransmit.redirect(sa.remote, sa.local.port);
@@ -417,10 +444,11 @@ export class IkeNode implements TimerHost {
     for (const sa of this.#sas.values()) {
       const c = sa.children.find((x) => (direction === 'in' ? x.inSpi : x.outSpi) === spi);
       if (!c) continue;
+      this.#index.touch(sa);
       if (hard) retireChild(this, sa, c, true);
       else c.rekeyAt = Math.min(c.rekeyAt, this.env.now());
     }
-    runTimers(this, [...this.#sas.values()], this.env.now());
+    runTimers(this, this.#index.takeDue(this.env.now()), this.env.now());
     return this.#drain();
   }
 
@@ -465,9 +493,7 @@ export class IkeNode implements TimerHost {
         return;
       }
       // A peer configured with this address first; else the one roaming peer (remote = %any).
-      const peer =
-        [...this.#peers.values()].find((p) => p.remoteAddress === from.address) ??
-        [...this.#peers.values()].find((p) => p.remoteAddress === ROAMING);
+      const peer = this.#peers.get(this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING) ?? '');
       if (!peer) {
         this.counters.unexpected++;
         this.#dropped('warning', null, 'MM1', `dropped: no peer configured for ${from.address}`, 'MM1', from);
@@ -496,7 +522,7 @@ export class IkeNode implements TimerHost {
       if (fresh) {
         fresh.sendInitialContact = false;
         this.#evictHalfOpen(peer.name);
-        this.#sas.set(cookieKey(fresh.ckyI), fresh);
+        this.#addSa(fresh);
         this.#halfOpen.add(halfOpenKey(from.address, from.port, fresh.ckyI), peer.name, fresh);
       }
       return;
@@ -531,6 +557,7 @@ export class IkeNode implements TimerHost {
       );
       return;
     }
+    this.#index.touch(sa);
     this.out.push({ kind: 'heard', peer: sa.peer.name });
     if (sa.lastReceived?.equals(data)) {
       // A retransmitted request: answer again with our last reply (responder side only;
@@ -699,7 +726,7 @@ export class IkeNode implements TimerHost {
     if (!sa) return undefined;
     sa.sendInitialContact = false;
     this.#evictHalfOpen(peer.name);
-    this.#sas.set(cookieKey(sa.ckyI), sa);
+    this.#addSa(sa);
     this.#halfOpen.add(halfOpenKey(from.address, from.port, sa.ckyI), peer.name, sa);
     this.log(
       'info',
@@ -788,7 +815,8 @@ export class IkeNode implements TimerHost {
 
   /** Timers: retransmission, half-open expiry, DPD, rekey and expiry. Call about once a second. */
   tick(): Action[] {
-    runTimers(this, [...this.#sas.values()], this.env.now());
+    const now = this.env.now();
+    runTimers(this, this.#index.takeDue(now), now);
     return this.#drain();
   }
 
@@ -812,8 +840,30 @@ export class IkeNode implements TimerHost {
     const remote = sa.peer.remoteAddress === ROAMING ? sa.remote.address : sa.peer.remoteAddress;
     const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: remote, port: IKE_PORT });
     fresh.replacing = true;
-    this.#sas.set(cookieKey(fresh.ckyI), fresh);
+    this.#addSa(fresh);
     return fresh;
+  }
+
+  /** Self-check of the timer index (tests): every live SA whose timers have work at some
+   * point is scheduled no later than that point, and nothing is kept for dead SAs. */
+  timerIndexErrors(): string[] {
+    this.#index.flush();
+    const errors: string[] = [];
+    for (const sa of this.#sas.values()) {
+      const mine = this.#sasOf(sa.peer.name);
+      if (!mine.includes(sa)) errors.push(`${cookieKey(sa.ckyI)} not filed under peer ${sa.peer.name}`);
+      const need = nextDeadline(sa, mine.some((o) => o !== sa && o.createdAt > sa.createdAt));
+      const have = this.#index.deadlineOf(sa) ?? Infinity;
+      if (have > need) errors.push(`${cookieKey(sa.ckyI)} (${sa.state}) scheduled at ${have}, timers need ${need}`);
+    }
+    if (this.#index.size !== this.#sas.size) errors.push(`index holds ${this.#index.size} SAs, the table ${this.#sas.size}`);
+    if (this.#index.scheduled > this.#sas.size) errors.push(`${this.#index.scheduled} deadlines for ${this.#sas.size} SAs`);
+    return errors;
+  }
+
+  /** Sizes of the SA indexes (tests: they shrink back when SAs die). */
+  indexSizes(): { sas: number; scheduled: number; peers: number } {
+    return { sas: this.#index.size, scheduled: this.#index.scheduled, peers: this.#index.peers };
   }
 
   status(): IsakmpStatus[] {

@@ -55,6 +55,11 @@ export class Retransmit {
     return this.#last;
   }
 
+  /** When tick() next has something to do (resend or give up), null when idle. */
+  get nextAt(): number | null {
+    return this.#last === null ? null : this.#nextAt;
+  }
+
   /** Point the stored message at a new address (NAT-T float, peer moved). */
   redirect(to: Endpoint, localPort: number): void {
     if (this.#last) this.#last = { ...this.#last, to, localPort };

@@ -23,6 +23,40 @@ export interface TimerHost extends ExchangeContext {
   replaceIsakmpSa(sa: IsakmpSa): void;
 }
 
+/**
+ * The earliest time at which runTimers() can do anything for `sa` (Infinity: never,
+ * until something else changes the SA). Before that instant runTimers() on the SA
+ * is a no-op, so a node keeps SAs in a deadline index (ike/common/deadline-heap.ts)
+ * and ticks only the due ones. Must mirror every condition below; the unit test
+ * ike-timer-index.test.ts checks that against the full scan. `newerSaExists`: the
+ * peer has an ISAKMP SA created after this one (no replacement needed).
+ */
+export function nextDeadline(sa: IsakmpSa, newerSaExists: boolean): number {
+  let at = Infinity;
+  const soon = (t: number | null | undefined): void => {
+    if (t !== null && t !== undefined && t < at) at = t;
+  };
+  if (sa.lingeringInbound) for (const l of sa.lingeringInbound) soon(l.until);
+  if (sa.state === 'DEAD') return at;
+  if (sa.state !== 'ESTABLISHED') {
+    if (sa.role === 'responder') soon(sa.createdAt + HALF_OPEN_TIMEOUT_MS);
+    soon(sa.retransmit.nextAt);
+    return at;
+  }
+  for (const qm of sa.quick.values()) soon(qm.state === 'DONE' ? qm.forgetAt : qm.retransmit.nextAt);
+  for (const c of sa.children) {
+    soon(c.expiresAt);
+    if (!c.rekeying) soon(c.rekeyAt);
+  }
+  const dpd = sa.peer.dpd;
+  if (dpd && sa.peerDpd) {
+    soon(sa.dpdPendingSince !== null ? sa.dpdPendingSince + dpd.timeoutSeconds * 1000 : sa.lastHeard + dpd.delaySeconds * 1000);
+  }
+  if (sa.role === 'initiator' && !newerSaExists) soon(sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN);
+  soon(sa.expiresAt);
+  return at;
+}
+
 export function runTimers(host: TimerHost, sas: readonly IsakmpSa[], now: number): void {
   for (const sa of sas) {
     expireLingeringInbound(host, sa, now);
