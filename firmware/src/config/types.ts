@@ -146,6 +146,14 @@ export type PeerIdentity =
 /** `remote = %any`: a peer with a dynamic address, accepted from anywhere, never initiated to. */
 export const ANY_REMOTE = '%any';
 
+/** Revocation checking of the peer's certificate (RFC 5280 §6.3). */
+export interface CrlSettings {
+  /** 0 = off; 1 = refuse a certificate a validly signed CRL lists; 2 = also refuse without a current CRL. */
+  level: 0 | 1 | 2;
+  /** CRL files (absolute paths) and distribution point URLs (http://, https://). */
+  sources: string[];
+}
+
 /** Tunnel endpoint settings + authentication + key exchange: one IKE peer. */
 export interface Peer {
   name: string;
@@ -162,6 +170,8 @@ export interface Peer {
   auth: AuthMethod[];
   /** Present when auth includes psk (resolved from the secrets file by remote id). */
   psk: Secret | null;
+  /** Certificate revocation checking (signature authentication only). */
+  crl: CrlSettings;
   keyExchange: KeyExchangeSettings;
   /** null = DPD disabled. */
   dpd: DpdSettings | null;
@@ -229,6 +239,9 @@ export interface GatewaySettings {
   /** IKE retransmission: first wait (seconds, doubled each time) and number of retries. */
   retransmitTimeoutSeconds: number;
   retransmitTries: number;
+  /** CRL distribution points: whole-request timeout and refresh interval, seconds. */
+  crlTimeoutSeconds: number;
+  crlRefreshSeconds: number;
   /** Exempt from all filters (policy/nft.ts); default all three, `none` = empty. */
   exemptions: Exemption[];
   log: LogSettings;

@@ -202,6 +202,7 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
     tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0, fragmentation: true,
     // The exchanges' own default (ike/exchange/types.ts): give-up after 2+4+...+64 = 126 s.
     retransmitTimeoutSeconds: 2, retransmitTries: 5,
+    crlTimeoutSeconds: 10, crlRefreshSeconds: 3600,
     exemptions: [...DEFAULT_EXEMPTIONS],
     log: { file: DEFAULTS.logFile, syslog: true, level: 'info', maxKilobytes: DEFAULTS.logMaxKilobytes },
   };
@@ -224,6 +225,8 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
       return !d.ok || (d.value >= 1 && d.value <= 60) ? d : { ok: false, expected: `a duration of 1s to 60s, got "${s}"` };
     }, dflt.retransmitTimeoutSeconds),
     retransmitTries: r.get('retransmit-tries', (s) => parseUint(s, 1, 10), dflt.retransmitTries),
+    crlTimeoutSeconds: r.get('crl-timeout', (s) => durationIn(s, 1, 60), dflt.crlTimeoutSeconds),
+    crlRefreshSeconds: r.get('crl-refresh', (s) => durationIn(s, 60, 7 * 86400), dflt.crlRefreshSeconds),
     exemptions: readExemptions(r, dflt.exemptions),
     log: dflt.log,
   };
@@ -240,6 +243,11 @@ function readGateway(r: SectionReader | null): GatewaySettings | null {
   }
   r.finish();
   return g;
+}
+
+function durationIn(s: string, min: number, max: number): Parsed<number> {
+  const d = parseDuration(s);
+  return !d.ok || (d.value >= min && d.value <= max) ? d : { ok: false, expected: `a duration of ${min}s to ${max}s, got "${s}"` };
 }
 
 /** gateway.exemptions: a list of broadcast, multicast, dhcp; or `none`. */
@@ -330,6 +338,7 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
   }
 
   const auth = readAuth(r);
+  const crl = readCrl(r, auth);
   const methods = readMainModeMethods(r, allowWeak);
   if (ikeVersion === 2) {
     if (auth.some((a) => a.kind !== 'psk'))
@@ -374,6 +383,7 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     exchangeMode: 'main',
     auth,
     psk: null,
+    crl,
     keyExchange: {
       methods,
       lifetimeSeconds: r.get(lifetimeKey, parseDuration, DEFAULTS.mainModeLifetimeSeconds),
@@ -446,6 +456,28 @@ function readAuth(r: SectionReader): AuthMethod[] {
     else out.push({ kind: k, certificate: certificate ?? '', privateKey: privateKey ?? '', ca: ca ?? '' });
   }
   return out;
+}
+
+/** crl-check (0/1/2, default 1) and crl (files and http(s) URLs), certificates only. */
+function readCrl(r: SectionReader, auth: AuthMethod[]): Peer['crl'] {
+  const certs = auth.some((a) => a.kind !== 'psk');
+  const level = r.get<0 | 1 | 2>(
+    'crl-check',
+    (s) => (s === '0' || s === '1' || s === '2' ? { ok: true, value: Number(s) as 0 | 1 | 2 } : { ok: false, expected: `0, 1 or 2, got "${s}"` }),
+    1,
+  );
+  const sources = r.list('crl', (s) => {
+    if (/^https?:\/\//i.test(s)) return /^https?:\/\/[^\s/]+/.test(s) ? { ok: true, value: s } : { ok: false, expected: `a URL with a host, got "${s}"` };
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return { ok: false, expected: `a file or an http:// or https:// URL, got "${s}" (LDAP distribution points are not fetched)` };
+    const p = path(s);
+    return p.ok ? { ok: true, value: resolve(dirname(r.file), s) } : p;
+  }, []);
+  for (const key of ['crl-check', 'crl']) {
+    if (!certs && r.has(key)) r.error(r.line(key), key, 'only with auth = rsa-sig or ecdsa-sig (a pre-shared key has no certificate to revoke)');
+  }
+  if (certs && level === 2 && sources.length === 0)
+    r.error(r.line('crl-check'), 'crl-check', 'level 2 refuses every certificate without a current CRL: give the CRL sources in crl');
+  return { level, sources };
 }
 
 function readMainModeMethods(r: SectionReader, allowWeak: boolean): MainModeMethod[] {

@@ -28,11 +28,13 @@ export interface PolicyProblem {
 }
 
 /** `localAddressOf` gives our address towards a peer (see local-address.ts);
- * `remoteAddressOf` the peer's address with DNS names resolved. */
+ * `remoteAddressOf` the peer's address with DNS names resolved; `crlsOf` the current
+ * CRLs of a peer's sources (crl-store.ts; none without a store). */
 export function peerPolicies(
   config: SitelinkConfig,
   localAddressOf: (peer: string) => string,
   remoteAddressOf: (peer: string) => string | undefined = () => undefined,
+  crlsOf: (sources: readonly string[]) => readonly Buffer[] = () => [],
 ): { peers: PeerPolicy[]; problems: PolicyProblem[] } {
   const peers: PeerPolicy[] = [];
   const problems: PolicyProblem[] = [];
@@ -52,7 +54,7 @@ export function peerPolicies(
         auth.push({ kind: 'psk' });
         continue;
       }
-      const loaded = loadSignatureAuth(a);
+      const loaded = loadSignatureAuth(a, p.crl, () => crlsOf(p.crl.sources));
       if (typeof loaded === 'string') {
         problems.push({ peer: p.name, message: loaded });
         broken = true;

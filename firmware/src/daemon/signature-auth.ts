@@ -5,7 +5,7 @@
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AuthMethod } from '../config/types.ts';
+import type { AuthMethod, CrlSettings } from '../config/types.ts';
 import { certFields } from '../ike/crypto/x509-fields.ts';
 import type { SignatureAuthMethod } from '../ike/crypto/signature.ts';
 import type { SignatureAuth } from '../ike/exchange/types.ts';
@@ -19,7 +19,12 @@ function certificates(file: string): X509Certificate[] {
   return blocks.map((b) => new X509Certificate(b));
 }
 
-export function loadSignatureAuth(a: Exclude<AuthMethod, { kind: 'psk' }>): SignatureAuth | string {
+/** `crls` gives the current CRLs of the peer's sources at each check (crl-store.ts). */
+export function loadSignatureAuth(
+  a: Exclude<AuthMethod, { kind: 'psk' }>,
+  crl: CrlSettings = { level: 1, sources: [] },
+  crls: () => readonly Buffer[] = () => [],
+): SignatureAuth | string {
   try {
     const privateKey = createPrivateKey(readFileSync(a.privateKey));
     let method: SignatureAuthMethod | undefined;
@@ -37,8 +42,7 @@ export function loadSignatureAuth(a: Exclude<AuthMethod, { kind: 'psk' }>): Sign
       privateKey,
       certificates: mine.map((c) => Buffer.from(c.raw)),
       caSubjects: roots.map((c) => certFields(Buffer.from(c.raw)).subjectDer),
-      // CRL level 1: CRLs are honoured when present; none are fetched yet.
-      trust: { trustedRoots: roots, crlLevel: 1 },
+      trust: { trustedRoots: roots, crlLevel: crl.level, crls },
     };
   } catch (e) {
     return `cannot load certificate or key: ${e instanceof Error ? e.message : String(e)}`;

@@ -33,6 +33,7 @@ import { applyRuleset, removeRuleset, runNft } from '../policy/nft-apply.ts';
 import { saSpecOf } from './sa-spec.ts';
 import { ClearFallback } from './clear-fallback.ts';
 import { EngineDropWatch } from './engine-drops.ts';
+import { CrlStore } from './crl-store.ts';
 
 const TICK_MS = 1000;
 const RESTART_MS = 30_000;
@@ -92,7 +93,19 @@ async function main(): Promise<void> {
   if (recovered !== null) log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: recovered });
   const addrs = await peerAddresses(config);
   let running = config;
-  let { peers, problems } = peerPolicies(config, (name) => addrs.local.get(name) ?? '0.0.0.0', (name) => addrs.remote.get(name));
+  // CRL files and distribution points (crl-store.ts): loaded before the first
+  // negotiation (each fetch bounded by crl-timeout), refreshed from the tick.
+  const crlStore = new CrlStore({
+    now: () => performance.now(),
+    log: (e) => log.log(e),
+    timeoutMs: g.crlTimeoutSeconds * 1000,
+    refreshMs: g.crlRefreshSeconds * 1000,
+  });
+  const crlSources = (c: SitelinkConfig): string[] => [...c.peers.values()].flatMap((p) => (p.crl.level > 0 ? p.crl.sources : []));
+  crlStore.configure(crlSources(config));
+  await crlStore.refreshDue();
+  const crlsOf = (sources: readonly string[]): Buffer[] => crlStore.crls(sources);
+  let { peers, problems } = peerPolicies(config, (name) => addrs.local.get(name) ?? '0.0.0.0', (name) => addrs.remote.get(name), crlsOf);
   for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
 
   const dataplane = new Dataplane();
@@ -282,6 +295,7 @@ async function main(): Promise<void> {
   const tick = setInterval(() => {
     apply(node.tick());
     fallback.tick();
+    void crlStore.refreshDue();
     trap();
     if (++ticks % 60 === 0) reportCounters();
     if (ticks % 10 === 0) {
@@ -316,7 +330,9 @@ async function main(): Promise<void> {
     // handler reports the error) and the old config with its table stays in force.
     await applyRuleset(rulesetOf(next));
     const nextAddrs = await peerAddresses(next);
-    const r = peerPolicies(next, (name) => nextAddrs.local.get(name) ?? '0.0.0.0', (name) => nextAddrs.remote.get(name));
+    crlStore.configure(crlSources(next));
+    await crlStore.refreshDue();
+    const r = peerPolicies(next, (name) => nextAddrs.local.get(name) ?? '0.0.0.0', (name) => nextAddrs.remote.get(name), crlsOf);
     for (const p of r.problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'RELOAD', message: p.message });
     const ruleOwners = (name: string): string[] =>
       [running, next].flatMap((c) => c.rules.filter((x) => x.name === name && x.peer !== null).map((x) => x.peer!.name));

@@ -22,8 +22,9 @@ export interface CertPolicy {
   /** Minimum RSA modulus in bits (default 2048). */
   minRsaBits?: number;
   crlLevel: CrlLevel;
-  /** CRLs already fetched (DER or PEM); fetching is the caller's I/O. */
-  crls?: readonly Buffer[];
+  /** CRLs already fetched (DER or PEM), or where to get the current ones at each check
+   * (daemon/crl-store.ts refreshes them); fetching is the caller's I/O. */
+  crls?: readonly Buffer[] | (() => readonly Buffer[]);
   /** Evaluation time (default: now). */
   now?: Date;
   /** Longest chain accepted, leaf and root included (default 6). */
@@ -169,7 +170,7 @@ export function verifyPeerCertificate(certs: readonly X509Certificate[], id: Pee
 
   if (policy.crlLevel !== 0) {
     const crls: Crl[] = [];
-    for (const b of policy.crls ?? []) {
+    for (const b of (typeof policy.crls === 'function' ? policy.crls() : policy.crls) ?? []) {
       try {
         crls.push(parseCrl(b));
       } catch {
