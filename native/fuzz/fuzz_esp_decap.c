@@ -75,9 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sl_endpoint_parse(&from, "192.0.2.1", 4500);
 		uint8_t *inner = NULL;
 		size_t ilen = 0;
-		sl_sadb_rdlock(&db);
 		sl_drop_t why = sl_esp_decap(&fuzz_w, &db, SL_ENCAP_UDP, pkt, esp_len, &from, &inner, &ilen);
-		sl_sadb_unlock(&db);
 		if (why == SL_OK) {
 			if (tampered)
 				abort(); /* a forgery got through */

@@ -164,18 +164,13 @@ int sl_engine_add_sa(sl_engine_t *e, const sl_sa_spec_t *spec, char *err, size_t
 
 int sl_engine_update_remote(sl_engine_t *e, uint32_t spi, uint8_t dir, const sl_endpoint_t *remote)
 {
-	sl_sadb_wrlock(&e->db);
+	sl_sadb_lock(&e->db);
 	sl_sa_t *sa = sl_sadb_find(&e->db, spi, dir);
-	int rc = -1;
-	if (sa) {
-		/* Workers are excluded by the write lock; replay_lock orders us
-		 * against nothing else but keeps the rule "remote under replay_lock". */
-		pthread_spin_lock(&sa->replay_lock);
-		rc = sl_sa_set_remote(sa, remote, dst_family(e, sa->encap)) == 0 ? 0 : -2;
-		pthread_spin_unlock(&sa->replay_lock);
-	}
+	int fam = sa ? dst_family(e, sa->encap) : 0;
 	sl_sadb_unlock(&e->db);
-	return rc;
+	if (!sa)
+		return -1;
+	return sl_sadb_set_remote(&e->db, spi, dir, remote, fam);
 }
 
 int sl_engine_del_sa(sl_engine_t *e, uint32_t spi, uint8_t dir)
@@ -186,7 +181,7 @@ int sl_engine_del_sa(sl_engine_t *e, uint32_t spi, uint8_t dir)
 int sl_engine_sa_status(sl_engine_t *e, uint32_t spi, uint8_t dir, sl_sa_status_t *st)
 {
 	memset(st, 0, sizeof(*st));
-	sl_sadb_rdlock(&e->db);
+	sl_sadb_lock(&e->db);
 	sl_sa_t *sa = sl_sadb_find(&e->db, spi, dir);
 	if (!sa) {
 		sl_sadb_unlock(&e->db);
@@ -223,7 +218,7 @@ int sl_engine_sa_status(sl_engine_t *e, uint32_t spi, uint8_t dir, sl_sa_status_
 size_t sl_engine_list(sl_engine_t *e, uint32_t *spis, uint8_t *dirs, size_t max)
 {
 	size_t n = 0;
-	sl_sadb_rdlock(&e->db);
+	sl_sadb_lock(&e->db);
 	for (size_t b = 0; b < SL_SADB_BUCKETS; b++) {
 		for (int d = 0; d < 2; d++) {
 			for (sl_sa_t *sa = d ? e->db.out[b] : e->db.in[b]; sa; sa = sa->next) {

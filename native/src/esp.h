@@ -25,7 +25,7 @@ typedef struct sl_wctx {
 	sl_counters_t *cnt;
 	const sl_sink_t *sink;
 	/* Set when this worker makes an SA dead, so that its keys get wiped
-	 * (sl_sadb_reap) once no worker holds the read lock; NULL = nobody reaps. */
+	 * (sl_sadb_reap) after a grace period; NULL = nobody reaps. */
 	atomic_bool *reap;
 } sl_wctx_t;
 
@@ -37,8 +37,8 @@ sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap
 /* Verify and decrypt the ESP packet (SPI first) in place.  encap is how it
  * arrived (SL_ENCAP_UDP: from is the outer source, used for NAT following).
  * On SL_OK, *inner / *inner_len is the inner IP packet (inner_len 0 for a
- * dummy packet, RFC 4303 §2.6, which is consumed silently).  The caller
- * holds the SADB read lock and counts drops via sl_esp_count_drop. */
+ * dummy packet, RFC 4303 §2.6, which is consumed silently).  The caller is
+ * an online SADB reader (no lock) and counts drops via sl_esp_count_drop. */
 sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
 		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len);
 

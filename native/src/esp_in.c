@@ -14,7 +14,7 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 {
 	if (len < 8)
 		return SL_DROP_MALFORMED;
-	sl_sa_t *sa = sl_sadb_find(db, rd32(pkt), SL_DIR_IN);
+	sl_sa_t *sa = sl_sadb_lookup_in(db, rd32(pkt));
 	if (!sa)
 		return SL_DROP_BADSPI; /* §3.4.2 */
 	if (sa->encap != encap) {

@@ -127,10 +127,14 @@ int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)
 		if (len == 0)
 			return -1;
 	}
+	pthread_spin_lock(&sa->replay_lock);
 	sa->remote = *remote;
+	pthread_spin_unlock(&sa->replay_lock);
 	if (len) {
-		sa->dst = ss;
-		sa->dst_len = len;
+		int spare = (atomic_load(&sa->cur_dest) & 1) ^ 1;
+		sa->dests[spare].ss = ss;
+		sa->dests[spare].len = len;
+		atomic_store_explicit(&sa->cur_dest, spare, memory_order_release);
 	}
 	return 0;
 }

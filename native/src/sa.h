@@ -1,9 +1,10 @@
 /*
  * sa.h - one ESP security association (RFC 4301 §4.4.2 SAD entry).
  *
- * Immutable after creation except: remote endpoint (changed under the SADB
- * write lock, or for inbound SAs under replay_lock by the worker that sees
- * the peer move), the atomics, and the replay window (under replay_lock).
+ * Immutable after creation except: remote endpoint (under replay_lock: the
+ * owner changes it, or for inbound SAs the worker that sees the peer move),
+ * the outbound destination (two slots, see sl_sa_dest), the atomics, and
+ * the replay window (under replay_lock).
  */
 #ifndef SL_SA_H
 #define SL_SA_H
@@ -20,8 +21,15 @@
 #include "sa_spec.h"
 #include "selector.h"
 
+/* Where outbound packets of the SA go, as the engine's socket wants it. */
+typedef struct sl_sa_dest {
+	struct sockaddr_storage ss;
+	socklen_t len;
+} sl_sa_dest_t;
+
 typedef struct sl_sa {
-	struct sl_sa *next; /* SADB hash chain */
+	struct sl_sa *next; /* SADB control hash chain (writer side only) */
+	uint64_t gen;       /* order of installation: among equal selectors the newest wins */
 	uint32_t spi;
 	uint8_t dir, encap;
 	bool esn;
@@ -29,8 +37,11 @@ typedef struct sl_sa {
 	sl_alg_t alg;
 	char alg_name[32];
 	sl_endpoint_t local, remote;
-	struct sockaddr_storage dst; /* outbound destination for the engine's socket */
-	socklen_t dst_len;
+	/* Outbound destination: workers read dests[cur] without a lock; a
+	 * change writes the other slot, flips cur, and waits for a grace period
+	 * (sl_sadb_set_remote) before the old slot may be written again. */
+	sl_sa_dest_t dests[2];
+	atomic_int cur_dest;
 	int nctx; /* 0 once the keys are wiped (sl_sa_wipe_keys) */
 	sl_crypto_t *ctx[SL_MAX_WORKERS]; /* one per worker: contexts are single-threaded */
 	/* Copied at creation so status still reads them after the keys are wiped. */
@@ -61,8 +72,15 @@ void sl_sa_free(sl_sa_t *sa);
  * exclude every worker (SADB write lock): workers use sa->ctx[] only under
  * the read lock and only after seeing dead == false. */
 void sl_sa_wipe_keys(sl_sa_t *sa);
-/* Point the SA at a new remote; sock_family is the engine socket's (0 = none yet). */
+/* Point the SA at a new remote; sock_family is the engine socket's (0 = none
+ * yet).  Writes the spare destination slot and publishes it: the caller
+ * serialises changes and waits for a grace period between two of them. */
 int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family);
+/* The current outbound destination (lock-free read). */
+static inline const sl_sa_dest_t *sl_sa_dest(const sl_sa_t *sa)
+{
+	return &sa->dests[atomic_load_explicit(&sa->cur_dest, memory_order_acquire) & 1];
+}
 /* The highest sequence number sent (out) or authenticated (in). */
 uint64_t sl_sa_seq(sl_sa_t *sa);
 

@@ -1,4 +1,4 @@
-/* sadb.c - SA hash tables and the outbound selector list. */
+/* sadb.c - SA control tables and publication of the data-plane snapshot. */
 #include "sadb.h"
 
 #include <stdlib.h>
@@ -13,13 +13,16 @@ static size_t bucket(uint32_t spi)
 int sl_sadb_init(sl_sadb_t *db)
 {
 	*db = (sl_sadb_t){ 0 };
-	pthread_rwlockattr_t attr;
-	pthread_rwlockattr_init(&attr);
-	/* Workers read all the time; without writer preference a delete could wait forever. */
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	int rc = pthread_rwlock_init(&db->lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
-	return rc == 0 ? 0 : -1;
+	sl_qsbr_init(&db->qsbr);
+	if (pthread_mutex_init(&db->lock, NULL) != 0)
+		return -1;
+	sl_snap_t *s = sl_snap_build(NULL, 0, NULL, 0);
+	if (!s) {
+		pthread_mutex_destroy(&db->lock);
+		return -1;
+	}
+	atomic_init(&db->snap, s);
+	return 0;
 }
 
 void sl_sadb_destroy(sl_sadb_t *db)
@@ -35,24 +38,39 @@ void sl_sadb_destroy(sl_sadb_t *db)
 		}
 		db->in[b] = db->out[b] = NULL;
 	}
-	free(db->sel);
-	db->sel = NULL;
-	db->nsel = db->capsel = 0;
-	db->count = 0;
-	pthread_rwlock_destroy(&db->lock);
+	sl_snap_free(atomic_exchange(&db->snap, NULL));
+	db->count = db->nin = db->nout = 0;
+	pthread_mutex_destroy(&db->lock);
 }
 
-void sl_sadb_rdlock(sl_sadb_t *db)
+int sl_sadb_reader_register(sl_sadb_t *db)
 {
-	pthread_rwlock_rdlock(&db->lock);
+	return sl_qsbr_register(&db->qsbr);
 }
-void sl_sadb_wrlock(sl_sadb_t *db)
+void sl_sadb_reader_unregister(sl_sadb_t *db, int slot)
 {
-	pthread_rwlock_wrlock(&db->lock);
+	sl_qsbr_unregister(&db->qsbr, slot);
+}
+void sl_sadb_quiescent(sl_sadb_t *db, int slot)
+{
+	sl_qsbr_quiescent(&db->qsbr, slot);
+}
+void sl_sadb_offline(sl_sadb_t *db, int slot)
+{
+	sl_qsbr_offline(&db->qsbr, slot);
+}
+void sl_sadb_online(sl_sadb_t *db, int slot)
+{
+	sl_qsbr_online(&db->qsbr, slot);
+}
+
+void sl_sadb_lock(sl_sadb_t *db)
+{
+	pthread_mutex_lock(&db->lock);
 }
 void sl_sadb_unlock(sl_sadb_t *db)
 {
-	pthread_rwlock_unlock(&db->lock);
+	pthread_mutex_unlock(&db->lock);
 }
 
 sl_sa_t *sl_sadb_find(sl_sadb_t *db, uint32_t spi, uint8_t dir)
@@ -63,65 +81,87 @@ sl_sa_t *sl_sadb_find(sl_sadb_t *db, uint32_t spi, uint8_t dir)
 	return sa;
 }
 
-/* Insert the new SA's selectors in front of every entry that is not more
- * specific, so ties go to the newest SA.  Allocation happens here (control
- * path), never on lookup. */
-static int sel_insert(sl_sadb_t *db, sl_sa_t *sa)
+sl_sa_t *sl_sadb_lookup_in(sl_sadb_t *db, uint32_t spi)
 {
-	if (db->nsel + sa->nsels > db->capsel) {
-		size_t cap = db->capsel ? db->capsel * 2 : 16;
-		while (cap < db->nsel + sa->nsels)
-			cap *= 2;
-		sl_out_entry_t *n = realloc(db->sel, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		db->sel = n;
-		db->capsel = cap;
-	}
-	for (size_t i = 0; i < sa->nsels; i++) {
-		const sl_selector_t *s = &sa->sels[i];
-		size_t pos = 0;
-		while (pos < db->nsel && sl_selector_cmp(db->sel[pos].sel, s) < 0)
-			pos++;
-		for (size_t j = db->nsel; j > pos; j--)
-			db->sel[j] = db->sel[j - 1];
-		db->sel[pos] = (sl_out_entry_t){ .sel = s, .sa = sa };
-		db->nsel++;
-	}
-	return 0;
+	const sl_snap_t *s = atomic_load_explicit(&db->snap, memory_order_acquire);
+	return s ? sl_snap_find_in(s, spi) : NULL;
 }
 
-static void sel_remove(sl_sadb_t *db, const sl_sa_t *sa)
+sl_sa_t *sl_sadb_lookup_out(sl_sadb_t *db, const sl_flow_t *f)
 {
-	size_t w = 0;
-	for (size_t r = 0; r < db->nsel; r++)
-		if (db->sel[r].sa != sa)
-			db->sel[w++] = db->sel[r];
-	db->nsel = w;
+	const sl_snap_t *s = atomic_load_explicit(&db->snap, memory_order_acquire);
+	return s ? sl_snap_lookup_out(s, f) : NULL;
+}
+
+/* Build a snapshot of the chains, leaving out `skip` (an SA being deleted).
+ * Allocation happens here, on the control path, never on lookup. */
+static sl_snap_t *build(sl_sadb_t *db, const sl_sa_t *skip)
+{
+	size_t nin = db->nin, nout = db->nout;
+	sl_sa_t **ins = calloc(nin ? nin : 1, sizeof(*ins));
+	sl_sa_t **outs = calloc(nout ? nout : 1, sizeof(*outs));
+	sl_snap_t *s = NULL;
+	if (ins && outs) {
+		size_t i = 0, o = 0;
+		for (size_t b = 0; b < SL_SADB_BUCKETS; b++) {
+			for (sl_sa_t *sa = db->in[b]; sa; sa = sa->next)
+				if (sa != skip && i < nin)
+					ins[i++] = sa;
+			for (sl_sa_t *sa = db->out[b]; sa; sa = sa->next)
+				if (sa != skip && o < nout)
+					outs[o++] = sa;
+		}
+		s = sl_snap_build(ins, i, outs, o);
+	}
+	free(ins);
+	free(outs);
+	return s;
+}
+
+/* Publish s, wait until no reader can hold the old one, free it. */
+static void publish(sl_sadb_t *db, sl_snap_t *s)
+{
+	sl_snap_t *old = atomic_exchange_explicit(&db->snap, s, memory_order_acq_rel);
+	atomic_fetch_add(&db->rebuilds, 1);
+	sl_qsbr_synchronize(&db->qsbr);
+	sl_snap_free(old);
 }
 
 int sl_sadb_add(sl_sadb_t *db, sl_sa_t *sa)
 {
-	sl_sadb_wrlock(db);
+	sl_sadb_lock(db);
 	if (sl_sadb_find(db, sa->spi, sa->dir)) {
 		sl_sadb_unlock(db);
 		return -1;
 	}
-	if (sa->dir == SL_DIR_OUT && sel_insert(db, sa) != 0) {
-		sl_sadb_unlock(db);
-		return -2;
-	}
+	sa->gen = ++db->next_gen;
 	sl_sa_t **head = &(sa->dir == SL_DIR_OUT ? db->out : db->in)[bucket(sa->spi)];
 	sa->next = *head;
 	*head = sa;
+	if (sa->dir == SL_DIR_OUT)
+		db->nout++;
+	else
+		db->nin++;
+	sl_snap_t *s = build(db, NULL);
+	if (!s) {
+		*head = sa->next;
+		sa->next = NULL;
+		if (sa->dir == SL_DIR_OUT)
+			db->nout--;
+		else
+			db->nin--;
+		sl_sadb_unlock(db);
+		return -2;
+	}
 	db->count++;
+	publish(db, s);
 	sl_sadb_unlock(db);
 	return 0;
 }
 
 int sl_sadb_del(sl_sadb_t *db, uint32_t spi, uint8_t dir)
 {
-	sl_sadb_wrlock(db);
+	sl_sadb_lock(db);
 	sl_sa_t **pp = &(dir == SL_DIR_OUT ? db->out : db->in)[bucket(spi)];
 	while (*pp && (*pp)->spi != spi)
 		pp = &(*pp)->next;
@@ -130,20 +170,48 @@ int sl_sadb_del(sl_sadb_t *db, uint32_t spi, uint8_t dir)
 		sl_sadb_unlock(db);
 		return -1;
 	}
+	sl_snap_t *s = build(db, sa);
+	if (!s) {
+		sl_sadb_unlock(db);
+		return -2;
+	}
 	*pp = sa->next;
 	if (dir == SL_DIR_OUT)
-		sel_remove(db, sa);
+		db->nout--;
+	else
+		db->nin--;
 	db->count--;
-	/* Still under the write lock: no worker holds a pointer to sa. */
+	/* After the grace period in publish() no reader holds sa. */
+	publish(db, s);
 	sl_sa_free(sa);
 	sl_sadb_unlock(db);
 	return 0;
 }
 
+int sl_sadb_set_remote(sl_sadb_t *db, uint32_t spi, uint8_t dir, const sl_endpoint_t *remote,
+		       int sock_family)
+{
+	sl_sadb_lock(db);
+	sl_sa_t *sa = sl_sadb_find(db, spi, dir);
+	int rc = -1;
+	if (sa) {
+		rc = sl_sa_set_remote(sa, remote, sock_family) == 0 ? 0 : -2;
+		/* The slot just retired may still be read by a worker: the next
+		 * change (which writes it) must wait for them. */
+		if (rc == 0)
+			sl_qsbr_synchronize(&db->qsbr);
+	}
+	sl_sadb_unlock(db);
+	return rc;
+}
+
 size_t sl_sadb_reap(sl_sadb_t *db)
 {
 	size_t n = 0;
-	sl_sadb_wrlock(db);
+	sl_sadb_lock(db);
+	/* Every dead flag was set before this call: once each reader has passed
+	 * a quiescent point it has seen them and will not touch ctx[] again. */
+	sl_qsbr_synchronize(&db->qsbr);
 	for (size_t b = 0; b < SL_SADB_BUCKETS; b++) {
 		for (int d = 0; d < 2; d++) {
 			for (sl_sa_t *sa = d ? db->out[b] : db->in[b]; sa; sa = sa->next) {
@@ -156,16 +224,4 @@ size_t sl_sadb_reap(sl_sadb_t *db)
 	}
 	sl_sadb_unlock(db);
 	return n;
-}
-
-sl_sa_t *sl_sadb_lookup_out(sl_sadb_t *db, const sl_flow_t *f)
-{
-	for (size_t i = 0; i < db->nsel; i++) {
-		sl_out_entry_t *e = &db->sel[i];
-		if (atomic_load_explicit(&e->sa->dead, memory_order_relaxed))
-			continue;
-		if (sl_selector_match(e->sel, f, false))
-			return e->sa;
-	}
-	return NULL;
 }

@@ -1,8 +1,9 @@
 /*
  * worker.c - one data-plane thread: TUN queue -> ESP -> UDP/raw, and
  * UDP/raw -> ESP -> TUN, in batches (recvmmsg/sendmmsg) with buffers
- * allocated once at start.  The SADB read lock is held per batch, never
- * across a syscall.
+ * allocated once at start.  SA lookups take no lock: the worker is a QSBR
+ * reader of the SADB snapshot (sadb.h) and announces a quiescent state
+ * between batches and goes offline while it sleeps in epoll_wait.
  */
 #include "engine_internal.h"
 #include "esp.h"
@@ -62,6 +63,7 @@ typedef struct wstate {
 		struct cmsghdr align;
 	} rcmsg[RX_BATCH];
 	sl_gro_t gro;
+	int rcu; /* SADB reader slot */
 	uint8_t *inner[MAX_INNER];
 	size_t inner_len[MAX_INNER];
 } wstate_t;
@@ -180,20 +182,20 @@ static bool encap_slot(wstate_t *s, int k, size_t len)
 		sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
 		return false;
 	}
-	sl_sadb_rdlock(&e->db);
 	sl_sa_t *sa = sl_sadb_lookup_out(&e->db, &f);
 	sl_drop_t why = SL_DROP_NOSA;
 	if (sa) {
 		why = sl_esp_encap(&s->w, sa, b, s->txbuf_len, (size_t)ilen,
 				   f.family == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6, &s->esp[k], &s->esp_len[k]);
 		if (why == SL_OK) {
-			/* Copy the destination: the SA may change once the lock is dropped. */
+			/* Copy the destination: the slot may be rewritten after our
+			 * next quiescent point (sl_sadb_set_remote). */
+			const sl_sa_dest_t *d = sl_sa_dest(sa);
 			s->raw[k] = sa->encap == SL_ENCAP_NONE;
-			memcpy(&s->dst[k], &sa->dst, sa->dst_len);
-			s->dst_len[k] = sa->dst_len;
+			memcpy(&s->dst[k], &d->ss, d->len);
+			s->dst_len[k] = d->len;
 		}
 	}
-	sl_sadb_unlock(&e->db);
 	if (why != SL_OK) {
 		sl_esp_count_drop(&s->w, why);
 		return false;
@@ -286,10 +288,8 @@ static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_
 	}
 	if (ilen) {
 		if (*nout == MAX_INNER) {
-			/* Pointers are into rx buffers, not SA memory: safe unlocked. */
-			sl_sadb_unlock(&e->db);
+			/* Pointers are into rx buffers, not SA memory. */
 			write_tun(s, *nout);
-			sl_sadb_rdlock(&e->db);
 			*nout = 0;
 		}
 		s->inner[*nout] = inner;
@@ -358,7 +358,6 @@ static int net_batch(wstate_t *s, int fd, bool raw)
 	if (n <= 0)
 		return 0;
 	int nout = 0;
-	sl_sadb_rdlock(&s->e->db);
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &s->rmsg[i].msg_hdr;
 		uint8_t *p = s->rx + (size_t)i * RX_BUF;
@@ -409,7 +408,6 @@ static int net_batch(wstate_t *s, int fd, bool raw)
 			nout++;
 		}
 	}
-	sl_sadb_unlock(&s->e->db);
 	write_tun(s, nout);
 	return n;
 }
@@ -425,6 +423,8 @@ void *sl_worker_main(void *arg)
 	sl_worker_t *me = arg;
 	sl_engine_t *e = me->e;
 	wstate_t *s = calloc(1, sizeof(*s));
+	if (s)
+		s->rcu = -1;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!s || ep < 0)
 		goto out;
@@ -450,9 +450,15 @@ void *sl_worker_main(void *arg)
 	add_fd(ep, e->stop_fd, TAG_STOP, 0);
 	if (me->idx == 0)
 		add_fd(ep, e->timer_fd, TAG_TIMER, 0);
+	s->rcu = sl_sadb_reader_register(&e->db);
+	if (s->rcu < 0)
+		goto out; /* more threads than reader slots: cannot happen with SL_MAX_WORKERS */
 	for (;;) {
 		struct epoll_event evs[8];
+		/* Asleep we hold no SA: writers need not wait for us. */
+		sl_sadb_offline(&e->db, s->rcu);
 		int n = epoll_wait(ep, evs, 8, -1);
+		sl_sadb_online(&e->db, s->rcu);
 		if (n < 0 && errno != EINTR)
 			break;
 		bool stop = false;
@@ -461,15 +467,15 @@ void *sl_worker_main(void *arg)
 			case TAG_TUN:
 				/* Bounded rounds so one direction cannot starve the other. */
 				for (int r = 0; r < 8 && tun_batch(s) == BATCH; r++)
-					;
+					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_UDP:
 				for (int r = 0; r < 8 && net_batch(s, s->udp, false) == RX_BATCH; r++)
-					;
+					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_RAW:
 				for (int r = 0; r < 8 && net_batch(s, e->raw_fd, true) == RX_BATCH; r++)
-					;
+					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_TIMER: {
 				uint64_t ticks;
@@ -481,16 +487,21 @@ void *sl_worker_main(void *arg)
 				stop = true;
 				break;
 			}
+			sl_sadb_quiescent(&e->db, s->rcu);
 		}
 		if (stop)
 			break;
-		/* Outside any batch (no read lock held): a dead SA's keys are wiped
-		 * here, under the write lock, so no other worker is mid-batch with it.
-		 * Rare (once per SA death), so the write lock costs nothing steady-state. */
-		if (atomic_load_explicit(&e->reap, memory_order_relaxed) && atomic_exchange(&e->reap, false))
+		/* Outside any batch: a dead SA's keys are wiped here once every other
+		 * worker has passed a quiescent point (we are offline meanwhile, so it
+		 * does not wait for us).  Rare: once per SA death. */
+		if (atomic_load_explicit(&e->reap, memory_order_relaxed) && atomic_exchange(&e->reap, false)) {
+			sl_sadb_offline(&e->db, s->rcu);
 			sl_sadb_reap(&e->db);
+		}
 	}
 out:
+	if (s && s->rcu >= 0)
+		sl_sadb_reader_unregister(&e->db, s->rcu);
 	if (ep >= 0)
 		close(ep);
 	if (s) {

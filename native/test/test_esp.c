@@ -136,10 +136,7 @@ static sl_drop_t open_pkt(pair_t *p, uint8_t *esp, size_t len, uint8_t **inner, 
 {
 	sl_endpoint_t from;
 	sl_endpoint_parse(&from, "127.0.0.1", 4500);
-	sl_sadb_rdlock(&p->db);
-	sl_drop_t r = sl_esp_decap(&W, &p->db, SL_ENCAP_UDP, esp, len, &from, inner, ilen);
-	sl_sadb_unlock(&p->db);
-	return r;
+	return sl_esp_decap(&W, &p->db, SL_ENCAP_UDP, esp, len, &from, inner, ilen);
 }
 
 /* Hand-build an ESP payload (inner + custom trailer) and seal it with the
@@ -377,26 +374,26 @@ static void limits(void)
 	sl_flow_t f = { .family = AF_INET };
 	memcpy(f.src, orig + 12, 4);
 	memcpy(f.dst, orig + 16, 4);
-	sl_sadb_rdlock(&db);
 	CHECK(sl_sadb_lookup_out(&db, &f) == NULL);
-	sl_sadb_unlock(&db);
 
 	/* The dying worker asked for a reap; the keys are still there until then. */
 	CHECK(atomic_load(&reap));
 	CHECK(out->nctx == 1 && out->ctx[0] != NULL && !atomic_load(&out->keys_wiped));
-	/* A worker mid-batch (read lock held) keeps the contexts alive: the reap
-	 * waits for the write lock. */
-	sl_sadb_rdlock(&db);
+	/* A worker mid-batch (an online reader that has not passed a quiescent
+	 * point) keeps the contexts alive: the reap waits for its grace period. */
+	int slot = sl_sadb_reader_register(&db);
+	CHECK(slot >= 0);
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, reaper, &db), 0);
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	nanosleep(&ts, NULL);
 	CHECK(out->nctx == 1 && out->ctx[0] != NULL);
-	sl_sadb_unlock(&db);
+	sl_sadb_quiescent(&db, slot);
 	void *wiped = NULL;
 	pthread_join(th, &wiped);
 	CHECK_EQ((uintptr_t)wiped, 1); /* only the dead SA, not the live one */
 	CHECK(out->nctx == 0 && out->ctx[0] == NULL && atomic_load(&out->keys_wiped));
+	sl_sadb_reader_unregister(&db, slot);
 	CHECK(live->nctx == 1 && live->ctx[0] != NULL && !atomic_load(&live->keys_wiped));
 	CHECK(strcmp(out->backend_name, "openssl") == 0); /* status still reads it */
 	/* The dead SA is still refused without touching the (gone) contexts. */
