@@ -303,6 +303,30 @@ static void test_proc_parser(void)
 	unlink(path);
 }
 
+/* The AF_ALG descriptor budget: past it an explicit AF_ALG context is
+ * refused with a clear reason and AUTO still gets a working context. */
+static void test_afalg_budget(void)
+{
+	uint8_t key[20] = { 7 };
+	sl_crypto_params_t p = { .alg = SL_ALG_AES_GCM_16, .enc_key = key, .enc_key_len = 20 };
+	sl_crypto_t *c = NULL;
+	char err[160] = "";
+	int before = sl_afalg_fds_in_use();
+	CHECK(sl_afalg_fd_budget() > 0, "default budget %d", sl_afalg_fd_budget());
+	sl_afalg_set_fd_budget(1); /* less than one context needs */
+	CHECK(sl_afalg_fd_budget() == 1, "budget set");
+	int rc = sl_crypto_new(&c, &p, SL_BACKEND_AFALG, err, sizeof(err));
+	CHECK(rc == SL_CRYPTO_ENOTSUP && c == NULL, "afalg over budget refused (rc %d)", rc);
+	CHECK(strstr(err, "descriptor budget") != NULL, "reason names the budget: %s", err);
+	CHECK(sl_afalg_fds_in_use() == before, "nothing leaked from the budget");
+	rc = sl_crypto_new(&c, &p, SL_BACKEND_AUTO, err, sizeof(err));
+	CHECK(rc == SL_CRYPTO_OK && c != NULL && sl_crypto_backend(c) == SL_BACKEND_OPENSSL,
+	      "auto over budget falls back to OpenSSL");
+	sl_crypto_free(c);
+	sl_afalg_set_fd_budget(-1);
+	CHECK(sl_afalg_fd_budget() > 1, "default restored");
+}
+
 int main(void)
 {
 	if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
@@ -313,6 +337,8 @@ int main(void)
 
 	printf("names\n");
 	test_names();
+	printf("AF_ALG descriptor budget\n");
+	test_afalg_budget();
 	printf("constant-time compare, wipe\n");
 	test_ct_and_wipe();
 	printf("HMAC\n");

@@ -19,6 +19,12 @@
  * Output of an encryption is AAD | ciphertext | ICV, of a decryption
  * AAD | plaintext; the iovecs put it straight back into the packet.  A
  * forged packet makes the read fail with EBADMSG.
+ *
+ * Descriptors: each context holds two (the keyed tfm socket and its op
+ * socket), so an SA costs 2 per worker.  A hub with 1,000 tunnels would
+ * otherwise run the process out of descriptors (and lose its UDP sockets
+ * with it), so contexts draw from a process-wide budget, by default half
+ * of RLIMIT_NOFILE; past it AF_ALG refuses and "auto" uses OpenSSL.
  */
 #include "crypto_internal.h"
 #include "afalg_proc.h"
@@ -29,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -46,7 +54,55 @@
 typedef struct {
 	int tfm; /* bound algorithm socket: holds the key */
 	int op;  /* accepted operation socket */
+	int reserved; /* descriptors drawn from the budget */
 } afalg_t;
+
+#define FDS_PER_CTX 2
+
+static atomic_int fds_in_use;
+static atomic_int fd_budget = -1; /* -1: not set, use the default */
+
+static int budget(void)
+{
+	int b = atomic_load(&fd_budget);
+	if (b >= 0)
+		return b;
+	struct rlimit rl;
+	long lim = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		lim = (long)rl.rlim_cur;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		lim = 1 << 20;
+	if (lim > (1 << 22))
+		lim = 1 << 22;
+	return (int)(lim / 2);
+}
+
+void sl_afalg_set_fd_budget(int n)
+{
+	atomic_store(&fd_budget, n < 0 ? -1 : n);
+}
+
+int sl_afalg_fd_budget(void)
+{
+	return budget();
+}
+
+int sl_afalg_fds_in_use(void)
+{
+	return atomic_load(&fds_in_use);
+}
+
+static bool reserve(int n)
+{
+	int lim = budget();
+	int cur = atomic_load(&fds_in_use);
+	do {
+		if (cur + n > lim)
+			return false;
+	} while (!atomic_compare_exchange_weak(&fds_in_use, &cur, cur + n));
+	return true;
+}
 
 bool sl_afalg_available(void)
 {
@@ -69,6 +125,8 @@ static void afalg_fini(sl_crypto_t *c)
 	if (s->tfm >= 0)
 		close(s->tfm);
 	s->op = s->tfm = -1;
+	atomic_fetch_sub(&fds_in_use, s->reserved);
+	s->reserved = 0;
 }
 
 /* Pack the authenc key: struct rtattr { len, type = KEYA_PARAM }, be32
@@ -108,6 +166,12 @@ static int afalg_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, si
 	c->be = s;
 	c->be_size = sizeof(*s);
 
+	if (!reserve(FDS_PER_CTX)) {
+		sl_crypto_seterr(err, errlen, "af_alg: descriptor budget exhausted (%d of %d in use)",
+				 sl_afalg_fds_in_use(), budget());
+		return SL_CRYPTO_ENOTSUP;
+	}
+	s->reserved = FDS_PER_CTX;
 	s->tfm = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s->tfm < 0) {
 		sl_crypto_seterr(err, errlen, "af_alg: socket: %s", strerror(errno));

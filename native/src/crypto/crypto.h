@@ -77,6 +77,12 @@ const char *sl_crypto_driver(const sl_crypto_t *c);
 
 /* Is AF_ALG usable at all on this kernel (socket(AF_ALG) works)? */
 bool sl_afalg_available(void);
+/* Process-wide cap on AF_ALG descriptors (2 per context, so 2 per SA per
+ * worker); n < 0 restores the default, half of RLIMIT_NOFILE.  Past it an
+ * AF_ALG context is refused (ENOTSUP) and AUTO falls back to OpenSSL. */
+void sl_afalg_set_fd_budget(int n);
+int sl_afalg_fd_budget(void);
+int sl_afalg_fds_in_use(void);
 /* Parse a name ("aes128gcm16", "aes256-sha256", "3des-sha1", "chacha20poly1305",
  * ...) into alg + expected key lengths; -1 when unknown. */
 int sl_alg_parse(const char *name, sl_alg_t *alg, size_t *enc_key_len, size_t *auth_key_len);
