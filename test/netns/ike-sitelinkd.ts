@@ -35,6 +35,8 @@ export interface GatewayConfig {
   retransmit?: { timeout: string; tries: number };
   /** Peer `version` (default: unset, i.e. IKEv1). */
   version?: 1 | 2;
+  /** Extra lines for the peer section, e.g. ['esn = yes']. */
+  peerLines?: string[];
   /** The negotiate filter's protocol and ports (default: whole subnets). */
   filter?: { protocol: string; sourcePorts?: string; destinationPorts?: string };
 }
@@ -82,7 +84,7 @@ peers {
     remote = ${g.remote}${g.localAddress ? `\n    local = ${g.localAddress}` : ''}
     remote-id = ${g.remoteId}
     proposals = ${g.proposals ?? 'aes128-sha256-modp2048'}
-    start = ${g.start}${g.version ? `\n    version = ${g.version}` : ''}${certLines}
+    start = ${g.start}${g.version ? `\n    version = ${g.version}` : ''}${certLines}${(g.peerLines ?? []).map((l) => `\n    ${l}`).join('')}
   }
 }
 filter-lists {

@@ -1,6 +1,6 @@
 // sitelinkd <-> sitelinkd over IKEv2 (version = 2) in the netns lab: gwA
 // behind the masquerading NAT initiates IKE_SA_INIT + IKE_AUTH (PSK,
-// aes128gcm16 child SA) to gwB; NAT detection moves IKE to 4500 and ESP into
+// aes128gcm16 child SA with 64-bit ESN: gwA esn = yes, gwB either) to gwB; NAT detection moves IKE to 4500 and ESP into
 // UDP; pings pass both ways, nothing leaks in clear, the PSK is in no log,
 // sitelinkctl shows version 2, a forced rekey keeps the tunnel, and on
 // SIGTERM the Delete reaches the peer.
@@ -28,6 +28,7 @@ t.test('sitelinkd <-> sitelinkd over IKEv2 across the NAT', { skip: skip ?? fals
     psk,
     start: 'start',
     version: 2,
+    peerLines: ['esn = yes'],
   });
   const confB = writeGatewayConfig(dir, 'gwB', {
     id: 'gwB.lab',
@@ -39,6 +40,7 @@ t.test('sitelinkd <-> sitelinkd over IKEv2 across the NAT', { skip: skip ?? fals
     psk,
     start: 'none',
     version: 2,
+    peerLines: ['esn = either'],
   });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
@@ -58,6 +60,7 @@ t.test('sitelinkd <-> sitelinkd over IKEv2 across the NAT', { skip: skip ?? fals
   t.match(logA, /IKE_SA_INIT/, 'gwA logged IKE_SA_INIT');
   t.match(logA, /moving to port 4500/, 'gwA floated to 4500 after NAT detection');
   t.match(logB, /child SA pair installed/, 'gwB installed the child SA pair');
+  t.match(logB, /"esn":"yes"/, 'with extended sequence numbers (the engine carries them)');
   t.notOk((logA + logB + a.recentOutput() + b.recentOutput()).includes(psk), 'the PSK appears in no log or output');
 
   const st = await controlRequest(a.files.socket, 'status');

@@ -58,3 +58,29 @@ t.test('version = 2 refuses what its IKE SA cannot do yet: certificates, 3DES-on
   t.match(errorsOf(conf('    version = 2\n    auth = rsa-sig')).join('\n'), /peers\.hq\.auth: expected psk: IKEv2 certificate authentication is not implemented yet/);
   t.match(errorsOf(conf('    version = 2\n    proposals = 3des-sha1-modp2048')).join('\n'), /peers\.hq\.proposals: expected at least one AES proposal/);
 });
+
+t.test('AEAD IKE SA suites (RFC 5282): written as strongSwan does, IKEv2 only', async (t) => {
+  const r = loadConfigText(
+    'sitelink.conf',
+    conf('    version = 2\n    proposals = aes256gcm16-prfsha384-ecp384, chacha20poly1305-prfsha256-curve25519, aes128gcm-sha256-modp3072'),
+    { secrets: false },
+  );
+  if (!r.ok) throw new Error(r.errors.map(formatConfigError).join('\n'));
+  t.same(r.config.peers.get('hq')!.keyExchange.methods, [
+    { encryption: 'aes256gcm16', integrity: 'sha384', dhGroup: 20 },
+    { encryption: 'chacha20poly1305', integrity: 'sha256', dhGroup: 31 },
+    { encryption: 'aes128gcm16', integrity: 'sha256', dhGroup: 15 },
+  ]);
+  t.match(errorsOf(conf('    proposals = aes256gcm16-prfsha384-ecp384, aes256-sha256-modp2048')), [
+    /^sitelink\.conf:6: peers\.hq\.proposals: IKEv2 only \(aes256gcm16-prfsha384-ecp384: IKEv1 has no AEAD IKE SA cipher\).*set version = 2$/,
+  ]);
+  t.match(errorsOf(conf('    version = 2\n    proposals = aes256gcm16-prfmd5-ecp384')), [/peers\.hq\.proposals: expected a PRF prfsha1/]);
+});
+
+t.test('esn = no | yes | either: IKEv2 only, reaches the tunnels', async (t) => {
+  const r = loadConfigText('sitelink.conf', conf('    version = 2\n    esn = either'), { secrets: false });
+  if (!r.ok) throw new Error(r.errors.map(formatConfigError).join('\n'));
+  t.equal(r.config.peers.get('hq')!.esn, 'either');
+  t.match(errorsOf(conf('    esn = yes')), [/^sitelink\.conf:6: peers\.hq\.esn: IKEv2 only .*set version = 2$/]);
+  t.match(errorsOf(conf('    version = 2\n    esn = maybe')), [/^sitelink\.conf:7: peers\.hq\.esn: expected one of no, yes, either/]);
+});

@@ -102,12 +102,15 @@ export type FilterAction = PermitAction | BlockAction | NegotiateAction;
 
 // ---------------------------------------------------------------- peers
 
-export type IkeEncryption = 'aes128' | 'aes256' | '3des' | 'des';
+/** IKE SA ciphers; the AEAD ones (RFC 5282, RFC 7634) exist only in IKEv2. */
+export type IkeEncryption = 'aes128' | 'aes256' | '3des' | 'des' | IkeAeadEncryption;
+export type IkeAeadEncryption = 'aes128gcm16' | 'aes256gcm16' | 'chacha20poly1305';
 export type IkeIntegrity = 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'md5';
 
 /** One main mode (phase 1) proposal. */
 export interface MainModeMethod {
   encryption: IkeEncryption;
+  /** With an AEAD cipher this names the PRF alone ("aes256gcm16-prfsha384-ecp384"): no integrity transform. */
   integrity: IkeIntegrity;
   dhGroup: DhGroup;
 }
@@ -183,6 +186,8 @@ export interface Peer {
   start: 'start' | 'trap' | 'none';
   /** Explicit allow-weak switch: permits DES, MD5, DH group 1 and aggressive mode. */
   allowWeak: boolean;
+  /** IKEv2 child SAs: 64-bit extended sequence numbers (RFC 4303 §2.2.1): no, yes, or either (offer ESN, take NO_ESN). */
+  esn: 'no' | 'yes' | 'either';
   at: SourceRef;
 }
 

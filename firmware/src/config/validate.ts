@@ -13,7 +13,7 @@ import { SectionReader, path, text } from './reader.ts';
 import {
   parseAddressSpec, parseBool, parseDhGroup, parseDuration, parseEspAlgorithm, parseHostOrName,
   parseIdentity, parseKilobytes, parseMainModeMethod, parsePortRange, parseProtocol, parseUint,
-  oneOf, weaknessOf, WEAK_DH, DH_NAME, type Parsed,
+  oneOf, weaknessOf, WEAK_DH, DH_NAME, isAeadEncryption, formatMainModeMethod, type Parsed,
 } from './values.ts';
 import { parseIp } from '../policy/address.ts';
 import { existsSync } from 'node:fs';
@@ -284,7 +284,10 @@ const V1_ONLY: readonly (readonly [string, string])[] = [
 ];
 
 /** Peer options that exist only in IKEv2 (refused with version = 1). */
-const V2_ONLY: readonly (readonly [string, string])[] = [['ike-lifetime', 'the IKE SA lifetime; IKEv1 calls it main-mode-lifetime']];
+const V2_ONLY: readonly (readonly [string, string])[] = [
+  ['ike-lifetime', 'the IKE SA lifetime; IKEv1 calls it main-mode-lifetime'],
+  ['esn', 'extended sequence numbers are negotiated by IKEv2 here, RFC 7296 §3.3.2'],
+];
 
 function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOptions, warnings: ConfigError[]): Peer | null {
   const name = r.section.name;
@@ -347,13 +350,22 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
         'auth',
         'expected psk: IKEv2 certificate authentication is not implemented yet (use version = 1 for rsa-sig/ecdsa-sig)',
       );
-    if (!methods.some((m) => m.encryption.startsWith('aes') && m.integrity !== 'md5')) {
+    if (!methods.some((m) => (m.encryption.startsWith('aes') || isAeadEncryption(m.encryption)) && m.integrity !== 'md5')) {
       r.error(
         r.line('proposals'),
         'proposals',
-        'expected at least one AES proposal with SHA-1/SHA-2: IKEv2 here does not do 3DES, DES or MD5 for the IKE SA',
+        'expected at least one AES proposal (CBC or GCM) or chacha20poly1305, with SHA-1/SHA-2: ' +
+          'IKEv2 here does not do 3DES, DES or MD5 for the IKE SA',
       );
     }
+  } else {
+    const aead = methods.filter((m) => isAeadEncryption(m.encryption)).map(formatMainModeMethod);
+    if (aead.length > 0)
+      r.error(
+        r.line('proposals'),
+        'proposals',
+        `IKEv2 only (${aead.join(', ')}: IKEv1 has no AEAD IKE SA cipher); use aes128/aes256 with sha256 or set version = 2`,
+      );
   }
 
   const dpdDelay = r.get('dpd-delay', parseDuration, 30);
@@ -395,6 +407,7 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     keepaliveSeconds: r.get('keepalive', parseDuration, 20),
     start: r.get('start', (s) => oneOf(s, ['start', 'trap', 'none'] as const), roaming ? 'none' : 'trap'),
     allowWeak,
+    esn: r.get('esn', (s) => oneOf(s, ['no', 'yes', 'either'] as const), 'no'),
     at: { file: r.file, line: r.section.line },
   };
   if (roaming && peer.start !== 'none')

@@ -5,7 +5,7 @@
  */
 import type { EspAlgorithm } from '../dataplane/types.ts';
 import type {
-  AddressSpec, DhGroup, IkeEncryption, IkeIntegrity, MainModeMethod, PeerIdentity, PortRange,
+  AddressSpec, DhGroup, IkeAeadEncryption, IkeEncryption, IkeIntegrity, MainModeMethod, PeerIdentity, PortRange,
 } from './types.ts';
 import { isNetworkAddress, parseCidr, parseIp, formatIp } from '../policy/address.ts';
 
@@ -76,21 +76,37 @@ export function parseDhGroup(s: string): Parsed<DhGroup> {
 }
 
 const ENCRYPTIONS: readonly IkeEncryption[] = ['aes128', 'aes256', '3des', 'des'];
+/** AEAD IKE SA ciphers (IKEv2 only), by the names strongSwan's proposals use. */
+const AEAD_ENCRYPTIONS: Record<string, IkeAeadEncryption> = {
+  aes128gcm16: 'aes128gcm16', aes128gcm: 'aes128gcm16', aes256gcm16: 'aes256gcm16', aes256gcm: 'aes256gcm16',
+  chacha20poly1305: 'chacha20poly1305',
+};
 const INTEGRITIES: Record<string, IkeIntegrity> = {
   sha1: 'sha1', sha: 'sha1', sha256: 'sha256', sha2_256: 'sha256', sha384: 'sha384', sha2_384: 'sha384',
   sha512: 'sha512', sha2_512: 'sha512', md5: 'md5',
 };
 
-/** "aes256-sha256-modp2048" -> main mode method. */
+const AEAD_SET: ReadonlySet<IkeEncryption> = new Set(Object.values(AEAD_ENCRYPTIONS));
+export const isAeadEncryption = (e: IkeEncryption): e is IkeAeadEncryption => AEAD_SET.has(e);
+
+/**
+ * "aes256-sha256-modp2048" -> main mode / IKE SA method. An AEAD cipher
+ * (IKEv2, RFC 5282) has no integrity transform, so its middle part names the
+ * PRF: "aes256gcm16-prfsha384-ecp384" as in strongSwan ("sha384" also accepted).
+ */
 export function parseMainModeMethod(s: string): Parsed<MainModeMethod> {
   const parts = s.toLowerCase().split('-');
-  const expected = `encryption-integrity-dhgroup such as aes256-sha256-modp2048, got "${s}"`;
+  const expected = `encryption-integrity-dhgroup such as aes256-sha256-modp2048 or aes256gcm16-prfsha384-ecp384, got "${s}"`;
   if (parts.length !== 3) return bad(expected);
   const [enc = '', integ = '', dh = ''] = parts;
-  const encryption = ENCRYPTIONS.find((e) => e === enc);
-  const integrity = INTEGRITIES[integ];
+  const aead = AEAD_ENCRYPTIONS[enc];
+  const encryption = aead ?? ENCRYPTIONS.find((e) => e === enc);
+  const integrity = aead !== undefined ? INTEGRITIES[integ.replace(/^prf(?:hmac)?/, '')] : INTEGRITIES[integ];
   const group = parseDhGroup(dh);
-  if (encryption === undefined) return bad(`encryption aes128, aes256 or 3des in "${s}"`);
+  if (encryption === undefined) return bad(`encryption aes128, aes256, 3des, aes128gcm16, aes256gcm16 or chacha20poly1305 in "${s}"`);
+  if (aead !== undefined && (integrity === undefined || integrity === 'md5')) {
+    return bad(`a PRF prfsha1, prfsha256, prfsha384 or prfsha512 after the AEAD cipher in "${s}"`);
+  }
   if (integrity === undefined) return bad(`integrity sha1, sha256, sha384 or sha512 in "${s}"`);
   if (!group.ok) return bad(`${group.expected} in "${s}"`);
   return ok({ encryption, integrity, dhGroup: group.value });
@@ -105,7 +121,7 @@ export function weaknessOf(m: MainModeMethod): string | null {
 }
 
 export function formatMainModeMethod(m: MainModeMethod): string {
-  return `${m.encryption}-${m.integrity}-${DH_NAME[m.dhGroup]}`;
+  return `${m.encryption}-${isAeadEncryption(m.encryption) ? 'prf' : ''}${m.integrity}-${DH_NAME[m.dhGroup]}`;
 }
 
 export const ESP_ALGORITHMS: readonly EspAlgorithm[] = [

@@ -22,6 +22,7 @@ export function saSpecOf(sa: ChildSaInstall, backend: CryptoBackend): SaSpec {
     limits: { softBytes: (hard * BigInt(Math.round(SOFT_FRACTION * 100))) / 100n, hardBytes: hard },
   };
   if (sa.authKey) spec.authKey = sa.authKey;
+  if (sa.esn) spec.esn = true;
   if (sa.direction === 'out') {
     const p = sa.ports;
     spec.selectors = [{

@@ -32,7 +32,9 @@ export function groupName(g: number | null | undefined): string | null {
 }
 
 export function ikeMethodName(m: IkeMethod): string {
-  return `${m.encryption}-${m.integrity}-${groupName(m.dhGroup)}`;
+  // AEAD suites name their PRF, as strongSwan writes them: "aes256gcm16-prfsha384-ecp384".
+  const aead = m.encryption.includes('gcm') || m.encryption === 'chacha20poly1305';
+  return `${m.encryption}-${aead ? 'prf' : ''}${m.integrity}-${groupName(m.dhGroup)}`;
 }
 
 export function espMethodNames(methods: readonly EspMethod[], pfsGroup: number | null): string[] {

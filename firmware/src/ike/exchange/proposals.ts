@@ -29,7 +29,8 @@ import type { EspMethod, IkeMethod } from './types.ts';
 
 // ------------------------------------------------------------ phase 1
 
-const ENCRYPTION: Record<IkeMethod['encryption'], { encryption: number; keyLength?: number }> = {
+// IKEv1 has no AEAD IKE SA cipher (the validator refuses them with version = 1).
+const ENCRYPTION: Partial<Record<IkeMethod['encryption'], { encryption: number; keyLength?: number }>> = {
   aes128: { encryption: EncryptionAlgorithm.AES_CBC, keyLength: 128 },
   aes256: { encryption: EncryptionAlgorithm.AES_CBC, keyLength: 256 },
   '3des': { encryption: EncryptionAlgorithm.TRIPLE_DES_CBC },
@@ -47,6 +48,7 @@ const INTEGRITY: Record<IkeMethod['integrity'], number> = {
 /** RFC 2409 Appendix A attributes of one offered phase 1 transform (PSK authentication). */
 export function phase1Transform(m: IkeMethod, lifetimeSeconds: number, authMethod: number = AuthMethod.PRE_SHARED_KEY): Phase1Attributes {
   const e = ENCRYPTION[m.encryption];
+  if (e === undefined) throw new RangeError(`${m.encryption} is not an IKEv1 cipher`);
   const out: Phase1Attributes = {
     encryption: e.encryption,
     hash: INTEGRITY[m.integrity],
@@ -104,6 +106,7 @@ export function choosePhase1(
   const algorithmsMatch = (a: Phase1Attributes): boolean =>
     ours.some((m) => {
       const e = ENCRYPTION[m.encryption];
+      if (e === undefined) return false;
       return e.encryption === a.encryption && e.keyLength === a.keyLength && INTEGRITY[m.integrity] === a.hash && m.dhGroup === a.group;
     });
   for (const method of authMethods) {

@@ -37,7 +37,8 @@ export interface EspMethod {
 
 /** One phase 1 proposal in config terms (converted to wire attributes by proposals.ts). */
 export interface IkeMethod {
-  encryption: 'aes128' | 'aes256' | '3des' | 'des';
+  /** The AEAD ciphers exist only in IKEv2 (RFC 5282); with them `integrity` names the PRF. */
+  encryption: 'aes128' | 'aes256' | '3des' | 'des' | 'aes128gcm16' | 'aes256gcm16' | 'chacha20poly1305';
   integrity: 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'md5';
   dhGroup: number;
 }
@@ -58,6 +59,8 @@ export interface TunnelPolicy {
   filterList?: string;
   /** Quick mode PFS group (RFC 2409 §5.5), or null. */
   pfsGroup: number | null;
+  /** IKEv2 child SAs: extended sequence numbers (RFC 7296 §3.3.2); absent = "no". */
+  esn?: 'no' | 'yes' | 'either';
   /**
    * Default response rule: as responder, also accept a peer's quick mode whose client IDs
    * lie inside this tunnel's subnets (narrower than ours), keyed for exactly those IDs.
@@ -144,6 +147,8 @@ export interface ChildSaInstall {
   ports?: PortSelector;
   lifetimeSeconds: number;
   lifetimeKilobytes: number;
+  /** 64-bit extended sequence numbers (RFC 4303 §2.2.1), negotiated in IKEv2. */
+  esn?: boolean;
 }
 
 export type Action =

@@ -142,6 +142,7 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
         nr: sa.nr,
         weInitiated: false,
         pfsGroup: null,
+        esn: choice.esn,
       };
     }
   }
@@ -216,6 +217,7 @@ export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly 
     nr: sa.nr,
     weInitiated: true,
     pfsGroup: null,
+    esn: choice.esn,
   });
   return true;
 }

@@ -151,6 +151,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
     nr,
     weInitiated: false,
     pfsGroup: group,
+    esn: choice.esn,
     ...(gir ? { gir } : {}),
   });
   if (old) {
@@ -214,6 +215,7 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
     nr: theirNonce,
     weInitiated: true,
     pfsGroup: tunnel.pfsGroup,
+    esn: choice!.esn,
     ...(gir ? { gir } : {}),
   });
   if (p.kind === 'rekey-child') {

@@ -34,6 +34,8 @@ export interface NewChild {
   weInitiated: boolean;
   gir?: Buffer;
   pfsGroup: number | null;
+  /** Extended sequence numbers agreed for the pair. */
+  esn?: boolean;
 }
 
 export const udpEncapsulated = (sa: IkeSaV2): boolean => sa.natLocal || sa.natRemote;
@@ -59,6 +61,7 @@ function push(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2, direction: 'in' | 'out'
       ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
       lifetimeSeconds: method.lifetimeSeconds,
       lifetimeKilobytes: method.lifetimeKilobytes,
+      ...(c.esn ? { esn: true } : {}),
     },
   });
 }
@@ -81,6 +84,7 @@ export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV
     localCidr: selectorCidr(n.local) ?? n.tunnel.local,
     remoteCidr: selectorCidr(n.remote) ?? n.tunnel.remote,
     pfsGroup: n.pfsGroup,
+    esn: n.esn ?? false,
     createdAt: now,
     // The side that created the child rekeys it; the other side's timer is a later fallback,
     // so simultaneous rekeys (§2.8.1) stay the exception.
@@ -101,6 +105,7 @@ export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV
     in: child.inSpi.toString(16).padStart(8, '0'),
     out: child.outSpi.toString(16).padStart(8, '0'),
     esp: child.algorithm,
+    esn: child.esn ? 'yes' : 'no',
     local: child.localCidr,
     remote: child.remoteCidr,
     encap: udpEncapsulated(sa) ? 'udp' : 'none',

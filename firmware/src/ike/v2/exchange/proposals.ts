@@ -20,12 +20,22 @@ const INTEG_OF: Partial<Record<IkeMethod['integrity'], { integ: number; prf: num
   sha512: { integ: IntegId.HMAC_SHA2_512_256, prf: PrfId.HMAC_SHA2_512 },
 };
 const AES_BITS: Partial<Record<IkeMethod['encryption'], number>> = { aes128: 128, aes256: 256 };
+/** RFC 5282 / RFC 7634 AEAD ciphers: no integrity transform, the configured hash names the PRF. */
+const AEAD: Partial<Record<IkeMethod['encryption'], Transform>> = {
+  aes128gcm16: { type: TransformType.ENCR, id: EncrId.AES_GCM_16, keyLength: 128 },
+  aes256gcm16: { type: TransformType.ENCR, id: EncrId.AES_GCM_16, keyLength: 256 },
+  chacha20poly1305: { type: TransformType.ENCR, id: EncrId.CHACHA20_POLY1305 },
+};
 
 /** The IKEv2 transforms of one configured method, or null when IKEv2 has no such suite here (3DES, DES, MD5). */
 export function ikeTransforms(m: IkeMethod): Transform[] | null {
-  const bits = AES_BITS[m.encryption];
   const integ = INTEG_OF[m.integrity];
-  if (bits === undefined || integ === undefined || dhGroupById(m.dhGroup) === undefined) return null;
+  if (integ === undefined || dhGroupById(m.dhGroup) === undefined) return null;
+  const aead = AEAD[m.encryption];
+  // RFC 7296 §3.3.3 with RFC 5282 §8: an AEAD proposal lists ENCR, PRF and D-H, and no INTEG.
+  if (aead !== undefined) return [aead, { type: TransformType.PRF, id: integ.prf }, { type: TransformType.DH, id: m.dhGroup }];
+  const bits = AES_BITS[m.encryption];
+  if (bits === undefined) return null;
   return [
     { type: TransformType.ENCR, id: EncrId.AES_CBC, keyLength: bits },
     { type: TransformType.PRF, id: integ.prf },
@@ -49,10 +59,12 @@ export function ikeOffer(methods: readonly IkeMethod[], spi: Buffer = Buffer.all
 export function suiteOf(m: IkeMethod): IkeSuite {
   const t = ikeTransforms(m);
   if (t === null) throw new RangeError(`no IKEv2 suite for ${ikeMethodName(m)}`);
+  const of = (type: number): Transform | undefined => t.find((x) => x.type === type);
+  const integ = of(TransformType.INTEG);
   return {
     encr: encrById(t[0]!.id, t[0]!.keyLength)!,
     prf: prfById(t[1]!.id)!,
-    integ: integById(t[2]!.id)!,
+    integ: integ === undefined ? undefined : integById(integ.id)!,
     group: m.dhGroup,
     name: ikeMethodName(m),
   };
@@ -119,11 +131,21 @@ const ESP: Record<EspAlgorithm, Transform[]> = {
   chacha20poly1305: [{ type: TransformType.ENCR, id: EncrId.CHACHA20_POLY1305 }],
 };
 
-/** §3.3.2: ESP proposals carry an ESN transform; the engine does 32-bit sequence numbers. */
-const NO_ESN: Transform = { type: TransformType.ESN, id: EsnId.NO_ESN };
+/**
+ * §3.3.2: every ESP proposal carries the Extended Sequence Numbers transform.
+ * The tunnel's `esn` setting says which we offer/accept, in order of
+ * preference: "either" offers ESN first and takes NO_ESN too (what strongSwan
+ * writes as "-esn-noesn"); absent means 32-bit sequence numbers only.
+ */
+function esnChoices(tunnel: TunnelPolicy): number[] {
+  const mode = tunnel.esn ?? 'no';
+  return mode === 'yes' ? [EsnId.ESN] : mode === 'either' ? [EsnId.ESN, EsnId.NO_ESN] : [EsnId.NO_ESN];
+}
 
-function espTransforms(alg: EspAlgorithm, pfsGroup: number | null): Transform[] {
-  return [...ESP[alg], ...(pfsGroup === null ? [] : [{ type: TransformType.DH, id: pfsGroup }]), NO_ESN];
+const esnTransform = (id: number): Transform => ({ type: TransformType.ESN, id });
+
+function espTransforms(alg: EspAlgorithm, pfsGroup: number | null, esn: readonly number[]): Transform[] {
+  return [...ESP[alg], ...(pfsGroup === null ? [] : [{ type: TransformType.DH, id: pfsGroup }]), ...esn.map(esnTransform)];
 }
 
 export function spiBytes(spi: number): Buffer {
@@ -134,44 +156,64 @@ export function spiBytes(spi: number): Buffer {
 
 /** Our child SA offer: one proposal per ESP method; DH only with `pfsGroup` (CREATE_CHILD_SA, §1.3.1). */
 export function espOffer(tunnel: TunnelPolicy, spi: number, pfsGroup: number | null): Proposal[] {
-  return tunnel.methods.map((m, i) => ({ number: i + 1, protocol: ProtocolId.ESP, spi: spiBytes(spi), transforms: espTransforms(m.esp, pfsGroup) }));
+  const esn = esnChoices(tunnel);
+  return tunnel.methods.map((m, i) => ({
+    number: i + 1,
+    protocol: ProtocolId.ESP,
+    spi: spiBytes(spi),
+    transforms: espTransforms(m.esp, pfsGroup, esn),
+  }));
 }
 
 export interface EspChoice {
   algorithm: EspAlgorithm;
   /** The peer's SPI (what we send with). */
   peerSpi: number;
+  /** 64-bit extended sequence numbers were agreed (RFC 4303 §2.2.1). */
+  esn: boolean;
   proposal: Proposal;
 }
 
 /**
  * Responder's child SA choice. IKE_AUTH has no KE (§1.2), so DH transforms
- * in its offer are ignored; in CREATE_CHILD_SA the group must be ours.
+ * in its offer are ignored; in CREATE_CHILD_SA the group must be ours. The
+ * ESN transform is picked in our order of preference among those offered.
  */
 export function chooseEsp(tunnel: TunnelPolicy, offered: readonly Proposal[], ourSpi: number, inIkeAuth: boolean): EspChoice | null {
   const pfs = inIkeAuth ? null : tunnel.pfsGroup;
+  const esnPrefs = esnChoices(tunnel);
   for (const m of tunnel.methods) {
-    const want = espTransforms(m.esp, pfs);
-    for (const p of offered) {
-      if (p.protocol !== ProtocolId.ESP || p.spi.length !== 4) continue;
-      if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, inIkeAuth ? [TransformType.DH] : [])) continue;
-      return {
-        algorithm: m.esp,
-        peerSpi: p.spi.readUInt32BE(0),
-        proposal: { number: p.number, protocol: ProtocolId.ESP, spi: spiBytes(ourSpi), transforms: want },
-      };
+    for (const esn of esnPrefs) {
+      const want = espTransforms(m.esp, pfs, [esn]);
+      for (const p of offered) {
+        if (p.protocol !== ProtocolId.ESP || p.spi.length !== 4) continue;
+        if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, inIkeAuth ? [TransformType.DH] : [])) continue;
+        return {
+          algorithm: m.esp,
+          peerSpi: p.spi.readUInt32BE(0),
+          esn: esn === EsnId.ESN,
+          proposal: { number: p.number, protocol: ProtocolId.ESP, spi: spiBytes(ourSpi), transforms: want },
+        };
+      }
     }
   }
   return null;
 }
 
-/** Initiator's check of the child SA answer against what we offered. */
+/**
+ * Initiator's check of the child SA answer against what we offered (§3.3.6):
+ * one proposal, one of ours, exactly one transform of each type we offered,
+ * each of them one we offered.
+ */
 export function acceptEspAnswer(tunnel: TunnelPolicy, offered: readonly Proposal[], answer: readonly Proposal[]): EspChoice | null {
   if (answer.length !== 1) return null;
   const p = answer[0]!;
   const ours = offered.find((o) => o.number === p.number);
   const m = tunnel.methods[p.number - 1];
   if (!ours || !m || p.spi.length !== 4 || p.protocol !== ProtocolId.ESP) return null;
-  if (p.transforms.length !== ours.transforms.length || !ours.transforms.every((t) => offers(p, t))) return null;
-  return { algorithm: m.esp, peerSpi: p.spi.readUInt32BE(0), proposal: p };
+  const types = new Set(ours.transforms.map((t) => t.type));
+  if (p.transforms.length !== types.size || new Set(p.transforms.map((t) => t.type)).size !== types.size) return null;
+  if (!p.transforms.every((t) => offers(ours, t))) return null;
+  const esn = p.transforms.find((t) => t.type === TransformType.ESN);
+  return { algorithm: m.esp, peerSpi: p.spi.readUInt32BE(0), esn: esn?.id === EsnId.ESN, proposal: p };
 }

@@ -47,6 +47,7 @@ export interface ChildSaV2 {
   localCidr: string;
   remoteCidr: string;
   pfsGroup: number | null;
+  esn: boolean;
   createdAt: number;
   rekeyAt: number;
   expiresAt: number;
