@@ -4,6 +4,7 @@
 
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
+import type { FailureCounts } from './fail.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import type { RetransmitSchedule } from './retransmit.ts';
 import type { Action, ExchangeEnv, PeerPolicy, TunnelPolicy } from './types.ts';
@@ -41,6 +42,8 @@ export interface ExchangeContext {
   /** Retransmission schedule of every exchange we wait on (retransmit.ts). */
   readonly retransmit: RetransmitSchedule;
   counters: ExchangeCounters;
+  /** Failures per code (fail.ts), each counted once by fail(). */
+  readonly failureCounts: FailureCounts;
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void;
   /** Send on the SA's current ports and remember it for retransmission. */
   send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void;

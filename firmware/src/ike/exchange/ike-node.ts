@@ -6,13 +6,11 @@
 import { authMethodName } from './phase1-auth.ts';
 import type { Severity } from '../../log/syslog.ts';
 import type { DropTag, Phase } from '../../log/negotiation-log.ts';
-import type { FailureReason } from '../../log/failure-record.ts';
 import {
   ExchangeType,
   FRAGMENT_OVERHEAD,
   HEADER_LENGTH,
   MAX_FRAGMENTS,
-  NotifyType,
   PayloadType,
   decodeFragment,
   decodeMessage,
@@ -24,7 +22,7 @@ import {
 } from '../wire/index.ts';
 import { sameIdentity } from './identity.ts';
 import type { ExchangeCounters } from './context.ts';
-import { mainModeFailure } from './failure.ts';
+import { emptyFailureCounts, fail, type FailureCounts } from './fail.ts';
 import { phase1AttributesName } from './proposal-names.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, releaseMainModeState, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
@@ -132,6 +130,7 @@ export class IkeNode implements TimerHost {
     reassembled: 0,
     fragmentsSent: 0,
   };
+  readonly failureCounts: FailureCounts = emptyFailureCounts();
   readonly fragmentation: boolean;
   readonly retransmit: RetransmitSchedule;
   readonly #reassembler: Reassembler;
@@ -745,19 +744,12 @@ export class IkeNode implements TimerHost {
       for (const n of notes) this.log('error', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)} (unauthenticated)`);
       const err = notes.find((n) => n.notifyType < 16384);
       if (err && sa.state !== 'ESTABLISHED') {
-        this.counters.mainModeFailed++;
-        const code: FailureReason =
-          err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
-            ? 'no-proposal-chosen'
-            : err.notifyType === NotifyType.AUTHENTICATION_FAILED
-              ? 'authentication-failed'
-              : err.notifyType === NotifyType.INVALID_ID_INFORMATION
-                ? 'id-mismatch'
-                : 'other';
-        mainModeFailure(this, sa, code, `peer sent ${notifyName(err.notifyType)}`, {
-          detail: `peer sent ${notifyName(err.notifyType)} (unauthenticated notify)`,
+        fail(this, { phase: 'main', sa }, {
+          code: 'peer-notify',
+          peerNotify: err.notifyType,
+          reason: `peer sent ${notifyName(err.notifyType)}`,
+          extra: { detail: `peer sent ${notifyName(err.notifyType)} (unauthenticated notify)` },
         });
-        this.removeSa(sa, false);
       }
       return;
     }
@@ -771,23 +763,20 @@ export class IkeNode implements TimerHost {
       // The peer answered MM5 with a notify instead of MM6.
       const err = fx?.errors[0];
       if (err !== undefined) {
-        const code: FailureReason =
-          err === NotifyType.AUTHENTICATION_FAILED
-            ? 'authentication-failed'
-            : err === NotifyType.INVALID_ID_INFORMATION
-              ? 'id-mismatch'
-              : 'other';
-        this.counters.mainModeFailed++;
-        mainModeFailure(this, sa, code, `peer sent ${notifyName(err)}`, { detail: `peer answered MM5 with ${notifyName(err)}` });
-        this.removeSa(sa, false);
+        fail(this, { phase: 'main', sa }, {
+          code: 'peer-notify',
+          peerNotify: err,
+          reason: `peer sent ${notifyName(err)}`,
+          extra: { detail: `peer answered MM5 with ${notifyName(err)}` },
+        });
       } else if (!fx && ++sa.unreadableReplies >= UNREADABLE_REPLIES_LIMIT) {
         // Twice in answer to MM5 (and its retransmission) is no coincidence.
-        this.counters.mainModeFailed++;
-        this.log('error', sa, 'main', 'MM5', 'the peer cannot read our MM5 and we cannot read its answer: the pre-shared keys differ');
-        mainModeFailure(this, sa, 'authentication-failed', 'peer could not decrypt MM5 (pre-shared keys differ)', {
-          detail: 'the peer answered MM5 with notifies encrypted under keys we do not share: different pre-shared keys',
+        fail(this, { phase: 'main', sa }, {
+          code: 'psk-mismatch',
+          reason: 'peer could not decrypt MM5 (pre-shared keys differ)',
+          logMessage: 'main mode failed: the peer cannot read our MM5 and we cannot read its answer: the pre-shared keys differ',
+          extra: { detail: 'the peer answered MM5 with notifies encrypted under keys we do not share: different pre-shared keys' },
         });
-        this.removeSa(sa, false);
       }
       return;
     }

@@ -34,9 +34,8 @@ import {
   type NatTFlavour,
   type Payload,
 } from '../wire/index.ts';
-import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
-import { mainModeFailure, type FailureExtra } from './failure.ts';
+import { fail, type Failure } from './fail.ts';
 import { phase1AttributesName, phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
@@ -76,28 +75,9 @@ function natFlavourFor(peer: PeerPolicy, vids: readonly Buffer[]): NatTFlavour |
   return peer.natTraversal === 'off' ? null : natTraversalFlavour(vids);
 }
 
-/** Unauthenticated notify for failures before keys exist (RFC 2408 §5: informational without SA protection). */
-export function cleartextNotify(ctx: ExchangeContext, sa: IsakmpSa, notifyType: number): void {
-  const data = encodeMessage(
-    { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
-    [{ type: PayloadType.NOTIFY, doi: 1, protocol: 1, spi: Buffer.concat([sa.ckyI, sa.ckyR]), notifyType, data: Buffer.alloc(0) }],
-  );
-  ctx.out.push({ kind: 'send', localPort: sa.local.port, to: sa.remote, data });
-}
-
-function fail(
-  ctx: ExchangeContext,
-  sa: IsakmpSa,
-  reason: string,
-  notifyType?: number,
-  code: FailureReason = 'invalid-message',
-  extra: FailureExtra = {},
-): void {
-  ctx.counters.mainModeFailed++;
-  ctx.log('error', sa, 'main', sa.state, `main mode failed: ${reason}`);
-  mainModeFailure(ctx, sa, code, reason, { detail: reason, ...extra });
-  if (notifyType !== undefined) cleartextNotify(ctx, sa, notifyType);
-  ctx.removeSa(sa, false);
+/** The main mode fail path (fail.ts) for this SA. */
+function failMain(ctx: ExchangeContext, sa: IsakmpSa, f: Failure): void {
+  fail(ctx, { phase: 'main', sa }, f);
 }
 
 function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], local: Endpoint, remote: Endpoint): IsakmpSa {
@@ -181,24 +161,18 @@ export function respondMainMode1(
   sa.peerOffer = phase1OfferNames(saPayload);
   const ourAuthMethods = authMethodsOf(peer).map(wireAuthMethod);
   const choice = choosePhase1(saPayload, peer.ikeMethods, ourAuthMethods);
-  if (typeof choice === 'string') {
-    // Algorithms agree but no authentication method does: point `explain` at peers.X.auth.
-    const authOnly = choice === 'no common authentication method';
-    const extra = authOnly
-      ? {
-          offered: offeredAuthMethods(saPayload).map(authMethodName),
-          acceptable: [...new Set(ourAuthMethods.map(authMethodName))],
-          configField: `peers.${peer.name}.auth`,
-        }
-      : {};
-    fail(
-      ctx,
-      sa,
-      authOnly ? `${choice}: peer offers ${extra.offered?.join(', ')}, we accept ${extra.acceptable?.join(', ')}` : choice,
-      NotifyType.NO_PROPOSAL_CHOSEN,
-      'no-proposal-chosen',
-      extra,
-    );
+  if ('refused' in choice) {
+    if (choice.refused === 'no-auth-method') {
+      // Algorithms agree but no authentication method does: point `explain` at peers.X.auth.
+      const offered = offeredAuthMethods(saPayload).map(authMethodName);
+      const acceptable = [...new Set(ourAuthMethods.map(authMethodName))];
+      failMain(ctx, sa, {
+        code: 'no-auth-method',
+        reason: `${choice.reason}: peer offers ${offered.join(', ')}, we accept ${acceptable.join(', ')}`,
+        notify: { type: NotifyType.NO_PROPOSAL_CHOSEN },
+        extra: { offered, acceptable, configField: `peers.${peer.name}.auth` },
+      });
+    } else failMain(ctx, sa, { code: 'no-proposal', reason: choice.reason, notify: { type: NotifyType.NO_PROPOSAL_CHOSEN } });
     return null;
   }
   const suite = resolvePhase1Suite(
@@ -211,7 +185,7 @@ export function respondMainMode1(
     { allowWeak: peer.allowWeak },
   );
   if (!suite.ok) {
-    fail(ctx, sa, suite.reason, NotifyType.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
+    failMain(ctx, sa, { code: 'suite-refused', reason: suite.reason, notify: { type: NotifyType.NO_PROPOSAL_CHOSEN } });
     return null;
   }
   sa.suite = suite.suite;
@@ -244,18 +218,18 @@ function logChoice(ctx: ExchangeContext, sa: IsakmpSa, level: 'debug' | 'info'):
 }
 
 /** Both sides after MM3/MM4: SKEYID family and the phase 1 cipher state (RFC 2409 §5, Appendix B). */
-function deriveKeys(sa: IsakmpSa, peerPublic: Buffer): string | null {
+function deriveKeys(sa: IsakmpSa, peerPublic: Buffer): Pick<Failure, 'code' | 'reason'> | null {
   const suite = sa.suite!;
   let gxy: Buffer;
   try {
     gxy = sa.dh!.computeSecret(peerPublic);
   } catch (e) {
-    return `invalid KE: ${e instanceof Error ? e.message : 'rejected'}`;
+    return { code: 'invalid-ke', reason: `invalid KE: ${e instanceof Error ? e.message : 'rejected'}` };
   }
   const skeyid = skeyidFor(sa, gxy);
   if (typeof skeyid === 'string') {
     gxy.fill(0);
-    return skeyid;
+    return { code: 'no-credentials', reason: skeyid };
   }
   sa.keys = derivePhase1Keys(suite.hash, skeyid, gxy, sa.ckyI, sa.ckyR, suite.cipher.keyLength);
   gxy.fill(0);
@@ -304,7 +278,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
     if (saPayload === undefined) return unexpected('MM2 without SA payload');
     const chosen = verifyPhase1Reply(saPayload, sa.offered);
-    if (typeof chosen === 'string') return fail(ctx, sa, chosen);
+    if (typeof chosen === 'string') return failMain(ctx, sa, { code: 'invalid-reply', reason: chosen });
     const suite = resolvePhase1Suite(
       {
         encryption: chosen.encryption ?? 0,
@@ -314,9 +288,9 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       },
       { allowWeak: sa.peer.allowWeak },
     );
-    if (!suite.ok) return fail(ctx, sa, suite.reason, undefined, 'no-proposal-chosen');
+    if (!suite.ok) return failMain(ctx, sa, { code: 'suite-refused', reason: suite.reason });
     const auth = peerAuthFor(sa.peer, chosen.authMethod);
-    if (!auth) return fail(ctx, sa, 'responder chose an authentication method we did not offer');
+    if (!auth) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'responder chose an authentication method we did not offer' });
     sa.retransmit.answered();
     sa.ckyR = Buffer.from(msg.header.responderCookie);
     sa.suite = suite.suite;
@@ -349,15 +323,20 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     if (kx === null) return unexpected('MM3 without KE and nonce');
     logChoice(ctx, sa, 'info');
     const suite = sa.suite!;
-    if (kx.ke.length !== suite.group.publicLength)
-      return fail(ctx, sa, `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`, NotifyType.INVALID_KEY_INFORMATION);
+    if (kx.ke.length !== suite.group.publicLength) {
+      return failMain(ctx, sa, {
+        code: 'invalid-ke',
+        reason: `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`,
+        notify: { type: NotifyType.INVALID_KEY_INFORMATION },
+      });
+    }
     sa.dh = suite.group.generate();
     sa.gxi = Buffer.from(kx.ke);
     sa.gxr = sa.dh.publicKey;
     sa.ni = Buffer.from(kx.nonce);
     sa.nr = ctx.env.random(NONCE_LENGTH);
     const err = deriveKeys(sa, sa.gxi);
-    if (err !== null) return fail(ctx, sa, err, NotifyType.INVALID_KEY_INFORMATION);
+    if (err !== null) return failMain(ctx, sa, { ...err, notify: { type: NotifyType.INVALID_KEY_INFORMATION } });
     applyNat(ctx, sa, msg, from);
     sa.state = 'MM4_SENT';
     sa.lastReceived = Buffer.from(raw);
@@ -375,12 +354,12 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     if (msg.encrypted) return unexpected('encrypted message before keys');
     const kx = keyExchangePayloads(msg);
     if (kx === null) return unexpected('MM4 without KE and nonce');
-    if (kx.ke.length !== sa.suite!.group.publicLength) return fail(ctx, sa, 'MM4 KE has the wrong length');
+    if (kx.ke.length !== sa.suite!.group.publicLength) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'MM4 KE has the wrong length' });
     sa.retransmit.answered();
     sa.gxr = Buffer.from(kx.ke);
     sa.nr = Buffer.from(kx.nonce);
     const err = deriveKeys(sa, sa.gxr);
-    if (err !== null) return fail(ctx, sa, err);
+    if (err !== null) return failMain(ctx, sa, err);
     applyNat(ctx, sa, msg, from);
     // RFC 3947 §4: with a NAT in the path, switch to port 4500 from MM5 on.
     if (sa.natFlavour !== null && (sa.natLocal || sa.natRemote || sa.peer.natTraversal === 'force')) {
@@ -407,11 +386,13 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     const step = sa.role === 'responder' ? 'MM5' : 'MM6';
     if (!msg.encrypted) return unexpected(`${step} not encrypted`);
     const d = decryptMessage(sa.crypto!, msg.header.nextPayload, 0, msg.body);
-    const authFail = (why: string): void => {
+    const authFail = (why: string): void =>
       // A wrong PSK shows up here: different SKEYID_e garbles the payloads, or HASH_I/HASH_R differ.
-      ctx.log('error', sa, 'main', step, `authentication failed: ${why}`);
-      fail(ctx, sa, `authentication failed: ${why}`, sa.role === 'responder' ? NotifyType.AUTHENTICATION_FAILED : undefined, 'authentication-failed');
-    };
+      failMain(ctx, sa, {
+        code: 'auth-failed',
+        reason: `authentication failed: ${why}`,
+        ...(sa.role === 'responder' ? { notify: { type: NotifyType.AUTHENTICATION_FAILED } } : {}),
+      });
     if (!d.ok) return authFail(`${d.reason} (pre-shared key mismatch?)`);
     const check = verifyPeerAuth(sa, d.value.payloads, d.value.spans);
     if (!check.ok) return authFail(check.reason);
@@ -420,11 +401,12 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
       const other = ctx.peerForIdentity(sa, id.id);
       if (!other) {
         const expected = ctx.acceptableIds(sa).map(describeIdentity).join(' or ');
-        ctx.log('error', sa, 'main', step, `peer identity ${describeIdentity(id.id)} is not the configured ${expected}`);
-        return fail(ctx, sa, 'peer identity mismatch', sa.role === 'responder' ? NotifyType.INVALID_ID_INFORMATION : undefined, 'id-mismatch', {
-          receivedId: describeIdentity(id.id),
-          expectedId: expected,
-          configField: `peers.${sa.peer.name}.remote-id`,
+        return failMain(ctx, sa, {
+          code: 'id-mismatch',
+          reason: 'peer identity mismatch',
+          logMessage: `main mode failed: peer identity ${describeIdentity(id.id)} is not the configured ${expected}`,
+          ...(sa.role === 'responder' ? { notify: { type: NotifyType.INVALID_ID_INFORMATION } } : {}),
+          extra: { receivedId: describeIdentity(id.id), expectedId: expected, configField: `peers.${sa.peer.name}.remote-id` },
         });
       }
       // Several remote = %any peers share main mode settings (and certificate trust)

@@ -84,6 +84,12 @@ export interface Phase1Choice {
   transformNumber: number;
 }
 
+/** Why a responder accepts none of an MM1's transforms: typed for the fail path (fail.ts). */
+export interface Phase1Refusal {
+  refused: 'no-proposal' | 'no-auth-method';
+  reason: string;
+}
+
 /**
  * Responder: the transform to accept. Authentication methods decide first, by OUR
  * precedence (`authMethods`, most preferred first); within one method the initiator's
@@ -93,10 +99,11 @@ export function choosePhase1(
   sa: SaPayload,
   ours: readonly IkeMethod[],
   authMethods: readonly number[] = [AuthMethod.PRE_SHARED_KEY],
-): Phase1Choice | string {
-  if (sa.proposals.length !== 1) return `phase 1 SA has ${sa.proposals.length} proposals, RFC 2409 §5 allows one`;
-  const p = sa.proposals[0]!;
-  if (p.protocol !== ProtocolId.ISAKMP) return `phase 1 proposal protocol ${p.protocol} is not ISAKMP`;
+): Phase1Choice | Phase1Refusal {
+  const p = sa.proposals[0];
+  if (sa.proposals.length !== 1 || p === undefined)
+    return { refused: 'no-proposal', reason: `phase 1 SA has ${sa.proposals.length} proposals, RFC 2409 §5 allows one` };
+  if (p.protocol !== ProtocolId.ISAKMP) return { refused: 'no-proposal', reason: `phase 1 proposal protocol ${p.protocol} is not ISAKMP` };
   const offered: { a: Phase1Attributes; number: number }[] = [];
   for (const t of p.transforms) {
     const a = parsePhase1Attributes(t.attributes);
@@ -112,8 +119,8 @@ export function choosePhase1(
   for (const method of authMethods) {
     for (const o of offered) if (o.a.authMethod === method && algorithmsMatch(o.a)) return { attributes: o.a, transformNumber: o.number };
   }
-  if (offered.some((o) => algorithmsMatch(o.a))) return 'no common authentication method';
-  return 'no offered phase 1 transform matches our methods';
+  if (offered.some((o) => algorithmsMatch(o.a))) return { refused: 'no-auth-method', reason: 'no common authentication method' };
+  return { refused: 'no-proposal', reason: 'no offered phase 1 transform matches our methods' };
 }
 
 /** The distinct authentication methods a phase 1 offer names, in offer order. */

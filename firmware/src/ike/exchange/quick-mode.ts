@@ -34,9 +34,9 @@ import {
   type Payload,
   type SaPayload,
 } from '../wire/index.ts';
-import type { FailureReason } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
-import { quickFailureOfNotify, quickModeFailure, type FailureExtra } from './failure.ts';
+import { quickFailureOfNotify, type FailureExtra } from './failure.ts';
+import { fail, type Failure } from './fail.ts';
 import { quickModeConfigLines } from '../common/config-lines.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
@@ -74,35 +74,9 @@ function ids(t: TunnelPolicy, role: 'initiator' | 'responder'): { initiator: IdP
   return role === 'initiator' ? { initiator: local, responder: remote } : { initiator: remote, responder: local };
 }
 
-function failQuick(
-  ctx: ExchangeContext,
-  sa: IsakmpSa,
-  qm: QuickModeExchange | null,
-  messageId: number,
-  reason: string,
-  notifyType?: number,
-  spi?: Buffer,
-  code: FailureReason = 'invalid-message',
-  extra: FailureExtra = {},
-): void {
-  ctx.counters.quickModeFailed++;
-  ctx.log('error', sa, 'quick', qm?.state ?? 'QM1', `quick mode failed: ${reason}`, { messageId });
-  const ours = qm
-    ? {
-        offered: tunnelMethodNames(qm.tunnel),
-        acceptable: tunnelMethodNames(qm.tunnel),
-        ...(qm.tunnel.action ? { configField: `filter-actions.${qm.tunnel.action}.security-methods` } : {}),
-      }
-    : {};
-  quickModeFailure(ctx, sa, qm?.role ?? 'responder', code, reason, { detail: reason, ...ours, ...extra });
-  if (notifyType !== undefined) sendInformational(ctx, sa, [notify(notifyType, ProtocolId.ESP, spi ?? Buffer.alloc(4))]);
-  if (qm) {
-    qm.retransmit.stop();
-    dropPreinstalledInbound(ctx, sa, qm);
-    wipe(qm.ni, qm.nr, qm.pending?.gqmxy);
-    sa.quick.delete(messageId);
-  }
-  sa.crypto?.forget(messageId);
+/** The quick mode fail path (fail.ts): `qm` null for a QM1 refused before its exchange existed. */
+function failQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | null, messageId: number, f: Failure): void {
+  fail(ctx, { phase: 'quick', sa, qm, messageId }, f);
 }
 
 /**
@@ -118,7 +92,7 @@ export function peerRefusedQuickMode(ctx: ExchangeContext, sa: IsakmpSa, message
   if (!qm) return;
   const code = quickFailureOfNotify(notifyType);
   if (qm.role === 'responder' && qm.state === 'QM2_SENT') {
-    failQuick(ctx, sa, qm, messageId, `peer refused our QM2 with ${notifyName(notifyType)}`, undefined, undefined, code);
+    failQuick(ctx, sa, qm, messageId, { code: 'peer-notify', peerNotify: notifyType, reason: `peer refused our QM2 with ${notifyName(notifyType)}` });
     return;
   }
   if (qm.role !== 'initiator' || qm.state !== 'QM1_SENT') return;
@@ -130,11 +104,16 @@ export function peerRefusedQuickMode(ctx: ExchangeContext, sa: IsakmpSa, message
       : `it accepts none of our ESP methods (${t.methods.map((m) => m.esp).join(', ')}) ` +
         `with ${pfs ? `PFS ${pfs}` : 'no PFS'}, or refuses an attribute of them`;
   const reason = `peer sent ${notifyName(notifyType)}`;
-  failQuick(ctx, sa, qm, messageId, reason, undefined, undefined, code, {
-    detail: `${reason}: ${what}`,
-    offeredPfs: pfs,
-    configLines: quickModeConfigLines(t),
-    ...(code === 'ts-mismatch' ? { offeredSelectors: [{ local: t.local, remote: t.remote }] } : {}),
+  failQuick(ctx, sa, qm, messageId, {
+    code: 'peer-notify',
+    peerNotify: notifyType,
+    reason,
+    extra: {
+      detail: `${reason}: ${what}`,
+      offeredPfs: pfs,
+      configLines: quickModeConfigLines(t),
+      ...(code === 'ts-mismatch' ? { offeredSelectors: [{ local: t.local, remote: t.remote }] } : {}),
+    },
   });
 }
 
@@ -147,7 +126,7 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: Tu
   let dh: DhKeyPair | undefined;
   if (tunnel.pfsGroup !== null) {
     const g = dhGroupById(tunnel.pfsGroup);
-    if (!g) return failQuick(ctx, sa, null, messageId, `PFS group ${groupName(tunnel.pfsGroup)} unsupported`);
+    if (!g) return failQuick(ctx, sa, null, messageId, { code: 'pfs-unsupported', reason: `PFS group ${groupName(tunnel.pfsGroup)} unsupported` });
     dh = g.generate();
   }
   const rest = quickModeRest({ proposals: [offer], nonce: ni, ...(dh ? { ke: dh.publicKey } : {}), ids: ids(tunnel, 'initiator') });
@@ -322,37 +301,33 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
   const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
   const theirIds = idPair(payloads);
-  if (!saPayload || !nonce) return failQuick(ctx, sa, null, messageId, 'QM1 lacks SA or nonce', NotifyType.PAYLOAD_MALFORMED);
+  if (!saPayload || !nonce) {
+    return failQuick(ctx, sa, null, messageId, {
+      code: 'malformed-request',
+      reason: 'QM1 lacks SA or nonce',
+      notify: { type: NotifyType.PAYLOAD_MALFORMED },
+    });
+  }
   const firstSpi = saPayload.proposals[0]?.spi;
   const acceptableSelectors = sa.peer.tunnels.map((t) => ({ local: t.local, remote: t.remote }));
   if (!theirIds) {
-    return failQuick(
-      ctx,
-      sa,
-      null,
-      messageId,
-      'QM1 without client IDs (gateway-to-gateway SAs are not configured)',
-      NotifyType.INVALID_ID_INFORMATION,
-      firstSpi,
-      'ts-mismatch',
-      { acceptableSelectors },
-    );
+    return failQuick(ctx, sa, null, messageId, {
+      code: 'ts-mismatch',
+      reason: 'QM1 without client IDs (gateway-to-gateway SAs are not configured)',
+      notify: { type: NotifyType.INVALID_ID_INFORMATION, ...(firstSpi ? { spi: firstSpi } : {}) },
+      extra: { acceptableSelectors },
+    });
   }
   const tunnel = responderTunnel(sa.peer.tunnels, theirIds);
   if (!tunnel) {
     // From the peer's side: its local is IDci, its remote IDcr.
     const offeredSelectors = [{ local: selectorText(theirIds.initiator), remote: selectorText(theirIds.responder) }];
-    return failQuick(
-      ctx,
-      sa,
-      null,
-      messageId,
-      'traffic selectors match no configured tunnel',
-      NotifyType.INVALID_ID_INFORMATION,
-      firstSpi,
-      'ts-mismatch',
-      { offeredSelectors, acceptableSelectors },
-    );
+    return failQuick(ctx, sa, null, messageId, {
+      code: 'ts-mismatch',
+      reason: 'traffic selectors match no configured tunnel',
+      notify: { type: NotifyType.INVALID_ID_INFORMATION, ...(firstSpi ? { spi: firstSpi } : {}) },
+      extra: { offeredSelectors, acceptableSelectors },
+    });
   }
   const offer = phase2OfferNames(saPayload);
   const proposals: FailureExtra = {
@@ -364,44 +339,34 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
       ? { configField: `filter-actions.${tunnel.action}.${offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs' : 'security-methods'}` }
       : {}),
   };
-  const pfsCode: FailureReason = offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs-mismatch' : 'no-proposal-chosen';
+  const refusal = { type: NotifyType.NO_PROPOSAL_CHOSEN, ...(firstSpi ? { spi: firstSpi } : {}) };
   const choice = choosePhase2(saPayload, tunnel.methods, tunnel.pfsGroup, udpEncapsulated(sa));
-  if (typeof choice === 'string') return failQuick(ctx, sa, null, messageId, choice, NotifyType.NO_PROPOSAL_CHOSEN, firstSpi, pfsCode, proposals);
+  if (typeof choice === 'string') {
+    const code = offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs-mismatch' : 'no-proposal';
+    return failQuick(ctx, sa, null, messageId, { code, reason: choice, notify: refusal, extra: proposals });
+  }
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];
   let dh: DhKeyPair | undefined;
   let gqmxy: Buffer | undefined;
   if (tunnel.pfsGroup !== null) {
     const g = dhGroupById(tunnel.pfsGroup);
-    if (!g || !ke)
-      return failQuick(
-        ctx,
-        sa,
-        null,
-        messageId,
-        'PFS required but no KE payload',
-        NotifyType.NO_PROPOSAL_CHOSEN,
-        firstSpi,
-        'pfs-mismatch',
-        proposals,
-      );
+    if (!g || !ke) {
+      const reason = 'PFS required but no KE payload';
+      return failQuick(ctx, sa, null, messageId, { code: 'pfs-mismatch', reason, notify: refusal, extra: proposals });
+    }
     dh = g.generate();
     try {
       gqmxy = dh.computeSecret(ke.data);
     } catch {
-      return failQuick(ctx, sa, null, messageId, 'invalid PFS KE', NotifyType.INVALID_KEY_INFORMATION, firstSpi);
+      return failQuick(ctx, sa, null, messageId, {
+        code: 'invalid-ke',
+        reason: 'invalid PFS KE',
+        notify: { type: NotifyType.INVALID_KEY_INFORMATION, ...(firstSpi ? { spi: firstSpi } : {}) },
+      });
     }
-  } else if (ke)
-    return failQuick(
-      ctx,
-      sa,
-      null,
-      messageId,
-      'unexpected PFS KE payload',
-      NotifyType.NO_PROPOSAL_CHOSEN,
-      firstSpi,
-      'pfs-mismatch',
-      proposals,
-    );
+  } else if (ke) {
+    return failQuick(ctx, sa, null, messageId, { code: 'pfs-mismatch', reason: 'unexpected PFS KE payload', notify: refusal, extra: proposals });
+  }
   const inSpi = newSpi(ctx);
   const nr = ctx.env.random(NONCE_LENGTH);
   const rest = quickModeRest({
@@ -453,22 +418,33 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
 function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, payloads: Payload[], raw: Buffer): void {
   const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
   const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
-  if (!saPayload || !nonce) return failQuick(ctx, sa, qm, qm.messageId, 'QM2 lacks SA or nonce');
+  if (!saPayload || !nonce) return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-reply', reason: 'QM2 lacks SA or nonce' });
   const choice = verifyPhase2Reply(saPayload, qm.offer!, qm.tunnel.methods);
-  if (typeof choice === 'string') return failQuick(ctx, sa, qm, qm.messageId, choice, NotifyType.NO_PROPOSAL_CHOSEN, saPayload.proposals[0]?.spi);
+  if (typeof choice === 'string') {
+    const spi = saPayload.proposals[0]?.spi;
+    return failQuick(ctx, sa, qm, qm.messageId, {
+      code: 'invalid-reply',
+      reason: choice,
+      notify: { type: NotifyType.NO_PROPOSAL_CHOSEN, ...(spi ? { spi } : {}) },
+    });
+  }
   const theirIds = idPair(payloads);
   const mine = ids(qm.tunnel, 'initiator');
   if (theirIds && !(sameIdPayload(theirIds.initiator, mine.initiator) && sameIdPayload(theirIds.responder, mine.responder))) {
-    return failQuick(ctx, sa, qm, qm.messageId, 'responder changed the client IDs', NotifyType.INVALID_ID_INFORMATION, choice.peerSpi, 'ts-mismatch');
+    return failQuick(ctx, sa, qm, qm.messageId, {
+      code: 'ts-mismatch',
+      reason: 'responder changed the client IDs',
+      notify: { type: NotifyType.INVALID_ID_INFORMATION, spi: choice.peerSpi },
+    });
   }
   let gqmxy: Buffer | undefined;
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];
   if (qm.dh) {
-    if (!ke) return failQuick(ctx, sa, qm, qm.messageId, 'PFS KE missing in QM2');
+    if (!ke) return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-reply', reason: 'PFS KE missing in QM2' });
     try {
       gqmxy = qm.dh.computeSecret(ke.data);
     } catch {
-      return failQuick(ctx, sa, qm, qm.messageId, 'invalid PFS KE in QM2');
+      return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-ke', reason: 'invalid PFS KE in QM2' });
     }
   }
   applyResponderLifetime(payloads, choice);

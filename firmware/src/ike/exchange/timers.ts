@@ -3,10 +3,10 @@
 // mode expiry, IPsec SA rekey (make-before-break) and hard expiry, ISAKMP SA
 // replacement, and RFC 3706 dead peer detection.
 
-import { wipe } from '../crypto/secret.ts';
 import type { ExchangeContext } from './context.ts';
-import { dropPreinstalledInbound, expireLingeringInbound, retireChild } from './child-sa.ts';
-import { dpdSilence, mainModeFailure, mainModeSilence, quickModeFailure, quickModeSilence } from './failure.ts';
+import { expireLingeringInbound, retireChild } from './child-sa.ts';
+import { fail } from './fail.ts';
+import { dpdSilence, mainModeSilence, quickModeSilence } from './failure.ts';
 import { sendDpd } from './informational.ts';
 import type { ChildSa, IsakmpSa } from './isakmp-sa.ts';
 import { tunnelMethodNames } from './proposal-names.ts';
@@ -81,9 +81,8 @@ export function runTimers(host: TimerHost, sas: readonly IsakmpSa[], now: number
 
 function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
   if (sa.role === 'responder' && now - sa.createdAt > HALF_OPEN_TIMEOUT_MS) {
-    host.log('warning', sa, 'main', sa.state, 'half-open main mode timed out');
-    host.counters.mainModeFailed++;
-    host.removeSa(sa, false);
+    const reason = 'half-open main mode timed out';
+    fail(host, { phase: 'main', sa }, { code: 'half-open-timeout', reason, logMessage: reason });
     return;
   }
   const r = sa.retransmit.tick(now);
@@ -92,14 +91,13 @@ function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
     host.log('info', sa, 'main', sa.state, `retransmit ${r.attempt}`);
     host.out.push({ kind: 'send', ...r.message });
   } else if (r.kind === 'give-up') {
-    host.counters.mainModeFailed++;
-    host.log('error', sa, 'main', sa.state, 'peer did not answer: giving up after retransmissions');
     const silence = mainModeSilence(sa);
-    mainModeFailure(host, sa, 'timeout', `no answer from peer${silence.unanswered ? ` to ${silence.unanswered}` : ''}`, {
-      waitedSeconds: Math.round((now - sa.createdAt) / 1000),
-      ...silence,
+    fail(host, { phase: 'main', sa }, {
+      code: 'timeout',
+      reason: `no answer from peer${silence.unanswered ? ` to ${silence.unanswered}` : ''}`,
+      logMessage: 'peer did not answer: giving up after retransmissions',
+      extra: { waitedSeconds: Math.round((now - sa.createdAt) / 1000), ...silence },
     });
-    host.removeSa(sa, false);
   }
 }
 
@@ -118,25 +116,16 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       host.log('info', sa, 'quick', qm.state, `retransmit ${r.attempt}`, { messageId: qm.messageId });
       host.out.push({ kind: 'send', ...r.message });
     } else if (r.kind === 'give-up') {
-      host.counters.quickModeFailed++;
-      host.log('error', sa, 'quick', qm.state, 'no answer to quick mode: giving up');
       const names = tunnelMethodNames(qm.tunnel);
       const silence = quickModeSilence(qm.tunnel, qm.role);
       // The whole schedule ran: base * (1 + 2 + ... + 2^tries).
       const waitedSeconds = Math.round((host.retransmit.baseMs * (2 ** (host.retransmit.tries + 1) - 1)) / 1000);
-      quickModeFailure(host, sa, qm.role, 'timeout', `no answer from peer to ${silence.unanswered ?? 'our quick mode'}`, {
-        offered: names,
-        acceptable: names,
-        waitedSeconds,
-        ...silence,
+      fail(host, { phase: 'quick', sa, qm, messageId: qm.messageId }, {
+        code: 'timeout',
+        reason: `no answer from peer to ${silence.unanswered ?? 'our quick mode'}`,
+        logMessage: 'no answer to quick mode: giving up',
+        extra: { offered: names, acceptable: names, waitedSeconds, ...silence },
       });
-      sa.quick.delete(qm.messageId);
-      sa.crypto?.forget(qm.messageId);
-      // A responder that never saw QM3 installed its inbound SA with QM2: remove it.
-      dropPreinstalledInbound(host, sa, qm);
-      wipe(qm.ni, qm.nr, qm.pending?.gqmxy);
-      const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
-      if (old) old.rekeying = false;
     }
   }
 }
@@ -178,17 +167,12 @@ function dpdTimer(host: TimerHost, sa: IsakmpSa, now: number): void {
   if (!dpd || !sa.peerDpd) return;
   if (sa.dpdPendingSince !== null) {
     if (now - sa.dpdPendingSince < dpd.timeoutSeconds * 1000) return;
-    host.log('error', sa, 'dpd', 'DEAD', `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`);
-    mainModeFailure(host, sa, 'timeout', 'dead peer', {
-      waitedSeconds: dpd.timeoutSeconds,
-      detail: 'no answer to RFC 3706 R-U-THERE',
-      ...dpdSilence(sa),
+    fail(host, { phase: 'main', sa }, {
+      code: 'dpd-dead',
+      reason: 'dead peer',
+      logMessage: `no R-U-THERE-ACK for ${dpd.timeoutSeconds}s: peer is dead (${dpd.action})`,
+      extra: { waitedSeconds: dpd.timeoutSeconds, detail: 'no answer to RFC 3706 R-U-THERE', ...dpdSilence(sa) },
     });
-    if (dpd.action === 'hold') {
-      sa.dpdPendingSince = null;
-      return;
-    }
-    host.removeSa(sa, false);
     if (dpd.action === 'restart') host.restart(sa.peer.name);
     return;
   }
