@@ -1,16 +1,18 @@
 // The IKE timer and peer indexes (issue 16, lookups that scale): the deadline
 // heap against a plain list, nextDeadline() against the full timer scan it
 // replaces (before its deadline runTimers() does nothing for an SA), the SA
-// index forgetting dead SAs, and IkeNode's index staying exact through random
+// index forgetting dead SAs, and the IKEv1 and IKEv2 nodes' indexes staying exact through random
 // two-node lifecycles (rekeys, DPD, loss, terminate).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DeadlineHeap } from '../../firmware/src/ike/common/deadline-heap.ts';
 import { SaIndex } from '../../firmware/src/ike/common/sa-index.ts';
 import type { ChildSa, IsakmpSa, QuickModeExchange } from '../../firmware/src/ike/exchange/isakmp-sa.ts';
 import { Retransmit } from '../../firmware/src/ike/exchange/retransmit.ts';
 import { nextDeadline, runTimers, type TimerHost } from '../../firmware/src/ike/exchange/timers.ts';
 import type { Action, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
-import { Harness, tunnel } from './ike-exchange-harness.ts';
+import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
+import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
+import { Harness, tunnel, type NodeFactory, type NodeLike } from './ike-exchange-harness.ts';
 
 /** Small seeded PRNG (mulberry32): every run replays. */
 function prng(seed: number): (n: number) => number {
@@ -270,48 +272,73 @@ t.test('nextDeadline: before it, the full timer scan does nothing for the SA (pr
   t.ok(fired > 1_000, `and the probes did reach timer work (${fired} times): the property is not vacuous`);
 });
 
-// ------------------------------------------------------------ IkeNode's index through random lifecycles
+// ------------------------------------------------------------ the nodes' indexes through random lifecycles
 
-t.test('IkeNode: the index stays exact through random lifecycles, and empties when the SAs die', async (t) => {
-  for (const seed of [1, 2, 3, 4]) {
-    const r = prng(seed);
-    const dpd = { delaySeconds: 10, timeoutSeconds: 30, action: 'restart' as const };
-    const methods = [{ esp: 'aes128gcm16' as const, lifetimeSeconds: 90, lifetimeKilobytes: 100000 }];
-    const h = new Harness({
-      peerA: { ikeLifetimeSeconds: 240, dpd },
-      peerB: { ikeLifetimeSeconds: 300, dpd },
-      tunnelA: { methods },
-      tunnelB: { methods },
-    });
-    let lossy = false;
-    h.filter = (d) => (lossy && r(1) < 0.7 ? null : d.data);
-    const errors: string[] = [];
-    const check = (what: string): void => {
-      for (const [side, node] of [['A', h.a], ['B', h.b]] as const) {
-        for (const e of node.timerIndexErrors()) if (errors.length < 5) errors.push(`seed ${seed} ${what} ${side}: ${e}`);
+interface IndexedNode extends NodeLike {
+  rekey(peer: string): Action[];
+  terminate(peer: string): Action[];
+  saLimit(spi: number, direction: 'in' | 'out', hard: boolean): Action[];
+  shutdown(): Action[];
+  timerIndexErrors(): string[];
+  indexSizes(): Record<string, number>;
+}
+
+function lifecycles<N extends IndexedNode>(t: Test, label: string, make: NodeFactory<N>): void {
+  t.test(`${label}: the index stays exact through random lifecycles, and empties when the SAs die`, async (t) => {
+    for (const seed of [1, 2, 3, 4]) {
+      const r = prng(seed);
+      const dpd = { delaySeconds: 10, timeoutSeconds: 30, action: 'restart' as const };
+      const methods = [{ esp: 'aes128gcm16' as const, lifetimeSeconds: 90, lifetimeKilobytes: 100000 }];
+      const h = new Harness<N>(
+        {
+          peerA: { ikeLifetimeSeconds: 240, dpd },
+          peerB: { ikeLifetimeSeconds: 300, dpd },
+          tunnelA: { methods },
+          tunnelB: { methods },
+        },
+        make,
+      );
+      let lossy = false;
+      h.filter = (d) => (lossy && r(1) < 0.7 ? null : d.data);
+      const errors: string[] = [];
+      const check = (what: string): void => {
+        for (const [side, node] of [['A', h.a], ['B', h.b]] as const) {
+          for (const e of node.timerIndexErrors()) if (errors.length < 5) errors.push(`seed ${seed} ${what} ${side}: ${e}`);
+        }
+      };
+      h.bringUp();
+      check('bring-up');
+      for (let step = 0; step < 300; step++) {
+        const op = int(r, 20);
+        if (op < 14) h.advance(int(r, 8000));
+        else if (op === 14) lossy = !lossy;
+        else if (op === 15) h.apply('A', h.a.initiate('gwB'));
+        else if (op === 16) {
+          if (r(1) < 0.5) h.apply('A', h.a.rekey('gwB'));
+          else h.apply('B', h.b.rekey('gwA'));
+        } else if (op === 17 && r(1) < 0.3) h.apply('B', h.b.terminate('gwA'));
+        else if (op === 18) {
+          const spi = h.installs.A.at(-1)?.spi;
+          if (spi !== undefined) h.apply('A', h.a.saLimit(spi, 'in', r(1) < 0.3));
+        } else h.advance(30_000);
+        h.pump();
+        check(`step ${step}`);
       }
-    };
-    h.bringUp();
-    check('bring-up');
-    for (let step = 0; step < 300; step++) {
-      const op = int(r, 20);
-      if (op < 14) h.advance(int(r, 8000));
-      else if (op === 14) lossy = !lossy;
-      else if (op === 15) h.apply('A', h.a.initiate('gwB'));
-      else if (op === 16) h.apply(r(1) < 0.5 ? 'A' : 'B', r(1) < 0.5 ? h.a.rekey('gwB') : h.b.rekey('gwA'));
-      else if (op === 17 && r(1) < 0.3) h.apply('B', h.b.terminate('gwA'));
-      else if (op === 18) {
-        const spi = h.installs.A.at(-1)?.spi;
-        if (spi !== undefined) h.apply('A', h.a.saLimit(spi, 'in', r(1) < 0.3));
-      } else h.advance(30_000);
-      h.pump();
-      check(`step ${step}`);
+      t.same(errors, [], `seed ${seed}: every SA scheduled in time at every step`);
+      t.ok(h.installs.A.length > 4, `seed ${seed}: the run did rekey (${h.installs.A.length} installs on A)`);
+      h.apply('A', h.a.shutdown());
+      h.apply('B', h.b.shutdown());
+      for (const [side, node] of [['A', h.a], ['B', h.b]] as const) {
+        const sizes = node.indexSizes();
+        t.same(
+          Object.entries(sizes).filter(([, v]) => v !== 0),
+          [],
+          `seed ${seed}: ${side}'s indexes are empty after shutdown (${JSON.stringify(sizes)})`,
+        );
+      }
     }
-    t.same(errors, [], `seed ${seed}: every SA scheduled in time at every step`);
-    t.ok(h.installs.A.length > 4, `seed ${seed}: the run did rekey (${h.installs.A.length} installs on A)`);
-    h.apply('A', h.a.shutdown());
-    h.apply('B', h.b.shutdown());
-    t.same(h.a.indexSizes(), { sas: 0, scheduled: 0, peers: 0 }, `seed ${seed}: A's index is empty after shutdown`);
-    t.same(h.b.indexSizes(), { sas: 0, scheduled: 0, peers: 0 }, `seed ${seed}: B's too`);
-  }
-});
+  });
+}
+
+lifecycles<IkeNode>(t, 'IKEv1 node', (env, peers, options) => new IkeNode(env, peers, options));
+lifecycles<Ikev2Node>(t, 'IKEv2 node', (env, peers, options) => new Ikev2Node(env, peers, options));

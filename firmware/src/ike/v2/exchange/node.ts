@@ -45,12 +45,13 @@ import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
 import { spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
+import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
+import { SaIndex } from '../../common/sa-index.ts';
 
 /** Half-open IKE SAs (all peers) from which on IKE_SA_INIT needs a COOKIE (§2.6). */
 export const COOKIE_THRESHOLD = 64;
 
-/** Rekey the IKE SA this long (fraction of its lifetime) before it ends. */
-export const IKE_REKEY_MARGIN = 0.1;
+export { IKE_REKEY_MARGIN } from './deadline.ts';
 
 export interface IkeV2Status {
   version: 2;
@@ -78,6 +79,17 @@ export class Ikev2Node implements V2Context {
   /** By our own SPI: SPIi for SAs we initiated, SPIr for the others. */
   readonly #mine = new Map<string, IkeSaV2>();
   readonly #theirs = new Map<string, IkeSaV2>();
+  /** By peer and next timer deadline (ike/common/sa-index.ts): ticks and per-peer lookups
+   * cost what concerns one peer, not a walk over every SA. */
+  readonly #index = new SaIndex<IkeSaV2>((sa) => nextDeadlineV2(sa));
+  /** Responder SAs by the IKE_SA_INIT that made them (SPIi, address, port): a retransmitted
+   * request finds its SA without a scan. */
+  readonly #byInit = new Map<string, IkeSaV2>();
+  readonly #initKeys = new Map<IkeSaV2, string>();
+  /** Responder SAs created in IKE_SA_INIT, pruned of the ones past INIT_DONE when counted. */
+  readonly #halfOpen = new Set<IkeSaV2>();
+  /** Peer by configured remote address (first wins); ROAMING: the first %any peer. */
+  #byAddress = new Map<string, PeerPolicy>();
   #reqid = 0;
   readonly #inSpis = new Set<number>();
 
@@ -96,11 +108,18 @@ export class Ikev2Node implements V2Context {
     this.fragmentation = options.fragmentation ?? true;
     this.retransmit = options.retransmit ?? { baseMs: RETRANSMIT_BASE_MS, tries: RETRANSMIT_TRIES };
     this.#peers = new Map(peers.map((p) => [p.name, p]));
+    this.#indexPeers();
+  }
+
+  #indexPeers(): void {
+    this.#byAddress = new Map();
+    for (const p of this.#peers.values()) if (!this.#byAddress.has(p.remoteAddress)) this.#byAddress.set(p.remoteAddress, p);
   }
 
   // ------------------------------------------------------------ V2Context
 
   log(level: Severity, sa: IkeSaV2 | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void {
+    if (sa) this.#index.touch(sa);
     const { direction, ...rest } = data ?? {};
     this.out.push({
       kind: 'log',
@@ -166,12 +185,20 @@ export class Ikev2Node implements V2Context {
     if (udpEncapsulated(sa) && sa.state === 'ESTABLISHED' && !this.sasOf(sa.peer.name).some((o) => o !== sa && o.state === 'ESTABLISHED')) {
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: 0 });
     }
-    this.#mine.delete(sa.spiI.toString('hex'));
-    this.#theirs.delete(sa.spiR.toString('hex'));
+    // Only our own entries: a rekeyed SA's successor may share neither, but never take another's slot.
+    if (this.#mine.get(sa.spiI.toString('hex')) === sa) this.#mine.delete(sa.spiI.toString('hex'));
+    if (this.#theirs.get(sa.spiR.toString('hex')) === sa) this.#theirs.delete(sa.spiR.toString('hex'));
+    this.#index.remove(sa);
+    this.#halfOpen.delete(sa);
+    const k = this.#initKeys.get(sa);
+    if (k !== undefined && this.#byInit.get(k) === sa) this.#byInit.delete(k);
+    this.#initKeys.delete(sa);
     wipeIkeSa(sa);
   }
 
   established(sa: IkeSaV2, peerInitialContact: boolean): void {
+    this.#index.touch(sa);
+    this.#halfOpen.delete(sa);
     const now = this.env.now();
     sa.createdAt = now;
     sa.expiresAt = now + sa.peer.ikeLifetimeSeconds * 1000;
@@ -194,12 +221,13 @@ export class Ikev2Node implements V2Context {
   }
 
   sasOf(peer: string): IkeSaV2[] {
-    return [...this.#mine.values(), ...this.#theirs.values()].filter((s) => s.peer.name === peer);
+    return this.#index.ofPeer(peer);
   }
 
   // ------------------------------------------------------------ API (same shape as the IKEv1 node)
 
   #drain(): Action[] {
+    this.#index.flush();
     const out = this.out;
     this.out = [];
     return out;
@@ -252,6 +280,7 @@ export class Ikev2Node implements V2Context {
   #register(sa: IkeSaV2): void {
     if (sa.role === 'initiator') this.#mine.set(sa.spiI.toString('hex'), sa);
     else this.#theirs.set(sa.spiR.toString('hex'), sa);
+    this.#index.add(sa);
   }
 
   initiate(peerName: string): Action[] {
@@ -259,7 +288,7 @@ export class Ikev2Node implements V2Context {
     if (peer && peer.remoteAddress !== ROAMING) {
       const sa = this.#newSa(peer, 'initiator', { address: peer.remoteAddress, port: IKE_PORT }, this.env.random(8));
       sa.initialContact = this.sasOf(peer.name).length === 0;
-      this.#mine.set(sa.spiI.toString('hex'), sa);
+      this.#register(sa);
       if (!initiateInit(this, sa)) this.removeSa(sa, false);
     }
     return this.#drain();
@@ -269,12 +298,14 @@ export class Ikev2Node implements V2Context {
   setPeers(peers: readonly PeerPolicy[], reset: readonly string[]): Action[] {
     for (const name of reset) for (const sa of this.sasOf(name)) this.removeSa(sa, true);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
+    this.#indexPeers();
     return this.#drain();
   }
 
   /** Rekey every child SA of the peer now (make-before-break). */
   rekey(peerName: string): Action[] {
     for (const sa of this.sasOf(peerName)) {
+      this.#index.touch(sa);
       if (sa.state !== 'ESTABLISHED') continue;
       for (const c of sa.children) if (!c.rekeying) createChild(this, sa, c.tunnel, c);
     }
@@ -296,6 +327,7 @@ export class Ikev2Node implements V2Context {
     for (const sa of [...this.#mine.values(), ...this.#theirs.values()]) {
       if (!sa.children.some((c) => c.reqid === reqid) || !udpEncapsulated(sa)) continue;
       if (sa.remote.address === from.address && sa.remote.port === from.port) continue;
+      this.#index.touch(sa);
       this.log('info', sa, 'natt', 'PEER-MOVED', `peer now at ${from.address}:${from.port}`);
       sa.remote = { ...from };
       for (const c of sa.children) this.out.push({ kind: 'update-remote', peer: sa.peer.name, spi: c.outSpi, remote: sa.remote });
@@ -308,6 +340,7 @@ export class Ikev2Node implements V2Context {
     for (const sa of [...this.#mine.values(), ...this.#theirs.values()]) {
       const c = sa.children.find((x) => (direction === 'in' ? x.inSpi : x.outSpi) === spi);
       if (!c || sa.state !== 'ESTABLISHED') continue;
+      this.#index.touch(sa);
       if (hard) deleteChild(this, sa, c);
       else if (!c.rekeying) createChild(this, sa, c.tunnel, c);
     }
@@ -339,6 +372,7 @@ export class Ikev2Node implements V2Context {
       this.counters.unexpected++;
       return;
     }
+    this.#index.touch(sa);
     if (isResponse(h)) {
       if (!sa.pending || sa.pending.messageId !== h.messageId || sa.pending.exchange !== h.exchange) {
         this.counters.unexpected++;
@@ -413,25 +447,28 @@ export class Ikev2Node implements V2Context {
   }
 
   #peerFor(from: Endpoint): PeerPolicy | undefined {
-    const all = [...this.#peers.values()];
-    return all.find((p) => p.remoteAddress === from.address) ?? all.find((p) => p.remoteAddress === ROAMING);
+    return this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING);
+  }
+
+  /** Responder SAs still in INIT_DONE (bounded by HALF_OPEN_TOTAL_MAX); the others leave the set. */
+  #halfOpenSas(): IkeSaV2[] {
+    const live: IkeSaV2[] = [];
+    for (const sa of this.#halfOpen) {
+      if (sa.state === 'INIT_DONE') live.push(sa);
+      else this.#halfOpen.delete(sa);
+    }
+    return live;
   }
 
   #initRequest(m: Message, from: Endpoint, localPort: number): void {
     // A retransmitted IKE_SA_INIT request: answer again from the half-open SA (§2.1).
-    for (const sa of this.#theirs.values()) {
-      if (
-        sa.spiI.equals(m.header.spiI) &&
-        sa.remote.address === from.address &&
-        sa.remote.port === from.port &&
-        sa.initRequest.equals(m.raw)
-      ) {
-        if (sa.state === 'INIT_DONE' && sa.lastResponse) {
-          this.counters.cachedResponses++;
-          sendDatagrams(this, sa, sa.lastResponse.datagrams);
-        }
-        return;
+    const seen = this.#byInit.get(initKey(m.header.spiI, from));
+    if (seen && seen.state !== 'DEAD' && seen.remote.address === from.address && seen.remote.port === from.port && seen.initRequest.equals(m.raw)) {
+      if (seen.state === 'INIT_DONE' && seen.lastResponse) {
+        this.counters.cachedResponses++;
+        sendDatagrams(this, seen, seen.lastResponse.datagrams);
       }
+      return;
     }
     const peer = this.#peerFor(from);
     if (!peer) {
@@ -439,7 +476,7 @@ export class Ikev2Node implements V2Context {
       this.log('info', null, 'main', 'IKE_SA_INIT', `request from unknown address ${from.address}`);
       return;
     }
-    const halfOpen = [...this.#theirs.values()].filter((s) => s.state === 'INIT_DONE');
+    const halfOpen = this.#halfOpenSas();
     if (halfOpen.length >= this.cookieThreshold && !this.#cookieOk(m, from, localPort)) return;
     if (halfOpen.length >= HALF_OPEN_TOTAL_MAX || halfOpen.filter((s) => s.peer === peer).length >= HALF_OPEN_MAX) {
       this.counters.halfOpenRefused++;
@@ -447,8 +484,13 @@ export class Ikev2Node implements V2Context {
     }
     const sa = this.#newSa(peer, 'responder', { ...from }, Buffer.from(m.header.spiI));
     sa.local = { address: peer.localAddress, port: localPort };
-    if (respondInit(this, sa, m, from)) this.#theirs.set(sa.spiR.toString('hex'), sa);
-    else wipeIkeSa(sa);
+    if (respondInit(this, sa, m, from)) {
+      this.#register(sa);
+      this.#halfOpen.add(sa);
+      const k = initKey(sa.spiI, from);
+      this.#byInit.set(k, sa);
+      this.#initKeys.set(sa, k);
+    } else wipeIkeSa(sa);
   }
 
   /**
@@ -478,6 +520,7 @@ export class Ikev2Node implements V2Context {
       this.counters.unexpected++;
       return;
     }
+    this.#index.touch(sa);
     const r = handleInitResponse(this, sa, m, from);
     if (r === 'failed') this.removeSa(sa, false);
     else if (r === 'auth') {
@@ -550,8 +593,11 @@ export class Ikev2Node implements V2Context {
 
   tick(): Action[] {
     const now = this.env.now();
-    for (const sa of [...this.#mine.values(), ...this.#theirs.values()]) {
+    // Only the SAs whose deadline has come (deadline.ts mirrors the conditions below).
+    for (const sa of this.#index.takeDue(now)) {
       if (sa.state === 'DEAD') continue;
+      // Touched again: a restart below drains (and flushes) in the middle of this loop.
+      this.#index.touch(sa);
       if (sa.state === 'INIT_DONE' && now - sa.createdAt > HALF_OPEN_TIMEOUT_MS) {
         this.log('warning', sa, 'main', 'IKE_SA_INIT', 'half-open IKE SA timed out');
         this.removeSa(sa, false);
@@ -619,6 +665,34 @@ export class Ikev2Node implements V2Context {
 
   // ------------------------------------------------------------ status
 
+  /** Self-check of the timer index (tests): every live SA is filed under its peer and
+   * scheduled no later than tick() has work for it; nothing is kept for dead SAs. */
+  timerIndexErrors(): string[] {
+    this.#index.flush();
+    const errors: string[] = [];
+    const all = new Set([...this.#mine.values(), ...this.#theirs.values()]);
+    for (const sa of all) {
+      if (!this.sasOf(sa.peer.name).includes(sa)) errors.push(`${spiText(sa)} not filed under peer ${sa.peer.name}`);
+      const need = nextDeadlineV2(sa);
+      const have = this.#index.deadlineOf(sa) ?? Infinity;
+      if (have > need) errors.push(`${spiText(sa)} (${sa.state}) scheduled at ${have}, tick needs ${need}`);
+    }
+    if (this.#index.size !== all.size) errors.push(`index holds ${this.#index.size} SAs, the tables ${all.size}`);
+    if (this.#byInit.size > all.size || this.#initKeys.size > all.size) errors.push(`${this.#byInit.size} IKE_SA_INIT entries for ${all.size} SAs`);
+    return errors;
+  }
+
+  /** Sizes of the SA indexes (tests: they shrink back when SAs die). */
+  indexSizes(): { sas: number; scheduled: number; peers: number; initRequests: number; halfOpen: number } {
+    return {
+      sas: this.#index.size,
+      scheduled: this.#index.scheduled,
+      peers: this.#index.peers,
+      initRequests: this.#byInit.size + this.#initKeys.size,
+      halfOpen: this.#halfOpen.size,
+    };
+  }
+
   status(): IkeV2Status[] {
     const now = this.env.now();
     return [...this.#mine.values(), ...this.#theirs.values()].map((sa) => ({
@@ -651,4 +725,9 @@ export class Ikev2Node implements V2Context {
       })),
     }));
   }
+}
+
+/** The #byInit key: the initiator's SPI and where its IKE_SA_INIT came from. */
+function initKey(spiI: Buffer, from: Endpoint): string {
+  return `${spiI.toString('hex')}|${from.address}|${from.port}`;
 }
