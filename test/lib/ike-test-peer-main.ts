@@ -7,10 +7,10 @@
 // SPI size 0 goes out instead (RFC 2408 §3.14.1). Prints one JSON line per event.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Secret } from '../../firmware/src/config/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
+import { systemEnv } from '../../firmware/src/ike/system-env.ts';
 import { sendInformational } from '../../firmware/src/ike/exchange/informational.ts';
 import type { Action, PeerPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { ExchangeType, IdType, NotifyType, ProtocolId, notify } from '../../firmware/src/ike/wire/index.ts';
@@ -51,7 +51,7 @@ function say(event: Record<string, unknown>): void {
 
 async function main(file: string): Promise<void> {
   const c = JSON.parse(readFileSync(file, 'utf8')) as TestPeerConfig;
-  const node = new IkeNode({ now: () => performance.now(), random: (n) => randomBytes(n) }, [policyOf(c)]);
+  const node = new IkeNode(systemEnv, [policyOf(c)]);
   const socks = new Map<number, Socket>();
   const carry = (actions: Action[]): void => {
     const refused = actions.some((a) => a.kind === 'failed' && a.phase === 'quick' && a.detail.role === 'responder');

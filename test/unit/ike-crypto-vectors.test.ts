@@ -4,7 +4,7 @@
 // RFC 3602 §4 cases 1-2 (AES-CBC), FIPS 81 CBC example (DES-CBC).
 
 import t from 'tap';
-import { getDiffieHellman } from 'node:crypto';
+import { createHash, getDiffieHellman, randomBytes } from 'node:crypto';
 import { dhGroupById, supportedDhGroups, DhError } from '../../firmware/src/ike/crypto/dh.ts';
 import { hashById, HashId } from '../../firmware/src/ike/crypto/hash.ts';
 import { cipherById, CipherId } from '../../firmware/src/ike/crypto/cipher.ts';
@@ -88,7 +88,7 @@ t.test('group 31 curve25519: RFC 7748 §6.1', async (t) => {
   one[0] = 1;
   t.throws(() => alice.computeSecret(one), DhError, 'all-zero result rejected (u=1)');
   t.throws(() => alice.computeSecret(Buffer.alloc(31, 9)), DhError, 'wrong length rejected');
-  const fresh = g.generate();
+  const fresh = g.generate(randomBytes);
   t.equal(fresh.publicKey.length, 32);
   t.same(fresh.computeSecret(alice.publicKey), alice.computeSecret(fresh.publicKey), 'generated pair agrees');
 });
@@ -97,8 +97,8 @@ t.test('MODP groups: agreement, fixed width, peer range checks', async (t) => {
   for (const id of [1, 2, 5, 14, 15, 16]) {
     const g = dhGroupById(id);
     if (!g) throw new Error(`group ${id} missing`);
-    const a = g.generate();
-    const b = g.generate();
+    const a = g.generate(randomBytes);
+    const b = g.generate(randomBytes);
     t.equal(a.publicKey.length, g.publicLength, `group ${id}: public value is prime width`);
     const s1 = a.computeSecret(b.publicKey);
     t.equal(s1.length, g.publicLength, `group ${id}: secret is prime width`);
@@ -116,11 +116,37 @@ t.test('MODP groups: agreement, fixed width, peer range checks', async (t) => {
   if (!g14) throw new Error('group 14 missing');
   const pMinus1 = Buffer.from(getDiffieHellman('modp14').getPrime());
   pMinus1[pMinus1.length - 1]! -= 1;
-  t.throws(() => g14.generate().computeSecret(pMinus1), DhError, 'group 14: y = p-1 rejected');
+  t.throws(() => g14.generate(randomBytes).computeSecret(pMinus1), DhError, 'group 14: y = p-1 rejected');
   // Known answer with a fixed private key: g^x for x = 1 is g = 2.
   const x1 = g14.fromPrivateKey(Buffer.of(1));
   t.equal(x1.publicKey.readUInt8(255), 2, 'group 14 with x = 1 gives g = 2');
   t.ok(x1.publicKey.subarray(0, 255).every((b) => b === 0), 'left-padded to 256 bytes');
+});
+
+t.test('every group draws its private key from the injected random source', async (t) => {
+  // A counter-mode stream from a seed: the same seed gives the same bytes.
+  const seeded = (seed: string): ((n: number) => Buffer) => {
+    let i = 0;
+    return (n) => {
+      const out = Buffer.alloc(n);
+      for (let o = 0; o < n; o += 32) createHash('sha256').update(`${seed}/${i++}`).digest().copy(out, o);
+      return out;
+    };
+  };
+  for (const g of supportedDhGroups()) {
+    const a = g.generate(seeded('one'));
+    t.same(g.generate(seeded('one')).publicKey, a.publicKey, `${g.name}: same seed, same public value`);
+    t.notSame(g.generate(seeded('two')).publicKey, a.publicKey, `${g.name}: other seed, other public value`);
+    const b = g.generate(randomBytes);
+    t.same(a.computeSecret(b.publicKey), b.computeSecret(a.publicKey), `${g.name}: a seeded pair agrees with a fresh one`);
+    if (g.id !== 31) {
+      // Zero is never a valid ECP scalar nor a MODP exponent > 1: the draw is retried, then refused.
+      let draws = 0;
+      const zeros = (n: number): Buffer => (draws++, Buffer.alloc(n));
+      t.throws(() => g.generate(zeros), DhError, `${g.name}: a source of zeros is refused`);
+      t.equal(draws, 16, `${g.name}: after a bounded number of draws`);
+    }
+  }
 });
 
 t.test('weak flags: group 1, MD5, DES', async (t) => {

@@ -84,7 +84,7 @@ t.test('two configured gateways negotiate in memory', async (t) => {
     psk: 'same',
     start: 'none',
   });
-  const env = { now: () => 0, random: (n: number) => randomBytes(n) };
+  const env = { now: () => 0, random: (n: number) => randomBytes(n), wallClock: () => new Date() };
   const na = new IkeNode(env, peerPolicies(a, () => '198.51.100.1').peers);
   const nb = new IkeNode(env, peerPolicies(b, () => '198.51.100.2').peers);
   const installs: string[] = [];

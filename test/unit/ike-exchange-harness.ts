@@ -2,8 +2,15 @@
 // masquerading NAT in front of A (as in the netns lab: A 100.64.0.2 behind
 // 198.51.100.1, B 198.51.100.2), a fake clock, and hooks to drop or alter
 // datagrams. Not a test file itself (no .test.ts suffix).
+//
+// Every random value the nodes draw (cookies, SPIs, nonces, DH private keys, IVs)
+// comes from a seeded generator: a file's run seed is $IKE_HARNESS_SEED or a fresh
+// one printed when the file fails, and each harness takes `<run seed>/<its number>`,
+// so `IKE_HARNESS_SEED=<printed> npx tap <file>` replays a flaky run byte for byte.
+// (The ECDSA signature nonce alone is OpenSSL's: see ike/crypto/ecdsa-digest.ts.)
 
 import { randomBytes } from 'node:crypto';
+import { seededRandom } from '../lib/seeded-random.ts';
 import { Secret } from '../../firmware/src/config/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
 import type {
@@ -20,6 +27,18 @@ import { IdType } from '../../firmware/src/ike/wire/index.ts';
 export const A_PRIVATE = '100.64.0.2';
 export const NAT_PUBLIC = '198.51.100.1';
 export const B_ADDR = '198.51.100.2';
+
+const RUN_SEED = process.env['IKE_HARNESS_SEED'] ?? randomBytes(8).toString('hex');
+let harnesses = 0;
+
+function nextSeed(): string {
+  if (harnesses === 0) {
+    process.once('exit', (code) => {
+      if (code !== 0) process.stderr.write(`ike-exchange-harness: replay this run with IKE_HARNESS_SEED=${RUN_SEED}\n`);
+    });
+  }
+  return `${RUN_SEED}/${harnesses++}`;
+}
 
 export class FakeClock {
   t = 1_000_000;
@@ -47,6 +66,10 @@ export interface HarnessOptions {
   /** Path MTU that loses IP fragments: datagrams whose IPv4 packet (UDP payload + 20 IP
    * + 8 UDP, + 4 non-ESP marker on port 4500) is larger are dropped. */
   maxDatagram?: number;
+  /** Seed of the nodes' random source (default: the run seed and this harness's number). */
+  seed?: string;
+  /** Calendar time when the fake clock starts (default: now); certificate checks read it. */
+  wallClockStart?: Date;
 }
 
 export function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
@@ -105,6 +128,7 @@ const ikeV1: NodeFactory<IkeNode> = (env, peers, options) => new IkeNode(env, pe
 
 export class Harness<N extends NodeLike = IkeNode> {
   readonly clock = new FakeClock();
+  readonly seed: string;
   readonly a: N;
   readonly b: N;
   readonly nat: boolean;
@@ -128,7 +152,13 @@ export class Harness<N extends NodeLike = IkeNode> {
   constructor(o: HarnessOptions = {}, make: NodeFactory<N> = ikeV1 as unknown as NodeFactory<N>) {
     this.nat = o.nat ?? false;
     const aAddr = this.nat ? A_PRIVATE : NAT_PUBLIC;
-    const env = { now: this.clock.now, random: (n: number) => randomBytes(n) };
+    this.seed = o.seed ?? nextSeed();
+    const start = (o.wallClockStart ?? new Date()).getTime() - this.clock.t;
+    const env: ExchangeEnv = {
+      now: this.clock.now,
+      random: seededRandom(this.seed),
+      wallClock: () => new Date(start + this.clock.t),
+    };
     this.#maxDatagram = o.maxDatagram ?? Infinity;
     this.a = make(
       env,

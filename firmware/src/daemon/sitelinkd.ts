@@ -6,7 +6,6 @@
 //
 // Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--foreground]
 
-import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -16,6 +15,7 @@ import { ANY_REMOTE, formatConfigError, type SitelinkConfig } from '../config/ty
 import { ControlServer } from '../control/server.ts';
 import { Dataplane } from '../dataplane/dataplane.ts';
 import { IkeNodes } from '../ike/ike-nodes.ts';
+import { systemEnv } from '../ike/system-env.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import { FailureBook } from '../log/failures.ts';
 import { NegotiationLog } from '../log/negotiation-log.ts';
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   };
   sock500.on('error', sendFailed);
 
-  const node = new IkeNodes({ now: () => performance.now(), random: (n) => randomBytes(n) }, peers, {
+  const node = new IkeNodes(systemEnv, peers, {
     fragmentation: g.fragmentation,
     retransmit: { baseMs: g.retransmitTimeoutSeconds * 1000, tries: g.retransmitTries },
   });

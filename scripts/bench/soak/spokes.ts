@@ -9,12 +9,12 @@
 //
 // Usage: node soak-spokes.mjs SPOKES_FILE HUB_ADDRESS HUB_ID HUB_SUBNET ECHO_ADDRESS ECHO_PORT RESTART_EVERY_S
 
-import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { Dataplane } from '../../../firmware/src/dataplane/dataplane.ts';
 import { saSpecOf } from '../../../firmware/src/daemon/sa-spec.ts';
 import { IkeNode } from '../../../firmware/src/ike/exchange/ike-node.ts';
+import { systemEnv } from '../../../firmware/src/ike/system-env.ts';
 import type { Action } from '../../../firmware/src/ike/exchange/types.ts';
 import { spokePolicy, type HubTarget } from '../../../firmware/src/tools/loadgen/spoke-policy.ts';
 import { readSpokes, type Spoke } from '../../../firmware/src/tools/loadgen/spokes.ts';
@@ -32,7 +32,7 @@ const LOSS_AFTER_MS = 5000;
 const RESTART_GRACE_MS = 15_000;
 
 const hub: HubTarget = { address: hubAddress!, id: hubId!, subnet: hubSubnet!, group: 14, pfsGroup: null };
-const env = { now: () => performance.now(), random: (n: number) => randomBytes(n) };
+const env = systemEnv;
 const spokes = readSpokes(spokesFile!);
 
 const dp = new Dataplane();

@@ -7,7 +7,7 @@
 // 32-byte values are wrapped in their fixed DER prefixes (RFC 8410 §7/§10:
 // id-X25519 is OID 1.3.101.110, bytes 06 03 2b 65 6e).
 
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { DhError } from './dh-group.ts';
 import type { DhGroup, DhKeyPair } from './dh-group.ts';
@@ -17,6 +17,16 @@ const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 // SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.110 }, OCTET STRING { OCTET STRING <32 bytes> } }
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const LEN = 32;
+
+function fromRaw(privateKey: Uint8Array): DhKeyPair {
+  if (privateKey.length !== LEN) throw new DhError('curve25519 private key must be 32 bytes');
+  const der = Buffer.concat([PKCS8_PREFIX, privateKey]);
+  try {
+    return keyPair(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+  } finally {
+    der.fill(0);
+  }
+}
 
 function keyPair(privateKey: KeyObject): DhKeyPair {
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
@@ -45,11 +55,14 @@ export const curve25519Group: DhGroup = {
   name: 'curve25519',
   publicLength: LEN,
   weak: false,
-  generate() {
-    return keyPair(generateKeyPairSync('x25519').privateKey);
+  // RFC 7748 §5: any 32 bytes are a private key (X25519 clamps them itself).
+  generate(random) {
+    const raw = random(LEN);
+    try {
+      return fromRaw(raw);
+    } finally {
+      raw.fill(0);
+    }
   },
-  fromPrivateKey(privateKey) {
-    if (privateKey.length !== LEN) throw new DhError('curve25519 private key must be 32 bytes');
-    return keyPair(createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' }));
-  },
+  fromPrivateKey: fromRaw,
 };

@@ -8,7 +8,7 @@
 
 import { createECDH } from 'node:crypto';
 import type { ECDH } from 'node:crypto';
-import { DhError, bytesToBigInt } from './dh-group.ts';
+import { DhError, MAX_DRAWS, bytesToBigInt } from './dh-group.ts';
 import type { DhGroup, DhKeyPair } from './dh-group.ts';
 
 interface Curve {
@@ -57,10 +57,24 @@ export function ecpGroups(): DhGroup[] {
     name: c.name,
     publicLength: 2 * c.coord,
     weak: false,
-    generate() {
-      const ecdh = createECDH(c.nodeName);
-      ecdh.generateKeys();
-      return keyPair(c, ecdh);
+    // FIPS 186-4 B.4.2 (testing candidates): draw field-size bytes, keep the order's bit
+    // length (P-521: 521 bits, so the top byte keeps 1 bit), retry if not in [1, n-1];
+    // node's setPrivateKey refuses exactly those.
+    generate(random) {
+      for (let i = 0; i < MAX_DRAWS; i++) {
+        const raw = random(c.coord);
+        if (c.id === 21) raw[0]! &= 0x01;
+        const ecdh = createECDH(c.nodeName);
+        try {
+          ecdh.setPrivateKey(raw);
+          return keyPair(c, ecdh);
+        } catch {
+          continue;
+        } finally {
+          raw.fill(0);
+        }
+      }
+      throw new DhError(`${c.name}: the random source gave no valid private key in ${MAX_DRAWS} draws`);
     },
     fromPrivateKey(privateKey) {
       const ecdh = createECDH(c.nodeName);

@@ -20,10 +20,21 @@ export interface DhGroup {
   readonly publicLength: number;
   /** Group 1 (768-bit MODP): breakable; policy must opt in explicitly. */
   readonly weak: boolean;
-  generate(): DhKeyPair;
+  /**
+   * A fresh key pair whose private value is drawn from `random` (the
+   * exchange's injected source: node:crypto's randomBytes in the daemon, a
+   * seeded generator in tests so a run replays byte for byte).
+   */
+  generate(random: RandomSource): DhKeyPair;
   /** Deterministic key pair from a known private value, for known-answer tests. */
   fromPrivateKey(privateKey: Uint8Array): DhKeyPair;
 }
+
+/** `bytes` uniformly random bytes (ExchangeEnv.random). */
+export type RandomSource = (bytes: number) => Buffer;
+
+/** Rejection sampling gives up after this many draws (each fails with probability < 2^-31). */
+export const MAX_DRAWS = 16;
 
 export class DhError extends Error {
   override readonly name = 'DhError';

@@ -8,7 +8,7 @@
 
 import { getDiffieHellman, createDiffieHellman } from 'node:crypto';
 import type { DiffieHellman } from 'node:crypto';
-import { DhError, bytesToBigInt, leftPad } from './dh-group.ts';
+import { DhError, MAX_DRAWS, bytesToBigInt, leftPad } from './dh-group.ts';
 import type { DhGroup, DhKeyPair } from './dh-group.ts';
 
 function keyPair(dh: DiffieHellman, length: number, p: bigint): DhKeyPair {
@@ -37,23 +37,34 @@ export function modpGroup(
   const generator = ref.getGenerator();
   const p = bytesToBigInt(prime);
   const length = prime.length;
+  const fromPrivate = (privateKey: Uint8Array): DhKeyPair => {
+    const dh = createDiffieHellman(prime, generator);
+    dh.setPrivateKey(Buffer.from(privateKey));
+    // setPrivateKey does not derive the public value; generateKeys() keeps
+    // an existing private key and computes g^x from it.
+    dh.generateKeys();
+    return keyPair(dh, length, p);
+  };
   return {
     id,
     name: nodeName,
     publicLength: length,
     weak,
-    generate() {
-      const dh = createDiffieHellman(prime, generator);
-      dh.generateKeys();
-      return keyPair(dh, length, p);
+    // A full-length exponent, as OpenSSL picks for an unnamed prime (bits(p) - 1): every
+    // MODP prime starts with 64 one bits (RFC 2409 §6, RFC 3526), so clearing the top bit
+    // keeps x below p; x <= 1 is redrawn.
+    generate(random) {
+      for (let i = 0; i < MAX_DRAWS; i++) {
+        const raw = random(length);
+        raw[0]! &= 0x7f;
+        try {
+          if (bytesToBigInt(raw) > 1n) return fromPrivate(raw);
+        } finally {
+          raw.fill(0);
+        }
+      }
+      throw new DhError(`${nodeName}: the random source gave no valid private key in ${MAX_DRAWS} draws`);
     },
-    fromPrivateKey(privateKey) {
-      const dh = createDiffieHellman(prime, generator);
-      dh.setPrivateKey(Buffer.from(privateKey));
-      // setPrivateKey does not derive the public value; generateKeys() keeps
-      // an existing private key and computes g^x from it.
-      dh.generateKeys();
-      return keyPair(dh, length, p);
-    },
+    fromPrivateKey: fromPrivate,
   };
 }

@@ -25,8 +25,8 @@ export interface CertPolicy {
   /** CRLs already fetched (DER or PEM), or where to get the current ones at each check
    * (daemon/crl-store.ts refreshes them); fetching is the caller's I/O. */
   crls?: readonly Buffer[] | (() => readonly Buffer[]);
-  /** Evaluation time (default: now). */
-  now?: Date;
+  /** Evaluation time: the caller's wall clock (ExchangeEnv.wallClock), never read here. */
+  now: Date;
   /** Longest chain accepted, leaf and root included (default 6). */
   maxDepth?: number;
 }
@@ -144,7 +144,7 @@ function crlProblem(
 export function verifyPeerCertificate(certs: readonly X509Certificate[], id: PeerId, policy: CertPolicy): CertResult {
   const leaf = certs[0];
   if (!leaf) return fail('no certificate');
-  const now = policy.now ?? new Date();
+  const now = policy.now;
   const minRsaBits = policy.minRsaBits ?? 2048;
 
   const chain = buildChain(leaf, certs.slice(1), policy.trustedRoots, policy.maxDepth ?? 6);

@@ -300,7 +300,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
     sa.natFlavour = natFlavourFor(sa.peer, vids);
     sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
     sa.peerFragmentation = ctx.fragmentation && vids.some(announcesFragmentation);
-    sa.dh = suite.suite.group.generate();
+    sa.dh = suite.suite.group.generate(ctx.env.random);
     sa.gxi = sa.dh.publicKey;
     sa.ni = ctx.env.random(NONCE_LENGTH);
     sa.state = 'MM3_SENT';
@@ -330,7 +330,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
         notify: { type: NotifyType.INVALID_KEY_INFORMATION },
       });
     }
-    sa.dh = suite.group.generate();
+    sa.dh = suite.group.generate(ctx.env.random);
     sa.gxi = Buffer.from(kx.ke);
     sa.gxr = sa.dh.publicKey;
     sa.ni = Buffer.from(kx.nonce);
@@ -394,7 +394,7 @@ export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Cleartex
         ...(sa.role === 'responder' ? { notify: { type: NotifyType.AUTHENTICATION_FAILED } } : {}),
       });
     if (!d.ok) return authFail(`${d.reason} (pre-shared key mismatch?)`);
-    const check = verifyPeerAuth(sa, d.value.payloads, d.value.spans);
+    const check = verifyPeerAuth(sa, d.value.payloads, d.value.spans, ctx.env.wallClock());
     if (!check.ok) return authFail(check.reason);
     const id = check.id;
     if (!sameIdentity(id.id, sa.peer.remoteId)) {

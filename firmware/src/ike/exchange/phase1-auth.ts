@@ -114,7 +114,13 @@ function peerIdOf(id: Identity): PeerId | null {
 export type AuthCheck = { ok: true; id: IdPayload } | { ok: false; reason: string };
 
 /** Checks the peer's MM5 (we are responder) or MM6: ID present, HASH or SIG valid. */
-export function verifyPeerAuth(sa: IsakmpSa, payloads: readonly Payload[], spans: readonly PayloadSpan[]): AuthCheck {
+export function verifyPeerAuth(
+  sa: IsakmpSa,
+  payloads: readonly Payload[],
+  spans: readonly PayloadSpan[],
+  /** Wall-clock time for certificate validity and CRL freshness (ExchangeEnv.wallClock). */
+  now: Date,
+): AuthCheck {
   const idIdx = payloads.findIndex((p) => p.type === PayloadType.ID);
   const id = payloads[idIdx];
   if (id === undefined || id.type !== PayloadType.ID) return { ok: false, reason: 'ID payload missing' };
@@ -138,7 +144,7 @@ export function verifyPeerAuth(sa: IsakmpSa, payloads: readonly Payload[], spans
     return { ok: false, reason: 'unparsable certificate' };
   }
   if (certs.length === 0) return { ok: false, reason: 'no X.509 certificate in the message (RFC 2409 §5.1)' };
-  const v = verifyPeerCertificate(certs, peerId, sig.trust);
+  const v = verifyPeerCertificate(certs, peerId, { ...sig.trust, now });
   if (!v.ok) return { ok: false, reason: `certificate rejected: ${v.reason}` };
   return verifyAuthHash(sig.method, v.publicKey, expected, sigPayload.data) ? { ok: true, id } : { ok: false, reason: 'signature does not verify' };
 }

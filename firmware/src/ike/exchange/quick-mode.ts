@@ -127,7 +127,7 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: Tu
   if (tunnel.pfsGroup !== null) {
     const g = dhGroupById(tunnel.pfsGroup);
     if (!g) return failQuick(ctx, sa, null, messageId, { code: 'pfs-unsupported', reason: `PFS group ${groupName(tunnel.pfsGroup)} unsupported` });
-    dh = g.generate();
+    dh = g.generate(ctx.env.random);
   }
   const rest = quickModeRest({ proposals: [offer], nonce: ni, ...(dh ? { ke: dh.publicKey } : {}), ids: ids(tunnel, 'initiator') });
   const h1 = quickModeHash1(sa.suite!.hash, sa.keys!.skeyidA, messageId, encodePayloads(rest).bytes);
@@ -354,7 +354,7 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
       const reason = 'PFS required but no KE payload';
       return failQuick(ctx, sa, null, messageId, { code: 'pfs-mismatch', reason, notify: refusal, extra: proposals });
     }
-    dh = g.generate();
+    dh = g.generate(ctx.env.random);
     try {
       gqmxy = dh.computeSecret(ke.data);
     } catch {

@@ -123,7 +123,8 @@ export interface SignatureAuth {
   certificates: Buffer[];
   /** DER subject names of the CAs we trust, sent in CR payloads (RFC 2408 §3.10). */
   caSubjects: Buffer[];
-  trust: CertPolicy;
+  /** The evaluation time comes from ExchangeEnv.wallClock at each check. */
+  trust: Omit<CertPolicy, 'now'>;
 }
 
 /** Keys and parameters of one installed IPsec SA (one direction). */
@@ -174,11 +175,18 @@ export type FailureDetail = Pick<FailureRecord, 'role' | 'offered' | 'acceptable
     code: FailureRecord['reason'];
   };
 
-/** Clock and randomness, injected so tests can drive time. */
+/**
+ * Clocks and randomness, injected so tests can drive time and replay a run: every
+ * random value of an exchange (cookies, SPIs, nonces, message IDs, IVs, DH private
+ * keys) comes from `random`, and certificate checks read `wallClock`. Only the ECDSA
+ * signature nonce is OpenSSL's own (ecdsa-digest.ts).
+ */
 export interface ExchangeEnv {
   /** Milliseconds, monotonic. */
   now(): number;
   random(bytes: number): Buffer;
+  /** Calendar time, for certificate validity and CRL freshness. */
+  wallClock(): Date;
 }
 
 /** Retransmission: RFC 2408 leaves it to the implementation; five retries with doubling back-off. */

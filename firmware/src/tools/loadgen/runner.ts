@@ -3,9 +3,9 @@
 // most `concurrency` negotiations run at once; a tunnel counts as established
 // when the spoke installs its outbound IPsec SA (QM2 received, QM3 sent).
 
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { IkeNode } from '../../ike/exchange/ike-node.ts';
+import { systemEnv } from '../../ike/system-env.ts';
 import type { Action } from '../../ike/exchange/types.ts';
 import { spokePolicy, type HubTarget } from './spoke-policy.ts';
 import type { Spoke } from './spokes.ts';
@@ -35,7 +35,7 @@ export interface LoadRun {
 }
 
 export async function runLoad(spokes: readonly Spoke[], hub: HubTarget, opts: RunOptions): Promise<LoadRun> {
-  const env = { now: () => performance.now(), random: (n: number) => randomBytes(n) };
+  const env = systemEnv;
   const runs: Run[] = [];
   let finished = 0;
   let next = 0;

@@ -54,7 +54,7 @@ export function createChild(ctx: V2Context, sa: IkeSaV2, tunnel: TunnelPolicy, o
     if (sa.state !== 'ESTABLISHED' || (old && !sa.children.includes(old))) return null;
     const spi = ctx.allocateSpi();
     const nonce = ctx.env.random(NONCE_LENGTH);
-    const dh: DhKeyPair | null = tunnel.pfsGroup === null ? null : dhGroupById(tunnel.pfsGroup)!.generate();
+    const dh: DhKeyPair | null = tunnel.pfsGroup === null ? null : dhGroupById(tunnel.pfsGroup)!.generate(ctx.env.random);
     const offered = espOffer(tunnel, spi, tunnel.pfsGroup);
     const ts = tunnelSelectors(tunnel);
     const inner: Payload[] = [];
@@ -124,7 +124,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
       ctx.releaseSpi(inSpi);
       return refuse(NotifyType.INVALID_KE_PAYLOAD, `KE of group ${ke ? groupName(ke.group) : 'none'}, we want ${groupName(group)}`, groupData(group));
     }
-    const dh = dhGroupById(group)!.generate();
+    const dh = dhGroupById(group)!.generate(ctx.env.random);
     try {
       gir = dh.computeSecret(ke.data);
     } catch (e) {

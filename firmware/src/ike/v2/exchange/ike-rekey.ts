@@ -80,7 +80,7 @@ export function rekeyIke(ctx: V2Context, sa: IkeSaV2): void {
     const spi = ctx.env.random(8);
     const nonce = ctx.env.random(NONCE_LENGTH);
     const group = ordered[0]!.dhGroup;
-    const dh = dhGroupById(group)!.generate();
+    const dh = dhGroupById(group)!.generate(ctx.env.random);
     const inner: Payload[] = [
       { type: PayloadType.SA, proposals: ikeOffer(ordered, spi) },
       { type: PayloadType.NONCE, data: nonce },
@@ -111,7 +111,7 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
       `KE of group ${ke.group}, we want ${choice.method.dhGroup}`,
       groupData(choice.method.dhGroup),
     );
-  const dh = dhGroupById(ke.group)!.generate();
+  const dh = dhGroupById(ke.group)!.generate(ctx.env.random);
   let gir: Buffer;
   try {
     gir = dh.computeSecret(ke.data);

@@ -29,7 +29,7 @@ export const MAX_INIT_ATTEMPTS = 3;
 
 function initPayloads(ctx: V2Context, sa: IkeSaV2, group: number): Payload[] {
   const g = dhGroupById(group)!;
-  sa.dh = g.generate();
+  sa.dh = g.generate(ctx.env.random);
   sa.keGroup = group;
   const out: Payload[] = [];
   if (sa.cookie) out.push(notify(NotifyType.COOKIE, sa.cookie)); // §2.6: COOKIE comes first
@@ -141,7 +141,7 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
   sa.suite = suiteOf(choice.method);
   sa.ni = Buffer.from(ni.data);
   sa.nr = ctx.env.random(NONCE_LENGTH);
-  sa.dh = dhGroupById(ke.group)!.generate();
+  sa.dh = dhGroupById(ke.group)!.generate(ctx.env.random);
   let gir: Buffer;
   try {
     gir = sa.dh.computeSecret(ke.data);
