@@ -1,7 +1,8 @@
 // sitelinkctl reload on a running tunnel: an unrelated change (log level, a second
 // peer) keeps the tunnel's SAs (same SPIs) and traffic; an invalid file is refused
 // with file:line: field errors and changes nothing; a change to the tunnel's security
-// methods renegotiates it (new SPIs, new algorithm) and traffic flows again.
+// methods renegotiates it (new SPIs, new algorithm) and traffic flows again, while
+// the peer's second tunnel (rule extra) keeps its SPIs: reload is per tunnel.
 import t from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,19 @@ import { controlRequest } from '../../firmware/src/control/client.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
+
+/** A second tunnel with the same peer: our LAN <-> `remote` under its own rule and action. */
+function addTunnel(file: string, local: string, remote: string): void {
+  const text = readFileSync(file, 'utf8')
+    .replace('filter-lists {\n', `filter-lists {\n  lan2 {\n    f {\n      source = ${local}\n      destination = ${remote}\n    }\n  }\n`)
+    .replace(
+      'filter-actions {\n',
+      'filter-actions {\n  secure2 {\n    action = negotiate\n    security-methods = aes256gcm16\n    pfs = none\n  }\n',
+    )
+    .replace(/rules \{\n/, (m) => `${m}  extra {\n    filters = lan2\n    action = secure2\n    peer = ${/peer = (\S+)/.exec(text0(file))?.[1] ?? ''}\n  }\n`);
+  writeFileSync(file, text, { mode: 0o600 });
+}
+const text0 = (file: string): string => readFileSync(file, 'utf8');
 
 t.test('reload keeps unchanged tunnels, refuses invalid files, renegotiates changed ones', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
@@ -40,6 +54,8 @@ t.test('reload keeps unchanged tunnels, refuses invalid files, renegotiates chan
     start: 'none',
     esp: 'aes128gcm16, aes256gcm16',
   });
+  addTunnel(confA.config, LAB.subnetA, '198.18.20.0/24');
+  addTunnel(confB.config, '198.18.20.0/24', LAB.subnetA);
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);
@@ -52,7 +68,9 @@ t.test('reload keeps unchanged tunnels, refuses invalid files, renegotiates chan
     const sas = await controlRequest(a.files.socket, 'sas');
     return sas.quickMode.map((q) => `${q.rule}:${q.spiIn}/${q.spiOut}:${q.algorithm}`).sort().join(',');
   };
+  const both = await waitUntil(async () => /extra:/.test(await spis()), 15_000, 500);
   const before = await spis();
+  t.ok(both, `both tunnels of the peer are up (${before})`);
   t.match(before, /aes128gcm16/, `gwA has the SA pair (${before})`);
   const original = readFileSync(confA.config, 'utf8');
 
@@ -91,6 +109,8 @@ t.test('reload keeps unchanged tunnels, refuses invalid files, renegotiates chan
   const after = await spis();
   t.ok(renewed, `renegotiated with aes256gcm16 (${after})`);
   t.not(after, before, 'new SPIs');
+  const extra = (x: string): string => x.split(',').find((q) => q.startsWith('extra:')) ?? 'none';
+  t.equal(extra(after), extra(before), `the peer's other tunnel kept its SPIs (${extra(after)})`);
   const flows = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 15_000, 500);
   t.ok(flows, 'traffic flows through the renegotiated tunnel');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB (3/3)');

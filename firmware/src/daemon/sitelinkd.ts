@@ -334,17 +334,32 @@ async function main(): Promise<void> {
     await crlStore.refreshDue();
     const r = peerPolicies(next, (name) => nextAddrs.local.get(name) ?? '0.0.0.0', (name) => nextAddrs.remote.get(name), crlsOf);
     for (const p of r.problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'RELOAD', message: p.message });
-    const ruleOwners = (name: string): string[] =>
-      [running, next].flatMap((c) => c.rules.filter((x) => x.name === name && x.peer !== null).map((x) => x.peer!.name));
-    const tunnelChanges = [...diff.tunnels.changed, ...diff.tunnels.added, ...diff.tunnels.removed];
-    const reset = [...new Set([...diff.peers.changed, ...diff.peers.removed, ...tunnelChanges.flatMap(ruleOwners)])];
-    apply(node.setPeers(r.peers, reset));
+    // Per tunnel: a changed peer (main mode settings, PSK) renegotiates everything, a
+    // changed or removed rule only its own SA pairs; the other tunnels keep their SPIs.
+    const reset = [...diff.peers.changed, ...diff.peers.removed];
+    const changedRules = [...diff.tunnels.changed, ...diff.tunnels.removed];
+    apply(node.setPeers(r.peers, reset, changedRules));
     for (const p of running.peers.values()) if (!next.peers.has(p.name) || reset.includes(p.name)) p.psk?.wipe();
+    const oldRemotes = new Set(peers.flatMap((p) => p.tunnels.map((x) => x.remote)));
     running = next;
     peers = r.peers;
     fallback.configure(next, peers, reset);
+    // Remote subnets of removed tunnels that no tunnel uses any more leave the TUN.
+    const remotes = new Set(peers.flatMap((p) => p.tunnels.map((x) => x.remote)));
+    for (const cidr of oldRemotes) {
+      if (remotes.has(cidr) || !routes.has(cidr)) continue;
+      routes.delete(cidr);
+      await dataplane.deleteRoute(cidr).catch(() => undefined);
+    }
     await routeTunnels();
     bringUp();
+    // Peers that are up get their changed and added tunnels now, whatever their start
+    // setting (they were negotiated before; trap only starts a peer with nothing up).
+    const touched = [...diff.tunnels.changed, ...diff.tunnels.added].flatMap((name) =>
+      next.rules.filter((x) => x.name === name && x.peer !== null).map((x) => x.peer!.name),
+    );
+    const established = new Set(node.status().filter((x) => x.state === 'ESTABLISHED').map((x) => x.peer));
+    for (const name of new Set(touched)) if (established.has(name)) initiate(name);
   };
   const policy: PolicyContext = {
     config: () => running,

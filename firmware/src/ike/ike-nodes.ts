@@ -5,7 +5,7 @@
 // nodes share the sockets, the ESP engine and the action vocabulary.
 
 import type { ExchangeCounters } from './exchange/context.ts';
-import { IkeNode, type IkeNodeOptions, type IsakmpStatus } from './exchange/ike-node.ts';
+import { IkeNode, ofRules, type IkeNodeOptions, type IsakmpStatus } from './exchange/ike-node.ts';
 import type { Action, Endpoint, ExchangeEnv, PeerPolicy } from './exchange/types.ts';
 import { Ikev2Node } from './v2/exchange/node.ts';
 
@@ -66,9 +66,13 @@ export class IkeNodes {
     return [...this.v1.tick(), ...this.v2.tick()];
   }
 
-  /** A peer whose version changed is in `reset` (its settings changed): the old node drops its SAs. */
-  setPeers(peers: readonly PeerPolicy[], reset: readonly string[]): Action[] {
-    return [...this.v1.setPeers(peers.filter((p) => !isV2(p)), reset), ...this.v2.setPeers(peers.filter(isV2), reset)];
+  /** A peer whose version changed is in `reset` (its settings changed): the old node drops its SAs.
+   * `changedRules` (changed or removed negotiate rules): IKEv1 drops only their SA pairs;
+   * IKEv2 renegotiates every peer that has one of them, old or new. */
+  setPeers(peers: readonly PeerPolicy[], reset: readonly string[], changedRules: readonly string[] = []): Action[] {
+    const v2 = peers.filter(isV2);
+    const owners = [...this.v2.peers(), ...v2].filter((p) => p.tunnels.some((t) => ofRules(t.name, changedRules))).map((p) => p.name);
+    return [...this.v1.setPeers(peers.filter((p) => !isV2(p)), reset, changedRules), ...this.v2.setPeers(v2, [...reset, ...owners])];
   }
 
   rekey(peer: string): Action[] {

@@ -113,6 +113,12 @@ export function maxIkeDatagram(to: Endpoint, localPort: number): number {
   return FRAGMENT_IP_DATAGRAM - ip - 8 - marker;
 }
 
+/** Whether a tunnel name belongs to one of these rules: the rule itself, one of its
+ * ports (`RULE#2`, policy-from-config.ts) or a default-response pair (`RULE~CIDR`). */
+export function ofRules(tunnel: string, rules: readonly string[]): boolean {
+  return rules.some((r) => tunnel === r || tunnel.startsWith(`${r}#`) || tunnel.startsWith(`${r}~`));
+}
+
 export class IkeNode implements TimerHost {
   readonly env: ExchangeEnv;
   out: Action[] = [];
@@ -392,10 +398,20 @@ export class IkeNode implements TimerHost {
 
   /** New configuration: SAs of removed peers and of those in `reset` are deleted (with
    * Deletes to the peer); unchanged peers keep theirs. */
-  setPeers(peers: readonly PeerPolicy[], reset: readonly string[]): Action[] {
+  setPeers(peers: readonly PeerPolicy[], reset: readonly string[], changedRules: readonly string[] = []): Action[] {
     const next = new Map(peers.map((p) => [p.name, p]));
     for (const sa of [...this.#sas.values()]) {
-      if (!next.has(sa.peer.name) || reset.includes(sa.peer.name)) this.removeSa(sa, true);
+      const p = next.get(sa.peer.name);
+      if (!p || reset.includes(sa.peer.name)) {
+        this.removeSa(sa, true);
+        continue;
+      }
+      // Per tunnel (docs/config.md, reload): a peer whose main mode settings stayed keeps
+      // its ISAKMP SA and the pairs of its unchanged rules; only the pairs of changed or
+      // removed rules go (with Deletes), and the SA answers with the new tunnel list.
+      for (const c of [...sa.children]) if (ofRules(c.tunnel.name, changedRules)) retireChild(this, sa, c, true);
+      sa.queued = sa.queued.flatMap((t) => p.tunnels.filter((x) => x.name === t.name));
+      sa.peer = p;
     }
     this.#peers.clear();
     for (const [k, v] of next) this.#peers.set(k, v);
