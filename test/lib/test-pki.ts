@@ -146,3 +146,38 @@ export function gatewaySignatureAuth(dir: string, gw: 'gwA' | 'gwB', method: 3 |
     trust: { trustedRoots: [ca], crlLevel: 0 },
   };
 }
+
+/**
+ * One more leaf certificate from the root of makeGatewayPki() in `dir`:
+ * `<name>.pem` / `<name>.key`, with `subject` (openssl -subj form) and
+ * `san` (an openssl subjectAltName value such as `IP:198.51.100.2`,
+ * `email:gw@example.lab` or `DNS:x.lab`).
+ */
+export function makeLeafCert(dir: string, name: string, key: 'rsa2048' | 'rsa4096' | 'p256' | 'p384', subject: string, san: string): void {
+  const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    path.join(dir, `${name}.cnf`),
+    `[leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nsubjectAltName = ${san}\n`,
+  );
+  const curve = key === 'p256' ? 'prime256v1' : 'secp384r1';
+  if (key === 'p256' || key === 'p384') o('ecparam', '-genkey', '-name', curve, '-noout', '-out', `${name}.key`);
+  else o('genrsa', '-traditional', '-out', `${name}.key`, key === 'rsa2048' ? '2048' : '4096');
+  o('req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`);
+  const serial = `0x${Buffer.from(name).toString('hex').slice(0, 16)}`;
+  o('x509', '-req', '-in', `${name}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', serial,
+    '-days', '30', '-sha256', '-extfile', `${name}.cnf`, '-extensions', 'leaf', '-out', `${name}.pem`);
+}
+
+/** SignatureAuth for a leaf from makeLeafCert()/makeGatewayPki() trusting `rootDir`'s root (default: its own). */
+export function leafSignatureAuth(dir: string, name: string, rootDir = dir): SignatureAuth {
+  const ca = new X509Certificate(readFileSync(path.join(rootDir, 'root.pem')));
+  const privateKey = createPrivateKey(readFileSync(path.join(dir, `${name}.key`)));
+  const curve = privateKey.asymmetricKeyDetails?.namedCurve;
+  return {
+    method: privateKey.asymmetricKeyType === 'rsa' ? 3 : curve === 'secp384r1' ? 10 : 9,
+    privateKey,
+    certificates: [Buffer.from(new X509Certificate(readFileSync(path.join(dir, `${name}.pem`))).raw)],
+    caSubjects: [certFields(Buffer.from(ca.raw)).subjectDer],
+    trust: { trustedRoots: [ca], crlLevel: 0 },
+  };
+}

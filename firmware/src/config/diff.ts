@@ -31,7 +31,7 @@ export type ReloadOutcome =
 /** JSON without source positions (moving a block in the file is not a change). */
 function canonical(v: unknown): string {
   return JSON.stringify(v, (key, value: unknown) => {
-    if (key === 'at' || key === 'psk') return undefined;
+    if (key === 'at' || key === 'psk' || key === 'ppkKey') return undefined;
     if (value instanceof Map) return [...value.entries()];
     return value;
   });
@@ -42,8 +42,8 @@ function peerKey(p: Peer): string {
 }
 
 function pskEqual(a: Peer, b: Peer): boolean {
-  if (a.psk === null || b.psk === null) return a.psk === b.psk;
-  return a.psk.equals(b.psk);
+  const same = (x: Peer['psk'], y: Peer['psk']): boolean => (x === null || y === null ? x === y : x.equals(y));
+  return same(a.psk, b.psk) && same(a.ppkKey ?? null, b.ppkKey ?? null);
 }
 
 function diffMaps<T>(a: Map<string, T>, b: Map<string, T>, same: (x: T, y: T) => boolean): SetDiff {

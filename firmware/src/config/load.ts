@@ -57,7 +57,7 @@ function checkConfigText(file: string, text: string, opts: LoadOptions, readSecr
     : { ok: false, errors: [...syntaxErrors, ...secretErrors, ...(result.ok ? [] : result.errors)], warnings: result.warnings };
   // Keys no peer holds are wiped at once: a refused config keeps none, an accepted one
   // keeps only those attached to its peers.
-  const kept = new Set(final.ok ? [...final.config.peers.values()].map((p) => p.psk) : []);
+  const kept = new Set(final.ok ? [...final.config.peers.values()].flatMap((p) => [p.psk, p.ppkKey]) : []);
   for (const s of secrets?.values() ?? []) if (!kept.has(s)) s.wipe();
   return final;
 }

@@ -7,6 +7,9 @@
  *     198.51.100.2 = 0x6f1c...           # hex
  *     hq = 0sBASE64==                    # base64 (strongSwan's 0s prefix)
  *   }
+ *   ppk {                                # IKEv2 post-quantum preshared keys (RFC 8784) by PPK_ID
+ *     branch-ppk-1 = 0x9a3e...           # at least 32 bytes (RFC 8784 §6: 256 bits of entropy)
+ *   }
  *
  * Refused unless it is a regular file with mode 0600 (no group/other bits) owned by root
  * or the current user: a world-readable PSK is a PSK already leaked.
@@ -17,7 +20,7 @@ import { parseConf } from './parse.ts';
 import { readTextFile, readTextFileSync, type TextFile } from './read-file.ts';
 import { Secret } from './secret.ts';
 import type { ConfigError } from './types.ts';
-import type { SecretsTable } from './validate.ts';
+import { PPK_PREFIX, type SecretsTable } from './validate.ts';
 import { redactor } from '../log/redact.ts';
 
 export type SecretsResult = { ok: true; secrets: SecretsTable } | { ok: false; errors: ConfigError[] };
@@ -63,33 +66,47 @@ export function parseSecrets(file: string, text: string): SecretsResult {
   }));
   const secrets: SecretsTable = new Map();
   for (const e of root.entries) {
-    if (e.type !== 'section' || e.name !== 'psk') {
+    if (e.type !== 'section' || (e.name !== 'psk' && e.name !== 'ppk')) {
       errors.push({
         file,
         line: e.line,
         field: e.type === 'section' ? e.name : e.key,
-        message: 'unknown entry; expected a "psk { id = secret }" section',
+        message: 'unknown entry; expected a "psk { id = secret }" or "ppk { ppk-id = key }" section',
       });
       continue;
     }
+    const ppk = e.name === 'ppk';
     for (const v of e.entries) {
       if (v.type !== 'value') {
-        errors.push({ file, line: v.line, field: `psk.${v.name}`, message: 'expected "id = secret", got a section' });
+        errors.push({ file, line: v.line, field: `${e.name}.${v.name}`, message: 'expected "id = secret", got a section' });
         continue;
       }
-      if (secrets.has(v.key)) {
-        errors.push({ file, line: v.line, field: `psk.${v.key}`, message: 'given twice; give each identity one secret' });
+      // PPKs share the table under their own prefix; a PSK identity cannot take that form.
+      const key = ppk ? `${PPK_PREFIX}${v.key}` : v.key;
+      if (!ppk && v.key.startsWith(PPK_PREFIX)) {
+        const message = `an identity cannot start with "${PPK_PREFIX}"; put PPKs in a ppk section`;
+        errors.push({ file, line: v.line, field: `psk.${v.key}`, message });
+        continue;
+      }
+      if (secrets.has(key)) {
+        errors.push({ file, line: v.line, field: `${e.name}.${v.key}`, message: 'given twice; give each identity one secret' });
         continue;
       }
       const bytes = decodeSecret(v.value);
       if (!bytes) {
-        errors.push({ file, line: v.line, field: `psk.${v.key}`, message: 'expected a non-empty "quoted string", 0x hex or 0s base64 secret' });
+        errors.push({ file, line: v.line, field: `${e.name}.${v.key}`, message: 'expected a non-empty "quoted string", 0x hex or 0s base64 secret' });
+        continue;
+      }
+      // RFC 8784 §6: a PPK must carry at least 256 bits of entropy.
+      if (ppk && bytes.length < 32) {
+        bytes.fill(0);
+        errors.push({ file, line: v.line, field: `ppk.${v.key}`, message: 'expected a PPK of at least 32 bytes (RFC 8784 §6: 256 bits of entropy)' });
         continue;
       }
       const secret = new Secret(bytes);
-      // From now on this PSK is cut out of every log line and control reply.
+      // From now on this secret is cut out of every log line and control reply.
       redactor.add(secret);
-      secrets.set(v.key, secret);
+      secrets.set(key, secret);
       bytes.fill(0);
     }
   }

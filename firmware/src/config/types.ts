@@ -144,7 +144,9 @@ export interface DpdSettings {
 export type PeerIdentity =
   | { kind: 'ipv4' | 'ipv6'; value: string }
   | { kind: 'fqdn'; value: string }
-  | { kind: 'user-fqdn'; value: string };
+  | { kind: 'user-fqdn'; value: string }
+  /** X.501 distinguished name, strongSwan-style text in DER order (`O=x, CN=y`); IKEv2 with certificates. */
+  | { kind: 'dn'; value: string };
 
 /** `remote = %any`: a peer with a dynamic address, accepted from anywhere, never initiated to. */
 export const ANY_REMOTE = '%any';
@@ -175,6 +177,11 @@ export interface Peer {
   psk: Secret | null;
   /** Certificate revocation checking (signature authentication only). */
   crl: CrlSettings;
+  /** IKEv2 post-quantum preshared key (RFC 8784): its PPK_ID, whether it is required, the key from the secrets file's ppk section. */
+  ppk: { id: string; required: boolean } | null;
+  ppkKey: Secret | null;
+  /** IKEv2: largest IP datagram of an IKE message before RFC 7383 fragmentation; null = 1280. */
+  fragmentSize: number | null;
   keyExchange: KeyExchangeSettings;
   /** null = DPD disabled. */
   dpd: DpdSettings | null;

@@ -37,7 +37,10 @@ export const DEFAULTS = {
 } as const;
 
 /** PSKs by identity (or peer name), from the secrets file; null when not loaded (check mode). */
+/** PSKs by identity; PPKs (RFC 8784) by PPK_ID under PPK_PREFIX (secrets.ts's ppk section). */
 export type SecretsTable = Map<string, Secret>;
+export const PPK_PREFIX = 'ppk:';
+const NAME_LIKE = /^[A-Za-z0-9_.@:\/-]{1,64}$/;
 
 export interface ValidateOptions {
   /** Secrets from the secrets file; null = not loaded (`sitelinkctl check` without access). */
@@ -287,6 +290,9 @@ const V1_ONLY: readonly (readonly [string, string])[] = [
 const V2_ONLY: readonly (readonly [string, string])[] = [
   ['ike-lifetime', 'the IKE SA lifetime; IKEv1 calls it main-mode-lifetime'],
   ['esn', 'extended sequence numbers are negotiated by IKEv2 here, RFC 7296 §3.3.2'],
+  ['ppk', 'post-quantum preshared keys, RFC 8784'],
+  ['ppk-required', 'post-quantum preshared keys, RFC 8784'],
+  ['fragment-size', 'IKEv2 fragmentation, RFC 7383; IKEv1 fragmentation is the gateway fragmentation switch'],
 ];
 
 function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOptions, warnings: ConfigError[]): Peer | null {
@@ -344,12 +350,6 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
   const crl = readCrl(r, auth);
   const methods = readMainModeMethods(r, allowWeak);
   if (ikeVersion === 2) {
-    if (auth.some((a) => a.kind !== 'psk'))
-      r.error(
-        r.line('auth'),
-        'auth',
-        'expected psk: IKEv2 certificate authentication is not implemented yet (use version = 1 for rsa-sig/ecdsa-sig)',
-      );
     if (!methods.some((m) => (m.encryption.startsWith('aes') || isAeadEncryption(m.encryption)) && m.integrity !== 'md5')) {
       r.error(
         r.line('proposals'),
@@ -366,6 +366,23 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
         'proposals',
         `IKEv2 only (${aead.join(', ')}: IKEv1 has no AEAD IKE SA cipher); use aes128/aes256 with sha256 or set version = 2`,
       );
+  }
+
+  // IKEv2 only (refused above with version = 1): RFC 8784 PPK and RFC 7383 fragment size.
+  const parsePpkId = (s: string): Parsed<string> =>
+    NAME_LIKE.test(s) ? { ok: true, value: s } : { ok: false, expected: `a PPK_ID (letters, digits, . _ - @ : /), got "${s}"` };
+  const ppkId = ikeVersion === 2 ? r.get<string | null>('ppk', parsePpkId, null) : null;
+  const ppkRequired = ikeVersion === 2 ? r.get('ppk-required', parseBool, false) : false;
+  if (ikeVersion === 2 && ppkId === null && r.has('ppk-required'))
+    r.error(r.line('ppk-required'), 'ppk-required', 'expected a ppk = <PPK_ID> line as well');
+  const fragmentSize = ikeVersion === 2 ? r.get<number | null>('fragment-size', (s) => parseUint(s, 576, 65535), null) : null;
+  for (const [key, id] of [['local-id', localId], ['remote-id', remoteId]] as const) {
+    if (id?.kind === 'dn' && ikeVersion !== 2)
+      r.error(r.line(key) || r.section.line, key, 'expected an IP address, fqdn or user@fqdn: dn: identities are IKEv2 only here (set version = 2)');
+  }
+  if ((localId?.kind === 'dn' || remoteId?.kind === 'dn') && ikeVersion === 2 && !auth.some((a) => a.kind !== 'psk')) {
+    const key = localId?.kind === 'dn' ? 'local-id' : 'remote-id';
+    r.error(r.line(key), key, 'a dn: identity needs certificate authentication (auth = rsa-sig or ecdsa-sig)');
   }
 
   const dpdDelay = r.get('dpd-delay', parseDuration, 30);
@@ -396,6 +413,9 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
     auth,
     psk: null,
     crl,
+    ppk: ppkId === null ? null : { id: ppkId, required: ppkRequired },
+    ppkKey: null,
+    fragmentSize,
     keyExchange: {
       methods,
       lifetimeSeconds: r.get(lifetimeKey, parseDuration, DEFAULTS.mainModeLifetimeSeconds),
@@ -437,6 +457,11 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
           });
       }
     }
+  }
+  if (peer.ppk && opts.secrets !== null) {
+    const key = opts.secrets.get(`${PPK_PREFIX}${peer.ppk.id}`);
+    if (!key) r.error(r.line('ppk'), 'ppk', `no PPK "${peer.ppk.id}" in the secrets file (ppk { ${peer.ppk.id} = <key of 32 bytes or more> })`);
+    else peer.ppkKey = key;
   }
   r.finish();
   return remoteAddress && localId && remoteId ? peer : null;

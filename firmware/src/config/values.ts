@@ -3,6 +3,7 @@
  * filter addresses and ports. Each parser returns the value or an "expected ..." text
  * that validate.ts turns into a file:line:field error.
  */
+import { parseDnText } from '../ike/crypto/distinguished-name.ts';
 import type { EspAlgorithm } from '../dataplane/types.ts';
 import type {
   AddressSpec, DhGroup, IkeAeadEncryption, IkeEncryption, IkeIntegrity, MainModeMethod, PeerIdentity, PortRange,
@@ -146,13 +147,18 @@ export function parseEspAlgorithm(s: string): Parsed<EspAlgorithm> {
 
 /** IKE identity: an IP literal, user@fqdn or an FQDN (RFC 2407 §4.6.2.1). */
 export function parseIdentity(s: string): Parsed<PeerIdentity> {
+  if (/^dn:/i.test(s)) {
+    const dn = parseDnText(s.slice(3));
+    if (typeof dn === 'string') return bad(`a distinguished name after dn: (e.g. dn:O=example, CN=gw.example), ${dn}`);
+    return ok({ kind: 'dn', value: s.slice(3).trim() });
+  }
   const ip = parseIp(s);
   if (ip) return ok({ kind: ip.family === 4 ? 'ipv4' : 'ipv6', value: s });
   if (/^[^@\s]+@[A-Za-z0-9.-]+$/.test(s)) return ok({ kind: 'user-fqdn', value: s });
   if (/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(s)) {
     return ok({ kind: 'fqdn', value: s });
   }
-  return bad(`an identity (IP address, fqdn or user@fqdn), got "${s}"`);
+  return bad(`an identity (IP address, fqdn, user@fqdn or dn:...), got "${s}"`);
 }
 
 /** Gateway address: IP literal or DNS name. */

@@ -8,6 +8,7 @@ import type { PeerAuth, PeerPolicy, TunnelPolicy } from '../ike/exchange/types.t
 import { loadSignatureAuth } from './signature-auth.ts';
 import { IdType, type Identity } from '../ike/wire/index.ts';
 import { tunnelsOf } from '../policy/selectors.ts';
+import { encodeDn, parseDnText } from '../ike/crypto/distinguished-name.ts';
 
 export function identityOf(id: PeerIdentity): Identity {
   switch (id.kind) {
@@ -19,6 +20,11 @@ export function identityOf(id: PeerIdentity): Identity {
       return { idType: IdType.FQDN, name: id.value };
     case 'user-fqdn':
       return { idType: IdType.USER_FQDN, name: id.value };
+    case 'dn': {
+      // The validator checked the text; a DER Name is what ID_DER_ASN1_DN carries.
+      const attrs = parseDnText(id.value);
+      return { idType: IdType.DER_ASN1_DN, data: typeof attrs === 'string' ? Buffer.alloc(0) : encodeDn(attrs) };
+    }
   }
 }
 
@@ -61,6 +67,10 @@ export function peerPolicies(
         continue;
       }
       auth.push({ kind: 'signature', signature: loaded });
+    }
+    if (p.ppk && !p.ppkKey) {
+      problems.push({ peer: p.name, message: `no PPK "${p.ppk.id}" in the secrets file` });
+      if (p.ppk.required) continue;
     }
     if (broken) continue;
     const mine: TunnelPolicy[] = [];
@@ -105,6 +115,8 @@ export function peerPolicies(
       auth,
       ikeMethods: p.keyExchange.methods.map((m) => ({ encryption: m.encryption, integrity: m.integrity, dhGroup: m.dhGroup })),
       ikeLifetimeSeconds: p.keyExchange.lifetimeSeconds,
+      ...(p.ppk && p.ppkKey ? { ppk: { id: Buffer.from(p.ppk.id, 'utf8'), key: p.ppkKey, required: p.ppk.required } } : {}),
+      ...(p.fragmentSize !== null ? { fragmentSize: p.fragmentSize } : {}),
       // Master key PFS: every quick mode gets its own main mode.
       quickModeLimit: p.keyExchange.masterKeyPfs ? 1 : p.keyExchange.quickModeLimit,
       allowWeak: p.allowWeak,

@@ -39,6 +39,7 @@ export class IkeNodes {
       halfOpenRefused: a.halfOpenRefused + b.halfOpenRefused,
       fragmentsReceived: a.fragmentsReceived + b.fragmentsReceived,
       fragmentsSent: a.fragmentsSent + b.fragmentsSent,
+      fragmentsDropped: a.fragmentsDropped + b.fragmentsDropped,
     };
   }
 

@@ -2,6 +2,7 @@
 // form (RFC 5280 §4.1): the DER subject/issuer Names (for ID_DER_ASN1_DN
 // matching and CRL issuer matching) and the extensions (for keyUsage).
 
+import { createHash, type X509Certificate } from 'node:crypto';
 import { children, expectTag, oidString, parseDer, bitString, Tag } from './der.ts';
 import type { DerNode } from './der.ts';
 
@@ -46,4 +47,9 @@ export function hasDigitalSignatureUsage(fields: CertFields): boolean | undefine
   const node: DerNode = parseDer(ku.value);
   const { bytes } = bitString(node);
   return bytes.length > 0 && (bytes.readUInt8(0) & 0x80) !== 0;
+}
+
+/** SHA-1 of a CA's SubjectPublicKeyInfo: what an IKEv2 CERTREQ lists (RFC 7296 §3.7). */
+export function caKeyHash(ca: X509Certificate): Buffer {
+  return createHash('sha1').update(ca.publicKey.export({ type: 'spki', format: 'der' })).digest();
 }

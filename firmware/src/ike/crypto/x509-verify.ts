@@ -12,6 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { certFields, hasDigitalSignatureUsage } from './x509-fields.ts';
 import type { CertFields } from './x509-fields.ts';
+import { sameDn } from './distinguished-name.ts';
 import { normaliseSerial, parseCrl, verifyCrlSignature } from './crl.ts';
 import type { Crl } from './crl.ts';
 
@@ -87,7 +88,7 @@ function identityMatches(leaf: X509Certificate, fields: CertFields, id: PeerId):
     case 'ipv6':
       return leaf.checkIP(id.value) !== undefined;
     case 'der_asn1_dn':
-      return fields.subjectDer.equals(id.value);
+      return sameDn(fields.subjectDer, id.value);
   }
 }
 

@@ -2,7 +2,8 @@
 // and data only (peers differ in the protocol/port they put in); quick mode
 // client IDs on everything, since they are the traffic selectors.
 
-import { encodePayloadBody, idPayload, type IdPayload, type Identity } from '../wire/index.ts';
+import { dnText } from '../crypto/distinguished-name.ts';
+import { encodePayloadBody, idPayload, IdType, type IdPayload, type Identity } from '../wire/index.ts';
 
 export function sameIdentity(a: Identity, b: Identity): boolean {
   return encodePayloadBody(idPayload(a)).equals(encodePayloadBody(idPayload(b)));
@@ -18,5 +19,6 @@ export function describeIdentity(id: Identity): string {
   if ('mask' in id) return `${id.address}/${id.mask}`;
   if ('start' in id) return `${id.start}-${id.end}`;
   if ('address' in id) return id.address;
+  if (id.idType === IdType.DER_ASN1_DN) return dnText(id.data);
   return `${id.data.length}-byte id type ${id.idType}`;
 }

@@ -9,7 +9,8 @@ import type { HashAlgorithm } from '../crypto/hash.ts';
 import { constantTimeEqual } from '../crypto/secret.ts';
 import { authHashPrf, signAuthHash, verifyAuthHash } from '../crypto/signature.ts';
 import { skeyidPreSharedKey, skeyidSignature } from '../crypto/skeyid.ts';
-import { verifyPeerCertificate, type PeerId } from '../crypto/x509-verify.ts';
+import { verifyPeerCertificate } from '../crypto/x509-verify.ts';
+import { authMethodsOf, peerIdOf } from '../common/peer-auth.ts';
 import {
   AuthMethod,
   CertEncoding,
@@ -25,11 +26,7 @@ import {
 import type { IsakmpSa } from './isakmp-sa.ts';
 import type { PeerAuth, PeerPolicy, SignatureAuth } from './types.ts';
 
-/** The peer's authentication methods in order of precedence. */
-export function authMethodsOf(peer: PeerPolicy): PeerAuth[] {
-  if (peer.auth && peer.auth.length > 0) return peer.auth;
-  return peer.signature ? [{ kind: 'signature', signature: peer.signature }] : [{ kind: 'psk' }];
-}
+export { authMethodsOf } from '../common/peer-auth.ts';
 
 /** RFC 2409 Appendix A Authentication Method value of one of our methods. */
 export function wireAuthMethod(a: PeerAuth): number {
@@ -92,23 +89,6 @@ export function ourAuth(sa: IsakmpSa, idBody: Buffer): Phase1Auth {
   const sig = signatureOf(sa);
   if (!sig) return { kind: 'hash', hash: h };
   return { kind: 'signature', signature: signAuthHash(sig.method, sig.privateKey, h), certificates: sig.certificates };
-}
-
-function peerIdOf(id: Identity): PeerId | null {
-  switch (id.idType) {
-    case IdType.IPV4_ADDR:
-      return { type: 'ipv4', value: id.address };
-    case IdType.IPV6_ADDR:
-      return { type: 'ipv6', value: id.address };
-    case IdType.FQDN:
-      return { type: 'fqdn', value: id.name };
-    case IdType.USER_FQDN:
-      return { type: 'user_fqdn', value: id.name };
-    case IdType.DER_ASN1_DN:
-      return { type: 'der_asn1_dn', value: id.data };
-    default:
-      return null;
-  }
 }
 
 export type AuthCheck = { ok: true; id: IdPayload } | { ok: false; reason: string };

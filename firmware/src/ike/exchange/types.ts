@@ -103,6 +103,10 @@ export interface PeerPolicy {
   auth?: PeerAuth[];
   ikeMethods: IkeMethod[];
   ikeLifetimeSeconds: number;
+  /** IKEv2: a post-quantum preshared key (RFC 8784) from the secrets file; `required` refuses an IKE SA without it. */
+  ppk?: PpkPolicy;
+  /** IKEv2: largest IP datagram an IKE message may take before RFC 7383 fragmentation (default 1280). */
+  fragmentSize?: number;
   /** Quick modes we start per ISAKMP SA before a fresh main mode (0 or absent = unlimited; 1 = master key PFS). */
   quickModeLimit?: number;
   allowWeak: boolean;
@@ -110,6 +114,13 @@ export interface PeerPolicy {
   keepaliveSeconds: number;
   dpd: DpdPolicy | null;
   tunnels: TunnelPolicy[];
+}
+
+export interface PpkPolicy {
+  /** PPK_ID sent in PPK_IDENTITY (RFC 8784 §5.1). */
+  id: Buffer;
+  key: Secret;
+  required: boolean;
 }
 
 /** One phase 1 authentication method of a peer. */

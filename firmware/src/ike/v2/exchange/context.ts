@@ -24,6 +24,8 @@ export interface V2Counters {
   cookiesSent: number;
   fragmentsSent: number;
   fragmentsReceived: number;
+  /** Fragments dropped: failing their integrity check, malformed, over a bound, or of a message that timed out (RFC 7383 §2.6). */
+  fragmentsDropped: number;
 }
 
 export function newCounters(): V2Counters {
@@ -38,6 +40,7 @@ export function newCounters(): V2Counters {
     cookiesSent: 0,
     fragmentsSent: 0,
     fragmentsReceived: 0,
+    fragmentsDropped: 0,
   };
 }
 

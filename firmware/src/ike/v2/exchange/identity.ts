@@ -3,6 +3,9 @@
 // as their IKEv1 counterparts (RFC 2407 §4.6.2.1), so the data encoding is
 // shared; subnet and range IDs do not exist in IKEv2.
 
+import { formatIpv4, formatIpv6 } from '../../common/ip-address.ts';
+import { sameDn } from '../../crypto/distinguished-name.ts';
+import type { PeerId } from '../../crypto/x509-verify.ts';
 import { identityData } from '../../wire/identification.ts';
 import type { Identity } from '../../wire/index.ts';
 import { IdType } from '../wire/constants.ts';
@@ -16,8 +19,28 @@ export function idOf(id: Identity): Pick<IdPayload, 'idType' | 'data'> | null {
   return { idType: id.idType, data: identityData(id) };
 }
 
+/** Same identity; distinguished names compare by attributes and values, not encoding (distinguished-name.ts). */
 export function sameId(a: Pick<IdPayload, 'idType' | 'data'>, b: Pick<IdPayload, 'idType' | 'data'>): boolean {
-  return a.idType === b.idType && a.data.equals(b.data);
+  if (a.idType !== b.idType) return false;
+  return a.idType === IdType.DER_ASN1_DN ? sameDn(a.data, b.data) : a.data.equals(b.data);
+}
+
+/** The peer's ID payload as the certificate check binds it (x509-verify.ts), or null for KEY_ID and the like. */
+export function certPeerId(p: Pick<IdPayload, 'idType' | 'data'>): PeerId | null {
+  switch (p.idType) {
+    case IdType.IPV4_ADDR:
+      return p.data.length === 4 ? { type: 'ipv4', value: formatIpv4(p.data) } : null;
+    case IdType.IPV6_ADDR:
+      return p.data.length === 16 ? { type: 'ipv6', value: formatIpv6(p.data) } : null;
+    case IdType.FQDN:
+      return { type: 'fqdn', value: p.data.toString('latin1') };
+    case IdType.RFC822_ADDR:
+      return { type: 'user_fqdn', value: p.data.toString('latin1') };
+    case IdType.DER_ASN1_DN:
+      return { type: 'der_asn1_dn', value: p.data };
+    default:
+      return null;
+  }
 }
 
 /** The ID body AUTH covers (§2.15 RestOfInitIDPayload): type, three reserved bytes, data. */

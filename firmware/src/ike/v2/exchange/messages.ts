@@ -40,10 +40,11 @@ function keysOf(sa: IkeSaV2, sender: 'initiator' | 'responder'): SkKeys {
 export const outKeys = (sa: IkeSaV2): SkKeys => keysOf(sa, sa.role);
 export const inKeys = (sa: IkeSaV2): SkKeys => keysOf(sa, sa.role === 'initiator' ? 'responder' : 'initiator');
 
-/** The UDP payload budget for one IKE message towards the peer (IP and UDP headers, non-ESP marker off port 500). */
+/** The UDP payload budget for one IKE message towards the peer (IP and UDP headers, non-ESP marker off port 500);
+ * the IP datagram limit is the peer's fragment-size, 1280 by default. */
 export function maxDatagram(sa: IkeSaV2): number {
   const ip = sa.remote.address.includes(':') ? 40 : 20;
-  return FRAGMENT_IP_DATAGRAM - ip - 8 - (sa.local.port === IKE_PORT ? 0 : 4);
+  return (sa.peer.fragmentSize ?? FRAGMENT_IP_DATAGRAM) - ip - 8 - (sa.local.port === IKE_PORT ? 0 : 4);
 }
 
 export function protect(ctx: V2Context, sa: IkeSaV2, header: HeaderFields, inner: readonly Payload[]): Buffer[] {

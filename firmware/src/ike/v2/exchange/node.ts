@@ -30,7 +30,7 @@ import { notify } from '../wire/notify.ts';
 import { NotifyType } from '../wire/notify-types.ts';
 import { CookieJar } from './cookies.ts';
 import { openEncrypted } from '../wire/encrypted.ts';
-import { FragmentAssembly } from '../wire/fragments.ts';
+import { FragmentAssembly, REASSEMBLY_TIMEOUT_MS } from '../wire/fragments.ts';
 import { isInitiator, isResponse } from '../wire/header.ts';
 import { decodeMessage, encodeMessage, type Message } from '../wire/message.ts';
 import { decodePayloads } from '../wire/payload-chain.ts';
@@ -273,6 +273,10 @@ export class Ikev2Node implements V2Context {
       lastHeard: now,
       initialContact: false,
       rekeying: false,
+      peerHashes: [],
+      ppkOffered: false,
+      ppkKeys: null,
+      authName: '',
     };
   }
 
@@ -402,6 +406,7 @@ export class Ikev2Node implements V2Context {
     const o = openEncrypted(m, inKeys(sa));
     if (!o.ok) {
       this.counters.unexpected++;
+      if (m.payloads[m.payloads.length - 1]?.type === PayloadType.SKF) this.counters.fragmentsDropped++;
       this.log('debug', sa, 'main', 'DROP', `unreadable message: ${o.reason}`);
       return null;
     }
@@ -417,12 +422,15 @@ export class Ikev2Node implements V2Context {
     this.counters.fragmentsReceived++;
     const response = isResponse(m.header);
     if (!sa.assembly || sa.assembly.messageId !== m.header.messageId || sa.assembly.response !== response) {
+      if (sa.assembly) this.counters.fragmentsDropped += sa.assembly.parts.received;
       sa.assembly?.parts.clear();
-      sa.assembly = { messageId: m.header.messageId, response, parts: new FragmentAssembly() };
+      sa.assembly = { messageId: m.header.messageId, response, parts: new FragmentAssembly(), startedAt: this.env.now() };
     }
     const r = sa.assembly.parts.add(o.value);
     if (!r.ok) {
       this.counters.malformed++;
+      this.counters.fragmentsDropped += sa.assembly.parts.received + 1;
+      this.log('warning', sa, 'main', 'DROP', `fragmented message dropped: ${r.reason}`);
       sa.assembly.parts.clear();
       sa.assembly = null;
       return null;
@@ -603,6 +611,13 @@ export class Ikev2Node implements V2Context {
         this.removeSa(sa, false);
         continue;
       }
+      if (sa.assembly && now - sa.assembly.startedAt > REASSEMBLY_TIMEOUT_MS) {
+        // RFC 7383 §2.6: an incomplete message is not kept for ever.
+        this.counters.fragmentsDropped += sa.assembly.parts.received;
+        this.log('info', sa, 'main', 'DROP', `fragments of message ${sa.assembly.messageId} timed out incomplete`);
+        sa.assembly.parts.clear();
+        sa.assembly = null;
+      }
       if (sa.pending && now >= sa.pending.nextAt) {
         if (sa.pending.tries >= this.retransmit.tries) {
           this.#giveUp(sa);
@@ -706,7 +721,7 @@ export class Ikev2Node implements V2Context {
       natRemote: sa.natRemote,
       spis: spiText(sa),
       proposal: sa.suite?.name ?? '',
-      auth: sa.state === 'ESTABLISHED' ? 'psk' : '',
+      auth: sa.state === 'ESTABLISHED' ? sa.authName : '',
       remainingSeconds: Math.max(0, Math.round((sa.expiresAt - now) / 1000)),
       children: sa.children.map((c) => ({
         peer: sa.peer.name,

@@ -22,6 +22,8 @@ import { sendDatagrams } from './messages.ts';
 import { detectNat, natNotifies } from './nat-detection.ts';
 import { acceptIkeAnswer, chooseIke, ikeMethodName, ikeOffer, suiteOf, usableIkeMethods } from './proposals.ts';
 import type { IkeSaV2 } from './state.ts';
+import { decodeHashList, encodeHashList, OUR_HASHES } from '../crypto/digital-signature.ts';
+import { certRequest } from './signatures.ts';
 
 export const NONCE_LENGTH = 32;
 /** A responder may ask once for a cookie and once for another group; more is a loop. */
@@ -41,7 +43,17 @@ function initPayloads(ctx: V2Context, sa: IkeSaV2, group: number): Payload[] {
     out.push(...natNotifies(sa.spiI, Buffer.alloc(8), sa.local, remote, sa.peer.natTraversal === 'force', ctx.env.random));
   }
   if (ctx.fragmentation) out.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
+  out.push(notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, encodeHashList(OUR_HASHES)));
+  if (sa.peer.ppk) out.push(notify(NotifyType.USE_PPK));
   return out;
+}
+
+/** RFC 7427 §4 hashes and RFC 8784 USE_PPK from the peer's IKE_SA_INIT message. */
+function peerCapabilities(sa: IkeSaV2, payloads: readonly Payload[]): void {
+  const notifies = payloadsOfType(payloads, PayloadType.NOTIFY);
+  const hashes = notifies.find((n) => n.notifyType === NotifyType.SIGNATURE_HASH_ALGORITHMS);
+  sa.peerHashes = hashes ? decodeHashList(hashes.data) : [];
+  sa.ppkOffered = !!sa.peer.ppk && notifies.some((n) => n.notifyType === NotifyType.USE_PPK);
 }
 
 /** Initiator: send (or re-send after INVALID_KE / COOKIE) the IKE_SA_INIT request with KE of `group`. */
@@ -162,6 +174,12 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
   if (nat.supported && sa.peer.natTraversal !== 'off')
     out.push(...natNotifies(sa.spiI, sa.spiR, sa.local, from, sa.peer.natTraversal === 'force', ctx.env.random));
   if (ctx.fragmentation && sa.peerFragments) out.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
+  peerCapabilities(sa, m.payloads);
+  if (sa.peerHashes.length > 0) out.push(notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, encodeHashList(OUR_HASHES)));
+  if (sa.ppkOffered) out.push(notify(NotifyType.USE_PPK));
+  // §3.7: the responder asks for the initiator's certificate here.
+  const req = certRequest(sa);
+  if (req) out.push(req);
   const bytes = encodeMessage({ spiI: sa.spiI, spiR: sa.spiR, exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: 0 }, out);
   sa.initRequest = m.raw;
   sa.initResponse = bytes;
@@ -239,6 +257,7 @@ export function handleInitResponse(ctx: V2Context, sa: IkeSaV2, m: Message, from
   sa.natLocal = nat.local || sa.peer.natTraversal === 'force';
   sa.natRemote = nat.remote;
   sa.peerFragments = notifies.some((n) => n.notifyType === NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  peerCapabilities(sa, m.payloads);
   ctx.log('info', sa, 'main', 'IKE_SA_INIT', `response: ${sa.suite.name}`, { direction: 'in' });
   floatIfNatted(ctx, sa);
   return 'auth';

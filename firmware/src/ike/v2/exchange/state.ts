@@ -5,11 +5,12 @@
 import type { DhKeyPair } from '../../crypto/dh.ts';
 import { wipe } from '../../crypto/secret.ts';
 import type { EspAlgorithm } from '../../../dataplane/types.ts';
-import type { Endpoint, IkeMethod, PeerPolicy, TunnelPolicy } from '../../exchange/types.ts';
+import type { Endpoint, IkeMethod, PeerAuth, PeerPolicy, TunnelPolicy } from '../../exchange/types.ts';
 import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import { wipeIkeSaKeys } from '../crypto/key-derivation.ts';
 import type { EncrAlgorithm, IntegAlgorithm, PrfAlgorithm } from '../crypto/transforms.ts';
 import type { FragmentAssembly } from '../wire/fragments.ts';
+import { wipePpkKeys, type PpkKeys } from '../crypto/ppk.ts';
 import type { Payload, Proposal, TrafficSelector } from '../wire/payloads.ts';
 
 export type IkeSaState =
@@ -60,7 +61,7 @@ export interface ChildSaV2 {
 /** What a request we sent was for, so its response goes to the right handler. */
 export type RequestPurpose =
   | { kind: 'sa-init' }
-  | { kind: 'auth'; childSpi: number; tunnel: TunnelPolicy | null; offered: Proposal[] }
+  | { kind: 'auth'; childSpi: number; tunnel: TunnelPolicy | null; offered: Proposal[]; method: PeerAuth }
   | { kind: 'create-child'; tunnel: TunnelPolicy; spi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
   | { kind: 'rekey-child'; old: ChildSaV2; newSpi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
   | { kind: 'rekey-ike'; spi: Buffer; nonce: Buffer; dh: DhKeyPair; methods: IkeMethod[] }
@@ -120,7 +121,7 @@ export interface IkeSaV2 {
   /** Message ID we expect in the peer's next request, and our cached answer to the previous one (§2.1). */
   expectedRequestId: number;
   lastResponse: { messageId: number; datagrams: Buffer[] } | null;
-  assembly: { messageId: number; response: boolean; parts: FragmentAssembly } | null;
+  assembly: { messageId: number; response: boolean; parts: FragmentAssembly; startedAt: number } | null;
   children: ChildSaV2[];
   createdAt: number;
   expiresAt: number;
@@ -130,6 +131,14 @@ export interface IkeSaV2 {
   initialContact: boolean;
   /** An IKE SA rekey of this SA is under way or done (§1.3.2). */
   rekeying: boolean;
+  /** Hashes the peer accepts for signatures (SIGNATURE_HASH_ALGORITHMS, RFC 7427 §4). */
+  peerHashes: number[];
+  /** Both sides sent USE_PPK in IKE_SA_INIT (RFC 8784 §3). */
+  ppkOffered: boolean;
+  /** Initiator: the PPK-derived keys while IKE_AUTH is in flight. */
+  ppkKeys: PpkKeys | null;
+  /** How each side authenticated, for status: e.g. "rsa-pss-sha256/ecdsa-sha256 +ppk". */
+  authName: string;
 }
 
 export function spiText(sa: Pick<IkeSaV2, 'spiI' | 'spiR'>): string {
@@ -141,6 +150,8 @@ export function wipeIkeSa(sa: IkeSaV2): void {
   sa.keys = null;
   sa.dh = null;
   wipe(sa.ni, sa.nr);
+  if (sa.ppkKeys) wipePpkKeys(sa.ppkKeys);
+  sa.ppkKeys = null;
   sa.assembly?.parts.clear();
   sa.assembly = null;
   sa.state = 'DEAD';

@@ -3,6 +3,7 @@
 // that AUTH covers (§2.15), so encodeId's output is exactly those octets.
 // Text <-> bytes conversions for the address and name types live here too.
 
+import { dnText } from '../../crypto/distinguished-name.ts';
 import { IdType, PayloadType } from './constants.ts';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../common/ip-address.ts';
 import { NotifyType } from './notify-types.ts';
@@ -36,7 +37,7 @@ export function formatId(p: Pick<IdPayload, 'idType' | 'data'>): string {
     case IdType.RFC822_ADDR:
       return printable(p.data);
     case IdType.DER_ASN1_DN:
-      return `dn:${p.data.toString('hex')}`;
+      return `dn:${dnText(p.data)}`;
     case IdType.KEY_ID:
       return `keyid:${p.data.toString('hex')}`;
     default:
