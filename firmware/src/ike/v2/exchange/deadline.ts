@@ -5,6 +5,7 @@
 
 import { HALF_OPEN_TIMEOUT_MS } from '../../exchange/types.ts';
 import type { IkeSaV2 } from './state.ts';
+import { REASSEMBLY_TIMEOUT_MS } from '../wire/fragments.ts';
 
 /** Rekey the IKE SA this long (fraction of its lifetime) before it ends. */
 export const IKE_REKEY_MARGIN = 0.1;
@@ -17,6 +18,8 @@ export function nextDeadlineV2(sa: IkeSaV2): number {
   };
   if (sa.state === 'INIT_DONE') soon(sa.createdAt + HALF_OPEN_TIMEOUT_MS);
   if (sa.pending) soon(sa.pending.nextAt);
+  // RFC 7383 reassembly: an incomplete message is dropped after REASSEMBLY_TIMEOUT_MS.
+  if (sa.assembly) soon(sa.assembly.startedAt + REASSEMBLY_TIMEOUT_MS + 1);
   if (sa.state !== 'ESTABLISHED') return at;
   for (const c of sa.children) {
     soon(c.expiresAt);
