@@ -10,6 +10,8 @@
 // which strongSwan uses for RSA unless rsa_pss is set. The RFC 4754 methods
 // 9/10/11 (ECDSA with the hash fixed by the curve, r | s) verify too. SHA-1
 // and the RFC 7296 method 1 (PKCS#1 v1.5 with SHA-1) are refused as weak.
+// Signing is OpenSSL's (node:crypto): the ECDSA nonce and the PSS salt are
+// its own randomness, not ExchangeEnv.random, as for IKEv1's ECDSA.
 
 import { constants, sign, verify, type KeyObject } from 'node:crypto';
 import { children, DerError, expectTag, oidString, parseDer, Tag, type DerNode } from '../../crypto/der.ts';

@@ -159,8 +159,8 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
   const certs = payloadsOfType(inner, PayloadType.CERT);
   const peerAuth =
     ppkKeys !== null
-      ? verifyPeer(sa, idi, auth, certs, ppkKeys)
-      : verifyPeer(sa, idi, ppkId && noPpk ? { method: auth.method, data: noPpk.data } : auth, certs, plainKeys(sa));
+      ? verifyPeer(sa, idi, auth, certs, ppkKeys, ctx.env.wallClock())
+      : verifyPeer(sa, idi, ppkId && noPpk ? { method: auth.method, data: noPpk.data } : auth, certs, plainKeys(sa), ctx.env.wallClock());
   if (!peerAuth.ok) {
     if (ppkKeys) wipePpkKeys(ppkKeys);
     return failAuth(peerAuth.reason, 'authentication-failed');
@@ -259,7 +259,7 @@ export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly 
       return false;
     }
   }
-  const peerAuth = verifyPeer(sa, idr, auth, payloadsOfType(inner, PayloadType.CERT), usePpk ? ppkKeys! : plainKeys(sa));
+  const peerAuth = verifyPeer(sa, idr, auth, payloadsOfType(inner, PayloadType.CERT), usePpk ? ppkKeys! : plainKeys(sa), ctx.env.wallClock());
   if (!peerAuth.ok) {
     if (usePpk) wipePpkKeys(ppkKeys!);
     ctx.fail(sa, 'main', 'authentication-failed', `responder AUTH does not verify: ${peerAuth.reason}`);

@@ -107,6 +107,8 @@ export function verifyPeer(
   auth: Pick<AuthPayload, 'method' | 'data'>,
   certs: readonly CertPayload[],
   keys: AuthKeys,
+  /** Wall-clock time for certificate validity and CRL freshness (ExchangeEnv.wallClock). */
+  now: Date,
 ): PeerAuthResult {
   const o = octets(sa, sa.role === 'responder', id, keys);
   if (auth.method === AuthMethod.SHARED_KEY_MIC) {
@@ -134,7 +136,7 @@ export function verifyPeer(
   if (!peerId) return { ok: false, reason: `ID type ${id.idType} cannot be bound to a certificate` };
   let why = 'no signature method configured';
   for (const s of sigs) {
-    const v = verifyPeerCertificate(chain, peerId, s.trust);
+    const v = verifyPeerCertificate(chain, peerId, { ...s.trust, now });
     if (!v.ok) {
       why = `certificate rejected: ${v.reason}`;
       continue;
