@@ -144,7 +144,7 @@ t.test('traffic selectors and PFS: one typed code each', async (t) => {
   expectFailure(t, ts, 'B', { code: 'ts-mismatch', phase: 'quick' });
   expectFailure(t, ts, 'A', { code: 'peer-notify', phase: 'quick' });
   t.equal(ts.failures.A[0]?.code, 'ts-mismatch');
-  const pfs = run({ tunnelA: { pfsGroup: 14 } });
+  const pfs = run({ tunnelB: { pfsGroup: 14 } });
   expectFailure(t, pfs, 'B', { code: 'pfs-mismatch', phase: 'quick' });
   t.equal(pfs.failures.B[0]?.code, 'pfs-mismatch');
   expectFailure(t, pfs, 'A', { code: 'peer-notify', phase: 'quick' });

@@ -239,12 +239,13 @@ t.test('failure details name the cause for `sitelinkctl explain`', async (t) => 
   t.same(r.acceptable, ['3des-sha1-modp1024']);
   t.equal(r.configField, 'peers.gwA.proposals');
 
-  const pfs = new Harness({ tunnelA: { pfsGroup: 14 } });
+  // The responder requires PFS the initiator does not offer (the reverse is accepted).
+  const pfs = new Harness({ tunnelB: { pfsGroup: 14 } });
   pfs.bringUp();
   const q = pfs.failures.B[0]!;
   t.equal(q.code, 'pfs-mismatch');
-  t.equal(q.offeredPfs, 'modp2048');
-  t.equal(q.requiredPfs, null);
+  t.equal(q.offeredPfs, null);
+  t.equal(q.requiredPfs, 'modp2048');
   t.equal(q.configField, 'filter-actions.secure.pfs');
 
   const ts = new Harness({ tunnelB: { remote: '198.18.9.0/24' } });

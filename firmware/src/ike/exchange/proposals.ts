@@ -234,7 +234,19 @@ function isUdpTunnel(mode: number | undefined): boolean {
 
 /** Responder: the first offered ESP transform we accept. Proposals that AND
  * several protocols (same number twice) are skipped: we only do plain ESP. */
-export function choosePhase2(sa: SaPayload, ours: readonly EspMethod[], pfsGroup: number | null, natted: boolean): Phase2Choice | string {
+/**
+ * Responder: the first offered transform we accept. PFS: with our `pfsGroup` set the
+ * offer must use that group; with none we follow the initiator (Windows: session key
+ * PFS on the initiator does not require it on the responder), taking no PFS or any
+ * offered group `followPfs` accepts.
+ */
+export function choosePhase2(
+  sa: SaPayload,
+  ours: readonly EspMethod[],
+  pfsGroup: number | null,
+  natted: boolean,
+  followPfs: (group: number) => boolean = () => false,
+): Phase2Choice | string {
   const counts = new Map<number, number>();
   for (const p of sa.proposals) counts.set(p.number, (counts.get(p.number) ?? 0) + 1);
   for (const p of sa.proposals) {
@@ -245,7 +257,8 @@ export function choosePhase2(sa: SaPayload, ours: readonly EspMethod[], pfsGroup
       const esp = espAlgorithmOf(t.id, a);
       const mine = ours.find((m) => m.esp === esp);
       if (esp === null || mine === undefined) continue;
-      if ((a.group ?? null) !== pfsGroup) continue;
+      const group = a.group ?? null;
+      if (pfsGroup !== null ? group !== pfsGroup : group !== null && !followPfs(group)) continue;
       // RFC 3947 §5.1: UDP-encapsulated tunnel when a NAT was detected, plain tunnel otherwise.
       if (natted ? !isUdpTunnel(a.encapsulationMode) : a.encapsulationMode !== EncapsulationMode.TUNNEL) continue;
       const secs = lifetimeOf(a.lifetimes, LifeType.SECONDS) ?? 28800; // RFC 2407 §4.5 default

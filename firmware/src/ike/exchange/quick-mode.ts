@@ -340,16 +340,32 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
       : {}),
   };
   const refusal = { type: NotifyType.NO_PROPOSAL_CHOSEN, ...(firstSpi ? { spi: firstSpi } : {}) };
-  const choice = choosePhase2(saPayload, tunnel.methods, tunnel.pfsGroup, udpEncapsulated(sa));
+  // Without PFS of our own we follow an initiator that offers it (any group we support
+  // but the weak group 1); a PFS group we set is required.
+  const followPfs = (g: number): boolean => g !== 1 && dhGroupById(g) !== undefined;
+  const choice = choosePhase2(saPayload, tunnel.methods, tunnel.pfsGroup, udpEncapsulated(sa), followPfs);
   if (typeof choice === 'string') {
-    const code = offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs-mismatch' : 'no-proposal';
+    const code = tunnel.pfsGroup !== null && offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs-mismatch' : 'no-proposal';
     return failQuick(ctx, sa, null, messageId, { code, reason: choice, notify: refusal, extra: proposals });
   }
+  // Session key refresh limit (quick-mode-limit; 1 = master key PFS) as responder: past
+  // it this ISAKMP SA keys nothing more. The request is not answered; we bring the
+  // tunnel up ourselves under a fresh main mode (whose completion retires this SA).
+  const limit = sa.peer.quickModeLimit ?? 0;
+  if (limit > 0 && sa.quickModes >= limit) {
+    ctx.log('info', sa, 'quick', 'QM1', `session key refresh limit (${limit}) reached: answering with a fresh main mode`, {
+      tunnel: tunnel.name,
+      messageId,
+    });
+    ctx.startQuickMode(sa, tunnel);
+    return;
+  }
+  const pfsGroup = choice.attributes.group ?? null;
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];
   let dh: DhKeyPair | undefined;
   let gqmxy: Buffer | undefined;
-  if (tunnel.pfsGroup !== null) {
-    const g = dhGroupById(tunnel.pfsGroup);
+  if (pfsGroup !== null) {
+    const g = dhGroupById(pfsGroup);
     if (!g || !ke) {
       const reason = 'PFS required but no KE payload';
       return failQuick(ctx, sa, null, messageId, { code: 'pfs-mismatch', reason, notify: refusal, extra: proposals });
