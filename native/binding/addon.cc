@@ -92,6 +92,12 @@ void CallJs(Napi::Env env, Napi::Function cb, void * /*ctx*/, Note *n) {
           o.Set("reqid", n->ev.reqid);
           o.Set("from", EndpointObj(env, n->ev.from));
           break;
+        case SL_EV_NO_SA:
+          o.Set("type", "no-sa");
+          o.Set("src", EndpointObj(env, n->ev.src));
+          o.Set("dst", EndpointObj(env, n->ev.dst));
+          o.Set("protocol", n->ev.proto);
+          break;
       }
       cb.Call({Napi::String::New(env, "sa-event"), o});
     }

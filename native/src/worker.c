@@ -11,6 +11,7 @@
 #include "tso.h"
 #include "demux.h"
 #include "gro.h"
+#include "ratelimit.h"
 
 #include <linux/virtio_net.h>
 #include <netinet/udp.h>
@@ -22,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BATCH 64
@@ -66,6 +68,7 @@ typedef struct wstate {
 	int rcu; /* SADB reader slot */
 	uint8_t *inner[MAX_INNER];
 	size_t inner_len[MAX_INNER];
+	sl_rate_t nosa_rate; /* SL_EV_NO_SA budget */
 } wstate_t;
 
 /* Send groups [0, ng) on fd; a refused GSO group is retried packet by packet. */
@@ -171,6 +174,26 @@ static void flush(wstate_t *s)
 	s->nslots = 0;
 }
 
+/* Tell the owner an outbound packet found no SA (within this worker's budget). */
+static void report_no_sa(wstate_t *s, const sl_flow_t *f)
+{
+	const sl_sink_t *sink = s->w.sink;
+	if (sink == NULL || sink->event == NULL)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (!sl_rate_allow(&s->nosa_rate, (uint64_t)ts.tv_sec, SL_NOSA_EVENTS_PER_SEC))
+		return;
+	sl_event_t ev = { .type = SL_EV_NO_SA, .proto = f->proto };
+	size_t alen = sl_family_addr_len(f->family);
+	ev.src.family = ev.dst.family = f->family;
+	memcpy(ev.src.addr, f->src, alen);
+	memcpy(ev.dst.addr, f->dst, alen);
+	ev.src.port = f->sport;
+	ev.dst.port = f->dport;
+	sink->event(sink->ctx, &ev);
+}
+
 /* Encapsulate the inner packet in slot k (len bytes at HEADROOM). */
 static bool encap_slot(wstate_t *s, int k, size_t len)
 {
@@ -198,6 +221,8 @@ static bool encap_slot(wstate_t *s, int k, size_t len)
 	}
 	if (why != SL_OK) {
 		sl_esp_count_drop(&s->w, why);
+		if (sa == NULL)
+			report_no_sa(s, &f);
 		return false;
 	}
 	return true;

@@ -7,13 +7,14 @@
  * re-emits worker notifications as events:
  *   'ike'      (msg: Buffer, from: Endpoint)
  *   'sa-event' (ev: SaEvent)
+ *   'no-sa' (ev: NoSaEvent): an outbound packet without an SA (rate-limited by the engine)
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { loadNative } from './native.ts';
 import type { NativeEngine, NativeSaSpec, NativeSaStatus } from './native.ts';
 import { addRoute, deleteRoute } from './routes.ts';
-import type { EngineOptions, Endpoint, EspAlgorithm, GlobalCounters, SaEvent, SaSpec, SaStatus } from './types.ts';
+import type { EngineOptions, Endpoint, EspAlgorithm, GlobalCounters, NoSaEvent, SaEvent, SaSpec, SaStatus } from './types.ts';
 import { DataplaneError, checkEndpoint, isAlgorithm, validateEngineOptions, validateSaSpec } from './validate.ts';
 
 export { DataplaneError } from './validate.ts';
@@ -23,6 +24,7 @@ type Direction = 'in' | 'out';
 export interface Dataplane {
   on(event: 'ike', listener: (msg: Buffer, from: Endpoint) => void): this;
   on(event: 'sa-event', listener: (ev: SaEvent) => void): this;
+  on(event: 'no-sa', listener: (ev: NoSaEvent) => void): this;
   once(event: 'ike', listener: (msg: Buffer, from: Endpoint) => void): this;
   once(event: 'sa-event', listener: (ev: SaEvent) => void): this;
 }
@@ -68,6 +70,12 @@ function isEndpoint(v: unknown): v is Endpoint {
   return typeof o['address'] === 'string' && typeof o['port'] === 'number';
 }
 
+function isNoSaEvent(v: unknown): v is NoSaEvent & { type: 'no-sa' } {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return o['type'] === 'no-sa' && isEndpoint(o['src']) && isEndpoint(o['dst']) && typeof o['protocol'] === 'number';
+}
+
 function isSaEvent(v: unknown): v is SaEvent {
   if (typeof v !== 'object' || v === null) return false;
   const t = (v as Record<string, unknown>)['type'];
@@ -103,6 +111,7 @@ export class Dataplane extends EventEmitter {
   private dispatch(kind: string, a: unknown, b: unknown): void {
     if (kind === 'ike' && Buffer.isBuffer(a) && isEndpoint(b)) this.emit('ike', a, b);
     else if (kind === 'sa-event' && isSaEvent(a)) this.emit('sa-event', a);
+    else if (kind === 'sa-event' && isNoSaEvent(a)) this.emit('no-sa', { src: a.src, dst: a.dst, protocol: a.protocol });
   }
 
   private get e(): NativeEngine {

@@ -131,3 +131,15 @@ export type SaEvent =
   | { type: 'seq-overflow'; spi: number; direction: 'out' }
   /** An authenticated inbound packet came from a new outer address/port (NAT mapping changed). */
   | { type: 'peer-moved'; spi: number; reqid: number; from: Endpoint };
+
+/**
+ * An outbound packet routed to the engine found no SA (it was dropped and
+ * counted in dropsNoSa): the inner addresses, ports (0 when the protocol has
+ * none) and protocol, for start = trap. The engine reports at most 8 a second
+ * per worker (native/src/event.h SL_NOSA_EVENTS_PER_SEC).
+ */
+export interface NoSaEvent {
+  src: Endpoint;
+  dst: Endpoint;
+  protocol: number;
+}

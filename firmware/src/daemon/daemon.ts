@@ -1,0 +1,293 @@
+// The running gateway: the ESP engine, the IKE transport and nodes, the action
+// executor, the periodic work (scheduler), the control socket, and reload and
+// shutdown (reload.ts, shutdown.ts). start() brings it up in the order that
+// keeps it fail-closed: nftables policy applied before any socket opens (a
+// failure stops the start), tunnel routes into the engine before the first
+// negotiation.
+
+import { performance } from 'node:perf_hooks';
+import type { SitelinkConfig } from '../config/types.ts';
+import { ControlServer } from '../control/server.ts';
+import { mountPolicyHandlers, reloadFromFile, type PolicyContext } from '../control/policy-handlers.ts';
+import { mountCommitHandlers } from '../control/commit-handlers.ts';
+import { Dataplane } from '../dataplane/dataplane.ts';
+import { IkeNodes } from '../ike/ike-nodes.ts';
+import { systemEnv } from '../ike/system-env.ts';
+import type { PeerPolicy } from '../ike/exchange/types.ts';
+import { FailureBook } from '../log/failures.ts';
+import type { NegotiationLog } from '../log/negotiation-log.ts';
+import { expandConfig } from '../policy/expand.ts';
+import { fallbackElement, generateRuleset, nftOptionsOf } from '../policy/nft.ts';
+import { applyRuleset, runNft } from '../policy/nft-apply.ts';
+import { ActionExecutor } from './action-executor.ts';
+import { ClearFallback } from './clear-fallback.ts';
+import { CommitConfirm } from './commit-confirm.ts';
+import { mountHandlers, type DaemonState } from './control-handlers.ts';
+import { CrlStore } from './crl-store.ts';
+import { EngineDropWatch } from './engine-drops.ts';
+import { StepTrail } from './failure-records.ts';
+import { IkeTransport } from './ike-transport.ts';
+import { peerAddresses } from './peer-addresses.ts';
+import { peerPolicies } from './policy-from-config.ts';
+import { reloadDaemon } from './reload.ts';
+import { Scheduler } from './scheduler.ts';
+import { shutdownDaemon } from './shutdown.ts';
+import { TrapStarter } from './trap.ts';
+import { TunnelRoutes } from './tunnel-routes.ts';
+
+const TICK_MS = 1000;
+const RESTART_MS = 30_000;
+
+export interface DaemonArgs {
+  config: string;
+  secrets?: string;
+}
+
+/** Thrown when the start must stop (the caller exits non-zero); already logged. */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+}
+
+export class Daemon {
+  running: SitelinkConfig;
+  peers: PeerPolicy[];
+  readonly log: NegotiationLog;
+  readonly dataplane: Dataplane;
+  readonly transport: IkeTransport;
+  readonly node: IkeNodes;
+  readonly routes: TunnelRoutes;
+  readonly fallback: ClearFallback;
+  readonly crlStore: CrlStore;
+  readonly executor: ActionExecutor;
+  readonly scheduler: Scheduler;
+  readonly trap: TrapStarter;
+  readonly control: ControlServer;
+  readonly commits: CommitConfirm;
+  readonly lastError = new Map<string, string>();
+  /** IKE counters as last reported to the log (JSON), to report only changes. */
+  #lastCounters = '';
+
+  private constructor(p: {
+    args: DaemonArgs;
+    config: SitelinkConfig;
+    peers: PeerPolicy[];
+    log: NegotiationLog;
+    dataplane: Dataplane;
+    transport: IkeTransport;
+    crlStore: CrlStore;
+  }) {
+    const g = p.config.gateway;
+    this.running = p.config;
+    this.peers = p.peers;
+    this.log = p.log;
+    this.dataplane = p.dataplane;
+    this.transport = p.transport;
+    this.crlStore = p.crlStore;
+    this.node = new IkeNodes(systemEnv, p.peers, {
+      fragmentation: g.fragmentation,
+      retransmit: { baseMs: g.retransmitTimeoutSeconds * 1000, tries: g.retransmitTries },
+    });
+    this.routes = new TunnelRoutes(p.dataplane, p.log);
+    this.fallback = new ClearFallback({
+      now: () => performance.now(),
+      routes: this.routes.set,
+      addRoute: (cidr) => p.dataplane.addRoute(cidr),
+      deleteRoute: (cidr) => p.dataplane.deleteRoute(cidr),
+      setClear: (cidr, on) => runNft(fallbackElement(on ? 'add' : 'delete', cidr)),
+      // Called from tick() only, after start() has finished.
+      initiate: (peer) => this.initiate(peer),
+      log: (e) => p.log.log(e),
+    });
+    this.fallback.configure(p.config, p.peers);
+    const failures = new FailureBook();
+    this.executor = new ActionExecutor({
+      transport: p.transport,
+      dataplane: p.dataplane,
+      routes: this.routes,
+      fallback: this.fallback,
+      log: p.log,
+      trail: new StepTrail(),
+      failures,
+      lastError: this.lastError,
+      backend: g.cryptoBackend,
+      wallClock: systemEnv.wallClock,
+    });
+    this.scheduler = new Scheduler((task, e) =>
+      p.log.log({ level: 'error', phase: 'daemon', step: task.toUpperCase(), message: e instanceof Error ? e.message : String(e) }),
+    );
+    this.trap = new TrapStarter({
+      now: () => performance.now(),
+      peers: () => this.peers,
+      startMode: (peer) => this.running.peers.get(peer)?.start,
+      busy: () => new Set(this.node.status().filter((s) => s.children.length > 0 || s.state !== 'ESTABLISHED').map((s) => s.peer)),
+      inClear: (peer) => this.fallback.inClear(peer),
+      initiate: (peer) => this.initiate(peer),
+    });
+    this.control = new ControlServer({ path: g.controlSocket });
+    const policy: PolicyContext = {
+      config: () => this.running,
+      apply: (next, diff) => reloadDaemon(this, next, diff),
+      log: p.log,
+      failures,
+      ...(p.args.secrets !== undefined ? { loadOptions: { secretsFile: p.args.secrets } } : {}),
+    };
+    mountPolicyHandlers(this.control, policy);
+    // reload --confirm, confirm, config history and rollback (replaces the plain reload).
+    this.commits = new CommitConfirm({
+      config: () => this.running,
+      reload: () => reloadFromFile(policy),
+      log: p.log,
+      ...(p.args.secrets !== undefined ? { secretsFile: p.args.secrets } : {}),
+    });
+  }
+
+  /** Brings the gateway up; throws StartError (already logged) when it must not run. */
+  static async start(args: DaemonArgs, config: SitelinkConfig, log: NegotiationLog): Promise<Daemon> {
+    const g = config.gateway;
+    const addrs = await peerAddresses(config);
+    // CRL files and distribution points (crl-store.ts): loaded before the first
+    // negotiation (each fetch bounded by crl-timeout), refreshed from the tick.
+    const crlStore = new CrlStore({
+      now: () => performance.now(),
+      log: (e) => log.log(e),
+      timeoutMs: g.crlTimeoutSeconds * 1000,
+      refreshMs: g.crlRefreshSeconds * 1000,
+    });
+    crlStore.configure(crlSources(config));
+    await crlStore.refreshDue();
+    const { peers, problems } = peerPolicies(
+      config,
+      (name) => addrs.local.get(name) ?? '0.0.0.0',
+      (name) => addrs.remote.get(name),
+      (sources) => crlStore.crls(sources),
+    );
+    for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
+
+    const dataplane = new Dataplane();
+    dataplane.open({
+      tun: g.tun,
+      listen: { address: g.listen, port: g.nattPort },
+      rawEsp: peers.some((p) => p.natTraversal !== 'force'),
+      mtu: g.mtu,
+      ...(g.workers > 0 ? { workers: g.workers } : {}),
+    });
+    // permit/block enforcement (policy/nft.ts). Running without it would leave blocked
+    // traffic flowing and negotiate traffic free to leave in clear, so a failure to
+    // apply stops the start instead. No soft SA exists yet: no subnet passes in clear.
+    try {
+      await applyRuleset(generateRuleset(expandConfig(config), nftOptionsOf(config, [])));
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables policy not applied, not starting: ${why}` });
+      dataplane.close();
+      throw new StartError(`nftables policy not applied: ${why}`);
+    }
+    const transport = await IkeTransport.open(g.listen, g.ikePort, g.nattPort, dataplane, log);
+    const d = new Daemon({ args, config, peers, log, dataplane, transport, crlStore });
+    d.#wire();
+    await d.routeTunnels();
+    d.#schedule();
+    d.bringUp();
+    d.commits.recordRunning('start');
+    mountCommitHandlers(d.control, d.commits);
+    const state: DaemonState = {
+      node: d.node,
+      dataplane,
+      log,
+      configFile: config.file,
+      configLoaded: new Date(),
+      started: Date.now(),
+      lastError: d.lastError,
+      apply: d.executor.apply,
+      clearRemotes: (peer) => d.fallback.clearRemotes(peer),
+      confirmPending: () => d.commits.pending(),
+    };
+    mountHandlers(d.control, state);
+    try {
+      await d.control.listen();
+    } catch (e) {
+      log.log({ level: 'warning', phase: 'daemon', step: 'CONTROL', message: `control socket ${g.controlSocket}: ${String(e)}` });
+    }
+    log.log({
+      level: 'info',
+      phase: 'daemon',
+      step: 'START',
+      message: `sitelinkd running: ${peers.length} peer(s), IKE on ${g.listen}:${g.ikePort}/${g.nattPort}`,
+    });
+    return d;
+  }
+
+  /** The nftables ruleset for `c`, keeping the subnets passed in clear on a soft SA. */
+  rulesetOf(c: SitelinkConfig): string {
+    return generateRuleset(expandConfig(c), nftOptionsOf(c, this.fallback.clearRemotes()));
+  }
+
+  initiate(peer: string): void {
+    // IKEv1 reports a fresh main mode itself ('initiating', also for DPD restarts);
+    // for IKEv2 a peer with no IKE SA at all is about to get one.
+    if (!this.node.status().some((s) => s.peer === peer)) this.fallback.attempt(peer);
+    this.executor.apply(this.node.initiate(peer));
+  }
+
+  /** start = start peers: initiate (idempotent); peers on a soft SA wait for the fallback schedule. */
+  bringUp(): void {
+    for (const p of this.peers) if (this.running.peers.get(p.name)?.start === 'start' && !this.fallback.inClear(p.name)) this.initiate(p.name);
+  }
+
+  /** Fail closed: every tunnel's remote subnet goes to the engine (a soft SA's stays out). */
+  async routeTunnels(): Promise<void> {
+    for (const p of this.peers) {
+      for (const t of p.tunnels) {
+        if (this.fallback.clearRemotes().includes(t.remote)) continue;
+        await this.routes.add(t.remote, p.name);
+      }
+    }
+  }
+
+  /** Dropped and retransmitted IKE datagrams (counted by the nodes) reach the log when they changed. */
+  reportCounters(): void {
+    const now = JSON.stringify(this.node.counters);
+    if (now === this.#lastCounters) return;
+    this.#lastCounters = now;
+    this.log.log({ level: 'info', phase: 'daemon', step: 'COUNTERS', message: 'IKE counters', data: { ...this.node.counters } });
+  }
+
+  #wire(): void {
+    const apply = this.executor.apply;
+    this.transport.onMessage((msg, from, port) => apply(this.node.receive(msg, from, port)));
+    this.dataplane.on('sa-event', (ev) => {
+      if (ev.type === 'peer-moved') apply(this.node.peerMoved(ev.reqid, ev.from));
+      else if (ev.type === 'soft' || ev.type === 'seq-overflow') apply(this.node.saLimit(ev.spi, ev.direction, false));
+      else apply(this.node.saLimit(ev.spi, ev.direction, true));
+    });
+    // start = trap: the engine reports packets that found no SA (trap.ts).
+    this.dataplane.on('no-sa', (ev) => this.trap.onNoSa(ev));
+  }
+
+  #schedule(): void {
+    this.#lastCounters = JSON.stringify(this.node.counters);
+    const engineDrops = new EngineDropWatch(this.dataplane.counters());
+    let ticks = 0;
+    this.scheduler.every('tick', TICK_MS, () => {
+      this.executor.apply(this.node.tick());
+      this.fallback.tick();
+      void this.crlStore.refreshDue();
+      if (++ticks % 60 === 0) this.reportCounters();
+      if (ticks % 10 === 0) {
+        const e = engineDrops.check(this.dataplane.counters(), 10);
+        if (e) this.log.log(e);
+      }
+    });
+    // Peers configured to start are retried until up (initiate is idempotent).
+    this.scheduler.every('restart', RESTART_MS, () => this.bringUp());
+  }
+
+  shutdown(): Promise<void> {
+    return shutdownDaemon(this);
+  }
+}
+
+/** The CRL sources of the peers that check CRLs. */
+export function crlSources(c: SitelinkConfig): string[] {
+  return [...c.peers.values()].flatMap((p) => (p.crl.level > 0 ? p.crl.sources : []));
+}

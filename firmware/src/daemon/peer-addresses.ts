@@ -1,0 +1,30 @@
+// Peer addresses as IP literals (DNS names resolved once, at load or reload)
+// and our source address towards each.
+
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { ANY_REMOTE, type SitelinkConfig } from '../config/types.ts';
+import { routeSourceAddress } from './local-address.ts';
+
+export interface PeerAddresses {
+  local: Map<string, string>;
+  remote: Map<string, string>;
+}
+
+export async function peerAddresses(config: SitelinkConfig): Promise<PeerAddresses> {
+  const local = new Map<string, string>();
+  const remote = new Map<string, string>();
+  for (const p of config.peers.values()) {
+    // remote = %any stays as it is: the exchanges accept that peer from any address.
+    const ip =
+      isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE
+        ? p.remoteAddress
+        : await lookup(p.remoteAddress, { family: 4 }) // the IKE sockets are IPv4
+            .then((r) => r.address)
+            .catch(() => p.remoteAddress);
+    remote.set(p.name, ip);
+    if (p.localAddress !== null) local.set(p.name, p.localAddress);
+    else local.set(p.name, await routeSourceAddress(ip).catch(() => '0.0.0.0'));
+  }
+  return { local, remote };
+}
