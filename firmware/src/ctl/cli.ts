@@ -41,7 +41,7 @@ commands:
                          only the filter that decides it [--config FILE: from a file, no daemon]
   initiate PEER          start negotiating with PEER
   terminate PEER         delete PEER's SAs
-  rekey PEER             renegotiate PEER's SAs now
+  rekey PEER [--ike]     renegotiate PEER's SAs now (--ike: its IKEv2 IKE SA instead)
   reload [--confirm T]   re-read the configuration (invalid files are refused, old config kept);
                          with --confirm (e.g. 120s, 5m) the previous config comes back by
                          itself after T unless "sitelinkctl confirm" arrives first
@@ -107,6 +107,7 @@ const KNOWN_FLAGS: Record<string, string[]> = {
   filters: ['--config'],
   reload: ['--confirm'],
   config: ['--confirm'],
+  rekey: ['--ike'],
 };
 
 /** --confirm 120s / 5m / 90 -> seconds (the same durations as the config file). */
@@ -196,7 +197,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'terminate':
       case 'rekey': {
         const peer = needPeer(p);
-        emit(io, p.json, await ask(p, p.command, { peer }), renderAction);
+        const args: { [k: string]: Json } = p.command === 'rekey' && p.flags.has('--ike') ? { peer, ike: true } : { peer };
+        emit(io, p.json, await ask(p, p.command, args), renderAction);
         return 0;
       }
       case 'reload': {

@@ -178,8 +178,11 @@ export function mountHandlers(server: ControlServer, d: DaemonState): void {
   });
   server.handle('rekey', (args) => {
     const peer = peerArg(args);
-    d.apply(d.node.rekey(peer));
-    return { message: `rekeying ${peer}` };
+    const ike = args['ike'] === true;
+    if (ike && d.node.peers().find((p) => p.name === peer)?.ikeVersion !== 2)
+      throw new Error(`${peer}: IKE SA rekey needs an IKEv2 peer (version = 2)`);
+    d.apply(d.node.rekey(peer, ike ? 'ike' : 'child'));
+    return { message: ike ? `rekeying the IKE SA of ${peer}` : `rekeying ${peer}` };
   });
   server.handle('terminate', (args) => {
     const peer = peerArg(args);

@@ -76,8 +76,11 @@ export class IkeNodes {
     return [...this.v1.setPeers(peers.filter((p) => !isV2(p)), reset, changedRules), ...this.v2.setPeers(v2, [...reset, ...owners])];
   }
 
-  rekey(peer: string): Action[] {
-    return this.#nodeOf(peer)?.rekey(peer) ?? [];
+  /** `what` = 'ike' rekeys the IKE SA itself (IKEv2 only: IKEv1 re-authenticates with a new main mode). */
+  rekey(peer: string, what: 'child' | 'ike' = 'child'): Action[] {
+    const node = this.#nodeOf(peer);
+    if (node === this.v2) return this.v2.rekey(peer, what);
+    return what === 'ike' ? [] : (node?.rekey(peer) ?? []);
   }
 
   terminate(peer: string): Action[] {

@@ -22,7 +22,7 @@ import { request, respond } from './messages.ts';
 import { acceptEspAnswer, chooseEsp, espOffer, spiBytes } from './proposals.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
 import { narrow, tunnelSelectors, withinOffer } from './selectors.ts';
-import type { ChildSaV2, IkeSaV2, RequestPurpose } from './state.ts';
+import { homeOf, type ChildSaV2, type IkeSaV2, type RequestPurpose } from './state.ts';
 
 /**
  * §2.8.1 simultaneous rekey: both ends rekeyed `old`, so two new pairs exist.
@@ -44,7 +44,8 @@ function noteSuccessor(ctx: V2Context, sa: IkeSaV2, old: ChildSaV2, child: Child
     `simultaneous rekey of ${old.tunnel.name} (§2.8.1): the pair with the lowest ` +
       `nonce is ${redundant.mine ? 'ours, deleting it' : "the peer's to delete"}`,
   );
-  if (redundant.mine && sa.children.includes(redundant.child)) deleteChild(ctx, sa, redundant.child);
+  const home = redundant.mine ? homeOf(sa, redundant.child) : null;
+  if (home) deleteChild(ctx, home, redundant.child);
 }
 
 /** Start a CREATE_CHILD_SA for `tunnel`, rekeying `old` when given. */
@@ -98,6 +99,8 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
     const spi = rekey.spi.length === 4 ? rekey.spi.readUInt32BE(0) : -1;
     old = sa.children.find((c) => c.outSpi === spi);
     if (!old) return refuse(NotifyType.CHILD_SA_NOT_FOUND, `no child SA with SPI ${spi.toString(16)}`);
+    // §2.25.1: a rekey of a child SA we are deleting: the peer gets our Delete instead.
+    if (old.deleting) return refuse(NotifyType.TEMPORARY_FAILURE, `child SA ${spi.toString(16)} is being deleted`);
   }
   const n = narrow(old ? [old.tunnel] : sa.peer.tunnels, tsi.selectors, tsr.selectors);
   if (!n) {
@@ -156,6 +159,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   });
   if (old) {
     old.rekeying = true; // the initiator deletes it (§2.8); our timers leave it alone meanwhile
+    old.peerRekeyed = true;
     noteSuccessor(ctx, sa, old, child, [peerNonce, nr], false);
   }
 }
@@ -189,6 +193,16 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
       }
     }
   }
+  const busy = err?.notifyType === NotifyType.TEMPORARY_FAILURE || err?.notifyType === NotifyType.CHILD_SA_NOT_FOUND;
+  if (bad && busy && p.kind === 'rekey-child') {
+    // §2.25.1: the peer is deleting or rekeying this child (or has it no more): not a
+    // failure; its Delete follows, or our timer tries again in a few seconds.
+    ctx.releaseSpi(spi);
+    p.old.rekeying = false;
+    p.old.rekeyAt = Math.max(p.old.rekeyAt, ctx.env.now() + 2000 + 10 * ctx.env.random(1)[0]!);
+    ctx.log('info', sa, 'quick', 'REKEY', `rekey of ${tunnel.name} ${bad}: the peer is busy with it, trying again later`);
+    return;
+  }
   if (bad) {
     ctx.releaseSpi(spi);
     if (p.kind === 'rekey-child') p.old.rekeying = false;
@@ -218,8 +232,17 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
     esn: choice!.esn,
     ...(gir ? { gir } : {}),
   });
+  // The IKE SA was rekeyed while this exchange ran (§2.8.2 / §1.3.2): the new pair
+  // (keyed from this SA's SK_d, as the peer keyed it) lives with the others on the new SA.
+  let home = sa;
+  for (let hops = 0; home.replacedBy && hops < 8; hops++) home = home.replacedBy;
+  if (home !== sa) {
+    sa.children.splice(sa.children.indexOf(child), 1);
+    home.children.push(child);
+  }
   if (p.kind === 'rekey-child') {
-    if (sa.children.includes(p.old)) deleteChild(ctx, sa, p.old);
-    noteSuccessor(ctx, sa, p.old, child, [p.nonce, theirNonce], true);
+    const oldHome = homeOf(sa, p.old);
+    if (oldHome) deleteChild(ctx, oldHome, p.old);
+    noteSuccessor(ctx, home, p.old, child, [p.nonce, theirNonce], true);
   }
 }

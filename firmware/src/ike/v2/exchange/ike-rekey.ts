@@ -4,13 +4,21 @@
 // with the old PRF, its SPIs are the two in the proposals, and the one who
 // started the rekey is its initiator. The child SAs move over unchanged; the
 // rekey initiator then deletes the old IKE SA over the old SA (§2.8).
+// Collisions (§2.8.2, §2.25.2): when both ends rekeyed the same SA, the new SA
+// whose exchange holds the lowest of the four nonces is redundant and closed
+// by the end that created it, the children go to the other one, and only the
+// initiator of the surviving SA deletes the old one (as strongSwan does). A
+// rekey request for an SA being deleted or already replaced gets
+// TEMPORARY_FAILURE (node.ts); an INVALID_KE_PAYLOAD answer is retried once
+// with the group the peer names.
 
 import { dhGroupById, DhError } from '../../crypto/dh.ts';
 import { wipe } from '../../crypto/secret.ts';
 import { deriveIkeSaKeys, rekeySkeyseed } from '../crypto/key-derivation.ts';
 import { ExchangeType, PayloadType, ProtocolId } from '../wire/constants.ts';
 import type { Message } from '../wire/message.ts';
-import { groupData, notify } from '../wire/notify.ts';
+import { groupData, invalidKeGroup, notify } from '../wire/notify.ts';
+import { groupName } from '../../exchange/proposal-names.ts';
 import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
 import type { V2Context } from './context.ts';
@@ -62,32 +70,46 @@ function successor(
     lastHeard: now,
     initialContact: false,
     rekeying: false,
+    replacedBy: undefined,
+    ikeSuccessors: undefined,
   };
   old.children = [];
   old.rekeying = true; // replaced: its own timers must not rekey it again
+  old.replacedBy = sa;
+  // A child rekey queued on the old SA is dropped with it: the new SA's timers start it again.
+  // Not one in flight (its answer comes over the old SA and is moved here, child-exchange.ts),
+  // nor one the peer rekeyed (it deletes that one) or that we are deleting.
+  const inFlight = old.pending?.purpose;
+  for (const c of sa.children) {
+    if (inFlight?.kind === 'rekey-child' && inFlight.old === c) continue;
+    if (c.rekeying && !c.peerRekeyed && !c.deleting) c.rekeying = false;
+  }
   ctx.log('info', sa, 'main', 'REKEY', `IKE SA rekeyed (${suite.name}), ${sa.children.length} child SA(s) moved over`);
   return sa;
 }
 
-/** Start rekeying `sa` (we become the new SA's initiator). */
-export function rekeyIke(ctx: V2Context, sa: IkeSaV2): void {
+/** Start rekeying `sa` (we become the new SA's initiator); `group`: the KE group the peer asked for. */
+export function rekeyIke(ctx: V2Context, sa: IkeSaV2, group?: number): void {
+  sa.rekeying = true;
   request(ctx, sa, ExchangeType.CREATE_CHILD_SA, () => {
-    if (sa.state !== 'ESTABLISHED') return null;
+    if (sa.state !== 'ESTABLISHED' || sa.replacedBy) return null;
     const methods = usableIkeMethods(sa.peer);
-    // Offer the current suite first so the DH group of our KE is the likely choice.
-    const current = methods.find((m) => suiteOf(m).name === sa.suite!.name);
-    const ordered = current ? [current, ...methods.filter((m) => m !== current)] : methods;
+    // Offer the current suite first so the DH group of our KE is the likely choice
+    // (after INVALID_KE_PAYLOAD, the methods of the group the peer named).
+    const current = group === undefined ? methods.filter((m) => suiteOf(m).name === sa.suite!.name) : methods.filter((m) => m.dhGroup === group);
+    const ordered = [...current, ...methods.filter((m) => !current.includes(m))];
+    if (ordered.length === 0) return null;
     const spi = ctx.env.random(8);
     const nonce = ctx.env.random(NONCE_LENGTH);
-    const group = ordered[0]!.dhGroup;
-    const dh = dhGroupById(group)!.generate(ctx.env.random);
+    const keGroup = ordered[0]!.dhGroup;
+    const dh = dhGroupById(keGroup)!.generate(ctx.env.random);
     const inner: Payload[] = [
       { type: PayloadType.SA, proposals: ikeOffer(ordered, spi) },
       { type: PayloadType.NONCE, data: nonce },
-      { type: PayloadType.KE, group, data: dh.publicKey },
+      { type: PayloadType.KE, group: keGroup, data: dh.publicKey },
     ];
     ctx.log('info', sa, 'main', 'REKEY', 'IKE SA rekey requested', { direction: 'out' });
-    const purpose: RequestPurpose = { kind: 'rekey-ike', spi, nonce, dh, methods: ordered };
+    const purpose: RequestPurpose = { kind: 'rekey-ike', spi, nonce, dh, methods: ordered, ...(group === undefined ? {} : { retried: true }) };
     return { inner, purpose };
   });
 }
@@ -126,7 +148,44 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
     { type: PayloadType.NONCE, data: nr },
     { type: PayloadType.KE, group: ke.group, data: dh.publicKey },
   ]);
-  return successor(ctx, sa, 'responder', Buffer.from(choice.proposal.spi), spiR, suiteOf(choice.method), Buffer.from(ni.data), nr, gir);
+  const peerNonce = Buffer.from(ni.data);
+  const ours = sa.pending?.purpose.kind === 'rekey-ike';
+  const next = successor(ctx, sa, 'responder', Buffer.from(choice.proposal.spi), spiR, suiteOf(choice.method), peerNonce, nr, gir);
+  // §2.8.2: our own rekey of this SA is in flight; its answer decides which new SA stays.
+  if (ours) (sa.ikeSuccessors ??= []).push({ sa: next, nonces: [peerNonce, nr], mine: false });
+  return next;
+}
+
+/**
+ * §2.8.2 simultaneous IKE SA rekey, at the answer to ours: of the two new SAs
+ * the one whose exchange holds the lowest nonce is redundant; its creator
+ * deletes it, the children move to the other, and the initiator of the
+ * surviving SA deletes the old one (the other end waits for that Delete).
+ */
+function resolveCollision(ctx: V2Context, old: IkeSaV2, mine: { sa: IkeSaV2; nonces: Buffer[]; mine: boolean }): void {
+  const theirs = old.ikeSuccessors?.find((x) => !x.mine && x.sa.state === 'ESTABLISHED');
+  if (!theirs) {
+    deleteIke(ctx, old);
+    return;
+  }
+  const lowest = (x: { nonces: Buffer[] }): Buffer => x.nonces.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
+  const redundant = Buffer.compare(lowest(mine), lowest(theirs)) <= 0 ? mine : theirs;
+  const winner = redundant === mine ? theirs : mine;
+  winner.sa.children.push(...redundant.sa.children);
+  redundant.sa.children = [];
+  redundant.sa.rekeying = true;
+  redundant.sa.replacedBy = winner.sa;
+  old.replacedBy = winner.sa;
+  ctx.log(
+    'info',
+    winner.sa,
+    'main',
+    'REKEY',
+    `simultaneous IKE SA rekey (§2.8.2): the SA with the lowest nonce is ${redundant.mine ? 'ours, deleting it' : "the peer's to delete"}; ` +
+      `${winner.mine ? 'we delete' : 'the peer deletes'} the old SA; ${winner.sa.children.length} child SA(s) on the survivor`,
+  );
+  if (redundant.mine) deleteIke(ctx, redundant.sa);
+  if (winner.mine) deleteIke(ctx, old);
 }
 
 type IkeRekeyPurpose = Extract<RequestPurpose, { kind: 'rekey-ike' }>;
@@ -139,6 +198,21 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
   const ke = firstOfType(inner, PayloadType.KE);
   const method = saP ? acceptIkeAnswer(p.methods, saP.proposals) : null;
   const spiR = saP?.proposals[0]?.spi;
+  if (err?.notifyType === NotifyType.INVALID_KE_PAYLOAD && !p.retried) {
+    // §1.3.2 with §1.2: the peer wants another of the groups we offered; once.
+    const group = invalidKeGroup(err);
+    if (group !== null && p.methods.some((x) => x.dhGroup === group) && group !== p.methods[0]!.dhGroup) {
+      ctx.log('info', sa, 'main', 'REKEY', `INVALID_KE_PAYLOAD: peer wants group ${groupName(group)} for the new IKE SA, retrying`);
+      rekeyIke(ctx, sa, group);
+      return null;
+    }
+  }
+  if (err?.notifyType === NotifyType.TEMPORARY_FAILURE && !sa.replacedBy && sa.state === 'ESTABLISHED') {
+    // §2.25: the peer is busy with this SA (its own rekey or Delete); our timer tries again later.
+    ctx.log('info', sa, 'main', 'REKEY', 'IKE SA rekey answered TEMPORARY_FAILURE: the peer is rekeying or deleting it; trying again later');
+    sa.rekeying = false;
+    return null;
+  }
   if (err || !method || !nr || !ke || !spiR || spiR.length !== 8 || ke.group !== method.dhGroup || method.dhGroup !== p.methods[0]!.dhGroup) {
     ctx.log(
       'warning',
@@ -156,7 +230,8 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
     if (!(e instanceof DhError)) throw e;
     return null;
   }
-  const next = successor(ctx, sa, 'initiator', p.spi, Buffer.from(spiR), suiteOf(method), p.nonce, Buffer.from(nr.data), gir);
-  deleteIke(ctx, sa);
+  const theirNonce = Buffer.from(nr.data);
+  const next = successor(ctx, sa, 'initiator', p.spi, Buffer.from(spiR), suiteOf(method), p.nonce, theirNonce, gir);
+  resolveCollision(ctx, sa, { sa: next, nonces: [p.nonce, theirNonce], mine: true });
   return next;
 }

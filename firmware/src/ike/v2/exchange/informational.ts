@@ -20,6 +20,7 @@ export function sendDpd(ctx: V2Context, sa: IkeSaV2): void {
 /** Delete a child pair: tell the peer our inbound SPI, remove the pair when it answers (make-before-break for rekeys). */
 export function deleteChild(ctx: V2Context, sa: IkeSaV2, child: ChildSaV2): void {
   child.rekeying = true;
+  child.deleting = true;
   request(ctx, sa, ExchangeType.INFORMATIONAL, () =>
     sa.children.includes(child)
       ? {

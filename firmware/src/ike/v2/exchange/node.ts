@@ -40,11 +40,11 @@ import { removeChild, udpEncapsulated } from './child.ts';
 import { createChild, handleCreateChildResponse, respondCreateChild } from './child-exchange.ts';
 import { newCounters, type V2Context } from './context.ts';
 import { deleteChild, deleteIke, respondInformational, sendDpd } from './informational.ts';
-import { inKeys, nextQueued, RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, sendDatagrams } from './messages.ts';
+import { inKeys, nextQueued, respond, RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, sendDatagrams } from './messages.ts';
 import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
-import { spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
+import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
 import { SaIndex } from '../../common/sa-index.ts';
 
@@ -176,7 +176,11 @@ export class Ikev2Node implements V2Context {
     if (sa.state === 'DEAD') return;
     const p = sa.pending?.purpose;
     if (p?.kind === 'auth' && p.childSpi !== 0) this.releaseSpi(p.childSpi);
-    else if (p?.kind === 'rekey-child') this.releaseSpi(p.newSpi);
+    else if (p?.kind === 'rekey-child') {
+      this.releaseSpi(p.newSpi);
+      // The child moved to the IKE SA that replaced this one: its timers may rekey it again.
+      if (!sa.children.includes(p.old)) p.old.rekeying = false;
+    }
     else if (p?.kind === 'create-child') this.releaseSpi(p.spi);
     if (notifyPeer && sa.keys && (sa.state === 'ESTABLISHED' || sa.state === 'DELETING')) {
       deleteIke(this, sa);
@@ -306,11 +310,15 @@ export class Ikev2Node implements V2Context {
     return this.#drain();
   }
 
-  /** Rekey every child SA of the peer now (make-before-break). */
-  rekey(peerName: string): Action[] {
+  /** Rekey every child SA of the peer now (make-before-break), or with `what` = 'ike' its IKE SA (§1.3.2). */
+  rekey(peerName: string, what: 'child' | 'ike' = 'child'): Action[] {
     for (const sa of this.sasOf(peerName)) {
       this.#index.touch(sa);
-      if (sa.state !== 'ESTABLISHED') continue;
+      if (sa.state !== 'ESTABLISHED' || sa.replacedBy) continue;
+      if (what === 'ike') {
+        if (!sa.rekeying) rekeyIke(this, sa);
+        continue;
+      }
       for (const c of sa.children) if (!c.rekeying) createChild(this, sa, c.tunnel, c);
     }
     return this.#drain();
@@ -548,6 +556,12 @@ export class Ikev2Node implements V2Context {
         if (!respondAuth(this, sa, m, inner)) this.removeSa(sa, false);
         return;
       case ExchangeType.CREATE_CHILD_SA: {
+        if (sa.state === 'DELETING' || (sa.state === 'ESTABLISHED' && sa.replacedBy)) {
+          // §2.25.2: the SA is being deleted or was rekeyed; the peer retries on the new one.
+          this.log('info', sa, 'main', 'CREATE_CHILD_SA', 'TEMPORARY_FAILURE: this IKE SA is being rekeyed or deleted', { direction: 'out' });
+          respond(this, sa, ExchangeType.CREATE_CHILD_SA, m.header.messageId, [notify(NotifyType.TEMPORARY_FAILURE)]);
+          return;
+        }
         if (sa.state !== 'ESTABLISHED') return;
         const saP = inner.find((p) => p.type === PayloadType.SA);
         if (saP && 'proposals' in saP && saP.proposals.some((p) => p.protocol === ProtocolId.IKE)) {
@@ -584,9 +598,12 @@ export class Ikev2Node implements V2Context {
       case 'create-child':
         handleCreateChildResponse(this, sa, inner, purpose);
         break;
-      case 'delete-child':
-        removeChild(this, sa, purpose.child);
+      case 'delete-child': {
+        // The pair may have moved to the IKE SA that replaced this one meanwhile (§1.3.2).
+        const home = homeOf(sa, purpose.child);
+        if (home) removeChild(this, home, purpose.child);
         break;
+      }
       case 'delete-ike':
         this.removeSa(sa, false);
         return;

@@ -54,6 +54,10 @@ export interface ChildSaV2 {
   expiresAt: number;
   /** A CREATE_CHILD_SA rekeying this child is under way (§2.8). */
   rekeying: boolean;
+  /** We asked the peer to delete it (§2.25.1: a peer's rekey of it gets TEMPORARY_FAILURE). */
+  deleting?: boolean;
+  /** The peer rekeyed it and will delete it (§2.8): our timers leave it alone. */
+  peerRekeyed?: boolean;
   /** Children created by rekeying this one, with the nonces of their exchange and whether we started it (§2.8.1). */
   successors?: { child: ChildSaV2; nonces: Buffer[]; mine: boolean }[];
 }
@@ -64,7 +68,7 @@ export type RequestPurpose =
   | { kind: 'auth'; childSpi: number; tunnel: TunnelPolicy | null; offered: Proposal[]; method: PeerAuth }
   | { kind: 'create-child'; tunnel: TunnelPolicy; spi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
   | { kind: 'rekey-child'; old: ChildSaV2; newSpi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
-  | { kind: 'rekey-ike'; spi: Buffer; nonce: Buffer; dh: DhKeyPair; methods: IkeMethod[] }
+  | { kind: 'rekey-ike'; spi: Buffer; nonce: Buffer; dh: DhKeyPair; methods: IkeMethod[]; retried?: boolean }
   | { kind: 'dpd' }
   | { kind: 'delete-child'; child: ChildSaV2 }
   | { kind: 'delete-ike' };
@@ -139,6 +143,16 @@ export interface IkeSaV2 {
   ppkKeys: PpkKeys | null;
   /** How each side authenticated, for status: e.g. "rsa-pss-sha256/ecdsa-sha256 +ppk". */
   authName: string;
+  /** The IKE SA that replaced this one (its child SAs live there now). */
+  replacedBy?: IkeSaV2;
+  /** §2.8.2: IKE SAs created by rekeying this one, with their exchange's nonces and whether we started it. */
+  ikeSuccessors?: { sa: IkeSaV2; nonces: Buffer[]; mine: boolean }[];
+}
+
+/** Where a child SA lives now: `sa`, or the IKE SA that replaced it (§1.3.2 moves the children). */
+export function homeOf(sa: IkeSaV2, child: ChildSaV2): IkeSaV2 | null {
+  for (let s: IkeSaV2 | undefined = sa, hops = 0; s && hops < 8; s = s.replacedBy, hops++) if (s.children.includes(child)) return s;
+  return null;
 }
 
 export function spiText(sa: Pick<IkeSaV2, 'spiI' | 'spiR'>): string {

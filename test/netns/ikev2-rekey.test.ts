@@ -1,0 +1,117 @@
+// IKEv2 rekeys under continuous traffic: two sitelinkd (version = 2) across
+// the NAT, `ping -i 0.05` from lanA to lanB while `sitelinkctl rekey` forces
+// 10 child SA rekeys (CREATE_CHILD_SA with REKEY_SA and PFS, alternately
+// driven by gwA and gwB) and then `sitelinkctl rekey --ike` 10 IKE SA rekeys
+// (§1.3.2, alternately), the last two of them started on both ends at once
+// (§2.8.2 collision). Every echo request must be answered (make-before-break),
+// every rekey must bring new SPIs, and each side must end with one IKE SA and
+// one child pair that match the peer's.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { LAB, labForTest } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { run } from '../lib/proc.ts';
+import { sleep, waitUntil } from '../lib/wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+const sitelinkctl = path.join(repoRoot, 'dist', 'sitelinkctl.mjs');
+
+async function state(socket: string): Promise<{ ike: string[]; child: string[] }> {
+  const sas = await controlRequest(socket, 'sas');
+  return {
+    ike: sas.mainMode.filter((m) => m.state === 'established').map((m) => m.cookies).sort(),
+    child: sas.quickMode.map((q) => `${q.spiIn.toString(16)}/${q.spiOut.toString(16)}`).sort(),
+  };
+}
+
+t.test('10 forced child rekeys and 10 forced IKE SA rekeys under ping -i 0.05: zero loss', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const { lab, dir } = await labForTest(t, 'rk2');
+  const psk = `rekey2-psk-${Math.random().toString(36).slice(2)}`;
+  const common = { psk, version: 2 as const, pfs: 'ecp256', proposals: 'aes128gcm16-prfsha256-curve25519' };
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    ...common, id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, start: 'start',
+  });
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    ...common, id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, start: 'none',
+  });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  if (!up) t.comment(`gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`);
+  t.ok(up, 'the tunnel is up');
+  if (!up) return;
+  const logs = (): string => `gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`;
+
+  // 50 s of echo requests at 20/s, which must outlast every rekey below (checked).
+  const count = 1000;
+  const started = Date.now();
+  const ping = spawn('ip', ['netns', 'exec', lab.ns('lanA'), 'ping', '-n', '-O', '-i', '0.05', '-W', '2', '-c', String(count), LAB.lanB], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let pingOut = '';
+  ping.stdout.setEncoding('utf8').on('data', (d: string) => { pingOut += d; });
+  ping.stderr.setEncoding('utf8').on('data', (d: string) => { pingOut += d; });
+  const pingDone = new Promise<number | null>((resolve) => ping.on('exit', (code) => resolve(code)));
+  t.teardown(() => { if (ping.exitCode === null) ping.kill('SIGKILL'); });
+  await sleep(500);
+
+  const ctl = async (d: Sitelinkd, ...args: string[]): Promise<void> => {
+    const r = await run(process.execPath, [sitelinkctl, '--socket', d.files.socket, 'rekey', ...args], { timeoutMs: 15_000 });
+    if (r.code !== 0) t.fail(`sitelinkctl rekey ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  };
+  const seenChild = new Set((await state(a.files.socket)).child);
+  for (let i = 0; i < 10; i++) {
+    const d = i % 2 === 0 ? a : b;
+    const before = (await state(a.files.socket)).child;
+    await ctl(d, d === a ? 'gwB' : 'gwA');
+    const done = await waitUntil(async () => {
+      const [sa, sb] = [await state(a.files.socket), await state(b.files.socket)];
+      return sa.child.length === 1 && sb.child.length === 1 && !before.includes(sa.child[0]!);
+    }, 15_000, 100);
+    if (!done) t.comment(logs());
+    t.ok(done, `child rekey ${i + 1} (by ${d === a ? 'gwA' : 'gwB'}): one new pair on each side`);
+    for (const p of (await state(a.files.socket)).child) seenChild.add(p);
+    await sleep(150);
+  }
+  t.equal(seenChild.size, 11, 'gwA used 11 distinct child SA pairs');
+
+  const seenIke = new Set((await state(a.files.socket)).ike);
+  for (let i = 0; i < 10; i++) {
+    const before = (await state(a.files.socket)).ike;
+    if (i >= 8) await Promise.all([ctl(a, 'gwB', '--ike'), ctl(b, 'gwA', '--ike')]);
+    else await ctl(i % 2 === 0 ? a : b, i % 2 === 0 ? 'gwB' : 'gwA', '--ike');
+    const done = await waitUntil(async () => {
+      const [sa, sb] = [await state(a.files.socket), await state(b.files.socket)];
+      return sa.ike.length === 1 && sb.ike.length === 1 && sa.ike[0] === sb.ike[0] && !before.includes(sa.ike[0]!) &&
+        sa.child.length === 1 && sb.child.length === 1;
+    }, 15_000, 100);
+    if (!done) t.comment(`${JSON.stringify([await state(a.files.socket), await state(b.files.socket)])}\n${logs()}`);
+    t.ok(done, `IKE SA rekey ${i + 1}${i >= 8 ? ' (both ends at once)' : ''}: one new IKE SA on each side, the child pair on it`);
+    for (const s of (await state(a.files.socket)).ike) seenIke.add(s);
+    await sleep(150);
+  }
+  t.equal(seenIke.size, 11, 'gwA used 11 distinct IKE SAs');
+  t.equal(ping.exitCode, null, `the rekeys took ${Math.round((Date.now() - started) / 1000)} s, all under the running ping`);
+
+  const code = await pingDone;
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(pingOut);
+  t.ok(m, `ping summary: ${pingOut.trim().split('\n').slice(-2).join(' | ')}`);
+  const lost = Number(m?.[1]) - Number(m?.[2]);
+  if (lost !== 0) t.comment(`ping:\n${pingOut.split('\n').filter((l) => /no answer|Unreachable/.test(l)).join('\n')}\n${logs()}`);
+  t.equal(Number(m?.[1]), count, `all ${count} echo requests sent`);
+  t.equal(lost, 0, 'every echo request was answered across the 20 rekeys (zero loss)');
+  t.equal(code, 0, 'ping exited 0');
+  const [fa, fb] = [await state(a.files.socket), await state(b.files.socket)];
+  t.same(fa.ike, fb.ike, 'both ends on the same IKE SA');
+  const [inA, outA] = (fa.child[0] ?? '/').split('/');
+  t.same(fb.child, [`${outA}/${inA}`], 'and the same child pair');
+  t.same([a.running, b.running], [true, true], 'both daemons still running');
+});
