@@ -37,6 +37,9 @@ export interface GatewayConfig {
   version?: 1 | 2;
   /** Extra lines for the peer section, e.g. ['esn = yes']. */
   peerLines?: string[];
+  /** Identity the PSK is filed under in the secrets file (default: remoteId); extra secrets file text (e.g. a ppk section). */
+  pskId?: string;
+  secretsExtra?: string;
   /** The negotiate filter's protocol and ports (default: whole subnets). */
   filter?: { protocol: string; sourcePorts?: string; destinationPorts?: string };
 }
@@ -54,7 +57,7 @@ export function writeGatewayConfig(dir: string, name: string, g: GatewayConfig):
   const socket = path.join(dir, `${name}-ctl`, 'control.sock');
   // 0x... is a hex key (docs/config.md, secrets file), anything else a quoted passphrase.
   const value = /^0x[0-9a-f]+$/i.test(g.psk) ? g.psk : `"${g.psk}"`;
-  writeFileSync(secrets, `psk {\n  ${g.remoteId} = ${value}\n}\n`, { mode: 0o600 });
+  writeFileSync(secrets, `psk {\n  ${g.pskId ?? g.remoteId} = ${value}\n}\n${g.secretsExtra ?? ''}`, { mode: 0o600 });
   const c = g.cert;
   const certLines = c
     ? `\n    auth = ${c.auth ?? c.kind}\n    certificate = ${c.certificate}\n    private-key = ${c.privateKey}\n    ca = ${c.ca}`

@@ -53,6 +53,7 @@ export function protect(ctx: V2Context, sa: IkeSaV2, header: HeaderFields, inner
   if (whole.length <= maxDatagram(sa) || !sa.peerFragments || !ctx.fragmentation) return [whole];
   const frags = sealFragments(header, inner, keys, maxDatagram(sa), () => ctx.env.random(keys.encr.ivLength));
   ctx.counters.fragmentsSent += frags.length;
+  ctx.log('debug', sa, 'main', 'FRAGMENT', `${whole.length}-byte message sent as ${frags.length} fragments (RFC 7383)`);
   return frags;
 }
 

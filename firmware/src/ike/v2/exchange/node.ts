@@ -444,6 +444,7 @@ export class Ikev2Node implements V2Context {
       return null;
     }
     if (!r.value.done) return null;
+    this.log('debug', sa, 'main', 'FRAGMENT', `message ${m.header.messageId} reassembled from ${o.value.fragment.totalFragments} fragments`);
     sa.assembly = null;
     return r.value.payloads;
   }

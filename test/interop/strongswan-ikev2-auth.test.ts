@@ -1,0 +1,194 @@
+// Interop: sitelinkd (version = 2) against strongSwan 5.9 charon with
+// certificates (RFC 7427 digital signatures, CERT/CERTREQ), RFC 7383
+// fragmentation and RFC 8784 PPK, in one netns lab (the NAT in front of gwA):
+//   1. sitelinkd on gwA initiates to charon on gwB with 4096-bit RSA
+//      certificates; the NAT drops every IP fragment (nftables, ahead of
+//      conntrack's defragmentation), so both IKE_AUTH messages (~2 KB) must
+//      cross as IKEv2 fragments. Optional PPK on both sides: it is used.
+//   2. charon on gwA initiates to sitelinkd on gwB with ECDSA P-256
+//      certificates and DN identities; PPK required on both sides.
+// Traffic must flow and charon must log that it verified our signature.
+import t from 'tap';
+import type * as Tap from 'tap';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { LAB, labForTest, type Lab } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { CHARON, Charon } from '../lib/strongswan.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
+
+const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
+
+const DROP_FRAGMENTS = `
+table ip fraglab {
+  counter ipfrag { }
+  chain pre {
+    type filter hook prerouting priority -450; policy accept;
+    ip frag-off & 0x3fff != 0 counter name ipfrag drop
+  }
+}
+`;
+const PPK_ID = 'branch-ppk';
+const PPK_HEX = '5c'.repeat(16) + 'a3'.repeat(16);
+
+async function ipFragmentsDropped(lab: Lab): Promise<number> {
+  const r = await lab.exec('nat', 'nft', ['list', 'counter', 'ip', 'fraglab', 'ipfrag']);
+  const m = /packets (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`nft counter: ${r.stderr}${r.stdout}`);
+  return Number(m[1]);
+}
+
+/** charon's swanctl.conf: IKEv2, pubkey auth with `self`'s certificate, optional PPK. */
+function charonConf(o: {
+  localAddr: string;
+  remoteAddr: string;
+  localId: string;
+  remoteId: string;
+  cert: string;
+  ca: string;
+  localTs: string;
+  remoteTs: string;
+  ppkRequired: boolean;
+}): string {
+  return [
+    'connections {',
+    '  lab {',
+    '    version = 2',
+    `    local_addrs = ${o.localAddr}`,
+    `    remote_addrs = ${o.remoteAddr}`,
+    '    proposals = aes128-sha256-modp2048',
+    '    encap = yes',
+    '    fragmentation = yes',
+    `    ppk_id = ${PPK_ID}`,
+    `    ppk_required = ${o.ppkRequired ? 'yes' : 'no'}`,
+    '    local {',
+    '      auth = pubkey',
+    `      certs = ${o.cert}`,
+    `      id = "${o.localId}"`,
+    '    }',
+    '    remote {',
+    '      auth = pubkey',
+    `      id = "${o.remoteId}"`,
+    `      cacerts = ${o.ca}`,
+    '    }',
+    '    children {',
+    '      lab {',
+    '        mode = tunnel',
+    `        local_ts = ${o.localTs}`,
+    `        remote_ts = ${o.remoteTs}`,
+    '        esp_proposals = aes128gcm16',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    'secrets {',
+    '  ppk-lab {',
+    `    secret = 0x${PPK_HEX}`,
+    `    id = ${PPK_ID}`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const { lab, dir } = await labForTest(t, 'v2a');
+  const nft = await lab.exec('nat', 'nft', ['-f', '-'], { input: DROP_FRAGMENTS });
+  t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
+  const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
+  const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
+  const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
+
+  const run = async (
+    t: Tap.Test,
+    c: { name: string; key: 4096 | 'ec'; sitelinkdOn: 'gwA' | 'gwB'; dn: boolean; ppkRequired: boolean },
+  ): Promise<void> => {
+    const pki = path.join(dir, c.name);
+    mkdirSync(pki, { recursive: true });
+    makeGatewayPki(pki, c.key);
+    const me = c.sitelinkdOn;
+    const other = me === 'gwA' ? 'gwB' : 'gwA';
+    const id = (gw: string): string => (c.dn ? `O=sitelink lab, CN=${gw}.lab` : `${gw}.lab`);
+    const kind = c.key === 'ec' ? ('ecdsa-sig' as const) : ('rsa-sig' as const);
+    const files = writeGatewayConfig(path.join(dir), `${c.name}-${me}`, {
+      id: c.dn ? `dn:${id(me)}` : id(me),
+      peerName: other,
+      remote: seenAs[other],
+      remoteId: c.dn ? `dn:${id(other)}` : id(other),
+      pskId: 'unused.lab',
+      secretsExtra: `ppk {\n  ${PPK_ID} = 0x${PPK_HEX}\n}\n`,
+      local: net[me],
+      remoteNet: net[other],
+      psk: 'unused-with-certificates',
+      start: me === 'gwA' ? 'start' : 'none',
+      version: 2,
+      cert: { kind, certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
+      peerLines: [`ppk = ${PPK_ID}`, `ppk-required = ${c.ppkRequired ? 'yes' : 'no'}`],
+    });
+    let d: Sitelinkd | null = null;
+    if (me === 'gwB') d = await Sitelinkd.start(lab.ns('gwB'), files);
+    const charon = await Charon.start(
+      lab.ns(other),
+      path.join(dir, `charon-${c.name}`),
+      charonConf({
+        localAddr: addr[other],
+        remoteAddr: other === 'gwB' ? LAB.natPublic : LAB.gwBWan,
+        localId: id(other),
+        remoteId: id(me),
+        cert: path.join(pki, `${other}.pem`),
+        ca: path.join(pki, 'root.pem'),
+        localTs: net[other],
+        remoteTs: net[me],
+        ppkRequired: c.ppkRequired,
+      }),
+    );
+    copyFileSync(path.join(pki, `${other}.key`), path.join(charon.dir, c.key === 'ec' ? 'ecdsa' : 'rsa', `${other}.key`));
+    const creds = await charon.swanctl(['--load-creds', '--file', path.join(charon.dir, 'swanctl.conf')]);
+    t.equal(creds.code, 0, `charon loaded its key and the PPK ${creds.stderr}`);
+    if (me === 'gwA') d = await Sitelinkd.start(lab.ns('gwA'), files);
+    const daemon = d!;
+    try {
+      if (me === 'gwB') {
+        const init = await charon.initiate('lab');
+        if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${daemon.logText().slice(-5000)}`);
+        t.equal(init.code, 0, 'swanctl --initiate succeeded against sitelinkd');
+      }
+      const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 30_000, 500);
+      if (!up) t.comment(`sitelinkd log:\n${daemon.logText().slice(-6000)}\n${daemon.recentOutput()}\ncharon log:\n${charon.log().slice(-6000)}`);
+      t.ok(up, 'the tunnel comes up');
+      t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
+      const sas = await charon.listSas();
+      t.match(sas, /ESTABLISHED, IKEv2/, 'charon lists an established IKEv2 SA');
+      const algo = c.key === 'ec' ? 'ECDSA' : 'RSA_EMSA_PSS';
+      t.match(charon.log(), new RegExp(`authentication of '${id(me).replace(/[.]/g, '\\.')}' with ${algo}\\S* successful`), `charon verified our ${algo} signature`);
+      const peerScheme = c.key === 'ec' ? 'ecdsa-sha256' : 'rsa';
+      const ours = new RegExp(`peer .* authenticated \\(we ${kind}, peer ${peerScheme}[^)]*, PPK\\)`);
+      t.match(daemon.logText(), ours, 'sitelinkd verified charon and used the PPK');
+      t.notOk(daemon.logText().includes(PPK_HEX.slice(0, 16)), 'the PPK is not in the log');
+      const status = await controlRequest(files.socket, 'sas');
+      t.equal(status.mainMode[0]?.auth, kind, `sitelinkctl sas shows ${kind}`);
+      if (c.key === 4096) {
+        t.match(daemon.logText(), /message sent as \d+ fragments \(RFC 7383\)/, 'sitelinkd sent its IKE_AUTH as IKEv2 fragments');
+        t.match(daemon.logText(), /reassembled from \d+ fragments/, "and reassembled charon's");
+        t.match(charon.log(), /received fragment #\d+ of \d+/, 'charon received our IKEv2 fragments');
+        t.equal(await ipFragmentsDropped(lab), 0, 'not one IP fragment reached the NAT');
+      }
+      const n = await lab.counters();
+      t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
+    } finally {
+      await daemon.stop();
+      await charon.stop();
+    }
+  };
+
+  await t.test('sitelinkd (gwA) initiates, RSA 4096 certificates, IP fragments dropped, optional PPK', (t) =>
+    run(t, { name: 'rsa', key: 4096, sitelinkdOn: 'gwA', dn: false, ppkRequired: false }),
+  );
+  await t.test('strongSwan (gwA) initiates, ECDSA P-256 certificates, DN identities, required PPK', (t) =>
+    run(t, { name: 'ec', key: 'ec', sitelinkdOn: 'gwB', dn: true, ppkRequired: true }),
+  );
+});
