@@ -145,6 +145,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("counters", &Engine::Counters),
                         InstanceMethod("sendIke", &Engine::SendIke),
                         InstanceMethod("setKeepalive", &Engine::SetKeepalive),
+                        InstanceMethod("setBypass", &Engine::SetBypass),
                         InstanceMethod("workers", &Engine::Workers),
                         InstanceMethod("close", &Engine::Close)});
   }
@@ -276,6 +277,46 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return true;
   }
 
+  /* An array of {local, remote, protocol, localPorts, remotePorts}; err set on a bad one. */
+  static void Selectors(const Napi::Value &sv, std::vector<sl_selector_t> *sels, std::string *err) {
+    if (!sv.IsArray()) return;
+    Napi::Array a = sv.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length() && err->empty(); i++) {
+      if (!a.Get(i).IsObject()) {
+        *err = "selectors[" + std::to_string(i) + "]: not an object";
+        return;
+      }
+      Napi::Object s = a.Get(i).As<Napi::Object>();
+      sl_selector_t sel{};
+      std::string l = s.Get("local").IsString() ? s.Get("local").As<Napi::String>().Utf8Value() : "";
+      std::string r = s.Get("remote").IsString() ? s.Get("remote").As<Napi::String>().Utf8Value() : "";
+      if (sl_prefix_parse(&sel.local, l.c_str()) != 0 || sl_prefix_parse(&sel.remote, r.c_str()) != 0)
+        *err = "selectors[" + std::to_string(i) + "]: bad prefix";
+      sel.proto = s.Get("protocol").IsNumber()
+                      ? static_cast<uint8_t>(s.Get("protocol").As<Napi::Number>().Uint32Value()) : 0;
+      if (!Ports(s.Get("localPorts"), &sel.lport_lo, &sel.lport_hi) ||
+          !Ports(s.Get("remotePorts"), &sel.rport_lo, &sel.rport_hi))
+        *err = "selectors[" + std::to_string(i) + "]: bad port range";
+      sels->push_back(sel);
+    }
+  }
+
+  Napi::Value SetBypass(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    std::vector<sl_selector_t> sels;
+    std::string err;
+    if (!info[0].IsArray()) err = "setBypass(selectors[])";
+    else Selectors(info[0], &sels, &err);
+    if (!err.empty()) {
+      Napi::TypeError::New(env, "setBypass: " + err).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (sl_engine_set_bypass(engine_, sels.data(), sels.size()) != 0)
+      Napi::Error::New(env, "setBypass: too many selectors or out of memory").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
   static bool Ports(const Napi::Value &v, uint16_t *lo, uint16_t *hi) {
     *lo = 0;
     *hi = 65535;
@@ -321,24 +362,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     sp.hard_packets = GetU64(o, "hardPackets");
     sp.reqid = o.Get("reqid").IsNumber() ? o.Get("reqid").As<Napi::Number>().Uint32Value() : 0;
     std::vector<sl_selector_t> sels;
-    Napi::Value sv = o.Get("selectors");
-    if (err.empty() && sv.IsArray()) {
-      Napi::Array a = sv.As<Napi::Array>();
-      for (uint32_t i = 0; i < a.Length() && err.empty(); i++) {
-        Napi::Object s = a.Get(i).As<Napi::Object>();
-        sl_selector_t sel{};
-        std::string l = s.Get("local").IsString() ? s.Get("local").As<Napi::String>().Utf8Value() : "";
-        std::string r = s.Get("remote").IsString() ? s.Get("remote").As<Napi::String>().Utf8Value() : "";
-        if (sl_prefix_parse(&sel.local, l.c_str()) != 0 || sl_prefix_parse(&sel.remote, r.c_str()) != 0)
-          err = "selectors[" + std::to_string(i) + "]: bad prefix";
-        sel.proto = s.Get("protocol").IsNumber()
-                        ? static_cast<uint8_t>(s.Get("protocol").As<Napi::Number>().Uint32Value()) : 0;
-        if (!Ports(s.Get("localPorts"), &sel.lport_lo, &sel.lport_hi) ||
-            !Ports(s.Get("remotePorts"), &sel.rport_lo, &sel.rport_hi))
-          err = "selectors[" + std::to_string(i) + "]: bad port range";
-        sels.push_back(sel);
-      }
-    }
+    if (err.empty()) Selectors(o.Get("selectors"), &sels, &err);
     if (!err.empty()) {
       Napi::TypeError::New(env, err).ThrowAsJavaScriptException();
       return env.Undefined();

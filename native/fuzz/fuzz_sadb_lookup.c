@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		outs[i] = &sas[i];
 	}
-	sl_snap_t *snap = sl_snap_build(NULL, 0, outs, nsa);
+	sl_snap_t *snap = sl_snap_build(NULL, 0, outs, nsa, NULL, 0);
 	if (!snap)
 		abort();
 	while (r.n > 0) {

@@ -173,6 +173,11 @@ int sl_engine_update_remote(sl_engine_t *e, uint32_t spi, uint8_t dir, const sl_
 	return sl_sadb_set_remote(&e->db, spi, dir, remote, fam);
 }
 
+int sl_engine_set_bypass(sl_engine_t *e, const sl_selector_t *sels, size_t n)
+{
+	return sl_sadb_set_bypass(&e->db, sels, n) == 0 ? 0 : -1;
+}
+
 int sl_engine_del_sa(sl_engine_t *e, uint32_t spi, uint8_t dir)
 {
 	return sl_sadb_del(&e->db, spi, dir);

@@ -14,6 +14,7 @@
 #include "drop.h"
 #include "event.h"
 #include "sa_spec.h"
+#include "selector.h"
 
 typedef struct sl_engine_cfg {
 	char tun[16];
@@ -48,6 +49,10 @@ int sl_engine_add_sa(sl_engine_t *e, const sl_sa_spec_t *spec, char *err, size_t
 /* -1 when absent, -2 when the address family cannot be used. */
 int sl_engine_update_remote(sl_engine_t *e, uint32_t spi, uint8_t dir, const sl_endpoint_t *remote);
 int sl_engine_del_sa(sl_engine_t *e, uint32_t spi, uint8_t dir);
+/* Selectors of permit/block filters (snap.h): outbound packets whose SA
+ * selector they match with at least its weight are not encrypted (dropped,
+ * counted as no-SA).  Replaces the previous set; 0, or -1. */
+int sl_engine_set_bypass(sl_engine_t *e, const sl_selector_t *sels, size_t n);
 /* 0, or -1 when absent. */
 int sl_engine_sa_status(sl_engine_t *e, uint32_t spi, uint8_t dir, sl_sa_status_t *st);
 /* Fills up to max (spi, dir) pairs; returns how many SAs exist. */

@@ -2,6 +2,7 @@
 #include "sadb.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static size_t bucket(uint32_t spi)
 {
@@ -16,7 +17,7 @@ int sl_sadb_init(sl_sadb_t *db)
 	sl_qsbr_init(&db->qsbr);
 	if (pthread_mutex_init(&db->lock, NULL) != 0)
 		return -1;
-	sl_snap_t *s = sl_snap_build(NULL, 0, NULL, 0);
+	sl_snap_t *s = sl_snap_build(NULL, 0, NULL, 0, NULL, 0);
 	if (!s) {
 		pthread_mutex_destroy(&db->lock);
 		return -1;
@@ -39,6 +40,9 @@ void sl_sadb_destroy(sl_sadb_t *db)
 		db->in[b] = db->out[b] = NULL;
 	}
 	sl_snap_free(atomic_exchange(&db->snap, NULL));
+	free(db->bypass);
+	db->bypass = NULL;
+	db->nbypass = 0;
 	db->count = db->nin = db->nout = 0;
 	pthread_mutex_destroy(&db->lock);
 }
@@ -111,7 +115,7 @@ static sl_snap_t *build(sl_sadb_t *db, const sl_sa_t *skip)
 				if (sa != skip && o < nout)
 					outs[o++] = sa;
 		}
-		s = sl_snap_build(ins, i, outs, o);
+		s = sl_snap_build(ins, i, outs, o, db->bypass, db->nbypass);
 	}
 	free(ins);
 	free(outs);
@@ -203,6 +207,35 @@ int sl_sadb_set_remote(sl_sadb_t *db, uint32_t spi, uint8_t dir, const sl_endpoi
 	}
 	sl_sadb_unlock(db);
 	return rc;
+}
+
+int sl_sadb_set_bypass(sl_sadb_t *db, const sl_selector_t *sels, size_t n)
+{
+	if (n > SL_SADB_MAX_BYPASS)
+		return -1;
+	sl_selector_t *copy = n ? calloc(n, sizeof(*copy)) : NULL;
+	if (n && !copy)
+		return -2;
+	if (n)
+		memcpy(copy, sels, n * sizeof(*copy));
+	sl_sadb_lock(db);
+	sl_selector_t *old = db->bypass;
+	size_t oldn = db->nbypass;
+	db->bypass = copy;
+	db->nbypass = n;
+	sl_snap_t *s = build(db, NULL);
+	if (!s) {
+		db->bypass = old;
+		db->nbypass = oldn;
+		sl_sadb_unlock(db);
+		free(copy);
+		return -2;
+	}
+	/* The old snapshot points into the old array: free it after the grace period. */
+	publish(db, s);
+	sl_sadb_unlock(db);
+	free(old);
+	return 0;
 }
 
 size_t sl_sadb_reap(sl_sadb_t *db)

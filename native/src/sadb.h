@@ -23,12 +23,15 @@
 #include "snap.h"
 
 #define SL_SADB_BUCKETS 1024 /* power of two */
+#define SL_SADB_MAX_BYPASS 65536
 
 typedef struct sl_sadb {
 	pthread_mutex_t lock; /* control side */
 	sl_sa_t *in[SL_SADB_BUCKETS];
 	sl_sa_t *out[SL_SADB_BUCKETS];
 	size_t count, nin, nout;
+	sl_selector_t *bypass; /* permit/block selectors (snap.h), control side */
+	size_t nbypass;
 	uint64_t next_gen;
 	_Atomic(sl_snap_t *) snap;
 	sl_qsbr_t qsbr;
@@ -58,6 +61,9 @@ sl_sa_t *sl_sadb_lookup_out(sl_sadb_t *db, const sl_flow_t *f);
 int sl_sadb_add(sl_sadb_t *db, sl_sa_t *sa);
 /* 0 when deleted (and wiped), -1 when absent, -2 on ENOMEM (nothing changed). */
 int sl_sadb_del(sl_sadb_t *db, uint32_t spi, uint8_t dir);
+/* Replace the bypass selectors (copied): 0, -1 when too many, -2 on ENOMEM
+ * (the old ones stay). */
+int sl_sadb_set_bypass(sl_sadb_t *db, const sl_selector_t *sels, size_t n);
 /* Retarget an SA (sl_sa_set_remote) safely against the lock-free readers:
  * 0, -1 when absent, -2 when the address does not fit sock_family. */
 int sl_sadb_set_remote(sl_sadb_t *db, uint32_t spi, uint8_t dir, const sl_endpoint_t *remote,

@@ -96,3 +96,21 @@ int sl_selector_cmp(const sl_selector_t *a, const sl_selector_t *b)
 		return wa < wb ? -1 : 1;
 	return 0;
 }
+
+static uint32_t score(const sl_prefix_t *p)
+{
+	unsigned bits = p->family == AF_INET6 ? 128 : 32;
+	if (p->len == 0)
+		return 0;
+	if (p->len >= bits)
+		return 65;
+	return 1 + (uint32_t)p->len * 64 / bits;
+}
+
+uint32_t sl_selector_weight(const sl_selector_t *s)
+{
+	bool rports = !(s->rport_lo == 0 && s->rport_hi == 65535);
+	bool lports = !(s->lport_lo == 0 && s->lport_hi == 65535);
+	return 8 * (score(&s->local) + score(&s->remote)) + (s->proto ? 4 : 0) + (rports ? 2 : 0) +
+	       (lports ? 1 : 0);
+}

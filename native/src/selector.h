@@ -41,5 +41,10 @@ bool sl_selector_match(const sl_selector_t *s, const sl_flow_t *f, bool inbound)
  * Longer remote prefix, then longer local prefix, then a protocol, then
  * narrower port ranges. */
 int sl_selector_cmp(const sl_selector_t *a, const sl_selector_t *b);
+/* The policy's filter weight of a selector (firmware/src/policy/weight.ts):
+ * 8 * (score(local) + score(remote)) + 4 with a protocol + 2 with remote
+ * ports + 1 with local ports; score(/0) = 0, score(host) = 65, score(/p) =
+ * 1 + p * 64 / bits. */
+uint32_t sl_selector_weight(const sl_selector_t *s);
 
 #endif

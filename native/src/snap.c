@@ -149,8 +149,9 @@ static int pending_cmp(const void *pa, const void *pb)
 	if (c)
 		return c;
 	/* Equally specific: the newest SA first (a rekeyed SA takes over). */
-	if (a->e.sa->gen != b->e.sa->gen)
-		return a->e.sa->gen > b->e.sa->gen ? -1 : 1;
+	uint64_t ga = a->e.sa ? a->e.sa->gen : 0, gb = b->e.sa ? b->e.sa->gen : 0;
+	if (ga != gb)
+		return ga > gb ? -1 : 1;
 	return 0;
 }
 
@@ -175,11 +176,14 @@ static int build_in(sl_snap_t *s, sl_sa_t *const *ins, size_t nin)
 	return 0;
 }
 
-static int build_out(sl_snap_t *s, sl_sa_t *const *outs, size_t nout)
+/* One (selector, SA) pair to place; SA NULL for bypass selectors. */
+typedef struct source {
+	const sl_selector_t *sel;
+	sl_sa_t *sa;
+} source_t;
+
+static int build_trie(sl_snap_trie_t *t, const source_t *src, size_t total)
 {
-	size_t total = 0;
-	for (size_t i = 0; i < nout; i++)
-		total += outs[i]->nsels;
 	if (total >= NODES_MAX / 4)
 		return -1;
 	pending_t *p = total ? calloc(total, sizeof(*p)) : NULL;
@@ -187,52 +191,74 @@ static int build_out(sl_snap_t *s, sl_sa_t *const *outs, size_t nout)
 		return -1;
 	builder_t b = { 0 };
 	size_t np = 0;
-	for (size_t i = 0; i < nout; i++) {
-		for (size_t k = 0; k < outs[i]->nsels; k++) {
-			const sl_selector_t *sel = &outs[i]->sels[k];
-			int fam = sel->remote.family == AF_INET ? 0 : sel->remote.family == AF_INET6 ? 1 : -1;
-			unsigned max = fam == 0 ? 32 : 128;
-			if (fam < 0 || sel->remote.len > max)
-				continue; /* cannot match any flow */
-			uint32_t n = trie_insert(&b, &s->root[fam], sel->remote.addr, sel->remote.len);
-			if (!n) {
-				free(b.nodes);
-				free(p);
-				return -1;
-			}
-			p[np].node = n;
-			p[np].e = (sl_snap_entry_t){ .sel = *sel, .sa = outs[i] };
-			np++;
+	for (size_t i = 0; i < total; i++) {
+		const sl_selector_t *sel = src[i].sel;
+		int fam = sel->remote.family == AF_INET ? 0 : sel->remote.family == AF_INET6 ? 1 : -1;
+		unsigned max = fam == 0 ? 32 : 128;
+		if (fam < 0 || sel->remote.len > max)
+			continue; /* cannot match any flow */
+		uint32_t n = trie_insert(&b, &t->root[fam], sel->remote.addr, sel->remote.len);
+		if (!n) {
+			free(b.nodes);
+			free(p);
+			return -1;
 		}
+		p[np].node = n;
+		p[np].e = (sl_snap_entry_t){ .sel = *sel, .sa = src[i].sa, .weight = sl_selector_weight(sel) };
+		np++;
 	}
 	if (np)
 		qsort(p, np, sizeof(*p), pending_cmp);
-	s->ent = np ? calloc(np, sizeof(*s->ent)) : NULL;
-	if (np && !s->ent) {
+	t->ent = np ? calloc(np, sizeof(*t->ent)) : NULL;
+	if (np && !t->ent) {
 		free(b.nodes);
 		free(p);
 		return -1;
 	}
 	for (size_t i = 0; i < np; i++) {
-		sl_snap_node_t *t = &b.nodes[p[i].node - 1];
-		if (t->count == 0)
-			t->first = (uint32_t)i;
-		t->count++;
-		s->ent[i] = p[i].e;
+		sl_snap_node_t *n = &b.nodes[p[i].node - 1];
+		if (n->count == 0)
+			n->first = (uint32_t)i;
+		n->count++;
+		t->ent[i] = p[i].e;
 	}
-	s->nent = (uint32_t)np;
-	s->nodes = b.nodes;
-	s->nnodes = b.n;
+	t->nent = (uint32_t)np;
+	t->nodes = b.nodes;
+	t->nnodes = b.n;
 	free(p);
 	return 0;
 }
 
-sl_snap_t *sl_snap_build(sl_sa_t *const *ins, size_t nin, sl_sa_t *const *outs, size_t nout)
+static int build_out(sl_snap_t *s, sl_sa_t *const *outs, size_t nout, const sl_selector_t *byp,
+		     size_t nbyp)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < nout; i++)
+		total += outs[i]->nsels;
+	size_t cap = total > nbyp ? total : nbyp;
+	source_t *src = cap ? calloc(cap, sizeof(*src)) : NULL;
+	if (cap && !src)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < nout; i++)
+		for (size_t k = 0; k < outs[i]->nsels; k++)
+			src[n++] = (source_t){ .sel = &outs[i]->sels[k], .sa = outs[i] };
+	int rc = build_trie(&s->out, src, n);
+	for (size_t i = 0; rc == 0 && i < nbyp; i++)
+		src[i] = (source_t){ .sel = &byp[i], .sa = NULL };
+	if (rc == 0)
+		rc = build_trie(&s->bypass, src, nbyp);
+	free(src);
+	return rc;
+}
+
+sl_snap_t *sl_snap_build(sl_sa_t *const *ins, size_t nin, sl_sa_t *const *outs, size_t nout,
+			 const sl_selector_t *byp, size_t nbyp)
 {
 	sl_snap_t *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	if (build_in(s, ins, nin) != 0 || build_out(s, outs, nout) != 0) {
+	if (build_in(s, ins, nin) != 0 || build_out(s, outs, nout, byp, nbyp) != 0) {
 		sl_snap_free(s);
 		return NULL;
 	}
@@ -244,8 +270,10 @@ void sl_snap_free(sl_snap_t *s)
 	if (!s)
 		return;
 	free(s->in);
-	free(s->nodes);
-	free(s->ent);
+	free(s->out.nodes);
+	free(s->out.ent);
+	free(s->bypass.nodes);
+	free(s->bypass.ent);
 	free(s);
 }
 
@@ -264,35 +292,59 @@ sl_sa_t *sl_snap_find_in(const sl_snap_t *s, uint32_t spi)
 	return NULL;
 }
 
+/* Collect the nodes on the destination's path that hold entries, shallowest
+ * first; returns how many (prefix lengths strictly grow: at most 129). */
+static unsigned walk(const sl_snap_trie_t *t, const sl_flow_t *f, int fam, uint32_t path[129])
+{
+	unsigned max = fam == 0 ? 32 : 128;
+	unsigned depth = 0;
+	uint32_t cur = t->root[fam];
+	while (cur && cur <= t->nnodes && depth < 129) {
+		const sl_snap_node_t *n = &t->nodes[cur - 1];
+		if (n->len > max || !prefix_eq(n->addr, f->dst, n->len))
+			break;
+		if (n->count)
+			path[depth++] = cur - 1;
+		if (n->len == max)
+			break;
+		cur = n->child[bit_at(f->dst, n->len)];
+	}
+	return depth;
+}
+
+/* Is there a bypass selector for the flow of weight >= w? */
+static bool bypassed(const sl_snap_trie_t *t, const sl_flow_t *f, int fam, uint32_t w)
+{
+	uint32_t path[129];
+	unsigned depth = walk(t, f, fam, path);
+	for (unsigned d = 0; d < depth; d++) {
+		const sl_snap_node_t *n = &t->nodes[path[d]];
+		for (uint32_t i = n->first; i < n->first + n->count && i < t->nent; i++)
+			if (t->ent[i].weight >= w && sl_selector_match(&t->ent[i].sel, f, false))
+				return true;
+	}
+	return false;
+}
+
 sl_sa_t *sl_snap_lookup_out(const sl_snap_t *s, const sl_flow_t *f)
 {
 	int fam = f->family == AF_INET ? 0 : f->family == AF_INET6 ? 1 : -1;
 	if (fam < 0)
 		return NULL;
-	unsigned max = fam == 0 ? 32 : 128;
-	/* Prefix lengths strictly grow along a path: at most max + 1 nodes. */
 	uint32_t path[129];
-	unsigned depth = 0;
-	uint32_t cur = s->root[fam];
-	while (cur && cur <= s->nnodes && depth < 129) {
-		const sl_snap_node_t *t = &s->nodes[cur - 1];
-		if (t->len > max || !prefix_eq(t->addr, f->dst, t->len))
-			break;
-		if (t->count)
-			path[depth++] = cur - 1;
-		if (t->len == max)
-			break;
-		cur = t->child[bit_at(f->dst, t->len)];
-	}
+	unsigned depth = walk(&s->out, f, fam, path);
 	/* Deepest (longest remote prefix) first, as sl_selector_cmp orders. */
 	while (depth > 0) {
-		const sl_snap_node_t *t = &s->nodes[path[--depth]];
-		for (uint32_t i = t->first; i < t->first + t->count && i < s->nent; i++) {
-			const sl_snap_entry_t *e = &s->ent[i];
+		const sl_snap_node_t *n = &s->out.nodes[path[--depth]];
+		for (uint32_t i = n->first; i < n->first + n->count && i < s->out.nent; i++) {
+			const sl_snap_entry_t *e = &s->out.ent[i];
 			if (atomic_load_explicit(&e->sa->dead, memory_order_relaxed))
 				continue;
-			if (sl_selector_match(&e->sel, f, false))
-				return e->sa;
+			if (!sl_selector_match(&e->sel, f, false))
+				continue;
+			if (s->bypass.nent && bypassed(&s->bypass, f, fam, e->weight))
+				return NULL;
+			return e->sa;
 		}
 	}
 	return NULL;

@@ -375,12 +375,50 @@ static void thousand(void)
 	sl_sadb_destroy(&db);
 }
 
+/* Bypass selectors (permit/block filters): the most specific filter's action
+ * is the only one applied, by the policy's weights (issue 17). */
+static void bypass(void)
+{
+	sl_sadb_t db;
+	sl_sadb_init(&db);
+	sl_selector_t net = sel("198.18.1.0/24", "198.18.2.0/24", 0, 0, 65535);
+	sl_selector_t web = sel("198.18.1.0/24", "198.18.2.0/24", 6, 443, 443);
+	CHECK_EQ(sl_sadb_add(&db, mk(0x700, SL_DIR_OUT, &net, 1)), 0);
+	CHECK_EQ(sl_sadb_add(&db, mk(0x701, SL_DIR_OUT, &web, 1)), 0);
+	/* Weights as in weight.ts: /24 = 1 + 24 * 64 / 32 = 49, host 65, any 0. */
+	CHECK_EQ(sl_selector_weight(&net), 8 * (49 + 49));
+	CHECK_EQ(sl_selector_weight(&web), 8 * (49 + 49) + 4 + 2);
+	sl_selector_t any = sel("0.0.0.0/0", "0.0.0.0/0", 0, 0, 65535);
+	CHECK_EQ(sl_selector_weight(&any), 0);
+	sl_selector_t b[3] = {
+		/* Permit host -> host: more specific than both tunnels' selectors. */
+		sel("198.18.1.5/32", "198.18.2.9/32", 0, 0, 65535),
+		/* Permit any -> the subnet's UDP 53: less specific than "net" (0 + 49 vs 49 + 49). */
+		sel("0.0.0.0/0", "198.18.2.0/24", 17, 53, 53),
+		/* Block with exactly the weight of "web": ties go to the safer verdict. */
+		sel("198.18.1.0/24", "198.18.2.0/24", 6, 443, 443),
+	};
+	CHECK_EQ(sl_sadb_set_bypass(&db, b, 2), 0);
+	CHECK_EQ(lookup_spi(&db, flow("198.18.1.5", "198.18.2.9", 17, 53)), 0);     /* host permit */
+	CHECK_EQ(lookup_spi(&db, flow("198.18.1.5", "198.18.2.9", 6, 443)), 0);     /* over the web SA too */
+	CHECK_EQ(lookup_spi(&db, flow("198.18.1.6", "198.18.2.9", 17, 53)), 0x700); /* the broad permit loses */
+	CHECK_EQ(lookup_spi(&db, flow("198.18.1.6", "198.18.2.9", 6, 443)), 0x701);
+	CHECK_EQ(sl_sadb_set_bypass(&db, b, 3), 0);
+	CHECK_EQ(lookup_spi(&db, flow("198.18.1.6", "198.18.2.9", 6, 443)), 0);     /* tie: bypass */
+	CHECK_EQ(lookup_spi(&db, flow("198.18.1.6", "198.18.2.9", 6, 22)), 0x700);
+	CHECK_EQ(sl_sadb_set_bypass(&db, NULL, 0), 0);
+	CHECK_EQ(lookup_spi(&db, flow("198.18.1.5", "198.18.2.9", 17, 53)), 0x700); /* cleared */
+	CHECK(sl_sadb_set_bypass(&db, b, SL_SADB_MAX_BYPASS + 1) == -1);
+	sl_sadb_destroy(&db);
+}
+
 int main(void)
 {
 	prefixes();
 	most_specific_first();
 	trie_vs_brute();
 	thousand();
+	bypass();
 	concurrent();
 	TEST_DONE("test_sadb");
 }

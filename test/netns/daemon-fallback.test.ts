@@ -56,7 +56,7 @@ t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t
   t.equal(gwB?.state, 'clear-fallback', 'status: gwB is on a soft SA (clear-fallback)');
   t.match(gwB?.lastError ?? '', /198\.18\.2\.0\/24 in clear/, `status says which traffic is in clear (${gwB?.lastError ?? ''})`);
   t.match(on.logText(), /passes in clear \(soft SA\)/, 'the log records the fallback');
-  const routes = (await lab.exec('gwA', 'ip', ['route', 'show', LAB.subnetB])).stdout;
+  const routes = (await lab.exec('gwA', 'ip', ['route', 'show', 'table', 'all', LAB.subnetB])).stdout;
   t.notMatch(routes, /dev sl0/, 'no route for the destination into the TUN');
   const set = (await lab.exec('gwA', 'nft', ['list', 'set', 'inet', 'sitelink', 'fallback4'])).stdout;
   t.match(set, LAB.subnetB, 'the remote subnet is in the nft fallback set (clear traffic passes only for it)');
@@ -107,7 +107,7 @@ t.test('fallback to clear never follows an authentication failure', { skip: skip
   const st = await controlRequest(a.files.socket, 'status');
   t.not(st.peers[0]?.state, 'clear-fallback', `status is ${st.peers[0]?.state}, not clear-fallback`);
   t.notMatch(a.logText(), /passes in clear/, 'no fallback in the log');
-  const routes = (await lab.exec('gwA', 'ip', ['route', 'show', LAB.subnetB])).stdout;
+  const routes = (await lab.exec('gwA', 'ip', ['route', 'show', 'table', 'all', LAB.subnetB])).stdout;
   t.match(routes, /dev sl0/, 'the destination is still routed into the TUN (fail closed)');
   t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic flows');
   // Inbound: with no soft SA, clear packets from the remote subnet are dropped at gwA

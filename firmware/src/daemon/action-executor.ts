@@ -61,7 +61,9 @@ export class ActionExecutor {
           a.sa.authKey?.fill(0);
         }
         if (a.sa.direction === 'out') {
-          d.routes.add(a.sa.remoteTs, a.sa.peer);
+          // A pair negotiated for a protocol or ports gets no whole-subnet route: the
+          // marks of policy/route-marks.ts bring exactly its traffic to the TUN.
+          if (!a.sa.ports) d.routes.add(a.sa.remoteTs, a.sa.peer);
           // The pair is complete only with the outbound SA: a quick mode responder
           // installs its inbound SA at QM2 and may still lose QM3.
           d.lastError.delete(a.sa.peer);

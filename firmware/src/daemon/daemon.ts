@@ -19,6 +19,7 @@ import type { NegotiationLog } from '../log/negotiation-log.ts';
 import { expandConfig } from '../policy/expand.ts';
 import { fallbackElement, generateRuleset, nftOptionsOf } from '../policy/nft.ts';
 import { applyRuleset, runNft } from '../policy/nft-apply.ts';
+import { bypassSelectorsOf } from '../policy/bypass.ts';
 import { ActionExecutor } from './action-executor.ts';
 import { ClearFallback } from './clear-fallback.ts';
 import { CommitConfirm } from './commit-confirm.ts';
@@ -176,6 +177,10 @@ export class Daemon {
     // apply stops the start instead. No soft SA exists yet: no subnet passes in clear.
     try {
       await applyRuleset(generateRuleset(expandConfig(config), nftOptionsOf(config, [])));
+      // The rules that route by the marks of that ruleset (dataplane/routes.ts), and
+      // the engine's own guard for permit/block traffic (policy/bypass.ts).
+      await dataplane.policyRouting();
+      dataplane.setBypass(bypassSelectorsOf(expandConfig(config)));
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables policy not applied, not starting: ${why}` });
@@ -238,7 +243,8 @@ export class Daemon {
   async routeTunnels(): Promise<void> {
     for (const p of this.peers) {
       for (const t of p.tunnels) {
-        if (this.fallback.clearRemotes().includes(t.remote)) continue;
+        // A tunnel for a protocol or ports is routed by marks only (policy/route-marks.ts).
+        if (t.ports || this.fallback.clearRemotes().includes(t.remote)) continue;
         await this.routes.add(t.remote, p.name);
       }
     }

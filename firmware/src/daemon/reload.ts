@@ -6,12 +6,15 @@
 import type { ConfigDiff } from '../config/diff.ts';
 import type { SitelinkConfig } from '../config/types.ts';
 import { applyRuleset } from '../policy/nft-apply.ts';
+import { bypassSelectorsOf } from '../policy/bypass.ts';
+import { expandConfig } from '../policy/expand.ts';
 import { crlSources, type Daemon } from './daemon.ts';
 import { peerAddresses } from './peer-addresses.ts';
 import { peerPolicies } from './policy-from-config.ts';
 
 export async function reloadDaemon(d: Daemon, next: SitelinkConfig, diff: ConfigDiff): Promise<void> {
   await applyRuleset(d.rulesetOf(next));
+  d.dataplane.setBypass(bypassSelectorsOf(expandConfig(next)));
   const addrs = await peerAddresses(next);
   d.crlStore.configure(crlSources(next));
   await d.crlStore.refreshDue();

@@ -13,9 +13,9 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { loadNative } from './native.ts';
 import type { NativeEngine, NativeSaSpec, NativeSaStatus } from './native.ts';
-import { addRoute, deleteRoute } from './routes.ts';
-import type { EngineOptions, Endpoint, EspAlgorithm, GlobalCounters, NoSaEvent, SaEvent, SaSpec, SaStatus } from './types.ts';
-import { DataplaneError, checkEndpoint, isAlgorithm, validateEngineOptions, validateSaSpec } from './validate.ts';
+import { addRoute, deleteRoute, installPolicyRouting, removePolicyRouting } from './routes.ts';
+import type { EngineOptions, Endpoint, EspAlgorithm, GlobalCounters, NoSaEvent, SaEvent, SaSpec, SaStatus, TrafficSelector } from './types.ts';
+import { DataplaneError, checkEndpoint, checkSelector, isAlgorithm, validateEngineOptions, validateSaSpec } from './validate.ts';
 
 export { DataplaneError } from './validate.ts';
 
@@ -86,6 +86,7 @@ export class Dataplane extends EventEmitter {
   private engine: NativeEngine | undefined;
   private tun = '';
   private readonly routes = new Set<string>();
+  private rules: Promise<void> | undefined;
 
   /** Creates the TUN device and sockets and starts the workers. */
   open(opts: EngineOptions): void {
@@ -210,8 +211,39 @@ export class Dataplane extends EventEmitter {
     this.e.setKeepalive(remote, seconds);
   }
 
+  /**
+   * Selectors of permit/block filters: an outbound packet whose SA selector one of
+   * them matches with at least the same filter weight (policy/weight.ts) is not
+   * encrypted. Routing already keeps such traffic out of the TUN (routes.ts); this is
+   * the engine's own guard. Replaces the previous set.
+   */
+  setBypass(selectors: TrafficSelector[]): void {
+    selectors.forEach((s, i) => checkSelector(s, `bypass[${i}]`));
+    this.e.setBypass(
+      selectors.map((s) => ({
+        local: s.local,
+        remote: s.remote,
+        protocol: s.protocol ?? 0,
+        localPorts: s.localPorts ?? [0, 65535],
+        remotePorts: s.remotePorts ?? [0, 65535],
+      })),
+    );
+  }
+
+  /** The policy-routing rules (routes.ts) that send marked traffic into the TUN or
+   * past it, and remote subnets (addRoute) to it; installed once per open. */
+  policyRouting(): Promise<void> {
+    if (!this.engine) return Promise.reject(new DataplaneError('dataplane is not open'));
+    this.rules ??= installPolicyRouting(this.tun).catch((e: unknown) => {
+      this.rules = undefined;
+      throw e;
+    });
+    return this.rules;
+  }
+
   async addRoute(cidr: string): Promise<void> {
     if (!this.engine) throw new DataplaneError('dataplane is not open');
+    await this.policyRouting();
     await addRoute(cidr, this.tun);
     this.routes.add(cidr);
   }
@@ -228,5 +260,10 @@ export class Dataplane extends EventEmitter {
     this.engine = undefined;
     this.routes.clear();
     e?.close();
+    if (this.rules) {
+      this.rules = undefined;
+      // The TUN took its routes with it; the rules would only point at empty tables.
+      removePolicyRouting().catch(() => undefined);
+    }
   }
 }

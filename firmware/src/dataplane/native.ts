@@ -118,6 +118,8 @@ export interface NativeEngine {
   counters(): NativeCounters;
   sendIke(msg: Buffer, to: NativeEndpoint): void;
   setKeepalive(to: NativeEndpoint, seconds: number): void;
+  /** Selectors of permit/block filters the engine must not encrypt (native/src/snap.h). */
+  setBypass(selectors: NativeSelector[]): void;
   workers(): number;
   close(): void;
 }

@@ -1,11 +1,31 @@
 /**
- * Routes for remote subnets point at the engine's TUN device, so the kernel
- * hands their packets to the workers. Done with iproute2 (`ip route replace`
- * is idempotent; `ip route del` of a missing route is not an error here).
+ * Routing into the engine's TUN device, done with iproute2 (the board's busybox
+ * `ip` understands every command used here: tables, fwmark rules, preferences).
+ *
+ * The filters' weights decide a packet, not only the longest route prefix
+ * (policy/route-marks.ts classifies in nftables, most specific filter first):
+ *
+ *   pref 5300  fwmark MARK_CLEAR  lookup main   permit/block filters more specific than
+ *                                               a negotiate filter: never into the TUN
+ *   pref 5301  fwmark MARK_TUN    lookup 5301   negotiate filters with a protocol or
+ *                                               ports: table 5301 = default dev TUN
+ *   pref 5302                     lookup 5300   whole remote subnets of negotiate rules
+ *                                               (addRoute): fail closed for the rest
+ *
+ * Remote subnets live in table 5300 rather than main so that main stays the clear
+ * path that MARK_CLEAR traffic takes (strongSwan keeps its routes apart in table 220
+ * for the same reason). The TUN's removal drops its routes from both tables;
+ * removePolicyRouting() drops the rules.
  */
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
 import { checkCidr } from './validate.ts';
+
+export const ROUTE_TABLE = 5300;
+export const MARK_TABLE = 5301;
+export const MARK_CLEAR = 0x53c1;
+export const MARK_TUN = 0x53c2;
+const PREF = { clear: 5300, tun: 5301, table: 5302 } as const;
 
 function ip(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -22,14 +42,45 @@ function family(cidr: string): string {
 
 export async function addRoute(cidr: string, dev: string): Promise<void> {
   checkCidr(cidr, 'route');
-  await ip([family(cidr), 'route', 'replace', cidr, 'dev', dev]);
+  await ip([family(cidr), 'route', 'replace', cidr, 'dev', dev, 'table', String(ROUTE_TABLE)]);
 }
 
 export async function deleteRoute(cidr: string, dev: string): Promise<void> {
   checkCidr(cidr, 'route');
   try {
-    await ip([family(cidr), 'route', 'del', cidr, 'dev', dev]);
+    await ip([family(cidr), 'route', 'del', cidr, 'dev', dev, 'table', String(ROUTE_TABLE)]);
   } catch (e) {
     if (!/No such process|Cannot find device/.test((e as Error).message)) throw e;
+  }
+}
+
+/** Deletes our rules (any number of copies: a crashed run may have left them). */
+export async function removePolicyRouting(): Promise<void> {
+  for (const fam of ['-4', '-6']) {
+    for (const pref of Object.values(PREF)) {
+      for (let i = 0; i < 8; i++) {
+        try {
+          await ip([fam, 'rule', 'del', 'pref', String(pref)]);
+        } catch {
+          break; // none left (or no IPv6 in this kernel)
+        }
+      }
+    }
+  }
+}
+
+/** Installs the rules above and table 5301's default route into `dev`; idempotent. */
+export async function installPolicyRouting(dev: string): Promise<void> {
+  await removePolicyRouting();
+  for (const fam of ['-4', '-6']) {
+    try {
+      await ip([fam, 'rule', 'add', 'pref', String(PREF.clear), 'fwmark', `0x${MARK_CLEAR.toString(16)}`, 'lookup', 'main']);
+      await ip([fam, 'rule', 'add', 'pref', String(PREF.tun), 'fwmark', `0x${MARK_TUN.toString(16)}`, 'lookup', String(MARK_TABLE)]);
+      await ip([fam, 'rule', 'add', 'pref', String(PREF.table), 'lookup', String(ROUTE_TABLE)]);
+      await ip([fam, 'route', 'replace', 'default', 'dev', dev, 'table', String(MARK_TABLE)]);
+    } catch (e) {
+      // A kernel without IPv6 has no IPv6 rules to install; IPv4 must work.
+      if (fam === '-4') throw e;
+    }
   }
 }

@@ -10,6 +10,7 @@
 import type { AddressSpec, Exemption, PortRange, SitelinkConfig } from '../config/types.ts';
 import type { SpecificFilter } from './expand.ts';
 import { parseCidr } from './address.ts';
+import { routeMarkChains } from './route-marks.ts';
 
 export const TABLE = 'sitelink';
 
@@ -185,6 +186,8 @@ export function generateRuleset(filters: SpecificFilter[], o: NftOptions): strin
     for (const f of filters) for (const r of rulesFor(f, ch.name, o)) lines.push(`    ${r}`);
     lines.push('  }');
   }
+  // Routing by weight (route-marks.ts): marks for the policy-routing rules.
+  lines.push(...routeMarkChains(filters, o, matchExpr));
   lines.push('}');
   return lines.join('\n') + '\n';
 }

@@ -1,0 +1,112 @@
+// Routing follows the filter weights (issue 17): the most specific filter's action is
+// the only one applied, for the routes into the engine's TUN too, not only in nftables.
+//  1. A permit filter inside a negotiate rule's subnets (more specific: one host, UDP
+//     port 5555) leaves in clear; it is not routed into the TUN and encrypted.
+//  2. A negotiate rule for UDP port 5555 only does not route its whole remote subnet
+//     into the TUN: its port goes through the tunnel, other traffic (ping) in clear
+//     instead of being swallowed by the engine and dropped.
+// "In clear" is what the lab's NAT sees: its leak guard counts (and drops) cleartext
+// LAN-to-LAN packets, so a permitted flow shows up there and nowhere in ESP.
+import t, { type Test } from 'tap';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { LAB, labForTest, type Lab } from '../lib/lab.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+
+const skip = labSkipReason();
+
+/** Adds a permit rule for UDP from lanA's host to lanB's host port 5555 (weight above
+ * the subnet-to-subnet negotiate filter). */
+function addPermitRule(file: string): void {
+  const text = readFileSync(file, 'utf8')
+    .replace(
+      'filter-lists {\n',
+      'filter-lists {\n  udp5555 {\n    f {\n' +
+        `      source = ${LAB.lanA}\n      destination = ${LAB.lanB}\n      protocol = udp\n      destination-ports = 5555\n` +
+        '    }\n  }\n',
+    )
+    .replace('filter-actions {\n', 'filter-actions {\n  pass {\n    action = permit\n  }\n')
+    .replace('rules {\n', 'rules {\n  clear-udp {\n    filters = udp5555\n    action = pass\n  }\n');
+  writeFileSync(file, text, { mode: 0o600 });
+}
+
+
+/** Sends `n` UDP datagrams from lanA to lanB:port (bash's /dev/udp, no listener needed). */
+async function sendUdp(lab: Lab, port: number, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await lab.exec('lanA', 'bash', ['-c', `echo probe${i} > /dev/udp/${LAB.lanB}/${port}`]);
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+async function startPair(t: Test, lab: Lab, dir: string, opts: { permit: boolean; ports: boolean }): Promise<Sitelinkd> {
+  const psk = 'weights-lab-psk';
+  const confA = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'start',
+    ...(opts.ports ? { filter: { protocol: 'udp', destinationPorts: '5555' } } : {}),
+  });
+  if (opts.permit) addPermitRule(confA.config);
+  const confB = writeGatewayConfig(dir, 'gwB', {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+    ...(opts.ports ? { filter: { protocol: 'udp', sourcePorts: '5555' } } : {}),
+  });
+  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
+  t.teardown(() => a.stop());
+  return a;
+}
+
+t.test('a permit filter inside a negotiate rule is routed in clear, not encrypted', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const { lab, dir } = await labForTest(t, 'dpw1');
+  const a = await startPair(t, lab, dir, { permit: true, ports: false });
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  if (!up) t.comment(`gwA log:\n${a.logText()}\n${a.recentOutput()}`);
+  t.ok(up, 'negotiated traffic: lanA pings lanB through the tunnel');
+  const c0 = await lab.counters();
+  t.equal(c0.leak?.packets, 0, 'the ping crossed the NAT only as ESP');
+  await sendUdp(lab, 5555, 5);
+  const c1 = await lab.counters();
+  const clear = (c1.leak?.packets ?? 0) - (c0.leak?.packets ?? 0);
+  t.ok(clear >= 5, `the permitted UDP left gwA in clear (NAT saw ${clear} cleartext packets)`);
+  await sendUdp(lab, 5556, 3);
+  const c2 = await lab.counters();
+  t.equal(c2.leak?.packets, c1.leak?.packets, 'another port of the same host is still negotiate traffic: nothing in clear');
+  t.ok(await lab.ping('lanA', LAB.lanB, 2), 'and the tunnel still carries lanA -> lanB');
+});
+
+t.test('a port-specific negotiate rule does not route the whole subnet into the TUN', { skip: skip ?? false }, async (t) => {
+  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+  const { lab, dir } = await labForTest(t, 'dpw2');
+  const a = await startPair(t, lab, dir, { permit: false, ports: true });
+  const negotiated = await waitUntil(async () => {
+    const c0 = await lab.counters();
+    await sendUdp(lab, 5555, 2);
+    const c1 = await lab.counters();
+    return c1.espudp.packets - c0.espudp.packets >= 2 && c1.leak?.packets === c0.leak?.packets;
+  }, 20_000, 500);
+  if (!negotiated) t.comment(`gwA log:\n${a.logText()}\n${a.recentOutput()}`);
+  t.ok(negotiated, 'UDP to lanB:5555 crosses the NAT as ESP (the port-specific tunnel is up)');
+  const c0 = await lab.counters();
+  const pinged = await lab.ping('lanA', LAB.lanB, 2);
+  t.notOk(pinged, 'the ping gets no answer (the lab NAT drops cleartext LAN traffic)');
+  const c1 = await lab.counters();
+  const clear = (c1.leak?.packets ?? 0) - (c0.leak?.packets ?? 0);
+  t.ok(clear >= 2, `other traffic to lanB left gwA in clear instead of being dropped in the TUN (NAT saw ${clear})`);
+  const routes = (await lab.exec('gwA', 'ip', ['route', 'show', 'table', 'all', LAB.subnetB])).stdout;
+  t.notMatch(routes, /dev sl0/, 'no whole-subnet route into the TUN');
+});
