@@ -85,6 +85,11 @@ export class FragmentAssembly {
     return this.#pieces.size;
   }
 
+  /** Plaintext bytes held (at most MAX_REASSEMBLED). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Forget (and wipe) what has been collected. */
   clear(): void {
     for (const b of this.#pieces.values()) wipe(b);
