@@ -40,3 +40,24 @@ t.test('DPD for hours: the informational replay set stays bounded, the tunnel st
   t.ok(a!.infoSeen.size <= INFO_SEEN_MAX, `initiator too (${a!.infoSeen.size})`);
   t.same(h.failed, { A: [], B: [] }, 'no failures');
 });
+
+t.test('what an SA keeps for its life has its own memory, and a finished quick mode keeps no key material', async (t) => {
+  const h = new Harness({ tunnelA: { pfsGroup: 14 }, tunnelB: { pfsGroup: 14 } });
+  h.bringUp();
+  // A slice of Node's shared 8 KB allocation pool would pin the whole slab (own-buffer.ts).
+  const own = (b: Buffer | undefined): boolean => b !== undefined && b.byteOffset === 0 && b.buffer.byteLength === b.length;
+  for (const [node, peer] of [[h.a, 'gwB'], [h.b, 'gwA']] as const) {
+    const sa = node.sasOf(peer)[0]!;
+    t.ok(own(sa.lastReceived), `${peer}: the last datagram (duplicate detection) is not a pool slice`);
+    t.ok(own(sa.keys?.encKey), `${peer}: the phase 1 encryption key is not a pool slice`);
+    // Deleting properties would turn the SA into a dictionary-mode object (~3 KB more each).
+    t.ok('dh' in sa && sa.dh === undefined && 'ni' in sa && sa.ni === undefined, `${peer}: main mode state released by assignment, not delete`);
+    const qms = [...sa.quick.values()];
+    t.equal(qms.length, 1, `${peer}: the finished quick mode lingers for duplicates`);
+    const qm = qms[0]!;
+    t.equal(qm.state, 'DONE');
+    t.same([qm.ni.length, qm.nr, qm.dh, qm.pending, qm.offer], [0, undefined, undefined, undefined, undefined], `${peer}: no nonces, PFS key pair, secret or offer`);
+    t.ok(own(qm.lastReceived), `${peer}: its last received message is not a pool slice`);
+  }
+  t.equal(h.installs.A.length, 2, 'the tunnel is up (with PFS)');
+});

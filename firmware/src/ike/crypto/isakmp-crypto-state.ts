@@ -18,6 +18,7 @@
 // Receivers take payload lengths from the payload chain and ignore trailing
 // bytes, so decrypt returns the padded plaintext.
 
+import { ownCopy } from '../common/own-buffer.ts';
 import type { Phase1Cipher } from './cipher.ts';
 import type { HashAlgorithm } from './hash.ts';
 import { lastBlock, phase2Iv } from './iv.ts';
@@ -45,8 +46,8 @@ export class IsakmpCryptoState {
     if (phase1InitialIv.length !== cipher.blockSize) throw new IsakmpCryptoError('IV length does not fit the cipher');
     this.cipher = cipher;
     this.hash = hash;
-    this.#key = Buffer.from(encKey);
-    this.#ivs.set(0, Buffer.from(phase1InitialIv));
+    this.#key = ownCopy(encKey);
+    this.#ivs.set(0, ownCopy(phase1InitialIv));
   }
 
   /** The IV the next message of this exchange will use (a copy). */
@@ -82,7 +83,7 @@ export class IsakmpCryptoState {
   }
 
   restore(s: IvSnapshot): void {
-    this.#ivs = new Map([...s].map(([k, v]) => [k, Buffer.from(v)]));
+    this.#ivs = new Map([...s].map(([k, v]) => [k, ownCopy(v)]));
   }
 
   /** Drop the IV of a finished quick mode / informational exchange. */
@@ -103,12 +104,13 @@ export class IsakmpCryptoState {
     if (iv) return iv;
     const base = this.#ivs.get(0);
     if (!base) throw new IsakmpCryptoError('no phase 1 IV');
-    const fresh = phase2Iv(this.hash, this.cipher.blockSize, base, messageId);
+    const fresh = ownCopy(phase2Iv(this.hash, this.cipher.blockSize, base, messageId));
     this.#ivs.set(messageId, fresh);
     return fresh;
   }
 
   #advance(messageId: number, ciphertext: Uint8Array): void {
-    this.#ivs.set(messageId, lastBlock(ciphertext, this.cipher.blockSize));
+    // Kept for the SA's life (message 0) or the exchange's: own memory, not a pool slice.
+    this.#ivs.set(messageId, ownCopy(lastBlock(ciphertext, this.cipher.blockSize)));
   }
 }

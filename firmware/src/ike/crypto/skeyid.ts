@@ -10,6 +10,7 @@
 // 0/1/2 are single octets. (Public-key-encryption auth, §5.2/5.3, derives
 // SKEYID from hash(Ni_b | Nr_b) and is deliberately not offered.)
 
+import { ownCopy } from '../common/own-buffer.ts';
 import type { HashAlgorithm } from './hash.ts';
 import { wipe } from './secret.ts';
 
@@ -79,7 +80,10 @@ export function derivePhase1Keys(
   const skeyidD = prf.prf(skeyid, gxy, ckyI, ckyR, Buffer.of(0));
   const skeyidA = prf.prf(skeyid, skeyidD, gxy, ckyI, ckyR, Buffer.of(1));
   const skeyidE = prf.prf(skeyid, skeyidA, gxy, ckyI, ckyR, Buffer.of(2));
-  const encKey = expandEncryptionKey(prf, skeyidE, encKeyLength);
+  // Kept for the SA's life: its own memory, not a slice of a shared pool slab (own-buffer.ts).
+  const expanded = expandEncryptionKey(prf, skeyidE, encKeyLength);
+  const encKey = ownCopy(expanded);
+  wipe(expanded);
   return { skeyid, skeyidD, skeyidA, skeyidE, encKey };
 }
 

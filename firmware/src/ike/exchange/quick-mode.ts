@@ -41,7 +41,7 @@ import { quickModeConfigLines } from '../common/config-lines.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
 import { notifyName, sendInformational } from './informational.ts';
-import { udpEncapsulated, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
+import { releaseQuickModeState, udpEncapsulated, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
 import { NONCE_LENGTH } from './main-mode.ts';
 import { choosePhase2, encapsulationMode, phase2Offer, verifyPhase2Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
@@ -290,6 +290,7 @@ export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Encrypt
     // with HASH(3) that it holds the keys) and the pair's record.
     const p = qm.pending!;
     completePair(ctx, sa, qm, p.esp, p.peerSpi, p.lifetimeSeconds, p.lifetimeKilobytes, p.gqmxy);
+    releaseQuickModeState(qm);
     return;
   }
   d.rollback();
@@ -473,6 +474,7 @@ function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchan
   sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, [])), false);
   ctx.log('info', sa, 'quick', 'QM3', `established ${choice.esp}`, { tunnel: qm.tunnel.name });
   install(ctx, sa, qm, choice.esp, choice.peerSpi, choice.lifetimeSeconds, choice.lifetimeKilobytes, gqmxy);
+  releaseQuickModeState(qm);
 }
 
 export type { EspMethod };
