@@ -45,7 +45,7 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	e->nworkers = cfg->workers;
 	e->udp_fd = e->raw_fd = e->stop_fd = e->timer_fd = -1;
 	for (int i = 0; i < SL_MAX_WORKERS; i++)
-		e->tun_fd[i] = e->udp_q[i] = -1;
+		e->tun_fd[i] = e->udp_q[i] = e->raw_q[i] = -1;
 	pthread_mutex_init(&e->ka_lock, NULL);
 	if (sl_sadb_init(&e->db) != 0) {
 		snprintf(err, errlen, "SADB init failed");
@@ -78,9 +78,16 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	e->udp_fd = e->udp_q[0];
 	e->udp_family = cfg->listen.family;
 	if (cfg->raw_esp) {
-		e->raw_fd = sl_raw_esp_open(cfg->sockbuf, err, errlen);
-		if (e->raw_fd < 0)
-			goto fail;
+		for (int i = 0; i < e->nworkers; i++) {
+			e->raw_q[i] = sl_raw_esp_open(cfg->sockbuf, err, errlen);
+			if (e->raw_q[i] < 0)
+				goto fail;
+			if (sl_raw_esp_steer(e->raw_q[i], (unsigned)i, (unsigned)e->nworkers) != 0) {
+				snprintf(err, errlen, "raw ESP steering filter: %s", strerror(errno));
+				goto fail;
+			}
+		}
+		e->raw_fd = e->raw_q[0];
 	}
 	if (sl_tun_open(cfg->tun, e->nworkers, cfg->mtu, e->tun_fd, err, errlen) != 0)
 		goto fail;
@@ -123,7 +130,10 @@ void sl_engine_close(sl_engine_t *e)
 	for (int i = 0; i < SL_MAX_WORKERS; i++)
 		if (e->udp_q[i] >= 0)
 			close(e->udp_q[i]);
-	int fds[] = { e->raw_fd, e->stop_fd, e->timer_fd };
+	for (int i = 0; i < SL_MAX_WORKERS; i++)
+		if (e->raw_q[i] >= 0)
+			close(e->raw_q[i]);
+	int fds[] = { e->stop_fd, e->timer_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -1,6 +1,8 @@
 /* sock.c - UDP 4500 and raw ESP sockets. */
 #include "sock.h"
 
+#include <linux/filter.h>
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -65,13 +67,12 @@ int sl_udp_open(const sl_endpoint_t *listen, int bufsize, bool reuseport, char *
  *    updateRemote), so nothing is ever accepted that could not be sent.
  *    IPv6 would need a second AF_INET6 raw socket, whose reads carry no IP
  *    header (RFC 3542 §3) unlike the AF_INET ones the worker parses.
- *  - One reader: only worker 0 polls this socket (see sl_worker_main).  A raw
- *    socket has no SO_REUSEPORT flow steering, so several readers would take
- *    packets of one SA in turn and reorder them, which costs replay-window
- *    slack and throughput (RFC 4303 §3.4.3).  Raw ESP therefore runs on one
- *    core inbound; outbound still uses every worker (sends need no steering).
- *    NAT-T (ESP-in-UDP) is the scaled path and what branch sites behind NAT
- *    use anyway.
+ *  - Every worker has its own raw socket.  A raw socket has no SO_REUSEPORT
+ *    flow steering and each one gets a copy of every ESP packet, so each
+ *    carries a classic BPF filter (sl_raw_esp_steer) that keeps only the SPIs
+ *    with SPI mod workers == its index: every packet is read exactly once,
+ *    and all packets of one SA by the same worker, so nothing is reordered
+ *    inside an SA (RFC 4303 §3.4.3 replay window).
  */
 int sl_raw_esp_open(int bufsize, char *err, size_t errlen)
 {
@@ -84,4 +85,23 @@ int sl_raw_esp_open(int bufsize, char *err, size_t errlen)
 	int pmtu = IP_PMTUDISC_DONT;
 	setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 	return fd;
+}
+
+int sl_raw_esp_steer(int fd, unsigned idx, unsigned n)
+{
+	if (n < 1 || idx >= n)
+		return -1;
+	/* A raw IPv4 socket's filter sees the packet from the IP header on; the
+	 * SPI is the first word after it (RFC 4303 §2.1).  A packet too short to
+	 * hold one fails the indirect load, which drops it (it is malformed). */
+	struct sock_filter prog[] = {
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),      /* X = IHL * 4 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0),       /* A = SPI */
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),      /* A = SPI mod n */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, idx, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),      /* ours: whole packet */
+		BPF_STMT(BPF_RET | BPF_K, 0),                /* another worker's */
+	};
+	struct sock_fprog fp = { .len = sizeof(prog) / sizeof(prog[0]), .filter = prog };
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
 }

@@ -39,7 +39,7 @@ enum { TAG_TUN = 1, TAG_UDP, TAG_RAW, TAG_STOP, TAG_TIMER };
 typedef struct wstate {
 	sl_engine_t *e;
 	sl_wctx_t w;
-	int tun, udp;
+	int tun, udp, rawfd;
 	size_t txbuf_len;
 	uint8_t *scratch;                /* one TUN read: virtio_net_hdr + up to 64 KiB */
 	uint8_t *tx;                     /* BATCH slots of txbuf_len: TUN -> net */
@@ -169,8 +169,8 @@ static void flush(wstate_t *s)
 	for (int i = 0; i < n; i++)
 		if (s->raw[i])
 			group_init(s, ng++, i, 1, 0);
-	if (ng && s->e->raw_fd >= 0)
-		send_groups(s, s->e->raw_fd, ng);
+	if (ng && s->rawfd >= 0)
+		send_groups(s, s->rawfd, ng);
 	s->nslots = 0;
 }
 
@@ -458,6 +458,7 @@ void *sl_worker_main(void *arg)
 			    .reap = &e->reap };
 	s->tun = e->tun_fd[me->idx];
 	s->udp = e->udp_q[me->idx];
+	s->rawfd = e->raw_q[me->idx];
 	s->txbuf_len = ((size_t)e->cfg.mtu + SL_ESP_HEADROOM + SL_ESP_TAILROOM + 63) & ~(size_t)63;
 	s->tx = malloc(s->txbuf_len * BATCH);
 	s->scratch = malloc(SCRATCH);
@@ -468,10 +469,10 @@ void *sl_worker_main(void *arg)
 	/* Each worker owns its TUN queue and its UDP socket. */
 	add_fd(ep, s->tun, TAG_TUN, 0);
 	add_fd(ep, s->udp, TAG_UDP, 0);
-	/* One reader for raw ESP: several would reorder packets inside an SA (the
-	 * raw socket has no per-flow steering).  IPv4 only; see sl_raw_esp_open. */
-	if (e->raw_fd >= 0 && me->idx == 0)
-		add_fd(ep, e->raw_fd, TAG_RAW, 0);
+	/* Raw ESP: our own socket, which the kernel filter gives our SPIs only
+	 * (sl_raw_esp_steer).  IPv4 only; see sl_raw_esp_open. */
+	if (s->rawfd >= 0)
+		add_fd(ep, s->rawfd, TAG_RAW, 0);
 	add_fd(ep, e->stop_fd, TAG_STOP, 0);
 	if (me->idx == 0)
 		add_fd(ep, e->timer_fd, TAG_TIMER, 0);
@@ -499,7 +500,7 @@ void *sl_worker_main(void *arg)
 					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_RAW:
-				for (int r = 0; r < 8 && net_batch(s, e->raw_fd, true) == RX_BATCH; r++)
+				for (int r = 0; r < 8 && net_batch(s, s->rawfd, true) == RX_BATCH; r++)
 					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_TIMER: {
