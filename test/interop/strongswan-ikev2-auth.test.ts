@@ -103,13 +103,24 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
   const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
   const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
 
+  // One PKI per key type for the whole file (4096-bit keys take seconds to make).
+  const pkis = new Map<4096 | 'ec', string>();
+  const pkiFor = (key: 4096 | 'ec'): string => {
+    let pki = pkis.get(key);
+    if (!pki) {
+      pki = path.join(dir, `pki-${key}`);
+      mkdirSync(pki, { recursive: true });
+      makeGatewayPki(pki, key);
+      pkis.set(key, pki);
+    }
+    return pki;
+  };
+
   const run = async (
     t: Tap.Test,
     c: { name: string; key: 4096 | 'ec'; sitelinkdOn: 'gwA' | 'gwB'; dn: boolean; ppkRequired: boolean },
   ): Promise<void> => {
-    const pki = path.join(dir, c.name);
-    mkdirSync(pki, { recursive: true });
-    makeGatewayPki(pki, c.key);
+    const pki = pkiFor(c.key);
     const me = c.sitelinkdOn;
     const other = me === 'gwA' ? 'gwB' : 'gwA';
     const id = (gw: string): string => (c.dn ? `O=sitelink lab, CN=${gw}.lab` : `${gw}.lab`);
@@ -191,4 +202,45 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
   await t.test('strongSwan (gwA) initiates, ECDSA P-256 certificates, DN identities, required PPK', (t) =>
     run(t, { name: 'ec', key: 'ec', sitelinkdOn: 'gwB', dn: true, ppkRequired: true }),
   );
+  await t.test('strongSwan (gwA) initiates, RSA certificates through the fragment-dropping NAT', (t) =>
+    run(t, { name: 'rsa-r', key: 4096, sitelinkdOn: 'gwB', dn: false, ppkRequired: false }),
+  );
+  await t.test('sitelinkd (gwA) initiates, ECDSA certificates, DN identities', (t) =>
+    run(t, { name: 'ec-i', key: 'ec', sitelinkdOn: 'gwA', dn: true, ppkRequired: false }),
+  );
+
+  await t.test('sitelinkd <-> sitelinkd, 4096-bit RSA certificates, IP fragments dropped: RFC 7383 both ways', async (t) => {
+    const pki = pkiFor(4096);
+    const cfg = (me: 'gwA' | 'gwB'): ReturnType<typeof writeGatewayConfig> => {
+      const other = me === 'gwA' ? 'gwB' : 'gwA';
+      return writeGatewayConfig(dir, `sl-${me}`, {
+        id: `${me}.lab`,
+        peerName: other,
+        remote: seenAs[other],
+        remoteId: `${other}.lab`,
+        local: net[me],
+        remoteNet: net[other],
+        psk: 'unused-with-certificates',
+        start: me === 'gwA' ? 'start' : 'none',
+        version: 2,
+        cert: { kind: 'rsa-sig', certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
+      });
+    };
+    const before = await ipFragmentsDropped(lab);
+    const b = await Sitelinkd.start(lab.ns('gwB'), cfg('gwB'));
+    const a = await Sitelinkd.start(lab.ns('gwA'), cfg('gwA'));
+    try {
+      const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 30_000, 500);
+      if (!up) t.comment(`gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`);
+      t.ok(up, 'the tunnel comes up');
+      t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
+      t.match(a.logText(), /message sent as \d+ fragments/, 'A fragmented its IKE_AUTH request');
+      t.match(b.logText(), /message sent as \d+ fragments/, 'B fragmented its IKE_AUTH response');
+      t.match(b.logText(), /authenticated \(we rsa-sig, peer rsa-pss-sha256\)/, 'RSASSA-PSS both ways');
+      t.equal(await ipFragmentsDropped(lab), before, 'not one IP fragment reached the NAT');
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
 });
