@@ -8,7 +8,7 @@
 
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
 import { systemEnv } from '../../firmware/src/ike/system-env.ts';
 import { sendInformational } from '../../firmware/src/ike/exchange/informational.ts';

@@ -2,7 +2,7 @@ import t from 'tap';
 import { loadConfigText } from '../../firmware/src/config/load.ts';
 import { diffConfig, reloadConfig } from '../../firmware/src/config/diff.ts';
 import type { SitelinkConfig } from '../../firmware/src/config/types.ts';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 
 const BASE = `
 gateway { id = branch.lab }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { loadConfigFile, loadConfigText } from '../../firmware/src/config/load.ts';
 import { formatConfigError, type LoadResult } from '../../firmware/src/config/types.ts';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 import { parseConf } from '../../firmware/src/config/parse.ts';
 import { parseSecrets } from '../../firmware/src/config/secrets.ts';
 

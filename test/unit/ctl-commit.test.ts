@@ -10,7 +10,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlServer } from '../../firmware/src/control/server.ts';
 import { mountPolicyHandlers, reloadFromFile, type PolicyContext } from '../../firmware/src/control/policy-handlers.ts';
-import { mountCommitHandlers } from '../../firmware/src/control/commit-handlers.ts';
+import { mountCommitHandlers } from '../../firmware/src/daemon/commit-handlers.ts';
 import { CommitConfirm, recoverUnconfirmed } from '../../firmware/src/daemon/commit-confirm.ts';
 import { ConfigHistory, HISTORY_KEEP } from '../../firmware/src/config/history.ts';
 import { runCli } from '../../firmware/src/ctl/cli.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { NegotiationLog, formatEntry } from '../../firmware/src/log/negotiation-log.ts';
 import { Redactor, REDACTED } from '../../firmware/src/log/redact.ts';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 import { priority } from '../../firmware/src/log/syslog.ts';
 
 const PSK = 'Sup3r-Secret-PSK-value';

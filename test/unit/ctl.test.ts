@@ -15,7 +15,7 @@ import type { ResultOf } from '../../firmware/src/control/protocol.ts';
 import { filterRows } from '../../firmware/src/control/filter-rows.ts';
 import { expandConfig } from '../../firmware/src/policy/expand.ts';
 import { loadConfigFile } from '../../firmware/src/config/load.ts';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 import { redactor } from '../../firmware/src/log/redact.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { loadConfigText } from '../../firmware/src/config/load.ts';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 import { ClearFallback } from '../../firmware/src/daemon/clear-fallback.ts';
 import { peerPolicies } from '../../firmware/src/daemon/policy-from-config.ts';
 import type { Action } from '../../firmware/src/ike/exchange/types.ts';

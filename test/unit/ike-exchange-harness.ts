@@ -11,7 +11,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { seededRandom } from '../lib/seeded-random.ts';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
 import type {
   Action,

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { Secret } from '../../firmware/src/config/secret.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
 import { decodeDn, dnText, encodeDn, parseDnText, sameDn } from '../../firmware/src/ike/crypto/distinguished-name.ts';
 import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import type { PeerAuth, PeerPolicy } from '../../firmware/src/ike/exchange/types.ts';

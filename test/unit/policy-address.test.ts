@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseIp, formatIp, parseCidr, inPrefix, isNetworkAddress } from '../../firmware/src/policy/address.ts';
+import { parseIp, formatIp, parseCidr, inPrefix, isNetworkAddress } from '../../firmware/src/base/address.ts';
 
 t.test('parse and format round trip', async (t) => {
   const cases: [string, string][] = [

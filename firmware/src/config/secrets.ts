@@ -18,7 +18,7 @@ import { statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseConf } from './parse.ts';
 import { readTextFile, readTextFileSync, type TextFile } from './read-file.ts';
-import { Secret } from './secret.ts';
+import { Secret } from '../base/secret.ts';
 import type { ConfigError } from './types.ts';
 import { PPK_PREFIX, type SecretsTable } from './validate.ts';
 import { redactor } from '../log/redact.ts';

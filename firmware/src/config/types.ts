@@ -10,7 +10,7 @@
  * (a peer, which carries the authentication methods and key exchange settings).
  */
 import type { EspAlgorithm, CryptoBackend } from '../dataplane/types.ts';
-import type { Secret } from './secret.ts';
+import type { Secret } from '../base/secret.ts';
 
 /** Where a value came from, so later errors (and `explain`) can point at the file. */
 export interface SourceRef {
@@ -148,8 +148,6 @@ export type PeerIdentity =
   /** X.501 distinguished name, strongSwan-style text in DER order (`O=x, CN=y`); IKEv2 with certificates. */
   | { kind: 'dn'; value: string };
 
-/** `remote = %any`: a peer with a dynamic address, accepted from anywhere, never initiated to. */
-export const ANY_REMOTE = '%any';
 
 /** Revocation checking of the peer's certificate (RFC 5280 §6.3). */
 export interface CrlSettings {

@@ -7,15 +7,15 @@ import type {
   AuthMethod, ConfigError, DhGroup, DpdSettings, Exemption, Filter, FilterAction, FilterList, GatewaySettings,
   LoadResult, MainModeMethod, Peer, PeerIdentity, Rule, SecurityMethod, SitelinkConfig,
 } from './types.ts';
-import { ANY_REMOTE } from './types.ts';
-import type { Secret } from './secret.ts';
+import { ANY_REMOTE } from '../base/address.ts';
+import type { Secret } from '../base/secret.ts';
 import { SectionReader, path, text } from './reader.ts';
 import {
   parseAddressSpec, parseBool, parseDhGroup, parseDuration, parseEspAlgorithm, parseHostOrName,
   parseIdentity, parseKilobytes, parseMainModeMethod, parsePortRange, parseProtocol, parseUint,
   oneOf, weaknessOf, WEAK_DH, DH_NAME, isAeadEncryption, formatMainModeMethod, type Parsed,
 } from './values.ts';
-import { parseIp } from '../policy/address.ts';
+import { parseIp } from '../base/address.ts';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 

@@ -8,7 +8,8 @@ import type { EspAlgorithm } from '../dataplane/types.ts';
 import type {
   AddressSpec, DhGroup, IkeAeadEncryption, IkeEncryption, IkeIntegrity, MainModeMethod, PeerIdentity, PortRange,
 } from './types.ts';
-import { isNetworkAddress, parseCidr, parseIp, formatIp } from '../policy/address.ts';
+import { PROTOCOLS } from '../base/protocols.ts';
+import { isNetworkAddress, parseCidr, parseIp, formatIp } from '../base/address.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
 
@@ -188,8 +189,6 @@ export function parseAddressSpec(s: string): Parsed<AddressSpec> {
   return bad(`any, me, an IP address or a subnet such as 10.1.0.0/24, got "${s}"`);
 }
 
-const PROTOCOLS: Record<string, number> = { any: 0, icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, ipv6_icmp: 58, icmpv6: 58, sctp: 132 };
-
 export function parseProtocol(s: string): Parsed<number> {
   const named = PROTOCOLS[s.toLowerCase()];
   if (named !== undefined) return ok(named);
@@ -197,10 +196,6 @@ export function parseProtocol(s: string): Parsed<number> {
   return bad(`a protocol (any, tcp, udp, icmp, icmpv6, gre or a number 0..255), got "${s}"`);
 }
 
-export function protocolName(p: number): string {
-  const found = Object.entries(PROTOCOLS).find(([, n]) => n === p);
-  return found ? found[0] : String(p);
-}
 
 /** Ports: "25", "1024-65535" (one item of a comma list). */
 export function parsePortRange(s: string): Parsed<PortRange> {

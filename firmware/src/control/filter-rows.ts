@@ -1,7 +1,7 @@
 /** Specific filters (policy/expand.ts) as rows for the `filters` command. */
 import type { AddressSpec, PortRange } from '../config/types.ts';
 import type { SpecificFilter } from '../policy/expand.ts';
-import { protocolName } from '../config/values.ts';
+import { protocolName } from '../base/protocols.ts';
 import type { FilterRow } from './protocol.ts';
 
 function addr(a: AddressSpec): string {

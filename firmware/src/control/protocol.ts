@@ -10,6 +10,7 @@
  * redaction layer (log/redact.ts) before it is written.
  */
 import type { EspAlgorithm } from '../dataplane/types.ts';
+import type { ExchangeCounters } from '../ike/exchange/context.ts';
 import type { FailureRecord } from '../log/failure-record.ts';
 import type { LogEntry } from '../log/negotiation-log.ts';
 import type { HealthReport } from '../health/types.ts';
@@ -188,21 +189,8 @@ export interface CountersResult {
     };
     eventsDropped: string;
   };
-  /** IKE datagrams and negotiations (exchange/context.ts ExchangeCounters). */
-  ike: {
-    malformed: number;
-    unexpected: number;
-    retransmitted: number;
-    mainModeFailed: number;
-    quickModeFailed: number;
-    halfOpenRefused: number;
-    halfOpenEvicted: number;
-    repliesLimited: number;
-    fragmentsReceived: number;
-    fragmentsDropped: number;
-    reassembled: number;
-    fragmentsSent: number;
-  };
+  /** IKE datagrams and negotiations, both versions folded (ike/ike-nodes.ts). */
+  ike: ExchangeCounters;
   /** The negotiation log's own bounds at work (log/negotiation-log.ts LogStats). */
   log?: { suppressed: number; bytesWritten: number; rotations: number; writeErrors: number; syslogDropped: number };
 }

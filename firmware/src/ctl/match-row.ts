@@ -4,8 +4,9 @@
  * "me" cannot be resolved here and matches nothing; the daemon resolves it in its rows.
  */
 import type { FilterRow } from '../control/protocol.ts';
-import { inPrefix, parseCidr, parseIp } from '../policy/address.ts';
-import { parseProtocol, protocolName } from '../config/values.ts';
+import { inPrefix, parseCidr, parseIp } from '../base/address.ts';
+import { parseProtocol } from '../config/values.ts';
+import { protocolName } from '../base/protocols.ts';
 
 /** Bad packet arguments (sitelinkctl exits 2). */
 export class MatchUsageError extends Error {}

@@ -18,7 +18,7 @@ import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { IkeNodes } from '../ike/ike-nodes.ts';
 import { describeIdentity } from '../ike/exchange/identity.ts';
 import { groupName } from '../ike/exchange/proposal-names.ts';
-import { protocolName } from '../config/values.ts';
+import { protocolName } from '../base/protocols.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
 

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { SitelinkConfig } from '../config/types.ts';
 import { ControlServer } from '../control/server.ts';
 import { mountPolicyHandlers, reloadFromFile, type PolicyContext } from '../control/policy-handlers.ts';
-import { mountCommitHandlers } from '../control/commit-handlers.ts';
+import { mountCommitHandlers } from './commit-handlers.ts';
 import { Dataplane } from '../dataplane/dataplane.ts';
 import { IkeNodes } from '../ike/ike-nodes.ts';
 import { systemEnv } from '../ike/system-env.ts';

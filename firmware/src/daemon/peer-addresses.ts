@@ -3,7 +3,8 @@
 
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { ANY_REMOTE, type SitelinkConfig } from '../config/types.ts';
+import { ANY_REMOTE } from '../base/address.ts';
+import type { SitelinkConfig } from '../config/types.ts';
 import { routeSourceAddress } from './local-address.ts';
 
 export interface PeerAddresses {

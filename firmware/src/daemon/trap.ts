@@ -9,7 +9,7 @@
 
 import type { NoSaEvent } from '../dataplane/types.ts';
 import type { PeerPolicy } from '../ike/exchange/types.ts';
-import { inPrefix, parseCidr, parseIp } from '../policy/address.ts';
+import { inPrefix, parseCidr, parseIp } from '../base/address.ts';
 
 export const TRAP_HOLDOFF_MS = 5000;
 

@@ -8,7 +8,7 @@
  * hex, base64) is cut out of any string, which catches secrets pasted into messages.
  * Raw binary (Buffer/Uint8Array) is never rendered: only its length.
  */
-import { Secret } from '../config/secret.ts';
+import { Secret } from '../base/secret.ts';
 
 export const REDACTED = '<redacted>';
 

@@ -4,7 +4,7 @@
  * to pick the tunnel for trapped traffic.
  */
 import type { AddressSpec, PortRange } from '../config/types.ts';
-import { inPrefix, parseIp, type IpAddr } from './address.ts';
+import { inPrefix, parseIp, type IpAddr } from '../base/address.ts';
 import { compareSpecific, type SpecificFilter } from './expand.ts';
 
 export interface PacketInfo {

@@ -5,7 +5,7 @@
  * the first match is the most specific.
  */
 import type { AddressSpec, FilterAction, PortRange, Rule, SitelinkConfig } from '../config/types.ts';
-import { parseIp } from './address.ts';
+import { parseIp } from '../base/address.ts';
 import { filterWeight } from './weight.ts';
 
 export interface SpecificFilter {

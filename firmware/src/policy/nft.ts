@@ -9,7 +9,7 @@
  */
 import type { AddressSpec, Exemption, PortRange, SitelinkConfig } from '../config/types.ts';
 import type { SpecificFilter } from './expand.ts';
-import { parseCidr } from './address.ts';
+import { parseCidr } from '../base/address.ts';
 import { routeMarkChains } from './route-marks.ts';
 
 export const TABLE = 'sitelink';

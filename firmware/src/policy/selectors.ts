@@ -5,7 +5,7 @@
  * its own: IPsec SAs come in pairs and the inbound SA checks the reverse.
  */
 import type { AddressSpec, NegotiateAction, PortRange, Rule, SitelinkConfig } from '../config/types.ts';
-import { parseIp } from './address.ts';
+import { parseIp } from '../base/address.ts';
 import type { TrafficSelector } from '../dataplane/types.ts';
 import { expandRules } from './expand.ts';
 

@@ -2,7 +2,7 @@
 // (log/failure-record.ts configLines), shared by IKEv1 and IKEv2: they are the
 // same settings whatever the version.
 
-import { protocolName } from '../../config/values.ts';
+import { protocolName } from '../../base/protocols.ts';
 import { describeIdentity } from '../exchange/identity.ts';
 import { groupName } from '../exchange/proposal-names.ts';
 import type { PeerAuth, PeerPolicy, TunnelPolicy } from '../exchange/types.ts';

@@ -4,8 +4,8 @@
 // daemon (firmware/src/daemon/) carries the actions out.
 
 import type { KeyObject } from 'node:crypto';
-import type { Secret } from '../../config/secret.ts';
-import { ANY_REMOTE } from '../../config/types.ts';
+import { ANY_REMOTE } from '../../base/address.ts';
+import type { Secret } from '../../base/secret.ts';
 import type { SignatureAuthMethod } from '../crypto/signature.ts';
 import type { CertPolicy } from '../crypto/x509-verify.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';

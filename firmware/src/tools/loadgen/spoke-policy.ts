@@ -2,7 +2,7 @@
 // its config (daemon/policy-from-config.ts), fixed to one phase 1 method and
 // one ESP method so both hubs negotiate exactly the same thing.
 
-import { Secret } from '../../config/secret.ts';
+import { Secret } from '../../base/secret.ts';
 import type { PeerPolicy } from '../../ike/exchange/types.ts';
 import { IdType } from '../../ike/wire/index.ts';
 import type { Spoke } from './spokes.ts';

@@ -4,6 +4,9 @@
  */
 import { isIP } from 'node:net';
 
+/** `remote = %any`: a peer with a dynamic address, accepted from anywhere, never initiated to. */
+export const ANY_REMOTE = '%any';
+
 export interface IpAddr {
   family: 4 | 6;
   value: bigint;

@@ -3,9 +3,9 @@
  * (daemon/commit-confirm.ts): reload [confirm], confirm, history, rollback. They
  * replace the plain reload of policy-handlers.ts, which stays the core of both.
  */
-import { CONFIRM_MAX_SECONDS, CONFIRM_MIN_SECONDS, type CommitConfirm } from '../daemon/commit-confirm.ts';
-import type { Json } from './protocol.ts';
-import type { ControlServer } from './server.ts';
+import { CONFIRM_MAX_SECONDS, CONFIRM_MIN_SECONDS, type CommitConfirm } from './commit-confirm.ts';
+import type { Json } from '../control/protocol.ts';
+import type { ControlServer } from '../control/server.ts';
 
 function confirmArg(args: { [k: string]: Json }): number | null {
   const c = args.confirmSeconds;
