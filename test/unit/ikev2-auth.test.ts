@@ -28,7 +28,7 @@ import {
 import { derivePpkKeys } from '../../firmware/src/ike/v2/crypto/ppk.ts';
 import { prfById } from '../../firmware/src/ike/v2/crypto/transforms.ts';
 import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
-import { decodeMessage, isResponse, PrfId } from '../../firmware/src/ike/v2/wire/index.ts';
+import { decodeMessage, isResponse, PrfId, REASSEMBLY_TIMEOUT_MS } from '../../firmware/src/ike/v2/wire/index.ts';
 import { IdType } from '../../firmware/src/ike/wire/index.ts';
 import { leafSignatureAuth, makeGatewayPki, makeLeafCert, opensslSkipReason } from '../lib/test-pki.ts';
 import { Harness, type HarnessOptions } from './ike-exchange-harness.ts';
@@ -284,4 +284,36 @@ t.test('RFC 8784 PPK', async (t) => {
     t.same(h.failed, { A: [], B: [] });
     t.match(h.logs.B.join('\n'), /we ecdsa-sig, peer ecdsa-sha256, PPK/);
   });
+});
+
+t.test('RFC 7383 §2.6: reassembly bounded in time; forged and lost fragments are dropped and counted', async (t) => {
+  const long = 'gw-' + 'x'.repeat(1500) + '.lab';
+  const h = v2({ peerA: { localId: { idType: 2, name: long } }, peerB: { remoteId: { idType: 2, name: long } } });
+  const fragmentNo = (d: Buffer): number => {
+    const m = decodeMessage(d);
+    const last = m.ok ? m.value.payloads[m.value.payloads.length - 1] : undefined;
+    return last && 'fragmentNumber' in last ? last.fragmentNumber : 0;
+  };
+  let mode: 'lose' | 'forge' | 'pass' = 'forge';
+  h.filter = (d) => {
+    if (d.from !== 'A' || fragmentNo(d.data) !== 2 || mode === 'pass') return d.data;
+    if (mode === 'lose') return null;
+    const forged = Buffer.from(d.data);
+    forged[forged.length - 20]! ^= 0x40; // inside the ciphertext: the ICV no longer matches
+    return forged;
+  };
+  const step = (seconds: number): void => {
+    for (let i = 0; i < seconds; i++) h.advance(1000);
+  };
+  h.bringUp();
+  t.equal(h.b.counters.fragmentsDropped, 1, 'a fragment failing its integrity check is dropped and counted');
+  t.equal(h.installs.B.length, 0, 'and does not complete the message');
+  mode = 'lose';
+  step(REASSEMBLY_TIMEOUT_MS / 1000 + 1);
+  t.equal(h.installs.B.length, 0, 'fragment 2 lost in the retransmissions too');
+  t.ok(h.b.counters.fragmentsDropped >= 2, `the incomplete message timed out (${h.b.counters.fragmentsDropped} fragments dropped in all)`);
+  mode = 'pass';
+  step(4);
+  t.equal(h.installs.B.length, 2, 'the next retransmission completes it');
+  t.equal(h.installs.A.length, 2);
 });

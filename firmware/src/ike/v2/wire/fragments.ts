@@ -22,8 +22,9 @@ import { HEADER_LENGTH } from './constants.ts';
 
 /** Largest reassembled chain accepted: generous for 4096-bit certificate chains, bounded for memory. */
 export const MAX_REASSEMBLED = 64 * 1024;
-/** A message whose fragments have not all arrived this long after the first is dropped (the sender retransmits them all). */
-export const REASSEMBLY_TIMEOUT_MS = 30_000;
+/** A message whose fragments have not all arrived this long after the first is dropped (the sender retransmits them
+ * all, RFC 7383 §2.6); shorter than the half-open IKE SA timeout so a lost IKE_AUTH fragment still recovers. */
+export const REASSEMBLY_TIMEOUT_MS = 10_000;
 
 /**
  * Seals `inner` as fragments so that each datagram is at most `maxDatagram`
