@@ -60,7 +60,12 @@ COPY scripts/image/ scripts/image/
 # The build context has no .git: the commit and its time come as arguments.
 ARG COMMIT=unknown
 ARG SOURCE_DATE_EPOCH=0
-RUN SITELINK_APT_MAX_AGE=-1 SITELINK_COMMIT="${COMMIT}" \
+# The upgrade public key (base64 PEM; scripts/docker-build passes the host's,
+# scripts/image/upgrade-key) so both builds bake the same one.
+ARG UPGRADE_PUBKEY=
+RUN if [ -n "${UPGRADE_PUBKEY}" ]; then echo "${UPGRADE_PUBKEY}" | base64 -d > /tmp/upgrade.pub.pem; \
+      export SITELINK_UPGRADE_PUBKEY=/tmp/upgrade.pub.pem; fi; \
+    SITELINK_APT_MAX_AGE=-1 SITELINK_COMMIT="${COMMIT}" \
     bash scripts/build-image --board "${BOARD}" --out /out
 
 # ---- image: just the artifacts (docker cp, or docker build --output)

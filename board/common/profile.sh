@@ -48,3 +48,29 @@ BOARD_DTB=""
 #   initramfs  - out/<board>/ is booted directly (QEMU), flash makes bundles only
 #   sd-ext4    - partition 1 (boot, ext4): Image, dtb, initramfs; partition 2: /config
 BOARD_FLASH_LAYOUT=initramfs
+
+# A/B system slots for remote upgrade with rollback (docs/upgrade.md), on the
+# boot medium (QEMU: the system disk scripts/qemu-run --system-disk attaches):
+#   sector 0            MBR
+#   sector 2040         the boot-state record (512 bytes, U-Boot text env)
+#   p1  1 MiB, 15 MiB   "sitelink-boot": boot.scr, the fixed A/B boot script
+#   p2 16 MiB, 96 MiB   slot a: vmlinuz, initramfs, [board.dtb], manifest.json(.sig)
+#   p3 112 MiB, 96 MiB  slot b: the same
+# BOARD_RT_SYSTEM_DEV is the medium as the running system names it.
+BOARD_SLOT_LAYOUT="1:15 16:96 112:96"
+BOARD_RT_SYSTEM_DEV=""
+BOARD_RT_SLOT_A_DEV=""
+BOARD_RT_SLOT_B_DEV=""
+BOARD_RT_BOOTSTATE_SECTOR=2040
+# Seconds a new slot has after boot to get sitelinkd up and every start = start
+# tunnel established before it reboots into the old one (sitelinkctl upgrade
+# --commit-timeout overrides it per upgrade).
+BOARD_RT_UPGRADE_TIMEOUT=180
+# U-Boot: load addresses the boot script uses (RAM of the board), panic= of
+# the kernel command line (a panicking trial slot resets into the old one).
+BOARD_UBOOT_KERNEL_ADDR=0x40400000
+BOARD_UBOOT_KERNEL_COMP_ADDR=0x58000000
+BOARD_UBOOT_RAMDISK_ADDR=0x50000000
+BOARD_UBOOT_FDT_ADDR=0x4f100000
+BOARD_UBOOT_STATE_ADDR=0x4f000000
+BOARD_UBOOT_PANIC=5

@@ -12,7 +12,14 @@ BOARD_RT_NET_MODE=static
 BOARD_RT_NET_ADDR=10.0.2.15/24
 BOARD_RT_NET_GW=10.0.2.2
 BOARD_RT_NET_DNS=10.0.2.3
-# The second drive scripts/qemu-run attaches (config.img, ext4).
-BOARD_RT_CONFIG_DEV=/dev/vda
 BOARD_RT_AFALG_DRIVERS="gcm-aes-ce sha256-ce"
 BOARD_FLASH_LAYOUT=initramfs
+# A/B slots: the system disk scripts/qemu-run --system-disk attaches (U-Boot
+# from Debian's u-boot-qemu as the firmware, docs/upgrade.md). QEMU's virt
+# machine numbers virtio-mmio disks from the last one given: the system disk
+# comes last so it is U-Boot's virtio 0, which makes it the kernel's vda and
+# the config store vdb. Both are found by label, so direct boots (no system
+# disk, the config store alone is vda) need no other settings.
+BOARD_RT_CONFIG_DEV=LABEL=sitelink-config
+BOARD_RT_SLOT_A_DEV=LABEL=sitelink-a
+BOARD_RT_SLOT_B_DEV=LABEL=sitelink-b

@@ -5,7 +5,7 @@
 // Usage: node manifest.mjs OUTDIR BOARD KVER PACKAGES_TSV SIZES_TSV
 //   PACKAGES_TSV: "name\tversion\tarch" per line
 //   SIZES_TSV:    "component\tunpacked\tpacked" per line (scripts/image/measure-sizes)
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync, statSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -38,6 +38,12 @@ const manifest = {
   built: new Date(Number(process.env['SOURCE_DATE_EPOCH'] ?? 0) * 1000).toISOString(),
   commit,
   kernel: kver,
+  // sha256 of the DER public key sitelinkctl upgrade trusts (/etc/sitelink/upgrade.pub.pem).
+  ...(process.env['SITELINK_UPGRADE_PUBKEY_FILE'] ? {
+    upgradeKey: createHash('sha256')
+      .update(createPublicKey(readFileSync(process.env['SITELINK_UPGRADE_PUBKEY_FILE'])).export({ type: 'spki', format: 'der' }))
+      .digest('hex'),
+  } : {}),
   artifacts: Object.fromEntries(
     ['vmlinuz', ...readdirSync(outDir).filter((n) => /^initramfs\.cpio\.(gz|xz|zst)$/.test(n)).sort(), 'board.dtb']
       .filter((n) => existsSync(join(outDir, n)))

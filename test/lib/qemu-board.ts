@@ -75,6 +75,8 @@ export interface BoardFiles {
   key: string;
   sitelinkConf?: string;
   secrets?: string;
+  /** Boot through U-Boot from this A/B system disk (scripts/qemu-run --system-disk; made when missing). */
+  systemDisk?: string;
 }
 
 export class QemuBoard {
@@ -83,6 +85,8 @@ export class QemuBoard {
   readonly startedAt: number;
   readonly #child: ChildProcess;
   #console = '';
+  /** Console bytes seen so far (the text itself is kept only in part). */
+  #consoleBytes = 0;
   #exited = false;
 
   private constructor(ns: string, key: string, child: ChildProcess) {
@@ -91,7 +95,10 @@ export class QemuBoard {
     this.#child = child;
     this.startedAt = Date.now();
     child.on('exit', () => { this.#exited = true; });
-    const keep = (d: Buffer): void => { this.#console = (this.#console + d.toString()).slice(-20_000); };
+    const keep = (d: Buffer): void => {
+      this.#consoleBytes += d.length;
+      this.#console = (this.#console + d.toString()).slice(-20_000);
+    };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
   }
@@ -103,6 +110,7 @@ export class QemuBoard {
       '--ssh-port', '2222', '--ike-port', '4502', '--natt-port', '4501'];
     if (files.sitelinkConf) args.push('--sitelink-conf', files.sitelinkConf);
     if (files.secrets) args.push('--secrets', files.secrets);
+    if (files.systemDisk) args.push('--system-disk', files.systemDisk);
     const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const b = new QemuBoard(ns, files.key, child);
     try {
@@ -118,6 +126,17 @@ export class QemuBoard {
 
   console(): string {
     return this.#console;
+  }
+
+  /** A position in the console output, for waitForConsole. */
+  consoleMark(): number {
+    return this.#consoleBytes;
+  }
+
+  /** Waits for `re` in the console output written after `mark` (e.g. the next boot's marker after a reboot). */
+  async waitForConsole(re: RegExp, mark: number, timeoutMs: number): Promise<boolean> {
+    const since = (): string => this.#console.slice(-Math.min(this.#console.length, Math.max(0, this.#consoleBytes - mark)));
+    return waitUntil(() => re.test(since()) || this.#exited, timeoutMs, 500).then(() => re.test(since()));
   }
 
   /** Runs a shell command on the board over SSH. */

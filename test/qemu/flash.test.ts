@@ -142,6 +142,17 @@ t.test('scripts/flash', { skip }, async (t) => {
     const env = { ...process.env, SITELINK_FLASH_PUBKEY: pub };
     t.not(run('bash', [FLASH, 'verify', bundle], env).code, 0, 'SITELINK_FLASH_PUBKEY configures the key too');
 
+    // Ed25519, the kind boards accept for upgrades (sitelinkctl upgrade): over manifest.json itself.
+    const ed = path.join(dir, 'ed.pem');
+    const edPub = path.join(dir, 'ed.pub.pem');
+    run('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', ed]);
+    run('openssl', ['pkey', '-in', ed, '-pubout', '-out', edPub]);
+    const edSigned = path.join(dir, 'ed-signed.tar');
+    t.equal(flash('bundle', '--board', 'espressobin', '--out', out, '--sign', ed, '-o', edSigned).code, 0, 'Ed25519-signed bundle made');
+    t.equal(flash('verify', edSigned, '--pubkey', edPub).code, 0, 'verifies with the Ed25519 key');
+    t.match(flash('verify', edSigned, '--pubkey', pub).out, /does not verify/, 'not with the EC key');
+    t.match(flash('verify', signed, '--pubkey', edPub).out, /does not verify/, 'an EC signature fails the Ed25519 key');
+
     // A re-made manifest (artifacts swapped, hashes updated) keeps the old signature.
     const x = path.join(dir, 'x'); mkdirSync(x);
     run('tar', ['-xf', signed, '-C', x]);

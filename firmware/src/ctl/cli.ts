@@ -21,6 +21,7 @@ import { matchRow, MatchUsageError } from './match-row.ts';
 import { filterRows } from '../control/filter-rows.ts';
 import { expandConfig } from '../policy/expand.ts';
 import type { FilterRow } from '../control/protocol.ts';
+import { commitWhenHealthy, renderSystem, runUpgrade, systemStatus } from '../upgrade/upgrade.ts';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -33,7 +34,7 @@ export const DEFAULT_CONFIG = '/etc/sitelink/sitelink.conf';
 export const USAGE = `usage: sitelinkctl [--socket PATH] [--json] COMMAND [ARGS]
 
 commands:
-  status                 daemon and peer overview
+  status                 daemon and peer overview, then the system slots (A/B)
   sas                    main mode and quick mode SAs (algorithms, lifetimes, bytes, SPIs, NAT, crypto)
   counters               packets and drops by reason (ESP engine), IKE drops, failures and fragments
   filters [SRC DST [PROTO [DPORT]]]
@@ -53,6 +54,11 @@ commands:
   log [-n N]             last N negotiation log entries (default 50)
   health                 CPU load, memory, temperatures, interfaces, uptime [--local]
   explain PEER           why the last negotiation with PEER failed, and how to fix it
+  upgrade BUNDLE         verify BUNDLE (signature, sha256), write it to the slot not booted and
+                         reboot into it once; it becomes permanent only when sitelinkd and every
+                         start = start tunnel are up within T (default: board profile), else the
+                         old slot comes back by itself [--commit-timeout T] [--no-reboot]
+  slots                  both system slots, which one is booted, what the next boot takes
 
 options:
   --socket PATH          control socket (default $SITELINK_SOCKET or ${DEFAULT_SOCKET})
@@ -71,7 +77,7 @@ interface Parsed {
 
 class UsageError extends Error {}
 
-const VALUE_FLAGS = new Set(['--socket', '-n', '--secrets', '--config', '--confirm']);
+const VALUE_FLAGS = new Set(['--socket', '-n', '--secrets', '--config', '--confirm', '--commit-timeout']);
 
 function parseArgs(argv: string[], env: Record<string, string | undefined>): Parsed {
   const flags = new Map<string, string | true>();
@@ -108,6 +114,9 @@ const KNOWN_FLAGS: Record<string, string[]> = {
   reload: ['--confirm'],
   config: ['--confirm'],
   rekey: ['--ike'],
+  upgrade: ['--commit-timeout', '--no-reboot'],
+  // --commit-when-healthy: run once at boot by /etc/init.d/upgrade-commit.
+  slots: ['--commit-when-healthy', '--config'],
 };
 
 /** --confirm 120s / 5m / 90 -> seconds (the same durations as the config file). */
@@ -163,9 +172,43 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     switch (p.command) {
-      case 'status':
-        emit(io, p.json, await ask(p, 'status'), renderStatus);
+      case 'status': {
+        const system = systemStatus();
+        let st;
+        try {
+          st = await ask(p, 'status');
+        } catch (e) {
+          if (!p.json) io.out(renderSystem(system));
+          throw e;
+        }
+        emit(io, p.json, { ...st, system }, (v) => `${renderStatus(v)}\n${renderSystem(system)}`);
         return 0;
+      }
+      case 'slots': {
+        if (p.flags.has('--commit-when-healthy')) {
+          const cfg = p.flags.get('--config');
+          const r = await commitWhenHealthy({
+            configFile: typeof cfg === 'string' ? cfg : DEFAULT_CONFIG, socket: p.socket, log: (l) => io.out(`upgrade: ${l}`),
+          });
+          return r === 'rolled-back' ? 1 : 0;
+        }
+        const system = systemStatus();
+        emit(io, p.json, { system }, (v) => renderSystem(v.system));
+        return typeof system === 'string' ? 1 : 0;
+      }
+      case 'upgrade': {
+        const bundle = p.positional[0];
+        if (!bundle) throw new UsageError('upgrade needs a bundle file (scripts/flash bundle --sign)');
+        const t = p.flags.get('--commit-timeout');
+        let waitSeconds: number | undefined;
+        if (t !== undefined) {
+          const d = typeof t === 'string' ? parseDuration(t) : null;
+          if (!d || !d.ok || d.value < 10 || d.value > 86_400) throw new UsageError('--commit-timeout needs a duration from 10s to 24h');
+          waitSeconds = d.value;
+        }
+        runUpgrade({ bundle, reboot: !p.flags.has('--no-reboot'), log: (l) => io.out(`upgrade: ${l}`), ...(waitSeconds ? { waitSeconds } : {}) });
+        return 0;
+      }
       case 'sas':
         emit(io, p.json, await ask(p, 'sas'), renderSas);
         return 0;
