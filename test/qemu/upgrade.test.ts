@@ -38,6 +38,8 @@ const MiB = 1048576;
 // board/common/profile.sh: BOARD_SLOT_LAYOUT, BOARD_RT_BOOTSTATE_SECTOR.
 const SLOT_B = { offset: 112 * MiB, bytes: 96 * MiB };
 const STATE_SECTOR = 2040;
+// Four boots under TCG: minutes on an idle machine, far more on a loaded one.
+t.setTimeout(1_800_000);
 
 function skipReason(): string | null {
   const q = qemuSkipReason();
@@ -148,7 +150,7 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
     board = await QemuBoard.boot(`${prefix}-wan`, {
       config: path.join(dir, 'config.img'), key: sshKey, systemDisk: system,
       sitelinkConf: path.join(dir, 'branch.conf'), secrets: path.join(dir, 'branch.secrets'),
-    });
+    }, 600_000);
   } catch (e) {
     return t.fail(String(e));
   }
@@ -160,8 +162,8 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   /** After each boot: the board's LAN address (not persistent), then a ping from HQ's LAN through the tunnel. */
   const tunnelBack = async (label: string): Promise<boolean> => {
     await waitUntil(async () => (await board.ssh('ip addr add 10.1.0.1/32 dev lo 2>/dev/null; ip addr show dev lo')).stdout.includes('10.1.0.1'),
-      120_000, 2000);
-    const up = await waitUntil(ping, 150_000, 1000);
+      600_000, 2000);
+    const up = await waitUntil(ping, 300_000, 1000);
     if (!up) {
       const logs = await board.ssh('tail -20 /var/log/sitelinkd.log; tail -20 /var/log/sitelink/negotiation.log');
       t.fail(`${label}: no ping through the tunnel\n${logs.stdout}\n${hq.logText().slice(-2000)}\n${board.console().slice(-3000)}`);
@@ -183,7 +185,7 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   const flashRemote = (bundle: string, timeout: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     run('ip', ['netns', 'exec', `${prefix}-wan`, 'bash', FLASH, 'remote', 'root@127.0.0.1', bundle, '--port', '2222', '--identity', sshKey,
       '--ssh-option', 'StrictHostKeyChecking=no', '--ssh-option', 'UserKnownHostsFile=/dev/null', '--pubkey', labPub,
-      '--commit-timeout', timeout, '--wait', '480'], { timeoutMs: 540_000 });
+      '--commit-timeout', timeout, '--wait', '1200'], { timeoutMs: 1_300_000 });
 
   if (!(await tunnelBack('slot a (first boot)'))) return;
   let s = await slots();
@@ -208,9 +210,10 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   t.match(local.stderr, /does not verify/, 'scripts/flash refuses it on the operator side too');
   t.comment(`bad signature case: ${((Date.now() - tBad) / 1000).toFixed(1)} s`);
 
-  // 2. A new image: committed after the tunnel is back.
+  // 2. A new image: committed after the tunnel is back (as soon as it is: the
+  // commit time only bounds how long a loaded machine may take to boot).
   const tGood = Date.now();
-  const r1 = await flashRemote(good, '240s');
+  const r1 = await flashRemote(good, '900s');
   t.equal(r1.code, 0, `scripts/flash remote: committed\n${r1.stderr.slice(-1500)}`);
   t.comment(`upgrade to slot b, commit: ${((Date.now() - tGood) / 1000).toFixed(1)} s`);
   if (r1.code !== 0) return t.comment(board.console().slice(-4000));
@@ -227,7 +230,8 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   // 3. An image whose daemon fails: rolled back to slot b by itself.
   const tFail = Date.now();
   const mark = board.consoleMark();
-  const r2 = await flashRemote(failing, '75s');
+  // Its daemon never comes up: the commit time is all it waits.
+  const r2 = await flashRemote(failing, '90s');
   t.equal(r2.code, 1, 'scripts/flash remote reports the rollback');
   t.match(r2.stderr, /rolled back/, r2.stderr.slice(-1500));
   t.ok(await board.waitForConsole(/slot a not healthy/, mark, 1000), 'the trial slot gave up and rebooted (console)');

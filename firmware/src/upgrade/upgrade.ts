@@ -118,7 +118,7 @@ export async function commitWhenHealthy(o: CommitOptions): Promise<'committed' |
   if (state.trial !== booted) return 'nothing';
   const deadline = state.waitSeconds;
   o.log(`trial boot of slot ${booted}: committing once sitelinkd and every start = start tunnel are up (by ${deadline} s after boot)`);
-  let why: string | null = 'not checked';
+  let why: string | null = `the boot itself took longer than ${deadline} s`;
   while (uptime() < deadline) {
     why = await unhealthy(o.configFile, o.socket);
     if (why === null) break;
