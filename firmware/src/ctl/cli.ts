@@ -22,6 +22,8 @@ import { filterRows } from '../control/filter-rows.ts';
 import { expandConfig } from '../policy/expand.ts';
 import type { FilterRow } from '../control/protocol.ts';
 import { commitWhenHealthy, renderSystem, runUpgrade, systemStatus } from '../upgrade/upgrade.ts';
+import { BOARD_ENV } from '../upgrade/system.ts';
+import { existsSync } from 'node:fs';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -173,15 +175,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     switch (p.command) {
       case 'status': {
-        const system = systemStatus();
+        // The slots only on a sitelink image (board.env); a host gateway has none.
+        const system = existsSync(BOARD_ENV) ? systemStatus() : undefined;
         let st;
         try {
           st = await ask(p, 'status');
         } catch (e) {
-          if (!p.json) io.out(renderSystem(system));
+          if (!p.json && system !== undefined) io.out(renderSystem(system));
           throw e;
         }
-        emit(io, p.json, { ...st, system }, (v) => `${renderStatus(v)}\n${renderSystem(system)}`);
+        if (system === undefined) emit(io, p.json, st, renderStatus);
+        else emit(io, p.json, { ...st, system }, (v) => `${renderStatus(v)}\n${renderSystem(system)}`);
         return 0;
       }
       case 'slots': {
