@@ -14,10 +14,11 @@ BOARD_KERNEL_PKG=linux-image-arm64
 BOARD_PACKAGES=(busybox nodejs dropbear-bin nftables libssl3t64)
 
 # Kernel modules, loaded at boot: the board's (BOARD_RT_MODULES) first, then
-# these common ones (AF_ALG and the ESP algorithm templates, TUN, nftables).
+# these common ones (AF_ALG and the ESP algorithm templates, TUN, nftables;
+# nft_fib_inet for the policy table's "fib daddr type" exemptions, firmware/src/policy/nft.ts).
 # Crypto modules are loaded explicitly: left to autoload, the kernel may bind
 # generic C code before the accelerated driver exists (shared/reference/facts.md).
-BOARD_RT_BASE_MODULES="crc32c_generic af_alg algif_aead algif_skcipher algif_hash authenc echainiv seqiv gcm ghash-generic des_generic chacha20poly1305 tun nf_tables nft_ct nft_chain_nat"
+BOARD_RT_BASE_MODULES="crc32c_generic af_alg algif_aead algif_skcipher algif_hash authenc echainiv seqiv gcm ghash-generic des_generic chacha20poly1305 tun nf_tables nft_ct nft_chain_nat nft_fib_inet"
 BOARD_RT_MODULES=""
 
 BOARD_RT_CONSOLE=ttyAMA0
