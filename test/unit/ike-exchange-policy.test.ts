@@ -41,3 +41,57 @@ t.test('session key refresh limit and master key PFS are enforced as responder',
   t.equal(outs(h, 'B', 'extra').length, 1);
   t.equal(h.b.status().filter((s) => s.state === 'ESTABLISHED').length, 1, 'the exhausted main mode was replaced (its pair moved over)');
 });
+
+t.test('main mode expiry is independent of the IPsec SAs; either side rekeys before its own expiry', async (t) => {
+  // B (the responder) has the shorter main mode lifetime.
+  const h = new Harness({ peerB: { ikeLifetimeSeconds: 600 } });
+  h.bringUp();
+  const pairs = h.installs.A.length;
+  for (let s = 0; s < 700; s += 10) h.advance(10_000);
+  t.ok(mainModes(h).some((d) => d.from === 'B'), 'the responder started the new main mode before its own expiry');
+  t.same(h.deletes, { A: [], B: [] }, 'no IPsec SA deleted');
+  t.equal(h.installs.A.length, pairs, 'and none renegotiated: the pair moved to the new ISAKMP SA');
+  t.equal(h.b.status().filter((s) => s.state === 'ESTABLISHED').length, 1);
+  t.equal(h.b.status()[0]?.children.length, 1, 'the new ISAKMP SA holds the pair');
+
+  // B cannot reach A while its main mode runs out: the IPsec SAs stay.
+  const cut = new Harness({ peerB: { ikeLifetimeSeconds: 600 } });
+  cut.bringUp();
+  const spis = cut.installs.B.map((s) => s.spi);
+  // (Only its main modes are lost: DPD still gets through, so the peer is not dead.)
+  cut.filter = (d) => (d.from === 'B' && d.data[18] === ExchangeType.MAIN ? null : d.data);
+  for (let s = 0; s < 700; s += 10) cut.advance(10_000);
+  t.ok(cut.logs.B.some((l) => /ISAKMP SA lifetime over; its 1 IPsec SA pair\(s\) live on/.test(l)), 'B noted the expiry');
+  t.same(cut.deletes.B.filter((x) => spis.includes(x)), [], "B kept its IPsec SAs past its main mode's lifetime");
+  t.same(cut.deletes.A, [], 'and so did A');
+  // Once the path is back, the pair's rekey runs a new main mode, which adopts the pair.
+  cut.filter = (d) => d.data;
+  for (let s = 0; s < 3000; s += 10) cut.advance(10_000);
+  const live = cut.b.status().filter((s) => s.state === 'ESTABLISHED' && s.remainingSeconds > 0);
+  t.equal(live.length, 1, 'B has a live ISAKMP SA again');
+  t.ok((live[0]?.children.length ?? 0) >= 1, 'holding the pair(s)');
+  t.equal(cut.b.status().length, 1, 'the retired ISAKMP SA is gone');
+});
+
+t.test('a second quick mode that times out: a new main mode is tried', async (t) => {
+  const h = new Harness();
+  h.bringUp();
+  t.equal(mainModes(h).length, 1);
+  // The peer lost the ISAKMP SA without telling us: our quick modes meet silence.
+  h.filter = (d) => (d.from === 'A' && d.data[18] === ExchangeType.QUICK ? null : d.data);
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  for (let s = 0; s < 140; s += 2) h.advance(2_000);
+  t.ok(h.logs.A.some((l) => /a later quick mode met silence: trying a new main mode/.test(l)));
+  h.filter = (d) => d.data;
+  for (let s = 0; s < 30; s += 2) h.advance(2_000);
+  t.equal(mainModes(h).filter((d) => d.from === 'A').length, 2, 'a second main mode');
+  t.equal(outs(h, 'A', 'lan').length, 2, 'the rekey went through under it');
+
+  // The first quick mode of a fresh main mode timing out does not start another one.
+  const first = new Harness();
+  first.filter = (d) => (d.from === 'A' && d.data[18] === ExchangeType.QUICK ? null : d.data);
+  first.bringUp();
+  for (let s = 0; s < 140; s += 2) first.advance(2_000);
+  t.equal(mainModes(first).length, 1, 'one main mode only');
+});

@@ -247,6 +247,11 @@ export class IkeNode implements TimerHost {
         // RFC 2407 §4.6.3.3: the peer rebooted; everything older is stale.
         this.log('info', other, 'main', 'INITIAL-CONTACT', 'peer restarted: dropping older SAs');
         this.removeSa(other, false);
+      } else if (other.retired) {
+        // A main mode (either side's) adopts the pairs of an ISAKMP SA that is over.
+        sa.children.push(...other.children);
+        other.children = [];
+        this.removeSa(other, other.retired === 'expired');
       } else if (sa.replacing && other.state === 'ESTABLISHED') {
         // Our ISAKMP SA rekey: the IPsec SAs live on under the new ISAKMP SA, the old
         // one is deleted (the peer moves its IPsec SAs when that Delete arrives).
@@ -286,7 +291,7 @@ export class IkeNode implements TimerHost {
   startQuickMode(sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
     this.#index.touch(sa);
     const limit = sa.peer.quickModeLimit ?? 0;
-    if (limit === 0 || sa.quickModes < limit) {
+    if (!sa.retired && (limit === 0 || sa.quickModes < limit)) {
       initiateQuickMode(this, sa, tunnel, rekeyOf);
       return;
     }
@@ -805,16 +810,21 @@ export class IkeNode implements TimerHost {
     if (fx.deleteIsakmp) {
       this.log('info', sa, 'informational', 'DELETE', 'peer deleted the ISAKMP SA');
       // IPsec SAs outlive their ISAKMP SA in IKEv1: when the peer rekeyed the ISAKMP SA
-      // they move to the newest one; with none left we drop them, since without an
-      // ISAKMP SA we could neither rekey nor delete them cleanly.
+      // they move to the newest one; with none left they live on under this one,
+      // retired, until a new main mode adopts them or they expire (their rekey starts
+      // that main mode).
       const heir = this.#sasOf(sa.peer.name)
-        .filter((o) => o !== sa && o.state === 'ESTABLISHED')
+        .filter((o) => o !== sa && o.state === 'ESTABLISHED' && !o.retired)
         .sort((x, y) => y.createdAt - x.createdAt)[0];
       if (heir) {
         heir.children.push(...sa.children);
         sa.children = [];
       }
-      this.removeSa(sa, false);
+      if (sa.children.length === 0) this.removeSa(sa, false);
+      else {
+        sa.retired = 'deleted';
+        this.#index.touch(sa);
+      }
     }
   }
 

@@ -115,6 +115,14 @@ export interface IsakmpSa {
   queuedRekeys: { tunnel: TunnelPolicy; rekeyOf: number }[];
   /** Quick modes negotiated under this SA, for the session key refresh limit. */
   quickModes: number;
+  /**
+   * The ISAKMP SA is over (its lifetime ran out, or the peer deleted it) while IPsec SA
+   * pairs it keyed live on: in IKEv1 their lifetimes are independent (RFC 2409 §5.5
+   * gives them their own). It keys nothing more (quick modes go to a fresh main mode)
+   * and sends no DPD; the next main mode with the peer adopts the pairs, which
+   * otherwise end at their own lifetime. Absent on a live SA.
+   */
+  retired?: 'expired' | 'deleted';
 }
 
 /** UDP encapsulation is in use (RFC 3948): a NAT was detected, or forced by policy. */

@@ -353,8 +353,9 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   // it this ISAKMP SA keys nothing more. The request is not answered; we bring the
   // tunnel up ourselves under a fresh main mode (whose completion retires this SA).
   const limit = sa.peer.quickModeLimit ?? 0;
-  if (limit > 0 && sa.quickModes >= limit) {
-    ctx.log('info', sa, 'quick', 'QM1', `session key refresh limit (${limit}) reached: answering with a fresh main mode`, {
+  if ((limit > 0 && sa.quickModes >= limit) || sa.retired) {
+    const why = sa.retired ? 'this ISAKMP SA is over' : `session key refresh limit (${limit}) reached`;
+    ctx.log('info', sa, 'quick', 'QM1', `${why}: answering with a fresh main mode`, {
       tunnel: tunnel.name,
       messageId,
     });

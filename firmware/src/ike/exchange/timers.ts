@@ -14,6 +14,15 @@ import { HALF_OPEN_TIMEOUT_MS } from './types.ts';
 
 /** Start a new main mode this long before the ISAKMP SA expires (IPsec SAs move over). */
 export const IKE_REKEY_MARGIN = 0.1;
+/** The responder's margin: either side rekeys before its own expiry, the responder a
+ * little later, so that with equal lifetimes the initiator goes first and only one
+ * replacement runs; with a shorter lifetime of its own the responder goes first. */
+export const IKE_REKEY_MARGIN_RESPONDER = 0.05;
+
+/** When `sa` should be replaced by a new main mode. */
+export function replaceAt(sa: IsakmpSa): number {
+  return sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * (sa.role === 'initiator' ? IKE_REKEY_MARGIN : IKE_REKEY_MARGIN_RESPONDER);
+}
 
 export interface TimerHost extends ExchangeContext {
   sasOf(peer: string): IsakmpSa[];
@@ -48,11 +57,12 @@ export function nextDeadline(sa: IsakmpSa, newerSaExists: boolean): number {
     soon(c.expiresAt);
     if (!c.rekeying) soon(c.rekeyAt);
   }
+  if (sa.retired) return sa.children.length === 0 ? -Infinity : at;
   const dpd = sa.peer.dpd;
   if (dpd && sa.peerDpd) {
     soon(sa.dpdPendingSince !== null ? sa.dpdPendingSince + dpd.timeoutSeconds * 1000 : sa.lastHeard + dpd.delaySeconds * 1000);
   }
-  if (sa.role === 'initiator' && !newerSaExists) soon(sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN);
+  if (!newerSaExists) soon(replaceAt(sa));
   soon(sa.expiresAt);
   return at;
 }
@@ -67,16 +77,43 @@ export function runTimers(host: TimerHost, sas: readonly IsakmpSa[], now: number
     }
     quickModeTimers(host, sa, now);
     childTimers(host, sa, now);
+    if (sa.retired) {
+      // Kept only for its IPsec SA pairs; gone with the last of them.
+      if (sa.children.length === 0) host.removeSa(sa, sa.retired === 'expired');
+      continue;
+    }
     dpdTimer(host, sa, now);
     if (sa.state !== 'ESTABLISHED') continue;
-    if (sa.role === 'initiator' && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN) {
-      if (!host.sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt > sa.createdAt)) host.replaceIsakmpSa(sa);
-    }
-    if (now >= sa.expiresAt) {
-      host.log('info', sa, 'main', 'EXPIRE', 'ISAKMP SA lifetime over');
-      host.removeSa(sa, true);
-    }
+    // Either side replaces its ISAKMP SA before its own expiry (the responder too: its
+    // lifetime may be the shorter one).
+    const newer = host.sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt > sa.createdAt);
+    if (now >= replaceAt(sa) && !newer) host.replaceIsakmpSa(sa);
+    if (now >= sa.expiresAt) expire(host, sa);
   }
+}
+
+/**
+ * The ISAKMP SA's lifetime is over. Its IPsec SA pairs are not: they move to the
+ * peer's newest established ISAKMP SA, or stay on this one, retired (keys kept for
+ * Deletes, nothing new keyed), until a main mode adopts them or they expire.
+ */
+function expire(host: TimerHost, sa: IsakmpSa): void {
+  const heir = host
+    .sasOf(sa.peer.name)
+    .filter((o) => o !== sa && o.state === 'ESTABLISHED' && !o.retired)
+    .sort((x, y) => y.createdAt - x.createdAt)[0];
+  if (heir || sa.children.length === 0) {
+    host.log('info', sa, 'main', 'EXPIRE', `ISAKMP SA lifetime over${heir && sa.children.length > 0 ? '; its IPsec SAs move to the newer one' : ''}`);
+    if (heir) {
+      heir.children.push(...sa.children);
+      sa.children = [];
+    }
+    host.removeSa(sa, true);
+    return;
+  }
+  host.log('info', sa, 'main', 'EXPIRE', `ISAKMP SA lifetime over; its ${sa.children.length} IPsec SA pair(s) live on until a new main mode`);
+  sa.retired = 'expired';
+  if (!host.sasOf(sa.peer.name).some((o) => o !== sa && o.createdAt > sa.createdAt)) host.replaceIsakmpSa(sa);
 }
 
 function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
@@ -126,6 +163,16 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
         logMessage: 'no answer to quick mode: giving up',
         extra: { offered: names, acceptable: names, waitedSeconds, ...silence },
       });
+      // Silence to a second or later quick mode of an ISAKMP SA that keyed before: the
+      // peer may have lost that SA (restarted, its Delete or INITIAL-CONTACT lost). As
+      // the seed specifies, a new main mode is tried; it takes over this SA's pairs.
+      if (qm.role === 'initiator' && sa.quickModes > 1 && !sa.retired) {
+        host.log('warning', sa, 'quick', 'QM1', 'a later quick mode met silence: trying a new main mode');
+        sa.retired = 'expired';
+        const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
+        if (old) old.rekeying = true;
+        host.startQuickMode(sa, qm.tunnel, qm.rekeyOf);
+      }
     }
   }
 }
