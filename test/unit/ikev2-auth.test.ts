@@ -9,7 +9,8 @@
 
 import t from 'tap';
 import { constants, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -172,6 +173,32 @@ t.test('certificates over IKEv2', { skip: skip ?? false }, async (t) => {
     t.match(h.failed.B[0], /certificate rejected: no path to a trusted root/);
     t.match(h.failed.A[0], /refused our AUTH/);
     t.equal(h.installs.A.length + h.installs.B.length, 0);
+  });
+
+  t.test('CRLs (shared with IKEv1): a revoked certificate is refused at level 1, a clean CRL passes', async (t) => {
+    const f = (n: string): string => path.join(dir, n);
+    writeFileSync(
+      f('ca.cnf'),
+      `[ca]\ndefault_ca = lab\n[lab]\ndatabase = ${f('index.txt')}\ncrlnumber = ${f('crlnumber')}\n` +
+        `certificate = ${f('root.pem')}\nprivate_key = ${f('root.key')}\ndefault_md = sha256\ndefault_crl_days = 7\n`,
+    );
+    writeFileSync(f('index.txt'), '');
+    writeFileSync(f('crlnumber'), '01\n');
+    const ca = (...args: string[]): void => void execFileSync('openssl', ['ca', '-config', f('ca.cnf'), ...args], { cwd: dir, stdio: 'pipe' });
+    ca('-gencrl', '-out', f('clean.crl'));
+    ca('-revoke', f('gwA.pem'));
+    ca('-gencrl', '-out', f('revoked.crl'));
+    const withCrl = (crl: string): PeerAuth => {
+      const s = leafSignatureAuth(dir, 'gwB');
+      return { kind: 'signature', signature: { ...s, trust: { ...s.trust, crlLevel: 1, crls: [readFileSync(f(crl))] } } };
+    };
+    const revoked = v2({ peerA: { auth: [sig('gwA')] }, peerB: { auth: [withCrl('revoked.crl')] } });
+    revoked.bringUp();
+    t.match(revoked.failed.B[0], /certificate rejected: certificate 21 is revoked/);
+    t.equal(revoked.installs.A.length + revoked.installs.B.length, 0);
+    const clean = v2({ peerA: { auth: [sig('gwA')] }, peerB: { auth: [withCrl('clean.crl')] } });
+    clean.bringUp();
+    t.ok(established(clean), 'a clean CRL lets it through');
   });
 
   t.test('method precedence: the initiator uses its first method, the responder answers in kind', async (t) => {
