@@ -56,7 +56,11 @@ t.test('what an SA keeps for its life has its own memory, and a finished quick m
     t.equal(qms.length, 1, `${peer}: the finished quick mode lingers for duplicates`);
     const qm = qms[0]!;
     t.equal(qm.state, 'DONE');
-    t.same([qm.ni.length, qm.nr, qm.dh, qm.pending, qm.offer], [0, undefined, undefined, undefined, undefined], `${peer}: no nonces, PFS key pair, secret or offer`);
+    t.same(
+      [qm.ni.length, qm.nr, qm.dh, qm.pending, qm.offer],
+      [0, undefined, undefined, undefined, undefined],
+      `${peer}: no nonces, PFS key pair, secret or offer`,
+    );
     t.ok(own(qm.lastReceived), `${peer}: its last received message is not a pool slice`);
   }
   t.equal(h.installs.A.length, 2, 'the tunnel is up (with PFS)');
