@@ -400,6 +400,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
     o.Set("algorithm", st.algorithm);
     o.Set("backend", st.backend);
     o.Set("driver", st.driver);
+    if (st.probe.done) {
+      Napi::Object pr = Napi::Object::New(env);
+      pr.Set("afalgSmallNs", st.probe.afalg_small_ns);
+      pr.Set("afalgMtuNs", st.probe.afalg_mtu_ns);
+      pr.Set("opensslSmallNs", st.probe.openssl_small_ns);
+      pr.Set("opensslMtuNs", st.probe.openssl_mtu_ns);
+      o.Set("probe", pr);
+    }
     o.Set("seq", Napi::BigInt::New(env, st.seq));
     o.Set("packets", Napi::BigInt::New(env, st.packets));
     o.Set("bytes", Napi::BigInt::New(env, st.bytes));

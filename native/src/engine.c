@@ -213,6 +213,7 @@ int sl_engine_sa_status(sl_engine_t *e, uint32_t spi, uint8_t dir, sl_sa_status_
 	/* The cached names: ctx[] is gone once a dead SA's keys are wiped. */
 	snprintf(st->backend, sizeof(st->backend), "%s", sa->backend_name);
 	snprintf(st->driver, sizeof(st->driver), "%s", sa->driver);
+	st->probe = sa->probe;
 	st->seq = sl_sa_seq(sa);
 	if (st->seq > sa->seq_max)
 		st->seq = sa->seq_max;

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "drop.h"
 #include "event.h"
+#include "crypto.h"
 #include "sa_spec.h"
 #include "selector.h"
 
@@ -33,6 +34,7 @@ typedef struct sl_sa_status {
 	char algorithm[32];
 	char backend[16];
 	char driver[64];
+	sl_probe_t probe; /* crypto-backend = auto: the measurement behind the choice */
 	uint64_t seq, packets, bytes, drops_replay, drops_icv, drops_malformed, drops_padding;
 	sl_endpoint_t local, remote;
 } sl_sa_status_t;

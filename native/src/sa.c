@@ -70,8 +70,25 @@ sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
 		.auth_key_len = spec->auth_key_len,
 		.esn = spec->esn,
 	};
+	sl_backend_t backend = spec->backend;
+	if (backend == SL_BACKEND_AUTO) {
+		/* By measurement, not by preference (probe.c). */
+		sl_crypto_probe(alg, spec->enc_key_len, spec->auth_key_len, spec->esn, &sa->probe);
+		backend = sa->probe.choice;
+	}
 	for (int i = 0; i < nctx; i++) {
-		if (sl_crypto_new(&sa->ctx[i], &p, spec->backend, err, errlen) != SL_CRYPTO_OK)
+		int rc = sl_crypto_new(&sa->ctx[i], &p, backend, err, errlen);
+		if (rc != SL_CRYPTO_OK && spec->backend == SL_BACKEND_AUTO && backend == SL_BACKEND_AFALG) {
+			/* AF_ALG refused (descriptor budget, ...): auto means OpenSSL then, for
+			 * every worker of the SA alike. */
+			for (int k = 0; k < sa->nctx; k++)
+				sl_crypto_free(sa->ctx[k]);
+			sa->nctx = 0;
+			backend = SL_BACKEND_OPENSSL;
+			i = -1;
+			continue;
+		}
+		if (rc != SL_CRYPTO_OK)
 			goto fail;
 		sa->nctx = i + 1;
 	}

@@ -47,6 +47,7 @@ typedef struct sl_sa {
 	/* Copied at creation so status still reads them after the keys are wiped. */
 	char backend_name[16];
 	char driver[64];
+	sl_probe_t probe; /* done when crypto-backend = auto chose by measurement */
 	size_t iv_len, icv_len, block;
 	sl_selector_t *sels;
 	size_t nsels;

@@ -74,3 +74,19 @@ t.test('a main mode still negotiating renders without proposal, method or lifeti
   t.ok(row, 'a row for gwB');
   t.match(row!, /negotiating.* - +- +- +0 /, "proposal, auth and time left are '-'");
 });
+
+t.test('crypto-backend = auto: the row shows the probe that chose the backend', async (t) => {
+  const h = new Harness();
+  h.bringUp();
+  const outSpi = h.installs.B.find((s) => s.direction === 'out')!.spi;
+  const probe = { afalgSmallNs: 0, afalgMtuNs: 0, opensslSmallNs: 310, opensslMtuNs: 1250 };
+  const status = (spi: number, direction: 'in' | 'out') =>
+    spi === outSpi && direction === 'out'
+      ? { packets: 1n, bytes: 100n, algorithm: 'aes128gcm16', backend: 'openssl', driver: 'openssl', probe }
+      : null;
+  const s = sasOf({ node: h.b, dataplane: { saStatus: status } } as unknown as DaemonState);
+  t.same(s.quickMode[0]?.probe, probe, 'the figures reach the control reply');
+  t.match(renderSas(s), /openssl \(openssl\) \[auto by probe, 64\/1400 B: openssl 0\.31\/1\.25 us, af_alg unavailable\]/);
+  const conf = sasOf({ node: h.b, dataplane: { saStatus: () => null } } as unknown as DaemonState);
+  t.notOk(renderSas(conf).includes('auto by probe'), 'no probe, no figures (backend configured)');
+});

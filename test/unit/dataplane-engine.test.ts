@@ -157,6 +157,17 @@ async function child(): Promise<void> {
   const out = dp.addSa({ ...base, spi: SPI_OUT, direction: 'out', encKey: kOut });
   dp.addSa({ ...base, spi: SPI_IN, direction: 'in', encKey: kIn, replayWindow: 1024, limits: { softPackets: 2n } });
   check('SA status reports backend and driver', out.backend === 'openssl' && out.driver.length > 0, `${out.backend}/${out.driver}`);
+  check('a configured backend carries no probe', out.probe === undefined);
+  // crypto-backend = auto chooses by a start-up measurement and says so (no timing asserted).
+  const auto = dp.addSa({ ...base, backend: 'auto', spi: 0x7001, direction: 'in', encKey: randomBytes(20) });
+  const p = auto.probe;
+  check(
+    'auto: the probe measured OpenSSL and chose by its figures',
+    p !== undefined && p.opensslSmallNs > 0 && p.opensslMtuNs > 0 &&
+      auto.backend === (p.afalgMtuNs > 0 && p.afalgMtuNs < p.opensslMtuNs ? 'afalg' : 'openssl'),
+    JSON.stringify(p),
+  );
+  dp.deleteSa(0x7001, 'in');
   check(
     'status carries no key material',
     !JSON.stringify(dp.listSas(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).includes(

@@ -1,6 +1,6 @@
 /** Human renderings of control replies (one function per command). */
 import type {
-  ActionResult, CheckResult, CountersResult, FiltersResult, HealthReport, LogResult, ReloadResult, SasResult, StatusResult,
+  ActionResult, CheckResult, CountersResult, FiltersResult, HealthReport, LogResult, QuickModeSaInfo, ReloadResult, SasResult, StatusResult,
 } from '../control/protocol.ts';
 import { formatEntry } from '../log/negotiation-log.ts';
 import { bytes, duration, spi, table } from './table.ts';
@@ -83,10 +83,17 @@ export function renderSas(s: SasResult): string {
             `${q.packetsIn} / ${q.packetsOut}`,
             dropsIn(q.dropsIn),
             q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP',
-            `${q.backend} (${q.driver})`,
+            `${q.backend} (${q.driver})${q.probe ? ` ${probeText(q.probe)}` : ''}`,
           ]),
         );
   return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}`;
+}
+
+/** "auto: openssl 0.4/1.2 us, af_alg -" (64 B / 1400 B per packet; TCG timings in QEMU are not hardware ones). */
+function probeText(p: NonNullable<QuickModeSaInfo['probe']>): string {
+  const us = (ns: number): string => (ns === 0 ? '-' : (ns / 1000).toFixed(ns < 10_000 ? 2 : 1));
+  const fig = (s: number, m: number): string => (s === 0 && m === 0 ? 'unavailable' : `${us(s)}/${us(m)} us`);
+  return `[auto by probe, 64/1400 B: openssl ${fig(p.opensslSmallNs, p.opensslMtuNs)}, af_alg ${fig(p.afalgSmallNs, p.afalgMtuNs)}]`;
 }
 
 export function renderCounters(c: CountersResult): string {

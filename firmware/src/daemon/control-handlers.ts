@@ -137,6 +137,7 @@ export function sasOf(d: DaemonState): SasResult {
         encap: c.encap,
         backend: outS?.backend ?? 'openssl',
         driver: outS?.driver ?? '',
+        ...(outS?.probe ? { probe: outS.probe } : {}),
       });
     }
   }

@@ -47,6 +47,7 @@ function toStatus(s: NativeSaStatus): SaStatusDetail {
     algorithm,
     backend: s.backend === 'afalg' ? 'afalg' : 'openssl',
     driver: s.driver,
+    ...(s.probe ? { probe: { ...s.probe } } : {}),
     seq: s.seq,
     local: { address: s.local.address, port: s.local.port },
     remote: { address: s.remote.address, port: s.remote.port },

@@ -17,6 +17,15 @@ export interface NativeEndpoint {
   port: number;
 }
 
+/** crypto-backend = auto: ns per seal of 64- and 1400-byte payloads per backend (0 =
+ * unavailable), measured once per transform at start-up (native/src/crypto/probe.c). */
+export interface BackendProbe {
+  afalgSmallNs: number;
+  afalgMtuNs: number;
+  opensslSmallNs: number;
+  opensslMtuNs: number;
+}
+
 /** The raw object the addon's saStatus()/listSas() return. */
 export interface NativeSaStatus {
   spi: number;
@@ -24,6 +33,7 @@ export interface NativeSaStatus {
   algorithm: string;
   backend: string;
   driver: string;
+  probe?: BackendProbe;
   seq: bigint;
   packets: bigint;
   bytes: bigint;

@@ -75,6 +75,17 @@ const char *sl_crypto_backend_name(const sl_crypto_t *c);
  * /proc/crypto for AF_ALG, or "openssl" / the EVP implementation name. */
 const char *sl_crypto_driver(const sl_crypto_t *c);
 
+/* The start-up probe behind crypto-backend = auto (probe.c): ns per seal
+ * of a 64-byte and a 1400-byte payload on each backend (0 = not available),
+ * and the backend it chose (AF_ALG only when faster at MTU size).  Measured
+ * once per (algorithm, key length, ESN) per process. */
+typedef struct sl_probe {
+	bool done;
+	sl_backend_t choice;
+	uint32_t afalg_small_ns, afalg_mtu_ns, openssl_small_ns, openssl_mtu_ns;
+} sl_probe_t;
+void sl_crypto_probe(sl_alg_t alg, size_t enc_key_len, size_t auth_key_len, bool esn, sl_probe_t *out);
+
 /* Is AF_ALG usable at all on this kernel (socket(AF_ALG) works)? */
 bool sl_afalg_available(void);
 /* Process-wide cap on AF_ALG descriptors (2 per context, so 2 per SA per
