@@ -188,3 +188,46 @@ t.test('§1.3.2: INVALID_KE_PAYLOAD on an IKE SA rekey: retried once with the gr
   consistent(t, h, 'after the retry');
   t.equal(h.a.status()[0]!.proposal, 'aes256-sha256-ecp256');
 });
+
+t.test('initiate is idempotent: a peer with an IKE SA up or under way gets no second one (the daemon calls it every 30 s)', async (t) => {
+  const h = v2(opts);
+  h.apply('A', h.a.initiate('gwB'));
+  h.apply('A', h.a.initiate('gwB'));
+  h.pump();
+  consistent(t, h, 'two calls while negotiating');
+  const spis = h.a.status()[0]!.spis;
+  h.apply('A', h.a.initiate('gwB'));
+  h.pump();
+  t.equal(h.a.status()[0]!.spis, spis, 'a call while up changes nothing');
+  consistent(t, h, 'a call while up');
+  h.apply('A', h.a.terminate('gwB'));
+  h.pump();
+  h.apply('A', h.a.initiate('gwB'));
+  h.pump();
+  consistent(t, h, 'after terminate a new one comes up');
+});
+
+t.test('§2.8: the rekey responder sends on the new pair only once the initiator deleted the old one (ESP cannot overtake the answer)', async (t) => {
+  const h = v2(opts);
+  h.bringUp();
+  const old = h.b.status()[0]!.children[0]!;
+  let held: Parameters<typeof h.filter>[0] | null = null;
+  h.filter = (d) => {
+    if (held === null && d.from === 'A' && exchangeOf(d.data) === 'INFORMATIONAL') {
+      held = d;
+      return null;
+    }
+    return d.data;
+  };
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  const fresh = h.b.status()[0]!.children.find((c) => c.inSpi !== old.inSpi)!;
+  t.ok(h.installs.B.some((s) => s.direction === 'in' && s.spi === fresh.inSpi), 'B installed the new inbound SA at once');
+  t.notOk(h.installs.B.some((s) => s.direction === 'out' && s.spi === fresh.outSpi), 'but not the new outbound one');
+  t.ok(h.installs.A.some((s) => s.direction === 'out' && s.spi === fresh.inSpi), 'A (the initiator) sends on the new pair');
+  h.filter = (d) => d.data;
+  h.apply('B', h.b.receive(held!.data, held!.src, held!.dst.port));
+  h.pump();
+  t.ok(h.installs.B.some((s) => s.direction === 'out' && s.spi === fresh.outSpi), "B's outbound SA went in with A's Delete of the old pair");
+  consistent(t, h, 'after the Delete');
+});

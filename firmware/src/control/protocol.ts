@@ -194,6 +194,22 @@ export interface CountersResult {
   };
   /** IKE datagrams and negotiations, both versions folded (ike/ike-nodes.ts). */
   ike: ExchangeCounters;
+  /** IKEv2 alone (ike/v2/exchange/context.ts V2Counters); absent from older daemons. */
+  ikev2?: {
+    malformed: number;
+    unexpected: number;
+    retransmitted: number;
+    /** Retransmitted requests answered from the response cache (RFC 7296 §2.1). */
+    cachedResponses: number;
+    ikeFailed: number;
+    childFailed: number;
+    halfOpenRefused: number;
+    /** IKE_SA_INIT answered with a COOKIE instead of state (§2.6). */
+    cookiesSent: number;
+    fragmentsSent: number;
+    fragmentsReceived: number;
+    fragmentsDropped: number;
+  };
   /** The negotiation log's own bounds at work (log/negotiation-log.ts LogStats). */
   log?: { suppressed: number; bytesWritten: number; rotations: number; writeErrors: number; syslogDropped: number };
 }

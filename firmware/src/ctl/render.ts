@@ -115,13 +115,21 @@ export function renderCounters(c: CountersResult): string {
     ['duplicate requests not answered again', String(i.repliesLimited)],
     ['fragments in / dropped / reassembled / out', `${i.fragmentsReceived} / ${i.fragmentsDropped} / ${i.reassembled} / ${i.fragmentsSent}`],
   ]);
+  const v = c.ikev2;
+  const v2 = v === undefined ? '' : `\n\n${table(['IKEv2 (included above)', 'COUNT'], [
+    ['COOKIEs sent instead of state (RFC 7296 §2.6)', String(v.cookiesSent)], ['half-open IKE SAs refused', String(v.halfOpenRefused)],
+    ['requests answered from the response cache', String(v.cachedResponses)], ['retransmissions', String(v.retransmitted)],
+    ['IKE SAs failed / child SAs failed', `${v.ikeFailed} / ${v.childFailed}`],
+    ['datagrams dropped: malformed / out of place or not authentic', `${v.malformed} / ${v.unexpected}`],
+    ['fragments in / dropped / out', `${v.fragmentsReceived} / ${v.fragmentsDropped} / ${v.fragmentsSent}`],
+  ])}`;
   const l = c.log;
   const log = l === undefined ? '' : `\n\n${table(['NEGOTIATION LOG', 'COUNT'], [
     ['lines left out by the rate limit (summarised)', String(l.suppressed)], ['bytes written', String(l.bytesWritten)],
     ['rotations to .sav at the size cap', String(l.rotations)], ['write errors', String(l.writeErrors)],
     ['syslog lines dropped (logger behind)', String(l.syslogDropped)],
   ])}`;
-  return `${esp}\n\n${ike}${log}`;
+  return `${esp}\n\n${ike}${v2}${log}`;
 }
 
 export function renderFilters(f: FiltersResult): string {

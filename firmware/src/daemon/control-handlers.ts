@@ -164,6 +164,7 @@ export function countersOf(d: DaemonState): CountersResult {
       eventsDropped: String(c.eventsDropped),
     },
     ike: { ...d.node.counters },
+    ikev2: { ...d.node.v2.counters },
     log: d.log.stats(),
   };
 }

@@ -153,6 +153,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
     ni: peerNonce,
     nr,
     weInitiated: false,
+    deferOutbound: old !== undefined,
     pfsGroup: group,
     esn: choice.esn,
     ...(gir ? { gir } : {}),

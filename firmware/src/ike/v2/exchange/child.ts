@@ -8,7 +8,7 @@ import type { EspAlgorithm } from '../../../dataplane/types.ts';
 import type { EspKeys } from '../../crypto/keymat.ts';
 import { wipe } from '../../crypto/secret.ts';
 import { espKeySizes } from '../../exchange/proposals.ts';
-import type { TunnelPolicy } from '../../exchange/types.ts';
+import type { ChildSaInstall, TunnelPolicy } from '../../exchange/types.ts';
 import { deriveChildKeys } from '../crypto/key-derivation.ts';
 import type { TrafficSelector } from '../wire/payloads.ts';
 import type { V2Context } from './context.ts';
@@ -34,35 +34,54 @@ export interface NewChild {
   weInitiated: boolean;
   gir?: Buffer;
   pfsGroup: number | null;
+  /** Responder of a rekey: hold the outbound SA back until the old pair is deleted. */
+  deferOutbound?: boolean;
   /** Extended sequence numbers agreed for the pair. */
   esn?: boolean;
 }
 
 export const udpEncapsulated = (sa: IkeSaV2): boolean => sa.natLocal || sa.natRemote;
 
-function push(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2, direction: 'in' | 'out', keys: EspKeys): void {
+function installOf(sa: IkeSaV2, c: ChildSaV2, direction: 'in' | 'out', keys: EspKeys): ChildSaInstall {
   const method = c.tunnel.methods.find((m) => m.esp === c.algorithm)!;
-  ctx.out.push({
-    kind: 'install',
-    sa: {
-      peer: sa.peer.name,
-      tunnel: c.tunnel.name,
-      reqid: c.reqid,
-      direction,
-      spi: direction === 'in' ? c.inSpi : c.outSpi,
-      algorithm: c.algorithm,
-      encKey: Buffer.concat([keys.encKey, keys.salt]),
-      ...(keys.integKey.length > 0 ? { authKey: Buffer.from(keys.integKey) } : {}),
-      local: sa.local,
-      remote: sa.remote,
-      encap: udpEncapsulated(sa) ? 'udp' : 'none',
-      localTs: c.localCidr,
-      remoteTs: c.remoteCidr,
-      ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
-      lifetimeSeconds: method.lifetimeSeconds,
-      lifetimeKilobytes: method.lifetimeKilobytes,
-      ...(c.esn ? { esn: true } : {}),
-    },
+  return {
+    peer: sa.peer.name,
+    tunnel: c.tunnel.name,
+    reqid: c.reqid,
+    direction,
+    spi: direction === 'in' ? c.inSpi : c.outSpi,
+    algorithm: c.algorithm,
+    encKey: Buffer.concat([keys.encKey, keys.salt]),
+    ...(keys.integKey.length > 0 ? { authKey: Buffer.from(keys.integKey) } : {}),
+    local: sa.local,
+    remote: sa.remote,
+    encap: udpEncapsulated(sa) ? 'udp' : 'none',
+    localTs: c.localCidr,
+    remoteTs: c.remoteCidr,
+    ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
+    lifetimeSeconds: method.lifetimeSeconds,
+    lifetimeKilobytes: method.lifetimeKilobytes,
+    ...(c.esn ? { esn: true } : {}),
+  };
+}
+
+function push(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2, direction: 'in' | 'out', keys: EspKeys): void {
+  ctx.out.push({ kind: 'install', sa: installOf(sa, c, direction, keys) });
+}
+
+/**
+ * The rekey responder's deferred outbound SA goes in (§2.8: the initiator
+ * deleted the old pair, so it has the new inbound SA by now). Before, ESP on
+ * the new SPI could overtake the CREATE_CHILD_SA response and find no SA there.
+ */
+function activateOutbound(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
+  const out = c.pendingOut;
+  if (!out) return;
+  delete c.pendingOut;
+  ctx.out.push({ kind: 'install', sa: { ...out, local: sa.local, remote: sa.remote, encap: udpEncapsulated(sa) ? 'udp' : 'none' } });
+  ctx.log('debug', sa, 'quick', 'INSTALL', 'outbound SA of the rekeyed pair installed (the old pair is gone)', {
+    tunnel: c.tunnel.name,
+    out: c.outSpi.toString(16).padStart(8, '0'),
   });
 }
 
@@ -96,7 +115,8 @@ export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV
   const inbound = n.weInitiated ? keys.responderToInitiator : keys.initiatorToResponder;
   const outbound = n.weInitiated ? keys.initiatorToResponder : keys.responderToInitiator;
   push(ctx, sa, child, 'in', inbound);
-  push(ctx, sa, child, 'out', outbound);
+  if (n.deferOutbound) child.pendingOut = installOf(sa, child, 'out', outbound);
+  else push(ctx, sa, child, 'out', outbound);
   for (const k of [inbound, outbound]) wipe(k.encKey, k.salt, k.integKey);
   wipe(n.gir);
   sa.children.push(child);
@@ -119,11 +139,15 @@ export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
   if (i < 0) return;
   sa.children.splice(i, 1);
   ctx.releaseSpi(c.inSpi);
-  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
+  if (c.pendingOut) {
+    wipe(c.pendingOut.encKey, c.pendingOut.authKey);
+    delete c.pendingOut;
+  } else ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
   ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
   ctx.log('info', sa, 'quick', 'DELETE', 'child SA pair removed', {
     tunnel: c.tunnel.name,
     in: c.inSpi.toString(16).padStart(8, '0'),
     out: c.outSpi.toString(16).padStart(8, '0'),
   });
+  for (const s of c.successors ?? []) if (sa.children.includes(s.child)) activateOutbound(ctx, sa, s.child);
 }

@@ -291,9 +291,15 @@ export class Ikev2Node implements V2Context {
     this.#index.add(sa);
   }
 
+  /**
+   * Idempotent, as the IKEv1 node's (the daemon's 30 s start = start sweep and
+   * start = trap call it whenever they like): a peer with an IKE SA that is
+   * being negotiated or is up gets no second one.
+   */
   initiate(peerName: string): Action[] {
     const peer = this.#peers.get(peerName);
-    if (peer && peer.remoteAddress !== ROAMING) {
+    const live = this.sasOf(peerName).some((s) => s.state !== 'DEAD' && s.state !== 'DELETING' && !s.replacedBy);
+    if (peer && peer.remoteAddress !== ROAMING && !live) {
       const sa = this.#newSa(peer, 'initiator', { address: peer.remoteAddress, port: IKE_PORT }, this.env.random(8));
       sa.initialContact = this.sasOf(peer.name).length === 0;
       this.#register(sa);

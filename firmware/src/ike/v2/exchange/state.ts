@@ -5,7 +5,7 @@
 import type { DhKeyPair } from '../../crypto/dh.ts';
 import { wipe } from '../../crypto/secret.ts';
 import type { EspAlgorithm } from '../../../dataplane/types.ts';
-import type { Endpoint, IkeMethod, PeerAuth, PeerPolicy, TunnelPolicy } from '../../exchange/types.ts';
+import type { ChildSaInstall, Endpoint, IkeMethod, PeerAuth, PeerPolicy, TunnelPolicy } from '../../exchange/types.ts';
 import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import { wipeIkeSaKeys } from '../crypto/key-derivation.ts';
 import type { EncrAlgorithm, IntegAlgorithm, PrfAlgorithm } from '../crypto/transforms.ts';
@@ -58,6 +58,8 @@ export interface ChildSaV2 {
   deleting?: boolean;
   /** The peer rekeyed it and will delete it (§2.8): our timers leave it alone. */
   peerRekeyed?: boolean;
+  /** Responder of a rekey: the outbound SA, installed once the initiator deletes the old pair (child.ts). */
+  pendingOut?: ChildSaInstall;
   /** Children created by rekeying this one, with the nonces of their exchange and whether we started it (§2.8.1). */
   successors?: { child: ChildSaV2; nonces: Buffer[]; mine: boolean }[];
 }
