@@ -508,6 +508,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
     B("dropsPadding", t.drops[SL_DROP_PADDING]);
     B("dropsDead", t.drops[SL_DROP_DEAD]);
     B("dropsTxError", t.drops[SL_DROP_TXERR]);
+    B("sysTunRead", t.sys_tun_read);
+    B("sysTunWrite", t.sys_tun_write);
+    B("sysRecv", t.sys_recv);
+    B("sysSend", t.sys_send);
+    B("recvMsgs", t.recv_msgs);
+    B("sendMsgs", t.send_msgs);
+    B("recvBatchMax", t.recv_batch_max);
+    B("sendBatchMax", t.send_batch_max);
     B("eventsDropped", events_dropped_.load(std::memory_order_relaxed));
     B("ikeDropped", ike_dropped_.load(std::memory_order_relaxed));
     return o;

@@ -16,6 +16,10 @@ typedef struct sl_counters {
 	_Atomic uint64_t rx_bytes, tx_bytes;
 	_Atomic uint64_t ike_rx, ike_tx, keepalives_rx, keepalives_tx;
 	_Atomic uint64_t drops[SL_DROP__COUNT];
+	/* Per-packet cost (bench-dataplane): data-path syscalls and the batch
+	 * sizes they reached. */
+	_Atomic uint64_t sys_tun_read, sys_tun_write, sys_recv, sys_send;
+	_Atomic uint64_t recv_msgs, send_msgs, recv_batch_max, send_batch_max;
 } __attribute__((aligned(64))) sl_counters_t;
 
 /* Single writer per block: a relaxed load+store is enough and avoids a locked op. */
@@ -24,5 +28,10 @@ typedef struct sl_counters {
 						(uint64_t)(n), memory_order_relaxed)
 #define SL_CNT_INC(field) SL_CNT_ADD(field, 1)
 #define SL_CNT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+#define SL_CNT_MAX(field, v)                                                            \
+	do {                                                                            \
+		if ((uint64_t)(v) > SL_CNT_GET(field))                                  \
+			atomic_store_explicit(&(field), (uint64_t)(v), memory_order_relaxed); \
+	} while (0)
 
 #endif

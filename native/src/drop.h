@@ -24,6 +24,8 @@ typedef struct sl_counter_totals {
 	uint64_t rx_bytes, tx_bytes;
 	uint64_t ike_rx, ike_tx, keepalives_rx, keepalives_tx;
 	uint64_t drops[SL_DROP__COUNT];
+	uint64_t sys_tun_read, sys_tun_write, sys_recv, sys_send;
+	uint64_t recv_msgs, send_msgs, recv_batch_max, send_batch_max; /* max: over workers */
 } sl_counter_totals_t;
 
 #endif

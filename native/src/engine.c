@@ -322,5 +322,15 @@ void sl_engine_counters(sl_engine_t *e, sl_counter_totals_t *t)
 		t->keepalives_tx += SL_CNT_GET(c->keepalives_tx);
 		for (int d = 0; d < SL_DROP__COUNT; d++)
 			t->drops[d] += SL_CNT_GET(c->drops[d]);
+		t->sys_tun_read += SL_CNT_GET(c->sys_tun_read);
+		t->sys_tun_write += SL_CNT_GET(c->sys_tun_write);
+		t->sys_recv += SL_CNT_GET(c->sys_recv);
+		t->sys_send += SL_CNT_GET(c->sys_send);
+		t->recv_msgs += SL_CNT_GET(c->recv_msgs);
+		t->send_msgs += SL_CNT_GET(c->send_msgs);
+		if (SL_CNT_GET(c->recv_batch_max) > t->recv_batch_max)
+			t->recv_batch_max = SL_CNT_GET(c->recv_batch_max);
+		if (SL_CNT_GET(c->send_batch_max) > t->send_batch_max)
+			t->send_batch_max = SL_CNT_GET(c->send_batch_max);
 	}
 }

@@ -77,6 +77,11 @@ static void send_groups(wstate_t *s, int fd, int ng)
 	int off = 0;
 	while (off < ng) {
 		int r = sendmmsg(fd, s->gmsg + off, (unsigned)(ng - off), 0);
+		SL_CNT_INC(s->w.cnt->sys_send);
+		if (r > 0) {
+			SL_CNT_ADD(s->w.cnt->send_msgs, r);
+			SL_CNT_MAX(s->w.cnt->send_batch_max, r);
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -92,6 +97,7 @@ static void send_groups(wstate_t *s, int fd, int ng)
 							      .msg_iov = &m->msg_hdr.msg_iov[k],
 							      .msg_iovlen = 1 };
 					ssize_t sent = sendmsg(fd, &one, 0);
+					SL_CNT_INC(s->w.cnt->sys_send);
 					if (sent >= 0) {
 						SL_CNT_INC(s->w.cnt->tx_packets);
 						SL_CNT_ADD(s->w.cnt->tx_bytes, sent);
@@ -252,6 +258,7 @@ static int tun_batch(wstate_t *s)
 	int reads = 0;
 	for (; reads < BATCH; reads++) {
 		ssize_t r = read(s->tun, s->scratch, SCRATCH);
+		SL_CNT_INC(s->w.cnt->sys_tun_read);
 		if (r <= 0)
 			break;
 		sl_vnet_t v;
@@ -325,6 +332,7 @@ static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_
 
 static void tun_write1(wstate_t *s, const uint8_t *buf, size_t len, int segs)
 {
+	SL_CNT_INC(s->w.cnt->sys_tun_write);
 	if (write(s->tun, buf, len) == (ssize_t)len)
 		SL_CNT_ADD(s->w.cnt->tun_tx_packets, segs);
 	else
@@ -352,6 +360,7 @@ static void write_tun(wstate_t *s, int n)
 		static const uint8_t vnet0[SL_VNET_HDR_LEN];
 		struct iovec iov[2] = { { (void *)vnet0, sizeof(vnet0) },
 					{ s->inner[i], s->inner_len[i] } };
+		SL_CNT_INC(s->w.cnt->sys_tun_write);
 		if (writev(s->tun, iov, 2) == (ssize_t)(sizeof(vnet0) + s->inner_len[i]))
 			SL_CNT_INC(s->w.cnt->tun_tx_packets);
 		else
@@ -380,8 +389,11 @@ static int net_batch(wstate_t *s, int fd, bool raw)
 {
 	prep_rx(s);
 	int n = recvmmsg(fd, s->rmsg, RX_BATCH, MSG_DONTWAIT, NULL);
+	SL_CNT_INC(s->w.cnt->sys_recv);
 	if (n <= 0)
 		return 0;
+	SL_CNT_ADD(s->w.cnt->recv_msgs, n);
+	SL_CNT_MAX(s->w.cnt->recv_batch_max, n);
 	int nout = 0;
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &s->rmsg[i].msg_hdr;

@@ -125,6 +125,17 @@ export interface GlobalCounters {
    */
   eventsDropped?: bigint;
   ikeDropped?: bigint;
+  /** Data-path syscalls and batch sizes (bench-dataplane's per-packet cost): TUN
+   * reads/writes, recvmmsg/sendmmsg calls (sendmsg fallbacks included), messages they
+   * moved, and the largest batch one call moved on any worker. */
+  sysTunRead?: bigint;
+  sysTunWrite?: bigint;
+  sysRecv?: bigint;
+  sysSend?: bigint;
+  recvMsgs?: bigint;
+  sendMsgs?: bigint;
+  recvBatchMax?: bigint;
+  sendBatchMax?: bigint;
 }
 
 export type SaEvent =
