@@ -7,6 +7,9 @@
 //      cross as IKEv2 fragments. Optional PPK on both sides: it is used.
 //   2. charon on gwA initiates to sitelinkd on gwB with ECDSA P-256
 //      certificates and DN identities; PPK required on both sides.
+//   3./4. the other way round for each key type (RSA through the same NAT);
+//   5. charon names a PPK sitelinkd does not have: NO_PPK_AUTH is verified;
+//   6. sitelinkd <-> sitelinkd with 4096-bit RSA through the same NAT.
 // Traffic must flow and charon must log that it verified our signature.
 import t from 'tap';
 import type * as Tap from 'tap';
@@ -118,7 +121,7 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
 
   const run = async (
     t: Tap.Test,
-    c: { name: string; key: 4096 | 'ec'; sitelinkdOn: 'gwA' | 'gwB'; dn: boolean; ppkRequired: boolean },
+    c: { name: string; key: 4096 | 'ec'; sitelinkdOn: 'gwA' | 'gwB'; dn: boolean; ppkRequired: boolean; ourPpkId?: string },
   ): Promise<void> => {
     const pki = pkiFor(c.key);
     const me = c.sitelinkdOn;
@@ -131,14 +134,14 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
       remote: seenAs[other],
       remoteId: c.dn ? `dn:${id(other)}` : id(other),
       pskId: 'unused.lab',
-      secretsExtra: `ppk {\n  ${PPK_ID} = 0x${PPK_HEX}\n}\n`,
+      secretsExtra: `ppk {\n  ${c.ourPpkId ?? PPK_ID} = 0x${PPK_HEX}\n}\n`,
       local: net[me],
       remoteNet: net[other],
       psk: 'unused-with-certificates',
       start: me === 'gwA' ? 'start' : 'none',
       version: 2,
       cert: { kind, certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
-      peerLines: [`ppk = ${PPK_ID}`, `ppk-required = ${c.ppkRequired ? 'yes' : 'no'}`],
+      peerLines: [`ppk = ${c.ourPpkId ?? PPK_ID}`, `ppk-required = ${c.ppkRequired ? 'yes' : 'no'}`],
     });
     let d: Sitelinkd | null = null;
     if (me === 'gwB') d = await Sitelinkd.start(lab.ns('gwB'), files);
@@ -177,8 +180,13 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
       const algo = c.key === 'ec' ? 'ECDSA' : 'RSA_EMSA_PSS';
       t.match(charon.log(), new RegExp(`authentication of '${id(me).replace(/[.]/g, '\\.')}' with ${algo}\\S* successful`), `charon verified our ${algo} signature`);
       const peerScheme = c.key === 'ec' ? 'ecdsa-sha256' : 'rsa';
-      const ours = new RegExp(`peer .* authenticated \\(we ${kind}, peer ${peerScheme}[^)]*, PPK\\)`);
-      t.match(daemon.logText(), ours, 'sitelinkd verified charon and used the PPK');
+      const ppkUsed = c.ourPpkId === undefined;
+      const ours = new RegExp(`peer .* authenticated \\(we ${kind}, peer ${peerScheme}(-sha\\d+)?${ppkUsed ? ', PPK' : ''}\\)`);
+      t.match(
+        daemon.logText(),
+        ours,
+        ppkUsed ? 'sitelinkd verified charon and used the PPK' : "sitelinkd, without charon's PPK, verified its NO_PPK_AUTH instead",
+      );
       t.notOk(daemon.logText().includes(PPK_HEX.slice(0, 16)), 'the PPK is not in the log');
       const status = await controlRequest(files.socket, 'sas');
       t.equal(status.mainMode[0]?.auth, kind, `sitelinkctl sas shows ${kind}`);
@@ -207,6 +215,9 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
   );
   await t.test('sitelinkd (gwA) initiates, ECDSA certificates, DN identities', (t) =>
     run(t, { name: 'ec-i', key: 'ec', sitelinkdOn: 'gwA', dn: true, ppkRequired: false }),
+  );
+  await t.test("strongSwan initiates with a PPK sitelinkd does not have: NO_PPK_AUTH (RFC 8784 §3), both optional", (t) =>
+    run(t, { name: 'ec-n', key: 'ec', sitelinkdOn: 'gwB', dn: false, ppkRequired: false, ourPpkId: 'another-ppk' }),
   );
 
   await t.test('sitelinkd <-> sitelinkd, 4096-bit RSA certificates, IP fragments dropped: RFC 7383 both ways', async (t) => {
