@@ -70,8 +70,8 @@ sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
 /* Wipes keys (sl_crypto_free) and frees. */
 void sl_sa_free(sl_sa_t *sa);
 /* Frees (and so wipes) the crypto contexts of a dead SA.  The caller must
- * exclude every worker (SADB write lock): workers use sa->ctx[] only under
- * the read lock and only after seeing dead == false. */
+ * have waited for a grace period after the SA died (sl_sadb_reap): workers
+ * use sa->ctx[] only after seeing dead == false, between quiescent points. */
 void sl_sa_wipe_keys(sl_sa_t *sa);
 /* Point the SA at a new remote; sock_family is the engine socket's (0 = none
  * yet).  Writes the spare destination slot and publishes it: the caller

@@ -1,7 +1,8 @@
 // A static-key ESP-in-UDP tunnel between the emulated board and a
 // sitelink-static gateway on the host, both running dist/sitelink-static.mjs:
-// the board on Node 20 with its arm64 addon (crypto backend auto, so AF_ALG
-// on the board's kernel), the host on the host addon.
+// the board on Node 20 with its arm64 addon (crypto backend afalg, so the
+// board's kernel drivers carry the tunnel; the auto backend's probe is checked
+// by ike-tunnel.test.ts), the host on the host addon.
 //
 // QEMU runs inside a network namespace made for this test, so its user-mode
 // network's "host" (10.0.2.2) is that namespace's loopback, where the host
@@ -82,7 +83,7 @@ t.test('static tunnel: board in QEMU <-> host gateway', { skip: skip ?? false },
   const hostToBoard = keys(20, 0x6001);
   const tunnel = { encap: 'udp' as const, algorithm: 'aes128gcm16' as const, esn: true, replayWindow: 1024 };
   const boardCfg: StaticTunnelConfig = {
-    tun: 'sl0', listen: { address: '0.0.0.0', port: 4500 }, backend: 'auto', workers: 1, rawEsp: false,
+    tun: 'sl0', listen: { address: '0.0.0.0', port: 4500 }, backend: 'afalg', workers: 1, rawEsp: false,
     tunnels: [{ name: 'hq', ...tunnel, local: { address: '10.0.2.15', port: 4500 }, remote: { address: '10.0.2.2', port: 4500 },
       localSubnets: [BOARD_LAN.net], remoteSubnets: [HOST_LAN.net], out: boardToHost, in: hostToBoard }],
   };

@@ -107,7 +107,8 @@ int sl_crypto_new(sl_crypto_t **out, const sl_crypto_params_t *p, sl_backend_t w
 		rc = try_backend(c, ossl, SL_BACKEND_OPENSSL, p, err, errlen);
 		break;
 	case SL_BACKEND_AUTO:
-		/* The kernel first: on a board it reaches the crypto engine. */
+		/* The kernel first: on a board it reaches the crypto engine.  (SAs
+		 * decide by measurement before they get here: sa.c, probe.c.) */
 		rc = SL_CRYPTO_ENOTSUP;
 		if (sl_afalg_available())
 			rc = try_backend(c, &sl_afalg_ops, SL_BACKEND_AFALG, p, err, errlen);
