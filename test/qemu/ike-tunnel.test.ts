@@ -1,6 +1,6 @@
-// IKEv1 from the board: the firmware image boots in QEMU with sitelink.conf
+// IKEv2 from the board: the firmware image boots in QEMU with sitelink.conf
 // and secrets in its config store, sitelinkd starts at boot and initiates
-// main mode + quick mode (PSK, ESP aes128gcm16) from behind QEMU's user-mode
+// IKE_SA_INIT + IKE_AUTH (version = 2, PSK, ESP aes128gcm16) from behind QEMU's user-mode
 // NAT to a headquarters gateway in a host namespace:
 //   (a) sitelinkd (dist/sitelinkd.mjs on the host),
 //   (b) strongSwan charon (kernel-libipsec).
@@ -100,7 +100,8 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   try { sas = JSON.parse(sasRun.stdout) as SasResult; } catch { t.fail(`sas output is not JSON: ${sasRun.stdout.slice(0, 500)}`); }
   if (sas) {
     const mm = sas.mainMode[0];
-    t.equal(sas.mainMode.length, 1, 'board: one ISAKMP SA');
+    t.equal(sas.mainMode.length, 1, 'board: one IKE SA');
+    t.equal(mm?.version, 2, 'over IKEv2 (the demo default)');
     t.equal(mm?.role, 'initiator', 'board initiated');
     t.equal(mm?.nat.local, true, 'board detected that it is behind a NAT (NAT-D)');
     t.equal(mm?.natt, true, 'and floated to UDP 4500');
@@ -178,7 +179,7 @@ t.test(
       path.join(s.dir, 'charon'),
       swanctlConf({
         name: 'branch1',
-        version: 1,
+        version: 2,
         localAddr: '198.51.100.2',
         remoteAddr: '%any',
         localId: 'hq.sitelink.demo',

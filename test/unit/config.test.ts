@@ -36,7 +36,8 @@ t.test('the shipped example validates', async (t) => {
   t.equal(hq?.remoteAddress, '198.51.100.2');
   t.equal(hq?.natTraversal, 'auto');
   t.equal(hq?.dpd?.delaySeconds, 30);
-  t.same(hq?.keyExchange.methods[0], { encryption: 'aes256', integrity: 'sha256', dhGroup: 19 });
+  t.equal(hq?.ikeVersion, 2, 'new peers speak IKEv2');
+  t.same(hq?.keyExchange.methods[0], { encryption: 'aes256gcm16', integrity: 'sha256', dhGroup: 19 });
   t.equal(hq?.keyExchange.lifetimeSeconds, 480 * 60);
   const rule = r.config.rules.find((x) => x.name === 'to-hq');
   t.equal(rule?.action.kind, 'negotiate');
