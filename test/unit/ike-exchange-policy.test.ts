@@ -95,3 +95,38 @@ t.test('a second quick mode that times out: a new main mode is tried', async (t)
   for (let s = 0; s < 140; s += 2) first.advance(2_000);
   t.equal(mainModes(first).length, 1, 'one main mode only');
 });
+
+t.test('lifetimes in kilobytes: negotiated down to the smaller one, and a soft limit rekeys the pair', async (t) => {
+  const kb = (n: number) => [{ esp: 'aes128gcm16' as const, lifetimeSeconds: 3600, lifetimeKilobytes: n }];
+  const h = new Harness({ tunnelA: { methods: kb(50_000) }, tunnelB: { methods: kb(2048) } });
+  h.bringUp();
+  t.same(
+    h.installs.A.map((s) => s.lifetimeKilobytes),
+    [2048, 2048],
+    "the responder's smaller kilobyte lifetime is used by both sides (RESPONDER-LIFETIME)",
+  );
+  t.same(h.installs.B.map((s) => s.lifetimeKilobytes), [2048, 2048]);
+  const out = outs(h, 'A')[0]!;
+  h.apply('A', h.a.saLimit(out.spi, 'out', false));
+  h.pump();
+  t.equal(outs(h, 'A').length, 2, 'the soft byte limit (90% of 2048 KB in the engine) rekeyed the pair');
+  t.ok(h.deletes.A.includes(out.spi), 'make-before-break: the old pair went after the new one was in');
+});
+
+t.test('session key refresh limit above 1: two quick modes per main mode, on both sides', async (t) => {
+  const three = (local: string, remotes: string[]) => remotes.map((r, i) => tunnel(local, r, { name: `t${i}` }));
+  for (const side of ['A', 'B'] as const) {
+    const limit = { quickModeLimit: 2 };
+    const h = new Harness({
+      peerA: { tunnels: three('198.18.1.0/24', ['198.18.2.0/24', '198.18.3.0/24', '198.18.4.0/24']), ...(side === 'A' ? limit : {}) },
+      peerB: {
+        tunnels: ['198.18.2.0/24', '198.18.3.0/24', '198.18.4.0/24'].map((l, i) => tunnel(l, '198.18.1.0/24', { name: `t${i}` })),
+        ...(side === 'B' ? limit : {}),
+      },
+    });
+    h.bringUp();
+    for (let i = 0; i < 5; i++) h.advance(1000);
+    t.equal(outs(h, 'A').length, 3, `limit on ${side}: all three tunnels up`);
+    t.equal(mainModes(h).length, 2, `limit on ${side}: a second main mode for the third quick mode`);
+  }
+});
