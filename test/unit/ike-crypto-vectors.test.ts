@@ -6,6 +6,7 @@
 import t from 'tap';
 import { createHash, getDiffieHellman, randomBytes } from 'node:crypto';
 import { dhGroupById, supportedDhGroups, DhError } from '../../firmware/src/ike/crypto/dh.ts';
+import { privateExponentBits } from '../../firmware/src/ike/crypto/dh-modp.ts';
 import { hashById, HashId } from '../../firmware/src/ike/crypto/hash.ts';
 import { cipherById, CipherId } from '../../firmware/src/ike/crypto/cipher.ts';
 import { constantTimeEqual, wipe } from '../../firmware/src/ike/crypto/secret.ts';
@@ -146,6 +147,21 @@ t.test('every group draws its private key from the injected random source', asyn
       t.throws(() => g.generate(zeros), DhError, `${g.name}: a source of zeros is refused`);
       t.equal(draws, 16, `${g.name}: after a bounded number of draws`);
     }
+  }
+});
+
+t.test('MODP private exponents are twice the security strength, not full length (RFC 3526 §8)', async (t) => {
+  t.same(
+    [768, 1024, 1536, 2048, 3072, 4096, 6144, 8192].map(privateExponentBits),
+    [160, 160, 192, 224, 256, 304, 352, 400],
+  );
+  for (const g of supportedDhGroups().filter((x) => x.name.startsWith('modp'))) {
+    let asked = 0;
+    const a = g.generate((n) => ((asked = n), Buffer.alloc(n, 0xff)));
+    t.equal(asked * 8, privateExponentBits(g.publicLength * 8), `${g.name}: draws ${asked} bytes for the exponent`);
+    // x = 2^bits - 1: g^x must agree with the peer like any other key.
+    const b = g.generate(randomBytes);
+    t.same(a.computeSecret(b.publicKey), b.computeSecret(a.publicKey), `${g.name}: a short exponent still agrees`);
   }
 });
 

@@ -37,6 +37,7 @@ export function modpGroup(
   const generator = ref.getGenerator();
   const p = bytesToBigInt(prime);
   const length = prime.length;
+  const exponentBits = privateExponentBits(length * 8);
   const fromPrivate = (privateKey: Uint8Array): DhKeyPair => {
     const dh = createDiffieHellman(prime, generator);
     dh.setPrivateKey(Buffer.from(privateKey));
@@ -50,13 +51,19 @@ export function modpGroup(
     name: nodeName,
     publicLength: length,
     weak,
-    // A full-length exponent, as OpenSSL picks for an unnamed prime (bits(p) - 1): every
-    // MODP prime starts with 64 one bits (RFC 2409 §6, RFC 3526), so clearing the top bit
-    // keeps x below p; x <= 1 is redrawn.
+    // A private exponent of twice the group's security strength (RFC 3526 §8; NIST SP
+    // 800-56A rev. 3 §5.6.1.1.1 for safe-prime groups; what OpenSSL draws for these named
+    // groups), not a full-length one: a 2047-bit exponent made each modp2048 key pair and
+    // shared secret ~9x the work (a bench:ike hub spent most of its CPU there). Padded
+    // to the prime's length with leading zeros, it stays far below p; x <= 1 is redrawn.
     generate(random) {
+      const bytes = Math.ceil(exponentBits / 8);
       for (let i = 0; i < MAX_DRAWS; i++) {
-        const raw = random(length);
-        raw[0]! &= 0x7f;
+        const raw = Buffer.alloc(length);
+        const drawn = random(bytes);
+        drawn.copy(raw, length - bytes);
+        drawn.fill(0);
+        raw[length - bytes]! &= 0xff >> (bytes * 8 - exponentBits);
         try {
           if (bytesToBigInt(raw) > 1n) return fromPrivate(raw);
         } finally {
@@ -67,4 +74,23 @@ export function modpGroup(
     },
     fromPrivateKey: fromPrivate,
   };
+}
+
+/**
+ * Bits of the private exponent for a MODP prime of `primeBits`: twice the security
+ * strength (NIST SP 800-57 part 1 table 2; RFC 3526 §8 asks for at least that),
+ * the values OpenSSL uses for the same named groups (ffc_dh named groups).
+ */
+export function privateExponentBits(primeBits: number): number {
+  const strength: [number, number][] = [
+    [8192, 200],
+    [6144, 176],
+    [4096, 152],
+    [3072, 128],
+    [2048, 112],
+    [1536, 96],
+    [1024, 80],
+  ];
+  for (const [bits, s] of strength) if (primeBits >= bits) return 2 * s;
+  return Math.min(primeBits - 1, 160);
 }
