@@ -23,6 +23,7 @@ function pendingQuickMode(over: ConstructorParameters<typeof Harness>[0] = {}): 
 function refusal(h: Harness, type: number, form: Form): NotifyPayload {
   const aSa = h.a.sasOf('gwB')[0]!;
   const qm = [...aSa.quick.values()][0]!;
+  if (qm.state !== 'QM1_SENT') throw new Error(`quick mode in ${qm.state}, not pending`);
   switch (form) {
     case 'quick mode SPI':
       return notify(type, ProtocolId.ESP, qm.inSpi);
@@ -103,7 +104,7 @@ t.test('with two quick modes pending, an SPI-less refusal is matched by message 
   t.equal(refusedQuickMode(sa, spiless, q2!.messageId), q2, 'the one whose message ID the informational reuses');
   t.equal(refusedQuickMode(sa, spiless, 0x12345678), 'ambiguous', 'another message ID: cannot tell');
   t.equal(
-    refusedQuickMode(sa, notify(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.ESP, q1!.inSpi) as NotifyPayload, 0x12345678),
+    refusedQuickMode(sa, notify(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.ESP, q1?.state === 'QM1_SENT' ? q1.inSpi : Buffer.alloc(4)), 0x12345678),
     q1,
     'an SPI always tells',
   );

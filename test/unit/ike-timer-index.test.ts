@@ -163,7 +163,7 @@ function randomSa(r: (n: number) => number, base: number): IsakmpSa {
       ni: Buffer.alloc(16),
       retransmit: randomRetransmit(r, base),
       ...(done && r(1) < 0.7 ? { forgetAt: base + int(r, 120_000) } : {}),
-    });
+    } as unknown as QuickModeExchange);
   }
   const children: ChildSa[] = [];
   for (let i = int(r, 3); i > 0; i--) {
@@ -184,7 +184,11 @@ function randomSa(r: (n: number) => number, base: number): IsakmpSa {
   return {
     peer: randomPeer(r),
     role: r(1) < 0.5 ? 'initiator' : 'responder',
-    state: states[int(r, states.length)]!,
+    // Main mode state only: the timers read nothing else of it.
+    mm: { state: states[int(r, states.length)]! },
+    get state(): string {
+      return (this as unknown as IsakmpSa).mm.state;
+    },
     ckyI: Buffer.alloc(8, 1),
     ckyR: Buffer.alloc(8, 2),
     createdAt: created,

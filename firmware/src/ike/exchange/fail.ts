@@ -9,13 +9,12 @@
 
 import type { FailureReason } from '../../log/failure-record.ts';
 import type { Severity } from '../../log/syslog.ts';
-import { wipe } from '../crypto/secret.ts';
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, encodeMessage, notify } from '../wire/index.ts';
 import { dropPreinstalledInbound } from './child-sa.ts';
 import type { ExchangeContext } from './context.ts';
 import { mainModeFailure, quickFailureOfNotify, quickModeFailure, type FailureExtra } from './failure.ts';
 import { sendInformational } from './informational.ts';
-import type { IsakmpSa, QuickModeExchange } from './isakmp-sa.ts';
+import { keyedOf, wipeQuickMode, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
 import { tunnelMethodNames } from './proposal-names.ts';
 
 /** What went wrong, one code per kind of failure (both phases). */
@@ -191,14 +190,15 @@ function failQuick(
   if (qm) {
     qm.retransmit.stop();
     dropPreinstalledInbound(ctx, sa, qm);
-    wipe(qm.ni, qm.nr, qm.pending?.gqmxy);
+    wipeQuickMode(qm);
     sa.quick.delete(messageId);
     // A rekey that timed out is tried again on the next tick (the old pair is still due);
     // one the peer refused is not, or we would ask again every second.
-    if (f.code === 'timeout' && qm.rekeyOf !== undefined) {
-      const old = sa.children.find((c) => c.reqid === qm.rekeyOf);
+    const rekeyOf = qm.state === 'QM1_SENT' ? qm.rekeyOf : null;
+    if (f.code === 'timeout' && rekeyOf !== null) {
+      const old = sa.children.find((c) => c.reqid === rekeyOf);
       if (old) old.rekeying = false;
     }
   }
-  sa.crypto?.forget(messageId);
+  keyedOf(sa)?.crypto.forget(messageId);
 }

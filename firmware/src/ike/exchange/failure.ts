@@ -5,7 +5,7 @@
 import type { FailureReason, FailureRecord } from '../../log/failure-record.ts';
 import type { ExchangeContext } from './context.ts';
 import { NotifyType } from '../wire/index.ts';
-import type { IsakmpSa } from './isakmp-sa.ts';
+import { negotiatedOf, peerOfferOf, type IsakmpSa } from './isakmp-sa.ts';
 import { ikeMethodName } from './proposal-names.ts';
 import { describeIdentity } from './identity.ts';
 import { authConfigLines, quickModeConfigLines } from '../common/config-lines.ts';
@@ -26,11 +26,11 @@ export function mainModeFailure(ctx: ExchangeContext, sa: IsakmpSa, code: Failur
   const detail: FailureDetail = {
     code,
     role: sa.role,
-    offered: sa.role === 'initiator' ? ours : (sa.peerOffer ?? []),
+    offered: sa.role === 'initiator' ? ours : peerOfferOf(sa),
     acceptable: ours,
     ...(field ? { configField: field } : {}),
     remoteAddress: sa.remote.address,
-    ...(auth ? { expectedId: describeIdentity(sa.peer.remoteId), configLines: authConfigLines(sa.peer, sa.auth) } : {}),
+    ...(auth ? { expectedId: describeIdentity(sa.peer.remoteId), configLines: authConfigLines(sa.peer, negotiatedOf(sa)?.auth) } : {}),
     ...extra,
   };
   ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason, detail });
@@ -68,7 +68,7 @@ export function mainModeSilence(sa: IsakmpSa): FailureExtra {
         unanswered: 'MM5 (our identity and authentication, encrypted)',
         lastAnswered: 'MM3 (answered by MM4)',
         expectedId: describeIdentity(sa.peer.remoteId),
-        configLines: authConfigLines(sa.peer, sa.auth),
+        configLines: authConfigLines(sa.peer, sa.mm.state === 'MM5_SENT' ? sa.mm.auth : undefined),
       };
     default:
       return {};

@@ -102,7 +102,13 @@ export class Reassembler {
     if (set.last === null || set.parts.size !== set.last) return { kind: 'incomplete' };
     this.#sets.delete(key);
     const ordered: Buffer[] = [];
-    for (let n = 1; n <= set.last; n++) ordered.push(set.parts.get(n)!);
+    for (let n = 1; n <= set.last; n++) {
+      const part = set.parts.get(n);
+      // As many parts as the last number, none of them numbered 0 or beyond it (checked on
+      // arrival), means parts 1..last are all here; a gap would be a bug: drop the set.
+      if (part === undefined) return this.#drop(set.parts.size, `fragment ${n} missing`);
+      ordered.push(part);
+    }
     this.#counters.reassembled++;
     return { kind: 'complete', datagram: Buffer.concat(ordered), fragments: set.last };
   }

@@ -25,7 +25,7 @@ import type { ExchangeCounters } from './context.ts';
 import { emptyFailureCounts, fail, type FailureCounts } from './fail.ts';
 import { phase1AttributesName } from './proposal-names.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
-import { cookieKey, releaseMainModeState, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
+import { cookieKey, isEstablished, negotiatedOf, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
@@ -117,6 +117,16 @@ export function maxIkeDatagram(to: Endpoint, localPort: number): number {
  * ports (`RULE#2`, policy-from-config.ts) or a default-response pair (`RULE~CIDR`). */
 export function ofRules(tunnel: string, rules: readonly string[]): boolean {
   return rules.some((r) => tunnel === r || tunnel.startsWith(`${r}#`) || tunnel.startsWith(`${r}~`));
+}
+
+function phase1Name(sa: IsakmpSa): string {
+  const n = negotiatedOf(sa);
+  return n ? phase1AttributesName(n.chosen) : '';
+}
+
+function authName(sa: IsakmpSa): string {
+  const n = negotiatedOf(sa);
+  return n ? authMethodName(n.chosen.authMethod) : '';
 }
 
 export class IkeNode implements TimerHost {
@@ -239,7 +249,6 @@ export class IkeNode implements TimerHost {
   established(sa: IsakmpSa, initialContact: boolean): void {
     // A %any SA may have just learnt which peer it is (main-mode.ts): file it there first.
     this.#index.refile(sa);
-    releaseMainModeState(sa);
     sa.lastHeard = this.env.now();
     for (const other of this.#sasOf(sa.peer.name)) {
       if (other === sa) continue;
@@ -292,7 +301,8 @@ export class IkeNode implements TimerHost {
     this.#index.touch(sa);
     const limit = sa.peer.quickModeLimit ?? 0;
     if (!sa.retired && (limit === 0 || sa.quickModes < limit)) {
-      initiateQuickMode(this, sa, tunnel, rekeyOf);
+      // Callers start quick modes only under established SAs (main mode queues them).
+      if (isEstablished(sa)) initiateQuickMode(this, sa, tunnel, rekeyOf);
       return;
     }
     // Session key refresh limit reached: the next quick mode runs under a fresh main
@@ -616,7 +626,7 @@ export class IkeNode implements TimerHost {
         }
         return;
       case ExchangeType.QUICK:
-        if (sa.state !== 'ESTABLISHED' || !msg.encrypted) {
+        if (!isEstablished(sa) || !msg.encrypted) {
           this.counters.unexpected++;
           this.log('warning', sa, 'quick', 'RECV', 'dropped: quick mode before main mode completed or not encrypted');
           return;
@@ -780,7 +790,7 @@ export class IkeNode implements TimerHost {
       return;
     }
     const fx = handleInformational(this, sa, msg);
-    if (sa.state === 'MM5_SENT') {
+    if (sa.mm.state === 'MM5_SENT') {
       // The peer answered MM5 with a notify instead of MM6.
       const err = fx?.errors[0];
       if (err !== undefined) {
@@ -790,7 +800,7 @@ export class IkeNode implements TimerHost {
           reason: `peer sent ${notifyName(err)}`,
           extra: { detail: `peer answered MM5 with ${notifyName(err)}` },
         });
-      } else if (!fx && ++sa.unreadableReplies >= UNREADABLE_REPLIES_LIMIT) {
+      } else if (!fx && ++sa.mm.unreadableReplies >= UNREADABLE_REPLIES_LIMIT) {
         // Twice in answer to MM5 (and its retransmission) is no coincidence.
         fail(this, { phase: 'main', sa }, {
           code: 'psk-mismatch',
@@ -892,8 +902,8 @@ export class IkeNode implements TimerHost {
       natLocal: sa.natLocal,
       natRemote: sa.natRemote,
       cookies: `${sa.ckyI.toString('hex')}:${sa.ckyR.toString('hex')}`,
-      proposal: sa.suite && sa.chosen ? phase1AttributesName(sa.chosen) : '',
-      auth: sa.chosen ? authMethodName(sa.chosen.authMethod) : '',
+      proposal: phase1Name(sa),
+      auth: authName(sa),
       remainingSeconds: Math.max(0, Math.floor((sa.expiresAt - now) / 1000)),
       children: sa.children.map((c) => ({
         peer: sa.peer.name,

@@ -20,7 +20,7 @@ import {
   type NotifyPayload,
 } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
-import { rememberInformational, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
+import { keyedOf, rememberInformational, type IsakmpSa, type PendingQuickMode } from './isakmp-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 
 const NOTIFY_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(NotifyType).map(([k, v]) => [v, k]));
@@ -40,12 +40,13 @@ export function notifyName(t: number): string {
 }
 
 export function sendInformational(ctx: ExchangeContext, sa: IsakmpSa, rest: (NotifyPayload | DeletePayload)[]): void {
-  if (!sa.crypto || !sa.keys || !sa.suite) return;
+  const k = keyedOf(sa);
+  if (!k) return;
   let messageId = 0;
   while (messageId === 0 || sa.quick.has(messageId)) messageId = ctx.env.random(4).readUInt32BE(0);
-  const h = informationalHash(sa.suite.hash, sa.keys.skeyidA, messageId, encodePayloads(rest).bytes);
-  const data = encryptMessage(sa.crypto, sa, ExchangeType.INFORMATIONAL, messageId, withHash(h, rest));
-  sa.crypto.forget(messageId);
+  const h = informationalHash(k.suite.hash, k.keys.skeyidA, messageId, encodePayloads(rest).bytes);
+  const data = encryptMessage(k.crypto, sa, ExchangeType.INFORMATIONAL, messageId, withHash(h, rest));
+  k.crypto.forget(messageId);
   ctx.out.push({ kind: 'send', localPort: sa.local.port, to: sa.remote, data });
 }
 
@@ -78,40 +79,40 @@ export interface InformationalEffects {
  * that a complaint about something else (a malformed informational, say) does not
  * fail an unrelated quick mode.
  */
-export function refusedQuickMode(sa: IsakmpSa, n: NotifyPayload, messageId: number): QuickModeExchange | 'ambiguous' | null {
-  const pending = [...sa.quick.values()].filter(
-    (q) => (q.role === 'initiator' && q.state === 'QM1_SENT') || (q.role === 'responder' && q.state === 'QM2_SENT'),
-  );
-  const bySpi = pending.find((q) => n.spi.equals(q.inSpi) || (q.role === 'responder' && q.pending !== undefined && n.spi.equals(q.pending.peerSpi)));
+export function refusedQuickMode(sa: IsakmpSa, n: NotifyPayload, messageId: number): PendingQuickMode | 'ambiguous' | null {
+  const pending = [...sa.quick.values()].filter((q): q is PendingQuickMode => q.state !== 'DONE');
+  const bySpi = pending.find((q) => n.spi.equals(q.inSpi) || (q.state === 'QM2_SENT' && n.spi.equals(q.accepted.peerSpi)));
   if (bySpi) return bySpi;
   if (!(n.spi.length === 0 || n.spi.equals(Buffer.concat([sa.ckyI, sa.ckyR]))) || !PROPOSAL_REFUSALS.has(n.notifyType)) return null;
   const byId = pending.find((q) => q.messageId === messageId);
   if (byId) return byId;
-  if (pending.length === 1) return pending[0]!;
-  return pending.length === 0 ? null : 'ambiguous';
+  const [only, ...others] = pending;
+  if (only === undefined) return null;
+  return others.length === 0 ? only : 'ambiguous';
 }
 
 export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: EncryptedMessage): InformationalEffects | null {
   const messageId = msg.header.messageId;
-  if (!sa.crypto || !sa.keys || !sa.suite || sa.infoSeen.has(messageId) || messageId === 0) {
+  const k = keyedOf(sa);
+  if (!k || sa.infoSeen.has(messageId) || messageId === 0) {
     ctx.counters.unexpected++;
     ctx.log('warning', sa, 'informational', 'INFO', 'dropped: replayed or out-of-place informational', { messageId });
     return null;
   }
-  const d = decryptMessage(sa.crypto, msg.header.nextPayload, messageId, msg.body);
+  const d = decryptMessage(k.crypto, msg.header.nextPayload, messageId, msg.body);
   const hash = d.ok ? d.value.payloads[0] : undefined;
   if (
     !d.ok ||
     hash?.type !== PayloadType.HASH ||
-    !constantTimeEqual(informationalHash(sa.suite.hash, sa.keys.skeyidA, messageId, restAfterHash(d.value)), hash.data)
+    !constantTimeEqual(informationalHash(k.suite.hash, k.keys.skeyidA, messageId, restAfterHash(d.value)), hash.data)
   ) {
     if (d.ok) d.rollback();
-    sa.crypto.forget(messageId);
+    k.crypto.forget(messageId);
     ctx.counters.malformed++;
     ctx.log('warning', sa, 'informational', 'INFO', `dropped: ${d.ok ? 'HASH(1) missing or wrong' : d.reason}`, { messageId });
     return null;
   }
-  sa.crypto.forget(messageId);
+  k.crypto.forget(messageId);
   rememberInformational(sa, messageId);
   sa.lastHeard = ctx.env.now();
   const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [], refusedQuickModes: [] };

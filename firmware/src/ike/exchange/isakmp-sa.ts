@@ -1,6 +1,8 @@
 // State of one ISAKMP SA (phase 1) and of the IPsec SA pairs negotiated
-// under it. Plain data: the exchange modules mutate it, isakmp-sa owns
-// nothing but the shape and the key-wiping rule.
+// under it: main mode and each quick mode as a discriminated union per state,
+// so a state holds exactly the material its next step needs. Plain data: the
+// exchange modules replace the state objects, isakmp-sa owns the shapes and
+// the key-wiping rule.
 
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import type { DhKeyPair } from '../crypto/dh.ts';
@@ -8,33 +10,103 @@ import type { IsakmpCryptoState } from '../crypto/isakmp-crypto-state.ts';
 import type { Phase1Suite } from '../crypto/phase1-suite.ts';
 import { wipePhase1Keys, type Phase1Keys } from '../crypto/skeyid.ts';
 import { wipe } from '../crypto/secret.ts';
-import { ownCopy } from '../common/own-buffer.ts';
 import type { NatTFlavour, Phase1Attributes, Phase2Proposal } from '../wire/index.ts';
 import type { Retransmit } from './retransmit.ts';
 import type { Endpoint, PeerAuth, PeerPolicy, TunnelPolicy } from './types.ts';
 
-export type MainModeState = 'MM1_SENT' | 'MM2_SENT' | 'MM3_SENT' | 'MM4_SENT' | 'MM5_SENT' | 'ESTABLISHED' | 'DEAD';
+export type MainModeState = MainMode['state'];
 
-export interface QuickModeExchange {
+/** What MM1/MM2 settled: the transform, the authentication method it names, the suite. */
+export interface Negotiated {
+  chosen: Phase1Attributes;
+  auth: PeerAuth;
+  suite: Phase1Suite;
+}
+
+/** Negotiated and keyed (after MM3/MM4, RFC 2409 §5 and Appendix B). */
+export interface Keyed extends Negotiated {
+  keys: Phase1Keys;
+  crypto: IsakmpCryptoState;
+}
+
+/** What HASH_I/HASH_R and SKEYID are computed from (RFC 2409 §5): held from MM3/MM4 to MM6. */
+export interface AuthInput {
+  /** Body of the initiator's SA payload (SAi_b). */
+  saiB: Buffer;
+  gxi: Buffer;
+  gxr: Buffer;
+  ni: Buffer;
+  nr: Buffer;
+}
+
+/**
+ * Main mode, one shape per state (RFC 2409 §5). Initiator: MM1_SENT, MM3_SENT,
+ * MM5_SENT; responder: MM1_RECEIVED (only while its MM1 is being refused), MM2_SENT,
+ * MM4_SENT. Each holds exactly what the next step needs: once ESTABLISHED only the
+ * keys remain (the DH pair, public values, nonces and SAi_b are gone).
+ */
+export type MainMode =
+  /** Initiator: what MM1 offered. */
+  | { state: 'MM1_SENT'; offered: Phase1Attributes[]; saiB: Buffer }
+  /** Responder: an MM1 being processed (a refusal fails the SA in this state). */
+  | { state: 'MM1_RECEIVED'; peerOffer: string[] }
+  /** Responder: `peerOffer` is the MM1 offer in config notation (failure records). */
+  | (Negotiated & { state: 'MM2_SENT'; peerOffer: string[]; saiB: Buffer })
+  | (Negotiated & { state: 'MM3_SENT'; saiB: Buffer; dh: DhKeyPair; gxi: Buffer; ni: Buffer })
+  | (Keyed & AuthInput & { state: 'MM4_SENT'; peerOffer: string[] })
+  /** Initiator: `unreadableReplies` counts encrypted notifies answering MM5 that our keys
+   * cannot authenticate: the peer derived other keys, i.e. the PSKs differ (RFC 2409 §5.4). */
+  | (Keyed & AuthInput & { state: 'MM5_SENT'; unreadableReplies: number })
+  | (Keyed & { state: 'ESTABLISHED' })
+  /** Removed: keys wiped. */
+  | { state: 'DEAD' };
+
+export type MainModeOf<S extends MainModeState> = Extract<MainMode, { state: S }>;
+
+interface QuickModeBase {
   messageId: number;
-  role: 'initiator' | 'responder';
-  state: 'QM1_SENT' | 'QM2_SENT' | 'DONE';
   tunnel: TunnelPolicy;
+  retransmit: Retransmit;
+}
+
+/** Initiator, QM1 sent: our SPI, nonce, PFS key pair and offer. `rekeyOf`: the reqid of
+ * the pair this one replaces once installed, or null. */
+export interface QuickModeInitiating extends QuickModeBase {
+  role: 'initiator';
+  state: 'QM1_SENT';
   inSpi: Buffer;
   ni: Buffer;
-  nr?: Buffer;
-  dh?: DhKeyPair;
-  offer?: Phase2Proposal;
-  /** Responder: chosen algorithm and SA parameters, installed on QM3. */
-  pending?: { esp: EspAlgorithm; peerSpi: Buffer; lifetimeSeconds: number; lifetimeKilobytes: number; gqmxy?: Buffer };
-  retransmit: Retransmit;
-  /** Last message received in this exchange, to spot retransmissions. */
-  lastReceived?: Buffer;
-  /** Replaces the child with this reqid once installed (rekey). */
-  rekeyOf?: number;
-  /** DONE exchanges linger so a retransmitted QM2 gets QM3 again; dropped after this time. */
-  forgetAt?: number;
+  dh: DhKeyPair | null;
+  offer: Phase2Proposal;
+  rekeyOf: number | null;
 }
+
+/** Responder, QM2 sent: what it accepted (the outbound SA goes in on QM3), and the
+ * inbound SA it installed with QM2 (RFC 2409 §5.5: KEYMAT is computable then). */
+export interface QuickModeResponding extends QuickModeBase {
+  role: 'responder';
+  state: 'QM2_SENT';
+  inSpi: Buffer;
+  ni: Buffer;
+  nr: Buffer;
+  accepted: { esp: EspAlgorithm; peerSpi: Buffer; lifetimeSeconds: number; lifetimeKilobytes: number; gqmxy: Buffer | null };
+  inbound: { reqid: number; spi: number };
+  /** The QM1 we answered, to spot its retransmissions. */
+  lastReceived: Buffer;
+}
+
+/** Finished: lingers until `forgetAt` so a retransmitted QM2 (or QM1) gets our last message again. */
+export interface QuickModeDone extends QuickModeBase {
+  role: 'initiator' | 'responder';
+  state: 'DONE';
+  lastReceived: Buffer;
+  forgetAt: number;
+}
+
+export type QuickModeExchange = QuickModeInitiating | QuickModeResponding | QuickModeDone;
+
+/** Waiting for the peer (QM2 or QM3): what retransmission, refusals and failures act on. */
+export type PendingQuickMode = QuickModeInitiating | QuickModeResponding;
 
 export interface ChildSa {
   reqid: number;
@@ -52,30 +124,16 @@ export interface ChildSa {
 export interface IsakmpSa {
   peer: PeerPolicy;
   role: 'initiator' | 'responder';
-  state: MainModeState;
+  /** Main mode progress and the material of its state. */
+  mm: MainMode;
+  /** `mm.state`, for the many readers that only branch on it. */
+  readonly state: MainModeState;
   ckyI: Buffer;
   ckyR: Buffer;
   local: Endpoint;
   remote: Endpoint;
   createdAt: number;
   expiresAt: number;
-  /** Responder: the peer's MM1 offer in config notation (failure records). */
-  peerOffer?: string[];
-  /** Initiator: what MM1 offered. */
-  offered: Phase1Attributes[];
-  chosen?: Phase1Attributes;
-  /** The authentication method the chosen transform names (set with `chosen`). */
-  auth?: PeerAuth;
-  suite?: Phase1Suite;
-  /** Body of the initiator's SA payload (RFC 2409 §5 SAi_b). */
-  saiB: Buffer;
-  dh?: DhKeyPair;
-  gxi?: Buffer;
-  gxr?: Buffer;
-  ni?: Buffer;
-  nr?: Buffer;
-  keys?: Phase1Keys;
-  crypto?: IsakmpCryptoState;
   /** NAT-T numbering both sides announced (RFC 3947 §3), null = none. */
   natFlavour: NatTFlavour | null;
   /** RFC 3947 §3.2 results: we are behind a NAT / the peer is. */
@@ -88,15 +146,15 @@ export interface IsakmpSa {
   /** Fragment ID of the last message we sent fragmented (incremented per message). */
   fragmentId: number;
   /** The last message we fragmented and its fragments: a retransmission resends the
-   * same fragments, same fragment ID. */
-  sentFragments?: { original: Buffer; fragments: Buffer[] };
+   * same fragments, same fragment ID; null before the first. */
+  sentFragments: { original: Buffer; fragments: Buffer[] } | null;
   retransmit: Retransmit;
-  /** Last datagram accepted from the peer, to spot retransmissions of it. */
-  lastReceived?: Buffer;
+  /** Last datagram accepted from the peer, to spot retransmissions of it (null before the first). */
+  lastReceived: Buffer | null;
   quick: Map<number, QuickModeExchange>;
   children: ChildSa[];
   /** Inbound SAs of pairs we retired after a rekey, kept until `until` for ESP still in flight on them. */
-  lingeringInbound?: { spi: number; until: number }[];
+  lingeringInbound: { spi: number; until: number }[];
   /** Message IDs seen in informational exchanges (replay of a DPD or Delete is ignored). */
   infoSeen: Set<number>;
   lastHeard: number;
@@ -106,9 +164,6 @@ export interface IsakmpSa {
   sendInitialContact: boolean;
   /** Started to replace an ISAKMP SA nearing its lifetime: takes over its IPsec SAs. */
   replacing: boolean;
-  /** Encrypted notifies answering our MM5 that our keys cannot authenticate: the peer
-   * derived other keys, i.e. the pre-shared keys differ (RFC 2409 §5.4). */
-  unreadableReplies: number;
   /** Tunnels to negotiate once main mode completes. */
   queued: TunnelPolicy[];
   /** Rekeys waiting for this (replacement) main mode: the pairs' reqids. */
@@ -125,6 +180,42 @@ export interface IsakmpSa {
   retired?: 'expired' | 'deleted';
 }
 
+/** An SA whose main mode is complete: quick mode and informational exchanges run under it. */
+export type EstablishedSa = IsakmpSa & { mm: MainModeOf<'ESTABLISHED'> };
+
+export function isEstablished(sa: IsakmpSa): sa is EstablishedSa {
+  return sa.mm.state === 'ESTABLISHED';
+}
+
+/** The SA's phase 1 keys, once it has them (MM4/MM5 on, ESTABLISHED). */
+export function keyedOf(sa: IsakmpSa): Keyed | null {
+  const m = sa.mm;
+  return m.state === 'MM4_SENT' || m.state === 'MM5_SENT' || m.state === 'ESTABLISHED' ? m : null;
+}
+
+/** The negotiated transform and authentication method, once MM1/MM2 settled them. */
+export function negotiatedOf(sa: IsakmpSa): Negotiated | null {
+  const m = sa.mm;
+  return m.state === 'MM1_SENT' || m.state === 'MM1_RECEIVED' || m.state === 'DEAD' ? null : m;
+}
+
+/** Responder: the peer's MM1 offer in config notation, while main mode runs. */
+export function peerOfferOf(sa: IsakmpSa): string[] {
+  const m = sa.mm;
+  return m.state === 'MM1_RECEIVED' || m.state === 'MM2_SENT' || m.state === 'MM4_SENT' ? m.peerOffer : [];
+}
+
+/** A fresh SA in main mode state `mm`. `state` reads through to `mm.state`. */
+export function newIsakmpSa(init: Omit<IsakmpSa, 'state'>): IsakmpSa {
+  const sa: IsakmpSa = {
+    ...init,
+    get state(): MainModeState {
+      return this.mm.state;
+    },
+  };
+  return sa;
+}
+
 /** UDP encapsulation is in use (RFC 3948): a NAT was detected, or forced by policy. */
 export function udpEncapsulated(sa: IsakmpSa): boolean {
   return sa.natFlavour !== null && (sa.natLocal || sa.natRemote || sa.peer.natTraversal === 'force');
@@ -133,46 +224,6 @@ export function udpEncapsulated(sa: IsakmpSa): boolean {
 export function cookieKey(ckyI: Buffer): string {
   return ckyI.toString('hex');
 }
-
-/**
- * Main mode is over: what only MM1..MM6 needed goes, so that an established SA holds
- * its keys, IV and the last messages (for duplicates) and nothing else. The DH key pair
- * (its private value and Node's native DH object, ~3 KB each), both public values, the
- * nonces (SKEYID input: wiped) and SAi_b were held for the SA's whole life before.
- * A retransmitted MM5 is answered from `retransmit.last`, never recomputed.
- */
-export function releaseMainModeState(sa: IsakmpSa): void {
-  // Assigned undefined, never `delete`d: deleting properties turns the object into a
-  // dictionary (~3 KB per SA instead of a few hundred bytes; issue 10 heap snapshots).
-  sa.dh = undefined;
-  sa.gxi = undefined;
-  sa.gxr = undefined;
-  wipe(sa.ni, sa.nr);
-  sa.ni = undefined;
-  sa.nr = undefined;
-  sa.saiB = EMPTY;
-  sa.offered = [];
-  sa.peerOffer = undefined;
-  // Kept for the SA's life to spot duplicates: its own memory, not a slice of a pool slab.
-  if (sa.lastReceived) sa.lastReceived = ownCopy(sa.lastReceived);
-}
-
-/**
- * A quick mode is DONE: it lingers (QM_LINGER_MS) only to recognise a duplicate of the
- * peer's last message and answer it from `retransmit.last`. The nonces (KEYMAT input:
- * wiped), the PFS key pair and shared secret, the offer and the pending parameters go now.
- */
-export function releaseQuickModeState(qm: QuickModeExchange): void {
-  wipe(qm.ni, qm.nr, qm.pending?.gqmxy);
-  qm.ni = EMPTY;
-  qm.nr = undefined;
-  qm.dh = undefined;
-  qm.offer = undefined;
-  qm.pending = undefined;
-  if (qm.lastReceived) qm.lastReceived = ownCopy(qm.lastReceived);
-}
-
-const EMPTY = Buffer.alloc(0);
 
 /** Informational message IDs remembered per ISAKMP SA against replays. Message IDs are
  * random 32-bit values (RFC 2408 §3.1), so the recent ones suffice; an unbounded set
@@ -189,14 +240,38 @@ export function rememberInformational(sa: IsakmpSa, messageId: number): void {
   }
 }
 
+/** Wipes what a pending quick mode holds that could key an SA (nonces, g^qm xy). */
+export function wipeQuickMode(qm: QuickModeExchange): void {
+  if (qm.state === 'QM1_SENT') wipe(qm.ni);
+  else if (qm.state === 'QM2_SENT') wipe(qm.ni, qm.nr, qm.accepted.gqmxy ?? undefined);
+}
+
+/** Wipes main mode material that is secret (nonces feed SKEYID; keys and IV). */
+export function wipeMainMode(m: MainMode): void {
+  switch (m.state) {
+    case 'MM3_SENT':
+      wipe(m.ni);
+      return;
+    case 'MM4_SENT':
+    case 'MM5_SENT':
+      wipe(m.ni, m.nr);
+      wipePhase1Keys(m.keys);
+      m.crypto.wipe();
+      return;
+    case 'ESTABLISHED':
+      wipePhase1Keys(m.keys);
+      m.crypto.wipe();
+      return;
+    default:
+  }
+}
+
 /** Keys die with the SA (ground rule: wipe on death). */
 export function wipeIsakmpSa(sa: IsakmpSa): void {
-  sa.state = 'DEAD';
-  if (sa.keys) wipePhase1Keys(sa.keys);
-  sa.crypto?.wipe();
-  wipe(sa.ni, sa.nr);
-  for (const q of sa.quick.values()) wipe(q.ni, q.nr, q.pending?.gqmxy);
+  wipeMainMode(sa.mm);
+  sa.mm = { state: 'DEAD' };
+  for (const q of sa.quick.values()) wipeQuickMode(q);
   sa.quick.clear();
   sa.retransmit.stop();
-  sa.sentFragments = undefined;
+  sa.sentFragments = null;
 }

@@ -33,12 +33,16 @@ import {
   type EncryptedMessage,
   type NatTFlavour,
   type Payload,
+  type Phase1Attributes,
 } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { fail, type Failure } from './fail.ts';
 import { phase1AttributesName, phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
-import type { IsakmpSa } from './isakmp-sa.ts';
+import { newIsakmpSa, type AuthInput, type IsakmpSa, type Keyed, type MainMode, type MainModeOf, type Negotiated } from './isakmp-sa.ts';
+import type { DhKeyPair } from '../crypto/dh.ts';
+import { wipe } from '../crypto/secret.ts';
+import { ownCopy } from '../common/own-buffer.ts';
 import { detectNat, natDHashes } from './nat-detection.ts';
 import { authMethodName, authMethodsOf, certRequestsOf, ourAuth, peerAuthFor, skeyidFor, verifyPeerAuth, wireAuthMethod } from './phase1-auth.ts';
 import { choosePhase1, offeredAuthMethods, phase1Transform, verifyPhase1Reply } from './proposals.ts';
@@ -80,29 +84,37 @@ function failMain(ctx: ExchangeContext, sa: IsakmpSa, f: Failure): void {
   fail(ctx, { phase: 'main', sa }, f);
 }
 
-function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], local: Endpoint, remote: Endpoint): IsakmpSa {
+function newSa(
+  ctx: ExchangeContext,
+  peer: PeerPolicy,
+  role: IsakmpSa['role'],
+  mm: MainMode,
+  cookies: { ckyI: Buffer; ckyR: Buffer },
+  local: Endpoint,
+  remote: Endpoint,
+): IsakmpSa {
   const now = ctx.env.now();
-  return {
+  return newIsakmpSa({
     peer,
     role,
-    state: 'MM1_SENT',
-    ckyI: Buffer.alloc(8),
-    ckyR: Buffer.alloc(8),
+    mm,
+    ...cookies,
     local,
     remote,
     createdAt: now,
     expiresAt: now + peer.ikeLifetimeSeconds * 1000,
-    offered: [],
-    saiB: Buffer.alloc(0),
     natFlavour: null,
     natLocal: false,
     natRemote: false,
     peerDpd: false,
     peerFragmentation: false,
     fragmentId: 0,
+    sentFragments: null,
     retransmit: new Retransmit(ctx.retransmit),
+    lastReceived: null,
     quick: new Map(),
     children: [],
+    lingeringInbound: [],
     infoSeen: new Set(),
     lastHeard: now,
     dpdSeq: 0,
@@ -112,24 +124,22 @@ function newSa(ctx: ExchangeContext, peer: PeerPolicy, role: IsakmpSa['role'], l
     quickModes: 0,
     sendInitialContact: false,
     replacing: false,
-    unreadableReplies: 0,
-  };
+  });
 }
 
 export function initiateMainMode(ctx: ExchangeContext, peer: PeerPolicy, local: Endpoint, remote: Endpoint): IsakmpSa {
-  const sa = newSa(ctx, peer, 'initiator', local, remote);
-  sa.ckyI = ctx.env.random(8);
   // One transform per (authentication method, proposal), methods in our order of
   // precedence: the auth method is a transform attribute (RFC 2409 Appendix A).
   const methods = [...new Set(authMethodsOf(peer).map(wireAuthMethod))];
-  sa.offered = methods.flatMap((auth) => peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds, auth)));
-  const payloads = mainMode1({ transforms: sa.offered }, ourVendorIds(ctx, peer));
-  sa.saiB = encodePayloadBody(payloads[0]!);
+  const offered = methods.flatMap((auth) => peer.ikeMethods.map((m) => phase1Transform(m, peer.ikeLifetimeSeconds, auth)));
+  const [saPayload, ...rest] = mainMode1({ transforms: offered }, ourVendorIds(ctx, peer));
+  const saiB = encodePayloadBody(saPayload);
+  const sa = newSa(ctx, peer, 'initiator', { state: 'MM1_SENT', offered, saiB }, { ckyI: ctx.env.random(8), ckyR: Buffer.alloc(8) }, local, remote);
   const data = encodeMessage(
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
-    payloads,
+    [saPayload, ...rest],
   );
-  ctx.log('info', sa, 'main', 'MM1', `offering ${sa.offered.length} phase 1 transform(s), auth ${methods.map(authMethodName).join(', ')}`, {
+  ctx.log('info', sa, 'main', 'MM1', `offering ${offered.length} phase 1 transform(s), auth ${methods.map(authMethodName).join(', ')}`, {
     direction: 'out',
   });
   ctx.send(sa, data, true);
@@ -146,19 +156,17 @@ export function respondMainMode1(
   raw: Buffer,
   ckyR?: Buffer,
 ): IsakmpSa | null {
-  const sa = newSa(ctx, peer, 'responder', local, from);
-  sa.ckyI = Buffer.from(msg.header.initiatorCookie);
-  // `ckyR` given: rebuilding an evicted half-open exchange with the cookie it already sent.
-  sa.ckyR = ckyR ? Buffer.from(ckyR) : ctx.env.random(8);
-  sa.state = 'MM2_SENT';
   const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
   const saSpan = msg.spans.find((s) => s.type === PayloadType.SA);
+  // `ckyR` given: rebuilding an evicted half-open exchange with the cookie it already sent.
+  const cookies = { ckyI: Buffer.from(msg.header.initiatorCookie), ckyR: ckyR ? Buffer.from(ckyR) : ctx.env.random(8) };
   if (saPayload === undefined || saSpan === undefined || msg.payloads[0]?.type !== PayloadType.SA) {
     ctx.counters.malformed++;
-    ctx.log('warning', sa, 'main', 'MM1', 'dropped: MM1 does not start with an SA payload');
+    ctx.log('warning', null, 'main', 'MM1', 'dropped: MM1 does not start with an SA payload', { peer: peer.name });
     return null;
   }
-  sa.peerOffer = phase1OfferNames(saPayload);
+  const peerOffer = phase1OfferNames(saPayload);
+  const sa = newSa(ctx, peer, 'responder', { state: 'MM1_RECEIVED', peerOffer }, cookies, local, from);
   const ourAuthMethods = authMethodsOf(peer).map(wireAuthMethod);
   const choice = choosePhase1(saPayload, peer.ikeMethods, ourAuthMethods);
   if ('refused' in choice) {
@@ -175,23 +183,18 @@ export function respondMainMode1(
     } else failMain(ctx, sa, { code: 'no-proposal', reason: choice.reason, notify: { type: NotifyType.NO_PROPOSAL_CHOSEN } });
     return null;
   }
-  const suite = resolvePhase1Suite(
-    {
-      encryption: choice.attributes.encryption ?? 0,
-      hash: choice.attributes.hash ?? 0,
-      group: choice.attributes.group ?? 0,
-      ...(choice.attributes.keyLength !== undefined ? { keyLength: choice.attributes.keyLength } : {}),
-    },
-    { allowWeak: peer.allowWeak },
-  );
+  const suite = resolveSuite(choice.attributes, peer);
   if (!suite.ok) {
     failMain(ctx, sa, { code: 'suite-refused', reason: suite.reason, notify: { type: NotifyType.NO_PROPOSAL_CHOSEN } });
     return null;
   }
-  sa.suite = suite.suite;
-  sa.chosen = choice.attributes;
-  sa.auth = peerAuthFor(peer, choice.attributes.authMethod);
-  sa.saiB = Buffer.from(saSpan.body);
+  // choosePhase1 picks only transforms naming one of our methods.
+  const auth = peerAuthFor(peer, choice.attributes.authMethod);
+  if (auth === undefined) {
+    failMain(ctx, sa, { code: 'no-auth-method', reason: 'no common authentication method', notify: { type: NotifyType.NO_PROPOSAL_CHOSEN } });
+    return null;
+  }
+  sa.mm = { state: 'MM2_SENT', peerOffer, chosen: choice.attributes, auth, suite: suite.suite, saiB: Buffer.from(saSpan.body) };
   const vids = vendorIdsOf(msg.payloads);
   sa.natFlavour = natFlavourFor(peer, vids);
   sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
@@ -204,37 +207,54 @@ export function respondMainMode1(
   // Anyone can send an MM1 with any source address: the choice is logged at info level
   // only once MM3 shows the initiator receives our replies (a spoofed MM1 flood must not
   // become a log flood, nor cost a log write per datagram).
-  logChoice(ctx, sa, 'debug');
+  logChoice(ctx, sa, sa.mm, 'debug');
   // The responder does not retransmit on a timer: it answers duplicates of the request.
   ctx.send(sa, data, false);
   return sa;
 }
 
-function logChoice(ctx: ExchangeContext, sa: IsakmpSa, level: 'debug' | 'info'): void {
-  const chosen = sa.chosen!;
-  ctx.log(level, sa, 'main', 'MM2', `chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`, {
+function resolveSuite(a: Phase1Attributes, peer: PeerPolicy): ReturnType<typeof resolvePhase1Suite> {
+  return resolvePhase1Suite(
+    {
+      encryption: a.encryption ?? 0,
+      hash: a.hash ?? 0,
+      group: a.group ?? 0,
+      ...(a.keyLength !== undefined ? { keyLength: a.keyLength } : {}),
+    },
+    { allowWeak: peer.allowWeak },
+  );
+}
+
+function logChoice(ctx: ExchangeContext, sa: IsakmpSa, n: Negotiated, level: 'debug' | 'info'): void {
+  ctx.log(level, sa, 'main', 'MM2', `chose ${phase1AttributesName(n.chosen)}, auth ${authMethodName(n.chosen.authMethod)}`, {
     natt: sa.natFlavour ?? 'none',
   });
 }
 
 /** Both sides after MM3/MM4: SKEYID family and the phase 1 cipher state (RFC 2409 §5, Appendix B). */
-function deriveKeys(sa: IsakmpSa, peerPublic: Buffer): Pick<Failure, 'code' | 'reason'> | null {
-  const suite = sa.suite!;
+function deriveKeys(
+  sa: IsakmpSa,
+  n: Negotiated,
+  dh: DhKeyPair,
+  x: AuthInput,
+  peerPublic: Buffer,
+): { ok: true; keyed: Keyed } | { ok: false; failure: Pick<Failure, 'code' | 'reason'> } {
+  const suite = n.suite;
   let gxy: Buffer;
   try {
-    gxy = sa.dh!.computeSecret(peerPublic);
+    gxy = dh.computeSecret(peerPublic);
   } catch (e) {
-    return { code: 'invalid-ke', reason: `invalid KE: ${e instanceof Error ? e.message : 'rejected'}` };
+    return { ok: false, failure: { code: 'invalid-ke', reason: `invalid KE: ${e instanceof Error ? e.message : 'rejected'}` } };
   }
-  const skeyid = skeyidFor(sa, gxy);
+  const skeyid = skeyidFor(sa.peer, n, x.ni, x.nr, gxy);
   if (typeof skeyid === 'string') {
     gxy.fill(0);
-    return { code: 'no-credentials', reason: skeyid };
+    return { ok: false, failure: { code: 'no-credentials', reason: skeyid } };
   }
-  sa.keys = derivePhase1Keys(suite.hash, skeyid, gxy, sa.ckyI, sa.ckyR, suite.cipher.keyLength);
+  const keys = derivePhase1Keys(suite.hash, skeyid, gxy, sa.ckyI, sa.ckyR, suite.cipher.keyLength);
   gxy.fill(0);
-  sa.crypto = new IsakmpCryptoState(suite.cipher, suite.hash, sa.keys.encKey, phase1Iv(suite.hash, suite.cipher.blockSize, sa.gxi!, sa.gxr!));
-  return null;
+  const crypto = new IsakmpCryptoState(suite.cipher, suite.hash, keys.encKey, phase1Iv(suite.hash, suite.cipher.blockSize, x.gxi, x.gxr));
+  return { ok: true, keyed: { chosen: n.chosen, auth: n.auth, suite, keys, crypto } };
 }
 
 function keyExchangePayloads(msg: CleartextMessage): { ke: Buffer; nonce: Buffer } | null {
@@ -247,188 +267,225 @@ function natD(msg: CleartextMessage, flavour: NatTFlavour) {
   return payloadsOfType(msg.payloads, flavour === 'rfc' ? PayloadType.NAT_D : PayloadType.NAT_D_DRAFT);
 }
 
-function applyNat(ctx: ExchangeContext, sa: IsakmpSa, msg: CleartextMessage, from: Endpoint): boolean {
-  if (sa.natFlavour === null) return true;
-  const r = detectNat(sa.suite!.hash, sa.ckyI, sa.ckyR, natD(msg, sa.natFlavour), sa.local, from);
+function applyNat(ctx: ExchangeContext, sa: IsakmpSa, n: Negotiated, msg: CleartextMessage, from: Endpoint): void {
+  if (sa.natFlavour === null) return;
+  const r = detectNat(n.suite.hash, sa.ckyI, sa.ckyR, natD(msg, sa.natFlavour), sa.local, from);
   if (typeof r === 'string') {
     // A peer that announced NAT-T but sends no NAT-D: carry on without NAT-T.
     ctx.log('warning', sa, 'natt', sa.role === 'initiator' ? 'MM4' : 'MM3', r);
     sa.natFlavour = null;
-    return true;
+    return;
   }
   sa.natLocal = r.natLocal;
   sa.natRemote = r.natRemote;
   ctx.log('info', sa, 'natt', 'NAT-D', `local ${r.natLocal ? 'behind NAT' : 'not NATed'}, peer ${r.natRemote ? 'behind NAT' : 'not NATed'}`);
-  return true;
 }
 
 function ourId(sa: IsakmpSa) {
   return idPayload(sa.peer.localId);
 }
 
-/** Initiator side and responder side of MM2..MM6 once the SA exists. */
-export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: CleartextMessage | EncryptedMessage, from: Endpoint, raw: Buffer): void {
-  const cookies = { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 } as const;
-  const unexpected = (why: string): void => {
-    ctx.counters.unexpected++;
-    ctx.log('warning', sa, 'main', sa.state, `dropped: ${why}`);
+function cookiesOf(sa: IsakmpSa) {
+  return { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 } as const;
+}
+
+function unexpected(ctx: ExchangeContext, sa: IsakmpSa, why: string): void {
+  ctx.counters.unexpected++;
+  ctx.log('warning', sa, 'main', sa.state, `dropped: ${why}`);
+}
+
+type Received = CleartextMessage | EncryptedMessage;
+
+/** Initiator in MM1_SENT: MM2 (the responder's choice) -> MM3. */
+function initiatorMm2(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM1_SENT'>, msg: Received, raw: Buffer): void {
+  if (msg.encrypted) return unexpected(ctx, sa, 'encrypted message before keys');
+  const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
+  if (saPayload === undefined) return unexpected(ctx, sa, 'MM2 without SA payload');
+  const chosen = verifyPhase1Reply(saPayload, mm.offered);
+  if (typeof chosen === 'string') return failMain(ctx, sa, { code: 'invalid-reply', reason: chosen });
+  const suite = resolveSuite(chosen, sa.peer);
+  if (!suite.ok) return failMain(ctx, sa, { code: 'suite-refused', reason: suite.reason });
+  const auth = peerAuthFor(sa.peer, chosen.authMethod);
+  if (!auth) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'responder chose an authentication method we did not offer' });
+  sa.retransmit.answered();
+  sa.ckyR = Buffer.from(msg.header.responderCookie);
+  const vids = vendorIdsOf(msg.payloads);
+  sa.natFlavour = natFlavourFor(sa.peer, vids);
+  sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
+  sa.peerFragmentation = ctx.fragmentation && vids.some(announcesFragmentation);
+  const dh = suite.suite.group.generate(ctx.env.random);
+  const next: MainModeOf<'MM3_SENT'> = {
+    state: 'MM3_SENT',
+    chosen,
+    auth,
+    suite: suite.suite,
+    saiB: mm.saiB,
+    dh,
+    gxi: dh.publicKey,
+    ni: ctx.env.random(NONCE_LENGTH),
   };
-  if (sa.role === 'initiator' && sa.state === 'MM1_SENT') {
-    if (msg.encrypted) return unexpected('encrypted message before keys');
-    const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
-    if (saPayload === undefined) return unexpected('MM2 without SA payload');
-    const chosen = verifyPhase1Reply(saPayload, sa.offered);
-    if (typeof chosen === 'string') return failMain(ctx, sa, { code: 'invalid-reply', reason: chosen });
-    const suite = resolvePhase1Suite(
-      {
-        encryption: chosen.encryption ?? 0,
-        hash: chosen.hash ?? 0,
-        group: chosen.group ?? 0,
-        ...(chosen.keyLength !== undefined ? { keyLength: chosen.keyLength } : {}),
-      },
-      { allowWeak: sa.peer.allowWeak },
-    );
-    if (!suite.ok) return failMain(ctx, sa, { code: 'suite-refused', reason: suite.reason });
-    const auth = peerAuthFor(sa.peer, chosen.authMethod);
-    if (!auth) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'responder chose an authentication method we did not offer' });
-    sa.retransmit.answered();
-    sa.ckyR = Buffer.from(msg.header.responderCookie);
-    sa.suite = suite.suite;
-    sa.chosen = chosen;
-    sa.auth = auth;
-    const vids = vendorIdsOf(msg.payloads);
-    sa.natFlavour = natFlavourFor(sa.peer, vids);
-    sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
-    sa.peerFragmentation = ctx.fragmentation && vids.some(announcesFragmentation);
-    sa.dh = suite.suite.group.generate(ctx.env.random);
-    sa.gxi = sa.dh.publicKey;
-    sa.ni = ctx.env.random(NONCE_LENGTH);
-    sa.state = 'MM3_SENT';
-    sa.lastReceived = Buffer.from(raw);
-    const payloads = mainMode3({
-      ke: sa.gxi,
-      nonce: sa.ni,
-      ...(certRequestsOf(sa) ? { certRequests: certRequestsOf(sa)! } : {}),
-      ...(sa.natFlavour !== null
-        ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } }
-        : {}),
+  sa.mm = next;
+  sa.lastReceived = Buffer.from(raw);
+  const certRequests = certRequestsOf(next);
+  const payloads = mainMode3({
+    ke: next.gxi,
+    nonce: next.ni,
+    ...(certRequests ? { certRequests } : {}),
+    ...(sa.natFlavour !== null
+      ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } }
+      : {}),
+  });
+  ctx.log('info', sa, 'main', 'MM3', `responder chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`);
+  ctx.send(sa, encodeMessage(cookiesOf(sa), payloads), true);
+}
+
+/** Responder in MM2_SENT: MM3 (KE, nonce) -> MM4, keys derived. */
+function responderMm3(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM2_SENT'>, msg: Received, from: Endpoint, raw: Buffer): void {
+  if (msg.encrypted) return unexpected(ctx, sa, 'encrypted message before keys');
+  const kx = keyExchangePayloads(msg);
+  if (kx === null) return unexpected(ctx, sa, 'MM3 without KE and nonce');
+  logChoice(ctx, sa, mm, 'info');
+  const suite = mm.suite;
+  if (kx.ke.length !== suite.group.publicLength) {
+    return failMain(ctx, sa, {
+      code: 'invalid-ke',
+      reason: `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`,
+      notify: { type: NotifyType.INVALID_KEY_INFORMATION },
     });
-    ctx.log('info', sa, 'main', 'MM3', `responder chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`);
-    ctx.send(sa, encodeMessage({ ...cookies, responderCookie: sa.ckyR }, payloads), true);
-    return;
   }
-  if (sa.role === 'responder' && sa.state === 'MM2_SENT') {
-    if (msg.encrypted) return unexpected('encrypted message before keys');
-    const kx = keyExchangePayloads(msg);
-    if (kx === null) return unexpected('MM3 without KE and nonce');
-    logChoice(ctx, sa, 'info');
-    const suite = sa.suite!;
-    if (kx.ke.length !== suite.group.publicLength) {
+  const dh = suite.group.generate(ctx.env.random);
+  const input: AuthInput = { saiB: mm.saiB, gxi: Buffer.from(kx.ke), gxr: dh.publicKey, ni: Buffer.from(kx.nonce), nr: ctx.env.random(NONCE_LENGTH) };
+  const k = deriveKeys(sa, mm, dh, input, input.gxi);
+  if (!k.ok) {
+    wipe(input.ni, input.nr);
+    return failMain(ctx, sa, { ...k.failure, notify: { type: NotifyType.INVALID_KEY_INFORMATION } });
+  }
+  sa.mm = { state: 'MM4_SENT', peerOffer: mm.peerOffer, ...k.keyed, ...input };
+  applyNat(ctx, sa, mm, msg, from);
+  sa.lastReceived = Buffer.from(raw);
+  const certRequests = certRequestsOf(mm);
+  const payloads = mainMode4({
+    ke: input.gxr,
+    nonce: input.nr,
+    ...(certRequests ? { certRequests } : {}),
+    ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.hash, sa.ckyI, sa.ckyR, from, sa.local) } } : {}),
+  });
+  ctx.log('info', sa, 'main', 'MM4', 'key exchange');
+  ctx.send(sa, encodeMessage(cookiesOf(sa), payloads), false);
+}
+
+/** Initiator in MM3_SENT: MM4 (KE, nonce) -> keys, MM5 (our ID and authentication, encrypted). */
+function initiatorMm4(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM3_SENT'>, msg: Received, from: Endpoint, raw: Buffer): void {
+  if (msg.encrypted) return unexpected(ctx, sa, 'encrypted message before keys');
+  const kx = keyExchangePayloads(msg);
+  if (kx === null) return unexpected(ctx, sa, 'MM4 without KE and nonce');
+  if (kx.ke.length !== mm.suite.group.publicLength) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'MM4 KE has the wrong length' });
+  sa.retransmit.answered();
+  const input: AuthInput = { saiB: mm.saiB, gxi: mm.gxi, gxr: Buffer.from(kx.ke), ni: mm.ni, nr: Buffer.from(kx.nonce) };
+  const k = deriveKeys(sa, mm, mm.dh, input, input.gxr);
+  if (!k.ok) return failMain(ctx, sa, k.failure);
+  const next: MainModeOf<'MM5_SENT'> = { state: 'MM5_SENT', unreadableReplies: 0, ...k.keyed, ...input };
+  sa.mm = next;
+  applyNat(ctx, sa, mm, msg, from);
+  // RFC 3947 §4: with a NAT in the path, switch to port 4500 from MM5 on.
+  if (sa.natFlavour !== null && (sa.natLocal || sa.natRemote || sa.peer.natTraversal === 'force')) {
+    sa.local = { address: sa.local.address, port: NATT_PORT };
+    sa.remote = { address: sa.remote.address, port: NATT_PORT };
+    ctx.log('info', sa, 'natt', 'MM5', 'floating to UDP 4500');
+  }
+  sa.lastReceived = Buffer.from(raw);
+  // RFC 2407 §4.6.3.3: INITIAL-CONTACT only when we hold nothing else with this peer,
+  // decided now (a crossing negotiation may have started since MM1).
+  sa.sendInitialContact = sa.sendInitialContact && !ctx.hasOtherSas(sa);
+  const id = ourId(sa);
+  const payloads = mainMode5({
+    id,
+    auth: ourAuth(sa, next, encodePayloadBody(id)),
+    ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}),
+  });
+  ctx.log('info', sa, 'main', 'MM5', `authenticating as ${describeIdentity(sa.peer.localId)}`);
+  ctx.send(sa, encryptMessage(next.crypto, sa, ExchangeType.MAIN, 0, payloads), true);
+}
+
+/** Responder in MM4_SENT (MM5) or initiator in MM5_SENT (MM6): the peer's identity and authentication. */
+function authenticate(
+  ctx: ExchangeContext,
+  sa: IsakmpSa,
+  mm: MainModeOf<'MM4_SENT'> | MainModeOf<'MM5_SENT'>,
+  msg: Received,
+  raw: Buffer,
+): void {
+  const step = sa.role === 'responder' ? 'MM5' : 'MM6';
+  if (!msg.encrypted) return unexpected(ctx, sa, `${step} not encrypted`);
+  const d = decryptMessage(mm.crypto, msg.header.nextPayload, 0, msg.body);
+  const authFail = (why: string): void =>
+    // A wrong PSK shows up here: different SKEYID_e garbles the payloads, or HASH_I/HASH_R differ.
+    failMain(ctx, sa, {
+      code: 'auth-failed',
+      reason: `authentication failed: ${why}`,
+      ...(sa.role === 'responder' ? { notify: { type: NotifyType.AUTHENTICATION_FAILED } } : {}),
+    });
+  if (!d.ok) return authFail(`${d.reason} (pre-shared key mismatch?)`);
+  const check = verifyPeerAuth(sa, mm, d.value.payloads, d.value.spans, ctx.env.wallClock());
+  if (!check.ok) return authFail(check.reason);
+  const id = check.id;
+  if (!sameIdentity(id.id, sa.peer.remoteId)) {
+    const other = ctx.peerForIdentity(sa, id.id);
+    if (!other) {
+      const expected = ctx.acceptableIds(sa).map(describeIdentity).join(' or ');
       return failMain(ctx, sa, {
-        code: 'invalid-ke',
-        reason: `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`,
-        notify: { type: NotifyType.INVALID_KEY_INFORMATION },
+        code: 'id-mismatch',
+        reason: 'peer identity mismatch',
+        logMessage: `main mode failed: peer identity ${describeIdentity(id.id)} is not the configured ${expected}`,
+        ...(sa.role === 'responder' ? { notify: { type: NotifyType.INVALID_ID_INFORMATION } } : {}),
+        extra: { receivedId: describeIdentity(id.id), expectedId: expected, configField: `peers.${sa.peer.name}.remote-id` },
       });
     }
-    sa.dh = suite.group.generate(ctx.env.random);
-    sa.gxi = Buffer.from(kx.ke);
-    sa.gxr = sa.dh.publicKey;
-    sa.ni = Buffer.from(kx.nonce);
-    sa.nr = ctx.env.random(NONCE_LENGTH);
-    const err = deriveKeys(sa, sa.gxi);
-    if (err !== null) return failMain(ctx, sa, { ...err, notify: { type: NotifyType.INVALID_KEY_INFORMATION } });
-    applyNat(ctx, sa, msg, from);
-    sa.state = 'MM4_SENT';
-    sa.lastReceived = Buffer.from(raw);
-    const payloads = mainMode4({
-      ke: sa.gxr,
-      nonce: sa.nr,
-      ...(certRequestsOf(sa) ? { certRequests: certRequestsOf(sa)! } : {}),
-      ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.hash, sa.ckyI, sa.ckyR, from, sa.local) } } : {}),
-    });
-    ctx.log('info', sa, 'main', 'MM4', 'key exchange');
-    ctx.send(sa, encodeMessage(cookies, payloads), false);
-    return;
+    // Several remote = %any peers share main mode settings (and certificate trust)
+    // up to here; the identity the signature just proved says which branch this is.
+    ctx.log('info', sa, 'main', step, `remote = %any: identity ${describeIdentity(id.id)} is peer ${other.name}`);
+    sa.peer = other;
   }
-  if (sa.role === 'initiator' && sa.state === 'MM3_SENT') {
-    if (msg.encrypted) return unexpected('encrypted message before keys');
-    const kx = keyExchangePayloads(msg);
-    if (kx === null) return unexpected('MM4 without KE and nonce');
-    if (kx.ke.length !== sa.suite!.group.publicLength) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'MM4 KE has the wrong length' });
-    sa.retransmit.answered();
-    sa.gxr = Buffer.from(kx.ke);
-    sa.nr = Buffer.from(kx.nonce);
-    const err = deriveKeys(sa, sa.gxr);
-    if (err !== null) return failMain(ctx, sa, err);
-    applyNat(ctx, sa, msg, from);
-    // RFC 3947 §4: with a NAT in the path, switch to port 4500 from MM5 on.
-    if (sa.natFlavour !== null && (sa.natLocal || sa.natRemote || sa.peer.natTraversal === 'force')) {
-      sa.local = { address: sa.local.address, port: NATT_PORT };
-      sa.remote = { address: sa.remote.address, port: NATT_PORT };
-      ctx.log('info', sa, 'natt', 'MM5', 'floating to UDP 4500');
-    }
-    sa.lastReceived = Buffer.from(raw);
-    // RFC 2407 §4.6.3.3: INITIAL-CONTACT only when we hold nothing else with this peer,
-    // decided now (a crossing negotiation may have started since MM1).
-    sa.sendInitialContact = sa.sendInitialContact && !ctx.hasOtherSas(sa);
-    const id = ourId(sa);
-    const payloads = mainMode5({
-      id,
-      auth: ourAuth(sa, encodePayloadBody(id)),
-      ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}),
-    });
-    sa.state = 'MM5_SENT';
-    ctx.log('info', sa, 'main', 'MM5', `authenticating as ${describeIdentity(sa.peer.localId)}`);
-    ctx.send(sa, encryptMessage(sa.crypto!, sa, ExchangeType.MAIN, 0, payloads), true);
-    return;
+  // Kept for the SA's life to spot duplicates: its own memory, not a slice of a pool slab.
+  sa.lastReceived = ownCopy(raw);
+  sa.retransmit.answered();
+  // Main mode is over: only the keys stay. The DH values, nonces (SKEYID input:
+  // wiped) and SAi_b go; a retransmitted MM5 is answered from `retransmit.last`.
+  const established: MainModeOf<'ESTABLISHED'> = {
+    state: 'ESTABLISHED',
+    chosen: mm.chosen,
+    auth: mm.auth,
+    suite: mm.suite,
+    keys: mm.keys,
+    crypto: mm.crypto,
+  };
+  if (sa.role === 'responder') {
+    const initialContact = payloadsOfType(d.value.payloads, PayloadType.NOTIFY).some((n) => n.notifyType === NotifyType.INITIAL_CONTACT);
+    const mine = ourId(sa);
+    const mm6 = mainMode6({ id: mine, auth: ourAuth(sa, mm, encodePayloadBody(mine)) });
+    wipe(mm.ni, mm.nr);
+    sa.mm = established;
+    ctx.send(sa, encryptMessage(established.crypto, sa, ExchangeType.MAIN, 0, mm6), false);
+    ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
+    ctx.established(sa, initialContact);
+  } else {
+    wipe(mm.ni, mm.nr);
+    sa.mm = established;
+    ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
+    ctx.established(sa, false);
   }
-  if ((sa.role === 'responder' && sa.state === 'MM4_SENT') || (sa.role === 'initiator' && sa.state === 'MM5_SENT')) {
-    const step = sa.role === 'responder' ? 'MM5' : 'MM6';
-    if (!msg.encrypted) return unexpected(`${step} not encrypted`);
-    const d = decryptMessage(sa.crypto!, msg.header.nextPayload, 0, msg.body);
-    const authFail = (why: string): void =>
-      // A wrong PSK shows up here: different SKEYID_e garbles the payloads, or HASH_I/HASH_R differ.
-      failMain(ctx, sa, {
-        code: 'auth-failed',
-        reason: `authentication failed: ${why}`,
-        ...(sa.role === 'responder' ? { notify: { type: NotifyType.AUTHENTICATION_FAILED } } : {}),
-      });
-    if (!d.ok) return authFail(`${d.reason} (pre-shared key mismatch?)`);
-    const check = verifyPeerAuth(sa, d.value.payloads, d.value.spans, ctx.env.wallClock());
-    if (!check.ok) return authFail(check.reason);
-    const id = check.id;
-    if (!sameIdentity(id.id, sa.peer.remoteId)) {
-      const other = ctx.peerForIdentity(sa, id.id);
-      if (!other) {
-        const expected = ctx.acceptableIds(sa).map(describeIdentity).join(' or ');
-        return failMain(ctx, sa, {
-          code: 'id-mismatch',
-          reason: 'peer identity mismatch',
-          logMessage: `main mode failed: peer identity ${describeIdentity(id.id)} is not the configured ${expected}`,
-          ...(sa.role === 'responder' ? { notify: { type: NotifyType.INVALID_ID_INFORMATION } } : {}),
-          extra: { receivedId: describeIdentity(id.id), expectedId: expected, configField: `peers.${sa.peer.name}.remote-id` },
-        });
-      }
-      // Several remote = %any peers share main mode settings (and certificate trust)
-      // up to here; the identity the signature just proved says which branch this is.
-      ctx.log('info', sa, 'main', step, `remote = %any: identity ${describeIdentity(id.id)} is peer ${other.name}`);
-      sa.peer = other;
-    }
-    sa.lastReceived = Buffer.from(raw);
-    sa.retransmit.answered();
-    if (sa.role === 'responder') {
-      const initialContact = payloadsOfType(d.value.payloads, PayloadType.NOTIFY).some((n) => n.notifyType === NotifyType.INITIAL_CONTACT);
-      const mine = ourId(sa);
-      sa.state = 'ESTABLISHED';
-      ctx.send(sa, encryptMessage(sa.crypto!, sa, ExchangeType.MAIN, 0, mainMode6({ id: mine, auth: ourAuth(sa, encodePayloadBody(mine)) })), false);
-      ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
-      ctx.established(sa, initialContact);
-    } else {
-      sa.state = 'ESTABLISHED';
-      ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
-      ctx.established(sa, false);
-    }
-    return;
+}
+
+/** Initiator side and responder side of MM2..MM6 once the SA exists. */
+export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Received, from: Endpoint, raw: Buffer): void {
+  const mm = sa.mm;
+  if (sa.role === 'initiator') {
+    if (mm.state === 'MM1_SENT') return initiatorMm2(ctx, sa, mm, msg, raw);
+    if (mm.state === 'MM3_SENT') return initiatorMm4(ctx, sa, mm, msg, from, raw);
+    if (mm.state === 'MM5_SENT') return authenticate(ctx, sa, mm, msg, raw);
+  } else {
+    if (mm.state === 'MM2_SENT') return responderMm3(ctx, sa, mm, msg, from, raw);
+    if (mm.state === 'MM4_SENT') return authenticate(ctx, sa, mm, msg, raw);
   }
-  unexpected(`main mode message in state ${sa.state}`);
+  unexpected(ctx, sa, `main mode message in state ${sa.state}`);
 }

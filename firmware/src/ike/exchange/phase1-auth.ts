@@ -23,7 +23,7 @@ import {
   type PayloadSpan,
   type Phase1Auth,
 } from '../wire/index.ts';
-import type { IsakmpSa } from './isakmp-sa.ts';
+import type { AuthInput, IsakmpSa, Keyed, Negotiated } from './isakmp-sa.ts';
 import type { PeerAuth, PeerPolicy, SignatureAuth } from './types.ts';
 
 export { authMethodsOf } from '../common/peer-auth.ts';
@@ -55,38 +55,38 @@ export function peerAuthFor(peer: PeerPolicy, wire: number | undefined): PeerAut
 }
 
 /** The negotiated signature method, or undefined for PSK. */
-function signatureOf(sa: Pick<IsakmpSa, 'auth'>): SignatureAuth | undefined {
-  return sa.auth?.kind === 'signature' ? sa.auth.signature : undefined;
+function signatureOf(n: { auth: PeerAuth }): SignatureAuth | undefined {
+  return n.auth.kind === 'signature' ? n.auth.signature : undefined;
 }
 
 /** CA names for our CR payloads (RFC 2408 §3.10), when a signature method was chosen. */
-export function certRequestsOf(sa: Pick<IsakmpSa, 'auth'>): Buffer[] | undefined {
-  return signatureOf(sa)?.caSubjects;
+export function certRequestsOf(n: { auth: PeerAuth }): Buffer[] | undefined {
+  return signatureOf(n)?.caSubjects;
 }
 
-export function skeyidFor(sa: IsakmpSa, gxy: Buffer): Buffer | string {
-  const prf = sa.suite!.hash;
-  if (!sa.auth) return 'no authentication method negotiated';
-  if (sa.auth.kind === 'signature') return skeyidSignature(prf, sa.ni!, sa.nr!, gxy);
-  if (!sa.peer.psk) return 'no pre-shared key configured for this peer';
-  return skeyidPreSharedKey(prf, sa.peer.psk.reveal(), sa.ni!, sa.nr!);
+/** SKEYID for the negotiated method (RFC 2409 §5), or why there is none. */
+export function skeyidFor(peer: PeerPolicy, n: Negotiated, ni: Buffer, nr: Buffer, gxy: Buffer): Buffer | string {
+  const prf = n.suite.hash;
+  if (n.auth.kind === 'signature') return skeyidSignature(prf, ni, nr, gxy);
+  if (!peer.psk) return 'no pre-shared key configured for this peer';
+  return skeyidPreSharedKey(prf, peer.psk.reveal(), ni, nr);
 }
 
-function input(sa: IsakmpSa): Phase1HashInput {
-  return { gxi: sa.gxi!, gxr: sa.gxr!, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
-}
+/** What an MM5/MM6 is authenticated with: the SA's cookies and role, its keys and the exchange's inputs. */
+export type AuthMaterial = Keyed & AuthInput;
 
 /** HASH_I (we are the initiator) or HASH_R, with the PRF the auth method calls for. */
-function authHash(sa: IsakmpSa, forInitiator: boolean, idBody: Buffer): Buffer {
-  const sig = signatureOf(sa);
-  const prf: HashAlgorithm = sig ? authHashPrf(sig.method, sa.suite!.hash) : sa.suite!.hash;
-  return forInitiator ? hashI(prf, sa.keys!.skeyid, input(sa), idBody) : hashR(prf, sa.keys!.skeyid, input(sa), idBody);
+function authHash(sa: IsakmpSa, m: AuthMaterial, forInitiator: boolean, idBody: Buffer): Buffer {
+  const sig = signatureOf(m);
+  const prf: HashAlgorithm = sig ? authHashPrf(sig.method, m.suite.hash) : m.suite.hash;
+  const input: Phase1HashInput = { gxi: m.gxi, gxr: m.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: m.saiB };
+  return forInitiator ? hashI(prf, m.keys.skeyid, input, idBody) : hashR(prf, m.keys.skeyid, input, idBody);
 }
 
 /** Our MM5/MM6 authentication payload content. */
-export function ourAuth(sa: IsakmpSa, idBody: Buffer): Phase1Auth {
-  const h = authHash(sa, sa.role === 'initiator', idBody);
-  const sig = signatureOf(sa);
+export function ourAuth(sa: IsakmpSa, m: AuthMaterial, idBody: Buffer): Phase1Auth {
+  const h = authHash(sa, m, sa.role === 'initiator', idBody);
+  const sig = signatureOf(m);
   if (!sig) return { kind: 'hash', hash: h };
   return { kind: 'signature', signature: signAuthHash(sig.method, sig.privateKey, h), certificates: sig.certificates };
 }
@@ -96,6 +96,7 @@ export type AuthCheck = { ok: true; id: IdPayload } | { ok: false; reason: strin
 /** Checks the peer's MM5 (we are responder) or MM6: ID present, HASH or SIG valid. */
 export function verifyPeerAuth(
   sa: IsakmpSa,
+  m: AuthMaterial,
   payloads: readonly Payload[],
   spans: readonly PayloadSpan[],
   /** Wall-clock time for certificate validity and CRL freshness (ExchangeEnv.wallClock). */
@@ -103,9 +104,10 @@ export function verifyPeerAuth(
 ): AuthCheck {
   const idIdx = payloads.findIndex((p) => p.type === PayloadType.ID);
   const id = payloads[idIdx];
-  if (id === undefined || id.type !== PayloadType.ID) return { ok: false, reason: 'ID payload missing' };
-  const expected = authHash(sa, sa.role === 'responder', spans[idIdx]!.body);
-  const sig = signatureOf(sa);
+  const idSpan = spans[idIdx];
+  if (id === undefined || id.type !== PayloadType.ID || idSpan === undefined) return { ok: false, reason: 'ID payload missing' };
+  const expected = authHash(sa, m, sa.role === 'responder', idSpan.body);
+  const sig = signatureOf(m);
   if (!sig) {
     const hash = payloadsOfType(payloads, PayloadType.HASH)[0];
     if (!hash) return { ok: false, reason: 'HASH payload missing' };

@@ -140,7 +140,9 @@ export function verifyPhase1Reply(sa: SaPayload, offered: readonly Phase1Attribu
   const p = sa.proposals[0];
   if (sa.proposals.length !== 1 || p === undefined || p.transforms.length !== 1) return 'reply SA must carry exactly one proposal with one transform';
   if (p.protocol !== ProtocolId.ISAKMP) return 'reply proposal is not ISAKMP';
-  const a = parsePhase1Attributes(p.transforms[0]!.attributes);
+  const [t] = p.transforms;
+  if (t === undefined) return 'reply SA must carry exactly one proposal with one transform';
+  const a = parsePhase1Attributes(t.attributes);
   if (typeof a === 'string') return `reply transform: ${a}`;
   return offered.some((o) => samePhase1(o, a)) ? a : 'responder chose a transform we did not offer';
 }
@@ -285,7 +287,8 @@ export function verifyPhase2Reply(sa: SaPayload, offer: Phase2Proposal, methods:
   const p = sa.proposals[0];
   if (sa.proposals.length !== 1 || p === undefined || p.transforms.length !== 1) return 'reply SA must carry exactly one proposal with one transform';
   if (p.protocol !== ProtocolId.ESP || p.spi.length !== 4) return 'reply proposal is not ESP with a 4-byte SPI';
-  const t = p.transforms[0]!;
+  const [t] = p.transforms;
+  if (t === undefined) return 'reply SA must carry exactly one proposal with one transform';
   const a = parseIpsecAttributes(t.attributes);
   if (typeof a === 'string') return `reply transform: ${a}`;
   const esp = espAlgorithmOf(t.id, a);
@@ -296,7 +299,8 @@ export function verifyPhase2Reply(sa: SaPayload, offer: Phase2Proposal, methods:
   if (o.group !== a.group || o.encapsulationMode !== a.encapsulationMode || !sameLifetimes(o.lifetimes, a.lifetimes)) {
     return 'responder changed the attributes of our transform';
   }
-  const m = methods[idx]!;
+  const m = methods[idx];
+  if (m === undefined) return 'responder chose a transform we did not offer';
   return {
     esp,
     peerSpi: p.spi,

@@ -32,7 +32,6 @@ import {
   type EncryptedMessage,
   type IdPayload,
   type Payload,
-  type SaPayload,
 } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { quickFailureOfNotify, type FailureExtra } from './failure.ts';
@@ -41,8 +40,18 @@ import { quickModeConfigLines } from '../common/config-lines.ts';
 import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names.ts';
 import { describeIdentity, sameIdPayload } from './identity.ts';
 import { notifyName, sendInformational } from './informational.ts';
-import { releaseQuickModeState, udpEncapsulated, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
+import {
+  udpEncapsulated,
+  type EstablishedSa,
+  type IsakmpSa,
+  type PendingQuickMode,
+  type QuickModeDone,
+  type QuickModeExchange,
+  type QuickModeInitiating,
+  type QuickModeResponding,
+} from './isakmp-sa.ts';
 import { NONCE_LENGTH } from './main-mode.ts';
+import { ownCopy } from '../common/own-buffer.ts';
 import { choosePhase2, encapsulationMode, phase2Offer, verifyPhase2Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
 import { cidrPrefix, formatPrefix, matchDefaultResponse, samePrefix } from './selector-match.ts';
@@ -117,21 +126,22 @@ export function peerRefusedQuickMode(ctx: ExchangeContext, sa: IsakmpSa, message
   });
 }
 
-export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
+export function initiateQuickMode(ctx: ExchangeContext, sa: EstablishedSa, tunnel: TunnelPolicy, rekeyOf?: number): void {
+  const k = sa.mm;
   const messageId = newMessageId(ctx, sa);
   const inSpi = newSpi(ctx);
   const ni = ctx.env.random(NONCE_LENGTH);
   const udp = udpEncapsulated(sa);
   const offer = phase2Offer(inSpi, tunnel.methods, encapsulationMode(udp, sa.natFlavour ?? 'rfc'), tunnel.pfsGroup);
-  let dh: DhKeyPair | undefined;
+  let dh: DhKeyPair | null = null;
   if (tunnel.pfsGroup !== null) {
     const g = dhGroupById(tunnel.pfsGroup);
     if (!g) return failQuick(ctx, sa, null, messageId, { code: 'pfs-unsupported', reason: `PFS group ${groupName(tunnel.pfsGroup)} unsupported` });
     dh = g.generate(ctx.env.random);
   }
   const rest = quickModeRest({ proposals: [offer], nonce: ni, ...(dh ? { ke: dh.publicKey } : {}), ids: ids(tunnel, 'initiator') });
-  const h1 = quickModeHash1(sa.suite!.hash, sa.keys!.skeyidA, messageId, encodePayloads(rest).bytes);
-  const qm: QuickModeExchange = {
+  const h1 = quickModeHash1(k.suite.hash, k.keys.skeyidA, messageId, encodePayloads(rest).bytes);
+  const qm: QuickModeInitiating = {
     messageId,
     role: 'initiator',
     state: 'QM1_SENT',
@@ -140,12 +150,12 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: IsakmpSa, tunnel: Tu
     ni,
     offer,
     retransmit: new Retransmit(ctx.retransmit),
-    ...(dh ? { dh } : {}),
-    ...(rekeyOf !== undefined ? { rekeyOf } : {}),
+    dh,
+    rekeyOf: rekeyOf ?? null,
   };
   sa.quick.set(messageId, qm);
   sa.quickModes++;
-  const data = encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h1, rest));
+  const data = encryptMessage(k.crypto, sa, ExchangeType.QUICK, messageId, withHash(h1, rest));
   ctx.log('info', sa, 'quick', 'QM1', `${rekeyOf !== undefined ? 'rekeying' : 'negotiating'} ${tunnel.local} <-> ${tunnel.remote}`, {
     spi: inSpi.toString('hex'),
     tunnel: tunnel.name,
@@ -233,10 +243,11 @@ function applyResponderLifetime(payloads: readonly Payload[], p: { lifetimeSecon
 }
 
 /** Any quick mode message for this SA (new QM1, or a reply to ours). */
-export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: EncryptedMessage, raw: Buffer): void {
+export function handleQuickMode(ctx: ExchangeContext, sa: EstablishedSa, msg: EncryptedMessage, raw: Buffer): void {
+  const k = sa.mm;
   const messageId = msg.header.messageId;
   const qm = sa.quick.get(messageId);
-  if (qm?.retransmit.last && qm.lastReceived?.equals(raw)) {
+  if (qm && qm.state !== 'QM1_SENT' && qm.retransmit.last && qm.lastReceived.equals(raw)) {
     // RFC 2409 §5.5 relies on retransmission: answer a duplicate with our last message.
     const m = qm.retransmit.last;
     ctx.counters.retransmitted++;
@@ -247,10 +258,10 @@ export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Encrypt
     ctx.counters.malformed++;
     return ctx.log('warning', sa, 'quick', 'QM', 'dropped: quick mode with message ID 0');
   }
-  const d = decryptMessage(sa.crypto!, msg.header.nextPayload, messageId, msg.body);
+  const d = decryptMessage(k.crypto, msg.header.nextPayload, messageId, msg.body);
   if (!d.ok) {
     ctx.counters.malformed++;
-    if (!qm) sa.crypto!.forget(messageId);
+    if (!qm) k.crypto.forget(messageId);
     return ctx.log('warning', sa, 'quick', 'QM', `dropped: ${d.reason}`, { messageId });
   }
   const payloads = d.value.payloads;
@@ -261,11 +272,11 @@ export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Encrypt
     return ctx.log('warning', sa, 'quick', 'QM', 'dropped: first payload is not HASH (RFC 2409 §5.5)');
   }
   const rest = restAfterHash(d.value);
-  const prf = sa.suite!.hash;
-  const skeyidA = sa.keys!.skeyidA;
+  const prf = k.suite.hash;
+  const skeyidA = k.keys.skeyidA;
   const bad = (step: string): void => {
     d.rollback();
-    if (!qm) sa.crypto!.forget(messageId);
+    if (!qm) k.crypto.forget(messageId);
     ctx.counters.malformed++;
     ctx.log('warning', sa, 'quick', step, 'dropped: HASH mismatch', { messageId });
   };
@@ -275,22 +286,21 @@ export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Encrypt
     sa.lastHeard = ctx.env.now();
     return respond(ctx, sa, messageId, payloads, raw);
   }
-  if (qm.role === 'initiator' && qm.state === 'QM1_SENT') {
+  if (qm.state === 'QM1_SENT') {
     if (!constantTimeEqual(quickModeHash2(prf, skeyidA, messageId, qm.ni, rest), hash.data)) return bad('QM2');
     sa.lastHeard = ctx.env.now();
     return finishInitiator(ctx, sa, qm, payloads, raw);
   }
-  if (qm.role === 'responder' && qm.state === 'QM2_SENT') {
-    if (!constantTimeEqual(quickModeHash3(prf, skeyidA, messageId, qm.ni, qm.nr!), hash.data)) return bad('QM3');
+  if (qm.state === 'QM2_SENT') {
+    if (!constantTimeEqual(quickModeHash3(prf, skeyidA, messageId, qm.ni, qm.nr), hash.data)) return bad('QM3');
     sa.lastHeard = ctx.env.now();
     qm.retransmit.answered();
-    qm.state = 'DONE';
-    qm.forgetAt = ctx.env.now() + QM_LINGER_MS;
+    sa.quick.set(messageId, done(ctx, qm, raw));
     // The inbound SA went in with QM2; now the outbound one (the initiator has proven
     // with HASH(3) that it holds the keys) and the pair's record.
-    const p = qm.pending!;
-    completePair(ctx, sa, qm, p.esp, p.peerSpi, p.lifetimeSeconds, p.lifetimeKilobytes, p.gqmxy);
-    releaseQuickModeState(qm);
+    const p = qm.accepted;
+    completePair(ctx, sa, { role: 'responder', tunnel: qm.tunnel, ni: qm.ni, nr: qm.nr, gqmxy: p.gqmxy, rekeyOf: null }, qm.inbound, p);
+    wipe(qm.ni, qm.nr);
     return;
   }
   d.rollback();
@@ -298,7 +308,22 @@ export function handleQuickMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Encrypt
   ctx.log('warning', sa, 'quick', qm.state, 'dropped: unexpected quick mode message', { messageId });
 }
 
-function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads: Payload[], raw: Buffer): void {
+/** The exchange is over: it lingers (QM_LINGER_MS) to answer a retransmission of `lastReceived`. */
+function done(ctx: ExchangeContext, qm: PendingQuickMode, lastReceived: Buffer): QuickModeDone {
+  return {
+    messageId: qm.messageId,
+    role: qm.role,
+    state: 'DONE',
+    tunnel: qm.tunnel,
+    retransmit: qm.retransmit,
+    // Kept to spot duplicates while it lingers: its own memory, not a slice of a pool slab.
+    lastReceived: ownCopy(lastReceived),
+    forgetAt: ctx.env.now() + QM_LINGER_MS,
+  };
+}
+
+function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, payloads: Payload[], raw: Buffer): void {
+  const k = sa.mm;
   const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
   const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
   const theirIds = idPair(payloads);
@@ -394,31 +419,25 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
     ids: theirIds,
   });
   // Keep the initiator's proposal and transform numbers (RFC 2408 §4.2).
-  const replySa = rest[0] as SaPayload;
-  replySa.proposals[0]!.number = choice.proposalNumber;
+  // (The reply holds one proposal with one transform: the loops renumber exactly those.)
+  const replySa = rest[0];
   const offeredT = saPayload.proposals.find((p) => p.number === choice.proposalNumber)?.transforms.find((t) => t.id === choice.transformId);
-  if (offeredT) replySa.proposals[0]!.transforms[0]!.number = offeredT.number;
+  if (replySa?.type === PayloadType.SA) {
+    for (const p of replySa.proposals) {
+      p.number = choice.proposalNumber;
+      if (offeredT) for (const t of p.transforms) t.number = offeredT.number;
+    }
+  }
   if (choice.responderLifetime) rest.push(responderLifetimeNotify(inSpi, choice.lifetimeSeconds, choice.lifetimeKilobytes));
-  const h2 = quickModeHash2(sa.suite!.hash, sa.keys!.skeyidA, messageId, nonce.data, encodePayloads(rest).bytes);
-  const qm: QuickModeExchange = {
-    messageId,
-    role: 'responder',
-    state: 'QM2_SENT',
-    tunnel,
-    inSpi,
-    ni: Buffer.from(nonce.data),
-    nr,
-    retransmit: new Retransmit(ctx.retransmit),
-    pending: {
-      esp: choice.esp,
-      peerSpi: choice.peerSpi,
-      lifetimeSeconds: choice.lifetimeSeconds,
-      lifetimeKilobytes: choice.lifetimeKilobytes,
-      ...(gqmxy ? { gqmxy } : {}),
-    },
+  const h2 = quickModeHash2(k.suite.hash, k.keys.skeyidA, messageId, nonce.data, encodePayloads(rest).bytes);
+  const ni = Buffer.from(nonce.data);
+  const accepted = {
+    esp: choice.esp,
+    peerSpi: choice.peerSpi,
+    lifetimeSeconds: choice.lifetimeSeconds,
+    lifetimeKilobytes: choice.lifetimeKilobytes,
+    gqmxy: gqmxy ?? null,
   };
-  qm.lastReceived = Buffer.from(raw);
-  sa.quick.set(messageId, qm);
   sa.quickModes++;
   const rule = sa.peer.tunnels.includes(tunnel) ? '' : ' (default response rule)';
   ctx.log('info', sa, 'quick', 'QM2', `accepted ${choice.esp} for ${tunnel.local} <-> ${tunnel.remote}${rule}`, {
@@ -429,15 +448,30 @@ function respond(ctx: ExchangeContext, sa: IsakmpSa, messageId: number, payloads
   // directions on QM2 and may send at once, so our inbound SA goes in with QM2, not
   // with QM3 (as racoon does); completePair() adds the outbound SA on QM3, and
   // dropPreinstalledInbound() deletes it if the exchange never completes.
-  installInbound(ctx, sa, qm, choice.esp, choice.lifetimeSeconds, choice.lifetimeKilobytes, gqmxy);
-  sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, messageId, withHash(h2, rest)), true);
+  const inbound = installInbound(ctx, sa, { role: 'responder', tunnel, ni, nr, gqmxy: accepted.gqmxy, rekeyOf: null }, inSpi, accepted);
+  const qm: QuickModeResponding = {
+    messageId,
+    role: 'responder',
+    state: 'QM2_SENT',
+    tunnel,
+    inSpi,
+    ni,
+    nr,
+    retransmit: new Retransmit(ctx.retransmit),
+    accepted,
+    inbound,
+    lastReceived: Buffer.from(raw),
+  };
+  sa.quick.set(messageId, qm);
+  sendQuick(ctx, sa, qm, encryptMessage(k.crypto, sa, ExchangeType.QUICK, messageId, withHash(h2, rest)), true);
 }
 
-function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, payloads: Payload[], raw: Buffer): void {
+function finishInitiator(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeInitiating, payloads: Payload[], raw: Buffer): void {
+  const k = sa.mm;
   const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
   const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
   if (!saPayload || !nonce) return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-reply', reason: 'QM2 lacks SA or nonce' });
-  const choice = verifyPhase2Reply(saPayload, qm.offer!, qm.tunnel.methods);
+  const choice = verifyPhase2Reply(saPayload, qm.offer, qm.tunnel.methods);
   if (typeof choice === 'string') {
     const spi = saPayload.proposals[0]?.spi;
     return failQuick(ctx, sa, qm, qm.messageId, {
@@ -455,7 +489,7 @@ function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchan
       notify: { type: NotifyType.INVALID_ID_INFORMATION, spi: choice.peerSpi },
     });
   }
-  let gqmxy: Buffer | undefined;
+  let gqmxy: Buffer | null = null;
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];
   if (qm.dh) {
     if (!ke) return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-reply', reason: 'PFS KE missing in QM2' });
@@ -466,16 +500,15 @@ function finishInitiator(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchan
     }
   }
   applyResponderLifetime(payloads, choice);
-  qm.nr = Buffer.from(nonce.data);
+  const nr = Buffer.from(nonce.data);
   qm.retransmit.answered();
-  qm.lastReceived = Buffer.from(raw);
-  qm.state = 'DONE';
-  qm.forgetAt = ctx.env.now() + QM_LINGER_MS;
-  const h3 = quickModeHash3(sa.suite!.hash, sa.keys!.skeyidA, qm.messageId, qm.ni, qm.nr);
-  sendQuick(ctx, sa, qm, encryptMessage(sa.crypto!, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, [])), false);
+  const finished = done(ctx, qm, raw);
+  sa.quick.set(qm.messageId, finished);
+  const h3 = quickModeHash3(k.suite.hash, k.keys.skeyidA, qm.messageId, qm.ni, nr);
+  sendQuick(ctx, sa, finished, encryptMessage(k.crypto, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, [])), false);
   ctx.log('info', sa, 'quick', 'QM3', `established ${choice.esp}`, { tunnel: qm.tunnel.name });
-  install(ctx, sa, qm, choice.esp, choice.peerSpi, choice.lifetimeSeconds, choice.lifetimeKilobytes, gqmxy);
-  releaseQuickModeState(qm);
+  install(ctx, sa, { role: 'initiator', tunnel: qm.tunnel, ni: qm.ni, nr, gqmxy, rekeyOf: qm.rekeyOf }, qm.inSpi, choice);
+  wipe(qm.ni, nr);
 }
 
 export type { EspMethod };

@@ -19,7 +19,7 @@ function maskBits(mask: Buffer): number {
   let i = 0;
   for (; i < mask.length && mask[i] === 0xff; i++) bits += 8;
   if (i === mask.length) return bits;
-  const b = mask[i]!;
+  const b = mask.readUInt8(i);
   let lead = 0;
   while (lead < 8 && (b & (0x80 >> lead)) !== 0) lead++;
   if (((b << lead) & 0xff) !== 0) return -1;
@@ -32,7 +32,7 @@ function hostBitsZero(address: Buffer, bits: number): boolean {
   for (let i = 0; i < address.length; i++) {
     const keep = Math.max(0, Math.min(8, bits - i * 8));
     const hostMask = 0xff >> keep;
-    if ((address[i]! & hostMask) !== 0) return false;
+    if ((address.readUInt8(i) & hostMask) !== 0) return false;
   }
   return true;
 }
@@ -85,11 +85,12 @@ export function idPrefix(p: IdPayload): Prefix | null {
       // start..end is one CIDR block iff start ^ end is a run of trailing ones
       // and start has zeros there (end then has ones).
       const diff = Buffer.alloc(start.length);
-      for (let i = 0; i < start.length; i++) diff[i] = start[i]! ^ end[i]!;
+      if (start.length !== end.length) return null;
+      for (let i = 0; i < start.length; i++) diff[i] = start.readUInt8(i) ^ end.readUInt8(i);
       const inverted = Buffer.from(diff.map((b) => ~b & 0xff));
       const bits = maskBits(inverted);
       if (bits < 0) return null;
-      for (let i = 0; i < start.length; i++) if ((start[i]! & diff[i]!) !== 0) return null;
+      for (let i = 0; i < start.length; i++) if ((start.readUInt8(i) & diff.readUInt8(i)) !== 0) return null;
       return prefixOf(start, bits);
     }
     default:
@@ -105,7 +106,7 @@ export function prefixContains(outer: Prefix, inner: Prefix): boolean {
   const rest = outer.bits % 8;
   if (rest === 0) return true;
   const m = (0xff << (8 - rest)) & 0xff;
-  return (outer.address[full]! & m) === (inner.address[full]! & m);
+  return (outer.address.readUInt8(full) & m) === (inner.address.readUInt8(full) & m);
 }
 
 export function samePrefix(a: Prefix, b: Prefix): boolean {

@@ -8,7 +8,7 @@ import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { fail } from './fail.ts';
 import { dpdSilence, mainModeSilence, quickModeSilence } from './failure.ts';
 import { sendDpd } from './informational.ts';
-import type { ChildSa, IsakmpSa } from './isakmp-sa.ts';
+import { keyedOf, type ChildSa, type IsakmpSa } from './isakmp-sa.ts';
 import { tunnelMethodNames } from './proposal-names.ts';
 import { HALF_OPEN_TIMEOUT_MS } from './types.ts';
 
@@ -141,9 +141,9 @@ function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
 function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
   for (const qm of [...sa.quick.values()]) {
     if (qm.state === 'DONE') {
-      if (qm.forgetAt !== undefined && now >= qm.forgetAt) {
+      if (now >= qm.forgetAt) {
         sa.quick.delete(qm.messageId);
-        sa.crypto?.forget(qm.messageId);
+        keyedOf(sa)?.crypto.forget(qm.messageId);
       }
       continue;
     }
@@ -166,12 +166,13 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       // Silence to a second or later quick mode of an ISAKMP SA that keyed before: the
       // peer may have lost that SA (restarted, its Delete or INITIAL-CONTACT lost). As
       // the seed specifies, a new main mode is tried; it takes over this SA's pairs.
-      if (qm.role === 'initiator' && sa.quickModes > 1 && !sa.retired) {
+      if (qm.state === 'QM1_SENT' && sa.quickModes > 1 && !sa.retired) {
         host.log('warning', sa, 'quick', 'QM1', 'a later quick mode met silence: trying a new main mode');
         sa.retired = 'expired';
-        const old = qm.rekeyOf === undefined ? undefined : sa.children.find((c) => c.reqid === qm.rekeyOf);
+        const rekeyOf = qm.rekeyOf;
+        const old = rekeyOf === null ? undefined : sa.children.find((c) => c.reqid === rekeyOf);
         if (old) old.rekeying = true;
-        host.startQuickMode(sa, qm.tunnel, qm.rekeyOf);
+        host.startQuickMode(sa, qm.tunnel, rekeyOf ?? undefined);
       }
     }
   }

@@ -37,7 +37,8 @@ export function phase1Sa(offer: Phase1Offer): SaPayload {
   };
 }
 
-export function mainMode1(offer: Phase1Offer, vendorIds: readonly Buffer[] = []): Payload[] {
+/** The SA payload first: its body is SAi_b (RFC 2409 §5), which the initiator keeps. */
+export function mainMode1(offer: Phase1Offer, vendorIds: readonly Buffer[] = []): [SaPayload, ...Payload[]] {
   return [phase1Sa(offer), ...vendorIds.map((data): Payload => ({ type: PayloadType.VENDOR_ID, data }))];
 }
 
