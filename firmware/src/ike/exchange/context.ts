@@ -6,7 +6,7 @@ import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { FailureCounts } from './fail.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
-import type { RetransmitSchedule } from './retransmit.ts';
+import type { Retransmit, RetransmitSchedule } from './retransmit.ts';
 import type { Action, ExchangeEnv, PeerPolicy, TunnelPolicy } from './types.ts';
 import type { Identity } from '../wire/index.ts';
 
@@ -45,8 +45,12 @@ export interface ExchangeContext {
   /** Failures per code (fail.ts), each counted once by fail(). */
   readonly failureCounts: FailureCounts;
   log(level: Severity, sa: IsakmpSa | null, phase: Phase, step: string, message: string, data?: Record<string, unknown>): void;
-  /** Send on the SA's current ports and remember it for retransmission. */
-  send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void;
+  /**
+   * The one send path: a datagram on the SA's current ports, remembered by `via` (the
+   * SA's main mode retransmission unless given: a quick mode's own, or null for a
+   * message nobody retransmits, such as an informational or a cleartext notify).
+   */
+  send(sa: IsakmpSa, data: Buffer, expectReply: boolean, via?: Retransmit | null): void;
   /** Main mode finished: run queued quick modes, drop stale SAs (INITIAL-CONTACT). */
   established(sa: IsakmpSa, initialContact: boolean): void;
   /** Tear down an ISAKMP SA (and optionally its IPsec SAs), with or without Deletes. */

@@ -133,7 +133,7 @@ function cleartextNotify(ctx: ExchangeContext, sa: IsakmpSa, notifyType: number)
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
     [{ type: PayloadType.NOTIFY, doi: 1, protocol: 1, spi: Buffer.concat([sa.ckyI, sa.ckyR]), notifyType, data: Buffer.alloc(0) }],
   );
-  ctx.out.push({ kind: 'send', localPort: sa.local.port, to: sa.remote, data });
+  ctx.send(sa, data, false, null);
 }
 
 /**

@@ -29,7 +29,7 @@ import { cookieKey, isEstablished, negotiatedOf, udpEncapsulated, wipeIsakmpSa, 
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
 import { expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
-import { DEFAULT_RETRANSMIT, type RetransmitSchedule } from './retransmit.ts';
+import { DEFAULT_RETRANSMIT, type Retransmit, type RetransmitSchedule } from './retransmit.ts';
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
 import { nextDeadline, runTimers, type TimerHost } from './timers.ts';
 import { SaIndex } from '../common/sa-index.ts';
@@ -220,10 +220,10 @@ export class IkeNode implements TimerHost {
     });
   }
 
-  send(sa: IsakmpSa, data: Buffer, expectReply: boolean): void {
+  send(sa: IsakmpSa, data: Buffer, expectReply: boolean, via: Retransmit | null = sa.retransmit): void {
     const m = { data, to: sa.remote, localPort: sa.local.port };
     this.#index.touch(sa);
-    sa.retransmit.sent(m, this.env.now(), expectReply);
+    via?.sent(m, this.env.now(), expectReply);
     this.out.push({ kind: 'send', ...m });
   }
 

@@ -47,7 +47,7 @@ export function sendInformational(ctx: ExchangeContext, sa: IsakmpSa, rest: (Not
   const h = informationalHash(k.suite.hash, k.keys.skeyidA, messageId, encodePayloads(rest).bytes);
   const data = encryptMessage(k.crypto, sa, ExchangeType.INFORMATIONAL, messageId, withHash(h, rest));
   k.crypto.forget(messageId);
-  ctx.out.push({ kind: 'send', localPort: sa.local.port, to: sa.remote, data });
+  ctx.send(sa, data, false, null);
 }
 
 export function sendDpd(ctx: ExchangeContext, sa: IsakmpSa): void {

@@ -37,6 +37,7 @@ import {
 } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { fail, type Failure } from './fail.ts';
+import { dispatch, on, refuse, type DropCode, type HandlerTable, type Outcome } from './handlers.ts';
 import { phase1AttributesName, phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
 import { newIsakmpSa, type AuthInput, type IsakmpSa, type Keyed, type MainMode, type MainModeOf, type Negotiated } from './isakmp-sa.ts';
@@ -289,24 +290,23 @@ function cookiesOf(sa: IsakmpSa) {
   return { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 } as const;
 }
 
-function unexpected(ctx: ExchangeContext, sa: IsakmpSa, why: string): void {
-  ctx.counters.unexpected++;
-  ctx.log('warning', sa, 'main', sa.state, `dropped: ${why}`);
-}
-
 type Received = CleartextMessage | EncryptedMessage;
 
+const drop = (code: DropCode, why: string): Outcome => ({ kind: 'drop', code, why });
+const failed = (failure: Failure): Outcome => ({ kind: 'fail', failure });
+const next = (data: Buffer, expectReply: boolean): Outcome => ({ kind: 'next', send: { data, expectReply }, established: null });
+
 /** Initiator in MM1_SENT: MM2 (the responder's choice) -> MM3. */
-function initiatorMm2(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM1_SENT'>, msg: Received, raw: Buffer): void {
-  if (msg.encrypted) return unexpected(ctx, sa, 'encrypted message before keys');
+function initiatorMm2(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM1_SENT'>, msg: Received, _from: Endpoint, raw: Buffer): Outcome {
+  if (msg.encrypted) return drop('encrypted-before-keys', 'encrypted message before keys');
   const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
-  if (saPayload === undefined) return unexpected(ctx, sa, 'MM2 without SA payload');
+  if (saPayload === undefined) return drop('missing-payload', 'MM2 without SA payload');
   const chosen = verifyPhase1Reply(saPayload, mm.offered);
-  if (typeof chosen === 'string') return failMain(ctx, sa, { code: 'invalid-reply', reason: chosen });
+  if (typeof chosen === 'string') return failed({ code: 'invalid-reply', reason: chosen });
   const suite = resolveSuite(chosen, sa.peer);
-  if (!suite.ok) return failMain(ctx, sa, { code: 'suite-refused', reason: suite.reason });
+  if (!suite.ok) return failed({ code: 'suite-refused', reason: suite.reason });
   const auth = peerAuthFor(sa.peer, chosen.authMethod);
-  if (!auth) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'responder chose an authentication method we did not offer' });
+  if (!auth) return failed({ code: 'invalid-reply', reason: 'responder chose an authentication method we did not offer' });
   sa.retransmit.answered();
   sa.ckyR = Buffer.from(msg.header.responderCookie);
   const vids = vendorIdsOf(msg.payloads);
@@ -314,7 +314,7 @@ function initiatorMm2(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM1_SE
   sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
   sa.peerFragmentation = ctx.fragmentation && vids.some(announcesFragmentation);
   const dh = suite.suite.group.generate(ctx.env.random);
-  const next: MainModeOf<'MM3_SENT'> = {
+  const mm3: MainModeOf<'MM3_SENT'> = {
     state: 'MM3_SENT',
     chosen,
     auth,
@@ -324,30 +324,30 @@ function initiatorMm2(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM1_SE
     gxi: dh.publicKey,
     ni: ctx.env.random(NONCE_LENGTH),
   };
-  sa.mm = next;
+  sa.mm = mm3;
   sa.lastReceived = Buffer.from(raw);
-  const certRequests = certRequestsOf(next);
+  const certRequests = certRequestsOf(mm3);
   const payloads = mainMode3({
-    ke: next.gxi,
-    nonce: next.ni,
+    ke: mm3.gxi,
+    nonce: mm3.ni,
     ...(certRequests ? { certRequests } : {}),
     ...(sa.natFlavour !== null
       ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.suite.hash, sa.ckyI, sa.ckyR, sa.remote, sa.local) } }
       : {}),
   });
   ctx.log('info', sa, 'main', 'MM3', `responder chose ${phase1AttributesName(chosen)}, auth ${authMethodName(chosen.authMethod)}`);
-  ctx.send(sa, encodeMessage(cookiesOf(sa), payloads), true);
+  return next(encodeMessage(cookiesOf(sa), payloads), true);
 }
 
 /** Responder in MM2_SENT: MM3 (KE, nonce) -> MM4, keys derived. */
-function responderMm3(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM2_SENT'>, msg: Received, from: Endpoint, raw: Buffer): void {
-  if (msg.encrypted) return unexpected(ctx, sa, 'encrypted message before keys');
+function responderMm3(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM2_SENT'>, msg: Received, from: Endpoint, raw: Buffer): Outcome {
+  if (msg.encrypted) return drop('encrypted-before-keys', 'encrypted message before keys');
   const kx = keyExchangePayloads(msg);
-  if (kx === null) return unexpected(ctx, sa, 'MM3 without KE and nonce');
+  if (kx === null) return drop('missing-payload', 'MM3 without KE and nonce');
   logChoice(ctx, sa, mm, 'info');
   const suite = mm.suite;
   if (kx.ke.length !== suite.group.publicLength) {
-    return failMain(ctx, sa, {
+    return failed({
       code: 'invalid-ke',
       reason: `KE is ${kx.ke.length} bytes, group needs ${suite.group.publicLength}`,
       notify: { type: NotifyType.INVALID_KEY_INFORMATION },
@@ -358,7 +358,7 @@ function responderMm3(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM2_SE
   const k = deriveKeys(sa, mm, dh, input, input.gxi);
   if (!k.ok) {
     wipe(input.ni, input.nr);
-    return failMain(ctx, sa, { ...k.failure, notify: { type: NotifyType.INVALID_KEY_INFORMATION } });
+    return failed({ ...k.failure, notify: { type: NotifyType.INVALID_KEY_INFORMATION } });
   }
   sa.mm = { state: 'MM4_SENT', peerOffer: mm.peerOffer, ...k.keyed, ...input };
   applyNat(ctx, sa, mm, msg, from);
@@ -371,21 +371,21 @@ function responderMm3(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM2_SE
     ...(sa.natFlavour !== null ? { natD: { flavour: sa.natFlavour, hashes: natDHashes(suite.hash, sa.ckyI, sa.ckyR, from, sa.local) } } : {}),
   });
   ctx.log('info', sa, 'main', 'MM4', 'key exchange');
-  ctx.send(sa, encodeMessage(cookiesOf(sa), payloads), false);
+  return next(encodeMessage(cookiesOf(sa), payloads), false);
 }
 
 /** Initiator in MM3_SENT: MM4 (KE, nonce) -> keys, MM5 (our ID and authentication, encrypted). */
-function initiatorMm4(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM3_SENT'>, msg: Received, from: Endpoint, raw: Buffer): void {
-  if (msg.encrypted) return unexpected(ctx, sa, 'encrypted message before keys');
+function initiatorMm4(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM3_SENT'>, msg: Received, from: Endpoint, raw: Buffer): Outcome {
+  if (msg.encrypted) return drop('encrypted-before-keys', 'encrypted message before keys');
   const kx = keyExchangePayloads(msg);
-  if (kx === null) return unexpected(ctx, sa, 'MM4 without KE and nonce');
-  if (kx.ke.length !== mm.suite.group.publicLength) return failMain(ctx, sa, { code: 'invalid-reply', reason: 'MM4 KE has the wrong length' });
+  if (kx === null) return drop('missing-payload', 'MM4 without KE and nonce');
+  if (kx.ke.length !== mm.suite.group.publicLength) return failed({ code: 'invalid-reply', reason: 'MM4 KE has the wrong length' });
   sa.retransmit.answered();
   const input: AuthInput = { saiB: mm.saiB, gxi: mm.gxi, gxr: Buffer.from(kx.ke), ni: mm.ni, nr: Buffer.from(kx.nonce) };
   const k = deriveKeys(sa, mm, mm.dh, input, input.gxr);
-  if (!k.ok) return failMain(ctx, sa, k.failure);
-  const next: MainModeOf<'MM5_SENT'> = { state: 'MM5_SENT', unreadableReplies: 0, ...k.keyed, ...input };
-  sa.mm = next;
+  if (!k.ok) return failed(k.failure);
+  const mm5: MainModeOf<'MM5_SENT'> = { state: 'MM5_SENT', unreadableReplies: 0, ...k.keyed, ...input };
+  sa.mm = mm5;
   applyNat(ctx, sa, mm, msg, from);
   // RFC 3947 §4: with a NAT in the path, switch to port 4500 from MM5 on.
   if (sa.natFlavour !== null && (sa.natLocal || sa.natRemote || sa.peer.natTraversal === 'force')) {
@@ -400,11 +400,11 @@ function initiatorMm4(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM3_SE
   const id = ourId(sa);
   const payloads = mainMode5({
     id,
-    auth: ourAuth(sa, next, encodePayloadBody(id)),
+    auth: ourAuth(sa, mm5, encodePayloadBody(id)),
     ...(sa.sendInitialContact ? { initialContact: { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR } } : {}),
   });
   ctx.log('info', sa, 'main', 'MM5', `authenticating as ${describeIdentity(sa.peer.localId)}`);
-  ctx.send(sa, encryptMessage(next.crypto, sa, ExchangeType.MAIN, 0, payloads), true);
+  return next(encryptMessage(mm5.crypto, sa, ExchangeType.MAIN, 0, payloads), true);
 }
 
 /** Responder in MM4_SENT (MM5) or initiator in MM5_SENT (MM6): the peer's identity and authentication. */
@@ -413,14 +413,15 @@ function authenticate(
   sa: IsakmpSa,
   mm: MainModeOf<'MM4_SENT'> | MainModeOf<'MM5_SENT'>,
   msg: Received,
+  _from: Endpoint,
   raw: Buffer,
-): void {
+): Outcome {
   const step = sa.role === 'responder' ? 'MM5' : 'MM6';
-  if (!msg.encrypted) return unexpected(ctx, sa, `${step} not encrypted`);
+  if (!msg.encrypted) return drop('not-encrypted', `${step} not encrypted`);
   const d = decryptMessage(mm.crypto, msg.header.nextPayload, 0, msg.body);
-  const authFail = (why: string): void =>
+  const authFail = (why: string): Outcome =>
     // A wrong PSK shows up here: different SKEYID_e garbles the payloads, or HASH_I/HASH_R differ.
-    failMain(ctx, sa, {
+    failed({
       code: 'auth-failed',
       reason: `authentication failed: ${why}`,
       ...(sa.role === 'responder' ? { notify: { type: NotifyType.AUTHENTICATION_FAILED } } : {}),
@@ -433,7 +434,7 @@ function authenticate(
     const other = ctx.peerForIdentity(sa, id.id);
     if (!other) {
       const expected = ctx.acceptableIds(sa).map(describeIdentity).join(' or ');
-      return failMain(ctx, sa, {
+      return failed({
         code: 'id-mismatch',
         reason: 'peer identity mismatch',
         logMessage: `main mode failed: peer identity ${describeIdentity(id.id)} is not the configured ${expected}`,
@@ -465,27 +466,60 @@ function authenticate(
     const mm6 = mainMode6({ id: mine, auth: ourAuth(sa, mm, encodePayloadBody(mine)) });
     wipe(mm.ni, mm.nr);
     sa.mm = established;
-    ctx.send(sa, encryptMessage(established.crypto, sa, ExchangeType.MAIN, 0, mm6), false);
     ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
-    ctx.established(sa, initialContact);
-  } else {
-    wipe(mm.ni, mm.nr);
-    sa.mm = established;
-    ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
-    ctx.established(sa, false);
+    const data = encryptMessage(established.crypto, sa, ExchangeType.MAIN, 0, mm6);
+    return { kind: 'next', send: { data, expectReply: false }, established: { initialContact } };
   }
+  wipe(mm.ni, mm.nr);
+  sa.mm = established;
+  ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
+  return { kind: 'next', send: null, established: { initialContact: false } };
 }
 
-/** Initiator side and responder side of MM2..MM6 once the SA exists. */
+/**
+ * The main mode handlers by (role, state), strongSwan's seam (its ikev1 main_mode task
+ * has build_i/process_r/build_r/process_i per state): each message a state can meet
+ * has a handler, every other (role, state) an explicit typed refusal. MM1 has no entry:
+ * it creates the SA (respondMainMode1). Exported for the test that enumerates it.
+ */
+export const MAIN_MODE_HANDLERS: HandlerTable<Received> = {
+  initiator: {
+    MM1_SENT: on('MM1_SENT', initiatorMm2),
+    MM3_SENT: on('MM3_SENT', initiatorMm4),
+    MM5_SENT: on('MM5_SENT', authenticate),
+    MM1_RECEIVED: refuse('other-role', 'a responder state'),
+    MM2_SENT: refuse('other-role', 'a responder state'),
+    MM4_SENT: refuse('other-role', 'a responder state'),
+    ESTABLISHED: refuse('after-established', 'main mode message after main mode completed'),
+    DEAD: refuse('sa-gone', 'main mode message for a removed SA'),
+  },
+  responder: {
+    MM2_SENT: on('MM2_SENT', responderMm3),
+    MM4_SENT: on('MM4_SENT', authenticate),
+    // Only while its MM1 is refused: the SA never enters the table in this state.
+    MM1_RECEIVED: refuse('sa-gone', 'main mode message for a refused MM1'),
+    MM1_SENT: refuse('other-role', 'an initiator state'),
+    MM3_SENT: refuse('other-role', 'an initiator state'),
+    MM5_SENT: refuse('other-role', 'an initiator state'),
+    ESTABLISHED: refuse('after-established', 'main mode message after main mode completed'),
+    DEAD: refuse('sa-gone', 'main mode message for a removed SA'),
+  },
+};
+
+/** Initiator side and responder side of MM2..MM6 once the SA exists: the handler for
+ * (role, state) decides, then one place acts on its outcome. */
 export function handleMainMode(ctx: ExchangeContext, sa: IsakmpSa, msg: Received, from: Endpoint, raw: Buffer): void {
-  const mm = sa.mm;
-  if (sa.role === 'initiator') {
-    if (mm.state === 'MM1_SENT') return initiatorMm2(ctx, sa, mm, msg, raw);
-    if (mm.state === 'MM3_SENT') return initiatorMm4(ctx, sa, mm, msg, from, raw);
-    if (mm.state === 'MM5_SENT') return authenticate(ctx, sa, mm, msg, raw);
-  } else {
-    if (mm.state === 'MM2_SENT') return responderMm3(ctx, sa, mm, msg, from, raw);
-    if (mm.state === 'MM4_SENT') return authenticate(ctx, sa, mm, msg, raw);
+  const outcome = dispatch(MAIN_MODE_HANDLERS, ctx, sa, msg, from, raw);
+  switch (outcome.kind) {
+    case 'drop':
+      ctx.counters.unexpected++;
+      ctx.log('warning', sa, 'main', sa.state, `dropped: ${outcome.why}`);
+      return;
+    case 'fail':
+      failMain(ctx, sa, outcome.failure);
+      return;
+    case 'next':
+      if (outcome.send) ctx.send(sa, outcome.send.data, outcome.send.expectReply);
+      if (outcome.established) ctx.established(sa, outcome.established.initialContact);
   }
-  unexpected(ctx, sa, `main mode message in state ${sa.state}`);
 }

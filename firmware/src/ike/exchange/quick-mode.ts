@@ -163,10 +163,9 @@ export function initiateQuickMode(ctx: ExchangeContext, sa: EstablishedSa, tunne
   sendQuick(ctx, sa, qm, data, true);
 }
 
+/** Quick mode messages go through the one send path, remembered by the exchange's own retransmission. */
 function sendQuick(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange, data: Buffer, expectReply: boolean): void {
-  const msg = { data, to: sa.remote, localPort: sa.local.port };
-  qm.retransmit.sent(msg, ctx.env.now(), expectReply);
-  ctx.out.push({ kind: 'send', localPort: msg.localPort, to: msg.to, data });
+  ctx.send(sa, data, expectReply, qm.retransmit);
 }
 
 function idPair(payloads: readonly Payload[]): { initiator: IdPayload; responder: IdPayload } | null {
@@ -242,7 +241,122 @@ function applyResponderLifetime(payloads: readonly Payload[], p: { lifetimeSecon
   }
 }
 
-/** Any quick mode message for this SA (new QM1, or a reply to ours). */
+/** What a quick mode handler decided: our next message (sent through the exchange's
+ * retransmission), a drop, or a failure of the exchange (fail.ts). */
+export type QuickOutcome =
+  | {
+      kind: 'next';
+      send: { data: Buffer; expectReply: boolean; via: QuickModeExchange } | null;
+      /** Runs once the message is out: installing the pair (and deleting the pair it
+       * replaces) comes after our QM3, as the peer expects QM3 before that Delete. */
+      afterSend: (() => void) | null;
+    }
+  | { kind: 'drop'; code: QuickDropCode; why: string }
+  | { kind: 'fail'; qm: QuickModeExchange | null; failure: Failure };
+
+export type QuickDropCode =
+  /** HASH(1)/(2)/(3) does not verify (RFC 2409 §5.5): counted as malformed. */
+  | 'hash-mismatch'
+  /** The exchange is finished (its duplicates are answered before dispatch). */
+  | 'after-done'
+  /** The state belongs to the other role. */
+  | 'other-role'
+  /** The exchange changed state between lookup and handling. */
+  | 'wrong-state';
+
+/** What every quick mode handler gets: the decrypted payloads, the bytes HASH covers and the HASH itself. */
+interface QuickInput {
+  messageId: number;
+  payloads: Payload[];
+  rest: Buffer;
+  hash: Buffer;
+  raw: Buffer;
+}
+
+type QuickState = QuickModeExchange['state'];
+interface QuickHandler {
+  kind: 'handler';
+  state: QuickState;
+  run(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeExchange, x: QuickInput): QuickOutcome;
+}
+type QuickRefusal = { kind: 'refusal'; code: QuickDropCode; why: string };
+type QuickEntry = QuickHandler | QuickRefusal;
+
+function onQuick<S extends QuickState>(
+  state: S,
+  handle: (ctx: ExchangeContext, sa: EstablishedSa, qm: Extract<QuickModeExchange, { state: S }>, x: QuickInput) => QuickOutcome,
+): QuickHandler {
+  const inState = (q: QuickModeExchange): q is Extract<QuickModeExchange, { state: S }> => q.state === state;
+  return {
+    kind: 'handler',
+    state,
+    run: (ctx, sa, qm, x) => {
+      if (inState(qm)) return handle(ctx, sa, qm, x);
+      return { kind: 'drop', code: 'wrong-state', why: `handler for ${state} in ${qm.state}` };
+    },
+  };
+}
+
+const refuseQuick = (code: QuickDropCode, why: string): QuickRefusal => ({ kind: 'refusal', code, why });
+const hashMismatch = (step: string): QuickOutcome => ({ kind: 'drop', code: 'hash-mismatch', why: step });
+const failedQuick = (qm: QuickModeExchange | null, failure: Failure): QuickOutcome => ({ kind: 'fail', qm, failure });
+
+/** Responder, no exchange yet: QM1 (HASH(1)) -> QM2. */
+function responderQm1(ctx: ExchangeContext, sa: EstablishedSa, x: QuickInput): QuickOutcome {
+  const k = sa.mm;
+  if (!constantTimeEqual(quickModeHash1(k.suite.hash, k.keys.skeyidA, x.messageId, x.rest), x.hash)) return hashMismatch('QM1');
+  sa.lastHeard = ctx.env.now();
+  return respond(ctx, sa, x.messageId, x.payloads, x.raw);
+}
+
+/** Initiator in QM1_SENT: QM2 (HASH(2)) -> QM3, both SAs installed. */
+function initiatorQm2(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeInitiating, x: QuickInput): QuickOutcome {
+  const k = sa.mm;
+  if (!constantTimeEqual(quickModeHash2(k.suite.hash, k.keys.skeyidA, x.messageId, qm.ni, x.rest), x.hash)) return hashMismatch('QM2');
+  sa.lastHeard = ctx.env.now();
+  return finishInitiator(ctx, sa, qm, x.payloads, x.raw);
+}
+
+/** Responder in QM2_SENT: QM3 (HASH(3)) -> the outbound SA (the inbound one went in with QM2). */
+function responderQm3(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeResponding, x: QuickInput): QuickOutcome {
+  const k = sa.mm;
+  if (!constantTimeEqual(quickModeHash3(k.suite.hash, k.keys.skeyidA, x.messageId, qm.ni, qm.nr), x.hash)) return hashMismatch('QM3');
+  sa.lastHeard = ctx.env.now();
+  qm.retransmit.answered();
+  sa.quick.set(x.messageId, done(ctx, qm, x.raw));
+  // The initiator has proven with HASH(3) that it holds the keys: the outbound SA and the pair's record.
+  const p = qm.accepted;
+  completePair(ctx, sa, { role: 'responder', tunnel: qm.tunnel, ni: qm.ni, nr: qm.nr, gqmxy: p.gqmxy, rekeyOf: null }, qm.inbound, p);
+  wipe(qm.ni, qm.nr);
+  return { kind: 'next', send: null, afterSend: null };
+}
+
+/**
+ * Quick mode handlers by (role, state) of the exchange a message belongs to (its
+ * message ID), and for a message ID we do not know: a new QM1, to which we are the
+ * responder. Every (role, state) has a handler or a typed refusal; the test that
+ * enumerates the table is test/unit/ike-exchange-handlers.test.ts.
+ */
+export const QUICK_MODE_HANDLERS: {
+  new: (ctx: ExchangeContext, sa: EstablishedSa, x: QuickInput) => QuickOutcome;
+  initiator: Record<QuickState, QuickEntry>;
+  responder: Record<QuickState, QuickEntry>;
+} = {
+  new: responderQm1,
+  initiator: {
+    QM1_SENT: onQuick('QM1_SENT', initiatorQm2),
+    QM2_SENT: refuseQuick('other-role', 'a responder state'),
+    DONE: refuseQuick('after-done', 'unexpected quick mode message'),
+  },
+  responder: {
+    QM2_SENT: onQuick('QM2_SENT', responderQm3),
+    QM1_SENT: refuseQuick('other-role', 'an initiator state'),
+    DONE: refuseQuick('after-done', 'unexpected quick mode message'),
+  },
+};
+
+/** Any quick mode message for this SA (new QM1, or a reply to ours): decrypt, find the
+ * handler for the exchange's (role, state), act on its outcome. */
 export function handleQuickMode(ctx: ExchangeContext, sa: EstablishedSa, msg: EncryptedMessage, raw: Buffer): void {
   const k = sa.mm;
   const messageId = msg.header.messageId;
@@ -271,41 +385,32 @@ export function handleQuickMode(ctx: ExchangeContext, sa: EstablishedSa, msg: En
     ctx.counters.malformed++;
     return ctx.log('warning', sa, 'quick', 'QM', 'dropped: first payload is not HASH (RFC 2409 §5.5)');
   }
-  const rest = restAfterHash(d.value);
-  const prf = k.suite.hash;
-  const skeyidA = k.keys.skeyidA;
-  const bad = (step: string): void => {
-    d.rollback();
-    if (!qm) k.crypto.forget(messageId);
-    ctx.counters.malformed++;
-    ctx.log('warning', sa, 'quick', step, 'dropped: HASH mismatch', { messageId });
-  };
-
-  if (!qm) {
-    if (!constantTimeEqual(quickModeHash1(prf, skeyidA, messageId, rest), hash.data)) return bad('QM1');
-    sa.lastHeard = ctx.env.now();
-    return respond(ctx, sa, messageId, payloads, raw);
+  const x: QuickInput = { messageId, payloads, rest: restAfterHash(d.value), hash: hash.data, raw };
+  let outcome: QuickOutcome;
+  if (!qm) outcome = QUICK_MODE_HANDLERS.new(ctx, sa, x);
+  else {
+    const entry = QUICK_MODE_HANDLERS[qm.role][qm.state];
+    outcome = entry.kind === 'handler' ? entry.run(ctx, sa, qm, x) : { kind: 'drop', code: entry.code, why: entry.why };
   }
-  if (qm.state === 'QM1_SENT') {
-    if (!constantTimeEqual(quickModeHash2(prf, skeyidA, messageId, qm.ni, rest), hash.data)) return bad('QM2');
-    sa.lastHeard = ctx.env.now();
-    return finishInitiator(ctx, sa, qm, payloads, raw);
+  switch (outcome.kind) {
+    case 'drop':
+      d.rollback();
+      if (outcome.code === 'hash-mismatch') {
+        if (!qm) k.crypto.forget(messageId);
+        ctx.counters.malformed++;
+        ctx.log('warning', sa, 'quick', outcome.why, 'dropped: HASH mismatch', { messageId });
+      } else {
+        ctx.counters.unexpected++;
+        ctx.log('warning', sa, 'quick', qm?.state ?? 'QM', `dropped: ${outcome.why}`, { messageId });
+      }
+      return;
+    case 'fail':
+      failQuick(ctx, sa, outcome.qm, messageId, outcome.failure);
+      return;
+    case 'next':
+      if (outcome.send) sendQuick(ctx, sa, outcome.send.via, outcome.send.data, outcome.send.expectReply);
+      outcome.afterSend?.();
   }
-  if (qm.state === 'QM2_SENT') {
-    if (!constantTimeEqual(quickModeHash3(prf, skeyidA, messageId, qm.ni, qm.nr), hash.data)) return bad('QM3');
-    sa.lastHeard = ctx.env.now();
-    qm.retransmit.answered();
-    sa.quick.set(messageId, done(ctx, qm, raw));
-    // The inbound SA went in with QM2; now the outbound one (the initiator has proven
-    // with HASH(3) that it holds the keys) and the pair's record.
-    const p = qm.accepted;
-    completePair(ctx, sa, { role: 'responder', tunnel: qm.tunnel, ni: qm.ni, nr: qm.nr, gqmxy: p.gqmxy, rekeyOf: null }, qm.inbound, p);
-    wipe(qm.ni, qm.nr);
-    return;
-  }
-  d.rollback();
-  ctx.counters.unexpected++;
-  ctx.log('warning', sa, 'quick', qm.state, 'dropped: unexpected quick mode message', { messageId });
 }
 
 /** The exchange is over: it lingers (QM_LINGER_MS) to answer a retransmission of `lastReceived`. */
@@ -322,13 +427,13 @@ function done(ctx: ExchangeContext, qm: PendingQuickMode, lastReceived: Buffer):
   };
 }
 
-function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, payloads: Payload[], raw: Buffer): void {
+function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, payloads: Payload[], raw: Buffer): QuickOutcome {
   const k = sa.mm;
   const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
   const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
   const theirIds = idPair(payloads);
   if (!saPayload || !nonce) {
-    return failQuick(ctx, sa, null, messageId, {
+    return failedQuick(null, {
       code: 'malformed-request',
       reason: 'QM1 lacks SA or nonce',
       notify: { type: NotifyType.PAYLOAD_MALFORMED },
@@ -337,7 +442,7 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
   const firstSpi = saPayload.proposals[0]?.spi;
   const acceptableSelectors = sa.peer.tunnels.map((t) => ({ local: t.local, remote: t.remote }));
   if (!theirIds) {
-    return failQuick(ctx, sa, null, messageId, {
+    return failedQuick(null, {
       code: 'ts-mismatch',
       reason: 'QM1 without client IDs (gateway-to-gateway SAs are not configured)',
       notify: { type: NotifyType.INVALID_ID_INFORMATION, ...(firstSpi ? { spi: firstSpi } : {}) },
@@ -348,7 +453,7 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
   if (!tunnel) {
     // From the peer's side: its local is IDci, its remote IDcr.
     const offeredSelectors = [{ local: selectorText(theirIds.initiator), remote: selectorText(theirIds.responder) }];
-    return failQuick(ctx, sa, null, messageId, {
+    return failedQuick(null, {
       code: 'ts-mismatch',
       reason: 'traffic selectors match no configured tunnel',
       notify: { type: NotifyType.INVALID_ID_INFORMATION, ...(firstSpi ? { spi: firstSpi } : {}) },
@@ -372,7 +477,7 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
   const choice = choosePhase2(saPayload, tunnel.methods, tunnel.pfsGroup, udpEncapsulated(sa), followPfs);
   if (typeof choice === 'string') {
     const code = tunnel.pfsGroup !== null && offer.pfs !== groupName(tunnel.pfsGroup) ? 'pfs-mismatch' : 'no-proposal';
-    return failQuick(ctx, sa, null, messageId, { code, reason: choice, notify: refusal, extra: proposals });
+    return failedQuick(null, { code, reason: choice, notify: refusal, extra: proposals });
   }
   // Session key refresh limit (quick-mode-limit; 1 = master key PFS) as responder: past
   // it this ISAKMP SA keys nothing more. The request is not answered; we bring the
@@ -385,7 +490,7 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
       messageId,
     });
     ctx.startQuickMode(sa, tunnel);
-    return;
+    return { kind: 'next', send: null, afterSend: null };
   }
   const pfsGroup = choice.attributes.group ?? null;
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];
@@ -395,20 +500,20 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
     const g = dhGroupById(pfsGroup);
     if (!g || !ke) {
       const reason = 'PFS required but no KE payload';
-      return failQuick(ctx, sa, null, messageId, { code: 'pfs-mismatch', reason, notify: refusal, extra: proposals });
+      return failedQuick(null, { code: 'pfs-mismatch', reason, notify: refusal, extra: proposals });
     }
     dh = g.generate(ctx.env.random);
     try {
       gqmxy = dh.computeSecret(ke.data);
     } catch {
-      return failQuick(ctx, sa, null, messageId, {
+      return failedQuick(null, {
         code: 'invalid-ke',
         reason: 'invalid PFS KE',
         notify: { type: NotifyType.INVALID_KEY_INFORMATION, ...(firstSpi ? { spi: firstSpi } : {}) },
       });
     }
   } else if (ke) {
-    return failQuick(ctx, sa, null, messageId, { code: 'pfs-mismatch', reason: 'unexpected PFS KE payload', notify: refusal, extra: proposals });
+    return failedQuick(null, { code: 'pfs-mismatch', reason: 'unexpected PFS KE payload', notify: refusal, extra: proposals });
   }
   const inSpi = newSpi(ctx);
   const nr = ctx.env.random(NONCE_LENGTH);
@@ -463,18 +568,19 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
     lastReceived: Buffer.from(raw),
   };
   sa.quick.set(messageId, qm);
-  sendQuick(ctx, sa, qm, encryptMessage(k.crypto, sa, ExchangeType.QUICK, messageId, withHash(h2, rest)), true);
+  const qm2 = encryptMessage(k.crypto, sa, ExchangeType.QUICK, messageId, withHash(h2, rest));
+  return { kind: 'next', send: { data: qm2, expectReply: true, via: qm }, afterSend: null };
 }
 
-function finishInitiator(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeInitiating, payloads: Payload[], raw: Buffer): void {
+function finishInitiator(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeInitiating, payloads: Payload[], raw: Buffer): QuickOutcome {
   const k = sa.mm;
   const saPayload = payloadsOfType(payloads, PayloadType.SA)[0];
   const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
-  if (!saPayload || !nonce) return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-reply', reason: 'QM2 lacks SA or nonce' });
+  if (!saPayload || !nonce) return failedQuick(qm, { code: 'invalid-reply', reason: 'QM2 lacks SA or nonce' });
   const choice = verifyPhase2Reply(saPayload, qm.offer, qm.tunnel.methods);
   if (typeof choice === 'string') {
     const spi = saPayload.proposals[0]?.spi;
-    return failQuick(ctx, sa, qm, qm.messageId, {
+    return failedQuick(qm, {
       code: 'invalid-reply',
       reason: choice,
       notify: { type: NotifyType.NO_PROPOSAL_CHOSEN, ...(spi ? { spi } : {}) },
@@ -483,7 +589,7 @@ function finishInitiator(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeI
   const theirIds = idPair(payloads);
   const mine = ids(qm.tunnel, 'initiator');
   if (theirIds && !(sameIdPayload(theirIds.initiator, mine.initiator) && sameIdPayload(theirIds.responder, mine.responder))) {
-    return failQuick(ctx, sa, qm, qm.messageId, {
+    return failedQuick(qm, {
       code: 'ts-mismatch',
       reason: 'responder changed the client IDs',
       notify: { type: NotifyType.INVALID_ID_INFORMATION, spi: choice.peerSpi },
@@ -492,11 +598,11 @@ function finishInitiator(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeI
   let gqmxy: Buffer | null = null;
   const ke = payloadsOfType(payloads, PayloadType.KE)[0];
   if (qm.dh) {
-    if (!ke) return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-reply', reason: 'PFS KE missing in QM2' });
+    if (!ke) return failedQuick(qm, { code: 'invalid-reply', reason: 'PFS KE missing in QM2' });
     try {
       gqmxy = qm.dh.computeSecret(ke.data);
     } catch {
-      return failQuick(ctx, sa, qm, qm.messageId, { code: 'invalid-ke', reason: 'invalid PFS KE in QM2' });
+      return failedQuick(qm, { code: 'invalid-ke', reason: 'invalid PFS KE in QM2' });
     }
   }
   applyResponderLifetime(payloads, choice);
@@ -505,10 +611,13 @@ function finishInitiator(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeI
   const finished = done(ctx, qm, raw);
   sa.quick.set(qm.messageId, finished);
   const h3 = quickModeHash3(k.suite.hash, k.keys.skeyidA, qm.messageId, qm.ni, nr);
-  sendQuick(ctx, sa, finished, encryptMessage(k.crypto, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, [])), false);
-  ctx.log('info', sa, 'quick', 'QM3', `established ${choice.esp}`, { tunnel: qm.tunnel.name });
-  install(ctx, sa, { role: 'initiator', tunnel: qm.tunnel, ni: qm.ni, nr, gqmxy, rekeyOf: qm.rekeyOf }, qm.inSpi, choice);
-  wipe(qm.ni, nr);
+  const qm3 = encryptMessage(k.crypto, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, []));
+  const afterSend = (): void => {
+    ctx.log('info', sa, 'quick', 'QM3', `established ${choice.esp}`, { tunnel: qm.tunnel.name });
+    install(ctx, sa, { role: 'initiator', tunnel: qm.tunnel, ni: qm.ni, nr, gqmxy, rekeyOf: qm.rekeyOf }, qm.inSpi, choice);
+    wipe(qm.ni, nr);
+  };
+  return { kind: 'next', send: { data: qm3, expectReply: false, via: finished }, afterSend };
 }
 
 export type { EspMethod };
