@@ -24,6 +24,7 @@ import { ActionExecutor } from './action-executor.ts';
 import { ClearFallback } from './clear-fallback.ts';
 import { CommitConfirm } from './commit-confirm.ts';
 import { mountHandlers, type DaemonState } from './control-handlers.ts';
+import { internetFacingInterfaces, unsecuredWarnings } from './unsecured-check.ts';
 import { CrlStore } from './crl-store.ts';
 import { EngineDropWatch } from './engine-drops.ts';
 import { StepTrail } from './failure-records.ts';
@@ -163,6 +164,7 @@ export class Daemon {
       (sources) => crlStore.crls(sources),
     );
     for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
+    for (const e of unsecuredWarnings(config, await internetFacingInterfaces())) log.log(e);
 
     const dataplane = new Dataplane();
     dataplane.open({

@@ -1,0 +1,53 @@
+// accept-unsecured on an Internet-facing gateway (issue 17): the validator warns when
+// a filter action accepts unsecured traffic on every interface; at start and reload
+// the daemon also warns when one of the interfaces it is limited to carries a default
+// route, i.e. faces the Internet, where anyone can send from the remote subnet's
+// addresses.
+
+import { execFile } from 'node:child_process';
+import type { SitelinkConfig } from '../config/types.ts';
+import type { LogEvent } from '../log/negotiation-log.ts';
+
+/** Interface names of the default routes in `ip -j route show default` output (IPv4 or IPv6). */
+export function defaultRouteInterfaces(ipJson: string): string[] {
+  let routes: unknown;
+  try {
+    routes = JSON.parse(ipJson);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(routes)) return [];
+  const out = new Set<string>();
+  for (const r of routes as unknown[]) {
+    if (typeof r !== 'object' || r === null) continue;
+    const dev = (r as { dev?: unknown }).dev;
+    if (typeof dev === 'string') out.add(dev);
+  }
+  return [...out];
+}
+
+/** Warnings for filter actions that accept unsecured traffic on an Internet-facing interface. */
+export function unsecuredWarnings(config: SitelinkConfig, internetFacing: readonly string[]): LogEvent[] {
+  const out: LogEvent[] = [];
+  for (const a of config.filterActions.values()) {
+    if (a.kind !== 'negotiate' || !a.acceptUnsecured) continue;
+    const facing = a.acceptUnsecuredInterfaces.filter((i) => internetFacing.includes(i));
+    if (facing.length === 0) continue;
+    out.push({
+      level: 'warning',
+      phase: 'config',
+      step: 'LOAD',
+      message:
+        `filter-actions.${a.name}.accept-unsecured-interfaces: ${facing.join(', ')} carries a default route (Internet-facing): ` +
+        'unprotected traffic claiming the remote subnet is accepted there',
+    });
+  }
+  return out;
+}
+
+/** Runs `ip -j route show default` for both families; [] when ip fails. */
+export async function internetFacingInterfaces(): Promise<string[]> {
+  const run = (fam: string): Promise<string> =>
+    new Promise((resolve) => execFile('ip', ['-j', fam, 'route', 'show', 'default'], { timeout: 5000 }, (e, stdout) => resolve(e ? '[]' : stdout)));
+  return [...new Set([...defaultRouteInterfaces(await run('-4')), ...defaultRouteInterfaces(await run('-6'))])];
+}
