@@ -24,6 +24,7 @@ import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/w
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { HALF_OPEN_MAX } from '../../firmware/src/ike/exchange/types.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { FLOODER } from '../lib/ike-flooder.ts';
 
 const skip = labSkipReason();
 
@@ -39,47 +40,6 @@ async function udpRcvbufErrors(ns: string): Promise<number> {
   const values = lines[1]?.split(/\s+/) ?? [];
   return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
 }
-
-// argv: target, duration ms, rate, MM1 hex, source address, sockets. Fresh cookie per
-// MM1, paced every 5 ms; MM2s coming back are counted. Prints the counts as JSON at
-// the end or on SIGTERM.
-const FLOODER = `
-const dgram = require('node:dgram');
-const { randomBytes } = require('node:crypto');
-const [target, msArg, rateArg, mm1Hex, source, nArg] = process.argv.slice(1);
-const ms = Number(msArg), rate = Number(rateArg);
-const mm1 = Buffer.from(mm1Hex, 'hex');
-const socks = [];
-const counts = { mm1: 0, replies: 0 };
-process.on('SIGTERM', () => { console.log(JSON.stringify(counts)); process.exit(0); });
-let ready = 0;
-for (let k = 0; k < Number(nArg); k++) {
-  const s = dgram.createSocket('udp4');
-  s.on('message', () => { counts.replies++; });
-  s.bind(0, source, () => { if (++ready === Number(nArg)) start(); });
-  socks.push(s);
-}
-let i = 0, inflight = 0;
-function start() {
-  process.stderr.write('flooding\\n');
-  const t0 = Date.now();
-  let due = 0;
-  const timer = setInterval(() => {
-    const elapsed = Date.now() - t0;
-    if (elapsed >= ms) {
-      clearInterval(timer);
-      const end = () => { if (inflight > 0) return setTimeout(end, 10); console.log(JSON.stringify(counts)); process.exit(0); };
-      return end();
-    }
-    const due2 = Math.floor((elapsed * rate) / 1000);
-    while (due < due2 && inflight < 256) {
-      const data = Buffer.from(mm1); randomBytes(8).copy(data, 0);
-      inflight++; counts.mm1++; due++;
-      socks[i++ % socks.length].send(data, 500, target, (e) => { inflight--; if (e) { console.error(String(e)); process.exit(1); } });
-    }
-  }, 5);
-}
-`;
 
 t.test(
   "2,000 spoofed MM1/s with the peer's address: the real peer re-initiates and gets its tunnel back during the flood",

@@ -110,7 +110,10 @@ t.test('10 forced child rekeys and 10 forced IKE SA rekeys under ping -i 0.05: z
   const m = /(\d+) packets transmitted, (\d+) received/.exec(pingOut);
   t.ok(m, `ping summary: ${pingOut.trim().split('\n').slice(-2).join(' | ')}`);
   const lost = Number(m?.[1]) - Number(m?.[2]);
-  if (lost !== 0) t.comment(`ping:\n${pingOut.split('\n').filter((l) => /no answer|Unreachable/.test(l)).join('\n')}\n${logs()}`);
+  if (lost !== 0) {
+    const drops = async (d: Sitelinkd): Promise<string> => JSON.stringify((await controlRequest(d.files.socket, 'counters')).esp.drops);
+    t.comment(`engine drops: gwA ${await drops(a)} gwB ${await drops(b)}\nping:\n${pingOut.split('\n').filter((l) => /no answer|Unreachable/.test(l)).join('\n')}\n${logs()}`);
+  }
   t.equal(Number(m?.[1]), count, `all ${count} echo requests sent`);
   t.equal(lost, 0, 'every echo request was answered across the 20 rekeys (zero loss)');
   t.equal(code, 0, 'ping exited 0');

@@ -196,7 +196,9 @@ t.test('§1.3.3: CREATE_CHILD_SA rekey installs a new pair before the old one is
     const newB = h.installs.B.filter((s) => s.direction === 'in').at(-1)!;
     t.same(newA.encKey, newB.encKey, 'new keys agree');
     t.notSame(newA.encKey, h.installs.A[1]!.encKey, 'new keys differ from the old');
-    t.ok(h.deletes.A.includes(oldA.inSpi) && h.deletes.A.includes(oldA.outSpi), 'A removed the old pair');
+    t.ok(h.deletes.A.includes(oldA.inSpi) === false && h.deletes.A.includes(oldA.outSpi), 'A stopped sending on the old pair');
+    h.advance(2000);
+    t.ok(h.deletes.A.includes(oldA.inSpi) && h.deletes.A.includes(oldA.outSpi), 'A removed the old pair (its inbound SA after a moment)');
     t.ok(h.deletes.B.includes(oldA.inSpi) && h.deletes.B.includes(oldA.outSpi), 'B removed the old pair');
   }
 });
@@ -258,6 +260,9 @@ t.test('reserved inbound SPIs stay bounded: ten rekeys, a refused child, a termi
     h.apply(i % 2 ? 'B' : 'A', i % 2 ? h.b.rekey('gwA') : h.a.rekey('gwB'));
     h.pump();
   }
+  // The replaced pairs' inbound SAs (and SPIs) linger INBOUND_LINGER_MS after their Delete.
+  t.ok(h.a.spisInUse > 1, 'A: replaced inbound SAs linger a moment');
+  h.advance(2000);
   t.equal(h.a.spisInUse, 1, 'A: just the live child SA');
   t.equal(h.b.spisInUse, 1, 'B: just the live child SA');
   h.apply('A', h.a.terminate('gwB'));

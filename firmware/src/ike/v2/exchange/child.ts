@@ -138,12 +138,16 @@ export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
   const i = sa.children.indexOf(c);
   if (i < 0) return;
   sa.children.splice(i, 1);
-  ctx.releaseSpi(c.inSpi);
+  // A pair replaced by a rekey keeps its inbound SA a moment longer (ESP sent on it before the
+  // Delete may still be in the engine); the SPI stays reserved until then.
+  const replaced = (c.successors ?? []).some((s) => sa.children.includes(s.child));
+  if (!replaced) ctx.releaseSpi(c.inSpi);
   if (c.pendingOut) {
     wipe(c.pendingOut.encKey, c.pendingOut.authKey);
     delete c.pendingOut;
   } else ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
-  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
+  if (replaced) ctx.lingerInbound(sa.peer.name, c.inSpi);
+  else ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
   ctx.log('info', sa, 'quick', 'DELETE', 'child SA pair removed', {
     tunnel: c.tunnel.name,
     in: c.inSpi.toString(16).padStart(8, '0'),

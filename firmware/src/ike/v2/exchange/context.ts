@@ -58,6 +58,9 @@ export interface V2Context {
   allocateSpi(): number;
   /** The SPI is no longer in use (child removed, or never installed). */
   releaseSpi(spi: number): void;
+  /** Remove a replaced pair's inbound SA (and free its SPI) a little later: ESP the peer sent on it
+   * just before the Delete may still be queued in the engine's workers. */
+  lingerInbound(peer: string, spi: number): void;
   /** Record a failed negotiation for `explain` and the counters. */
   fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra?: Silence & { waitedSeconds?: number }): void;
   /** Drop an IKE SA and its children (Delete sent first when `notifyPeer`). */

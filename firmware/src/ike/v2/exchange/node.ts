@@ -50,6 +50,8 @@ import { SaIndex } from '../../common/sa-index.ts';
 
 /** Half-open IKE SAs (all peers) from which on IKE_SA_INIT needs a COOKIE (§2.6). */
 export const COOKIE_THRESHOLD = 64;
+/** How long a rekeyed-away pair's inbound SA outlives its Delete (§2.8 make-before-break, engine queues drained). */
+export const INBOUND_LINGER_MS = 2000;
 
 export { IKE_REKEY_MARGIN } from './deadline.ts';
 
@@ -147,6 +149,21 @@ export class Ikev2Node implements V2Context {
         this.#inSpis.add(spi);
         return spi;
       }
+    }
+  }
+
+  /** Inbound SAs of rekeyed-away pairs, removed INBOUND_LINGER_MS after their Delete (bounded by the SPIs in use). */
+  readonly #lingering: { at: number; peer: string; spi: number }[] = [];
+
+  lingerInbound(peer: string, spi: number): void {
+    this.#lingering.push({ at: this.env.now() + INBOUND_LINGER_MS, peer, spi });
+  }
+
+  #dropLingering(now: number, all = false): void {
+    while (this.#lingering.length > 0 && (all || this.#lingering[0]!.at <= now)) {
+      const l = this.#lingering.shift()!;
+      this.out.push({ kind: 'delete', peer: l.peer, direction: 'in', spi: l.spi });
+      this.releaseSpi(l.spi);
     }
   }
 
@@ -337,6 +354,7 @@ export class Ikev2Node implements V2Context {
 
   shutdown(): Action[] {
     for (const p of this.#peers.keys()) for (const sa of this.sasOf(p)) this.removeSa(sa, true);
+    this.#dropLingering(this.env.now(), true);
     return this.#drain();
   }
 
@@ -625,6 +643,7 @@ export class Ikev2Node implements V2Context {
 
   tick(): Action[] {
     const now = this.env.now();
+    this.#dropLingering(now);
     // Only the SAs whose deadline has come (deadline.ts mirrors the conditions below).
     for (const sa of this.#index.takeDue(now)) {
       if (sa.state === 'DEAD') continue;
