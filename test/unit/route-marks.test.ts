@@ -6,7 +6,7 @@ import { loadConfigText } from '../../firmware/src/config/load.ts';
 import type { SitelinkConfig } from '../../firmware/src/config/types.ts';
 import { expandConfig } from '../../firmware/src/policy/expand.ts';
 import { generateRuleset } from '../../firmware/src/policy/nft.ts';
-import { MARK_CLEAR, MARK_TUN } from '../../firmware/src/dataplane/routes.ts';
+import { MARK_CLEAR, MARK_TABLE, MARK_TUN, ROUTE_TABLE } from '../../firmware/src/dataplane/routes.ts';
 import { bypassSelectorsOf } from '../../firmware/src/policy/bypass.ts';
 
 function load(text: string): SitelinkConfig {
@@ -98,4 +98,11 @@ t.test('permit/block filters become the engine bypass selectors', async (t) => {
   t.ok(udp, 'the udp permit (IPv4 only: its destination is IPv4)');
   t.notOk(sels.some((s) => s.remote === '10.0.5.0/24' || s.remote === '10.0.0.0/16'), 'negotiate filters are not bypass');
   t.notOk(sels.some((s) => s.local.includes(':') && s.remote.startsWith('10.')), 'no mixed families');
+});
+
+t.test('routing tables are numbers the board\'s busybox ip accepts', async (t) => {
+  // busybox ip refuses a table ID above 255 ("invalid argument '5301' to 'table ID'"),
+  // and 253-255 are default/main/local.
+  for (const table of [ROUTE_TABLE, MARK_TABLE]) t.ok(table > 0 && table < 253, `table ${table}`);
+  t.not(ROUTE_TABLE, MARK_TABLE);
 });

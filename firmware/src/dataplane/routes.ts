@@ -7,12 +7,15 @@
  *
  *   pref 5300  fwmark MARK_CLEAR  lookup main   permit/block filters more specific than
  *                                               a negotiate filter: never into the TUN
- *   pref 5301  fwmark MARK_TUN    lookup 5301   negotiate filters with a protocol or
- *                                               ports: table 5301 = default dev TUN
- *   pref 5302                     lookup 5300   whole remote subnets of negotiate rules
+ *   pref 5301  fwmark MARK_TUN    lookup 153    negotiate filters with a protocol or
+ *                                               ports: table 153 = default dev TUN
+ *   pref 5302                     lookup 152    whole remote subnets of negotiate rules
  *                                               (addRoute): fail closed for the rest
  *
- * Remote subnets live in table 5300 rather than main so that main stays the clear
+ * Table numbers stay below 256: the board's busybox `ip` refuses larger table IDs
+ * ("invalid argument '5301' to 'table ID'"), though the kernel and iproute2 take them.
+ *
+ * Remote subnets live in table 152 rather than main so that main stays the clear
  * path that MARK_CLEAR traffic takes (strongSwan keeps its routes apart in table 220
  * for the same reason). The TUN's removal drops its routes from both tables;
  * removePolicyRouting() drops the rules.
@@ -21,8 +24,8 @@ import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
 import { checkCidr } from './validate.ts';
 
-export const ROUTE_TABLE = 5300;
-export const MARK_TABLE = 5301;
+export const ROUTE_TABLE = 152;
+export const MARK_TABLE = 153;
 export const MARK_CLEAR = 0x53c1;
 export const MARK_TUN = 0x53c2;
 const PREF = { clear: 5300, tun: 5301, table: 5302 } as const;
@@ -69,7 +72,7 @@ export async function removePolicyRouting(): Promise<void> {
   }
 }
 
-/** Installs the rules above and table 5301's default route into `dev`; idempotent. */
+/** Installs the rules above and table 153's default route into `dev`; idempotent. */
 export async function installPolicyRouting(dev: string): Promise<void> {
   await removePolicyRouting();
   for (const fam of ['-4', '-6']) {

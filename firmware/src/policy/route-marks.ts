@@ -9,7 +9,7 @@
  *   negotiate, protocol or ports  -> MARK_TUN: into the TUN; only this traffic, since
  *                                    such a rule gets no whole-subnet route (other ports
  *                                    of the subnet are not swallowed and dropped)
- *   negotiate, addresses only     -> no mark: the remote subnet's route (table 5300)
+ *   negotiate, addresses only     -> no mark: the remote subnet's route (table 152)
  *                                    takes it, and a soft SA (fallback to clear) can
  *                                    still remove that route
  *
