@@ -19,7 +19,7 @@ import { renderExplain } from '../../firmware/src/ctl/render-explain.ts';
 import { RECORDS } from './explain-records.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PSK = 'handlers-psk-4b5c6d7e8f';
+const PSK = 'handlers-psk-4b5c6d7e8f9a0b1c';
 const dir = mkdtempSync(join(tmpdir(), 'sl-h-'));
 const confFile = join(dir, 'sitelink.conf');
 const secretsFile = join(dir, 'secrets.conf');
