@@ -8,7 +8,7 @@ import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair, writeGatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -74,26 +74,7 @@ t.test('fallback to clear never follows an authentication failure', { skip: skip
   await lab.plain(true);
   const withFallback = (file: string): void =>
     writeFileSync(file, readFileSync(file, 'utf8').replace('pfs = none', 'pfs = none\n    fallback-to-clear = yes'), { mode: 0o600 });
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk: 'secret-one',
-    start: 'start',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk: 'secret-two',
-    start: 'none',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, 'secret-one', { b: { psk: 'secret-two' } });
   withFallback(confA.config);
   withFallback(confB.config);
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);

@@ -11,7 +11,7 @@ import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 import type { ConfigFiles } from './ike-sitelinkd.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 const DPD_DELAY_S = 2;
@@ -29,26 +29,7 @@ t.test('SIGKILLed peer: DPD removes the SAs in time; the restarted peer gets the
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'dpd');
   const psk = `dpd-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, psk);
   withDpd(confA, 'restart');
   withDpd(confB, 'clear');
   let b = await Sitelinkd.start(lab.ns('gwB'), confB);

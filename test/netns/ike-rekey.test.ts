@@ -14,7 +14,7 @@ import { repoRoot } from '../lib/paths.ts';
 import { run } from '../lib/proc.ts';
 import { sleep, waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 const sitelinkctl = path.join(repoRoot, 'dist', 'sitelinkctl.mjs');
@@ -29,28 +29,7 @@ t.test('four forced rekeys under ping -i 0.2: no loss, new SPIs each time', { sk
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'rk');
   const psk = `rekey-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-    pfs: 'modp2048',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-    pfs: 'modp2048',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, psk, { a: { pfs: 'modp2048' }, b: { pfs: 'modp2048' } });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);

@@ -11,7 +11,7 @@ import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
 import { makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
 
 const skip = labSkipReason();
@@ -20,27 +20,7 @@ t.test('headquarters answers a branch configured as remote = %any', { skip: skip
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'rom');
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'none',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: '%any',
-    localAddress: LAB.gwBWan,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, psk, { a: { start: 'none' }, b: { remote: '%any', localAddress: LAB.gwBWan } });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);
@@ -83,28 +63,9 @@ t.test('headquarters with two %any peers picks the branch by its certificate ide
     privateKey: path.join(pki, `${gw}.key`),
     ca: path.join(pki, 'root.pem'),
   });
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk: 'unused-with-certificates',
-    start: 'none',
-    cert: cert('gwA'),
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: '%any',
-    localAddress: LAB.gwBWan,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk: 'unused-with-certificates',
-    start: 'none',
-    cert: cert('gwB'),
+  const { a: confA, b: confB } = labGatewayPair(dir, 'unused-with-certificates', {
+    a: { start: 'none', cert: cert('gwA') },
+    b: { remote: '%any', localAddress: LAB.gwBWan, cert: cert('gwB') },
   });
   // Another branch first, with the same main mode settings and its own subnet.
   const other = readFileSync(confB.config, 'utf8')

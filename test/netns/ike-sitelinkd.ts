@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { LAB } from '../lib/lab.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { waitForLine, waitUntil } from '../lib/wait.ts';
 
@@ -116,6 +117,42 @@ rules {
     { mode: 0o600 },
   );
   return { config, log, socket };
+}
+
+/**
+ * The lab's usual pair: gwA (behind the NAT, LAN 198.18.1.0/24, start = start)
+ * and gwB (public, LAN 198.18.2.0/24, start = none) with one tunnel between
+ * their LANs and the same PSK; `overrides` changes either side (e.g. a
+ * different start mode, proposals, or B's psk for a mismatch).
+ */
+export function labGatewayPair(
+  dir: string,
+  psk: string,
+  overrides: { a?: Partial<GatewayConfig>; b?: Partial<GatewayConfig> } = {},
+): { a: ConfigFiles; b: ConfigFiles } {
+  const a: GatewayConfig = {
+    id: 'gwA.lab',
+    peerName: 'gwB',
+    remote: LAB.gwBWan,
+    remoteId: 'gwB.lab',
+    local: LAB.subnetA,
+    remoteNet: LAB.subnetB,
+    psk,
+    start: 'start',
+    ...overrides.a,
+  };
+  const b: GatewayConfig = {
+    id: 'gwB.lab',
+    peerName: 'gwA',
+    remote: LAB.natPublic,
+    remoteId: 'gwA.lab',
+    local: LAB.subnetB,
+    remoteNet: LAB.subnetA,
+    psk,
+    start: 'none',
+    ...overrides.b,
+  };
+  return { a: writeGatewayConfig(dir, 'gwA', a), b: writeGatewayConfig(dir, 'gwB', b) };
 }
 
 export class Sitelinkd {

@@ -23,7 +23,7 @@ import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { HALF_OPEN_MAX } from '../../firmware/src/ike/exchange/types.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
 import { FLOODER } from '../lib/ike-flooder.ts';
 
 const skip = labSkipReason();
@@ -48,26 +48,7 @@ t.test(
     if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
     const { lab, dir } = await labForTest(t, 'so');
     const psk = `spoof-${Math.random().toString(36).slice(2)}`;
-    const confA = writeGatewayConfig(dir, 'gwA', {
-      id: 'gwA.lab',
-      peerName: 'gwB',
-      remote: LAB.gwBWan,
-      remoteId: 'gwB.lab',
-      local: LAB.subnetA,
-      remoteNet: LAB.subnetB,
-      psk,
-      start: 'start',
-    });
-    const confB = writeGatewayConfig(dir, 'gwB', {
-      id: 'gwB.lab',
-      peerName: 'gwA',
-      remote: LAB.natPublic,
-      remoteId: 'gwA.lab',
-      local: LAB.subnetB,
-      remoteNet: LAB.subnetA,
-      psk,
-      start: 'none',
-    });
+    const { a: confA, b: confB } = labGatewayPair(dir, psk);
     const b = await Sitelinkd.start(lab.ns('gwB'), confB);
     t.teardown(() => b.stop());
     const a = await Sitelinkd.start(lab.ns('gwA'), confA);

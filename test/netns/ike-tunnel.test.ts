@@ -9,7 +9,7 @@ import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -21,26 +21,7 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'ike');
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, psk);
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);
@@ -90,26 +71,7 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
 t.test('sitelinkd with mismatched PSKs: no tunnel, explain says why', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'ikf');
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk: 'first-secret-A',
-    start: 'start',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk: 'other-secret-B',
-    start: 'none',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, 'first-secret-A', { b: { psk: 'other-secret-B' } });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);
@@ -132,26 +94,7 @@ t.test('start = trap: the first LAN packet brings the tunnel up', { skip: skip ?
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'ikt');
   const psk = 'trap-lab-psk';
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'trap',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, psk, { a: { start: 'trap' } });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());
   const a = await Sitelinkd.start(lab.ns('gwA'), confA);

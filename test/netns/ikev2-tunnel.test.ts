@@ -10,7 +10,7 @@ import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -18,29 +18,9 @@ t.test('sitelinkd <-> sitelinkd over IKEv2 across the NAT', { skip: skip ?? fals
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'ik2');
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-    version: 2,
-    peerLines: ['esn = yes'],
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-    version: 2,
-    peerLines: ['esn = either'],
+  const { a: confA, b: confB } = labGatewayPair(dir, psk, {
+    a: { version: 2, peerLines: ['esn = yes'] },
+    b: { version: 2, peerLines: ['esn = either'] },
   });
   const b = await Sitelinkd.start(lab.ns('gwB'), confB);
   t.teardown(() => b.stop());

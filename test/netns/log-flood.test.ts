@@ -23,7 +23,7 @@ import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { Sitelinkd, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, labGatewayPair } from './ike-sitelinkd.ts';
 import { sitelinkdPath } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
@@ -101,26 +101,7 @@ t.test(
     if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
     const { lab, dir } = await labForTest(t, 'lf');
     const psk = `logflood-${Math.random().toString(36).slice(2)}`;
-    const confA = writeGatewayConfig(dir, 'gwA', {
-      id: 'gwA.lab',
-      peerName: 'gwB',
-      remote: LAB.gwBWan,
-      remoteId: 'gwB.lab',
-      local: LAB.subnetA,
-      remoteNet: LAB.subnetB,
-      psk,
-      start: 'start',
-    });
-    const confB = writeGatewayConfig(dir, 'gwB', {
-      id: 'gwB.lab',
-      peerName: 'gwA',
-      remote: LAB.natPublic,
-      remoteId: 'gwA.lab',
-      local: LAB.subnetB,
-      remoteNet: LAB.subnetA,
-      psk,
-      start: 'none',
-    });
+    const { a: confA, b: confB } = labGatewayPair(dir, psk);
 
     // The spoofed sources: addresses in the NAT's namespace, routed from gwB like the internet.
     const sources = Array.from({ length: SPOOFED }, (_, k) => `203.0.113.${k + 1}`);
