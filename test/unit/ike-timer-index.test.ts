@@ -196,7 +196,7 @@ function randomSa(r: (n: number) => number, base: number): IsakmpSa {
     retransmit: randomRetransmit(r, base),
     quick,
     children,
-    ...(r(1) < 0.3 ? { lingeringInbound: [{ spi: 1, until: base + int(r, 120_000) }] } : {}),
+    lingeringInbound: r(1) < 0.3 ? [{ spi: 1, until: base + int(r, 120_000) }] : [],
     peerDpd: r(1) < 0.7,
     lastHeard: base + int(r, 100_000),
     dpdPendingSince: r(1) < 0.3 ? base + int(r, 100_000) : null,
@@ -216,7 +216,8 @@ function spyHost(sa: IsakmpSa, newer: boolean): { host: TimerHost; calls: string
   const out: Action[] = [];
   const sibling = { ...sa, createdAt: sa.createdAt + 1, children: [] } as IsakmpSa;
   const host = {
-    env: { now: () => 0, random: (n: number) => Buffer.alloc(n) },
+    // Non-zero: an all-zero source would never yield a message ID (0 is reserved).
+    env: { now: () => 0, random: (n: number) => Buffer.alloc(n, 1) },
     get out() {
       calls.push('out');
       return out;
