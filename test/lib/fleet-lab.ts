@@ -158,6 +158,9 @@ export class FleetLab {
           ns,
           'sh',
           '-c',
+          // A machine without /root/.ssh gets one only inside this mount namespace (a
+          // tmpfs over /root here; ip netns exec keeps the mounts from the host).
+          'if [ ! -d /root/.ssh ]; then mount -t tmpfs -o mode=700 none /root && mkdir -m 700 /root/.ssh; fi && ' +
           `mount --bind ${path.join(dir, 'ssh')} /root/.ssh && ` +
             `exec dropbear -F -E -s -g -j -k -r ${hostKey} -p ${wan}:22 -P ${path.join(dir, 'dropbear.pid')}`,
         ],

@@ -131,9 +131,10 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   const daemonOut = (await board.ssh('cat /var/log/sitelinkd.log')).stdout;
   t.notMatch(daemonOut, /supervise: sitelinkd exited/, `the board's sitelinkd ran without crashing or restarting\n${daemonOut.slice(-2500)}`);
   // The board's config has syslog = yes: busybox syslogd's ring buffer (logread) gets the
-  // negotiation through busybox logger, at daemon facility.
+  // negotiation through busybox logger, at daemon facility (IKEv1 installs an "IPsec SA
+  // pair", IKEv2 a "child SA pair").
   const syslog = await board.ssh('logread');
-  const installed = /daemon\.info sitelink(\[\d+\])?: .*IPsec SA pair installed.*/.exec(syslog.stdout)?.[0];
+  const installed = /daemon\.info sitelink(\[\d+\])?: .*(IPsec|child) SA pair installed.*/.exec(syslog.stdout)?.[0];
   t.ok(installed, `board syslog (logread) carries the negotiation log: ${installed?.slice(0, 160) ?? 'no line'}`);
   if (!installed) t.comment(`logread:\n${syslog.stdout.slice(-2000)}${syslog.stderr}`);
   const boardLogs = await board.ssh('cat /var/log/sitelink/negotiation.log /var/log/sitelinkd.log; logread 2>/dev/null');
