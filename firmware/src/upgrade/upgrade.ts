@@ -11,7 +11,7 @@
  *   systemStatus  both slots, which one is booted, what the next boot takes.
  */
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { controlRequest } from '../control/client.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { nextBoot, otherSlot, type BootState, type Slot } from './bootstate.ts';
@@ -63,7 +63,10 @@ export function runUpgrade(o: UpgradeOptions): Slot {
   o.log(`next boot: slot ${target} once; it must have sitelinkd and every start = start tunnel up within ${wait} s, or slot ${booted} comes back`);
   if (o.reboot) {
     o.log('rebooting');
-    execFileSync('reboot', [], { stdio: 'ignore' });
+    // Detached and a second later: a reboot run in the foreground SIGTERMs this process
+    // (exit 143) before it can report success, and scripts/flash remote would read that
+    // as a refused upgrade although the slot is written and armed.
+    spawn('sh', ['-c', 'sleep 1; exec reboot'], { detached: true, stdio: 'ignore' }).unref();
   }
   return target;
 }
