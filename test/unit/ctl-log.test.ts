@@ -82,13 +82,16 @@ s.settimeout(5)
 data=s.recv(4096)
 open(${JSON.stringify(outFile)},'wb').write(data)
 `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Listen for the exit now: python may receive the datagram and exit before log.close()
+  // resolves, and a 'close' listener added after that would never fire.
+  const pyClosed = new Promise<void>((res) => py.once('close', () => res()));
   await new Promise<void>((res) => py.stdout.once('data', () => res()));
   const r = new Redactor();
   r.add(new Secret(Buffer.from(PSK)));
   const log = NegotiationLog.open({ file: null, syslog: true, level: 'info', redactor: r, syslogOptions: { socket: sock } });
   log.log({ peer: 'hq', phase: 'main', step: 'MM6', direction: 'in', message: `peer authenticated, psk ${PSK}` });
   await log.close();
-  await new Promise<void>((res) => py.once('close', () => res()));
+  await pyClosed;
   t.ok(existsSync(outFile), 'a datagram arrived');
   const got = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
   t.match(got, /^<30>1 \S+ \S+ sitelink /, 'RFC 5424 header with PRI 30 (daemon.info)');
