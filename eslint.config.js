@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const HEX_LINE = /^\s*(['"`])(0x)?[0-9a-fA-F]+\1[,;)]*$/.source;
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'native/build/**', 'native/build-asan/**', 'node_modules/**', 'image/**', 'build/**'] },
+  { ignores: ['dist/**', 'native/build/**', 'native/build-asan/**', 'node_modules/**', 'image/**', 'build/**', '.cache/**', 'out/**'] },
   {
     files: ['**/*.ts', '**/*.mjs', '**/*.js'],
     languageOptions: { parser: tseslint.parser, ecmaVersion: 2023, sourceType: 'module' },
