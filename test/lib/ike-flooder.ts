@@ -6,6 +6,30 @@
 // argv: target, duration ms, rate, MM1 hex, source address, sockets. Fresh cookie per
 // MM1, paced every 5 ms; MM2s coming back are counted. Prints the counts as JSON at
 // the end or on SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Test } from 'tap';
+
+export interface RunningFlooder {
+  proc: ChildProcess;
+  /** What the flooder printed so far on stdout / stderr. */
+  out: () => string;
+  err: () => string;
+  /** Its exit code once it ends. */
+  done: Promise<number | null>;
+}
+
+/** Runs `node -e script ...args` in namespace ns, collecting its output; killed at teardown. */
+export function runFlooder(t: Test, ns: string, script: string, args: string[]): RunningFlooder {
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const done = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  return { proc, out: () => out, err: () => err, done };
+}
+
 export const FLOODER = `
 const dgram = require('node:dgram');
 const { randomBytes } = require('node:crypto');

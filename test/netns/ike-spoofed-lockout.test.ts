@@ -13,7 +13,6 @@
 // Bounded: at most FLOOD_MS of flood; the only condition on time is that the
 // tunnel is back while the flood still runs (no bound tighter than that).
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
@@ -24,7 +23,7 @@ import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/w
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { HALF_OPEN_MAX } from '../../firmware/src/ike/exchange/types.ts';
 import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
-import { FLOODER } from '../lib/ike-flooder.ts';
+import { FLOODER, runFlooder } from '../lib/ike-flooder.ts';
 
 const skip = labSkipReason();
 
@@ -63,36 +62,8 @@ t.test(
       { initiatorCookie: Buffer.alloc(8, 1), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
       mainMode1(offer),
     ).toString('hex');
-    const flooder = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        lab.ns('nat'),
-        process.execPath,
-        '-e',
-        FLOODER,
-        LAB.gwBWan,
-        String(FLOOD_MS),
-        String(RATE),
-        mm1,
-        LAB.natPublic,
-        String(SOCKETS),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let floodOut = '';
-    let floodErr = '';
-    flooder.stdout.setEncoding('utf8').on('data', (d: string) => {
-      floodOut += d;
-    });
-    flooder.stderr.setEncoding('utf8').on('data', (d: string) => {
-      floodErr += d;
-    });
-    const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      if (flooder.exitCode === null) flooder.kill('SIGKILL');
-    });
+    const flood = runFlooder(t, lab.ns('nat'), FLOODER, [LAB.gwBWan, String(FLOOD_MS), String(RATE), mm1, LAB.natPublic, String(SOCKETS)]);
+    const flooder = flood.proc;
 
     // The flood has filled gwA's half-open share on gwB before the peer does anything.
     const full = await waitUntil(
@@ -100,7 +71,7 @@ t.test(
       15_000,
       200,
     );
-    t.ok(full, `the flood churns gwA's half-open main modes on gwB (${floodErr.trim()})`);
+    t.ok(full, `the flood churns gwA's half-open main modes on gwB (${flood.err().trim()})`);
 
     // The real peer tears its tunnel down (Deletes) and starts again, into the flood.
     await controlRequest(a.files.socket, 'terminate', { peer: 'gwB' });
@@ -130,9 +101,9 @@ t.test(
     );
 
     flooder.kill('SIGTERM');
-    const code = await floodDone;
+    const code = await flood.done;
     t.equal(code, 0, 'flooder stopped');
-    const counts = JSON.parse(floodOut.trim() || '{}') as { mm1: number; replies: number };
+    const counts = JSON.parse(flood.out().trim() || '{}') as { mm1: number; replies: number };
     t.ok(counts.mm1 > RATE, `flooded ${counts.mm1} MM1s (${counts.replies} MM2s came back to the spoofed address)`);
     t.ok(b.running, 'gwB is alive');
     t.equal((await controlRequest(a.files.socket, 'status')).peers.find((p) => p.name === 'gwB')?.state, 'up', 'gwA reports the tunnel up');

@@ -8,12 +8,11 @@
 // state stays bounded. The flooder is shared with ike-spoofed-lockout.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { FLOODER } from '../lib/ike-flooder.ts';
+import { FLOODER, runFlooder } from '../lib/ike-flooder.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, HeaderFlag, PayloadType } from '../../firmware/src/ike/v2/wire/index.ts';
 import { ikeOffer } from '../../firmware/src/ike/v2/exchange/proposals.ts';
@@ -52,21 +51,12 @@ t.test('spoofed IKE_SA_INIT flood: COOKIEs instead of state, the real peer gets 
       { type: PayloadType.NONCE, data: randomBytes(32) },
     ],
   ).toString('hex');
-  const flooder = spawn(
-    'ip',
-    ['netns', 'exec', lab.ns('nat'), process.execPath, '-e', FLOODER, LAB.gwBWan, String(FLOOD_MS), String(RATE), init, LAB.natPublic, '8'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let floodOut = '';
-  let floodErr = '';
-  flooder.stdout.setEncoding('utf8').on('data', (d: string) => { floodOut += d; });
-  flooder.stderr.setEncoding('utf8').on('data', (d: string) => { floodErr += d; });
-  const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
-  t.teardown(() => { if (flooder.exitCode === null) flooder.kill('SIGKILL'); });
+  const flood = runFlooder(t, lab.ns('nat'), FLOODER, [LAB.gwBWan, String(FLOOD_MS), String(RATE), init, LAB.natPublic, '8']);
+  const flooder = flood.proc;
 
   const cookies = async (): Promise<number> => (await controlRequest(b.files.socket, 'counters')).ikev2?.cookiesSent ?? 0;
   const asking = await waitUntil(async () => (await cookies()) > 500, 15_000, 200);
-  t.ok(asking, `gwB answers the flood with COOKIEs (${await cookies()} so far; ${floodErr.trim()})`);
+  t.ok(asking, `gwB answers the flood with COOKIEs (${await cookies()} so far; ${flood.err().trim()})`);
 
   await controlRequest(a.files.socket, 'terminate', { peer: 'gwB' });
   const down = await waitUntil(async () => (await controlRequest(b.files.socket, 'sas')).quickMode.length === 0, 10_000, 100);
@@ -87,8 +77,8 @@ t.test('spoofed IKE_SA_INIT flood: COOKIEs instead of state, the real peer gets 
   t.ok(negotiating <= COOKIE_THRESHOLD + 1, `gwB's half-open IKE SAs stay bounded (${negotiating}, cookies from ${COOKIE_THRESHOLD} on)`);
 
   flooder.kill('SIGTERM');
-  t.equal(await floodDone, 0, 'flooder stopped');
-  const counts = JSON.parse(floodOut.trim() || '{}') as { mm1: number; replies: number };
+  t.equal(await flood.done, 0, 'flooder stopped');
+  const counts = JSON.parse(flood.out().trim() || '{}') as { mm1: number; replies: number };
   t.ok(counts.mm1 > 500, `flooded ${counts.mm1} IKE_SA_INITs (${counts.replies} answers came back to the spoofed address)`);
   t.ok(b.running, 'gwB is alive');
 });

@@ -14,7 +14,6 @@
 //     drops in gwB's namespace are added, and reported),
 //   - sitelinkd is alive.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
@@ -24,6 +23,7 @@ import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { Sitelinkd, labGatewayPair } from './ike-sitelinkd.ts';
+import { runFlooder } from '../lib/ike-flooder.ts';
 import { sitelinkdPath } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
@@ -125,23 +125,8 @@ t.test(
       { initiatorCookie: Buffer.alloc(8, 1), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
       mainMode1(offer),
     ).toString('hex');
-    const flooder = spawn(
-      'ip',
-      ['netns', 'exec', lab.ns('nat'), process.execPath, '-e', FLOODER, LAB.gwBWan, String(FLOOD_MS), String(RATE), mm1, ...sources],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let floodOut = '';
-    let floodErr = '';
-    flooder.stdout.setEncoding('utf8').on('data', (d: string) => {
-      floodOut += d;
-    });
-    flooder.stderr.setEncoding('utf8').on('data', (d: string) => {
-      floodErr += d;
-    });
-    const floodDone = new Promise<number | null>((resolve) => flooder.on('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      if (flooder.exitCode === null) flooder.kill('SIGKILL');
-    });
+    const flood = runFlooder(t, lab.ns('nat'), FLOODER, [LAB.gwBWan, String(FLOOD_MS), String(RATE), mm1, ...sources]);
+    const flooder = flood.proc;
 
     // Tunnel traffic during the flood: 20 pings over 4 s, none lost.
     const count = 20;
@@ -159,9 +144,9 @@ t.test(
     t.ok(back, 'gwA restarted and got its tunnel back');
     t.equal(flooder.exitCode, null, 'the reconnect happened while the flood was running');
 
-    const code = await floodDone;
-    t.equal(code, 0, `flooder finished (${floodErr.trim()})`);
-    const sent = JSON.parse(floodOut.trim() || '{}') as Sent;
+    const code = await flood.done;
+    t.equal(code, 0, `flooder finished (${flood.err().trim()})`);
+    const sent = JSON.parse(flood.out().trim() || '{}') as Sent;
     const ikeSent = sent.mm1 + sent.malformed500 + sent.malformed4500;
     t.ok(ikeSent + sent.esp > RATE, `sent ${JSON.stringify(sent)}`);
 
