@@ -16,11 +16,22 @@ int sl_engine_workers(const sl_engine_t *e)
 	return e->nworkers;
 }
 
-static int dst_family(const sl_engine_t *e, uint8_t encap)
+static int dst_family(const sl_engine_t *e, uint8_t encap, uint8_t remote_family)
 {
-	/* Raw ESP goes through the AF_INET raw socket (IPv4 outer addresses only,
-	 * see sl_raw_esp_open); UDP through the shared socket. */
-	return encap == SL_ENCAP_NONE ? AF_INET : e->udp_family;
+	/* Raw ESP goes through the raw socket of the remote's own family (see
+	 * sl_raw_esp_open); UDP through the shared socket, which takes IPv4 as
+	 * v4-mapped when it is an IPv6 one (dual stack). */
+	return encap == SL_ENCAP_NONE ? remote_family : e->udp_family;
+}
+
+/* Why an SA towards `remote` cannot be carried, or NULL when it can. */
+static const char *remote_unusable(const sl_engine_t *e, uint8_t encap, const sl_endpoint_t *remote)
+{
+	if (encap == SL_ENCAP_NONE && remote->family == AF_INET6 && e->raw_fd >= 0 && e->raw6_q[0] < 0)
+		return "encap 'none' (raw ESP) to an IPv6 remote needs an IPv6 raw socket, which this kernel refused; use 'udp'";
+	if (encap != SL_ENCAP_NONE && remote->family == AF_INET6 && e->udp_family != AF_INET6)
+		return "an IPv6 remote needs the engine's UDP socket on an IPv6 address (listen '::' for both families)";
+	return NULL;
 }
 
 int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_t *sink,
@@ -45,7 +56,7 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	e->nworkers = cfg->workers;
 	e->udp_fd = e->raw_fd = e->stop_fd = e->timer_fd = -1;
 	for (int i = 0; i < SL_MAX_WORKERS; i++)
-		e->tun_fd[i] = e->udp_q[i] = e->raw_q[i] = -1;
+		e->tun_fd[i] = e->udp_q[i] = e->raw_q[i] = e->raw6_q[i] = -1;
 	pthread_mutex_init(&e->ka_lock, NULL);
 	if (sl_sadb_init(&e->db) != 0) {
 		snprintf(err, errlen, "SADB init failed");
@@ -79,14 +90,32 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	e->udp_family = cfg->listen.family;
 	if (cfg->raw_esp) {
 		for (int i = 0; i < e->nworkers; i++) {
-			e->raw_q[i] = sl_raw_esp_open(cfg->sockbuf, err, errlen);
+			e->raw_q[i] = sl_raw_esp_open(AF_INET, cfg->sockbuf, err, errlen);
 			if (e->raw_q[i] < 0)
 				goto fail;
-			if (sl_raw_esp_steer(e->raw_q[i], (unsigned)i, (unsigned)e->nworkers) != 0) {
+			if (sl_raw_esp_steer(e->raw_q[i], AF_INET, (unsigned)i, (unsigned)e->nworkers) != 0) {
 				snprintf(err, errlen, "raw ESP steering filter: %s", strerror(errno));
 				goto fail;
 			}
+			/* IPv6 outer addresses: a second socket; a kernel without IPv6
+			 * (EAFNOSUPPORT) runs IPv4 only and says so per SA. */
+			e->raw6_q[i] = sl_raw_esp_open(AF_INET6, cfg->sockbuf, err, errlen);
+			if (e->raw6_q[i] < 0 && errno != EAFNOSUPPORT)
+				goto fail;
+			if (e->raw6_q[i] >= 0 &&
+			    sl_raw_esp_steer(e->raw6_q[i], AF_INET6, (unsigned)i, (unsigned)e->nworkers) != 0) {
+				snprintf(err, errlen, "raw ESP (IPv6) steering filter: %s", strerror(errno));
+				goto fail;
+			}
 		}
+		if (e->raw6_q[0] < 0)
+			for (int i = 1; i < e->nworkers; i++)
+				if (e->raw6_q[i] >= 0) {
+					/* All or none: an SA's worker must have the socket. */
+					close(e->raw6_q[i]);
+					e->raw6_q[i] = -1;
+				}
+		err[0] = '\0';
 		e->raw_fd = e->raw_q[0];
 	}
 	if (sl_tun_open(cfg->tun, e->nworkers, cfg->mtu, e->tun_fd, err, errlen) != 0)
@@ -130,9 +159,12 @@ void sl_engine_close(sl_engine_t *e)
 	for (int i = 0; i < SL_MAX_WORKERS; i++)
 		if (e->udp_q[i] >= 0)
 			close(e->udp_q[i]);
-	for (int i = 0; i < SL_MAX_WORKERS; i++)
+	for (int i = 0; i < SL_MAX_WORKERS; i++) {
 		if (e->raw_q[i] >= 0)
 			close(e->raw_q[i]);
+		if (e->raw6_q[i] >= 0)
+			close(e->raw6_q[i]);
+	}
 	int fds[] = { e->stop_fd, e->timer_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
@@ -153,12 +185,13 @@ int sl_engine_add_sa(sl_engine_t *e, const sl_sa_spec_t *spec, char *err, size_t
 		sl_sa_free(sa);
 		return -1;
 	}
-	if (spec->encap == SL_ENCAP_NONE && spec->remote.family != AF_INET) {
-		snprintf(err, errlen, "encap 'none' (raw ESP) supports IPv4 outer addresses only; use 'udp'");
+	const char *why = remote_unusable(e, spec->encap, &spec->remote);
+	if (why) {
+		snprintf(err, errlen, "%s", why);
 		sl_sa_free(sa);
 		return -1;
 	}
-	if (sl_sa_set_remote(sa, &spec->remote, dst_family(e, spec->encap)) != 0) {
+	if (sl_sa_set_remote(sa, &spec->remote, dst_family(e, spec->encap, spec->remote.family)) != 0) {
 		snprintf(err, errlen, "remote address family does not fit the socket");
 		sl_sa_free(sa);
 		return -1;
@@ -176,10 +209,13 @@ int sl_engine_update_remote(sl_engine_t *e, uint32_t spi, uint8_t dir, const sl_
 {
 	sl_sadb_lock(&e->db);
 	sl_sa_t *sa = sl_sadb_find(&e->db, spi, dir);
-	int fam = sa ? dst_family(e, sa->encap) : 0;
+	int fam = sa ? dst_family(e, sa->encap, remote->family) : 0;
+	bool unusable = sa && remote_unusable(e, sa->encap, remote) != NULL;
 	sl_sadb_unlock(&e->db);
 	if (!sa)
 		return -1;
+	if (unusable)
+		return -2;
 	return sl_sadb_set_remote(&e->db, spi, dir, remote, fam);
 }
 

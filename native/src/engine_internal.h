@@ -34,9 +34,10 @@ struct sl_engine {
 	 * keeps each peer's flow on one socket, so one worker, so no reordering
 	 * inside an SA.  udp_fd (= udp_q[0]) also sends IKE and keepalives. */
 	int udp_fd, udp_q[SL_MAX_WORKERS];
-	/* Raw ESP: one socket per worker, steered by SPI (sl_raw_esp_steer);
-	 * raw_fd = raw_q[0], -1 without raw ESP. */
-	int raw_q[SL_MAX_WORKERS];
+	/* Raw ESP: one socket per worker and address family, steered by SPI
+	 * (sl_raw_esp_steer); raw_fd = raw_q[0], -1 without raw ESP; raw6_q[i]
+	 * -1 also when the kernel has no IPv6. */
+	int raw_q[SL_MAX_WORKERS], raw6_q[SL_MAX_WORKERS];
 	int udp_family, raw_fd, stop_fd, timer_fd;
 	bool tso;             /* TUN hands us TCP super packets */
 	atomic_bool udp_gso;  /* UDP_SEGMENT works (cleared on the first refusal) */

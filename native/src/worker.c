@@ -34,12 +34,12 @@
 #define MAX_INNER 1024
 #define SCRATCH (SL_VNET_HDR_LEN + 65536)
 
-enum { TAG_TUN = 1, TAG_UDP, TAG_RAW, TAG_STOP, TAG_TIMER };
+enum { TAG_TUN = 1, TAG_UDP, TAG_RAW, TAG_RAW6, TAG_STOP, TAG_TIMER };
 
 typedef struct wstate {
 	sl_engine_t *e;
 	sl_wctx_t w;
-	int tun, udp, rawfd;
+	int tun, udp, rawfd, raw6fd; /* raw6fd: IPv6 outer raw ESP, -1 without */
 	size_t txbuf_len;
 	uint8_t *scratch;                /* one TUN read: virtio_net_hdr + up to 64 KiB */
 	uint8_t *tx;                     /* BATCH slots of txbuf_len: TUN -> net */
@@ -171,12 +171,18 @@ static void flush(wstate_t *s)
 	}
 	if (ng)
 		send_groups(s, s->udp, ng);
-	ng = 0;
-	for (int i = 0; i < n; i++)
-		if (s->raw[i])
-			group_init(s, ng++, i, 1, 0);
-	if (ng && s->rawfd >= 0)
-		send_groups(s, s->rawfd, ng);
+	/* Raw ESP: one message per packet, on the raw socket of the
+	 * destination's family (the SA was refused when we have none). */
+	for (int fam = 0; fam < 2; fam++) {
+		int fd = fam ? s->raw6fd : s->rawfd;
+		sa_family_t want = fam ? AF_INET6 : AF_INET;
+		ng = 0;
+		for (int i = 0; i < n; i++)
+			if (s->raw[i] && s->dst[i].ss_family == want)
+				group_init(s, ng++, i, 1, 0);
+		if (ng && fd >= 0)
+			send_groups(s, fd, ng);
+	}
 	s->nslots = 0;
 }
 
@@ -384,8 +390,9 @@ static void prep_rx(wstate_t *s)
 	}
 }
 
-/* Network -> TUN for the UDP socket (raw = false) or the raw ESP socket. */
-static int net_batch(wstate_t *s, int fd, bool raw)
+/* Network -> TUN for the UDP socket (raw = 0) or a raw ESP socket of
+ * family raw (AF_INET or AF_INET6). */
+static int net_batch(wstate_t *s, int fd, int raw)
 {
 	prep_rx(s);
 	int n = recvmmsg(fd, s->rmsg, RX_BATCH, MSG_DONTWAIT, NULL);
@@ -426,11 +433,15 @@ static int net_batch(wstate_t *s, int fd, bool raw)
 			continue;
 		}
 		SL_CNT_INC(s->w.cnt->rx_packets);
-		/* Raw IPv4 sockets deliver the IP header; ESP starts after it. */
-		size_t ihl = len ? (size_t)(p[0] & 0x0f) * 4 : 0;
-		if (len < 20 || ihl < 20 || ihl > len) {
-			sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
-			continue;
+		/* Raw IPv4 sockets deliver the IP header, ESP starts after it; raw
+		 * IPv6 sockets deliver from the ESP header on (RFC 3542 §3). */
+		size_t ihl = 0;
+		if (raw == AF_INET) {
+			ihl = len ? (size_t)(p[0] & 0x0f) * 4 : 0;
+			if (len < 20 || ihl < 20 || ihl > len) {
+				sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
+				continue;
+			}
 		}
 		from.port = 0;
 		uint8_t *inner;
@@ -471,6 +482,7 @@ void *sl_worker_main(void *arg)
 	s->tun = e->tun_fd[me->idx];
 	s->udp = e->udp_q[me->idx];
 	s->rawfd = e->raw_q[me->idx];
+	s->raw6fd = e->raw6_q[me->idx];
 	s->txbuf_len = ((size_t)e->cfg.mtu + SL_ESP_HEADROOM + SL_ESP_TAILROOM + 63) & ~(size_t)63;
 	s->tx = malloc(s->txbuf_len * BATCH);
 	s->scratch = malloc(SCRATCH);
@@ -481,10 +493,12 @@ void *sl_worker_main(void *arg)
 	/* Each worker owns its TUN queue and its UDP socket. */
 	add_fd(ep, s->tun, TAG_TUN, 0);
 	add_fd(ep, s->udp, TAG_UDP, 0);
-	/* Raw ESP: our own socket, which the kernel filter gives our SPIs only
-	 * (sl_raw_esp_steer).  IPv4 only; see sl_raw_esp_open. */
+	/* Raw ESP: our own sockets (one per family), which the kernel filter
+	 * gives our SPIs only (sl_raw_esp_steer). */
 	if (s->rawfd >= 0)
 		add_fd(ep, s->rawfd, TAG_RAW, 0);
+	if (s->raw6fd >= 0)
+		add_fd(ep, s->raw6fd, TAG_RAW6, 0);
 	add_fd(ep, e->stop_fd, TAG_STOP, 0);
 	if (me->idx == 0)
 		add_fd(ep, e->timer_fd, TAG_TIMER, 0);
@@ -508,11 +522,15 @@ void *sl_worker_main(void *arg)
 					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_UDP:
-				for (int r = 0; r < 8 && net_batch(s, s->udp, false) == RX_BATCH; r++)
+				for (int r = 0; r < 8 && net_batch(s, s->udp, 0) == RX_BATCH; r++)
 					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_RAW:
-				for (int r = 0; r < 8 && net_batch(s, s->rawfd, true) == RX_BATCH; r++)
+				for (int r = 0; r < 8 && net_batch(s, s->rawfd, AF_INET) == RX_BATCH; r++)
+					sl_sadb_quiescent(&e->db, s->rcu);
+				break;
+			case TAG_RAW6:
+				for (int r = 0; r < 8 && net_batch(s, s->raw6fd, AF_INET6) == RX_BATCH; r++)
 					sl_sadb_quiescent(&e->db, s->rcu);
 				break;
 			case TAG_TIMER: {

@@ -40,25 +40,37 @@ static int lo_up(void)
 	return rc;
 }
 
-int main(void)
+/* Sends NSPI ESP-looking packets (and a runt) to loopback of family fam and
+ * checks each reaches exactly the worker socket its SPI belongs to.  IPv4
+ * reads carry the IP header, IPv6 reads start at the ESP header. */
+static void steer_family(int fam)
 {
-	if (unshare(CLONE_NEWNET) != 0 || lo_up() != 0) {
-		printf("test_raw_steer: SKIPPED (no private network namespace: %s)\n", strerror(errno));
-		return EXIT_SKIP;
-	}
 	char err[128];
 	int rx[NW];
 	for (int i = 0; i < NW; i++) {
-		rx[i] = sl_raw_esp_open(1 << 20, err, sizeof(err));
+		rx[i] = sl_raw_esp_open(fam, 1 << 20, err, sizeof(err));
 		CHECK(rx[i] >= 0);
 		if (rx[i] < 0)
-			return 1;
-		CHECK_EQ(sl_raw_esp_steer(rx[i], (unsigned)i, NW), 0);
+			return;
+		CHECK_EQ(sl_raw_esp_steer(rx[i], fam, (unsigned)i, NW), 0);
 	}
-	CHECK(sl_raw_esp_steer(rx[0], NW, NW) != 0); /* index out of range refused */
-	int tx = sl_raw_esp_open(1 << 20, err, sizeof(err));
+	CHECK(sl_raw_esp_steer(rx[0], fam, NW, NW) != 0); /* index out of range refused */
+	int tx = sl_raw_esp_open(fam, 1 << 20, err, sizeof(err));
 	CHECK(tx >= 0);
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	memset(&to, 0, sizeof(to));
+	if (fam == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&to;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		tolen = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		tolen = sizeof(*s6);
+	}
 	/* ESP header (SPI, sequence number) and some payload; the filter only reads the SPI. */
 	for (uint32_t k = 0; k < NSPI; k++) {
 		uint32_t spi = 0x1000 + k * 7919;
@@ -68,18 +80,18 @@ int main(void)
 		p[2] = (uint8_t)(spi >> 8);
 		p[3] = (uint8_t)spi;
 		p[7] = 1;
-		CHECK_EQ(sendto(tx, p, sizeof(p), 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)sizeof(p));
+		CHECK_EQ(sendto(tx, p, sizeof(p), 0, (struct sockaddr *)&to, tolen), (ssize_t)sizeof(p));
 	}
 	/* A packet too short to carry an SPI reaches nobody. */
 	uint8_t runt[2] = { 0xaa, 0xbb };
-	CHECK_EQ(sendto(tx, runt, sizeof(runt), 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	CHECK_EQ(sendto(tx, runt, sizeof(runt), 0, (struct sockaddr *)&to, tolen), 2);
 	int total = 0;
 	for (int i = 0; i < NW; i++) {
 		uint8_t buf[256];
 		ssize_t n;
 		int got = 0;
 		while ((n = recv(rx[i], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-			size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+			size_t ihl = fam == AF_INET ? (size_t)(buf[0] & 0x0f) * 4 : 0;
 			CHECK(n >= (ssize_t)(ihl + 4));
 			if (n < (ssize_t)(ihl + 4))
 				continue;
@@ -95,5 +107,17 @@ int main(void)
 	for (int i = 0; i < NW; i++)
 		close(rx[i]);
 	close(tx);
+}
+
+int main(void)
+{
+	if (unshare(CLONE_NEWNET) != 0 || lo_up() != 0) {
+		printf("test_raw_steer: SKIPPED (no private network namespace: %s)\n", strerror(errno));
+		return EXIT_SKIP;
+	}
+	steer_family(AF_INET);
+	steer_family(AF_INET6);
+	char err[128];
+	CHECK(sl_raw_esp_open(AF_UNSPEC, 1 << 20, err, sizeof(err)) < 0); /* no such family */
 	TEST_DONE("test_raw_steer");
 }

@@ -312,21 +312,15 @@ async function child(): Promise<void> {
   );
   check('live SAs keep their keys', dp.saStatus(SPI_IN, 'in')?.keysWiped === false && dp.saStatus(SPI_OUT, 'out')?.keysWiped === false);
   dp.deleteSa(0x3001, 'in');
-  // Raw ESP is IPv4-only (one AF_INET raw socket): an IPv6 remote is refused, not accepted and never sent.
-  let rawV6 = '';
+  // An IPv6 remote over UDP needs the engine's socket on an IPv6 address; this one is
+  // bound to 127.0.0.1, so the SA is refused with the reason, not accepted and never sent.
+  let udpV6 = '';
   try {
-    dp.addSa({
-      ...base,
-      spi: 0x6001,
-      direction: 'in',
-      encKey: randomBytes(20),
-      encap: 'none',
-      remote: { address: '2001:db8::1', port: 0 },
-    });
+    dp.addSa({ ...base, spi: 0x6001, direction: 'out', encKey: randomBytes(20), remote: { address: '2001:db8::1', port: 4500 } });
   } catch (e) {
-    rawV6 = (e as Error).message;
+    udpV6 = (e as Error).message;
   }
-  check('raw ESP with an IPv6 remote is refused with the reason', /IPv4 outer addresses only/.test(rawV6) && dp.saStatus(0x6001, 'in') === null, rawV6);
+  check('an IPv6 remote on an IPv4-only UDP socket is refused with the reason', /needs the engine's UDP socket on an IPv6 address/.test(udpV6) && dp.saStatus(0x6001, 'out') === null, udpV6);
 
   // 7. Counters and SA status; delete; close.
   const st = dp.saStatus(SPI_IN, 'in');
