@@ -1,7 +1,7 @@
 // Safety checks the seed documents ask for (issue 17): short pre-shared keys warned
 // about, accept-unsecured warned about unless limited to interfaces, the default
 // exemptions from broad filters (configurable), and gateway addresses in a family the
-// data plane cannot carry refused with file:line:field. The generated nft text is
+// sockets (gateway.listen) cannot carry refused with file:line:field. The generated nft text is
 // checked by nft itself (`nft -c`, no kernel state touched) when nft is installed.
 
 import t from 'tap';
@@ -63,12 +63,17 @@ t.test('a pre-shared key shorter than 25 characters is warned about, without the
   t.same(msgs(long, 'warnings').filter((m) => m.includes('pre-shared key')), [], '25 characters are enough');
 });
 
-t.test('an IPv6 remote or local is refused with file:line:field (the data plane carries IPv4 only)', async (t) => {
-  const r = loadConfigText('/etc/sitelink/s.conf', BASE('remote = 2001:db8::2', ''), { secrets: false });
-  t.notOk(r.ok);
-  t.match(msgs(r, 'errors').join('\n'), /s\.conf:5: peers\.hq\.remote: expected an IPv4 address, got "2001:db8::2"/);
-  const l = loadConfigText('/etc/sitelink/s.conf', BASE('remote = 198.51.100.2\nlocal = 2001:db8::1', ''), { secrets: false });
-  t.match(msgs(l, 'errors').join('\n'), /s\.conf:6: peers\.hq\.local: expected an IPv4 address/);
+t.test('gateway addresses: IPv6 works with listen = :: (the default); a family the sockets do not take is refused', async (t) => {
+  const v6 = loadConfigText('/etc/sitelink/s.conf', BASE('remote = 2001:db8::2', ''), { secrets: false });
+  t.same(msgs(v6, 'errors'), [], 'an IPv6 remote loads (dual-stack sockets)');
+  t.ok(loadConfigText('/etc/sitelink/s.conf', BASE('remote = 2001:db8::2\nlocal = 2001:db8::1', ''), { secrets: false }).ok, 'IPv6 remote and local');
+  const v4only = loadConfigText('/etc/sitelink/s.conf', BASE('remote = 2001:db8::2', '', 'listen = 0.0.0.0'), { secrets: false });
+  t.notOk(v4only.ok);
+  t.match(msgs(v4only, 'errors').join('\n'), /s\.conf:5: peers\.hq\.remote: expected an IPv4 address, got "2001:db8::2": gateway\.listen = 0\.0\.0\.0 takes IPv4 only/);
+  const v6only = loadConfigText('/etc/sitelink/s.conf', BASE('remote = 198.51.100.2', '', 'listen = 2001:db8::1'), { secrets: false });
+  t.match(msgs(v6only, 'errors').join('\n'), /s\.conf:5: peers\.hq\.remote: expected an IPv6 address, got "198\.51\.100\.2"/);
+  const mixed = loadConfigText('/etc/sitelink/s.conf', BASE('remote = 198.51.100.2\nlocal = 2001:db8::1', ''), { secrets: false });
+  t.match(msgs(mixed, 'errors').join('\n'), /s\.conf:6: peers\.hq\.local: expected an IPv4 address like remote, got "2001:db8::1"/);
   t.ok(loadConfigText('/etc/sitelink/s.conf', BASE('remote = hq.example.net', ''), { secrets: false }).ok, 'a DNS name is fine');
 });
 

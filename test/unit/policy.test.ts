@@ -175,6 +175,8 @@ t.test('nftables ruleset text', async (t) => {
   t.match(text, /^table inet sitelink\ndelete table inet sitelink\ntable inet sitelink \{$/m, 'atomic replace');
   t.match(text, /udp dport \{ 500, 4500 \} accept/);
   t.match(text, /chain input \{\n.*\n    iifname "lo" accept/, 'loopback exempt first');
+  for (const ch of ['input', 'output'])
+    t.match(text.split(`chain ${ch} {`)[1]?.split('}\n')[0] ?? '', /icmpv6 type \{ nd-neighbor-solicit, nd-neighbor-advert, .*packet-too-big \} accept/, `IPv6 ND and Packet Too Big exempt in ${ch}`);
   t.match(text, /tcp dport \{ 23 \} drop comment "no-telnet/);
   t.match(text, /ip saddr 10\.1\.0\.0\/24 ip daddr 10\.0\.5\.0\/24 tcp dport \{ 80, 8000-8080 \} oifname "sl0" accept/);
   t.match(text, /ip saddr 10\.1\.0\.0\/24 ip daddr 10\.0\.0\.0\/16 drop/, 'negotiate traffic never leaves in clear');

@@ -200,7 +200,7 @@ function sortErrors(e: ConfigError[]): ConfigError[] {
 
 function readGateway(r: SectionReader | null): GatewaySettings | null {
   const dflt: GatewaySettings = {
-    id: null, listen: '0.0.0.0', ikePort: 500, nattPort: 4500,
+    id: null, listen: '::', ikePort: 500, nattPort: 4500,
     controlSocket: DEFAULTS.controlSocket, secretsFile: DEFAULTS.secretsFile,
     tun: 'sl0', mtu: 1400, cryptoBackend: 'auto', workers: 0, fragmentation: true,
     // The exchanges' own default (ike/exchange/types.ts): give-up after 2+4+...+64 = 126 s.
@@ -306,12 +306,28 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
   // A roaming peer (dynamic address, e.g. a branch on a consumer line): we can only answer it.
   const roaming = remoteAddress === ANY_REMOTE;
   const localText = r.get('local', (s) => (s === '%any' || s === 'any' ? { ok: true, value: null } : parseHostOrName(s)), null as string | null);
-  // The IKE socket (UDP 500) and the engine's NAT-T socket are IPv4 sockets: an IPv6
-  // gateway address would load and then never negotiate. (Inner traffic may be IPv6.)
+  // Outer addresses: the IKE and NAT-T sockets bind gateway.listen; the wildcard `::`
+  // (the default) takes both families, any other address only its own. A peer in a family
+  // the sockets cannot reach would load and then never negotiate: refuse it here.
+  const listen = gw?.listen ?? '::';
+  const listenFam = listen === '::' ? null : (parseIp(listen)?.family ?? null);
   for (const [key, v] of [['remote', remoteAddress], ['local', localText]] as const) {
-    if (v && parseIp(v)?.family === 6)
-      r.error(r.line(key), key, `expected an IPv4 address, got "${v}": the data plane carries IPsec over IPv4 only (IPv6 inside the tunnel works)`);
+    const fam = v ? parseIp(v)?.family : undefined;
+    if (fam !== undefined && listenFam !== null && fam !== listenFam)
+      r.error(
+        r.line(key),
+        key,
+        `expected an IPv${listenFam} address, got "${v}": gateway.listen = ${listen} takes IPv${listenFam} only (listen = :: takes both)`,
+      );
   }
+  const remoteFam = remoteAddress ? parseIp(remoteAddress)?.family : undefined;
+  const localFam = localText ? parseIp(localText)?.family : undefined;
+  if (remoteFam !== undefined && localFam !== undefined && remoteFam !== localFam)
+    r.error(
+      r.line('local'),
+      'local',
+      `expected an IPv${remoteFam} address like remote, got "${localText}": both ends of the outer path are one address family`,
+    );
   const localId = r.get<PeerIdentity | null>('local-id', parseIdentity, gw?.id ?? (localText && parseIp(localText) ? idOf(localText) : null));
   if (!localId) r.error(r.section.line, 'local-id', 'missing; expected an identity (or set gateway.id, or an IP in local)');
   const remoteId = r.get<PeerIdentity | null>('remote-id', parseIdentity, remoteAddress && parseIp(remoteAddress) ? idOf(remoteAddress) : null);

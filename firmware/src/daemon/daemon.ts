@@ -10,7 +10,7 @@ import type { SitelinkConfig } from '../config/types.ts';
 import { ControlServer } from '../control/server.ts';
 import { mountPolicyHandlers, reloadFromFile, type PolicyContext } from '../control/policy-handlers.ts';
 import { mountCommitHandlers } from './commit-handlers.ts';
-import { Dataplane } from '../dataplane/dataplane.ts';
+import type { Dataplane } from '../dataplane/dataplane.ts';
 import { IkeNodes } from '../ike/ike-nodes.ts';
 import { systemEnv } from '../ike/system-env.ts';
 import type { PeerPolicy } from '../ike/exchange/types.ts';
@@ -29,6 +29,7 @@ import { CrlStore } from './crl-store.ts';
 import { EngineDropWatch } from './engine-drops.ts';
 import { StepTrail } from './failure-records.ts';
 import { IkeTransport } from './ike-transport.ts';
+import { openEngine } from './open-engine.ts';
 import { peerAddresses } from './peer-addresses.ts';
 import { peerPolicies } from './policy-from-config.ts';
 import { reloadDaemon } from './reload.ts';
@@ -166,14 +167,7 @@ export class Daemon {
     for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
     for (const e of unsecuredWarnings(config, await internetFacingInterfaces())) log.log(e);
 
-    const dataplane = new Dataplane();
-    dataplane.open({
-      tun: g.tun,
-      listen: { address: g.listen, port: g.nattPort },
-      rawEsp: peers.some((p) => p.natTraversal !== 'force'),
-      mtu: g.mtu,
-      ...(g.workers > 0 ? { workers: g.workers } : {}),
-    });
+    const dataplane = openEngine(g, peers.some((p) => p.natTraversal !== 'force'), log);
     // permit/block enforcement (policy/nft.ts). Running without it would leave blocked
     // traffic flowing and negotiate traffic free to leave in clear, so a failure to
     // apply stops the start instead. No soft SA exists yet: no subnet passes in clear.

@@ -1,24 +1,47 @@
-// Where IKE datagrams come and go: UDP 500 on our own socket, UDP 4500 on
+// Where IKE datagrams come and go: UDP 500 on our own sockets, UDP 4500 on
 // the ESP engine's (it owns that port and adds/strips the non-ESP marker,
 // RFC 3948 §2.2). Inbound messages from both reach one handler with the port
 // they arrived on.
+//
+// UDP 500 takes one socket per address family: with `listen = ::` (both
+// families) an IPv4 socket on 0.0.0.0 and an IPv6-only one on ::, so that
+// IPv4 peers arrive as plain IPv4 addresses (never v4-mapped, which would not
+// compare equal to the configured remote) and each message leaves from the
+// family of its destination.
 
 import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { Endpoint } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
 
 export type IkeHandler = (msg: Buffer, from: Endpoint, localPort: number) => void;
 
+function bindUdp(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {
+  const sock = createSocket(type === 'udp6' ? { type, reuseAddr: false, ipv6Only: true } : { type, reuseAddr: false });
+  return new Promise<Socket>((resolve, reject) => {
+    sock.once('error', (e) => {
+      sock.close();
+      reject(e);
+    });
+    sock.bind(port, address, () => {
+      sock.removeAllListeners('error');
+      resolve(sock);
+    });
+  });
+}
+
 export class IkeTransport {
-  readonly #sock: Socket;
+  readonly #v4: Socket | null;
+  readonly #v6: Socket | null;
   readonly #dataplane: Dataplane;
   readonly #ikePort: number;
   readonly #nattPort: number;
   readonly #sendFailed: (e: Error | null) => void;
 
-  private constructor(sock: Socket, dataplane: Dataplane, ikePort: number, nattPort: number, log: NegotiationLog) {
-    this.#sock = sock;
+  private constructor(v4: Socket | null, v6: Socket | null, dataplane: Dataplane, ikePort: number, nattPort: number, log: NegotiationLog) {
+    this.#v4 = v4;
+    this.#v6 = v6;
     this.#dataplane = dataplane;
     this.#ikePort = ikePort;
     this.#nattPort = nattPort;
@@ -29,34 +52,50 @@ export class IkeTransport {
     this.#sendFailed = (e) => {
       if (e) log.log({ level: 'warning', phase: 'daemon', step: 'UDP 500 SEND', message: `sending on UDP ${ikePort} failed: ${e.message}` });
     };
-    sock.on('error', this.#sendFailed);
+    v4?.on('error', this.#sendFailed);
+    v6?.on('error', this.#sendFailed);
   }
 
-  /** Binds UDP `ikePort` on `address`; UDP `nattPort` is the open engine's. */
+  /** Binds UDP `ikePort` on `address` (`::` = both families, IPv6 when the host has it);
+   * UDP `nattPort` is the open engine's. */
   static async open(address: string, ikePort: number, nattPort: number, dataplane: Dataplane, log: NegotiationLog): Promise<IkeTransport> {
-    const sock = createSocket({ type: 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(ikePort, address, () => {
-        sock.off('error', reject);
-        resolve();
-      });
-    });
-    return new IkeTransport(sock, dataplane, ikePort, nattPort, log);
+    if (address !== '::') {
+      const sock = await bindUdp(isIPv6(address) ? 'udp6' : 'udp4', address, ikePort);
+      return isIPv6(address)
+        ? new IkeTransport(null, sock, dataplane, ikePort, nattPort, log)
+        : new IkeTransport(sock, null, dataplane, ikePort, nattPort, log);
+    }
+    const v4 = await bindUdp('udp4', '0.0.0.0', ikePort);
+    let v6: Socket | null = null;
+    try {
+      v6 = await bindUdp('udp6', '::', ikePort);
+    } catch (e) {
+      // A kernel or namespace without IPv6: IPv4 peers still work, IPv6 ones are told why.
+      const message = `no IPv6 IKE socket (${(e as Error).message}): IPv6 peers cannot negotiate`;
+      log.log({ level: 'warning', phase: 'daemon', step: 'UDP 500', message });
+    }
+    return new IkeTransport(v4, v6, dataplane, ikePort, nattPort, log);
   }
 
   /** Every inbound IKE message, from either port. */
   onMessage(handler: IkeHandler): void {
-    this.#sock.on('message', (msg, rinfo) => handler(msg, { address: rinfo.address, port: rinfo.port }, this.#ikePort));
+    for (const sock of [this.#v4, this.#v6])
+      sock?.on('message', (msg, rinfo) => handler(msg, { address: rinfo.address, port: rinfo.port }, this.#ikePort));
     this.#dataplane.on('ike', (msg, from) => handler(msg, from, this.#nattPort));
   }
 
   send(data: Buffer, to: Endpoint, localPort: number): void {
-    if (localPort === this.#nattPort) this.#dataplane.sendIke(data, to);
-    else this.#sock.send(data, to.port, to.address, this.#sendFailed);
+    if (localPort === this.#nattPort) {
+      this.#dataplane.sendIke(data, to);
+      return;
+    }
+    const sock = isIPv6(to.address) ? this.#v6 : this.#v4;
+    if (sock) sock.send(data, to.port, to.address, this.#sendFailed);
+    else this.#sendFailed(new Error(`no IPv${isIPv6(to.address) ? 6 : 4} socket for ${to.address}`));
   }
 
   close(): void {
-    this.#sock.close();
+    this.#v4?.close();
+    this.#v6?.close();
   }
 }

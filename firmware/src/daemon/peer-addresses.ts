@@ -13,6 +13,10 @@ export interface PeerAddresses {
 }
 
 export async function peerAddresses(config: SitelinkConfig): Promise<PeerAddresses> {
+  // A name resolves in the families the sockets take (gateway.listen; :: = both, the
+  // resolver's order then decides).
+  const listen = config.gateway.listen;
+  const family = listen === '::' ? 0 : isIP(listen) === 6 ? 6 : 4;
   const local = new Map<string, string>();
   const remote = new Map<string, string>();
   for (const p of config.peers.values()) {
@@ -20,7 +24,7 @@ export async function peerAddresses(config: SitelinkConfig): Promise<PeerAddress
     const ip =
       isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE
         ? p.remoteAddress
-        : await lookup(p.remoteAddress, { family: 4 }) // the IKE sockets are IPv4
+        : await lookup(p.remoteAddress, { family })
             .then((r) => r.address)
             .catch(() => p.remoteAddress);
     remote.set(p.name, ip);

@@ -6,6 +6,9 @@
  *
  * Loopback, IKE (UDP 500/4500) and ESP are exempt first, as in Windows IPsec, so a
  * broad block or negotiate filter cannot cut the gateway off from its peers or itself.
+ * So is IPv6 neighbour discovery (RFC 4861; what ARP is to IPv4, which nftables' inet
+ * family never sees) and Packet Too Big (RFC 8201 path MTU discovery), without which
+ * an IPv6 outer path or an IPv6 LAN would break under a broad filter.
  */
 import type { AddressSpec, Exemption, PortRange, SitelinkConfig } from '../config/types.ts';
 import type { SpecificFilter } from './expand.ts';
@@ -43,7 +46,9 @@ export function fallbackElement(op: 'add' | 'delete', cidr: string): string {
 /** Exemption rules, in input and output (the gateway's own address configuration and
  * link-local protocols; forwarded traffic is not exempt). */
 function exemptionRules(kinds: readonly Exemption[], chain: 'input' | 'output'): string[] {
-  const out: string[] = [];
+  const out: string[] = [
+    'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert, packet-too-big } accept comment "IPv6 ND and PMTU"',
+  ];
   if (kinds.includes('broadcast')) {
     const match = chain === 'input' ? 'fib daddr type broadcast' : 'ip daddr 255.255.255.255';
     out.push(`${match} accept comment "broadcast"`);
