@@ -2,12 +2,9 @@
 // RFC 3947 (NAT-T), RFC 3706 (DPD). Attribute constants live in
 // phase1-attributes.ts and ipsec-attributes.ts; vendor IDs in vendor-ids.ts.
 
-type ValueOf<T> = T[keyof T];
+import { EncrId, type ValueOf } from '../common/wire-numbers.ts';
 
-/** RFC 2408 §3.1: the fixed ISAKMP header is 28 bytes. */
-export const HEADER_LENGTH = 28;
-/** RFC 2408 §3.2: every payload starts with a 4-byte generic header. */
-export const GENERIC_HEADER_LENGTH = 4;
+export { CertEncoding, GENERIC_HEADER_LENGTH, HEADER_LENGTH } from '../common/wire-numbers.ts';
 
 /** Next Payload values: RFC 2408 §3.1, RFC 3947 §3.2/§5.2 (20, 21) and the
  * draft-ietf-ipsec-nat-t-ike-02/03 private values (130, 131) that older peers
@@ -90,23 +87,8 @@ export const IsakmpTransformId = {
   KEY_IKE: 1,
 } as const;
 
-/** RFC 2407 §4.4.3 and later IANA "IPsec ESP Transform Identifiers". */
-export const EspTransformId = {
-  DES: 2,
-  TRIPLE_DES: 3,
-  NULL: 11,
-  AES_CBC: 12,
-  AES_CTR: 13,
-  AES_CCM_8: 14,
-  AES_CCM_12: 15,
-  AES_CCM_16: 16,
-  AES_GCM_8: 18,
-  AES_GCM_12: 19,
-  AES_GCM_16: 20,
-  NULL_AUTH_AES_GMAC: 21,
-  CAMELLIA_CBC: 22,
-  CHACHA20_POLY1305: 28,
-} as const;
+/** RFC 2407 §4.4.4 ESP transform identifiers: the table IKEv2 shares (../common/wire-numbers.ts). */
+export const EspTransformId = EncrId;
 export type EspTransformId = ValueOf<typeof EspTransformId>;
 
 /** RFC 2407 §4.4.3 AH transform identifiers (RFC 4868 adds SHA-2). */
@@ -134,20 +116,6 @@ export const IdType = {
   KEY_ID: 11,
 } as const;
 export type IdType = ValueOf<typeof IdType>;
-
-/** RFC 2408 §3.9 Certificate Encoding. */
-export const CertEncoding = {
-  PKCS7: 1,
-  PGP: 2,
-  DNS_SIGNED_KEY: 3,
-  X509_SIGNATURE: 4,
-  X509_KEY_EXCHANGE: 5,
-  KERBEROS: 6,
-  CRL: 7,
-  ARL: 8,
-  SPKI: 9,
-  X509_ATTRIBUTE: 10,
-} as const;
 
 /** Notify Message Types: RFC 2408 §3.14.1 (errors 1..30, status 16384),
  * RFC 2407 §4.6.3 (IPsec DOI status), RFC 3706 §5 (DPD). Open-ended: peers

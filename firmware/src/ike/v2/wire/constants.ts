@@ -2,12 +2,11 @@
 // Version 2 (IKEv2) Parameters" registry). Only values this daemon reads or
 // writes are named; anything else is carried as a plain number.
 
-type ValueOf<T> = T[keyof T];
+import type { ValueOf } from '../../common/wire-numbers.ts';
 
-/** RFC 7296 §3.1: the fixed IKE header is 28 bytes. */
-export const HEADER_LENGTH = 28;
-/** RFC 7296 §3.2: every payload starts with a 4-byte generic header. */
-export const GENERIC_HEADER_LENGTH = 4;
+/** RFC 7296 §3.1 header, §3.2 generic payload header (sizes as in IKEv1); the
+ * Transform Type 1 IDs and Certificate Encodings shared with IKEv1. */
+export { CertEncoding, EncrId, GENERIC_HEADER_LENGTH, HEADER_LENGTH } from '../../common/wire-numbers.ts';
 /** RFC 7296 §3.1: Major Version 2, Minor Version 0. */
 export const IKEV2_VERSION = 0x20;
 
@@ -69,23 +68,6 @@ export const TransformType = {
 } as const;
 export type TransformType = ValueOf<typeof TransformType>;
 
-/** Transform Type 1 (IANA): RFC 7296 §3.3.2, RFC 5282 (GCM), RFC 7634 (ChaCha20-Poly1305). */
-export const EncrId = {
-  DES: 2,
-  TRIPLE_DES: 3,
-  NULL: 11,
-  AES_CBC: 12,
-  AES_CTR: 13,
-  AES_CCM_8: 14,
-  AES_CCM_12: 15,
-  AES_CCM_16: 16,
-  AES_GCM_8: 18,
-  AES_GCM_12: 19,
-  AES_GCM_16: 20,
-  NULL_AUTH_AES_GMAC: 21,
-  CHACHA20_POLY1305: 28,
-} as const;
-
 /** Transform Type 2 (IANA): RFC 7296 §3.3.2, RFC 4868. */
 export const PrfId = {
   HMAC_MD5: 1,
@@ -129,14 +111,6 @@ export const IdType = {
   KEY_ID: 11,
 } as const;
 export type IdType = ValueOf<typeof IdType>;
-
-/** RFC 7296 §3.6 Certificate Encoding (the ones a gateway meets). */
-export const CertEncoding = {
-  X509_SIGNATURE: 4,
-  CRL: 7,
-  RAW_RSA_KEY: 11,
-  HASH_URL_X509: 12,
-} as const;
 
 /** RFC 7296 §3.8 Auth Method; RFC 7427 §3 Digital Signature. */
 export const AuthMethod = {

@@ -3,7 +3,7 @@
 // are status (§3.10.1). Names are the IANA spellings so logs and `explain`
 // match what peers and Wireshark print.
 
-type ValueOf<T> = T[keyof T];
+import type { ValueOf } from '../../common/wire-numbers.ts';
 
 export const NotifyType = {
   // Errors (RFC 7296 §3.10.1 unless named)
