@@ -1,16 +1,16 @@
-// The next-payload chain (RFC 7296 §3.2): the header names the first payload
-// type, each generic header names the one after it, 0 ends the chain. The
+// The IKEv2 next-payload chain (RFC 7296 §3.2) over the chain codec both
+// versions share (../../common/payload-chain.ts). IKEv2 specifics: the
 // Encrypted payload (SK, §3.14) and its fragments (SKF, RFC 7383 §2.5) must
 // be last, and their next payload names the first payload *inside*, so the
-// chain stops there. Decoding is bounded: at most MAX_PAYLOADS payloads,
-// every length checked against the bytes left.
+// chain stops there; the critical bit reaches the body codec; no padding.
 
-import { GENERIC_HEADER_LENGTH, PayloadType } from './constants.ts';
-import { readGenericHeader, writeGenericHeader } from './generic-header.ts';
+import { buildChain, type ChainRules, walkPayloads } from '../../common/payload-chain.ts';
+import { PayloadType } from './constants.ts';
+import { readGenericHeader } from './generic-header.ts';
 import { NotifyType } from './notify-types.ts';
 import { decodePayloadBody, encodePayloadBody } from './payload-body.ts';
 import type { Payload } from './payloads.ts';
-import { fail, ok, type WireResult } from './result.ts';
+import { ok, type WireResult } from './result.ts';
 
 export const MAX_PAYLOADS = 64;
 
@@ -22,32 +22,19 @@ export interface DecodedChain {
 
 const endsChain = (type: number): boolean => type === PayloadType.SK || type === PayloadType.SKF;
 
+const RULES: ChainRules<Payload, NotifyType> = {
+  maxPayloads: MAX_PAYLOADS,
+  readHeader: readGenericHeader,
+  decodeBody: (type, header, body, base) => decodePayloadBody(type, header.next, header.critical, body, base),
+  lastOnly: (type) => (endsChain(type) ? 'Encrypted payload' : undefined),
+  notify: { tooMany: NotifyType.INVALID_SYNTAX, ended: NotifyType.INVALID_SYNTAX, trailing: NotifyType.INVALID_SYNTAX },
+};
+
 /** Parses a payload chain starting with type `first` that fills `body` exactly. Never throws. */
 export function decodePayloads(first: number, body: Buffer, base = 0): WireResult<DecodedChain> {
-  const payloads: Payload[] = [];
-  const offsets: number[] = [];
-  let type = first;
-  let pos = 0;
-  while (type !== PayloadType.NONE) {
-    if (payloads.length >= MAX_PAYLOADS) return fail(`more than ${MAX_PAYLOADS} payloads`, base + pos, NotifyType.INVALID_SYNTAX);
-    if (pos >= body.length) return fail(`chain names payload type ${type} but the message ends`, base + pos, NotifyType.INVALID_SYNTAX);
-    const h = readGenericHeader(body, pos, base, `payload ${payloads.length + 1} (type ${type})`);
-    if (!h.ok) return h;
-    const start = pos + GENERIC_HEADER_LENGTH;
-    const p = decodePayloadBody(type, h.value.next, h.value.critical, body.subarray(start, pos + h.value.length), base + start);
-    if (!p.ok) return p;
-    payloads.push(p.value);
-    offsets.push(pos);
-    pos += h.value.length;
-    if (endsChain(type)) {
-      if (pos !== body.length)
-        return fail(`${body.length - pos} bytes after the Encrypted payload, which must be last`, base + pos, NotifyType.INVALID_SYNTAX);
-      break;
-    }
-    type = h.value.next;
-  }
-  if (pos !== body.length) return fail(`${body.length - pos} bytes after the last payload`, base + pos, NotifyType.INVALID_SYNTAX);
-  return ok({ payloads, offsets });
+  const r = walkPayloads(RULES, first, body, base, 0);
+  if (!r.ok) return r;
+  return ok({ payloads: r.value.items.map((i) => i.payload), offsets: r.value.items.map((i) => i.offset) });
 }
 
 export interface EncodedChain {
@@ -59,19 +46,14 @@ export interface EncodedChain {
 /** Encodes payloads with lengths and next-payload chaining. An SK/SKF payload
  * must be last and chains to its own innerFirst. Throws RangeError on a caller bug. */
 export function encodePayloads(payloads: readonly Payload[]): EncodedChain {
-  const bodies = payloads.map(encodePayloadBody);
-  const bytes = Buffer.alloc(bodies.reduce((n, b) => n + GENERIC_HEADER_LENGTH + b.length, 0));
-  let off = 0;
-  payloads.forEach((p, i) => {
-    const b = bodies[i]!;
-    let next: number = payloads[i + 1]?.type ?? PayloadType.NONE;
-    if (p.type === PayloadType.SK || p.type === PayloadType.SKF) {
+  const entries = payloads.map((p, i) => {
+    let next: number | undefined;
+    if (endsChain(p.type)) {
       if (i !== payloads.length - 1) throw new RangeError('the Encrypted payload must be last');
       if ('innerFirst' in p) next = p.innerFirst;
     }
-    writeGenericHeader(bytes, off, next, GENERIC_HEADER_LENGTH + b.length, 'opaque' in p ? p.critical : false);
-    b.copy(bytes, off + GENERIC_HEADER_LENGTH);
-    off += GENERIC_HEADER_LENGTH + b.length;
+    return { type: p.type, body: encodePayloadBody(p), critical: 'opaque' in p ? p.critical : false, ...(next === undefined ? {} : { next }) };
   });
-  return { first: payloads[0]?.type ?? PayloadType.NONE, bytes };
+  const built = buildChain(entries);
+  return { first: built.first, bytes: built.bytes };
 }
