@@ -133,6 +133,50 @@ uint64_t GetU64(const Napi::Object &o, const char *key) {
   return 0;
 }
 
+// The engine's counters as (name, value), in the order counters() returns them.
+// The same walk, over zeros, is exported as counterFields: the TypeScript
+// contract (firmware/src/dataplane/sa-contract.ts ENGINE_COUNTER_FIELDS) is
+// tested against it, so a counter added here and not there fails a unit test.
+template <typename F>
+void EachCounter(const sl_counter_totals_t &t, uint64_t events_dropped, uint64_t ike_dropped, F f) {
+  f("rxPackets", t.rx_packets);
+  f("txPackets", t.tx_packets);
+  f("rxBytes", t.rx_bytes);
+  f("txBytes", t.tx_bytes);
+  f("tunRxPackets", t.tun_rx_packets);
+  f("tunTxPackets", t.tun_tx_packets);
+  f("ikeRx", t.ike_rx);
+  f("ikeTx", t.ike_tx);
+  f("keepalivesRx", t.keepalives_rx);
+  f("keepalivesTx", t.keepalives_tx);
+  f("dropsReplay", t.drops[SL_DROP_REPLAY]);
+  f("dropsIcv", t.drops[SL_DROP_ICV]);
+  f("dropsBadSpi", t.drops[SL_DROP_BADSPI]);
+  f("dropsMalformed", t.drops[SL_DROP_MALFORMED]);
+  f("dropsNoSa", t.drops[SL_DROP_NOSA]);
+  f("dropsPadding", t.drops[SL_DROP_PADDING]);
+  f("dropsDead", t.drops[SL_DROP_DEAD]);
+  f("dropsTxError", t.drops[SL_DROP_TXERR]);
+  f("sysTunRead", t.sys_tun_read);
+  f("sysTunWrite", t.sys_tun_write);
+  f("sysRecv", t.sys_recv);
+  f("sysSend", t.sys_send);
+  f("recvMsgs", t.recv_msgs);
+  f("sendMsgs", t.send_msgs);
+  f("recvBatchMax", t.recv_batch_max);
+  f("sendBatchMax", t.send_batch_max);
+  f("eventsDropped", events_dropped);
+  f("ikeDropped", ike_dropped);
+}
+
+Napi::Array CounterFields(Napi::Env env) {
+  Napi::Array a = Napi::Array::New(env);
+  sl_counter_totals_t zero{};
+  uint32_t i = 0;
+  EachCounter(zero, 0, 0, [&](const char *k, uint64_t) { a.Set(i++, k); });
+  return a;
+}
+
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -489,35 +533,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     sl_counter_totals_t t;
     sl_engine_counters(engine_, &t);
     Napi::Object o = Napi::Object::New(env);
-    auto B = [&](const char *k, uint64_t v) { o.Set(k, Napi::BigInt::New(env, v)); };
-    B("rxPackets", t.rx_packets);
-    B("txPackets", t.tx_packets);
-    B("rxBytes", t.rx_bytes);
-    B("txBytes", t.tx_bytes);
-    B("tunRxPackets", t.tun_rx_packets);
-    B("tunTxPackets", t.tun_tx_packets);
-    B("ikeRx", t.ike_rx);
-    B("ikeTx", t.ike_tx);
-    B("keepalivesRx", t.keepalives_rx);
-    B("keepalivesTx", t.keepalives_tx);
-    B("dropsReplay", t.drops[SL_DROP_REPLAY]);
-    B("dropsIcv", t.drops[SL_DROP_ICV]);
-    B("dropsBadSpi", t.drops[SL_DROP_BADSPI]);
-    B("dropsMalformed", t.drops[SL_DROP_MALFORMED]);
-    B("dropsNoSa", t.drops[SL_DROP_NOSA]);
-    B("dropsPadding", t.drops[SL_DROP_PADDING]);
-    B("dropsDead", t.drops[SL_DROP_DEAD]);
-    B("dropsTxError", t.drops[SL_DROP_TXERR]);
-    B("sysTunRead", t.sys_tun_read);
-    B("sysTunWrite", t.sys_tun_write);
-    B("sysRecv", t.sys_recv);
-    B("sysSend", t.sys_send);
-    B("recvMsgs", t.recv_msgs);
-    B("sendMsgs", t.send_msgs);
-    B("recvBatchMax", t.recv_batch_max);
-    B("sendBatchMax", t.send_batch_max);
-    B("eventsDropped", events_dropped_.load(std::memory_order_relaxed));
-    B("ikeDropped", ike_dropped_.load(std::memory_order_relaxed));
+    EachCounter(t, events_dropped_.load(std::memory_order_relaxed), ike_dropped_.load(std::memory_order_relaxed),
+                [&](const char *k, uint64_t v) { o.Set(k, Napi::BigInt::New(env, v)); });
     return o;
   }
 
@@ -571,9 +588,27 @@ Napi::Value AfalgAvailable(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), sl_afalg_available());
 }
 
+// espKeyLengths(name) -> {enc, auth} as the engine checks them (salt included for
+// AEADs), or null: the unit test compares them with sa-contract.ts KEY_LENGTHS.
+Napi::Value EspKeyLengths(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    Napi::TypeError::New(env, "espKeyLengths(name: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t enc = 0, auth = 0;
+  if (sl_alg_parse(info[0].As<Napi::String>().Utf8Value().c_str(), nullptr, &enc, &auth) != 0) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("enc", static_cast<double>(enc));
+  o.Set("auth", static_cast<double>(auth));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", Engine::Define(env));
   exports.Set("afalgAvailable", Napi::Function::New(env, AfalgAvailable));
+  exports.Set("counterFields", CounterFields(env));
+  exports.Set("espKeyLengths", Napi::Function::New(env, EspKeyLengths));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   RegisterEcdsa(env, exports);
   return exports;

@@ -1,5 +1,5 @@
 /**
- * Dataplane: the typed face of the C ESP engine (types.ts is the contract).
+ * Dataplane: the typed face of the C ESP engine (sa-contract.ts is the contract).
  *
  * Packets never enter JavaScript. This class opens the engine (TUN, the
  * shared UDP 4500 socket, workers), installs and removes SAs, sends IKE on
@@ -12,75 +12,23 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { loadNative } from './native.ts';
-import type { NativeEngine, NativeSaSpec, NativeSaStatus } from './native.ts';
+import type { NativeEngine } from './native.ts';
 import { addRoute, deleteRoute, installPolicyRouting, removePolicyRouting } from './routes.ts';
-import type { EngineOptions, Endpoint, EspAlgorithm, GlobalCounters, NoSaEvent, SaEvent, SaSpec, SaStatus, TrafficSelector } from './types.ts';
-import { DataplaneError, checkEndpoint, checkSelector, isAlgorithm, validateEngineOptions, validateSaSpec } from './validate.ts';
+import { encodeSaSpec, encodeSelector, parseCounters, parseEngineNote, parseSaStatus } from './sa-contract.ts';
+import type { Direction, EngineCounters, SaSpec, SaStatus } from './sa-contract.ts';
+import type { EngineOptions, Endpoint, NoSaEvent, SaEvent, TrafficSelector } from './types.ts';
+import { DataplaneError, checkEndpoint, checkSelector, validateEngineOptions, validateSaSpec } from './validate.ts';
 
 export { DataplaneError } from './validate.ts';
-
-type Direction = 'in' | 'out';
 
 export interface Dataplane {
   on(event: 'ike', listener: (msg: Buffer, from: Endpoint) => void): this;
   on(event: 'sa-event', listener: (ev: SaEvent) => void): this;
   on(event: 'no-sa', listener: (ev: NoSaEvent) => void): this;
+  /** A notification from the engine broke the contract (sa-contract.ts); it was dropped. */
+  on(event: 'contract-error', listener: (err: DataplaneError) => void): this;
   once(event: 'ike', listener: (msg: Buffer, from: Endpoint) => void): this;
   once(event: 'sa-event', listener: (ev: SaEvent) => void): this;
-}
-
-/** SaStatus plus what the engine knows beyond the contract. */
-export interface SaStatusDetail extends SaStatus {
-  esn: boolean;
-  /** Hard limit reached or sequence numbers exhausted: the SA carries no more traffic. */
-  dead: boolean;
-  /** The engine already wiped a dead SA's keys (it stays listed until deleted). */
-  keysWiped: boolean;
-  reqid: number;
-}
-
-function toStatus(s: NativeSaStatus): SaStatusDetail {
-  const algorithm: EspAlgorithm = isAlgorithm(s.algorithm) ? s.algorithm : 'aes128gcm16';
-  return {
-    spi: s.spi,
-    direction: s.direction,
-    algorithm,
-    backend: s.backend === 'afalg' ? 'afalg' : 'openssl',
-    driver: s.driver,
-    ...(s.probe ? { probe: { ...s.probe } } : {}),
-    seq: s.seq,
-    local: { address: s.local.address, port: s.local.port },
-    remote: { address: s.remote.address, port: s.remote.port },
-    encap: s.encap,
-    packets: s.packets,
-    bytes: s.bytes,
-    dropsReplay: s.dropsReplay,
-    dropsIcv: s.dropsIcv,
-    dropsMalformed: s.dropsMalformed,
-    dropsPadding: s.dropsPadding,
-    esn: s.esn,
-    dead: s.dead,
-    keysWiped: s.keysWiped ?? false,
-    reqid: s.reqid,
-  };
-}
-
-function isEndpoint(v: unknown): v is Endpoint {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return typeof o['address'] === 'string' && typeof o['port'] === 'number';
-}
-
-function isNoSaEvent(v: unknown): v is NoSaEvent & { type: 'no-sa' } {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return o['type'] === 'no-sa' && isEndpoint(o['src']) && isEndpoint(o['dst']) && typeof o['protocol'] === 'number';
-}
-
-function isSaEvent(v: unknown): v is SaEvent {
-  if (typeof v !== 'object' || v === null) return false;
-  const t = (v as Record<string, unknown>)['type'];
-  return t === 'soft' || t === 'hard' || t === 'seq-overflow' || t === 'peer-moved';
 }
 
 export class Dataplane extends EventEmitter {
@@ -88,6 +36,7 @@ export class Dataplane extends EventEmitter {
   private tun = '';
   private readonly routes = new Set<string>();
   private rules: Promise<void> | undefined;
+  #contractErrors = 0;
 
   /** Creates the TUN device and sockets and starts the workers. */
   open(opts: EngineOptions): void {
@@ -110,10 +59,24 @@ export class Dataplane extends EventEmitter {
     this.tun = opts.tun;
   }
 
-  private dispatch(kind: string, a: unknown, b: unknown): void {
-    if (kind === 'ike' && Buffer.isBuffer(a) && isEndpoint(b)) this.emit('ike', a, b);
-    else if (kind === 'sa-event' && isSaEvent(a)) this.emit('sa-event', a);
-    else if (kind === 'sa-event' && isNoSaEvent(a)) this.emit('no-sa', { src: a.src, dst: a.dst, protocol: a.protocol });
+  /** Runs on the JS thread for each worker notification; never throws into the addon. */
+  private dispatch(kind: unknown, a: unknown, b: unknown): void {
+    let note;
+    try {
+      note = parseEngineNote(kind, a, b);
+    } catch (e) {
+      this.#contractErrors++;
+      if (this.listenerCount('contract-error') > 0) this.emit('contract-error', e);
+      return;
+    }
+    if (note.kind === 'ike') this.emit('ike', note.msg, note.from);
+    else if (note.kind === 'sa-event') this.emit('sa-event', note.event);
+    else this.emit('no-sa', note.event);
+  }
+
+  /** Notifications dropped because they broke the contract (an addon/TypeScript mismatch). */
+  get contractErrors(): number {
+    return this.#contractErrors;
   }
 
   private get e(): NativeEngine {
@@ -130,46 +93,18 @@ export class Dataplane extends EventEmitter {
     return this.e.workers();
   }
 
-  addSa(spec: SaSpec): SaStatusDetail {
+  addSa(spec: SaSpec): SaStatus {
     validateSaSpec(spec);
-    const l = spec.limits ?? {};
-    const n: NativeSaSpec = {
-      spi: spec.spi,
-      direction: spec.direction,
-      algorithm: spec.algorithm,
-      encKey: spec.encKey,
-      localAddress: spec.local.address,
-      localPort: spec.local.port,
-      remoteAddress: spec.remote.address,
-      remotePort: spec.remote.port,
-      encap: spec.encap,
-      esn: spec.esn ?? false,
-      replayWindow: spec.replayWindow ?? 1024,
-      backend: spec.backend ?? 'auto',
-      softBytes: l.softBytes ?? 0n,
-      hardBytes: l.hardBytes ?? 0n,
-      softPackets: l.softPackets ?? 0n,
-      hardPackets: l.hardPackets ?? 0n,
-      selectors: (spec.selectors ?? []).map((s) => ({
-        local: s.local,
-        remote: s.remote,
-        protocol: s.protocol ?? 0,
-        localPorts: s.localPorts ?? [0, 65535],
-        remotePorts: s.remotePorts ?? [0, 65535],
-      })),
-      reqid: spec.reqid ?? 0,
-    };
-    if (spec.authKey !== undefined && spec.authKey.length > 0) n.authKey = spec.authKey;
-    return toStatus(this.e.addSa(n));
+    return parseSaStatus(this.e.addSa(encodeSaSpec(spec)));
   }
 
   /** Point an SA at a new outer endpoint (e.g. NAT port change). */
-  updateSa(spi: number, direction: Direction, change: { remote: Endpoint }): SaStatusDetail {
+  updateSa(spi: number, direction: Direction, change: { remote: Endpoint }): SaStatus {
     checkEndpoint(change.remote, 'remote', false);
     if (!this.e.updateRemote(spi, direction, change.remote)) throw new DataplaneError(`no ${direction} SA with SPI 0x${spi.toString(16)}`);
     const st = this.e.saStatus(spi, direction);
-    if (!st) throw new DataplaneError(`SA 0x${spi.toString(16)} vanished`);
-    return toStatus(st);
+    if (st === null) throw new DataplaneError(`SA 0x${spi.toString(16)} vanished`);
+    return parseSaStatus(st);
   }
 
   /** Removes the SA; the engine wipes its keys. false when it did not exist. */
@@ -177,25 +112,19 @@ export class Dataplane extends EventEmitter {
     return this.e.deleteSa(spi, direction);
   }
 
-  saStatus(spi: number, direction: Direction): SaStatusDetail | null {
+  saStatus(spi: number, direction: Direction): SaStatus | null {
     const st = this.e.saStatus(spi, direction);
-    return st ? toStatus(st) : null;
+    return st === null ? null : parseSaStatus(st);
   }
 
-  listSas(): SaStatusDetail[] {
-    return this.e.listSas().map(toStatus);
+  listSas(): SaStatus[] {
+    const all = this.e.listSas();
+    if (!Array.isArray(all)) throw new DataplaneError('engine listSas: not an array (addon and sa-contract.ts disagree)');
+    return all.map(parseSaStatus);
   }
 
-  counters(): GlobalCounters & {
-    rxBytes: bigint;
-    txBytes: bigint;
-    dropsDead: bigint;
-    dropsTxError: bigint;
-    eventsDropped: bigint;
-    ikeDropped: bigint;
-  } {
-    const c = this.e.counters();
-    return { ...c, eventsDropped: c.eventsDropped ?? 0n, ikeDropped: c.ikeDropped ?? 0n };
+  counters(): EngineCounters {
+    return parseCounters(this.e.counters());
   }
 
   /** Sends an IKE message from UDP 4500; the engine prepends the non-ESP marker (RFC 3948 §2.2). */
@@ -220,15 +149,7 @@ export class Dataplane extends EventEmitter {
    */
   setBypass(selectors: TrafficSelector[]): void {
     selectors.forEach((s, i) => checkSelector(s, `bypass[${i}]`));
-    this.e.setBypass(
-      selectors.map((s) => ({
-        local: s.local,
-        remote: s.remote,
-        protocol: s.protocol ?? 0,
-        localPorts: s.localPorts ?? [0, 65535],
-        remotePorts: s.remotePorts ?? [0, 65535],
-      })),
-    );
+    this.e.setBypass(selectors.map(encodeSelector));
   }
 
   /** The policy-routing rules (routes.ts) that send marked traffic into the TUN or

@@ -11,99 +11,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeSaSpec, NativeSelector } from './sa-contract.ts';
+
+export type { NativeSaSpec, NativeSelector } from './sa-contract.ts';
 
 export interface NativeEndpoint {
   address: string;
   port: number;
-}
-
-/** crypto-backend = auto: ns per seal of 64- and 1400-byte payloads per backend (0 =
- * unavailable), measured once per transform at start-up (native/src/crypto/probe.c). */
-export interface BackendProbe {
-  afalgSmallNs: number;
-  afalgMtuNs: number;
-  opensslSmallNs: number;
-  opensslMtuNs: number;
-}
-
-/** The raw object the addon's saStatus()/listSas() return. */
-export interface NativeSaStatus {
-  spi: number;
-  direction: 'in' | 'out';
-  algorithm: string;
-  backend: string;
-  driver: string;
-  probe?: BackendProbe;
-  seq: bigint;
-  packets: bigint;
-  bytes: bigint;
-  dropsReplay: bigint;
-  dropsIcv: bigint;
-  dropsMalformed: bigint;
-  dropsPadding: bigint;
-  local: NativeEndpoint;
-  remote: NativeEndpoint;
-  encap: 'udp' | 'none';
-  esn: boolean;
-  dead: boolean;
-  /** Dead and its crypto contexts already wiped (absent from older addons). */
-  keysWiped?: boolean;
-  reqid: number;
-}
-
-export interface NativeSelector {
-  local: string;
-  remote: string;
-  protocol: number;
-  localPorts: [number, number];
-  remotePorts: [number, number];
-}
-
-/** What addSa() takes: the SaSpec flattened for the C++ side. */
-export interface NativeSaSpec {
-  spi: number;
-  direction: 'in' | 'out';
-  algorithm: string;
-  encKey: Buffer;
-  authKey?: Buffer;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  encap: 'udp' | 'none';
-  esn: boolean;
-  replayWindow: number;
-  backend: string;
-  softBytes: bigint;
-  hardBytes: bigint;
-  softPackets: bigint;
-  hardPackets: bigint;
-  selectors: NativeSelector[];
-  reqid: number;
-}
-
-export interface NativeCounters {
-  rxPackets: bigint;
-  txPackets: bigint;
-  rxBytes: bigint;
-  txBytes: bigint;
-  tunRxPackets: bigint;
-  tunTxPackets: bigint;
-  ikeRx: bigint;
-  ikeTx: bigint;
-  keepalivesRx: bigint;
-  keepalivesTx: bigint;
-  dropsReplay: bigint;
-  dropsIcv: bigint;
-  dropsBadSpi: bigint;
-  dropsMalformed: bigint;
-  dropsNoSa: bigint;
-  dropsPadding: bigint;
-  dropsDead: bigint;
-  dropsTxError: bigint;
-  /** Absent from addons built before these counters existed. */
-  eventsDropped?: bigint;
-  ikeDropped?: bigint;
 }
 
 export interface NativeEngineOptions {
@@ -116,16 +30,25 @@ export interface NativeEngineOptions {
   socketBuffer: number;
 }
 
-/** Worker notifications: ('ike', msg, from) or ('sa-event', event). */
-export type NativeCallback = (kind: string, a: unknown, b?: unknown) => void;
+/** Worker notifications: ('ike', msg, from) or ('sa-event', event); parseEngineNote reads them. */
+export type NativeCallback = (kind: unknown, a: unknown, b?: unknown) => void;
 
+/**
+ * The addon's raw interface. What it returns is `unknown` on purpose: the SA
+ * status, counters and notifications are parsed once, in sa-contract.ts, where
+ * their one schema lives; what it takes is sa-contract.ts's encoded SA spec.
+ */
 export interface NativeEngine {
-  addSa(spec: NativeSaSpec): NativeSaStatus;
+  /** The new SA's status object (parseSaStatus). */
+  addSa(spec: NativeSaSpec): unknown;
   updateRemote(spi: number, dir: 'in' | 'out', remote: NativeEndpoint): boolean;
   deleteSa(spi: number, dir: 'in' | 'out'): boolean;
-  saStatus(spi: number, dir: 'in' | 'out'): NativeSaStatus | null;
-  listSas(): NativeSaStatus[];
-  counters(): NativeCounters;
+  /** A status object (parseSaStatus) or null. */
+  saStatus(spi: number, dir: 'in' | 'out'): unknown;
+  /** An array of status objects. */
+  listSas(): unknown;
+  /** parseCounters reads it. */
+  counters(): unknown;
   sendIke(msg: Buffer, to: NativeEndpoint): void;
   setKeepalive(to: NativeEndpoint, seconds: number): void;
   /** Selectors of permit/block filters the engine must not encrypt (native/src/snap.h). */
@@ -138,6 +61,10 @@ export interface NativeAddon {
   Engine: new (opts: NativeEngineOptions, cb: NativeCallback) => NativeEngine;
   afalgAvailable(): boolean;
   abiVersion: number;
+  /** The names counters() writes, in its order (the C side of ENGINE_COUNTER_FIELDS). */
+  counterFields: readonly string[];
+  /** The engine's key lengths for an ESP transform name (salt included for AEADs), or null if it has none. */
+  espKeyLengths(name: string): { enc: number; auth: number } | null;
   /** ECDSA over a given digest, r | s of 2*size bytes (native/binding/ecdsa.cc; absent from older addons). */
   ecdsaSignDigest?(pkcs8: Buffer, digest: Buffer, size: number): Buffer;
   ecdsaVerifyDigest?(spki: Buffer, digest: Buffer, rs: Buffer): boolean;
@@ -175,7 +102,7 @@ export function loadNative(): NativeAddon {
   }
   const require = createRequire(import.meta.url);
   const mod = require(found) as NativeAddon;
-  if (typeof mod.Engine !== 'function' || mod.abiVersion !== 1) {
+  if (typeof mod.Engine !== 'function' || mod.abiVersion !== 1 || !Array.isArray(mod.counterFields)) {
     throw new Error(`${found} is not a compatible sitelink engine addon`);
   }
   cached = mod;

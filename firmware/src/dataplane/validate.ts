@@ -3,39 +3,16 @@
  * Errors name the field and the rule; they never include key bytes.
  */
 import { isIP } from 'node:net';
-import type { CryptoBackend, EngineOptions, Endpoint, EspAlgorithm, SaSpec, TrafficSelector } from './types.ts';
+import { DataplaneError } from './error.ts';
+import { ESP_ALGORITHMS, KEY_LENGTHS, isAlgorithm } from './sa-contract.ts';
+import type { CryptoBackend, Endpoint, SaSpec, TrafficSelector } from './sa-contract.ts';
+import type { EngineOptions } from './types.ts';
 
-export class DataplaneError extends Error {
-  override name = 'DataplaneError';
-}
-
-interface KeyLengths {
-  enc: number;
-  auth: number;
-}
-
-/**
- * Key lengths per transform. AEADs carry a 4-byte salt after the cipher key
- * (RFC 4106 §8.1, RFC 7634 §2); CBC suites use an HMAC key as long as the
- * hash output (RFC 2404 §3, RFC 4868 §2.1.1); 3DES keys are 24 bytes (RFC 2451).
- */
-export const KEY_LENGTHS: Readonly<Record<EspAlgorithm, KeyLengths>> = {
-  aes128gcm16: { enc: 20, auth: 0 },
-  aes256gcm16: { enc: 36, auth: 0 },
-  'aes128-sha1': { enc: 16, auth: 20 },
-  'aes256-sha1': { enc: 32, auth: 20 },
-  'aes128-sha256': { enc: 16, auth: 32 },
-  'aes256-sha256': { enc: 32, auth: 32 },
-  '3des-sha1': { enc: 24, auth: 20 },
-  chacha20poly1305: { enc: 36, auth: 0 },
-};
+export { DataplaneError } from './error.ts';
+export { KEY_LENGTHS, isAlgorithm } from './sa-contract.ts';
 
 export const MAX_REPLAY_WINDOW = 65536;
 const BACKENDS: readonly CryptoBackend[] = ['auto', 'afalg', 'openssl'];
-
-export function isAlgorithm(s: unknown): s is EspAlgorithm {
-  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(KEY_LENGTHS, s);
-}
 
 function fail(field: string, why: string): never {
   throw new DataplaneError(`${field}: ${why}`);
@@ -117,7 +94,7 @@ function checkLimit(v: unknown, field: string): void {
 export function validateSaSpec(spec: SaSpec): void {
   if (!isInt(spec.spi, 256, 0xffffffff)) fail('spi', 'must be an integer 256..0xffffffff (0-255 are reserved, RFC 4303 §2.1)');
   if (spec.direction !== 'in' && spec.direction !== 'out') fail('direction', "must be 'in' or 'out'");
-  if (!isAlgorithm(spec.algorithm)) fail('algorithm', `must be one of ${Object.keys(KEY_LENGTHS).join(', ')}`);
+  if (!isAlgorithm(spec.algorithm)) fail('algorithm', `must be one of ${ESP_ALGORITHMS.join(', ')}`);
   const want = KEY_LENGTHS[spec.algorithm];
   if (!Buffer.isBuffer(spec.encKey)) fail('encKey', 'must be a Buffer');
   if (spec.encKey.length !== want.enc) {

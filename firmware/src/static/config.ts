@@ -4,14 +4,12 @@
  * appears in an error.
  */
 import { isIP } from 'node:net';
-import type { CryptoBackend, Endpoint, EspAlgorithm } from '../dataplane/types.ts';
-import { KEY_LENGTHS, MAX_REPLAY_WINDOW, checkCidr, isAlgorithm } from '../dataplane/validate.ts';
+import { ESP_ALGORITHMS, KEY_LENGTHS, isAlgorithm } from '../dataplane/sa-contract.ts';
+import type { CryptoBackend, Encap, Endpoint, EspAlgorithm, SaSpec } from '../dataplane/sa-contract.ts';
+import { MAX_REPLAY_WINDOW, checkCidr } from '../dataplane/validate.ts';
 
-export interface StaticSaKeys {
-  spi: number;
-  encKey: Buffer;
-  authKey?: Buffer;
-}
+/** One direction's manual keys: the SA-install record's fields (dataplane/sa-contract.ts). */
+export type StaticSaKeys = Pick<SaSpec, 'spi' | 'encKey' | 'authKey'>;
 
 export interface StaticTunnel {
   name: string;
@@ -19,7 +17,7 @@ export interface StaticTunnel {
   remote: Endpoint;
   localSubnets: string[];
   remoteSubnets: string[];
-  encap: 'udp' | 'none';
+  encap: Encap;
   algorithm: EspAlgorithm;
   esn: boolean;
   replayWindow: number;
@@ -126,7 +124,7 @@ function tunnel(v: unknown, path: string): StaticTunnel {
     path,
   );
   const alg = o['algorithm'];
-  if (!isAlgorithm(alg)) throw new ConfigError(`${path}.algorithm`, `must be one of ${Object.keys(KEY_LENGTHS).join(', ')}`);
+  if (!isAlgorithm(alg)) throw new ConfigError(`${path}.algorithm`, `must be one of ${ESP_ALGORITHMS.join(', ')}`);
   const encap = o['encap'] ?? 'udp';
   if (encap !== 'udp' && encap !== 'none') throw new ConfigError(`${path}.encap`, "must be 'udp' or 'none'");
   const t: StaticTunnel = {

@@ -8,7 +8,7 @@ import { ANY_REMOTE } from '../../base/address.ts';
 import type { Secret } from '../../base/secret.ts';
 import type { SignatureAuthMethod } from '../crypto/signature.ts';
 import type { CertPolicy } from '../crypto/x509-verify.ts';
-import type { EspAlgorithm } from '../../dataplane/types.ts';
+import type { EspAlgorithm, SaKeyed } from '../../dataplane/sa-contract.ts';
 import type { FailureRecord } from '../../log/failure-record.ts';
 import type { LogEvent } from '../../log/negotiation-log.ts';
 import type { Identity } from '../wire/index.ts';
@@ -138,29 +138,24 @@ export interface SignatureAuth {
   trust: Omit<CertPolicy, 'now'>;
 }
 
-/** Keys and parameters of one installed IPsec SA (one direction). */
-export interface ChildSaInstall {
+/**
+ * Keys and parameters of one installed IPsec SA (one direction): the SA-install
+ * record's negotiated fields (dataplane/sa-contract.ts SaKeyed: SPI, algorithm,
+ * keys, outer endpoints, encapsulation, ESN) and what the daemon turns into its
+ * limits and selectors (daemon/sa-spec.ts). IKEv1 quick mode and IKEv2 child SAs
+ * both produce it.
+ */
+export interface ChildSaInstall extends SaKeyed {
   peer: string;
   tunnel: string;
   /** Identifies the pair; the same for the inbound and outbound SA. */
   reqid: number;
-  direction: 'in' | 'out';
-  spi: number;
-  algorithm: EspAlgorithm;
-  /** Cipher key, followed by the 4-byte salt for AES-GCM (RFC 4106 §8.1). */
-  encKey: Buffer;
-  authKey?: Buffer;
-  local: Endpoint;
-  remote: Endpoint;
-  encap: 'udp' | 'none';
   localTs: string;
   remoteTs: string;
   /** Protocol and ports the pair was negotiated for (the tunnel's), if any. */
   ports?: PortSelector;
   lifetimeSeconds: number;
   lifetimeKilobytes: number;
-  /** 64-bit extended sequence numbers (RFC 4303 §2.2.1), negotiated in IKEv2. */
-  esn?: boolean;
 }
 
 export type Action =
