@@ -1,6 +1,8 @@
 /* sa.c - SA creation (crypto contexts, replay window) and destruction. */
 #include "sa.h"
 
+#include <netinet/in.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +145,11 @@ int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)
 		len = sl_endpoint_to_sockaddr(remote, sock_family, &ss);
 		if (len == 0)
 			return -1;
+		/* A raw IPv6 socket reads sin6_port as the protocol (0 or its
+		 * own, 50: RFC 3542 §3.1) and refuses anything else; raw ESP has
+		 * no port. */
+		if (sa->encap == SL_ENCAP_NONE && ss.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
 	}
 	pthread_spin_lock(&sa->replay_lock);
 	sa->remote = *remote;
