@@ -25,17 +25,31 @@ export const LAB = {
   subnetB: '198.18.2.0/24',
 } as const;
 
+/** IPv6 addresses of a lab after `v6()` (no NAT: gwB reaches gwA's own address). */
+export const LAB6 = {
+  lanA: '2001:db8:a::10',
+  gwALan: '2001:db8:a::1',
+  gwAWan: '2001:db8:f0::2',
+  gwBWan: '2001:db8:f1::2',
+  gwBLan: '2001:db8:b::1',
+  lanB: '2001:db8:b::10',
+  subnetA: '2001:db8:a::/64',
+  subnetB: '2001:db8:b::/64',
+} as const;
+
 export interface Counter {
   packets: number;
   bytes: number;
 }
 
-/** Counters on the NAT; `leak` is null while the leak guard is off. */
+/** Counters on the NAT; `leak` is null while the leak guard is off; `v6` is null in a
+ * lab without IPv6 (its `leak` null while the guard is off). */
 export interface LabCounters {
   ike500: Counter;
   espudp: Counter;
   rawesp: Counter;
   leak: Counter | null;
+  v6: { ike500: Counter; espudp: Counter; rawesp: Counter; leak: Counter | null } | null;
 }
 
 /** A prefix unique to this run, so parallel tests never share namespaces. */
@@ -68,6 +82,16 @@ export class Lab {
     await runOk('bash', [labScript, 'plain', on ? 'on' : 'off', this.prefix]);
   }
 
+  /** Leak guards on (rebuilt, so their counters start at zero) or off. */
+  async leakguard(on: boolean): Promise<void> {
+    await runOk('bash', [labScript, 'leakguard', on ? 'on' : 'off', this.prefix]);
+  }
+
+  /** Adds IPv6 on every link (addresses in LAB6), its counters and leak guard. */
+  async v6(): Promise<void> {
+    await runOk('bash', [labScript, 'v6', this.prefix]);
+  }
+
   /** The NAT gives gwA a new public UDP port (40000-40999); the old mapping stops working. */
   async rebind(): Promise<void> {
     await runOk('bash', [labScript, 'rebind', this.prefix]);
@@ -82,9 +106,10 @@ export class Lab {
     return runIn(this.ns(node), cmd, args, opts);
   }
 
-  /** True when `count` echo requests from `node` to `dst` all come back. */
+  /** True when `count` echo requests from `node` to `dst` (IPv4 or IPv6) all come back. */
   async ping(node: LabNode, dst: string, count = 3, waitS = 1): Promise<boolean> {
-    const r = await this.exec(node, 'ping', ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', String(waitS), dst], {
+    const fam = dst.includes(':') ? ['-6'] : [];
+    const r = await this.exec(node, 'ping', [...fam, '-n', '-q', '-c', String(count), '-i', '0.2', '-W', String(waitS), dst], {
       timeoutMs: (count * (waitS + 1) + 5) * 1000,
     });
     return r.code === 0 && new RegExp(`\\b${count} received`).test(r.stdout);
@@ -104,7 +129,10 @@ export function parseCounters(text: string): LabCounters {
     if (!c) throw new Error(`lab counters: "${name}" missing in:\n${text}`);
     return c;
   };
-  return { ike500: get('ike500'), espudp: get('espudp'), rawesp: get('rawesp'), leak: found.get('leak') ?? null };
+  const v6 = found.has('ike500_6')
+    ? { ike500: get('ike500_6'), espudp: get('espudp6'), rawesp: get('rawesp6'), leak: found.get('leak6') ?? null }
+    : null;
+  return { ike500: get('ike500'), espudp: get('espudp'), rawesp: get('rawesp'), leak: found.get('leak') ?? null, v6 };
 }
 
 /**

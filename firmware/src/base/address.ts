@@ -56,6 +56,11 @@ export function formatIp(a: IpAddr): string {
   return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
 }
 
+/** "addr:port", with an IPv6 address in brackets (RFC 3986 §3.2.2 style): "[2001:db8::1]:4500". */
+export function formatHostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 export function maskOf(family: 4 | 6, prefix: number): bigint {
   const bits = BigInt(bitsOf(family));
   const p = BigInt(prefix);

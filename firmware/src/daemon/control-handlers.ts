@@ -3,6 +3,7 @@
 // health and explain come from control/policy-handlers.ts). Key material never appears: the
 // status objects carry SPIs, cookies and counters only.
 
+import { formatHostPort } from '../base/address.ts';
 import type { ControlServer } from '../control/server.ts';
 import type {
   ConfirmPending,
@@ -96,8 +97,8 @@ export function sasOf(d: DaemonState): SasResult {
       version: s.version,
       state: s.state === 'ESTABLISHED' ? 'established' : 'negotiating',
       role: s.role,
-      local: `${s.local.address}:${s.local.port}`,
-      remote: `${s.remote.address}:${s.remote.port}`,
+      local: formatHostPort(s.local.address, s.local.port),
+      remote: formatHostPort(s.remote.address, s.remote.port),
       localId: p ? describeIdentity(p.localId) : '',
       remoteId: p ? describeIdentity(p.remoteId) : '',
       cookies: s.cookies,
