@@ -4,12 +4,13 @@
 //
 //   v6-in-v4  IKEv2, gateways over IPv4 across the NAT (ESP-in-UDP, RFC 3948),
 //             IPv6 LANs inside (ESP next header 41, RFC 4303 §2.6; IKEv2
-//             TS_IPV6_ADDR_RANGE, RFC 7296 §3.13.1)
-//   v4-in-v6  IKEv1, gateways over IPv6 (no NAT, so raw ESP: IP protocol 50 over
+//             TS_IPV6_ADDR_RANGE, RFC 7296 §3.13.1); an IPv6 packet over the
+//             TUN MTU gets a Packet Too Big (RFC 8201) from gwA
+//   v4-in-v6  IKEv2, gateways over IPv6 (no NAT, so raw ESP: IP protocol 50 over
 //             IPv6), IPv4 LANs inside; NAT-D hashes over IPv6 addresses
-//   v6-in-v6  IKEv2 over IPv6 with nat-traversal = force (IKE on 4500 and
-//             ESP-in-UDP over IPv6), IPv6 LANs (IKEv1 ID_IPV6_ADDR_SUBNET is
-//             covered by the wire tests; here the v6 selectors of IKEv2)
+//   v6-in-v6  IKEv1 over IPv6 with nat-traversal = force (IKE on 4500 and
+//             ESP-in-UDP over IPv6), IPv6 LANs: quick mode IDs
+//             ID_IPV6_ADDR_SUBNET (RFC 2407 §4.6.2)
 //
 // Each case pings both ways through the tunnel, checks the NAT's counters (the
 // outer family and encapsulation it expects, and no cleartext LAN packet of
@@ -38,6 +39,8 @@ interface Case {
   encap: 'udp' | 'none';
   /** gwB's view of gwA's address in `sas` (IKE SA remote, without the port). */
   gwASeenAs: string;
+  /** Check the TUN MTU (1400) towards lanA's IPv6 host: Packet Too Big above it, through below. */
+  mtu?: boolean;
 }
 
 const v6Lans = { a: { local: LAB6.subnetA, remoteNet: LAB6.subnetB }, b: { local: LAB6.subnetB, remoteNet: LAB6.subnetA } };
@@ -53,11 +56,12 @@ const CASES: Case[] = [
     outer: (c) => c.espudp,
     encap: 'udp',
     gwASeenAs: LAB.natPublic,
+    mtu: true,
   },
   {
-    name: 'v4-in-v6 (IKEv1, raw ESP over IPv6)',
-    a: { ...v6Gateways.a },
-    b: { ...v6Gateways.b },
+    name: 'v4-in-v6 (IKEv2, raw ESP over IPv6)',
+    a: { version: 2, ...v6Gateways.a },
+    b: { version: 2, ...v6Gateways.b },
     lanA: LAB.lanA,
     lanB: LAB.lanB,
     outer: (c) => c.v6?.rawesp,
@@ -65,9 +69,9 @@ const CASES: Case[] = [
     gwASeenAs: `[${LAB6.gwAWan}]`,
   },
   {
-    name: 'v6-in-v6 (IKEv2, nat-traversal = force: ESP-in-UDP over IPv6)',
-    a: { version: 2, ...v6Gateways.a, ...v6Lans.a, peerLines: ['nat-traversal = force'] },
-    b: { version: 2, ...v6Gateways.b, ...v6Lans.b, peerLines: ['nat-traversal = force'] },
+    name: 'v6-in-v6 (IKEv1, nat-traversal = force: ESP-in-UDP over IPv6)',
+    a: { ...v6Gateways.a, ...v6Lans.a, peerLines: ['nat-traversal = force'] },
+    b: { ...v6Gateways.b, ...v6Lans.b, peerLines: ['nat-traversal = force'] },
     lanA: LAB6.lanA,
     lanB: LAB6.lanB,
     outer: (c) => c.v6?.espudp,
@@ -96,6 +100,14 @@ async function runCase(t: Test, lab: Lab, dir: string, c: Case, index: number): 
     const outerBefore = c.outer(before)?.packets ?? 0;
     const outerAfter = c.outer(after)?.packets ?? 0;
     t.ok(outerAfter - outerBefore >= 12, `the ESP packets crossed the NAT as expected (${outerAfter - outerBefore})`);
+    if (c.mtu) {
+      // 1452 + 48 = 1500 bytes: fits lanA's link, not gwA's TUN (1400). gwA answers Packet
+      // Too Big (its own ICMPv6, exempt from the filters) and lanA's ping reports the MTU.
+      const big = await lab.exec('lanA', 'ping', ['-6', '-n', '-c', '2', '-i', '0.3', '-W', '1', '-s', '1452', '-M', 'do', c.lanB]);
+      t.match(big.stdout + big.stderr, /mtu[=:]? ?1400/i, 'a 1500-byte IPv6 packet gets Packet Too Big with the TUN MTU');
+      const fits = await lab.exec('lanA', 'ping', ['-6', '-n', '-q', '-c', '2', '-i', '0.3', '-W', '1', '-s', '1300', '-M', 'do', c.lanB]);
+      t.match(fits.stdout, /\b2 received/, 'a 1348-byte IPv6 packet crosses the tunnel unfragmented');
+    }
     const sas = await controlRequest(b.files.socket, 'sas');
     t.equal(sas.quickMode.length, 1, 'gwB has one SA pair');
     t.equal(sas.quickMode[0]?.encap, c.encap, `encapsulation ${c.encap}`);
