@@ -7,12 +7,12 @@
 //     instead of being swallowed by the engine and dropped.
 // "In clear" is what the lab's NAT sees: its leak guard counts (and drops) cleartext
 // LAN-to-LAN packets, so a permitted flow shows up there and nowhere in ESP.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { LAB, labForTest, type Lab } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { type ConfigFiles, labGatewayPair, sitelinkdPath, startLabPair, startLabTunnel } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -38,44 +38,20 @@ async function sendUdp(lab: Lab, port: number, n: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
 }
 
-async function startPair(t: Test, lab: Lab, dir: string, opts: { permit: boolean; ports: boolean }): Promise<Sitelinkd> {
-  const psk = 'weights-lab-psk';
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-    ...(opts.ports ? { filter: { protocol: 'udp', destinationPorts: '5555' } } : {}),
-  });
-  if (opts.permit) addPermitRule(confA.config);
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-    ...(opts.ports ? { filter: { protocol: 'udp', sourcePorts: '5555' } } : {}),
-  });
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-  return a;
+function pairConfig(dir: string, opts: { permit: boolean; ports: boolean }): { a: ConfigFiles; b: ConfigFiles } {
+  const files = labGatewayPair(
+    dir,
+    'weights-lab-psk',
+    opts.ports ? { a: { filter: { protocol: 'udp', destinationPorts: '5555' } }, b: { filter: { protocol: 'udp', sourcePorts: '5555' } } } : {},
+  );
+  if (opts.permit) addPermitRule(files.a.config);
+  return files;
 }
 
 t.test('a permit filter inside a negotiate rule is routed in clear, not encrypted', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'dpw1');
-  const a = await startPair(t, lab, dir, { permit: true, ports: false });
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  if (!up) t.comment(`gwA log:\n${a.logText()}\n${a.recentOutput()}`);
+  const { a, up } = await startLabTunnel(t, lab, pairConfig(dir, { permit: true, ports: false }));
   t.ok(up, 'negotiated traffic: lanA pings lanB through the tunnel');
   const c0 = await lab.counters();
   t.equal(c0.leak?.packets, 0, 'the ping crossed the NAT only as ESP');
@@ -92,7 +68,7 @@ t.test('a permit filter inside a negotiate rule is routed in clear, not encrypte
 t.test('a port-specific negotiate rule does not route the whole subnet into the TUN', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'dpw2');
-  const a = await startPair(t, lab, dir, { permit: false, ports: true });
+  const { a } = await startLabPair(t, lab, pairConfig(dir, { permit: false, ports: true }));
   const negotiated = await waitUntil(async () => {
     const c0 = await lab.counters();
     await sendUdp(lab, 5555, 2);

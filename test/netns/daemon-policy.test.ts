@@ -5,8 +5,7 @@ import t from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { labGatewayPair, sitelinkdPath, startLabTunnel } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -26,42 +25,18 @@ t.test('sitelinkd applies block filters in nftables and removes them at stop', {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'dpo');
   const psk = 'policy-lab-psk';
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-  });
+  const { a: confA, b: confB } = labGatewayPair(dir, psk);
   addBlockRule(confA.config);
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-  });
 
   const tables = async (): Promise<string> => (await lab.exec('gwA', 'nft', ['list', 'tables'])).stdout;
   t.ok(await lab.ping('lanA', LAB.gwALan, 2), 'before sitelinkd, lanA pings gwA (the block is not a lab artefact)');
   t.notMatch(await tables(), /inet sitelink/, 'no sitelink table before start');
 
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
+  const { a, up } = await startLabTunnel(t, lab, { a: confA, b: confB });
   t.match(await tables(), /table inet sitelink/, 'sitelinkd created table inet sitelink');
   const ruleset = (await lab.exec('gwA', 'nft', ['list', 'table', 'inet', 'sitelink'])).stdout;
   t.match(ruleset, /no-ping/, 'the block rule is in the ruleset');
 
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  if (!up) t.comment(`gwA log:\n${a.logText()}\n${a.recentOutput()}`);
   t.ok(up, 'negotiated traffic: lanA reaches lanB through the tunnel');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB (3/3)');
   const c = await lab.counters();

@@ -19,7 +19,7 @@ import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { HALF_OPEN_MAX } from '../../firmware/src/ike/exchange/types.ts';
-import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
+import { sitelinkdPath, labGatewayPair, startLabTunnel } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -46,11 +46,7 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   const { lab, dir } = await labForTest(t, 'fl');
   const psk = `flood-psk-${Math.random().toString(36).slice(2)}`;
   const { a: confA, b: confB } = labGatewayPair(dir, psk);
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  const { a, b, up } = await startLabTunnel(t, lab, { a: confA, b: confB });
   t.ok(up, 'the tunnel is up');
   if (!up) return;
   const spisBefore = (await controlRequest(b.files.socket, 'sas')).quickMode.map((q) => q.spiIn);

@@ -14,7 +14,7 @@ import { repoRoot } from '../lib/paths.ts';
 import { run } from '../lib/proc.ts';
 import { sleep, waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
+import { sitelinkdPath, labGatewayPair, startLabTunnel } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 const sitelinkctl = path.join(repoRoot, 'dist', 'sitelinkctl.mjs');
@@ -30,12 +30,7 @@ t.test('four forced rekeys under ping -i 0.2: no loss, new SPIs each time', { sk
   const { lab, dir } = await labForTest(t, 'rk');
   const psk = `rekey-psk-${Math.random().toString(36).slice(2)}`;
   const { a: confA, b: confB } = labGatewayPair(dir, psk, { a: { pfs: 'modp2048' }, b: { pfs: 'modp2048' } });
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  if (!up) t.comment(`gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`);
+  const { a, b, up } = await startLabTunnel(t, lab, { a: confA, b: confB });
   t.ok(up, 'the tunnel is up');
   if (!up) return;
 

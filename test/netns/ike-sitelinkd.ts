@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LAB } from '../lib/lab.ts';
+import type { Test } from 'tap';
+import { LAB, type Lab } from '../lib/lab.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { waitForLine, waitUntil } from '../lib/wait.ts';
 
@@ -153,6 +154,30 @@ export function labGatewayPair(
     ...overrides.b,
   };
   return { a: writeGatewayConfig(dir, 'gwA', a), b: writeGatewayConfig(dir, 'gwB', b) };
+}
+
+/** Starts gwB, then gwA (whose `start = start` initiates towards B), and
+ * stops both at the test's teardown. */
+export async function startLabPair(t: Test, lab: Lab, files: { a: ConfigFiles; b: ConfigFiles }): Promise<{ a: Sitelinkd; b: Sitelinkd }> {
+  const b = await Sitelinkd.start(lab.ns('gwB'), files.b);
+  t.teardown(() => b.stop());
+  const a = await Sitelinkd.start(lab.ns('gwA'), files.a);
+  t.teardown(() => a.stop());
+  return { a, b };
+}
+
+/** startLabPair, then waits up to 20 s for lanA to reach lanB through the
+ * tunnel; when it does not, both daemons' logs go to the test output. The
+ * caller asserts `up` in its own words. */
+export async function startLabTunnel(
+  t: Test,
+  lab: Lab,
+  files: { a: ConfigFiles; b: ConfigFiles },
+): Promise<{ a: Sitelinkd; b: Sitelinkd; up: boolean }> {
+  const { a, b } = await startLabPair(t, lab, files);
+  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  if (!up) t.comment(`gwA log:\n${a.logText().slice(-5000)}\n${a.recentOutput()}\ngwB log:\n${b.logText().slice(-5000)}\n${b.recentOutput()}`);
+  return { a, b, up };
 }
 
 export class Sitelinkd {

@@ -9,7 +9,7 @@ import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, labGatewayPair } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair, startLabTunnel } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -22,13 +22,7 @@ t.test('sitelinkd <-> sitelinkd across the NAT: main mode, quick mode, traffic',
   const { lab, dir } = await labForTest(t, 'ike');
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
   const { a: confA, b: confB } = labGatewayPair(dir, psk);
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  if (!up) t.comment(`gwA log:\n${a.logText()}\ngwB log:\n${b.logText()}\n${a.recentOutput()}\n${b.recentOutput()}`);
+  const { a, b, up } = await startLabTunnel(t, lab, { a: confA, b: confB });
   t.ok(up, 'lanA reaches lanB once the tunnel is up');
   t.ok(await lab.ping('lanA', LAB.lanB, 5), 'lanA pings lanB through the tunnel (5/5)');
   t.ok(await lab.ping('lanB', LAB.lanA, 5), 'lanB pings lanA through the tunnel (5/5)');

@@ -17,7 +17,7 @@ import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, HeaderFlag, PayloadType } from '../../firmware/src/ike/v2/wire/index.ts';
 import { ikeOffer } from '../../firmware/src/ike/v2/exchange/proposals.ts';
 import { COOKIE_THRESHOLD } from '../../firmware/src/ike/v2/exchange/node.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { sitelinkdPath, labGatewayPair, startLabTunnel } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 const FLOOD_MS = 30_000; // at most: stopped once the tunnel is back
@@ -28,17 +28,8 @@ t.test('spoofed IKE_SA_INIT flood: COOKIEs instead of state, the real peer gets 
   const { lab, dir } = await labForTest(t, 'ck2');
   const psk = `cookie-${Math.random().toString(36).slice(2)}`;
   const common = { psk, version: 2 as const, proposals: 'aes128gcm16-prfsha256-curve25519' };
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    ...common, id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, start: 'start',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    ...common, id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, start: 'none',
-  });
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
+  const { a: confA, b: confB } = labGatewayPair(dir, psk, { a: common, b: common });
+  const { a, b, up } = await startLabTunnel(t, lab, { a: confA, b: confB });
   t.ok(up, 'the tunnel is up');
   if (!up) return;
 

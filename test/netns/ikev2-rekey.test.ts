@@ -16,7 +16,7 @@ import { repoRoot } from '../lib/paths.ts';
 import { run } from '../lib/proc.ts';
 import { sleep, waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair, startLabTunnel } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 const sitelinkctl = path.join(repoRoot, 'dist', 'sitelinkctl.mjs');
@@ -34,18 +34,8 @@ t.test('10 forced child rekeys and 10 forced IKE SA rekeys under ping -i 0.05: z
   const { lab, dir } = await labForTest(t, 'rk2');
   const psk = `rekey2-psk-${Math.random().toString(36).slice(2)}`;
   const common = { psk, version: 2 as const, pfs: 'ecp256', proposals: 'aes128gcm16-prfsha256-curve25519' };
-  const confA = writeGatewayConfig(dir, 'gwA', {
-    ...common, id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB, start: 'start',
-  });
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    ...common, id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA, start: 'none',
-  });
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  if (!up) t.comment(`gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`);
+  const { a: confA, b: confB } = labGatewayPair(dir, psk, { a: common, b: common });
+  const { a, b, up } = await startLabTunnel(t, lab, { a: confA, b: confB });
   t.ok(up, 'the tunnel is up');
   if (!up) return;
   const logs = (): string => `gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`;
