@@ -8,6 +8,21 @@ const entries = {
   sitelinkd: 'firmware/src/daemon/sitelinkd.ts',
   sitelinkctl: 'firmware/src/ctl/sitelinkctl.ts',
   'sitelink-static': 'firmware/src/static/sitelink-static.ts',
+  // systeminformation, imported by the other bundles on the first health request.
+  'sitelink-sysinfo': 'firmware/src/health/sysinfo.ts',
+};
+
+// health/collect.ts's import('systeminformation') becomes an import of the
+// sitelink-sysinfo bundle beside the importing one (dist/, /usr/lib/sitelink/ on the
+// board): a dynamic import inside one bundle still puts the whole package's text in
+// it, which V8 parses and keeps at start (sitelinkd's RSS, issue 10).
+const sysinfoApart = {
+  name: 'sysinfo-apart',
+  setup(b) {
+    b.onResolve({ filter: /^systeminformation$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './sitelink-sysinfo.mjs', external: true } : undefined,
+    );
+  },
 };
 
 const present = Object.fromEntries(Object.entries(entries).filter(([, f]) => existsSync(f)));
@@ -33,6 +48,7 @@ await build({
   preserveSymlinks: true,
   // The ESP engine is a native addon found at run time, never bundled.
   external: ['*.node'],
+  plugins: [sysinfoApart],
   // CommonJS dependencies bundled into ESM still call require() for builtins.
   banner: { js: "import { createRequire as __slCreateRequire } from 'node:module'; const require = __slCreateRequire(import.meta.url);" },
 });

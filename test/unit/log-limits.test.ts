@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { LogLimiter } from '../../firmware/src/log/rate-limit.ts';
+import { LogLimiter, count } from '../../firmware/src/log/rate-limit.ts';
 import { NegotiationLog, type LogEvent } from '../../firmware/src/log/negotiation-log.ts';
 import { SyslogSink, MAX_PENDING_BYTES } from '../../firmware/src/log/syslog.ts';
 import { loadConfigText } from '../../firmware/src/config/load.ts';
@@ -14,6 +14,12 @@ import { loadConfigText } from '../../firmware/src/config/load.ts';
 const mm1Drop = (i: number): LogEvent => ({
   level: 'warning', phase: 'main', step: 'MM1', message: `dropped: no peer configured for 203.0.113.${i % 250}`,
   drop: { what: 'MM1', source: 'unconfigured addresses', from: `203.0.113.${i % 250}` },
+});
+
+t.test('counts are grouped by thousands without Intl (ICU data costs RSS)', async (t) => {
+  for (const n of [0, 7, 999, 1000, 12_345, 100_000, 1_234_567, 9_007_199_254_740_991, -4321]) {
+    t.equal(count(n), n.toLocaleString('en-US'), String(n));
+  }
 });
 
 t.test('limiter: the first few in full, the rest counted exactly in one summary per window', async (t) => {

@@ -9,8 +9,6 @@
 // source at a time, at most CRL_MAX_BYTES each, a timeout on the whole request.
 
 import { readFile } from 'node:fs/promises';
-import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
 import { parseCrl } from '../ike/crypto/crl.ts';
 import type { LogEvent } from '../log/negotiation-log.ts';
 
@@ -119,8 +117,10 @@ export async function loadSource(source: string, timeoutMs: number): Promise<Buf
     if (data.length > CRL_MAX_BYTES) throw new Error(`larger than ${CRL_MAX_BYTES} bytes`);
     return data;
   }
+  // http/https (and tls) are loaded on the first URL fetch: a gateway without CRL URLs
+  // never needs them, and loading them costs RSS (issue 10).
+  const { get } = source.toLowerCase().startsWith('https:') ? await import('node:https') : await import('node:http');
   return new Promise<Buffer>((resolve, reject) => {
-    const get = source.toLowerCase().startsWith('https:') ? httpsGet : httpGet;
     const req = get(source, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/pkix-crl' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();

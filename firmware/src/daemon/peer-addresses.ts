@@ -1,7 +1,6 @@
 // Peer addresses as IP literals (DNS names resolved once, at load or reload)
 // and our source address towards each.
 
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ANY_REMOTE } from '../base/address.ts';
 import type { SitelinkConfig } from '../config/types.ts';
@@ -24,7 +23,9 @@ export async function peerAddresses(config: SitelinkConfig): Promise<PeerAddress
     const ip =
       isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE
         ? p.remoteAddress
-        : await lookup(p.remoteAddress, { family })
+        : // dns is loaded only for a peer given by name (issue 10: RSS of a gateway without one).
+          await (await import('node:dns/promises'))
+            .lookup(p.remoteAddress, { family })
             .then((r) => r.address)
             .catch(() => p.remoteAddress);
     remote.set(p.name, ip);

@@ -4,7 +4,8 @@
  *
  * systeminformation is most of the bundle's code; it is loaded on the first health
  * request, not at start, so that sitelinkd does not carry it in memory (issue 10:
- * one-tunnel RSS) for a command an operator runs now and then.
+ * one-tunnel RSS) for a command an operator runs now and then; the bundles take it
+ * from their own file, dist/sitelink-sysinfo.mjs (scripts/bundle.mjs).
  */
 import { hostname, loadavg, uptime, cpus } from 'node:os';
 import type { HealthReport, InterfaceHealth } from './types.ts';
