@@ -22,6 +22,7 @@
  */
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
+import { IpBatch } from './ip-batch.ts';
 import { checkCidr } from './validate.ts';
 
 export const ROUTE_TABLE = 152;
@@ -39,19 +40,22 @@ function ip(args: string[]): Promise<void> {
   });
 }
 
+/** Route changes of all tunnels share batched `ip` processes (ip-batch.ts). */
+export const routeBatch = new IpBatch();
+
 function family(cidr: string): string {
   return isIP(cidr.split('/')[0] ?? '') === 6 ? '-6' : '-4';
 }
 
 export async function addRoute(cidr: string, dev: string): Promise<void> {
   checkCidr(cidr, 'route');
-  await ip([family(cidr), 'route', 'replace', cidr, 'dev', dev, 'table', String(ROUTE_TABLE)]);
+  await routeBatch.run({ options: [family(cidr)], args: ['route', 'replace', cidr, 'dev', dev, 'table', String(ROUTE_TABLE)] });
 }
 
 export async function deleteRoute(cidr: string, dev: string): Promise<void> {
   checkCidr(cidr, 'route');
   try {
-    await ip([family(cidr), 'route', 'del', cidr, 'dev', dev, 'table', String(ROUTE_TABLE)]);
+    await routeBatch.run({ options: [family(cidr)], args: ['route', 'del', cidr, 'dev', dev, 'table', String(ROUTE_TABLE)] });
   } catch (e) {
     if (!/No such process|Cannot find device/.test((e as Error).message)) throw e;
   }
