@@ -319,6 +319,30 @@ for (let alg = 0; alg < 8; alg++) {
     put('fuzz_esp_decap', `alg${alg}${esn ? '-esn' : ''}`, Buffer.concat([Buffer.from([alg | esn | 0x20]), ...recs]));
   }
 }
+// IPv6 inner packets (ESP next header 41, RFC 4303 §2.6): UDP with ports, ICMPv6, and a
+// hop-by-hop extension header first (which the selectors read as the protocol).
+function ipv6(total: number, proto: number): Buffer {
+  const p = Buffer.alloc(total, 0x44);
+  p.writeUInt32BE(0x60000000, 0);
+  p.writeUInt16BE(total - 40, 4);
+  p[6] = proto;
+  p[7] = 64;
+  Buffer.from('20010db8000b00000000000000000010', 'hex').copy(p, 8);
+  Buffer.from('20010db8000a00000000000000000010', 'hex').copy(p, 24);
+  if (proto === 17) p.writeUInt32BE((5000 << 16) | 6000, 40);
+  if (proto === 0) p[40] = 17; // hop-by-hop header's next header: UDP
+  return p;
+}
+for (const alg of [0, 4, 7]) {
+  const recs: Buffer[] = [];
+  for (const [seq, inner] of [[1n, ipv6(48, 17)], [2n, ipv6(104, 58)], [3n, ipv6(88, 0)], [4n, ipv6(1280, 17)]] as const) {
+    const body = withTrailer(inner, 41, blocks[alg]!);
+    const s = Buffer.alloc(8);
+    s.writeBigUInt64BE(seq);
+    recs.push(s, Buffer.from([0]), u16(body.length), body);
+  }
+  put('fuzz_esp_decap', `alg${alg}-v6`, Buffer.concat([Buffer.from([alg | 8 | 0x20]), ...recs]));
+}
 // fuzz_replay: in order, out of order, far jumps, across a 2^32 boundary.
 const seqs = (xs: number[]): Buffer => Buffer.concat(xs.map((x) => { const b = Buffer.alloc(4); b.writeUInt32BE(x >>> 0); return b; }));
 put('fuzz_replay', 'w1024', Buffer.concat([u16(1024), Buffer.from([0]), seqs([1, 2, 3, 10, 5, 5, 2000, 900, 1000])]));
