@@ -23,7 +23,7 @@ import { LAB, LAB6, labForTest, type Counter, type Lab, type LabCounters } from 
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, labGatewayPair, type GatewayConfig } from './ike-sitelinkd.ts';
+import { sitelinkdPath, labGatewayPair, startLabPair, type GatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -84,40 +84,34 @@ async function runCase(t: Test, lab: Lab, dir: string, c: Case, index: number): 
   const caseDir = path.join(dir, `case${index}`);
   mkdirSync(caseDir, { recursive: true });
   const psk = `lab-psk-${Math.random().toString(36).slice(2)}`;
-  const { a: confA, b: confB } = labGatewayPair(caseDir, psk, { a: c.a, b: c.b });
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  try {
-    const before = await lab.counters();
-    const up = await waitUntil(() => lab.ping('lanA', c.lanB, 1), 20_000, 300);
-    if (!up) t.comment(`gwA log:\n${a.logText()}\ngwB log:\n${b.logText()}\n${a.recentOutput()}\n${b.recentOutput()}`);
-    t.ok(up, 'lanA reaches lanB once the tunnel is up');
-    t.ok(await lab.ping('lanA', c.lanB, 3), `lanA pings ${c.lanB} through the tunnel (3/3)`);
-    t.ok(await lab.ping('lanB', c.lanA, 3), `lanB pings ${c.lanA} through the tunnel (3/3)`);
-    const after = await lab.counters();
-    t.equal(after.leak?.packets, 0, 'no cleartext IPv4 LAN packet reached the NAT');
-    t.equal(after.v6?.leak?.packets, 0, 'no cleartext IPv6 LAN packet reached the NAT');
-    const outerBefore = c.outer(before)?.packets ?? 0;
-    const outerAfter = c.outer(after)?.packets ?? 0;
-    t.ok(outerAfter - outerBefore >= 12, `the ESP packets crossed the NAT as expected (${outerAfter - outerBefore})`);
-    if (c.mtu) {
-      // 1452 + 48 = 1500 bytes: fits lanA's link, not gwA's TUN (1400). gwA answers Packet
-      // Too Big (its own ICMPv6, exempt from the filters) and lanA's ping reports the MTU.
-      const big = await lab.exec('lanA', 'ping', ['-6', '-n', '-c', '2', '-i', '0.3', '-W', '1', '-s', '1452', '-M', 'do', c.lanB]);
-      t.match(big.stdout + big.stderr, /mtu[=:]? ?1400/i, 'a 1500-byte IPv6 packet gets Packet Too Big with the TUN MTU');
-      const fits = await lab.exec('lanA', 'ping', ['-6', '-n', '-q', '-c', '2', '-i', '0.3', '-W', '1', '-s', '1300', '-M', 'do', c.lanB]);
-      t.match(fits.stdout, /\b2 received/, 'a 1348-byte IPv6 packet crosses the tunnel unfragmented');
-    }
-    const sas = await controlRequest(b.files.socket, 'sas');
-    t.equal(sas.quickMode.length, 1, 'gwB has one SA pair');
-    t.equal(sas.quickMode[0]?.encap, c.encap, `encapsulation ${c.encap}`);
-    t.ok(BigInt(sas.quickMode[0]?.packetsIn ?? '0') >= 6n, 'the SA pair carried the pings');
-    t.ok((sas.mainMode[0]?.remote ?? '').startsWith(`${c.gwASeenAs}:`), `gwB's IKE SA is with ${c.gwASeenAs} (${sas.mainMode[0]?.remote})`);
-    t.notOk((a.logText() + b.logText()).includes(psk), 'the PSK appears in no log');
-  } finally {
-    await a.stop();
-    await b.stop();
+  // Both daemons stop at the end of this case (teardown), before the next one starts.
+  const { a, b } = await startLabPair(t, lab, labGatewayPair(caseDir, psk, { a: c.a, b: c.b }));
+  const before = await lab.counters();
+  const up = await waitUntil(() => lab.ping('lanA', c.lanB, 1), 20_000, 300);
+  if (!up) t.comment(`gwA log:\n${a.logText()}\ngwB log:\n${b.logText()}\n${a.recentOutput()}\n${b.recentOutput()}`);
+  t.ok(up, 'lanA reaches lanB once the tunnel is up');
+  t.ok(await lab.ping('lanA', c.lanB, 3), `lanA pings ${c.lanB} through the tunnel (3/3)`);
+  t.ok(await lab.ping('lanB', c.lanA, 3), `lanB pings ${c.lanA} through the tunnel (3/3)`);
+  const after = await lab.counters();
+  t.equal(after.leak?.packets, 0, 'no cleartext IPv4 LAN packet reached the NAT');
+  t.equal(after.v6?.leak?.packets, 0, 'no cleartext IPv6 LAN packet reached the NAT');
+  const outerBefore = c.outer(before)?.packets ?? 0;
+  const outerAfter = c.outer(after)?.packets ?? 0;
+  t.ok(outerAfter - outerBefore >= 12, `the ESP packets crossed the NAT as expected (${outerAfter - outerBefore})`);
+  if (c.mtu) {
+    // 1452 + 48 = 1500 bytes: fits lanA's link, not gwA's TUN (1400). gwA answers Packet
+    // Too Big (its own ICMPv6, exempt from the filters) and lanA's ping reports the MTU.
+    const big = await lab.exec('lanA', 'ping', ['-6', '-n', '-c', '2', '-i', '0.3', '-W', '1', '-s', '1452', '-M', 'do', c.lanB]);
+    t.match(big.stdout + big.stderr, /mtu[=:]? ?1400/i, 'a 1500-byte IPv6 packet gets Packet Too Big with the TUN MTU');
+    const fits = await lab.exec('lanA', 'ping', ['-6', '-n', '-q', '-c', '2', '-i', '0.3', '-W', '1', '-s', '1300', '-M', 'do', c.lanB]);
+    t.match(fits.stdout, /\b2 received/, 'a 1348-byte IPv6 packet crosses the tunnel unfragmented');
   }
+  const sas = await controlRequest(b.files.socket, 'sas');
+  t.equal(sas.quickMode.length, 1, 'gwB has one SA pair');
+  t.equal(sas.quickMode[0]?.encap, c.encap, `encapsulation ${c.encap}`);
+  t.ok(BigInt(sas.quickMode[0]?.packetsIn ?? '0') >= 6n, 'the SA pair carried the pings');
+  t.ok((sas.mainMode[0]?.remote ?? '').startsWith(`${c.gwASeenAs}:`), `gwB's IKE SA is with ${c.gwASeenAs} (${sas.mainMode[0]?.remote})`);
+  t.notOk((a.logText() + b.logText()).includes(psk), 'the PSK appears in no log');
 }
 
 t.test('IPv6: v6-in-v4, v4-in-v6, v6-in-v6 between two sitelinkd', { skip: skip ?? false }, async (t) => {
