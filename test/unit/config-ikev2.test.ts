@@ -86,3 +86,24 @@ t.test('esn = no | yes | either: IKEv2 only, reaches the tunnels', async (t) => 
   t.match(errorsOf(conf('    esn = yes')), [/^sitelink\.conf:6: peers\.hq\.esn: IKEv2 only .*set version = 2$/]);
   t.match(errorsOf(conf('    version = 2\n    esn = maybe')), [/^sitelink\.conf:7: peers\.hq\.esn: expected one of no, yes, either/]);
 });
+
+t.test('RFC 9370 additional key exchanges: "-ke1_mlkem768" as in strongSwan, IKEv2 only, reaches the policy', async (t) => {
+  const proposals = 'aes256gcm16-prfsha256-x25519-ke1_mlkem768-ke1_none, aes256-sha384-ecp384-ke1_mlkem1024-ke2_mlkem768';
+  const r = loadConfigText('sitelink.conf', conf(`    version = 2\n    proposals = ${proposals}`), { secrets: false });
+  if (!r.ok) throw new Error(r.errors.map(formatConfigError).join('\n'));
+  t.same(
+    r.config.peers.get('hq')!.keyExchange.methods.map((m) => m.addKe),
+    [[{ slot: 1, ids: [36, 0] }], [{ slot: 1, ids: [37] }, { slot: 2, ids: [36] }]],
+  );
+  t.same(errorsOf(conf('    proposals = aes256-sha256-modp2048-ke1_mlkem768')), [
+    'sitelink.conf:6: peers.hq.proposals: IKEv2 only (aes256-sha256-modp2048-ke1_mlkem768: additional key exchanges such as ML-KEM ' +
+      'need IKE_INTERMEDIATE, RFC 9370); remove the -ke<n>_ parts or set version = 2',
+  ]);
+  t.match(errorsOf(conf('    version = 2\n    proposals = aes256-sha256-x25519-ke1_kyber768')), [
+    /^sitelink\.conf:7: peers\.hq\.proposals: expected mlkem512, mlkem768, mlkem1024, none or a DH group after ke1_ instead of "kyber768"/,
+  ]);
+  t.match(errorsOf(conf('    version = 2\n    proposals = aes256-sha256-x25519-ke8_mlkem768')), [
+    /^sitelink\.conf:7: peers\.hq\.proposals: expected an additional key exchange such as ke1_mlkem768 \(ke1\.\.ke7/,
+  ]);
+  t.match(errorsOf(conf('    version = 2\n    proposals = aes256-sha256-x25519-ke1_mlkem768-ke1_mlkem768')), [/ke1_mlkem768 given twice/]);
+});

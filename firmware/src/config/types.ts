@@ -113,6 +113,8 @@ export interface MainModeMethod {
   /** With an AEAD cipher this names the PRF alone ("aes256gcm16-prfsha384-ecp384"): no integrity transform. */
   integrity: IkeIntegrity;
   dhGroup: DhGroup;
+  /** IKEv2 only: RFC 9370 additional key exchanges ("-ke1_mlkem768"), by ADDKE slot, alternatives in order (0 = none). */
+  addKe?: { slot: number; ids: number[] }[];
 }
 
 export interface KeyExchangeSettings {

@@ -375,6 +375,15 @@ function readPeer(r: SectionReader, gw: GatewaySettings | null, opts: ValidateOp
       );
     }
   } else {
+    // RFC 9370 additional key exchanges ride on IKE_INTERMEDIATE (RFC 9242): IKEv2 only.
+    const addKe = methods.filter((m) => m.addKe !== undefined).map(formatMainModeMethod);
+    if (addKe.length > 0)
+      r.error(
+        r.line('proposals'),
+        'proposals',
+        `IKEv2 only (${addKe.join(', ')}: additional key exchanges such as ML-KEM need IKE_INTERMEDIATE, RFC 9370); ` +
+          'remove the -ke<n>_ parts or set version = 2',
+      );
     const aead = methods.filter((m) => isAeadEncryption(m.encryption)).map(formatMainModeMethod);
     if (aead.length > 0)
       r.error(

@@ -4,6 +4,7 @@
  * that validate.ts turns into a file:line:field error.
  */
 import { parseDnText } from '../ike/crypto/distinguished-name.ts';
+import { kemById, kemByName } from '../ike/crypto/ml-kem.ts';
 import type { EspAlgorithm } from '../dataplane/types.ts';
 import type {
   AddressSpec, DhGroup, IkeAeadEncryption, IkeEncryption, IkeIntegrity, MainModeMethod, PeerIdentity, PortRange,
@@ -97,10 +98,12 @@ export const isAeadEncryption = (e: IkeEncryption): e is IkeAeadEncryption => AE
  * PRF: "aes256gcm16-prfsha384-ecp384" as in strongSwan ("sha384" also accepted).
  */
 export function parseMainModeMethod(s: string): Parsed<MainModeMethod> {
-  const parts = s.toLowerCase().split('-');
+  const all = s.toLowerCase().split('-');
   const expected = `encryption-integrity-dhgroup such as aes256-sha256-modp2048 or aes256gcm16-prfsha384-ecp384, got "${s}"`;
-  if (parts.length !== 3) return bad(expected);
-  const [enc = '', integ = '', dh = ''] = parts;
+  if (all.length < 3) return bad(expected);
+  const [enc = '', integ = '', dh = '', ...extra] = all;
+  const addKe = parseAdditionalKe(extra, s);
+  if (!addKe.ok) return addKe;
   const aead = AEAD_ENCRYPTIONS[enc];
   const encryption = aead ?? ENCRYPTIONS.find((e) => e === enc);
   const integrity = aead !== undefined ? INTEGRITIES[integ.replace(/^prf(?:hmac)?/, '')] : INTEGRITIES[integ];
@@ -111,7 +114,41 @@ export function parseMainModeMethod(s: string): Parsed<MainModeMethod> {
   }
   if (integrity === undefined) return bad(`integrity sha1, sha256, sha384 or sha512 in "${s}"`);
   if (!group.ok) return bad(`${group.expected} in "${s}"`);
-  return ok({ encryption, integrity, dhGroup: group.value });
+  return ok({ encryption, integrity, dhGroup: group.value, ...(addKe.value.length > 0 ? { addKe: addKe.value } : {}) });
+}
+
+
+/**
+ * "-ke1_mlkem768[-ke1_none][-ke2_mlkem1024]" after the DH group: ADDKE<n>
+ * (RFC 9370 §2.2.1, n = 1..7) with its alternatives in order of preference;
+ * ke<n>_none makes that exchange optional. A DH group name is accepted too
+ * (RFC 9370 allows any key exchange method as an additional one).
+ */
+function parseAdditionalKe(parts: readonly string[], s: string): Parsed<{ slot: number; ids: number[] }[]> {
+  const slots = new Map<number, number[]>();
+  for (const part of parts) {
+    const m = /^ke([1-7])_([a-z0-9]+)$/.exec(part);
+    if (!m) {
+      const what = 'an additional key exchange such as ke1_mlkem768 (ke1..ke7 with mlkem512, mlkem768, mlkem1024 or none)';
+      return bad(`${what} instead of "${part}" in "${s}"`);
+    }
+    const name = m[2]!;
+    const dh = parseDhGroup(name);
+    const id = name === 'none' ? 0 : (kemByName(name)?.id ?? (dh.ok ? dh.value : undefined));
+    if (id === undefined) return bad(`mlkem512, mlkem768, mlkem1024, none or a DH group after ke${m[1]}_ instead of "${name}" in "${s}"`);
+    const slot = Number(m[1]);
+    const ids = slots.get(slot) ?? [];
+    if (ids.includes(id)) return bad(`ke${slot}_${name} given twice in "${s}"`);
+    ids.push(id);
+    slots.set(slot, ids);
+  }
+  return ok([...slots.entries()].sort((a, b) => a[0] - b[0]).map(([slot, ids]) => ({ slot, ids })));
+}
+
+/** "-ke1_mlkem768-ke1_none" for a method's additional key exchanges. */
+export function formatAdditionalKe(addKe: readonly { slot: number; ids: readonly number[] }[] | undefined): string {
+  const name = (id: number): string => (id === 0 ? 'none' : (kemById(id)?.name ?? DH_NAME[id as DhGroup] ?? String(id)));
+  return (addKe ?? []).flatMap((k) => k.ids.map((id) => `-ke${k.slot}_${name(id)}`)).join('');
 }
 
 /** Why a main mode method is weak, or null. */
@@ -123,7 +160,7 @@ export function weaknessOf(m: MainModeMethod): string | null {
 }
 
 export function formatMainModeMethod(m: MainModeMethod): string {
-  return `${m.encryption}-${isAeadEncryption(m.encryption) ? 'prf' : ''}${m.integrity}-${DH_NAME[m.dhGroup]}`;
+  return `${m.encryption}-${isAeadEncryption(m.encryption) ? 'prf' : ''}${m.integrity}-${DH_NAME[m.dhGroup]}${formatAdditionalKe(m.addKe)}`;
 }
 
 export const ESP_ALGORITHMS: readonly EspAlgorithm[] = [

@@ -113,7 +113,12 @@ export function peerPolicies(
       remoteId: identityOf(p.remoteId),
       psk: p.psk,
       auth,
-      ikeMethods: p.keyExchange.methods.map((m) => ({ encryption: m.encryption, integrity: m.integrity, dhGroup: m.dhGroup })),
+      ikeMethods: p.keyExchange.methods.map((m) => ({
+        encryption: m.encryption,
+        integrity: m.integrity,
+        dhGroup: m.dhGroup,
+        ...(m.addKe ? { addKe: m.addKe } : {}),
+      })),
       ikeLifetimeSeconds: p.keyExchange.lifetimeSeconds,
       ...(p.ppk && p.ppkKey ? { ppk: { id: Buffer.from(p.ppk.id, 'utf8'), key: p.ppkKey, required: p.ppk.required } } : {}),
       ...(p.fragmentSize !== null ? { fragmentSize: p.fragmentSize } : {}),

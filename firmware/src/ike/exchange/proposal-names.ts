@@ -11,7 +11,8 @@ import {
   type SaPayload,
 } from '../wire/index.ts';
 import { espAlgorithmOf } from './proposals.ts';
-import type { EspMethod, IkeMethod, TunnelPolicy } from './types.ts';
+import type { AdditionalKe, EspMethod, IkeMethod, TunnelPolicy } from './types.ts';
+import { kemById } from '../crypto/ml-kem.ts';
 
 const GROUP_NAMES: ReadonlyMap<number, string> = new Map([
   [1, 'modp768'],
@@ -34,7 +35,17 @@ export function groupName(g: number | null | undefined): string | null {
 export function ikeMethodName(m: IkeMethod): string {
   // AEAD suites name their PRF, as strongSwan writes them: "aes256gcm16-prfsha384-ecp384".
   const aead = m.encryption.includes('gcm') || m.encryption === 'chacha20poly1305';
-  return `${m.encryption}-${aead ? 'prf' : ''}${m.integrity}-${groupName(m.dhGroup)}`;
+  return `${m.encryption}-${aead ? 'prf' : ''}${m.integrity}-${groupName(m.dhGroup)}${addKeNames(m.addKe)}`;
+}
+
+/** RFC 9370 additional key exchange methods as strongSwan writes them: "mlkem768", "none", or a DH group. */
+export function addKeMethodName(id: number): string {
+  return id === 0 ? 'none' : (kemById(id)?.name ?? GROUP_NAMES.get(id) ?? `ke${id}`);
+}
+
+/** "-ke1_mlkem768-ke1_none" (strongSwan's proposal syntax), empty without additional key exchanges. */
+export function addKeNames(addKe: readonly AdditionalKe[] | undefined): string {
+  return (addKe ?? []).flatMap((k) => k.ids.map((id) => `-ke${k.slot}_${addKeMethodName(id)}`)).join('');
 }
 
 export function espMethodNames(methods: readonly EspMethod[], pfsGroup: number | null): string[] {

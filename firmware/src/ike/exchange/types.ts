@@ -41,6 +41,14 @@ export interface IkeMethod {
   encryption: 'aes128' | 'aes256' | '3des' | 'des' | 'aes128gcm16' | 'aes256gcm16' | 'chacha20poly1305';
   integrity: 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'md5';
   dhGroup: number;
+  /** IKEv2 only: RFC 9370 additional key exchanges (e.g. ML-KEM), by ADDKE slot. */
+  addKe?: AdditionalKe[];
+}
+
+/** One RFC 9370 ADDKE<slot> transform type (slot 1-7) and its alternatives in order of preference; 0 = NONE (optional). */
+export interface AdditionalKe {
+  slot: number;
+  ids: number[];
 }
 
 /** A tunnel between two subnets: one pair of IPsec SAs (RFC 2409 §5.5 client IDs). */

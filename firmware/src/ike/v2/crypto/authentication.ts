@@ -5,6 +5,8 @@
 //   MACedIDForI = prf(SK_pi, RestOfInitIDPayload)      (the IDi body: type, reserved, data)
 //   MACedIDForR = prf(SK_pr, RestOfRespIDPayload)
 //   PSK:  AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)
+// After IKE_INTERMEDIATE exchanges (RFC 9242 §3.3.2) the octets end with
+// IntAuth_iN | IntAuth_rN | IKE_AUTH_MID.
 // RealMessage1/2 are the IKE_SA_INIT request/response exactly as sent
 // (a retried request after a COOKIE or INVALID_KE is the one that counts).
 // Signatures (RFC 7427) sign the same octets; that lives with the signers.
@@ -24,10 +26,12 @@ export interface SignedOctetsInput {
   skP: Uint8Array;
   /** The sender's ID payload body (RestOfInitIDPayload / RestOfRespIDPayload). */
   idBody: Uint8Array;
+  /** RFC 9242 §3.3.2: IntAuth_iN | IntAuth_rN | IKE_AUTH_MID after IKE_INTERMEDIATE exchanges. */
+  intAuth?: Uint8Array | undefined;
 }
 
 export function signedOctets(x: SignedOctetsInput): Buffer {
-  return Buffer.concat([x.realMessage, x.peerNonce, x.prf.prf(x.skP, x.idBody)]);
+  return Buffer.concat([x.realMessage, x.peerNonce, x.prf.prf(x.skP, x.idBody), ...(x.intAuth ? [x.intAuth] : [])]);
 }
 
 /** §2.15 shared-key AUTH data. */

@@ -96,7 +96,9 @@ export function rekeyIke(ctx: V2Context, sa: IkeSaV2, group?: number): void {
     const methods = usableIkeMethods(sa.peer);
     // Offer the current suite first so the DH group of our KE is the likely choice
     // (after INVALID_KE_PAYLOAD, the methods of the group the peer named).
-    const current = group === undefined ? methods.filter((m) => suiteOf(m).name === sa.suite!.name) : methods.filter((m) => m.dhGroup === group);
+    // The rekey agrees no additional key exchange (ikeTransforms): compare without the "-ke<n>_" part.
+    const base = sa.suite!.name.replace(/-ke[1-7]_.*$/, '');
+    const current = group === undefined ? methods.filter((m) => suiteOf(m).name === base) : methods.filter((m) => m.dhGroup === group);
     const ordered = [...current, ...methods.filter((m) => !current.includes(m))];
     if (ordered.length === 0) return null;
     const spi = ctx.env.random(8);
@@ -104,7 +106,7 @@ export function rekeyIke(ctx: V2Context, sa: IkeSaV2, group?: number): void {
     const keGroup = ordered[0]!.dhGroup;
     const dh = dhGroupById(keGroup)!.generate(ctx.env.random);
     const inner: Payload[] = [
-      { type: PayloadType.SA, proposals: ikeOffer(ordered, spi) },
+      { type: PayloadType.SA, proposals: ikeOffer(ordered, spi, false) },
       { type: PayloadType.NONCE, data: nonce },
       { type: PayloadType.KE, group: keGroup, data: dh.publicKey },
     ];
@@ -125,7 +127,7 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
   const ni = firstOfType(inner, PayloadType.NONCE);
   const ke = firstOfType(inner, PayloadType.KE);
   if (!ni || !ke) return refuse(NotifyType.INVALID_SYNTAX, 'IKE SA rekey without Nonce or KE');
-  const choice = chooseIke(sa.peer, saP.proposals.filter((p) => p.spi.length === 8));
+  const choice = chooseIke(sa.peer, saP.proposals.filter((p) => p.spi.length === 8), false);
   if (!choice) return refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal for the new IKE SA');
   if (ke.group !== choice.method.dhGroup)
     return refuse(
@@ -196,7 +198,7 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
   const saP = firstOfType(inner, PayloadType.SA);
   const nr = firstOfType(inner, PayloadType.NONCE);
   const ke = firstOfType(inner, PayloadType.KE);
-  const method = saP ? acceptIkeAnswer(p.methods, saP.proposals) : null;
+  const method = saP ? acceptIkeAnswer(p.methods, saP.proposals, false) : null;
   const spiR = saP?.proposals[0]?.spi;
   if (err?.notifyType === NotifyType.INVALID_KE_PAYLOAD && !p.retried) {
     // §1.3.2 with §1.2: the peer wants another of the groups we offered; once.

@@ -35,7 +35,8 @@ import { isInitiator, isResponse } from '../wire/header.ts';
 import { decodeMessage, encodeMessage, type Message } from '../wire/message.ts';
 import { decodePayloads } from '../wire/payload-chain.ts';
 import type { Payload } from '../wire/payloads.ts';
-import { handleAuthResponse, initiateAuth, respondAuth } from './auth.ts';
+import { handleAuthResponse, respondAuth } from './auth.ts';
+import { continueAfterInit, handleIntermediateResponse, intermediateDone, respondIntermediate } from './intermediate.ts';
 import { removeChild, udpEncapsulated } from './child.ts';
 import { createChild, handleCreateChildResponse, respondCreateChild } from './child-exchange.ts';
 import { newCounters, type V2Context } from './context.ts';
@@ -557,7 +558,8 @@ export class Ikev2Node implements V2Context {
 
   #initResponse(m: Message, from: Endpoint): void {
     const sa = this.#mine.get(m.header.spiI.toString('hex'));
-    if (!sa || sa.state !== 'INIT_SENT' || !sa.pending) {
+    // Past IKE_SA_INIT (an IKE_INTERMEDIATE in flight) a late copy of its response is not processed again.
+    if (!sa || sa.state !== 'INIT_SENT' || !sa.pending || sa.pending.purpose.kind !== 'sa-init') {
       this.counters.unexpected++;
       return;
     }
@@ -567,18 +569,27 @@ export class Ikev2Node implements V2Context {
     else if (r === 'auth') {
       sa.pending = null;
       sa.lastHeard = this.env.now();
-      if (!initiateAuth(this, sa)) this.removeSa(sa, false);
+      if (!continueAfterInit(this, sa)) this.removeSa(sa, false);
     }
   }
 
   #request(sa: IkeSaV2, m: Message, inner: Payload[]): void {
     switch (m.header.exchange) {
       case ExchangeType.IKE_AUTH:
-        if (sa.role !== 'responder' || sa.state !== 'INIT_DONE') {
+        if (sa.role !== 'responder' || sa.state !== 'INIT_DONE' || !intermediateDone(sa)) {
           this.counters.unexpected++;
           return;
         }
+        if (sa.intermediate) sa.intermediate.authMessageId = m.header.messageId;
         if (!respondAuth(this, sa, m, inner)) this.removeSa(sa, false);
+        return;
+      case ExchangeType.IKE_INTERMEDIATE:
+        // RFC 9242 §3: only between IKE_SA_INIT and IKE_AUTH, and only for an exchange we agreed (RFC 9370).
+        if (sa.role !== 'responder' || sa.state !== 'INIT_DONE' || intermediateDone(sa)) {
+          this.counters.unexpected++;
+          return;
+        }
+        if (!respondIntermediate(this, sa, m, inner)) this.removeSa(sa, false);
         return;
       case ExchangeType.CREATE_CHILD_SA: {
         if (sa.state === 'DELETING' || (sa.state === 'ESTABLISHED' && sa.replacedBy)) {
@@ -614,6 +625,12 @@ export class Ikev2Node implements V2Context {
           return;
         }
         break;
+      case 'intermediate':
+        if (!handleIntermediateResponse(this, sa, m, inner) || !continueAfterInit(this, sa)) {
+          this.removeSa(sa, false);
+          return;
+        }
+        return;
       case 'rekey-ike': {
         const next = handleIkeRekeyResponse(this, sa, inner, purpose);
         if (next) this.#register(next);

@@ -12,6 +12,7 @@ import { encrById, integById, prfById } from '../crypto/transforms.ts';
 import { EncrId, EsnId, IntegId, PrfId, ProtocolId, TransformType } from '../wire/constants.ts';
 import type { Proposal, Transform } from '../wire/payloads.ts';
 import type { IkeSuite } from './state.ts';
+import { ADDKE_TYPES, acceptAddKe, addKeTransforms, addKeUsable, chooseAddKe, chosenAddKe, isAddKeType } from './addke-proposals.ts';
 
 const INTEG_OF: Partial<Record<IkeMethod['integrity'], { integ: number; prf: number }>> = {
   sha1: { integ: IntegId.HMAC_SHA1_96, prf: PrfId.HMAC_SHA1 },
@@ -27,13 +28,20 @@ const AEAD: Partial<Record<IkeMethod['encryption'], Transform>> = {
   chacha20poly1305: { type: TransformType.ENCR, id: EncrId.CHACHA20_POLY1305 },
 };
 
-/** The IKEv2 transforms of one configured method, or null when IKEv2 has no such suite here (3DES, DES, MD5). */
-export function ikeTransforms(m: IkeMethod): Transform[] | null {
+/**
+ * The IKEv2 transforms of one configured method, or null when IKEv2 has no
+ * such suite here (3DES, DES, MD5). With `addKe` (IKE_SA_INIT) its RFC 9370
+ * ADDKE transforms follow; an IKE SA rekey offers the base transforms only
+ * (RFC 9370 §2.2.4's IKE_FOLLOWUP_KE is not implemented: the new SA's keys
+ * still descend from the old SK_d, which the additional secrets went into).
+ */
+export function ikeTransforms(m: IkeMethod, addKe = true): Transform[] | null {
   const integ = INTEG_OF[m.integrity];
-  if (integ === undefined || dhGroupById(m.dhGroup) === undefined) return null;
+  if (integ === undefined || dhGroupById(m.dhGroup) === undefined || !addKeUsable(m)) return null;
+  const extra = addKe ? addKeTransforms(m) : [];
   const aead = AEAD[m.encryption];
   // RFC 7296 §3.3.3 with RFC 5282 §8: an AEAD proposal lists ENCR, PRF and D-H, and no INTEG.
-  if (aead !== undefined) return [aead, { type: TransformType.PRF, id: integ.prf }, { type: TransformType.DH, id: m.dhGroup }];
+  if (aead !== undefined) return [aead, { type: TransformType.PRF, id: integ.prf }, { type: TransformType.DH, id: m.dhGroup }, ...extra];
   const bits = AES_BITS[m.encryption];
   if (bits === undefined) return null;
   return [
@@ -41,6 +49,7 @@ export function ikeTransforms(m: IkeMethod): Transform[] | null {
     { type: TransformType.PRF, id: integ.prf },
     { type: TransformType.INTEG, id: integ.integ },
     { type: TransformType.DH, id: m.dhGroup },
+    ...extra,
   ];
 }
 
@@ -51,22 +60,25 @@ export function usableIkeMethods(peer: PeerPolicy): IkeMethod[] {
   return peer.ikeMethods.filter((m) => ikeTransforms(m) !== null && (peer.allowWeak || !dhGroupById(m.dhGroup)!.weak));
 }
 
-/** Our IKE SA offer, one proposal per method, numbered from 1 (§3.3.1). */
-export function ikeOffer(methods: readonly IkeMethod[], spi: Buffer = Buffer.alloc(0)): Proposal[] {
-  return methods.map((m, i) => ({ number: i + 1, protocol: ProtocolId.IKE, spi, transforms: ikeTransforms(m)! }));
+/** Our IKE SA offer, one proposal per method, numbered from 1 (§3.3.1); `addKe` false for an IKE SA rekey. */
+export function ikeOffer(methods: readonly IkeMethod[], spi: Buffer = Buffer.alloc(0), addKe = true): Proposal[] {
+  return methods.map((m, i) => ({ number: i + 1, protocol: ProtocolId.IKE, spi, transforms: ikeTransforms(m, addKe)! }));
 }
 
-export function suiteOf(m: IkeMethod): IkeSuite {
-  const t = ikeTransforms(m);
+/** The suite of a method; `chosen` (the agreed proposal's transforms) names the additional key exchanges that run. */
+export function suiteOf(m: IkeMethod, chosen: readonly Transform[] = []): IkeSuite {
+  const t = ikeTransforms(m, false);
   if (t === null) throw new RangeError(`no IKEv2 suite for ${ikeMethodName(m)}`);
   const of = (type: number): Transform | undefined => t.find((x) => x.type === type);
   const integ = of(TransformType.INTEG);
+  const addKe = chosenAddKe(chosen);
   return {
     encr: encrById(t[0]!.id, t[0]!.keyLength)!,
     prf: prfById(t[1]!.id)!,
     integ: integ === undefined ? undefined : integById(integ.id)!,
     group: m.dhGroup,
-    name: ikeMethodName(m),
+    addKe,
+    name: ikeMethodName({ ...m, addKe: addKe.map((k) => ({ slot: k.slot, ids: [k.id] })) }),
   };
 }
 
@@ -90,14 +102,16 @@ export interface IkeChoice {
  * first the peer offers in any of its proposals. The answer carries one
  * transform per type and the peer's proposal number (§3.3.6).
  */
-export function chooseIke(peer: PeerPolicy, offered: readonly Proposal[]): IkeChoice | null {
+export function chooseIke(peer: PeerPolicy, offered: readonly Proposal[], addKe = true): IkeChoice | null {
   for (const m of usableIkeMethods(peer)) {
-    const want = ikeTransforms(m)!;
+    const want = ikeTransforms(m, false)!;
     for (const p of offered) {
       if (p.protocol !== ProtocolId.IKE || (p.spi.length !== 0 && p.spi.length !== 8)) continue;
-      if (want.every((t) => offers(p, t)) && coversTypes(p, want)) {
-        return { method: m, proposal: { number: p.number, protocol: ProtocolId.IKE, spi: p.spi, transforms: want } };
-      }
+      if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, ADDKE_TYPES)) continue;
+      // RFC 9370 §2.2.1: one transform per ADDKE type the peer proposed; a rekey (addKe false) agrees none.
+      const extra = addKe ? chooseAddKe(m, p.transforms) : p.transforms.some((t) => isAddKeType(t.type)) ? null : [];
+      if (extra === null) continue;
+      return { method: m, proposal: { number: p.number, protocol: ProtocolId.IKE, spi: p.spi, transforms: [...want, ...extra] } };
     }
   }
   return null;
@@ -109,13 +123,15 @@ export function preferredGroup(peer: PeerPolicy, offered: readonly Proposal[]): 
 }
 
 /** Initiator's check of the responder's answer: exactly one proposal, one of ours, one transform per type. */
-export function acceptIkeAnswer(offered: readonly IkeMethod[], answer: readonly Proposal[]): IkeMethod | null {
+export function acceptIkeAnswer(offered: readonly IkeMethod[], answer: readonly Proposal[], addKe = true): IkeMethod | null {
   if (answer.length !== 1) return null;
   const p = answer[0]!;
   const m = offered[p.number - 1];
   if (m === undefined || p.protocol !== ProtocolId.IKE) return null;
-  const want = ikeTransforms(m)!;
-  return p.transforms.length === want.length && want.every((t) => offers(p, t)) ? m : null;
+  const want = ikeTransforms(m, false)!;
+  const base = p.transforms.filter((t) => !isAddKeType(t.type));
+  const extraOk = addKe ? acceptAddKe(m, p.transforms) : base.length === p.transforms.length;
+  return base.length === want.length && want.every((t) => offers({ ...p, transforms: base }, t)) && extraOk ? m : null;
 }
 
 // ------------------------------------------------------------ child SAs (ESP)

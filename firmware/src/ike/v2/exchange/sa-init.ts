@@ -24,6 +24,7 @@ import { acceptIkeAnswer, chooseIke, ikeMethodName, ikeOffer, suiteOf, usableIke
 import type { IkeSaV2 } from './state.ts';
 import { decodeHashList, encodeHashList, OUR_HASHES } from '../crypto/digital-signature.ts';
 import { certRequest } from './signatures.ts';
+import { intermediateSupported, planIntermediate } from './intermediate.ts';
 
 export const NONCE_LENGTH = 32;
 /** A responder may ask once for a cookie and once for another group; more is a loop. */
@@ -45,6 +46,8 @@ function initPayloads(ctx: V2Context, sa: IkeSaV2, group: number): Payload[] {
   if (ctx.fragmentation) out.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
   out.push(notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, encodeHashList(OUR_HASHES)));
   if (sa.peer.ppk) out.push(notify(NotifyType.USE_PPK));
+  // RFC 9370 §2.2.1: proposing additional key exchanges means negotiating IKE_INTERMEDIATE (RFC 9242 §3.1).
+  if (sa.offeredIke.some((m) => m.addKe !== undefined)) out.push(notify(NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED));
   return out;
 }
 
@@ -139,7 +142,9 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
   const ke = firstOfType(m.payloads, PayloadType.KE);
   const ni = firstOfType(m.payloads, PayloadType.NONCE);
   if (!sa1 || !ke || !ni) return refuse(NotifyType.INVALID_SYNTAX, Buffer.alloc(0), 'IKE_SA_INIT request lacks SA, KE or Nonce');
-  const choice = chooseIke(sa.peer, sa1.proposals);
+  // Additional key exchanges only with a peer that announced IKE_INTERMEDIATE (RFC 9370 §2.2.1).
+  const intermediate = intermediateSupported(m.payloads);
+  const choice = chooseIke(sa.peer, sa1.proposals, intermediate);
   if (!choice) {
     ctx.fail(sa, 'main', 'no-proposal-chosen', 'no proposal of the peer is acceptable');
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN, Buffer.alloc(0), 'no acceptable IKE proposal');
@@ -150,7 +155,8 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
       groupData(choice.method.dhGroup),
       `KE of group ${groupName(ke.group)}, we want ${groupName(choice.method.dhGroup)}`,
     );
-  sa.suite = suiteOf(choice.method);
+  sa.suite = suiteOf(choice.method, choice.proposal.transforms);
+  planIntermediate(sa);
   sa.ni = Buffer.from(ni.data);
   sa.nr = ctx.env.random(NONCE_LENGTH);
   sa.dh = dhGroupById(ke.group)!.generate(ctx.env.random);
@@ -174,6 +180,7 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
   if (nat.supported && sa.peer.natTraversal !== 'off')
     out.push(...natNotifies(sa.spiI, sa.spiR, sa.local, from, sa.peer.natTraversal === 'force', ctx.env.random));
   if (ctx.fragmentation && sa.peerFragments) out.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
+  if (intermediate) out.push(notify(NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED));
   peerCapabilities(sa, m.payloads);
   if (sa.peerHashes.length > 0) out.push(notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, encodeHashList(OUR_HASHES)));
   if (sa.ppkOffered) out.push(notify(NotifyType.USE_PPK));
@@ -240,7 +247,12 @@ export function handleInitResponse(ctx: V2Context, sa: IkeSaV2, m: Message, from
     ctx.fail(sa, 'main', 'no-proposal-chosen', 'responder chose a proposal we did not offer');
     return 'failed';
   }
-  sa.suite = suiteOf(method);
+  sa.suite = suiteOf(method, sa1.proposals[0]!.transforms);
+  if (sa.suite.addKe.length > 0 && !intermediateSupported(m.payloads)) {
+    ctx.fail(sa, 'main', 'invalid-message', 'responder chose additional key exchanges but did not announce IKE_INTERMEDIATE (RFC 9370 §2.2.1)');
+    return 'failed';
+  }
+  planIntermediate(sa);
   sa.spiR = Buffer.from(m.header.spiR);
   sa.nr = Buffer.from(nr.data);
   let gir: Buffer;

@@ -15,6 +15,7 @@ import { verifyPeerCertificate } from '../../crypto/x509-verify.ts';
 import { caKeyHash, certFields } from '../../crypto/x509-fields.ts';
 import type { PeerAuth, SignatureAuth } from '../../exchange/types.ts';
 import { pskAuth, signedOctets, verifyPskAuth } from '../crypto/authentication.ts';
+import { intAuthOf } from './intermediate.ts';
 import { signDigital, verifyDigital, verifyEcdsaFixed } from '../crypto/digital-signature.ts';
 import { joinDigitalSignature, splitDigitalSignature } from '../wire/authentication.ts';
 import { AuthMethod, CertEncoding, IdType, PayloadType } from '../wire/constants.ts';
@@ -66,6 +67,7 @@ function octets(sa: IkeSaV2, forInitiator: boolean, id: Id, keys: AuthKeys): Buf
     peerNonce: forInitiator ? sa.nr : sa.ni,
     skP: forInitiator ? keys.pi : keys.pr,
     idBody: idBody(id),
+    intAuth: intAuthOf(sa),
   });
 }
 

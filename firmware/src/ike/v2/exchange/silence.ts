@@ -14,6 +14,7 @@ export type Silence = Partial<Pick<FailureRecord, 'silentAt' | 'unanswered' | 'l
 
 const REQUEST_NAMES: Record<RequestPurpose['kind'], string> = {
   'sa-init': 'IKE_SA_INIT (our proposals and key exchange)',
+  intermediate: 'IKE_INTERMEDIATE (an additional key exchange such as ML-KEM, RFC 9370; over 1 KB, so fragmented)',
   auth: 'IKE_AUTH (our identity and authentication, encrypted)',
   'create-child': 'CREATE_CHILD_SA (a new child SA)',
   'rekey-child': 'CREATE_CHILD_SA (a child SA rekey)',
@@ -26,6 +27,8 @@ const REQUEST_NAMES: Record<RequestPurpose['kind'], string> = {
 export function ikeV2Silence(sa: IkeSaV2, purpose: RequestPurpose): Silence {
   const unanswered = REQUEST_NAMES[purpose.kind];
   const remote = `peers.${sa.peer.name}.remote = ${sa.peer.remoteAddress}`;
+  if (purpose.kind === 'intermediate')
+    return { silentAt: 'authentication', unanswered, lastAnswered: 'IKE_SA_INIT', configLines: [remote, `peers.${sa.peer.name}.proposals`] };
   if (sa.state === 'INIT_SENT') return { silentAt: 'first-message', unanswered, configLines: [remote] };
   if (sa.state === 'AUTH_SENT') {
     return {

@@ -10,6 +10,8 @@ import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import { wipeIkeSaKeys } from '../crypto/key-derivation.ts';
 import type { EncrAlgorithm, IntegAlgorithm, PrfAlgorithm } from '../crypto/transforms.ts';
 import type { FragmentAssembly } from '../wire/fragments.ts';
+import type { ChosenAddKe } from './addke-proposals.ts';
+import { wipeIntermediate, type IntermediateState } from './intermediate-state.ts';
 import { wipePpkKeys, type PpkKeys } from '../crypto/ppk.ts';
 import type { Payload, Proposal, TrafficSelector } from '../wire/payloads.ts';
 
@@ -30,7 +32,9 @@ export interface IkeSuite {
   integ: IntegAlgorithm | undefined;
   prf: PrfAlgorithm;
   group: number;
-  /** Config-style name, e.g. "aes256-sha256-modp2048". */
+  /** RFC 9370 additional key exchanges agreed in IKE_SA_INIT, in the order they run (empty without). */
+  addKe: ChosenAddKe[];
+  /** Config-style name, e.g. "aes256-sha256-modp2048" or "aes256gcm16-prfsha256-curve25519-ke1_mlkem768". */
   name: string;
 }
 
@@ -67,6 +71,7 @@ export interface ChildSaV2 {
 /** What a request we sent was for, so its response goes to the right handler. */
 export type RequestPurpose =
   | { kind: 'sa-init' }
+  | { kind: 'intermediate' }
   | { kind: 'auth'; childSpi: number; tunnel: TunnelPolicy | null; offered: Proposal[]; method: PeerAuth }
   | { kind: 'create-child'; tunnel: TunnelPolicy; spi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
   | { kind: 'rekey-child'; old: ChildSaV2; newSpi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
@@ -143,6 +148,8 @@ export interface IkeSaV2 {
   ppkOffered: boolean;
   /** Initiator: the PPK-derived keys while IKE_AUTH is in flight. */
   ppkKeys: PpkKeys | null;
+  /** RFC 9242/9370: the IKE_INTERMEDIATE exchanges between IKE_SA_INIT and IKE_AUTH (null without additional key exchanges). */
+  intermediate?: IntermediateState | null;
   /** How each side authenticated, for status: e.g. "rsa-pss-sha256/ecdsa-sha256 +ppk". */
   authName: string;
   /** The IKE SA that replaced this one (its child SAs live there now). */
@@ -168,6 +175,8 @@ export function wipeIkeSa(sa: IkeSaV2): void {
   wipe(sa.ni, sa.nr);
   if (sa.ppkKeys) wipePpkKeys(sa.ppkKeys);
   sa.ppkKeys = null;
+  if (sa.intermediate) wipeIntermediate(sa.intermediate);
+  sa.intermediate = null;
   sa.assembly?.parts.clear();
   sa.assembly = null;
   sa.state = 'DEAD';

@@ -58,15 +58,33 @@ export const ProtocolId = {
 } as const;
 export type ProtocolId = ValueOf<typeof ProtocolId>;
 
-/** RFC 7296 §3.3.2 Transform Type. */
+/** RFC 7296 §3.3.2 Transform Type; RFC 9370 §2.2.1 Additional Key Exchange 1-7 (types 6-12). */
 export const TransformType = {
   ENCR: 1,
   PRF: 2,
   INTEG: 3,
+  /** "Key Exchange Method (KE)" since RFC 9370. */
   DH: 4,
   ESN: 5,
+  ADDKE1: 6,
+  ADDKE7: 12,
 } as const;
 export type TransformType = ValueOf<typeof TransformType>;
+
+/** RFC 9370 §2.2.1: ADDKE<n> is transform type 5 + n. */
+export const addKeType = (slot: number): number => TransformType.ADDKE1 + slot - 1;
+
+/**
+ * Transform Type 4 / ADDKE IDs of the post-quantum KEMs (IANA "Transform Type 4 -
+ * Key Exchange Method Transform IDs", draft-ietf-ipsecme-ikev2-mlkem §7); 0 is NONE
+ * (RFC 9370 §2.2.1: an optional additional key exchange).
+ */
+export const KeMethodId = {
+  NONE: 0,
+  ML_KEM_512: 35,
+  ML_KEM_768: 36,
+  ML_KEM_1024: 37,
+} as const;
 
 /** Transform Type 2 (IANA): RFC 7296 §3.3.2, RFC 4868. */
 export const PrfId = {
