@@ -1,11 +1,11 @@
-// ike-loadgen: an IKEv1 initiator that brings up one tunnel (main mode + quick
-// mode, PSK) from each of N spokes to one hub, with the project's own exchange
+// ike-loadgen: an IKE initiator that brings up one tunnel (IKEv1 main mode + quick
+// mode, or IKEv2 IKE_SA_INIT + IKE_AUTH with --version 2; PSK) from each of N spokes to one hub, with the project's own exchange
 // state machines over real UDP sockets, and prints one JSON line of results
 // (tools/loadgen/stats.ts). It then keeps answering the hub until SIGTERM or
 // --linger seconds, so the hub can be measured with every tunnel up.
 //
 // Usage: ike-loadgen --spokes FILE --hub ADDR --hub-id ID --hub-subnet CIDR
-//                    --group N [--pfs N|none] [--concurrency N] [--timeout S] [--linger S]
+//                    --group N [--pfs N|none] [--concurrency N] [--timeout S] [--linger S] [--version 1|2]
 // FILE: one "ADDRESS ID PSK_HEX SUBNET" per line (tools/loadgen/spokes.ts);
 // every ADDRESS must be configured locally (ports 500 and 4500 are bound on it).
 
@@ -22,12 +22,13 @@ interface Args {
   concurrency: number;
   timeoutS: number;
   lingerS: number;
+  version: 1 | 2;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
     `ike-loadgen: ${msg}\nusage: ike-loadgen --spokes FILE --hub ADDR --hub-id ID --hub-subnet CIDR --group N ` +
-      '[--pfs N|none] [--concurrency N] [--timeout S] [--linger S]\n',
+      '[--pfs N|none] [--concurrency N] [--timeout S] [--linger S] [--version 1|2]\n',
   );
   process.exit(2);
 }
@@ -48,6 +49,8 @@ function parseArgs(argv: readonly string[]): Args {
   }
   const need = (k: string): string => m.get(k) ?? usage(`--${k} is required`);
   const pfs = m.get('pfs') ?? 'none';
+  const version = m.get('version') ?? '1';
+  if (version !== '1' && version !== '2') usage('--version must be 1 or 2');
   return {
     spokes: need('spokes'),
     hub: need('hub'),
@@ -58,6 +61,7 @@ function parseArgs(argv: readonly string[]): Args {
     concurrency: positive('--concurrency', m.get('concurrency') ?? '32'),
     timeoutS: positive('--timeout', m.get('timeout') ?? '120'),
     lingerS: positive('--linger', m.get('linger') ?? '60'),
+    version: version === '2' ? 2 : 1,
   };
 }
 
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
   const spokes = readSpokes(a.spokes);
   const run = await runLoad(
     spokes,
-    { address: a.hub, id: a.hubId, subnet: a.hubSubnet, group: a.group, pfsGroup: a.pfs },
+    { address: a.hub, id: a.hubId, subnet: a.hubSubnet, group: a.group, pfsGroup: a.pfs, version: a.version },
     { concurrency: a.concurrency, timeoutMs: a.timeoutS * 1000 },
   );
   process.stdout.write(`${JSON.stringify(run.result)}\n`);

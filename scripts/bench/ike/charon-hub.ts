@@ -1,5 +1,5 @@
-// swanctl.conf for a strongSwan hub: one IKEv1 connection per spoke (its
-// address, identity and PSK), PSK main mode with aes128-sha256-GROUP, one
+// swanctl.conf for a strongSwan hub: one IKEv1 or IKEv2 connection per spoke (its
+// address, identity and PSK), PSK main mode / IKE SA with aes128-sha256-GROUP, one
 // tunnel-mode child hub LAN <-> spoke LAN with ESP aes128gcm16 (+ PFS group).
 // The same policy sitelinkd-hub.ts writes for sitelinkd. One key per line
 // (facts.md); the charon launcher itself is test/lib/strongswan.ts.
@@ -7,13 +7,13 @@
 import type { Spoke } from '../../../firmware/src/tools/loadgen/spokes.ts';
 import { HUB, type GroupSpec } from './plan.ts';
 
-export function charonHubConf(spokes: readonly Spoke[], group: GroupSpec, pfs: boolean): string {
+export function charonHubConf(spokes: readonly Spoke[], group: GroupSpec, pfs: boolean, version: 1 | 2 = 1): string {
   const esp = pfs ? `aes128gcm16-${group.name}` : 'aes128gcm16';
   const lines: string[] = ['connections {'];
   spokes.forEach((s, i) => {
     lines.push(
       `  s${i + 1} {`,
-      '    version = 1',
+      `    version = ${version}`,
       `    local_addrs = ${HUB.address}`,
       `    remote_addrs = ${s.address}`,
       `    proposals = aes128-sha256-${group.name}`,

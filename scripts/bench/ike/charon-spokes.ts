@@ -6,13 +6,13 @@
 import type { Spoke } from '../../../firmware/src/tools/loadgen/spokes.ts';
 import { HUB, type GroupSpec } from './plan.ts';
 
-export function charonSpokesConf(spokes: readonly Spoke[], group: GroupSpec, pfs: boolean, start: boolean): string {
+export function charonSpokesConf(spokes: readonly Spoke[], group: GroupSpec, pfs: boolean, start: boolean, version: 1 | 2 = 1): string {
   const esp = pfs ? `aes128gcm16-${group.name}` : 'aes128gcm16';
   const lines: string[] = ['connections {'];
   spokes.forEach((s, i) => {
     lines.push(
       `  s${i + 1} {`,
-      '    version = 1',
+      `    version = ${version}`,
       `    local_addrs = ${s.address}`,
       `    remote_addrs = ${HUB.address}`,
       `    proposals = aes128-sha256-${group.name}`,

@@ -31,12 +31,14 @@ export interface HubSetup {
   spokes: readonly Spoke[];
   group: GroupSpec;
   pfs: boolean;
+  /** IKE version of every connection (hub and spokes). */
+  version: 1 | 2;
 }
 
 async function startCharon(s: HubSetup): Promise<RunningHub> {
   if (!existsSync(CHARON)) throw new Error(`${CHARON} is not installed`);
   // Log level 0 (control messages only): logging must not dominate the measurement.
-  const c = await Charon.start(s.ns, path.join(s.dir, 'charon'), charonHubConf(s.spokes, s.group, s.pfs), process.env.BENCH_DEBUG ? 2 : 0);
+  const c = await Charon.start(s.ns, path.join(s.dir, 'charon'), charonHubConf(s.spokes, s.group, s.pfs, s.version), process.env.BENCH_DEBUG ? 2 : 0);
   if (c.pid === undefined) throw new Error('charon has no pid');
   return {
     pid: c.pid,
@@ -55,7 +57,7 @@ async function startSitelinkd(s: HubSetup): Promise<RunningHub> {
   if (!existsSync(sitelinkdPath)) throw new Error(`${sitelinkdPath} is not built (npm run build)`);
   const dir = path.join(s.dir, 'sitelinkd');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files = writeSitelinkdHub(dir, s.spokes, s.group, s.pfs);
+  const files = writeSitelinkdHub(dir, s.spokes, s.group, s.pfs, s.version);
   const d = await Sitelinkd.start(s.ns, files, 60_000);
   const pid = pidInNs(s.ns, 'sitelinkd.mjs');
   if (pid === null) {

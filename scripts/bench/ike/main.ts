@@ -1,6 +1,7 @@
 // bench-ike orchestrator (started by scripts/bench-ike, which bundles this
-// file and the load generator): namespaces, spoke plan, one row per DH group
-// and hub, the table. Env: BENCH_SPOKES (100), BENCH_GROUPS (modp2048,ecp256),
+// file and the load generator): namespaces, spoke plan, one row per IKE version,
+// DH group and hub, the table. Env: BENCH_SPOKES (100), BENCH_VERSIONS (1,2: IKEv1
+// main mode + quick mode, IKEv2 IKE_SA_INIT + IKE_AUTH), BENCH_GROUPS (modp2048,ecp256),
 // BENCH_HUBS (strongswan,sitelinkd), BENCH_PFS (yes), BENCH_CONCURRENCY (32),
 // BENCH_TIMEOUT (seconds per row, 120), BENCH_ROUNDS (3, median shown),
 // BENCH_SANITY (yes: also strongSwan spokes against the strongSwan hub),
@@ -36,6 +37,7 @@ function listEnv<T>(name: string, dflt: string, pick: (s: string) => T | undefin
 async function main(): Promise<void> {
   const spokesN = intEnv('BENCH_SPOKES', 100);
   const groups = listEnv<GroupSpec>('BENCH_GROUPS', 'modp2048,ecp256', (s) => GROUPS[s]);
+  const versions = listEnv<1 | 2>('BENCH_VERSIONS', '1,2', (s) => (s === '1' ? 1 : s === '2' ? 2 : undefined));
   const hubs = listEnv<HubKind>('BENCH_HUBS', 'strongswan,sitelinkd', (s) => (s === 'strongswan' || s === 'sitelinkd' ? s : undefined));
   const pfs = (process.env.BENCH_PFS ?? 'yes') !== 'no';
   const concurrency = intEnv('BENCH_CONCURRENCY', 32);
@@ -54,10 +56,12 @@ async function main(): Promise<void> {
     writeSpokeFile(spokeFile, spokes);
     await topo.up(spokes, dir);
     process.stderr.write(
-      `bench-ike: ${spokesN} spokes, concurrency ${concurrency}, PFS ${pfs ? 'on' : 'off'}, groups ${groups.map((g) => g.name).join(',')}\n`,
+      `bench-ike: ${spokesN} spokes, concurrency ${concurrency}, PFS ${pfs ? 'on' : 'off'}, groups ${groups.map((g) => g.name).join(',')}, ` +
+        `IKE versions ${versions.join(',')}\n`,
     );
-    for (const group of groups) {
-      const setup = { ns: topo.hubNs, dir, spokes, group, pfs };
+    for (const [version, group] of versions.flatMap((v) => groups.map((g) => [v, g] as const))) {
+      const setup = { ns: topo.hubNs, dir, spokes, group, pfs, version };
+      const what = `v${version} / ${group.name}`;
       // Rounds interleave the hubs, so a slow spell of the machine hits all of them.
       const byHub = new Map<string, Row[]>();
       const keep = (key: string, r: Row): void => {
@@ -65,11 +69,11 @@ async function main(): Promise<void> {
       };
       for (let round = 1; round <= rounds; round++) {
         for (const hub of hubs) {
-          process.stderr.write(`bench-ike: ${hub} / ${group.name}, round ${round}/${rounds} ...\n`);
+          process.stderr.write(`bench-ike: ${hub} / ${what}, round ${round}/${rounds} ...\n`);
           keep(hub, await measureRow(hub, setup, { ns: topo.spokeNs, script, spokeFile, concurrency, timeoutS }));
         }
         if (sanity) {
-          process.stderr.write(`bench-ike: strongswan / ${group.name} with strongSwan spokes (sanity), round ${round}/${rounds} ...\n`);
+          process.stderr.write(`bench-ike: strongswan / ${what} with strongSwan spokes (sanity), round ${round}/${rounds} ...\n`);
           keep('sanity', await measureSanityRow(setup, topo.spokeNs, timeoutS));
         }
       }
@@ -80,13 +84,14 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(
-    `\nIKEv1 main mode + quick mode (PSK, aes128-sha256 / ESP aes128gcm16${pfs ? ', PFS same group' : ''}), one hub, ` +
+    `\nIKEv1 main mode + quick mode / IKEv2 IKE_SA_INIT + IKE_AUTH (PSK, aes128-sha256 / ESP aes128gcm16` +
+      `${pfs ? ', IKEv1 quick mode PFS same group' : ''}), one hub, ` +
       `${spokesN} spokes, ${concurrency} negotiations in flight, same load generator (ike-loadgen) for every hub\n\n`,
   );
   process.stdout.write(`${renderTable(rows)}\n\n`);
   process.stdout.write(
-    'tunnels/s: established tunnels / wall time from the first MM1 to the last QM3 sent; ' +
-      `${rounds > 1 ? `median of ${rounds} rounds (range)` : 'one round'}. p50/p95: per tunnel MM1 -> QM3.\n`,
+    'tunnels/s: established tunnels / wall time from the first MM1 (IKE_SA_INIT) to the last QM3 sent (IKE_AUTH response received); ' +
+      `${rounds > 1 ? `median of ${rounds} rounds (range)` : 'one round'}. p50/p95: per tunnel MM1 -> QM3 (IKE_SA_INIT -> IKE_AUTH).\n`,
   );
   process.stdout.write(
     'RSS/tunnel: hub VmRSS with all tunnels up minus VmRSS after config load, per tunnel. hub CPU: utime+stime of the hub per tunnel.\n',

@@ -23,7 +23,7 @@ function runLoadgen(g: LoadgenSetup, s: HubSetup): { result: Promise<LoadResult>
     'netns', 'exec', g.ns, process.execPath, g.script,
     '--spokes', g.spokeFile, '--hub', HUB.address, '--hub-id', HUB.id, '--hub-subnet', HUB.subnet,
     '--group', String(s.group.id), '--pfs', s.pfs ? String(s.group.id) : 'none',
-    '--concurrency', String(g.concurrency), '--timeout', String(g.timeoutS), '--linger', '600',
+    '--concurrency', String(g.concurrency), '--timeout', String(g.timeoutS), '--linger', '600', '--version', String(s.version),
   ];
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -33,7 +33,7 @@ function runLoadgen(g: LoadgenSetup, s: HubSetup): { result: Promise<LoadResult>
 }
 
 export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): Promise<Row> {
-  const row: Row = { hub: kind, group: s.group.name, spokes: s.spokes.length, load: null };
+  const row: Row = { hub: kind, version: s.version, group: s.group.name, spokes: s.spokes.length, load: null };
   let hub;
   try {
     hub = await startHub(kind, s);

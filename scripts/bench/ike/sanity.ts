@@ -18,7 +18,7 @@ const installed = async (c: Charon): Promise<number> => ((await c.swanctl(['--li
 
 export async function measureSanityRow(s: HubSetup, spokeNs: string, timeoutS: number): Promise<Row> {
   const n = s.spokes.length;
-  const row: Row = { hub: 'strongswan', loadgen: 'charon', group: s.group.name, spokes: n, load: null };
+  const row: Row = { hub: 'strongswan', loadgen: 'charon', version: s.version, group: s.group.name, spokes: n, load: null };
   let hub;
   let spokes: Charon | null = null;
   try {
@@ -29,13 +29,13 @@ export async function measureSanityRow(s: HubSetup, spokeNs: string, timeoutS: n
   }
   try {
     const dir = path.join(s.dir, 'charon-spokes');
-    spokes = await Charon.start(spokeNs, dir, charonSpokesConf(s.spokes, s.group, s.pfs, false), 0);
+    spokes = await Charon.start(spokeNs, dir, charonSpokesConf(s.spokes, s.group, s.pfs, false, s.version), 0);
     if (spokes.pid === undefined) throw new Error('spoke charon has no pid');
     await sleep(1000);
     const before = sample(hub.pid);
     const gen0 = sample(spokes.pid);
     const conf = path.join(dir, 'swanctl.conf');
-    writeFileSync(conf, charonSpokesConf(s.spokes, s.group, s.pfs, true), { mode: 0o600 });
+    writeFileSync(conf, charonSpokesConf(s.spokes, s.group, s.pfs, true, s.version), { mode: 0o600 });
     const t0 = performance.now();
     await spokes.swanctl(['--load-conns', '--file', conf]);
     let up = 0;

@@ -9,7 +9,7 @@ import type { ConfigFiles } from '../../../test/netns/ike-sitelinkd.ts';
 import type { Spoke } from '../../../firmware/src/tools/loadgen/spokes.ts';
 import { HUB, type GroupSpec } from './plan.ts';
 
-export function writeSitelinkdHub(dir: string, spokes: readonly Spoke[], group: GroupSpec, pfs: boolean): ConfigFiles {
+export function writeSitelinkdHub(dir: string, spokes: readonly Spoke[], group: GroupSpec, pfs: boolean, version: 1 | 2 = 1): ConfigFiles {
   const config = path.join(dir, 'hub.conf');
   const secrets = path.join(dir, 'hub.secrets');
   const log = path.join(dir, 'hub.log');
@@ -19,6 +19,7 @@ export function writeSitelinkdHub(dir: string, spokes: readonly Spoke[], group: 
     remote = ${s.address}
     local = ${HUB.address}
     remote-id = ${s.id}
+    version = ${version}
     proposals = aes128-sha256-${group.name}
     dpd-delay = 0
     keepalive = 0

@@ -1,5 +1,5 @@
-// The result table: one row per hub and DH group, ratios against the
-// strongSwan row of the same group.
+// The result table: one row per hub, IKE version and DH group, ratios against the
+// strongSwan row of the same version and group.
 
 import type { LoadResult } from '../../../firmware/src/tools/loadgen/stats.ts';
 
@@ -7,6 +7,7 @@ export interface Row {
   hub: string;
   /** 'ike-loadgen' unless told otherwise (the strongSwan sanity row says 'charon'). */
   loadgen?: string;
+  version: 1 | 2;
   group: string;
   spokes: number;
   /** null with `note` when the hub could not be measured. */
@@ -24,6 +25,7 @@ export interface Row {
 const HEAD = [
   'hub',
   'spokes by',
+  'IKE',
   'group',
   'tunnels',
   'tunnels/s',
@@ -47,16 +49,18 @@ function ratio(a: number | undefined, b: number | undefined): string {
 }
 
 export function renderTable(rows: readonly Row[]): string {
-  const ref = (group: string): Row | undefined =>
-    rows.find((r) => r.group === group && r.hub === 'strongswan' && r.loadgen === undefined && r.load !== null);
+  const ref = (r0: Row): Row | undefined =>
+    rows.find((r) => r.group === r0.group && r.version === r0.version && r.hub === 'strongswan' && r.loadgen === undefined && r.load !== null);
   const cells = rows.map((r): string[] => {
     const by = r.loadgen ?? 'ike-loadgen';
-    if (r.load === null) return [r.hub, by, r.group, `0/${r.spokes}`, `not available: ${r.note ?? 'unknown'}`];
-    const base = ref(r.group);
+    const v = `v${r.version}`;
+    if (r.load === null) return [r.hub, by, v, r.group, `0/${r.spokes}`, `not available: ${r.note ?? 'unknown'}`];
+    const base = ref(r);
     const mine = r !== base;
     return [
       r.hub,
       by,
+      v,
       r.group,
       `${r.load.established}/${r.spokes}`,
       r.rateRange ? `${fmt(r.load.tunnelsPerSecond)} (${r.rateRange[0].toFixed(0)}-${r.rateRange[1].toFixed(0)})` : fmt(r.load.tunnelsPerSecond),
@@ -75,7 +79,7 @@ export function renderTable(rows: readonly Row[]): string {
   });
   const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.filter((c) => c.length === HEAD.length).map((c) => c[i]!.length)));
   const line = (c: readonly string[]): string => `| ${c.map((x, i) => (c.length === HEAD.length ? x.padEnd(widths[i]!) : x)).join(' | ')} |`;
-  const remarks = rows.flatMap((r) => (r.remarks ?? []).map((x) => `  ${r.hub}/${r.group}: ${x}`));
+  const remarks = rows.flatMap((r) => (r.remarks ?? []).map((x) => `  ${r.hub}/v${r.version}/${r.group}: ${x}`));
   return [
     line(HEAD),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,

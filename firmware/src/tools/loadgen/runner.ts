@@ -1,10 +1,11 @@
-// Drives N spokes against one hub: every spoke is its own IkeNode (one peer,
-// the hub) on its own source address, so the hub sees N distinct peers. At
-// most `concurrency` negotiations run at once; a tunnel counts as established
-// when the spoke installs its outbound IPsec SA (QM2 received, QM3 sent).
+// Drives N spokes against one hub: every spoke is its own IKE node (one peer,
+// the hub; IKEv1 or IKEv2 by the policy's version) on its own source address, so
+// the hub sees N distinct peers. At most `concurrency` negotiations run at once; a
+// tunnel counts as established when the spoke installs its outbound IPsec SA
+// (IKEv1: QM2 received, QM3 sent; IKEv2: the IKE_AUTH response received).
 
 import { performance } from 'node:perf_hooks';
-import { IkeNode } from '../../ike/exchange/ike-node.ts';
+import { IkeNodes } from '../../ike/ike-nodes.ts';
 import { systemEnv } from '../../ike/system-env.ts';
 import type { Action } from '../../ike/exchange/types.ts';
 import { spokePolicy, type HubTarget } from './spoke-policy.ts';
@@ -16,7 +17,7 @@ const TICK_MS = 200;
 
 interface Run {
   spoke: Spoke;
-  node: IkeNode;
+  node: IkeNodes;
   transport: SpokeTransport;
   startedAt: number;
   doneAt: number | null;
@@ -62,7 +63,7 @@ export async function runLoad(spokes: readonly Spoke[], hub: HubTarget, opts: Ru
   };
 
   for (const s of spokes) {
-    const node = new IkeNode(env, [spokePolicy(s, hub)]);
+    const node = new IkeNodes(env, [spokePolicy(s, hub)]);
     const holder: { run?: Run } = {};
     const transport = await SpokeTransport.open(s.address, (data, from, port) => {
       if (holder.run) apply(holder.run, holder.run.node.receive(data, from, port));

@@ -15,11 +15,14 @@ export interface HubTarget {
   group: number;
   /** Quick mode PFS group, or null. */
   pfsGroup: number | null;
+  /** IKE version the spokes speak (default 1). */
+  version?: 1 | 2;
 }
 
 export function spokePolicy(s: Spoke, hub: HubTarget): PeerPolicy {
   return {
     name: s.id,
+    ...(hub.version === 2 ? { ikeVersion: 2 as const } : {}),
     remoteAddress: hub.address,
     localAddress: s.address,
     localId: { idType: IdType.FQDN, name: s.id },
