@@ -11,6 +11,8 @@
 //   v6-in-v6  IKEv1 over IPv6 with nat-traversal = force (IKE on 4500 and
 //             ESP-in-UDP over IPv6), IPv6 LANs: quick mode IDs
 //             ID_IPV6_ADDR_SUBNET (RFC 2407 §4.6.2)
+//   charon    v6-in-v6 against strongSwan's charon (kernel-libipsec) on gwB,
+//             IKEv2 with ESP-in-UDP over IPv6 (skipped when charon is missing)
 //
 // Each case pings both ways through the tunnel, checks the NAT's counters (the
 // outer family and encapsulation it expects, and no cleartext LAN packet of
@@ -23,9 +25,11 @@ import { LAB, LAB6, labForTest, type Counter, type Lab, type LabCounters } from 
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { sitelinkdPath, labGatewayPair, startLabPair, type GatewayConfig } from './ike-sitelinkd.ts';
+import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { Sitelinkd, sitelinkdPath, labGatewayPair, startLabPair, writeGatewayConfig, type GatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
+const noCharon = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
 interface Case {
   name: string;
@@ -125,4 +129,51 @@ t.test('IPv6: v6-in-v4, v4-in-v6, v6-in-v6 between two sitelinkd', { skip: skip 
   t.ok(((await lab.counters()).v6?.leak?.packets ?? 0) > 0, 'the IPv6 leak guard counted that cleartext attempt');
   await lab.leakguard(true); // fresh guards: counters back to zero
   for (const [i, c] of CASES.entries()) await t.test(c.name, (t) => runCase(t, lab, dir, c, i));
+  await t.test('v6-in-v6 against strongSwan charon on gwB (IKEv2, ESP-in-UDP over IPv6)', { skip: noCharon ?? false }, async (t) => {
+    const psk = randomPskHex();
+    const charonDir = path.join(dir, 'charon-gwB');
+    const charon = await Charon.start(
+      lab.ns('gwB'),
+      charonDir,
+      swanctlConf({
+        ...charonPskBasics(psk),
+        version: 2,
+        localAddr: LAB6.gwBWan,
+        remoteAddr: LAB6.gwAWan,
+        localId: 'gwB.lab',
+        remoteId: 'gwA.lab',
+        localTs: LAB6.subnetB,
+        remoteTs: LAB6.subnetA,
+      }),
+    );
+    t.teardown(() => charon.stop());
+    mkdirSync(path.join(dir, 'case-charon'));
+    const files = writeGatewayConfig(path.join(dir, 'case-charon'), 'gwA', {
+      id: 'gwA.lab',
+      peerName: 'gwB',
+      remote: LAB6.gwBWan,
+      remoteId: 'gwB.lab',
+      local: LAB6.subnetA,
+      remoteNet: LAB6.subnetB,
+      psk: `0x${psk}`,
+      start: 'start',
+      version: 2,
+    });
+    const d = await Sitelinkd.start(lab.ns('gwA'), files);
+    t.teardown(() => d.stop());
+    const before = await lab.counters();
+    const up = await waitUntil(() => lab.ping('lanA', LAB6.lanB, 1), 25_000, 300);
+    if (!up) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-6000)}`);
+    t.ok(up, 'the tunnel comes up');
+    t.ok(await lab.ping('lanA', LAB6.lanB, 3), 'lanA pings lanB over IPv6 (3/3)');
+    t.ok(await lab.ping('lanB', LAB6.lanA, 3), 'lanB pings lanA over IPv6 (3/3)');
+    const sas = await charon.listSas();
+    t.match(sas, /ESTABLISHED, IKEv2/, 'charon lists an established IKEv2 SA');
+    t.match(sas, /2001:db8:f0::2/, "with gwA's IPv6 address");
+    t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'and a UDP-encapsulated tunnel-mode child SA');
+    const after = await lab.counters();
+    t.equal(after.v6?.leak?.packets, 0, 'no cleartext IPv6 LAN packet reached the NAT');
+    const esp = (after.v6?.espudp.packets ?? 0) - (before.v6?.espudp.packets ?? 0);
+    t.ok(esp >= 12, `ESP-in-UDP over IPv6 crossed the NAT (${esp} packets)`);
+  });
 });
