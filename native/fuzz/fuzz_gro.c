@@ -1,20 +1,23 @@
 /*
  * fuzz_gro.c - the inner-packet paths around the TUN device: inner IP
- * parsing (inner.c), user-space GRO of decrypted TCP segments (gro.c) and
- * TSO of TUN super packets (tso.c).
+ * parsing (inner.c), user-space GRO of decrypted TCP segments and UDP
+ * datagrams (gro.c) and TSO/USO of TUN super packets (tso.c, uso.c).
  *
  * Input: one byte of mode, then
  *  mode bit 0 = 0: decrypted packets, each 2-byte length + bytes, written
  *    the way the worker writes them (write_tun): parsed, merged into trains;
  *  mode bit 0 = 1: a virtio_net_hdr (10 bytes) and a TUN super packet, cut
- *    into segments (sl_tso_segment); mode bit 1 flips one bit in one
- *    segment (the two bytes after the header say where); the segments then
- *    go through GRO as if they had come back decrypted.
+ *    into segments (sl_tso_segment, UDP ones by sl_uso_segment); mode bit 1
+ *    flips one bit in one segment (the two bytes after the header say
+ *    where); the segments then go through GRO as if they had come back
+ *    decrypted;
+ *  mode bit 2: UDP trains allowed in GRO (a TUN with USO).
  * Properties: every packet is written exactly once; one written alone is
  * byte for byte what came in; a merged one carries a checksum that is
- * valid once completed (so every segment in it was valid: issue 16); the
- * segments TSO makes all carry valid IPv4 header and TCP checksums; the
- * sizes never exceed the buffers.
+ * valid once completed (so every segment in it was valid: issue 16), and is
+ * UDP only when UDP trains are allowed; the segments TSO/USO make all carry
+ * valid IPv4 header and TCP/UDP checksums; the sizes never exceed the
+ * buffers.
  */
 #include "csum.h"
 #include "gro.h"
@@ -39,16 +42,28 @@ static uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* Valid IPv4 header (when v4) and TCP checksum over a whole packet. */
-static bool tcp_valid(const uint8_t *p, size_t len)
+static bool udp_allowed;
+
+/* Valid IPv4 header (when v4) and TCP or UDP checksum (a UDP one present)
+ * over a whole packet. */
+static bool l4_valid(const uint8_t *p, size_t len)
 {
+	if (len < 1)
+		return false;
 	bool v6 = (p[0] >> 4) == 6;
 	size_t l3 = v6 ? 40 : (size_t)(p[0] & 0x0f) * 4;
-	if (len < l3 + 20)
+	if (len < l3 + 8)
 		return false;
+	uint8_t proto = v6 ? p[6] : p[9];
+	if (proto == IPPROTO_UDP) {
+		if ((p[l3 + 6] | p[l3 + 7]) == 0 || (size_t)rd16(p + l3 + 4) != len - l3)
+			return false;
+	} else if (proto != IPPROTO_TCP || len < l3 + 20) {
+		return false;
+	}
 	if (!v6 && sl_csum_fold(sl_csum_add(p, l3, 0)) != 0xffff)
 		return false;
-	uint64_t ps = sl_csum_pseudo(p, v6, IPPROTO_TCP, len - l3);
+	uint64_t ps = sl_csum_pseudo(p, v6, proto, len - l3);
 	return sl_csum_fold(sl_csum_add(p + l3, len - l3, ps)) == 0xffff;
 }
 
@@ -67,14 +82,16 @@ static void check_written(const uint8_t *buf, size_t n, int segs, int first)
 	}
 	/* A train is consecutive packets: each must have been valid on its own. */
 	for (int j = first; j < first + segs; j++)
-		if (!tcp_valid(pk[j], pklen[j]))
+		if (!l4_valid(pk[j], pklen[j]))
 			abort();
 	sl_vnet_t v;
 	sl_vnet_parse(buf, &v);
+	if (v.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4 && !udp_allowed)
+		abort();
 	static uint8_t whole[SL_GRO_MAX];
 	memcpy(whole, p, len);
 	if (!(v.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || sl_csum_complete(whole, len, &v) != 0 ||
-	    !tcp_valid(whole, len))
+	    !l4_valid(whole, len))
 		abort();
 }
 
@@ -96,7 +113,7 @@ static void write_all(void)
 		pklen[kept++] = (size_t)ilen; /* TFC padding dropped, as esp_in.c does */
 	}
 	npk = kept;
-	sl_gro_t g = { .buf = grobuf };
+	sl_gro_t g = { .buf = grobuf, .udp = udp_allowed };
 	int written = 0, head = -1;
 	for (int i = 0; i < npk; i++) {
 		if (sl_gro_append(&g, pk[i], pklen[i]))
@@ -140,7 +157,7 @@ static uint8_t *get(void *ctx, size_t *cap)
 static void commit(void *ctx, size_t len)
 {
 	(void)ctx;
-	if (!pending || len > SEGCAP || !tcp_valid(pending, len))
+	if (!pending || len > SEGCAP || !l4_valid(pending, len))
 		abort();
 	pk[npk] = pending;
 	pklen[npk++] = len;
@@ -153,6 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint8_t mode = data[0];
 	npk = 0;
+	udp_allowed = (mode & 4) != 0;
 	if (!(mode & 1)) {
 		for (size_t off = 1; off + 2 <= size && npk < MAXPKTS;) {
 			size_t len = rd16(data + off);

@@ -120,7 +120,7 @@ int sl_engine_open(sl_engine_t **out, const sl_engine_cfg_t *cfg, const sl_sink_
 	}
 	if (sl_tun_open(cfg->tun, e->nworkers, cfg->mtu, e->tun_fd, err, errlen) != 0)
 		goto fail;
-	if (sl_tun_offload(e->tun_fd, e->nworkers, &e->tso) != 0) {
+	if (sl_tun_offload(e->tun_fd, e->nworkers, &e->tso, &e->uso) != 0) {
 		snprintf(err, errlen, "TUN virtio header: %s", strerror(errno));
 		goto fail;
 	}

@@ -40,6 +40,7 @@ struct sl_engine {
 	int raw_q[SL_MAX_WORKERS], raw6_q[SL_MAX_WORKERS];
 	int udp_family, raw_fd, stop_fd, timer_fd;
 	bool tso;             /* TUN hands us TCP super packets */
+	bool uso;             /* ... and UDP ones, and takes UDP GRO trains back */
 	atomic_bool udp_gso;  /* UDP_SEGMENT works (cleared on the first refusal) */
 	int tun_fd[SL_MAX_WORKERS];
 	int nworkers;

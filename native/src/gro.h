@@ -1,7 +1,11 @@
 /*
  * gro.h - coalescing decrypted TCP segments of one flow into a TUN super
  * packet (virtio_net_hdr with GSO), so the receiving stack handles one
- * 64 KiB packet instead of ~45: the mirror of tso.c.
+ * 64 KiB packet instead of ~45: the mirror of tso.c.  With udp set (the
+ * TUN took USO, Linux 6.2) also UDP datagrams of one flow and one size
+ * (the last may be shorter) into a GSO_UDP_L4 train, the mirror of uso.c:
+ * same addresses, ports and IP header fields, a UDP checksum present and
+ * right in every datagram.
  *
  * Only plain bulk data merges: same addresses, ports, ACK, window and TCP
  * options, contiguous sequence numbers, flags ACK (PSH only on the last),
@@ -24,8 +28,10 @@ typedef struct sl_gro {
 	uint8_t *buf;  /* SL_VNET_HDR_LEN + SL_GRO_MAX bytes, owned by the caller */
 	size_t len;    /* packet bytes after the virtio header, 0 = empty */
 	size_t l3, hdr, mss;
-	uint32_t next_seq;
+	uint32_t next_seq;   /* TCP only */
 	int nseg;
+	uint8_t proto;       /* IPPROTO_TCP or IPPROTO_UDP */
+	bool udp;            /* set by the owner: UDP trains allowed */
 	bool v6, closed;
 	bool head_ok;  /* the first segment's checksums were verified */
 } sl_gro_t;

@@ -36,14 +36,20 @@ int sl_csum_complete(uint8_t *pkt, size_t len, const sl_vnet_t *v)
 	size_t start = v->csum_start, at = (size_t)v->csum_start + v->csum_offset;
 	if (start >= len || at + 2 > len)
 		return -1;
-	/* The field holds the pseudo-header sum already; sum over it as is. */
-	put16(pkt + at, (uint16_t)~sl_csum_fold(sl_csum_add(pkt + start, len - start, 0)));
+	/* The field holds the pseudo-header sum already; sum over it as is.  A
+	 * result of 0 is written as all ones, as the kernel does
+	 * (skb_checksum_help): the same for TCP, and for UDP a 0 would mean "no
+	 * checksum" (RFC 768), which IPv6 forbids (RFC 8200 §8.1). */
+	uint16_t c = (uint16_t)~sl_csum_fold(sl_csum_add(pkt + start, len - start, 0));
+	put16(pkt + at, c ? c : 0xffff);
 	return 0;
 }
 
 int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_tso_out_t *out)
 {
 	uint8_t type = v->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	if (type == VIRTIO_NET_HDR_GSO_UDP_L4)
+		return sl_uso_segment(pkt, len, v, out);
 	if (len < 1 || v->gso_size == 0)
 		return -1;
 	bool v4 = (pkt[0] >> 4) == 4;

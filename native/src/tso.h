@@ -15,6 +15,12 @@
 
 #define SL_VNET_HDR_LEN 10
 
+/* virtio_net_hdr gso_type for UDP segmentation (Linux 6.2; the build host's
+ * linux/virtio_net.h may predate it). */
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
 /* The virtio_net_hdr fields we use, decoded (host byte order). */
 typedef struct sl_vnet {
 	uint8_t flags, gso_type;
@@ -35,8 +41,17 @@ typedef struct sl_tso_out {
 	void *ctx;
 } sl_tso_out_t;
 
-/* Cut a TCP super packet into segments.  Returns the number of segments,
- * -1 when the packet is not a well-formed TCP/IPv4 or TCP/IPv6 packet. */
+/* Cut a TCP super packet into segments (a UDP one, GSO_UDP_L4, goes to
+ * sl_uso_segment).  Returns the number of segments, -1 when the packet is
+ * not a well-formed TCP/IPv4 or TCP/IPv6 packet. */
 int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_tso_out_t *out);
+
+/* Cut a UDP super packet (VIRTIO_NET_HDR_GSO_UDP_L4: a UDP_SEGMENT sender's
+ * train) into datagrams of gso_size payload bytes (the last may be
+ * shorter), each with its own IP header, UDP length and a complete UDP
+ * checksum (RFC 768; never 0 on the wire, RFC 8200 §8.1).  Returns the
+ * number of datagrams, -1 when the packet is not UDP/IPv4 or UDP/IPv6
+ * without IP options or extension headers. */
+int sl_uso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_tso_out_t *out);
 
 #endif

@@ -72,20 +72,39 @@ fail:
 	return -1;
 }
 
-int sl_tun_offload(int *fds, int nqueues, bool *tso)
+/* UDP segmentation offload on TUN (Linux 6.2, include/uapi/linux/if_tun.h);
+ * the build host's headers may predate it. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+int sl_tun_offload(int *fds, int nqueues, bool *tso, bool *uso)
 {
 	int sz = 10; /* struct virtio_net_hdr, no num_buffers */
-	*tso = true;
+	const unsigned long base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+	/* The richest set the kernel takes, the same on every queue: checksum
+	 * offload + TSO (TCP hands us up to 64 KiB per read) + USO (UDP_SEGMENT
+	 * senders' trains, and our UDP GRO toward the TUN); without USO (before
+	 * 6.2: EINVAL) TSO alone; without either (old kernels) packets come one
+	 * by one and go back one by one. */
+	const unsigned long sets[] = { base | TUN_F_USO4 | TUN_F_USO6, base, 0 };
+	size_t k = 0;
 	for (int i = 0; i < nqueues; i++) {
 		if (ioctl(fds[i], TUNSETVNETHDRSZ, &sz) < 0)
 			return -1;
-		/* Checksum offload + TSO: TCP hands us up to 64 KiB per read.
-		 * Without it (old kernels) packets still come one by one. */
-		if (ioctl(fds[i], TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0) {
-			*tso = false;
-			if (ioctl(fds[i], TUNSETOFFLOAD, 0ul) < 0)
+		while (ioctl(fds[i], TUNSETOFFLOAD, sets[k]) < 0) {
+			if (++k == sizeof(sets) / sizeof(sets[0]))
 				return -1;
+			/* A smaller set: the queues done so far step down too. */
+			for (int j = 0; j < i; j++)
+				if (ioctl(fds[j], TUNSETOFFLOAD, sets[k]) < 0)
+					return -1;
 		}
 	}
+	*tso = (sets[k] & TUN_F_TSO4) != 0;
+	*uso = (sets[k] & TUN_F_USO4) != 0;
 	return 0;
 }

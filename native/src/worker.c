@@ -487,6 +487,8 @@ void *sl_worker_main(void *arg)
 	s->tx = malloc(s->txbuf_len * BATCH);
 	s->scratch = malloc(SCRATCH);
 	s->gro.buf = malloc(SL_VNET_HDR_LEN + SL_GRO_MAX);
+	/* UDP trains toward the TUN only where the kernel takes GSO_UDP_L4. */
+	s->gro.udp = e->uso;
 	s->rx = malloc((size_t)RX_BUF * RX_BATCH);
 	if (!s->tx || !s->rx || !s->scratch || !s->gro.buf)
 		goto out;

@@ -378,4 +378,30 @@ for (const v6 of [false, true]) {
   put('fuzz_gro', `tso-${v6 ? 'v6' : 'v4'}`, Buffer.concat([Buffer.from([1, 0, 0]), vnet, tcpSuper(v6, 3000)]));
   put('fuzz_gro', `tso-flip-${v6 ? 'v6' : 'v4'}`, Buffer.concat([Buffer.from([3, 0x01, 0x30]), vnet, tcpSuper(v6, 3000)]));
 }
+// fuzz_gro: a UDP super packet (GSO_UDP_L4, a UDP_SEGMENT sender's train) for USO,
+// then GRO with UDP trains allowed (mode bit 2); the flip variant corrupts one datagram.
+function udpSuper(v6: boolean, payload: number): Buffer {
+  const l3 = v6 ? 40 : 20;
+  const p = Buffer.alloc(l3 + 8 + payload, 0x75);
+  if (v6) {
+    p.fill(0, 0, 40);
+    p[0] = 0x60;
+    p.writeUInt16BE(8 + payload, 4);
+    p[6] = 17;
+    p[7] = 64;
+    p[8] = 0x20, p[9] = 0x01, p[23] = 1, p[24] = 0x20, p[25] = 0x01, p[39] = 2;
+  } else {
+    ipv4(l3 + 8 + payload, 17).copy(p, 0, 0, 20);
+  }
+  p.writeUInt16BE(4433, l3);
+  p.writeUInt16BE(443, l3 + 2);
+  p.writeUInt16BE(8 + payload, l3 + 4);
+  p.writeUInt16BE(0, l3 + 6);
+  return p;
+}
+for (const v6 of [false, true]) {
+  const vnet = Buffer.from([0, 5, 0, 0, 0xb0, 0x04, 0, 0, 0, 0]); // GSO UDP_L4, gso_size 1200
+  put('fuzz_gro', `uso-${v6 ? 'v6' : 'v4'}`, Buffer.concat([Buffer.from([5, 0, 0]), vnet, udpSuper(v6, 4000)]));
+  put('fuzz_gro', `uso-flip-${v6 ? 'v6' : 'v4'}`, Buffer.concat([Buffer.from([7, 0x02, 0x41]), vnet, udpSuper(v6, 4000)]));
+}
 console.log(`make-seeds: wrote test/fuzz/corpus (capture ${path.relative(root, pcap)})`);
