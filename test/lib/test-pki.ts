@@ -1,11 +1,14 @@
 // Throw-away PKI for the certificate tests: the openssl command line tool
 // makes the keys and certificates; this is what those tests share. Not a test.
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import type { SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
+import type { RunResult } from './proc.ts';
+import type { Charon } from './strongswan.ts';
 
 /** Why certificate tests cannot run here, or null when the openssl tool is present. */
 export function opensslSkipReason(): string | null {
@@ -33,13 +36,66 @@ keyUsage = critical,digitalSignature
 subjectAltName = DNS:gwB.lab
 `;
 
+/** Bumped when the way makeGatewayPki() builds its files changes, so old caches are not reused. */
+const PKI_RECIPE = 1;
+/** The certificates are valid 30 days; a cached PKI older than this is made again. */
+const PKI_CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+const PKI_FILES = ['root.key', 'root.pem', 'gwA.key', 'gwA.pem', 'gwB.key', 'gwB.pem', 'ext.cnf'];
+
 /**
  * A root CA (root.pem, root.key; RSA 2048) and gateway certificates gwA.pem/gwB.pem
  * with their keys in `dir`, keys in the traditional PEM forms (PKCS#1 RSA, SEC1 EC)
  * that charon's pem/pkcs1/openssl plugins read. `key` picks the gateway keys: RSA of
  * that many bits, or EC P-256.
+ *
+ * The files are copied from a cache under os.tmpdir() keyed by a hash of the PKI's
+ * recipe (cachedGatewayPki): 4096-bit RSA keys take tens of seconds to generate on
+ * this machine, and every certificate test of a suite run would otherwise pay that.
+ * Each caller still gets its own copy, so tests that add leaves or CRLs stay apart.
+ * Calls with the same `key` get the same root; a test that needs a second, foreign
+ * root names another `variant`.
  */
-export function makeGatewayPki(dir: string, key: 2048 | 4096 | 'ec'): void {
+export function makeGatewayPki(dir: string, key: 2048 | 4096 | 'ec', variant = 'lab'): void {
+  const cache = cachedGatewayPki(key, variant);
+  mkdirSync(dir, { recursive: true });
+  for (const f of PKI_FILES) copyFileSync(path.join(cache, f), path.join(dir, f));
+}
+
+/**
+ * The directory of a makeGatewayPki() PKI for `key`, generated once and kept under
+ * os.tmpdir() (mode 0700, never in the repository) for later test files and runs.
+ * Test files run in parallel: each generates into a private folder and renames it
+ * into place; the loser of a race drops its copy and uses the winner's.
+ */
+export function cachedGatewayPki(key: 2048 | 4096 | 'ec', variant = 'lab'): string {
+  const spec = JSON.stringify({ PKI_RECIPE, key, variant, GATEWAY_CERT_EXT });
+  const hash = createHash('sha256').update(spec).digest('hex').slice(0, 16);
+  const cache = path.join(tmpdir(), `sitelink-test-pki-${hash}`);
+  const fresh = (): boolean => {
+    try {
+      return PKI_FILES.every((f) => existsSync(path.join(cache, f))) && Date.now() - statSync(cache).mtimeMs < PKI_CACHE_MAX_AGE_MS;
+    } catch {
+      return false;
+    }
+  };
+  if (fresh()) return cache;
+  const work = mkdtempSync(`${cache}.tmp-`);
+  try {
+    generateGatewayPki(work, key);
+    if (existsSync(cache) && !fresh()) rmSync(cache, { recursive: true, force: true });
+    try {
+      renameSync(work, cache);
+    } catch (e) {
+      // Another test file put its copy there first (ENOTEMPTY/EEXIST): use that one.
+      if (!fresh()) throw e;
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return cache;
+}
+
+function generateGatewayPki(dir: string, key: 2048 | 4096 | 'ec'): void {
   const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   writeFileSync(path.join(dir, 'ext.cnf'), GATEWAY_CERT_EXT);
   o('genrsa', '-traditional', '-out', 'root.key', '2048');
@@ -90,7 +146,9 @@ export function makeGatewayPki(dir: string, key: 2048 | 4096 | 'ec'): void {
 }
 
 /** swanctl.conf for charon as `self` (gwA or gwB) authenticating with its certificate
- * from makeGatewayPki() and expecting `other`'s, IKEv1 main mode, one tunnel. */
+ * from makeGatewayPki() and expecting `other`'s, one tunnel; IKEv1 main mode unless
+ * `version` says 2. The identities default to `<gw>.lab` (a DN must be given whole);
+ * `connExtra` adds connection lines (e.g. ppk_id) and `secrets` a secrets section body. */
 export function swanctlPubkey(o: {
   localAddr: string;
   remoteAddr: string;
@@ -100,24 +158,30 @@ export function swanctlPubkey(o: {
   remoteTs: string;
   pki: string;
   fragmentation?: 'yes' | 'force' | 'no';
+  version?: 1 | 2;
+  localId?: string;
+  remoteId?: string;
+  connExtra?: Record<string, string>;
+  secrets?: string[];
 }): string {
   return [
     'connections {',
     '  lab {',
-    '    version = 1',
+    `    version = ${o.version ?? 1}`,
     `    local_addrs = ${o.localAddr}`,
     `    remote_addrs = ${o.remoteAddr}`,
     '    proposals = aes128-sha256-modp2048',
     '    encap = yes',
     ...(o.fragmentation ? [`    fragmentation = ${o.fragmentation}`] : []),
+    ...Object.entries(o.connExtra ?? {}).map(([k, v]) => `    ${k} = ${v}`),
     '    local {',
     '      auth = pubkey',
     `      certs = ${path.join(o.pki, `${o.self}.pem`)}`,
-    `      id = ${o.self}.lab`,
+    `      id = "${o.localId ?? `${o.self}.lab`}"`,
     '    }',
     '    remote {',
     '      auth = pubkey',
-    `      id = ${o.other}.lab`,
+    `      id = "${o.remoteId ?? `${o.other}.lab`}"`,
     `      cacerts = ${path.join(o.pki, 'root.pem')}`,
     '    }',
     '    children {',
@@ -130,8 +194,17 @@ export function swanctlPubkey(o: {
     '    }',
     '  }',
     '}',
+    ...(o.secrets ? ['secrets {', ...o.secrets.map((l) => `  ${l}`), '}'] : []),
     '',
   ].join('\n');
+}
+
+/** charon reads private keys from its credential folders: copies `gw`'s key from a
+ * makeGatewayPki() folder there and loads it (and the config's other credentials);
+ * swanctl --load-creds' result. */
+export async function giveCharonKey(c: Charon, pki: string, gw: string, kind: 'rsa' | 'ec'): Promise<RunResult> {
+  copyFileSync(path.join(pki, `${gw}.key`), path.join(c.dir, kind === 'rsa' ? 'rsa' : 'ecdsa', `${gw}.key`));
+  return c.swanctl(['--load-creds', '--file', path.join(c.dir, 'swanctl.conf')]);
 }
 
 /** The exchange layer's signature settings for `gw` from makeGatewayPki() files in

@@ -104,7 +104,7 @@ t.test('certificates over IKEv2', { skip: skip ?? false }, async (t) => {
   const other = path.join(dir, 'other');
   readFileSync(path.join(dir, 'root.pem'));
   (await import('node:fs')).mkdirSync(other);
-  makeGatewayPki(other, 'ec');
+  makeGatewayPki(other, 'ec', 'foreign');
   const sig = (name: string, rootDir = dir): PeerAuth => ({ kind: 'signature', signature: leafSignatureAuth(dir, name, rootDir) });
   const foreign: PeerAuth = { kind: 'signature', signature: leafSignatureAuth(other, 'gwA') };
 
