@@ -11,64 +11,41 @@
 // 7 s instead of 126 s) so that the timeouts take seconds.
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { LAB, labForTest, type Lab } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { runOk } from '../lib/proc.ts';
-import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf, type SwanctlPeer } from '../lib/strongswan.ts';
+import { CHARON, randomPskHex, type Charon, type SwanctlPeer } from '../lib/strongswan.ts';
+import { charonPair } from '../lib/strongswan-pair.ts';
 import { explain, waitForRecord, type Explained } from '../lib/explain.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 const FAST = { timeout: '1s', tries: 2 };
 
-function gwA(psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk: `0x${psk}`,
-    start: 'start',
-    retransmit: FAST,
-    ...over,
-  };
+/** sitelinkd on gwA, initiating with the fast retransmit schedule. */
+function gwA(psk: string, over: Partial<GatewayConfig> = {}): Partial<GatewayConfig> {
+  return { psk: `0x${psk}`, retransmit: FAST, ...over };
 }
 
-async function charonOn(t: Test, lab: Lab, dir: string, psk: string, over: Partial<SwanctlPeer> = {}): Promise<Charon> {
-  const charon = await Charon.start(
-    lab.ns('gwB'),
-    path.join(dir, 'charon-gwB'),
-    swanctlConf({
-      ...charonPskBasics(psk),
-      localAddr: LAB.gwBWan,
-      remoteAddr: LAB.natPublic,
-      localId: 'gwB.lab',
-      remoteId: 'gwA.lab',
-      localTs: LAB.subnetB,
-      remoteTs: LAB.subnetA,
-      ...over,
-    }),
-  );
-  t.teardown(() => charon.stop());
-  return charon;
-}
-
-/** Start sitelinkd on gwA and wait for its failure record; explain text and JSON. */
-async function failureOf(t: Test, lab: Lab, dir: string, g: GatewayConfig, charon: Charon | null): Promise<Explained | null> {
-  const files = writeGatewayConfig(dir, 'gwA', g);
-  const d = await Sitelinkd.start(lab.ns('gwA'), files);
-  t.teardown(() => d.stop());
-  const seen = await waitForRecord(files.socket, 'gwB', 30_000);
-  const e = await explain(files.socket, 'gwB');
-  if (!seen || e.code !== 0) t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\n${charon ? `charon log:\n${charon.log().slice(-3000)}` : ''}`);
+/** Wait for sitelinkd's failure record; explain text and JSON. */
+async function failureOf(t: Test, socket: string, logs: () => string): Promise<Explained | null> {
+  const seen = await waitForRecord(socket, 'gwB', 30_000);
+  const e = await explain(socket, 'gwB');
+  if (!seen || e.code !== 0) t.comment(logs());
   t.ok(seen, 'sitelinkd recorded a failure');
   t.equal(e.code, 0, `explain exits 0 ${e.err}`);
   t.equal(e.err, '', 'and prints no error');
   t.comment(e.text);
   return seen ? e : null;
+}
+
+/** charon on gwB (PSK `charonPsk`, `over` changed), then sitelinkd on gwA configured with `g`. */
+async function failureAgainstCharon(
+  t: Test, lab: Lab, dir: string, charonPsk: string, over: Partial<SwanctlPeer>, g: Partial<GatewayConfig>,
+): Promise<{ e: Explained | null; charon: Charon }> {
+  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwA', pskHex: charonPsk, charon: over, sitelinkd: g, waitMs: 0 });
+  t.teardown(() => p.stop());
+  return { e: await failureOf(t, p.files.socket, p.logs), charon: p.charon };
 }
 
 const AUTH_LINES = ['peers.gwB.remote-id = gwB.lab', 'peers.gwB.local-id = gwA.lab'];
@@ -86,8 +63,7 @@ function authChecks(t: Test, e: Explained): void {
 t.test('wrong pre-shared key', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'xpk');
-  const charon = await charonOn(t, lab, dir, randomPskHex());
-  const e = await failureOf(t, lab, dir, gwA(randomPskHex()), charon);
+  const { e } = await failureAgainstCharon(t, lab, dir, randomPskHex(), {}, gwA(randomPskHex()));
   if (!e) return;
   const r = e.record!;
   t.equal(r.phase, 'main');
@@ -106,8 +82,7 @@ t.test('strongSwan expects another identity from us', { skip: skip ?? false }, a
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'xid');
   const psk = randomPskHex();
-  const charon = await charonOn(t, lab, dir, psk, { remoteId: 'someone-else.lab' });
-  const e = await failureOf(t, lab, dir, gwA(psk), charon);
+  const { e } = await failureAgainstCharon(t, lab, dir, psk, { remoteId: 'someone-else.lab' }, gwA(psk));
   if (!e) return;
   const r = e.record!;
   t.equal(r.phase, 'main');
@@ -127,12 +102,12 @@ t.test('a quick mode strongSwan refuses and whose notify is lost: silent to QM1'
   // gwB's firewall drops every ISAKMP Informational it sends (exchange type 5 at
   // byte 18 of the ISAKMP header; on 4500 after the 4-byte non-ESP marker), as from
   // a peer that refuses without telling.
-  const charon = await charonOn(t, lab, dir, psk, { espProposals: 'aes256gcm16' });
   const nft =
     'table inet sl_silent {\n chain out {\n  type filter hook output priority 0;\n' +
       '  udp sport 500 @th,208,8 5 drop\n  udp sport 4500 @th,240,8 5 drop\n }\n}\n';
   await runOk('ip', ['netns', 'exec', lab.ns('gwB'), 'nft', '-f', '-'], { input: nft });
-  const e = await failureOf(t, lab, dir, gwA(psk, { esp: 'aes128gcm16', pfs: 'modp2048' }), charon);
+  const ours = gwA(psk, { esp: 'aes128gcm16', pfs: 'modp2048' });
+  const { e, charon } = await failureAgainstCharon(t, lab, dir, psk, { espProposals: 'aes256gcm16' }, ours);
   if (!e) return;
   const r = e.record!;
   t.match(charon.log(), /NO_PROPOSAL_CHOSEN|no acceptable proposal/i, 'charon did refuse the quick mode');
@@ -154,7 +129,13 @@ t.test('a quick mode strongSwan refuses and whose notify is lost: silent to QM1'
 t.test('peer down: no answer to MM1', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'xdn');
-  const e = await failureOf(t, lab, dir, gwA(randomPskHex()), null);
+  const files = writeGatewayConfig(dir, 'gwA', {
+    id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB,
+    start: 'start', psk: '', ...gwA(randomPskHex()),
+  });
+  const d = await Sitelinkd.start(lab.ns('gwA'), files);
+  t.teardown(() => d.stop());
+  const e = await failureOf(t, files.socket, () => `sitelinkd log:\n${d.logText().slice(-5000)}`);
   if (!e) return;
   const r = e.record!;
   t.equal(r.reason, 'timeout');

@@ -10,15 +10,14 @@
 // an unfragmented exchange.
 import t from 'tap';
 import type * as Tap from 'tap';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Lab, LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon } from '../lib/strongswan.ts';
-import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
-import { makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
+import { CHARON } from '../lib/strongswan.ts';
+import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
+import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
+import { giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
 
@@ -45,18 +44,15 @@ async function setUp(
   t: Tap.Test,
   sitelinkdGw: 'gwA' | 'gwB',
   fragmentation: 'force' | 'no',
-  ours?: boolean,
-): Promise<{ lab: Lab; charon: Charon; daemon: Sitelinkd }> {
+  ours: boolean | undefined,
+  waitMs: number,
+): Promise<{ lab: Lab; pair: CharonPair }> {
   const { lab, dir } = await labForTest(t, 'ssf');
   const pki = path.join(dir, 'pki');
-  execFileSync('mkdir', ['-p', pki]);
   makeGatewayPki(pki, 4096);
   const nft = await lab.exec('nat', 'nft', ['-f', '-'], { input: DROP_FRAGMENTS });
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
   const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';
-  const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
-  const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
-  const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
   const cert = {
     kind: 'rsa-sig' as const,
     auth: 'rsa-sig',
@@ -64,42 +60,18 @@ async function setUp(
     privateKey: path.join(pki, `${sitelinkdGw}.key`),
     ca: path.join(pki, 'root.pem'),
   };
-  const files = writeGatewayConfig(dir, sitelinkdGw, {
-    id: `${sitelinkdGw}.lab`,
-    peerName: charonGw,
-    remote: seenAs[charonGw],
-    remoteId: `${charonGw}.lab`,
-    local: net[sitelinkdGw],
-    remoteNet: net[charonGw],
-    psk: 'unused-with-certificates',
-    start: sitelinkdGw === 'gwA' ? 'start' : 'none',
-    cert,
-    fragmentation: ours,
+  const pair = await charonPair(lab, dir, {
+    sitelinkdOn: sitelinkdGw,
+    sitelinkd: { psk: 'unused-with-certificates', cert, fragmentation: ours },
+    charon: (side) => swanctlPubkey({ ...side, pki, fragmentation }),
+    charonReady: async (charon) => {
+      const creds = await giveCharonKey(charon, pki, charonGw, 'rsa');
+      t.equal(creds.code, 0, `charon loaded its key ${creds.stderr}`);
+    },
+    waitMs,
   });
-  let d: Sitelinkd | null = null;
-  if (sitelinkdGw === 'gwB') d = await Sitelinkd.start(lab.ns('gwB'), files);
-  const charon = await Charon.start(
-    lab.ns(charonGw),
-    path.join(dir, `charon-${charonGw}`),
-    swanctlPubkey({
-      localAddr: addr[charonGw],
-      remoteAddr: charonGw === 'gwB' ? LAB.natPublic : LAB.gwBWan,
-      self: charonGw,
-      other: sitelinkdGw,
-      localTs: net[charonGw],
-      remoteTs: net[sitelinkdGw],
-      pki,
-      fragmentation,
-    }),
-  );
-  t.teardown(() => charon.stop());
-  copyFileSync(path.join(pki, `${charonGw}.key`), path.join(charon.dir, 'rsa', `${charonGw}.key`));
-  const creds = await charon.swanctl(['--load-creds', '--file', path.join(charon.dir, 'swanctl.conf')]);
-  t.equal(creds.code, 0, `charon loaded its key ${creds.stderr}`);
-  if (sitelinkdGw === 'gwA') d = await Sitelinkd.start(lab.ns('gwA'), files);
-  const daemon = d!;
-  t.teardown(() => daemon.stop());
-  return { lab, charon, daemon };
+  t.teardown(() => pair.stop());
+  return { lab, pair };
 }
 
 for (const sitelinkdGw of ['gwA', 'gwB'] as const) {
@@ -109,15 +81,15 @@ for (const sitelinkdGw of ['gwA', 'gwB'] as const) {
       : 'strongSwan (gwA) initiates to sitelinkd (gwB), fragmented MM5/MM6';
   t.test(title, { skip: skip ?? false }, async (t) => {
     if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-    const { lab, charon, daemon } = await setUp(t, sitelinkdGw, 'force');
+    const { lab, pair } = await setUp(t, sitelinkdGw, 'force', undefined, 30_000);
+    const { charon, daemon } = pair;
     if (sitelinkdGw === 'gwB') {
-      const init = await charon.initiate('lab');
+      const init = pair.initiated!;
       if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${daemon.logText().slice(-5000)}`);
       t.equal(init.code, 0, 'swanctl --initiate succeeded against sitelinkd');
     }
-    const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 30_000, 500);
-    if (!up) t.comment(`sitelinkd log:\n${daemon.logText().slice(-6000)}\n${daemon.recentOutput()}\ncharon log:\n${charon.log().slice(-6000)}`);
-    t.ok(up, 'the tunnel comes up');
+    if (!pair.up) t.comment(pair.logs());
+    t.ok(pair.up, 'the tunnel comes up');
     t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
     t.match(await charon.listSas(), /ESTABLISHED/, 'charon lists an established ISAKMP SA');
 
@@ -148,10 +120,9 @@ for (const sitelinkdGw of ['gwA', 'gwB'] as const) {
 // fragments by the kernel, the NAT drops them, and main mode never completes.
 t.test('control: charon with fragmentation = no cannot come up over this path', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, daemon } = await setUp(t, 'gwA', 'no');
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 12_000, 1000);
-  t.notOk(up, 'no tunnel');
-  t.notMatch(daemon.logText(), /as \d+ fragments/, 'sitelinkd did not fragment: the peer did not announce it');
+  const { lab, pair } = await setUp(t, 'gwA', 'no', undefined, 12_000);
+  t.notOk(pair.up, 'no tunnel');
+  t.notMatch(pair.daemon.logText(), /as \d+ fragments/, 'sitelinkd did not fragment: the peer did not announce it');
   t.ok((await ipFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
 });
 
@@ -160,9 +131,8 @@ t.test('control: charon with fragmentation = no cannot come up over this path', 
 // whole, so the kernel fragments it at IP level and the NAT drops those.
 t.test('control: sitelinkd with gateway fragmentation = no does not fragment', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, daemon } = await setUp(t, 'gwA', 'force', false);
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 12_000, 1000);
-  t.notOk(up, 'no tunnel');
-  t.notMatch(daemon.logText(), /as \d+ fragments/, 'sitelinkd sent no IKE fragments');
+  const { lab, pair } = await setUp(t, 'gwA', 'force', false, 12_000);
+  t.notOk(pair.up, 'no tunnel');
+  t.notMatch(pair.daemon.logText(), /as \d+ fragments/, 'sitelinkd sent no IKE fragments');
   t.ok((await ipFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
 });

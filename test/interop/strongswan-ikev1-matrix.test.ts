@@ -16,9 +16,9 @@ import path from 'node:path';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { run } from '../lib/proc.ts';
-import { CHARON, Charon, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
-import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { CHARON, randomPskHex } from '../lib/strongswan.ts';
+import { charonPair } from '../lib/strongswan-pair.ts';
+import { sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
 import type { ConfigFiles } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
@@ -47,25 +47,16 @@ function allowWeak(files: ConfigFiles): void {
 async function runSuite(t: Test, s: Suite): Promise<void> {
   if (!existsSync(sitelinkdPath)) return void t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, `mx${s.tag}`);
-  const psk = randomPskHex();
-  const charon = await Charon.start(
-    lab.ns('gwB'),
-    path.join(dir, 'charon-gwB'),
-    swanctlConf({
-      name: 'lab', version: 1, ikeProposals: s.ike, espProposals: s.esp, pskHex: psk,
-      localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA,
-    }),
-  );
-  t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB,
-    psk: `0x${psk}`, start: 'start', proposals: s.ike, esp: s.esp,
+  const p = await charonPair(lab, dir, {
+    sitelinkdOn: 'gwA',
+    charon: { ikeProposals: s.ike, espProposals: s.esp },
+    sitelinkd: { proposals: s.ike, esp: s.esp },
+    editConfig: s.allowWeak ? allowWeak : undefined,
   });
-  if (s.allowWeak) allowWeak(files);
-  const d = await Sitelinkd.start(lab.ns('gwA'), files);
-  t.teardown(() => d.stop());
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500);
-  if (!up) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\n${d.recentOutput()}\ncharon log:\n${charon.log().slice(-6000)}`);
+  t.teardown(() => p.stop());
+  const { charon, files } = p;
+  const up = p.up;
+  if (!up) t.comment(p.logs());
   t.ok(up, `the tunnel comes up with IKE ${s.ike}, ESP ${s.esp}`);
   t.ok(await lab.ping('lanA', LAB.lanB, 5), 'lanA pings lanB (5/5)');
   t.ok(await lab.ping('lanB', LAB.lanA, 5), 'lanB pings lanA (5/5)');

@@ -16,20 +16,19 @@
 // the unit tests (ikev2-algorithms.test.ts).
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Lab, LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { CHARON } from '../lib/strongswan.ts';
+import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
-async function traffic(t: Test, lab: Lab, d: Sitelinkd, c: Charon): Promise<void> {
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500);
-  if (!up) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\n${d.recentOutput()}\ncharon log:\n${c.log().slice(-6000)}`);
-  t.ok(up, 'the tunnel comes up');
+async function traffic(t: Test, lab: Lab, p: CharonPair): Promise<void> {
+  if (!p.up) t.comment(p.logs());
+  t.ok(p.up, 'the tunnel comes up');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB');
   t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA');
 }
@@ -38,28 +37,18 @@ const SITELINKD_INITIATES = 'sitelinkd initiates: INVALID_KE_PAYLOAD from charon
 t.test(SITELINKD_INITIATES, { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 's2a');
-  const psk = randomPskHex();
-  const charon = await Charon.start(
-    lab.ns('gwB'),
-    path.join(dir, 'charon-gwB'),
-    swanctlConf({
-      ...charonPskBasics(psk),
-      version: 2,
-      ikeProposals: 'chacha20poly1305-prfsha256-x25519, aes256gcm16-prfsha384-ecp384',
-      espProposals: 'aes256gcm16-ecp384',
-      localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab', localTs: LAB.subnetB, remoteTs: LAB.subnetA,
-    }),
-  );
-  t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB,
-    psk: `0x${psk}`, start: 'start', version: 2,
-    proposals: 'aes256-sha256-modp2048, chacha20poly1305-prfsha256-curve25519',
-    esp: 'aes256gcm16', pfs: 'ecp384', peerLines: ['esn = either'],
+  const p = await charonPair(lab, dir, {
+    sitelinkdOn: 'gwA',
+    version: 2,
+    charon: { ikeProposals: 'chacha20poly1305-prfsha256-x25519, aes256gcm16-prfsha384-ecp384', espProposals: 'aes256gcm16-ecp384' },
+    sitelinkd: {
+      proposals: 'aes256-sha256-modp2048, chacha20poly1305-prfsha256-curve25519',
+      esp: 'aes256gcm16', pfs: 'ecp384', peerLines: ['esn = either'],
+    },
   });
-  const d = await Sitelinkd.start(lab.ns('gwA'), files);
-  t.teardown(() => d.stop());
-  await traffic(t, lab, d, charon);
+  t.teardown(() => p.stop());
+  const { charon, daemon: d, files } = p;
+  await traffic(t, lab, p);
   t.match(d.logText(), /INVALID_KE_PAYLOAD: responder wants group curve25519, retrying/, 'sitelinkd retried with the group charon named');
   const sas = await charon.listSas();
   t.match(sas, /CHACHA20_POLY1305\/PRF_HMAC_SHA2_256\/CURVE_25519/, 'charon: the IKE SA is ChaCha20-Poly1305 over curve25519');
@@ -73,7 +62,7 @@ t.test(SITELINKD_INITIATES, { skip: skip ?? false }, async (t) => {
     const s = await controlRequest(files.socket, 'sas');
     return s.quickMode.length === 1 && s.quickMode[0]!.spiIn !== before;
   }, 10_000, 300);
-  if (!rekeyed) t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-4000)}`);
+  if (!rekeyed) t.comment(p.logs());
   t.ok(rekeyed, 'charon accepted our CREATE_CHILD_SA rekey with KE ecp384');
   t.match(await charon.listSas(), /AES_GCM_16-256\/ECP_384/, 'charon: the rekeyed child has PFS ecp384');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows after the rekey');
@@ -83,37 +72,26 @@ const CHARON_INITIATES = 'charon initiates: INVALID_KE_PAYLOAD from sitelinkd, A
 t.test(CHARON_INITIATES, { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 's2b');
-  const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab', local: LAB.subnetB, remoteNet: LAB.subnetA,
-    psk: `0x${psk}`, start: 'none', version: 2,
-    proposals: 'aes256gcm16-prfsha512-modp3072, aes128gcm16-prfsha256-ecp256',
-    pfs: 'ecp521',
-  });
-  const d = await Sitelinkd.start(lab.ns('gwB'), files);
-  t.teardown(() => d.stop());
-  const charon = await Charon.start(
-    lab.ns('gwA'),
-    path.join(dir, 'charon-gwA'),
-    swanctlConf({
-      ...charonPskBasics(psk),
-      version: 2,
+  const p = await charonPair(lab, dir, {
+    sitelinkdOn: 'gwB',
+    version: 2,
+    sitelinkd: { proposals: 'aes256gcm16-prfsha512-modp3072, aes128gcm16-prfsha256-ecp256', pfs: 'ecp521' },
+    charon: {
       ikeProposals: 'aes128gcm16-prfsha256-ecp256, aes256gcm16-prfsha512-modp3072',
       espProposals: 'aes128gcm16-ecp521',
-      localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB,
       childExtra: { rekey_time: '8s', life_time: '30s', rand_time: '0s' },
-    }),
-  );
-  t.teardown(() => charon.stop());
-  const init = await charon.initiate('lab');
-  if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
-  t.equal(init.code, 0, 'swanctl --initiate succeeded against sitelinkd');
-  await traffic(t, lab, d, charon);
+    },
+  });
+  t.teardown(() => p.stop());
+  const { charon, daemon: d, files } = p;
+  if (p.initiated?.code !== 0) t.comment(`swanctl: ${p.initiated?.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
+  t.equal(p.initiated?.code, 0, 'swanctl --initiate succeeded against sitelinkd');
+  await traffic(t, lab, p);
   t.match(d.logText(), /INVALID_KE_PAYLOAD/, 'sitelinkd asked charon for another group');
   const sas = await charon.listSas();
   t.match(sas, /AES_GCM_16-256\/PRF_HMAC_SHA2_512\/MODP_3072/, "charon: the IKE SA is sitelinkd's preferred AES-GCM suite");
   const rekeyed = await waitUntil(() => (d.logText().match(/child SA pair installed/g) ?? []).length >= 2 && /child SA pair removed/.test(d.logText()), 30_000, 500);
-  if (!rekeyed) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-4000)}`);
+  if (!rekeyed) t.comment(p.logs());
   t.ok(rekeyed, "sitelinkd answered charon's rekey with KE ecp521");
   const ours = await controlRequest(files.socket, 'sas');
   t.equal(ours.quickMode.length, 1, 'one child SA pair left');

@@ -13,14 +13,15 @@
 // Traffic must flow and charon must log that it verified our signature.
 import t from 'tap';
 import type * as Tap from 'tap';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LAB, labForTest, type Lab } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon } from '../lib/strongswan.ts';
+import { CHARON } from '../lib/strongswan.ts';
+import { charonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
-import { makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
+import { giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
@@ -44,78 +45,18 @@ async function ipFragmentsDropped(lab: Lab): Promise<number> {
   return Number(m[1]);
 }
 
-/** charon's swanctl.conf: IKEv2, pubkey auth with `self`'s certificate, optional PPK. */
-function charonConf(o: {
-  localAddr: string;
-  remoteAddr: string;
-  localId: string;
-  remoteId: string;
-  cert: string;
-  ca: string;
-  localTs: string;
-  remoteTs: string;
-  ppkRequired: boolean;
-}): string {
-  return [
-    'connections {',
-    '  lab {',
-    '    version = 2',
-    `    local_addrs = ${o.localAddr}`,
-    `    remote_addrs = ${o.remoteAddr}`,
-    '    proposals = aes128-sha256-modp2048',
-    '    encap = yes',
-    '    fragmentation = yes',
-    `    ppk_id = ${PPK_ID}`,
-    `    ppk_required = ${o.ppkRequired ? 'yes' : 'no'}`,
-    '    local {',
-    '      auth = pubkey',
-    `      certs = ${o.cert}`,
-    `      id = "${o.localId}"`,
-    '    }',
-    '    remote {',
-    '      auth = pubkey',
-    `      id = "${o.remoteId}"`,
-    `      cacerts = ${o.ca}`,
-    '    }',
-    '    children {',
-    '      lab {',
-    '        mode = tunnel',
-    `        local_ts = ${o.localTs}`,
-    `        remote_ts = ${o.remoteTs}`,
-    '        esp_proposals = aes128gcm16',
-    '      }',
-    '    }',
-    '  }',
-    '}',
-    'secrets {',
-    '  ppk-lab {',
-    `    secret = 0x${PPK_HEX}`,
-    `    id = ${PPK_ID}`,
-    '  }',
-    '}',
-    '',
-  ].join('\n');
-}
-
 t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'v2a');
   const nft = await lab.exec('nat', 'nft', ['-f', '-'], { input: DROP_FRAGMENTS });
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
   const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
-  const addr = { gwA: LAB.gwAWan, gwB: LAB.gwBWan };
   const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
 
-  // One PKI per key type for the whole file (4096-bit keys take seconds to make).
-  const pkis = new Map<4096 | 'ec', string>();
+  // One PKI per key type for the whole file (copied from test-pki's cache).
   const pkiFor = (key: 4096 | 'ec'): string => {
-    let pki = pkis.get(key);
-    if (!pki) {
-      pki = path.join(dir, `pki-${key}`);
-      mkdirSync(pki, { recursive: true });
-      makeGatewayPki(pki, key);
-      pkis.set(key, pki);
-    }
+    const pki = path.join(dir, `pki-${key}`);
+    if (!existsSync(pki)) makeGatewayPki(pki, key);
     return pki;
   };
 
@@ -128,52 +69,44 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
     const other = me === 'gwA' ? 'gwB' : 'gwA';
     const id = (gw: string): string => (c.dn ? `O=sitelink lab, CN=${gw}.lab` : `${gw}.lab`);
     const kind = c.key === 'ec' ? ('ecdsa-sig' as const) : ('rsa-sig' as const);
-    const files = writeGatewayConfig(path.join(dir), `${c.name}-${me}`, {
-      id: c.dn ? `dn:${id(me)}` : id(me),
-      peerName: other,
-      remote: seenAs[other],
-      remoteId: c.dn ? `dn:${id(other)}` : id(other),
-      pskId: 'unused.lab',
-      secretsExtra: `ppk {\n  ${c.ourPpkId ?? PPK_ID} = 0x${PPK_HEX}\n}\n`,
-      local: net[me],
-      remoteNet: net[other],
-      psk: 'unused-with-certificates',
-      start: me === 'gwA' ? 'start' : 'none',
+    const p = await charonPair(lab, dir, {
+      sitelinkdOn: me,
       version: 2,
-      cert: { kind, certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
-      peerLines: [`ppk = ${c.ourPpkId ?? PPK_ID}`, `ppk-required = ${c.ppkRequired ? 'yes' : 'no'}`],
-    });
-    let d: Sitelinkd | null = null;
-    if (me === 'gwB') d = await Sitelinkd.start(lab.ns('gwB'), files);
-    const charon = await Charon.start(
-      lab.ns(other),
-      path.join(dir, `charon-${c.name}`),
-      charonConf({
-        localAddr: addr[other],
-        remoteAddr: other === 'gwB' ? LAB.natPublic : LAB.gwBWan,
+      name: c.name,
+      sitelinkd: {
+        id: c.dn ? `dn:${id(me)}` : id(me),
+        remoteId: c.dn ? `dn:${id(other)}` : id(other),
+        pskId: 'unused.lab',
+        secretsExtra: `ppk {\n  ${c.ourPpkId ?? PPK_ID} = 0x${PPK_HEX}\n}\n`,
+        psk: 'unused-with-certificates',
+        cert: { kind, certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
+        peerLines: [`ppk = ${c.ourPpkId ?? PPK_ID}`, `ppk-required = ${c.ppkRequired ? 'yes' : 'no'}`],
+      },
+      charon: (side) => swanctlPubkey({
+        ...side,
+        pki,
+        version: 2,
+        fragmentation: 'yes',
         localId: id(other),
         remoteId: id(me),
-        cert: path.join(pki, `${other}.pem`),
-        ca: path.join(pki, 'root.pem'),
-        localTs: net[other],
-        remoteTs: net[me],
-        ppkRequired: c.ppkRequired,
+        connExtra: { ppk_id: PPK_ID, ppk_required: c.ppkRequired ? 'yes' : 'no' },
+        secrets: ['ppk-lab {', `  secret = 0x${PPK_HEX}`, `  id = ${PPK_ID}`, '}'],
       }),
-    );
-    copyFileSync(path.join(pki, `${other}.key`), path.join(charon.dir, c.key === 'ec' ? 'ecdsa' : 'rsa', `${other}.key`));
-    const creds = await charon.swanctl(['--load-creds', '--file', path.join(charon.dir, 'swanctl.conf')]);
-    t.equal(creds.code, 0, `charon loaded its key and the PPK ${creds.stderr}`);
-    if (me === 'gwA') d = await Sitelinkd.start(lab.ns('gwA'), files);
-    const daemon = d!;
+      charonReady: async (charon) => {
+        const creds = await giveCharonKey(charon, pki, other, c.key === 'ec' ? 'ec' : 'rsa');
+        t.equal(creds.code, 0, `charon loaded its key and the PPK ${creds.stderr}`);
+      },
+      waitMs: 30_000,
+    });
+    const { charon, daemon, files } = p;
     try {
       if (me === 'gwB') {
-        const init = await charon.initiate('lab');
+        const init = p.initiated!;
         if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${daemon.logText().slice(-5000)}`);
         t.equal(init.code, 0, 'swanctl --initiate succeeded against sitelinkd');
       }
-      const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 30_000, 500);
-      if (!up) t.comment(`sitelinkd log:\n${daemon.logText().slice(-6000)}\n${daemon.recentOutput()}\ncharon log:\n${charon.log().slice(-6000)}`);
-      t.ok(up, 'the tunnel comes up');
+      if (!p.up) t.comment(p.logs());
+      t.ok(p.up, 'the tunnel comes up');
       t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
       const sas = await charon.listSas();
       t.match(sas, /ESTABLISHED, IKEv2/, 'charon lists an established IKEv2 SA');
@@ -199,8 +132,7 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
       const n = await lab.counters();
       t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
     } finally {
-      await daemon.stop();
-      await charon.stop();
+      await p.stop();
     }
   };
 

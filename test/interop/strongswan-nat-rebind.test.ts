@@ -4,12 +4,12 @@
 // ways and for the next IKE exchange, here a quick mode rekey charon starts.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { CHARON } from '../lib/strongswan.ts';
+import { charonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
@@ -17,26 +17,11 @@ const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 t.test("strongSwan behind a NAT that rebinds: sitelinkd follows charon's new port", { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'snr');
-  const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk: `0x${psk}`,
-    start: 'none',
-  });
-  const d = await Sitelinkd.start(lab.ns('gwB'), files);
-  t.teardown(() => d.stop());
-  const charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), swanctlConf({
-    ...charonPskBasics(psk),
-    localAddr: LAB.gwAWan, remoteAddr: LAB.gwBWan, localId: 'gwA.lab', remoteId: 'gwB.lab', localTs: LAB.subnetA, remoteTs: LAB.subnetB,
-  }));
-  t.teardown(() => charon.stop());
-  t.equal((await charon.initiate('lab')).code, 0, 'charon brought the tunnel up');
-  t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500), 'traffic flows');
+  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwB' });
+  t.teardown(() => p.stop());
+  const { charon, daemon: d } = p;
+  t.equal(p.initiated?.code, 0, 'charon brought the tunnel up');
+  t.ok(p.up, 'traffic flows');
   const before = await controlRequest(d.files.socket, 'sas');
   t.equal(before.mainMode[0]?.remote, `${LAB.natPublic}:4500`, "sitelinkd sees charon at the NAT's port 4500");
 

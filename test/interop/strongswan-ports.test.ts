@@ -7,13 +7,13 @@
 // the main table and leaves in clear, where the lab's NAT drops and counts it.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { CHARON } from '../lib/strongswan.ts';
+import { charonPair } from '../lib/strongswan-pair.ts';
 import { tcpTransfer } from '../lib/iperf.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl', '/usr/bin/iperf3']);
@@ -21,19 +21,14 @@ const skip = labSkipReason([CHARON, '/usr/sbin/swanctl', '/usr/bin/iperf3']);
 t.test('sitelinkd negotiates a TCP/5201-only tunnel with strongSwan', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'spt');
-  const psk = randomPskHex();
-  const charon = await Charon.start(lab.ns('gwB'), path.join(dir, 'charon-gwB'), swanctlConf({
-    ...charonPskBasics(psk),
-    localAddr: LAB.gwBWan, remoteAddr: LAB.natPublic, localId: 'gwB.lab', remoteId: 'gwA.lab',
-    localTs: `${LAB.subnetB}[tcp/5201]`, remoteTs: `${LAB.subnetA}[tcp]`,
-  }));
-  t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB,
-    psk: `0x${psk}`, start: 'start', filter: { protocol: 'tcp', destinationPorts: '5201' },
+  const p = await charonPair(lab, dir, {
+    sitelinkdOn: 'gwA',
+    charon: { localTs: `${LAB.subnetB}[tcp/5201]`, remoteTs: `${LAB.subnetA}[tcp]` },
+    sitelinkd: { filter: { protocol: 'tcp', destinationPorts: '5201' } },
+    waitMs: 0,
   });
-  const d = await Sitelinkd.start(lab.ns('gwA'), files);
-  t.teardown(() => d.stop());
+  t.teardown(() => p.stop());
+  const { charon, daemon: d } = p;
   const up = await waitUntil(async () => (await controlRequest(d.files.socket, 'sas')).quickMode.length === 1, 25_000, 250);
   if (!up) t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-5000)}`);
   t.ok(up, 'the IPsec SA pair is up');

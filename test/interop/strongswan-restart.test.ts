@@ -6,60 +6,32 @@
 //   2. sitelinkd on gwA restarts and initiates to charon on gwB.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
+import { CHARON, countSas } from '../lib/strongswan.ts';
+import { charonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
-/** How many IKE SAs and installed child SAs `swanctl --list-sas` shows. */
-function countSas(listing: string): { ike: number; child: number } {
-  return { ike: (listing.match(/ESTABLISHED/g) ?? []).length, child: (listing.match(/INSTALLED/g) ?? []).length };
-}
-
 t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one pair', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'srs');
-  const psk = randomPskHex();
-  const files = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk: `0x${psk}`,
-    start: 'none',
-  });
-  const d = await Sitelinkd.start(lab.ns('gwB'), files);
-  t.teardown(() => d.stop());
-  const conf = swanctlConf({
-    ...charonPskBasics(psk),
-    localAddr: LAB.gwAWan,
-    remoteAddr: LAB.gwBWan,
-    localId: 'gwA.lab',
-    remoteId: 'gwB.lab',
-    localTs: LAB.subnetA,
-    remoteTs: LAB.subnetB,
-  });
-  let charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), conf);
-  t.teardown(() => charon.stop());
-  t.equal((await charon.initiate('lab')).code, 0, 'charon brought the tunnel up');
-  t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500), 'traffic flows');
+  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwB' });
+  t.teardown(() => p.stop());
+  const d = p.daemon;
+  t.equal(p.initiated?.code, 0, 'charon brought the tunnel up');
+  t.ok(p.up, 'traffic flows');
   const before = await controlRequest(d.files.socket, 'sas');
   t.equal(before.quickMode.length, 1, 'sitelinkd holds one pair');
 
-  await charon.crash();
-  await charon.stop();
-  charon = await Charon.start(lab.ns('gwA'), path.join(dir, 'charon-gwA'), conf);
-  const init = await charon.initiate('lab');
+  await p.restartCharon();
+  const init = await p.charon.initiate('lab');
   if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
   t.equal(init.code, 0, 'the restarted charon negotiated again');
-  t.match(charon.log(), /generating ID_PROT request 0 \[ ID HASH N\(INITIAL_CONTACT\) \]/, 'charon sent INITIAL-CONTACT in MM5');
+  t.match(p.charon.log(), /generating ID_PROT request 0 \[ ID HASH N\(INITIAL_CONTACT\) \]/, 'charon sent INITIAL-CONTACT in MM5');
   t.ok(await waitUntil(() => /INITIAL-CONTACT.*peer restarted: dropping older SAs/.test(d.logText()), 5000, 100), 'sitelinkd dropped the SAs of the old charon');
   const after = await controlRequest(d.files.socket, 'sas');
   t.equal(after.mainMode.length, 1, 'one ISAKMP SA left');
@@ -73,42 +45,18 @@ t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one p
 t.test('sitelinkd restarts (SIGKILL) and initiates again: strongSwan keeps one pair', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'srd');
-  const psk = randomPskHex();
-  const charon = await Charon.start(
-    lab.ns('gwB'),
-    path.join(dir, 'charon-gwB'),
-    swanctlConf({
-      ...charonPskBasics(psk),
-      localAddr: LAB.gwBWan,
-      remoteAddr: LAB.natPublic,
-      localId: 'gwB.lab',
-      remoteId: 'gwA.lab',
-      localTs: LAB.subnetB,
-      remoteTs: LAB.subnetA,
-    }),
-  );
-  t.teardown(() => charon.stop());
-  const files = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk: `0x${psk}`,
-    start: 'start',
-  });
-  let d = await Sitelinkd.start(lab.ns('gwA'), files);
-  t.teardown(() => d.stop());
-  t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500), 'the tunnel comes up');
+  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwA' });
+  t.teardown(() => p.stop());
+  const charon = p.charon;
+  t.ok(p.up, 'the tunnel comes up');
   t.same(countSas(await charon.listSas()), { ike: 1, child: 1 }, 'charon holds one IKE SA and one child SA');
 
-  d.kill('SIGKILL');
-  t.ok(await waitUntil(() => !d.running, 5000, 50), 'sitelinkd is gone (no Deletes sent)');
-  t.same(countSas(await charon.listSas()), { ike: 1, child: 1 }, 'charon still holds the old SAs');
-  d = await Sitelinkd.start(lab.ns('gwA'), files);
+  await p.restartSitelinkd(async () => {
+    t.notOk(p.daemon.running, 'sitelinkd is gone (no Deletes sent)');
+    t.same(countSas(await charon.listSas()), { ike: 1, child: 1 }, 'charon still holds the old SAs');
+  });
   const back = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500);
-  if (!back) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-6000)}`);
+  if (!back) t.comment(p.logs());
   t.ok(back, 'the restarted sitelinkd brought the tunnel back');
   t.match(charon.log(), /destroying duplicate IKE_SA for peer 'gwA\.lab', received INITIAL_CONTACT/, 'charon took INITIAL-CONTACT from the restarted sitelinkd');
   const one = await waitUntil(async () => { const n = countSas(await charon.listSas()); return n.ike === 1 && n.child === 1; }, 10_000, 250);

@@ -1,8 +1,13 @@
-// Two strongSwan gateways on the lab: gwA (behind the NAT, initiator) and gwB.
+// strongSwan pairs on the lab: two charons (startStrongswanPair: gwA behind the
+// NAT initiates to gwB), or charon and sitelinkd (charonPair), the setup of the
+// interop tests in test/interop.
 import path from 'node:path';
 import type { Lab } from './lab.ts';
 import { LAB } from './lab.ts';
-import { Charon, randomPskHex, swanctlConf } from './strongswan.ts';
+import type { RunResult } from './proc.ts';
+import { Charon, charonPskBasics, randomPskHex, swanctlConf, type SwanctlPeer } from './strongswan.ts';
+import { waitUntil } from './wait.ts';
+import { Sitelinkd, writeGatewayConfig, type ConfigFiles, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
 
 export interface PairOptions {
   version: 1 | 2;
@@ -43,4 +48,172 @@ export async function startStrongswanPair(lab: Lab, opts: PairOptions): Promise<
     throw e;
   }
   return { gwA, gwB, stop: async () => { await gwA.stop(); await gwB.stop(); } };
+}
+
+/** One side of the lab as charon's swanctl.conf needs it (see charonPair). */
+export interface CharonSide {
+  /** The gateway charon runs on and the one sitelinkd runs on. */
+  self: Gateway;
+  other: Gateway;
+  localAddr: string;
+  /** sitelinkd's address as charon sees it (the NAT's public address for gwA). */
+  remoteAddr: string;
+  localId: string;
+  remoteId: string;
+  localTs: string;
+  remoteTs: string;
+}
+
+export type Gateway = 'gwA' | 'gwB';
+
+export interface CharonPairOptions {
+  /** The gateway sitelinkd runs on; charon takes the other. gwA is behind the NAT. */
+  sitelinkdOn: Gateway;
+  /** Who initiates (default: whoever is on gwA): charon with swanctl --initiate,
+   * sitelinkd with start = start. The responder is started first. */
+  initiator?: 'sitelinkd' | 'charon';
+  /** IKE version of both sides (default 1). */
+  version?: 1 | 2;
+  /** The PSK as hex (default: a random one). */
+  pskHex?: string;
+  /** charon's swanctl.conf: changes to the PSK connection charonPskBasics() and the lab
+   * addresses make, or a function that writes the whole text (e.g. certificates). */
+  charon?: Partial<SwanctlPeer> | ((side: CharonSide) => string);
+  /** Runs once charon is up and before anyone initiates (e.g. load its private key). */
+  charonReady?: (charon: Charon) => Promise<void>;
+  /** Changes to sitelinkd's GatewayConfig (default: the lab's ids, subnets and PSK). */
+  sitelinkd?: Partial<GatewayConfig>;
+  /** Edits sitelinkd's written config files before it starts (e.g. a line GatewayConfig has no field for). */
+  editConfig?: (files: ConfigFiles) => void;
+  /** Base name of sitelinkd's files in `dir` and of charon's state folder (default: the gateways'). */
+  name?: string;
+  /** How long to wait for lanA to reach lanB through the tunnel (default 25 s); 0 does not wait. */
+  waitMs?: number;
+}
+
+export interface CharonPair {
+  charon: Charon;
+  daemon: Sitelinkd;
+  files: ConfigFiles;
+  pskHex: string;
+  /** swanctl --initiate's result when charon initiated, else null. */
+  initiated: RunResult | null;
+  /** Whether lanA pinged lanB within waitMs (null when not waited for). */
+  up: boolean | null;
+  /** sitelinkd's and charon's logs (tails), for a t.comment when something failed. */
+  logs(): string;
+  /** charon dies without a Delete (SIGKILL: a crash or power cut) and starts again with
+   * the same config; `whileDown` runs in between. */
+  restartCharon(whileDown?: () => Promise<void>): Promise<void>;
+  /** The same for sitelinkd (same files; it initiates again if it did before). */
+  restartSitelinkd(whileDown?: () => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const NET = { gwA: LAB.subnetA, gwB: LAB.subnetB } as const;
+const ADDR = { gwA: LAB.gwAWan, gwB: LAB.gwBWan } as const;
+/** Where each gateway is seen from the other: gwA only through the NAT. */
+const SEEN_AS = { gwA: LAB.natPublic, gwB: LAB.gwBWan } as const;
+
+/**
+ * sitelinkd on one gateway and charon on the other, the setup every strongSwan
+ * interop test repeats: the responder starts first, then the initiator, and (unless
+ * waitMs = 0) the tunnel is waited for. Assertions stay with the caller: it gets
+ * swanctl's result and whether traffic flowed. Stop it with pair.stop() (teardown).
+ */
+export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions): Promise<CharonPair> {
+  const me = opts.sitelinkdOn;
+  const other: Gateway = me === 'gwA' ? 'gwB' : 'gwA';
+  const initiator = opts.initiator ?? (me === 'gwA' ? 'sitelinkd' : 'charon');
+  const version = opts.version ?? 1;
+  const pskHex = opts.pskHex ?? randomPskHex();
+  const side: CharonSide = {
+    self: other,
+    other: me,
+    localAddr: ADDR[other],
+    remoteAddr: SEEN_AS[me],
+    localId: `${other}.lab`,
+    remoteId: `${me}.lab`,
+    localTs: NET[other],
+    remoteTs: NET[me],
+  };
+  const conf = typeof opts.charon === 'function'
+    ? opts.charon(side)
+    : swanctlConf({
+      ...charonPskBasics(pskHex),
+      version,
+      localAddr: side.localAddr,
+      remoteAddr: side.remoteAddr,
+      localId: side.localId,
+      remoteId: side.remoteId,
+      localTs: side.localTs,
+      remoteTs: side.remoteTs,
+      ...opts.charon,
+    });
+  const files = writeGatewayConfig(dir, opts.name ?? me, {
+    id: `${me}.lab`,
+    peerName: other,
+    remote: SEEN_AS[other],
+    remoteId: `${other}.lab`,
+    local: NET[me],
+    remoteNet: NET[other],
+    psk: `0x${pskHex}`,
+    start: initiator === 'sitelinkd' ? 'start' : 'none',
+    ...(version === 2 ? { version: 2 as const } : {}),
+    ...opts.sitelinkd,
+  });
+  opts.editConfig?.(files);
+  const charonDir = path.join(dir, opts.name ? `charon-${opts.name}` : `charon-${other}`);
+  const startCharon = async (): Promise<Charon> => {
+    const c = await Charon.start(lab.ns(other), charonDir, conf);
+    try {
+      await opts.charonReady?.(c);
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  };
+
+  let charon: Charon | null = null;
+  let daemon: Sitelinkd | null = null;
+  try {
+    if (initiator === 'charon') daemon = await Sitelinkd.start(lab.ns(me), files);
+    charon = await startCharon();
+    if (initiator === 'sitelinkd') daemon = await Sitelinkd.start(lab.ns(me), files);
+  } catch (e) {
+    await charon?.stop();
+    await daemon?.stop();
+    throw e;
+  }
+  const pair: CharonPair = {
+    charon,
+    daemon: daemon!,
+    files,
+    pskHex,
+    initiated: null,
+    up: null,
+    logs: () =>
+      `sitelinkd log:\n${pair.daemon.logText().slice(-6000)}\n${pair.daemon.recentOutput()}\ncharon log:\n${pair.charon.log().slice(-6000)}`,
+    restartCharon: async (whileDown) => {
+      await pair.charon.crash();
+      await whileDown?.();
+      await pair.charon.stop();
+      pair.charon = await startCharon();
+    },
+    restartSitelinkd: async (whileDown) => {
+      pair.daemon.kill('SIGKILL');
+      await waitUntil(() => !pair.daemon.running, 5000, 50);
+      await whileDown?.();
+      pair.daemon = await Sitelinkd.start(lab.ns(me), files);
+    },
+    stop: async () => {
+      await pair.daemon.stop();
+      await pair.charon.stop();
+    },
+  };
+  if (initiator === 'charon') pair.initiated = await pair.charon.initiate('lab');
+  const waitMs = opts.waitMs ?? 25_000;
+  if (waitMs > 0) pair.up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), waitMs, 500);
+  return pair;
 }

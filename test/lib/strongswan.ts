@@ -133,6 +133,11 @@ export function charonPskBasics(pskHex: string): Pick<SwanctlPeer, 'name' | 'ver
   return { name: 'lab', version: 1, ikeProposals: 'aes128-sha256-modp2048', espProposals: 'aes128gcm16', pskHex };
 }
 
+/** How many IKE SAs and installed child SAs a `swanctl --list-sas` listing shows. */
+export function countSas(listing: string): { ike: number; child: number } {
+  return { ike: (listing.match(/ESTABLISHED/g) ?? []).length, child: (listing.match(/INSTALLED/g) ?? []).length };
+}
+
 export function randomPskHex(bytes = 32): string {
   return randomBytes(bytes).toString('hex');
 }
