@@ -162,3 +162,84 @@ t.test('a lost QM3 is recovered: the responder retransmits QM2, the initiator an
   t.same(h.deletes.B, [], 'nothing was deleted on the way');
   t.ok(consistent(h));
 });
+
+/**
+ * What each side's engine holds, replayed from the install/delete actions in the order
+ * the nodes emitted them: inbound SPIs, and outbound SPIs in install order (the engine
+ * sends on the newest of equally specific SAs, native/src/sadb.h). `gaps()` replays the
+ * steps since the last call and returns those after which a side would send on an SA
+ * the other side cannot receive (or has nothing to send on): lost traffic.
+ */
+class EngineModel {
+  readonly in = { A: new Set<number>(), B: new Set<number>() };
+  readonly out: { A: number[]; B: number[] } = { A: [], B: [] };
+  #seen = 0;
+  constructor(readonly h: Harness) {}
+  sending(side: 'A' | 'B'): number | undefined {
+    return this.out[side].at(-1);
+  }
+  gaps(): string[] {
+    const bad: string[] = [];
+    for (; this.#seen < this.h.steps.length; this.#seen++) {
+      const { side, actions } = this.h.steps[this.#seen]!;
+      for (const a of actions) {
+        if (a.kind === 'install' && a.sa.direction === 'in') this.in[side].add(a.sa.spi);
+        else if (a.kind === 'install') this.out[side].push(a.sa.spi);
+        else if (a.kind === 'delete' && a.direction === 'in') this.in[side].delete(a.spi);
+        else if (a.kind === 'delete') this.out[side] = this.out[side].filter((x) => x !== a.spi);
+      }
+      for (const [from, to] of [['A', 'B'], ['B', 'A']] as const) {
+        const spi = this.sending(from);
+        if (spi === undefined || !this.in[to].has(spi)) bad.push(`step ${this.#seen}: ${from} sends on ${spi?.toString(16) ?? 'nothing'}, ${to} cannot receive it`);
+      }
+    }
+    return bad;
+  }
+}
+
+// Issue 17: with the session key refresh limit reached on both gateways, a kilobyte
+// soft limit (symmetric traffic: both sides at once) makes both start a new main mode,
+// then a quick mode under it. Each side used to delete the peer's new ISAKMP SA as the
+// one its own replacement superseded, so both new SAs died and the queued quick modes
+// went unanswered until the old pair's hard lifetime: seconds with no pair at all. Then
+// the duplicate pairs the two quick modes made were each retired on the side whose
+// install time called it the older one (times differ by the network delay), and a
+// pair's Delete under the other ISAKMP SA was ignored: the sides' pair sets diverged.
+for (const limit of [1, 3]) {
+  t.test(`refresh limit ${limit} reached on both sides at once: new main modes collide, always a pair to send on`, async (t) => {
+    const h = new Harness({ peerA: { quickModeLimit: limit }, peerB: { quickModeLimit: limit } });
+    h.bringUp();
+    const engine = new EngineModel(h);
+    engine.gaps();
+    const gaps: string[] = [];
+    const mm1 = (): number => h.logs.A.filter((l) => l.startsWith('MM1')).length + h.logs.B.filter((l) => l.startsWith('MM1')).length;
+    const mm0 = mm1();
+    for (let round = 0; round < 2 * limit + 2; round++) {
+      h.advance(1000);
+      // The pair both sides send on reaches its soft limit on both at the same instant.
+      const outA = engine.sending('A')!;
+      const outB = engine.sending('B')!;
+      h.apply('A', h.a.saLimit(outA, 'out', false));
+      h.apply('B', h.b.saLimit(outB, 'out', false));
+      h.pump();
+      gaps.push(...engine.gaps());
+      for (let i = 0; i < 20; i++) {
+        h.advance(1000);
+        gaps.push(...engine.gaps());
+      }
+      t.not(engine.sending('A'), outA, `round ${round}: A sends on a new pair`);
+    }
+    t.ok(mm1() - mm0 >= 4, `new main modes ran on both sides (${mm1() - mm0})`);
+    // Then the pairs' lifetimes in seconds (3600 s) run out, duplicates are retired.
+    for (let i = 0; i < 400; i++) {
+      h.advance(10_000);
+      gaps.push(...engine.gaps());
+    }
+    t.same(gaps.slice(0, 5), [], 'at every step each side sends on a pair the other can receive');
+    t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
+    t.ok(consistent(h), 'both sides hold the same pairs');
+    t.ok(h.a.status().flatMap((s) => s.children).length <= 2, 'duplicates were retired');
+    t.same(h.a.timerIndexErrors(), []);
+    t.same(h.b.timerIndexErrors(), []);
+  });
+}

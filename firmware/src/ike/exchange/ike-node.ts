@@ -261,9 +261,14 @@ export class IkeNode implements TimerHost {
         sa.children.push(...other.children);
         other.children = [];
         this.removeSa(other, other.retired === 'expired');
-      } else if (sa.replacing && other.state === 'ESTABLISHED') {
+      } else if (sa.replacing && other.state === 'ESTABLISHED' && other.createdAt <= (sa.replacesUpTo ?? -Infinity)) {
         // Our ISAKMP SA rekey: the IPsec SAs live on under the new ISAKMP SA, the old
-        // one is deleted (the peer moves its IPsec SAs when that Delete arrives).
+        // one is deleted (the peer moves its IPsec SAs when that Delete arrives). Only
+        // the SAs this main mode was started to replace: a main mode the peer started
+        // at the same time (both reached the refresh limit or the lifetime margin) is a
+        // duplicate that lives to its own expiry, as strongSwan and Windows keep them.
+        // Deleting it here made both sides delete each other's new SA, and the quick
+        // modes queued under them went unanswered until the old pairs expired.
         sa.children.push(...other.children);
         other.children = [];
         this.removeSa(other, true);
@@ -307,8 +312,9 @@ export class IkeNode implements TimerHost {
     }
     // Session key refresh limit reached: the next quick mode runs under a fresh main
     // mode (fresh SKEYID_d; with limit 1 this is master key PFS).
-    const fresh =
-      this.#sasOf(sa.peer.name).find((o) => o.replacing && o.role === 'initiator' && o.state !== 'ESTABLISHED') ?? this.#replace(sa);
+    const running = this.#sasOf(sa.peer.name).find((o) => o.replacing && o.role === 'initiator' && o.state !== 'ESTABLISHED');
+    if (running) running.replacesUpTo = Math.max(running.replacesUpTo ?? -Infinity, sa.createdAt);
+    const fresh = running ?? this.#replace(sa);
     if (rekeyOf !== undefined) fresh.queuedRekeys.push({ tunnel, rekeyOf });
     else if (!fresh.queued.includes(tunnel)) fresh.queued.push(tunnel);
   }
@@ -813,9 +819,15 @@ export class IkeNode implements TimerHost {
     }
     if (!fx) return;
     for (const r of fx.refusedQuickModes) peerRefusedQuickMode(this, sa, r.messageId, r.notifyType);
+    // A pair may be filed under another ISAKMP SA with this peer than the one the Delete
+    // came under (duplicate main modes after a collision, pairs moved to a replacement):
+    // the peer deleted it all the same, and ignoring that left the two sides with
+    // different pair sets, so later each retired a pair the other still sent on.
     for (const spi of fx.deletedOutSpis) {
-      const c = sa.children.find((x) => x.outSpi === spi);
-      if (c) retireChild(this, sa, c, false);
+      for (const o of this.#sasOf(sa.peer.name)) {
+        const c = o.children.find((x) => x.outSpi === spi);
+        if (c) retireChild(this, o, c, false);
+      }
     }
     if (fx.deleteIsakmp) {
       this.log('info', sa, 'informational', 'DELETE', 'peer deleted the ISAKMP SA');
@@ -865,6 +877,7 @@ export class IkeNode implements TimerHost {
     const remote = sa.peer.remoteAddress === ROAMING ? sa.remote.address : sa.peer.remoteAddress;
     const fresh = initiateMainMode(this, sa.peer, { address: sa.peer.localAddress, port: IKE_PORT }, { address: remote, port: IKE_PORT });
     fresh.replacing = true;
+    fresh.replacesUpTo = sa.createdAt;
     this.#addSa(fresh);
     return fresh;
   }

@@ -164,6 +164,10 @@ export interface IsakmpSa {
   sendInitialContact: boolean;
   /** Started to replace an ISAKMP SA nearing its lifetime: takes over its IPsec SAs. */
   replacing: boolean;
+  /** A replacement supersedes the SAs created up to this instant (the SA it was started
+   * for and older ones), not SAs the peer started meanwhile: when both sides start a new
+   * main mode at once, each must not delete the other's (timers.ts, superseded()). */
+  replacesUpTo?: number;
   /** Tunnels to negotiate once main mode completes. */
   queued: TunnelPolicy[];
   /** Rekeys waiting for this (replacement) main mode: the pairs' reqids. */

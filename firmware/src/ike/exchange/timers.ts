@@ -4,7 +4,7 @@
 // replacement, and RFC 3706 dead peer detection.
 
 import type { ExchangeContext } from './context.ts';
-import { expireLingeringInbound, retireChild } from './child-sa.ts';
+import { expireLingeringInbound, REKEY_INBOUND_LINGER_MS, retireChild } from './child-sa.ts';
 import { fail } from './fail.ts';
 import { dpdSilence, mainModeSilence, quickModeSilence } from './failure.ts';
 import { sendDpd } from './informational.ts';
@@ -179,13 +179,22 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
 }
 
 /**
- * Which of two pairs serving one tunnel is the newer one. Pairs installed at the same
- * instant (both sides initiated at once) are ordered by their SPIs, which both sides
- * share (swapped), so both retire the same pair and keep the same one; by time alone
- * each side would keep rekeying its duplicate.
+ * Pairs of one tunnel installed this close together come from one collision: both sides
+ * rekeyed (or initiated, or started a new main mode) at once, each side's quick mode
+ * made a pair, and both sides hold both. A rekey of one pair by the other side comes
+ * most of a lifetime later (REKEY_FRACTION, validator minimum 60 s).
  */
-function newerPair(x: ChildSa, c: ChildSa): boolean {
-  if (x.createdAt !== c.createdAt) return x.createdAt > c.createdAt;
+export const PAIR_COLLISION_WINDOW_MS = 10_000;
+
+/**
+ * Which of two pairs serving one tunnel is the newer one. Both sides must give the same
+ * answer, or each retires the pair the other keeps and neither is left: install times
+ * differ between the sides by the network delay, so for pairs from one collision they
+ * can order the two pairs either way. Those are ordered by their SPIs instead, which
+ * both sides share (swapped).
+ */
+export function newerPair(x: ChildSa, c: ChildSa): boolean {
+  if (Math.abs(x.createdAt - c.createdAt) >= PAIR_COLLISION_WINDOW_MS) return x.createdAt > c.createdAt;
   const key = (p: ChildSa): number => Math.min(p.inSpi, p.outSpi);
   return key(x) > key(c);
 }
@@ -199,8 +208,9 @@ function childTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       const all = host.sasOf(sa.peer.name).flatMap((o) => o.children);
       if (all.some((x) => x !== c && x.tunnel.name === c.tunnel.name && newerPair(x, c))) {
         // A newer pair already serves this tunnel (the peer rekeyed, or both sides
-        // initiated at once): retire this one instead of rekeying it.
-        retireChild(host, sa, c, true);
+        // initiated at once): retire this one instead of rekeying it. The peer may be
+        // sending on it until our Delete arrives: its inbound SA lingers like a rekey's.
+        retireChild(host, sa, c, true, REKEY_INBOUND_LINGER_MS);
       } else {
         c.rekeying = true;
         host.startQuickMode(sa, c.tunnel, c.reqid);
