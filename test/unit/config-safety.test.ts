@@ -77,6 +77,18 @@ t.test('gateway addresses: IPv6 works with listen = :: (the default); a family t
   t.ok(loadConfigText('/etc/sitelink/s.conf', BASE('remote = hq.example.net', ''), { secrets: false }).ok, 'a DNS name is fine');
 });
 
+t.test('IPv6 through the tunnel needs a TUN MTU of 1280 (RFC 8200 §5): a smaller gateway.mtu is refused at the filter', async (t) => {
+  const v6 = (mtu: string): string =>
+    BASE('remote = 198.51.100.2', '', mtu)
+      .replace('source = 10.1.0.0/24', 'source = 2001:db8:1::/64')
+      .replace('destination = 10.2.0.0/24', 'destination = 2001:db8:2::/64');
+  const small = loadConfigText('/etc/sitelink/s.conf', v6('mtu = 1200'), { secrets: false });
+  t.notOk(small.ok);
+  t.match(msgs(small, 'errors').join('\n'), /s\.conf:6: filter-lists\.lan\.source: IPv6 through the tunnel needs gateway\.mtu of at least 1280 .*it is 1200/);
+  t.ok(loadConfigText('/etc/sitelink/s.conf', v6('mtu = 1280'), { secrets: false }).ok, '1280 is enough');
+  t.ok(loadConfigText('/etc/sitelink/s.conf', BASE('remote = 198.51.100.2', '', 'mtu = 1200'), { secrets: false }).ok, 'IPv4 takes less');
+});
+
 t.test('accept-unsecured warns unless limited to interfaces; the interfaces limit the nft rule', async (t) => {
   const open = loadConfigText('/etc/sitelink/s.conf', BASE('remote = 198.51.100.2', 'accept-unsecured = yes'), { secrets: false });
   t.ok(open.ok);

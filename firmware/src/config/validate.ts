@@ -108,6 +108,29 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
     }
   }
 
+  // IPv6 through the TUN needs a link MTU of at least 1280 (RFC 8200 §5): the kernel turns
+  // IPv6 off on a smaller link, so the tunnel's IPv6 routes could never be added.
+  if (gateway && gateway.mtu < 1280) {
+    const seen = new Set<Filter>();
+    for (const r of rules) {
+      if (r.action.kind !== 'negotiate') continue;
+      for (const f of r.filterList.filters) {
+        const key = (['source', 'destination'] as const).find((k) => {
+          const a = f[k];
+          return (a.kind === 'host' || a.kind === 'subnet') && a.family === 6;
+        });
+        if (!key || seen.has(f)) continue;
+        seen.add(f);
+        errors.push({
+          file,
+          line: f.at.line,
+          field: `filter-lists.${r.filterList.name}.${key}`,
+          message: `IPv6 through the tunnel needs gateway.mtu of at least 1280 (RFC 8200 §5), it is ${gateway.mtu}`,
+        });
+      }
+    }
+  }
+
   for (const a of filterActions.values()) {
     if (a.kind !== 'negotiate' || !a.acceptUnsecured || a.acceptUnsecuredInterfaces.length > 0) continue;
     // Windows' "accept unsecured communication" assumes a trusted LAN; on an Internet-facing
