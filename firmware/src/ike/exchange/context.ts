@@ -4,6 +4,7 @@
 
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
+import type { SendHost } from '../common/send-path.ts';
 import type { FailureCounts } from './fail.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import type { Retransmit, RetransmitSchedule } from './retransmit.ts';
@@ -34,7 +35,7 @@ export interface ExchangeCounters {
   fragmentsSent: number;
 }
 
-export interface ExchangeContext {
+export interface ExchangeContext extends SendHost<IsakmpSa> {
   env: ExchangeEnv;
   out: Action[];
   /** We announce and use IKEv1 fragmentation (the Cisco/strongSwan vendor ID). */
@@ -49,6 +50,8 @@ export interface ExchangeContext {
    * The one send path: a datagram on the SA's current ports, remembered by `via` (the
    * SA's main mode retransmission unless given: a quick mode's own, or null for a
    * message nobody retransmits, such as an informational or a cleartext notify).
+   * Retransmissions and repeated answers go out through the same path
+   * (ike/common/send-path.ts transmit), with their counter and log line.
    */
   send(sa: IsakmpSa, data: Buffer, expectReply: boolean, via?: Retransmit | null): void;
   /** Main mode finished: run queued quick modes, drop stale SAs (INITIAL-CONTACT). */

@@ -33,6 +33,7 @@ import { DEFAULT_RETRANSMIT, type Retransmit, type RetransmitSchedule } from './
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
 import { nextDeadline, runTimers, type TimerHost } from './timers.ts';
 import { SaIndex } from '../common/sa-index.ts';
+import { transmit } from '../common/send-path.ts';
 import { EvictedRecords, HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
@@ -224,7 +225,12 @@ export class IkeNode implements TimerHost {
     const m = { data, to: sa.remote, localPort: sa.local.port };
     this.#index.touch(sa);
     via?.sent(m, this.env.now(), expectReply);
-    this.out.push({ kind: 'send', ...m });
+    transmit(this, sa, [m], { kind: 'new' });
+  }
+
+  /** Both kinds of resend count as retransmitted in IKEv1's counters. */
+  countResend(): void {
+    this.counters.retransmitted++;
   }
 
   nextReqid(): number {
@@ -605,8 +611,7 @@ export class IkeNode implements TimerHost {
           this.counters.repliesLimited++;
           return;
         }
-        this.counters.retransmitted++;
-        this.out.push({ kind: 'send', localPort: last.localPort, to: last.to, data: last.data });
+        transmit(this, sa, [last], { kind: 'repeat' });
       }
       return;
     }

@@ -8,6 +8,7 @@
 // QM1 whose client IDs match no tunnel exactly may still be answered under the
 // default response rule (narrower selectors, see selector-match.ts).
 
+import { transmit } from '../common/send-path.ts';
 import { dhGroupById, type DhKeyPair } from '../crypto/dh.ts';
 import { quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/exchange-hash.ts';
 import { constantTimeEqual, wipe } from '../crypto/secret.ts';
@@ -363,9 +364,7 @@ export function handleQuickMode(ctx: ExchangeContext, sa: EstablishedSa, msg: En
   const qm = sa.quick.get(messageId);
   if (qm && qm.state !== 'QM1_SENT' && qm.retransmit.last && qm.lastReceived.equals(raw)) {
     // RFC 2409 §5.5 relies on retransmission: answer a duplicate with our last message.
-    const m = qm.retransmit.last;
-    ctx.counters.retransmitted++;
-    ctx.out.push({ kind: 'send', localPort: m.localPort, to: m.to, data: m.data });
+    transmit(ctx, sa, [qm.retransmit.last], { kind: 'repeat' });
     return;
   }
   if (messageId === 0) {

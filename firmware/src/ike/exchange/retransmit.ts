@@ -5,6 +5,7 @@
 // default (2 s, 5 tries: give-up after 126 s) comes from types.ts; gateway
 // settings can change it (config: retransmit-timeout, retransmit-tries).
 
+import type { Datagram } from '../common/send-path.ts';
 import { RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, type Endpoint } from './types.ts';
 
 export interface RetransmitSchedule {
@@ -16,11 +17,8 @@ export interface RetransmitSchedule {
 
 export const DEFAULT_RETRANSMIT: RetransmitSchedule = { baseMs: RETRANSMIT_BASE_MS, tries: RETRANSMIT_TRIES };
 
-export interface SentMessage {
-  data: Buffer;
-  to: Endpoint;
-  localPort: number;
-}
+/** The message kept for resending: it goes out again through ike/common/send-path.ts. */
+export type SentMessage = Datagram;
 
 export type RetransmitTick = { kind: 'idle' } | { kind: 'resend'; message: SentMessage; attempt: number } | { kind: 'give-up' };
 

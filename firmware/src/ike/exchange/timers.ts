@@ -3,6 +3,7 @@
 // mode expiry, IPsec SA rekey (make-before-break) and hard expiry, ISAKMP SA
 // replacement, and RFC 3706 dead peer detection.
 
+import { transmit } from '../common/send-path.ts';
 import type { ExchangeContext } from './context.ts';
 import { expireLingeringInbound, REKEY_INBOUND_LINGER_MS, retireChild } from './child-sa.ts';
 import { fail } from './fail.ts';
@@ -124,9 +125,7 @@ function mainModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
   }
   const r = sa.retransmit.tick(now);
   if (r.kind === 'resend') {
-    host.counters.retransmitted++;
-    host.log('info', sa, 'main', sa.state, `retransmit ${r.attempt}`);
-    host.out.push({ kind: 'send', ...r.message });
+    transmit(host, sa, [r.message], { kind: 'retransmit', attempt: r.attempt, phase: 'main', step: sa.state, message: `retransmit ${r.attempt}` });
   } else if (r.kind === 'give-up') {
     const silence = mainModeSilence(sa);
     fail(host, { phase: 'main', sa }, {
@@ -149,9 +148,9 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
     }
     const r = qm.retransmit.tick(now);
     if (r.kind === 'resend') {
-      host.counters.retransmitted++;
-      host.log('info', sa, 'quick', qm.state, `retransmit ${r.attempt}`, { messageId: qm.messageId });
-      host.out.push({ kind: 'send', ...r.message });
+      const data = { messageId: qm.messageId };
+      const message = `retransmit ${r.attempt}`;
+      transmit(host, sa, [r.message], { kind: 'retransmit', attempt: r.attempt, phase: 'quick', step: qm.state, message, data });
     } else if (r.kind === 'give-up') {
       const names = tunnelMethodNames(qm.tunnel);
       const silence = quickModeSilence(qm.tunnel, qm.role);

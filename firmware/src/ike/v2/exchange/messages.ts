@@ -5,6 +5,7 @@
 // of one with retransmission by the requester only (§2.1, §2.3), and the
 // responder's cache of its last answer.
 
+import { transmit, type SendReason } from '../../common/send-path.ts';
 import type { SkKeys } from '../wire/encrypted.ts';
 import { sealMessage } from '../wire/encrypted.ts';
 import { sealFragments } from '../wire/fragments.ts';
@@ -57,8 +58,10 @@ export function protect(ctx: V2Context, sa: IkeSaV2, header: HeaderFields, inner
   return frags;
 }
 
-export function sendDatagrams(ctx: V2Context, sa: IkeSaV2, datagrams: readonly Buffer[]): void {
-  for (const data of datagrams) ctx.out.push({ kind: 'send', localPort: sa.local.port, to: sa.remote, data });
+/** One message (or its fragments) to the SA's peer on its current ports, through the
+ * send path both IKE versions share (ike/common/send-path.ts): resends counted and logged there. */
+export function sendDatagrams(ctx: V2Context, sa: IkeSaV2, datagrams: readonly Buffer[], why: SendReason = { kind: 'new' }): void {
+  transmit(ctx, sa, datagrams.map((data) => ({ data, to: sa.remote, localPort: sa.local.port })), why);
 }
 
 /**

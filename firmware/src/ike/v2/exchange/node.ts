@@ -48,6 +48,7 @@ import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.t
 import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
 import { SaIndex } from '../../common/sa-index.ts';
+import { transmit } from '../../common/send-path.ts';
 
 /** Half-open IKE SAs (all peers) from which on IKE_SA_INIT needs a COOKIE (§2.6). */
 export const COOKIE_THRESHOLD = 64;
@@ -136,6 +137,12 @@ export class Ikev2Node implements V2Context {
         data: { version: 2, ...(sa ? { spis: spiText(sa) } : {}), ...rest },
       },
     });
+  }
+
+  /** A timer retransmission, or an answer repeated from the response cache (§2.1). */
+  countResend(kind: 'retransmit' | 'repeat'): void {
+    if (kind === 'retransmit') this.counters.retransmitted++;
+    else this.counters.cachedResponses++;
   }
 
   nextReqid(): number {
@@ -420,10 +427,7 @@ export class Ikev2Node implements V2Context {
         // §2.1: a retransmitted request gets the same answer, not a second processing. Only
         // the first fragment of a fragmented request triggers the resend (RFC 7383 §2.6.1).
         const frag = m.payloads[0]?.type === PayloadType.SKF && 'fragmentNumber' in m.payloads[0] ? m.payloads[0].fragmentNumber : 1;
-        if (frag === 1) {
-          this.counters.cachedResponses++;
-          sendDatagrams(this, sa, sa.lastResponse.datagrams);
-        }
+        if (frag === 1) sendDatagrams(this, sa, sa.lastResponse.datagrams, { kind: 'repeat' });
       } else this.counters.unexpected++;
       return;
     }
@@ -506,10 +510,7 @@ export class Ikev2Node implements V2Context {
     // A retransmitted IKE_SA_INIT request: answer again from the half-open SA (§2.1).
     const seen = this.#byInit.get(initKey(m.header.spiI, from));
     if (seen && seen.state !== 'DEAD' && seen.remote.address === from.address && seen.remote.port === from.port && seen.initRequest.equals(m.raw)) {
-      if (seen.state === 'INIT_DONE' && seen.lastResponse) {
-        this.counters.cachedResponses++;
-        sendDatagrams(this, seen, seen.lastResponse.datagrams);
-      }
+      if (seen.state === 'INIT_DONE' && seen.lastResponse) sendDatagrams(this, seen, seen.lastResponse.datagrams, { kind: 'repeat' });
       return;
     }
     const peer = this.#peerFor(from);
@@ -552,7 +553,7 @@ export class Ikev2Node implements V2Context {
       { spiI: m.header.spiI, spiR: Buffer.alloc(8), exchange: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: 0 },
       [notify(NotifyType.COOKIE, this.#cookies.make(ni.data, from, m.header.spiI))],
     );
-    this.out.push({ kind: 'send', localPort, to: from, data });
+    transmit(this, null, [{ data, to: from, localPort }], { kind: 'new' });
     return false;
   }
 
@@ -685,9 +686,9 @@ export class Ikev2Node implements V2Context {
         }
         sa.pending.tries++;
         sa.pending.nextAt = now + this.retransmit.baseMs * 2 ** sa.pending.tries;
-        this.counters.retransmitted++;
-        this.log('info', sa, 'main', 'RETRANSMIT', `request ${sa.pending.messageId} again (try ${sa.pending.tries})`);
-        sendDatagrams(this, sa, sa.pending.datagrams);
+        const p = sa.pending;
+        const message = `request ${p.messageId} again (try ${p.tries})`;
+        sendDatagrams(this, sa, p.datagrams, { kind: 'retransmit', attempt: p.tries, phase: 'main', step: 'RETRANSMIT', message });
       }
       if (sa.state !== 'ESTABLISHED') continue;
       for (const c of [...sa.children]) {

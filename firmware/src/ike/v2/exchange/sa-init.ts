@@ -19,6 +19,7 @@ import { NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
 import type { V2Context } from './context.ts';
 import { sendDatagrams } from './messages.ts';
+import { transmit } from '../../common/send-path.ts';
 import { detectNat, natNotifies } from './nat-detection.ts';
 import { acceptIkeAnswer, chooseIke, ikeMethodName, ikeOffer, suiteOf, usableIkeMethods } from './proposals.ts';
 import type { IkeSaV2 } from './state.ts';
@@ -135,7 +136,7 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
       direction: 'out',
       notify: notifyName(n),
     });
-    ctx.out.push({ kind: 'send', localPort: sa.local.port, to: from, data: bytes });
+    transmit(ctx, sa, [{ data: bytes, to: from, localPort: sa.local.port }], { kind: 'new' });
     return false;
   };
   const sa1 = firstOfType(m.payloads, PayloadType.SA);
