@@ -25,8 +25,9 @@ import { LAB, LAB6, labForTest, type Counter, type Lab, type LabCounters } from 
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { CHARON, Charon, charonPskBasics, randomPskHex, swanctlConf } from '../lib/strongswan.ts';
-import { Sitelinkd, sitelinkdPath, labGatewayPair, startLabPair, writeGatewayConfig, type GatewayConfig } from './ike-sitelinkd.ts';
+import { CHARON } from '../lib/strongswan.ts';
+import { charonPair } from '../lib/strongswan-pair.ts';
+import { sitelinkdPath, labGatewayPair, startLabPair, type GatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 const noCharon = labSkipReason([CHARON, '/usr/sbin/swanctl']);
@@ -130,40 +131,20 @@ t.test('IPv6: v6-in-v4, v4-in-v6, v6-in-v6 between two sitelinkd', { skip: skip 
   await lab.leakguard(true); // fresh guards: counters back to zero
   for (const [i, c] of CASES.entries()) await t.test(c.name, (t) => runCase(t, lab, dir, c, i));
   await t.test('v6-in-v6 against strongSwan charon on gwB (IKEv2, ESP-in-UDP over IPv6)', { skip: noCharon ?? false }, async (t) => {
-    const psk = randomPskHex();
-    const charonDir = path.join(dir, 'charon-gwB');
-    const charon = await Charon.start(
-      lab.ns('gwB'),
-      charonDir,
-      swanctlConf({
-        ...charonPskBasics(psk),
-        version: 2,
-        localAddr: LAB6.gwBWan,
-        remoteAddr: LAB6.gwAWan,
-        localId: 'gwB.lab',
-        remoteId: 'gwA.lab',
-        localTs: LAB6.subnetB,
-        remoteTs: LAB6.subnetA,
-      }),
-    );
-    t.teardown(() => charon.stop());
-    mkdirSync(path.join(dir, 'case-charon'));
-    const files = writeGatewayConfig(path.join(dir, 'case-charon'), 'gwA', {
-      id: 'gwA.lab',
-      peerName: 'gwB',
-      remote: LAB6.gwBWan,
-      remoteId: 'gwB.lab',
-      local: LAB6.subnetA,
-      remoteNet: LAB6.subnetB,
-      psk: `0x${psk}`,
-      start: 'start',
+    // The shared sitelinkd + charon set-up, moved to the IPv6 addresses and subnets.
+    const pair = await charonPair(lab, dir, {
+      sitelinkdOn: 'gwA',
       version: 2,
+      name: 'v6charon',
+      waitMs: 0, // it would wait for IPv4 traffic; the IPv6 wait is below
+      charon: { localAddr: LAB6.gwBWan, remoteAddr: LAB6.gwAWan, localTs: LAB6.subnetB, remoteTs: LAB6.subnetA },
+      sitelinkd: { remote: LAB6.gwBWan, local: LAB6.subnetA, remoteNet: LAB6.subnetB },
     });
-    const d = await Sitelinkd.start(lab.ns('gwA'), files);
-    t.teardown(() => d.stop());
+    t.teardown(() => pair.stop());
+    const charon = pair.charon;
     const before = await lab.counters();
     const up = await waitUntil(() => lab.ping('lanA', LAB6.lanB, 1), 25_000, 300);
-    if (!up) t.comment(`sitelinkd log:\n${d.logText().slice(-6000)}\ncharon log:\n${charon.log().slice(-6000)}`);
+    if (!up) t.comment(pair.logs());
     t.ok(up, 'the tunnel comes up');
     t.ok(await lab.ping('lanA', LAB6.lanB, 3), 'lanA pings lanB over IPv6 (3/3)');
     t.ok(await lab.ping('lanB', LAB6.lanA, 3), 'lanB pings lanA over IPv6 (3/3)');
