@@ -7,7 +7,8 @@
 //             TS_IPV6_ADDR_RANGE, RFC 7296 §3.13.1); an IPv6 packet over the
 //             TUN MTU gets a Packet Too Big (RFC 8201) from gwA
 //   v4-in-v6  IKEv2, gateways over IPv6 (no NAT, so raw ESP: IP protocol 50 over
-//             IPv6), IPv4 LANs inside; NAT-D hashes over IPv6 addresses
+//             IPv6), IPv4 LANs inside; NAT-D hashes over IPv6 addresses; the
+//             gateways' IPv6 addresses are their identities (ID_IPV6_ADDR)
 //   v6-in-v6  IKEv1 over IPv6 with nat-traversal = force (IKE on 4500 and
 //             ESP-in-UDP over IPv6), IPv6 LANs: quick mode IDs
 //             ID_IPV6_ADDR_SUBNET (RFC 2407 §4.6.2)
@@ -64,9 +65,10 @@ const CASES: Case[] = [
     mtu: true,
   },
   {
-    name: 'v4-in-v6 (IKEv2, raw ESP over IPv6)',
-    a: { version: 2, ...v6Gateways.a },
-    b: { version: 2, ...v6Gateways.b },
+    name: 'v4-in-v6 (IKEv2, raw ESP over IPv6, ID_IPV6_ADDR identities)',
+    // The gateways' IPv6 addresses as their identities (RFC 7296 §3.5 ID_IPV6_ADDR).
+    a: { version: 2, ...v6Gateways.a, id: LAB6.gwAWan, remoteId: LAB6.gwBWan },
+    b: { version: 2, ...v6Gateways.b, id: LAB6.gwBWan, remoteId: LAB6.gwAWan },
     lanA: LAB.lanA,
     lanB: LAB.lanB,
     outer: (c) => c.v6?.rawesp,
