@@ -48,3 +48,66 @@ export async function udpReceiveDuring(lab: Lab, node: LabNode, port: number, ac
     await waitUntil(() => exited, 2000, 50);
   }
 }
+
+// UDP_SEGMENT (Linux 4.18) trains: one sendto() carries `per` datagrams of
+// `size` bytes that the kernel keeps as one GSO super packet as far as a
+// device that takes it (the engine's TUN with USO). Datagram i is its index
+// (4 bytes) and then bytes (i + j) & 0xff, so the receiver checks each one.
+const GSO_SEND = `
+import socket, struct, sys
+dst, port, trains, per, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+def dgram(i): return struct.pack('!I', i) + bytes((i + j) & 0xff for j in range(size - 4))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, 103, size)  # UDP_SEGMENT
+for t in range(trains):
+    s.sendto(b''.join(dgram(t * per + k) for k in range(per)), (dst, port))
+print('sent', flush=True)
+`;
+
+const GSO_RECV = `
+import socket, struct, sys
+port, want, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(('0.0.0.0', port))
+print('listening', flush=True)
+s.settimeout(5)
+got, bad, seen = 0, 0, set()
+try:
+    while got < want:
+        m = s.recv(65536)
+        got += 1
+        i = struct.unpack('!I', m[:4])[0] if len(m) >= 4 else -1
+        if len(m) != size or i in seen or m[4:] != bytes((i + j) & 0xff for j in range(size - 4)):
+            bad += 1
+        seen.add(i)
+except socket.timeout:
+    pass
+print('got %d bad %d' % (got, bad), flush=True)
+`;
+
+/**
+ * Sends `trains` UDP_SEGMENT trains of `per` datagrams of `size` bytes from
+ * `from` to dst:port, received on `to`; returns how many datagrams arrived
+ * and how many of them were wrong (size, content or a duplicate).
+ */
+export async function udpGsoTrains(lab: Lab, from: LabNode, to: LabNode, dst: string, port: number,
+  trains: number, per: number, size: number): Promise<{ got: number; bad: number }> {
+  const child = spawn('ip', ['netns', 'exec', lab.ns(to), 'python3', '-c', GSO_RECV, String(port), String(trains * per), String(size)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+  try {
+    if (!child.stdout) throw new Error('no stdout');
+    await waitForLine(child.stdout, /^listening$/, 5000);
+    const result = waitForLine(child.stdout, /^got \d+ bad \d+$/, 15_000);
+    const r = await runIn(lab.ns(from), 'python3', ['-c', GSO_SEND, dst, String(port), String(trains), String(per), String(size)], { timeoutMs: 10_000 });
+    if (r.code !== 0) throw new Error(`UDP_SEGMENT send from ${from}: ${r.stderr}`);
+    const m = /^got (\d+) bad (\d+)$/.exec((await result).trim());
+    return { got: Number(m?.[1] ?? 0), bad: Number(m?.[2] ?? 0) };
+  } finally {
+    if (!exited) child.kill('SIGTERM');
+    await waitUntil(() => exited, 2000, 50);
+  }
+}
