@@ -14,11 +14,11 @@ import { kemById, KemError } from '../../firmware/src/ike/crypto/ml-kem.ts';
 import type { IkeMethod, PeerPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { signedOctets } from '../../firmware/src/ike/v2/crypto/authentication.ts';
 import { AddKeError, answerAddKe, startAddKe } from '../../firmware/src/ike/v2/crypto/additional-ke.ts';
-import { intAuthA, intAuthOctets, nextIntAuth, skPayloadLength, updateKeysAfterAddKe } from '../../firmware/src/ike/v2/crypto/multiple-ke.ts';
+import { intAuthA, intAuthOctets, nextIntAuth, updateKeysAfterAddKe } from '../../firmware/src/ike/v2/crypto/multiple-ke.ts';
 import { encrById, prfById } from '../../firmware/src/ike/v2/crypto/transforms.ts';
 import { acceptAddKe, chooseAddKe, chosenAddKe } from '../../firmware/src/ike/v2/exchange/addke-proposals.ts';
 import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
-import { ikeOffer } from '../../firmware/src/ike/v2/exchange/proposals.ts';
+import { chooseIke, ikeOffer } from '../../firmware/src/ike/v2/exchange/proposals.ts';
 import { decodeMessage, EncrId, ExchangeType, PayloadType, PrfId } from '../../firmware/src/ike/v2/wire/index.ts';
 import { seededRandom } from '../lib/seeded-random.ts';
 import { Harness, type Datagram, type HarnessOptions } from './ike-exchange-harness.ts';
@@ -118,14 +118,12 @@ t.test('RFC 9242 §3.3 IntAuth chain and AUTH octets', async (t) => {
   const octets = intAuthOctets(i2, i1, 3);
   t.equal(octets.length, 68);
   t.equal(octets.readUInt32BE(64), 3, 'IKE_AUTH_MID last, 4 octets');
-  // _A: the IKE header (Next Payload SK, Length of the whole message) and the SK generic header.
-  const encr = encrById(EncrId.AES_CBC, 256)!;
-  const len = skPayloadLength(encr, { id: 12, name: 'sha256', keyLength: 32, icvLength: 16, weak: false, mac: () => Buffer.alloc(16) }, 1192);
-  t.equal(len, 4 + 16 + 1200 + 16, 'CBC: IV, minimal padding with the pad length octet, ICV');
+  // _A: the IKE header (Next Payload SK) and the SK generic header, both lengths counting _A | _P as if
+  // unencrypted (no IV, padding or ICV): what strongSwan 6.1 logs as IntAuth_A|P for a 1192-byte KE payload.
   const header = { spiI: Buffer.alloc(8, 1), spiR: Buffer.alloc(8, 2), exchange: ExchangeType.IKE_INTERMEDIATE, flags: 0x08, messageId: 1 };
-  const A = intAuthA(header, PayloadType.KE, len);
+  const A = intAuthA(header, PayloadType.KE, 1192);
   t.equal(A.length, 32);
-  t.same([A[16], A[17], A[18], A[19], A.readUInt32BE(20), A.readUInt32BE(24), A[28], A.readUInt16BE(30)], [46, 0x20, 43, 0x08, 1, 28 + len, 34, len]);
+  t.same([A[16], A[17], A[18], A[19], A.readUInt32BE(20), A.readUInt32BE(24), A[28], A.readUInt16BE(30)], [46, 0x20, 43, 0x08, 1, 0x4c8, 34, 0x4ac]);
   const base = { prf, realMessage: Buffer.from('m1'), peerNonce: Buffer.alloc(32), skP: skp, idBody: Buffer.from('id') };
   t.notSame(signedOctets(base), signedOctets({ ...base, intAuth: octets }), 'AUTH covers IntAuth');
   t.same(signedOctets({ ...base, intAuth: octets }).subarray(-68), octets);
@@ -248,4 +246,16 @@ t.test("the agreed ML-KEM is the responder's preference among the initiator's al
   h.bringUp();
   t.same(h.failed, { A: [], B: [] });
   t.equal(h.b.status()[0]!.proposal, 'aes256gcm16-prfsha256-curve25519-ke1_mlkem1024');
+});
+
+t.test('an IKE SA rekey agrees no additional key exchange: offers without ADDKE, accepts a peer offer only where NONE is allowed', async (t) => {
+  const m: IkeMethod = { encryption: 'aes256gcm16', integrity: 'sha256', dhGroup: 31, addKe: [{ slot: 1, ids: [36] }] };
+  const peer = { ikeMethods: [m], allowWeak: false } as unknown as PeerPolicy;
+  const rekeyOffer = ikeOffer([m], Buffer.alloc(8, 1), false);
+  t.notOk(rekeyOffer[0]!.transforms.some((x) => x.type >= 6), 'the rekey offer has no ADDKE transform');
+  const withNone = [{ ...rekeyOffer[0]!, transforms: [...rekeyOffer[0]!.transforms, { type: 6, id: 36 }, { type: 6, id: 0 }] }];
+  t.same(chooseIke(peer, withNone, false)?.proposal.transforms.filter((x) => x.type === 6), [{ type: 6, id: 0 }], 'answered NONE');
+  const required = [{ ...rekeyOffer[0]!, transforms: [...rekeyOffer[0]!.transforms, { type: 6, id: 36 }] }];
+  t.equal(chooseIke(peer, required, false), null, 'IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) is not implemented: refused');
+  t.ok(chooseIke(peer, required, true), 'in IKE_SA_INIT the same offer is taken');
 });

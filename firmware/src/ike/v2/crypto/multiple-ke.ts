@@ -11,9 +11,12 @@
 //   IntAuth_rN = prf(SK_pr, IntAuth_rN-1 | IntAuth_rN_A | IntAuth_rN_P)
 // over every IKE_INTERMEDIATE request (i) and response (r), SK_p being the key
 // in force while that exchange ran. _A is the message from the IKE header to
-// the end of the Encrypted payload's generic header (the AEAD associated data
-// of RFC 5282 §5.1), _P the inner payloads in plaintext; a fragmented message
-// counts as if it had been sent whole (RFC 9242 §3.3.1). AUTH then covers
+// the end of the Encrypted payload's generic header, _P the inner payloads in
+// plaintext; the IKE header's Length and the Encrypted payload's Payload Length
+// count _A | _P only, as if the payloads were not encrypted (no IV, padding or
+// ICV), and a fragmented message counts as the one message it carries (RFC 9242
+// §3.3.1; strongSwan 6.1 computes the same, test/interop/strongswan6-ikev2-mlkem).
+// AUTH then covers
 //   ... | MACedIDFor[I|R] | IntAuth_iN | IntAuth_rN | IKE_AUTH_MID   (§3.3.2)
 
 import { wipe } from '../../crypto/secret.ts';
@@ -46,21 +49,17 @@ export function updateKeysAfterAddKe(x: KeyUpdateInput): IkeSaKeys {
   }
 }
 
-/** §3.3.1 IntAuth_*_A of an IKE_INTERMEDIATE message without unencrypted payloads, from its header and whole SK payload length. */
-export function intAuthA(header: HeaderFields, innerFirst: number, skPayloadLength: number): Buffer {
+/**
+ * §3.3.1 IntAuth_*_A of an IKE_INTERMEDIATE message without unencrypted
+ * payloads: its IKE header and the Encrypted payload's generic header, the
+ * lengths counting `plainLength` bytes of inner payloads in clear.
+ */
+export function intAuthA(header: HeaderFields, innerFirst: number, plainLength: number): Buffer {
   const a = Buffer.alloc(HEADER_LENGTH + GENERIC_HEADER_LENGTH);
-  writeHeader(a, { ...header, next: PayloadType.SK, length: HEADER_LENGTH + skPayloadLength });
+  writeHeader(a, { ...header, next: PayloadType.SK, length: HEADER_LENGTH + GENERIC_HEADER_LENGTH + plainLength });
   a[28] = innerFirst;
-  a.writeUInt16BE(skPayloadLength, 30);
+  a.writeUInt16BE(GENERIC_HEADER_LENGTH + plainLength, 30);
   return a;
-}
-
-/** Length of the SK payload that would carry `plainLength` bytes of inner payloads whole (§3.14 with minimal padding). */
-export function skPayloadLength(encr: EncrAlgorithm, integ: IntegAlgorithm | undefined, plainLength: number): number {
-  const bs = encr.blockSize;
-  const padded = plainLength + 1 + ((bs - ((plainLength + 1) % bs)) % bs);
-  const icv = encr.aead ? encr.tagLength : (integ?.icvLength ?? 0);
-  return GENERIC_HEADER_LENGTH + encr.ivLength + padded + icv;
 }
 
 export function nextIntAuth(prf: PrfAlgorithm, skP: Uint8Array, previous: Uint8Array, a: Uint8Array, p: Uint8Array): Buffer {

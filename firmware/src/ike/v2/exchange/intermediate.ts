@@ -13,7 +13,7 @@
 import { wipe } from '../../crypto/secret.ts';
 import { addKeMethodName } from '../../exchange/proposal-names.ts';
 import { AddKeError, addKeLengths, answerAddKe, startAddKe } from '../crypto/additional-ke.ts';
-import { intAuthA, intAuthOctets, nextIntAuth, skPayloadLength, updateKeysAfterAddKe } from '../crypto/multiple-ke.ts';
+import { intAuthA, intAuthOctets, nextIntAuth, updateKeysAfterAddKe } from '../crypto/multiple-ke.ts';
 import { ExchangeType, PayloadType } from '../wire/constants.ts';
 import type { HeaderFields, Message } from '../wire/message.ts';
 import { notify } from '../wire/notify.ts';
@@ -31,17 +31,10 @@ export function planIntermediate(sa: IkeSaV2): void {
   sa.intermediate = sa.suite && sa.suite.addKe.length > 0 ? newIntermediate(sa.suite.addKe) : null;
 }
 
-/** RFC 9242 §3.3.1 IntAuth_*_A of a message we build: as if sent whole, whether or not it was fragmented. */
-function ownA(sa: IkeSaV2, header: HeaderFields, innerFirst: number, plainLength: number): Buffer {
-  return intAuthA(header, innerFirst, skPayloadLength(sa.suite!.encr, sa.suite!.integ, plainLength));
-}
-
-/** IntAuth_*_A of a received message: its own bytes when it came whole, else rebuilt as if it had. */
-function receivedA(sa: IkeSaV2, m: Message, innerFirst: number, plainLength: number): Buffer {
-  const last = m.payloads.length - 1;
-  if (last === 0 && m.payloads[0]!.type === PayloadType.SK) return Buffer.from(m.raw.subarray(0, m.offsets[0]! + 4));
-  const { spiI, spiR, exchange, flags, messageId } = m.header;
-  return ownA(sa, { spiI, spiR, exchange, flags, messageId }, innerFirst, plainLength);
+/** RFC 9242 §3.3.1 IntAuth_*_A from a message's header: the same whether it was sent whole or in fragments. */
+function aOf(header: HeaderFields): (first: number, length: number) => Buffer {
+  const { spiI, spiR, exchange, flags, messageId } = header;
+  return (first, length) => intAuthA({ spiI, spiR, exchange, flags, messageId }, first, length);
 }
 
 type Side = 'i' | 'r';
@@ -84,7 +77,7 @@ export function continueAfterInit(ctx: V2Context, sa: IkeSaV2): boolean {
     return { inner, purpose: { kind: 'intermediate' } };
   });
   const header = headerFor(sa, ExchangeType.IKE_INTERMEDIATE, sa.pending!.messageId, false);
-  chain(sa, 'i', inner, (first, length) => ownA(sa, header, first, length));
+  chain(sa, 'i', inner, aOf(header));
   ctx.log('info', sa, 'main', 'IKE_INTERMEDIATE', `request sent: additional key exchange ${next.slot} (${addKeMethodName(next.id)})`, {
     direction: 'out',
   });
@@ -106,7 +99,7 @@ function keProblem(ke: KePayload | undefined, id: number, length: number): strin
 export function respondIntermediate(ctx: V2Context, sa: IkeSaV2, m: Message, inner: readonly Payload[]): boolean {
   const st = sa.intermediate!;
   const next = st.pending[0]!;
-  chain(sa, 'i', inner, (first, length) => receivedA(sa, m, first, length));
+  chain(sa, 'i', inner, aOf(m.header));
   const refuse = (why: string): false => {
     respond(ctx, sa, ExchangeType.IKE_INTERMEDIATE, m.header.messageId, [notify(NotifyType.INVALID_SYNTAX)]);
     ctx.fail(sa, 'main', 'invalid-message', `IKE_INTERMEDIATE: ${why}`);
@@ -124,7 +117,7 @@ export function respondIntermediate(ctx: V2Context, sa: IkeSaV2, m: Message, inn
   const out: Payload[] = [{ type: PayloadType.KE, group: next.id, data: answer.data }];
   respond(ctx, sa, ExchangeType.IKE_INTERMEDIATE, m.header.messageId, out);
   const header = headerFor(sa, ExchangeType.IKE_INTERMEDIATE, m.header.messageId, true);
-  chain(sa, 'r', out, (first, length) => ownA(sa, header, first, length));
+  chain(sa, 'r', out, aOf(header));
   rekeyWith(sa, answer.secret);
   st.done.push(st.pending.shift()!);
   ctx.log('info', sa, 'main', 'IKE_INTERMEDIATE', `additional key exchange ${next.slot} (${addKeMethodName(next.id)}) done, keys updated`, {
@@ -142,7 +135,7 @@ export function handleIntermediateResponse(ctx: V2Context, sa: IkeSaV2, m: Messa
     ctx.fail(sa, 'main', 'invalid-message', `IKE_INTERMEDIATE refused: ${notifyName(err.notifyType)}`);
     return false;
   }
-  chain(sa, 'r', inner, (first, length) => receivedA(sa, m, first, length));
+  chain(sa, 'r', inner, aOf(m.header));
   const ke = firstOfType(inner, PayloadType.KE);
   const problem = keProblem(ke, next.id, addKeLengths(next.id)!.response);
   if (problem || !ke || !st.inFlight) {
