@@ -108,8 +108,9 @@ export function chooseIke(peer: PeerPolicy, offered: readonly Proposal[], addKe 
     for (const p of offered) {
       if (p.protocol !== ProtocolId.IKE || (p.spi.length !== 0 && p.spi.length !== 8)) continue;
       if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, ADDKE_TYPES)) continue;
-      // RFC 9370 §2.2.1: one transform per ADDKE type the peer proposed; a rekey (addKe false) agrees none.
-      const extra = addKe ? chooseAddKe(m, p.transforms) : p.transforms.some((t) => isAddKeType(t.type)) ? null : [];
+      // RFC 9370 §2.2.1: one transform per ADDKE type the peer proposed. A rekey (addKe false) agrees
+      // none: only a proposal whose every ADDKE type offers NONE is acceptable then (answered NONE).
+      const extra = chooseAddKe(addKe ? m : { ...m, addKe: [] }, p.transforms);
       if (extra === null) continue;
       return { method: m, proposal: { number: p.number, protocol: ProtocolId.IKE, spi: p.spi, transforms: [...want, ...extra] } };
     }
