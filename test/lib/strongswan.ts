@@ -163,15 +163,20 @@ export class Charon {
    * first). A private mount namespace binds `dir` over /run, because charon's
    * pid file and socket paths are fixed.
    */
-  static async start(ns: string, dir: string, swanctl: string, logLevel = 1): Promise<Charon> {
+  static async start(ns: string, dir: string, swanctl: string, logLevel = 1, root?: string): Promise<Charon> {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const d of CRED_DIRS) mkdirSync(path.join(dir, d), { recursive: true });
     writeFileSync(path.join(dir, 'strongswan.conf'), strongswanConf(dir, logLevel));
     writeFileSync(path.join(dir, 'swanctl.conf'), swanctl, { mode: 0o600 });
+    // `root`: a Debian tree (e.g. strongSwan 6 from scripts/lab/strongswan6-root) charon runs
+    // chrooted in, with `dir` as its /run and the host's /dev (TUN for kernel-libipsec) and a /proc.
+    const script = root
+      ? 'mount --bind "$1" "$3/run" && mount --bind /dev "$3/dev" && mount -t proc proc "$3/proc" && exec chroot "$3" "$2"'
+      : 'mount --bind "$1" /run && exec "$2"';
     const child = spawn('ip', ['netns', 'exec', ns, 'unshare', '-m', '--propagation', 'private',
-      'sh', '-c', 'mount --bind "$1" /run && exec "$2"', 'sh', dir, CHARON], {
-      env: { ...process.env, STRONGSWAN_CONF: path.join(dir, 'strongswan.conf') },
+      'sh', '-c', script, 'sh', dir, CHARON, ...(root ? [root] : [])], {
+      env: { ...process.env, STRONGSWAN_CONF: root ? '/run/strongswan.conf' : path.join(dir, 'strongswan.conf') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
