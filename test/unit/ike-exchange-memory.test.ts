@@ -3,6 +3,7 @@
 // informational replay set stays bounded however many DPD exchanges run.
 import t from 'tap';
 import { INFO_SEEN_MAX } from '../../firmware/src/ike/exchange/isakmp-sa.ts';
+import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
 import { Harness } from './ike-exchange-harness.ts';
 
 t.test('an established ISAKMP SA holds no main mode material', async (t) => {
@@ -45,6 +46,7 @@ t.test('what an SA keeps for its life has its own memory, and a finished quick m
     const sa = node.sasOf(peer)[0]!;
     t.ok(own(sa.lastReceived ?? undefined), `${peer}: the last datagram (duplicate detection) is not a pool slice`);
     t.ok(own(sa.mm.state === 'ESTABLISHED' ? sa.mm.keys.encKey : undefined), `${peer}: the phase 1 encryption key is not a pool slice`);
+    t.ok(own(sa.ckyI) && own(sa.ckyR), `${peer}: the cookies are not pool slices`);
     // The ESTABLISHED state is a fresh object: nothing is deleted from it (a deleted
     // property would turn it into a dictionary-mode object, ~3 KB more each).
     t.same(Object.keys(sa.mm).sort(), ['auth', 'chosen', 'crypto', 'keys', 'state', 'suite'], `${peer}: main mode state released`);
@@ -58,4 +60,21 @@ t.test('what an SA keeps for its life has its own memory, and a finished quick m
     t.ok(own(qm.state === 'DONE' ? qm.lastReceived : undefined), `${peer}: its last received message is not a pool slice`);
   }
   t.equal(h.installs.A.length, 2, 'the tunnel is up (with PFS)');
+});
+
+t.test('IKEv2: an established IKE SA keeps no DH key pair, and its SPIs, nonces, keys and selectors have their own memory', async (t) => {
+  const h = new Harness<Ikev2Node>({}, (env, peers, options) => new Ikev2Node(env, peers, options));
+  h.bringUp();
+  const own = (b: Buffer | undefined | null): boolean => !!b && b.byteOffset === 0 && b.buffer.byteLength === b.length;
+  for (const [node, peer] of [[h.a, 'gwB'], [h.b, 'gwA']] as const) {
+    const sa = node.sasOf(peer)[0]!;
+    t.equal(sa.state, 'ESTABLISHED');
+    t.equal(sa.dh, null, `${peer}: the DH key pair (a native object) is released after IKE_SA_INIT`);
+    t.ok(own(sa.spiI) && own(sa.spiR), `${peer}: SPIs`);
+    t.ok(own(sa.ni) && own(sa.nr), `${peer}: nonces`);
+    t.ok(sa.keys !== null && Object.values(sa.keys).every((k) => own(k as Buffer)), `${peer}: SK_d, SK_a*, SK_e*, SK_p*`);
+    const c = sa.children[0]!;
+    t.ok([...c.localTs, ...c.remoteTs].every((ts) => own(ts.startAddress) && own(ts.endAddress)), `${peer}: the child SA's selectors`);
+  }
+  t.equal(h.installs.A.length, 2, 'the tunnel is up');
 });

@@ -160,7 +160,8 @@ export function respondMainMode1(
   const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
   const saSpan = msg.spans.find((s) => s.type === PayloadType.SA);
   // `ckyR` given: rebuilding an evicted half-open exchange with the cookie it already sent.
-  const cookies = { ckyI: Buffer.from(msg.header.initiatorCookie), ckyR: ckyR ? Buffer.from(ckyR) : ctx.env.random(8) };
+  // Own memory: the cookies live as long as the SA, a pool slice would pin an 8 KB slab (ike/common/own-buffer.ts).
+  const cookies = { ckyI: ownCopy(msg.header.initiatorCookie), ckyR: ckyR ? ownCopy(ckyR) : ctx.env.random(8) };
   if (saPayload === undefined || saSpan === undefined || msg.payloads[0]?.type !== PayloadType.SA) {
     ctx.counters.malformed++;
     ctx.log('warning', null, 'main', 'MM1', 'dropped: MM1 does not start with an SA payload', { peer: peer.name });
@@ -308,7 +309,7 @@ function initiatorMm2(ctx: ExchangeContext, sa: IsakmpSa, mm: MainModeOf<'MM1_SE
   const auth = peerAuthFor(sa.peer, chosen.authMethod);
   if (!auth) return failed({ code: 'invalid-reply', reason: 'responder chose an authentication method we did not offer' });
   sa.retransmit.answered();
-  sa.ckyR = Buffer.from(msg.header.responderCookie);
+  sa.ckyR = ownCopy(msg.header.responderCookie);
   const vids = vendorIdsOf(msg.payloads);
   sa.natFlavour = natFlavourFor(sa.peer, vids);
   sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');

@@ -9,6 +9,7 @@
 // key as is (§2.14's halving applies to fixed-key PRFs such as AES-XCBC).
 // Intermediate values are wiped; callers wipe what they receive when the SA dies.
 
+import { ownCopy } from '../../common/own-buffer.ts';
 import { splitEspKeymat, type EspKeyLengths, type EspKeys } from '../../crypto/keymat.ts';
 import { wipe } from '../../crypto/secret.ts';
 import type { EncrAlgorithm, IntegAlgorithm, PrfAlgorithm } from './transforms.ts';
@@ -78,7 +79,8 @@ export function deriveIkeSaKeys(x: IkeSaKeyInput): IkeSaKeys {
   const parts: Buffer[] = [];
   let off = 0;
   for (const n of sizes) {
-    parts.push(Buffer.from(all.subarray(off, off + n)));
+    // Own memory: the keys live as long as the SA, a pool slice would pin an 8 KB slab (ike/common/own-buffer.ts).
+    parts.push(ownCopy(all.subarray(off, off + n)));
     off += n;
   }
   wipe(all, seed);

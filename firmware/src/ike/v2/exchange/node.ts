@@ -47,6 +47,7 @@ import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
 import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
+import { ownCopy } from '../../common/own-buffer.ts';
 import { SaIndex } from '../../common/sa-index.ts';
 import { transmit } from '../../common/send-path.ts';
 
@@ -525,7 +526,7 @@ export class Ikev2Node implements V2Context {
       this.counters.halfOpenRefused++;
       return;
     }
-    const sa = this.#newSa(peer, 'responder', { ...from }, Buffer.from(m.header.spiI));
+    const sa = this.#newSa(peer, 'responder', { ...from }, ownCopy(m.header.spiI));
     sa.local = { address: peer.localAddress, port: localPort };
     if (respondInit(this, sa, m, from)) {
       this.#register(sa);

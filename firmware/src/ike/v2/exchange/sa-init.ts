@@ -9,6 +9,7 @@
 
 import { dhGroupById, DhError } from '../../crypto/dh.ts';
 import { wipe } from '../../crypto/secret.ts';
+import { ownCopy } from '../../common/own-buffer.ts';
 import { NATT_PORT, type Endpoint } from '../../exchange/types.ts';
 import { groupName } from '../../exchange/proposal-names.ts';
 import { deriveIkeSaKeys, skeyseed } from '../crypto/key-derivation.ts';
@@ -158,7 +159,7 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
     );
   sa.suite = suiteOf(choice.method, choice.proposal.transforms);
   planIntermediate(sa);
-  sa.ni = Buffer.from(ni.data);
+  sa.ni = ownCopy(ni.data);
   sa.nr = ctx.env.random(NONCE_LENGTH);
   sa.dh = dhGroupById(ke.group)!.generate(ctx.env.random);
   let gir: Buffer;
@@ -192,6 +193,9 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
   sa.initRequest = m.raw;
   sa.initResponse = bytes;
   sa.lastResponse = { messageId: 0, datagrams: [bytes] };
+  // The key pair has done its work (g^ir is in the keys); a retransmitted request is
+  // answered from lastResponse. Node's DH object holds native memory (issue 10).
+  sa.dh = null;
   sa.expectedRequestId = 1;
   sa.state = 'INIT_DONE';
   ctx.log('info', sa, 'main', 'IKE_SA_INIT', `answered with ${sa.suite.name}${sa.natLocal || sa.natRemote ? ', NAT detected' : ''}`, {
@@ -254,8 +258,9 @@ export function handleInitResponse(ctx: V2Context, sa: IkeSaV2, m: Message, from
     return 'failed';
   }
   planIntermediate(sa);
-  sa.spiR = Buffer.from(m.header.spiR);
-  sa.nr = Buffer.from(nr.data);
+  // Own memory, not slices of Node's 8 KB pool slabs, for what lives as long as the SA (ike/common/own-buffer.ts).
+  sa.spiR = ownCopy(m.header.spiR);
+  sa.nr = ownCopy(nr.data);
   let gir: Buffer;
   try {
     gir = sa.dh!.computeSecret(ke.data);
@@ -264,6 +269,7 @@ export function handleInitResponse(ctx: V2Context, sa: IkeSaV2, m: Message, from
     ctx.fail(sa, 'main', 'invalid-message', `responder's KE is invalid: ${e.message}`);
     return 'failed';
   }
+  sa.dh = null;
   deriveKeys(sa, gir);
   sa.initResponse = m.raw;
   const nat = detectNat(m.payloads, sa.spiI, sa.spiR, sa.local, from);

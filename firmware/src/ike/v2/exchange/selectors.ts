@@ -3,6 +3,7 @@
 // initiator's selectors to what a tunnel allows. The engine installs one
 // CIDR per side, so a narrowed result must be exactly one CIDR block.
 
+import { ownCopy } from '../../common/own-buffer.ts';
 import { cidrPrefix, formatPrefix, type Prefix } from '../../exchange/selector-match.ts';
 import type { TunnelPolicy } from '../../exchange/types.ts';
 import { TsType } from '../wire/constants.ts';
@@ -13,7 +14,9 @@ function toBig(b: Buffer): bigint {
 }
 
 function toBuf(v: bigint, length: number): Buffer {
-  return Buffer.from(v.toString(16).padStart(length * 2, '0'), 'hex');
+  // Own memory: child SAs keep their selectors for life; Buffer.from would carve them
+  // out of Node's 8 KB pool slabs and pin one per tunnel (ike/common/own-buffer.ts).
+  return ownCopy(Buffer.from(v.toString(16).padStart(length * 2, '0'), 'hex'));
 }
 
 function prefixTs(p: Prefix, protocol: number, port: number | undefined): TrafficSelector {

@@ -11,6 +11,7 @@ import { formatIpv4, formatIpv6 } from '../../common/ip-address.ts';
 import { NotifyType } from './notify-types.ts';
 import type { TrafficSelector, TsPayload } from './payloads.ts';
 import { fail, ok, type WireResult } from './result.ts';
+import { ownCopy } from '../../common/own-buffer.ts';
 
 export const MAX_SELECTORS = 64;
 
@@ -38,8 +39,9 @@ export function decodeTs(type: TsPayload['type'], body: Buffer, base: number): W
       protocol: body[pos + 1]!,
       startPort: body.readUInt16BE(pos + 4),
       endPort: body.readUInt16BE(pos + 6),
-      startAddress: Buffer.from(body.subarray(pos + 8, pos + 8 + n)),
-      endAddress: Buffer.from(body.subarray(pos + 8 + n, pos + 8 + 2 * n)),
+      // Own memory: child SAs keep their selectors for life (ike/common/own-buffer.ts).
+      startAddress: ownCopy(body.subarray(pos + 8, pos + 8 + n)),
+      endAddress: ownCopy(body.subarray(pos + 8 + n, pos + 8 + 2 * n)),
     });
     pos += length;
   }

@@ -1,0 +1,109 @@
+// JavaScript heap per tunnel of the hub's IKE core (issue 10: memory per tunnel),
+// IKEv1 and IKEv2: one hub node with N peers and N spoke nodes exchange datagrams
+// in memory on a fake clock (as hub-timers.ts), then the spokes are dropped, the
+// clock runs past every finished exchange's linger time and the collector runs, so
+// what is left is the hub's steady state with N tunnels up. Bytes per tunnel =
+// (heap with N tunnels up - heap of the same hub before any tunnel) / N, for the JS
+// heap and for Buffer backing stores (outside V8's heap, in RSS). With a path
+// as the last argument a heap snapshot of that state is written there.
+// Needs --expose-gc. Not part of the test suite.
+//
+//   node --expose-gc hub-memory.mjs [N] [snapshot-prefix]
+
+import { randomBytes } from 'node:crypto';
+import { writeHeapSnapshot } from 'node:v8';
+import type { Action, Endpoint, PeerPolicy } from '../../../firmware/src/ike/exchange/types.ts';
+import { IkeNodes } from '../../../firmware/src/ike/ike-nodes.ts';
+import { spokePolicy, type HubTarget } from '../../../firmware/src/tools/loadgen/spoke-policy.ts';
+import { HUB, spokePlan } from './plan.ts';
+
+interface Packet {
+  to: 'hub' | number;
+  data: Buffer;
+  from: Endpoint;
+  port: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** JS heap and ArrayBuffer backing stores (Buffers: keys, cached datagrams, and any 8 KB pool slab a small slice pins). */
+function heapUsed(): { heap: number; buffers: number } {
+  for (let i = 0; i < 3; i++) gc!();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, buffers: m.arrayBuffers };
+}
+
+function measure(n: number, version: 1 | 2, group: number, snapshot: string | undefined): { heap: number; buffers: number; up: number } {
+  let t = 1_000_000;
+  const env = { now: (): number => t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date(t) };
+  const target: HubTarget = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group, pfsGroup: version === 1 ? group : null, version };
+  const spokes = spokePlan(n);
+  const hubPeers: PeerPolicy[] = spokes.map((s) => {
+    const p = spokePolicy(s, target);
+    const lan = p.tunnels[0]!;
+    return {
+      ...p,
+      name: `s-${s.id}`,
+      remoteAddress: s.address,
+      localAddress: HUB.address,
+      localId: p.remoteId,
+      remoteId: p.localId,
+      tunnels: [{ ...lan, local: lan.remote, remote: lan.local }],
+    };
+  });
+  const hub = new IkeNodes(env, hubPeers);
+  const base = heapUsed();
+  let nodes: IkeNodes[] | null = spokes.map((s) => new IkeNodes(env, [spokePolicy(s, target)]));
+  const index = new Map(spokes.map((s, i) => [s.address, i]));
+  const queue: Packet[] = [];
+  let up = 0;
+  const route = (actions: Action[], from: 'hub' | number): void => {
+    for (const a of actions) {
+      if (a.kind === 'install' && a.sa.direction === 'out' && from !== 'hub') up++;
+      if (a.kind !== 'send') continue;
+      if (from === 'hub') {
+        queue.push({ to: index.get(a.to.address)!, data: a.data, from: { address: HUB.address, port: a.localPort }, port: a.to.port });
+      } else queue.push({ to: 'hub', data: a.data, from: { address: spokes[from]!.address, port: a.localPort }, port: a.to.port });
+    }
+  };
+  const pump = (): void => {
+    while (queue.length > 0) {
+      const p = queue.shift()!;
+      if (p.to === 'hub') route(hub.receive(p.data, p.from, p.port), 'hub');
+      else if (nodes) route(nodes[p.to]!.receive(p.data, p.from, p.port), p.to);
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    route(nodes[i]!.initiate(spokes[i]!.id), i);
+    pump();
+    t += 20;
+    route(hub.tick(), 'hub');
+    pump();
+  }
+  // Steady state: spokes gone (their datagrams too), finished exchanges past their linger.
+  nodes = null;
+  for (let k = 0; k < 40; k++) {
+    t += 1000;
+    hub.tick();
+  }
+  queue.length = 0;
+  const after = heapUsed();
+  if (snapshot) writeHeapSnapshot(`${snapshot}-v${version}-${n}.heapsnapshot`);
+  if (hub.status().length === 0) throw new Error('the hub has no SAs');
+  const per = Math.max(1, up);
+  return { heap: (after.heap - base.heap) / per, buffers: (after.buffers - base.buffers) / per, up };
+}
+
+if (!gc) {
+  process.stderr.write('hub-memory: run with node --expose-gc\n');
+  process.exit(2);
+}
+const n = Number(process.argv[2] ?? 300);
+const snapshot = process.argv[3];
+for (const version of [1, 2] as const) {
+  const r = measure(n, version, 14, snapshot);
+  process.stdout.write(
+    `IKEv${version}, ${n} spokes (modp2048${version === 1 ? ', PFS' : ''}): ${r.up} up; per tunnel: hub JS heap ${(r.heap / 1024).toFixed(1)} KiB, ` +
+      `Buffer backing stores ${(r.buffers / 1024).toFixed(1)} KiB\n`,
+  );
+}
