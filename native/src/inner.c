@@ -83,3 +83,12 @@ long sl_inner_parse(const uint8_t *p, size_t len, uint8_t nh, sl_flow_t *f)
 		return parse6(p, len, f);
 	return -1;
 }
+
+bool sl_flow_link_scoped(const sl_flow_t *f)
+{
+	if (f->family != AF_INET6)
+		return false;
+	const uint8_t *d = f->dst;
+	return (d[0] == 0xfe && (d[1] & 0xc0) == 0x80) ||
+	       (d[0] == 0xff && ((d[1] & 0x0f) == 0x01 || (d[1] & 0x0f) == 0x02));
+}

@@ -233,7 +233,10 @@ static bool encap_slot(wstate_t *s, int k, size_t len)
 	}
 	if (why != SL_OK) {
 		sl_esp_count_drop(&s->w, why);
-		if (sa == NULL)
+		/* The kernel's own link-scoped IPv6 (router solicitations, MLD
+		 * reports on the TUN) never has an SA nor a policy: counted, but
+		 * no event to the owner for it. */
+		if (sa == NULL && !sl_flow_link_scoped(&f))
 			report_no_sa(s, &f);
 		return false;
 	}

@@ -189,8 +189,33 @@ static void run(uint8_t encap)
 	sl_sadb_destroy(&db);
 }
 
+/* Link-scoped IPv6 destinations (the kernel's RS and MLD on the TUN): no no-SA event. */
+static void link_scope(void)
+{
+	sl_flow_t f;
+	memset(&f, 0, sizeof(f));
+	f.family = AF_INET6;
+	static const uint8_t yes[][2] = { { 0xfe, 0x80 }, { 0xfe, 0xbf }, { 0xff, 0x02 }, { 0xff, 0x12 }, { 0xff, 0x01 } };
+	static const uint8_t no[][2] = { { 0xfe, 0xc0 }, { 0xff, 0x05 }, { 0xff, 0x0e }, { 0x20, 0x01 }, { 0xfd, 0x00 } };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		f.dst[0] = yes[i][0];
+		f.dst[1] = yes[i][1];
+		CHECK(sl_flow_link_scoped(&f));
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		f.dst[0] = no[i][0];
+		f.dst[1] = no[i][1];
+		CHECK(!sl_flow_link_scoped(&f));
+	}
+	f.family = AF_INET; /* 255.2.x.x is not an IPv6 scope */
+	f.dst[0] = 0xff;
+	f.dst[1] = 0x02;
+	CHECK(!sl_flow_link_scoped(&f));
+}
+
 int main(void)
 {
+	link_scope();
 	run(SL_ENCAP_UDP);
 	run(SL_ENCAP_NONE);
 	TEST_DONE("test_esp_v6");
