@@ -102,7 +102,8 @@ export async function udpGsoTrains(lab: Lab, from: LabNode, to: LabNode, dst: st
     if (!child.stdout) throw new Error('no stdout');
     await waitForLine(child.stdout, /^listening$/, 5000);
     const result = waitForLine(child.stdout, /^got \d+ bad \d+$/, 15_000);
-    const r = await runIn(lab.ns(from), 'python3', ['-c', GSO_SEND, dst, String(port), String(trains), String(per), String(size)], { timeoutMs: 10_000 });
+    const args = ['-c', GSO_SEND, dst, String(port), String(trains), String(per), String(size)];
+    const r = await runIn(lab.ns(from), 'python3', args, { timeoutMs: 10_000 });
     if (r.code !== 0) throw new Error(`UDP_SEGMENT send from ${from}: ${r.stderr}`);
     const m = /^got (\d+) bad (\d+)$/.exec((await result).trim());
     return { got: Number(m?.[1] ?? 0), bad: Number(m?.[2] ?? 0) };

@@ -63,7 +63,8 @@ for (const alg of suites) {
     t.equal(gso.bad, 0, 'each with its own size and content, none twice');
     const d = (x0: Record<string, unknown>, x1: Record<string, unknown>, k: string): number => counter(x1, k) - counter(x0, k);
     const reads = d(a0, a1, 'sysTunRead'), inPkts = d(a0, a1, 'tunRxPackets');
-    t.comment(`UDP trains: gwA ${inPkts} packets from ${reads} TUN reads; gwB ${d(b0, b1, 'tunTxPackets')} packets in ${d(b0, b1, 'sysTunWrite')} TUN writes`);
+    const writes = d(b0, b1, 'sysTunWrite'), outPkts = d(b0, b1, 'tunTxPackets');
+    t.comment(`UDP trains: gwA ${inPkts} packets from ${reads} TUN reads; gwB ${outPkts} packets in ${writes} TUN writes`);
     if (kernelHasTunUso)
       t.ok(inPkts >= 120 && reads < inPkts, 'gwA read the trains from its TUN as super packets (USO) and cut them');
     else
