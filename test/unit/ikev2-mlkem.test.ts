@@ -259,3 +259,46 @@ t.test('an IKE SA rekey agrees no additional key exchange: offers without ADDKE,
   t.equal(chooseIke(peer, required, false), null, 'IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) is not implemented: refused');
   t.ok(chooseIke(peer, required, true), 'in IKE_SA_INIT the same offer is taken');
 });
+
+t.test('a lost IKE_INTERMEDIATE response: the retransmitted request is answered from the cache (§2.1), under the old keys', async (t) => {
+  const h = v2({ peerA: hybrid([{ slot: 1, ids: [36] }]), peerB: hybrid([{ slot: 1, ids: [36] }]) });
+  let dropped = 0;
+  h.filter = (d) => (d.from === 'B' && exchangeOf(d) === ExchangeType.IKE_INTERMEDIATE && dropped++ === 0 ? null : d.data);
+  h.bringUp();
+  t.equal(h.installs.A.length, 0, 'stuck without the response');
+  h.advance(2_500);
+  t.same(h.failed, { A: [], B: [] });
+  t.equal(h.installs.A.length, 2, 'established after the retransmission');
+  t.same(childKey(h, 'A', 'out'), childKey(h, 'B', 'in'));
+  t.equal(h.b.counters.cachedResponses, 1, 'B answered from its cache, not a second encapsulation');
+});
+
+t.test('AUTH covers the IntAuth chain: a responder whose IntAuth_i differs refuses the initiator (RFC 9242 §3.3.2)', async (t) => {
+  const h = v2({ peerA: hybrid([{ slot: 1, ids: [36] }]), peerB: hybrid([{ slot: 1, ids: [36] }]) });
+  h.filter = (d) => {
+    if (d.from === 'A' && exchangeOf(d) === ExchangeType.IKE_AUTH) {
+      const st = h.b.sasOf('gwA')[0]!.intermediate!;
+      st.intAuthI = Buffer.from(st.intAuthI);
+      st.intAuthI[0]! ^= 1;
+    }
+    return d.data;
+  };
+  h.bringUp();
+  t.match(h.failed.B[0], /AUTH|authenticat/i);
+  t.match(h.failed.A[0], /refused our AUTH/);
+  t.equal(h.installs.A.length + h.installs.B.length, 0);
+});
+
+t.test('once established the IKE_INTERMEDIATE state is wiped', async (t) => {
+  const h = v2({ peerA: hybrid([{ slot: 1, ids: [36] }]), peerB: hybrid([{ slot: 1, ids: [36] }]) });
+  let kept: Buffer | null = null;
+  h.filter = (d) => {
+    if (d.from === 'A' && exchangeOf(d) === ExchangeType.IKE_AUTH) kept = h.b.sasOf('gwA')[0]!.intermediate!.intAuthI;
+    return d.data;
+  };
+  h.bringUp();
+  t.equal(h.installs.B.length, 2);
+  t.equal(h.a.sasOf('gwB')[0]!.intermediate, null);
+  t.equal(h.b.sasOf('gwA')[0]!.intermediate, null);
+  t.ok(kept !== null && (kept as Buffer).every((b) => b === 0), "B's IntAuth_i was zeroed");
+});

@@ -37,6 +37,7 @@ import { decodePayloads } from '../wire/payload-chain.ts';
 import type { Payload } from '../wire/payloads.ts';
 import { handleAuthResponse, respondAuth } from './auth.ts';
 import { continueAfterInit, handleIntermediateResponse, intermediateDone, respondIntermediate } from './intermediate.ts';
+import { wipeIntermediate } from './intermediate-state.ts';
 import { removeChild, udpEncapsulated } from './child.ts';
 import { createChild, handleCreateChildResponse, respondCreateChild } from './child-exchange.ts';
 import { newCounters, type V2Context } from './context.ts';
@@ -229,6 +230,9 @@ export class Ikev2Node implements V2Context {
   established(sa: IkeSaV2, peerInitialContact: boolean): void {
     this.#index.touch(sa);
     this.#halfOpen.delete(sa);
+    // The IntAuth chain (RFC 9242 §3.3) served IKE_AUTH only.
+    if (sa.intermediate) wipeIntermediate(sa.intermediate);
+    sa.intermediate = null;
     const now = this.env.now();
     sa.createdAt = now;
     sa.expiresAt = now + sa.peer.ikeLifetimeSeconds * 1000;
