@@ -5,7 +5,8 @@
 import type { Severity } from '../../log/syslog.ts';
 import type { Phase } from '../../log/negotiation-log.ts';
 import type { SendHost } from '../common/send-path.ts';
-import type { FailureCounts } from './fail.ts';
+import type { FailHost } from '../common/fail-path.ts';
+import type { ExchangeError, FailureCounts } from './fail.ts';
 import type { IsakmpSa } from './isakmp-sa.ts';
 import type { Retransmit, RetransmitSchedule } from './retransmit.ts';
 import type { Action, ExchangeEnv, PeerPolicy, TunnelPolicy } from './types.ts';
@@ -35,7 +36,7 @@ export interface ExchangeCounters {
   fragmentsSent: number;
 }
 
-export interface ExchangeContext extends SendHost<IsakmpSa> {
+export interface ExchangeContext extends SendHost<IsakmpSa>, FailHost<IsakmpSa, ExchangeError> {
   env: ExchangeEnv;
   out: Action[];
   /** We announce and use IKEv1 fragmentation (the Cisco/strongSwan vendor ID). */

@@ -1,7 +1,8 @@
 // The one way an IKEv1 negotiation fails. Every failure, whatever noticed it
 // (a handler refusing a message, a peer's notify, retransmission giving up,
 // dead peer detection), is a typed code plus its details, and fail() alone
-// does what a failure entails: count it, log it once, record it for
+// does what a failure entails, through the fail path both IKE versions share
+// (ike/common/fail-path.ts): count it, log it once, record it for
 // `sitelinkctl explain` (failure.ts), tell the peer when the code calls for
 // a notify, and remove what failed (the ISAKMP SA, or the quick mode with its
 // pre-installed inbound SA). Callers never compare reason strings: the code
@@ -12,7 +13,8 @@ import type { Severity } from '../../log/syslog.ts';
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, encodeMessage, notify } from '../wire/index.ts';
 import { dropPreinstalledInbound } from './child-sa.ts';
 import type { ExchangeContext } from './context.ts';
-import { mainModeFailure, quickFailureOfNotify, quickModeFailure, type FailureExtra } from './failure.ts';
+import { failWith } from '../common/fail-path.ts';
+import { mainModeRecord, quickFailureOfNotify, quickModeRecord, type FailureExtra } from './failure.ts';
 import { sendInformational } from './informational.ts';
 import { keyedOf, wipeQuickMode, type IsakmpSa, type QuickModeExchange } from './isakmp-sa.ts';
 import { tunnelMethodNames } from './proposal-names.ts';
@@ -144,25 +146,27 @@ function cleartextNotify(ctx: ExchangeContext, sa: IsakmpSa, notifyType: number)
  */
 export function fail(ctx: ExchangeContext, target: FailTarget, f: Failure): void {
   const rule = RULES[f.code];
-  ctx.failureCounts[f.code]++;
   if (target.phase === 'main') failMain(ctx, target.sa, f, rule);
   else failQuick(ctx, target.sa, target.qm, target.messageId, f, rule);
 }
 
 function failMain(ctx: ExchangeContext, sa: IsakmpSa, f: Failure, rule: ErrorRule): void {
-  ctx.counters.mainModeFailed++;
   const dpd = f.code === 'dpd-dead';
-  ctx.log(rule.level, sa, dpd ? 'dpd' : 'main', dpd ? 'DEAD' : sa.state, f.logMessage ?? `main mode failed: ${f.reason}`);
-  if (rule.recorded) {
-    const record = f.code === 'peer-notify' && f.peerNotify !== undefined ? mainFailureOfNotify(f.peerNotify) : rule.record;
-    mainModeFailure(ctx, sa, record, f.reason, { ...(rule.detailed ? { detail: f.reason } : {}), ...f.extra });
-  }
-  if (f.notify !== undefined) cleartextNotify(ctx, sa, f.notify.type);
-  if (dpd && sa.peer.dpd?.action === 'hold') {
-    sa.dpdPendingSince = null;
-    return;
-  }
-  ctx.removeSa(sa, false);
+  const reason = f.code === 'peer-notify' && f.peerNotify !== undefined ? mainFailureOfNotify(f.peerNotify) : rule.record;
+  const n = f.notify;
+  failWith(ctx, sa, {
+    phase: 'main',
+    code: f.code,
+    level: rule.level,
+    log: { phase: dpd ? 'dpd' : 'main', step: dpd ? 'DEAD' : sa.state, message: f.logMessage ?? `main mode failed: ${f.reason}` },
+    record: rule.recorded ? mainModeRecord(sa, reason, f.reason, { ...(rule.detailed ? { detail: f.reason } : {}), ...f.extra }) : null,
+    ...(n !== undefined ? { notify: () => cleartextNotify(ctx, sa, n.type) } : {}),
+    remove: () => {
+      // A dead peer with DPD action `hold` keeps its SA and is probed again.
+      if (dpd && sa.peer.dpd?.action === 'hold') sa.dpdPendingSince = null;
+      else ctx.removeSa(sa, false);
+    },
+  });
 }
 
 function failQuick(
@@ -173,20 +177,29 @@ function failQuick(
   f: Failure,
   rule: ErrorRule,
 ): void {
-  ctx.counters.quickModeFailed++;
-  ctx.log(rule.level, sa, 'quick', qm?.state ?? 'QM1', f.logMessage ?? `quick mode failed: ${f.reason}`, { messageId });
-  if (rule.recorded) {
-    const record = f.code === 'peer-notify' && f.peerNotify !== undefined ? quickFailureOfNotify(f.peerNotify) : rule.record;
-    const ours = qm
-      ? {
-          offered: tunnelMethodNames(qm.tunnel),
-          acceptable: tunnelMethodNames(qm.tunnel),
-          ...(qm.tunnel.action ? { configField: `filter-actions.${qm.tunnel.action}.security-methods` } : {}),
-        }
-      : {};
-    quickModeFailure(ctx, sa, qm?.role ?? 'responder', record, f.reason, { ...(rule.detailed ? { detail: f.reason } : {}), ...ours, ...f.extra });
-  }
-  if (f.notify !== undefined) sendInformational(ctx, sa, [notify(f.notify.type, ProtocolId.ESP, f.notify.spi ?? Buffer.alloc(4))]);
+  const reason = f.code === 'peer-notify' && f.peerNotify !== undefined ? quickFailureOfNotify(f.peerNotify) : rule.record;
+  const ours = qm
+    ? {
+        offered: tunnelMethodNames(qm.tunnel),
+        acceptable: tunnelMethodNames(qm.tunnel),
+        ...(qm.tunnel.action ? { configField: `filter-actions.${qm.tunnel.action}.security-methods` } : {}),
+      }
+    : {};
+  const extra = { ...(rule.detailed ? { detail: f.reason } : {}), ...ours, ...f.extra };
+  const n = f.notify;
+  failWith(ctx, sa, {
+    phase: 'quick',
+    code: f.code,
+    level: rule.level,
+    log: { phase: 'quick', step: qm?.state ?? 'QM1', message: f.logMessage ?? `quick mode failed: ${f.reason}`, data: { messageId } },
+    record: rule.recorded ? quickModeRecord(sa, qm?.role ?? 'responder', reason, f.reason, extra) : null,
+    ...(n !== undefined ? { notify: () => sendInformational(ctx, sa, [notify(n.type, ProtocolId.ESP, n.spi ?? Buffer.alloc(4))]) } : {}),
+    remove: () => removeQuickMode(ctx, sa, qm, messageId, f.code),
+  });
+}
+
+/** The quick mode goes with its pre-installed inbound SA; the ISAKMP SA stays. */
+function removeQuickMode(ctx: ExchangeContext, sa: IsakmpSa, qm: QuickModeExchange | null, messageId: number, code: ExchangeError): void {
   if (qm) {
     qm.retransmit.stop();
     dropPreinstalledInbound(ctx, sa, qm);
@@ -195,7 +208,7 @@ function failQuick(
     // A rekey that timed out is tried again on the next tick (the old pair is still due);
     // one the peer refused is not, or we would ask again every second.
     const rekeyOf = qm.state === 'QM1_SENT' ? qm.rekeyOf : null;
-    if (f.code === 'timeout' && rekeyOf !== null) {
+    if (code === 'timeout' && rekeyOf !== null) {
       const old = sa.children.find((c) => c.reqid === rekeyOf);
       if (old) old.rekeying = false;
     }

@@ -1,9 +1,9 @@
-// Failure actions: what went wrong in a negotiation, in the terms of the
+// Failure records: what went wrong in a negotiation, in the terms of the
 // failure record `sitelinkctl explain` renders (log/failure-record.ts). The
-// daemon adds the time and the message sequence.
+// fail path (fail.ts, ike/common/fail-path.ts) emits them; the daemon adds the
+// time and the message sequence.
 
 import type { FailureReason, FailureRecord } from '../../log/failure-record.ts';
-import type { ExchangeContext } from './context.ts';
 import { NotifyType } from '../wire/index.ts';
 import { negotiatedOf, peerOfferOf, type IsakmpSa } from './isakmp-sa.ts';
 import { ikeMethodName } from './proposal-names.ts';
@@ -13,7 +13,9 @@ import type { FailureDetail, TunnelPolicy } from './types.ts';
 
 export type FailureExtra = Partial<Omit<FailureRecord, 'peer' | 'time' | 'phase' | 'role' | 'reason' | 'exchange'>>;
 
-export function mainModeFailure(ctx: ExchangeContext, sa: IsakmpSa, code: FailureReason, reason: string, extra: FailureExtra = {}): void {
+export type FailureRecordOf = { reason: string; detail: FailureDetail };
+
+export function mainModeRecord(sa: IsakmpSa, code: FailureReason, reason: string, extra: FailureExtra = {}): FailureRecordOf {
   const ours = sa.peer.ikeMethods.map(ikeMethodName);
   // The field that decides it: the proposals only when they are what failed.
   const auth = code === 'authentication-failed' || code === 'id-mismatch';
@@ -33,19 +35,17 @@ export function mainModeFailure(ctx: ExchangeContext, sa: IsakmpSa, code: Failur
     ...(auth ? { expectedId: describeIdentity(sa.peer.remoteId), configLines: authConfigLines(sa.peer, negotiatedOf(sa)?.auth) } : {}),
     ...extra,
   };
-  ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'main', reason, detail });
+  return { reason, detail };
 }
 
-export function quickModeFailure(
-  ctx: ExchangeContext,
+export function quickModeRecord(
   sa: IsakmpSa,
   role: 'initiator' | 'responder',
   code: FailureReason,
   reason: string,
   extra: FailureExtra = {},
-): void {
-  const detail: FailureDetail = { code, role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra };
-  ctx.out.push({ kind: 'failed', peer: sa.peer.name, phase: 'quick', reason, detail });
+): FailureRecordOf {
+  return { reason, detail: { code, role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra } };
 }
 
 /**

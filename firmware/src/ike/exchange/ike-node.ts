@@ -22,7 +22,7 @@ import {
 } from '../wire/index.ts';
 import { sameIdentity } from './identity.ts';
 import type { ExchangeCounters } from './context.ts';
-import { emptyFailureCounts, fail, type FailureCounts } from './fail.ts';
+import { emptyFailureCounts, fail, type ExchangeError, type FailureCounts } from './fail.ts';
 import { phase1AttributesName } from './proposal-names.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, isEstablished, negotiatedOf, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
@@ -226,6 +226,13 @@ export class IkeNode implements TimerHost {
     this.#index.touch(sa);
     via?.sent(m, this.env.now(), expectReply);
     transmit(this, sa, [m], { kind: 'new' });
+  }
+
+  /** Per code, and in the phase's total (ike/common/fail-path.ts). */
+  countFailure(phase: 'main' | 'quick', code: ExchangeError): void {
+    this.failureCounts[code]++;
+    if (phase === 'main') this.counters.mainModeFailed++;
+    else this.counters.quickModeFailed++;
   }
 
   /** Both kinds of resend count as retransmitted in IKEv1's counters. */

@@ -8,6 +8,7 @@ import type { Phase } from '../../../log/negotiation-log.ts';
 import type { Severity } from '../../../log/syslog.ts';
 import type { Action, ExchangeEnv } from '../../exchange/types.ts';
 import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
+import type { FailHost } from '../../common/fail-path.ts';
 import type { SendHost } from '../../common/send-path.ts';
 import type { IkeSaV2 } from './state.ts';
 
@@ -45,7 +46,7 @@ export function newCounters(): V2Counters {
   };
 }
 
-export interface V2Context extends SendHost<IkeSaV2> {
+export interface V2Context extends SendHost<IkeSaV2>, FailHost<IkeSaV2, FailureReason> {
   readonly env: ExchangeEnv;
   readonly out: Action[];
   readonly counters: V2Counters;

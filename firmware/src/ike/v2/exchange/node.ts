@@ -22,6 +22,7 @@ import {
   type Action,
   type Endpoint,
   type ExchangeEnv,
+  type FailureDetail,
   type PeerPolicy,
 } from '../../exchange/types.ts';
 import type { ChildStatus } from '../../exchange/ike-node.ts';
@@ -50,6 +51,7 @@ import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
 import { ownCopy } from '../../common/own-buffer.ts';
 import { SaIndex } from '../../common/sa-index.ts';
+import { failWith } from '../../common/fail-path.ts';
 import { transmit } from '../../common/send-path.ts';
 
 /** Half-open IKE SAs (all peers) from which on IKE_SA_INIT needs a COOKIE (§2.6). */
@@ -186,17 +188,21 @@ export class Ikev2Node implements V2Context {
     return this.#inSpis.size;
   }
 
+  /** Counted, logged and recorded through the fail path IKEv1 uses too (ike/common/fail-path.ts); the
+   * exchange that failed removes what it must (it returns 'failed' to the node). */
   fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra: Silence & { waitedSeconds?: number } = {}): void {
+    failWith(this, sa, {
+      phase,
+      code,
+      level: 'warning',
+      log: { phase, step: 'FAILED', message: reason },
+      record: { reason, detail: { code, role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra } },
+    });
+  }
+
+  countFailure(phase: 'main' | 'quick'): void {
     if (phase === 'main') this.counters.ikeFailed++;
     else this.counters.childFailed++;
-    this.log('warning', sa, phase, 'FAILED', reason);
-    this.out.push({
-      kind: 'failed',
-      peer: sa.peer.name,
-      phase,
-      reason,
-      detail: { code, role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra },
-    });
   }
 
   removeSa(sa: IkeSaV2, notifyPeer: boolean): void {
@@ -727,20 +733,21 @@ export class Ikev2Node implements V2Context {
     const established = sa.state === 'ESTABLISHED' || sa.state === 'DELETING';
     // For explain: where the peer went silent (silence.ts).
     const silence = { waitedSeconds: waited, ...ikeV2Silence(sa, sa.pending!.purpose) };
-    if (!established) this.fail(sa, 'main', 'timeout', `no answer from ${sa.remote.address} after ${waited} s`, silence);
-    else {
-      this.log('warning', sa, 'dpd', 'DEAD', `peer did not answer for ${waited} s: IKE SA and child SAs removed`);
-      this.out.push({
-        kind: 'failed',
-        peer: sa.peer.name,
-        phase: 'main',
-        reason: 'dead peer',
-        detail: { code: 'timeout', role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...silence },
-      });
-    }
     const restart = established && sa.state === 'ESTABLISHED' && sa.peer.dpd?.action === 'restart';
     const name = sa.peer.name;
-    this.removeSa(sa, false);
+    const detail: FailureDetail = { code: 'timeout', role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...silence };
+    const reason = established ? 'dead peer' : `no answer from ${sa.remote.address} after ${waited} s`;
+    // A dead established peer counts as a failed IKE SA too (IKEv1 counts DPD deaths the same way).
+    failWith(this, sa, {
+      phase: 'main',
+      code: 'timeout',
+      level: 'warning',
+      log: established
+        ? { phase: 'dpd', step: 'DEAD', message: `peer did not answer for ${waited} s: IKE SA and child SAs removed` }
+        : { phase: 'main', step: 'FAILED', message: reason },
+      record: { reason, detail },
+      remove: () => this.removeSa(sa, false),
+    });
     if (restart) this.#initiate(name);
   }
 
