@@ -10,11 +10,14 @@
 // (Debian 13's Node 20) when SITELINK_BOARD_NODE names it, e.g. the arm64 binary
 // under qemu-user (scripts/lab/board-node); otherwise it says SKIP.
 import t from 'tap';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import ts from 'typescript';
 import { repoRoot } from '../lib/paths.ts';
+import { labSkipReason } from '../lib/root.ts';
+import { waitForLine } from '../lib/wait.ts';
 
 const INTRINSICS = new Set([
   'Date', 'Object', 'Array', 'Function', 'String', 'Number', 'Boolean', 'Symbol', 'BigInt', 'Math', 'JSON', 'Reflect',
@@ -141,5 +144,70 @@ t.test(
     });
     t.equal(health.status, 0, `sitelinkctl health, collected locally with systeminformation: ${health.stderr.trim()}`);
     t.notMatch(`${health.stderr}${check.stderr}`, /is not a constructor|TypeError/, 'no TypeError');
+  },
+);
+
+// The daemon itself under the board's Node: start, status, counters, explain, log and
+// health through its control socket, then SIGTERM; it must neither throw nor exit early.
+// Needs the arm64 addon (SITELINK_NATIVE, or the image build's cross build that
+// scripts/lab/board-node finds) and root for a network namespace.
+const boardNative = process.env.SITELINK_BOARD_NATIVE;
+t.test(
+  "the daemon's code paths under the board's Node",
+  {
+    skip: !(boardNode && existsSync(boardNode))
+      ? "SKIP: set SITELINK_BOARD_NODE to the board's node (scripts/lab/board-node)"
+      : !(boardNative && existsSync(boardNative))
+        ? 'SKIP: set SITELINK_BOARD_NATIVE to the arm64 addon (the image build: .cache/image/native-arm64/Release/sitelink_native.node)'
+        : (labSkipReason() ?? false),
+  },
+  async (t) => {
+    const ns = `slbn${process.pid}`;
+    const dir = mkdtempSync(join(tmpdir(), 'sl-board-daemon-'));
+    const ip = (...a: string[]): void => void spawnSync('ip', a, { stdio: 'ignore' });
+    ip('netns', 'add', ns);
+    t.teardown(() => {
+      ip('netns', 'del', ns);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1');
+    ip('-n', ns, 'link', 'set', 'w0', 'up');
+    ip('-n', ns, 'link', 'set', 'w1', 'up');
+    ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'w0');
+    const socket = join(dir, 'ctl', 'control.sock');
+    writeFileSync(join(dir, 'gw.secrets'), 'psk {\n  peer.example = "a board daemon test passphrase, not secret"\n}\n', { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'gw.conf'),
+      `gateway {\n  id = gw.example\n  listen = 192.0.2.1\n  secrets = ${join(dir, 'gw.secrets')}\n  control-socket = ${socket}\n  tun = slb0\n` +
+        `  log {\n    file = ${join(dir, 'gw.log')}\n    syslog = no\n  }\n}\n` +
+        'peers {\n  hq {\n    remote = 192.0.2.2\n    local = 192.0.2.1\n    remote-id = peer.example\n    version = 2\n    start = start\n  }\n}\n' +
+        'filter-lists {\n  l {\n    lan {\n      source = 10.1.0.0/24\n      destination = 10.2.0.0/24\n    }\n  }\n}\n' +
+        'filter-actions {\n  secure {\n    action = negotiate\n    security-methods = aes128gcm16\n  }\n}\n' +
+        'rules {\n  r {\n    filters = l\n    action = secure\n    peer = hq\n  }\n}\n',
+      { mode: 0o600 },
+    );
+    const env = { ...process.env, NODE_OPTIONS: '', SITELINK_NATIVE: boardNative! };
+    const d = spawn('ip', ['netns', 'exec', ns, boardNode!, join(dist, 'sitelinkd.mjs'), '-c', join(dir, 'gw.conf')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    d.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    let exited = false;
+    d.on('exit', () => (exited = true));
+    t.teardown(() => void (exited || d.kill('SIGKILL')));
+    await waitForLine(d.stdout, /sitelinkd: ready/, 300_000);
+    const ctl = (...a: string[]): ReturnType<typeof spawnSync> =>
+      spawnSync(process.execPath, [join(dist, 'sitelinkctl.mjs'), '--socket', socket, ...a], { encoding: 'utf8', timeout: 300_000 });
+    // The peer never answers: a failure record, retransmissions and log lines with dates.
+    for (const args of [['--json', 'status'], ['counters'], ['sas'], ['explain', 'hq'], ['log', '-n', '20'], ['--json', 'health']]) {
+      const r = ctl(...args);
+      t.equal(r.status, 0, `sitelinkctl ${args.join(' ')}: ${String(r.stderr).trim().slice(0, 300)}`);
+    }
+    t.notOk(exited, 'the daemon is still running');
+    d.kill('SIGTERM');
+    await new Promise((resolve) => (exited ? resolve(null) : d.on('exit', resolve)));
+    t.notMatch(out, /is not a constructor|TypeError/, `no TypeError from the daemon: ${out.slice(-500)}`);
   },
 );

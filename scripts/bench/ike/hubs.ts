@@ -58,7 +58,8 @@ async function startSitelinkd(s: HubSetup): Promise<RunningHub> {
   const dir = path.join(s.dir, 'sitelinkd');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = writeSitelinkdHub(dir, s.spokes, s.group, s.pfs, s.version);
-  const d = await Sitelinkd.start(s.ns, files, 60_000);
+  // Loading 1,000 peers takes a while on a loaded machine.
+  const d = await Sitelinkd.start(s.ns, files, 180_000);
   const pid = pidInNs(s.ns, 'sitelinkd.mjs');
   if (pid === null) {
     await d.stop();
