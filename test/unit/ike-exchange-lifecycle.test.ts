@@ -190,7 +190,8 @@ class EngineModel {
       }
       for (const [from, to] of [['A', 'B'], ['B', 'A']] as const) {
         const spi = this.sending(from);
-        if (spi === undefined || !this.in[to].has(spi)) bad.push(`step ${this.#seen}: ${from} sends on ${spi?.toString(16) ?? 'nothing'}, ${to} cannot receive it`);
+        if (spi !== undefined && this.in[to].has(spi)) continue;
+        bad.push(`step ${this.#seen}: ${from} sends on ${spi?.toString(16) ?? 'nothing'}, ${to} cannot receive it`);
       }
     }
     return bad;
