@@ -1,10 +1,13 @@
 // Certificate revocation (issue 17): peers.NAME.crl-check and crl in the config, the
 // CRL store (files and distribution points fetched over HTTP from a server on
 // loopback: cache, refresh, timeout, size limit, last good copy kept), and main mode
-// between two in-memory nodes where gwA's certificate is revoked, at each level.
+// between two in-memory nodes where gwA's certificate is revoked, at each level; then
+// the same with the CRL found through the cRLDistributionPoints of gwA's certificate
+// (learnt at the check) or of gwB's own (fetched before), IKEv1 and IKEv2.
 
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,10 +15,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfigText } from '../../firmware/src/config/load.ts';
 import { formatConfigError } from '../../firmware/src/config/types.ts';
-import { CrlStore, CRL_MAX_BYTES, CRL_RETRY_MS } from '../../firmware/src/daemon/crl-store.ts';
-import { loadSignatureAuth } from '../../firmware/src/daemon/signature-auth.ts';
+import { CrlStore, CRL_MAX_BYTES, CRL_MAX_CONCURRENT, CRL_RETRY_MS } from '../../firmware/src/daemon/crl-store.ts';
+import { loadSignatureAuth, ownDistributionPoints } from '../../firmware/src/daemon/signature-auth.ts';
+import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
+import type { SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
 import type { LogEvent } from '../../firmware/src/log/negotiation-log.ts';
-import { Harness } from './ike-exchange-harness.ts';
+import { Harness, type HarnessOptions } from './ike-exchange-harness.ts';
 import { gatewaySignatureAuth, makeGatewayPki, opensslSkipReason } from '../lib/test-pki.ts';
 
 const skip = opensslSkipReason() ?? false;
@@ -127,7 +132,7 @@ rules { r { filters = l
     const url = `${base}/clean.crl`;
     s.configure([url, f('revoked.crl')]);
     await s.refreshDue();
-    t.equal(s.crls([url, f('revoked.crl')]).length, 2, 'the URL and the file');
+    t.equal(s.crls([url, f('revoked.crl')]).crls.length, 2, 'the URL and the file');
     t.equal(hits.get('/clean.crl'), 1);
     await s.refreshDue();
     clock.t += 60_000;
@@ -137,7 +142,7 @@ rules { r { filters = l
     served.set('/clean.crl', 404);
     await s.refreshDue();
     t.equal(hits.get('/clean.crl'), 2, 'fetched again after the refresh interval');
-    t.equal(s.crls([url]).length, 1, 'a failed fetch keeps the last good copy');
+    t.equal(s.crls([url]).crls.length, 1, 'a failed fetch keeps the last good copy');
     t.match(log.at(-1)?.message, /clean\.crl: HTTP 404; keeping the copy from before; retrying every 60s/);
     clock.t += 1000;
     await s.refreshDue();
@@ -151,7 +156,7 @@ rules { r { filters = l
     const slow = store(log, { t: 0 }, 300);
     slow.configure([`${base}/hang.crl`, `${base}/huge.crl`, `${base}/garbage.crl`]);
     await slow.refreshDue();
-    t.same(slow.crls([`${base}/hang.crl`, `${base}/huge.crl`, `${base}/garbage.crl`]), [], 'nothing usable');
+    t.same(slow.crls([`${base}/hang.crl`, `${base}/huge.crl`, `${base}/garbage.crl`]).crls, [], 'nothing usable');
     const msgs = log.map((e) => e.message).join('\n');
     t.match(msgs, /hang\.crl: no answer within 300 ms/, 'a server that never answers times out');
     t.match(msgs, new RegExp(`huge\\.crl: larger than ${CRL_MAX_BYTES} bytes`), 'a response past the size limit is dropped');
@@ -189,5 +194,94 @@ rules { r { filters = l
     const l2missing = await run(2, '/missing.crl');
     t.notOk(l2missing.up, 'level 2: CRL unreachable: refused');
     t.match(l2missing.why, /no current, validly signed CRL/);
+  });
+
+  // gwA's certificate again (same key, same serial 0x21, so revoked.crl lists it), now
+  // naming a distribution point on the loopback server; gwB's own names another.
+  const withCdp = (name: string, key: string, serial: string, section: string, url: string): void => {
+    writeFileSync(
+      f(`${name}.cnf`),
+      `[${section}]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\n` +
+        `subjectAltName = DNS:${section}.lab\ncrlDistributionPoints = URI:${url}\n`,
+    );
+    const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    o('req', '-new', '-key', f(`${key}.key`), '-subj', `/O=sitelink lab/CN=${section}.lab`, '-out', f(`${name}.csr`));
+    o('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('root.pem'), '-CAkey', f('root.key'), '-set_serial', serial, '-days', '30', '-sha256',
+      '-extfile', f(`${name}.cnf`), '-extensions', section, '-out', f(`${name}.pem`));
+  };
+
+  t.test('distribution points in the certificates (cRLDistributionPoints)', async (t) => {
+    const cdp = `${base}/cdp/lab.crl`;
+    withCdp('gwA-cdp', 'gwA', '0x21', 'gwA', cdp);
+    withCdp('gwB-cdp', 'gwB', '0x22', 'gwB', cdp);
+    const gwACert = Buffer.from(new X509Certificate(readFileSync(f('gwA-cdp.pem'))).raw);
+    const gwA: SignatureAuth = { ...gatewaySignatureAuth(dir, 'gwA', 3), certificates: [gwACert] };
+    const gwBAuth = { kind: 'rsa-sig', certificate: f('gwB-cdp.pem'), privateKey: f('gwB.key'), ca: f('root.pem') } as const;
+    /** One negotiation, gwB checking gwA with the store `s` (no configured sources). */
+    const negotiate = (s: CrlStore, level: 1 | 2, ikev2 = false): { up: boolean; why: string } => {
+      const b = loadSignatureAuth(gwBAuth, { level, sources: [] }, (points) => s.crls([], points));
+      if (typeof b === 'string') throw new Error(b);
+      const o: HarnessOptions = ikev2
+        ? { peerA: { auth: [{ kind: 'signature', signature: gwA }] }, peerB: { auth: [{ kind: 'signature', signature: b }] } }
+        : { peerA: { psk: null, signature: gwA }, peerB: { psk: null, signature: b } };
+      const h = ikev2 ? new Harness<Ikev2Node>(o, (env, peers, opts) => new Ikev2Node(env, peers, opts)) : new Harness(o);
+      h.bringUp();
+      return { up: h.installs.A.length > 0 && h.installs.B.length > 0, why: h.failed.B.join('; ') };
+    };
+    const fetched = async (s: CrlStore, ok: boolean): Promise<void> => {
+      for (let i = 0; i < 200 && (ok ? s.fetches(cdp) === 0 : s.crls([], [cdp]).pending.length > 0); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+
+    for (const ikev2 of [false, true]) {
+      const v = ikev2 ? 'IKEv2' : 'IKEv1';
+      served.set('/cdp/lab.crl', readFileSync(f('revoked.crl')));
+      hits.delete('/cdp/lab.crl');
+      const s = store();
+      const first = negotiate(s, 1, ikev2);
+      t.notOk(first.up, `${v} level 1, point learnt at the check: not accepted while its CRL is on the way`);
+      t.match(first.why, /CRL at http:\/\/127\.0\.0\.1:\d+\/cdp\/lab\.crl not fetched yet/, first.why);
+      await fetched(s, true);
+      const second = negotiate(s, 1, ikev2);
+      t.notOk(second.up, `${v} level 1: then refused`);
+      t.match(second.why, /certificate 21 is revoked/, second.why);
+      t.equal(hits.get('/cdp/lab.crl'), 1, `${v}: fetched once, then served from the cache`);
+    }
+
+    served.set('/cdp/lab.crl', readFileSync(f('clean.crl')));
+    const clean = store();
+    t.notOk(negotiate(clean, 2).up, 'level 2, clean CRL at the point: the first check waits for it');
+    await fetched(clean, true);
+    t.ok(negotiate(clean, 2).up, 'level 2: up once it is here');
+
+    served.set('/cdp/lab.crl', 404);
+    for (const level of [1, 2] as const) {
+      const gone = store();
+      negotiate(gone, level);
+      await fetched(gone, false);
+      const r = negotiate(gone, level);
+      if (level === 1) t.ok(r.up, 'level 1, point unreachable: accepted once the fetch failed (only a listed certificate fails)');
+      else t.match(r.why, /no current, validly signed CRL/, 'level 2, point unreachable: refused');
+    }
+
+    // Our own certificate names the same point: fetched before the first negotiation
+    // (what the daemon does at start and reload, crlSources()), so even the first check
+    // of gwA's certificate sees the revocation.
+    served.set('/cdp/lab.crl', readFileSync(f('revoked.crl')));
+    t.same(ownDistributionPoints(gwBAuth), [cdp], 'the point of our own certificate');
+    const pre = store();
+    pre.configure(ownDistributionPoints(gwBAuth));
+    await pre.refreshDue();
+    const r = negotiate(pre, 1);
+    t.notOk(r.up);
+    t.match(r.why, /certificate 21 is revoked/, 'prefetched: the first check refuses the revoked certificate');
+
+    // Bounds: points a certificate names are fetched at most CRL_MAX_CONCURRENT at once.
+    const slow = store([], { t: 0 }, 500);
+    const urls = Array.from({ length: 10 }, (_, i) => `${base}/slow/${i}.crl`);
+    for (const u of urls) served.set(new URL(u).pathname, 'hang');
+    const before = hanging.length;
+    slow.crls([], urls);
+    await new Promise((r) => setTimeout(r, 250));
+    t.equal(hanging.length - before, CRL_MAX_CONCURRENT, `${CRL_MAX_CONCURRENT} fetches at once, the rest wait`);
   });
 });

@@ -13,7 +13,7 @@ import { authHashPrf, signAuthHash, verifyAuthHash } from '../../firmware/src/ik
 import { hashById, HashId } from '../../firmware/src/ike/crypto/hash.ts';
 import { verifyPeerCertificate } from '../../firmware/src/ike/crypto/x509-verify.ts';
 import type { CertPolicy } from '../../firmware/src/ike/crypto/x509-verify.ts';
-import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
+import { certFields, crlDistributionPoints, MAX_DISTRIBUTION_POINTS } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import { parseCrl } from '../../firmware/src/ike/crypto/crl.ts';
 import { DerError } from '../../firmware/src/ike/crypto/der.ts';
 
@@ -52,6 +52,21 @@ keyUsage = critical,keyEncipherment
 subjectAltName = DNS:enc.lab
 [leafNoKu]
 basicConstraints = CA:FALSE
+[leafCdp]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+subjectAltName = DNS:cdp.lab
+crlDistributionPoints = cdp1, cdp2, cdp3, cdp4
+[cdp1]
+fullname = URI:http://198.51.100.7:8080/root.crl, URI:ldap://ldap.lab/cn=Test%20Root, URI:https://crl.lab/root.crl
+[cdp2]
+fullname = URI:http://crl.lab/partitioned.crl
+reasons = keyCompromise
+[cdp3]
+fullname = URI:http://crl.lab/indirect.crl
+CRLissuer = email:ca@crl.lab
+[cdp4]
+fullname = URI:http://crl.lab/second.crl
 [ca]
 default_ca = rootca
 [rootca]
@@ -214,6 +229,75 @@ t.test('certificates and CRLs', { skip }, async (t) => {
     const a = cert('leafA');
     t.match(reason(verifyPeerCertificate([a, inter], { type: 'fqdn', value: 'gwA.lab' }, { ...base, crlLevel: 2, crls: [clean] })),
       /Intermediate/, 'level 2: missing intermediate CRL fails');
+  });
+
+  t.test('cRLDistributionPoints (RFC 5280 §4.2.1.13)', async (t) => {
+    key('cdp', 'p256');
+    issue('cdp', '/O=sitelink test/CN=cdp.lab', 'root', 'leafCdp', '0x2006');
+    const c = cert('cdp');
+    const text = ossl('x509', '-in', f('cdp.pem'), '-noout', '-ext', 'crlDistributionPoints').toString();
+    t.match(text, /URI:http:\/\/198\.51\.100\.7:8080\/root\.crl[\s\S]*Reasons[\s\S]*CRL Issuer[\s\S]*second\.crl/, 'openssl wrote four points');
+    t.same(
+      crlDistributionPoints(certFields(c.raw)),
+      ['http://198.51.100.7:8080/root.crl', 'http://crl.lab/second.crl'],
+      'the http:// fullName URIs; ldap:, https:, partitioned (reasons) and indirect (cRLIssuer) points skipped',
+    );
+    t.same(crlDistributionPoints(certFields(cert('leafB').raw)), [], 'no extension: none');
+
+    // Hand-assembled vectors: SEQUENCE { SEQUENCE { [0] { [0] { [6] "uri" ... } } } }.
+    const tlv = (tag: number, ...parts: Buffer[]): Buffer => {
+      const body = Buffer.concat(parts);
+      if (body.length > 255) throw new Error('lengths up to 255 only');
+      const len = body.length < 128 ? [body.length] : [0x81, body.length]; // X.690 §8.1.3
+      return Buffer.concat([Buffer.from([tag, ...len]), body]);
+    };
+    const uri = (u: string | Buffer): Buffer => tlv(0x86, Buffer.isBuffer(u) ? u : Buffer.from(u, 'latin1'));
+    const dp = (...names: Buffer[]): Buffer => tlv(0x30, tlv(0xa0, tlv(0xa0, ...names)));
+    const ext = (...dps: Buffer[]): Buffer => tlv(0x30, ...dps);
+    const of = (value: Buffer): string[] =>
+      crlDistributionPoints({
+        issuerDer: Buffer.alloc(0),
+        subjectDer: Buffer.alloc(0),
+        extensions: new Map([['2.5.29.31', { critical: false, value }]]),
+      });
+    const one = ext(dp(uri('http://a/b.crl')));
+    t.equal(one.toString('hex'), '30163014a012a010860e687474703a2f2f612f622e63726c', 'the builder makes the layout below');
+    t.same(of(Buffer.from('30163014a012a010860e687474703a2f2f612f622e63726c', 'hex')), ['http://a/b.crl'], 'vector: 30 16 30 14 a0 12 a0 10 86 0e "http://a/b.crl"');
+    const many = ext(...Array.from({ length: 6 }, (_, i) => dp(uri(`http://h${i}/c.crl`))));
+    t.equal(of(many).length, MAX_DISTRIBUTION_POINTS, `at most ${MAX_DISTRIBUTION_POINTS} points per certificate`);
+    t.same(of(ext(dp(uri('http://a/x.crl'), uri('http://a/x.crl')))), ['http://a/x.crl'], 'duplicates once');
+    t.same(of(ext(dp(uri(Buffer.from('http://a/\x01.crl', 'latin1'))), dp(uri('HTTP://B/y.crl')))), ['HTTP://B/y.crl'], 'control characters skipped');
+    t.same(of(ext(tlv(0x30, tlv(0xa0, tlv(0xa1, tlv(0x31)))))), [], 'nameRelativeToCRLIssuer: no URL');
+    t.same(of(ext(dp(tlv(0x82, Buffer.from('crl.lab'))))), [], 'a dNSName is no URL');
+    t.throws(() => of(Buffer.from('3003020100', 'hex')), DerError, 'not a SEQUENCE OF DistributionPoint: DerError');
+
+    // Every truncation and bit flip of the real extension parses or throws DerError.
+    const value = certFields(c.raw).extensions.get('2.5.29.31')!.value;
+    let other = 0;
+    const attempt = (b: Buffer): void => {
+      try {
+        of(b);
+      } catch (e) {
+        if (!(e instanceof DerError)) other++;
+      }
+    };
+    for (let n = 0; n < value.length; n++) attempt(value.subarray(0, n));
+    for (let i = 0; i < value.length; i++) for (const bit of [0x01, 0x20, 0x80]) {
+      const b = Buffer.from(value);
+      b[i]! ^= bit;
+      attempt(b);
+    }
+    t.equal(other, 0, 'malformed extensions only ever raise DerError');
+
+    // The check names the chain's points to the CRL source, after the chain verified.
+    const asked: string[][] = [];
+    const idCdp = { type: 'fqdn', value: 'cdp.lab' } as const;
+    const r = verifyPeerCertificate([c], idCdp, { ...base, crlLevel: 1, crls: (points) => (asked.push([...points]), []) });
+    t.ok(r.ok, 'level 1 without the CRL: accepted');
+    t.same(asked, [['http://198.51.100.7:8080/root.crl', 'http://crl.lab/second.crl']], 'the CRL source was asked for the points');
+    asked.length = 0;
+    verifyPeerCertificate([c], idCdp, { ...base, trustedRoots: [cert('other')], crlLevel: 1, crls: (points) => (asked.push([...points]), []) });
+    t.same(asked, [], 'an untrusted chain makes us fetch nothing');
   });
 
   t.test('IKEv1 signatures over HASH_I', async (t) => {

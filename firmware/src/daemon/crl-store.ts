@@ -6,16 +6,29 @@
 // CRL's nextUpdate (RFC 5280 §5.1.2.5). A failed fetch keeps the last good copy
 // (level 1 then still sees revocations it knew of; level 2 refuses once that copy
 // is no longer current) and is retried after a minute. Bounded: one fetch per
-// source at a time, at most CRL_MAX_BYTES each, a timeout on the whole request.
+// source at a time, at most CRL_MAX_CONCURRENT at once, at most CRL_MAX_BYTES each,
+// a timeout on the whole request.
+//
+// Sources are the configured ones (the `crl` option, and the cRLDistributionPoints
+// of our own and the CA certificates, fetched before the first negotiation) and the
+// distribution points of certificates peers send, learnt when a check asks for them
+// (fetched at once, in the background: that check sees what is cached, the next
+// one the fetched CRL). A peer chooses those URLs, so at most CRL_MAX_DISCOVERED
+// are kept, the least recently used giving way.
 
 import { readFile } from 'node:fs/promises';
 import { parseCrl } from '../ike/crypto/crl.ts';
+import type { CrlLookup } from '../ike/crypto/x509-verify.ts';
 import type { LogEvent } from '../log/negotiation-log.ts';
 
 /** Larger than any CRL a site-to-site CA issues; bounds memory per source. */
 export const CRL_MAX_BYTES = 4 * 1024 * 1024;
 /** A failed fetch or read is tried again after this long. */
 export const CRL_RETRY_MS = 60_000;
+/** Distribution points learnt from peers' certificates that are kept (and refreshed). */
+export const CRL_MAX_DISCOVERED = 16;
+/** Fetches running at once, over all sources. */
+export const CRL_MAX_CONCURRENT = 4;
 
 export interface CrlStoreOptions {
   now(): number;
@@ -38,11 +51,16 @@ interface Entry {
   fetches: number;
 }
 
+const newEntry = (): Entry => ({ data: null, dueAt: -Infinity, inFlight: false, error: null, fetches: 0 });
+
 export const isUrl = (s: string): boolean => /^https?:\/\//i.test(s);
 
 export class CrlStore {
   readonly #o: CrlStoreOptions;
   #entries = new Map<string, Entry>();
+  /** Learnt from peers' certificates, least recently used first. */
+  readonly #discovered = new Map<string, Entry>();
+  #inFlight = 0;
 
   constructor(o: CrlStoreOptions) {
     this.#o = o;
@@ -51,34 +69,73 @@ export class CrlStore {
   /** The sources of the running config; cached copies of sources still listed are kept. */
   configure(sources: Iterable<string>): void {
     const next = new Map<string, Entry>();
-    for (const s of sources) next.set(s, this.#entries.get(s) ?? { data: null, dueAt: -Infinity, inFlight: false, error: null, fetches: 0 });
+    for (const s of sources) {
+      next.set(s, this.#entries.get(s) ?? this.#discovered.get(s) ?? newEntry());
+      this.#discovered.delete(s);
+    }
     this.#entries = next;
   }
 
-  /** The current copies of these sources (what a certificate check uses now). */
-  crls(sources: readonly string[]): Buffer[] {
+  /**
+   * The current copies of these sources and distribution points (what a certificate
+   * check uses now). A distribution point not known yet is learnt and fetched in the
+   * background (bounded, see above) and is `pending` until that first fetch ends.
+   */
+  crls(sources: readonly string[], distributionPoints: readonly string[] = []): CrlLookup {
     const out: Buffer[] = [];
+    const pending: string[] = [];
     for (const s of sources) {
       const d = this.#entries.get(s)?.data;
       if (d) out.push(d);
     }
-    return out;
+    let learnt = false;
+    for (const url of distributionPoints) {
+      if (!isUrl(url)) continue;
+      let e = this.#entries.get(url);
+      if (!e) {
+        e = this.#discovered.get(url);
+        if (e) this.#discovered.delete(url);
+        else {
+          e = newEntry();
+          learnt = true;
+          this.#evictDiscovered();
+        }
+        this.#discovered.set(url, e);
+      }
+      if (e.data) out.push(e.data);
+      else if (e.fetches === 0 && e.error === null) pending.push(url);
+    }
+    if (learnt) void this.refreshDue();
+    return { crls: out, pending };
+  }
+
+  #evictDiscovered(): void {
+    for (const [url, e] of this.#discovered) {
+      if (this.#discovered.size < CRL_MAX_DISCOVERED) return;
+      if (!e.inFlight) this.#discovered.delete(url);
+    }
   }
 
   /** How often a source was fetched or read successfully (status, tests). */
   fetches(source: string): number {
-    return this.#entries.get(source)?.fetches ?? 0;
+    return (this.#entries.get(source) ?? this.#discovered.get(source))?.fetches ?? 0;
   }
 
-  /** Fetch every source that is due; resolves when those fetches ended. */
+  /** Fetch every source that is due, at most CRL_MAX_CONCURRENT at once over all
+   * callers (workers take the next one as one ends); resolves when those ended. */
   async refreshDue(): Promise<void> {
     const now = this.#o.now();
-    const due = [...this.#entries].filter(([, e]) => !e.inFlight && now >= e.dueAt);
-    await Promise.all(due.map(([s, e]) => this.#refresh(s, e)));
+    const due = [...this.#entries, ...this.#discovered].filter(([, e]) => !e.inFlight && now >= e.dueAt);
+    const worker = async (): Promise<void> => {
+      for (let next = due.shift(); next; next = due.shift()) if (!next[1].inFlight) await this.#refresh(next[0], next[1]);
+    };
+    const workers = Math.min(due.length, Math.max(0, CRL_MAX_CONCURRENT - this.#inFlight));
+    await Promise.all(Array.from({ length: workers }, worker));
   }
 
   async #refresh(source: string, e: Entry): Promise<void> {
     e.inFlight = true;
+    this.#inFlight++;
     try {
       const data = await (this.#o.load ?? loadSource)(source, this.#o.timeoutMs);
       // Only a CRL that parses replaces the last good copy; its signature is checked
@@ -106,6 +163,7 @@ export class CrlStore {
       e.error = msg;
     } finally {
       e.inFlight = false;
+      this.#inFlight--;
     }
   }
 }

@@ -37,6 +37,7 @@ import { Scheduler } from './scheduler.ts';
 import { shutdownDaemon } from './shutdown.ts';
 import { TrapStarter } from './trap.ts';
 import { TunnelRoutes } from './tunnel-routes.ts';
+import { ownDistributionPoints } from './signature-auth.ts';
 
 const TICK_MS = 1000;
 const RESTART_MS = 30_000;
@@ -162,7 +163,7 @@ export class Daemon {
       config,
       (name) => addrs.local.get(name) ?? '0.0.0.0',
       (name) => addrs.remote.get(name),
-      (sources) => crlStore.crls(sources),
+      (sources, points) => crlStore.crls(sources, points),
     );
     for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
     for (const e of unsecuredWarnings(config, await internetFacingInterfaces())) log.log(e);
@@ -289,7 +290,14 @@ export class Daemon {
   }
 }
 
-/** The CRL sources of the peers that check CRLs. */
+/** The CRL sources of the peers that check CRLs: their `crl` lists, and the distribution
+ * points of their certificates and CA files (signature-auth.ts ownDistributionPoints). */
 export function crlSources(c: SitelinkConfig): string[] {
-  return [...c.peers.values()].flatMap((p) => (p.crl.level > 0 ? p.crl.sources : []));
+  return [
+    ...new Set(
+      [...c.peers.values()].flatMap((p) =>
+        p.crl.level > 0 ? [...p.crl.sources, ...p.auth.flatMap((a) => (a.kind === 'psk' ? [] : ownDistributionPoints(a)))] : [],
+      ),
+    ),
+  ];
 }

@@ -6,6 +6,7 @@
 import type { PeerIdentity, SitelinkConfig } from '../config/types.ts';
 import type { PeerAuth, PeerPolicy, TunnelPolicy } from '../ike/exchange/types.ts';
 import { loadSignatureAuth } from './signature-auth.ts';
+import type { CrlLookup } from '../ike/crypto/x509-verify.ts';
 import { IdType, type Identity } from '../ike/wire/index.ts';
 import { tunnelsOf } from '../policy/selectors.ts';
 import { encodeDn, parseDnText } from '../ike/crypto/distinguished-name.ts';
@@ -35,12 +36,13 @@ export interface PolicyProblem {
 
 /** `localAddressOf` gives our address towards a peer (see local-address.ts);
  * `remoteAddressOf` the peer's address with DNS names resolved; `crlsOf` the current
- * CRLs of a peer's sources (crl-store.ts; none without a store). */
+ * CRLs of a peer's sources and of a certificate's distribution points (crl-store.ts;
+ * none without a store). */
 export function peerPolicies(
   config: SitelinkConfig,
   localAddressOf: (peer: string) => string,
   remoteAddressOf: (peer: string) => string | undefined = () => undefined,
-  crlsOf: (sources: readonly string[]) => readonly Buffer[] = () => [],
+  crlsOf: (sources: readonly string[], distributionPoints: readonly string[]) => readonly Buffer[] | CrlLookup = () => [],
 ): { peers: PeerPolicy[]; problems: PolicyProblem[] } {
   const peers: PeerPolicy[] = [];
   const problems: PolicyProblem[] = [];
@@ -60,7 +62,7 @@ export function peerPolicies(
         auth.push({ kind: 'psk' });
         continue;
       }
-      const loaded = loadSignatureAuth(a, p.crl, () => crlsOf(p.crl.sources));
+      const loaded = loadSignatureAuth(a, p.crl, (points) => crlsOf(p.crl.sources, points));
       if (typeof loaded === 'string') {
         problems.push({ peer: p.name, message: loaded });
         broken = true;

@@ -24,7 +24,7 @@ export async function reloadDaemon(d: Daemon, next: SitelinkConfig, diff: Config
     next,
     (name) => addrs.local.get(name) ?? '0.0.0.0',
     (name) => addrs.remote.get(name),
-    (sources) => d.crlStore.crls(sources),
+    (sources, points) => d.crlStore.crls(sources, points),
   );
   for (const p of r.problems) d.log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'RELOAD', message: p.message });
   const running = d.running;

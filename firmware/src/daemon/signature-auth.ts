@@ -6,9 +6,10 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AuthMethod, CrlSettings } from '../config/types.ts';
-import { certFields } from '../ike/crypto/x509-fields.ts';
+import { certFields, crlDistributionPoints } from '../ike/crypto/x509-fields.ts';
 import type { SignatureAuthMethod } from '../ike/crypto/signature.ts';
 import type { SignatureAuth } from '../ike/exchange/types.ts';
+import type { CrlLookup } from '../ike/crypto/x509-verify.ts';
 
 const CURVES: Record<string, SignatureAuthMethod> = { prime256v1: 9, secp384r1: 10, secp521r1: 11 };
 
@@ -19,11 +20,12 @@ function certificates(file: string): X509Certificate[] {
   return blocks.map((b) => new X509Certificate(b));
 }
 
-/** `crls` gives the current CRLs of the peer's sources at each check (crl-store.ts). */
+/** `crls` gives the current CRLs of the peer's sources and of the distribution points
+ * the check names at each check (crl-store.ts). */
 export function loadSignatureAuth(
   a: Exclude<AuthMethod, { kind: 'psk' }>,
   crl: CrlSettings = { level: 1, sources: [] },
-  crls: () => readonly Buffer[] = () => [],
+  crls: (distributionPoints: readonly string[]) => readonly Buffer[] | CrlLookup = () => [],
 ): SignatureAuth | string {
   try {
     const privateKey = createPrivateKey(readFileSync(a.privateKey));
@@ -47,4 +49,22 @@ export function loadSignatureAuth(
   } catch (e) {
     return `cannot load certificate or key: ${e instanceof Error ? e.message : String(e)}`;
   }
+}
+
+/**
+ * The CRL distribution points of our own certificates and of the CA file (unreadable
+ * files or extensions give none: loadSignatureAuth reports those). A peer's certificate
+ * from the same CA usually names the same points, so fetching these before the first
+ * negotiation lets even the first check of a peer's certificate use its CRL.
+ */
+export function ownDistributionPoints(a: Exclude<AuthMethod, { kind: 'psk' }>): string[] {
+  const urls: string[] = [];
+  for (const file of [a.certificate, a.ca]) {
+    try {
+      for (const c of certificates(file)) for (const u of crlDistributionPoints(certFields(Buffer.from(c.raw)))) urls.push(u);
+    } catch {
+      // reported by loadSignatureAuth
+    }
+  }
+  return [...new Set(urls)];
 }

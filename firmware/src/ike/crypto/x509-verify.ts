@@ -6,11 +6,15 @@
 // CRL levels: 0 = no checking; 1 = fail only if a CRL with a valid
 // signature lists the certificate (missing, unreachable or stale CRLs are
 // accepted); 2 = strict, every non-root certificate needs a current,
-// validly signed CRL from its issuer and any error fails.
+// validly signed CRL from its issuer and any error fails. At both levels a check
+// waits (refuses, to be tried again) while a distribution point's first fetch is
+// under way, so that its CRL is not skipped as "missing". The CRLs come from the
+// caller: configured ones, and those at the cRLDistributionPoints of the chain's
+// certificates (RFC 5280 §4.2.1.13), which the check names to the caller.
 
 import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { certFields, hasDigitalSignatureUsage } from './x509-fields.ts';
+import { certFields, crlDistributionPoints, hasDigitalSignatureUsage } from './x509-fields.ts';
 import type { CertFields } from './x509-fields.ts';
 import { sameDn } from './distinguished-name.ts';
 import { normaliseSerial, parseCrl, verifyCrlSignature } from './crl.ts';
@@ -18,14 +22,23 @@ import type { Crl } from './crl.ts';
 
 export type CrlLevel = 0 | 1 | 2;
 
+/** What a CRL source knows now: its CRLs, and the distribution points whose first fetch
+ * has not ended yet (neither a CRL nor an error). */
+export interface CrlLookup {
+  crls: readonly Buffer[];
+  pending: readonly string[];
+}
+
 export interface CertPolicy {
   trustedRoots: readonly X509Certificate[];
   /** Minimum RSA modulus in bits (default 2048). */
   minRsaBits?: number;
   crlLevel: CrlLevel;
   /** CRLs already fetched (DER or PEM), or where to get the current ones at each check
-   * (daemon/crl-store.ts refreshes them); fetching is the caller's I/O. */
-  crls?: readonly Buffer[] | (() => readonly Buffer[]);
+   * (daemon/crl-store.ts refreshes them): called with the http:// distribution points
+   * of the chain's certificates below the root, after the chain verified to a trusted
+   * root (so only URLs a trusted CA signed). Fetching is the caller's I/O. */
+  crls?: readonly Buffer[] | ((distributionPoints: readonly string[]) => readonly Buffer[] | CrlLookup);
   /** Evaluation time: the caller's wall clock (ExchangeEnv.wallClock), never read here. */
   now: Date;
   /** Longest chain accepted, leaf and root included (default 6). */
@@ -122,7 +135,7 @@ function crlProblem(
   crls: readonly Crl[],
   level: CrlLevel,
   now: Date,
-): string | null {
+): { revoked: boolean; reason: string } | null {
   if (level === 0) return null;
   const issuerSubject = certFields(issuer.raw).subjectDer;
   const serial = normaliseSerial(cert.serialNumber);
@@ -131,10 +144,10 @@ function crlProblem(
     if (!crl.issuerDer.equals(issuerSubject)) continue;
     if (!verifyCrlSignature(crl, issuer.publicKey)) continue; // never trust an unsigned claim
     // Revocation is permanent, so even a stale CRL's entry counts.
-    if (crl.revoked.has(serial)) return `certificate ${serial} is revoked`;
+    if (crl.revoked.has(serial)) return { revoked: true, reason: `certificate ${serial} is revoked` };
     if (crl.thisUpdate <= now && (crl.nextUpdate === undefined || now <= crl.nextUpdate)) current = true;
   }
-  if (level === 2 && !current) return `no current, validly signed CRL from ${issuer.subject.replace(/\n/g, ', ')}`;
+  if (level === 2 && !current) return { revoked: false, reason: `no current, validly signed CRL from ${issuer.subject.replace(/\n/g, ', ')}` };
   return null;
 }
 
@@ -170,8 +183,18 @@ export function verifyPeerCertificate(certs: readonly X509Certificate[], id: Pee
   if (!identityMatches(leaf, fields, id)) return fail('certificate does not match the peer identity');
 
   if (policy.crlLevel !== 0) {
+    const points: string[] = [];
+    for (const c of chain.slice(0, -1)) {
+      try {
+        for (const u of crlDistributionPoints(c === leaf ? fields : certFields(c.raw))) if (!points.includes(u)) points.push(u);
+      } catch {
+        if (policy.crlLevel === 2) return fail(`${c.subject.replace(/\n/g, ', ')}: unreadable cRLDistributionPoints`);
+      }
+    }
+    const looked = typeof policy.crls === 'function' ? policy.crls(points) : policy.crls ?? [];
+    const lookup: CrlLookup = 'pending' in looked ? looked : { crls: looked, pending: [] };
     const crls: Crl[] = [];
-    for (const b of (typeof policy.crls === 'function' ? policy.crls() : policy.crls) ?? []) {
+    for (const b of lookup.crls) {
       try {
         crls.push(parseCrl(b));
       } catch {
@@ -183,8 +206,14 @@ export function verifyPeerCertificate(certs: readonly X509Certificate[], id: Pee
       const issuer = chain[i + 1];
       if (!cert || !issuer) break;
       const p = crlProblem(cert, issuer, crls, policy.crlLevel, now);
-      if (p) return fail(p);
+      if (p && (p.revoked || lookup.pending.length === 0)) return fail(p.reason);
     }
+    // A distribution point seen for the first time is being fetched: at either level the
+    // answer waits for it (the peer's retransmission or next attempt gets it), so that a
+    // revoked certificate is not accepted merely because its CRL was not here yet. Once
+    // that fetch ended, level 1 accepts an unreachable CRL and level 2 does not.
+    const waiting = lookup.pending[0];
+    if (waiting !== undefined) return fail(`CRL at ${waiting} not fetched yet, try again`);
   }
   return { ok: true, publicKey: leaf.publicKey, chain };
 }
