@@ -107,3 +107,7 @@ t.test('RFC 9370 additional key exchanges: "-ke1_mlkem768" as in strongSwan, IKE
   ]);
   t.match(errorsOf(conf('    version = 2\n    proposals = aes256-sha256-x25519-ke1_mlkem768-ke1_mlkem768')), [/ke1_mlkem768 given twice/]);
 });
+
+t.test('a weak group as an additional key exchange is refused like a weak main group', async (t) => {
+  t.match(errorsOf(conf('    version = 2\n    proposals = aes256-sha256-x25519-ke1_modp768')), [/^sitelink\.conf:7: peers\.hq\.proposals: "aes256-sha256-x25519-ke1_modp768" uses DH group 1 \(modp768\), refused unless allow-weak = yes/]);
+});

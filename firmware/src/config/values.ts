@@ -155,7 +155,7 @@ export function formatAdditionalKe(addKe: readonly { slot: number; ids: readonly
 export function weaknessOf(m: MainModeMethod): string | null {
   if (m.encryption === 'des') return 'uses DES';
   if (m.integrity === 'md5') return 'uses MD5';
-  if (WEAK_DH.has(m.dhGroup)) return 'uses DH group 1 (modp768)';
+  if (WEAK_DH.has(m.dhGroup) || (m.addKe ?? []).some((k) => k.ids.some((id) => WEAK_DH.has(id as DhGroup)))) return 'uses DH group 1 (modp768)';
   return null;
 }
 
