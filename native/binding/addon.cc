@@ -6,6 +6,7 @@
 // a stalled data plane.
 #include <napi.h>
 
+#include "args.h"
 #include "ecdsa.h"
 
 #include <atomic>
@@ -473,14 +474,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
     uint8_t dir;
+    uint32_t spi;
     sl_endpoint_t ep;
     std::string err;
-    if (info.Length() < 3 || !info[0].IsNumber() || !Dir(info[1], &dir) || !info[2].IsObject() ||
-        !GetEndpoint(info[2].As<Napi::Object>(), "address", "port", &ep, &err)) {
-      Napi::TypeError::New(env, "updateRemote(spi, dir, {address, port}) " + err).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    int rc = sl_engine_update_remote(engine_, info[0].As<Napi::Number>().Uint32Value(), dir, &ep);
+    bool ok = sl_args::U32(info[0], &spi) && Dir(info[1], &dir) && info[2].IsObject() &&
+              GetEndpoint(info[2].As<Napi::Object>(), "address", "port", &ep, &err);
+    if (!sl_args::Expect(info, 3, ok, "updateRemote(spi, dir, {address, port}) " + err)) return env.Undefined();
+    int rc = sl_engine_update_remote(engine_, spi, dir, &ep);
     if (rc == -2) {
       Napi::Error::New(env, "updateRemote: address family does not fit the socket").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -492,22 +492,18 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
     uint8_t dir;
-    if (!info[0].IsNumber() || !Dir(info[1], &dir)) {
-      Napi::TypeError::New(env, "deleteSa(spi, dir)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    return Napi::Boolean::New(env, sl_engine_del_sa(engine_, info[0].As<Napi::Number>().Uint32Value(), dir) == 0);
+    uint32_t spi;
+    if (!sl_args::Expect(info, 2, sl_args::U32(info[0], &spi) && Dir(info[1], &dir), "deleteSa(spi, dir)")) return env.Undefined();
+    return Napi::Boolean::New(env, sl_engine_del_sa(engine_, spi, dir) == 0);
   }
 
   Napi::Value SaStatus(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
     uint8_t dir;
-    if (!info[0].IsNumber() || !Dir(info[1], &dir)) {
-      Napi::TypeError::New(env, "saStatus(spi, dir)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    return StatusObj(env, info[0].As<Napi::Number>().Uint32Value(), dir);
+    uint32_t spi;
+    if (!sl_args::Expect(info, 2, sl_args::U32(info[0], &spi) && Dir(info[1], &dir), "saStatus(spi, dir)")) return env.Undefined();
+    return StatusObj(env, spi, dir);
   }
 
   Napi::Value ListSas(const Napi::CallbackInfo &info) {
@@ -543,13 +539,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
     if (!Open(env)) return env.Undefined();
     sl_endpoint_t ep;
     std::string err;
-    if (!info[0].IsBuffer() || !info[1].IsObject() ||
-        !GetEndpoint(info[1].As<Napi::Object>(), "address", "port", &ep, &err)) {
-      Napi::TypeError::New(env, "sendIke(buffer, {address, port}) " + err).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    Napi::Buffer<uint8_t> b = info[0].As<Napi::Buffer<uint8_t>>();
-    if (sl_engine_send_ike(engine_, b.Data(), b.Length(), &ep) != 0) {
+    const uint8_t *msg;
+    size_t len;
+    // ok first: GetEndpoint fills err, which the usage line then carries.
+    bool ok = sl_args::Bytes(info[0], &msg, &len) && info[1].IsObject() &&
+              GetEndpoint(info[1].As<Napi::Object>(), "address", "port", &ep, &err);
+    if (!sl_args::Expect(info, 2, ok, "sendIke(buffer, {address, port}) " + err)) return env.Undefined();
+    if (sl_engine_send_ike(engine_, msg, len, &ep) != 0) {
       Napi::Error::New(env, "sendIke failed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -561,12 +557,11 @@ class Engine : public Napi::ObjectWrap<Engine> {
     if (!Open(env)) return env.Undefined();
     sl_endpoint_t ep;
     std::string err;
-    if (!info[0].IsObject() || !info[1].IsNumber() ||
-        !GetEndpoint(info[0].As<Napi::Object>(), "address", "port", &ep, &err)) {
-      Napi::TypeError::New(env, "setKeepalive({address, port}, seconds) " + err).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (sl_engine_set_keepalive(engine_, &ep, info[1].As<Napi::Number>().Uint32Value()) != 0) {
+    uint32_t seconds;
+    bool ok = info[0].IsObject() && sl_args::U32(info[1], &seconds) &&
+              GetEndpoint(info[0].As<Napi::Object>(), "address", "port", &ep, &err);
+    if (!sl_args::Expect(info, 2, ok, "setKeepalive({address, port}, seconds) " + err)) return env.Undefined();
+    if (sl_engine_set_keepalive(engine_, &ep, seconds) != 0) {
       Napi::Error::New(env, "setKeepalive: too many keepalive peers").ThrowAsJavaScriptException();
     }
     return env.Undefined();
@@ -592,10 +587,7 @@ Napi::Value AfalgAvailable(const Napi::CallbackInfo &info) {
 // AEADs), or null: the unit test compares them with sa-contract.ts KEY_LENGTHS.
 Napi::Value EspKeyLengths(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    Napi::TypeError::New(env, "espKeyLengths(name: string)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!sl_args::Expect(info, 1, info[0].IsString(), "espKeyLengths(name: string)")) return env.Undefined();
   size_t enc = 0, auth = 0;
   if (sl_alg_parse(info[0].As<Napi::String>().Utf8Value().c_str(), nullptr, &enc, &auth) != 0) return env.Null();
   Napi::Object o = Napi::Object::New(env);

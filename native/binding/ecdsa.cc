@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "args.h"
+
 extern "C" {
 #include "ecdsa_digest.h"
 }
@@ -17,24 +19,16 @@ namespace {
 // r | s for P-521 is 132 bytes; anything bigger is a caller error.
 constexpr uint32_t kMaxSize = 66;
 
-bool Bytes(const Napi::Value &v, const uint8_t **p, size_t *n) {
-  if (!v.IsBuffer()) return false;
-  auto b = v.As<Napi::Buffer<uint8_t>>();
-  *p = b.Data();
-  *n = b.Length();
-  return true;
-}
-
 Napi::Value Sign(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const uint8_t *key, *digest;
   size_t key_len, digest_len;
-  if (info.Length() < 3 || !Bytes(info[0], &key, &key_len) || !Bytes(info[1], &digest, &digest_len) ||
-      !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "ecdsaSignDigest(pkcs8: Buffer, digest: Buffer, size: number)").ThrowAsJavaScriptException();
+  uint32_t size;
+  if (!sl_args::Expect(info, 3,
+                       sl_args::Bytes(info[0], &key, &key_len) && sl_args::Bytes(info[1], &digest, &digest_len) &&
+                           sl_args::U32(info[2], &size),
+                       "ecdsaSignDigest(pkcs8: Buffer, digest: Buffer, size: number)"))
     return env.Undefined();
-  }
-  uint32_t size = info[2].As<Napi::Number>().Uint32Value();
   if (size == 0 || size > kMaxSize) {
     Napi::RangeError::New(env, "ecdsaSignDigest: size out of range").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -51,11 +45,11 @@ Napi::Value Verify(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const uint8_t *key, *digest, *rs;
   size_t key_len, digest_len, rs_len;
-  if (info.Length() < 3 || !Bytes(info[0], &key, &key_len) || !Bytes(info[1], &digest, &digest_len) ||
-      !Bytes(info[2], &rs, &rs_len)) {
-    Napi::TypeError::New(env, "ecdsaVerifyDigest(spki: Buffer, digest: Buffer, rs: Buffer)").ThrowAsJavaScriptException();
+  if (!sl_args::Expect(info, 3,
+                       sl_args::Bytes(info[0], &key, &key_len) && sl_args::Bytes(info[1], &digest, &digest_len) &&
+                           sl_args::Bytes(info[2], &rs, &rs_len),
+                       "ecdsaVerifyDigest(spki: Buffer, digest: Buffer, rs: Buffer)"))
     return env.Undefined();
-  }
   // -1 (unusable key) is a refusal too: a peer's certificate key cannot make us throw.
   return Napi::Boolean::New(env, sl_ecdsa_verify_digest(key, key_len, digest, digest_len, rs, rs_len) == 1);
 }

@@ -120,3 +120,22 @@ t.test('the install record encodes with every default filled in', async (t) => {
   t.same(n.selectors, [{ local: '2001:db8:1::/48', remote: '2001:db8:2::/48', protocol: 0, localPorts: [0, 65535], remotePorts: [0, 65535] }]);
   t.equal(n.authKey?.length, 32);
 });
+
+t.test('bindings refuse mistyped arguments with their usage line (native/binding/args.h)', async (t) => {
+  const native = loadNative();
+  const call = (f: () => unknown): string => {
+    try {
+      f();
+      return 'accepted';
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  const untyped = native as unknown as Record<string, (...a: unknown[]) => unknown>;
+  t.match(call(() => untyped['espKeyLengths']!(5)), /^TypeError: espKeyLengths\(name: string\)/);
+  t.match(call(() => untyped['ecdsaSignDigest']!(Buffer.alloc(1), 'digest', 32)), /^TypeError: ecdsaSignDigest\(pkcs8: Buffer/);
+  t.match(call(() => untyped['ecdsaSignDigest']!(Buffer.alloc(1), Buffer.alloc(32))), /^TypeError: ecdsaSignDigest/, 'too few');
+  t.match(call(() => untyped['ecdsaVerifyDigest']!(Buffer.alloc(1), Buffer.alloc(32), 7)), /^TypeError: ecdsaVerifyDigest\(spki: Buffer/);
+  const verify = (): unknown => native.ecdsaVerifyDigest?.(Buffer.alloc(1), Buffer.alloc(32), Buffer.alloc(64));
+  t.equal(call(verify), 'accepted', 'an unusable key is a refusal (false), not a throw');
+});
