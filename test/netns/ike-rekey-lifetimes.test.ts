@@ -41,14 +41,17 @@ function ping(ns: string, args: string[]): Promise<{ sent: number; got: number; 
 
 /**
  * A slow ping (5/s) in chunks of 25, back to back, until `stop()`: every chunk ends
- * normally (waiting for its last reply), so stopping loses no request in flight.
+ * normally, so stopping loses no request in flight. Each chunk waits for its 25
+ * replies up to a deadline (-w): without it ping gives the last reply only twice the
+ * largest RTT, and on a loaded machine a late reply at a chunk's end counted as lost.
+ * -O -D: lost requests are named with a timestamp, for the comment on a failure.
  */
 function slowPing(ns: string): { stop: () => void; done: Promise<{ sent: number; got: number; out: string }> } {
   let stopped = false;
   const done = (async () => {
     const sum = { sent: 0, got: 0, out: '' };
     while (!stopped) {
-      const r = await ping(ns, ['-i', '0.2', '-W', '2', '-c', '25']);
+      const r = await ping(ns, ['-i', '0.2', '-c', '25', '-w', '15', '-O', '-D']);
       sum.sent += r.sent;
       sum.got += r.got;
       if (r.got !== r.sent) sum.out += r.out;
@@ -122,5 +125,8 @@ t.test('rekeys by kilobytes, by seconds and new main modes under traffic: zero l
   t.ok(seen.size > afterBurst, `distinct outbound SPIs on gwA: ${seen.size}`);
   const c = await lab.counters();
   t.equal(c.leak?.packets, 0, 'nothing crossed the NAT in clear');
-  if (burst.got !== burst.sent || s.got !== s.sent) t.comment(`gwA log:\n${a.logText().slice(-6000)}\ngwB log:\n${b.logText().slice(-6000)}`);
+  if (burst.got !== burst.sent || s.got !== s.sent) {
+    t.comment(`slow ping chunks with losses:\n${s.out.split('\n').filter((l) => /no answer|transmitted/.test(l)).join('\n')}`);
+    t.comment(`gwA log:\n${a.logText().slice(-6000)}\ngwB log:\n${b.logText().slice(-6000)}`);
+  }
 });
