@@ -15,6 +15,7 @@ const REASONS: readonly FailureReason[] = [
   'id-mismatch',
   'ts-mismatch',
   'pfs-mismatch',
+  'dh-group-mismatch',
   'timeout',
   'invalid-message',
   'other',
@@ -65,7 +66,9 @@ export function recordOf(peer: string, v: unknown): FailureRecord | null {
     offered: strs(v['offered']),
     acceptable: strs(v['acceptable']),
   };
-  for (const k of ['configField', 'receivedId', 'expectedId', 'remoteAddress', 'detail', 'unanswered', 'lastAnswered'] as const) {
+  if (v['version'] === 1 || v['version'] === 2) r.version = v['version'];
+  const texts = ['configField', 'receivedId', 'expectedId', 'remoteAddress', 'detail', 'unanswered', 'lastAnswered', 'notify', 'askedGroup'] as const;
+  for (const k of texts) {
     const s = str(v[k]);
     if (s !== undefined) r[k] = s;
   }
@@ -81,6 +84,7 @@ export function recordOf(peer: string, v: unknown): FailureRecord | null {
   const stage = oneOf(v['silentAt'], STAGES);
   if (stage) r.silentAt = stage;
   if (Array.isArray(v['configLines'])) r.configLines = strs(v['configLines']);
+  if (Array.isArray(v['configuredGroups'])) r.configuredGroups = strs(v['configuredGroups']);
   return r;
 }
 
@@ -98,7 +102,24 @@ function who(from: 'local' | 'remote', peer: string): string {
 }
 
 function phaseName(r: FailureRecord): string {
+  if (r.version === 2) return r.phase === 'main' ? 'IKEv2 IKE SA (IKE_SA_INIT/IKE_AUTH)' : 'IKEv2 child SA';
   return r.phase === 'main' ? 'main mode (phase 1)' : 'quick mode (phase 2)';
+}
+
+/** "main mode" / "quick mode", or their IKEv2 counterparts. */
+function phaseWord(r: FailureRecord): string {
+  if (r.version === 2) return r.phase === 'main' ? 'IKE SA' : 'child SA (ESP)';
+  return r.phase === 'main' ? 'main mode' : 'quick mode';
+}
+
+/** The notify as the record names it, e.g. " (TS_UNACCEPTABLE)"; IKEv1 spells NO-PROPOSAL-CHOSEN. */
+function notified(r: FailureRecord, v1: string): string {
+  if (r.notify) return ` (${r.notify})`;
+  return r.version === 2 ? '' : ` (${v1})`;
+}
+
+function selectorPairs(ss: readonly { local: string; remote: string }[] | undefined, none: string): string {
+  return (ss ?? []).map((s) => `${s.local} <-> ${s.remote}`).join(', ') || none;
 }
 
 /** The config field that holds the proposals for this phase. */
@@ -188,7 +209,7 @@ function suggestion(r: FailureRecord): string[] {
       ];
       if (r.phase === 'quick')
         lines.push(
-          `A quick mode is also refused when the PFS settings differ: we ` +
+          `A ${r.version === 2 ? 'CREATE_CHILD_SA' : 'quick mode'} is also refused when the PFS settings differ: we ` +
             `${r.offeredPfs ? `use PFS ${r.offeredPfs}` : 'use no PFS'} (the action's pfs line).`,
         );
       return lines;
@@ -217,7 +238,10 @@ function suggestion(r: FailureRecord): string[] {
       if (r.role === 'initiator') {
         return [
           `The peer has no tunnel for the traffic we asked for (${o.map((s) => `${s.local} <-> ${s.remote}`).join(', ') || '?'}).`,
-          "Make our filter's subnets and the peer's match exactly (or enable default-response there).",
+          r.version === 2
+            ? "Make our filter's subnets (our TSi/TSr) and the peer's local/remote subnets match, or let the peer's cover ours: " +
+              'an IKEv2 responder may narrow a wider request (RFC 7296 §2.9), but not widen a narrower one.'
+            : "Make our filter's subnets and the peer's match exactly (or enable default-response there).",
         ];
       }
       const lines = [
@@ -230,6 +254,22 @@ function suggestion(r: FailureRecord): string[] {
       }
       return lines;
     }
+    case 'dh-group-mismatch': {
+      const pfs = r.phase === 'quick';
+      const field = r.configField ?? (pfs ? 'filter-actions.<action>.pfs' : `peers.${r.peer}.proposals`);
+      const asked = r.askedGroup ?? '?';
+      return pfs
+        ? [
+            `To agree, use the peer's group for PFS here:`,
+            `    ${field} = ${asked}`,
+            `or set the peer's PFS group to ${list(r.configuredGroups ?? [])}.`,
+          ]
+        : [
+            `Add a proposal with ${asked} to ${field}, for example:`,
+            `    ${field} = ${list([...r.acceptable, ...(r.acceptable[0] ? [r.acceptable[0].replace(/[^-]+$/, asked)] : [])])}`,
+            `or give the peer a proposal with one of our groups (${list(r.configuredGroups ?? [])}).`,
+          ];
+    }
     case 'pfs-mismatch':
       return [
         `The peer ${r.offeredPfs ? `uses PFS group ${r.offeredPfs}` : 'does not use PFS'}; we require ${r.requiredPfs ?? 'no PFS'}. To agree, set:`,
@@ -239,6 +279,11 @@ function suggestion(r: FailureRecord): string[] {
     case 'timeout':
       return silence(r);
     case 'invalid-message':
+      if (r.notify === 'INVALID_SYNTAX' && r.role === 'initiator')
+        return [
+          'The peer could not parse a message of ours. Most often it does not support an extension we used: check the lines',
+          "below against the peer's version and settings; its log names the payload it refused.",
+        ];
       return ['The peer sent a message we could not process; see the negotiation log (sitelinkctl log) for the payload details.'];
     case 'other':
       return ['See the negotiation log (sitelinkctl log) for details.'];
@@ -249,16 +294,29 @@ function why(r: FailureRecord): string {
   switch (r.reason) {
     case 'no-proposal-chosen':
       return r.role === 'responder'
-        ? `None of the peer's ${r.phase === 'main' ? 'main mode' : 'quick mode'} proposals is acceptable to us.`
-        : `The peer refused all our ${r.phase === 'main' ? 'main mode' : 'quick mode'} proposals (NO-PROPOSAL-CHOSEN).`;
+        ? `None of the peer's ${phaseWord(r)} proposals is acceptable to us${r.notify ? `; we answered ${r.notify}` : ''}.`
+        : `The peer refused all our ${phaseWord(r)} proposals${notified(r, 'NO-PROPOSAL-CHOSEN')}.`;
     case 'authentication-failed':
+      if (r.version === 2)
+        return r.role === 'initiator'
+          ? `The peer refused our authentication${notified(r, '')}: its key, certificate or expected identity differs from ours.`
+          : `The peer's authentication did not verify with our key or certificate${r.notify ? `; we answered ${r.notify}` : ''}.`;
       return 'Authentication failed: the hash/signature the peer computed did not match ours.';
     case 'id-mismatch':
       return r.receivedId === undefined ? 'The peer refused our identity.' : 'The peer authenticated with an identity we do not expect.';
     case 'ts-mismatch':
+      if (r.version === 2)
+        return r.role === 'initiator'
+          ? `The peer has no child SA policy for our traffic selectors (TSi/TSr)${notified(r, '')}.`
+          : `The peer's traffic selectors (TSi/TSr) match none of our filters${r.notify ? `; we answered ${r.notify}` : ''}.`;
       return 'The traffic selectors (proxy identities) do not match.';
     case 'pfs-mismatch':
       return 'Session key PFS settings differ.';
+    case 'dh-group-mismatch':
+      return (
+        `The peer wants Diffie-Hellman group ${r.askedGroup ?? '?'} for the ${r.phase === 'main' ? 'IKE SA key exchange' : 'child SA (PFS)'}` +
+        `${notified(r, '')}; we have ${list(r.configuredGroups ?? [])}.`
+      );
     case 'timeout':
       switch (r.silentAt) {
         case 'first-message':
@@ -274,6 +332,10 @@ function why(r: FailureRecord): string {
       }
       break;
     case 'invalid-message':
+      if (r.notify === 'INVALID_SYNTAX')
+        return r.role === 'initiator'
+          ? 'The peer could not parse our message (INVALID_SYNTAX).'
+          : 'A message of the peer was malformed; we answered INVALID_SYNTAX.';
       return 'A message was malformed or unexpected.';
     case 'other':
       return r.detail ?? 'The negotiation failed.';
@@ -306,6 +368,17 @@ export function renderExplain(peer: string, v: unknown): string {
     lines.push('');
     lines.push(`Offered by ${r.role === 'initiator' ? 'us' : r.peer}: ${list(r.offered)}`);
     lines.push(`Acceptable to us (${proposalField(r)}): ${list(r.acceptable)}`);
+  }
+  if (r.reason === 'dh-group-mismatch') {
+    lines.push('');
+    lines.push(`Group asked for by ${r.peer}: ${r.askedGroup ?? '?'}`);
+    lines.push(`Groups we have (${proposalField(r)}): ${list(r.configuredGroups ?? [])}`);
+  }
+  if (r.reason === 'ts-mismatch' && r.version === 2) {
+    lines.push('');
+    const asker = r.role === 'initiator' ? 'we asked for' : `${r.peer} asked for`;
+    lines.push(`Selectors ${asker} (TSi <-> TSr): ${selectorPairs(r.offeredSelectors, '?')}`);
+    lines.push(`Our filters (local <-> remote): ${selectorPairs(r.acceptableSelectors, 'none')}`);
   }
   lines.push('');
   lines.push('To make them agree:');

@@ -7,6 +7,7 @@ import type { LogEvent } from '../log/negotiation-log.ts';
 import type { FailureDetail } from '../ike/exchange/types.ts';
 
 const KEEP_STEPS = 16;
+const V2_STEPS = /^(IKE_SA_INIT|IKE_AUTH|CREATE_CHILD_SA|INFORMATIONAL)$/;
 
 export class StepTrail {
   readonly #byPeer = new Map<string, ExchangeStep[]>();
@@ -14,7 +15,9 @@ export class StepTrail {
   /** Remember a log event as a protocol step (only steps that name a message; the
    * failure itself is the record's "Why", not a message anybody sent). */
   note(ev: LogEvent): void {
-    if (ev.peer === undefined || !/^(MM\d|QM\d|NOTIFY|DELETE|R-U-THERE)/.test(ev.step)) return;
+    if (ev.peer === undefined) return;
+    if (V2_STEPS.test(ev.step)) return this.#noteV2(ev.peer, ev);
+    if (!/^(MM\d|QM\d|NOTIFY|DELETE|R-U-THERE)/.test(ev.step)) return;
     if (/^(main|quick) mode failed: /.test(ev.message)) return;
     const list = this.#byPeer.get(ev.peer) ?? [];
     // A new MM1/QM1 from us starts a new negotiation.
@@ -24,6 +27,19 @@ export class StepTrail {
     list.push({ from: notify !== undefined ? 'remote' : 'local', message: `${ev.step}: ${ev.message}`, ...(notify !== undefined ? { notify: notify.replace(/_/g, '-') } : {}) });
     if (list.length > KEEP_STEPS) list.splice(0, list.length - KEEP_STEPS);
     this.#byPeer.set(ev.peer, list);
+  }
+
+  /** IKEv2 exchanges (their log lines carry the direction and any notify); our
+   * IKE_SA_INIT request starts a new negotiation. */
+  #noteV2(peer: string, ev: LogEvent): void {
+    if (ev.direction === undefined) return;
+    const list = this.#byPeer.get(peer) ?? [];
+    if (ev.step === 'IKE_SA_INIT' && ev.direction === 'out' && /^request sent/.test(ev.message)) list.length = 0;
+    const notify = typeof ev.data?.['notify'] === 'string' ? ev.data['notify'] : undefined;
+    const from = ev.direction === 'in' ? 'remote' : 'local';
+    list.push({ from, message: `${ev.step}: ${ev.message}`, ...(notify !== undefined ? { notify } : {}) });
+    if (list.length > KEEP_STEPS) list.splice(0, list.length - KEEP_STEPS);
+    this.#byPeer.set(peer, list);
   }
 
   steps(peer: string): ExchangeStep[] {

@@ -16,6 +16,8 @@ export type FailureReason =
   | 'ts-mismatch'
   /** Quick mode PFS group offered vs required differ. */
   | 'pfs-mismatch'
+  /** IKEv2 INVALID_KE_PAYLOAD (RFC 7296 §1.2, §1.3): the peer wants a DH group we do not have. */
+  | 'dh-group-mismatch'
   /** No answer to our message within the retransmission schedule. */
   | 'timeout'
   /** Malformed or unexpected message (wrong exchange, bad payload). */
@@ -33,6 +35,10 @@ export interface ExchangeStep {
 
 export interface FailureRecord {
   peer: string;
+  /** IKE version of the negotiation (absent in records of older daemons: IKEv1). */
+  version?: 1 | 2;
+  /** IKEv2: the error notify that ended it, sent or received (RFC 7296 §3.10.1), e.g. "TS_UNACCEPTABLE". */
+  notify?: string;
   /** ISO 8601 time of the failure. */
   time: string;
   phase: 'main' | 'quick';
@@ -55,6 +61,9 @@ export interface FailureRecord {
   /** For pfs-mismatch. */
   offeredPfs?: string | null;
   requiredPfs?: string | null;
+  /** For dh-group-mismatch: the group the peer asked for and the ones we have. */
+  askedGroup?: string;
+  configuredGroups?: string[];
   /** For timeout: seconds waited and the address tried. */
   waitedSeconds?: number;
   remoteAddress?: string;

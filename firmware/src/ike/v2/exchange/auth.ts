@@ -25,6 +25,7 @@ import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { formatId } from '../wire/identification.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
 import { installChild } from './child.ts';
+import { authenticationFailure, childProposalFailure, childRefusal, selectorFailure, syntaxFailure } from './failure-details.ts';
 import type { V2Context } from './context.ts';
 import { idOf, sameId } from './identity.ts';
 import { request, respond } from './messages.ts';
@@ -140,7 +141,10 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
   const notifies = payloadsOfType(inner, PayloadType.NOTIFY);
   const failAuth = (why: string, code: 'authentication-failed' | 'id-mismatch'): false => {
     respond(ctx, sa, ExchangeType.IKE_AUTH, m.header.messageId, [notify(NotifyType.AUTHENTICATION_FAILED)]);
-    ctx.fail(sa, 'main', code, why);
+    ctx.fail(sa, 'main', code, why, {
+      ...authenticationFailure(sa.peer, undefined),
+      ...(code === 'id-mismatch' && idi ? { receivedId: formatId(idi), configField: `peers.${sa.peer.name}.remote-id` } : {}),
+    });
     return false;
   };
   if (!idi || !auth) return failAuth('IKE_AUTH request without IDi or AUTH', 'authentication-failed');
@@ -199,10 +203,16 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
     if (!choice && n) ctx.releaseSpi(inSpi);
     if (!n) {
       out.push(notify(NotifyType.TS_UNACCEPTABLE));
-      ctx.fail(sa, 'quick', 'ts-mismatch', 'the peer\'s traffic selectors match no tunnel');
+      ctx.fail(sa, 'quick', 'ts-mismatch', 'the peer\'s traffic selectors match no tunnel', {
+        ...selectorFailure(sa.peer, 'responder', { tsi: tsi.selectors, tsr: tsr.selectors }, null),
+        role: 'responder',
+      });
     } else if (!choice) {
       out.push(notify(NotifyType.NO_PROPOSAL_CHOSEN));
-      ctx.fail(sa, 'quick', 'no-proposal-chosen', `no ESP proposal acceptable for ${n.tunnel.name}`);
+      ctx.fail(sa, 'quick', 'no-proposal-chosen', `no ESP proposal acceptable for ${n.tunnel.name}`, {
+        ...childProposalFailure(n.tunnel, 'responder', childSa.proposals, true),
+        role: 'responder',
+      });
     } else {
       out.push(
         { type: PayloadType.SA, proposals: [choice.proposal] },
@@ -234,19 +244,36 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
 export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly Payload[], purpose: AuthPurpose): boolean {
   const notifies = payloadsOfType(inner, PayloadType.NOTIFY);
   if (notifies.some((n) => n.notifyType === NotifyType.AUTHENTICATION_FAILED)) {
-    ctx.fail(sa, 'main', 'authentication-failed', 'peer refused our AUTH: the pre-shared keys, certificates, identities or PPKs differ');
+    ctx.fail(
+      sa,
+      'main',
+      'authentication-failed',
+      'peer refused our AUTH: the pre-shared keys, certificates, identities or PPKs differ',
+      authenticationFailure(sa.peer, purpose.method),
+    );
     return false;
   }
   const idr = firstOfType(inner, PayloadType.IDR);
   const auth = firstOfType(inner, PayloadType.AUTH);
   if (!idr || !auth) {
     const err = notifies.find((n) => isErrorNotify(n.notifyType));
-    ctx.fail(sa, 'main', 'invalid-message', err ? `peer answered ${notifyName(err.notifyType)}` : 'IKE_AUTH response without IDr or AUTH');
+    ctx.fail(
+      sa,
+      'main',
+      'invalid-message',
+      err ? `peer answered ${notifyName(err.notifyType)}` : 'IKE_AUTH response without IDr or AUTH',
+      err?.notifyType === NotifyType.INVALID_SYNTAX ? syntaxFailure(sa.peer, 'peer') : err ? { notify: notifyName(err.notifyType) } : {},
+    );
     return false;
   }
   const expected = idOf(sa.peer.remoteId);
   if (sa.peer.remoteAddress !== ROAMING && expected && !sameId(idr, expected)) {
-    ctx.fail(sa, 'main', 'id-mismatch', `peer identifies as ${formatId(idr)}`);
+    ctx.fail(sa, 'main', 'id-mismatch', `peer identifies as ${formatId(idr)}`, {
+      ...authenticationFailure(sa.peer, purpose.method),
+      notify: undefined,
+      receivedId: formatId(idr),
+      configField: `peers.${sa.peer.name}.remote-id`,
+    });
     return false;
   }
   const ppkKeys = sa.ppkKeys;
@@ -255,14 +282,20 @@ export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly 
   if (ppkKeys && !usePpk) {
     wipePpkKeys(ppkKeys);
     if (sa.peer.ppk?.required) {
-      ctx.fail(sa, 'main', 'authentication-failed', 'a PPK is required but the responder did not use it (no PPK_IDENTITY)');
+      ctx.fail(sa, 'main', 'authentication-failed', 'a PPK is required but the responder did not use it (no PPK_IDENTITY)', {
+        ...authenticationFailure(sa.peer, purpose.method),
+        notify: undefined,
+      });
       return false;
     }
   }
   const peerAuth = verifyPeer(sa, idr, auth, payloadsOfType(inner, PayloadType.CERT), usePpk ? ppkKeys! : plainKeys(sa), ctx.env.wallClock());
   if (!peerAuth.ok) {
     if (usePpk) wipePpkKeys(ppkKeys!);
-    ctx.fail(sa, 'main', 'authentication-failed', `responder AUTH does not verify: ${peerAuth.reason}`);
+    ctx.fail(sa, 'main', 'authentication-failed', `responder AUTH does not verify: ${peerAuth.reason}`, {
+      ...authenticationFailure(sa.peer, purpose.method),
+      notify: undefined,
+    });
     return false;
   }
   if (usePpk) adoptPpkKeys(sa, ppkKeys!);
@@ -283,12 +316,7 @@ export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly 
   const remote = tsr ? withinOffer(ours.remote, tsr.selectors) : null;
   if (childErr || !choice || !local || !remote) {
     ctx.releaseSpi(purpose.childSpi);
-    const code =
-      childErr?.notifyType === NotifyType.TS_UNACCEPTABLE
-        ? 'ts-mismatch'
-        : childErr?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
-          ? 'no-proposal-chosen'
-          : 'invalid-message';
+    const { code, extra } = childRefusal(sa.peer, tunnel, childErr ?? null, true);
     ctx.fail(
       sa,
       'quick',
@@ -296,6 +324,7 @@ export function handleAuthResponse(ctx: V2Context, sa: IkeSaV2, inner: readonly 
       childErr
         ? `child SA for ${tunnel.name} refused: ${notifyName(childErr.notifyType)}`
         : `child SA answer for ${tunnel.name} is not what we offered`,
+      extra,
     );
     return true;
   }

@@ -16,6 +16,7 @@ import { groupData, notify } from '../wire/notify.ts';
 import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
 import { installChild } from './child.ts';
+import { childProposalFailure, childRefusal, selectorFailure, syntaxFailure } from './failure-details.ts';
 import type { V2Context } from './context.ts';
 import { deleteChild } from './informational.ts';
 import { request, respond } from './messages.ts';
@@ -88,10 +89,14 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   const saP = firstOfType(inner, PayloadType.SA);
   const ni = firstOfType(inner, PayloadType.NONCE);
   const ke = firstOfType(inner, PayloadType.KE);
-  if (!saP || !ni) return refuse(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without SA or Nonce');
+  const malformed = (why: string): void => {
+    ctx.fail(sa, 'quick', 'invalid-message', why, { ...syntaxFailure(sa.peer, 'us'), role: 'responder' });
+    refuse(NotifyType.INVALID_SYNTAX, why);
+  };
+  if (!saP || !ni) return malformed('CREATE_CHILD_SA without SA or Nonce');
   const tsi = firstOfType(inner, PayloadType.TSI);
   const tsr = firstOfType(inner, PayloadType.TSR);
-  if (!tsi || !tsr) return refuse(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without TSi/TSr');
+  if (!tsi || !tsr) return malformed('CREATE_CHILD_SA without TSi/TSr');
   const rekey = payloadsOfType(inner, PayloadType.NOTIFY).find((n) => n.notifyType === NotifyType.REKEY_SA);
   let old: ChildSaV2 | undefined;
   if (rekey) {
@@ -104,7 +109,10 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   }
   const n = narrow(old ? [old.tunnel] : sa.peer.tunnels, tsi.selectors, tsr.selectors);
   if (!n) {
-    ctx.fail(sa, 'quick', 'ts-mismatch', 'the peer\'s traffic selectors match no tunnel');
+    ctx.fail(sa, 'quick', 'ts-mismatch', 'the peer\'s traffic selectors match no tunnel', {
+      ...selectorFailure(sa.peer, 'responder', { tsi: tsi.selectors, tsr: tsr.selectors }, old?.tunnel ?? null),
+      role: 'responder',
+    });
     return refuse(NotifyType.TS_UNACCEPTABLE, 'traffic selectors match no tunnel');
   }
   const inSpi = ctx.allocateSpi();
@@ -116,6 +124,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
       'quick',
       n.tunnel.pfsGroup !== null && !ke ? 'pfs-mismatch' : 'no-proposal-chosen',
       `no ESP proposal acceptable for ${n.tunnel.name}`,
+      { ...childProposalFailure(n.tunnel, 'responder', saP.proposals, false), role: 'responder' },
     );
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN, `no acceptable ESP proposal for ${n.tunnel.name}`);
   }
@@ -207,15 +216,9 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
   if (bad) {
     ctx.releaseSpi(spi);
     if (p.kind === 'rekey-child') p.old.rekeying = false;
-    const code =
-      err?.notifyType === NotifyType.TS_UNACCEPTABLE
-        ? 'ts-mismatch'
-        : err?.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
-          ? 'no-proposal-chosen'
-          : err?.notifyType === NotifyType.INVALID_KE_PAYLOAD
-            ? 'pfs-mismatch'
-            : 'other';
-    ctx.fail(sa, 'quick', code, `CREATE_CHILD_SA for ${tunnel.name}: ${bad}`);
+    // An answer we cannot use without an error notify: 'invalid-message' (childRefusal).
+    const { code, extra } = childRefusal(sa.peer, tunnel, err ?? null, false);
+    ctx.fail(sa, 'quick', code, `CREATE_CHILD_SA for ${tunnel.name}: ${bad}`, extra);
     return;
   }
   const theirNonce = Buffer.from(nr!.data);

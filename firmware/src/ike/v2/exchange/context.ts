@@ -2,7 +2,7 @@
 // randomness, the action list, counters, logging and SA bookkeeping. The
 // node (node.ts) implements it; no I/O happens in this folder.
 
-import type { Silence } from './silence.ts';
+import type { V2FailureExtra } from './failure-details.ts';
 import type { FailureReason } from '../../../log/failure-record.ts';
 import type { Phase } from '../../../log/negotiation-log.ts';
 import type { Severity } from '../../../log/syslog.ts';
@@ -64,7 +64,8 @@ export interface V2Context extends SendHost<IkeSaV2>, FailHost<IkeSaV2, FailureR
    * just before the Delete may still be queued in the engine's workers. */
   lingerInbound(peer: string, spi: number): void;
   /** Record a failed negotiation for `explain` and the counters. */
-  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra?: Silence & { waitedSeconds?: number }): void;
+  /** A failure record for `sitelinkctl explain`; `extra` says what it was about (failure-details.ts). */
+  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra?: V2FailureExtra): void;
   /** Drop an IKE SA and its children (Delete sent first when `notifyPeer`). */
   removeSa(sa: IkeSaV2, notifyPeer: boolean): void;
   /** The SA is authenticated: register it, apply INITIAL_CONTACT. */

@@ -9,9 +9,10 @@
 // and never re-processes it (§2.1). Any authenticated message proves the peer
 // alive (§2.4) and, behind a NAT, carries its current address (§2.23).
 
-import { ikeV2Silence, type Silence } from './silence.ts';
+import { ikeV2Silence } from './silence.ts';
 import type { Phase } from '../../../log/negotiation-log.ts';
 import type { FailureReason } from '../../../log/failure-record.ts';
+import type { V2FailureExtra } from './failure-details.ts';
 import type { Severity } from '../../../log/syslog.ts';
 import {
   HALF_OPEN_MAX,
@@ -190,13 +191,13 @@ export class Ikev2Node implements V2Context {
 
   /** Counted, logged and recorded through the fail path IKEv1 uses too (ike/common/fail-path.ts); the
    * exchange that failed removes what it must (it returns 'failed' to the node). */
-  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra: Silence & { waitedSeconds?: number } = {}): void {
+  fail(sa: IkeSaV2, phase: 'main' | 'quick', code: FailureReason, reason: string, extra: V2FailureExtra = {}): void {
     failWith(this, sa, {
       phase,
       code,
       level: 'warning',
       log: { phase, step: 'FAILED', message: reason },
-      record: { reason, detail: { code, role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra } },
+      record: { reason, detail: { code, version: 2, role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...extra } },
     });
   }
 
@@ -735,7 +736,15 @@ export class Ikev2Node implements V2Context {
     const silence = { waitedSeconds: waited, ...ikeV2Silence(sa, sa.pending!.purpose) };
     const restart = established && sa.state === 'ESTABLISHED' && sa.peer.dpd?.action === 'restart';
     const name = sa.peer.name;
-    const detail: FailureDetail = { code: 'timeout', role: sa.role, offered: [], acceptable: [], remoteAddress: sa.remote.address, ...silence };
+    const detail: FailureDetail = {
+      code: 'timeout',
+      version: 2,
+      role: sa.role,
+      offered: [],
+      acceptable: [],
+      remoteAddress: sa.remote.address,
+      ...silence,
+    };
     const reason = established ? 'dead peer' : `no answer from ${sa.remote.address} after ${waited} s`;
     // A dead established peer counts as a failed IKE SA too (IKEv1 counts DPD deaths the same way).
     failWith(this, sa, {

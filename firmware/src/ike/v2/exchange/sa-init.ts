@@ -16,6 +16,7 @@ import { deriveIkeSaKeys, skeyseed } from '../crypto/key-derivation.ts';
 import { ExchangeType, HeaderFlag, PayloadType } from '../wire/constants.ts';
 import { encodeMessage, type Message } from '../wire/message.ts';
 import { groupData, invalidKeGroup, notify } from '../wire/notify.ts';
+import { ikeProposalFailure, keGroupFailure, syntaxFailure } from './failure-details.ts';
 import { NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
 import type { V2Context } from './context.ts';
@@ -88,7 +89,10 @@ export function sendInit(ctx: V2Context, sa: IkeSaV2, group: number): void {
 export function initiateInit(ctx: V2Context, sa: IkeSaV2): boolean {
   sa.offeredIke = usableIkeMethods(sa.peer);
   if (sa.offeredIke.length === 0) {
-    ctx.fail(sa, 'main', 'no-proposal-chosen', 'no IKE method of this peer is usable with IKEv2 (AES with SHA-1/SHA-2)');
+    ctx.fail(sa, 'main', 'no-proposal-chosen', 'no IKE method of this peer is usable with IKEv2 (AES with SHA-1/SHA-2)', {
+      ...ikeProposalFailure(sa.peer, 'initiator', null),
+      notify: undefined,
+    });
     return false;
   }
   sa.ni = ctx.env.random(NONCE_LENGTH);
@@ -148,7 +152,7 @@ export function respondInit(ctx: V2Context, sa: IkeSaV2, m: Message, from: Endpo
   const intermediate = intermediateSupported(m.payloads);
   const choice = chooseIke(sa.peer, sa1.proposals, intermediate);
   if (!choice) {
-    ctx.fail(sa, 'main', 'no-proposal-chosen', 'no proposal of the peer is acceptable');
+    ctx.fail(sa, 'main', 'no-proposal-chosen', 'no proposal of the peer is acceptable', ikeProposalFailure(sa.peer, 'responder', sa1.proposals));
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN, Buffer.alloc(0), 'no acceptable IKE proposal');
   }
   if (ke.group !== choice.method.dhGroup)
@@ -227,17 +231,17 @@ export function handleInitResponse(ctx: V2Context, sa: IkeSaV2, m: Message, from
       sendInit(ctx, sa, group);
       return 'retried';
     }
-    ctx.fail(sa, 'main', 'no-proposal-chosen', `responder wants DH group ${groupName(group) ?? '?'}, which we do not offer`);
+    const why = `responder wants DH group ${groupName(group) ?? '?'}, which we do not offer`;
+    ctx.fail(sa, 'main', 'dh-group-mismatch', why, keGroupFailure(sa.peer, group, null));
     return 'failed';
   }
   const error = notifies.find((n) => n.notifyType < 16384);
   if (error) {
-    ctx.fail(
-      sa,
-      'main',
-      error.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal-chosen' : 'other',
-      `responder refused: ${notifyName(error.notifyType)}`,
-    );
+    const why = `responder refused: ${notifyName(error.notifyType)}`;
+    if (error.notifyType === NotifyType.NO_PROPOSAL_CHOSEN)
+      ctx.fail(sa, 'main', 'no-proposal-chosen', why, ikeProposalFailure(sa.peer, 'initiator', null));
+    else if (error.notifyType === NotifyType.INVALID_SYNTAX) ctx.fail(sa, 'main', 'invalid-message', why, syntaxFailure(sa.peer, 'peer'));
+    else ctx.fail(sa, 'main', 'other', why, { notify: notifyName(error.notifyType) });
     return 'failed';
   }
   const sa1 = firstOfType(m.payloads, PayloadType.SA);
