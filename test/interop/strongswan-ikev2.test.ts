@@ -10,7 +10,8 @@ import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { Lab, LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { CHARON, randomPskHex } from '../lib/strongswan.ts';
+import { CHARON, countSas, randomPskHex } from '../lib/strongswan.ts';
+import { explain } from '../lib/explain.ts';
 import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
@@ -42,6 +43,11 @@ t.test('sitelinkd initiates IKEv2 (gwA, behind NAT) to strongSwan (gwB)', { skip
   t.notOk(p.daemon.logText().includes(p.pskHex), 'the PSK is not in the negotiation log');
   const sas = await controlRequest(files.socket, 'sas');
   t.equal(sas.mainMode[0]?.version, 2, 'sitelinkctl sas: IKEv2');
+  t.match(await p.charon.listSas(), /198\.51\.100\.1\[4500\]/, "charon sees us at the NAT's port 4500");
+  // §2.23: the NAT in front of us gives us a new port while traffic runs; charon
+  // follows us on our next authenticated message from there (the rekey below).
+  const during = lab.ping('lanA', LAB.lanB, 25);
+  await lab.rebind();
   // Our forced rekey, answered by charon.
   const before = sas.quickMode[0]?.spiIn;
   await controlRequest(files.socket, 'rekey', { peer: 'gwB' });
@@ -52,6 +58,20 @@ t.test('sitelinkd initiates IKEv2 (gwA, behind NAT) to strongSwan (gwB)', { skip
   if (!rekeyed) t.comment(p.logs());
   t.ok(rekeyed, 'charon accepted our CREATE_CHILD_SA rekey; the old pair is gone');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows after our rekey');
+  await during;
+  t.match(await p.charon.listSas(), /remote '\S+' @ 198\.51\.100\.1\[40\d\d\d\]/, 'charon followed us to our new NAT port (IKE SA)');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB reaches lanA over the new mapping (3/3)');
+
+  // sitelinkd restarts without a Delete: its new IKE_AUTH carries INITIAL_CONTACT (§2.4)
+  // and charon drops the old SAs at once.
+  await p.restartSitelinkd();
+  const back = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 25_000, 500);
+  if (!back) t.comment(p.logs());
+  t.ok(back, 'the restarted sitelinkd brought the tunnel back');
+  t.match(p.charon.log(), /destroying duplicate IKE_SA for peer 'gwA\.lab', received INITIAL_CONTACT/, 'charon took our INITIAL_CONTACT');
+  const one = await waitUntil(async () => { const n = countSas(await p.charon.listSas()); return n.ike === 1 && n.child === 1; }, 10_000, 250);
+  if (!one) t.comment(`charon SAs:\n${await p.charon.listSas()}`);
+  t.ok(one, 'charon holds one IKE SA and one child SA');
   await p.daemon.stop();
   const deleted = await waitUntil(async () => !/ESTABLISHED/.test(await p.charon.listSas()), 5000, 250);
   t.ok(deleted, "charon removed the IKE SA on sitelinkd's Delete");
@@ -88,6 +108,37 @@ t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and reke
   t.ok(await lab.ping('lanB', LAB.lanA, 3), 'both ways');
   const n = await lab.counters();
   t.equal(n.leak?.packets, 0, 'nothing in clear across the rekey');
+
+  // §2.23: charon's NAT mapping changes while traffic runs; sitelinkd follows charon's
+  // authenticated messages (ESP, then IKE) to the new port.
+  t.equal(sas.mainMode[0]?.remote, `${LAB.natPublic}:4500`, "sitelinkd sees charon at the NAT's port 4500");
+  const during = lab.ping('lanA', LAB.lanB, 15);
+  await lab.rebind();
+  const moved = await waitUntil(() => lab.ping('lanB', LAB.lanA, 1), 15_000, 500);
+  await during;
+  if (!moved) t.comment(p.logs());
+  t.ok(moved, 'after the rebinding lanB reaches lanA again');
+  t.match(p.daemon.logText(), /peer now at 198\.51\.100\.1:40\d\d\d/, "sitelinkd followed charon to its new NAT port");
+  const followed = await controlRequest(p.files.socket, 'sas');
+  t.match(followed.mainMode[0]?.remote ?? '', /^198\.51\.100\.1:40\d\d\d$/, 'the IKE SA talks to the new port');
+
+  // charon restarts without a Delete and initiates again with INITIAL_CONTACT (§2.4):
+  // sitelinkd drops the old IKE SA and its child SAs at once.
+  await p.restartCharon();
+  const init = await p.charon.initiate('lab');
+  if (init.code !== 0) t.comment(`swanctl: ${init.stdout.slice(-3000)}\n${p.logs()}`);
+  t.equal(init.code, 0, 'the restarted charon negotiated again');
+  t.match(p.charon.log(), /IKE_AUTH request 1 \[[^\]]*N\(INIT_CONTACT\)/, 'charon sent INITIAL_CONTACT');
+  t.ok(
+    await waitUntil(() => /INITIAL_CONTACT.*peer restarted: removing its old IKE SA/.test(d.logText()), 5000, 100),
+    'sitelinkd dropped the SAs of the old charon',
+  );
+  const after = await controlRequest(p.files.socket, 'sas');
+  t.equal(after.mainMode.length, 1, 'one IKE SA left');
+  t.equal(after.quickMode.length, 1, 'one child SA pair left');
+  t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB (3/3)');
+  t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
+  t.equal((await lab.counters()).leak?.packets, 0, 'nothing crossed the NAT in clear');
 });
 
 t.test('mismatched PSK against strongSwan IKEv2: no tunnel, explain says authentication failed', { skip: skip ?? false }, async (t) => {
@@ -100,5 +151,11 @@ t.test('mismatched PSK against strongSwan IKEv2: no tunnel, explain says authent
   const r = await controlRequest(files.socket, 'explain', { peer: 'gwB' });
   if (!failed || r.record?.reason !== 'authentication-failed') t.comment(p.logs());
   t.equal(r.record?.reason, 'authentication-failed', 'explain: authentication failed');
+  t.equal(r.record?.notify, 'AUTHENTICATION_FAILED', "explain: charon's notify");
+  t.equal(r.record?.configLines?.[0], 'secrets file, psk { gwB.lab = ... } (the same key as on the peer)', 'explain: the secrets entry');
+  const e = await explain(files.socket, 'gwB');
+  t.match(e.text, 'IKEv2 IKE SA (IKE_SA_INIT/IKE_AUTH)', 'explain (text): the IKEv2 phase');
+  t.match(e.text, 'Why: The peer refused our authentication (AUTHENTICATION_FAILED)', 'explain (text): in plain words');
+  t.match(e.text, 'peers.gwB.remote-id = gwB.lab', 'explain (text): the identity lines');
   t.notOk(await lab.ping('lanA', LAB.lanB, 2), 'no traffic passes');
 });
