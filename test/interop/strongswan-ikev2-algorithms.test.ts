@@ -56,6 +56,7 @@ t.test(SITELINKD_INITIATES, { skip: skip ?? false }, async (t) => {
   t.notMatch(sas, /ESN/, 'esn = either took NO_ESN, the only one charon offered');
   const ours = await controlRequest(files.socket, 'sas');
   t.equal(ours.mainMode[0]?.proposal, 'chacha20poly1305-prfsha256-curve25519', 'sitelinkctl sas names the suite');
+  t.equal(ours.quickMode[0]?.esn, false, 'sitelinkctl sas: no ESN on this child SA');
   const before = ours.quickMode[0]?.spiIn;
   await controlRequest(files.socket, 'rekey', { peer: 'gwB' });
   const rekeyed = await waitUntil(async () => {

@@ -51,6 +51,7 @@ t.test('sitelinkd <-> sitelinkd over IKEv2 across the NAT', { skip: skip ?? fals
   t.equal(sas.mainMode[0]?.proposal, 'aes256gcm16-prfsha256-curve25519-ke1_mlkem768', 'sas shows the additional key exchange');
   t.equal(sas.quickMode.length, 1, 'one child SA pair');
   t.equal(sas.quickMode[0]?.encap, 'udp');
+  t.equal(sas.quickMode[0]?.esn, true, 'sas shows ESN negotiated');
   t.ok(sas.mainMode[0]?.nat.remote, 'gwB sees the NAT in front of gwA');
 
   // Forced child rekey (CREATE_CHILD_SA, make-before-break): the tunnel keeps working on the new pair.

@@ -63,6 +63,7 @@ const sas: ResultOf['sas'] = {
       rule: 'to-hq',
       algorithm: 'aes128gcm16',
       pfs: 'ecp256',
+      esn: true,
       localTs: ['10.1.0.0/24'],
       remoteTs: ['10.0.0.0/16'],
       spiIn: 0xc1a2b3c4,
@@ -223,8 +224,11 @@ t.test('sas: algorithms, lifetimes, bytes, SPIs, NAT and crypto; PSK leaks are r
   for (const want of ['aes256-sha256-ecp256', 'we are behind NAT, UDP 4500', '7h30m of 8h00m', 'aes128gcm16', '0xc1a2b3c4', '0x0d0e0f10',
     '117.7 MiB / 964.5 KiB', '1000 / 900', '3 replay, 1 icv', 'ESP-in-UDP', 'openssl (openssl)', '10.1.0.0/24', 'ecp256']) t.match(h.out, want);
   const j = await run('sas', '--json');
-  const parsed = JSON.parse(j.out) as { quickMode: { spiIn: number }[]; debug: { psk: string; note: string; secret: string } };
+  t.match(h.out, /^PEER\s+RULE\s+ALGORITHM\s+PFS\s+ESN\s+SPI IN/m, 'an ESN column');
+  t.match(h.out, /^hq\s+to-hq\s+aes128gcm16\s+ecp256\s+yes\s+0xc1a2b3c4/m, 'ESN negotiated: yes');
+  const parsed = JSON.parse(j.out) as { quickMode: { spiIn: number; esn: boolean }[]; debug: { psk: string; note: string; secret: string } };
   t.equal(parsed.quickMode[0]?.spiIn, 0xc1a2b3c4);
+  t.equal(parsed.quickMode[0]?.esn, true, '--json: esn');
   t.same(parsed.debug, { psk: '<redacted>', note: 'psk is <redacted>', secret: '<redacted>' });
 });
 

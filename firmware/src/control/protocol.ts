@@ -145,6 +145,8 @@ export interface QuickModeSaInfo {
   rule: string;
   algorithm: EspAlgorithm;
   pfs: string | null;     // "modp2048" or null
+  /** 64-bit extended sequence numbers negotiated (RFC 4303 §2.2.1); always false for IKEv1. */
+  esn: boolean;
   localTs: string[];
   remoteTs: string[];
   spiIn: number;

@@ -58,6 +58,7 @@ export function renderSas(s: SasResult): string {
             'RULE',
             'ALGORITHM',
             'PFS',
+            'ESN',
             'SPI IN',
             'SPI OUT',
             'LOCAL TS',
@@ -74,6 +75,8 @@ export function renderSas(s: SasResult): string {
             q.rule,
             q.algorithm,
             q.pfs ?? 'none',
+            // Older daemons do not send it: '-' rather than a guess.
+            q.esn === undefined ? '-' : q.esn ? 'yes' : 'no',
             spi(q.spiIn),
             spi(q.spiOut),
             q.localTs.join(','),

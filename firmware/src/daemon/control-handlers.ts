@@ -118,6 +118,7 @@ export function sasOf(d: DaemonState): SasResult {
         rule: c.tunnel,
         algorithm: c.esp,
         pfs: groupName(c.pfsGroup),
+        esn: c.esn ?? false,
         localTs: [withPorts(c.localTs, c.ports?.protocol, c.ports?.localPort)],
         remoteTs: [withPorts(c.remoteTs, c.ports?.protocol, c.ports?.remotePort)],
         spiIn: c.inSpi,

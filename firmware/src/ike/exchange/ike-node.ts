@@ -68,6 +68,9 @@ export interface ChildStatus {
   pfsGroup: number | null;
   /** Kilobyte lifetime of the negotiated method as configured. */
   lifetimeKilobytes: number;
+  /** 64-bit extended sequence numbers were negotiated (RFC 4303 §2.2.1; IKEv2 only:
+   * our IKEv1 quick mode refuses RFC 4304 ESN proposals). */
+  esn?: boolean;
 }
 
 export interface IsakmpStatus {

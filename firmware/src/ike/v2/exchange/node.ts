@@ -818,6 +818,7 @@ export class Ikev2Node implements V2Context {
         remoteTs: c.remoteCidr,
         ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
         pfsGroup: c.pfsGroup,
+        esn: c.esn,
         lifetimeKilobytes: c.tunnel.methods.find((m) => m.esp === c.algorithm)?.lifetimeKilobytes ?? 0,
       })),
     }));
