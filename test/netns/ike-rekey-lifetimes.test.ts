@@ -126,7 +126,18 @@ t.test('rekeys by kilobytes, by seconds and new main modes under traffic: zero l
   const c = await lab.counters();
   t.equal(c.leak?.packets, 0, 'nothing crossed the NAT in clear');
   if (burst.got !== burst.sent || s.got !== s.sent) {
-    t.comment(`slow ping chunks with losses:\n${s.out.split('\n').filter((l) => /no answer|transmitted/.test(l)).join('\n')}`);
+    const lost = s.out.split('\n').filter((l) => /no answer|transmitted/.test(l));
+    t.comment(`slow ping chunks with losses:\n${lost.join('\n')}`);
+    // The daemons' lines from 3 s before to 1 s after each request reported unanswered.
+    const near = (text: string): string[] =>
+      text.split('\n').filter((line) => {
+        const at = Date.parse(/"time":"([^"]+)"/.exec(line)?.[1] ?? '') / 1000;
+        return lost.some((l) => {
+          const when = Number(/^\[(\d+\.\d+)\] no answer/.exec(l)?.[1] ?? NaN);
+          return at >= when - 3 && at <= when + 1;
+        });
+      });
+    t.comment(`gwA log near the losses:\n${near(a.logText()).join('\n')}\ngwB log:\n${near(b.logText()).join('\n')}`);
     t.comment(`gwA log:\n${a.logText().slice(-6000)}\ngwB log:\n${b.logText().slice(-6000)}`);
   }
 });
