@@ -1,7 +1,10 @@
 // Informational exchanges under an ISAKMP SA, RFC 2409 §5.7:
 //   HASH(1) N/D...,  HASH(1) = prf(SKEYID_a, M-ID | N/D)
 // carrying Deletes (RFC 2408 §3.15), error notifies, and RFC 3706 dead
-// peer detection (R-U-THERE / R-U-THERE-ACK with a sequence number).
+// peer detection (R-U-THERE / R-U-THERE-ACK with a sequence number). Once
+// authenticated, each payload goes to the handler of its kind
+// (INFORMATIONAL_HANDLERS, like handlers.ts for main mode), which returns a
+// typed outcome; applyOutcome() alone sends, logs and collects the effects.
 
 import { informationalHash } from '../crypto/exchange-hash.ts';
 import { constantTimeEqual } from '../crypto/secret.ts';
@@ -116,39 +119,118 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
   rememberInformational(sa, messageId);
   sa.lastHeard = ctx.env.now();
   const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [], refusedQuickModes: [] };
-  for (const n of payloadsOfType(d.value.payloads, PayloadType.NOTIFY)) {
-    const dpd = parseDpd(n);
-    if (dpd) {
-      if (!dpd.spi.equals(Buffer.concat([sa.ckyI, sa.ckyR]))) continue;
-      if (dpd.kind === 'r-u-there') {
-        ctx.log('debug', sa, 'dpd', 'R-U-THERE-ACK', `sequence ${dpd.sequence}`);
-        sendInformational(ctx, sa, [dpdNotify('r-u-there-ack', { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR }, dpd.sequence)]);
-      } else if (dpd.sequence === sa.dpdSeq) sa.dpdPendingSince = null;
-      continue;
-    }
-    ctx.log(n.notifyType < 16384 ? 'error' : 'info', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)}`, {
-      spi: n.spi.toString('hex'),
-    });
-    if (n.notifyType < 16384) {
-      effects.errors.push(n.notifyType);
-      const q = refusedQuickMode(sa, n, messageId);
-      if (q === 'ambiguous') {
+  // Each payload through the handler table below (notifies, then Deletes); the caller
+  // acts on the collected effects once all are read.
+  const payloads = [...payloadsOfType(d.value.payloads, PayloadType.NOTIFY), ...payloadsOfType(d.value.payloads, PayloadType.DELETE)];
+  for (const p of payloads) applyOutcome(ctx, sa, runInformationalHandler(sa, p, messageId), effects);
+  return effects;
+}
+
+// ---- The handler table: one entry per kind of informational payload ----
+
+/** What an authenticated informational payload is (RFC 2408 §3.14, §3.15; RFC 3706). */
+export type InformationalKind =
+  | 'dpd-r-u-there'
+  | 'dpd-ack'
+  /** A notify type below 16384: an error (RFC 2408 §3.14.1). */
+  | 'error-notify'
+  | 'status-notify'
+  | 'delete-isakmp'
+  | 'delete-esp'
+  /** A Delete of another protocol (AH) or with SPIs we never use: nothing of ours. */
+  | 'delete-other';
+
+/** What a handler decided; applyOutcome() alone acts on it (sends, logs, effects). */
+export type InformationalOutcome =
+  | { kind: 'answer-dpd'; sequence: number }
+  | { kind: 'dpd-acked'; sequence: number }
+  | { kind: 'peer-error'; notifyType: number; spi: Buffer; refused: { messageId: number } | 'ambiguous' | null }
+  | { kind: 'peer-status'; notifyType: number; spi: Buffer }
+  | { kind: 'delete-isakmp' }
+  | { kind: 'delete-esp'; spis: number[] }
+  | { kind: 'ignored'; why: string };
+
+export type InformationalPayload = NotifyPayload | DeletePayload;
+
+export function informationalKind(p: InformationalPayload): InformationalKind {
+  if (p.type === PayloadType.NOTIFY) {
+    const dpd = parseDpd(p);
+    if (dpd) return dpd.kind === 'r-u-there' ? 'dpd-r-u-there' : 'dpd-ack';
+    return p.notifyType < 16384 ? 'error-notify' : 'status-notify';
+  }
+  if (p.protocol === ProtocolId.ISAKMP) return 'delete-isakmp';
+  if (p.protocol === ProtocolId.ESP && p.spiSize === 4) return 'delete-esp';
+  return 'delete-other';
+}
+
+type InformationalHandler = (sa: IsakmpSa, p: InformationalPayload, messageId: number) => InformationalOutcome;
+
+const cookiesOf = (sa: IsakmpSa): Buffer => Buffer.concat([sa.ckyI, sa.ckyR]);
+
+/** Every kind has an entry (the type holds the table complete); handlers only decide. */
+export const INFORMATIONAL_HANDLERS: Readonly<Record<InformationalKind, InformationalHandler>> = {
+  'dpd-r-u-there': (sa, p) => {
+    const dpd = p.type === PayloadType.NOTIFY ? parseDpd(p) : null;
+    if (!dpd || !dpd.spi.equals(cookiesOf(sa))) return { kind: 'ignored', why: 'R-U-THERE for another ISAKMP SA' };
+    return { kind: 'answer-dpd', sequence: dpd.sequence };
+  },
+  'dpd-ack': (sa, p) => {
+    const dpd = p.type === PayloadType.NOTIFY ? parseDpd(p) : null;
+    if (!dpd || !dpd.spi.equals(cookiesOf(sa))) return { kind: 'ignored', why: 'R-U-THERE-ACK for another ISAKMP SA' };
+    return { kind: 'dpd-acked', sequence: dpd.sequence };
+  },
+  'error-notify': (sa, p, messageId) => {
+    if (p.type !== PayloadType.NOTIFY) return { kind: 'ignored', why: 'not a notify' };
+    const q = refusedQuickMode(sa, p, messageId);
+    return { kind: 'peer-error', notifyType: p.notifyType, spi: p.spi, refused: q === 'ambiguous' || q === null ? q : { messageId: q.messageId } };
+  },
+  'status-notify': (_sa, p) =>
+    p.type === PayloadType.NOTIFY ? { kind: 'peer-status', notifyType: p.notifyType, spi: p.spi } : { kind: 'ignored', why: 'not a notify' },
+  'delete-isakmp': (sa, p) =>
+    p.type === PayloadType.DELETE && p.spis.some((s) => s.equals(cookiesOf(sa)))
+      ? { kind: 'delete-isakmp' }
+      : { kind: 'ignored', why: 'Delete of another ISAKMP SA' },
+  'delete-esp': (_sa, p) =>
+    p.type === PayloadType.DELETE ? { kind: 'delete-esp', spis: p.spis.map((s) => s.readUInt32BE(0)) } : { kind: 'ignored', why: 'not a Delete' },
+  'delete-other': () => ({ kind: 'ignored', why: 'Delete of a protocol or SPI size we do not use' }),
+};
+
+export function runInformationalHandler(sa: IsakmpSa, p: InformationalPayload, messageId: number): InformationalOutcome {
+  return INFORMATIONAL_HANDLERS[informationalKind(p)](sa, p, messageId);
+}
+
+function applyOutcome(ctx: ExchangeContext, sa: IsakmpSa, o: InformationalOutcome, effects: InformationalEffects): void {
+  switch (o.kind) {
+    case 'answer-dpd':
+      ctx.log('debug', sa, 'dpd', 'R-U-THERE-ACK', `sequence ${o.sequence}`);
+      sendInformational(ctx, sa, [dpdNotify('r-u-there-ack', { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR }, o.sequence)]);
+      return;
+    case 'dpd-acked':
+      if (o.sequence === sa.dpdSeq) sa.dpdPendingSince = null;
+      return;
+    case 'peer-status':
+      ctx.log('info', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(o.notifyType)}`, { spi: o.spi.toString('hex') });
+      return;
+    case 'peer-error':
+      ctx.log('error', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(o.notifyType)}`, { spi: o.spi.toString('hex') });
+      effects.errors.push(o.notifyType);
+      if (o.refused === 'ambiguous') {
         ctx.log(
           'warning',
           sa,
           'informational',
           'NOTIFY',
-          `${notifyName(n.notifyType)} names no quick mode and several are pending: cannot tell which the peer refused`,
+          `${notifyName(o.notifyType)} names no quick mode and several are pending: cannot tell which the peer refused`,
         );
-      } else if (q) effects.refusedQuickModes.push({ messageId: q.messageId, notifyType: n.notifyType });
-    }
+      } else if (o.refused) effects.refusedQuickModes.push({ messageId: o.refused.messageId, notifyType: o.notifyType });
+      return;
+    case 'delete-isakmp':
+      effects.deleteIsakmp = true;
+      return;
+    case 'delete-esp':
+      effects.deletedOutSpis.push(...o.spis);
+      return;
+    case 'ignored':
+      return;
   }
-  for (const del of payloadsOfType(d.value.payloads, PayloadType.DELETE)) {
-    if (del.protocol === ProtocolId.ISAKMP) {
-      if (del.spis.some((s) => s.equals(Buffer.concat([sa.ckyI, sa.ckyR])))) effects.deleteIsakmp = true;
-    } else if (del.protocol === ProtocolId.ESP && del.spiSize === 4) {
-      for (const s of del.spis) effects.deletedOutSpis.push(s.readUInt32BE(0));
-    }
-  }
-  return effects;
 }
