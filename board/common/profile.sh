@@ -38,16 +38,22 @@ BOARD_RT_AFALG_DRIVERS=""
 # ICU locales kept besides root (scripts/image/slim-icu): Intl in other
 # languages falls back to root's formats.
 BOARD_ICU_LOCALES="en en_US en_US_POSIX en_001"
-# Compression of the root filesystem (xz, zstd, gzip; see compressor_cmd in
-# scripts/image/common.sh) and of the kernel (gzip: Image.gz, or none).
-BOARD_INITRAMFS_COMPRESS=xz
+# Compression of the root filesystem (xz, zstd, gzip, lz4; see compressor_cmd
+# in scripts/image/common.sh), "DEFAULT COMPONENT=COMPRESSOR..." per component
+# of scripts/image/pack-initramfs, and of the kernel (gzip: Image.gz, or none).
+# Measured (README.md, "Boot time"): xz takes 3-4x zstd's time to unpack under
+# QEMU, but zstd's root filesystem is 4.7 MiB larger (no arm64 branch filter:
+# libnode alone +3 MiB), over the 32 MiB budget. So xz, and zstd for the
+# components where it costs least (+0.5 MiB for 14 of the 88 MiB unpacked).
+BOARD_INITRAMFS_COMPRESS="xz base=zstd kernel-modules=zstd sitelink=zstd"
 BOARD_KERNEL_COMPRESS=gzip
 
 # Kernel image and device tree as the boot loader wants them.
 BOARD_DTB=""
 # How scripts/flash lays the image out on the board's boot medium:
 #   initramfs  - out/<board>/ is booted directly (QEMU), flash makes bundles only
-#   sd-ext4    - partition 1 (boot, ext4): Image, dtb, initramfs; partition 2: /config
+#   ab         - the A/B system disk below (scripts/image/system-disk), its
+#                fourth partition the config store (kept when re-flashed)
 BOARD_FLASH_LAYOUT=initramfs
 
 # A/B system slots for remote upgrade with rollback (docs/upgrade.md), on the
@@ -57,12 +63,16 @@ BOARD_FLASH_LAYOUT=initramfs
 #   p1  1 MiB, 15 MiB   "sitelink-boot": boot.scr, the fixed A/B boot script
 #   p2 16 MiB, 96 MiB   slot a: vmlinuz, initramfs, [board.dtb], manifest.json(.sig)
 #   p3 112 MiB, 96 MiB  slot b: the same
-# BOARD_RT_SYSTEM_DEV is the medium as the running system names it.
+#  [p4 START:MiB        "sitelink-config": the config store, on boards that keep
+#                       it on the same medium (QEMU has a drive of its own)]
 BOARD_SLOT_LAYOUT="1:15 16:96 112:96"
-BOARD_RT_SYSTEM_DEV=""
 BOARD_RT_SLOT_A_DEV=""
 BOARD_RT_SLOT_B_DEV=""
 BOARD_RT_BOOTSTATE_SECTOR=2040
+# The hardware watchdog a trial boot runs under (board/common/rootfs/etc/init.d/rcS,
+# docs/upgrade.md): "MODULE PARAM=VALUE..." as modprobe takes it, the parameter
+# setting its timeout. Empty: no watchdog, a trial that hangs stays hung.
+BOARD_RT_WATCHDOG=""
 # Seconds a new slot has after boot to get sitelinkd up and every start = start
 # tunnel established before it reboots into the old one (sitelinkctl upgrade
 # --commit-timeout overrides it per upgrade).
@@ -75,3 +85,6 @@ BOARD_UBOOT_RAMDISK_ADDR=0x50000000
 BOARD_UBOOT_FDT_ADDR=0x4f100000
 BOARD_UBOOT_STATE_ADDR=0x4f000000
 BOARD_UBOOT_PANIC=5
+# console= of the kernel command line the boot script writes (default
+# BOARD_RT_CONSOLE).
+BOARD_UBOOT_CONSOLE=""

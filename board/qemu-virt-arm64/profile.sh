@@ -23,3 +23,8 @@ BOARD_FLASH_LAYOUT=initramfs
 BOARD_RT_CONFIG_DEV=LABEL=sitelink-config
 BOARD_RT_SLOT_A_DEV=LABEL=sitelink-a
 BOARD_RT_SLOT_B_DEV=LABEL=sitelink-b
+# Watchdog: the Intel 6300ESB that scripts/qemu-run attaches on the virt
+# machine's PCIe bus (-device i6300esb, -action watchdog=reset; the virt
+# machine has no watchdog of its own). The driver splits heartbeat between
+# the card's two stages: the reset comes 30 s after the last pet.
+BOARD_RT_WATCHDOG="i6300esb heartbeat=30"

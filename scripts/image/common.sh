@@ -91,14 +91,37 @@ mib() { du -sb "$1" | awk '{ printf "%.1f MiB", $1 / 1048576 }'; }
 #         decoder's memory small.
 #   zstd: level 19, 8 MiB window.
 #   gzip: -9, no name or time stored.
+#   lz4:  -12, the legacy frame format (the only one the kernel's unpacker reads).
 compressor_cmd() {
   case $1 in
     xz) echo "xz -T1 -c --check=crc32 --arm64 --lzma2=preset=9,dict=32MiB" ;;
     zstd) echo "zstd -q -c -19 --single-thread" ;;
     gzip) echo "gzip -9 -n -c" ;;
-    *) die "unknown compressor '$1' (xz, zstd or gzip)" ;;
+    lz4) echo "lz4 -q -c -l -12" ;;
+    *) die "unknown compressor '$1' (xz, zstd, gzip or lz4)" ;;
   esac
 }
 compressor_ext() {
-  case $1 in xz) echo xz ;; zstd) echo zst ;; gzip) echo gz ;; *) die "unknown compressor '$1'" ;; esac
+  case $1 in xz) echo xz ;; zstd) echo zst ;; gzip) echo gz ;; lz4) echo lz4 ;; *) die "unknown compressor '$1'" ;; esac
+}
+# The initramfs's compression: "DEFAULT [COMPONENT=COMPRESSOR]..." (the
+# components of scripts/image/pack-initramfs, e.g. "xz base=zstd"). Prints the
+# compressor of COMPONENT.
+initramfs_compressor() { # SPEC COMPONENT
+  local w c=${1%% *}
+  for w in ${1#"$c"}; do [ "${w%%=*}" = "$2" ] && c=${w#*=}; done
+  echo "$c"
+}
+# The initramfs's file name extension: DEFAULT's, also when some components
+# use another compressor (the kernel tells each archive's format by its magic
+# bytes). Boards already in the field accept only initramfs.cpio.(xz|zst|gz)
+# in an upgrade bundle (firmware/src/upgrade/verify.ts), so the name stays one
+# of those.
+initramfs_ext() { # SPEC
+  local w
+  for w in ${1#"${1%% *}"}; do
+    [[ $w == *=* ]] || die "initramfs compression '$1': '$w' is not COMPONENT=COMPRESSOR"
+    compressor_ext "${w#*=}" >/dev/null || return 1
+  done
+  compressor_ext "${1%% *}"
 }

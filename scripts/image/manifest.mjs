@@ -45,10 +45,16 @@ const manifest = {
       .digest('hex'),
   } : {}),
   artifacts: Object.fromEntries(
-    ['vmlinuz', ...readdirSync(outDir).filter((n) => /^initramfs\.cpio\.(gz|xz|zst)$/.test(n)).sort(), 'board.dtb']
+    ['vmlinuz', ...readdirSync(outDir).filter((n) => /^initramfs\.cpio\.(gz|xz|zst|lz4)$/.test(n)).sort(), 'board.dtb']
       .filter((n) => existsSync(join(outDir, n)))
       .map((n) => [n, artifact(n)]),
   ),
+  // How each part is compressed (board profile: BOARD_KERNEL_COMPRESS,
+  // BOARD_INITRAMFS_COMPRESS, "DEFAULT COMPONENT=COMPRESSOR..."; the boot times
+  // behind the choice: README.md, "Boot time").
+  ...(process.env['BOARD_KERNEL_COMPRESS'] && process.env['BOARD_INITRAMFS_COMPRESS'] ? {
+    compression: { kernel: process.env['BOARD_KERNEL_COMPRESS'], initramfs: process.env['BOARD_INITRAMFS_COMPRESS'] },
+  } : {}),
   packages: Object.fromEntries(rows(pkgFile).map(([n, v, a]) => [n, { version: v, arch: a }])),
   // Bytes per component: unpacked, and packed as shipped (the artifacts) or
   // compressed alone with the image's compressor (the root filesystem's parts).

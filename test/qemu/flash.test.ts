@@ -1,8 +1,10 @@
 // scripts/flash on a synthetic ESPRESSObin image and a temporary disk-image
-// file (never a real device): bundles, sha256 and signature checks that run
-// before anything is written, refusal of tampered or odd input, the
-// MBR + ext4 layout U-Boot boots from, and a config partition kept across
-// re-flashing.
+// file (never a real device; there is no ESPRESSObin here, so its U-Boot never
+// runs this layout: QEMU's does, test/qemu/upgrade.test.ts): bundles, sha256
+// and signature checks that run before anything is written, refusal of
+// tampered or odd input, the A/B system disk (MBR, boot script with the
+// board's values, slots, boot-state record), and a config partition kept
+// across re-flashing.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../lib/paths.ts';
+import { parseBootState } from '../../firmware/src/upgrade/bootstate.ts';
 
 const FLASH = path.join(repoRoot, 'scripts', 'flash');
 const MiB = 1048576;
@@ -54,7 +57,7 @@ function extract(file: string, offset: number, length: number, to: string): void
   if (r.code !== 0) throw new Error(r.out);
 }
 
-const missing = ['/usr/sbin/mkfs.ext4', '/usr/sbin/debugfs', '/usr/bin/openssl'].find((p) => !existsSync(p));
+const missing = ['/usr/sbin/mkfs.ext4', '/usr/sbin/debugfs', '/usr/bin/openssl', '/usr/bin/mkimage'].find((p) => !existsSync(p));
 const skip = missing ? `SKIPPED: ${missing} is missing (bash scripts/setup installs it)` : false;
 
 t.test('scripts/flash', { skip }, async (t) => {
@@ -164,7 +167,9 @@ t.test('scripts/flash', { skip }, async (t) => {
     t.match(flash('verify', x, '--pubkey', pub).out, /does not verify/, 'a consistent but re-made manifest fails the signature');
   });
 
-  await t.test('write: MBR, boot partition, config partition kept', async (t) => {
+  await t.test('write: the A/B system disk (MBR, boot script, slots, boot-state record), config partition kept', async (t) => {
+    // board/espressobin/profile.sh: BOARD_SLOT_LAYOUT "1:15 16:96 112:96 208:64".
+    const parts = [[1, 15], [16, 96], [112, 96], [208, 64]] as const;
     const disk = path.join(dir, 'sd.img');
     newDisk(disk, 300 * MiB);
     const r = flash('write', bundle, '--device', disk);
@@ -172,34 +177,55 @@ t.test('scripts/flash', { skip }, async (t) => {
     const mbr = readAt(disk, 0, 512);
     t.equal(mbr.readUInt16BE(510), 0x55aa, 'MBR signature');
     t.equal(mbr[446], 0x80, 'partition 1 bootable');
-    t.equal(mbr[446 + 4], 0x83, 'partition 1 type Linux');
-    t.equal(mbr.readUInt32LE(446 + 8), 2048, 'partition 1 at 1 MiB');
-    t.equal(mbr.readUInt32LE(446 + 12), 192 * 2048, 'partition 1 is 192 MiB');
-    t.equal(mbr.readUInt32LE(462 + 8), 193 * 2048, 'partition 2 follows');
+    parts.forEach(([start, mib], i) => {
+      const e = 446 + 16 * i;
+      t.equal(mbr[e + 4], 0x83, `partition ${i + 1} type Linux`);
+      t.same([mbr.readUInt32LE(e + 8), mbr.readUInt32LE(e + 12)], [start * 2048, mib * 2048], `partition ${i + 1}: ${mib} MiB at ${start} MiB`);
+    });
+    const part = (n: number): string => {
+      const [start, mib] = parts[n - 1] ?? [0, 0];
+      const f = path.join(dir, `p${n}.img`);
+      extract(disk, start * MiB, mib * MiB, f);
+      return f;
+    };
+    const label = (f: string): string => /Filesystem volume name:\s+(\S+)/.exec(run('debugfs', ['-R', 'stats', f]).out)?.[1] ?? '';
 
-    const p1 = path.join(dir, 'p1.img');
-    extract(disk, MiB, 192 * MiB, p1);
-    const conf = run('debugfs', ['-R', 'cat /extlinux/extlinux.conf', p1]).out;
-    t.match(conf, /LINUX \/Image/, 'extlinux.conf boots /Image');
-    t.match(conf, /FDT \/board\.dtb/, 'with the device tree');
-    t.match(conf, /console=ttyMV0,115200/, "on the board's console");
-    run('debugfs', ['-R', `dump /Image ${path.join(dir, 'Image.out')}`, p1]);
-    t.equal(
-      sha256(readFileSync(path.join(dir, 'Image.out'))),
-      sha256(readFileSync(path.join(img, 'vmlinuz'))),
-      'the kernel on partition 1 is the verified one',
-    );
+    const p1 = part(1);
+    t.equal(label(p1), 'sitelink-boot', 'p1: the boot partition');
+    const script = run('debugfs', ['-R', 'cat /boot.scr', p1]).out;
+    t.match(script, /sitelink-boot: slot \$\{sl_slot\}/, 'p1 holds boot.scr, the A/B boot script');
+    t.match(script, /console=ttyMV0,115200 .*sitelink\.slot=\$\{sl_slot\}\$\{sl_trial\}/, "with the board's console and the slot on the command line");
+    t.match(script, /load \$\{devtype\} \$\{devnum\}:\$\{sl_part\} 0x7000000 \/vmlinuz/, "and the Armada 3720's load addresses");
+    t.notMatch(script, /@[A-Z_]+@/, 'no placeholder left');
+
+    const p2 = part(2);
+    t.equal(label(p2), 'sitelink-a', 'p2: slot a');
+    const onSlotA: Array<[string, string]> = [['vmlinuz', 'vmlinuz'], ['initramfs', 'initramfs.cpio.gz'], ['board.dtb', 'board.dtb'],
+      ['manifest.json', 'manifest.json']];
+    for (const [onSlot, artifact] of onSlotA) {
+      const outFile = path.join(dir, `slot-${onSlot}`);
+      run('debugfs', ['-R', `dump /${onSlot} ${outFile}`, p2]);
+      t.equal(existsSync(outFile) ? sha256(readFileSync(outFile)) : 'missing', sha256(readFileSync(path.join(img, artifact))),
+        `slot a: /${onSlot} is the verified ${artifact}`);
+    }
+    const p3 = part(3);
+    t.equal(label(p3), 'sitelink-b', 'p3: slot b');
+    // ls -p: "/inode/mode/uid/gid/name/size/" per entry.
+    const names = run('debugfs', ['-R', 'ls -p', p3]).out.split('\n').map((l) => l.split('/')[5] ?? '').filter((n) => n !== '');
+    t.ok(names.includes('lost+found'), `slot b is listed (${names.join(' ')})`);
+    t.same(names.filter((n) => !['.', '..', 'lost+found'].includes(n)), [], 'slot b is empty');
+    t.same(parseBootState(readAt(disk, 2040 * 512, 512)), { boot: 'a', trial: null, triesLeft: 0, failed: null, waitSeconds: 180 },
+      'the boot-state record (sector 2040) boots slot a, no trial');
 
     // Put a file in the config partition, flash again, and find it there.
-    const p2 = path.join(dir, 'p2.img');
-    extract(disk, 193 * MiB, 64 * MiB, p2);
+    const p4 = part(4);
+    t.equal(label(p4), 'sitelink-config', 'p4: the config store');
     writeFileSync(path.join(dir, 'keep'), 'keep-me\n');
-    t.equal(run('debugfs', ['-w', '-R', `write ${path.join(dir, 'keep')} /sitelink.conf`, p2]).code, 0);
-    run('dd', [`if=${p2}`, `of=${disk}`, 'bs=1M', 'seek=193', 'conv=notrunc', 'status=none']);
+    t.equal(run('debugfs', ['-w', '-R', `write ${path.join(dir, 'keep')} /sitelink.conf`, p4]).code, 0);
+    run('dd', [`if=${p4}`, `of=${disk}`, 'bs=1M', 'seek=208', 'conv=notrunc', 'status=none']);
     const again = flash('write', bundle, '--device', disk);
     t.equal(again.code, 0, 'written again');
     t.match(again.out, /existing ext4 kept/);
-    extract(disk, 193 * MiB, 64 * MiB, p2);
-    t.match(run('debugfs', ['-R', 'cat /sitelink.conf', p2]).out, /keep-me/, 'the config store survived re-flashing');
+    t.match(run('debugfs', ['-R', 'cat /sitelink.conf', part(4)]).out, /keep-me/, 'the config store survived re-flashing');
   });
 });

@@ -4,8 +4,8 @@
 // known-answer test runs on the kernel's accelerated drivers, every
 // cross-built C test passes, the addon loads under the board's Node (Debian
 // 13's Node 20, with the image's reduced ICU data serving Intl), the
-// CLI runs, password logins are refused, and /config survives a reboot
-// (with the same SSH host key).
+// CLI runs, password logins are refused, and poweroff ends the VM (that /config
+// survives reboots with the same SSH host key: test/qemu/upgrade.test.ts).
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -269,17 +269,12 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
     t.match(r.stderr, /Permission denied \(publickey\)/, `the server offers public keys only: ${r.stderr.trim()}`);
   });
 
-  await t.test('the config store survives a reboot', async (t) => {
-    const token = `persist-${process.pid}-${Date.now()}`;
-    const w = guest.ssh(`echo ${token} > /config/persist-check && sync && (sleep 1; poweroff) >/dev/null 2>&1 &`);
-    t.equal(w.code, 0, 'wrote a file to /config and powered off');
+  // That /config survives a reboot with the same SSH host key is checked by
+  // test/qemu/upgrade.test.ts across its reboots (a second boot here would cost
+  // most of a minute); here only that poweroff ends QEMU cleanly.
+  await t.test('poweroff ends the VM', async (t) => {
+    const w = guest.ssh('sync && (sleep 1; poweroff) >/dev/null 2>&1 &');
+    t.equal(w.code, 0, 'poweroff issued');
     t.ok(await guest.exited(60_000), 'QEMU exited on poweroff (-no-reboot)');
-    guest.console = '';
-    const [wall2] = await guest.boot();
-    t.comment(`second boot: ${(wall2 / 1000).toFixed(1)} s`);
-    // known_hosts holds the first boot's host key; a new key would fail here.
-    const r = guest.ssh('cat /config/persist-check', ['-o', 'StrictHostKeyChecking=yes']);
-    t.equal(r.code, 0, `same SSH host key after the reboot ${r.stderr}`);
-    t.equal(r.stdout.trim(), token, 'the file written before the reboot is there');
   });
 });

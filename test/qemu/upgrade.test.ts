@@ -10,7 +10,11 @@
 //      tunnel comes back, slot b is committed, config and SSH host key kept;
 //   3. scripts/flash remote installs an image whose daemon fails: the board
 //      boots it once, the tunnel does not come up in the commit time, it
-//      reboots by itself into slot b, and the tunnel is back.
+//      reboots by itself into slot b, and the tunnel is back;
+//   4. scripts/flash remote installs an image whose userspace hangs during
+//      boot (never reaching the commit wait, whose timeout is set far away):
+//      the hardware watchdog rcS armed for the trial (QEMU's i6300esb) resets
+//      the board, U-Boot takes slot b, and the tunnel is back.
 // The bundles are made here from out/<board>/ in seconds: the new root
 // filesystems are the image's initramfs plus an appended cpio segment (the
 // kernel unpacks concatenated archives in order, later files win).
@@ -38,7 +42,7 @@ const MiB = 1048576;
 // board/common/profile.sh: BOARD_SLOT_LAYOUT, BOARD_RT_BOOTSTATE_SECTOR.
 const SLOT_B = { offset: 112 * MiB, bytes: 96 * MiB };
 const STATE_SECTOR = 2040;
-// Four boots under TCG: minutes on an idle machine, far more on a loaded one.
+// Six boots under TCG: minutes on an idle machine, far more on a loaded one.
 t.setTimeout(1_800_000);
 
 function skipReason(): string | null {
@@ -136,6 +140,10 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
     { 'usr/sbin/sitelinkd': { text: '#!/bin/sh\necho "sitelinkd: broken on purpose (upgrade test)" >&2\nexit 1\n', mode: 0o755 } }, labKey);
   const rogue = path.join(dir, 'rogue.pem');
   writeFileSync(rogue, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const hanging = makeBundle(dir, 'hanging', `${base.commit}+hangs`,
+    { 'etc/init.d/firewall': { text: '#!/bin/sh\necho "sitelink-init: firewall: hanging on purpose (upgrade test)"\nwhile :; do sleep 5; done\n',
+      mode: 0o755 } },
+    labKey);
   const badSig = makeBundle(dir, 'badsig', `${base.commit}+rogue`, { 'etc/sitelink/upgrade-test-stamp': { text: 'rogue\n', mode: 0o644 } }, rogue);
   t.comment(`bundles made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -185,7 +193,7 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   const flashRemote = (bundle: string, timeout: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     run('ip', ['netns', 'exec', `${prefix}-wan`, 'bash', FLASH, 'remote', 'root@127.0.0.1', bundle, '--port', '2222', '--identity', sshKey,
       '--ssh-option', 'StrictHostKeyChecking=no', '--ssh-option', 'UserKnownHostsFile=/dev/null', '--pubkey', labPub,
-      '--commit-timeout', timeout, '--wait', '1200'], { timeoutMs: 1_300_000 });
+      '--commit-timeout', timeout, '--wait', '900'], { timeoutMs: 1_000_000 });
 
   if (!(await tunnelBack('slot a (first boot)'))) return;
   let s = await slots();
@@ -195,6 +203,8 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   const status = await board.ssh('sitelinkctl status');
   t.match(status.stdout, /system slots:[\s\S]*\ba .*\[booted, committed\][\s\S]*\bb .*empty/, `sitelinkctl status shows both slots\n${status.stdout}`);
   const keyBefore = await hostKey();
+  const token = `persist-${stamp}`;
+  t.equal((await board.ssh(`echo ${token} > /config/persist-check && sync`)).code, 0, 'wrote a file to /config');
 
   // 1. Wrong signature: refused on the board, nothing written.
   const before = { slotB: sha256(readRange(system, SLOT_B.offset, SLOT_B.bytes)), state: readRange(system, STATE_SECTOR * 512, 512) };
@@ -226,12 +236,14 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   t.equal(s?.slots[1]?.commit, `${base.commit}+up-${stamp}`, "slot b holds the new image's manifest");
   t.equal(s?.slots[0]?.commit, base.commit, 'slot a still holds the old image');
   t.equal(await hostKey(), keyBefore, 'the SSH host key survived (config store untouched)');
+  t.equal((await board.ssh('cat /config/persist-check')).stdout.trim(), token, 'the file written to /config before the reboot is there');
 
   // 3. An image whose daemon fails: rolled back to slot b by itself.
   const tFail = Date.now();
   const mark = board.consoleMark();
-  // Its daemon never comes up: the commit time is all it waits.
-  const r2 = await flashRemote(failing, '90s');
+  // Its daemon never comes up: the commit time is all it waits (counted from
+  // boot, so it only needs to be past the marker's uptime).
+  const r2 = await flashRemote(failing, '45s');
   t.equal(r2.code, 1, 'scripts/flash remote reports the rollback');
   t.match(r2.stderr, /rolled back/, r2.stderr.slice(-1500));
   t.ok(await board.waitForConsole(/slot a not healthy/, mark, 1000), 'the trial slot gave up and rebooted (console)');
@@ -243,5 +255,24 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   t.equal(s?.committed, 'b', 'slot b still committed');
   t.equal(s?.lastFailed, 'a', 'the failed trial is reported');
   t.equal((await board.ssh('cat /etc/sitelink/upgrade-test-stamp')).stdout.trim(), stamp, 'the good image runs again');
+
+  // 4. An image whose boot hangs: only the watchdog can bring the board back.
+  const tHang = Date.now();
+  const hangMark = board.consoleMark();
+  const r3 = await flashRemote(hanging, '3600s');
+  t.equal(r3.code, 1, 'scripts/flash remote reports the rollback of the hanging image');
+  t.match(r3.stderr, /rolled back/, r3.stderr.slice(-1500));
+  t.ok(await board.waitForConsole(/watchdog: armed for this trial boot/, hangMark, 1000), 'the trial boot armed the watchdog (console)');
+  t.ok(await board.waitForConsole(/hanging on purpose/, hangMark, 1000), 'the trial hung in its boot (console)');
+  t.ok(await board.waitForConsole(/slot a was not committed: back to slot b/, hangMark, 1000), 'reset by the watchdog, U-Boot took the committed slot (console)');
+  const hangLog = board.console().slice(-Math.min(board.console().length, board.consoleMark() - hangMark));
+  t.notMatch(hangLog, /slot a not healthy/, 'the commit wait (an hour away) was not what rolled it back');
+  t.comment(`hanging upgrade and watchdog rollback: ${((Date.now() - tHang) / 1000).toFixed(1)} s`);
+  if (!(await tunnelBack('slot b again (after the watchdog reset)'))) return;
+  s = await slots();
+  t.equal(s?.booted, 'b', 'running slot b');
+  t.equal(s?.committed, 'b', 'slot b still committed');
+  t.equal(s?.lastFailed, 'a', 'the hung trial is reported');
+  t.equal(s?.slots[0]?.commit, `${base.commit}+hangs`, 'slot a holds the image that hung');
   t.comment(`upgrade test total: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });

@@ -1,6 +1,7 @@
 // The upgrade's pure parts: the bundle's tar reader, its verification (Ed25519
 // signature over manifest.json, sha256 + size of every artifact, nothing extra),
-// and the boot-state record the U-Boot script shares with the running system.
+// the boot-state record the U-Boot script shares with the running system, and
+// the trial watchdog's device protocol (a plain file stands in for /dev/watchdog).
 import t from 'tap';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readTar, writeTar, type TarEntry } from '../../firmware/src/upgrade/tar.ts';
 import { keyFingerprint, verifyBundle } from '../../firmware/src/upgrade/verify.ts';
+import { TrialWatchdog, isTrialBoot } from '../../firmware/src/upgrade/watchdog.ts';
 import { MAGIC, nextBoot, parseBootState, serializeBootState, type BootState } from '../../firmware/src/upgrade/bootstate.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -106,4 +108,27 @@ t.test('boot-state record', async (t) => {
   bad.write(`sl_magic=${MAGIC}\nsl_boot=c\nsl_try=none\nsl_left=0\nsl_wait=60\n`);
   t.throws(() => parseBootState(bad), /damaged/);
   t.throws(() => serializeBootState({ ...s, triesLeft: 10 }), /0..9/, 'tries stay one hex digit');
+});
+
+t.test('trial watchdog: pets, magic close on commit, left armed on rollback', async (t) => {
+  t.ok(isTrialBoot('console=ttyAMA0 loglevel=4 panic=5 sitelink.slot=b sitelink.trial=1\n'), 'the boot script marks a trial');
+  t.notOk(isTrialBoot('console=ttyAMA0 sitelink.slot=b'), 'a committed boot is not one');
+  t.notOk(isTrialBoot('sitelink.trial=10 xsitelink.trial=1'), 'only the exact word');
+  const dir = mkdtempSync(path.join(tmpdir(), 'sl-wdt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(await TrialWatchdog.open(path.join(dir, 'missing', 'watchdog')), null, 'no device: null, no throw');
+  const dev = path.join(dir, 'watchdog');
+  writeFileSync(dev, '');
+  const committed = await TrialWatchdog.open(dev);
+  t.ok(committed, 'opened');
+  committed?.pet();
+  committed?.pet();
+  committed?.disarm();
+  committed?.pet();
+  t.equal(readFileSync(dev, 'latin1'), '111V', "open pets, each pet writes, commit ends with the magic 'V' and nothing after");
+  writeFileSync(dev, '');
+  const failed = await TrialWatchdog.open(dev);
+  failed?.pet();
+  failed?.release();
+  t.equal(readFileSync(dev, 'latin1'), '11', "rollback lets go without 'V': the watchdog stays armed through the reboot");
 });

@@ -30,10 +30,12 @@ if test "${sl_magic}" != "sitelink-boot-1"; then
   setenv sl_failed none
 fi
 setenv sl_slot ${sl_boot}
+setenv sl_trial
 if test "${sl_try}" != "none"; then
   if test ${sl_left} -gt 0; then
     setexpr sl_left ${sl_left} - 1
     setenv sl_slot ${sl_try}
+    setenv sl_trial " sitelink.trial=1"
     echo "sitelink-boot: trial boot of slot ${sl_try} (tries left after this one: ${sl_left})"
   else
     echo "sitelink-boot: slot ${sl_try} was not committed: back to slot ${sl_boot}"
@@ -45,7 +47,10 @@ if test "${sl_try}" != "none"; then
 fi
 if test "${sl_slot}" = "b"; then setenv sl_part @SLOT_B_PART@; else setenv sl_part @SLOT_A_PART@; fi
 echo "sitelink-boot: slot ${sl_slot} (${devtype} ${devnum}:${sl_part})"
-setenv bootargs "console=@CONSOLE@ loglevel=4 panic=@PANIC@ sitelink.slot=${sl_slot}"
+# sitelink.trial=1 makes /etc/init.d/rcS arm the board's hardware watchdog
+# first thing (BOARD_RT_WATCHDOG): a trial whose userspace hangs is reset and
+# comes back here with its try spent.
+setenv bootargs "console=@CONSOLE@ loglevel=4 panic=@PANIC@ sitelink.slot=${sl_slot}${sl_trial}"
 setenv sl_fdt ${fdtcontroladdr}
 if load ${devtype} ${devnum}:${sl_part} @FDT_ADDR@ /board.dtb; then setenv sl_fdt @FDT_ADDR@; fi
 if load ${devtype} ${devnum}:${sl_part} @KERNEL_ADDR@ /vmlinuz; then

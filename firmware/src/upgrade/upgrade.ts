@@ -7,7 +7,9 @@
  *                 sitelinkd answers and every start = start peer is up, within the
  *                 record's sl_wait seconds of boot; then make the slot permanent,
  *                 otherwise reboot: the boot script has spent the trial's only try
- *                 and boots the committed slot;
+ *                 and boots the committed slot; all the while it pets the
+ *                 hardware watchdog rcS armed for the trial (watchdog.ts) and
+ *                 stops it on commit, so a hang anywhere in between resets the board;
  *   systemStatus  both slots, which one is booted, what the next boot takes.
  */
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { nextBoot, otherSlot, type BootState, type Slot } from './bootstate.ts';
 import { readTar } from './tar.ts';
 import { verifyBundle } from './verify.ts';
+import { TrialWatchdog, WATCHDOG_DEVICE, isTrialBoot } from './watchdog.ts';
 import {
   UPGRADE_PUBKEY, bootedSlot, readBootState, readLayout, readSlotInfo, writeBootState, writeSlot, type Layout, type SlotInfo,
 } from './system.ts';
@@ -106,23 +109,35 @@ export interface CommitOptions {
   log: (line: string) => void;
   /** Called when the trial failed (default: reboot). */
   reboot?: () => void;
+  /** The watchdog device (tests: a plain file) and the command line naming a trial boot. */
+  watchdogDevice?: string;
+  cmdline?: string;
 }
 
 /** Returns 'committed', 'rolled-back' (reboot issued) or 'nothing' (not a trial boot). */
 export async function commitWhenHealthy(o: CommitOptions): Promise<'committed' | 'rolled-back' | 'nothing'> {
+  const cmdline = o.cmdline ?? readFileSync('/proc/cmdline', 'utf8');
+  // rcS armed the watchdog when the boot script said "trial": from here on this
+  // process pets it, and every way out below either stops it or reboots.
+  const wd = isTrialBoot(cmdline) ? await TrialWatchdog.open(o.watchdogDevice ?? WATCHDOG_DEVICE) : null;
   const l = readLayout();
-  if (typeof l === 'string') return 'nothing';
-  const booted = bootedSlot();
-  const state = booted ? readBootState(l) : null;
-  if (!booted || !state) return 'nothing';
-  if (state.failed && state.failed !== booted && state.boot === booted) {
-    o.log(`slot ${state.failed} was not committed: running slot ${booted} again`);
+  const booted = bootedSlot(cmdline);
+  const state = typeof l !== 'string' && booted ? readBootState(l) : null;
+  if (typeof l === 'string' || !booted || !state || state.trial !== booted) {
+    // Not a trial after all (the record disagrees with the command line): nothing
+    // to decide, so nothing may reset the board.
+    wd?.disarm();
+    if (state?.failed && state.failed !== booted && state.boot === booted) {
+      o.log(`slot ${state.failed} was not committed: running slot ${booted ?? '?'} again`);
+    }
+    return 'nothing';
   }
-  if (state.trial !== booted) return 'nothing';
   const deadline = state.waitSeconds;
-  o.log(`trial boot of slot ${booted}: committing once sitelinkd and every start = start tunnel are up (by ${deadline} s after boot)`);
+  o.log(`trial boot of slot ${booted}: committing once sitelinkd and every start = start tunnel are up (by ${deadline} s after boot)` +
+    `${wd ? '; hardware watchdog held' : ''}`);
   let why: string | null = `the boot itself took longer than ${deadline} s`;
   while (uptime() < deadline) {
+    wd?.pet();
     why = await unhealthy(o.configFile, o.socket);
     if (why === null) break;
     await sleep(2000);
@@ -130,13 +145,16 @@ export async function commitWhenHealthy(o: CommitOptions): Promise<'committed' |
   if (why === null) {
     const now = readBootState(l);
     writeBootState(l, { boot: booted, trial: null, triesLeft: 0, failed: null, waitSeconds: now?.waitSeconds ?? state.waitSeconds });
-    o.log(`slot ${booted} committed (healthy at ${uptime().toFixed(0)} s)`);
+    wd?.disarm();
+    o.log(`slot ${booted} committed (healthy at ${uptime().toFixed(0)} s)${wd ? ', watchdog stopped' : ''}`);
     return 'committed';
   }
   o.log(`slot ${booted} not healthy ${deadline} s after boot (${why}): rebooting into slot ${state.boot}`);
   // The boot script spent the trial's try; make sure no further one is left.
   const now = readBootState(l) ?? state;
   writeBootState(l, { ...now, triesLeft: 0 });
+  // Still armed: should the reboot itself hang, the watchdog resets the board.
+  wd?.release();
   (o.reboot ?? ((): void => { execFileSync('reboot', [], { stdio: 'ignore' }); }))();
   return 'rolled-back';
 }

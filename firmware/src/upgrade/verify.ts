@@ -26,7 +26,7 @@ export interface VerifiedBundle {
   files: Map<string, Buffer>;
 }
 
-const INITRAMFS = /^initramfs\.cpio\.(xz|zst|gz)$/;
+const INITRAMFS = /^initramfs\.cpio\.(xz|zst|gz|lz4)$/;
 const SIG = 'manifest.json.sig';
 
 /** Artifact name in the bundle -> file name in the slot (what the boot script loads). */
