@@ -28,6 +28,9 @@ import { ansibleOnBoard } from './ansible-board.ts';
 import type { SasResult, StatusResult } from '../../firmware/src/control/protocol.ts';
 
 const skip = qemuSkipReason();
+// One boot, two HQs and the Ansible role: minutes under TCG, far more on a
+// loaded machine than the suite's 600 s default per file.
+t.setTimeout(1_200_000);
 const NET = path.join(repoRoot, 'scripts', 'demo.d', 'net');
 const CONF = path.join(repoRoot, 'scripts', 'demo.d', 'conf');
 let seq = 0;

@@ -42,8 +42,9 @@ const MiB = 1048576;
 // board/common/profile.sh: BOARD_SLOT_LAYOUT, BOARD_RT_BOOTSTATE_SECTOR.
 const SLOT_B = { offset: 112 * MiB, bytes: 96 * MiB };
 const STATE_SECTOR = 2040;
-// Six boots under TCG: minutes on an idle machine, far more on a loaded one.
-t.setTimeout(1_800_000);
+// Six boots under TCG: minutes on an idle machine, far more on a loaded one
+// (one run at load 24 on 2 cores: 160 s per U-Boot boot).
+t.setTimeout(2_700_000);
 
 function skipReason(): string | null {
   const q = qemuSkipReason();
