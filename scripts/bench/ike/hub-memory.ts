@@ -12,17 +12,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { writeHeapSnapshot } from 'node:v8';
-import type { Action, Endpoint, PeerPolicy } from '../../../firmware/src/ike/exchange/types.ts';
 import { IkeNodes } from '../../../firmware/src/ike/ike-nodes.ts';
 import { spokePolicy, type HubTarget } from '../../../firmware/src/tools/loadgen/spoke-policy.ts';
+import { hubPeers, InMemoryWire } from './in-memory-hub.ts';
 import { HUB, spokePlan } from './plan.ts';
-
-interface Packet {
-  to: 'hub' | number;
-  data: Buffer;
-  from: Endpoint;
-  port: number;
-}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -38,47 +31,19 @@ function measure(n: number, version: 1 | 2, group: number, snapshot: string | un
   const env = { now: (): number => t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date(t) };
   const target: HubTarget = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group, pfsGroup: version === 1 ? group : null, version };
   const spokes = spokePlan(n);
-  const hubPeers: PeerPolicy[] = spokes.map((s) => {
-    const p = spokePolicy(s, target);
-    const lan = p.tunnels[0]!;
-    return {
-      ...p,
-      name: `s-${s.id}`,
-      remoteAddress: s.address,
-      localAddress: HUB.address,
-      localId: p.remoteId,
-      remoteId: p.localId,
-      tunnels: [{ ...lan, local: lan.remote, remote: lan.local }],
-    };
-  });
-  const hub = new IkeNodes(env, hubPeers);
+  const hub = new IkeNodes(env, hubPeers(spokes, target));
   const base = heapUsed();
   let nodes: IkeNodes[] | null = spokes.map((s) => new IkeNodes(env, [spokePolicy(s, target)]));
-  const index = new Map(spokes.map((s, i) => [s.address, i]));
-  const queue: Packet[] = [];
-  let up = 0;
-  const route = (actions: Action[], from: 'hub' | number): void => {
-    for (const a of actions) {
-      if (a.kind === 'install' && a.sa.direction === 'out' && from !== 'hub') up++;
-      if (a.kind !== 'send') continue;
-      if (from === 'hub') {
-        queue.push({ to: index.get(a.to.address)!, data: a.data, from: { address: HUB.address, port: a.localPort }, port: a.to.port });
-      } else queue.push({ to: 'hub', data: a.data, from: { address: spokes[from]!.address, port: a.localPort }, port: a.to.port });
-    }
-  };
-  const pump = (): void => {
-    while (queue.length > 0) {
-      const p = queue.shift()!;
-      if (p.to === 'hub') route(hub.receive(p.data, p.from, p.port), 'hub');
-      else if (nodes) route(nodes[p.to]!.receive(p.data, p.from, p.port), p.to);
-    }
-  };
+  const wire = new InMemoryWire(spokes, (p) => {
+    if (p.to === 'hub') return hub.receive(p.data, p.from, p.port);
+    return nodes ? nodes[p.to]!.receive(p.data, p.from, p.port) : [];
+  });
   for (let i = 0; i < n; i++) {
-    route(nodes[i]!.initiate(spokes[i]!.id), i);
-    pump();
+    wire.route(nodes[i]!.initiate(spokes[i]!.id), i);
+    wire.pump();
     t += 20;
-    route(hub.tick(), 'hub');
-    pump();
+    wire.route(hub.tick(), 'hub');
+    wire.pump();
   }
   // Steady state: spokes gone (their datagrams too), finished exchanges past their linger.
   nodes = null;
@@ -86,12 +51,12 @@ function measure(n: number, version: 1 | 2, group: number, snapshot: string | un
     t += 1000;
     hub.tick();
   }
-  queue.length = 0;
+  wire.queue.length = 0;
   const after = heapUsed();
   if (snapshot) writeHeapSnapshot(`${snapshot}-v${version}-${n}.heapsnapshot`);
   if (hub.status().length === 0) throw new Error('the hub has no SAs');
-  const per = Math.max(1, up);
-  return { heap: (after.heap - base.heap) / per, buffers: (after.buffers - base.buffers) / per, up };
+  const per = Math.max(1, wire.up);
+  return { heap: (after.heap - base.heap) / per, buffers: (after.buffers - base.buffers) / per, up: wire.up };
 }
 
 if (!gc) {

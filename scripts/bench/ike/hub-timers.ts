@@ -12,74 +12,38 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { IkeNode } from '../../../firmware/src/ike/exchange/ike-node.ts';
-import type { Action, Endpoint, PeerPolicy } from '../../../firmware/src/ike/exchange/types.ts';
 import { spokePolicy, type HubTarget } from '../../../firmware/src/tools/loadgen/spoke-policy.ts';
+import { hubPeers, InMemoryWire } from './in-memory-hub.ts';
 import { HUB, spokePlan } from './plan.ts';
-
-interface Packet {
-  to: 'hub' | number;
-  data: Buffer;
-  from: Endpoint;
-  port: number;
-}
 
 function measure(n: number): { setupFirst: number; setupLast: number; tick: number; up: number } {
   let t = 1_000_000;
   const env = { now: (): number => t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date() };
   const target: HubTarget = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group: 19, pfsGroup: null };
   const spokes = spokePlan(n);
-  const hubPeers: PeerPolicy[] = spokes.map((s) => {
-    const p = spokePolicy(s, target);
-    const lan = p.tunnels[0]!;
-    return {
-      ...p,
-      name: `s-${s.id}`,
-      remoteAddress: s.address,
-      localAddress: HUB.address,
-      localId: p.remoteId,
-      remoteId: p.localId,
-      tunnels: [{ ...lan, local: lan.remote, remote: lan.local }],
-    };
-  });
-  const hub = new IkeNode(env, hubPeers);
+  const hub = new IkeNode(env, hubPeers(spokes, target));
   const nodes = spokes.map((s) => new IkeNode(env, [spokePolicy(s, target)]));
-  const index = new Map(spokes.map((s, i) => [s.address, i]));
-  const queue: Packet[] = [];
   let hubMs = 0;
-  let up = 0;
-  const route = (actions: Action[], from: 'hub' | number): void => {
-    for (const a of actions) {
-      if (a.kind === 'install' && a.sa.direction === 'out' && from !== 'hub') up++;
-      if (a.kind !== 'send') continue;
-      if (from === 'hub') {
-        queue.push({ to: index.get(a.to.address)!, data: a.data, from: { address: HUB.address, port: a.localPort }, port: a.to.port });
-      } else queue.push({ to: 'hub', data: a.data, from: { address: spokes[from]!.address, port: a.localPort }, port: a.to.port });
-    }
-  };
-  const pump = (): void => {
-    while (queue.length > 0) {
-      const p = queue.shift()!;
-      if (p.to === 'hub') {
-        const s = performance.now();
-        const out = hub.receive(p.data, p.from, p.port);
-        hubMs += performance.now() - s;
-        route(out, 'hub');
-      } else route(nodes[p.to]!.receive(p.data, p.from, p.port), p.to);
-    }
-  };
+  const wire = new InMemoryWire(spokes, (p) => {
+    if (p.to !== 'hub') return nodes[p.to]!.receive(p.data, p.from, p.port);
+    const s = performance.now();
+    const out = hub.receive(p.data, p.from, p.port);
+    hubMs += performance.now() - s;
+    return out;
+  });
   const tenth = Math.max(1, Math.floor(n / 10));
   let firstMs = 0;
   let lastMs = 0;
   for (let i = 0; i < n; i++) {
     const before = hubMs;
-    route(nodes[i]!.initiate(spokes[i]!.id), i);
-    pump();
+    wire.route(nodes[i]!.initiate(spokes[i]!.id), i);
+    wire.pump();
     // A hub tick per tunnel (the daemon ticks once a second; here about as often as tunnels come up).
     t += 50;
     const s = performance.now();
-    route(hub.tick(), 'hub');
+    wire.route(hub.tick(), 'hub');
     hubMs += performance.now() - s;
-    pump();
+    wire.pump();
     if (i < tenth) firstMs += hubMs - before;
     if (i >= n - tenth) lastMs += hubMs - before;
   }
@@ -87,11 +51,11 @@ function measure(n: number): { setupFirst: number; setupLast: number; tick: numb
   const s = performance.now();
   for (let k = 0; k < ticks; k++) {
     t += 1000;
-    route(hub.tick(), 'hub');
+    wire.route(hub.tick(), 'hub');
   }
   const tick = (performance.now() - s) / ticks;
-  pump();
-  return { setupFirst: firstMs / tenth, setupLast: lastMs / tenth, tick, up };
+  wire.pump();
+  return { setupFirst: firstMs / tenth, setupLast: lastMs / tenth, tick, up: wire.up };
 }
 
 const sizes = process.argv.slice(2).map(Number);
