@@ -89,4 +89,6 @@ t.test('crypto-backend = auto: the row shows the probe that chose the backend', 
   t.match(renderSas(s), /openssl \(openssl\) \[auto by probe, 64\/1400 B: openssl 0\.31\/1\.25 us, af_alg unavailable\]/);
   const conf = sasOf({ node: h.b, dataplane: { saStatus: () => null } } as unknown as DaemonState);
   t.notOk(renderSas(conf).includes('auto by probe'), 'no probe, no figures (backend configured)');
+  t.equal(conf.quickMode[0]?.backend, 'unknown', 'no engine status: the backend is unknown, not a guessed one');
+  t.notOk(/openssl|afalg/.test(renderSas(conf)), 'and the row names no backend');
 });

@@ -161,7 +161,7 @@ export interface QuickModeSaInfo {
   /** Inbound packets of this SA dropped by reason (decimal). */
   dropsIn: { replay: string; icv: string; malformed: string; padding: string };
   encap: 'udp' | 'none';
-  backend: 'afalg' | 'openssl';
+  backend: 'afalg' | 'openssl' | 'unknown'; // unknown: the engine has no status for the SA
   driver: string;
   /** crypto-backend = auto: the start-up probe that chose `backend` (ns per seal of a
    * 64- and a 1400-byte payload; 0 = backend unavailable). Absent when configured. */

@@ -86,7 +86,7 @@ export function renderSas(s: SasResult): string {
             `${q.packetsIn} / ${q.packetsOut}`,
             dropsIn(q.dropsIn),
             q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP',
-            `${q.backend} (${q.driver})${q.probe ? ` ${probeText(q.probe)}` : ''}`,
+            `${q.backend}${q.driver ? ` (${q.driver})` : ''}${q.probe ? ` ${probeText(q.probe)}` : ''}`,
           ]),
         );
   return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}`;

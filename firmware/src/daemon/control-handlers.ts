@@ -137,7 +137,9 @@ export function sasOf(d: DaemonState): SasResult {
           padding: String(inS?.dropsPadding ?? 0n),
         },
         encap: c.encap,
-        backend: outS?.backend ?? 'openssl',
+        // The engine's word or 'unknown' (no status for the outbound SA, e.g. not yet
+        // installed or already gone): never a guessed backend.
+        backend: outS?.backend ?? 'unknown',
         driver: outS?.driver ?? '',
         ...(outS?.probe ? { probe: outS.probe } : {}),
       });
