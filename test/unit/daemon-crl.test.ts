@@ -268,6 +268,18 @@ rules { r { filters = l
     // of gwA's certificate sees the revocation.
     served.set('/cdp/lab.crl', readFileSync(f('revoked.crl')));
     t.same(ownDistributionPoints(gwBAuth), [cdp], 'the point of our own certificate');
+    // So level 2 has a CRL source without a `crl` entry: the validator accepts it (and
+    // still refuses level 2 when neither the certificate nor the CA names a point, above).
+    const level2 = loadConfigText(
+      f('s.conf'),
+      `peers { hq { remote = 198.51.100.2\n local-id = gwB.lab\n remote-id = gwA.lab\n auth = rsa-sig\n` +
+        ` certificate = ${f('gwB-cdp.pem')}\n private-key = ${f('gwB.key')}\n ca = ${f('root.pem')}\n crl-check = 2 } }\n` +
+        `filter-lists { l { f { source = 10.1.0.0/24\n destination = 10.2.0.0/24 } } }\n` +
+        `filter-actions { s { action = negotiate } }\nrules { r { filters = l\n action = s\n peer = hq } }\n`,
+      { secrets: false },
+    );
+    t.ok(level2.ok, level2.ok ? 'crl-check = 2 without crl: valid, our certificate names a distribution point' : level2.errors.map(formatConfigError).join('\n'));
+    if (level2.ok) t.same(level2.config.peers.get('hq')?.crl, { level: 2, sources: [] });
     const pre = store();
     pre.configure(ownDistributionPoints(gwBAuth));
     await pre.refreshDue();

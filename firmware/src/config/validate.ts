@@ -17,6 +17,7 @@ import {
 } from './values.ts';
 import { parseIp } from '../base/address.ts';
 import { existsSync } from 'node:fs';
+import { distributionPointsOfPemFiles } from '../ike/crypto/cert-files.ts';
 import { dirname, resolve } from 'node:path';
 
 export const DEFAULT_EXEMPTIONS = ['broadcast', 'multicast', 'dhcp'] as const satisfies readonly Exemption[];
@@ -544,7 +545,8 @@ function readAuth(r: SectionReader): AuthMethod[] {
   return out;
 }
 
-/** crl-check (0/1/2, default 1) and crl (files and http(s) URLs), certificates only. */
+/** crl-check (0/1/2, default 1) and crl (files and http(s) URLs), certificates only;
+ * level 2 needs a `crl` entry or a distribution point in the certificate or ca file. */
 function readCrl(r: SectionReader, auth: AuthMethod[]): Peer['crl'] {
   const certs = auth.some((a) => a.kind !== 'psk');
   const level = r.get<0 | 1 | 2>(
@@ -561,8 +563,18 @@ function readCrl(r: SectionReader, auth: AuthMethod[]): Peer['crl'] {
   for (const key of ['crl-check', 'crl']) {
     if (!certs && r.has(key)) r.error(r.line(key), key, 'only with auth = rsa-sig or ecdsa-sig (a pre-shared key has no certificate to revoke)');
   }
-  if (certs && level === 2 && sources.length === 0)
-    r.error(r.line('crl-check'), 'crl-check', 'level 2 refuses every certificate without a current CRL: give the CRL sources in crl');
+  // Level 2 needs somewhere to get a CRL from: the `crl` list, or the distribution
+  // points our own certificate and the CA file name (the daemon fetches those before
+  // the first negotiation; a peer certified by the same CA names the same point).
+  if (certs && level === 2 && sources.length === 0) {
+    const files = auth.flatMap((a) => (a.kind === 'psk' || !a.certificate || !a.ca ? [] : [a.certificate, a.ca]));
+    if (files.length === 0 || distributionPointsOfPemFiles(files).length === 0)
+      r.error(
+        r.line('crl-check'),
+        'crl-check',
+        'level 2 refuses every certificate without a current CRL: give the CRL sources in crl (neither certificate nor ca names an http:// CRL distribution point)',
+      );
+  }
   return { level, sources };
 }
 

@@ -3,22 +3,16 @@
 // method follows the key: RSA -> 3 (RFC 2409 §5.1), EC P-256/384/521 ->
 // 9/10/11 (RFC 4754 §3).
 
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AuthMethod, CrlSettings } from '../config/types.ts';
-import { certFields, crlDistributionPoints } from '../ike/crypto/x509-fields.ts';
+import { certFields } from '../ike/crypto/x509-fields.ts';
+import { certificatesInPemFile as certificates, distributionPointsOfPemFiles } from '../ike/crypto/cert-files.ts';
 import type { SignatureAuthMethod } from '../ike/crypto/signature.ts';
 import type { SignatureAuth } from '../ike/exchange/types.ts';
 import type { CrlLookup } from '../ike/crypto/x509-verify.ts';
 
 const CURVES: Record<string, SignatureAuthMethod> = { prime256v1: 9, secp384r1: 10, secp521r1: 11 };
-
-/** PEM file with one or more certificates -> DER list, in file order. */
-function certificates(file: string): X509Certificate[] {
-  const text = readFileSync(file, 'utf8');
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
-}
 
 /** `crls` gives the current CRLs of the peer's sources and of the distribution points
  * the check names at each check (crl-store.ts). */
@@ -58,13 +52,5 @@ export function loadSignatureAuth(
  * negotiation lets even the first check of a peer's certificate use its CRL.
  */
 export function ownDistributionPoints(a: Exclude<AuthMethod, { kind: 'psk' }>): string[] {
-  const urls: string[] = [];
-  for (const file of [a.certificate, a.ca]) {
-    try {
-      for (const c of certificates(file)) for (const u of crlDistributionPoints(certFields(Buffer.from(c.raw)))) urls.push(u);
-    } catch {
-      // reported by loadSignatureAuth
-    }
-  }
-  return [...new Set(urls)];
+  return distributionPointsOfPemFiles([a.certificate, a.ca]);
 }
