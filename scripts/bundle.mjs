@@ -10,6 +10,8 @@ const entries = {
   'sitelink-static': 'firmware/src/static/sitelink-static.ts',
   // systeminformation, imported by the other bundles on the first health request.
   'sitelink-sysinfo': 'firmware/src/health/sysinfo.ts',
+  // @noble/post-quantum's ML-KEM, imported only for a config whose proposals name it.
+  'sitelink-mlkem': 'firmware/src/ike/crypto/ml-kem-noble.ts',
 };
 
 // health/collect.ts's import('systeminformation') becomes an import of the
@@ -21,6 +23,17 @@ const sysinfoApart = {
   setup(b) {
     b.onResolve({ filter: /^systeminformation$/ }, (args) =>
       args.kind === 'dynamic-import' ? { path: './sitelink-sysinfo.mjs', external: true } : undefined,
+    );
+  },
+};
+
+// The same for ike/crypto/ml-kem.ts's import('./ml-kem-noble.ts'): the ML-KEM code,
+// its SHA-3 and its tables were built at start, ~4 MB of sitelinkd's RSS (issue 10).
+const mlKemApart = {
+  name: 'mlkem-apart',
+  setup(b) {
+    b.onResolve({ filter: /(^|\/)ml-kem-noble\.ts$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './sitelink-mlkem.mjs', external: true } : undefined,
     );
   },
 };
@@ -48,7 +61,7 @@ await build({
   preserveSymlinks: true,
   // The ESP engine is a native addon found at run time, never bundled.
   external: ['*.node'],
-  plugins: [sysinfoApart],
+  plugins: [sysinfoApart, mlKemApart],
   // CommonJS dependencies bundled into ESM still call require() for builtins.
   banner: { js: "import { createRequire as __slCreateRequire } from 'node:module'; const require = __slCreateRequire(import.meta.url);" },
 });

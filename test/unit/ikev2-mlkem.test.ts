@@ -10,7 +10,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { kemById, KemError } from '../../firmware/src/ike/crypto/ml-kem.ts';
+import { kemById, KemError, loadMlKem } from '../../firmware/src/ike/crypto/ml-kem.ts';
 import type { IkeMethod, PeerPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { signedOctets } from '../../firmware/src/ike/v2/crypto/authentication.ts';
 import { AddKeError, answerAddKe, startAddKe } from '../../firmware/src/ike/v2/crypto/additional-ke.ts';
@@ -22,6 +22,9 @@ import { chooseIke, ikeOffer } from '../../firmware/src/ike/v2/exchange/proposal
 import { decodeMessage, EncrId, ExchangeType, PayloadType, PrfId } from '../../firmware/src/ike/v2/wire/index.ts';
 import { seededRandom } from '../lib/seeded-random.ts';
 import { Harness, type Datagram, type HarnessOptions } from './ike-exchange-harness.ts';
+
+// The implementation is its own bundle, loaded on demand (ml-kem.ts; ml-kem-lazy.test.ts).
+await loadMlKem();
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const sha3 = (b: Uint8Array): string => createHash('sha3-256').update(b).digest('hex');

@@ -14,6 +14,7 @@ import type { Dataplane } from '../dataplane/dataplane.ts';
 import { IkeNodes } from '../ike/ike-nodes.ts';
 import { systemEnv } from '../ike/system-env.ts';
 import type { PeerPolicy } from '../ike/exchange/types.ts';
+import { prepareAddKe } from '../ike/v2/crypto/additional-ke.ts';
 import { FailureBook } from '../log/failures.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
 import { expandConfig } from '../policy/expand.ts';
@@ -166,6 +167,11 @@ export class Daemon {
       (sources, points) => crlStore.crls(sources, points),
     );
     for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
+    // The ML-KEM bundle, only if a peer's proposals name it (issue 10: RSS).
+    await prepareAddKe(peers.flatMap((p) => p.ikeMethods)).catch((e: unknown) => {
+      log.log({ level: 'error', phase: 'daemon', step: 'LOAD', message: String(e instanceof Error ? e.message : e) });
+      throw new StartError(e instanceof Error ? e.message : String(e));
+    });
     for (const e of unsecuredWarnings(config, await internetFacingInterfaces())) log.log(e);
 
     const dataplane = openEngine(g, peers.some((p) => p.natTraversal !== 'force'), log);

@@ -12,8 +12,11 @@ import { expandConfig } from '../policy/expand.ts';
 import { crlSources, type Daemon } from './daemon.ts';
 import { peerAddresses } from './peer-addresses.ts';
 import { peerPolicies } from './policy-from-config.ts';
+import { prepareAddKe } from '../ike/v2/crypto/additional-ke.ts';
 
 export async function reloadDaemon(d: Daemon, next: SitelinkConfig, diff: ConfigDiff): Promise<void> {
+  // First, so that a failure leaves the old config in force: ML-KEM's bundle if the new config names it.
+  await prepareAddKe([...next.peers.values()].flatMap((p) => p.keyExchange.methods));
   await applyRuleset(d.rulesetOf(next));
   d.dataplane.setBypass(bypassSelectorsOf(expandConfig(next)));
   const addrs = await peerAddresses(next);

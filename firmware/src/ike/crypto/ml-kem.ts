@@ -7,8 +7,14 @@
 // decapsulation recovers the shared secret (draft-ietf-ipsecme-ikev2-mlkem §2.2:
 // KEi carries ek, KEr carries ct). Randomness is an input (d, z for KeyGen,
 // m for Encaps; FIPS 203 §7.1, §7.2), so exchanges replay byte for byte in tests.
+//
+// The table (IDs, names, lengths) is here for config parsing, proposals and
+// names; the implementation is ml-kem-noble.ts, its own bundle
+// (dist/sitelink-mlkem.mjs), loaded by loadMlKem() only when a configured
+// peer's proposals name ML-KEM (issue 10: ~4 MB of sitelinkd's RSS otherwise).
+// The daemon awaits it before such a config takes effect (daemon.ts start,
+// reload.ts), so the exchanges' synchronous generate/encapsulate find it.
 
-import { ml_kem512, ml_kem768, ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import type { RandomSource } from './dh-group.ts';
 import { wipe } from './secret.ts';
 
@@ -41,15 +47,54 @@ export interface KemMethod {
   encapsulate(peerPublic: Uint8Array, random: RandomSource): { cipherText: Buffer; secret: Buffer };
 }
 
-type NobleKem = typeof ml_kem768;
+type Noble = typeof import('./ml-kem-noble.ts');
+type NobleKem = Noble['ml_kem768'];
 
-function kem(id: number, name: string, impl: NobleKem, publicKeyLength: number, cipherTextLength: number): KemMethod {
+let noble: Noble | null = null;
+let loading: Promise<void> | null = null;
+
+/**
+ * Loads the ML-KEM implementation (once; later calls return the same promise).
+ * A failed load (the bundle file missing) rejects and may be retried.
+ */
+export function loadMlKem(): Promise<void> {
+  loading ??= import('./ml-kem-noble.ts').then(
+    (m) => {
+      noble = m;
+    },
+    (e: unknown) => {
+      loading = null;
+      throw new KemError(`ML-KEM implementation could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+    },
+  );
+  return loading;
+}
+
+/** Whether loadMlKem() has completed. */
+export function mlKemLoaded(): boolean {
+  return noble !== null;
+}
+
+/** Whether any of these key exchange method IDs is an ML-KEM. */
+export function namesMlKem(ids: Iterable<number>): boolean {
+  for (const id of ids) if (KEMS.has(id)) return true;
+  return false;
+}
+
+function implOf(pick: (n: Noble) => NobleKem, name: string): NobleKem {
+  // Not a peer's fault: the caller skipped loadMlKem() for a config naming ML-KEM.
+  if (noble === null) throw new Error(`${name}: the ML-KEM implementation is not loaded (loadMlKem)`);
+  return pick(noble);
+}
+
+function kem(id: number, name: string, pick: (n: Noble) => NobleKem, publicKeyLength: number, cipherTextLength: number): KemMethod {
   return {
     id,
     name,
     publicKeyLength,
     cipherTextLength,
     generate(random) {
+      const impl = implOf(pick, name);
       const seed = random(64);
       const { publicKey, secretKey } = impl.keygen(seed);
       wipe(seed);
@@ -70,6 +115,7 @@ function kem(id: number, name: string, impl: NobleKem, publicKeyLength: number, 
     encapsulate(peerPublic, random) {
       if (peerPublic.length !== publicKeyLength)
         throw new KemError(`${name} encapsulation key is ${peerPublic.length} bytes, expected ${publicKeyLength}`);
+      const impl = implOf(pick, name);
       const m = random(32);
       try {
         const { cipherText, sharedSecret } = impl.encapsulate(peerPublic, m);
@@ -85,9 +131,9 @@ function kem(id: number, name: string, impl: NobleKem, publicKeyLength: number, 
 
 const KEMS: ReadonlyMap<number, KemMethod> = new Map(
   [
-    kem(35, 'mlkem512', ml_kem512, 800, 768),
-    kem(36, 'mlkem768', ml_kem768, 1184, 1088),
-    kem(37, 'mlkem1024', ml_kem1024, 1568, 1568),
+    kem(35, 'mlkem512', (n) => n.ml_kem512, 800, 768),
+    kem(36, 'mlkem768', (n) => n.ml_kem768, 1184, 1088),
+    kem(37, 'mlkem1024', (n) => n.ml_kem1024, 1568, 1568),
   ].map((k) => [k.id, k] as const),
 );
 

@@ -6,7 +6,8 @@
 
 import { dhGroupById, DhError } from '../../crypto/dh.ts';
 import type { RandomSource } from '../../crypto/dh-group.ts';
-import { kemById, KemError } from '../../crypto/ml-kem.ts';
+import { kemById, KemError, loadMlKem, namesMlKem } from '../../crypto/ml-kem.ts';
+import type { AdditionalKe } from '../../exchange/types.ts';
 
 export class AddKeError extends Error {
   override readonly name = 'AddKeError';
@@ -17,6 +18,15 @@ export interface AddKeInitiator {
   readonly data: Buffer;
   complete(peerData: Uint8Array): Buffer;
   wipe(): void;
+}
+
+/**
+ * Loads the implementations these peers' additional key exchanges need (the ML-KEM
+ * bundle, ml-kem.ts) before they can be negotiated: the exchanges call
+ * startAddKe/answerAddKe synchronously. Nothing is loaded when no method names ML-KEM.
+ */
+export async function prepareAddKe(methods: readonly { readonly addKe?: readonly AdditionalKe[] }[]): Promise<void> {
+  if (namesMlKem(methods.flatMap((m) => (m.addKe ?? []).flatMap((k) => k.ids)))) await loadMlKem();
 }
 
 export function isAddKeMethod(id: number): boolean {
