@@ -126,6 +126,36 @@ t.test('SA index: a change to one SA reschedules its siblings (they depend on ea
   t.equal(idx.deadlineOf(old), 50, 'the newer one died: the older one is scheduled again');
 });
 
+t.test('SA index: siblings that do not depend on each other are not recomputed (a flood of half-open SAs of one peer)', async (t) => {
+  // Only `dependent` SAs look at their siblings (IKEv1: the established ones).
+  let calls = 0;
+  const idx = new SaIndex<TestSa & { dependent: boolean }>(
+    (sa, mine) => {
+      calls++;
+      return sa.dependent && mine.some((o) => o.id > sa.id) ? Infinity : sa.at;
+    },
+    (sa) => sa.dependent,
+  );
+  const est = { peer: { name: 'p' }, id: 0, at: 50, dependent: true };
+  idx.add(est);
+  const halfOpen = Array.from({ length: 256 }, (_, i) => ({ peer: { name: 'p' }, id: i + 1, at: 1000 + i, dependent: false }));
+  for (const sa of halfOpen) idx.add(sa);
+  idx.flush();
+  t.equal(idx.deadlineOf(est), undefined, 'the dependent SA sees its newer siblings');
+  calls = 0;
+  // One more half-open SA in, the oldest out: what each spoofed MM1 did.
+  const next = { peer: { name: 'p' }, id: 1000, at: 5000, dependent: false };
+  idx.remove(halfOpen[0]!);
+  idx.add(next);
+  idx.flush();
+  t.ok(calls <= 3, `one SA in, one out: ${calls} deadlines computed (the new one, the dependent ones), not all 257`);
+  t.equal(idx.deadlineOf(next), 5000, 'the new one is scheduled');
+  t.equal(idx.deadlineOf(halfOpen[1]!), 1001, 'the untouched ones keep their deadlines');
+  for (const sa of [...halfOpen, next]) idx.remove(sa);
+  idx.flush();
+  t.equal(idx.deadlineOf(est), 50, 'the dependent one is rescheduled once its siblings are gone');
+});
+
 // ------------------------------------------------------------ nextDeadline vs runTimers
 
 const PEER_TUNNEL: TunnelPolicy = tunnel('198.18.1.0/24', '198.18.2.0/24');

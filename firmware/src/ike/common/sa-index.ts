@@ -10,6 +10,13 @@
 // each touched SA's peer: SAs depend on their siblings (a newer SA stops the
 // rekey of an older one, children move between them), never on another
 // peer's. `remove` drops every trace of an SA.
+//
+// Only SAs whose deadline does depend on their siblings (`dependsOnSiblings`;
+// for IKEv1 the established ones) are recomputed along with a touched one:
+// recomputing every SA of the peer made each spoofed MM1 posing as a peer
+// cost O(n²) in that peer's half-open exchanges (256 of them: ~2 ms per MM1,
+// so the daemon could read only a few hundred MM1/s and the kernel dropped the
+// rest of a flood, the real peer's messages with it; issue 10).
 
 import { DeadlineHeap } from './deadline-heap.ts';
 
@@ -20,8 +27,12 @@ export interface IndexedSa {
 /** When the SA next needs the timers, given all SAs of its peer (itself included); Infinity: never. */
 export type DeadlineOf<S> = (sa: S, peerSas: readonly S[]) => number;
 
+/** Whether the SA's deadline may change when one of its siblings changes (default: always). */
+export type DependsOnSiblings<S> = (sa: S) => boolean;
+
 export class SaIndex<S extends IndexedSa> {
   readonly #deadlineOf: DeadlineOf<S>;
+  readonly #dependsOnSiblings: DependsOnSiblings<S>;
   readonly #heap = new DeadlineHeap<S>();
   readonly #byPeer = new Map<string, Set<S>>();
   /** Per SA: the peer it is filed under and its insertion number (due SAs run in that order). */
@@ -29,8 +40,9 @@ export class SaIndex<S extends IndexedSa> {
   readonly #dirty = new Set<S>();
   #seq = 0;
 
-  constructor(deadlineOf: DeadlineOf<S>) {
+  constructor(deadlineOf: DeadlineOf<S>, dependsOnSiblings: DependsOnSiblings<S> = () => true) {
     this.#deadlineOf = deadlineOf;
+    this.#dependsOnSiblings = dependsOnSiblings;
   }
 
   /** SAs indexed. */
@@ -88,7 +100,7 @@ export class SaIndex<S extends IndexedSa> {
     return set ? [...set] : [];
   }
 
-  /** Recompute the deadlines of every touched SA's peer. */
+  /** Recompute the deadlines of every touched SA, and of its siblings that depend on it. */
   flush(): void {
     if (this.#dirty.size === 0) return;
     const peers = new Set<string>();
@@ -98,12 +110,14 @@ export class SaIndex<S extends IndexedSa> {
       if (e) peers.add(e.peer);
     }
     for (const sa of this.#dirty) this.refile(sa);
+    const dirty = new Set(this.#dirty);
     this.#dirty.clear();
     for (const p of peers) {
       const set = this.#byPeer.get(p);
       if (!set) continue;
       const mine = [...set];
       for (const sa of mine) {
+        if (!dirty.has(sa) && !this.#dependsOnSiblings(sa)) continue;
         const at = this.#deadlineOf(sa, mine);
         if (at === Infinity) this.#heap.delete(sa);
         else this.#heap.set(sa, at);

@@ -163,7 +163,11 @@ export class IkeNode implements TimerHost {
   readonly #sas = new Map<string, IsakmpSa>();
   /** The SAs by peer and by next timer deadline (ike/common/sa-index.ts): a tick or an
    * MM1 on a hub costs what concerns one spoke, not a walk over every SA. */
-  readonly #index = new SaIndex<IsakmpSa>((sa, mine) => nextDeadline(sa, mine.some((o) => o !== sa && o.createdAt > sa.createdAt)));
+  readonly #index = new SaIndex<IsakmpSa>(
+    (sa, mine) => nextDeadline(sa, mine.some((o) => o !== sa && o.createdAt > sa.createdAt)),
+    // nextDeadline looks at the siblings (newerSaExists) only for established SAs.
+    (sa) => sa.state === 'ESTABLISHED',
+  );
   /** Responder main modes not yet authenticated (ike/common/half-open.ts), grouped per peer. */
   readonly #halfOpen = new HalfOpenTable<IsakmpSa>({ perGroup: HALF_OPEN_MAX, total: HALF_OPEN_TOTAL_MAX });
   /** Evicted half-open main modes in compact form: an MM3 echoing our cookie rebuilds its exchange. */
