@@ -1,11 +1,11 @@
 /* tso.c - user-space TCP segmentation of TUN super packets, checksum completion. */
 #include "tso.h"
 #include "csum.h"
+#include "segment.h"
 
 #include <linux/virtio_net.h>
 #include <stdbool.h>
 #include <netinet/in.h>
-#include <string.h>
 
 void sl_vnet_parse(const uint8_t *h, sl_vnet_t *v)
 {
@@ -16,17 +16,6 @@ void sl_vnet_parse(const uint8_t *h, sl_vnet_t *v)
 	v->gso_size = (uint16_t)(h[4] | h[5] << 8);
 	v->csum_start = (uint16_t)(h[6] | h[7] << 8);
 	v->csum_offset = (uint16_t)(h[8] | h[9] << 8);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 int sl_csum_complete(uint8_t *pkt, size_t len, const sl_vnet_t *v)
@@ -41,8 +30,29 @@ int sl_csum_complete(uint8_t *pkt, size_t len, const sl_vnet_t *v)
 	 * (skb_checksum_help): the same for TCP, and for UDP a 0 would mean "no
 	 * checksum" (RFC 768), which IPv6 forbids (RFC 8200 §8.1). */
 	uint16_t c = (uint16_t)~sl_csum_fold(sl_csum_add(pkt + start, len - start, 0));
-	put16(pkt + at, c ? c : 0xffff);
+	sl_put16(pkt + at, c ? c : 0xffff);
 	return 0;
+}
+
+/* TCP's part of each segment (RFC 9293 §3.1): the sequence number advanced
+ * by the payload before it, FIN and PSH only on the last segment, CWR only
+ * on the first (RFC 3168 §6.1.2), and the checksum over the new length. */
+static void tcp_fix(const sl_seg_piece_t *p)
+{
+	uint8_t *tcp = p->l4;
+	uint32_t seq = (((uint32_t)tcp[4] << 24) | ((uint32_t)tcp[5] << 16) | ((uint32_t)tcp[6] << 8) | tcp[7]) +
+		       (uint32_t)p->off;
+	tcp[4] = (uint8_t)(seq >> 24);
+	tcp[5] = (uint8_t)(seq >> 16);
+	tcp[6] = (uint8_t)(seq >> 8);
+	tcp[7] = (uint8_t)seq;
+	if (!p->last)
+		tcp[13] &= (uint8_t)~0x09;
+	if (!p->first)
+		tcp[13] &= (uint8_t)~0x80;
+	uint64_t ps = sl_csum_pseudo(p->pkt, p->v6, IPPROTO_TCP, p->l4len);
+	sl_put16(tcp + 16, 0);
+	sl_put16(tcp + 16, (uint16_t)~sl_csum_fold(sl_csum_add(tcp, p->l4len, ps)));
 }
 
 int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_tso_out_t *out)
@@ -50,7 +60,7 @@ int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_
 	uint8_t type = v->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 	if (type == VIRTIO_NET_HDR_GSO_UDP_L4)
 		return sl_uso_segment(pkt, len, v, out);
-	if (len < 1 || v->gso_size == 0)
+	if (len < 1)
 		return -1;
 	bool v4 = (pkt[0] >> 4) == 4;
 	size_t l3;
@@ -73,45 +83,5 @@ int sl_tso_segment(const uint8_t *pkt, size_t len, const sl_vnet_t *v, const sl_
 	size_t hdr = l3 + thl;
 	if (thl < 20 || hdr > len)
 		return -1;
-	size_t mss = v->gso_size, data = len - hdr;
-	uint32_t seq0 = ((uint32_t)pkt[l3 + 4] << 24) | ((uint32_t)pkt[l3 + 5] << 16) |
-			((uint32_t)pkt[l3 + 6] << 8) | pkt[l3 + 7];
-	uint16_t id0 = v4 ? get16(pkt + 4) : 0;
-	int n = 0;
-	for (size_t off = 0; off < data || (data == 0 && n == 0); off += mss, n++) {
-		size_t seg = data - off < mss ? data - off : mss;
-		size_t cap = 0;
-		uint8_t *o = out->get(out->ctx, &cap);
-		if (!o || cap < hdr + seg)
-			return -1;
-		memcpy(o, pkt, hdr);
-		memcpy(o + hdr, pkt + hdr + off, seg);
-		bool first = off == 0, last = off + seg >= data;
-		uint8_t *tcp = o + l3;
-		uint32_t seq = seq0 + (uint32_t)off;
-		tcp[4] = (uint8_t)(seq >> 24);
-		tcp[5] = (uint8_t)(seq >> 16);
-		tcp[6] = (uint8_t)(seq >> 8);
-		tcp[7] = (uint8_t)seq;
-		if (!last)
-			tcp[13] &= (uint8_t)~0x09; /* FIN, PSH only on the last segment */
-		if (!first)
-			tcp[13] &= (uint8_t)~0x80; /* CWR only on the first (RFC 3168 §6.1.2) */
-		size_t tcplen = thl + seg;
-		if (v4) {
-			put16(o + 2, (uint16_t)(hdr + seg));
-			put16(o + 4, (uint16_t)(id0 + n));
-			put16(o + 10, 0);
-			put16(o + 10, (uint16_t)~sl_csum_fold(sl_csum_add(o, l3, 0)));
-		} else {
-			put16(o + 4, (uint16_t)tcplen);
-		}
-		uint64_t ps = sl_csum_pseudo(o, !v4, IPPROTO_TCP, tcplen);
-		put16(tcp + 16, 0);
-		put16(tcp + 16, (uint16_t)~sl_csum_fold(sl_csum_add(tcp, tcplen, ps)));
-		out->commit(out->ctx, hdr + seg);
-		if (data == 0)
-			return 1; /* a bare header (pure ACK, FIN) is one segment */
-	}
-	return n;
+	return sl_segment(pkt, len, !v4, l3, hdr, v->gso_size, out, tcp_fix);
 }
