@@ -8,6 +8,7 @@
  */
 #include "engine_check.h"
 #include "gro.h"
+#include "pkt_build.h"
 #include "tso.h"
 
 #include <linux/virtio_net.h>
@@ -15,57 +16,11 @@
 #include <stdbool.h>
 #include <string.h>
 
-static uint8_t segs[200][1600];
-static size_t seglen[200];
-static int nseg;
-
-static uint8_t *get(void *ctx, size_t *cap)
-{
-	(void)ctx;
-	*cap = nseg < 200 ? sizeof(segs[0]) : 0;
-	return nseg < 200 ? segs[nseg] : NULL;
-}
-static void commit(void *ctx, size_t len)
-{
-	(void)ctx;
-	seglen[nseg++] = len;
-}
-static const sl_tso_out_t out = { .get = get, .commit = commit };
-
-/* RFC 1071 sum, written independently of tso.c (byte pairs, 32-bit). */
-static uint16_t rfc1071(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 static size_t build(uint8_t *p, bool v6, size_t payload, uint8_t flags)
 {
 	size_t l3 = v6 ? 40 : 20, tot = l3 + 32 + payload;
-	memset(p, 0, tot);
-	if (v6) {
-		p[0] = 0x60;
-		p[4] = (uint8_t)((tot - 40) >> 8);
-		p[5] = (uint8_t)(tot - 40);
-		p[6] = IPPROTO_TCP;
-		p[7] = 64;
-		p[8] = 0x20, p[9] = 0x01, p[23] = 1;
-		p[24] = 0x20, p[25] = 0x01, p[39] = 2;
-	} else {
-		p[0] = 0x45;
-		p[2] = (uint8_t)(tot >> 8);
-		p[3] = (uint8_t)tot;
-		p[4] = 0x12, p[5] = 0x34;
-		p[8] = 64;
-		p[9] = IPPROTO_TCP;
-		uint8_t a[8] = { 198, 18, 1, 5, 198, 18, 2, 9 };
-		memcpy(p + 12, a, 8);
-	}
+	pkt_ip_header(p, v6, IPPROTO_TCP, tot, 0x1234);
+	memset(p + l3, 0, 32);
 	uint8_t *t = p + l3;
 	t[0] = 0x9c, t[1] = 0x40, t[2] = 0x14, t[3] = 0x51;
 	t[4] = 0xff, t[5] = 0xff, t[6] = 0xf0, t[7] = 0x00; /* seq wraps during the run */
@@ -87,22 +42,14 @@ static void check_segments(const uint8_t *orig, size_t len, bool v6, size_t mss,
 		size_t n = seglen[k], pay = n - hdr;
 		CHECK_EQ(pay, k + 1 < nseg ? mss : data - off);
 		CHECK(memcmp(s + hdr, orig + hdr + off, pay) == 0);
-		uint32_t pseudo;
 		if (v6) {
 			CHECK_EQ((s[4] << 8 | s[5]), n - 40);
-			pseudo = 0;
-			for (int i = 8; i < 40; i += 2)
-				pseudo += (uint32_t)(s[i] << 8 | s[i + 1]);
 		} else {
 			CHECK_EQ((s[2] << 8 | s[3]), n);
 			CHECK_EQ((s[4] << 8 | s[5]), 0x1234 + k);
 			CHECK_EQ(rfc1071(s, 20, 0), 0xffff);
-			pseudo = 0;
-			for (int i = 12; i < 20; i += 2)
-				pseudo += (uint32_t)(s[i] << 8 | s[i + 1]);
 		}
-		pseudo += IPPROTO_TCP + (uint32_t)(n - l3);
-		CHECK_EQ(rfc1071(s + l3, n - l3, pseudo), 0xffff);
+		CHECK_EQ(rfc1071(s + l3, n - l3, pkt_pseudo(s, v6, IPPROTO_TCP, n - l3)), 0xffff);
 		const uint8_t *t = s + l3;
 		uint32_t seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
 		CHECK_EQ(seq, (uint32_t)(0xfffff000u + off));
@@ -121,8 +68,8 @@ static uint8_t pkt[70000];
  * (modulo IP ID), and re-segmenting the glued packet must give back the
  * very same segments, checksums included. */
 static uint8_t grobuf[SL_VNET_HDR_LEN + SL_GRO_MAX];
-static uint8_t first[200][1600];
-static size_t firstlen[200];
+static uint8_t first[SEG_MAX][SEG_CAP];
+static size_t firstlen[SEG_MAX];
 
 static void gro_round_trip(bool v6, size_t payload)
 {
@@ -131,7 +78,7 @@ static void gro_round_trip(bool v6, size_t payload)
 	sl_vnet_t v = { .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
 			.gso_size = 1000 };
 	nseg = 0;
-	int n = sl_tso_segment(pkt, len, &v, &out);
+	int n = sl_tso_segment(pkt, len, &v, &seg_out);
 	CHECK(n > 0);
 	int n1 = nseg;
 	for (int k = 0; k < n1; k++) {
@@ -163,9 +110,7 @@ static void gro_round_trip(bool v6, size_t payload)
 		CHECK_EQ(rfc1071(glued, 20, 0), 0xffff);
 	/* CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum over
 	 * the full TCP length, which is what a NIC or the kernel completes. */
-	uint32_t ps = IPPROTO_TCP + (uint32_t)(len - l3);
-	for (size_t i = v6 ? 8 : 12; i < (v6 ? 40u : 20u); i += 2)
-		ps += (uint32_t)(glued[i] << 8 | glued[i + 1]);
+	uint32_t ps = pkt_pseudo(glued, v6, IPPROTO_TCP, len - l3);
 	CHECK_EQ((glued[l3 + 16] << 8 | glued[l3 + 17]), rfc1071(NULL, 0, ps));
 	/* Completing it must give a valid checksum over the whole packet. */
 	gv.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -176,7 +121,7 @@ static void gro_round_trip(bool v6, size_t payload)
 	static uint8_t again[70000];
 	memcpy(again, glued, len);
 	nseg = 0;
-	CHECK_EQ(sl_tso_segment(again, len, &gv, &out), n1);
+	CHECK_EQ(sl_tso_segment(again, len, &gv, &seg_out), n1);
 	for (int k = 0; k < n1 && k < nseg; k++) {
 		CHECK_EQ(seglen[k], firstlen[k]);
 		CHECK(memcmp(segs[k], first[k], firstlen[k]) == 0);
@@ -199,7 +144,7 @@ static void gro_refusals(void)
 	len = build(pkt, false, 4000, 0x10);
 	sl_vnet_t v = { .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1000 };
 	nseg = 0;
-	sl_tso_segment(pkt, len, &v, &out);
+	sl_tso_segment(pkt, len, &v, &seg_out);
 	CHECK(sl_gro_start(&g, segs[0], seglen[0]));
 	segs[1][20 + 15] ^= 1; /* window */
 	CHECK(!sl_gro_append(&g, segs[1], seglen[1]));
@@ -229,7 +174,7 @@ static void emit_train(sl_gro_t *g)
 	}
 }
 
-static void write_burst(uint8_t (*p)[1600], const size_t *len, int n)
+static void write_burst(uint8_t (*p)[SEG_CAP], const size_t *len, int n)
 {
 	sl_gro_t g = { .buf = grobuf };
 	nout = 0;
@@ -259,9 +204,7 @@ static bool written_csum_valid(int k, bool v6)
 	sl_vnet_parse(outs[k], &v);
 	if (sl_csum_complete(w, len, &v) != 0)
 		return false;
-	uint32_t ps = IPPROTO_TCP + (uint32_t)(len - l3);
-	for (size_t i = v6 ? 8 : 12; i < (v6 ? 40u : 20u); i += 2)
-		ps += (uint32_t)(w[i] << 8 | w[i + 1]);
+	uint32_t ps = pkt_pseudo(w, v6, IPPROTO_TCP, len - l3);
 	return (v6 || rfc1071(w, 20, 0) == 0xffff) && rfc1071(w + l3, len - l3, ps) == 0xffff;
 }
 
@@ -283,7 +226,7 @@ static void gro_bad_checksums(bool v6)
 		sl_vnet_t v = { .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
 				.gso_size = 1000 };
 		nseg = 0;
-		CHECK_EQ(sl_tso_segment(pkt, len, &v, &out), 8);
+		CHECK_EQ(sl_tso_segment(pkt, len, &v, &seg_out), 8);
 		int bad = cases[c].seg;
 		if (cases[c].how == PAYLOAD)
 			segs[bad][seglen[bad] - 100] ^= 0x40; /* a flipped bit in transit */
@@ -291,7 +234,7 @@ static void gro_bad_checksums(bool v6)
 			segs[bad][l3 + 17] ^= 0x01;
 		else
 			segs[bad][8] -= 1; /* TTL changed, header checksum not updated */
-		static uint8_t corrupted[1600];
+		static uint8_t corrupted[SEG_CAP];
 		memcpy(corrupted, segs[bad], seglen[bad]);
 		write_burst(segs, seglen, 8);
 		int total = 0, alone = -1;
@@ -324,7 +267,7 @@ static void gro_bad_checksums(bool v6)
 	sl_vnet_t v = { .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
 			.gso_size = 1000 };
 	nseg = 0;
-	sl_tso_segment(pkt, len, &v, &out);
+	sl_tso_segment(pkt, len, &v, &seg_out);
 	write_burst(segs, seglen, 8);
 	CHECK_EQ(nout, 1);
 	CHECK_EQ(nsegs_of[0], 8);
@@ -342,16 +285,13 @@ int main(void)
 					.gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
 					.gso_size = 1348, .hdr_len = (uint16_t)((v6 ? 40 : 20) + 32) };
 			nseg = 0;
-			CHECK_EQ(sl_tso_segment(pkt, len, &v, &out), (int)((sizes[i] + 1347) / 1348));
+			CHECK_EQ(sl_tso_segment(pkt, len, &v, &seg_out), (int)((sizes[i] + 1347) / 1348));
 			check_segments(pkt, len, v6, 1348, flags);
 		}
 	}
 	/* Partial checksum completion: pseudo-header sum in the field, as the kernel leaves it. */
 	size_t len = build(pkt, false, 300, 0x18);
-	uint32_t ps = 0;
-	for (int i = 12; i < 20; i += 2)
-		ps += (uint32_t)(pkt[i] << 8 | pkt[i + 1]);
-	ps += IPPROTO_TCP + (uint32_t)(len - 20);
+	uint32_t ps = pkt_pseudo(pkt, false, IPPROTO_TCP, len - 20);
 	uint16_t folded = rfc1071(NULL, 0, ps);
 	pkt[20 + 16] = (uint8_t)(folded >> 8);
 	pkt[20 + 17] = (uint8_t)folded;
@@ -364,28 +304,28 @@ int main(void)
 	len = build(pkt, false, 3000, 0x10);
 	sl_vnet_t g = { .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1000 };
 	nseg = 0;
-	CHECK_EQ(sl_tso_segment(pkt, 30, &g, &out), -1);           /* truncated TCP header */
+	CHECK_EQ(sl_tso_segment(pkt, 30, &g, &seg_out), -1);           /* truncated TCP header */
 	g.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
-	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);          /* v4 packet, v6 GSO type */
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &seg_out), -1);          /* v4 packet, v6 GSO type */
 	g.gso_type = VIRTIO_NET_HDR_GSO_UDP;
-	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);          /* UDP fragmentation offload */
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &seg_out), -1);          /* UDP fragmentation offload */
 	g.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 	g.gso_size = 0;
-	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);          /* no MSS */
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &seg_out), -1);          /* no MSS */
 	pkt[9] = IPPROTO_UDP;
 	g.gso_size = 1000;
-	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);          /* not TCP */
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &seg_out), -1);          /* not TCP */
 	CHECK_EQ(nseg, 0);
 	/* A header without data (pure ACK) is one segment, and is counted as one
 	 * (fuzz_gro found it returned 0); a version-0 packet is not IPv6. */
 	len = build(pkt, false, 0, 0x10);
 	g = (sl_vnet_t){ .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1000 };
-	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), 1);
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &seg_out), 1);
 	CHECK_EQ(nseg, 1);
 	len = build(pkt, true, 100, 0x10);
 	pkt[0] = 0x00;
 	g.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
-	CHECK_EQ(sl_tso_segment(pkt, len, &g, &out), -1);
+	CHECK_EQ(sl_tso_segment(pkt, len, &g, &seg_out), -1);
 	for (int v6 = 0; v6 < 2; v6++) {
 		gro_round_trip(v6, 1);
 		gro_round_trip(v6, 999);

@@ -15,50 +15,13 @@
  */
 #include "engine_check.h"
 #include "gro.h"
+#include "pkt_build.h"
 #include "tso.h"
 
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <string.h>
-
-#define MAXSEG 200
-static uint8_t segs[MAXSEG][1600];
-static size_t seglen[MAXSEG];
-static int nseg;
-
-static uint8_t *get(void *ctx, size_t *cap)
-{
-	(void)ctx;
-	*cap = nseg < MAXSEG ? sizeof(segs[0]) : 0;
-	return nseg < MAXSEG ? segs[nseg] : NULL;
-}
-static void commit(void *ctx, size_t len)
-{
-	(void)ctx;
-	seglen[nseg++] = len;
-}
-static const sl_tso_out_t out = { .get = get, .commit = commit };
-
-/* RFC 1071 sum, written independently of csum.c (byte pairs, 32-bit). */
-static uint16_t rfc1071(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint32_t pseudo(const uint8_t *p, bool v6, size_t l4len)
-{
-	uint32_t s = IPPROTO_UDP + (uint32_t)l4len;
-	for (size_t i = v6 ? 8 : 12; i < (v6 ? 40u : 20u); i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	return s;
-}
 
 static bool udp_valid(const uint8_t *p, size_t len, bool v6)
 {
@@ -70,7 +33,7 @@ static bool udp_valid(const uint8_t *p, size_t len, bool v6)
 		return false;
 	const uint8_t *u = p + l3;
 	return (size_t)(u[4] << 8 | u[5]) == len - l3 && (u[6] | u[7]) != 0 &&
-	       rfc1071(u, len - l3, pseudo(p, v6, len - l3)) == 0xffff;
+	       rfc1071(u, len - l3, pkt_pseudo(p, v6, IPPROTO_UDP, len - l3)) == 0xffff;
 }
 
 /* A super packet as the kernel hands it: headers for the whole train, the
@@ -78,31 +41,15 @@ static bool udp_valid(const uint8_t *p, size_t len, bool v6)
 static size_t build(uint8_t *p, bool v6, size_t payload)
 {
 	size_t l3 = v6 ? 40 : 20, tot = l3 + 8 + payload;
-	memset(p, 0, l3 + 8);
-	if (v6) {
-		p[0] = 0x60;
-		p[4] = (uint8_t)((tot - 40) >> 8);
-		p[5] = (uint8_t)(tot - 40);
-		p[6] = IPPROTO_UDP;
-		p[7] = 64;
-		p[8] = 0x20, p[9] = 0x01, p[23] = 1;
-		p[24] = 0x20, p[25] = 0x01, p[39] = 2;
-	} else {
-		p[0] = 0x45;
-		p[2] = (uint8_t)(tot >> 8);
-		p[3] = (uint8_t)tot;
-		p[4] = 0xff, p[5] = 0xfe; /* IDs wrap during the train */
-		p[6] = 0x40;              /* DF */
-		p[8] = 64;
-		p[9] = IPPROTO_UDP;
-		uint8_t a[8] = { 198, 18, 1, 5, 198, 18, 2, 9 };
-		memcpy(p + 12, a, 8);
-	}
+	pkt_ip_header(p, v6, IPPROTO_UDP, tot, 0xfffe); /* IDs wrap during the train */
+	if (!v6)
+		p[6] = 0x40; /* DF */
+	memset(p + l3, 0, 8);
 	uint8_t *u = p + l3;
 	u[0] = 0x11, u[1] = 0x5c, u[2] = 0x12, u[3] = 0x34;
 	u[4] = (uint8_t)((tot - l3) >> 8);
 	u[5] = (uint8_t)(tot - l3);
-	uint16_t ps = rfc1071(NULL, 0, pseudo(p, v6, tot - l3));
+	uint16_t ps = rfc1071(NULL, 0, pkt_pseudo(p, v6, IPPROTO_UDP, tot - l3));
 	u[6] = (uint8_t)(ps >> 8);
 	u[7] = (uint8_t)ps;
 	for (size_t i = 0; i < payload; i++)
@@ -127,7 +74,7 @@ static void segment_check(bool v6, size_t payload, size_t mss)
 	nseg = 0;
 	size_t want = payload ? (payload + mss - 1) / mss : 1;
 	/* Through the TSO entry point, as the worker calls it. */
-	CHECK_EQ(sl_tso_segment(pkt, len, &v, &out), want);
+	CHECK_EQ(sl_tso_segment(pkt, len, &v, &seg_out), want);
 	CHECK_EQ(nseg, want);
 	size_t off = 0;
 	for (int k = 0; k < nseg; k++) {
@@ -143,15 +90,15 @@ static void segment_check(bool v6, size_t payload, size_t mss)
 	CHECK_EQ(off, payload);
 }
 
-static uint8_t first[MAXSEG][1600];
-static size_t firstlen[MAXSEG];
+static uint8_t first[SEG_MAX][SEG_CAP];
+static size_t firstlen[SEG_MAX];
 
 static void round_trip(bool v6, size_t payload, size_t mss)
 {
 	size_t len = build(pkt, v6, payload), l3 = v6 ? 40 : 20;
 	sl_vnet_t v = uso_hdr(v6, mss);
 	nseg = 0;
-	CHECK(sl_uso_segment(pkt, len, &v, &out) > 0);
+	CHECK(sl_uso_segment(pkt, len, &v, &seg_out) > 0);
 	int n = nseg;
 	for (int k = 0; k < n; k++) {
 		memcpy(first[k], segs[k], seglen[k]);
@@ -182,14 +129,14 @@ static void round_trip(bool v6, size_t payload, size_t mss)
 	CHECK_EQ((glued[l3 + 4] << 8 | glued[l3 + 5]), len - l3);
 	if (!v6)
 		CHECK_EQ(rfc1071(glued, 20, 0), 0xffff);
-	CHECK_EQ((glued[l3 + 6] << 8 | glued[l3 + 7]), rfc1071(NULL, 0, pseudo(glued, v6, len - l3)));
+	CHECK_EQ((glued[l3 + 6] << 8 | glued[l3 + 7]), rfc1071(NULL, 0, pkt_pseudo(glued, v6, IPPROTO_UDP, len - l3)));
 	static uint8_t whole[70000];
 	memcpy(whole, glued, len);
 	CHECK_EQ(sl_csum_complete(whole, len, &gv), 0);
 	CHECK(udp_valid(whole, len, v6));
 	/* Cut again: the same datagrams, checksums included. */
 	nseg = 0;
-	CHECK_EQ(sl_tso_segment(glued, len, &gv, &out), n);
+	CHECK_EQ(sl_tso_segment(glued, len, &gv, &seg_out), n);
 	for (int k = 0; k < n && k < nseg; k++) {
 		CHECK_EQ(seglen[k], firstlen[k]);
 		CHECK(memcmp(segs[k], first[k], firstlen[k]) == 0);
@@ -201,27 +148,27 @@ static void refusals(void)
 	sl_vnet_t v = uso_hdr(false, 500);
 	size_t len = build(pkt, false, 3000);
 	nseg = 0;
-	CHECK_EQ(sl_uso_segment(pkt, 27, &v, &out), -1);  /* truncated UDP header */
-	CHECK_EQ(sl_uso_segment(pkt, 19, &v, &out), -1);  /* truncated IP header */
-	CHECK_EQ(sl_uso_segment(pkt, 0, &v, &out), -1);
+	CHECK_EQ(sl_uso_segment(pkt, 27, &v, &seg_out), -1);  /* truncated UDP header */
+	CHECK_EQ(sl_uso_segment(pkt, 19, &v, &seg_out), -1);  /* truncated IP header */
+	CHECK_EQ(sl_uso_segment(pkt, 0, &v, &seg_out), -1);
 	v.gso_size = 0;
-	CHECK_EQ(sl_uso_segment(pkt, len, &v, &out), -1); /* no segment size */
+	CHECK_EQ(sl_uso_segment(pkt, len, &v, &seg_out), -1); /* no segment size */
 	v.gso_size = 500;
 	pkt[0] = 0x46; /* IP options */
-	CHECK_EQ(sl_uso_segment(pkt, len, &v, &out), -1);
+	CHECK_EQ(sl_uso_segment(pkt, len, &v, &seg_out), -1);
 	pkt[0] = 0x45;
 	pkt[9] = IPPROTO_TCP;
-	CHECK_EQ(sl_uso_segment(pkt, len, &v, &out), -1); /* not UDP */
+	CHECK_EQ(sl_uso_segment(pkt, len, &v, &seg_out), -1); /* not UDP */
 	len = build(pkt, true, 3000);
 	pkt[6] = 0; /* hop-by-hop extension header */
-	CHECK_EQ(sl_uso_segment(pkt, len, &v, &out), -1);
+	CHECK_EQ(sl_uso_segment(pkt, len, &v, &seg_out), -1);
 	pkt[0] = 0x00;
-	CHECK_EQ(sl_uso_segment(pkt, len, &v, &out), -1); /* neither version */
+	CHECK_EQ(sl_uso_segment(pkt, len, &v, &seg_out), -1); /* neither version */
 	CHECK_EQ(nseg, 0);
 	/* A segment buffer too small for a datagram: refused, nothing committed. */
 	len = build(pkt, false, 3000);
-	v.gso_size = 1600;
-	CHECK_EQ(sl_uso_segment(pkt, len, &v, &out), -1);
+	v.gso_size = SEG_CAP;
+	CHECK_EQ(sl_uso_segment(pkt, len, &v, &seg_out), -1);
 	CHECK_EQ(nseg, 0);
 }
 
@@ -231,7 +178,7 @@ static int datagrams(bool v6, size_t payload)
 	size_t len = build(pkt, v6, payload);
 	sl_vnet_t v = uso_hdr(v6, 1000);
 	nseg = 0;
-	return sl_uso_segment(pkt, len, &v, &out);
+	return sl_uso_segment(pkt, len, &v, &seg_out);
 }
 
 static void gro_refusals(bool v6)
@@ -302,7 +249,7 @@ static void gro_limits(void)
 	size_t len = build(pkt, false, 100 * 500);
 	sl_vnet_t v = uso_hdr(false, 500);
 	nseg = 0;
-	CHECK_EQ(sl_uso_segment(pkt, len, &v, &out), 100);
+	CHECK_EQ(sl_uso_segment(pkt, len, &v, &seg_out), 100);
 	CHECK(sl_gro_start(&g, segs[0], seglen[0]));
 	int k = 1;
 	while (k < 100 && sl_gro_append(&g, segs[k], seglen[k]))
