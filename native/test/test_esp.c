@@ -6,6 +6,7 @@
  */
 #include "engine_check.h"
 #include "esp.h"
+#include "esp_events.h"
 #include "sadb.h"
 
 #include <netinet/in.h>
@@ -16,26 +17,6 @@
 static const char *algs[] = { "aes128gcm16",   "aes256gcm16",   "aes128-sha1",
 			      "aes256-sha1",   "aes128-sha256", "aes256-sha256",
 			      "3des-sha1",     "chacha20poly1305" };
-
-static sl_event_t events[64];
-static int nevents;
-static void on_event(void *ctx, const sl_event_t *ev)
-{
-	(void)ctx;
-	if (nevents < 64)
-		events[nevents++] = *ev;
-}
-static const sl_sink_t sink = { .event = on_event };
-static sl_counters_t cnt;
-static const sl_wctx_t W = { .worker = 0, .cnt = &cnt, .sink = &sink };
-
-static int count_events(sl_event_type_t t)
-{
-	int n = 0;
-	for (int i = 0; i < nevents; i++)
-		n += events[i].type == t;
-	return n;
-}
 
 /* IPv4 packet src 198.18.2.5 -> dst (198.18.1.7 unless overridden), proto 253 (experimental), with checksum. */
 static size_t ipv4(uint8_t *p, size_t total, uint8_t dst_last, uint8_t fill)

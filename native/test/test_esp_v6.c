@@ -17,23 +17,12 @@
  */
 #include "engine_check.h"
 #include "esp.h"
+#include "esp_events.h"
 #include "inner.h"
 #include "sadb.h"
 
 #include <netinet/in.h>
 #include <string.h>
-
-static sl_event_t events[16];
-static int nevents;
-static void on_event(void *ctx, const sl_event_t *ev)
-{
-	(void)ctx;
-	if (nevents < 16)
-		events[nevents++] = *ev;
-}
-static const sl_sink_t sink = { .event = on_event };
-static sl_counters_t cnt;
-static const sl_wctx_t W = { .worker = 0, .cnt = &cnt, .sink = &sink };
 
 static uint8_t key_enc[36] = { 7, 6, 5, 4, 3, 2, 1 };
 
