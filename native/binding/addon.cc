@@ -124,6 +124,22 @@ bool GetEndpoint(const Napi::Object &o, const char *addrKey, const char *portKey
   return true;
 }
 
+// Optional options: the value when it has the right type, else the default.
+std::string GetString(const Napi::Object &o, const char *key, const char *def) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : def;
+}
+
+int32_t GetI32(const Napi::Object &o, const char *key, int32_t def) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def;
+}
+
+uint32_t GetU32(const Napi::Object &o, const char *key, uint32_t def) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : def;
+}
+
 uint64_t GetU64(const Napi::Object &o, const char *key) {
   Napi::Value v = o.Get(key);
   if (v.IsBigInt()) {
@@ -182,16 +198,16 @@ class Engine : public Napi::ObjectWrap<Engine> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Engine",
-                       {InstanceMethod("addSa", &Engine::AddSa),
-                        InstanceMethod("updateRemote", &Engine::UpdateRemote),
-                        InstanceMethod("deleteSa", &Engine::DeleteSa),
-                        InstanceMethod("saStatus", &Engine::SaStatus),
-                        InstanceMethod("listSas", &Engine::ListSas),
-                        InstanceMethod("counters", &Engine::Counters),
-                        InstanceMethod("sendIke", &Engine::SendIke),
-                        InstanceMethod("setKeepalive", &Engine::SetKeepalive),
-                        InstanceMethod("setBypass", &Engine::SetBypass),
-                        InstanceMethod("workers", &Engine::Workers),
+                       {InstanceMethod("addSa", &Engine::IfOpen<&Engine::AddSa>),
+                        InstanceMethod("updateRemote", &Engine::IfOpen<&Engine::UpdateRemote>),
+                        InstanceMethod("deleteSa", &Engine::IfOpen<&Engine::DeleteSa>),
+                        InstanceMethod("saStatus", &Engine::IfOpen<&Engine::SaStatus>),
+                        InstanceMethod("listSas", &Engine::IfOpen<&Engine::ListSas>),
+                        InstanceMethod("counters", &Engine::IfOpen<&Engine::Counters>),
+                        InstanceMethod("sendIke", &Engine::IfOpen<&Engine::SendIke>),
+                        InstanceMethod("setKeepalive", &Engine::IfOpen<&Engine::SetKeepalive>),
+                        InstanceMethod("setBypass", &Engine::IfOpen<&Engine::SetBypass>),
+                        InstanceMethod("workers", &Engine::IfOpen<&Engine::Workers>),
                         InstanceMethod("close", &Engine::Close)});
   }
 
@@ -204,7 +220,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     }
     Napi::Object o = info[0].As<Napi::Object>();
     sl_engine_cfg_t cfg{};
-    std::string tun = o.Get("tun").IsString() ? o.Get("tun").As<Napi::String>().Utf8Value() : "";
+    std::string tun = GetString(o, "tun", "");
     if (tun.empty() || tun.size() >= sizeof(cfg.tun)) {
       Napi::TypeError::New(env, "tun: 1..15 characters").ThrowAsJavaScriptException();
       return;
@@ -216,11 +232,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
       return;
     }
     cfg.raw_esp = o.Get("rawEsp").ToBoolean().Value();
-    cfg.workers = o.Get("workers").IsNumber() ? o.Get("workers").As<Napi::Number>().Int32Value() : 1;
-    cfg.mtu = o.Get("mtu").IsNumber() ? o.Get("mtu").As<Napi::Number>().Int32Value() : 1400;
-    cfg.sockbuf = o.Get("socketBuffer").IsNumber()
-                      ? o.Get("socketBuffer").As<Napi::Number>().Int32Value()
-                      : 8 << 20;
+    cfg.workers = GetI32(o, "workers", 1);
+    cfg.mtu = GetI32(o, "mtu", 1400);
+    cfg.sockbuf = GetI32(o, "socketBuffer", 8 << 20);
     tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "sitelink-engine", 4096, 1);
     sl_sink_t sink{};
     sink.event = &Engine::OnEvent;
@@ -269,24 +283,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static void OnIke(void *ctx, const uint8_t *msg, size_t len, const sl_endpoint_t *from) {
     auto *self = static_cast<Engine *>(ctx);
     IkeBudget &b = *self->ike_budget_;
-    if (b.count.fetch_add(1, std::memory_order_relaxed) >= kIkeQueueMax) {
+    // Dropped before the note holds the budget: give back the slot and the
+    // bytes taken so far, and count the message.
+    auto drop = [&](size_t bytes_taken) {
+      b.bytes.fetch_sub(bytes_taken, std::memory_order_relaxed);
       b.count.fetch_sub(1, std::memory_order_relaxed);
       self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    if (b.bytes.fetch_add(len, std::memory_order_relaxed) + len > kIkeQueueBytesMax) {
-      b.bytes.fetch_sub(len, std::memory_order_relaxed);
-      b.count.fetch_sub(1, std::memory_order_relaxed);
-      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
+    };
+    if (b.count.fetch_add(1, std::memory_order_relaxed) >= kIkeQueueMax) return drop(0);
+    if (b.bytes.fetch_add(len, std::memory_order_relaxed) + len > kIkeQueueBytesMax) return drop(len);
     Note *n = new (std::nothrow) Note();
-    if (!n) {
-      b.count.fetch_sub(1, std::memory_order_relaxed);
-      b.bytes.fetch_sub(len, std::memory_order_relaxed);
-      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
+    if (!n) return drop(len);
     n->ike = true;
     // The IKE path may allocate: it is not the per-packet ESP path, and a
     // failure only costs this message (IKE retransmits, RFC 7296 §2.1).
@@ -294,10 +301,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       n->msg.assign(msg, msg + len);
     } catch (...) {
       delete n;
-      b.count.fetch_sub(1, std::memory_order_relaxed);
-      b.bytes.fetch_sub(len, std::memory_order_relaxed);
-      self->ike_dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return drop(len);
     }
     n->budget = self->ike_budget_;
     n->from = *from;
@@ -307,10 +311,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
     }
   }
 
-  bool Open(Napi::Env env) {
-    if (engine_) return true;
-    Napi::Error::New(env, "engine is closed").ThrowAsJavaScriptException();
-    return false;
+  // Every call but close() needs the engine open: checked here, once, before
+  // the method runs (after close() it throws "engine is closed").
+  using Method = Napi::Value (Engine::*)(const Napi::CallbackInfo &);
+  template <Method M>
+  Napi::Value IfOpen(const Napi::CallbackInfo &info) {
+    if (engine_) return (this->*M)(info);
+    Napi::Error::New(info.Env(), "engine is closed").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
   }
 
   static bool Dir(const Napi::Value &v, uint8_t *d) {
@@ -333,12 +341,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
       Napi::Object s = a.Get(i).As<Napi::Object>();
       sl_selector_t sel{};
-      std::string l = s.Get("local").IsString() ? s.Get("local").As<Napi::String>().Utf8Value() : "";
-      std::string r = s.Get("remote").IsString() ? s.Get("remote").As<Napi::String>().Utf8Value() : "";
+      std::string l = GetString(s, "local", ""), r = GetString(s, "remote", "");
       if (sl_prefix_parse(&sel.local, l.c_str()) != 0 || sl_prefix_parse(&sel.remote, r.c_str()) != 0)
         *err = "selectors[" + std::to_string(i) + "]: bad prefix";
-      sel.proto = s.Get("protocol").IsNumber()
-                      ? static_cast<uint8_t>(s.Get("protocol").As<Napi::Number>().Uint32Value()) : 0;
+      sel.proto = static_cast<uint8_t>(GetU32(s, "protocol", 0));
       if (!Ports(s.Get("localPorts"), &sel.lport_lo, &sel.lport_hi) ||
           !Ports(s.Get("remotePorts"), &sel.rport_lo, &sel.rport_hi))
         *err = "selectors[" + std::to_string(i) + "]: bad port range";
@@ -348,7 +354,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value SetBypass(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     std::vector<sl_selector_t> sels;
     std::string err;
     if (!info[0].IsArray()) err = "setBypass(selectors[])";
@@ -378,7 +383,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value AddSa(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     if (!info[0].IsObject()) {
       Napi::TypeError::New(env, "addSa(spec)").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -388,24 +392,23 @@ class Engine : public Napi::ObjectWrap<Engine> {
     std::string err, alg, backend;
     sp.spi = o.Get("spi").As<Napi::Number>().Uint32Value();
     if (!Dir(o.Get("direction"), &sp.dir)) err = "direction must be 'in' or 'out'";
-    alg = o.Get("algorithm").IsString() ? o.Get("algorithm").As<Napi::String>().Utf8Value() : "";
+    alg = GetString(o, "algorithm", "");
     sp.algorithm = alg.c_str();
     if (err.empty() && !o.Get("encKey").IsBuffer()) err = "encKey must be a Buffer";
     if (err.empty()) GetEndpoint(o, "localAddress", "localPort", &sp.local, &err);
     if (err.empty()) GetEndpoint(o, "remoteAddress", "remotePort", &sp.remote, &err);
-    std::string encap = o.Get("encap").IsString() ? o.Get("encap").As<Napi::String>().Utf8Value() : "udp";
+    std::string encap = GetString(o, "encap", "udp");
     sp.encap = encap == "none" ? SL_ENCAP_NONE : SL_ENCAP_UDP;
     sp.esn = o.Get("esn").ToBoolean().Value();
-    sp.replay_window = o.Get("replayWindow").IsNumber()
-                           ? o.Get("replayWindow").As<Napi::Number>().Uint32Value() : 1024;
-    backend = o.Get("backend").IsString() ? o.Get("backend").As<Napi::String>().Utf8Value() : "auto";
+    sp.replay_window = GetU32(o, "replayWindow", 1024);
+    backend = GetString(o, "backend", "auto");
     sp.backend = backend == "afalg" ? SL_BACKEND_AFALG
                  : backend == "openssl" ? SL_BACKEND_OPENSSL : SL_BACKEND_AUTO;
     sp.soft_bytes = GetU64(o, "softBytes");
     sp.hard_bytes = GetU64(o, "hardBytes");
     sp.soft_packets = GetU64(o, "softPackets");
     sp.hard_packets = GetU64(o, "hardPackets");
-    sp.reqid = o.Get("reqid").IsNumber() ? o.Get("reqid").As<Napi::Number>().Uint32Value() : 0;
+    sp.reqid = GetU32(o, "reqid", 0);
     std::vector<sl_selector_t> sels;
     if (err.empty()) Selectors(o.Get("selectors"), &sels, &err);
     if (!err.empty()) {
@@ -472,7 +475,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value UpdateRemote(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     uint8_t dir;
     uint32_t spi;
     sl_endpoint_t ep;
@@ -488,27 +490,29 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return Napi::Boolean::New(env, rc == 0);
   }
 
+  // The (spi, dir) arguments deleteSa and saStatus take.
+  static bool SpiDir(const Napi::CallbackInfo &info, const char *usage, uint32_t *spi, uint8_t *dir) {
+    return sl_args::Expect(info, 2, sl_args::U32(info[0], spi) && Dir(info[1], dir), usage);
+  }
+
   Napi::Value DeleteSa(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     uint8_t dir;
     uint32_t spi;
-    if (!sl_args::Expect(info, 2, sl_args::U32(info[0], &spi) && Dir(info[1], &dir), "deleteSa(spi, dir)")) return env.Undefined();
+    if (!SpiDir(info, "deleteSa(spi, dir)", &spi, &dir)) return env.Undefined();
     return Napi::Boolean::New(env, sl_engine_del_sa(engine_, spi, dir) == 0);
   }
 
   Napi::Value SaStatus(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     uint8_t dir;
     uint32_t spi;
-    if (!sl_args::Expect(info, 2, sl_args::U32(info[0], &spi) && Dir(info[1], &dir), "saStatus(spi, dir)")) return env.Undefined();
+    if (!SpiDir(info, "saStatus(spi, dir)", &spi, &dir)) return env.Undefined();
     return StatusObj(env, spi, dir);
   }
 
   Napi::Value ListSas(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     size_t n = sl_engine_list(engine_, nullptr, nullptr, 0);
     std::vector<uint32_t> spis(n + 16);
     std::vector<uint8_t> dirs(n + 16);
@@ -525,7 +529,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value Counters(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     sl_counter_totals_t t;
     sl_engine_counters(engine_, &t);
     Napi::Object o = Napi::Object::New(env);
@@ -536,7 +539,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value SendIke(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     sl_endpoint_t ep;
     std::string err;
     const uint8_t *msg;
@@ -554,7 +556,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value SetKeepalive(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     sl_endpoint_t ep;
     std::string err;
     uint32_t seconds;
@@ -569,7 +570,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value Workers(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!Open(env)) return env.Undefined();
     return Napi::Number::New(env, sl_engine_workers(engine_));
   }
 
