@@ -11,6 +11,7 @@
  */
 import type { EspAlgorithm } from '../dataplane/types.ts';
 import type { ExchangeCounters } from '../ike/exchange/context.ts';
+import type { V2Counters } from '../ike/v2/exchange/context.ts';
 import type { FailureRecord } from '../log/failure-record.ts';
 import type { LogEntry } from '../log/negotiation-log.ts';
 import type { HealthReport } from '../health/types.ts';
@@ -196,22 +197,8 @@ export interface CountersResult {
   };
   /** IKE datagrams and negotiations, both versions folded (ike/ike-nodes.ts). */
   ike: ExchangeCounters;
-  /** IKEv2 alone (ike/v2/exchange/context.ts V2Counters); absent from older daemons. */
-  ikev2?: {
-    malformed: number;
-    unexpected: number;
-    retransmitted: number;
-    /** Retransmitted requests answered from the response cache (RFC 7296 §2.1). */
-    cachedResponses: number;
-    ikeFailed: number;
-    childFailed: number;
-    halfOpenRefused: number;
-    /** IKE_SA_INIT answered with a COOKIE instead of state (§2.6). */
-    cookiesSent: number;
-    fragmentsSent: number;
-    fragmentsReceived: number;
-    fragmentsDropped: number;
-  };
+  /** IKEv2 alone, as its nodes count them; absent from older daemons. */
+  ikev2?: V2Counters;
   /** The negotiation log's own bounds at work (log/negotiation-log.ts LogStats). */
   log?: { suppressed: number; bytesWritten: number; rotations: number; writeErrors: number; syslogDropped: number };
 }
