@@ -253,16 +253,15 @@ int sl_engine_sa_status(sl_engine_t *e, uint32_t spi, uint8_t dir, sl_sa_status_
 	st->seq = sl_sa_seq(sa);
 	if (st->seq > sa->seq_max)
 		st->seq = sa->seq_max;
-	st->packets = atomic_load(&sa->packets);
-	st->bytes = atomic_load(&sa->bytes);
-	st->drops_replay = atomic_load(&sa->drops_replay);
-	st->drops_icv = atomic_load(&sa->drops_icv);
-	st->drops_malformed = atomic_load(&sa->drops_malformed);
-	st->drops_padding = atomic_load(&sa->drops_padding);
+	sl_sa_counts_t c = sl_sa_counts(sa); /* summed over the workers' blocks */
+	st->packets = c.packets;
+	st->bytes = c.bytes;
+	st->drops_replay = c.drops_replay;
+	st->drops_icv = c.drops_icv;
+	st->drops_malformed = c.drops_malformed;
+	st->drops_padding = c.drops_padding;
 	st->local = sa->local;
-	pthread_spin_lock(&sa->replay_lock);
-	st->remote = sa->remote;
-	pthread_spin_unlock(&sa->replay_lock);
+	st->remote = sl_sa_remote(sa);
 	sl_sadb_unlock(&e->db);
 	return 0;
 }

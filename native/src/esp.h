@@ -29,6 +29,12 @@ typedef struct sl_wctx {
 	atomic_bool *reap;
 } sl_wctx_t;
 
+/* This worker's block of the SA (counters, sequence run, lifetime credit). */
+static inline sl_sa_worker_t *sl_esp_mine(const sl_wctx_t *w, sl_sa_t *sa)
+{
+	return &sa->w[w->worker];
+}
+
 /* Encapsulate the inner packet (inner_len bytes at buf + SL_ESP_HEADROOM;
  * nh = 4 or 41).  On SL_OK, *esp / *esp_len is the ESP packet inside buf. */
 sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap,
@@ -49,7 +55,11 @@ void sl_esp_kill(const sl_wctx_t *w, sl_sa_t *sa);
 void sl_esp_count_drop(const sl_wctx_t *w, sl_drop_t why);
 
 /* Count a packet against the SA's lifetime (RFC 4301 §4.4.2.1); fires soft /
- * hard once each.  false when the hard limit is hit (SA is now dead). */
+ * hard once each.  false when the hard limit is hit (SA is now dead).
+ * With limits set, each worker claims lifetime from the SA in shares (one
+ * compare-and-swap per share, see esp_common.c): exact with one worker;
+ * with several, the SA may die early by what the others hold unused, at
+ * most an eighth of what was left when each took its share. */
 bool sl_esp_account(const sl_wctx_t *w, sl_sa_t *sa, size_t bytes);
 
 #endif

@@ -9,6 +9,28 @@ static uint32_t rd32(const uint8_t *p)
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* RFC 3948 §3.5 / RFC 7296 §2.23: follow the peer's NAT mapping, from
+ * authenticated packets only.  The compare is against this worker's copy
+ * of the remote (refreshed when remote_gen moves), so the usual case, the
+ * peer where it was, takes no lock.  true when the remote changed. */
+static bool follow_peer(sl_sa_t *sa, sl_sa_worker_t *me, const sl_endpoint_t *from)
+{
+	uint32_t gen = atomic_load_explicit(&sa->remote_gen, memory_order_acquire);
+	if (gen == me->remote_gen && sl_endpoint_eq(from, &me->remote))
+		return false;
+	bool moved = false;
+	pthread_spin_lock(&sa->remote_lock);
+	if (!sl_endpoint_eq(from, &sa->remote)) {
+		sa->remote = *from;
+		atomic_fetch_add(&sa->remote_gen, 1);
+		moved = true;
+	}
+	me->remote = sa->remote;
+	me->remote_gen = atomic_load_explicit(&sa->remote_gen, memory_order_relaxed);
+	pthread_spin_unlock(&sa->remote_lock);
+	return moved;
+}
+
 sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
 		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len)
 {
@@ -17,59 +39,47 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 	sl_sa_t *sa = sl_sadb_lookup_in(db, rd32(pkt));
 	if (!sa)
 		return SL_DROP_BADSPI; /* §3.4.2 */
+	sl_sa_worker_t *me = sl_esp_mine(w, sa);
 	if (sa->encap != encap) {
-		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		SL_CNT_INC(me->drops_malformed);
 		return SL_DROP_MALFORMED;
 	}
 	if (atomic_load_explicit(&sa->dead, memory_order_relaxed))
 		return SL_DROP_DEAD;
 	size_t overhead = 8 + sa->iv_len + sa->icv_len;
 	if (len < overhead + sa->block || (len - overhead) % sa->block != 0) {
-		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		SL_CNT_INC(me->drops_malformed);
 		return SL_DROP_MALFORMED;
 	}
 	size_t plen = len - overhead;
 
-	/* §3.4.3: reject replays before spending the ICV computation on them. */
+	/* §3.4.3: reject replays before spending the ICV computation on them
+	 * (the window is lock-free, replay.h). */
 	uint64_t seq;
-	pthread_spin_lock(&sa->replay_lock);
-	bool fresh = sl_replay_infer(&sa->replay, sa->esn, rd32(pkt + 4), &seq) &&
-		     sl_replay_check(&sa->replay, seq);
-	pthread_spin_unlock(&sa->replay_lock);
-	if (!fresh) {
-		atomic_fetch_add_explicit(&sa->drops_replay, 1, memory_order_relaxed);
+	if (!sl_replay_infer(&sa->replay, sa->esn, rd32(pkt + 4), &seq) ||
+	    !sl_replay_check(&sa->replay, seq)) {
+		SL_CNT_INC(me->drops_replay);
 		return SL_DROP_REPLAY;
 	}
 
 	int rc = sl_crypto_open(sa->ctx[w->worker], pkt, plen, (uint32_t)(seq >> 32));
 	if (rc == SL_CRYPTO_EAUTH) {
-		atomic_fetch_add_explicit(&sa->drops_icv, 1, memory_order_relaxed);
+		SL_CNT_INC(me->drops_icv);
 		return SL_DROP_ICV; /* §3.4.4.1 */
 	}
 	if (rc != SL_CRYPTO_OK) {
-		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		SL_CNT_INC(me->drops_malformed);
 		return SL_DROP_MALFORMED;
 	}
 
-	/* Authenticated: update the window (a second worker may have won the
-	 * same number meanwhile) and follow a NAT mapping change (RFC 3948 §3.5,
-	 * RFC 7296 §2.23 only trusts authenticated packets for this). */
-	bool moved = false;
-	pthread_spin_lock(&sa->replay_lock);
-	fresh = sl_replay_check(&sa->replay, seq);
-	if (fresh) {
-		sl_replay_update(&sa->replay, seq);
-		if (encap == SL_ENCAP_UDP && from && !sl_endpoint_eq(from, &sa->remote)) {
-			sa->remote = *from;
-			moved = true;
-		}
-	}
-	pthread_spin_unlock(&sa->replay_lock);
-	if (!fresh) {
-		atomic_fetch_add_explicit(&sa->drops_replay, 1, memory_order_relaxed);
+	/* Authenticated: record it in the window, which refuses it when a
+	 * second worker recorded the same number meanwhile (§3.4.3: update
+	 * only after the ICV), then follow a NAT mapping change. */
+	if (!sl_replay_update(&sa->replay, seq)) {
+		SL_CNT_INC(me->drops_replay);
 		return SL_DROP_REPLAY;
 	}
-	if (moved && w->sink && w->sink->event) {
+	if (encap == SL_ENCAP_UDP && from && follow_peer(sa, me, from) && w->sink && w->sink->event) {
 		sl_event_t ev = { .type = SL_EV_PEER_MOVED, .spi = sa->spi, .dir = SL_DIR_IN,
 				  .reqid = sa->reqid, .from = *from };
 		w->sink->event(w->sink->ctx, &ev);
@@ -80,13 +90,13 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 	uint8_t padlen = payload[plen - 2];
 	uint8_t nh = payload[plen - 1];
 	if ((size_t)padlen + 2 > plen) {
-		atomic_fetch_add_explicit(&sa->drops_padding, 1, memory_order_relaxed);
+		SL_CNT_INC(me->drops_padding);
 		return SL_DROP_PADDING;
 	}
 	size_t body = plen - 2 - padlen;
 	for (size_t i = 0; i < padlen; i++) {
 		if (payload[body + i] != (uint8_t)(i + 1)) {
-			atomic_fetch_add_explicit(&sa->drops_padding, 1, memory_order_relaxed);
+			SL_CNT_INC(me->drops_padding);
 			return SL_DROP_PADDING;
 		}
 	}
@@ -96,7 +106,7 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 		return SL_OK;
 	}
 	if (nh != IPPROTO_IPIP && nh != IPPROTO_IPV6) {
-		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		SL_CNT_INC(me->drops_malformed);
 		return SL_DROP_MALFORMED;
 	}
 	sl_flow_t f;
@@ -109,7 +119,7 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 			ok = sl_selector_match(&sa->sels[i], &f, true);
 	}
 	if (!ok) {
-		atomic_fetch_add_explicit(&sa->drops_malformed, 1, memory_order_relaxed);
+		SL_CNT_INC(me->drops_malformed);
 		return SL_DROP_MALFORMED;
 	}
 	if (!sl_esp_account(w, sa, (size_t)ilen))

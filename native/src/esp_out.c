@@ -11,6 +11,41 @@ static void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Reserve a fresh run of sequence numbers for this worker (sa.h): one
+ * compare-and-swap per run.  false when the SA has none left (§3.3.3: the
+ * counter must never cycle; the SA is used up instead). */
+static bool reserve(sl_sa_t *sa, sl_sa_worker_t *me)
+{
+	uint64_t r = atomic_load_explicit(&sa->seq_res, memory_order_relaxed);
+	for (;;) {
+		if (r >= sa->seq_max)
+			return false;
+		uint64_t last = sa->seq_max - r > sa->seq_chunk ? r + sa->seq_chunk : sa->seq_max;
+		if (atomic_compare_exchange_weak_explicit(&sa->seq_res, &r, last, memory_order_relaxed,
+							  memory_order_relaxed)) {
+			me->seq_next = r + 1;
+			me->seq_left = last - r;
+			return true;
+		}
+	}
+}
+
+/* The next sequence number this worker sends, 0 when the SA ran out. */
+static uint64_t next_seq(sl_sa_t *sa, sl_sa_worker_t *me)
+{
+	/* A run left behind by the others (this worker quiet while another
+	 * sends) would reach the peer below its window: abandon it. */
+	uint64_t res = atomic_load_explicit(&sa->seq_res, memory_order_relaxed);
+	if ((me->seq_left == 0 || res - me->seq_next >= SL_SEQ_STALE) && !reserve(sa, me) &&
+	    me->seq_left == 0)
+		return 0; /* nothing reserved and nothing left to reserve */
+	me->seq_left--;
+	uint64_t seq = me->seq_next++; /* may wrap after UINT64_MAX: seq_left is 0 then */
+	/* Increasing per worker: the status reads the maximum over workers. */
+	atomic_store_explicit(&me->seq_sent, seq, memory_order_relaxed);
+	return seq;
+}
+
 sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap,
 		       size_t inner_len, uint8_t nh, uint8_t **esp, size_t *esp_len)
 {
@@ -25,10 +60,10 @@ sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap
 	if (!sl_esp_account(w, sa, inner_len))
 		return SL_DROP_DEAD;
 
-	/* §3.3.3: the counter must never cycle; the SA is used up instead. */
-	uint64_t seq = atomic_fetch_add_explicit(&sa->seq_out, 1, memory_order_relaxed) + 1;
-	if (seq > sa->seq_max || seq == 0) {
-		atomic_store_explicit(&sa->seq_out, sa->seq_max, memory_order_relaxed);
+	/* §3.3.3: strictly increasing, never reused; the counter must never
+	 * cycle, the SA is used up instead. */
+	uint64_t seq = next_seq(sa, sl_esp_mine(w, sa));
+	if (seq == 0) {
 		sl_esp_kill(w, sa);
 		return SL_DROP_DEAD;
 	}

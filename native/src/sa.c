@@ -1,4 +1,4 @@
-/* sa.c - SA creation (crypto contexts, replay window) and destruction. */
+/* sa.c - SA creation (crypto contexts, replay window, per-worker blocks), destruction, readers. */
 #include "sa.h"
 
 #include <netinet/in.h>
@@ -29,11 +29,19 @@ sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
 		snprintf(err, errlen, "SPI %u is reserved", spec->spi);
 		return NULL;
 	}
-	sl_sa_t *sa = calloc(1, sizeof(*sa));
+	/* One allocation: the SA and its per-worker blocks, cache-line aligned
+	 * so no block shares a line with another worker's or the SA's own. */
+	size_t size = (sizeof(sl_sa_t) + (size_t)nctx * sizeof(sl_sa_worker_t) + 63) & ~(size_t)63;
+	sl_sa_t *sa = aligned_alloc(64, size);
 	if (!sa) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	memset(sa, 0, size);
+	sa->alloc_size = size;
+	sa->nworkers = nctx;
+	sa->seq_chunk = SL_SEQ_SPAN / (uint32_t)nctx ? SL_SEQ_SPAN / (uint32_t)nctx : 1;
+	atomic_init(&sa->remote_gen, 1); /* the workers' copies start at 0: stale */
 	sa->spi = spec->spi;
 	sa->dir = spec->dir;
 	sa->encap = spec->encap;
@@ -47,9 +55,10 @@ sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
 	sa->hard_bytes = spec->hard_bytes;
 	sa->soft_packets = spec->soft_packets;
 	sa->hard_packets = spec->hard_packets;
+	sa->limited = spec->soft_bytes || spec->hard_bytes || spec->soft_packets || spec->hard_packets;
 	sa->seq_max = spec->esn ? UINT64_MAX : UINT32_MAX;
 	sa->seq_warn = sa->seq_max - SL_SEQ_OVERFLOW_MARGIN;
-	pthread_spin_init(&sa->replay_lock, PTHREAD_PROCESS_PRIVATE);
+	pthread_spin_init(&sa->remote_lock, PTHREAD_PROCESS_PRIVATE);
 	if (sl_replay_init(&sa->replay, spec->dir == SL_DIR_IN ? spec->replay_window : 0) != 0) {
 		snprintf(err, errlen, "bad replay window %u (max %u)", spec->replay_window,
 			 SL_REPLAY_MAX_WINDOW);
@@ -119,8 +128,8 @@ void sl_sa_free(sl_sa_t *sa)
 		sl_crypto_free(sa->ctx[i]);
 	sl_replay_free(&sa->replay);
 	free(sa->sels);
-	pthread_spin_destroy(&sa->replay_lock);
-	sl_wipe(sa, sizeof(*sa));
+	pthread_spin_destroy(&sa->remote_lock);
+	sl_wipe(sa, sa->alloc_size);
 	free(sa);
 }
 
@@ -151,9 +160,10 @@ int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)
 		if (sa->encap == SL_ENCAP_NONE && ss.ss_family == AF_INET6)
 			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
 	}
-	pthread_spin_lock(&sa->replay_lock);
+	pthread_spin_lock(&sa->remote_lock);
 	sa->remote = *remote;
-	pthread_spin_unlock(&sa->replay_lock);
+	atomic_fetch_add(&sa->remote_gen, 1);
+	pthread_spin_unlock(&sa->remote_lock);
 	if (len) {
 		int spare = (atomic_load(&sa->cur_dest) & 1) ^ 1;
 		sa->dests[spare].ss = ss;
@@ -165,10 +175,36 @@ int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)
 
 uint64_t sl_sa_seq(sl_sa_t *sa)
 {
-	if (sa->dir == SL_DIR_OUT)
-		return atomic_load_explicit(&sa->seq_out, memory_order_relaxed);
-	pthread_spin_lock(&sa->replay_lock);
-	uint64_t t = sa->replay.top;
-	pthread_spin_unlock(&sa->replay_lock);
-	return t;
+	if (sa->dir != SL_DIR_OUT)
+		return sl_replay_top(&sa->replay);
+	uint64_t top = 0;
+	for (int i = 0; i < sa->nworkers; i++) {
+		uint64_t s = SL_CNT_GET(sa->w[i].seq_sent);
+		if (s > top)
+			top = s;
+	}
+	return top;
+}
+
+sl_sa_counts_t sl_sa_counts(const sl_sa_t *sa)
+{
+	sl_sa_counts_t c = { 0 };
+	for (int i = 0; i < sa->nworkers; i++) {
+		const sl_sa_worker_t *w = &sa->w[i];
+		c.packets += SL_CNT_GET(w->packets);
+		c.bytes += SL_CNT_GET(w->bytes);
+		c.drops_replay += SL_CNT_GET(w->drops_replay);
+		c.drops_icv += SL_CNT_GET(w->drops_icv);
+		c.drops_malformed += SL_CNT_GET(w->drops_malformed);
+		c.drops_padding += SL_CNT_GET(w->drops_padding);
+	}
+	return c;
+}
+
+sl_endpoint_t sl_sa_remote(sl_sa_t *sa)
+{
+	pthread_spin_lock(&sa->remote_lock);
+	sl_endpoint_t r = sa->remote;
+	pthread_spin_unlock(&sa->remote_lock);
+	return r;
 }

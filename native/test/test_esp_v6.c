@@ -137,7 +137,7 @@ static void run(uint8_t encap)
 	CHECK(sl_sadb_lookup_out(&db, &f4) == NULL);
 
 	/* Authentic but wrong inside: each dropped as malformed, counted on the SA. */
-	uint64_t mal = atomic_load(&in->drops_malformed);
+	uint64_t mal = sl_sa_counts(in).drops_malformed;
 	uint8_t *esp, *inner;
 	size_t esp_len, ilen;
 	size_t n = ipv6_pkt(orig, 120, 'c', 'a', 0x33); /* source outside 2001:db8:b::/64 */
@@ -154,7 +154,7 @@ static void run(uint8_t encap)
 	memcpy(buf + SL_ESP_HEADROOM, orig, n);
 	CHECK_EQ(sl_esp_encap(&W, out, buf, BUFSZ, n, IPPROTO_IPV6, &esp, &esp_len), SL_OK);
 	CHECK_EQ(sl_esp_decap(&W, &db, encap, esp, esp_len, &from, &inner, &ilen), SL_DROP_MALFORMED);
-	CHECK_EQ(atomic_load(&in->drops_malformed), mal + 3);
+	CHECK_EQ(sl_sa_counts(in).drops_malformed, mal + 3);
 
 	/* The peer moved (new IPv6 address and port): peer-moved over UDP only. */
 	nevents = 0;
@@ -174,7 +174,7 @@ static void run(uint8_t encap)
 	} else {
 		CHECK_EQ(nevents, 0);
 	}
-	CHECK_EQ(atomic_load(&in->packets), good);
+	CHECK_EQ(sl_sa_counts(in).packets, good);
 	sl_sadb_destroy(&db);
 }
 

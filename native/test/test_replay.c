@@ -2,6 +2,7 @@
 #include "engine_check.h"
 #include "replay.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 /* What the engine does per packet: infer, check, (authenticate), update. */
@@ -10,7 +11,8 @@ static int accept_seq(sl_replay_t *r, bool esn, uint32_t lo, uint64_t *full)
 	uint64_t seq;
 	if (!sl_replay_infer(r, esn, lo, &seq) || !sl_replay_check(r, seq))
 		return 0;
-	sl_replay_update(r, seq);
+	if (!sl_replay_update(r, seq))
+		return 0;
 	if (full)
 		*full = seq;
 	return 1;
@@ -128,8 +130,49 @@ static void window_sizes(void)
 	sl_replay_free(&r);
 }
 
+/* Two workers receive every number of one SA (a duplicating network, the
+ * second one with neighbours swapped): without a lock each number must be
+ * accepted exactly once, the window's compare-and-swap deciding the races
+ * between check and update. */
+#define RACE_N (1u << 20)
+static sl_replay_t race_r;
+static atomic_uchar race_acc[RACE_N + 1];
+
+static void *race_worker(void *arg)
+{
+	int idx = (int)(intptr_t)arg;
+	for (uint32_t k = 1; k <= RACE_N; k++) {
+		uint32_t s = idx && (k ^ 1) >= 1 && (k ^ 1) <= RACE_N ? k ^ 1 : k;
+		uint64_t seq;
+		if (sl_replay_infer(&race_r, false, s, &seq) && sl_replay_check(&race_r, seq) &&
+		    sl_replay_update(&race_r, seq))
+			atomic_fetch_add_explicit(&race_acc[s], 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+static void two_workers(uint32_t w)
+{
+	CHECK_EQ(sl_replay_init(&race_r, w), 0);
+	for (uint32_t i = 0; i <= RACE_N; i++)
+		atomic_store(&race_acc[i], 0);
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, race_worker, (void *)(intptr_t)i);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	uint32_t once = 0;
+	for (uint32_t i = 1; i <= RACE_N; i++)
+		once += atomic_load(&race_acc[i]) == 1;
+	CHECK_EQ(once, RACE_N);
+	CHECK_EQ(sl_replay_top(&race_r), RACE_N);
+	sl_replay_free(&race_r);
+}
+
 int main(void)
 {
+	two_workers(64);
+	two_workers(1024);
 	uint32_t sizes[] = { 32, 64, 100, 1024, 4096, SL_REPLAY_MAX_WINDOW };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		in_order_and_dups(sizes[i]);

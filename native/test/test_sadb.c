@@ -165,7 +165,7 @@ static void *reader(void *arg)
 				    d->len != sizeof(*sin) || sin->sin_family != AF_INET ||
 				    ntohs(sin->sin_port) < 4500 || ntohs(sin->sin_port) > 4506)
 					atomic_fetch_add(&inconsistent, 1);
-				atomic_fetch_add_explicit(&sa->packets, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&sa->w[0].packets, 1, memory_order_relaxed);
 				atomic_fetch_add(&found, 1);
 			}
 			sl_sa_t *in = sl_sadb_lookup_in(&cdb, 0x1fff);
