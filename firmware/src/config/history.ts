@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isoTime } from '../base/iso-time.ts';
 
 /** How many configurations the store keeps. */
 export const HISTORY_KEEP = 5;
@@ -152,7 +153,7 @@ export class ConfigHistory {
     mkdirSync(tmp, { mode: 0o700 });
     writeFileSync(join(tmp, 'sitelink.conf'), config, { mode: 0o600 });
     if (secrets !== null) writeFileSync(join(tmp, 'secrets.conf'), secrets, { mode: 0o600 });
-    const meta: Meta = { seq, saved: now.toISOString(), sha256, source, secretsFile: secrets !== null ? files.secrets : null };
+    const meta: Meta = { seq, saved: isoTime(now), sha256, source, secretsFile: secrets !== null ? files.secrets : null };
     writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(meta)}\n`, { mode: 0o600 });
     renameSync(tmp, join(this.dir, String(seq)));
     const keepAlso = this.pending()?.revertTo;

@@ -14,6 +14,7 @@ import { ConfigHistory, historyDirFor, type HistorySource } from '../config/hist
 import type { SitelinkConfig } from '../config/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
 import type { ConfirmPending, HistoryResult, ReloadResult } from '../control/protocol.ts';
+import { isoTime } from '../base/iso-time.ts';
 
 /** Bounds of the confirm window: long enough to check a tunnel, short enough to matter. */
 export const CONFIRM_MIN_SECONDS = 5;
@@ -154,7 +155,7 @@ export class CommitConfirm {
     }
     // A second --confirm inside the window keeps the original config as the way back.
     const revertTo = before?.revertTo ?? running!.seq;
-    const deadline = new Date(this.#now() + confirmSeconds * 1000).toISOString();
+    const deadline = isoTime(this.#now() + confirmSeconds * 1000);
     this.close();
     this.history.setPending({ seq: seq ?? revertTo, revertTo, deadline });
     this.#timer = setTimeout(() => void this.#serial(() => this.#revert()), confirmSeconds * 1000);

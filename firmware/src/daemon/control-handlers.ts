@@ -22,6 +22,7 @@ import { groupName } from '../ike/exchange/proposal-names.ts';
 import { protocolName } from '../base/protocols.ts';
 import type { Action } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
+import { isoTime } from '../base/iso-time.ts';
 
 export interface DaemonState {
   node: IkeNodes;
@@ -72,7 +73,7 @@ export function statusOf(d: DaemonState): StatusResult {
     pid: process.pid,
     uptimeSeconds: Math.floor((Date.now() - d.started) / 1000),
     configFile: d.configFile,
-    configLoaded: d.configLoaded.toISOString(),
+    configLoaded: isoTime(d.configLoaded),
     peers,
     ...(pending ? { confirmPending: pending } : {}),
     process: processInfo(),

@@ -5,6 +5,7 @@
 import type { ExchangeStep, FailureRecord } from '../log/failure-record.ts';
 import type { LogEvent } from '../log/negotiation-log.ts';
 import type { FailureDetail } from '../ike/exchange/types.ts';
+import { isoTime } from '../base/iso-time.ts';
 
 const KEEP_STEPS = 16;
 const V2_STEPS = /^(IKE_SA_INIT|IKE_AUTH|CREATE_CHILD_SA|INFORMATIONAL)$/;
@@ -49,5 +50,5 @@ export class StepTrail {
 
 export function failureRecord(peer: string, phase: 'main' | 'quick', detail: FailureDetail, steps: ExchangeStep[], now: Date): FailureRecord {
   const { code, ...rest } = detail;
-  return { ...rest, peer, phase, reason: code, time: now.toISOString(), exchange: steps };
+  return { ...rest, peer, phase, reason: code, time: isoTime(now), exchange: steps };
 }

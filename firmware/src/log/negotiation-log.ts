@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { LogLimiter, type DropTag, type LimitSummary } from './rate-limit.ts';
 import { redactor as defaultRedactor, type Redactor } from './redact.ts';
 import { SyslogSink, type Severity, type SyslogOptions } from './syslog.ts';
+import { isoTime } from '../base/iso-time.ts';
 
 export type { DropTag } from './rate-limit.ts';
 
@@ -169,7 +170,7 @@ export class NegotiationLog {
   #write(ev: LogEvent, level: Severity): LogEntry {
     const safe = this.#redactor.redact({ ...ev, level }) as LogEvent & { level: Severity };
     const entry: LogEntry = {
-      time: this.#now().toISOString(),
+      time: isoTime(this.#now()),
       level,
       ...(safe.peer !== undefined ? { peer: safe.peer } : {}),
       phase: safe.phase,

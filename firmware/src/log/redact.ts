@@ -9,6 +9,7 @@
  * Raw binary (Buffer/Uint8Array) is never rendered: only its length.
  */
 import { Secret } from '../base/secret.ts';
+import { isoTime } from '../base/iso-time.ts';
 
 export const REDACTED = '<redacted>';
 
@@ -64,7 +65,7 @@ export class Redactor {
     if (typeof v === 'bigint') return v.toString();
     if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? undefined : v;
     if (v instanceof Uint8Array) return `<${v.length} bytes>`;
-    if (v instanceof Date) return v.toISOString();
+    if (v instanceof Date) return isoTime(v);
     if (w.path.has(v)) return CYCLE;
     if (--w.budget < 0) return TRUNCATED;
     w.path.add(v);

@@ -19,6 +19,7 @@ import type { CertFields } from './x509-fields.ts';
 import { sameDn } from './distinguished-name.ts';
 import { normaliseSerial, parseCrl, verifyCrlSignature } from './crl.ts';
 import type { Crl } from './crl.ts';
+import { isoTime } from '../../base/iso-time.ts';
 
 export type CrlLevel = 0 | 1 | 2;
 
@@ -78,8 +79,8 @@ function validityProblem(cert: X509Certificate, now: Date): string | null {
   const from = new Date(cert.validFrom);
   const to = new Date(cert.validTo);
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return 'unreadable validity dates';
-  if (now < from) return `not valid before ${from.toISOString()}`;
-  if (now > to) return `expired ${to.toISOString()}`;
+  if (now < from) return `not valid before ${isoTime(from)}`;
+  if (now > to) return `expired ${isoTime(to)}`;
   return null;
 }
 
