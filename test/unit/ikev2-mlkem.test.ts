@@ -185,10 +185,13 @@ t.test('x25519 + ML-KEM-768 behind a NAT: IKE_INTERMEDIATE, fragmented KE, keys 
   t.match(h.logs.B.join('\n'), /additional key exchange 1 \(mlkem768\) done, keys updated/);
   t.equal(h.a.status()[0]!.proposal, 'aes256gcm16-prfsha256-curve25519-ke1_mlkem768');
   t.equal(h.b.status()[0]!.proposal, 'aes256gcm16-prfsha256-curve25519-ke1_mlkem768');
-  // The IKE SA and the child SA rekey afterwards (the rekey offers no ADDKE: IKE_FOLLOWUP_KE is not implemented).
+  // The IKE SA and the child SA rekey afterwards on their timers; the IKE SA with ML-KEM again
+  // (IKE_FOLLOWUP_KE, RFC 9370 §2.2.2: ikev2-followup-ke.test.ts).
   h.advance(28800 * 1000 * 0.91);
   t.same(h.failed, { A: [], B: [] });
   t.equal(h.a.status().filter((s) => s.state === 'ESTABLISHED').length, 1);
+  t.ok(exchangesOf(h).includes(ExchangeType.IKE_FOLLOWUP_KE), 'the rekey ran an IKE_FOLLOWUP_KE');
+  t.equal(h.a.status()[0]!.proposal, 'aes256gcm16-prfsha256-curve25519-ke1_mlkem768', 'the rekeyed SA has ML-KEM too');
 });
 
 t.test('two additional key exchanges (ke1_mlkem768, ke2_mlkem1024) run in ADDKE order', async (t) => {
@@ -251,16 +254,14 @@ t.test("the agreed ML-KEM is the responder's preference among the initiator's al
   t.equal(h.b.status()[0]!.proposal, 'aes256gcm16-prfsha256-curve25519-ke1_mlkem1024');
 });
 
-t.test('an IKE SA rekey agrees no additional key exchange: offers without ADDKE, accepts a peer offer only where NONE is allowed', async (t) => {
+t.test('an IKE SA rekey offers the ADDKE transforms too (RFC 9370 §2.2.4) and takes a required one', async (t) => {
   const m: IkeMethod = { encryption: 'aes256gcm16', integrity: 'sha256', dhGroup: 31, addKe: [{ slot: 1, ids: [36] }] };
   const peer = { ikeMethods: [m], allowWeak: false } as unknown as PeerPolicy;
-  const rekeyOffer = ikeOffer([m], Buffer.alloc(8, 1), false);
-  t.notOk(rekeyOffer[0]!.transforms.some((x) => x.type >= 6), 'the rekey offer has no ADDKE transform');
-  const withNone = [{ ...rekeyOffer[0]!, transforms: [...rekeyOffer[0]!.transforms, { type: 6, id: 36 }, { type: 6, id: 0 }] }];
-  t.same(chooseIke(peer, withNone, false)?.proposal.transforms.filter((x) => x.type === 6), [{ type: 6, id: 0 }], 'answered NONE');
-  const required = [{ ...rekeyOffer[0]!, transforms: [...rekeyOffer[0]!.transforms, { type: 6, id: 36 }] }];
-  t.equal(chooseIke(peer, required, false), null, 'IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) is not implemented: refused');
-  t.ok(chooseIke(peer, required, true), 'in IKE_SA_INIT the same offer is taken');
+  const rekeyOffer = ikeOffer([m], Buffer.alloc(8, 1));
+  t.same(rekeyOffer[0]!.transforms.filter((x) => x.type >= 6), [{ type: 6, id: 36 }], 'the rekey offer carries ADDKE1');
+  t.same(chooseIke(peer, rekeyOffer)?.proposal.transforms.filter((x) => x.type === 6), [{ type: 6, id: 36 }], 'and the responder takes it');
+  const classical = [{ ...rekeyOffer[0]!, transforms: rekeyOffer[0]!.transforms.filter((x) => x.type < 6) }];
+  t.equal(chooseIke(peer, classical), null, 'a rekey without the required ML-KEM is refused');
 });
 
 t.test('a lost IKE_INTERMEDIATE response: the retransmitted request is answered from the cache (§2.1), under the old keys', async (t) => {

@@ -5,6 +5,10 @@
 //   {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)
 //   KEYMAT     = prf+(SK_d, [g^ir (new) |] Ni | Nr)                                  (§2.17)
 //   rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)               (§2.18)
+// With RFC 9370 additional key exchanges in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4), their
+// shared secrets SK(1)..SK(n) follow the nonces, g^ir (new) being SK(0):
+//   SKEYSEED = prf(SK_d (old), SK(0) | Ni | Nr | SK(1) | ... | SK(n))
+//   KEYMAT   = prf+(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n))
 // Only HMAC PRFs are offered, whose key may be any length, so Ni | Nr is the
 // key as is (§2.14's halving applies to fixed-key PRFs such as AES-XCBC).
 // Intermediate values are wiped; callers wipe what they receive when the SA dies.
@@ -40,9 +44,16 @@ export function skeyseed(prf: PrfAlgorithm, ni: Uint8Array, nr: Uint8Array, gir:
   }
 }
 
-/** §2.18: SKEYSEED of a rekeyed IKE SA, with the old SA's PRF and SK_d. */
-export function rekeySkeyseed(oldPrf: PrfAlgorithm, oldSkD: Uint8Array, girNew: Uint8Array, ni: Uint8Array, nr: Uint8Array): Buffer {
-  return oldPrf.prf(oldSkD, girNew, ni, nr);
+/** §2.18: SKEYSEED of a rekeyed IKE SA, with the old SA's PRF and SK_d; `followups`: SK(1)..SK(n) (RFC 9370 §2.2.4). */
+export function rekeySkeyseed(
+  oldPrf: PrfAlgorithm,
+  oldSkD: Uint8Array,
+  girNew: Uint8Array,
+  ni: Uint8Array,
+  nr: Uint8Array,
+  ...followups: Uint8Array[]
+): Buffer {
+  return oldPrf.prf(oldSkD, girNew, ni, nr, ...followups);
 }
 
 export interface IkeSaKeys {
@@ -111,9 +122,11 @@ export function deriveChildKeys(
   nr: Uint8Array,
   lengths: EspKeyLengths,
   girNew?: Uint8Array,
+  followups: readonly Uint8Array[] = [],
 ): ChildKeys {
   const one = lengths.encKey + lengths.salt + lengths.integKey;
-  const seed = Buffer.concat(girNew ? [girNew, ni, nr] : [ni, nr]);
+  // RFC 9370 §2.2.4: SK(1)..SK(n) of the IKE_FOLLOWUP_KE exchanges after the nonces.
+  const seed = Buffer.concat([...(girNew ? [girNew, ni, nr] : [ni, nr]), ...followups]);
   const km = prfPlus(prf, skD, seed, 2 * one);
   try {
     return {

@@ -25,6 +25,8 @@ export function nextDeadlineV2(sa: IkeSaV2): number {
     soon(c.expiresAt);
     if (!c.rekeying) soon(c.rekeyAt);
   }
+  // RFC 9370 §2.2.2: a peer's CREATE_CHILD_SA whose IKE_FOLLOWUP_KE does not come is dropped.
+  for (const f of sa.followups ?? []) soon(f.expiresAt);
   const dpd = sa.peer.dpd;
   if (dpd && !sa.pending) soon(sa.lastHeard + dpd.delaySeconds * 1000);
   if (sa.role === 'initiator' && !sa.rekeying) soon(sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN);

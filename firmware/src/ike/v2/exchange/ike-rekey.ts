@@ -11,6 +11,12 @@
 // rekey request for an SA being deleted or already replaced gets
 // TEMPORARY_FAILURE (node.ts); an INVALID_KE_PAYLOAD answer is retried once
 // with the group the peer names.
+// RFC 9370 §2.2.4: the rekey offers the method's ADDKE transforms too (e.g. ML-KEM);
+// when they are agreed the CREATE_CHILD_SA response carries an ADDITIONAL_KEY_EXCHANGE
+// link, the additional key exchanges run in IKE_FOLLOWUP_KE (followup-ke.ts), and the
+// new SA exists only after the last one, with
+//   SKEYSEED = prf(SK_d (old), SK(0) | Ni | Nr | SK(1) | ... | SK(n)).
+// Until then the old SA carries on; a failed or abandoned follow-up leaves it in place.
 
 import { dhGroupById, DhError } from '../../crypto/dh.ts';
 import { wipe } from '../../crypto/secret.ts';
@@ -25,8 +31,21 @@ import type { V2Context } from './context.ts';
 import { deleteIke } from './informational.ts';
 import { request, respond } from './messages.ts';
 import { acceptIkeAnswer, chooseIke, ikeOffer, suiteOf, usableIkeMethods } from './proposals.ts';
+import { chosenAddKe } from './addke-proposals.ts';
+import {
+  awaitFollowups,
+  followupLink,
+  followupRoom,
+  linkNotify,
+  LOST_COLLISION,
+  newLink,
+  ourRekeyInFlight,
+  sendFollowup,
+  settleIkeCollision,
+  wipeFollowup,
+} from './followup-ke.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
-import type { IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
+import type { FollowupKe, IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
 
 /** The new IKE SA, inheriting addresses, NAT state and child SAs from `old`. */
 function successor(
@@ -38,11 +57,12 @@ function successor(
   suite: IkeSuite,
   ni: Buffer,
   nr: Buffer,
-  gir: Buffer,
+  secrets: Buffer[],
 ): IkeSaV2 {
-  const seed = rekeySkeyseed(old.suite!.prf, old.keys!.d, gir, ni, nr);
+  // secrets: g^ir (new), then the IKE_FOLLOWUP_KE ones (RFC 9370 §2.2.4).
+  const seed = rekeySkeyseed(old.suite!.prf, old.keys!.d, secrets[0]!, ni, nr, ...secrets.slice(1));
   const keys = deriveIkeSaKeys({ prf: suite.prf, encr: suite.encr, integ: suite.integ, skeyseed: seed, ni, nr, spiI, spiR });
-  wipe(seed, gir);
+  wipe(seed, ...secrets);
   const now = ctx.env.now();
   const sa: IkeSaV2 = {
     ...old,
@@ -96,7 +116,7 @@ export function rekeyIke(ctx: V2Context, sa: IkeSaV2, group?: number): void {
     const methods = usableIkeMethods(sa.peer);
     // Offer the current suite first so the DH group of our KE is the likely choice
     // (after INVALID_KE_PAYLOAD, the methods of the group the peer named).
-    // The rekey agrees no additional key exchange (ikeTransforms): compare without the "-ke<n>_" part.
+    // The current suite's name carries the agreed "-ke<n>_" part; the methods' base names do not.
     const base = sa.suite!.name.replace(/-ke[1-7]_.*$/, '');
     const current = group === undefined ? methods.filter((m) => suiteOf(m).name === base) : methods.filter((m) => m.dhGroup === group);
     const ordered = [...current, ...methods.filter((m) => !current.includes(m))];
@@ -106,7 +126,7 @@ export function rekeyIke(ctx: V2Context, sa: IkeSaV2, group?: number): void {
     const keGroup = ordered[0]!.dhGroup;
     const dh = dhGroupById(keGroup)!.generate(ctx.env.random);
     const inner: Payload[] = [
-      { type: PayloadType.SA, proposals: ikeOffer(ordered, spi, false) },
+      { type: PayloadType.SA, proposals: ikeOffer(ordered, spi) },
       { type: PayloadType.NONCE, data: nonce },
       { type: PayloadType.KE, group: keGroup, data: dh.publicKey },
     ];
@@ -127,8 +147,11 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
   const ni = firstOfType(inner, PayloadType.NONCE);
   const ke = firstOfType(inner, PayloadType.KE);
   if (!ni || !ke) return refuse(NotifyType.INVALID_SYNTAX, 'IKE SA rekey without Nonce or KE');
-  const choice = chooseIke(sa.peer, saP.proposals.filter((p) => p.spi.length === 8), false);
+  const choice = chooseIke(sa.peer, saP.proposals.filter((p) => p.spi.length === 8));
   if (!choice) return refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal for the new IKE SA');
+  const addKe = chosenAddKe(choice.proposal.transforms);
+  if (addKe.length > 0 && !followupRoom(sa))
+    return refuse(NotifyType.TEMPORARY_FAILURE, 'too many CREATE_CHILD_SAs waiting for their IKE_FOLLOWUP_KE exchanges');
   if (ke.group !== choice.method.dhGroup)
     return refuse(
       NotifyType.INVALID_KE_PAYLOAD,
@@ -145,17 +168,46 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
   }
   const spiR = ctx.env.random(8);
   const nr = ctx.env.random(NONCE_LENGTH);
+  const link = addKe.length > 0 ? newLink(ctx) : null;
   respond(ctx, sa, ExchangeType.CREATE_CHILD_SA, m.header.messageId, [
     { type: PayloadType.SA, proposals: [{ ...choice.proposal, protocol: ProtocolId.IKE, spi: spiR }] },
     { type: PayloadType.NONCE, data: nr },
     { type: PayloadType.KE, group: ke.group, data: dh.publicKey },
+    ...(link ? [linkNotify(link)] : []),
   ]);
   const peerNonce = Buffer.from(ni.data);
-  const ours = sa.pending?.purpose.kind === 'rekey-ike';
-  const next = successor(ctx, sa, 'responder', Buffer.from(choice.proposal.spi), spiR, suiteOf(choice.method), peerNonce, nr, gir);
-  // §2.8.2: our own rekey of this SA is in flight; its answer decides which new SA stays.
-  if (ours) (sa.ikeSuccessors ??= []).push({ sa: next, nonces: [peerNonce, nr], mine: false });
-  return next;
+  const spiI = Buffer.from(choice.proposal.spi);
+  const suite = suiteOf(choice.method, choice.proposal.transforms);
+  const create = (secrets: Buffer[]): IkeSaV2 => {
+    // §2.8.2: our own rekey of this SA is in flight; its answer decides which new SA stays.
+    const ours = ourRekeyInFlight(sa);
+    const next = successor(ctx, sa, 'responder', spiI, spiR, suite, peerNonce, nr, secrets);
+    if (ours) (sa.ikeSuccessors ??= []).push({ sa: next, nonces: [peerNonce, nr], mine: false });
+    return next;
+  };
+  if (!link) return create([gir]);
+  // RFC 9370 §2.2.2: the new SA waits for the IKE_FOLLOWUP_KE exchanges; our timers leave the old one alone meanwhile.
+  sa.rekeying = true;
+  const f: FollowupKe = {
+    kind: 'ike',
+    what: 'IKE SA rekey',
+    nonces: [peerNonce, nr],
+    secrets: [gir],
+    pending: addKe,
+    done: [],
+    link,
+    expiresAt: 0,
+    abandoned: false,
+    finish: (secrets) => (sa.state === 'ESTABLISHED' && !sa.replacedBy ? create(secrets) : (wipe(...secrets), null)),
+    abort: (why) => {
+      wipeFollowup(f);
+      // Our timers may rekey the SA again, unless our own rekey goes on (it won the collision).
+      if (why !== LOST_COLLISION && !sa.replacedBy && sa.state === 'ESTABLISHED') sa.rekeying = ourRekeyInFlight(sa);
+      ctx.log('warning', sa, 'main', 'REKEY', `the peer's IKE SA rekey ended before its additional key exchanges: ${why}; the IKE SA stays`);
+    },
+  };
+  awaitFollowups(ctx, sa, f);
+  return null;
 }
 
 /**
@@ -198,7 +250,7 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
   const saP = firstOfType(inner, PayloadType.SA);
   const nr = firstOfType(inner, PayloadType.NONCE);
   const ke = firstOfType(inner, PayloadType.KE);
-  const method = saP ? acceptIkeAnswer(p.methods, saP.proposals, false) : null;
+  const method = saP ? acceptIkeAnswer(p.methods, saP.proposals) : null;
   const spiR = saP?.proposals[0]?.spi;
   if (err?.notifyType === NotifyType.INVALID_KE_PAYLOAD && !p.retried) {
     // §1.3.2 with §1.2: the peer wants another of the groups we offered; once.
@@ -233,7 +285,41 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
     return null;
   }
   const theirNonce = Buffer.from(nr.data);
-  const next = successor(ctx, sa, 'initiator', p.spi, Buffer.from(spiR), suiteOf(method), p.nonce, theirNonce, gir);
-  resolveCollision(ctx, sa, { sa: next, nonces: [p.nonce, theirNonce], mine: true });
-  return next;
+  const transforms = saP!.proposals[0]!.transforms;
+  const suite = suiteOf(method, transforms);
+  const create = (secrets: Buffer[]): IkeSaV2 => {
+    const next = successor(ctx, sa, 'initiator', p.spi, Buffer.from(spiR), suite, p.nonce, theirNonce, secrets);
+    resolveCollision(ctx, sa, { sa: next, nonces: [p.nonce, theirNonce], mine: true });
+    return next;
+  };
+  const addKe = chosenAddKe(transforms);
+  if (addKe.length === 0) return create([gir]);
+  // RFC 9370 §2.2.2: the additional key exchanges run in IKE_FOLLOWUP_KE, tied by the responder's link.
+  const link = followupLink(inner);
+  if (!link) {
+    wipe(gir);
+    const why = 'additional key exchanges agreed without an ADDITIONAL_KEY_EXCHANGE link';
+    ctx.log('warning', sa, 'main', 'REKEY', `IKE SA rekey failed: ${why}; the SA stays until it expires`);
+    return null;
+  }
+  const f: FollowupKe = {
+    kind: 'ike',
+    what: 'IKE SA rekey',
+    nonces: [p.nonce, theirNonce],
+    secrets: [gir],
+    pending: addKe,
+    done: [],
+    link,
+    expiresAt: 0,
+    abandoned: false,
+    finish: (secrets) => (sa.state === 'ESTABLISHED' ? create(secrets) : (wipe(...secrets), null)),
+    abort: (why) => {
+      wipeFollowup(f);
+      // Not retried at once (the SA stays until it expires, as for a refused rekey); a lost collision: the peer's SA replaces it.
+      const level = f.abandoned ? 'info' : 'warning';
+      ctx.log(level, sa, 'main', 'REKEY', `IKE SA rekey ended before its additional key exchanges: ${why}; the IKE SA stays`);
+    },
+  };
+  if (settleIkeCollision(ctx, sa, f)) sendFollowup(ctx, sa, f);
+  return null;
 }

@@ -19,7 +19,8 @@ import type { HeaderFields, Message } from '../wire/message.ts';
 import { notify } from '../wire/notify.ts';
 import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { encodePayloads } from '../wire/payload-chain.ts';
-import { firstOfType, payloadsOfType, type KePayload, type Payload } from '../wire/payloads.ts';
+import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
+import { keProblem } from './followup-ke.ts';
 import { initiateAuth } from './auth.ts';
 import type { V2Context } from './context.ts';
 import { newIntermediate } from './intermediate-state.ts';
@@ -82,14 +83,6 @@ export function continueAfterInit(ctx: V2Context, sa: IkeSaV2): boolean {
     direction: 'out',
   });
   return true;
-}
-
-/** Why a KE payload is not the one of this exchange, or null when it is. */
-function keProblem(ke: KePayload | undefined, id: number, length: number): string | null {
-  if (!ke) return 'no KE payload';
-  if (ke.group !== id) return `KE of method ${addKeMethodName(ke.group)}, negotiated ${addKeMethodName(id)}`;
-  if (ke.data.length !== length) return `${addKeMethodName(id)} KE data is ${ke.data.length} bytes, expected ${length}`;
-  return null;
 }
 
 /**

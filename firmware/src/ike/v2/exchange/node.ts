@@ -48,6 +48,7 @@ import { inKeys, nextQueued, respond, RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, send
 import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
+import { abortFollowups, expireFollowups, handleFollowupResponse, respondFollowup } from './followup-ke.ts';
 import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
 import { ownCopy } from '../../common/own-buffer.ts';
@@ -216,6 +217,8 @@ export class Ikev2Node implements V2Context {
       if (!sa.children.includes(p.old)) p.old.rekeying = false;
     }
     else if (p?.kind === 'create-child') this.releaseSpi(p.spi);
+    // RFC 9370 §2.2.2: SAs still waiting for their additional key exchanges end with this one.
+    abortFollowups(sa, 'the IKE SA is gone');
     if (notifyPeer && sa.keys && (sa.state === 'ESTABLISHED' || sa.state === 'DELETING')) {
       deleteIke(this, sa);
     }
@@ -619,6 +622,16 @@ export class Ikev2Node implements V2Context {
         } else respondCreateChild(this, sa, m, inner);
         return;
       }
+      case ExchangeType.IKE_FOLLOWUP_KE: {
+        // RFC 9370 §2.2.2: only on an established SA (a CREATE_CHILD_SA of it asked for these).
+        if (sa.state !== 'ESTABLISHED') {
+          this.counters.unexpected++;
+          return;
+        }
+        const next = respondFollowup(this, sa, m, inner);
+        if (next) this.#register(next);
+        return;
+      }
       case ExchangeType.INFORMATIONAL:
         if (respondInformational(this, sa, m, inner) === 'delete-ike') this.removeSa(sa, false);
         return;
@@ -653,6 +666,11 @@ export class Ikev2Node implements V2Context {
       case 'create-child':
         handleCreateChildResponse(this, sa, inner, purpose);
         break;
+      case 'followup-ke': {
+        const next = handleFollowupResponse(this, sa, inner, purpose);
+        if (next) this.#register(next);
+        break;
+      }
       case 'delete-child': {
         // The pair may have moved to the IKE SA that replaced this one meanwhile (§1.3.2).
         const home = homeOf(sa, purpose.child);
@@ -703,6 +721,7 @@ export class Ikev2Node implements V2Context {
         sendDatagrams(this, sa, p.datagrams, { kind: 'retransmit', attempt: p.tries, phase: 'main', step: 'RETRANSMIT', message });
       }
       if (sa.state !== 'ESTABLISHED') continue;
+      expireFollowups(this, sa, now);
       for (const c of [...sa.children]) {
         if (now >= c.expiresAt) {
           this.log('info', sa, 'quick', 'EXPIRE', `child SA of ${c.tunnel.name} reached its lifetime`);

@@ -30,10 +30,9 @@ const AEAD: Partial<Record<IkeMethod['encryption'], Transform>> = {
 
 /**
  * The IKEv2 transforms of one configured method, or null when IKEv2 has no
- * such suite here (3DES, DES, MD5). With `addKe` (IKE_SA_INIT) its RFC 9370
- * ADDKE transforms follow; an IKE SA rekey offers the base transforms only
- * (RFC 9370 §2.2.4's IKE_FOLLOWUP_KE is not implemented: the new SA's keys
- * still descend from the old SK_d, which the additional secrets went into).
+ * such suite here (3DES, DES, MD5). With `addKe` its RFC 9370 ADDKE transforms
+ * follow, in IKE_SA_INIT and in an IKE SA rekey alike (there they run in
+ * IKE_FOLLOWUP_KE, RFC 9370 §2.2.2, followup-ke.ts).
  */
 export function ikeTransforms(m: IkeMethod, addKe = true): Transform[] | null {
   const integ = INTEG_OF[m.integrity];
@@ -60,7 +59,7 @@ export function usableIkeMethods(peer: PeerPolicy): IkeMethod[] {
   return peer.ikeMethods.filter((m) => ikeTransforms(m) !== null && (peer.allowWeak || !dhGroupById(m.dhGroup)!.weak));
 }
 
-/** Our IKE SA offer, one proposal per method, numbered from 1 (§3.3.1); `addKe` false for an IKE SA rekey. */
+/** Our IKE SA offer, one proposal per method, numbered from 1 (§3.3.1), with the ADDKE transforms unless `addKe` is false. */
 export function ikeOffer(methods: readonly IkeMethod[], spi: Buffer = Buffer.alloc(0), addKe = true): Proposal[] {
   return methods.map((m, i) => ({ number: i + 1, protocol: ProtocolId.IKE, spi, transforms: ikeTransforms(m, addKe)! }));
 }
@@ -108,8 +107,8 @@ export function chooseIke(peer: PeerPolicy, offered: readonly Proposal[], addKe 
     for (const p of offered) {
       if (p.protocol !== ProtocolId.IKE || (p.spi.length !== 0 && p.spi.length !== 8)) continue;
       if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, ADDKE_TYPES)) continue;
-      // RFC 9370 §2.2.1: one transform per ADDKE type the peer proposed. A rekey (addKe false) agrees
-      // none: only a proposal whose every ADDKE type offers NONE is acceptable then (answered NONE).
+      // RFC 9370 §2.2.1: one transform per ADDKE type the peer proposed. With addKe false none is
+      // agreed: only a proposal whose every ADDKE type offers NONE is acceptable then (answered NONE).
       const extra = chooseAddKe(addKe ? m : { ...m, addKe: [] }, p.transforms);
       if (extra === null) continue;
       return { method: m, proposal: { number: p.number, protocol: ProtocolId.IKE, spi: p.spi, transforms: [...want, ...extra] } };

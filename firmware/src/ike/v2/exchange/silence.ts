@@ -19,6 +19,7 @@ const REQUEST_NAMES: Record<RequestPurpose['kind'], string> = {
   'create-child': 'CREATE_CHILD_SA (a new child SA)',
   'rekey-child': 'CREATE_CHILD_SA (a child SA rekey)',
   'rekey-ike': 'CREATE_CHILD_SA (an IKE SA rekey)',
+  'followup-ke': 'IKE_FOLLOWUP_KE (an additional key exchange of a rekey such as ML-KEM, RFC 9370 §2.2.2; over 1 KB, so fragmented)',
   dpd: 'INFORMATIONAL (liveness check)',
   'delete-child': 'INFORMATIONAL (Delete of a child SA)',
   'delete-ike': 'INFORMATIONAL (Delete of the IKE SA)',

@@ -11,6 +11,7 @@ import { wipeIkeSaKeys } from '../crypto/key-derivation.ts';
 import type { EncrAlgorithm, IntegAlgorithm, PrfAlgorithm } from '../crypto/transforms.ts';
 import type { FragmentAssembly } from '../wire/fragments.ts';
 import type { ChosenAddKe } from './addke-proposals.ts';
+import type { AddKeInitiator } from '../crypto/additional-ke.ts';
 import { wipeIntermediate, type IntermediateState } from './intermediate-state.ts';
 import { wipePpkKeys, type PpkKeys } from '../crypto/ppk.ts';
 import type { Payload, Proposal, TrafficSelector } from '../wire/payloads.ts';
@@ -32,7 +33,7 @@ export interface IkeSuite {
   integ: IntegAlgorithm | undefined;
   prf: PrfAlgorithm;
   group: number;
-  /** RFC 9370 additional key exchanges agreed in IKE_SA_INIT, in the order they run (empty without). */
+  /** RFC 9370 additional key exchanges agreed for this SA (IKE_SA_INIT, or the CREATE_CHILD_SA that rekeyed it), in ADDKE order. */
   addKe: ChosenAddKe[];
   /** Config-style name, e.g. "aes256-sha256-modp2048" or "aes256gcm16-prfsha256-curve25519-ke1_mlkem768". */
   name: string;
@@ -68,6 +69,34 @@ export interface ChildSaV2 {
   successors?: { child: ChildSaV2; nonces: Buffer[]; mine: boolean }[];
 }
 
+/**
+ * RFC 9370 §2.2.2: a CREATE_CHILD_SA that agreed additional key exchanges, whose
+ * SA exists only once every IKE_FOLLOWUP_KE exchange has run (followup-ke.ts).
+ * The initiator keeps it in its pending request, the responder in IkeSaV2.followups.
+ */
+export interface FollowupKe {
+  kind: 'ike' | 'child';
+  /** For logs: "IKE SA rekey", "child SA rekey of lan". */
+  what: string;
+  /** Ni and Nr of the CREATE_CHILD_SA (§2.8.1/§2.8.2 collisions compare them). */
+  nonces: [Buffer, Buffer];
+  /** SK(0) from the CREATE_CHILD_SA's KE, then SK(1)..SK(n) as the exchanges complete (§2.2.4). */
+  secrets: Buffer[];
+  /** Additional key exchanges still to run, next first, and those done. */
+  pending: ChosenAddKe[];
+  done: ChosenAddKe[];
+  /** The ADDITIONAL_KEY_EXCHANGE data the next request carries (the responder's blob). */
+  link: Buffer;
+  /** Responder: the state goes when the next request is not in by then. */
+  expiresAt: number;
+  /** Initiator: lost a collision (§2.8.2): the remaining exchanges do not run. */
+  abandoned: boolean;
+  /** Every secret is in: creates the SA (an IKE SA the node must register, or null). Wipes the secrets. */
+  finish(secrets: Buffer[]): IkeSaV2 | null;
+  /** Ends without the SA (the old one stays); releases what finish would have used. */
+  abort(why: string): void;
+}
+
 /** What a request we sent was for, so its response goes to the right handler. */
 export type RequestPurpose =
   | { kind: 'sa-init' }
@@ -76,6 +105,7 @@ export type RequestPurpose =
   | { kind: 'create-child'; tunnel: TunnelPolicy; spi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
   | { kind: 'rekey-child'; old: ChildSaV2; newSpi: number; nonce: Buffer; dh: DhKeyPair | null; offered: Proposal[] }
   | { kind: 'rekey-ike'; spi: Buffer; nonce: Buffer; dh: DhKeyPair; methods: IkeMethod[]; retried?: boolean }
+  | { kind: 'followup-ke'; f: FollowupKe; ke: AddKeInitiator }
   | { kind: 'dpd' }
   | { kind: 'delete-child'; child: ChildSaV2 }
   | { kind: 'delete-ike' };
@@ -152,6 +182,8 @@ export interface IkeSaV2 {
   intermediate?: IntermediateState | null;
   /** How each side authenticated, for status: e.g. "rsa-pss-sha256/ecdsa-sha256 +ppk". */
   authName: string;
+  /** Responder: CREATE_CHILD_SAs of the peer waiting for their IKE_FOLLOWUP_KE exchanges (RFC 9370 §2.2.2; bounded). */
+  followups?: FollowupKe[];
   /** The IKE SA that replaced this one (its child SAs live there now). */
   replacedBy?: IkeSaV2;
   /** §2.8.2: IKE SAs created by rekeying this one, with their exchange's nonces and whether we started it. */
@@ -177,6 +209,12 @@ export function wipeIkeSa(sa: IkeSaV2): void {
   sa.ppkKeys = null;
   if (sa.intermediate) wipeIntermediate(sa.intermediate);
   sa.intermediate = null;
+  for (const f of sa.followups ?? []) wipe(...f.secrets);
+  sa.followups = [];
+  if (sa.pending?.purpose.kind === 'followup-ke') {
+    wipe(...sa.pending.purpose.f.secrets);
+    sa.pending.purpose.ke.wipe();
+  }
   sa.assembly?.parts.clear();
   sa.assembly = null;
   sa.state = 'DEAD';

@@ -10,13 +10,14 @@ export { CertEncoding, EncrId, GENERIC_HEADER_LENGTH, HEADER_LENGTH } from '../.
 /** RFC 7296 §3.1: Major Version 2, Minor Version 0. */
 export const IKEV2_VERSION = 0x20;
 
-/** RFC 7296 §3.1 Exchange Type; RFC 9242 IKE_INTERMEDIATE. */
+/** RFC 7296 §3.1 Exchange Type; RFC 9242 IKE_INTERMEDIATE; RFC 9370 §2.2.2 IKE_FOLLOWUP_KE. */
 export const ExchangeType = {
   IKE_SA_INIT: 34,
   IKE_AUTH: 35,
   CREATE_CHILD_SA: 36,
   INFORMATIONAL: 37,
   IKE_INTERMEDIATE: 43,
+  IKE_FOLLOWUP_KE: 44,
 } as const;
 export type ExchangeType = ValueOf<typeof ExchangeType>;
 

@@ -24,6 +24,7 @@ export const NotifyType = {
   INVALID_SELECTORS: 39,
   TEMPORARY_FAILURE: 43, // RFC 7296 §2.25
   CHILD_SA_NOT_FOUND: 44, // RFC 7296 §2.25
+  STATE_NOT_FOUND: 47, // RFC 9370 §2.2.2: an IKE_FOLLOWUP_KE whose link the responder does not know
   // Status
   INITIAL_CONTACT: 16384,
   SET_WINDOW_SIZE: 16385,
@@ -56,6 +57,7 @@ export const NotifyType = {
   PPK_IDENTITY: 16436,
   NO_PPK_AUTH: 16437,
   INTERMEDIATE_EXCHANGE_SUPPORTED: 16438, // RFC 9242
+  ADDITIONAL_KEY_EXCHANGE: 16441, // RFC 9370 §2.2.2: links IKE_FOLLOWUP_KE exchanges to their CREATE_CHILD_SA
 } as const;
 export type NotifyType = ValueOf<typeof NotifyType>;
 
