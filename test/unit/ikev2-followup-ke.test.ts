@@ -10,6 +10,7 @@
 
 import t, { type Test } from 'tap';
 import { createHmac } from 'node:crypto';
+import { loadMlKem } from '../../firmware/src/ike/crypto/ml-kem.ts';
 import type { IkeMethod, PeerPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { deriveChildKeys, prfPlus, rekeySkeyseed } from '../../firmware/src/ike/v2/crypto/key-derivation.ts';
 import { encrById, prfById } from '../../firmware/src/ike/v2/crypto/transforms.ts';
@@ -33,6 +34,9 @@ import { decodePayloads } from '../../firmware/src/ike/v2/wire/payload-chain.ts'
 import { isKnownExchange } from '../../firmware/src/ike/v2/wire/header.ts';
 import type { Payload } from '../../firmware/src/ike/v2/wire/payloads.ts';
 import { Harness, type Datagram, type HarnessOptions } from './ike-exchange-harness.ts';
+
+// The daemon loads the ML-KEM bundle when a config names it (ml-kem.ts); here at once.
+await loadMlKem();
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const hmac = (key: Buffer, ...parts: Buffer[]): Buffer => createHmac('sha256', key).update(Buffer.concat(parts)).digest();
