@@ -69,6 +69,10 @@ typedef struct wstate {
 	uint8_t *inner[MAX_INNER];
 	size_t inner_len[MAX_INNER];
 	sl_rate_t nosa_rate; /* SL_EV_NO_SA budget */
+	/* The last outbound lookup of this batch (see lookup_out): valid until
+	 * the worker's next quiescent point only, so reset per batch. */
+	sl_flow_t last_flow;
+	sl_sa_t *last_sa;
 } wstate_t;
 
 /* Send groups [0, ng) on fd; a refused GSO group is retried packet by packet. */
@@ -206,10 +210,34 @@ static void report_no_sa(wstate_t *s, const sl_flow_t *f)
 	sink->event(sink->ctx, &ev);
 }
 
+static bool same_flow(const sl_flow_t *a, const sl_flow_t *b)
+{
+	return a->family == b->family && a->proto == b->proto && a->sport == b->sport &&
+	       a->dport == b->dport && memcmp(a->src, b->src, sl_family_addr_len(a->family)) == 0 &&
+	       memcmp(a->dst, b->dst, sl_family_addr_len(a->family)) == 0;
+}
+
+/* The segments of one TCP/UDP super packet (and the packets of one flow in
+ * a batch) share their flow and so their SA: look it up once.  The SA
+ * pointer stays valid until our next quiescent point (sadb.h), hence the
+ * reset per batch; one turned dead meanwhile is looked up again (the
+ * lookup skips dead SAs).  An SA installed mid-batch takes over from the
+ * next batch on, as it would for packets already read. */
+static sl_sa_t *lookup_out(wstate_t *s, const sl_flow_t *f)
+{
+	if (s->last_sa && !atomic_load_explicit(&s->last_sa->dead, memory_order_relaxed) &&
+	    same_flow(f, &s->last_flow))
+		return s->last_sa;
+	sl_sa_t *sa = sl_sadb_lookup_out(&s->e->db, f);
+	s->last_sa = sa;
+	if (sa)
+		s->last_flow = *f;
+	return sa;
+}
+
 /* Encapsulate the inner packet in slot k (len bytes at HEADROOM). */
 static bool encap_slot(wstate_t *s, int k, size_t len)
 {
-	sl_engine_t *e = s->e;
 	uint8_t *b = s->tx + (size_t)k * s->txbuf_len;
 	sl_flow_t f;
 	long ilen = sl_inner_parse(b + SL_ESP_HEADROOM, len, 0, &f);
@@ -217,7 +245,7 @@ static bool encap_slot(wstate_t *s, int k, size_t len)
 		sl_esp_count_drop(&s->w, SL_DROP_MALFORMED);
 		return false;
 	}
-	sl_sa_t *sa = sl_sadb_lookup_out(&e->db, &f);
+	sl_sa_t *sa = lookup_out(s, &f);
 	sl_drop_t why = SL_DROP_NOSA;
 	if (sa) {
 		why = sl_esp_encap(&s->w, sa, b, s->txbuf_len, (size_t)ilen,
@@ -265,6 +293,7 @@ static int tun_batch(wstate_t *s)
 {
 	const sl_tso_out_t out = { .get = slot_get, .commit = slot_commit, .ctx = s };
 	int reads = 0;
+	s->last_sa = NULL; /* a quiescent point may have passed since the last batch */
 	for (; reads < BATCH; reads++) {
 		ssize_t r = read(s->tun, s->scratch, SCRATCH);
 		SL_CNT_INC(s->w.cnt->sys_tun_read);
