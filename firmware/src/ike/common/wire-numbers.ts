@@ -3,7 +3,9 @@
 // IDs and certificate encodings over from the IKEv1 registries: IANA's IKEv2
 // "Transform Type 1" values equal the "IPsec ESP Transform Identifiers" of
 // RFC 2407 §4.4.4 for every cipher both define, and RFC 7296 §3.6 Certificate
-// Encoding continues RFC 2408 §3.9's numbering. One table each, so the two
+// Encoding continues RFC 2408 §3.9's numbering; RFC 7296 §3.5 keeps the IKEv1
+// numbers of the ID types it retains, and RFC 4754 gives the ECDSA
+// authentication methods the same numbers in both. One table each, so the two
 // versions cannot disagree on a number.
 
 export type ValueOf<T> = T[keyof T];
@@ -50,3 +52,23 @@ export const CertEncoding = {
   HASH_URL_X509_BUNDLE: 13,
 } as const;
 export type CertEncoding = ValueOf<typeof CertEncoding>;
+
+/** ID Types both versions define, by RFC 2407 §4.6.2.1's numbers, which RFC 7296
+ * §3.5 keeps. (3 is a user@domain name in both, named USER_FQDN by IKEv1 and
+ * RFC822_ADDR by IKEv2; each version adds it under its own name.) */
+export const CommonIdType = {
+  IPV4_ADDR: 1,
+  FQDN: 2,
+  IPV6_ADDR: 5,
+  DER_ASN1_DN: 9,
+  DER_ASN1_GN: 10,
+  KEY_ID: 11,
+} as const;
+
+/** RFC 4754 §3: the ECDSA authentication methods, one number for IKEv1's
+ * Authentication Method attribute and IKEv2's Auth Method. */
+export const EcdsaAuthMethod = {
+  ECDSA_SHA256_P256: 9,
+  ECDSA_SHA384_P384: 10,
+  ECDSA_SHA512_P521: 11,
+} as const;

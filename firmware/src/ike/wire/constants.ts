@@ -2,7 +2,7 @@
 // RFC 3947 (NAT-T), RFC 3706 (DPD). Attribute constants live in
 // phase1-attributes.ts and ipsec-attributes.ts; vendor IDs in vendor-ids.ts.
 
-import { EncrId, type ValueOf } from '../common/wire-numbers.ts';
+import { CommonIdType, EncrId, type ValueOf } from '../common/wire-numbers.ts';
 
 export { CertEncoding, GENERIC_HEADER_LENGTH, HEADER_LENGTH } from '../common/wire-numbers.ts';
 
@@ -101,19 +101,14 @@ export const AhTransformId = {
   SHA2_512: 7,
 } as const;
 
-/** RFC 2407 §4.6.2.1 Identification Type values. */
+/** RFC 2407 §4.6.2.1 Identification Type values (those IKEv2 kept: ../common/wire-numbers.ts). */
 export const IdType = {
-  IPV4_ADDR: 1,
-  FQDN: 2,
+  ...CommonIdType,
   USER_FQDN: 3,
   IPV4_ADDR_SUBNET: 4,
-  IPV6_ADDR: 5,
   IPV6_ADDR_SUBNET: 6,
   IPV4_ADDR_RANGE: 7,
   IPV6_ADDR_RANGE: 8,
-  DER_ASN1_DN: 9,
-  DER_ASN1_GN: 10,
-  KEY_ID: 11,
 } as const;
 export type IdType = ValueOf<typeof IdType>;
 

@@ -2,6 +2,7 @@
 // later IANA "IKE Attributes" registrations (AES RFC 3602, SHA-2 RFC 4868,
 // ECDSA RFC 4754, ECP/brainpool groups RFC 5903/6932).
 
+import { EcdsaAuthMethod } from '../common/wire-numbers.ts';
 import { attributeInteger, integerAttribute, tv, type Attribute } from './attributes.ts';
 import { LifetimeCollector, lifetimeAttributes, type Lifetime } from './lifetimes.ts';
 
@@ -51,9 +52,7 @@ export const AuthMethod = {
   RSA_SIGNATURES: 3,
   RSA_ENCRYPTION: 4,
   RSA_REVISED_ENCRYPTION: 5,
-  ECDSA_SHA256_P256: 9,
-  ECDSA_SHA384_P384: 10,
-  ECDSA_SHA512_P521: 11,
+  ...EcdsaAuthMethod, // RFC 4754, the same numbers as IKEv2's
   XAUTH_INIT_PSK: 65001,
   XAUTH_RESP_PSK: 65002,
   XAUTH_INIT_RSA: 65005,

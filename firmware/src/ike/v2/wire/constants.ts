@@ -2,7 +2,7 @@
 // Version 2 (IKEv2) Parameters" registry). Only values this daemon reads or
 // writes are named; anything else is carried as a plain number.
 
-import type { ValueOf } from '../../common/wire-numbers.ts';
+import { CommonIdType, EcdsaAuthMethod, type ValueOf } from '../../common/wire-numbers.ts';
 
 /** RFC 7296 §3.1 header, §3.2 generic payload header (sizes as in IKEv1); the
  * Transform Type 1 IDs and Certificate Encodings shared with IKEv1. */
@@ -119,26 +119,19 @@ export const TransformAttribute = {
   KEY_LENGTH: 14,
 } as const;
 
-/** RFC 7296 §3.5 ID Type. */
+/** RFC 7296 §3.5 ID Type: IKEv1's numbers (../../common/wire-numbers.ts). */
 export const IdType = {
-  IPV4_ADDR: 1,
-  FQDN: 2,
+  ...CommonIdType,
   RFC822_ADDR: 3,
-  IPV6_ADDR: 5,
-  DER_ASN1_DN: 9,
-  DER_ASN1_GN: 10,
-  KEY_ID: 11,
 } as const;
 export type IdType = ValueOf<typeof IdType>;
 
-/** RFC 7296 §3.8 Auth Method; RFC 7427 §3 Digital Signature. */
+/** RFC 7296 §3.8 Auth Method; RFC 4754 ECDSA (shared with IKEv1); RFC 7427 §3 Digital Signature. */
 export const AuthMethod = {
   RSA_SIGNATURE: 1,
   SHARED_KEY_MIC: 2,
   DSS_SIGNATURE: 3,
-  ECDSA_SHA256_P256: 9,
-  ECDSA_SHA384_P384: 10,
-  ECDSA_SHA512_P521: 11,
+  ...EcdsaAuthMethod,
   DIGITAL_SIGNATURE: 14,
 } as const;
 export type AuthMethod = ValueOf<typeof AuthMethod>;
