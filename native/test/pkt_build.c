@@ -65,3 +65,25 @@ static void seg_commit(void *ctx, size_t len)
 }
 
 const sl_tso_out_t seg_out = { .get = seg_get, .commit = seg_commit };
+
+uint8_t kept[SEG_MAX][SEG_CAP];
+size_t keptlen[SEG_MAX];
+int nkept;
+
+void seg_keep(void)
+{
+	for (nkept = 0; nkept < nseg; nkept++) {
+		memcpy(kept[nkept], segs[nkept], seglen[nkept]);
+		keptlen[nkept] = seglen[nkept];
+	}
+}
+
+bool seg_same_as_kept(void)
+{
+	if (nseg != nkept)
+		return false;
+	for (int k = 0; k < nseg; k++)
+		if (seglen[k] != keptlen[k] || memcmp(segs[k], kept[k], keptlen[k]) != 0)
+			return false;
+	return true;
+}

@@ -35,4 +35,13 @@ extern size_t seglen[SEG_MAX];
 extern int nseg;
 extern const sl_tso_out_t seg_out;
 
+/* The segments of one run set aside by seg_keep(), to glue back (GRO) and to
+ * compare a later run with: seg_same_as_kept() is true when segs[] holds as
+ * many segments as were kept, byte for byte the same. */
+extern uint8_t kept[SEG_MAX][SEG_CAP];
+extern size_t keptlen[SEG_MAX];
+extern int nkept;
+void seg_keep(void);
+bool seg_same_as_kept(void);
+
 #endif
