@@ -349,20 +349,26 @@ put('fuzz_replay', 'w1024', Buffer.concat([u16(1024), Buffer.from([0]), seqs([1,
 put('fuzz_replay', 'w64-esn-wrap', Buffer.concat([u16(64), Buffer.from([1]), seqs([0xfffffff0, 0xfffffffe, 3, 0xfffffff8, 1, 100])]));
 put('fuzz_replay', 'wmax-esn', Buffer.concat([u16(0xffff), Buffer.from([1]), seqs([1, 70000, 5000, 69999, 4, 0x80000000])]));
 // fuzz_gro: a TCP super packet (virtio header + IPv4/IPv6 packet) for TSO, then GRO.
-function tcpSuper(v6: boolean, payload: number): Buffer {
+// The IP header of a super packet carrying l4Len bytes of proto (IPv4 as ipv4()
+// makes it, IPv6 from 2001::1 to 2001::2), the rest of the buffer filled with fill.
+function superPacket(v6: boolean, proto: number, l4Len: number, fill: number): Buffer {
   const l3 = v6 ? 40 : 20;
-  const p = Buffer.alloc(l3 + 20 + payload, 0x61);
+  const p = Buffer.alloc(l3 + l4Len, fill);
   if (v6) {
     p.fill(0, 0, 40);
     p[0] = 0x60;
-    p.writeUInt16BE(20 + payload, 4);
-    p[6] = 6;
+    p.writeUInt16BE(l4Len, 4);
+    p[6] = proto;
     p[7] = 64;
     p[8] = 0x20, p[9] = 0x01, p[23] = 1, p[24] = 0x20, p[25] = 0x01, p[39] = 2;
   } else {
-    ipv4(l3 + 20 + payload, 6).copy(p, 0, 0, 20);
+    ipv4(l3 + l4Len, proto).copy(p, 0, 0, 20);
   }
-  const t = l3;
+  return p;
+}
+function tcpSuper(v6: boolean, payload: number): Buffer {
+  const p = superPacket(v6, 6, 20 + payload, 0x61);
+  const t = v6 ? 40 : 20;
   p.fill(0, t, t + 20);
   p.writeUInt16BE(40000, t);
   p.writeUInt16BE(5201, t + 2);
@@ -382,17 +388,7 @@ for (const v6 of [false, true]) {
 // then GRO with UDP trains allowed (mode bit 2); the flip variant corrupts one datagram.
 function udpSuper(v6: boolean, payload: number): Buffer {
   const l3 = v6 ? 40 : 20;
-  const p = Buffer.alloc(l3 + 8 + payload, 0x75);
-  if (v6) {
-    p.fill(0, 0, 40);
-    p[0] = 0x60;
-    p.writeUInt16BE(8 + payload, 4);
-    p[6] = 17;
-    p[7] = 64;
-    p[8] = 0x20, p[9] = 0x01, p[23] = 1, p[24] = 0x20, p[25] = 0x01, p[39] = 2;
-  } else {
-    ipv4(l3 + 8 + payload, 17).copy(p, 0, 0, 20);
-  }
+  const p = superPacket(v6, 17, 8 + payload, 0x75);
   p.writeUInt16BE(4433, l3);
   p.writeUInt16BE(443, l3 + 2);
   p.writeUInt16BE(8 + payload, l3 + 4);
