@@ -203,29 +203,22 @@ t.test('INVALID_SYNTAX from the peer: what of ours it may not parse', async (t) 
 
 t.test('a peer offer in config notation: combinations named, the rest counted', async (t) => {
   const tr = (type: number, id: number, keyLength?: number) => ({ type, id, ...(keyLength ? { keyLength } : {}) });
+  // A proposal as decoded: an IKE one carries no SPI here (IKE_SA_INIT), an ESP one 4 bytes.
+  const proposal = (number: number, protocol: number, transforms: ReturnType<typeof tr>[]) =>
+    ({ number, protocol, spi: Buffer.alloc(protocol === ProtocolId.IKE ? 0 : 4), transforms });
   const ike = [
-    {
-      number: 1,
-      protocol: ProtocolId.IKE,
-      spi: Buffer.alloc(0),
-      transforms: [
-        tr(TransformType.ENCR, EncrId.AES_GCM_16, 256),
-        tr(TransformType.PRF, PrfId.HMAC_SHA2_384),
-        tr(TransformType.DH, 20),
-        tr(TransformType.DH, 31),
-      ],
-    },
-    {
-      number: 2,
-      protocol: ProtocolId.IKE,
-      spi: Buffer.alloc(0),
-      transforms: [
-        tr(TransformType.ENCR, EncrId.AES_CBC, 128),
-        tr(TransformType.INTEG, IntegId.HMAC_SHA2_256_128),
-        tr(TransformType.PRF, PrfId.HMAC_SHA2_256),
-        tr(TransformType.DH, 14),
-      ],
-    },
+    proposal(1, ProtocolId.IKE, [
+      tr(TransformType.ENCR, EncrId.AES_GCM_16, 256),
+      tr(TransformType.PRF, PrfId.HMAC_SHA2_384),
+      tr(TransformType.DH, 20),
+      tr(TransformType.DH, 31),
+    ]),
+    proposal(2, ProtocolId.IKE, [
+      tr(TransformType.ENCR, EncrId.AES_CBC, 128),
+      tr(TransformType.INTEG, IntegId.HMAC_SHA2_256_128),
+      tr(TransformType.PRF, PrfId.HMAC_SHA2_256),
+      tr(TransformType.DH, 14),
+    ]),
   ];
   t.same(ikeProposalNames(ike), ['aes256gcm16-prfsha384-ecp384', 'aes256gcm16-prfsha384-curve25519', 'aes128-sha256-modp2048']);
   const five = [1, 2, 3, 4, 5].flatMap((i) => [tr(TransformType.ENCR, EncrId.AES_CBC, 128 + i), tr(TransformType.DH, 14 + i)]);
@@ -234,18 +227,12 @@ t.test('a peer offer in config notation: combinations named, the rest counted', 
   t.equal(names.length, MAX_OFFER_NAMES + 1, 'capped');
   t.equal(names[MAX_OFFER_NAMES], '(13 more combinations)');
   const esp = [
-    {
-      number: 1,
-      protocol: ProtocolId.ESP,
-      spi: Buffer.alloc(4),
-      transforms: [tr(TransformType.ENCR, EncrId.AES_GCM_16, 128), tr(TransformType.ESN, 0)],
-    },
-    {
-      number: 2,
-      protocol: ProtocolId.ESP,
-      spi: Buffer.alloc(4),
-      transforms: [tr(TransformType.ENCR, EncrId.AES_CBC, 256), tr(TransformType.INTEG, IntegId.HMAC_SHA2_256_128), tr(TransformType.DH, 19)],
-    },
+    proposal(1, ProtocolId.ESP, [tr(TransformType.ENCR, EncrId.AES_GCM_16, 128), tr(TransformType.ESN, 0)]),
+    proposal(2, ProtocolId.ESP, [
+      tr(TransformType.ENCR, EncrId.AES_CBC, 256),
+      tr(TransformType.INTEG, IntegId.HMAC_SHA2_256_128),
+      tr(TransformType.DH, 19),
+    ]),
   ];
   t.same(espProposalNames(esp), ['aes128gcm16', 'aes256-sha256/ecp256']);
   const ts = (start: string, end: string, protocol = 0, startPort = 0, endPort = 0xffff) => ({
