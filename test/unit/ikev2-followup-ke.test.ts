@@ -316,3 +316,82 @@ t.test('§2.25.2: the old IKE SA deleted while its rekey waits for IKE_FOLLOWUP_
   t.match(h.logs.A.join('\n'), /IKE SA rekey ended before its additional key exchanges: the IKE SA is gone/);
   t.equal(h.a.spisInUse + h.b.spisInUse, 0, 'no SPI left reserved');
 });
+
+// ------------------------------------------------------------ child SAs (pfs = curve25519-ke1_mlkem768)
+
+const childPq = { pfsGroup: 31, addKe: [{ slot: 1, ids: [36] }] };
+
+t.test('child SA rekey with ML-KEM-768 after the PFS group, either side starting: the new pair is keyed from both', async (t) => {
+  for (const side of ['A', 'B'] as const) {
+    const h = v2({ peerA: { dpd: null }, peerB: { dpd: null }, tunnelA: childPq, tunnelB: childPq });
+    h.bringUp();
+    const first = consistent(t, h, `${side}: up`);
+    t.notOk(h.a.status()[0]!.children[0]!.addKe, 'the IKE_AUTH child has no additional KE (IKE_AUTH has no KE at all)');
+    const before = h.wire.length;
+    const node = side === 'A' ? h.a : h.b;
+    const oldIn = h.a.status()[0]!.children[0]!.inSpi;
+    const oldOut = h.a.status()[0]!.children[0]!.outSpi;
+    h.apply(side, node.rekey(side === 'A' ? 'gwB' : 'gwA'));
+    h.pump();
+    const other = side === 'A' ? 'B' : 'A';
+    const seq = messagesOf(h, before).map((x) => x.split(':').slice(0, 2).join(':'));
+    t.same(seq.slice(0, 4), [`${side}:36`, `${other}:36R`, `${side}:44`, `${other}:44R`], `${side}: CREATE_CHILD_SA, then IKE_FOLLOWUP_KE`);
+    t.equal(consistent(t, h, `${side}: child rekeyed`), first, 'the same IKE SA');
+    const c = h.a.status()[0]!.children[0]!;
+    t.not(c.inSpi, oldIn, 'a new pair');
+    t.equal(c.addKe, '-ke1_mlkem768', 'status names the additional KE of the pair');
+    t.equal(h.b.status()[0]!.children[0]!.addKe, '-ke1_mlkem768');
+    t.match(h.logs[side].join('\n'), /rekey of lan: additional key exchange 1 \(mlkem768\) requested/);
+    t.ok(h.deletes.A.includes(oldOut), 'the old pair was deleted after the new one was in');
+  }
+});
+
+t.test('a child rekey whose follow-up comes too late: STATE_NOT_FOUND, the old pair stays and is rekeyed later', async (t) => {
+  const h = v2({ peerA: { dpd: null }, peerB: { dpd: null }, tunnelA: childPq, tunnelB: childPq });
+  h.bringUp();
+  const oldIn = h.a.status()[0]!.children[0]!.inSpi;
+  const start = h.clock.t;
+  h.filter = (d) => (d.from === 'A' && exchangeOf(d) === ExchangeType.IKE_FOLLOWUP_KE && h.clock.t - start <= FOLLOWUP_TIMEOUT_MS ? null : d.data);
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  for (let i = 0; i < 8 && h.a.sasOf('gwB')[0]?.pending; i++) h.advance(5_000);
+  t.match(h.logs.B.join('\n'), /the peer's rekey of lan ended before its additional key exchanges: no IKE_FOLLOWUP_KE within 20 s/);
+  t.match(h.logs.A.join('\n'), /rekey of lan ended before its additional key exchanges: IKE_FOLLOWUP_KE answered STATE_NOT_FOUND; nothing installed/);
+  consistent(t, h, 'after the abort');
+  t.equal(h.a.status()[0]!.children[0]!.inSpi, oldIn, 'the old pair stays');
+  t.equal(h.a.spisInUse, 1, "A holds only the old pair's SPI");
+  t.equal(h.b.spisInUse, 1, "B released the new pair's SPI");
+  h.filter = (d) => d.data;
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  consistent(t, h, 'rekeyed later');
+  t.not(h.a.status()[0]!.children[0]!.inSpi, oldIn);
+});
+
+t.test('config: pfs = curve25519-ke1_mlkem768 reaches the tunnel; with version = 1 it is refused', async (t) => {
+  const { loadConfigText } = await import('../../firmware/src/config/load.ts');
+  const { formatConfigError } = await import('../../firmware/src/config/types.ts');
+  const conf = (version: number, pfs: string): string => `gateway { id = gw.branch.lab }
+peers { hq { remote = 198.51.100.2
+             remote-id = gw.hq.lab
+             version = ${version} } }
+filter-lists { l { f { source = 10.1.0.0/24
+                       destination = 10.2.0.0/24 } } }
+filter-actions { sec { action = negotiate
+                       security-methods = aes128gcm16
+                       pfs = ${pfs} } }
+rules { r1 { filters = l
+             action = sec
+             peer = hq } }
+`;
+  const ok = loadConfigText('sitelink.conf', conf(2, 'curve25519-ke1_mlkem768-ke1_none'), { secrets: false });
+  t.ok(ok.ok, ok.ok ? 'valid' : ok.errors.map(formatConfigError).join('\n'));
+  if (ok.ok) {
+    const a = ok.config.filterActions.get('sec');
+    t.same(a?.kind === 'negotiate' ? [a.pfsGroup, a.pfsAddKe] : null, [31, [{ slot: 1, ids: [36, 0] }]]);
+  }
+  const v1 = loadConfigText('sitelink.conf', conf(1, 'curve25519-ke1_mlkem768'), { secrets: false });
+  t.match(v1.ok ? '' : v1.errors.map(formatConfigError).join('\n'), /sitelink\.conf:\d+: filter-actions\.sec\.pfs: IKEv2 only/);
+  const bad = loadConfigText('sitelink.conf', conf(2, 'curve25519-ke1_mlkem999'), { secrets: false });
+  t.match(bad.ok ? '' : bad.errors.map(formatConfigError).join('\n'), /filter-actions\.sec\.pfs: expected mlkem512, mlkem768, mlkem1024, none/);
+});

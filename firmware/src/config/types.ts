@@ -83,6 +83,8 @@ export interface NegotiateAction {
   securityMethods: SecurityMethod[];
   /** Session key PFS: DH group for quick mode KE payloads, or null for no PFS. */
   pfsGroup: DhGroup | null;
+  /** IKEv2 only: RFC 9370 additional key exchanges of each CREATE_CHILD_SA after the PFS group ("pfs = x25519-ke1_mlkem768"). */
+  pfsAddKe?: { slot: number; ids: number[] }[];
   /**
    * Allow fallback to clear: if the peer is silent for 3 s, traffic flows unprotected on a
    * soft SA and secure negotiation is retried every 5 min. Never after a reply or an

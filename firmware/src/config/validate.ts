@@ -11,7 +11,7 @@ import { ANY_REMOTE } from '../base/address.ts';
 import type { Secret } from '../base/secret.ts';
 import { SectionReader, path, text } from './reader.ts';
 import {
-  parseAddressSpec, parseBool, parseDhGroup, parseDuration, parseEspAlgorithm, parseHostOrName,
+  parseAddressSpec, parseBool, parseDhGroup, parsePfs, parseDuration, parseEspAlgorithm, parseHostOrName,
   parseIdentity, parseKilobytes, parseMainModeMethod, parsePortRange, parseProtocol, parseUint,
   oneOf, weaknessOf, WEAK_DH, DH_NAME, isAeadEncryption, formatMainModeMethod, type Parsed,
 } from './values.ts';
@@ -96,6 +96,15 @@ export function validateConfig(file: string, root: ConfSection, opts: ValidateOp
   top.finish();
 
   for (const r of rules) {
+    // RFC 9370 additional key exchanges exist only in IKEv2's CREATE_CHILD_SA.
+    if (r.peer && r.peer.ikeVersion !== 2 && r.action.kind === 'negotiate' && r.action.pfsAddKe) {
+      errors.push({
+        file,
+        line: r.action.at.line,
+        field: `filter-actions.${r.action.name}.pfs`,
+        message: `IKEv2 only (additional key exchanges such as -ke1_mlkem768): rule ${r.name} uses peer ${r.peer.name} with version = 1`,
+      });
+    }
     // Fallback needs a peer that can be asked and stay silent; a %any peer is never asked.
     if (r.peer?.remoteAddress === ANY_REMOTE && r.action.kind === 'negotiate' && r.action.fallbackToClear) {
       errors.push({
@@ -660,7 +669,8 @@ function readFilterAction(r: SectionReader): FilterAction | null {
   const methods = r.list<SecurityMethod>('security-methods', (item) => parseSecurityMethod(item, lifetimeSeconds, lifetimeKilobytes),
     (['aes128gcm16', 'aes256gcm16', 'aes128-sha256'] as const).map((esp) => ({ esp, lifetimeSeconds, lifetimeKilobytes })));
   const allowWeak = r.get('allow-weak', parseBool, false);
-  const pfsGroup = r.get<DhGroup | null>('pfs', (s) => (/^(no|none|off)$/i.test(s) ? { ok: true, value: null } : parseDhGroup(s)), 14);
+  const pfs = r.get('pfs', parsePfs, { group: 14 as DhGroup, addKe: [] });
+  const pfsGroup = pfs?.group ?? null;
   if (pfsGroup !== null && WEAK_DH.has(pfsGroup) && !allowWeak) {
     r.error(r.line('pfs'), 'pfs', `"${DH_NAME[pfsGroup]}" uses DH group 1, refused unless allow-weak = yes`);
   }
@@ -669,6 +679,7 @@ function readFilterAction(r: SectionReader): FilterAction | null {
     name,
     securityMethods: methods,
     pfsGroup,
+    ...(pfs && pfs.addKe.length > 0 ? { pfsAddKe: pfs.addKe } : {}),
     fallbackToClear: r.get('fallback-to-clear', parseBool, false),
     acceptUnsecured: r.get('accept-unsecured', parseBool, false),
     acceptUnsecuredInterfaces: r.list('accept-unsecured-interfaces', ifName, []),

@@ -117,6 +117,18 @@ export function parseMainModeMethod(s: string): Parsed<MainModeMethod> {
   return ok({ encryption, integrity, dhGroup: group.value, ...(addKe.value.length > 0 ? { addKe: addKe.value } : {}) });
 }
 
+/**
+ * A filter action's `pfs`: "none", a DH group, or (IKEv2) a group with additional key
+ * exchanges as strongSwan writes them in esp_proposals: "x25519-ke1_mlkem768".
+ */
+export function parsePfs(s: string): Parsed<{ group: DhGroup; addKe: { slot: number; ids: number[] }[] } | null> {
+  if (/^(no|none|off)$/i.test(s)) return ok(null);
+  const [dh = '', ...extra] = s.toLowerCase().split('-');
+  const group = parseDhGroup(dh);
+  if (!group.ok) return group;
+  const addKe = parseAdditionalKe(extra, s);
+  return addKe.ok ? ok({ group: group.value, addKe: addKe.value }) : addKe;
+}
 
 /**
  * "-ke1_mlkem768[-ke1_none][-ke2_mlkem1024]" after the DH group: ADDKE<n>

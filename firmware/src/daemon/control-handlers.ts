@@ -118,7 +118,8 @@ export function sasOf(d: DaemonState): SasResult {
         peer: s.peer,
         rule: c.tunnel,
         algorithm: c.esp,
-        pfs: groupName(c.pfsGroup),
+        // With RFC 9370 additional key exchanges as strongSwan writes them: "curve25519-ke1_mlkem768".
+        pfs: c.pfsGroup === null ? null : `${groupName(c.pfsGroup)}${c.addKe ?? ''}`,
         esn: c.esn ?? false,
         localTs: [withPorts(c.localTs, c.ports?.protocol, c.ports?.localPort)],
         remoteTs: [withPorts(c.remoteTs, c.ports?.protocol, c.ports?.remotePort)],

@@ -168,7 +168,7 @@ export class Daemon {
     );
     for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
     // The ML-KEM bundle, only if a peer's proposals name it (issue 10: RSS).
-    await prepareAddKe(peers.flatMap((p) => p.ikeMethods)).catch((e: unknown) => {
+    await prepareAddKe(peers.flatMap((p) => [...p.ikeMethods, ...p.tunnels])).catch((e: unknown) => {
       log.log({ level: 'error', phase: 'daemon', step: 'LOAD', message: String(e instanceof Error ? e.message : e) });
       throw new StartError(e instanceof Error ? e.message : String(e));
     });

@@ -99,6 +99,7 @@ export function peerPolicies(
           ...(ports ? { ports } : {}),
           methods: t.action.securityMethods.map((m) => ({ esp: m.esp, lifetimeSeconds: m.lifetimeSeconds, lifetimeKilobytes: m.lifetimeKilobytes })),
           pfsGroup: t.action.pfsGroup,
+          ...(p.ikeVersion === 2 && t.action.pfsAddKe ? { addKe: t.action.pfsAddKe } : {}),
           ...(p.ikeVersion === 2 && p.esn !== 'no' ? { esn: p.esn } : {}),
           action: t.action.name,
           ...(filterListOf(t.rule) ? { filterList: filterListOf(t.rule)! } : {}),

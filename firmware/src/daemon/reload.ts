@@ -16,7 +16,8 @@ import { prepareAddKe } from '../ike/v2/crypto/additional-ke.ts';
 
 export async function reloadDaemon(d: Daemon, next: SitelinkConfig, diff: ConfigDiff): Promise<void> {
   // First, so that a failure leaves the old config in force: ML-KEM's bundle if the new config names it.
-  await prepareAddKe([...next.peers.values()].flatMap((p) => p.keyExchange.methods));
+  const childAddKe = [...next.filterActions.values()].flatMap((a) => (a.kind === 'negotiate' && a.pfsAddKe ? [{ addKe: a.pfsAddKe }] : []));
+  await prepareAddKe([...[...next.peers.values()].flatMap((p) => p.keyExchange.methods), ...childAddKe]);
   await applyRuleset(d.rulesetOf(next));
   d.dataplane.setBypass(bypassSelectorsOf(expandConfig(next)));
   const addrs = await peerAddresses(next);

@@ -66,6 +66,8 @@ export interface ChildStatus {
   remoteTs: string;
   ports?: PortSelector;
   pfsGroup: number | null;
+  /** IKEv2: RFC 9370 additional key exchanges the pair was keyed with after the PFS group, e.g. "-ke1_mlkem768". */
+  addKe?: string;
   /** Kilobyte lifetime of the negotiated method as configured. */
   lifetimeKilobytes: number;
   /** 64-bit extended sequence numbers were negotiated (RFC 4303 §2.2.1; IKEv2 only:

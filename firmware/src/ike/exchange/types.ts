@@ -67,6 +67,8 @@ export interface TunnelPolicy {
   filterList?: string;
   /** Quick mode PFS group (RFC 2409 §5.5), or null. */
   pfsGroup: number | null;
+  /** IKEv2: RFC 9370 additional key exchanges of each CREATE_CHILD_SA after the PFS group, by ADDKE slot. */
+  addKe?: AdditionalKe[];
   /** IKEv2 child SAs: extended sequence numbers (RFC 7296 §3.3.2); absent = "no". */
   esn?: 'no' | 'yes' | 'either';
   /**

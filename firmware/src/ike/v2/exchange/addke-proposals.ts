@@ -27,14 +27,17 @@ export function addKeUsable(m: IkeMethod): boolean {
   return (m.addKe ?? []).every((k) => k.slot >= 1 && k.slot <= MAX_ADDKE_SLOTS && k.ids.every((id) => id === KeMethodId.NONE || isAddKeMethod(id)));
 }
 
-export function addKeTransforms(m: IkeMethod): Transform[] {
+/** What names additional key exchanges: an IKE method, or a tunnel for its child SAs (RFC 9370 §2.2.4). */
+type WithAddKe = Pick<IkeMethod, 'addKe'>;
+
+export function addKeTransforms(m: WithAddKe): Transform[] {
   return (m.addKe ?? []).flatMap((k) => k.ids.map((id) => ({ type: addKeType(k.slot), id })));
 }
 
-const oursFor = (m: IkeMethod, slot: number): readonly number[] => m.addKe?.find((k: AdditionalKe) => k.slot === slot)?.ids ?? [];
+const oursFor = (m: WithAddKe, slot: number): readonly number[] => m.addKe?.find((k: AdditionalKe) => k.slot === slot)?.ids ?? [];
 
 /** Responder: our pick per ADDKE type among the peer's proposal, or null when a slot cannot be agreed. */
-export function chooseAddKe(m: IkeMethod, offered: readonly Transform[]): Transform[] | null {
+export function chooseAddKe(m: WithAddKe, offered: readonly Transform[]): Transform[] | null {
   const out: Transform[] = [];
   for (let slot = 1; slot <= MAX_ADDKE_SLOTS; slot++) {
     const type = addKeType(slot);
@@ -52,7 +55,7 @@ export function chooseAddKe(m: IkeMethod, offered: readonly Transform[]): Transf
 }
 
 /** Initiator: the responder's ADDKE transforms are one per type at most, each one we offered (absent = NONE). */
-export function acceptAddKe(m: IkeMethod, answer: readonly Transform[]): boolean {
+export function acceptAddKe(m: WithAddKe, answer: readonly Transform[]): boolean {
   for (let slot = 1; slot <= MAX_ADDKE_SLOTS; slot++) {
     const type = addKeType(slot);
     const ours = oursFor(m, slot);

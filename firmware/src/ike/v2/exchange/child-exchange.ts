@@ -6,6 +6,12 @@
 // first, then the exchange initiator deletes the old one with an
 // INFORMATIONAL Delete (§2.8), and the peer keeps the old inbound SA until
 // that Delete arrives.
+// With the tunnel's RFC 9370 additional key exchanges (`pfs = x25519-ke1_mlkem768`)
+// the response carries an ADDITIONAL_KEY_EXCHANGE link, the exchanges run in
+// IKE_FOLLOWUP_KE (followup-ke.ts) and the pair is installed after the last one,
+// KEYMAT = prf+(SK_d, g^ir (new) | Ni | Nr | SK(1) | ... | SK(n)) (§2.2.4); a failed
+// follow-up installs nothing and leaves the old pair in place. A simultaneous rekey
+// of one child (§2.8.1) is settled once both new pairs exist, as without them.
 
 import { dhGroupById, DhError, type DhKeyPair } from '../../crypto/dh.ts';
 import type { TunnelPolicy } from '../../exchange/types.ts';
@@ -23,7 +29,10 @@ import { request, respond } from './messages.ts';
 import { acceptEspAnswer, chooseEsp, espOffer, spiBytes } from './proposals.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
 import { narrow, tunnelSelectors, withinOffer } from './selectors.ts';
-import { homeOf, type ChildSaV2, type IkeSaV2, type RequestPurpose } from './state.ts';
+import { homeOf, type ChildSaV2, type FollowupKe, type IkeSaV2, type RequestPurpose } from './state.ts';
+import { chosenAddKe } from './addke-proposals.ts';
+import { awaitFollowups, followupLink, followupRoom, linkNotify, newLink, sendFollowup, wipeFollowup } from './followup-ke.ts';
+import { wipe } from '../../crypto/secret.ts';
 
 /**
  * §2.8.1 simultaneous rekey: both ends rekeyed `old`, so two new pairs exist.
@@ -146,32 +155,75 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
     }
     ourKe = { type: PayloadType.KE, group, data: dh.publicKey };
   }
+  const addKe = chosenAddKe(choice.proposal.transforms);
+  if (addKe.length > 0 && (!gir || !followupRoom(sa))) {
+    ctx.releaseSpi(inSpi);
+    wipe(gir);
+    return refuse(NotifyType.TEMPORARY_FAILURE, 'too many CREATE_CHILD_SAs waiting for their IKE_FOLLOWUP_KE exchanges');
+  }
   const nr = ctx.env.random(NONCE_LENGTH);
+  const link = addKe.length > 0 ? newLink(ctx) : null;
   const out: Payload[] = [{ type: PayloadType.SA, proposals: [choice.proposal] }, { type: PayloadType.NONCE, data: nr }];
   if (ourKe) out.push(ourKe);
+  if (link) out.push(linkNotify(link));
   out.push({ type: PayloadType.TSI, selectors: [n.tsi] }, { type: PayloadType.TSR, selectors: [n.tsr] });
   answer(out);
   const peerNonce = Buffer.from(ni.data);
-  const child = installChild(ctx, sa, {
-    tunnel: n.tunnel,
-    algorithm: choice.algorithm,
-    inSpi,
-    outSpi: choice.peerSpi,
-    local: n.tsr,
-    remote: n.tsi,
-    ni: peerNonce,
-    nr,
-    weInitiated: false,
-    deferOutbound: old !== undefined,
-    pfsGroup: group,
-    esn: choice.esn,
-    ...(gir ? { gir } : {}),
-  });
+  // §2.8: the initiator deletes the old pair; our timers leave it alone meanwhile (until a follow-up fails).
   if (old) {
-    old.rekeying = true; // the initiator deletes it (§2.8); our timers leave it alone meanwhile
+    old.rekeying = true;
     old.peerRekeyed = true;
-    noteSuccessor(ctx, sa, old, child, [peerNonce, nr], false);
   }
+  const install = (secrets: Buffer[]): null => {
+    const child = installChild(ctx, sa, {
+      tunnel: n.tunnel,
+      algorithm: choice.algorithm,
+      inSpi,
+      outSpi: choice.peerSpi,
+      local: n.tsr,
+      remote: n.tsi,
+      ni: peerNonce,
+      nr,
+      weInitiated: false,
+      deferOutbound: old !== undefined,
+      pfsGroup: group,
+      esn: choice.esn,
+      ...(secrets.length > 0 ? { gir: secrets[0]!, followups: secrets.slice(1), addKe } : {}),
+    });
+    if (old) noteSuccessor(ctx, sa, old, child, [peerNonce, nr], false);
+    return null;
+  };
+  if (!link) {
+    install(gir ? [gir] : []);
+    return;
+  }
+  const f: FollowupKe = {
+    kind: 'child',
+    what: `${old ? 'rekey' : 'new child SA'} of ${n.tunnel.name}`,
+    nonces: [peerNonce, nr],
+    secrets: [gir!],
+    pending: [...addKe],
+    done: [],
+    link,
+    expiresAt: 0,
+    abandoned: false,
+    finish: (secrets) => (sa.keys ? install(secrets) : abandon(secrets)),
+    abort: (why) => {
+      wipeFollowup(f);
+      ctx.releaseSpi(inSpi);
+      if (old && !old.deleting) {
+        old.rekeying = false;
+        old.peerRekeyed = false;
+      }
+      ctx.log('warning', sa, 'quick', 'REKEY', `the peer's ${f.what} ended before its additional key exchanges: ${why}; nothing installed`);
+    },
+  };
+  const abandon = (secrets: Buffer[]): null => {
+    wipe(...secrets);
+    ctx.releaseSpi(inSpi);
+    return null;
+  };
+  awaitFollowups(ctx, sa, f);
 }
 
 type ChildPurpose = Extract<RequestPurpose, { kind: 'rekey-child' | 'create-child' }>;
@@ -222,31 +274,72 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
     return;
   }
   const theirNonce = Buffer.from(nr!.data);
-  const child = installChild(ctx, sa, {
-    tunnel,
-    algorithm: choice!.algorithm,
-    inSpi: spi,
-    outSpi: choice!.peerSpi,
-    local: local!,
-    remote: remote!,
-    ni: p.nonce,
-    nr: theirNonce,
-    weInitiated: true,
-    pfsGroup: tunnel.pfsGroup,
-    esn: choice!.esn,
-    ...(gir ? { gir } : {}),
-  });
-  // The IKE SA was rekeyed while this exchange ran (§2.8.2 / §1.3.2): the new pair
-  // (keyed from this SA's SK_d, as the peer keyed it) lives with the others on the new SA.
-  let home = sa;
-  for (let hops = 0; home.replacedBy && hops < 8; hops++) home = home.replacedBy;
-  if (home !== sa) {
-    sa.children.splice(sa.children.indexOf(child), 1);
-    home.children.push(child);
+  const addKe = chosenAddKe(choice!.proposal.transforms);
+  const install = (secrets: Buffer[]): null => {
+    const child = installChild(ctx, sa, {
+      tunnel,
+      algorithm: choice!.algorithm,
+      inSpi: spi,
+      outSpi: choice!.peerSpi,
+      local: local!,
+      remote: remote!,
+      ni: p.nonce,
+      nr: theirNonce,
+      weInitiated: true,
+      pfsGroup: tunnel.pfsGroup,
+      esn: choice!.esn,
+      ...(secrets.length > 0 ? { gir: secrets[0]!, followups: secrets.slice(1), addKe } : {}),
+    });
+    // The IKE SA was rekeyed while this exchange ran (§2.8.2 / §1.3.2): the new pair
+    // (keyed from this SA's SK_d, as the peer keyed it) lives with the others on the new SA.
+    let home = sa;
+    for (let hops = 0; home.replacedBy && hops < 8; hops++) home = home.replacedBy;
+    if (home !== sa) {
+      sa.children.splice(sa.children.indexOf(child), 1);
+      home.children.push(child);
+    }
+    if (p.kind === 'rekey-child') {
+      const oldHome = homeOf(sa, p.old);
+      if (oldHome) deleteChild(ctx, oldHome, p.old);
+      noteSuccessor(ctx, home, p.old, child, [p.nonce, theirNonce], true);
+    }
+    return null;
+  };
+  if (addKe.length === 0) {
+    install(gir ? [gir] : []);
+    return;
   }
-  if (p.kind === 'rekey-child') {
-    const oldHome = homeOf(sa, p.old);
-    if (oldHome) deleteChild(ctx, oldHome, p.old);
-    noteSuccessor(ctx, home, p.old, child, [p.nonce, theirNonce], true);
+  // RFC 9370 §2.2.2: the additional key exchanges run in IKE_FOLLOWUP_KE, tied by the responder's link.
+  const link = followupLink(inner);
+  const giveUp = (why: string): void => {
+    ctx.releaseSpi(spi);
+    if (p.kind === 'rekey-child' && !p.old.deleting) {
+      p.old.rekeying = false;
+      // Not at once again: a few seconds, as after TEMPORARY_FAILURE.
+      p.old.rekeyAt = Math.max(p.old.rekeyAt, ctx.env.now() + 2000 + 10 * ctx.env.random(1)[0]!);
+    }
+    const what = `${p.kind === 'rekey-child' ? 'rekey' : 'new child SA'} of ${tunnel.name}`;
+    ctx.log('warning', sa, 'quick', 'REKEY', `${what} ended before its additional key exchanges: ${why}; nothing installed`);
+  };
+  if (!link || !gir) {
+    wipe(gir);
+    return giveUp('additional key exchanges agreed without an ADDITIONAL_KEY_EXCHANGE link');
   }
+  const f: FollowupKe = {
+    kind: 'child',
+    what: `${p.kind === 'rekey-child' ? 'rekey' : 'new child SA'} of ${tunnel.name}`,
+    nonces: [p.nonce, theirNonce],
+    secrets: [gir],
+    pending: [...addKe],
+    done: [],
+    link,
+    expiresAt: 0,
+    abandoned: false,
+    finish: (secrets) => (sa.keys ? install(secrets) : (wipe(...secrets), null)),
+    abort: (why) => {
+      wipeFollowup(f);
+      giveUp(why);
+    },
+  };
+  sendFollowup(ctx, sa, f);
 }

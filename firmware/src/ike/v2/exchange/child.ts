@@ -6,6 +6,7 @@
 
 import type { EspAlgorithm } from '../../../dataplane/types.ts';
 import type { EspKeys } from '../../crypto/keymat.ts';
+import type { ChosenAddKe } from './addke-proposals.ts';
 import { wipe } from '../../crypto/secret.ts';
 import { espKeySizes } from '../../exchange/proposals.ts';
 import type { ChildSaInstall, TunnelPolicy } from '../../exchange/types.ts';
@@ -33,6 +34,9 @@ export interface NewChild {
   /** We started the creating exchange. */
   weInitiated: boolean;
   gir?: Buffer;
+  /** RFC 9370 §2.2.4: SK(1)..SK(n) of the IKE_FOLLOWUP_KE exchanges, and which they were (status). */
+  followups?: Buffer[];
+  addKe?: ChosenAddKe[];
   pfsGroup: number | null;
   /** Responder of a rekey: hold the outbound SA back until the old pair is deleted. */
   deferOutbound?: boolean;
@@ -89,7 +93,7 @@ function activateOutbound(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
 export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV2 {
   const method = n.tunnel.methods.find((m) => m.esp === n.algorithm);
   if (!method || !sa.keys || !sa.suite) throw new Error('installChild: no method or keys');
-  const keys = deriveChildKeys(sa.suite.prf, sa.keys.d, n.ni, n.nr, espKeySizes(n.algorithm), n.gir);
+  const keys = deriveChildKeys(sa.suite.prf, sa.keys.d, n.ni, n.nr, espKeySizes(n.algorithm), n.gir, n.followups);
   const now = ctx.env.now();
   const jitter = 1 - REKEY_JITTER * (ctx.env.random(1)[0]! / 255);
   const child: ChildSaV2 = {
@@ -103,6 +107,7 @@ export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV
     localCidr: selectorCidr(n.local) ?? n.tunnel.local,
     remoteCidr: selectorCidr(n.remote) ?? n.tunnel.remote,
     pfsGroup: n.pfsGroup,
+    ...(n.addKe && n.addKe.length > 0 ? { addKe: n.addKe } : {}),
     esn: n.esn ?? false,
     createdAt: now,
     // The side that created the child rekeys it; the other side's timer is a later fallback,
@@ -118,7 +123,7 @@ export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV
   if (n.deferOutbound) child.pendingOut = installOf(sa, child, 'out', outbound);
   else push(ctx, sa, child, 'out', outbound);
   for (const k of [inbound, outbound]) wipe(k.encKey, k.salt, k.integKey);
-  wipe(n.gir);
+  wipe(n.gir, ...(n.followups ?? []));
   sa.children.push(child);
   ctx.log('info', sa, 'quick', 'INSTALL', 'child SA pair installed', {
     tunnel: child.tunnel.name,

@@ -48,6 +48,7 @@ import { inKeys, nextQueued, respond, RETRANSMIT_BASE_MS, RETRANSMIT_TRIES, send
 import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
+import { addKeNames } from '../../exchange/proposal-names.ts';
 import { abortFollowups, expireFollowups, handleFollowupResponse, respondFollowup } from './followup-ke.ts';
 import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
@@ -837,6 +838,7 @@ export class Ikev2Node implements V2Context {
         remoteTs: c.remoteCidr,
         ...(c.tunnel.ports ? { ports: c.tunnel.ports } : {}),
         pfsGroup: c.pfsGroup,
+        ...(c.addKe ? { addKe: addKeNames(c.addKe.map((k) => ({ slot: k.slot, ids: [k.id] }))) } : {}),
         esn: c.esn,
         lifetimeKilobytes: c.tunnel.methods.find((m) => m.esp === c.algorithm)?.lifetimeKilobytes ?? 0,
       })),

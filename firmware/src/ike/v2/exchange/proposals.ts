@@ -170,14 +170,18 @@ export function spiBytes(spi: number): Buffer {
   return s;
 }
 
-/** Our child SA offer: one proposal per ESP method; DH only with `pfsGroup` (CREATE_CHILD_SA, §1.3.1). */
+/**
+ * Our child SA offer: one proposal per ESP method; DH only with `pfsGroup` (CREATE_CHILD_SA,
+ * §1.3.1), and then the tunnel's RFC 9370 ADDKE transforms too (run in IKE_FOLLOWUP_KE, §2.2.2).
+ */
 export function espOffer(tunnel: TunnelPolicy, spi: number, pfsGroup: number | null): Proposal[] {
   const esn = esnChoices(tunnel);
+  const extra = pfsGroup === null ? [] : addKeTransforms(tunnel);
   return tunnel.methods.map((m, i) => ({
     number: i + 1,
     protocol: ProtocolId.ESP,
     spi: spiBytes(spi),
-    transforms: espTransforms(m.esp, pfsGroup, esn),
+    transforms: [...espTransforms(m.esp, pfsGroup, esn), ...extra],
   }));
 }
 
@@ -191,9 +195,10 @@ export interface EspChoice {
 }
 
 /**
- * Responder's child SA choice. IKE_AUTH has no KE (§1.2), so DH transforms
- * in its offer are ignored; in CREATE_CHILD_SA the group must be ours. The
- * ESN transform is picked in our order of preference among those offered.
+ * Responder's child SA choice. IKE_AUTH has no KE (§1.2), so DH and ADDKE
+ * transforms in its offer are ignored; in CREATE_CHILD_SA the group must be
+ * ours, and one transform per ADDKE type offered is picked as for the IKE SA
+ * (RFC 9370 §2.2.1). The ESN transform is picked in our order of preference.
  */
 export function chooseEsp(tunnel: TunnelPolicy, offered: readonly Proposal[], ourSpi: number, inIkeAuth: boolean): EspChoice | null {
   const pfs = inIkeAuth ? null : tunnel.pfsGroup;
@@ -203,12 +208,14 @@ export function chooseEsp(tunnel: TunnelPolicy, offered: readonly Proposal[], ou
       const want = espTransforms(m.esp, pfs, [esn]);
       for (const p of offered) {
         if (p.protocol !== ProtocolId.ESP || p.spi.length !== 4) continue;
-        if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, inIkeAuth ? [TransformType.DH] : [])) continue;
+        if (!want.every((t) => offers(p, t)) || !coversTypes(p, want, inIkeAuth ? [TransformType.DH, ...ADDKE_TYPES] : ADDKE_TYPES)) continue;
+        const extra = inIkeAuth ? [] : chooseAddKe(tunnel, p.transforms);
+        if (extra === null) continue;
         return {
           algorithm: m.esp,
           peerSpi: p.spi.readUInt32BE(0),
           esn: esn === EsnId.ESN,
-          proposal: { number: p.number, protocol: ProtocolId.ESP, spi: spiBytes(ourSpi), transforms: want },
+          proposal: { number: p.number, protocol: ProtocolId.ESP, spi: spiBytes(ourSpi), transforms: [...want, ...extra] },
         };
       }
     }
@@ -227,9 +234,13 @@ export function acceptEspAnswer(tunnel: TunnelPolicy, offered: readonly Proposal
   const ours = offered.find((o) => o.number === p.number);
   const m = tunnel.methods[p.number - 1];
   if (!ours || !m || p.spi.length !== 4 || p.protocol !== ProtocolId.ESP) return null;
-  const types = new Set(ours.transforms.map((t) => t.type));
-  if (p.transforms.length !== types.size || new Set(p.transforms.map((t) => t.type)).size !== types.size) return null;
-  if (!p.transforms.every((t) => offers(ours, t))) return null;
+  // The ADDKE part by RFC 9370 §2.2.1 (one per type, absent = NONE), the rest one transform per type we offered.
+  const base = p.transforms.filter((t) => !isAddKeType(t.type));
+  const types = new Set(ours.transforms.filter((t) => !isAddKeType(t.type)).map((t) => t.type));
+  if (base.length !== types.size || new Set(base.map((t) => t.type)).size !== types.size) return null;
+  if (!base.every((t) => offers(ours, t))) return null;
+  const offeredAddKe = ours.transforms.some((t) => isAddKeType(t.type));
+  if (offeredAddKe ? !acceptAddKe(tunnel, p.transforms) : base.length !== p.transforms.length) return null;
   const esn = p.transforms.find((t) => t.type === TransformType.ESN);
   return { algorithm: m.esp, peerSpi: p.spi.readUInt32BE(0), esn: esn?.id === EsnId.ESN, proposal: p };
 }

@@ -53,6 +53,8 @@ export interface ChildSaV2 {
   localCidr: string;
   remoteCidr: string;
   pfsGroup: number | null;
+  /** RFC 9370 additional key exchanges its CREATE_CHILD_SA ran (IKE_FOLLOWUP_KE), for status. */
+  addKe?: ChosenAddKe[];
   esn: boolean;
   createdAt: number;
   rekeyAt: number;
