@@ -44,7 +44,10 @@ t.test('what an SA keeps for its life has its own memory, and a finished quick m
   const own = (b: Buffer | undefined): boolean => b !== undefined && b.byteOffset === 0 && b.buffer.byteLength === b.length;
   for (const [node, peer] of [[h.a, 'gwB'], [h.b, 'gwA']] as const) {
     const sa = node.sasOf(peer)[0]!;
-    t.ok(own(sa.lastReceived ?? undefined), `${peer}: the last datagram (duplicate detection) is not a pool slice`);
+    // The quick mode proved that the peer has our last main mode message: the copies kept
+    // to answer its repetitions (MM5/MM6 and our reply) are gone.
+    t.equal(sa.lastReceived, null, `${peer}: no main mode datagram kept after the quick mode`);
+    t.equal(sa.retransmit.last, null, `${peer}: nothing of main mode left to resend`);
     t.ok(own(sa.mm.state === 'ESTABLISHED' ? sa.mm.keys.encKey : undefined), `${peer}: the phase 1 encryption key is not a pool slice`);
     t.ok(own(sa.ckyI) && own(sa.ckyR), `${peer}: the cookies are not pool slices`);
     // The ESTABLISHED state is a fresh object: nothing is deleted from it (a deleted
@@ -58,6 +61,8 @@ t.test('what an SA keeps for its life has its own memory, and a finished quick m
     const kept = ['forgetAt', 'lastReceived', 'messageId', 'retransmit', 'role', 'state', 'tunnel'];
     t.same(Object.keys(qm).sort(), kept, `${peer}: nothing to key an SA`);
     t.ok(own(qm.state === 'DONE' ? qm.lastReceived : undefined), `${peer}: its last received message is not a pool slice`);
+    // The initiator keeps QM3 to answer a repeated QM2; the responder has nothing left to send after QM3.
+    t.equal(qm.retransmit.last !== null, peer === 'gwB', `${peer}: ${peer === 'gwB' ? 'QM3 kept for a repeated QM2' : 'QM2 released after QM3'}`);
   }
   t.equal(h.installs.A.length, 2, 'the tunnel is up (with PFS)');
 });

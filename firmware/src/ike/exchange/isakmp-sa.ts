@@ -244,6 +244,21 @@ export function rememberInformational(sa: IsakmpSa, messageId: number): void {
   }
 }
 
+/**
+ * The peer sent a message whose HASH verified under the established SA's keys (a
+ * quick mode or an informational exchange): it has our last main mode message, so
+ * the copies kept to answer a retransmission of its own last one (the responder's
+ * MM6 for a repeated MM5; the initiator's MM5; fragments of either) can go. They
+ * stayed for the SA's life before (issue 10: memory per tunnel). Only a quick mode
+ * proves it: the initiator may send an informational before it has MM6.
+ */
+export function mainModeConfirmed(sa: IsakmpSa): void {
+  if (sa.lastReceived === null && sa.retransmit.last === null) return;
+  sa.lastReceived = null;
+  sa.retransmit.stop();
+  sa.sentFragments = null;
+}
+
 /** Wipes what a pending quick mode holds that could key an SA (nonces, g^qm xy). */
 export function wipeQuickMode(qm: QuickModeExchange): void {
   if (qm.state === 'QM1_SENT') wipe(qm.ni);

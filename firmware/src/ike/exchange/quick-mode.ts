@@ -42,6 +42,7 @@ import { groupName, phase2OfferNames, tunnelMethodNames } from './proposal-names
 import { describeIdentity, sameIdPayload } from './identity.ts';
 import { notifyName, sendInformational } from './informational.ts';
 import {
+  mainModeConfirmed,
   udpEncapsulated,
   type EstablishedSa,
   type IsakmpSa,
@@ -307,6 +308,7 @@ function responderQm1(ctx: ExchangeContext, sa: EstablishedSa, x: QuickInput): Q
   const k = sa.mm;
   if (!constantTimeEqual(quickModeHash1(k.suite.hash, k.keys.skeyidA, x.messageId, x.rest), x.hash)) return hashMismatch('QM1');
   sa.lastHeard = ctx.env.now();
+  mainModeConfirmed(sa);
   return respond(ctx, sa, x.messageId, x.payloads, x.raw);
 }
 
@@ -315,6 +317,7 @@ function initiatorQm2(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeInit
   const k = sa.mm;
   if (!constantTimeEqual(quickModeHash2(k.suite.hash, k.keys.skeyidA, x.messageId, qm.ni, x.rest), x.hash)) return hashMismatch('QM2');
   sa.lastHeard = ctx.env.now();
+  mainModeConfirmed(sa);
   return finishInitiator(ctx, sa, qm, x.payloads, x.raw);
 }
 
@@ -323,7 +326,9 @@ function responderQm3(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeResp
   const k = sa.mm;
   if (!constantTimeEqual(quickModeHash3(k.suite.hash, k.keys.skeyidA, x.messageId, qm.ni, qm.nr), x.hash)) return hashMismatch('QM3');
   sa.lastHeard = ctx.env.now();
-  qm.retransmit.answered();
+  // HASH(3) shows the initiator has our QM2: nothing is left to resend (issue 10: memory
+  // per tunnel; the exchange lingers QM_LINGER_MS with only QM3, to drop its duplicates).
+  qm.retransmit.stop();
   sa.quick.set(x.messageId, done(ctx, qm, x.raw));
   // The initiator has proven with HASH(3) that it holds the keys: the outbound SA and the pair's record.
   const p = qm.accepted;
@@ -362,9 +367,10 @@ export function handleQuickMode(ctx: ExchangeContext, sa: EstablishedSa, msg: En
   const k = sa.mm;
   const messageId = msg.header.messageId;
   const qm = sa.quick.get(messageId);
-  if (qm && qm.state !== 'QM1_SENT' && qm.retransmit.last && qm.lastReceived.equals(raw)) {
-    // RFC 2409 §5.5 relies on retransmission: answer a duplicate with our last message.
-    transmit(ctx, sa, [qm.retransmit.last], { kind: 'repeat' });
+  if (qm && qm.state !== 'QM1_SENT' && qm.lastReceived.equals(raw)) {
+    // RFC 2409 §5.5 relies on retransmission: answer a duplicate with our last message
+    // (a responder's finished exchange has none left to send: a repeated QM3 is dropped).
+    if (qm.retransmit.last) transmit(ctx, sa, [qm.retransmit.last], { kind: 'repeat' });
     return;
   }
   if (messageId === 0) {
