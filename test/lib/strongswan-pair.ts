@@ -50,18 +50,16 @@ export async function startStrongswanPair(lab: Lab, opts: PairOptions): Promise<
   return { gwA, gwB, stop: async () => { await gwA.stop(); await gwB.stop(); } };
 }
 
+/** charon's end of the lab as its swanctl.conf names it (SwanctlPeer's fields): its
+ * address, sitelinkd's address as charon sees it (the NAT's public address for gwA),
+ * both ids and both subnets. */
+export type CharonEnds = Pick<SwanctlPeer, 'localAddr' | 'remoteAddr' | 'localId' | 'remoteId' | 'localTs' | 'remoteTs'>;
+
 /** One side of the lab as charon's swanctl.conf needs it (see charonPair). */
-export interface CharonSide {
+export interface CharonSide extends CharonEnds {
   /** The gateway charon runs on and the one sitelinkd runs on. */
   self: Gateway;
   other: Gateway;
-  localAddr: string;
-  /** sitelinkd's address as charon sees it (the NAT's public address for gwA). */
-  remoteAddr: string;
-  localId: string;
-  remoteId: string;
-  localTs: string;
-  remoteTs: string;
 }
 
 export type Gateway = 'gwA' | 'gwB';
@@ -127,9 +125,7 @@ export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions)
   const initiator = opts.initiator ?? (me === 'gwA' ? 'sitelinkd' : 'charon');
   const version = opts.version ?? 1;
   const pskHex = opts.pskHex ?? randomPskHex();
-  const side: CharonSide = {
-    self: other,
-    other: me,
+  const ends: CharonEnds = {
     localAddr: ADDR[other],
     remoteAddr: SEEN_AS[me],
     localId: `${other}.lab`,
@@ -138,18 +134,8 @@ export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions)
     remoteTs: NET[me],
   };
   const conf = typeof opts.charon === 'function'
-    ? opts.charon(side)
-    : swanctlConf({
-      ...charonPskBasics(pskHex),
-      version,
-      localAddr: side.localAddr,
-      remoteAddr: side.remoteAddr,
-      localId: side.localId,
-      remoteId: side.remoteId,
-      localTs: side.localTs,
-      remoteTs: side.remoteTs,
-      ...opts.charon,
-    });
+    ? opts.charon({ self: other, other: me, ...ends })
+    : swanctlConf({ ...charonPskBasics(pskHex), version, ...ends, ...opts.charon });
   const files = writeGatewayConfig(dir, opts.name ?? me, {
     id: `${me}.lab`,
     peerName: other,
