@@ -15,13 +15,11 @@
 // Groups seen on the wire: 14, 15, 19, 20, 21, 31; every group is covered by
 // the unit tests (ikev2-algorithms.test.ts).
 import t, { type Test } from 'tap';
-import { existsSync } from 'node:fs';
-import { Lab, LAB, labForTest } from '../lib/lab.ts';
+import { Lab, LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
-import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest, type CharonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
@@ -35,9 +33,7 @@ async function traffic(t: Test, lab: Lab, p: CharonPair): Promise<void> {
 
 const SITELINKD_INITIATES = 'sitelinkd initiates: INVALID_KE_PAYLOAD from charon, ChaCha20-Poly1305 IKE SA over curve25519, ESN fallback, PFS ecp384';
 t.test(SITELINKD_INITIATES, { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 's2a');
-  const p = await charonPair(lab, dir, {
+  const pair = await charonPairForTest(t, 's2a', {
     sitelinkdOn: 'gwA',
     version: 2,
     charon: { ikeProposals: 'chacha20poly1305-prfsha256-x25519, aes256gcm16-prfsha384-ecp384', espProposals: 'aes256gcm16-ecp384' },
@@ -46,7 +42,8 @@ t.test(SITELINKD_INITIATES, { skip: skip ?? false }, async (t) => {
       esp: 'aes256gcm16', pfs: 'ecp384', peerLines: ['esn = either'],
     },
   });
-  t.teardown(() => p.stop());
+  if (!pair) return;
+  const { lab, p } = pair;
   const { charon, daemon: d, files } = p;
   await traffic(t, lab, p);
   t.match(d.logText(), /INVALID_KE_PAYLOAD: responder wants group curve25519, retrying/, 'sitelinkd retried with the group charon named');
@@ -71,9 +68,7 @@ t.test(SITELINKD_INITIATES, { skip: skip ?? false }, async (t) => {
 
 const CHARON_INITIATES = 'charon initiates: INVALID_KE_PAYLOAD from sitelinkd, AES-GCM IKE SA over modp3072, charon rekeys with PFS ecp521';
 t.test(CHARON_INITIATES, { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 's2b');
-  const p = await charonPair(lab, dir, {
+  const pair = await charonPairForTest(t, 's2b', {
     sitelinkdOn: 'gwB',
     version: 2,
     sitelinkd: { proposals: 'aes256gcm16-prfsha512-modp3072, aes128gcm16-prfsha256-ecp256', pfs: 'ecp521' },
@@ -83,7 +78,8 @@ t.test(CHARON_INITIATES, { skip: skip ?? false }, async (t) => {
       childExtra: { rekey_time: '8s', life_time: '30s', rand_time: '0s' },
     },
   });
-  t.teardown(() => p.stop());
+  if (!pair) return;
+  const { lab, p } = pair;
   const { charon, daemon: d, files } = p;
   if (p.initiated?.code !== 0) t.comment(`swanctl: ${p.initiated?.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
   t.equal(p.initiated?.code, 0, 'swanctl --initiate succeeded against sitelinkd');

@@ -1,13 +1,15 @@
 // strongSwan pairs on the lab: two charons (startStrongswanPair: gwA behind the
 // NAT initiates to gwB), or charon and sitelinkd (charonPair), the setup of the
 // interop tests in test/interop.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Test } from 'tap';
 import type { Lab } from './lab.ts';
-import { LAB } from './lab.ts';
+import { LAB, labForTest } from './lab.ts';
 import type { RunResult } from './proc.ts';
 import { Charon, charonPskBasics, randomPskHex, swanctlConf, type SwanctlPeer } from './strongswan.ts';
 import { waitUntil } from './wait.ts';
-import { Sitelinkd, writeGatewayConfig, type ConfigFiles, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { Sitelinkd, sitelinkdPath, writeGatewayConfig, type ConfigFiles, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
 
 export interface PairOptions {
   version: 1 | 2;
@@ -202,4 +204,20 @@ export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions)
   const waitMs = opts.waitMs ?? 25_000;
   if (waitMs > 0) pair.up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), waitMs, 500);
   return pair;
+}
+
+/**
+ * charonPair for one tap test: the test's own lab (labForTest, prefix tag), the pair
+ * stopped when the test ends. null when sitelinkd is not built, the test failed
+ * with the reason.
+ */
+export async function charonPairForTest(t: Test, tag: string, opts: CharonPairOptions): Promise<{ lab: Lab; p: CharonPair } | null> {
+  if (!existsSync(sitelinkdPath)) {
+    t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
+    return null;
+  }
+  const { lab, dir } = await labForTest(t, tag);
+  const p = await charonPair(lab, dir, opts);
+  t.teardown(() => p.stop());
+  return { lab, p };
 }
