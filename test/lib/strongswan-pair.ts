@@ -89,6 +89,8 @@ export interface CharonPairOptions {
   name?: string;
   /** How long to wait for lanA to reach lanB through the tunnel (default 25 s); 0 does not wait. */
   waitMs?: number;
+  /** A Debian tree charon runs chrooted in (e.g. strongSwan 6, Charon.start's `root`). */
+  root?: string;
 }
 
 export interface CharonPair {
@@ -153,7 +155,7 @@ export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions)
   opts.editConfig?.(files);
   const charonDir = path.join(dir, opts.name ? `charon-${opts.name}` : `charon-${other}`);
   const startCharon = async (): Promise<Charon> => {
-    const c = await Charon.start(lab.ns(other), charonDir, conf);
+    const c = await Charon.start(lab.ns(other), charonDir, conf, 1, opts.root);
     try {
       await opts.charonReady?.(c);
     } catch (e) {
