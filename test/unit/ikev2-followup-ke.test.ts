@@ -395,3 +395,21 @@ rules { r1 { filters = l
   const bad = loadConfigText('sitelink.conf', conf(2, 'curve25519-ke1_mlkem999'), { secrets: false });
   t.match(bad.ok ? '' : bad.errors.map(formatConfigError).join('\n'), /filter-actions\.sec\.pfs: expected mlkem512, mlkem768, mlkem1024, none/);
 });
+
+t.test('§2.8.1 simultaneous child SA rekey with ML-KEM: both pairs come, the one with the lowest nonce is deleted by its creator', async (t) => {
+  for (let round = 0; round < 4; round++) {
+    const h = v2({ peerA: { dpd: null }, peerB: { dpd: null }, tunnelA: childPq, tunnelB: childPq });
+    h.bringUp();
+    const oldIn = h.a.status()[0]!.children[0]!.inSpi;
+    h.apply('A', h.a.rekey('gwB'));
+    h.apply('B', h.b.rekey('gwA'));
+    h.pump();
+    h.advance(3_000);
+    consistent(t, h, `round ${round}`);
+    t.not(h.a.status()[0]!.children[0]!.inSpi, oldIn, `round ${round}: a new pair`);
+    t.equal(h.a.status()[0]!.children[0]!.addKe, '-ke1_mlkem768');
+    t.match(h.logs.A.concat(h.logs.B).join('\n'), /simultaneous rekey of lan \(§2\.8\.1\)/, 'the collision was seen');
+    t.equal(h.a.spisInUse, 1, 'A keeps one inbound SPI');
+    t.equal(h.b.spisInUse, 1, 'B keeps one inbound SPI');
+  }
+});
