@@ -278,7 +278,10 @@ rules { r { filters = l
         `filter-actions { s { action = negotiate } }\nrules { r { filters = l\n action = s\n peer = hq } }\n`,
       { secrets: false },
     );
-    t.ok(level2.ok, level2.ok ? 'crl-check = 2 without crl: valid, our certificate names a distribution point' : level2.errors.map(formatConfigError).join('\n'));
+    const level2Why = level2.ok
+      ? 'crl-check = 2 without crl: valid, our certificate names a distribution point'
+      : level2.errors.map(formatConfigError).join('\n');
+    t.ok(level2.ok, level2Why);
     if (level2.ok) t.same(level2.config.peers.get('hq')?.crl, { level: 2, sources: [] });
     const pre = store();
     pre.configure(ownDistributionPoints(gwBAuth));
