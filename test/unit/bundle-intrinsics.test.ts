@@ -5,6 +5,9 @@
 // e.g. "TypeError: Date is not a constructor" on the board (issue 10). esbuild
 // renames colliding top-level names, but a dependency's own declarations and any
 // assignment pass through unchanged, so this checks the output, not the sources.
+// Writes through the global object count too (globalThis['Date'] = ..., delete,
+// Object.defineProperty/assign, Reflect.set), and so does code the scan cannot
+// resolve or see: a `with` block, eval, the Function constructor.
 //
 // The second test runs the bundles' Date-heavy code paths under the board's Node
 // (Debian 13's Node 20) when SITELINK_BOARD_NODE names it, e.g. the arm64 binary
@@ -27,15 +30,62 @@ const INTRINSICS = new Set([
   'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'structuredClone', 'performance',
 ]);
 
-/** Every place a bundle binds or assigns an intrinsic's name: "line: what". */
+// Names under which code reaches the global object itself.
+const GLOBAL_OBJECTS = new Set(['globalThis', 'global', 'self', 'window']);
+// Calls that write a property of their first argument: Object.defineProperty(globalThis, 'Date', ...).
+const PROPERTY_WRITERS = new Set([
+  'Object.defineProperty',
+  'Object.defineProperties',
+  'Object.assign',
+  'Reflect.defineProperty',
+  'Reflect.set',
+  'Reflect.deleteProperty',
+]);
+
+/** Every place a bundle binds or assigns an intrinsic's name, or hides code from this scan: "line: what". */
 export function intrinsicBindings(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
   const found: string[] = [];
   const at = (n: ts.Node, what: string): void => {
     found.push(`${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}: ${what}`);
   };
+  const isGlobalObject = (e: ts.Expression): boolean => ts.isIdentifier(e) && GLOBAL_OBJECTS.has(e.text);
+  // A property name in an object literal ({ Date: 1 }, { 'Date': 1 }) or a string key ('Date').
+  const keyText = (k: ts.Node | undefined): string | undefined =>
+    k && (ts.isIdentifier(k) || ts.isStringLiteralLike(k)) ? k.text : undefined;
+  const literalKey = (e: ts.Expression | undefined): string | undefined => (e && ts.isStringLiteralLike(e) ? e.text : undefined);
+  /** "globalThis.Date" for globalThis.Date / global['Date'], "global[<computed>]" for global[k], else undefined. */
+  const globalMember = (n: ts.Node): string | undefined => {
+    while (ts.isParenthesizedExpression(n)) n = n.expression;
+    if (ts.isPropertyAccessExpression(n) && isGlobalObject(n.expression) && INTRINSICS.has(n.name.text))
+      return `${n.expression.getText(sf)}.${n.name.text}`;
+    if (ts.isElementAccessExpression(n) && isGlobalObject(n.expression)) {
+      const name = literalKey(n.argumentExpression);
+      if (name === undefined) return `${n.expression.getText(sf)}[<computed>]`;
+      if (INTRINSICS.has(name)) return `${n.expression.getText(sf)}.${name}`;
+    }
+    return undefined;
+  };
   const bound = (name: ts.Node | undefined, kind: string): void => {
-    if (name && ts.isIdentifier(name) && INTRINSICS.has(name.text)) at(name, `${kind} ${name.text}`);
+    if (!name) return;
+    if (ts.isIdentifier(name) && INTRINSICS.has(name.text)) at(name, `${kind} ${name.text}`);
+    const member = kind === 'declares' || kind === 'imports' ? undefined : globalMember(name);
+    if (member) at(name, `${kind} ${member}`);
+  };
+  /** Targets of a destructuring assignment: [Date] = ..., ({ Date } = ...), ({ a: globalThis.Date } = ...). */
+  const assignedTargets = (left: ts.Expression): void => {
+    if (ts.isParenthesizedExpression(left)) return assignedTargets(left.expression);
+    if (ts.isArrayLiteralExpression(left)) {
+      for (const e of left.elements) assignedTargets(ts.isSpreadElement(e) ? e.expression : e);
+    } else if (ts.isObjectLiteralExpression(left)) {
+      for (const p of left.properties) {
+        if (ts.isShorthandPropertyAssignment(p)) bound(p.name, 'assigns');
+        else if (ts.isPropertyAssignment(p)) assignedTargets(p.initializer);
+        else if (ts.isSpreadAssignment(p)) assignedTargets(p.expression);
+      }
+    } else if (ts.isBinaryExpression(left) && left.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+      assignedTargets(left.left); // a default value: [Date = x] = ...
+    } else bound(left, 'assigns');
   };
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n)) bound(n.name, 'declares');
@@ -54,29 +104,47 @@ export function intrinsicBindings(file: string, text: string): string[] {
       n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
       n.operatorToken.kind <= ts.SyntaxKind.LastAssignment
     ) {
-      bound(n.left, 'assigns');
-      // Destructuring assignment: [Date] = ..., ({ Date } = ...)
-      if (ts.isArrayLiteralExpression(n.left)) n.left.elements.forEach((e) => bound(e, 'assigns'));
-      if (ts.isObjectLiteralExpression(n.left)) {
-        for (const p of n.left.properties) {
-          if (ts.isShorthandPropertyAssignment(p)) bound(p.name, 'assigns');
-          else if (ts.isPropertyAssignment(p)) bound(p.initializer, 'assigns');
-        }
-      }
+      assignedTargets(n.left);
     } else if (
       (ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) &&
       (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)
     ) {
       bound(n.operand, 'assigns');
-    } else if (
-      ts.isPropertyAccessExpression(n) &&
-      ts.isIdentifier(n.expression) &&
-      /^(globalThis|global)$/.test(n.expression.text) &&
-      INTRINSICS.has(n.name.text)
-    ) {
-      const p = n.parent;
-      if (ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind === ts.SyntaxKind.EqualsToken)
-        at(n, `assigns ${n.expression.text}.${n.name.text}`);
+    } else if (ts.isDeleteExpression(n)) {
+      const member = globalMember(n.expression);
+      if (member) at(n, `deletes ${member}`);
+    } else if (ts.isForInStatement(n) || ts.isForOfStatement(n)) {
+      if (!ts.isVariableDeclarationList(n.initializer)) assignedTargets(n.initializer);
+    } else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression)) {
+      const callee = `${n.expression.expression.text}.${n.expression.name.text}`;
+      const [target, key] = n.arguments;
+      if (PROPERTY_WRITERS.has(callee) && target && isGlobalObject(target)) {
+        const g = target.getText(sf);
+        const name = literalKey(key);
+        if (callee === 'Object.assign' || callee === 'Object.defineProperties') {
+          // Object.assign(globalThis, { Date }) names its keys; a computed source could hold anything.
+          const sources = n.arguments.slice(1);
+          for (const src of sources) {
+            if (!ts.isObjectLiteralExpression(src)) at(n, `${callee}(${g}, ...) copies properties this scan cannot name`);
+            else
+              for (const p of src.properties) {
+                const k = ts.isSpreadAssignment(p) ? undefined : keyText(p.name);
+                if (ts.isSpreadAssignment(p) || (p.name && ts.isComputedPropertyName(p.name)))
+                  at(p, `${callee}(${g}, ...) copies properties this scan cannot name`);
+                else if (k !== undefined && INTRINSICS.has(k)) at(p, `${callee} writes ${g}.${k}`);
+              }
+          }
+        } else if (name === undefined) at(n, `${callee}(${g}, <computed>) may write any global`);
+        else if (INTRINSICS.has(name)) at(n, `${callee} writes ${g}.${name}`);
+      }
+    }
+    // Code this scan cannot see or resolve: a `with` block resolves free names through an
+    // object (a `Date` inside could be anything), eval and the Function constructor compile
+    // strings at run time (a `var Date` there would not be in the bundle's text).
+    if (ts.isWithStatement(n)) at(n, 'with statement');
+    if ((ts.isCallExpression(n) || ts.isNewExpression(n)) && ts.isIdentifier(n.expression)) {
+      if (n.expression.text === 'eval' && ts.isCallExpression(n)) at(n, 'eval(...)');
+      if (n.expression.text === 'Function') at(n, 'Function constructor');
     }
     ts.forEachChild(n, visit);
   };
@@ -103,6 +171,49 @@ t.test('the checker finds what it looks for', async (t) => {
   );
   t.same(intrinsicBindings('x.mjs', 'import { now as Date } from "node:x";\n'), ['1: imports Date']);
   t.same(intrinsicBindings('x.mjs', 'const o = { Date: 1 }; o.Date = 2; class A { Date() {} }\n'), [], 'property names are not bindings');
+  t.same(
+    intrinsicBindings(
+      'x.mjs',
+      [
+        'globalThis["Date"] = x;',
+        'global.Map ??= y;',
+        'delete globalThis.Date;',
+        'Object.defineProperty(globalThis, "Date", {});',
+        'Reflect.set(global, "Set", 1);',
+        'Object.assign(globalThis, { Date: D, a: 1 });',
+        'Object.assign(globalThis, extra);',
+        'with (o) { new Date(); }',
+        'eval("var Date");',
+        'new Function("return this");',
+        '({ a: globalThis.Promise } = o);',
+        'for (Date in o);',
+        'Object.defineProperty(self, key, {});',
+        'globalThis[k] = v;',
+      ].join('\n'),
+    ),
+    [
+      '1: assigns globalThis.Date',
+      '2: assigns global.Map',
+      '3: deletes globalThis.Date',
+      '4: Object.defineProperty writes globalThis.Date',
+      '5: Reflect.set writes global.Set',
+      '6: Object.assign writes globalThis.Date',
+      '7: Object.assign(globalThis, ...) copies properties this scan cannot name',
+      '8: with statement',
+      '9: eval(...)',
+      '10: Function constructor',
+      '11: assigns globalThis.Promise',
+      '12: assigns Date',
+      '13: Object.defineProperty(self, <computed>) may write any global',
+      '14: assigns globalThis[<computed>]',
+    ],
+    'writes to the global object and code the scan cannot see',
+  );
+  t.same(
+    intrinsicBindings('x.mjs', 'const D = globalThis.Date; new D(); window.Date.now(); globalThis.foo = 1; Object.assign(o, { Date: 1 });\n'),
+    [],
+    'reading a global, or writing another name or another object, is fine',
+  );
 });
 
 t.test(
