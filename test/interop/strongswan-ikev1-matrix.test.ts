@@ -13,11 +13,11 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LAB, labForTest } from '../lib/lab.ts';
+import { LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { run } from '../lib/proc.ts';
 import { CHARON, randomPskHex } from '../lib/strongswan.ts';
-import { charonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest } from '../lib/strongswan-pair.ts';
 import { sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
 import type { ConfigFiles } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
@@ -45,15 +45,14 @@ function allowWeak(files: ConfigFiles): void {
 }
 
 async function runSuite(t: Test, s: Suite): Promise<void> {
-  if (!existsSync(sitelinkdPath)) return void t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, `mx${s.tag}`);
-  const p = await charonPair(lab, dir, {
+  const pair = await charonPairForTest(t, `mx${s.tag}`, {
     sitelinkdOn: 'gwA',
     charon: { ikeProposals: s.ike, espProposals: s.esp },
     sitelinkd: { proposals: s.ike, esp: s.esp },
     editConfig: s.allowWeak ? allowWeak : undefined,
   });
-  t.teardown(() => p.stop());
+  if (!pair) return;
+  const { lab, p } = pair;
   const { charon, files } = p;
   const up = p.up;
   if (!up) t.comment(p.logs());

@@ -5,13 +5,11 @@
 //   2. charon on gwA initiates, sitelinkd on gwB responds.
 // Traffic lanA <-> lanB must flow, with nothing in clear on the NAT.
 import t, { type Test } from 'tap';
-import { existsSync } from 'node:fs';
-import { Lab, LAB, labForTest } from '../lib/lab.ts';
+import { Lab, LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON, randomPskHex } from '../lib/strongswan.ts';
-import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest, type CharonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
@@ -36,10 +34,9 @@ function initiated(t: Test, p: CharonPair, what: string): void {
 }
 
 t.test('sitelinkd initiates (gwA, behind NAT) to strongSwan (gwB)', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'ssi');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwA' });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 'ssi', { sitelinkdOn: 'gwA' });
+  if (!pair) return;
+  const { lab, p } = pair;
   await trafficChecks(t, lab, p);
   t.notOk(p.daemon.logText().includes(p.pskHex), 'the PSK is not in the negotiation log');
   await p.daemon.stop();
@@ -48,25 +45,23 @@ t.test('sitelinkd initiates (gwA, behind NAT) to strongSwan (gwB)', { skip: skip
 });
 
 t.test('strongSwan initiates (gwA, behind NAT) to sitelinkd (gwB)', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'ssr');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwB' });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 'ssr', { sitelinkdOn: 'gwB' });
+  if (!pair) return;
+  const { lab, p } = pair;
   initiated(t, p, 'swanctl --initiate succeeded against sitelinkd');
   await trafficChecks(t, lab, p);
   t.match(p.daemon.logText(), /RESPONDER-LIFETIME|accepted aes128gcm16/, 'sitelinkd accepted the quick mode');
 });
 
 t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelinkd follows', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'ssk');
-  const p = await charonPair(lab, dir, {
+  const pair = await charonPairForTest(t, 'ssk', {
     sitelinkdOn: 'gwB',
     sitelinkd: { pfs: 'modp2048' },
     charon: { espProposals: 'aes128gcm16-modp2048', childExtra: { rekey_time: '12s', life_time: '30s', rand_time: '0s' } },
     waitMs: 0,
   });
-  t.teardown(() => p.stop());
+  if (!pair) return;
+  const { lab, p } = pair;
   const d = p.daemon;
   initiated(t, p, 'quick mode with PFS succeeded');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows');
@@ -80,10 +75,9 @@ t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelink
 });
 
 t.test('mismatched PSK against strongSwan: no tunnel, explain says authentication failed', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'ssp');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwA', charon: { pskHex: randomPskHex() }, waitMs: 0 });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 'ssp', { sitelinkdOn: 'gwA', charon: { pskHex: randomPskHex() }, waitMs: 0 });
+  if (!pair) return;
+  const { lab, p } = pair;
   const failed = await waitUntil(async () => (await controlRequest(p.files.socket, 'explain', { peer: 'gwB' })).record !== null, 20_000, 500);
   const r = await controlRequest(p.files.socket, 'explain', { peer: 'gwB' });
   if (!failed || r.record?.reason !== 'authentication-failed') t.comment(p.logs());

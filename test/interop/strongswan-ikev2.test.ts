@@ -7,14 +7,12 @@
 //      and the IKE SA after 20 s (CREATE_CHILD_SA with an IKE proposal).
 // Traffic lanA <-> lanB must flow, with nothing in clear on the NAT.
 import t, { type Test } from 'tap';
-import { existsSync } from 'node:fs';
-import { Lab, LAB, labForTest } from '../lib/lab.ts';
+import { Lab, LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON, countSas, randomPskHex } from '../lib/strongswan.ts';
 import { explain } from '../lib/explain.ts';
-import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest, type CharonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
@@ -34,10 +32,9 @@ async function trafficChecks(t: Test, lab: Lab, p: CharonPair): Promise<void> {
 }
 
 t.test('sitelinkd initiates IKEv2 (gwA, behind NAT) to strongSwan (gwB)', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 's2i');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwA', version: 2 });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 's2i', { sitelinkdOn: 'gwA', version: 2 });
+  if (!pair) return;
+  const { lab, p } = pair;
   const files = p.files;
   await trafficChecks(t, lab, p);
   t.notOk(p.daemon.logText().includes(p.pskHex), 'the PSK is not in the negotiation log');
@@ -78,9 +75,7 @@ t.test('sitelinkd initiates IKEv2 (gwA, behind NAT) to strongSwan (gwB)', { skip
 });
 
 t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and rekeys the child SA with PFS', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 's2r');
-  const p = await charonPair(lab, dir, {
+  const pair = await charonPairForTest(t, 's2r', {
     sitelinkdOn: 'gwB',
     version: 2,
     sitelinkd: { pfs: 'modp2048' },
@@ -90,7 +85,8 @@ t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and reke
       childExtra: { rekey_time: '12s', life_time: '30s', rand_time: '0s' },
     },
   });
-  t.teardown(() => p.stop());
+  if (!pair) return;
+  const { lab, p } = pair;
   const d = p.daemon;
   if (p.initiated?.code !== 0) t.comment(`swanctl: ${p.initiated?.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
   t.equal(p.initiated?.code, 0, 'swanctl --initiate (IKEv2) succeeded against sitelinkd');
@@ -142,10 +138,9 @@ t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and reke
 });
 
 t.test('mismatched PSK against strongSwan IKEv2: no tunnel, explain says authentication failed', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 's2p');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwA', version: 2, charon: { pskHex: randomPskHex() }, waitMs: 0 });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 's2p', { sitelinkdOn: 'gwA', version: 2, charon: { pskHex: randomPskHex() }, waitMs: 0 });
+  if (!pair) return;
+  const { lab, p } = pair;
   const files = p.files;
   const failed = await waitUntil(async () => (await controlRequest(files.socket, 'explain', { peer: 'gwB' })).record !== null, 20_000, 500);
   const r = await controlRequest(files.socket, 'explain', { peer: 'gwB' });

@@ -3,22 +3,19 @@
 // and sitelinkd on gwB must follow it (RFC 3948 §5; RFC 3947 for IKE) for ESP both
 // ways and for the next IKE exchange, here a quick mode rekey charon starts.
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { LAB, labForTest } from '../lib/lab.ts';
+import { LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
-import { charonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
 t.test("strongSwan behind a NAT that rebinds: sitelinkd follows charon's new port", { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'snr');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwB' });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 'snr', { sitelinkdOn: 'gwB' });
+  if (!pair) return;
+  const { lab, p } = pair;
   const { charon, daemon: d } = p;
   t.equal(p.initiated?.code, 0, 'charon brought the tunnel up');
   t.ok(p.up, 'traffic flows');

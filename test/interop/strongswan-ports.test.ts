@@ -6,28 +6,25 @@
 // most specific filter decides; issue 17) it is not routed into the tunnel: it follows
 // the main table and leaves in clear, where the lab's NAT drops and counts it.
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { LAB, labForTest } from '../lib/lab.ts';
+import { LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
-import { charonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest } from '../lib/strongswan-pair.ts';
 import { tcpTransfer } from '../lib/iperf.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl', '/usr/bin/iperf3']);
 
 t.test('sitelinkd negotiates a TCP/5201-only tunnel with strongSwan', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'spt');
-  const p = await charonPair(lab, dir, {
+  const pair = await charonPairForTest(t, 'spt', {
     sitelinkdOn: 'gwA',
     charon: { localTs: `${LAB.subnetB}[tcp/5201]`, remoteTs: `${LAB.subnetA}[tcp]` },
     sitelinkd: { filter: { protocol: 'tcp', destinationPorts: '5201' } },
     waitMs: 0,
   });
-  t.teardown(() => p.stop());
+  if (!pair) return;
+  const { lab, p } = pair;
   const { charon, daemon: d } = p;
   const up = await waitUntil(async () => (await controlRequest(d.files.socket, 'sas')).quickMode.length === 1, 25_000, 250);
   if (!up) t.comment(`sitelinkd log:\n${d.logText().slice(-5000)}\ncharon log:\n${charon.log().slice(-5000)}`);

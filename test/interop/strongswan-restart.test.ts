@@ -5,22 +5,19 @@
 //   1. charon on gwA (behind the NAT) restarts and initiates to sitelinkd on gwB;
 //   2. sitelinkd on gwA restarts and initiates to charon on gwB.
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { LAB, labForTest } from '../lib/lab.ts';
+import { LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON, countSas } from '../lib/strongswan.ts';
-import { charonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
 t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one pair', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'srs');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwB' });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 'srs', { sitelinkdOn: 'gwB' });
+  if (!pair) return;
+  const { lab, p } = pair;
   const d = p.daemon;
   t.equal(p.initiated?.code, 0, 'charon brought the tunnel up');
   t.ok(p.up, 'traffic flows');
@@ -43,10 +40,9 @@ t.test('strongSwan restarts (SIGKILL) and initiates again: sitelinkd keeps one p
 });
 
 t.test('sitelinkd restarts (SIGKILL) and initiates again: strongSwan keeps one pair', { skip: skip ?? false }, async (t) => {
-  if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
-  const { lab, dir } = await labForTest(t, 'srd');
-  const p = await charonPair(lab, dir, { sitelinkdOn: 'gwA' });
-  t.teardown(() => p.stop());
+  const pair = await charonPairForTest(t, 'srd', { sitelinkdOn: 'gwA' });
+  if (!pair) return;
+  const { lab, p } = pair;
   const charon = p.charon;
   t.ok(p.up, 'the tunnel comes up');
   t.same(countSas(await charon.listSas()), { ike: 1, child: 1 }, 'charon holds one IKE SA and one child SA');
