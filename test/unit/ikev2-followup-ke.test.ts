@@ -314,6 +314,7 @@ t.test('§2.25.2: the old IKE SA deleted while its rekey waits for IKE_FOLLOWUP_
   t.same(h.b.status(), [], 'B neither');
   t.same(h.failed, { A: [], B: [] });
   t.match(h.logs.A.join('\n'), /IKE SA rekey ended before its additional key exchanges: the IKE SA is gone/);
+  t.notMatch(h.logs.A.join('\n'), /the IKE SA is gone; the IKE SA stays/, 'and does not claim it stays');
   t.equal(h.a.spisInUse + h.b.spisInUse, 0, 'no SPI left reserved');
 });
 

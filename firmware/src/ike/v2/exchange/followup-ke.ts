@@ -66,6 +66,9 @@ function ourIkeFollowup(sa: IkeSaV2): FollowupKe | undefined {
 /** Our own rekey of this IKE SA is under way (its CREATE_CHILD_SA or its IKE_FOLLOWUP_KE). */
 export const ourRekeyInFlight = (sa: IkeSaV2): boolean => sa.pending?.purpose.kind === 'rekey-ike' || ourIkeFollowup(sa) !== undefined;
 
+/** Why an exchange stops when the IKE SA carrying it is removed. */
+export const SA_GONE = 'the IKE SA is gone';
+
 /** Why the redundant exchange of a collision stops (its abort must not restart a rekey). */
 export const LOST_COLLISION = 'lost the simultaneous rekey';
 

@@ -39,6 +39,7 @@ import {
   linkNotify,
   LOST_COLLISION,
   newLink,
+  SA_GONE,
   ourRekeyInFlight,
   sendFollowup,
   settleIkeCollision,
@@ -46,6 +47,9 @@ import {
 } from './followup-ke.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
 import type { FollowupKe, IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
+
+/** A rekey that ended leaves the old SA in use, unless it ended because that SA goes. */
+const stays = (why: string): string => (why === SA_GONE ? '' : '; the IKE SA stays');
 
 /** The new IKE SA, inheriting addresses, NAT state and child SAs from `old`. */
 function successor(
@@ -203,7 +207,7 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
       wipeFollowup(f);
       // Our timers may rekey the SA again, unless our own rekey goes on (it won the collision).
       if (why !== LOST_COLLISION && !sa.replacedBy && sa.state === 'ESTABLISHED') sa.rekeying = ourRekeyInFlight(sa);
-      ctx.log('warning', sa, 'main', 'REKEY', `the peer's IKE SA rekey ended before its additional key exchanges: ${why}; the IKE SA stays`);
+      ctx.log('warning', sa, 'main', 'REKEY', `the peer's IKE SA rekey ended before its additional key exchanges: ${why}${stays(why)}`);
     },
   };
   awaitFollowups(ctx, sa, f);
@@ -317,7 +321,7 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
       wipeFollowup(f);
       // Not retried at once (the SA stays until it expires, as for a refused rekey); a lost collision: the peer's SA replaces it.
       const level = f.abandoned ? 'info' : 'warning';
-      ctx.log(level, sa, 'main', 'REKEY', `IKE SA rekey ended before its additional key exchanges: ${why}; the IKE SA stays`);
+      ctx.log(level, sa, 'main', 'REKEY', `IKE SA rekey ended before its additional key exchanges: ${why}${stays(why)}`);
     },
   };
   if (settleIkeCollision(ctx, sa, f)) sendFollowup(ctx, sa, f);

@@ -49,7 +49,7 @@ import type { RetransmitSchedule } from '../../exchange/retransmit.ts';
 import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
 import { addKeNames } from '../../exchange/proposal-names.ts';
-import { abortFollowups, expireFollowups, handleFollowupResponse, respondFollowup } from './followup-ke.ts';
+import { abortFollowups, expireFollowups, handleFollowupResponse, respondFollowup, SA_GONE } from './followup-ke.ts';
 import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
 import { ownCopy } from '../../common/own-buffer.ts';
@@ -219,7 +219,7 @@ export class Ikev2Node implements V2Context {
     }
     else if (p?.kind === 'create-child') this.releaseSpi(p.spi);
     // RFC 9370 §2.2.2: SAs still waiting for their additional key exchanges end with this one.
-    abortFollowups(sa, 'the IKE SA is gone');
+    abortFollowups(sa, SA_GONE);
     if (notifyPeer && sa.keys && (sa.state === 'ESTABLISHED' || sa.state === 'DELETING')) {
       deleteIke(this, sa);
     }
