@@ -48,7 +48,12 @@ t.test('what an SA keeps for its life has its own memory, and a finished quick m
     // to answer its repetitions (MM5/MM6 and our reply) are gone.
     t.equal(sa.lastReceived, null, `${peer}: no main mode datagram kept after the quick mode`);
     t.equal(sa.retransmit.last, null, `${peer}: nothing of main mode left to resend`);
-    t.ok(own(sa.mm.state === 'ESTABLISHED' ? sa.mm.keys.encKey : undefined), `${peer}: the phase 1 encryption key is not a pool slice`);
+    // SKEYID_d and SKEYID_a share one buffer of their own; SKEYID, SKEYID_e and the
+    // encryption key (the crypto state has its own copy) are not kept.
+    const keys = sa.mm.state === 'ESTABLISHED' ? sa.mm.keys : undefined;
+    t.same(Object.keys(keys ?? {}).sort(), ['skeyidA', 'skeyidD'], `${peer}: only SKEYID_d and SKEYID_a stay`);
+    t.ok(keys && keys.skeyidD.buffer === keys.skeyidA.buffer && keys.skeyidD.buffer.byteLength === keys.skeyidD.length + keys.skeyidA.length,
+      `${peer}: in one buffer of their own, not a pool slice`);
     t.ok(own(sa.ckyI) && own(sa.ckyR), `${peer}: the cookies are not pool slices`);
     // The ESTABLISHED state is a fresh object: nothing is deleted from it (a deleted
     // property would turn it into a dictionary-mode object, ~3 KB more each).

@@ -14,12 +14,17 @@ import { ownCopy } from '../common/own-buffer.ts';
 import type { HashAlgorithm } from './hash.ts';
 import { wipe } from './secret.ts';
 
-export interface Phase1Keys {
-  skeyid: Buffer;
+/** What an established ISAKMP SA still needs of its phase 1 keys. */
+export interface EstablishedKeys {
   /** Derivation key for phase 2 KEYMAT (§5.5). */
   skeyidD: Buffer;
   /** Authentication key for phase 2 / informational HASH payloads. */
   skeyidA: Buffer;
+}
+
+export interface Phase1Keys extends EstablishedKeys {
+  /** HASH_I/HASH_R (§5): main mode only. */
+  skeyid: Buffer;
   /** Source of the phase 1 encryption key. */
   skeyidE: Buffer;
   /** The cipher key: SKEYID_e, expanded/truncated per Appendix B. */
@@ -89,4 +94,23 @@ export function derivePhase1Keys(
 
 export function wipePhase1Keys(k: Phase1Keys): void {
   wipe(k.skeyid, k.skeyidD, k.skeyidA, k.skeyidE, k.encKey);
+}
+
+/**
+ * Main mode is over: SKEYID_d and SKEYID_a are copied into one buffer of their own
+ * for the SA's life, everything else is wiped. SKEYID authenticated main mode only,
+ * SKEYID_e only made the encryption key, and the SA's IsakmpCryptoState holds its
+ * own copy of that; five separate buffers per tunnel were ~1 KB of heap and three
+ * needless copies of key material (issue 10: memory per tunnel).
+ */
+export function keepEstablishedKeys(k: Phase1Keys): EstablishedKeys {
+  const both = Buffer.allocUnsafeSlow(k.skeyidD.length + k.skeyidA.length);
+  both.set(k.skeyidD, 0);
+  both.set(k.skeyidA, k.skeyidD.length);
+  wipePhase1Keys(k);
+  return { skeyidD: both.subarray(0, k.skeyidD.length), skeyidA: both.subarray(k.skeyidD.length) };
+}
+
+export function wipeEstablishedKeys(k: EstablishedKeys): void {
+  wipe(k.skeyidD, k.skeyidA);
 }

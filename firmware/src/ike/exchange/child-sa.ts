@@ -9,7 +9,15 @@ import { wipe } from '../crypto/secret.ts';
 import { PayloadType, ProtocolId } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { sendInformational } from './informational.ts';
-import { udpEncapsulated, wipeQuickMode, type ChildSa, type EstablishedSa, type IsakmpSa, type Keyed, type QuickModeExchange } from './isakmp-sa.ts';
+import {
+  udpEncapsulated,
+  wipeQuickMode,
+  type ChildSa,
+  type EstablishedSa,
+  type IsakmpSa,
+  type KeyedEstablished,
+  type QuickModeExchange,
+} from './isakmp-sa.ts';
 import type { TunnelPolicy } from './types.ts';
 import { espKeySizes } from './proposals.ts';
 
@@ -37,7 +45,7 @@ export interface PairParams {
 }
 
 /** KEYMAT for the SA whose receiving side chose `spi` (RFC 2409 §5.5). Caller wipes the result. */
-function keymat(k: Keyed, x: PairInput, esp: EspAlgorithm, spi: Buffer): { encKey: Buffer; salt: Buffer; integKey: Buffer } {
+function keymat(k: KeyedEstablished, x: PairInput, esp: EspAlgorithm, spi: Buffer): { encKey: Buffer; salt: Buffer; integKey: Buffer } {
   // Initiator's nonce first in both directions (RFC 2409 §5.5: Ni_b | Nr_b).
   const base = { skeyidD: k.keys.skeyidD, protocol: PROTO_ESP, niB: x.ni, nrB: x.nr, ...(x.gqmxy ? { gqmxy: x.gqmxy } : {}) };
   return espKeys(k.suite.hash, { ...base, spi }, espKeySizes(esp));

@@ -9,7 +9,7 @@
 import { IsakmpCryptoState } from '../crypto/isakmp-crypto-state.ts';
 import { phase1Iv } from '../crypto/iv.ts';
 import { resolvePhase1Suite } from '../crypto/phase1-suite.ts';
-import { derivePhase1Keys } from '../crypto/skeyid.ts';
+import { derivePhase1Keys, keepEstablishedKeys } from '../crypto/skeyid.ts';
 import {
   ExchangeType,
   NotifyType,
@@ -451,28 +451,30 @@ function authenticate(
   // Kept for the SA's life to spot duplicates: its own memory, not a slice of a pool slab.
   sa.lastReceived = ownCopy(raw);
   sa.retransmit.answered();
-  // Main mode is over: only the keys stay. The DH values, nonces (SKEYID input:
-  // wiped) and SAi_b go; a retransmitted MM5 is answered from `retransmit.last`.
-  const established: MainModeOf<'ESTABLISHED'> = {
+  // Main mode is over: only the keys stay (SKEYID_d and SKEYID_a: the rest is wiped,
+  // after MM6's HASH_R). The DH values, nonces (SKEYID input: wiped) and SAi_b go; a
+  // retransmitted MM5 is answered from `retransmit.last`.
+  const establish = (): MainModeOf<'ESTABLISHED'> => ({
     state: 'ESTABLISHED',
     chosen: mm.chosen,
     auth: mm.auth,
     suite: mm.suite,
-    keys: mm.keys,
+    keys: keepEstablishedKeys(mm.keys),
     crypto: mm.crypto,
-  };
+  });
   if (sa.role === 'responder') {
     const initialContact = payloadsOfType(d.value.payloads, PayloadType.NOTIFY).some((n) => n.notifyType === NotifyType.INITIAL_CONTACT);
     const mine = ourId(sa);
     const mm6 = mainMode6({ id: mine, auth: ourAuth(sa, mm, encodePayloadBody(mine)) });
     wipe(mm.ni, mm.nr);
+    const established = establish();
     sa.mm = established;
     ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
     const data = encryptMessage(established.crypto, sa, ExchangeType.MAIN, 0, mm6);
     return { kind: 'next', send: { data, expectReply: false }, established: { initialContact } };
   }
   wipe(mm.ni, mm.nr);
-  sa.mm = established;
+  sa.mm = establish();
   ctx.log('info', sa, 'main', 'MM6', `ISAKMP SA established with ${describeIdentity(id.id)}`);
   return { kind: 'next', send: null, established: { initialContact: false } };
 }
