@@ -22,6 +22,8 @@ export interface RunningHub {
   tunnelsUp(): Promise<number>;
   /** Hub-side remarks worth a line under the table (e.g. refused half-open main modes). */
   remarks(): string[];
+  /** The hub's own V8 heap figures (sitelinkd's status), to split its RSS per tunnel. */
+  heap?(): Promise<{ usedBytes: number; totalBytes: number } | undefined>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +72,10 @@ async function startSitelinkd(s: HubSetup): Promise<RunningHub> {
     async tunnelsUp() {
       const st = await controlRequest(files.socket, 'status', {}, 30_000);
       return st.peers.filter((p) => p.state === 'up').length;
+    },
+    async heap() {
+      const st = await controlRequest(files.socket, 'status', {}, 30_000);
+      return st.process ? { usedBytes: st.process.heapUsedBytes, totalBytes: st.process.heapTotalBytes } : undefined;
     },
     remarks() {
       // ike-node.ts drops MM1s beyond HALF_OPEN_MAX half-open main modes (logged at warning).

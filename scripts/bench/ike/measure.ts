@@ -45,6 +45,9 @@ export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): P
   try {
     await sleep(1000);
     const before = sample(hub.pid);
+    // Opt-in (BENCH_HUB_HEAP=yes): the status requests are work of the hub's own that
+    // its RSS would count (the control server's buffers, the status reply).
+    const heapBefore = process.env.BENCH_HUB_HEAP === 'yes' ? await hub.heap?.() : undefined;
     const run = runLoadgen(g, s);
     lg.stop = run.stop;
     lg.stderr = run.stderr;
@@ -59,6 +62,16 @@ export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): P
     row.hubCpuMsPerTunnel = (after.cpuMs - before.cpuMs) / n;
     row.hwmMb = after.hwmKb / 1024;
     row.remarks = [...load.failures, ...hub.remarks()];
+    // How much of the RSS per tunnel is V8's heap (used, and committed with its garbage
+    // and free pages) and how much is outside it (ESP engine SAs, malloc), at the same sample.
+    const heapAfter = heapBefore ? await hub.heap?.() : undefined;
+    if (heapBefore && heapAfter) {
+      const kib = (b: number): string => (b / 1024 / n).toFixed(1);
+      row.remarks.push(
+        `V8 heap per tunnel at the sample: used ${kib(heapAfter.usedBytes - heapBefore.usedBytes)} KiB, ` +
+          `committed ${kib(heapAfter.totalBytes - heapBefore.totalBytes)} KiB (of the RSS per tunnel)`,
+      );
+    }
   } catch (e) {
     row.note = `${(e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 160)} ${lg.stderr().split('\n')[0] ?? ''}`.trim();
   } finally {
