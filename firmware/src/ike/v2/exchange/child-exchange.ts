@@ -29,9 +29,9 @@ import { request, respond } from './messages.ts';
 import { acceptEspAnswer, chooseEsp, espOffer, spiBytes } from './proposals.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
 import { narrow, tunnelSelectors, withinOffer } from './selectors.ts';
-import { homeOf, type ChildSaV2, type FollowupKe, type IkeSaV2, type RequestPurpose } from './state.ts';
+import { homeOf, type ChildSaV2, type IkeSaV2, type RequestPurpose } from './state.ts';
 import { chosenAddKe } from './addke-proposals.ts';
-import { awaitFollowups, followupLink, followupRoom, linkNotify, newLink, sendFollowup, wipeFollowup } from './followup-ke.ts';
+import { awaitFollowups, followupLink, followupRoom, linkNotify, newFollowup, newLink, sendFollowup } from './followup-ke.ts';
 import { wipe } from '../../crypto/secret.ts';
 
 /**
@@ -197,19 +197,15 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
     install(gir ? [gir] : []);
     return;
   }
-  const f: FollowupKe = {
+  const f = newFollowup({
     kind: 'child',
     what: `${old ? 'rekey' : 'new child SA'} of ${n.tunnel.name}`,
     nonces: [peerNonce, nr],
-    secrets: [gir!],
-    pending: [...addKe],
-    done: [],
+    sk0: gir!,
+    addKe,
     link,
-    expiresAt: 0,
-    abandoned: false,
     finish: (secrets) => (sa.keys ? install(secrets) : abandon(secrets)),
-    abort: (why) => {
-      wipeFollowup(f);
+    onAbort: (why, f) => {
       ctx.releaseSpi(inSpi);
       if (old && !old.deleting) {
         old.rekeying = false;
@@ -217,7 +213,7 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
       }
       ctx.log('warning', sa, 'quick', 'REKEY', `the peer's ${f.what} ended before its additional key exchanges: ${why}; nothing installed`);
     },
-  };
+  });
   const abandon = (secrets: Buffer[]): null => {
     wipe(...secrets);
     ctx.releaseSpi(inSpi);
@@ -325,21 +321,15 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
     wipe(gir);
     return giveUp('additional key exchanges agreed without an ADDITIONAL_KEY_EXCHANGE link');
   }
-  const f: FollowupKe = {
+  const f = newFollowup({
     kind: 'child',
     what: `${p.kind === 'rekey-child' ? 'rekey' : 'new child SA'} of ${tunnel.name}`,
     nonces: [p.nonce, theirNonce],
-    secrets: [gir],
-    pending: [...addKe],
-    done: [],
+    sk0: gir,
+    addKe,
     link,
-    expiresAt: 0,
-    abandoned: false,
     finish: (secrets) => (sa.keys ? install(secrets) : (wipe(...secrets), null)),
-    abort: (why) => {
-      wipeFollowup(f);
-      giveUp(why);
-    },
-  };
+    onAbort: giveUp,
+  });
   sendFollowup(ctx, sa, f);
 }

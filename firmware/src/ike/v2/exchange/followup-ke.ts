@@ -27,6 +27,7 @@ import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type KePayload, type Payload } from '../wire/payloads.ts';
 import type { V2Context } from './context.ts';
 import { request, respond } from './messages.ts';
+import type { ChosenAddKe } from './addke-proposals.ts';
 import type { FollowupKe, IkeSaV2, RequestPurpose } from './state.ts';
 
 /** §2.2.2: "a reasonable time (e.g. 5-20 seconds)" for the next IKE_FOLLOWUP_KE request. */
@@ -241,6 +242,39 @@ export function abortFollowups(sa: IkeSaV2, why: string): void {
     p.ke.wipe();
     p.f.abort(why);
   }
+}
+
+/**
+ * A follow-up state right after its CREATE_CHILD_SA (RFC 9370 §2.2.2): SK(0) in, every agreed
+ * additional exchange still to run. Its abort wipes the secrets so far, then runs `onAbort`.
+ */
+export function newFollowup(o: {
+  kind: FollowupKe['kind'];
+  what: string;
+  nonces: [Buffer, Buffer];
+  sk0: Buffer;
+  addKe: readonly ChosenAddKe[];
+  link: Buffer;
+  finish: FollowupKe['finish'];
+  onAbort: (why: string, f: FollowupKe) => void;
+}): FollowupKe {
+  const f: FollowupKe = {
+    kind: o.kind,
+    what: o.what,
+    nonces: o.nonces,
+    secrets: [o.sk0],
+    pending: [...o.addKe],
+    done: [],
+    link: o.link,
+    expiresAt: 0,
+    abandoned: false,
+    finish: o.finish,
+    abort: (why) => {
+      wipeFollowup(f);
+      o.onAbort(why, f);
+    },
+  };
+  return f;
 }
 
 /** Common part of every abort: the secrets so far are wiped. */

@@ -43,10 +43,10 @@ import {
   ourRekeyInFlight,
   sendFollowup,
   settleIkeCollision,
-  wipeFollowup,
+  newFollowup,
 } from './followup-ke.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
-import type { FollowupKe, IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
+import type { IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
 
 /** A rekey that ended leaves the old SA in use, unless it ended because that SA goes. */
 const stays = (why: string): string => (why === SA_GONE ? '' : '; the IKE SA stays');
@@ -192,24 +192,20 @@ export function respondIkeRekey(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
   if (!link) return create([gir]);
   // RFC 9370 §2.2.2: the new SA waits for the IKE_FOLLOWUP_KE exchanges; our timers leave the old one alone meanwhile.
   sa.rekeying = true;
-  const f: FollowupKe = {
+  const f = newFollowup({
     kind: 'ike',
     what: 'IKE SA rekey',
     nonces: [peerNonce, nr],
-    secrets: [gir],
-    pending: [...addKe],
-    done: [],
+    sk0: gir,
+    addKe,
     link,
-    expiresAt: 0,
-    abandoned: false,
     finish: (secrets) => (sa.state === 'ESTABLISHED' && !sa.replacedBy ? create(secrets) : (wipe(...secrets), null)),
-    abort: (why) => {
-      wipeFollowup(f);
+    onAbort: (why) => {
       // Our timers may rekey the SA again, unless our own rekey goes on (it won the collision).
       if (why !== LOST_COLLISION && !sa.replacedBy && sa.state === 'ESTABLISHED') sa.rekeying = ourRekeyInFlight(sa);
       ctx.log('warning', sa, 'main', 'REKEY', `the peer's IKE SA rekey ended before its additional key exchanges: ${why}${stays(why)}`);
     },
-  };
+});
   awaitFollowups(ctx, sa, f);
   return null;
 }
@@ -306,24 +302,20 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
     ctx.log('warning', sa, 'main', 'REKEY', `IKE SA rekey failed: ${why}; the SA stays until it expires`);
     return null;
   }
-  const f: FollowupKe = {
+  const f = newFollowup({
     kind: 'ike',
     what: 'IKE SA rekey',
     nonces: [p.nonce, theirNonce],
-    secrets: [gir],
-    pending: [...addKe],
-    done: [],
+    sk0: gir,
+    addKe,
     link,
-    expiresAt: 0,
-    abandoned: false,
     finish: (secrets) => (sa.state === 'ESTABLISHED' ? create(secrets) : (wipe(...secrets), null)),
-    abort: (why) => {
-      wipeFollowup(f);
+    onAbort: (why, f) => {
       // Not retried at once (the SA stays until it expires, as for a refused rekey); a lost collision: the peer's SA replaces it.
       const level = f.abandoned ? 'info' : 'warning';
       ctx.log(level, sa, 'main', 'REKEY', `IKE SA rekey ended before its additional key exchanges: ${why}${stays(why)}`);
     },
-  };
+});
   if (settleIkeCollision(ctx, sa, f)) sendFollowup(ctx, sa, f);
   return null;
 }
