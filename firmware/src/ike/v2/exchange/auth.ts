@@ -24,7 +24,7 @@ import { notify } from '../wire/notify.ts';
 import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { formatId } from '../wire/identification.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
-import { installChild } from './child.ts';
+import { installChild, responderChild } from './child.ts';
 import { authenticationFailure, childProposalFailure, childRefusal, selectorFailure, syntaxFailure } from './failure-details.ts';
 import type { V2Context } from './context.ts';
 import { idOf, sameId } from './identity.ts';
@@ -219,19 +219,8 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
         { type: PayloadType.TSI, selectors: [n.tsi] },
         { type: PayloadType.TSR, selectors: [n.tsr] },
       );
-      child = {
-        tunnel: n.tunnel,
-        algorithm: choice.algorithm,
-        inSpi,
-        outSpi: choice.peerSpi,
-        local: n.tsr,
-        remote: n.tsi,
-        ni: sa.ni,
-        nr: sa.nr,
-        weInitiated: false,
-        pfsGroup: null,
-        esn: choice.esn,
-      };
+      // §1.2: the first child SA has no KE of its own (no PFS group).
+      child = responderChild(n, choice, inSpi, sa.ni, sa.nr, null);
     }
   }
   respond(ctx, sa, ExchangeType.IKE_AUTH, m.header.messageId, out);

@@ -21,7 +21,7 @@ import type { Message } from '../wire/message.ts';
 import { groupData, notify } from '../wire/notify.ts';
 import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
-import { installChild } from './child.ts';
+import { installChild, responderChild } from './child.ts';
 import { childProposalFailure, childRefusal, selectorFailure, syntaxFailure } from './failure-details.ts';
 import type { V2Context } from './context.ts';
 import { deleteChild } from './informational.ts';
@@ -176,18 +176,8 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   }
   const install = (secrets: Buffer[]): null => {
     const child = installChild(ctx, sa, {
-      tunnel: n.tunnel,
-      algorithm: choice.algorithm,
-      inSpi,
-      outSpi: choice.peerSpi,
-      local: n.tsr,
-      remote: n.tsi,
-      ni: peerNonce,
-      nr,
-      weInitiated: false,
+      ...responderChild(n, choice, inSpi, peerNonce, nr, group),
       deferOutbound: old !== undefined,
-      pfsGroup: group,
-      esn: choice.esn,
       ...(secrets.length > 0 ? { gir: secrets[0]!, followups: secrets.slice(1), addKe } : {}),
     });
     if (old) noteSuccessor(ctx, sa, old, child, [peerNonce, nr], false);

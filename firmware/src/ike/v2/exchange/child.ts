@@ -13,7 +13,8 @@ import type { ChildSaInstall, TunnelPolicy } from '../../exchange/types.ts';
 import { deriveChildKeys } from '../crypto/key-derivation.ts';
 import type { TrafficSelector } from '../wire/payloads.ts';
 import type { V2Context } from './context.ts';
-import { selectorCidr } from './selectors.ts';
+import type { EspChoice } from './proposals.ts';
+import { selectorCidr, type NarrowedTunnel } from './selectors.ts';
 import type { ChildSaV2, IkeSaV2 } from './state.ts';
 
 /** Rekey at 85-90% of the lifetime, jittered so both ends rarely start together (§2.8.1 collisions stay rare). */
@@ -42,6 +43,26 @@ export interface NewChild {
   deferOutbound?: boolean;
   /** Extended sequence numbers agreed for the pair. */
   esn?: boolean;
+}
+
+/**
+ * Responder (IKE_AUTH or CREATE_CHILD_SA): the child our narrowed selectors and chosen proposal
+ * describe; TSr is our side (§2.9). `ni`/`nr` are the creating exchange's nonces (§2.17).
+ */
+export function responderChild(n: NarrowedTunnel, choice: EspChoice, inSpi: number, ni: Buffer, nr: Buffer, pfsGroup: number | null): NewChild {
+  return {
+    tunnel: n.tunnel,
+    algorithm: choice.algorithm,
+    inSpi,
+    outSpi: choice.peerSpi,
+    local: n.tsr,
+    remote: n.tsi,
+    ni,
+    nr,
+    weInitiated: false,
+    pfsGroup,
+    esn: choice.esn,
+  };
 }
 
 export const udpEncapsulated = (sa: IkeSaV2): boolean => sa.natLocal || sa.natRemote;
