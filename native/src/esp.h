@@ -27,6 +27,10 @@ typedef struct sl_wctx {
 	/* Set when this worker makes an SA dead, so that its keys get wiped
 	 * (sl_sadb_reap) after a grace period; NULL = nobody reaps. */
 	atomic_bool *reap;
+	/* When set, sl_esp_encap queues the seal here (its entry is the
+	 * batch's last) and the worker runs the batch before sending, so
+	 * AF_ALG seals share syscall rounds (crypto_batch.h); NULL = seal now. */
+	struct sl_crypto_batch *batch;
 } sl_wctx_t;
 
 /* This worker's block of the SA (counters, sequence run, lifetime credit). */

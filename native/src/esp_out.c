@@ -1,5 +1,6 @@
 /* esp_out.c - outbound ESP tunnel mode (RFC 4303 §3.1, §3.3). */
 #include "esp.h"
+#include "crypto_batch.h"
 
 #include <string.h>
 
@@ -85,7 +86,8 @@ sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap
 	uint8_t *hdr = payload - sa->iv_len - 8;
 	wr32(hdr, sa->spi);
 	wr32(hdr + 4, (uint32_t)seq); /* §2.2.1: only the low 32 bits are sent */
-	if (sl_crypto_seal(sa->ctx[w->worker], hdr, padded, seq) != SL_CRYPTO_OK)
+	if (w->batch != NULL ? sl_crypto_batch_seal(w->batch, sa->ctx[w->worker], hdr, padded, seq) < 0
+			     : sl_crypto_seal(sa->ctx[w->worker], hdr, padded, seq) != SL_CRYPTO_OK)
 		return SL_DROP_TXERR;
 	*esp = hdr;
 	*esp_len = 8 + sa->iv_len + padded + sa->icv_len;

@@ -12,6 +12,7 @@
 #include "demux.h"
 #include "gro.h"
 #include "ratelimit.h"
+#include "crypto_batch.h"
 
 #include <linux/virtio_net.h>
 #include <netinet/udp.h>
@@ -45,6 +46,7 @@ typedef struct wstate {
 	uint8_t *tx;                     /* BATCH slots of txbuf_len: TUN -> net */
 	uint8_t *rx;                     /* BATCH buffers of RX_BUF: net -> TUN */
 	int nslots;                      /* encapsulated packets waiting in tx */
+	int bidx[BATCH];                 /* slot -> its seal in w.batch (when batching) */
 	uint8_t *esp[BATCH];
 	size_t esp_len[BATCH];
 	bool raw[BATCH];
@@ -145,10 +147,37 @@ static void group_init(wstate_t *s, int g, int first, int count, uint16_t gso)
 	}
 }
 
+/* Run the slots' queued seals (AF_ALG: several per syscall round) and
+ * drop, counted, the slots whose seal failed. */
+static int seal_slots(wstate_t *s)
+{
+	sl_crypto_batch_t *b = s->w.batch;
+	int n = s->nslots, keep = 0;
+	if (b == NULL)
+		return n;
+	sl_crypto_batch_run(b);
+	for (int i = 0; i < n; i++) {
+		if (sl_crypto_batch_result(b, s->bidx[i]) != SL_CRYPTO_OK) {
+			sl_esp_count_drop(&s->w, SL_DROP_TXERR);
+			continue;
+		}
+		if (keep != i) {
+			s->esp[keep] = s->esp[i];
+			s->esp_len[keep] = s->esp_len[i];
+			s->raw[keep] = s->raw[i];
+			memcpy(&s->dst[keep], &s->dst[i], s->dst_len[i]);
+			s->dst_len[keep] = s->dst_len[i];
+		}
+		keep++;
+	}
+	sl_crypto_batch_clear(b);
+	return keep;
+}
+
 /* Send every encapsulated packet waiting in the slots (no lock held). */
 static void flush(wstate_t *s)
 {
-	int n = s->nslots, ng = 0;
+	int n = seal_slots(s), ng = 0;
 	bool gso = atomic_load_explicit(&s->e->udp_gso, memory_order_relaxed);
 	for (int i = 0; i < n; i++) {
 		s->giov[i].iov_base = s->esp[i];
@@ -255,6 +284,8 @@ static bool encap_slot(wstate_t *s, int k, size_t len)
 			 * next quiescent point (sl_sadb_set_remote). */
 			const sl_sa_dest_t *d = sl_sa_dest(sa);
 			s->raw[k] = sa->encap == SL_ENCAP_NONE;
+			if (s->w.batch != NULL)
+				s->bidx[k] = (int)sl_crypto_batch_len(s->w.batch) - 1;
 			memcpy(&s->dst[k], &d->ss, d->len);
 			s->dst_len[k] = d->len;
 		}
@@ -522,6 +553,10 @@ void *sl_worker_main(void *arg)
 	/* UDP trains toward the TUN only where the kernel takes GSO_UDP_L4. */
 	s->gro.udp = e->uso;
 	s->rx = malloc((size_t)RX_BUF * RX_BATCH);
+	/* Seals go through a batch: AF_ALG ones share syscall rounds, OpenSSL
+	 * ones run when queued as before.  Without one (out of memory) every
+	 * seal runs at once. */
+	s->w.batch = sl_crypto_batch_new(BATCH);
 	if (!s->tx || !s->rx || !s->scratch || !s->gro.buf)
 		goto out;
 	/* Each worker owns its TUN queue and its UDP socket. */
@@ -599,6 +634,7 @@ out:
 		free(s->scratch);
 		free(s->gro.buf);
 		free(s->rx);
+		sl_crypto_batch_free(s->w.batch);
 		free(s);
 	}
 	return NULL;

@@ -2,9 +2,11 @@
  * afalg.c - ESP transforms through the kernel crypto API (AF_ALG "aead"),
  * so a board's crypto engine does the work when it has a driver.
  *
- * One op socket per context; a packet is one sendmsg() (op, IV, assoclen
- * as control data, the packet as iovecs) and one readv(), in place, with
- * no allocation.  The kernel's IPsec AEAD templates define the layout:
+ * A packet is one sendmsg() (op, IV, assoclen as control data, the packet
+ * as iovecs) and one recvmsg() on an op socket, in place, with no
+ * allocation.  A context keeps up to SL_AFALG_MAX_LANES op sockets so that
+ * a worker's batch can carry several packets of one SA per syscall round
+ * (crypto_batch.c); the unbatched path uses the first.  The kernel's IPsec AEAD templates define the layout:
  *
  *   rfc4106(gcm(aes)), rfc7539esp(chacha20,poly1305):
  *     key = cipher key | salt; AAD handed over = SPI | [Seq high |] Seq low | IV
@@ -20,13 +22,15 @@
  * AAD | plaintext; the iovecs put it straight back into the packet.  A
  * forged packet makes the read fail with EBADMSG.
  *
- * Descriptors: each context holds two (the keyed tfm socket and its op
- * socket), so an SA costs 2 per worker.  A hub with 1,000 tunnels would
- * otherwise run the process out of descriptors (and lose its UDP sockets
- * with it), so contexts draw from a process-wide budget, by default half
- * of RLIMIT_NOFILE; past it AF_ALG refuses and "auto" uses OpenSSL.
+ * Descriptors: each context holds the keyed tfm socket and its op sockets.
+ * A hub with 1,000 tunnels would otherwise run the process out of
+ * descriptors (and lose its UDP sockets with it), so contexts draw from a
+ * process-wide budget, by default half of RLIMIT_NOFILE; past it AF_ALG
+ * refuses and "auto" uses OpenSSL.  The extra lanes are taken only while
+ * less than half the budget is in use, so the first SAs batch and the
+ * later ones still get AF_ALG with one lane (2 descriptors).
  */
-#include "crypto_internal.h"
+#include "afalg_internal.h"
 #include "afalg_proc.h"
 
 #include <errno.h>
@@ -51,13 +55,8 @@
 /* From the kernel's include/crypto/authenc.h (not exported as uapi). */
 #define SL_CRYPTO_AUTHENC_KEYA_PARAM 1
 
-typedef struct {
-	int tfm; /* bound algorithm socket: holds the key */
-	int op;  /* accepted operation socket */
-	int reserved; /* descriptors drawn from the budget */
-} afalg_t;
-
-#define FDS_PER_CTX 2
+#define FDS_MIN 2                            /* tfm + one op socket */
+#define FDS_MAX (1 + SL_AFALG_MAX_LANES)
 
 static atomic_int fds_in_use;
 static atomic_int fd_budget = -1; /* -1: not set, use the default */
@@ -118,13 +117,17 @@ static void afalg_fini(sl_crypto_t *c)
 {
 	afalg_t *s = c->be;
 
-	/* Closing both sockets frees the kernel tfm, whose key memory the
+	/* Closing every socket frees the kernel tfm, whose key memory the
 	 * crypto API zeroes (crypto_destroy_tfm -> kfree_sensitive). */
-	if (s->op >= 0)
-		close(s->op);
+	for (int i = 0; i < SL_AFALG_MAX_LANES; i++) {
+		if (s->op[i] >= 0)
+			close(s->op[i]);
+		s->op[i] = -1;
+	}
+	s->lanes.nlanes = 0;
 	if (s->tfm >= 0)
 		close(s->tfm);
-	s->op = s->tfm = -1;
+	s->tfm = -1;
 	atomic_fetch_sub(&fds_in_use, s->reserved);
 	s->reserved = 0;
 }
@@ -162,16 +165,20 @@ static int afalg_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, si
 		sl_crypto_seterr(err, errlen, "out of memory");
 		return SL_CRYPTO_EIO;
 	}
-	s->tfm = s->op = -1;
+	s->tfm = -1;
+	for (int i = 0; i < SL_AFALG_MAX_LANES; i++)
+		s->op[i] = -1;
 	c->be = s;
 	c->be_size = sizeof(*s);
 
-	if (!reserve(FDS_PER_CTX)) {
+	/* All lanes while under half the budget, else one (see the top). */
+	int want = sl_afalg_fds_in_use() + FDS_MAX <= budget() / 2 ? FDS_MAX : FDS_MIN;
+	if (!reserve(want) && (want == FDS_MIN || !reserve(want = FDS_MIN))) {
 		sl_crypto_seterr(err, errlen, "af_alg: descriptor budget exhausted (%d of %d in use)",
 				 sl_afalg_fds_in_use(), budget());
 		return SL_CRYPTO_ENOTSUP;
 	}
-	s->reserved = FDS_PER_CTX;
+	s->reserved = want;
 	s->tfm = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s->tfm < 0) {
 		sl_crypto_seterr(err, errlen, "af_alg: socket: %s", strerror(errno));
@@ -213,10 +220,15 @@ static int afalg_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, si
 				 c->info->icv_len, strerror(errno));
 		return SL_CRYPTO_ENOTSUP;
 	}
-	s->op = accept4(s->tfm, NULL, NULL, SOCK_CLOEXEC);
-	if (s->op < 0) {
-		sl_crypto_seterr(err, errlen, "af_alg: accept: %s", strerror(errno));
-		return SL_CRYPTO_EIO;
+	for (int i = 0; i < s->reserved - 1; i++) {
+		s->op[i] = accept4(s->tfm, NULL, NULL, SOCK_CLOEXEC);
+		if (s->op[i] < 0 && i == 0) {
+			sl_crypto_seterr(err, errlen, "af_alg: accept: %s", strerror(errno));
+			return SL_CRYPTO_EIO;
+		}
+		if (s->op[i] < 0)
+			break; /* fewer lanes: batching still works, in smaller rounds */
+		s->lanes.nlanes = (unsigned)i + 1;
 	}
 	if (sl_afalg_proc_driver(NULL, name, c->driver, sizeof(c->driver)) != 0)
 		snprintf(c->driver, sizeof(c->driver), "%s", name);
@@ -225,89 +237,22 @@ static int afalg_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, si
 
 /* After a failed or partial operation the op socket may hold half a
  * request that would be glued onto the next packet: replace it (error
- * path only; the key stays on the tfm socket). */
-static void reset_op(afalg_t *s)
+ * path only; the key stays on the tfm socket).  A lane that cannot be
+ * replaced stays closed (-1): its requests fail with EIO, counted. */
+void sl_afalg_lane_reset(afalg_t *s, int lane)
 {
-	if (s->op >= 0)
-		close(s->op);
-	s->op = accept4(s->tfm, NULL, NULL, SOCK_CLOEXEC);
-}
-
-/* One kernel operation: send `in`, read the result into `out`. */
-static int run_op(afalg_t *s, uint32_t op, const uint8_t *iv, size_t iv_len,
-		  uint32_t assoclen, const struct iovec *in, int nin, size_t inlen,
-		  const struct iovec *out, int nout, size_t outlen)
-{
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(uint32_t)) +
-			    CMSG_SPACE(sizeof(struct af_alg_iv) + SL_MAX_IV_LEN) +
-			    CMSG_SPACE(sizeof(uint32_t))];
-	} ctl;
-	struct msghdr msg;
-	struct cmsghdr *cm;
-
-	memset(&ctl, 0, sizeof(ctl));
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = CMSG_SPACE(sizeof(uint32_t)) +
-			     CMSG_SPACE(sizeof(struct af_alg_iv) + iv_len) +
-			     CMSG_SPACE(sizeof(uint32_t));
-	msg.msg_iov = (struct iovec *)in;
-	msg.msg_iovlen = (size_t)nin;
-
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_ALG;
-	cm->cmsg_type = ALG_SET_OP;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-	memcpy(CMSG_DATA(cm), &op, sizeof(op));
-
-	cm = CMSG_NXTHDR(&msg, cm);
-	if (cm == NULL)
-		return SL_CRYPTO_EIO;
-	cm->cmsg_level = SOL_ALG;
-	cm->cmsg_type = ALG_SET_IV;
-	cm->cmsg_len = CMSG_LEN(sizeof(struct af_alg_iv) + iv_len);
-	{
-		uint32_t ivlen32 = (uint32_t)iv_len;
-		uint8_t *d = CMSG_DATA(cm);
-		memcpy(d, &ivlen32, sizeof(ivlen32)); /* struct af_alg_iv.ivlen */
-		memcpy(d + offsetof(struct af_alg_iv, iv), iv, iv_len);
-	}
-
-	cm = CMSG_NXTHDR(&msg, cm);
-	if (cm == NULL)
-		return SL_CRYPTO_EIO;
-	cm->cmsg_level = SOL_ALG;
-	cm->cmsg_type = ALG_SET_AEAD_ASSOCLEN;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-	memcpy(CMSG_DATA(cm), &assoclen, sizeof(assoclen));
-
-	ssize_t n;
-	do
-		n = sendmsg(s->op, &msg, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 || (size_t)n != inlen) {
-		reset_op(s);
-		return SL_CRYPTO_EIO;
-	}
-	do
-		n = readv(s->op, out, nout);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EBADMSG)
-		return SL_CRYPTO_EAUTH; /* the request completed: socket still clean */
-	if (n < 0 || (size_t)n != outlen) {
-		reset_op(s);
-		return SL_CRYPTO_EIO;
-	}
-	return SL_CRYPTO_OK;
+	if (lane < 0 || lane >= SL_AFALG_MAX_LANES)
+		return;
+	if (s->op[lane] >= 0)
+		close(s->op[lane]);
+	s->op[lane] = s->tfm >= 0 ? accept4(s->tfm, NULL, NULL, SOCK_CLOEXEC) : -1;
 }
 
 /*
- * Build the iovecs for pkt (SPI | Seq low | IV | data) with the AAD the
- * kernel wants.  Without ESN the AAD is the packet's own first bytes; with
- * ESN Seq high is slotted in between SPI and Seq low from a side buffer
- * (and on output the kernel's copy of it lands in a scratch word).
+ * The iovecs for pkt (SPI | Seq low | IV | data) with the AAD the kernel
+ * wants.  Without ESN the AAD is the packet's own first bytes; with ESN
+ * Seq high is slotted in between SPI and Seq low from a side buffer (and
+ * on output the kernel's copy of it lands in a scratch word).
  */
 static int build_iov(const sl_crypto_t *c, uint8_t *pkt, size_t tail, uint8_t *hi,
 		     struct iovec *iov, size_t *total)
@@ -330,21 +275,93 @@ static int build_iov(const sl_crypto_t *c, uint8_t *pkt, size_t tail, uint8_t *h
 	return 3;
 }
 
+static struct cmsghdr *put_cmsg(struct cmsghdr *cm, int type, size_t len)
+{
+	cm->cmsg_level = SOL_ALG;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	return cm;
+}
+
+int sl_afalg_req_build(const sl_crypto_t *c, sl_afalg_req_t *r, uint8_t *pkt, size_t len,
+		       uint32_t seq_hi, bool enc)
+{
+	size_t iv_len = c->info->iv_len, icv = c->info->icv_len;
+	uint32_t op = enc ? ALG_OP_ENCRYPT : ALG_OP_DECRYPT;
+	uint32_t assoclen = (uint32_t)(SL_ESP_HDR_LEN + (c->esn ? 4u : 0u) + iv_len);
+	uint32_t ivlen32 = (uint32_t)iv_len;
+
+	if (iv_len > SL_MAX_IV_LEN || len > SL_CRYPTO_MAX_PAYLOAD)
+		return SL_CRYPTO_EINVAL;
+	memset(&r->snd, 0, sizeof(r->snd));
+	memset(&r->rcv, 0, sizeof(r->rcv));
+	memset(&r->ctl, 0, sizeof(r->ctl));
+	sl_put_be32(r->hi_in, seq_hi);
+	int nin = build_iov(c, pkt, enc ? len : len + icv, r->hi_in, r->in, &r->inlen);
+	int nout = build_iov(c, pkt, enc ? len + icv : len, r->hi_out, r->out, &r->outlen);
+
+	r->snd.msg_control = r->ctl.buf;
+	r->snd.msg_controllen = CMSG_SPACE(sizeof(uint32_t)) +
+				CMSG_SPACE(sizeof(struct af_alg_iv) + iv_len) +
+				CMSG_SPACE(sizeof(uint32_t));
+	r->snd.msg_iov = r->in;
+	r->snd.msg_iovlen = (size_t)nin;
+	r->rcv.msg_iov = r->out;
+	r->rcv.msg_iovlen = (size_t)nout;
+
+	struct cmsghdr *cm = put_cmsg(CMSG_FIRSTHDR(&r->snd), ALG_SET_OP, sizeof(op));
+	memcpy(CMSG_DATA(cm), &op, sizeof(op));
+	cm = CMSG_NXTHDR(&r->snd, cm);
+	if (cm == NULL)
+		return SL_CRYPTO_EIO;
+	put_cmsg(cm, ALG_SET_IV, sizeof(struct af_alg_iv) + iv_len);
+	memcpy(CMSG_DATA(cm), &ivlen32, sizeof(ivlen32)); /* struct af_alg_iv.ivlen */
+	memcpy(CMSG_DATA(cm) + offsetof(struct af_alg_iv, iv), pkt + SL_ESP_HDR_LEN, iv_len);
+	cm = CMSG_NXTHDR(&r->snd, cm);
+	if (cm == NULL)
+		return SL_CRYPTO_EIO;
+	put_cmsg(cm, ALG_SET_AEAD_ASSOCLEN, sizeof(assoclen));
+	memcpy(CMSG_DATA(cm), &assoclen, sizeof(assoclen));
+	return SL_CRYPTO_OK;
+}
+
+int sl_afalg_req_result(const sl_afalg_req_t *r, long snd_res, long rcv_res)
+{
+	if (snd_res < 0 || (size_t)snd_res != r->inlen)
+		return SL_CRYPTO_EIO;
+	if (rcv_res == -EBADMSG)
+		return SL_CRYPTO_EAUTH; /* the request completed: socket still clean */
+	if (rcv_res < 0 || (size_t)rcv_res != r->outlen)
+		return SL_CRYPTO_EIO;
+	return SL_CRYPTO_OK;
+}
+
+/* The unbatched path: one sendmsg() and one recvmsg() on lane 0. */
 static int afalg_do(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi, bool enc)
 {
 	afalg_t *s = c->be;
-	const uint8_t *iv = pkt + SL_ESP_HDR_LEN;
-	uint32_t assoclen = (uint32_t)(SL_ESP_HDR_LEN + (c->esn ? 4u : 0u) + c->info->iv_len);
-	uint8_t hi_in[4], hi_out[4];
-	struct iovec in[3], out[3];
-	size_t inlen, outlen;
-	size_t icv = c->info->icv_len;
+	sl_afalg_req_t r;
+	ssize_t sn, rn = -1;
 
-	sl_put_be32(hi_in, seq_hi);
-	int nin = build_iov(c, pkt, enc ? len : len + icv, hi_in, in, &inlen);
-	int nout = build_iov(c, pkt, enc ? len + icv : len, hi_out, out, &outlen);
-	return run_op(s, enc ? ALG_OP_ENCRYPT : ALG_OP_DECRYPT, iv, c->info->iv_len, assoclen,
-		      in, nin, inlen, out, nout, outlen);
+	int rc = sl_afalg_req_build(c, &r, pkt, len, seq_hi, enc);
+	if (rc != SL_CRYPTO_OK)
+		return rc;
+	do
+		sn = sendmsg(s->op[0], &r.snd, 0);
+	while (sn < 0 && errno == EINTR);
+	if (sn < 0)
+		sn = -errno;
+	if (sn == (ssize_t)r.inlen) {
+		do
+			rn = recvmsg(s->op[0], &r.rcv, 0);
+		while (rn < 0 && errno == EINTR);
+		if (rn < 0)
+			rn = -errno;
+	}
+	rc = sl_afalg_req_result(&r, (long)sn, (long)rn);
+	if (rc == SL_CRYPTO_EIO)
+		sl_afalg_lane_reset(s, 0);
+	return rc;
 }
 
 static int afalg_seal(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)

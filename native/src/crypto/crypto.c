@@ -168,20 +168,23 @@ static int check_len(const sl_crypto_t *c, const uint8_t *pkt, size_t len)
 	return SL_CRYPTO_OK;
 }
 
-static int seal_with_iv(sl_crypto_t *c, uint8_t *pkt, size_t len, uint64_t seq)
+/* The header carries the low half of the sequence number and is
+ * authenticated, so it must already be right (RFC 4303 §2.2). */
+static int check_seq(const sl_crypto_t *c, const uint8_t *pkt, uint64_t seq)
 {
-	/* The header carries the low half of the sequence number and is
-	 * authenticated, so it must already be right (RFC 4303 §2.2). */
 	if (sl_get_be32(pkt + 4) != (uint32_t)seq)
 		return SL_CRYPTO_EINVAL;
 	if (!c->esn && (seq >> 32) != 0)
 		return SL_CRYPTO_EINVAL;
-	return c->ops->seal(c, pkt, len, (uint32_t)(seq >> 32));
+	return SL_CRYPTO_OK;
 }
 
-int sl_crypto_seal(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq)
+int sl_crypto_seal_prep(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq)
 {
 	int rc = check_len(c, pkt, payload_len);
+	if (rc != SL_CRYPTO_OK)
+		return rc;
+	rc = check_seq(c, pkt, seq);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
 
@@ -192,12 +195,17 @@ int sl_crypto_seal(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t se
 		 * before it would wrap (RFC 4303 §3.3.3). */
 		sl_put_be32(iv, (uint32_t)(seq >> 32));
 		sl_put_be32(iv + 4, (uint32_t)seq);
-	} else {
-		rc = sl_ivpool_take(&c->ivpool, iv, c->info->iv_len);
-		if (rc != SL_CRYPTO_OK)
-			return rc;
+		return SL_CRYPTO_OK;
 	}
-	return seal_with_iv(c, pkt, payload_len, seq);
+	return sl_ivpool_take(&c->ivpool, iv, c->info->iv_len);
+}
+
+int sl_crypto_seal(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq)
+{
+	int rc = sl_crypto_seal_prep(c, pkt, payload_len, seq);
+	if (rc != SL_CRYPTO_OK)
+		return rc;
+	return c->ops->seal(c, pkt, payload_len, (uint32_t)(seq >> 32));
 }
 
 int sl_crypto_seal_kat(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq,
@@ -208,24 +216,40 @@ int sl_crypto_seal_kat(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_
 		return rc;
 	if (iv == NULL)
 		return SL_CRYPTO_EINVAL;
+	rc = check_seq(c, pkt, seq);
+	if (rc != SL_CRYPTO_OK)
+		return rc;
 	memmove(pkt + SL_ESP_HDR_LEN, iv, c->info->iv_len);
-	return seal_with_iv(c, pkt, payload_len, seq);
+	return c->ops->seal(c, pkt, payload_len, (uint32_t)(seq >> 32));
 }
 
-int sl_crypto_open(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint32_t seq_hi)
+int sl_crypto_open_prep(const sl_crypto_t *c, const uint8_t *pkt, size_t payload_len,
+			uint32_t seq_hi)
 {
 	int rc = check_len(c, pkt, payload_len);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
 	if (!c->esn && seq_hi != 0)
 		return SL_CRYPTO_EINVAL;
-	rc = c->ops->open(c, pkt, payload_len, seq_hi);
+	return SL_CRYPTO_OK;
+}
+
+int sl_crypto_open_done(const sl_crypto_t *c, uint8_t *pkt, size_t payload_len, int rc)
+{
 	if (rc == SL_CRYPTO_EAUTH) {
 		/* Whatever a backend decrypted before the check failed is
 		 * unauthenticated: never let it out (RFC 4303 §3.4.4). */
 		sl_wipe(pkt + SL_ESP_HDR_LEN + c->info->iv_len, payload_len);
 	}
 	return rc;
+}
+
+int sl_crypto_open(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint32_t seq_hi)
+{
+	int rc = sl_crypto_open_prep(c, pkt, payload_len, seq_hi);
+	if (rc != SL_CRYPTO_OK)
+		return rc;
+	return sl_crypto_open_done(c, pkt, payload_len, c->ops->open(c, pkt, payload_len, seq_hi));
 }
 
 size_t sl_crypto_iv_len(const sl_crypto_t *c)

@@ -88,9 +88,11 @@ void sl_crypto_probe(sl_alg_t alg, size_t enc_key_len, size_t auth_key_len, bool
 
 /* Is AF_ALG usable at all on this kernel (socket(AF_ALG) works)? */
 bool sl_afalg_available(void);
-/* Process-wide cap on AF_ALG descriptors (2 per context, so 2 per SA per
- * worker); n < 0 restores the default, half of RLIMIT_NOFILE.  Past it an
- * AF_ALG context is refused (ENOTSUP) and AUTO falls back to OpenSSL. */
+/* Process-wide cap on AF_ALG descriptors: a context takes the key socket
+ * and SL_AFALG_MAX_LANES op sockets (for batching, crypto_batch.h) while
+ * less than half the cap is in use, else 2; one context per SA per worker.
+ * n < 0 restores the default, half of RLIMIT_NOFILE.  Past it an AF_ALG
+ * context is refused (ENOTSUP) and AUTO falls back to OpenSSL. */
 void sl_afalg_set_fd_budget(int n);
 int sl_afalg_fd_budget(void);
 int sl_afalg_fds_in_use(void);

@@ -88,6 +88,14 @@ static inline uint32_t sl_get_be32(const uint8_t *p)
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* The front end's halves of seal/open, for the batched path
+ * (crypto_batch.c): checks and IV placement before the backend runs, the
+ * wipe of a forged packet's output after. */
+int sl_crypto_seal_prep(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq);
+int sl_crypto_open_prep(const sl_crypto_t *c, const uint8_t *pkt, size_t payload_len,
+			uint32_t seq_hi);
+int sl_crypto_open_done(const sl_crypto_t *c, uint8_t *pkt, size_t payload_len, int rc);
+
 void sl_crypto_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

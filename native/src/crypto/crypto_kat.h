@@ -13,6 +13,15 @@
 int sl_crypto_seal_kat(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq,
 		       const uint8_t *iv);
 
+/* Batched seal with a given IV (crypto_batch.h), for the same vectors. */
+struct sl_crypto_batch;
+int sl_crypto_batch_seal_kat(struct sl_crypto_batch *b, sl_crypto_t *c, uint8_t *pkt,
+			     size_t payload_len, uint64_t seq, const uint8_t *iv);
+/* Make the batch hand its AF_ALG rounds to io (a fake, or the plain
+ * runner) instead of its io_uring (NULL: its own again). */
+struct sl_afalg_io;
+void sl_crypto_batch_test_io(struct sl_crypto_batch *b, struct sl_afalg_io *io);
+
 /* Wipe every key copy now (user memory and kernel: AF_ALG sockets are
  * closed); the context stays allocated but every operation fails with
  * SL_CRYPTO_EIO.  sl_crypto_free() does this first. */
