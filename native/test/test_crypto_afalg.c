@@ -177,6 +177,60 @@ static void batched(sl_crypto_batch_t *b, const char *name, bool esn)
 	}
 }
 
+/* Lanes come from the descriptor budget: 1 + SL_AFALG_MAX_LANES while
+ * under half of it, then 2 (one lane), then none; a one-lane context
+ * still works through the batch (one request per round). */
+static void lanes_budget(sl_crypto_batch_t *b)
+{
+	uint8_t ek[64], ak[64];
+	sl_crypto_params_t p = params_for("aes128gcm16", false, ek, ak, 123);
+	sl_crypto_t *wide = NULL, *narrow = NULL, *none = NULL, *o = NULL;
+	char err[160];
+	int before = sl_afalg_fds_in_use();
+
+	sl_afalg_set_fd_budget(2 * before + 100);
+	CHECK(sl_crypto_new(&wide, &p, SL_BACKEND_AFALG, err, sizeof(err)) == SL_CRYPTO_OK, "lanes: %s", err);
+	CHECK(sl_afalg_fds_in_use() == before + 9, "lanes: a context under half the budget took %d fds",
+	      sl_afalg_fds_in_use() - before);
+	sl_afalg_set_fd_budget(before + 13);
+	CHECK(sl_crypto_new(&narrow, &p, SL_BACKEND_AFALG, err, sizeof(err)) == SL_CRYPTO_OK, "lanes: %s", err);
+	CHECK(sl_afalg_fds_in_use() == before + 11, "lanes: a context over half the budget took %d fds",
+	      sl_afalg_fds_in_use() - before - 9);
+	sl_afalg_set_fd_budget(before + 11);
+	CHECK(sl_crypto_new(&none, &p, SL_BACKEND_AFALG, err, sizeof(err)) == SL_CRYPTO_ENOTSUP && none == NULL,
+	      "lanes: a context past the budget was made");
+	sl_afalg_set_fd_budget(-1);
+	CHECK(sl_crypto_new(&o, &p, SL_BACKEND_OPENSSL, err, sizeof(err)) == SL_CRYPTO_OK, "openssl: %s", err);
+
+	if (narrow != NULL && o != NULL) {
+		static uint8_t pkt[5][PKT_MAX];
+		int idx[5];
+		sl_crypto_batch_test_io(b, NULL);
+		sl_crypto_batch_clear(b);
+		for (unsigned k = 0; k < 5; k++) {
+			put_be32(pkt[k] + 4, 9 + k);
+			fill_pattern(pkt[k] + 16, 128, k);
+			idx[k] = sl_crypto_batch_seal(b, narrow, pkt[k], 128, 9 + k);
+		}
+		sl_crypto_batch_stats_t st0, st1;
+		sl_crypto_batch_stats(b, &st0);
+		sl_crypto_batch_run(b);
+		sl_crypto_batch_stats(b, &st1);
+		for (unsigned k = 0; k < 5; k++)
+			CHECK(sl_crypto_batch_result(b, idx[k]) == SL_CRYPTO_OK &&
+				      sl_crypto_open(o, pkt[k], 128, 0) == SL_CRYPTO_OK,
+			      "lanes: one-lane batch entry %u", k);
+		CHECK(st1.rounds - st0.rounds == 5, "lanes: one lane, 5 packets in %llu rounds",
+		      (unsigned long long)(st1.rounds - st0.rounds));
+		sl_crypto_batch_clear(b);
+	}
+	sl_crypto_free(wide);
+	sl_crypto_free(narrow);
+	sl_crypto_free(o);
+	CHECK(sl_afalg_fds_in_use() == before, "lanes: %d fds left in use", sl_afalg_fds_in_use() - before);
+	printf("  descriptor budget: 9 fds per context under half of it, 2 above, refused past it\n");
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -302,6 +356,7 @@ int main(void)
 		printf("batched path (io_uring %s)\n", st.uring ? "in use" : "refused: plain fallback");
 		for (size_t i = 0; i < NELEM(esp_vectors); i++)
 			check_batch_vector(b, &esp_vectors[i], SL_BACKEND_AFALG);
+		lanes_budget(b);
 		for (size_t i = 0; i < NELEM(all_alg_names); i++)
 			for (int esn = 0; esn <= 1; esn++)
 				batched(b, all_alg_names[i], esn != 0);

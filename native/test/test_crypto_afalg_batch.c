@@ -74,7 +74,6 @@ static void test_planner(void)
 		CHECK(done[i] == plannable, "planner: entry %u %s", i, done[i] ? "placed without lanes" : "never placed");
 	}
 	CHECK(placed == want, "planner: placed %u of %u", placed, want);
-	/* Set 0 alone: ceil(entries / 8) rounds at least. */
 	printf("  planner: %u entries in %u rounds (lanes 8/1/3/0/8, rounds of 7 or 32)\n", placed, rounds);
 }
 

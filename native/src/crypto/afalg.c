@@ -6,7 +6,8 @@
  * as iovecs) and one recvmsg() on an op socket, in place, with no
  * allocation.  A context keeps up to SL_AFALG_MAX_LANES op sockets so that
  * a worker's batch can carry several packets of one SA per syscall round
- * (crypto_batch.c); the unbatched path uses the first.  The kernel's IPsec AEAD templates define the layout:
+ * (crypto_batch.c); the unbatched path uses the first.  The kernel's IPsec
+ * AEAD templates define the layout:
  *
  *   rfc4106(gcm(aes)), rfc7539esp(chacha20,poly1305):
  *     key = cipher key | salt; AAD handed over = SPI | [Seq high |] Seq low | IV
