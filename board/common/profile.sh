@@ -22,6 +22,12 @@ BOARD_RT_BASE_MODULES="crc32c_generic af_alg algif_aead algif_skcipher algif_has
 BOARD_RT_MODULES=""
 
 BOARD_RT_CONSOLE=ttyAMA0
+# IP forwarding the router turns on itself at boot (/etc/init.d/rcS, before any
+# interface is up): "ipv4", "ipv6", both or none. A branch router forwards
+# between its LAN, its WAN and the tunnels' TUN devices; the base WAN filter
+# (/etc/init.d/firewall) drops what the WAN sends to be forwarded unless it
+# answers traffic from inside.
+BOARD_RT_FORWARDING="ipv4 ipv6"
 BOARD_RT_WAN_IF=eth0
 BOARD_RT_LAN_IF=""
 # dhcp (busybox udhcpc) or static (BOARD_RT_NET_ADDR / BOARD_RT_NET_GW).

@@ -198,6 +198,13 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
     t.match(r.stdout, /iifname != "eth0" accept/, 'only the WAN is filtered');
     t.match(r.stdout, /udp dport \{ 500, 4500 \} accept/, 'IKE and NAT-T are open');
     t.match(r.stdout, /counter packets \d+ bytes \d+ drop/, 'everything else on the WAN is dropped');
+    t.match(r.stdout, /hook forward[\s\S]*ct state established,related accept[\s\S]*drop/, 'forwarded from the WAN: only replies');
+  });
+
+  await t.test('the board forwards IPv4 and IPv6 by itself (BOARD_RT_FORWARDING)', async (t) => {
+    const r = guest.ssh('cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding');
+    t.equal(r.code, 0, r.stderr);
+    t.same(r.stdout.trim().split(/\s+/), ['1', '1'], 'net.ipv4.ip_forward = 1, net.ipv6.conf.all.forwarding = 1');
   });
 
   await t.test('the WAN filter drops a port it does not list', async (t) => {
