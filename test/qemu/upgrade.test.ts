@@ -5,9 +5,10 @@
 // (scripts/demo.d networks and configs, as in ike-tunnel.test.ts). Then:
 //   1. a bundle signed by another key is refused by the board with nothing
 //      written (slot b and the boot-state record byte-identical);
-//   2. scripts/flash remote installs a new image (this build plus a version
-//      stamp, signed with the lab key): the board reboots into slot b, the
-//      tunnel comes back, slot b is committed, config and SSH host key kept;
+//   2. ansible/playbooks/upgrade.yml (scripts/flash remote under Ansible)
+//      installs a new image (this build plus a version stamp, signed with the
+//      lab key): the board reboots into slot b, the tunnel comes back, slot b
+//      is committed, config and SSH host key kept;
 //   3. scripts/flash remote installs an image whose daemon fails: the board
 //      boots it once, the tunnel does not come up in the commit time, it
 //      reboots by itself into slot b, and the tunnel is back;
@@ -31,6 +32,7 @@ import { repoRoot } from '../lib/paths.ts';
 import { run } from '../lib/proc.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { IMAGE_DIR, QemuBoard, ensureImage, qemuSkipReason } from '../lib/qemu-board.ts';
+import { ANSIBLE_PLAYBOOK, ansibleEnv, ansibleSkipReason, execEnv } from '../lib/ansible.ts';
 import { Sitelinkd, sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { keyFingerprint } from '../../firmware/src/upgrade/verify.ts';
 
@@ -165,6 +167,11 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   }
   t.teardown(() => board.stop());
   t.comment(`U-Boot + slot a boot: ${((Date.now() - tBoot) / 1000).toFixed(1)} s to SITELINK-BOOT-DONE`);
+  // The saved environment (scripts/image/qemu-uboot-env): no autoboot wait, and
+  // distro boot still ran the A/B boot script.
+  t.match(board.console(), /Loading Environment from Flash\.\.\. OK/, "U-Boot loaded the board's saved environment");
+  t.match(board.console(), /stop autoboot:\s+0\b/, 'bootdelay=0: no autoboot wait');
+  t.match(board.console(), /sitelink-boot: slot a \(virtio 0:2\)/, 'the A/B boot script ran');
 
   const ping = async (): Promise<boolean> =>
     (await run('ip', ['netns', 'exec', `${prefix}-lan`, 'ping', '-n', '-c', '1', '-W', '2', '10.1.0.1'])).code === 0;
@@ -222,12 +229,31 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   t.comment(`bad signature case: ${((Date.now() - tBad) / 1000).toFixed(1)} s`);
 
   // 2. A new image: committed after the tunnel is back (as soon as it is: the
-  // commit time only bounds how long a loaded machine may take to boot).
+  // commit time only bounds how long a loaded machine may take to boot). The
+  // fleet's way: ansible/playbooks/upgrade.yml (scripts/flash remote per router);
+  // without ansible-core, scripts/flash remote alone.
   const tGood = Date.now();
-  const r1 = await flashRemote(good, '900s');
-  t.equal(r1.code, 0, `scripts/flash remote: committed\n${r1.stderr.slice(-1500)}`);
+  const noAnsible = ansibleSkipReason();
+  if (noAnsible) {
+    t.comment(`${noAnsible}: upgrade.yml not run, scripts/flash remote instead`);
+    const r1 = await flashRemote(good, '900s');
+    t.equal(r1.code, 0, `scripts/flash remote: committed\n${r1.stderr.slice(-1500)}`);
+    if (r1.code !== 0) return t.comment(board.console().slice(-4000));
+  } else {
+    const inv = path.join(dir, 'hosts.yml');
+    writeFileSync(inv, [
+      'all:', '  vars:', '    ansible_user: root', `    ansible_ssh_private_key_file: ${sshKey}`,
+      '  children:', '    branches:', '      hosts:', '        branch1:', '          ansible_host: 127.0.0.1', '          ansible_port: 2222', '',
+    ].join('\n'), { mode: 0o600 });
+    const r1 = await execEnv(['ip', 'netns', 'exec', `${prefix}-wan`, ANSIBLE_PLAYBOOK, '-i', inv,
+      path.join(repoRoot, 'ansible', 'playbooks', 'upgrade.yml'), '-e', `sitelink_bundle=${good}`, '-e', `sitelink_pubkey=${labPub}`,
+      '-e', 'sitelink_commit_timeout=900s'], ansibleEnv(path.join(dir, 'ansible')), 1_000_000);
+    t.equal(r1.code, 0, `ansible/playbooks/upgrade.yml ran${r1.code === 0 ? '' : `\n${r1.out.slice(-3000)}`}`);
+    t.match(r1.out, /committed: root@127\.0\.0\.1 runs slot b/, 'through scripts/flash remote: slot b committed');
+    t.match(r1.out, /TASK \[Wait for the tunnels that were up before\][\s\S]*?\n(ok|changed): \[branch1\]/, 'and the tunnel that was up is up again');
+    if (r1.code !== 0) return t.comment(board.console().slice(-4000));
+  }
   t.comment(`upgrade to slot b, commit: ${((Date.now() - tGood) / 1000).toFixed(1)} s`);
-  if (r1.code !== 0) return t.comment(board.console().slice(-4000));
   if (!(await tunnelBack('slot b (new image)'))) return;
   t.equal((await board.ssh('cat /etc/sitelink/upgrade-test-stamp')).stdout.trim(), stamp, "the new image's root filesystem runs");
   s = await slots();
