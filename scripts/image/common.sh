@@ -92,17 +92,23 @@ mib() { du -sb "$1" | awk '{ printf "%.1f MiB", $1 / 1048576 }'; }
 #   zstd: level 19, 8 MiB window.
 #   gzip: -9, no name or time stored.
 #   lz4:  -12, the legacy frame format (the only one the kernel's unpacker reads).
+#   deferred: not unpacked by the kernel: xz (as above, 8 MiB window) in blocks
+#         of at most 26 MiB whose sizes the headers record (xz's multithreaded
+#         format: the same bytes whatever the thread count), which the board's
+#         xz (Debian's xz-utils) decodes on both CPUs at once, during the boot
+#         (scripts/image/pack-initramfs, /usr/lib/sitelink/unpack-deferred).
 compressor_cmd() {
   case $1 in
     xz) echo "xz -T1 -c --check=crc32 --arm64 --lzma2=preset=9,dict=32MiB" ;;
+    deferred) echo "xz -T2 --block-size=26MiB -c --check=crc32 --arm64 --lzma2=preset=9,dict=8MiB" ;;
     zstd) echo "zstd -q -c -19 --single-thread" ;;
     gzip) echo "gzip -9 -n -c" ;;
     lz4) echo "lz4 -q -c -l -12" ;;
-    *) die "unknown compressor '$1' (xz, zstd, gzip or lz4)" ;;
+    *) die "unknown compressor '$1' (xz, zstd, gzip, lz4 or deferred)" ;;
   esac
 }
 compressor_ext() {
-  case $1 in xz) echo xz ;; zstd) echo zst ;; gzip) echo gz ;; lz4) echo lz4 ;; *) die "unknown compressor '$1'" ;; esac
+  case $1 in xz|deferred) echo xz ;; zstd) echo zst ;; gzip) echo gz ;; lz4) echo lz4 ;; *) die "unknown compressor '$1'" ;; esac
 }
 # The initramfs's compression: "DEFAULT [COMPONENT=COMPRESSOR]..." (the
 # components of scripts/image/pack-initramfs, e.g. "xz base=zstd"). Prints the
