@@ -1,8 +1,8 @@
 // Hostile IKE traffic against an established tunnel (two sitelinkd across the
-// NAT): HALF_OPEN_MAX + 40 main mode MM1s with fresh cookies from as many
+// NAT): more than MM1_RECORDS_MAX main mode MM1s with fresh cookies from a few
 // source ports of gwA's namespace (the NAT maps them onto the peer's public address, so each one
-// looks like a new attempt by the configured peer and opens a half-open SA on
-// gwB, up to HALF_OPEN_MAX), plus truncated/garbage datagrams to UDP 500 and
+// looks like a new attempt by the configured peer and leaves a record of the answered MM1 on
+// gwB, up to MM1_RECORDS_MAX), plus truncated/garbage datagrams to UDP 500 and
 // 4500. While this runs lanA pings lanB; no ping may be lost, gwB must evict
 // the oldest half-opens beyond its limit and drop the malformed datagrams (counted,
 // the first few logged), and the established peer must still be able to rekey.
@@ -18,8 +18,9 @@ import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { HALF_OPEN_MAX } from '../../firmware/src/ike/exchange/types.ts';
+import { MM1_RECORDS_MAX } from '../../firmware/src/ike/exchange/types.ts';
 import { sitelinkdPath, labGatewayPair, startLabTunnel } from './ike-sitelinkd.ts';
+import { FLOODER, runFlooder } from '../lib/ike-flooder.ts';
 
 const skip = labSkipReason();
 
@@ -66,8 +67,10 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
       { initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
       mainMode1(offer),
     ).toString('hex');
-  const flood: [number, number, string][] = [];
-  for (let i = 0; i < HALF_OPEN_MAX + 40; i++) flood.push([21000 + i, 500, mm1()]);
+  // MM1_RECORDS_MAX and a quarter more, at 2,000/s (test/lib/ike-flooder.ts: a fresh cookie each).
+  const rate = 2000;
+  const ms = Math.ceil((MM1_RECORDS_MAX * 1250) / rate);
+  const mm1Flood = runFlooder(t, lab.ns('gwA'), FLOODER, [LAB.gwBWan, String(ms), String(rate), mm1(), LAB.gwAWan, '4']);
   const garbage: [number, number, string][] = [];
   for (let i = 0; i < 30; i++) {
     garbage.push([22000 + i, 500, randomBytes(1 + (i * 13) % 90).toString('hex')]);                        // random bytes on 500
@@ -79,13 +82,14 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   const bogusEsp: [number, number, string][] = [];
   for (let i = 0; i < 10; i++) bogusEsp.push([22400 + i, 4500, `deadbe${(0x10 + i).toString(16)}00000001${randomBytes(48).toString('hex')}`]);
   garbage.push(...bogusEsp);
-  const sent = await runIn(lab.ns('gwA'), process.execPath, ['-e', SENDER, LAB.gwBWan, JSON.stringify([...flood, ...garbage])], {
+  const sent = await runIn(lab.ns('gwA'), process.execPath, ['-e', SENDER, LAB.gwBWan, JSON.stringify(garbage)], {
     timeoutMs: 20_000,
   });
-  t.equal(sent.code, 0, `sent ${flood.length} MM1s and ${garbage.length} malformed datagrams from gwA's namespace (${sent.stderr.trim()})`);
+  t.equal(await mm1Flood.done, 0, `flooded ${mm1Flood.out().trim()} (${mm1Flood.err().trim()})`);
+  t.equal(sent.code, 0, `sent ${garbage.length} malformed datagrams from gwA's namespace (${sent.stderr.trim()})`);
 
   const evicted = await waitUntil(() => /half-open main modes full for gwA/.test(b.logText()), 10_000, 250);
-  t.ok(evicted, `gwB evicted half-open main modes beyond its ${HALF_OPEN_MAX} (logged)`);
+  t.ok(evicted, `gwB evicted half-open main modes beyond its ${MM1_RECORDS_MAX} (logged)`);
   // The log shows the first few drops in full and summarises the rest (log/rate-limit.ts);
   // the counters below count each one.
   const malformed = (b.logText().match(/dropped malformed datagram/g) ?? []).length;

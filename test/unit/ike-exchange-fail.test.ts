@@ -69,13 +69,15 @@ t.test('every code has a rule (the table is complete)', async (t) => {
 });
 
 t.test('main mode timeout: the initiator counts, logs and records it once', async (t) => {
-  // B hears the first MM1 only (a retransmitted one after B gave up would be a new exchange).
+  // B hears A's MM1 and first MM3 only, A hears MM2 only: B's main mode, built at MM3
+  // (an MM1 alone leaves only a record, exchange/mm1-records.ts), times out half-open.
   let fromA = 0;
-  const h = run({}, (h) => (h.filter = (d) => (d.from === 'B' || fromA++ > 0 ? null : d.data)), 300_000);
+  let fromB = 0;
+  const h = run({}, (h) => (h.filter = (d) => ((d.from === 'B' ? fromB++ > 0 : fromA++ > 1) ? null : d.data)), 300_000);
   expectFailure(t, h, 'A', { code: 'timeout', phase: 'main' });
   t.equal(h.failures.A[0]?.code, 'timeout');
   t.equal(h.a.status().length, 0, 'the SA is gone');
-  // B answered MM1 and never heard from A again.
+  // B answered MM3 and never heard from A again.
   expectFailure(t, h, 'B', { code: 'half-open-timeout', phase: 'main', recorded: false });
   t.equal(h.b.status().length, 0);
 });

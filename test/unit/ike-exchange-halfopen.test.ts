@@ -1,14 +1,16 @@
-// Half-open main modes against spoofed MM1s (issue 18). Anyone can send an MM1
-// with any source address, so half-open state is bounded without handing the
-// slots to whoever sends first: entries per (address, port, cookie), the oldest
-// unproven one gives way when a peer's share is full, exchanges past MM2 (the
-// initiator received our MM2: return path) are kept, and duplicates and
-// unconfigured sources get a bounded number of replies (reflection).
+// Half-open main modes against spoofed MM1s (issues 18, 10). Anyone can send an
+// MM1 with any source address, so half-open state is bounded without handing
+// the slots to whoever sends first: an MM1 leaves no SA, only a compact record
+// (exchange/mm1-records.ts) until MM3 echoes our cookie; records are per cookie
+// and peer, the oldest of the largest peer's share gives way when the table is
+// full, exchanges past MM2 (the initiator received our MM2: return path) are
+// kept, and duplicates and unconfigured sources get a bounded number of replies
+// (reflection).
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { HALF_OPEN_MAX, ROAMING, type Action, type Endpoint } from '../../firmware/src/ike/exchange/types.ts';
+import { HALF_OPEN_MAX, MM1_RECORDS_MAX, ROAMING, type Action, type Endpoint } from '../../firmware/src/ike/exchange/types.ts';
 import { REPEAT_ANSWERS_MAX, RESPONSE_RATE } from '../../firmware/src/ike/common/response-limit.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
@@ -20,6 +22,9 @@ const mm1 = (cookie: Buffer = randomBytes(8)): Buffer =>
     mainMode1(offer),
   );
 const sends = (actions: Action[]): number => actions.filter((a) => a.kind === 'send').length;
+/** A's MM3 (main mode with our responder cookie, from A). */
+const isMm3 = (d: { from: string; data: Buffer }): boolean =>
+  d.from === 'A' && d.data.readUInt8(18) === ExchangeType.MAIN && !d.data.subarray(8, 16).every((b) => b === 0) && (d.data.readUInt8(19) & 1) === 0;
 /** gwA's public address, as a spoofer on the path to B would write it. */
 const SPOOFED: Endpoint = { address: NAT_PUBLIC, port: 500 };
 
@@ -29,26 +34,40 @@ t.test('a flood aimed at the %any peer does not block a configured peer', async 
   // B also answers a roaming branch; it shares gwA's proposals, so every MM1 below is answered.
   h.apply('B', h.b.setPeers([gwA, { ...gwA, name: 'branch', remoteAddress: ROAMING }], []));
   // Spoofed sources: 203.0.113.x are nobody's configured address, so they fall to %any.
-  for (let i = 0; i < HALF_OPEN_MAX + 20; i++) h.b.receive(mm1(), { address: `203.0.113.${i % 250}`, port: 500 }, 500);
-  const roaming = h.b.status().filter((s) => s.peer === 'branch');
-  t.equal(roaming.length, HALF_OPEN_MAX, `the %any peer holds at most ${HALF_OPEN_MAX} half-open SAs`);
+  const flood = (n: number): void => {
+    for (let i = 0; i < n; i++) h.b.receive(mm1(), { address: `203.0.113.${i % 250}`, port: 500 }, 500);
+  };
+  flood(MM1_RECORDS_MAX + 20);
+  t.equal(h.b.status().length, 0, 'no SA for an MM1 alone');
+  t.equal(h.b.indexSizes().answeredMm1s, MM1_RECORDS_MAX, `at most ${MM1_RECORDS_MAX} records of answered MM1s`);
   t.equal(h.b.counters.halfOpenEvicted, 20, 'the oldest gave way to newer ones, counted');
+  // Another table's worth between B's MM2 and gwA's MM3: the %any share gives way, not gwA's record.
+  let flooded = false;
+  h.filter = (d) => {
+    if (isMm3(d) && !flooded) {
+      flooded = true;
+      flood(MM1_RECORDS_MAX);
+    }
+    return d.data;
+  };
   h.bringUp();
+  t.ok(flooded, 'flooded between MM2 and MM3');
   t.same(h.failed, { A: [], B: [] }, 'the configured peer gwA negotiates while the flood is held');
   t.equal(h.installs.B.length, 2, 'and its tunnel is installed');
 });
 
 t.test('MM1s spoofing the peer\'s own address do not lock it out', async (t) => {
   const h = new Harness();
-  // The attacker fills every half-open slot of gwA first (before the fix this alone
+  // The attacker fills the whole records table first (before issue 18 this alone
   // refused gwA's genuine MM1 for 30 s)...
-  for (let i = 0; i < HALF_OPEN_MAX * 4; i++) h.b.receive(mm1(), SPOOFED, 500);
-  t.equal(h.b.status().length, HALF_OPEN_MAX, `B holds ${HALF_OPEN_MAX} half-open SAs for gwA`);
+  for (let i = 0; i < MM1_RECORDS_MAX + HALF_OPEN_MAX; i++) h.b.receive(mm1(), SPOOFED, 500);
+  t.equal(h.b.status().length, 0, 'B holds no SA for them');
+  t.equal(h.b.indexSizes().answeredMm1s, MM1_RECORDS_MAX, `B holds ${MM1_RECORDS_MAX} records of answered MM1s`);
   // ...and keeps flooding: before each datagram of the real exchange reaches B, half a
-  // table's worth of fresh spoofed MM1s arrive (fewer than the slots per round trip).
+  // table's worth of fresh spoofed MM1s arrive (fewer than the records per round trip).
   const before = h.filter;
   h.filter = (d) => {
-    if (d.from === 'A') for (let i = 0; i < HALF_OPEN_MAX / 2; i++) h.b.receive(mm1(), SPOOFED, 500);
+    if (d.from === 'A') for (let i = 0; i < MM1_RECORDS_MAX / 2; i++) h.b.receive(mm1(), SPOOFED, 500);
     return before(d);
   };
   h.bringUp();
@@ -80,17 +99,15 @@ t.test('an exchange past MM2 outlives any number of spoofed MM1s', async (t) => 
   t.equal(h.installs.A.length, 2, 'the exchange completes');
 });
 
-t.test('an exchange evicted before its MM3 arrives is rebuilt when the MM3 echoes our cookie', async (t) => {
+t.test('a main mode is built at MM3 from the record of its MM1 when the MM3 echoes our cookie', async (t) => {
   const h = new Harness();
   let flooded = false;
   let forged = 0;
   h.filter = (d) => {
-    const mm3 = d.from === 'A' && d.data.readUInt8(18) === ExchangeType.MAIN && !d.data.subarray(8, 16).every((b) => b === 0);
-    if (mm3 && !flooded) {
+    if (isMm3(d) && !flooded) {
       flooded = true;
-      // More spoofed MM1s than the peer's share between our MM2 and its MM3: the exchange is evicted.
       for (let i = 0; i < HALF_OPEN_MAX * 3; i++) h.b.receive(mm1(), SPOOFED, 500);
-      t.notOk(h.b.status().some((s) => s.cookies.startsWith(d.data.subarray(0, 8).toString('hex'))), 'gwA\'s exchange was evicted');
+      t.notOk(h.b.status().some((s) => s.cookies.startsWith(d.data.subarray(0, 8).toString('hex'))), 'no SA for gwA\'s exchange before its MM3');
       // A forged MM3 (the right initiator cookie, a guessed responder cookie) rebuilds nothing.
       const forgedMm3 = Buffer.from(d.data);
       forgedMm3.fill(0x5a, 8, 16);
@@ -102,7 +119,23 @@ t.test('an exchange evicted before its MM3 arrives is rebuilt when the MM3 echoe
   t.equal(forged, 0, 'a forged MM3 got no answer');
   t.same(h.failed, { A: [], B: [] }, 'no failure');
   t.equal(h.installs.A.length, 2, 'the tunnel came up');
-  t.ok(h.logs.B.some((l) => /resuming a main mode evicted/.test(l)), 'B rebuilt the exchange from its record');
+  t.ok(h.logs.B.some((l) => /main mode state built from its MM1/.test(l)), 'B built the exchange from its record');
+});
+
+t.test('an MM3 whose MM1 record was evicted by more spoofed MM1s than the table holds gets nothing', async (t) => {
+  const h = new Harness();
+  let answered = -1;
+  h.filter = (d) => {
+    if (isMm3(d) && answered === -1) {
+      for (let i = 0; i < MM1_RECORDS_MAX; i++) h.b.receive(mm1(), SPOOFED, 500);
+      answered = sends(h.b.receive(d.data, { address: NAT_PUBLIC, port: d.src.port }, 500));
+      return null;
+    }
+    return d.data;
+  };
+  h.bringUp();
+  t.equal(answered, 0, 'no MM4');
+  t.equal(h.b.status().length + h.installs.A.length, 0, 'no SA on B, no tunnel');
 });
 
 t.test('the same cookie from another address or port is not that half-open exchange', async (t) => {

@@ -7,7 +7,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { HALF_OPEN_MAX, HALF_OPEN_TIMEOUT_MS, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
+import { HALF_OPEN_TIMEOUT_MS, MM1_RECORDS_MAX, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
 import { REKEY_INBOUND_LINGER_MS } from '../../firmware/src/ike/exchange/child-sa.ts';
 
@@ -52,12 +52,13 @@ t.test('half-open main modes are bounded in number and age', async (t) => {
       { initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
       mainMode1(offer),
     );
-  for (let i = 0; i < HALF_OPEN_MAX + 10; i++) h.b.receive(mm1(), { address: NAT_PUBLIC, port: 500 }, 500);
-  t.equal(h.b.status().length, HALF_OPEN_MAX, `at most ${HALF_OPEN_MAX} half-open SAs`);
+  for (let i = 0; i < MM1_RECORDS_MAX + 10; i++) h.b.receive(mm1(), { address: NAT_PUBLIC, port: 500 }, 500);
+  t.equal(h.b.status().length, 0, 'an MM1 alone leaves no SA');
+  t.equal(h.b.indexSizes().answeredMm1s, MM1_RECORDS_MAX, `at most ${MM1_RECORDS_MAX} records of answered MM1s`);
   t.equal(h.b.counters.halfOpenEvicted, 10, 'the oldest gave way to the rest, counted');
   h.clock.t += HALF_OPEN_TIMEOUT_MS + 1;
   h.b.tick();
-  t.equal(h.b.status().length, 0, 'half-open SAs expire');
+  t.equal(h.b.indexSizes().answeredMm1s, 0, 'the records expire');
   h.bringUp();
   t.same(h.failed, { A: [], B: [] }, 'a real peer still gets through afterwards');
   t.ok(consistent(h));

@@ -1,7 +1,7 @@
 // ike/common/half-open.ts and response-limit.ts on their own: who gives way in
 // a full table, and how the per-source reply budget refills and stays bounded.
 import t from 'tap';
-import { EvictedRecords, HalfOpenTable, halfOpenKey } from '../../firmware/src/ike/common/half-open.ts';
+import { HalfOpenTable, halfOpenKey } from '../../firmware/src/ike/common/half-open.ts';
 import { RepeatAnswers, SourceRateLimit } from '../../firmware/src/ike/common/response-limit.ts';
 
 t.test('a full group gives way oldest unproven first, proven last', async (t) => {
@@ -34,6 +34,17 @@ t.test('the total cap evicts across groups, unproven first', async (t) => {
   t.equal(tab.count('w'), 0);
 });
 
+t.test('removeOldest goes in insertion order and stops at the first it keeps; clear empties', async (t) => {
+  const tab = new HalfOpenTable<{ at: number }>({ perGroup: 10, total: 10 });
+  const v = [5, 1, 9, 2].map((at) => ({ at }));
+  v.forEach((x, i) => tab.add(`k${i}`, i % 2 ? 'a' : 'b', x));
+  t.equal(tab.removeOldest((x) => x.at < 6), 2, 'the two oldest (5, 1) go; 9 stops it');
+  t.same([tab.has(v[0]!), tab.has(v[1]!), tab.has(v[2]!), tab.has(v[3]!)], [false, false, true, true], '2 stays behind 9');
+  t.same([tab.count('a'), tab.count('b')], [1, 1], 'groups follow');
+  tab.clear();
+  t.same([tab.size, tab.count('a'), tab.get('k2')], [0, 0, undefined], 'cleared');
+});
+
 t.test('keys are per (address, port, cookie)', async (t) => {
   const c = Buffer.from('0102030405060708', 'hex');
   t.not(halfOpenKey('192.0.2.1', 500, c), halfOpenKey('192.0.2.1', 4500, c));
@@ -64,16 +75,4 @@ t.test('source rate: burst, refill, bounded table', async (t) => {
   ok = 0;
   for (let i = 0; i < 50; i++) if (lim.allow('s')) ok++;
   t.equal(ok, 5, 'the table holds 3 sources; a forgotten one starts full');
-});
-
-t.test('evicted records: bounded, taken once, only when they match', async (t) => {
-  const r = new EvictedRecords<number>(2);
-  r.put('a', 1);
-  r.put('b', 2);
-  r.put('c', 3);
-  t.equal(r.size, 2, 'bounded');
-  t.equal(r.take('a', () => true), undefined, 'the oldest went');
-  t.equal(r.take('b', (v) => v === 99), undefined, 'no match: not taken');
-  t.equal(r.take('b', (v) => v === 2), 2, 'match: taken');
-  t.equal(r.take('b', () => true), undefined, 'once');
 });

@@ -14,9 +14,10 @@
 //   shortens how long an unproven entry lives; the real peer, whose second
 //   message comes back within one round trip, gets through.
 //
-// "Proven" is up to the protocol: IKEv1 marks an entry when the initiator's
-// MM3 echoes our responder cookie (it received MM2); IKEv2 when a request
-// carries our COOKIE or the IKE_AUTH arrives.
+// "Proven" is up to the protocol. IKEv1 keeps no SA before the initiator's MM3
+// echoes our responder cookie (it received MM2): one table holds the compact
+// records of the MM1s answered until then (exchange/mm1-records.ts), another
+// the SAs from MM3 until authentication, proven from the start.
 
 export interface HalfOpenLimits {
   /** Entries per group (peer). */
@@ -109,6 +110,23 @@ export class HalfOpenTable<T> {
     if (e) e.proven = true;
   }
 
+  /** Removes entries oldest first (insertion order) for as long as `expired` says so. */
+  removeOldest(expired: (value: T) => boolean): number {
+    let n = 0;
+    for (const e of this.#all.values()) {
+      if (!expired(e.value)) break;
+      this.remove(e.value);
+      n++;
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.#all.clear();
+    this.#groups.clear();
+    this.#byValue.clear();
+  }
+
   remove(value: T): void {
     const e = this.#byValue.get(value);
     if (!e) return;
@@ -129,42 +147,4 @@ function oldest<T>(entries: Iterable<Entry<T>>, skip: readonly Entry<T>[]): Entr
     first ??= e;
   }
   return first;
-}
-
-/**
- * A bounded, insertion-ordered memory of evicted entries in compact form (for
- * IKEv1: the MM1 and our responder cookie, a few hundred bytes instead of a
- * whole SA). When the initiator's next message arrives after its entry was
- * evicted and echoes our cookie (so it did receive our reply), the protocol
- * can rebuild the exchange from this instead of losing it. This stretches how
- * long an unproven exchange survives a flood by the ratio of the sizes, for the
- * same memory. The oldest record goes first when full.
- */
-export class EvictedRecords<V> {
-  readonly #map = new Map<string, V>();
-
-  constructor(readonly max: number) {}
-
-  get size(): number {
-    return this.#map.size;
-  }
-
-  put(key: string, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    while (this.#map.size > this.max) {
-      const first = this.#map.keys().next();
-      if (first.done) break;
-      this.#map.delete(first.value);
-    }
-  }
-
-  /** The record for key if `accept` takes it; then it is removed (one rebuild per record).
-   * A record that does not match (a forged follow-up) stays for the real one. */
-  take(key: string, accept: (v: V) => boolean): V | undefined {
-    const v = this.#map.get(key);
-    if (v === undefined || !accept(v)) return undefined;
-    this.#map.delete(key);
-    return v;
-  }
 }

@@ -18,6 +18,8 @@ import {
   encodeFragments,
   isFragmentMessage,
   payloadsOfType,
+  type CleartextMessage,
+  type DecodedMessage,
   type Identity,
 } from '../wire/index.ts';
 import { sameIdentity } from './identity.ts';
@@ -34,11 +36,11 @@ import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quic
 import { nextDeadline, runTimers, type TimerHost } from './timers.ts';
 import { SaIndex } from '../common/sa-index.ts';
 import { transmit } from '../common/send-path.ts';
-import { EvictedRecords, HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
+import { HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
+import { Mm1Records, type Mm1Record } from './mm1-records.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import {
-  HALF_OPEN_EVICTED_MAX,
   HALF_OPEN_MAX,
   HALF_OPEN_RECORD_BYTES,
   HALF_OPEN_TOTAL_MAX,
@@ -172,9 +174,10 @@ export class IkeNode implements TimerHost {
   );
   /** Responder main modes not yet authenticated (ike/common/half-open.ts), grouped per peer. */
   readonly #halfOpen = new HalfOpenTable<IsakmpSa>({ perGroup: HALF_OPEN_MAX, total: HALF_OPEN_TOTAL_MAX });
-  /** Evicted half-open main modes in compact form: an MM3 echoing our cookie rebuilds its exchange. */
-  readonly #evicted = new EvictedRecords<{ mm1: Buffer; ckyR: Buffer; localPort: number; peer: string }>(HALF_OPEN_EVICTED_MAX);
+  /** MM1s answered without an SA (mm1-records.ts): an MM3 echoing our cookie builds its exchange. */
+  readonly #answered = new Mm1Records();
   readonly #repeats = new RepeatAnswers<IsakmpSa>();
+  readonly #repeatedMm2 = new RepeatAnswers<Mm1Record>();
   readonly #replyRate: SourceRateLimit;
   /** Per peer: when evictions were last logged, and how many since. */
   readonly #evictions = new Map<string, { loggedAt: number; since: number }>();
@@ -479,6 +482,7 @@ export class IkeNode implements TimerHost {
   }
 
   shutdown(): Action[] {
+    this.#answered.clear();
     for (const sa of [...this.#sas.values()]) this.removeSa(sa, true);
     return this.#drain();
   }
@@ -576,13 +580,7 @@ export class IkeNode implements TimerHost {
       }
       // The peer starting a main mode is as much a sign of life as a reply.
       this.out.push({ kind: 'heard', peer: peer.name });
-      const fresh = respondMainMode1(this, peer, msg, { address: peer.localAddress, port: localPort }, from, data);
-      if (fresh) {
-        fresh.sendInitialContact = false;
-        this.#evictHalfOpen(peer.name);
-        this.#addSa(fresh);
-        this.#halfOpen.add(halfOpenKey(from.address, from.port, fresh.ckyI), peer.name, fresh);
-      }
+      this.#mainMode1(peer, msg, from, localPort, data);
       return;
     }
     const zeroR = h.responderCookie.every((b) => b === 0);
@@ -730,30 +728,25 @@ export class IkeNode implements TimerHost {
    * unproven ones go (ike/common/half-open.ts). Logged at most every 10 s per peer. */
   #evictHalfOpen(peer: string): void {
     const victims = this.#halfOpen.victims(peer);
-    if (victims.length === 0) return;
-    for (const v of victims) {
-      this.counters.halfOpenEvicted++;
-      if (v.state === 'MM2_SENT' && v.lastReceived && v.lastReceived.length <= HALF_OPEN_RECORD_BYTES) {
-        this.#evicted.put(halfOpenKey(v.remote.address, v.remote.port, v.ckyI), {
-          mm1: v.lastReceived,
-          ckyR: Buffer.from(v.ckyR),
-          localPort: v.local.port,
-          peer: v.peer.name,
-        });
-      }
-      this.removeSa(v, false);
-    }
+    for (const v of victims) this.removeSa(v, false);
+    this.#noteEvicted(peer, victims.length);
+  }
+
+  /** Counts evicted half-open main modes (SAs or MM1 records); logged at most every 10 s per peer. */
+  #noteEvicted(peer: string, count: number): void {
+    if (count === 0) return;
+    this.counters.halfOpenEvicted += count;
     const now = this.env.now();
     const e = this.#evictions.get(peer) ?? { loggedAt: -Infinity, since: 0 };
-    e.since += victims.length;
+    e.since += count;
     if (now - e.loggedAt >= 10_000) {
       this.log(
         'warning',
         null,
         'main',
         'MM1',
-        `half-open main modes full for ${peer} (${this.#halfOpen.count(peer)}, ` +
-          `${this.#halfOpen.size} in all): evicted ${e.since} unanswered oldest first (MM1 flood?)`,
+        `half-open main modes full for ${peer} (${this.#halfOpen.count(peer)} SAs, ${this.#halfOpen.size} in all; ` +
+          `${this.#answered.size} answered MM1s): evicted ${e.since} unanswered oldest first (MM1 flood?)`,
       );
       e.loggedAt = now;
       e.since = 0;
@@ -762,16 +755,66 @@ export class IkeNode implements TimerHost {
   }
 
   /**
-   * An MM3 for an exchange evicted from the half-open table: if it comes from the MM1's
-   * address and port and echoes the responder cookie we sent, the initiator received
-   * our MM2 (return path), so the exchange is rebuilt from its MM1 with that cookie,
-   * without sending MM2 again, and the MM3 goes on as if nothing had happened.
+   * An MM1 with a cookie we hold no SA for: answered with MM2, keeping only a record of
+   * it (mm1-records.ts) until MM3 echoes our cookie. A copy of an MM1 we answered (the
+   * initiator retransmits when our MM2 was lost) gets the same MM2 again, a few times.
    */
-  #resume(msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value'], from: Endpoint): IsakmpSa | undefined {
+  #mainMode1(peer: PeerPolicy, msg: CleartextMessage, from: Endpoint, localPort: number, data: Buffer): void {
+    const local = { address: peer.localAddress, port: localPort };
     const h = msg.header;
-    if (this.#evicted.size === 0 || h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.every((b) => b === 0))
+    const rec = this.#answered.get(h.initiatorCookie);
+    if (rec) {
+      if (rec.remote.address !== from.address || rec.remote.port !== from.port || !rec.mm1.equals(data)) {
+        // Half-open state is per (address, port, cookie): the same cookie from elsewhere is not this exchange.
+        this.counters.unexpected++;
+        this.#dropped(
+          'debug',
+          null,
+          'RECV',
+          `dropped: cookie of a half-open main mode with ${rec.remote.address}:${rec.remote.port} from ${from.address}:${from.port}`,
+          'datagrams for another half-open exchange',
+          from,
+          undefined,
+          peer,
+        );
+        return;
+      }
+      if (!this.#repeatedMm2.allow(rec, rec.mm1) || !this.#replyRate.allow(from.address)) {
+        this.counters.repliesLimited++;
+        return;
+      }
+      const mark = this.out.length;
+      respondMainMode1(this, peer, msg, local, from, data, rec.ckyR);
+      const sends = this.out.splice(mark).flatMap((a) => (a.kind === 'send' ? [a] : []));
+      transmit(this, null, sends, { kind: 'repeat' });
+      return;
+    }
+    const fresh = respondMainMode1(this, peer, msg, local, from, data);
+    if (!fresh) return;
+    if (data.length <= HALF_OPEN_RECORD_BYTES) {
+      const mm1 = fresh.lastReceived ?? Buffer.from(data);
+      const rec = { mm1, ckyR: fresh.ckyR, remote: { ...from }, localPort, peer: peer.name, at: this.env.now() };
+      this.#noteEvicted(peer.name, this.#answered.put(fresh.ckyI, rec));
+      return;
+    }
+    // Too large for a record: this exchange keeps its SA, bounded by the half-open table.
+    fresh.sendInitialContact = false;
+    this.#evictHalfOpen(peer.name);
+    this.#addSa(fresh);
+    this.#halfOpen.add(halfOpenKey(from.address, from.port, fresh.ckyI), peer.name, fresh);
+  }
+
+  /**
+   * An MM3 for an MM1 we answered without an SA: if it comes from the MM1's address and
+   * port and echoes the responder cookie we sent, the initiator received our MM2 (return
+   * path), so the exchange is built from the MM1 with that cookie, without sending MM2
+   * again, and the MM3 goes on as if the SA had been there all along.
+   */
+  #resume(msg: DecodedMessage, from: Endpoint): IsakmpSa | undefined {
+    const h = msg.header;
+    if (this.#answered.size === 0 || h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.every((b) => b === 0))
       return undefined;
-    const rec = this.#evicted.take(halfOpenKey(from.address, from.port, h.initiatorCookie), (r) => r.ckyR.equals(h.responderCookie));
+    const rec = this.#answered.take(h.initiatorCookie, h.responderCookie, from, this.env.now());
     const peer = rec && this.#peers.get(rec.peer);
     if (!rec || !peer) return undefined;
     const mm1 = decodeMessage(rec.mm1);
@@ -785,13 +828,7 @@ export class IkeNode implements TimerHost {
     this.#evictHalfOpen(peer.name);
     this.#addSa(sa);
     this.#halfOpen.add(halfOpenKey(from.address, from.port, sa.ckyI), peer.name, sa);
-    this.log(
-      'info',
-      sa,
-      'main',
-      'MM3',
-      `resuming a main mode evicted from the half-open table: the initiator echoed our cookie from ${from.address}:${from.port}`,
-    );
+    this.log('debug', sa, 'main', 'MM3', `the initiator echoed our cookie from ${from.address}:${from.port}: main mode state built from its MM1`);
     return sa;
   }
 
@@ -874,6 +911,7 @@ export class IkeNode implements TimerHost {
   /** Timers: retransmission, half-open expiry, DPD, rekey and expiry. Call about once a second. */
   tick(): Action[] {
     const now = this.env.now();
+    this.#answered.expire(now);
     runTimers(this, this.#index.takeDue(now), now);
     return this.#drain();
   }
@@ -921,8 +959,8 @@ export class IkeNode implements TimerHost {
   }
 
   /** Sizes of the SA indexes (tests: they shrink back when SAs die). */
-  indexSizes(): { sas: number; scheduled: number; peers: number } {
-    return { sas: this.#index.size, scheduled: this.#index.scheduled, peers: this.#index.peers };
+  indexSizes(): { sas: number; scheduled: number; peers: number; answeredMm1s: number } {
+    return { sas: this.#index.size, scheduled: this.#index.scheduled, peers: this.#index.peers, answeredMm1s: this.#answered.size };
   }
 
   status(): IsakmpStatus[] {

@@ -209,7 +209,8 @@ export interface ExchangeEnv {
 export const RETRANSMIT_TRIES = 5;
 export const RETRANSMIT_BASE_MS = 2000;
 /**
- * Half-open main modes (responder, before MM5 authenticated) are bounded in age and in
+ * Half-open main modes (responder SAs from MM3, which echoed our cookie, or from an MM1
+ * too large for a record, until MM5 authenticated the peer) are bounded in age and in
  * number per peer, so a flood posing as one peer (spoofing its address, or aimed at the
  * %any peer, whom anyone can pose as) cannot take the slots of the others. A full share
  * evicts its oldest exchange that has not got past MM2 (ike/common/half-open.ts), so a
@@ -218,11 +219,12 @@ export const RETRANSMIT_BASE_MS = 2000;
 export const HALF_OPEN_MAX = 256;
 /** And in number over all peers, to bound memory (about 4 KB each: 4 MB at most). */
 export const HALF_OPEN_TOTAL_MAX = 1024;
-/** Evicted half-open main modes remembered compactly (their MM1, at most
- * HALF_OPEN_RECORD_BYTES, and our cookie), so that an MM3 arriving after its exchange
- * was evicted rebuilds it: ~400 bytes each typically, 6 MB at the byte cap. With the
- * table, an unproven exchange survives 2,000 spoofed MM1/s for its peer about 2 s, far
- * longer than an initiator takes from our MM2 to its MM3, even on a loaded gateway. */
-export const HALF_OPEN_EVICTED_MAX = 4096;
+/** MM1s answered without an SA, as compact records until their MM3 (mm1-records.ts):
+ * the MM1 (at most HALF_OPEN_RECORD_BYTES) and our cookie, ~400 bytes each typically,
+ * 6 MB at the byte cap. A flood posing as one peer evicts its own oldest records
+ * only; at 2,000 spoofed MM1/s a real one lives about 2 s, far longer than an
+ * initiator takes from our MM2 to its MM3, even on a loaded gateway. */
+export const MM1_RECORDS_MAX = 4096;
+/** An MM1 larger than this keeps a half-open SA instead of a record. */
 export const HALF_OPEN_RECORD_BYTES = 1500;
 export const HALF_OPEN_TIMEOUT_MS = 30_000;

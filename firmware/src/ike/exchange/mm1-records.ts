@@ -1,0 +1,81 @@
+// The IKEv1 main mode responder keeps no SA for an MM1 it answered until the
+// initiator's MM3 echoes our responder cookie (issue 10): anyone can send an
+// MM1 from any source address, and a spoofer never sees our MM2.
+//
+// RFC 2408 §2.5.3 asks the responder cookie to be the anti-clogging token
+// (Photuris, RFC 2522: one the initiator must echo before the responder spends
+// state or CPU), but IKEv1 main mode cannot answer fully without state as IKEv2
+// does with its COOKIE (RFC 7296 §2.6): the initiator's SA payload body (SAi_b)
+// enters HASH_I and HASH_R (RFC 2409 §5) and MM3 does not carry it again. So
+// what an unproven MM1 costs us is this record alone: the MM1's bytes (at most
+// HALF_OPEN_RECORD_BYTES), our random cookie, where it came from, when. No SA,
+// no timers, no index entries: an MM1 flood costs a decode, a proposal choice
+// and an MM2 per datagram, at a rate the daemon keeps up with. When MM3 comes
+// from the MM1's address and port and echoes the cookie, the exchange is built
+// from the record (main-mode.ts respondMainMode1 with that cookie) and goes on.
+//
+// The records are grouped per peer in a HalfOpenTable (ike/common/half-open.ts):
+// when full, the oldest record of the largest group gives way, so a flood
+// posing as one peer evicts its own records, never another peer's; a record
+// lives as long as MM1_RECORDS_MAX newer MM1s of the flood take to arrive
+// (about 2 s at 2,000/s), far longer than a real initiator takes from our MM2
+// to its MM3.
+
+import { constantTimeEqual } from '../crypto/secret.ts';
+import { HalfOpenTable } from '../common/half-open.ts';
+import { HALF_OPEN_TIMEOUT_MS, MM1_RECORDS_MAX, type Endpoint } from './types.ts';
+
+/** An MM1 we answered with MM2, kept until its MM3. */
+export interface Mm1Record {
+  /** The MM1 as received (own memory, not a slice of a pooled receive buffer). */
+  readonly mm1: Buffer;
+  /** Our responder cookie, sent in the MM2. */
+  readonly ckyR: Buffer;
+  readonly remote: Endpoint;
+  readonly localPort: number;
+  readonly peer: string;
+  readonly at: number;
+}
+
+export class Mm1Records {
+  readonly #table = new HalfOpenTable<Mm1Record>({ perGroup: MM1_RECORDS_MAX, total: MM1_RECORDS_MAX });
+
+  get size(): number {
+    return this.#table.size;
+  }
+
+  /** The record of the MM1 with this initiator cookie (from wherever it came). */
+  get(ckyI: Buffer): Mm1Record | undefined {
+    return this.#table.get(ckyI.toString('hex'));
+  }
+
+  /** Keeps a record; returns how many older ones gave way. */
+  put(ckyI: Buffer, rec: Mm1Record): number {
+    const victims = this.#table.victims(rec.peer);
+    for (const v of victims) this.#table.remove(v);
+    this.#table.add(ckyI.toString('hex'), rec.peer, rec);
+    return victims.length;
+  }
+
+  /**
+   * The record an MM3 is for, removed: the same initiator cookie, address and port as
+   * its MM1, our cookie echoed (compared in constant time), within HALF_OPEN_TIMEOUT_MS.
+   * A record that does not match stays for the real MM3 (a forged one changes nothing).
+   */
+  take(ckyI: Buffer, ckyR: Buffer, from: Endpoint, now: number): Mm1Record | undefined {
+    const rec = this.get(ckyI);
+    if (rec === undefined || rec.remote.address !== from.address || rec.remote.port !== from.port) return undefined;
+    if (!constantTimeEqual(rec.ckyR, ckyR) || now - rec.at > HALF_OPEN_TIMEOUT_MS) return undefined;
+    this.#table.remove(rec);
+    return rec;
+  }
+
+  /** Forgets records older than HALF_OPEN_TIMEOUT_MS (their initiators gave up long ago). */
+  expire(now: number): void {
+    this.#table.removeOldest((r) => now - r.at > HALF_OPEN_TIMEOUT_MS);
+  }
+
+  clear(): void {
+    this.#table.clear();
+  }
+}
