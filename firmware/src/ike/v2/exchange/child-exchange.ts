@@ -27,6 +27,7 @@ import type { V2Context } from './context.ts';
 import { deleteChild } from './informational.ts';
 import { request, respond } from './messages.ts';
 import { acceptEspAnswer, chooseEsp, espOffer, spiBytes } from './proposals.ts';
+import { MAX_REKEY_RETRIES, rekeyRetryAt } from './rekey-retry.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
 import { narrow, tunnelSelectors, withinOffer } from './selectors.ts';
 import { homeOf, type ChildSaV2, type IkeSaV2, type RequestPurpose } from './state.ts';
@@ -253,7 +254,20 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
   }
   if (bad) {
     ctx.releaseSpi(spi);
-    if (p.kind === 'rekey-child') p.old.rekeying = false;
+    if (p.kind === 'rekey-child') {
+      p.old.rekeying = false;
+      // rekey-retry.ts: a few more tries after a random delay, then none: the old pair runs to its hard lifetime.
+      const tries = p.old.rekeyRetries ?? 0;
+      const at = rekeyRetryAt(ctx, tries, p.old.expiresAt);
+      p.old.rekeyRetries = tries + 1;
+      p.old.rekeyAt = at ?? Infinity;
+      if (at !== null) {
+        ctx.counters.rekeyRetries++;
+        const inS = Math.round((at - ctx.env.now()) / 1000);
+        const next = `trying again in ${inS} s (retry ${tries + 1} of ${MAX_REKEY_RETRIES})`;
+        ctx.log('info', sa, 'quick', 'REKEY', `rekey of ${tunnel.name} refused: ${next}`);
+      } else ctx.log('info', sa, 'quick', 'REKEY', `rekey of ${tunnel.name} refused: no more retries, the pair stays until it expires`);
+    }
     // An answer we cannot use without an error notify: 'invalid-message' (childRefusal).
     const { code, extra } = childRefusal(sa.peer, tunnel, err ?? null, false);
     ctx.fail(sa, 'quick', code, `CREATE_CHILD_SA for ${tunnel.name}: ${bad}`, extra);

@@ -28,6 +28,8 @@ export interface V2Counters {
   fragmentsReceived: number;
   /** Fragments dropped: failing their integrity check, malformed, over a bound, or of a message that timed out (RFC 7383 §2.6). */
   fragmentsDropped: number;
+  /** Refused IKE SA and child SA rekeys tried again (rekey-retry.ts). */
+  rekeyRetries: number;
 }
 
 export function newCounters(): V2Counters {
@@ -43,6 +45,7 @@ export function newCounters(): V2Counters {
     fragmentsSent: 0,
     fragmentsReceived: 0,
     fragmentsDropped: 0,
+    rekeyRetries: 0,
   };
 }
 

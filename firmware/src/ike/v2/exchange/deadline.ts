@@ -10,6 +10,10 @@ import { REASSEMBLY_TIMEOUT_MS } from '../wire/fragments.ts';
 /** Rekey the IKE SA this long (fraction of its lifetime) before it ends. */
 export const IKE_REKEY_MARGIN = 0.1;
 
+/** When the IKE SA's initiator rekeys it: IKE_REKEY_MARGIN before it ends, or later after a refusal (rekey-retry.ts). */
+export const ikeRekeyAt = (sa: IkeSaV2): number =>
+  Math.max(sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN, sa.rekeyRetryAt ?? -Infinity);
+
 export function nextDeadlineV2(sa: IkeSaV2): number {
   if (sa.state === 'DEAD') return Infinity;
   let at = Infinity;
@@ -29,7 +33,7 @@ export function nextDeadlineV2(sa: IkeSaV2): number {
   for (const f of sa.followups ?? []) soon(f.expiresAt);
   const dpd = sa.peer.dpd;
   if (dpd && !sa.pending) soon(sa.lastHeard + dpd.delaySeconds * 1000);
-  if (sa.role === 'initiator' && !sa.rekeying) soon(sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN);
+  if (sa.role === 'initiator' && !sa.rekeying) soon(ikeRekeyAt(sa));
   soon(sa.expiresAt);
   return at;
 }

@@ -45,6 +45,7 @@ import {
   settleIkeCollision,
   newFollowup,
 } from './followup-ke.ts';
+import { MAX_REKEY_RETRIES, rekeyRetryAt } from './rekey-retry.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
 import type { IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
 
@@ -268,13 +269,20 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
     return null;
   }
   if (err || !method || !nr || !ke || !spiR || spiR.length !== 8 || ke.group !== method.dhGroup || method.dhGroup !== p.methods[0]!.dhGroup) {
-    ctx.log(
-      'warning',
-      sa,
-      'main',
-      'REKEY',
-      `IKE SA rekey failed: ${err ? notifyName(err.notifyType) : 'answer is not what we offered'}; the SA stays until it expires`,
-    );
+    const why = err ? notifyName(err.notifyType) : 'answer is not what we offered';
+    const tries = sa.rekeyRetries ?? 0;
+    const at = !sa.replacedBy && sa.state === 'ESTABLISHED' ? rekeyRetryAt(ctx, tries, sa.expiresAt) : null;
+    if (at !== null) {
+      // rekey-retry.ts: a few more tries after a random delay; our timer (ikeRekeyAt) starts the next one.
+      sa.rekeyRetries = tries + 1;
+      sa.rekeyRetryAt = at;
+      sa.rekeying = false;
+      ctx.counters.rekeyRetries++;
+      const inS = Math.round((at - ctx.env.now()) / 1000);
+      ctx.log('warning', sa, 'main', 'REKEY', `IKE SA rekey failed: ${why}; trying again in ${inS} s (retry ${tries + 1} of ${MAX_REKEY_RETRIES})`);
+      return null;
+    }
+    ctx.log('warning', sa, 'main', 'REKEY', `IKE SA rekey failed: ${why}; no more retries, the SA stays until it expires`);
     return null;
   }
   let gir: Buffer;

@@ -51,7 +51,7 @@ import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.t
 import { addKeNames } from '../../exchange/proposal-names.ts';
 import { abortFollowups, expireFollowups, handleFollowupResponse, respondFollowup, SA_GONE } from './followup-ke.ts';
 import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
-import { IKE_REKEY_MARGIN, nextDeadlineV2 } from './deadline.ts';
+import { ikeRekeyAt, nextDeadlineV2 } from './deadline.ts';
 import { ownCopy } from '../../common/own-buffer.ts';
 import { SaIndex } from '../../common/sa-index.ts';
 import { failWith } from '../../common/fail-path.ts';
@@ -732,7 +732,7 @@ export class Ikev2Node implements V2Context {
       const dpd = sa.peer.dpd;
       if (dpd && !sa.pending && now - sa.lastHeard >= dpd.delaySeconds * 1000) sendDpd(this, sa);
       // The IKE SA's initiator rekeys it (§1.3.2) before it expires; the peer may do so first.
-      if (sa.role === 'initiator' && !sa.rekeying && now >= sa.expiresAt - sa.peer.ikeLifetimeSeconds * 1000 * IKE_REKEY_MARGIN) {
+      if (sa.role === 'initiator' && !sa.rekeying && now >= ikeRekeyAt(sa)) {
         sa.rekeying = true;
         rekeyIke(this, sa);
       }

@@ -61,6 +61,8 @@ export interface ChildSaV2 {
   expiresAt: number;
   /** A CREATE_CHILD_SA rekeying this child is under way (§2.8). */
   rekeying: boolean;
+  /** Rekeys of this child the peer refused so far (rekey-retry.ts). */
+  rekeyRetries?: number;
   /** We asked the peer to delete it (§2.25.1: a peer's rekey of it gets TEMPORARY_FAILURE). */
   deleting?: boolean;
   /** The peer rekeyed it and will delete it (§2.8): our timers leave it alone. */
@@ -173,6 +175,9 @@ export interface IkeSaV2 {
   /** The initiator's IKE_AUTH sends INITIAL_CONTACT (§2.4) when it has no other SA with the peer. */
   initialContact: boolean;
   /** An IKE SA rekey of this SA is under way or done (§1.3.2). */
+  /** Rekeys of this IKE SA the peer refused so far, and when the next try is due (rekey-retry.ts). */
+  rekeyRetries?: number;
+  rekeyRetryAt?: number;
   rekeying: boolean;
   /** Hashes the peer accepts for signatures (SIGNATURE_HASH_ALGORITHMS, RFC 7427 §4). */
   peerHashes: number[];
