@@ -10,7 +10,7 @@
 // initiator of the surviving SA deletes the old one (as strongSwan does). A
 // rekey request for an SA being deleted or already replaced gets
 // TEMPORARY_FAILURE (node.ts); an INVALID_KE_PAYLOAD answer is retried once
-// with the group the peer names.
+// with the group the peer names; another refusal a few times later (rekey-retry.ts).
 // RFC 9370 §2.2.4: the rekey offers the method's ADDKE transforms too (e.g. ML-KEM);
 // when they are agreed the CREATE_CHILD_SA response carries an ADDITIONAL_KEY_EXCHANGE
 // link, the additional key exchanges run in IKE_FOLLOWUP_KE (followup-ke.ts), and the
@@ -319,7 +319,7 @@ export function handleIkeRekeyResponse(ctx: V2Context, sa: IkeSaV2, inner: reado
     link,
     finish: (secrets) => (sa.state === 'ESTABLISHED' ? create(secrets) : (wipe(...secrets), null)),
     onAbort: (why, f) => {
-      // Not retried at once (the SA stays until it expires, as for a refused rekey); a lost collision: the peer's SA replaces it.
+      // Not retried (the SA stays until it expires); a lost collision: the peer's SA replaces it.
       const level = f.abandoned ? 'info' : 'warning';
       ctx.log(level, sa, 'main', 'REKEY', `IKE SA rekey ended before its additional key exchanges: ${why}${stays(why)}`);
     },
