@@ -10,9 +10,8 @@
 import t, { type Test } from 'tap';
 import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
 import { decodeMessage, isResponse } from '../../firmware/src/ike/v2/wire/index.ts';
-import { Harness, type HarnessOptions } from './ike-exchange-harness.ts';
-
-const v2 = (o: HarnessOptions = {}): Harness<Ikev2Node> => new Harness<Ikev2Node>(o, (env, peers, options) => new Ikev2Node(env, peers, options));
+import type { Harness, HarnessOptions } from './ike-exchange-harness.ts';
+import { consistent, v2 } from './ikev2-harness.ts';
 
 const exchangeOf = (data: Buffer): string => {
   const d = decodeMessage(data);
@@ -20,25 +19,6 @@ const exchangeOf = (data: Buffer): string => {
   const names: Record<number, string> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL' };
   return `${names[d.value.header.exchange] ?? d.value.header.exchange}${isResponse(d.value.header) ? ' R' : ''}`;
 };
-
-/** One IKE SA on each side, the same one, carrying one child pair whose keys agree. */
-function consistent(t: Test, h: Harness<Ikev2Node>, what: string): void {
-  const a = h.a.status().filter((s) => s.state === 'ESTABLISHED');
-  const b = h.b.status().filter((s) => s.state === 'ESTABLISHED');
-  t.equal(a.length, 1, `${what}: A has one IKE SA`);
-  t.equal(b.length, 1, `${what}: B has one IKE SA`);
-  t.equal(a[0]?.spis, b[0]?.spis, `${what}: the same one`);
-  t.equal(a[0]?.children.length, 1, `${what}: A has one child pair`);
-  t.equal(b[0]?.children.length, 1, `${what}: B has one child pair`);
-  const ca = a[0]!.children[0]!;
-  const cb = b[0]!.children[0]!;
-  t.equal(ca.outSpi, cb.inSpi, `${what}: the same pair`);
-  t.equal(ca.inSpi, cb.outSpi);
-  const aOut = h.installs.A.find((s) => s.direction === 'out' && s.spi === ca.outSpi)!;
-  const bIn = h.installs.B.find((s) => s.direction === 'in' && s.spi === cb.inSpi)!;
-  t.same(aOut.encKey, bIn.encKey, `${what}: whose keys agree`);
-  t.same(h.failed, { A: [], B: [] }, `${what}: no failure`);
-}
 
 const opts: HarnessOptions = { peerA: { dpd: null }, peerB: { dpd: null } };
 

@@ -33,7 +33,8 @@ import { notify } from '../../firmware/src/ike/v2/wire/notify.ts';
 import { decodePayloads } from '../../firmware/src/ike/v2/wire/payload-chain.ts';
 import { isKnownExchange } from '../../firmware/src/ike/v2/wire/header.ts';
 import type { Payload } from '../../firmware/src/ike/v2/wire/payloads.ts';
-import { Harness, type Datagram, type HarnessOptions } from './ike-exchange-harness.ts';
+import type { Datagram, Harness, HarnessOptions } from './ike-exchange-harness.ts';
+import { consistent, v2 } from './ikev2-harness.ts';
 
 // The daemon loads the ML-KEM bundle when a config names it (ml-kem.ts); here at once.
 await loadMlKem();
@@ -95,7 +96,6 @@ t.test('RFC 9370 §2.2.4 derivations: SKEYSEED and KEYMAT take SK(0) | Ni | Nr |
 
 // ------------------------------------------------------------ state machine
 
-const v2 = (o: HarnessOptions = {}): Harness<Ikev2Node> => new Harness<Ikev2Node>(o, (env, peers, options) => new Ikev2Node(env, peers, options));
 const method = (addKe: IkeMethod['addKe']): IkeMethod => ({
   encryption: 'aes256gcm16',
   integrity: 'sha256',
@@ -121,23 +121,6 @@ const messagesOf = (h: Harness<Ikev2Node>, from = 0): string[] => [
 ];
 const requestsOf = (h: Harness<Ikev2Node>, from: 'A' | 'B', exchange: number): number =>
   messagesOf(h).filter((x) => x.startsWith(`${from}:${exchange}:`)).length;
-
-/** One IKE SA on each side, the same one, with one child pair whose keys agree, and no failure. */
-function consistent(t: Test, h: Harness<Ikev2Node>, what: string): string {
-  const a = h.a.status().filter((s) => s.state === 'ESTABLISHED');
-  const b = h.b.status().filter((s) => s.state === 'ESTABLISHED');
-  t.equal(a.length, 1, `${what}: A has one IKE SA`);
-  t.equal(b.length, 1, `${what}: B has one IKE SA`);
-  t.equal(a[0]?.spis, b[0]?.spis, `${what}: the same one`);
-  const ca = a[0]?.children[0];
-  const cb = b[0]?.children[0];
-  t.equal(ca?.outSpi, cb?.inSpi, `${what}: the same child pair`);
-  const aOut = h.installs.A.find((s) => s.direction === 'out' && s.spi === ca?.outSpi);
-  const bIn = h.installs.B.find((s) => s.direction === 'in' && s.spi === cb?.inSpi);
-  t.ok(aOut && bIn && aOut.encKey.equals(bIn.encKey), `${what}: whose keys agree`);
-  t.same(h.failed, { A: [], B: [] }, `${what}: no failure`);
-  return a[0]?.spis ?? '';
-}
 
 /** A child rekey over the current IKE SA proves its keys agree on both ends (its messages are under them). */
 function childRekeyWorks(t: Test, h: Harness<Ikev2Node>, what: string): void {
