@@ -92,7 +92,12 @@ export class Ikev2Node implements V2Context {
   readonly #theirs = new Map<string, IkeSaV2>();
   /** By peer and next timer deadline (ike/common/sa-index.ts): ticks and per-peer lookups
    * cost what concerns one peer, not a walk over every SA. */
-  readonly #index = new SaIndex<IkeSaV2>((sa) => nextDeadlineV2(sa));
+  readonly #index = new SaIndex<IkeSaV2>(
+    (sa) => nextDeadlineV2(sa),
+    // nextDeadlineV2 reads only the SA itself, never its siblings: a touched SA
+    // (an IKE_SA_INIT flood posing as one peer) recomputes its own deadline only.
+    () => false,
+  );
   /** Responder SAs by the IKE_SA_INIT that made them (SPIi, address, port): a retransmitted
    * request finds its SA without a scan. */
   readonly #byInit = new Map<string, IkeSaV2>();
