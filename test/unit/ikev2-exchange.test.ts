@@ -196,6 +196,14 @@ t.test('§1.3.3: CREATE_CHILD_SA rekey installs a new pair before the old one is
     const newB = h.installs.B.filter((s) => s.direction === 'in').at(-1)!;
     t.same(newA.encKey, newB.encKey, 'new keys agree');
     t.notSame(newA.encKey, h.installs.A[1]!.encKey, 'new keys differ from the old');
+    // Make-before-break in the engine too: on each side the new outbound SA is installed
+    // before the old one is deleted (the engine sends on the newest), never the reverse.
+    for (const [side, newOut, oldOut] of [['A', a[0]!.outSpi, oldA.outSpi], ['B', a[0]!.inSpi, oldA.inSpi]] as const) {
+      const acts = h.steps.filter((s) => s.side === side).flatMap((s) => s.actions);
+      const installed = acts.findIndex((x) => x.kind === 'install' && x.sa.direction === 'out' && x.sa.spi === newOut);
+      const deleted = acts.findIndex((x) => x.kind === 'delete' && x.direction === 'out' && x.spi === oldOut);
+      t.ok(installed >= 0 && deleted > installed, `pfs ${pfs}: ${side} installs its new outbound SA before deleting the old one`);
+    }
     t.ok(h.deletes.A.includes(oldA.inSpi) === false && h.deletes.A.includes(oldA.outSpi), 'A stopped sending on the old pair');
     h.advance(2000);
     t.ok(h.deletes.A.includes(oldA.inSpi) && h.deletes.A.includes(oldA.outSpi), 'A removed the old pair (its inbound SA after a moment)');

@@ -104,7 +104,7 @@ function activateOutbound(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
   if (!out) return;
   delete c.pendingOut;
   ctx.out.push({ kind: 'install', sa: { ...out, local: sa.local, remote: sa.remote, encap: udpEncapsulated(sa) ? 'udp' : 'none' } });
-  ctx.log('debug', sa, 'quick', 'INSTALL', 'outbound SA of the rekeyed pair installed (the old pair is gone)', {
+  ctx.log('debug', sa, 'quick', 'INSTALL', 'outbound SA of the rekeyed pair installed (it takes over from the old pair, removed next)', {
     tunnel: c.tunnel.name,
     out: c.outSpi.toString(16).padStart(8, '0'),
   });
@@ -168,6 +168,11 @@ export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
   // Delete may still be in the engine); the SPI stays reserved until then.
   const replaced = (c.successors ?? []).some((s) => sa.children.includes(s.child));
   if (!replaced) ctx.releaseSpi(c.inSpi);
+  // The successor's outbound SA goes in before the old one comes out: the engine sends on
+  // the newest of two SAs with the same selectors, and a delete waits for the workers'
+  // grace period, so the other order left the flow without an outbound SA for that long
+  // (an echo lost now and then under zero-loss rekeys).
+  for (const s of c.successors ?? []) if (sa.children.includes(s.child)) activateOutbound(ctx, sa, s.child);
   if (c.pendingOut) {
     wipe(c.pendingOut.encKey, c.pendingOut.authKey);
     delete c.pendingOut;
@@ -179,5 +184,4 @@ export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
     in: c.inSpi.toString(16).padStart(8, '0'),
     out: c.outSpi.toString(16).padStart(8, '0'),
   });
-  for (const s of c.successors ?? []) if (sa.children.includes(s.child)) activateOutbound(ctx, sa, s.child);
 }
