@@ -1,8 +1,8 @@
 // Hostile IKE traffic against an established tunnel (two sitelinkd across the
-// NAT): more than MM1_RECORDS_MAX main mode MM1s with fresh cookies from a few
+// NAT): more main mode MM1s than gwA's share of gwB's records holds (MM1_RECORDS_PEER_BYTES), with fresh cookies from a few
 // source ports of gwA's namespace (the NAT maps them onto the peer's public address, so each one
 // looks like a new attempt by the configured peer and leaves a record of the answered MM1 on
-// gwB, up to MM1_RECORDS_MAX), plus truncated/garbage datagrams to UDP 500 and
+// gwB, up to that share), plus truncated/garbage datagrams to UDP 500 and
 // 4500. While this runs lanA pings lanB; no ping may be lost, gwB must evict
 // the oldest half-opens beyond its limit and drop the malformed datagrams (counted,
 // the first few logged), and the established peer must still be able to rekey.
@@ -18,7 +18,7 @@ import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { MM1_RECORDS_MAX } from '../../firmware/src/ike/exchange/types.ts';
+import { MM1_RECORDS_PEER_BYTES } from '../../firmware/src/ike/exchange/types.ts';
 import { sitelinkdPath, labGatewayPair, startLabTunnel } from './ike-sitelinkd.ts';
 import { FLOODER, runFlooder } from '../lib/ike-flooder.ts';
 
@@ -68,12 +68,12 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
       mainMode1(offer),
     ).toString('hex');
   // MM1s at 2,000/s (test/lib/ike-flooder.ts: a fresh cookie each) until gwB has answered
-  // more than MM1_RECORDS_MAX of them and evicts (however fast a loaded host lets it read).
+  // more of them than gwA's share of records holds and evicts (however fast a loaded host lets it read).
   const mm1Flood = runFlooder(t, lab.ns('gwA'), FLOODER, [LAB.gwBWan, '40000', '2000', mm1(), LAB.gwAWan, '4']);
   const churning = await waitUntil(async () => (await controlRequest(b.files.socket, 'counters')).ike.halfOpenEvicted > 0, 40_000, 250);
   mm1Flood.proc.kill('SIGTERM');
   t.equal(await mm1Flood.done, 0, `flooded ${mm1Flood.out().trim()} (${mm1Flood.err().trim()})`);
-  t.ok(churning, `gwB answered more MM1s than its ${MM1_RECORDS_MAX} records`);
+  t.ok(churning, `gwB answered more MM1s than gwA's ${MM1_RECORDS_PEER_BYTES}-byte share of records holds`);
   const garbage: [number, number, string][] = [];
   for (let i = 0; i < 30; i++) {
     garbage.push([22000 + i, 500, randomBytes(1 + (i * 13) % 90).toString('hex')]);                        // random bytes on 500
@@ -91,7 +91,7 @@ t.test('MM1 flood and malformed datagrams: tunnel keeps carrying traffic', { ski
   t.equal(sent.code, 0, `sent ${garbage.length} malformed datagrams from gwA's namespace (${sent.stderr.trim()})`);
 
   const evicted = await waitUntil(() => /half-open main modes full for gwA/.test(b.logText()), 10_000, 250);
-  t.ok(evicted, `gwB evicted half-open main modes beyond its ${MM1_RECORDS_MAX} (logged)`);
+  t.ok(evicted, `gwB evicted half-open main modes beyond gwA's share (logged)`);
   // The log shows the first few drops in full and summarises the rest (log/rate-limit.ts);
   // the counters below count each one.
   const malformed = (b.logText().match(/dropped malformed datagram/g) ?? []).length;

@@ -70,7 +70,7 @@ t.test(
     const flooder = flood.proc;
 
     // The flood has filled gwA's half-open share on gwB before the peer does anything
-    // (MM1_RECORDS_MAX records, then these evictions: ~2.6 s when gwB keeps up).
+    // (its share of records, MM1_RECORDS_PEER_BYTES, then these evictions: ~3 s when gwB keeps up).
     const full = await waitUntil(
       async () => (await controlRequest(b.files.socket, 'counters')).ike.halfOpenEvicted > HALF_OPEN_MAX * 4,
       30_000,

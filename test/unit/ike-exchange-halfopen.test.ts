@@ -2,15 +2,23 @@
 // MM1 with any source address, so half-open state is bounded without handing
 // the slots to whoever sends first: an MM1 leaves no SA, only a compact record
 // (exchange/mm1-records.ts) until MM3 echoes our cookie; records are per cookie
-// and peer, the oldest of the largest peer's share gives way when the table is
-// full, exchanges past MM2 (the initiator received our MM2: return path) are
+// and peer, bounded in bytes per peer and in all, the oldest of a full peer's
+// share (of the largest share when the whole table is full) gives way, exchanges past MM2 (the initiator received our MM2: return path) are
 // kept, and duplicates and unconfigured sources get a bounded number of replies
 // (reflection).
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { HALF_OPEN_MAX, MM1_RECORDS_MAX, ROAMING, type Action, type Endpoint } from '../../firmware/src/ike/exchange/types.ts';
+import {
+  HALF_OPEN_MAX,
+  MM1_RECORD_OVERHEAD_BYTES,
+  MM1_RECORDS_BYTES,
+  MM1_RECORDS_PEER_BYTES,
+  ROAMING,
+  type Action,
+  type Endpoint,
+} from '../../firmware/src/ike/exchange/types.ts';
 import { REPEAT_ANSWERS_MAX, RESPONSE_RATE } from '../../firmware/src/ike/common/response-limit.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
@@ -21,6 +29,8 @@ const mm1 = (cookie: Buffer = randomBytes(8)): Buffer =>
     { initiatorCookie: cookie, responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
     mainMode1(offer),
   );
+/** How many records of these MM1s one peer's share of the byte budget holds. */
+const SHARE = Math.floor(MM1_RECORDS_PEER_BYTES / (mm1().length + MM1_RECORD_OVERHEAD_BYTES));
 const sends = (actions: Action[]): number => actions.filter((a) => a.kind === 'send').length;
 /** A's MM3 (main mode with our responder cookie, from A). */
 const isMm3 = (d: { from: string; data: Buffer }): boolean =>
@@ -37,16 +47,17 @@ t.test('a flood aimed at the %any peer does not block a configured peer', async 
   const flood = (n: number): void => {
     for (let i = 0; i < n; i++) h.b.receive(mm1(), { address: `203.0.113.${i % 250}`, port: 500 }, 500);
   };
-  flood(MM1_RECORDS_MAX + 20);
+  flood(SHARE + 20);
   t.equal(h.b.status().length, 0, 'no SA for an MM1 alone');
-  t.equal(h.b.indexSizes().answeredMm1s, MM1_RECORDS_MAX, `at most ${MM1_RECORDS_MAX} records of answered MM1s`);
+  t.equal(h.b.indexSizes().answeredMm1s, SHARE, `at most ${SHARE} records of answered MM1s for the %any peer`);
+  t.ok(h.b.indexSizes().answeredMm1Bytes <= MM1_RECORDS_PEER_BYTES, `within its share of ${MM1_RECORDS_PEER_BYTES} bytes`);
   t.equal(h.b.counters.halfOpenEvicted, 20, 'the oldest gave way to newer ones, counted');
-  // Another table's worth between B's MM2 and gwA's MM3: the %any share gives way, not gwA's record.
+  // Another share's worth between B's MM2 and gwA's MM3: the %any share gives way, not gwA's record.
   let flooded = false;
   h.filter = (d) => {
     if (isMm3(d) && !flooded) {
       flooded = true;
-      flood(MM1_RECORDS_MAX);
+      flood(SHARE);
     }
     return d.data;
   };
@@ -56,18 +67,60 @@ t.test('a flood aimed at the %any peer does not block a configured peer', async 
   t.equal(h.installs.B.length, 2, 'and its tunnel is installed');
 });
 
+t.test('the records are bounded in bytes in all: the largest share gives way', async (t) => {
+  const h = new Harness();
+  const gwA = h.b.peers()[0]!;
+  const OTHER: Endpoint = { address: '192.0.2.50', port: 500 };
+  h.apply(
+    'B',
+    h.b.setPeers([gwA, { ...gwA, name: 'branch', remoteAddress: ROAMING }, { ...gwA, name: 'other', remoteAddress: OTHER.address }], []),
+  );
+  for (let i = 0; i < SHARE; i++) h.b.receive(mm1(), { address: `203.0.113.${i % 250}`, port: 500 }, 500);
+  // A large MM1 (64 transforms, the most we decode) is a record like any other, counted by its size.
+  const big = encodeMessage(
+    { initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
+    mainMode1({ transforms: Array.from({ length: 64 }, () => offer.transforms[0]!) }),
+  );
+  t.ok(big.length > 1500, `a ${big.length}-byte MM1`);
+  for (let i = 0; i < SHARE; i++) h.b.receive(mm1(), SPOOFED, 500);
+  t.equal(h.b.counters.halfOpenEvicted, 0, 'two shares fit');
+  t.equal(sends(h.b.receive(big, SPOOFED, 500)), 1, 'the large MM1 is answered');
+  t.equal(h.b.status().length, 0, 'and leaves no SA, only a record');
+  const bigCost = big.length + MM1_RECORD_OVERHEAD_BYTES;
+  const small = mm1().length + MM1_RECORD_OVERHEAD_BYTES;
+  t.ok(
+    h.b.counters.halfOpenEvicted >= Math.floor((bigCost - small) / small) && h.b.counters.halfOpenEvicted <= Math.ceil(bigCost / small),
+    `its record took the place of the oldest ones of its share, as many as its size needs (${h.b.counters.halfOpenEvicted})`,
+  );
+  const before = h.b.counters.retransmitted;
+  t.equal(sends(h.b.receive(big, SPOOFED, 500)), 1, 'its retransmission is answered...');
+  t.equal(h.b.counters.retransmitted, before + 1, '...as a repeat, from its record');
+  const full = h.b.indexSizes().answeredMm1Bytes;
+  t.ok(full <= MM1_RECORDS_BYTES && full > MM1_RECORDS_BYTES - 2 * bigCost, `two shares fill the table (${full} bytes)`);
+  const evicted = h.b.counters.halfOpenEvicted;
+  // A third peer's MM1s: once the table is full, the two full shares give way, not its records.
+  const first = mm1();
+  t.equal(sends(h.b.receive(first, OTHER, 500)), 1, 'the third peer is answered');
+  for (let i = 0; i < 10; i++) h.b.receive(mm1(), OTHER, 500);
+  t.ok(h.b.indexSizes().answeredMm1Bytes <= MM1_RECORDS_BYTES, `at most ${MM1_RECORDS_BYTES} bytes kept in all`);
+  t.ok(h.b.counters.halfOpenEvicted > evicted, 'records of the full shares gave way');
+  const resent = h.b.counters.retransmitted;
+  t.equal(sends(h.b.receive(first, OTHER, 500)), 1, "the third peer's first MM1 again is answered...");
+  t.equal(h.b.counters.retransmitted, resent + 1, '...as a repeat, from its record, which is still there');
+});
+
 t.test('MM1s spoofing the peer\'s own address do not lock it out', async (t) => {
   const h = new Harness();
   // The attacker fills the whole records table first (before issue 18 this alone
   // refused gwA's genuine MM1 for 30 s)...
-  for (let i = 0; i < MM1_RECORDS_MAX + HALF_OPEN_MAX; i++) h.b.receive(mm1(), SPOOFED, 500);
+  for (let i = 0; i < SHARE + HALF_OPEN_MAX; i++) h.b.receive(mm1(), SPOOFED, 500);
   t.equal(h.b.status().length, 0, 'B holds no SA for them');
-  t.equal(h.b.indexSizes().answeredMm1s, MM1_RECORDS_MAX, `B holds ${MM1_RECORDS_MAX} records of answered MM1s`);
+  t.equal(h.b.indexSizes().answeredMm1s, SHARE, `B holds ${SHARE} records of answered MM1s`);
   // ...and keeps flooding: before each datagram of the real exchange reaches B, half a
-  // table's worth of fresh spoofed MM1s arrive (fewer than the records per round trip).
+  // share's worth of fresh spoofed MM1s arrive (fewer than the records per round trip).
   const before = h.filter;
   h.filter = (d) => {
-    if (d.from === 'A') for (let i = 0; i < MM1_RECORDS_MAX / 2; i++) h.b.receive(mm1(), SPOOFED, 500);
+    if (d.from === 'A') for (let i = 0; i < SHARE / 2; i++) h.b.receive(mm1(), SPOOFED, 500);
     return before(d);
   };
   h.bringUp();
@@ -122,12 +175,12 @@ t.test('a main mode is built at MM3 from the record of its MM1 when the MM3 echo
   t.ok(h.logs.B.some((l) => /main mode state built from its MM1/.test(l)), 'B built the exchange from its record');
 });
 
-t.test('an MM3 whose MM1 record was evicted by more spoofed MM1s than the table holds gets nothing', async (t) => {
+t.test('an MM3 whose MM1 record was evicted by more spoofed MM1s than the share holds gets nothing', async (t) => {
   const h = new Harness();
   let answered = -1;
   h.filter = (d) => {
     if (isMm3(d) && answered === -1) {
-      for (let i = 0; i < MM1_RECORDS_MAX; i++) h.b.receive(mm1(), SPOOFED, 500);
+      for (let i = 0; i < SHARE; i++) h.b.receive(mm1(), SPOOFED, 500);
       answered = sends(h.b.receive(d.data, { address: NAT_PUBLIC, port: d.src.port }, 500));
       return null;
     }

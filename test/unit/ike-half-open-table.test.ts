@@ -34,6 +34,23 @@ t.test('the total cap evicts across groups, unproven first', async (t) => {
   t.equal(tab.count('w'), 0);
 });
 
+t.test('entries with a cost: the limits bound the sum, as many oldest go as the newcomer needs', async (t) => {
+  const tab = new HalfOpenTable<string>({ perGroup: 10, total: 15 });
+  for (const v of ['a', 'b', 'c', 'd']) tab.add(v, 'g', v, 2);
+  t.equal(tab.cost('g'), 8);
+  t.same(tab.victims('g', 2), [], 'room for 2 more');
+  t.same(tab.victims('g', 5), ['a', 'b'], 'a cost of 5 needs the two oldest to go');
+  tab.add('e', 'g', 'e', 5);
+  t.equal(tab.cost('g'), 9);
+  tab.add('x', 'h', 'x', 4);
+  t.equal(tab.cost(), 13);
+  t.same(tab.victims('h', 4), ['c'], 'the total would be 17 of 15: the largest group (g) pays, its oldest (2) is enough');
+  tab.remove('e');
+  t.equal(tab.cost(), 8, 'remove gives the cost back');
+  tab.clear();
+  t.equal(tab.cost(), 0);
+});
+
 t.test('removeOldest goes in insertion order and stops at the first it keeps; clear empties', async (t) => {
   const tab = new HalfOpenTable<{ at: number }>({ perGroup: 10, total: 10 });
   const v = [5, 1, 9, 2].map((at) => ({ at }));

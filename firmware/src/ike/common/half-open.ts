@@ -18,11 +18,14 @@
 // echoes our responder cookie (it received MM2): one table holds the compact
 // records of the MM1s answered until then (exchange/mm1-records.ts), another
 // the SAs from MM3 until authentication, proven from the start.
+//
+// Each entry has a cost (1 unless given): the limits bound the sum of the
+// costs, so a table of records of varying size is bounded in bytes.
 
 export interface HalfOpenLimits {
-  /** Entries per group (peer). */
+  /** Cost per group (peer): entries, or bytes when entries are added with their size. */
   perGroup: number;
-  /** Entries in all. */
+  /** Cost in all. */
   total: number;
 }
 
@@ -30,7 +33,13 @@ interface Entry<T> {
   key: string;
   group: string;
   proven: boolean;
+  cost: number;
   value: T;
+}
+
+interface Group<T> {
+  entries: Map<string, Entry<T>>;
+  cost: number;
 }
 
 /** The table key: (address, port, cookie). */
@@ -42,8 +51,9 @@ export class HalfOpenTable<T> {
   readonly limits: HalfOpenLimits;
   // Maps iterate in insertion order: the first entry is the oldest.
   readonly #all = new Map<string, Entry<T>>();
-  readonly #groups = new Map<string, Map<string, Entry<T>>>();
+  readonly #groups = new Map<string, Group<T>>();
   readonly #byValue = new Map<T, Entry<T>>();
+  #cost = 0;
 
   constructor(limits: HalfOpenLimits) {
     this.limits = limits;
@@ -54,7 +64,12 @@ export class HalfOpenTable<T> {
   }
 
   count(group: string): number {
-    return this.#groups.get(group)?.size ?? 0;
+    return this.#groups.get(group)?.entries.size ?? 0;
+  }
+
+  /** The sum of the entries' costs, in all or of one group. */
+  cost(group?: string): number {
+    return group === undefined ? this.#cost : (this.#groups.get(group)?.cost ?? 0);
   }
 
   get(key: string): T | undefined {
@@ -70,37 +85,49 @@ export class HalfOpenTable<T> {
   }
 
   /**
-   * The entries that must go before one more of `group` fits (oldest unproven
-   * first). The caller tears them down and calls remove() for each (or lets
-   * add() drop them).
+   * The entries that must go before one more of `group` costing `cost` fits
+   * (oldest unproven first). The caller tears them down and calls remove() for
+   * each (or lets add() drop them).
    */
-  victims(group: string): T[] {
+  victims(group: string, cost = 1): T[] {
     const out: Entry<T>[] = [];
+    const freed = new Map<Group<T>, number>();
+    const take = (g: Group<T>): boolean => {
+      const v = oldest(g.entries.values(), out);
+      if (!v) return false;
+      out.push(v);
+      freed.set(g, (freed.get(g) ?? 0) + v.cost);
+      return true;
+    };
+    const left = (g: Group<T>): number => g.cost - (freed.get(g) ?? 0);
     const g = this.#groups.get(group);
-    if (g && g.size >= this.limits.perGroup) {
-      const v = oldest(g.values(), out);
-      if (v) out.push(v);
+    while (g && left(g) > 0 && left(g) + cost > this.limits.perGroup) {
+      if (!take(g)) break;
     }
-    if (this.#all.size - out.length >= this.limits.total) {
+    let total = this.#cost - out.reduce((n, e) => n + e.cost, 0);
+    while (total > 0 && total + cost > this.limits.total) {
       // The largest group pays: a flood posing as one peer does not evict the others.
-      let largest: Map<string, Entry<T>> | undefined;
-      for (const x of this.#groups.values()) if (!largest || x.size > largest.size) largest = x;
-      const v = largest ? oldest(largest.values(), out) : undefined;
-      if (v) out.push(v);
+      let largest: Group<T> | undefined;
+      for (const x of this.#groups.values()) if (!largest || left(x) > left(largest)) largest = x;
+      const before = out.length;
+      if (!largest || !take(largest)) break;
+      total -= out[before]!.cost;
     }
     return out.map((e) => e.value);
   }
 
-  add(key: string, group: string, value: T): void {
-    for (const v of this.victims(group)) this.remove(v);
+  add(key: string, group: string, value: T, cost = 1): void {
+    for (const v of this.victims(group, cost)) this.remove(v);
     this.remove(value);
     const old = this.#all.get(key);
     if (old) this.remove(old.value);
-    const e: Entry<T> = { key, group, proven: false, value };
+    const e: Entry<T> = { key, group, proven: false, cost, value };
     this.#all.set(key, e);
     let g = this.#groups.get(group);
-    if (!g) this.#groups.set(group, (g = new Map()));
-    g.set(key, e);
+    if (!g) this.#groups.set(group, (g = { entries: new Map(), cost: 0 }));
+    g.entries.set(key, e);
+    g.cost += cost;
+    this.#cost += cost;
     this.#byValue.set(value, e);
   }
 
@@ -125,6 +152,7 @@ export class HalfOpenTable<T> {
     this.#all.clear();
     this.#groups.clear();
     this.#byValue.clear();
+    this.#cost = 0;
   }
 
   remove(value: T): void {
@@ -132,9 +160,12 @@ export class HalfOpenTable<T> {
     if (!e) return;
     this.#byValue.delete(value);
     this.#all.delete(e.key);
+    this.#cost -= e.cost;
     const g = this.#groups.get(e.group);
-    g?.delete(e.key);
-    if (g?.size === 0) this.#groups.delete(e.group);
+    if (!g) return;
+    g.entries.delete(e.key);
+    g.cost -= e.cost;
+    if (g.entries.size === 0) this.#groups.delete(e.group);
   }
 }
 

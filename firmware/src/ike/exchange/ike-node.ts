@@ -42,7 +42,6 @@ import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import {
   HALF_OPEN_MAX,
-  HALF_OPEN_RECORD_BYTES,
   HALF_OPEN_TOTAL_MAX,
   IKE_PORT,
   ROAMING,
@@ -746,7 +745,8 @@ export class IkeNode implements TimerHost {
         'main',
         'MM1',
         `half-open main modes full for ${peer} (${this.#halfOpen.count(peer)} SAs, ${this.#halfOpen.size} in all; ` +
-          `${this.#answered.size} answered MM1s): evicted ${e.since} unanswered oldest first (MM1 flood?)`,
+          `${this.#answered.size} answered MM1s, ${Math.ceil(this.#answered.bytes() / 1024)} KiB): ` +
+          `evicted ${e.since} unanswered oldest first (MM1 flood?)`,
       );
       e.loggedAt = now;
       e.since = 0;
@@ -791,17 +791,9 @@ export class IkeNode implements TimerHost {
     }
     const fresh = respondMainMode1(this, peer, msg, local, from, data);
     if (!fresh) return;
-    if (data.length <= HALF_OPEN_RECORD_BYTES) {
-      const mm1 = fresh.lastReceived ?? Buffer.from(data);
-      const rec = { mm1, ckyR: fresh.ckyR, remote: { ...from }, localPort, peer: peer.name, at: this.env.now() };
-      this.#noteEvicted(peer.name, this.#answered.put(fresh.ckyI, rec));
-      return;
-    }
-    // Too large for a record: this exchange keeps its SA, bounded by the half-open table.
-    fresh.sendInitialContact = false;
-    this.#evictHalfOpen(peer.name);
-    this.#addSa(fresh);
-    this.#halfOpen.add(halfOpenKey(from.address, from.port, fresh.ckyI), peer.name, fresh);
+    const mm1 = fresh.lastReceived ?? Buffer.from(data);
+    const kept = { mm1, ckyR: fresh.ckyR, remote: { ...from }, localPort, peer: peer.name, at: this.env.now() };
+    this.#noteEvicted(peer.name, this.#answered.put(fresh.ckyI, kept));
   }
 
   /**
@@ -959,8 +951,14 @@ export class IkeNode implements TimerHost {
   }
 
   /** Sizes of the SA indexes (tests: they shrink back when SAs die). */
-  indexSizes(): { sas: number; scheduled: number; peers: number; answeredMm1s: number } {
-    return { sas: this.#index.size, scheduled: this.#index.scheduled, peers: this.#index.peers, answeredMm1s: this.#answered.size };
+  indexSizes(): { sas: number; scheduled: number; peers: number; answeredMm1s: number; answeredMm1Bytes: number } {
+    return {
+      sas: this.#index.size,
+      scheduled: this.#index.scheduled,
+      peers: this.#index.peers,
+      answeredMm1s: this.#answered.size,
+      answeredMm1Bytes: this.#answered.bytes(),
+    };
   }
 
   status(): IsakmpStatus[] {

@@ -7,23 +7,31 @@
 // state or CPU), but IKEv1 main mode cannot answer fully without state as IKEv2
 // does with its COOKIE (RFC 7296 §2.6): the initiator's SA payload body (SAi_b)
 // enters HASH_I and HASH_R (RFC 2409 §5) and MM3 does not carry it again. So
-// what an unproven MM1 costs us is this record alone: the MM1's bytes (at most
-// HALF_OPEN_RECORD_BYTES), our random cookie, where it came from, when. No SA,
+// what an unproven MM1 costs us is this record alone: the MM1's bytes, our
+// random cookie, where it came from, when. No SA,
 // no timers, no index entries: an MM1 flood costs a decode, a proposal choice
 // and an MM2 per datagram, at a rate the daemon keeps up with. When MM3 comes
 // from the MM1's address and port and echoes the cookie, the exchange is built
 // from the record (main-mode.ts respondMainMode1 with that cookie) and goes on.
 //
-// The records are grouped per peer in a HalfOpenTable (ike/common/half-open.ts):
-// when full, the oldest record of the largest group gives way, so a flood
-// posing as one peer evicts its own records, never another peer's; a record
-// lives as long as MM1_RECORDS_MAX newer MM1s of the flood take to arrive
-// (about 2 s at 2,000/s), far longer than a real initiator takes from our MM2
-// to its MM3.
+// Every MM1 we answer takes this path, whatever its size. The records are
+// grouped per peer in a HalfOpenTable (ike/common/half-open.ts) bounded in
+// bytes (types.ts MM1_RECORDS_BYTES, MM1_RECORDS_PEER_BYTES): a peer's share
+// full, its oldest records give way; the whole table full, the oldest of the
+// largest share's. A flood posing as one peer evicts its own records, never
+// another peer's; a record lives as long as the flood takes to send a share's
+// worth of newer MM1s (about 2.5 s at 2,000/s), far longer than a real initiator
+// takes from our MM2 to its MM3.
 
 import { constantTimeEqual } from '../crypto/secret.ts';
 import { HalfOpenTable } from '../common/half-open.ts';
-import { HALF_OPEN_TIMEOUT_MS, MM1_RECORDS_MAX, type Endpoint } from './types.ts';
+import {
+  HALF_OPEN_TIMEOUT_MS,
+  MM1_RECORD_OVERHEAD_BYTES,
+  MM1_RECORDS_BYTES,
+  MM1_RECORDS_PEER_BYTES,
+  type Endpoint,
+} from './types.ts';
 
 /** An MM1 we answered with MM2, kept until its MM3. */
 export interface Mm1Record {
@@ -37,11 +45,21 @@ export interface Mm1Record {
   readonly at: number;
 }
 
+/** What a record counts against the byte budget. */
+export function recordBytes(rec: Mm1Record): number {
+  return rec.mm1.length + MM1_RECORD_OVERHEAD_BYTES;
+}
+
 export class Mm1Records {
-  readonly #table = new HalfOpenTable<Mm1Record>({ perGroup: MM1_RECORDS_MAX, total: MM1_RECORDS_MAX });
+  readonly #table = new HalfOpenTable<Mm1Record>({ perGroup: MM1_RECORDS_PEER_BYTES, total: MM1_RECORDS_BYTES });
 
   get size(): number {
     return this.#table.size;
+  }
+
+  /** The bytes the records count against the budget, in all or of one peer. */
+  bytes(peer?: string): number {
+    return this.#table.cost(peer);
   }
 
   /** The record of the MM1 with this initiator cookie (from wherever it came). */
@@ -51,9 +69,10 @@ export class Mm1Records {
 
   /** Keeps a record; returns how many older ones gave way. */
   put(ckyI: Buffer, rec: Mm1Record): number {
-    const victims = this.#table.victims(rec.peer);
+    const cost = recordBytes(rec);
+    const victims = this.#table.victims(rec.peer, cost);
     for (const v of victims) this.#table.remove(v);
-    this.#table.add(ckyI.toString('hex'), rec.peer, rec);
+    this.#table.add(ckyI.toString('hex'), rec.peer, rec, cost);
     return victims.length;
   }
 

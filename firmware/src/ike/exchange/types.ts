@@ -209,22 +209,26 @@ export interface ExchangeEnv {
 export const RETRANSMIT_TRIES = 5;
 export const RETRANSMIT_BASE_MS = 2000;
 /**
- * Half-open main modes (responder SAs from MM3, which echoed our cookie, or from an MM1
- * too large for a record, until MM5 authenticated the peer) are bounded in age and in
- * number per peer, so a flood posing as one peer (spoofing its address, or aimed at the
- * %any peer, whom anyone can pose as) cannot take the slots of the others. A full share
- * evicts its oldest exchange that has not got past MM2 (ike/common/half-open.ts), so a
- * flood posing as the peer itself cannot lock the real one out either.
+ * Half-open main modes (responder SAs from MM3, which echoed our cookie, until MM5
+ * authenticated the peer) are bounded in age and in number per peer, so a flood posing
+ * as one peer (spoofing its address, or aimed at the %any peer, whom anyone can pose
+ * as) cannot take the slots of the others. A full share evicts its oldest exchange
+ * (ike/common/half-open.ts). Before MM3 an exchange is only a record of its MM1
+ * (mm1-records.ts), bounded in bytes below.
  */
 export const HALF_OPEN_MAX = 256;
 /** And in number over all peers, to bound memory (about 4 KB each: 4 MB at most). */
 export const HALF_OPEN_TOTAL_MAX = 1024;
-/** MM1s answered without an SA, as compact records until their MM3 (mm1-records.ts):
- * the MM1 (at most HALF_OPEN_RECORD_BYTES) and our cookie, ~400 bytes each typically,
- * 6 MB at the byte cap. A flood posing as one peer evicts its own oldest records
- * only; at 2,000 spoofed MM1/s a real one lives about 2 s, far longer than an
- * initiator takes from our MM2 to its MM3, even on a loaded gateway. */
-export const MM1_RECORDS_MAX = 4096;
-/** An MM1 larger than this keeps a half-open SA instead of a record. */
-export const HALF_OPEN_RECORD_BYTES = 1500;
+/** MM1s answered without an SA, as compact records until their MM3 (mm1-records.ts),
+ * bounded by what they keep: the MM1's bytes and MM1_RECORD_OVERHEAD_BYTES each. At
+ * most 4 MiB in all (the old bound was 4,096 records of up to 1,500 bytes, 6 MB), of
+ * which one peer's records take at most half: a flood posing as one peer (its address,
+ * or the %any peer) evicts its own oldest records and leaves the others 2 MiB. A
+ * typical MM1 makes a record of ~400 bytes: ~5,000 per peer, about 2.5 s of a 2,000
+ * MM1/s flood, longer than an initiator takes from our MM2 to its MM3. */
+export const MM1_RECORDS_BYTES = 4 * 1024 * 1024;
+export const MM1_RECORDS_PEER_BYTES = 2 * 1024 * 1024;
+/** What a record costs beyond the bytes it keeps: the record and endpoint objects, the
+ * table's entries and hex keys, the Buffer headers (an estimate of V8's sizes). */
+export const MM1_RECORD_OVERHEAD_BYTES = 320;
 export const HALF_OPEN_TIMEOUT_MS = 30_000;
