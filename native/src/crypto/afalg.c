@@ -337,6 +337,14 @@ int sl_afalg_req_result(const sl_afalg_req_t *r, long snd_res, long rcv_res)
 	return SL_CRYPTO_OK;
 }
 
+_Thread_local uint64_t sl_afalg_tally_requests, sl_afalg_tally_syscalls;
+
+void sl_afalg_thread_tally(uint64_t *requests, uint64_t *syscalls)
+{
+	*requests = sl_afalg_tally_requests;
+	*syscalls = sl_afalg_tally_syscalls;
+}
+
 /* The unbatched path: one sendmsg() and one recvmsg() on lane 0. */
 static int afalg_do(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi, bool enc)
 {
@@ -347,14 +355,15 @@ static int afalg_do(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi, b
 	int rc = sl_afalg_req_build(c, &r, pkt, len, seq_hi, enc);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
+	sl_afalg_tally_requests++;
 	do
-		sn = sendmsg(s->op[0], &r.snd, 0);
+		sn = sendmsg(s->op[0], &r.snd, 0), sl_afalg_tally_syscalls++;
 	while (sn < 0 && errno == EINTR);
 	if (sn < 0)
 		sn = -errno;
 	if (sn == (ssize_t)r.inlen) {
 		do
-			rn = recvmsg(s->op[0], &r.rcv, 0);
+			rn = recvmsg(s->op[0], &r.rcv, 0), sl_afalg_tally_syscalls++;
 		while (rn < 0 && errno == EINTR);
 		if (rn < 0)
 			rn = -errno;

@@ -44,6 +44,10 @@ typedef struct sl_afalg_req {
 	} ctl;
 } sl_afalg_req_t;
 
+/* This thread's AF_ALG requests and the syscalls they took, batched or
+ * not (sl_afalg_thread_tally in crypto.h: the probe, the workers' counters). */
+extern _Thread_local uint64_t sl_afalg_tally_requests, sl_afalg_tally_syscalls;
+
 /* Lay out the request for pkt (see afalg.c for the AAD layouts). */
 int sl_afalg_req_build(const sl_crypto_t *c, sl_afalg_req_t *r, uint8_t *pkt, size_t len,
 		       uint32_t seq_hi, bool enc);

@@ -212,6 +212,8 @@ static void run_round(sl_crypto_batch_t *b, unsigned k)
 	b->st.rounds++;
 	b->st.afalg_requests += m;
 	b->st.afalg_syscalls += (uint64_t)(sys > 0 ? sys : 0);
+	sl_afalg_tally_requests += m;
+	sl_afalg_tally_syscalls += (uint64_t)(sys > 0 ? sys : 0);
 	for (unsigned j = 0; j < m; j++) {
 		unsigned i = b->of[j];
 		entry_t *e = &b->e[i];
