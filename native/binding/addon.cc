@@ -182,6 +182,8 @@ void EachCounter(const sl_counter_totals_t &t, uint64_t events_dropped, uint64_t
   f("sendMsgs", t.send_msgs);
   f("recvBatchMax", t.recv_batch_max);
   f("sendBatchMax", t.send_batch_max);
+  f("afalgRequests", t.afalg_requests);
+  f("afalgSyscalls", t.afalg_syscalls);
   f("eventsDropped", events_dropped);
   f("ikeDropped", ike_dropped);
 }
@@ -450,10 +452,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
     o.Set("driver", st.driver);
     if (st.probe.done) {
       Napi::Object pr = Napi::Object::New(env);
-      pr.Set("afalgSmallNs", st.probe.afalg_small_ns);
-      pr.Set("afalgMtuNs", st.probe.afalg_mtu_ns);
-      pr.Set("opensslSmallNs", st.probe.openssl_small_ns);
-      pr.Set("opensslMtuNs", st.probe.openssl_mtu_ns);
+      // The figures of the SA's direction (seals out, opens in), per packet.
+      pr.Set("op", st.probe.open ? "open" : "seal");
+      pr.Set("choice", st.probe.choice == SL_BACKEND_AFALG ? "afalg" : "openssl");
+      pr.Set("afalgSmallNs", st.probe.afalg.small_ns);
+      pr.Set("afalgMtuNs", st.probe.afalg.mtu_ns);
+      pr.Set("afalgBatched", st.probe.afalg.batched);
+      pr.Set("afalgSyscallsPerPacket", st.probe.afalg.sys_milli / 1000.0);
+      pr.Set("opensslSmallNs", st.probe.openssl.small_ns);
+      pr.Set("opensslMtuNs", st.probe.openssl.mtu_ns);
+      pr.Set("opensslSyscallsPerPacket", st.probe.openssl.sys_milli / 1000.0);
+      pr.Set("reason", st.probe.reason);
       o.Set("probe", pr);
     }
     o.Set("seq", Napi::BigInt::New(env, st.seq));

@@ -20,6 +20,9 @@ typedef struct sl_counters {
 	 * sizes they reached. */
 	_Atomic uint64_t sys_tun_read, sys_tun_write, sys_recv, sys_send;
 	_Atomic uint64_t recv_msgs, send_msgs, recv_batch_max, send_batch_max;
+	/* The worker thread's AF_ALG tally (sl_afalg_thread_tally): packets
+	 * sealed or opened through AF_ALG and the syscalls they took. */
+	_Atomic uint64_t afalg_requests, afalg_syscalls;
 } __attribute__((aligned(64))) sl_counters_t;
 
 /* Single writer per block: a relaxed load+store is enough and avoids a locked op. */

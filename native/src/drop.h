@@ -26,6 +26,7 @@ typedef struct sl_counter_totals {
 	uint64_t drops[SL_DROP__COUNT];
 	uint64_t sys_tun_read, sys_tun_write, sys_recv, sys_send;
 	uint64_t recv_msgs, send_msgs, recv_batch_max, send_batch_max; /* max: over workers */
+	uint64_t afalg_requests, afalg_syscalls; /* AF_ALG packets crypted, syscalls they took */
 } sl_counter_totals_t;
 
 #endif

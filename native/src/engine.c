@@ -363,6 +363,8 @@ void sl_engine_counters(sl_engine_t *e, sl_counter_totals_t *t)
 		t->sys_send += SL_CNT_GET(c->sys_send);
 		t->recv_msgs += SL_CNT_GET(c->recv_msgs);
 		t->send_msgs += SL_CNT_GET(c->send_msgs);
+		t->afalg_requests += SL_CNT_GET(c->afalg_requests);
+		t->afalg_syscalls += SL_CNT_GET(c->afalg_syscalls);
 		if (SL_CNT_GET(c->recv_batch_max) > t->recv_batch_max)
 			t->recv_batch_max = SL_CNT_GET(c->recv_batch_max);
 		if (SL_CNT_GET(c->send_batch_max) > t->send_batch_max)

@@ -84,7 +84,8 @@ sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
 	sl_backend_t backend = spec->backend;
 	if (backend == SL_BACKEND_AUTO) {
 		/* By measurement, not by preference (probe.c). */
-		sl_crypto_probe(alg, spec->enc_key_len, spec->auth_key_len, spec->esn, &sa->probe);
+		sl_crypto_probe(alg, spec->enc_key_len, spec->auth_key_len, spec->esn, spec->dir == SL_DIR_IN,
+				&sa->probe);
 		backend = sa->probe.choice;
 	}
 	for (int i = 0; i < nctx; i++) {

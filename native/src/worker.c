@@ -614,6 +614,11 @@ void *sl_worker_main(void *arg)
 			}
 			sl_sadb_quiescent(&e->db, s->rcu);
 		}
+		/* This thread's AF_ALG tally, for sitelinkctl sas's syscalls per packet. */
+		uint64_t areq, asys;
+		sl_afalg_thread_tally(&areq, &asys);
+		atomic_store_explicit(&s->w.cnt->afalg_requests, areq, memory_order_relaxed);
+		atomic_store_explicit(&s->w.cnt->afalg_syscalls, asys, memory_order_relaxed);
 		if (stop)
 			break;
 		/* Outside any batch: a dead SA's keys are wiped here once every other

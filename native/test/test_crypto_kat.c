@@ -327,31 +327,6 @@ static void test_afalg_budget(void)
 	CHECK(sl_afalg_fd_budget() > 1, "default restored");
 }
 
-/* crypto-backend = auto: the start-up probe measures and chooses, once per
- * transform (no timing assertion: only that it measured and what it chose
- * from its own figures). */
-static void test_probe(void)
-{
-	sl_probe_t a, b;
-	sl_crypto_probe(SL_ALG_AES_GCM_16, 20, 0, true, &a);
-	CHECK(a.done, "probe ran");
-	CHECK(a.openssl_small_ns > 0 && a.openssl_mtu_ns > 0, "OpenSSL measured (%u, %u ns)",
-	      a.openssl_small_ns, a.openssl_mtu_ns);
-	if (!sl_afalg_available())
-		CHECK(a.afalg_small_ns == 0 && a.afalg_mtu_ns == 0 && a.choice == SL_BACKEND_OPENSSL,
-		      "no AF_ALG: OpenSSL chosen, AF_ALG not measured");
-	else
-		CHECK(a.choice == (a.afalg_mtu_ns && a.afalg_mtu_ns < a.openssl_mtu_ns ? SL_BACKEND_AFALG
-										       : SL_BACKEND_OPENSSL),
-		      "choice follows the MTU-size figures");
-	sl_crypto_probe(SL_ALG_AES_GCM_16, 20, 0, true, &b);
-	CHECK(memcmp(&a, &b, sizeof(a)) == 0, "measured once, then remembered");
-	sl_crypto_probe(SL_ALG_AES_CBC_HMAC_SHA256_128, 16, 32, false, &b);
-	CHECK(b.done && b.openssl_mtu_ns > 0, "CBC transform probed too");
-	printf("  probe aes128gcm16: openssl %u ns (64 B) %u ns (1400 B); af_alg %u / %u ns\n",
-	       a.openssl_small_ns, a.openssl_mtu_ns, a.afalg_small_ns, a.afalg_mtu_ns);
-}
-
 int main(void)
 {
 	if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
@@ -364,8 +339,6 @@ int main(void)
 	test_names();
 	printf("AF_ALG descriptor budget\n");
 	test_afalg_budget();
-	printf("auto backend probe\n");
-	test_probe();
 	printf("constant-time compare, wipe\n");
 	test_ct_and_wipe();
 	printf("HMAC\n");

@@ -60,10 +60,16 @@ const status = (over: Record<string, unknown> = {}): Record<string, unknown> => 
 });
 
 t.test('SA status: parsed field by field, either address family', async (t) => {
-  const st = parseSaStatus(status({ probe: { afalgSmallNs: 0, afalgMtuNs: 0, opensslSmallNs: 90, opensslMtuNs: 900 } }));
+  const probe = {
+    op: 'seal', choice: 'openssl', reason: 'af_alg unavailable', afalgSmallNs: 0, afalgMtuNs: 0, afalgBatched: false,
+    afalgSyscallsPerPacket: 0, opensslSmallNs: 90, opensslMtuNs: 900, opensslSyscallsPerPacket: 0,
+  };
+  const st = parseSaStatus(status({ probe }));
   t.equal(st.algorithm, 'aes256gcm16');
   t.equal(st.local.address, '2001:db8::1');
-  t.equal(st.probe?.opensslMtuNs, 900);
+  t.same(st.probe, probe, 'the probe, field by field');
+  throwsField(t, () => parseSaStatus(status({ probe: { ...probe, afalgSyscallsPerPacket: -1 } })), /afalgSyscallsPerPacket/, 'negative syscalls');
+  throwsField(t, () => parseSaStatus(status({ probe: { ...probe, op: 'both' } })), /op/, 'unknown probe operation');
   t.equal(st.bytes, 700n);
 });
 

@@ -163,8 +163,13 @@ async function child(): Promise<void> {
   const p = auto.probe;
   check(
     'auto: the probe measured OpenSSL and chose by its figures',
-    p !== undefined && p.opensslSmallNs > 0 && p.opensslMtuNs > 0 &&
+    p !== undefined && p.opensslSmallNs > 0 && p.opensslMtuNs > 0 && p.choice === auto.backend &&
       auto.backend === (p.afalgMtuNs > 0 && p.afalgMtuNs < p.opensslMtuNs ? 'afalg' : 'openssl'),
+    JSON.stringify(p),
+  );
+  check(
+    'auto: an inbound SA gets the open figures, OpenSSL makes no AF_ALG syscalls, the reason is given',
+    p?.op === 'open' && p.opensslSyscallsPerPacket === 0 && p.reason.length > 0,
     JSON.stringify(p),
   );
   dp.deleteSa(0x7001, 'in');

@@ -10,6 +10,7 @@
  * redaction layer (log/redact.ts) before it is written.
  */
 import type { EspAlgorithm } from '../dataplane/types.ts';
+import type { BackendProbe } from '../dataplane/sa-contract.ts';
 import type { ExchangeCounters } from '../ike/exchange/context.ts';
 import type { V2Counters } from '../ike/v2/exchange/context.ts';
 import type { FailureRecord } from '../log/failure-record.ts';
@@ -162,17 +163,25 @@ export interface QuickModeSaInfo {
   /** Inbound packets of this SA dropped by reason (decimal). */
   dropsIn: { replay: string; icv: string; malformed: string; padding: string };
   encap: 'udp' | 'none';
-  backend: 'afalg' | 'openssl' | 'unknown'; // unknown: the engine has no status for the SA
+  backend: 'afalg' | 'openssl' | 'unknown'; // the outbound SA's; unknown: the engine has no status for the SA
   driver: string;
-  /** crypto-backend = auto: the start-up probe that chose `backend` (ns per seal of a
-   * 64- and a 1400-byte payload; 0 = backend unavailable). Absent when configured. */
-  probe?: { afalgSmallNs: number; afalgMtuNs: number; opensslSmallNs: number; opensslMtuNs: number };
+  /** The inbound SA's backend (it may differ: auto chooses per SA from its direction's figures). */
+  backendIn?: 'afalg' | 'openssl' | 'unknown';
+  /** crypto-backend = auto: the start-up probe that chose `backend` (the outbound SA's seal
+   * figures; ns per packet at 64 and 1400 bytes, 0 = backend unavailable; syscalls per
+   * packet; why). Absent when the backend is configured. */
+  probe?: BackendProbe;
+  /** The same for the inbound SA (open figures). */
+  probeIn?: BackendProbe;
 }
 
 /** sas */
 export interface SasResult {
   mainMode: MainModeSaInfo[];
   quickMode: QuickModeSaInfo[];
+  /** The live data plane's AF_ALG cost since start, summed over the workers (decimal):
+   * packets sealed or opened through AF_ALG and the syscalls they took. */
+  afalg?: { packets: string; syscalls: string };
 }
 
 /** counters: what the gateway dropped and why, since it started. Engine counts are

@@ -5,6 +5,7 @@ import type {
 import { formatEntry } from '../log/negotiation-log.ts';
 import { bytes, duration, spi, table } from './table.ts';
 import { renderPending } from './render-config.ts';
+import { cryptoCell, renderAfalgLive, renderProbes } from './render-crypto.ts';
 
 export function renderStatus(s: StatusResult): string {
   const head = `sitelinkd ${s.version}, pid ${s.pid}, up ${duration(s.uptimeSeconds)}\nconfig ${s.configFile} (loaded ${s.configLoaded})${
@@ -86,17 +87,11 @@ export function renderSas(s: SasResult): string {
             `${q.packetsIn} / ${q.packetsOut}`,
             dropsIn(q.dropsIn),
             q.encap === 'udp' ? 'ESP-in-UDP' : 'ESP',
-            `${q.backend}${q.driver ? ` (${q.driver})` : ''}${q.probe ? ` ${probeText(q.probe)}` : ''}`,
+            cryptoCell(q),
           ]),
         );
-  return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}`;
-}
-
-/** "auto: openssl 0.4/1.2 us, af_alg -" (64 B / 1400 B per packet; TCG timings in QEMU are not hardware ones). */
-function probeText(p: NonNullable<QuickModeSaInfo['probe']>): string {
-  const us = (ns: number): string => (ns === 0 ? '-' : (ns / 1000).toFixed(ns < 10_000 ? 2 : 1));
-  const fig = (s: number, m: number): string => (s === 0 && m === 0 ? 'unavailable' : `${us(s)}/${us(m)} us`);
-  return `[auto by probe, 64/1400 B: openssl ${fig(p.opensslSmallNs, p.opensslMtuNs)}, af_alg ${fig(p.afalgSmallNs, p.afalgMtuNs)}]`;
+  const crypto = [renderProbes(s.quickMode), renderAfalgLive(s)].filter((x) => x !== null);
+  return `Main mode SAs\n${mm}\n\nQuick mode SAs\n${qm}${crypto.length > 0 ? `\n\n${crypto.join('\n')}` : ''}`;
 }
 
 export function renderCounters(c: CountersResult): string {

@@ -143,11 +143,14 @@ export function sasOf(d: DaemonState): SasResult {
         // installed or already gone): never a guessed backend.
         backend: outS?.backend ?? 'unknown',
         driver: outS?.driver ?? '',
+        backendIn: inS?.backend ?? 'unknown',
         ...(outS?.probe ? { probe: outS.probe } : {}),
+        ...(inS?.probe ? { probeIn: inS.probe } : {}),
       });
     }
   }
-  return { mainMode, quickMode };
+  const c = d.dataplane.counters();
+  return { mainMode, quickMode, afalg: { packets: String(c.afalgRequests), syscalls: String(c.afalgSyscalls) } };
 }
 
 /** strongSwan's notation: 198.18.2.0/24[tcp/5201], [tcp] for all ports. */

@@ -110,13 +110,23 @@ export interface SaSpec {
 /** The fields of SaSpec an IKE exchange decides (the rest is policy: daemon/sa-spec.ts). */
 export type SaKeyed = Pick<SaSpec, 'spi' | 'direction' | 'algorithm' | 'encKey' | 'authKey' | 'local' | 'remote' | 'encap' | 'esn'>;
 
-/** crypto-backend = auto: ns per seal of 64- and 1400-byte payloads per backend (0 =
- * unavailable), measured once per transform at start-up (native/src/crypto/probe.c). */
+/** crypto-backend = auto: the start-up probe (native/src/crypto/probe.c), measured once per
+ * transform, with the figures of the SA's direction: each backend timed on the path the data
+ * plane takes (seals through a worker's batch, AF_ALG over io_uring where the kernel allows;
+ * opens one by one as the inbound path runs them), ns per packet for 64- and 1400-byte
+ * payloads (0 = unavailable), and the syscalls the backend made per packet, counted. */
 export interface BackendProbe {
+  op: 'seal' | 'open';
+  choice: 'afalg' | 'openssl';
+  reason: string;
   afalgSmallNs: number;
   afalgMtuNs: number;
+  /** AF_ALG packets shared io_uring syscall rounds (false: a sendmsg and a recvmsg each). */
+  afalgBatched: boolean;
+  afalgSyscallsPerPacket: number;
   opensslSmallNs: number;
   opensslMtuNs: number;
+  opensslSyscallsPerPacket: number;
 }
 
 export interface SaCounters {
@@ -184,6 +194,9 @@ export const ENGINE_COUNTER_FIELDS = [
   'sendMsgs',
   'recvBatchMax',
   'sendBatchMax',
+  // Packets sealed or opened through AF_ALG and the syscalls they took (sitelinkctl sas).
+  'afalgRequests',
+  'afalgSyscalls',
   // Notifications the JS thread did not drain in time (the data plane never waits for JS).
   'eventsDropped',
   'ikeDropped',
@@ -310,6 +323,12 @@ function u32(o: Rec, k: string, what: string): number {
   return v;
 }
 
+function nonNegative(o: Rec, k: string, what: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) bad(what, k, 'is not a non-negative number');
+  return v;
+}
+
 function big(o: Rec, k: string, what: string): bigint {
   const v = o[k];
   if (typeof v !== 'bigint' || v < 0n) bad(what, k, 'is not a non-negative bigint');
@@ -346,17 +365,31 @@ export function parseEndpoint(v: unknown, what: string, field: string): Endpoint
 
 const DIRECTIONS: readonly Direction[] = ['in', 'out'];
 const ENCAPS: readonly Encap[] = ['udp', 'none'];
-const PROBE_FIELDS = ['afalgSmallNs', 'afalgMtuNs', 'opensslSmallNs', 'opensslMtuNs'] as const;
+const PROBE_FIELDS = [
+  'op', 'choice', 'reason', 'afalgSmallNs', 'afalgMtuNs', 'afalgBatched', 'afalgSyscallsPerPacket', 'opensslSmallNs',
+  'opensslMtuNs', 'opensslSyscallsPerPacket',
+] as const satisfies readonly (keyof BackendProbe)[];
 const SA_STATUS_FIELDS = [
   'spi', 'direction', 'algorithm', 'backend', 'driver', 'probe', 'seq', 'packets', 'bytes', 'dropsReplay', 'dropsIcv',
   'dropsMalformed', 'dropsPadding', 'local', 'remote', 'encap', 'esn', 'dead', 'keysWiped', 'reqid',
 ] as const satisfies readonly (keyof SaStatus)[];
 
 function parseProbe(v: unknown): BackendProbe {
+  const w = 'SA status probe';
   const o = record(v, 'SA status', 'probe');
-  onlyKnown(o, PROBE_FIELDS, 'SA status probe');
-  const [afalgSmallNs, afalgMtuNs, opensslSmallNs, opensslMtuNs] = PROBE_FIELDS.map((k) => u32(o, k, 'SA status probe'));
-  return { afalgSmallNs: afalgSmallNs!, afalgMtuNs: afalgMtuNs!, opensslSmallNs: opensslSmallNs!, opensslMtuNs: opensslMtuNs! };
+  onlyKnown(o, PROBE_FIELDS, w);
+  return {
+    op: oneOf(o, 'op', ['seal', 'open'] as const, w),
+    choice: oneOf(o, 'choice', ['afalg', 'openssl'] as const, w),
+    reason: str(o, 'reason', w),
+    afalgSmallNs: u32(o, 'afalgSmallNs', w),
+    afalgMtuNs: u32(o, 'afalgMtuNs', w),
+    afalgBatched: bool(o, 'afalgBatched', w),
+    afalgSyscallsPerPacket: nonNegative(o, 'afalgSyscallsPerPacket', w),
+    opensslSmallNs: u32(o, 'opensslSmallNs', w),
+    opensslMtuNs: u32(o, 'opensslMtuNs', w),
+    opensslSyscallsPerPacket: nonNegative(o, 'opensslSyscallsPerPacket', w),
+  };
 }
 
 /** An SA status object from the addon. An algorithm outside ESP_ALGORITHMS is an error, not a guess. */

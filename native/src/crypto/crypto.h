@@ -75,16 +75,34 @@ const char *sl_crypto_backend_name(const sl_crypto_t *c);
  * /proc/crypto for AF_ALG, or "openssl" / the EVP implementation name. */
 const char *sl_crypto_driver(const sl_crypto_t *c);
 
-/* The start-up probe behind crypto-backend = auto (probe.c): ns per seal
- * of a 64-byte and a 1400-byte payload on each backend (0 = not available),
- * and the backend it chose (AF_ALG only when faster at MTU size).  Measured
- * once per (algorithm, key length, ESN) per process. */
+/* The start-up probe behind crypto-backend = auto (probe.c).  Each backend
+ * is timed on the path the data plane takes for the SA's direction: seals
+ * through a worker's batch (crypto_batch.h: AF_ALG rounds over io_uring
+ * where the kernel allows, else sendmsg + recvmsg per packet), opens one by
+ * one (sl_crypto_open) as esp_in.c does.  Measured once per (algorithm, key
+ * length, ESN) per process; each SA gets its direction's figures. */
+typedef struct sl_probe_fig {
+	uint32_t small_ns, mtu_ns; /* ns per packet, 64- and 1400-byte payloads; 0 = not measured */
+	uint32_t sys_milli;        /* syscalls the backend made per 1000 packets */
+	bool batched;              /* several packets per syscall round (io_uring) */
+} sl_probe_fig_t;
 typedef struct sl_probe {
 	bool done;
+	bool open; /* the figures are opens (inbound SA), else seals */
 	sl_backend_t choice;
-	uint32_t afalg_small_ns, afalg_mtu_ns, openssl_small_ns, openssl_mtu_ns;
+	sl_probe_fig_t afalg, openssl;
+	char reason[96]; /* why `choice`, for sitelinkctl sas */
 } sl_probe_t;
-void sl_crypto_probe(sl_alg_t alg, size_t enc_key_len, size_t auth_key_len, bool esn, sl_probe_t *out);
+#define SL_PROBE_SMALL 64
+#define SL_PROBE_MTU 1400
+void sl_crypto_probe(sl_alg_t alg, size_t enc_key_len, size_t auth_key_len, bool esn, bool inbound,
+		     sl_probe_t *out);
+/* The choice from the figures (pure): AF_ALG only when it was measured and
+ * is faster for MTU-sized packets, the bulk of tunnel traffic. */
+sl_backend_t sl_probe_choose(const sl_probe_fig_t *afalg, const sl_probe_fig_t *openssl, char *reason,
+			     size_t reason_len);
+/* This thread's AF_ALG requests so far and the syscalls they took. */
+void sl_afalg_thread_tally(uint64_t *requests, uint64_t *syscalls);
 
 /* Is AF_ALG usable at all on this kernel (socket(AF_ALG) works)? */
 bool sl_afalg_available(void);
