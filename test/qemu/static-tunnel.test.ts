@@ -1,8 +1,16 @@
 // A static-key ESP-in-UDP tunnel between the emulated board and a
 // sitelink-static gateway on the host, both running dist/sitelink-static.mjs:
 // the board on Node 20 with its arm64 addon (crypto backend afalg, so the
-// board's kernel drivers carry the tunnel; the auto backend's probe is checked
-// by ike-tunnel.test.ts), the host on the host addon.
+// board's kernel drivers carry the tunnel), the host on the host addon.
+//
+// In the same boot, crypto-backend = auto (issue 12): the probe's own test
+// (test_probe) runs in the guest on the kernel's AF_ALG and io_uring, the
+// tunnel's live AF_ALG syscalls per packet are read from the engine's
+// counters, and a second board instance with backend auto shows per SA the
+// choice, the probe's figures, why, and syscalls per packet, rendered as
+// `sitelinkctl sas` renders them. QEMU's TCG timings are the emulator's, not
+// the hardware's: only that the probe ran, what it counted and that the choice
+// follows its figures are checked, never which backend wins.
 //
 // QEMU runs inside a network namespace made for this test, so its user-mode
 // network's "host" (10.0.2.2) is that namespace's loopback, where the host
@@ -18,6 +26,8 @@ import path from 'node:path';
 import { repoRoot, staticTool } from '../lib/paths.ts';
 import { waitForLine, waitUntil } from '../lib/wait.ts';
 import { StaticTunnel } from '../lib/static-tunnel.ts';
+import { renderProbes } from '../../firmware/src/ctl/render-crypto.ts';
+import type { BackendProbe } from '../../firmware/src/dataplane/sa-contract.ts';
 import { ensureImage } from '../lib/qemu-board.ts';
 import type { StaticTunnelConfig, SaKeys } from '../lib/static-tunnel.ts';
 
@@ -116,7 +126,8 @@ t.test('static tunnel: board in QEMU <-> host gateway', { skip: skip ?? false },
   // The board's SAs must run on the kernel's AES-GCM via AF_ALG (the CPU has
   // the crypto extensions), not on the OpenSSL fallback.
   const line = log.split('\n').find((l) => l.startsWith('{"counters"'));
-  const sas = line ? (JSON.parse(line) as { sas?: Array<{ backend?: string; driver?: string; packets?: number }> }).sas ?? [] : [];
+  const status = line ? (JSON.parse(line) as StaticStatus) : {};
+  const sas = status.sas ?? [];
   t.equal(sas.length, 2, 'board has an inbound and an outbound SA');
   for (const sa of sas) {
     t.equal(sa.backend, 'afalg', 'board SA crypto backend is AF_ALG');
@@ -126,5 +137,65 @@ t.test('static tunnel: board in QEMU <-> host gateway', { skip: skip ?? false },
   for (const k of [boardToHost.encKey, hostToBoard.encKey]) {
     t.notOk(log.includes(k) || host.recentOutput().includes(k), 'no key in either side\'s output');
   }
+  // The live data plane's AF_ALG cost, counted by the backend in each worker
+  // (seals in io_uring rounds, opens one sendmsg + recvmsg each).
+  const afalgPkts = status.counters?.afalgRequests ?? 0;
+  const afalgSys = status.counters?.afalgSyscalls ?? 0;
+  t.ok(afalgPkts > 0 && afalgSys > 0, `the board's engine counted its AF_ALG packets (${afalgPkts}) and syscalls (${afalgSys})`);
+  if (afalgPkts > 0) t.comment(`board data plane: AF_ALG ${(afalgSys / afalgPkts).toFixed(2)} syscalls/packet over ${afalgPkts} packets`);
   ssh('kill $(cat /tmp/static.pid)');
+
+  t.comment('crypto-backend = auto in the guest. TCG: the timings below are QEMU emulator timings, not hardware timings; syscall counts are real');
+  // The probe's own checks on the guest kernel (choice logic, both directions, counted syscalls).
+  const probeRun = ssh('/usr/lib/sitelink/tests/test_probe');
+  t.comment(probeRun.out.trim().split('\n').filter((l) => l.startsWith('  ')).join('\n'));
+  t.equal(probeRun.code, 0, `test_probe passed in the guest (exit ${probeRun.code})`);
+  t.match(probeRun.out, /all probe checks passed/, 'all probe checks passed');
+  t.match(probeRun.out, /aes128gcm16 out seal: openssl \d+ \/ \d+ ns; af_alg [1-9]\d* \/ [1-9]\d* ns, [\d.]+ syscalls\/packet \(io_uring batch\)/,
+    'AF_ALG seals were timed in io_uring batches, as the data plane runs them');
+
+  // A second board instance with backend auto (no traffic needed: the probe runs when the SAs
+  // are installed): what its SA status says is what sitelinkctl sas shows.
+  const autoCfg: StaticTunnelConfig = {
+    tun: 'sl1', listen: { address: '0.0.0.0', port: 4600 }, backend: 'auto', workers: 1, rawEsp: false,
+    tunnels: [{ name: 'probe', ...tunnel, local: { address: '10.0.2.15', port: 4600 }, remote: { address: '10.0.2.2', port: 4600 },
+      localSubnets: ['192.168.51.0/24'], remoteSubnets: ['192.168.61.0/24'], out: keys(20, 0x7001), in: keys(20, 0x7002) }],
+  };
+  t.equal(ssh('umask 077; cat > /tmp/auto.json', JSON.stringify(autoCfg)).code, 0, 'auto config copied');
+  t.equal(ssh('sitelink-static --config /tmp/auto.json > /tmp/auto.log 2>&1 & echo $! > /tmp/auto.pid').code, 0, 'auto instance started');
+  const autoUp = await waitUntil(() => /sitelink-static: up/.test(ssh('cat /tmp/auto.log').out), 90_000, 1000);
+  t.ok(autoUp, `auto instance up:\n${ssh('cat /tmp/auto.log').out.slice(-1500)}`);
+  if (!autoUp) return;
+  ssh('kill -USR1 $(cat /tmp/auto.pid); sleep 1');
+  const autoLine = ssh('cat /tmp/auto.log').out.split('\n').find((l) => l.startsWith('{"counters"'));
+  ssh('kill $(cat /tmp/auto.pid)');
+  const autoSas = autoLine ? (JSON.parse(autoLine) as StaticStatus).sas ?? [] : [];
+  t.equal(autoSas.length, 2, 'auto instance: an inbound and an outbound SA');
+  const outSa = autoSas.find((x) => x.direction === 'out');
+  const inSa = autoSas.find((x) => x.direction === 'in');
+  for (const sa of autoSas) {
+    const p = sa.probe;
+    const what = `${sa.direction} SA`;
+    t.ok(p, `${what}: the probe ran and is shown`);
+    if (!p) continue;
+    t.equal(p.op, sa.direction === 'in' ? 'open' : 'seal', `${what}: chosen from its direction's figures (${p.op})`);
+    t.ok(p.afalgMtuNs > 0 && p.opensslMtuNs > 0, `${what}: AF_ALG and OpenSSL both measured`);
+    t.equal(p.choice, p.afalgMtuNs < p.opensslMtuNs ? 'afalg' : 'openssl', `${what}: the choice follows the 1400-byte figures (${p.reason})`);
+    t.equal(sa.backend, p.choice, `${what}: and the SA runs on it`);
+    t.equal(p.opensslSyscallsPerPacket, 0, `${what}: OpenSSL makes no AF_ALG syscalls`);
+    if (p.op === 'seal') {
+      const sys = p.afalgSyscallsPerPacket;
+      t.ok(p.afalgBatched && sys < 2, `${what}: AF_ALG seals batched, ${sys} syscalls/packet (< 2 unbatched)`);
+    } else {
+      t.ok(!p.afalgBatched && p.afalgSyscallsPerPacket >= 2, `${what}: AF_ALG opens one by one, ${p.afalgSyscallsPerPacket} syscalls/packet`);
+    }
+  }
+  type Row = Parameters<typeof renderProbes>[0][number];
+  const shown = renderProbes([{ algorithm: 'aes128gcm16', probe: outSa?.probe, probeIn: inSa?.probe } as unknown as Row]);
+  t.comment(`as sitelinkctl sas shows it (TCG timings, not hardware):\n${shown ?? '(no probe)'}`);
 });
+
+interface StaticStatus {
+  counters?: { afalgRequests?: number; afalgSyscalls?: number };
+  sas?: Array<{ direction?: 'in' | 'out'; backend?: string; driver?: string; packets?: number; probe?: BackendProbe }>;
+}
