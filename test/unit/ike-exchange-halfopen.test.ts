@@ -29,14 +29,20 @@ const mm1 = (cookie: Buffer = randomBytes(8)): Buffer =>
     { initiatorCookie: cookie, responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
     mainMode1(offer),
   );
-/** How many records of these MM1s one peer's share of the byte budget holds. */
-const SHARE = Math.floor(MM1_RECORDS_PEER_BYTES / (mm1().length + MM1_RECORD_OVERHEAD_BYTES));
 const sends = (actions: Action[]): number => actions.filter((a) => a.kind === 'send').length;
 /** A's MM3 (main mode with our responder cookie, from A). */
 const isMm3 = (d: { from: string; data: Buffer }): boolean =>
   d.from === 'A' && d.data.readUInt8(18) === ExchangeType.MAIN && !d.data.subarray(8, 16).every((b) => b === 0) && (d.data.readUInt8(19) & 1) === 0;
 /** gwA's public address, as a spoofer on the path to B would write it. */
 const SPOOFED: Endpoint = { address: NAT_PUBLIC, port: 500 };
+/** The bytes a record of one of these MM1s counts (the MM1, our MM2, the overhead). */
+const RECORD = ((): number => {
+  const h = new Harness();
+  h.b.receive(mm1(), SPOOFED, 500);
+  return h.b.indexSizes().answeredMm1Bytes;
+})();
+/** How many of them one peer's share of the byte budget holds. */
+const SHARE = Math.floor(MM1_RECORDS_PEER_BYTES / RECORD);
 
 t.test('a flood aimed at the %any peer does not block a configured peer', async (t) => {
   const h = new Harness();
@@ -82,12 +88,14 @@ t.test('the records are bounded in bytes in all: the largest share gives way', a
     mainMode1({ transforms: Array.from({ length: 64 }, () => offer.transforms[0]!) }),
   );
   t.ok(big.length > 1500, `a ${big.length}-byte MM1`);
+  t.ok(RECORD > mm1().length + MM1_RECORD_OVERHEAD_BYTES + 28, `a record counts the MM2 it keeps too (${RECORD} bytes)`);
   for (let i = 0; i < SHARE; i++) h.b.receive(mm1(), SPOOFED, 500);
   t.equal(h.b.counters.halfOpenEvicted, 0, 'two shares fit');
   t.equal(sends(h.b.receive(big, SPOOFED, 500)), 1, 'the large MM1 is answered');
   t.equal(h.b.status().length, 0, 'and leaves no SA, only a record');
-  const bigCost = big.length + MM1_RECORD_OVERHEAD_BYTES;
-  const small = mm1().length + MM1_RECORD_OVERHEAD_BYTES;
+  // Our MM2 is the same for both (one transform chosen).
+  const bigCost = RECORD + big.length - mm1().length;
+  const small = RECORD;
   t.ok(
     h.b.counters.halfOpenEvicted >= Math.floor((bigCost - small) / small) && h.b.counters.halfOpenEvicted <= Math.ceil(bigCost / small),
     `its record took the place of the oldest ones of its share, as many as its size needs (${h.b.counters.halfOpenEvicted})`,
@@ -203,13 +211,17 @@ t.test('reflection: identical MM1 copies get at most a few MM2s', async (t) => {
   const h = new Harness();
   const copy = mm1();
   let out = 0;
+  const mm2s: Buffer[] = [];
   for (let i = 0; i < 1000; i++) {
-    out += sends(h.b.receive(copy, SPOOFED, 500));
+    const actions = h.b.receive(copy, SPOOFED, 500);
+    out += sends(actions);
+    for (const a of actions) if (a.kind === 'send') mm2s.push(a.data);
     if (i % 100 === 99) h.clock.t += 1000; // spread over 10 s, so the rate limit alone would allow more
   }
   t.ok(out <= 1 + REPEAT_ANSWERS_MAX, `1000 copies in, ${out} MM2s out (at most 1 + ${REPEAT_ANSWERS_MAX})`);
   t.ok(out >= 2, 'a retransmission is still answered');
   t.equal(h.b.counters.repliesLimited, 1000 - out, 'the rest counted');
+  t.ok(mm2s.every((m) => m.equals(mm2s[0]!)), 'each repeat is the first MM2, byte for byte (kept in the record)');
 });
 
 t.test('reflection: duplicates of later requests (MM3) are capped too', async (t) => {

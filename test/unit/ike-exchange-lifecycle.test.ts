@@ -7,7 +7,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import { HALF_OPEN_TIMEOUT_MS, MM1_RECORD_OVERHEAD_BYTES, MM1_RECORDS_PEER_BYTES, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
+import { HALF_OPEN_TIMEOUT_MS, MM1_RECORDS_PEER_BYTES, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
 import { REKEY_INBOUND_LINGER_MS } from '../../firmware/src/ike/exchange/child-sa.ts';
 
@@ -52,8 +52,9 @@ t.test('half-open main modes are bounded in number and age', async (t) => {
       { initiatorCookie: randomBytes(8), responderCookie: Buffer.alloc(8), exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
       mainMode1(offer),
     );
-  const share = Math.floor(MM1_RECORDS_PEER_BYTES / (mm1().length + MM1_RECORD_OVERHEAD_BYTES));
-  for (let i = 0; i < share + 10; i++) h.b.receive(mm1(), { address: NAT_PUBLIC, port: 500 }, 500);
+  h.b.receive(mm1(), { address: NAT_PUBLIC, port: 500 }, 500);
+  const share = Math.floor(MM1_RECORDS_PEER_BYTES / h.b.indexSizes().answeredMm1Bytes);
+  for (let i = 1; i < share + 10; i++) h.b.receive(mm1(), { address: NAT_PUBLIC, port: 500 }, 500);
   t.equal(h.b.status().length, 0, 'an MM1 alone leaves no SA');
   t.equal(h.b.indexSizes().answeredMm1s, share, `at most ${share} records of answered MM1s (the peer's share of bytes)`);
   t.equal(h.b.counters.halfOpenEvicted, 10, 'the oldest gave way to the rest, counted');

@@ -38,6 +38,7 @@ import { SaIndex } from '../common/sa-index.ts';
 import { transmit } from '../common/send-path.ts';
 import { HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
 import { Mm1Records, type Mm1Record } from './mm1-records.ts';
+import { ownCopy } from '../common/own-buffer.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import {
@@ -783,16 +784,15 @@ export class IkeNode implements TimerHost {
         this.counters.repliesLimited++;
         return;
       }
-      const mark = this.out.length;
-      respondMainMode1(this, peer, msg, local, from, data, rec.ckyR);
-      const sends = this.out.splice(mark).flatMap((a) => (a.kind === 'send' ? [a] : []));
-      transmit(this, null, sends, { kind: 'repeat' });
+      // Our MM2 again, byte for byte as sent (no proposal choice, no encoding).
+      transmit(this, null, [{ data: rec.mm2, to: rec.remote, localPort }], { kind: 'repeat' });
       return;
     }
     const fresh = respondMainMode1(this, peer, msg, local, from, data);
-    if (!fresh) return;
-    const mm1 = fresh.lastReceived ?? Buffer.from(data);
-    const kept = { mm1, ckyR: fresh.ckyR, remote: { ...from }, localPort, peer: peer.name, at: this.env.now() };
+    const mm2 = fresh?.retransmit.last?.data;
+    if (!fresh || !mm2) return;
+    const mm1 = fresh.lastReceived ?? ownCopy(data);
+    const kept = { mm1, mm2, ckyR: fresh.ckyR, remote: { ...from }, localPort, peer: peer.name, at: this.env.now() };
     this.#noteEvicted(peer.name, this.#answered.put(fresh.ckyI, kept));
   }
 

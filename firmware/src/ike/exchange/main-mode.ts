@@ -201,7 +201,8 @@ export function respondMainMode1(
   sa.natFlavour = natFlavourFor(peer, vids);
   sa.peerDpd = vids.some((v) => identifyVendorId(v) === 'DPD');
   sa.peerFragmentation = ctx.fragmentation && vids.some(announcesFragmentation);
-  sa.lastReceived = Buffer.from(raw);
+  // Own memory: the MM1 is kept in a record until its MM3 (mm1-records.ts), a pool slice would pin an 8 KB slab.
+  sa.lastReceived = ownCopy(raw);
   const data = encodeMessage(
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.MAIN, flags: 0, messageId: 0 },
     mainMode2(choice.attributes, choice.transformNumber, ourVendorIds(ctx, peer, vids)),

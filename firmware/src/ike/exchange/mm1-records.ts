@@ -7,12 +7,15 @@
 // state or CPU), but IKEv1 main mode cannot answer fully without state as IKEv2
 // does with its COOKIE (RFC 7296 §2.6): the initiator's SA payload body (SAi_b)
 // enters HASH_I and HASH_R (RFC 2409 §5) and MM3 does not carry it again. So
-// what an unproven MM1 costs us is this record alone: the MM1's bytes, our
-// random cookie, where it came from, when. No SA,
+// what an unproven MM1 costs us is this record alone: the MM1's bytes, the MM2
+// we answered with, our cookie, where it came from, when. No SA,
 // no timers, no index entries: an MM1 flood costs a decode, a proposal choice
 // and an MM2 per datagram, at a rate the daemon keeps up with. When MM3 comes
 // from the MM1's address and port and echoes the cookie, the exchange is built
 // from the record (main-mode.ts respondMainMode1 with that cookie) and goes on.
+// A copy of the MM1 (the initiator lost our MM2 and retransmits) is answered
+// with the MM2 bytes kept here, byte for byte as any duplicate request is
+// (common/send-path.ts): no proposal choice, no encoding.
 //
 // Every MM1 we answer takes this path, whatever its size. The records are
 // grouped per peer in a HalfOpenTable (ike/common/half-open.ts) bounded in
@@ -20,7 +23,7 @@
 // full, its oldest records give way; the whole table full, the oldest of the
 // largest share's. A flood posing as one peer evicts its own records, never
 // another peer's; a record lives as long as the flood takes to send a share's
-// worth of newer MM1s (about 2.5 s at 2,000/s), far longer than a real initiator
+// worth of newer MM1s (over 2 s at 2,000/s), far longer than a real initiator
 // takes from our MM2 to its MM3.
 
 import { constantTimeEqual } from '../crypto/secret.ts';
@@ -37,6 +40,8 @@ import {
 export interface Mm1Record {
   /** The MM1 as received (own memory, not a slice of a pooled receive buffer). */
   readonly mm1: Buffer;
+  /** The MM2 we answered it with, sent again for a copy of the MM1 (own memory). */
+  readonly mm2: Buffer;
   /** Our responder cookie, sent in the MM2. */
   readonly ckyR: Buffer;
   readonly remote: Endpoint;
@@ -47,7 +52,7 @@ export interface Mm1Record {
 
 /** What a record counts against the byte budget. */
 export function recordBytes(rec: Mm1Record): number {
-  return rec.mm1.length + MM1_RECORD_OVERHEAD_BYTES;
+  return rec.mm1.length + rec.mm2.length + MM1_RECORD_OVERHEAD_BYTES;
 }
 
 export class Mm1Records {

@@ -220,14 +220,14 @@ export const HALF_OPEN_MAX = 256;
 /** And in number over all peers, to bound memory (about 4 KB each: 4 MB at most). */
 export const HALF_OPEN_TOTAL_MAX = 1024;
 /** MM1s answered without an SA, as compact records until their MM3 (mm1-records.ts),
- * bounded by what they keep: the MM1's bytes and MM1_RECORD_OVERHEAD_BYTES each. At
- * most 4 MiB in all (the old bound was 4,096 records of up to 1,500 bytes, 6 MB), of
- * which one peer's records take at most half: a flood posing as one peer (its address,
- * or the %any peer) evicts its own oldest records and leaves the others 2 MiB. A
- * typical MM1 makes a record of ~400 bytes: ~5,000 per peer, about 2.5 s of a 2,000
- * MM1/s flood, longer than an initiator takes from our MM2 to its MM3. */
-export const MM1_RECORDS_BYTES = 4 * 1024 * 1024;
-export const MM1_RECORDS_PEER_BYTES = 2 * 1024 * 1024;
+ * bounded by what they keep: the MM1, our MM2 and MM1_RECORD_OVERHEAD_BYTES each. At
+ * most 6 MiB in all (the old bound: 4,096 records of up to 1,500 bytes), of which one
+ * peer's records take at most half: a flood posing as one peer (its address, or the
+ * %any peer) evicts its own oldest records and leaves the others 3 MiB. A strongSwan
+ * MM1 makes a record of ~650 bytes: ~4,800 per peer, over 2 s of a 2,000 MM1/s flood,
+ * longer than an initiator takes from our MM2 to its MM3. */
+export const MM1_RECORDS_BYTES = 6 * 1024 * 1024;
+export const MM1_RECORDS_PEER_BYTES = 3 * 1024 * 1024;
 /** What a record costs beyond the bytes it keeps: the record and endpoint objects, the
  * table's entries and hex keys, the Buffer headers (an estimate of V8's sizes). */
 export const MM1_RECORD_OVERHEAD_BYTES = 320;
