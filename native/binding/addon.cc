@@ -462,7 +462,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       pr.Set("opensslSmallNs", st.probe.openssl.small_ns);
       pr.Set("opensslMtuNs", st.probe.openssl.mtu_ns);
       pr.Set("opensslSyscallsPerPacket", st.probe.openssl.sys_milli / 1000.0);
-      pr.Set("reason", st.probe.reason);
+      pr.Set("reason", st.probe_reason);
       o.Set("probe", pr);
     }
     o.Set("seq", Napi::BigInt::New(env, st.seq));

@@ -250,6 +250,8 @@ int sl_engine_sa_status(sl_engine_t *e, uint32_t spi, uint8_t dir, sl_sa_status_
 	snprintf(st->backend, sizeof(st->backend), "%s", sa->backend_name);
 	snprintf(st->driver, sizeof(st->driver), "%s", sa->driver);
 	st->probe = sa->probe;
+	if (sa->probe.done)
+		sl_probe_choose(&sa->probe.afalg, &sa->probe.openssl, st->probe_reason, sizeof(st->probe_reason));
 	st->seq = sl_sa_seq(sa);
 	if (st->seq > sa->seq_max)
 		st->seq = sa->seq_max;

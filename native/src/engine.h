@@ -35,6 +35,7 @@ typedef struct sl_sa_status {
 	char backend[16];
 	char driver[64];
 	sl_probe_t probe; /* crypto-backend = auto: the measurement behind the choice */
+	char probe_reason[SL_PROBE_REASON_LEN]; /* why, when probe.done */
 	uint64_t seq, packets, bytes, drops_replay, drops_icv, drops_malformed, drops_padding;
 	sl_endpoint_t local, remote;
 } sl_sa_status_t;

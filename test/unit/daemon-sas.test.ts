@@ -135,6 +135,13 @@ t.test('crypto-backend = auto: sas shows the choice, the probe figures behind it
   t.match(renderSas(host), /aes128gcm16 seal +openssl +unavailable +0\.31 \/ 1\.25 us +af_alg unavailable/, 'no AF_ALG: said so');
   t.notMatch(renderSas(host), /AF_ALG data plane/, 'no AF_ALG anywhere: no live line');
 
+  const refused = sasOf({
+    node: h.b,
+    dataplane: dataplaneOf((spi, dir) =>
+      spi === outSpi && dir === 'out' ? { algorithm: 'aes128gcm16', backend: 'openssl', driver: 'openssl', probe: seal } : null),
+  } as unknown as DaemonState);
+  t.match(renderSas(refused), /out openssl \(openssl\), in unknown, auto \(af_alg refused: fell back\)/, 'chosen AF_ALG refused: the SA says it fell back');
+
   const conf = sasOf({ node: h.b, dataplane: dataplaneOf(() => null) } as unknown as DaemonState);
   t.notOk(/crypto-backend = auto|auto$/m.test(renderSas(conf)), 'no probe, no figures (backend configured)');
   t.equal(conf.quickMode[0]?.backend, 'unknown', 'no engine status: the backend is unknown, not a guessed one');

@@ -11,7 +11,11 @@ import { table } from './table.ts';
 export function cryptoCell(q: QuickModeSaInfo): string {
   const out = `${q.backend}${q.driver ? ` (${q.driver})` : ''}`;
   const both = q.backendIn === undefined || q.backendIn === q.backend ? out : `out ${out}, in ${q.backendIn}`;
-  return q.probe || q.probeIn ? `${both}, auto` : both;
+  if (!q.probe && !q.probeIn) return both;
+  // auto chose AF_ALG but the engine refused it (descriptor budget): the SA runs on OpenSSL.
+  const fellBack = [q.probe && q.backend !== 'unknown' && q.probe.choice !== q.backend, q.probeIn && q.backendIn !== undefined &&
+    q.backendIn !== 'unknown' && q.probeIn.choice !== q.backendIn].some(Boolean);
+  return `${both}, auto${fellBack ? ' (af_alg refused: fell back)' : ''}`;
 }
 
 function us(ns: number): string {

@@ -91,14 +91,15 @@ typedef struct sl_probe {
 	bool open; /* the figures are opens (inbound SA), else seals */
 	sl_backend_t choice;
 	sl_probe_fig_t afalg, openssl;
-	char reason[96]; /* why `choice`, for sitelinkctl sas */
-} sl_probe_t;
+} sl_probe_t; /* kept in every SA: the reason is made when asked (sl_probe_choose) */
+#define SL_PROBE_REASON_LEN 96
 #define SL_PROBE_SMALL 64
 #define SL_PROBE_MTU 1400
 void sl_crypto_probe(sl_alg_t alg, size_t enc_key_len, size_t auth_key_len, bool esn, bool inbound,
 		     sl_probe_t *out);
 /* The choice from the figures (pure): AF_ALG only when it was measured and
- * is faster for MTU-sized packets, the bulk of tunnel traffic. */
+ * is faster for MTU-sized packets, the bulk of tunnel traffic.  Writes why
+ * into reason (truncated to reason_len; NULL, 0: not wanted). */
 sl_backend_t sl_probe_choose(const sl_probe_fig_t *afalg, const sl_probe_fig_t *openssl, char *reason,
 			     size_t reason_len);
 /* This thread's AF_ALG requests so far and the syscalls they took. */

@@ -235,6 +235,6 @@ void sl_crypto_probe(sl_alg_t alg, size_t enc_key_len, size_t auth_key_len, bool
 	int dir = inbound ? OPEN : SEAL;
 	sl_probe_t r = { .done = true, .open = inbound, .afalg = s->fig[dir][AFALG], .openssl = s->fig[dir][OSSL] };
 	pthread_mutex_unlock(&lock);
-	r.choice = sl_probe_choose(&r.afalg, &r.openssl, r.reason, sizeof(r.reason));
+	r.choice = sl_probe_choose(&r.afalg, &r.openssl, NULL, 0);
 	*out = r;
 }
