@@ -8,9 +8,8 @@
 import t from 'tap';
 import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
 import { decodeMessage, ExchangeType, isResponse } from '../../firmware/src/ike/v2/wire/index.ts';
-import { Harness, type HarnessOptions } from './ike-exchange-harness.ts';
-
-const v2 = (o: HarnessOptions = {}): Harness<Ikev2Node> => new Harness<Ikev2Node>(o, (env, peers, options) => new Ikev2Node(env, peers, options));
+import { Harness } from './ike-exchange-harness.ts';
+import { installedBeforeAnswer, v2 } from './ikev2-harness.ts';
 
 const exchangeOf = (data: Buffer): string => {
   const d = decodeMessage(data);
@@ -24,6 +23,7 @@ t.test('§1.2: IKE_SA_INIT + IKE_AUTH with PSK installs one child SA pair on eac
   h.bringUp();
   t.same(h.wire.map((d) => exchangeOf(d.data)), ['IKE_SA_INIT', 'IKE_SA_INIT R', 'IKE_AUTH', 'IKE_AUTH R']);
   t.same(h.failed, { A: [], B: [] });
+  installedBeforeAnswer(t, h, 'B', h.b.status()[0]!.children[0]!.inSpi, 'IKE_AUTH');
   t.equal(h.installs.A.length, 2);
   t.equal(h.installs.B.length, 2);
   const aOut = h.installs.A.find((s) => s.direction === 'out')!;
@@ -195,6 +195,7 @@ t.test('§1.3.3: CREATE_CHILD_SA rekey installs a new pair before the old one is
     const newA = h.installs.A.filter((s) => s.direction === 'out').at(-1)!;
     const newB = h.installs.B.filter((s) => s.direction === 'in').at(-1)!;
     t.same(newA.encKey, newB.encKey, 'new keys agree');
+    installedBeforeAnswer(t, h, 'B', b[0]!.inSpi, `pfs ${pfs}: CREATE_CHILD_SA`);
     t.notSame(newA.encKey, h.installs.A[1]!.encKey, 'new keys differ from the old');
     // Make-before-break in the engine too: on each side the new outbound SA is installed
     // before the old one is deleted (the engine sends on the newest), never the reverse.

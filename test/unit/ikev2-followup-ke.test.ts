@@ -34,7 +34,7 @@ import { decodePayloads } from '../../firmware/src/ike/v2/wire/payload-chain.ts'
 import { isKnownExchange } from '../../firmware/src/ike/v2/wire/header.ts';
 import type { Payload } from '../../firmware/src/ike/v2/wire/payloads.ts';
 import type { Datagram, Harness, HarnessOptions } from './ike-exchange-harness.ts';
-import { consistent, v2 } from './ikev2-harness.ts';
+import { consistent, installedBeforeAnswer, v2 } from './ikev2-harness.ts';
 
 // The daemon loads the ML-KEM bundle when a config names it (ml-kem.ts); here at once.
 await loadMlKem();
@@ -129,6 +129,7 @@ function childRekeyWorks(t: Test, h: Harness<Ikev2Node>, what: string): void {
   h.pump();
   t.not(consistent(t, h, `${what}, then a child rekey`), '');
   t.not(h.a.status()[0]?.children[0]?.inSpi, before, `${what}: a new child pair`);
+  installedBeforeAnswer(t, h, 'B', h.b.status()[0]?.children[0]?.inSpi, `${what}, child rekey`);
 }
 
 t.test('IKE SA rekey with ML-KEM-768, either side starting: CREATE_CHILD_SA, then IKE_FOLLOWUP_KE, then the new SA', async (t) => {
@@ -325,6 +326,8 @@ t.test('child SA rekey with ML-KEM-768 after the PFS group, either side starting
     t.not(c.inSpi, oldIn, 'a new pair');
     t.equal(c.addKe, '-ke1_mlkem768', 'status names the additional KE of the pair');
     t.equal(h.b.status()[0]!.children[0]!.addKe, '-ke1_mlkem768');
+    const responder = other === 'A' ? h.a : h.b;
+    installedBeforeAnswer(t, h, other, responder.status()[0]!.children[0]!.inSpi, `${side} starts, the last IKE_FOLLOWUP_KE`);
     t.match(h.logs[side].join('\n'), /rekey of lan: additional key exchange 1 \(mlkem768\) requested/);
     t.ok(h.deletes.A.includes(oldOut), 'the old pair was deleted after the new one was in');
   }

@@ -28,3 +28,16 @@ export function consistent(t: Test, h: Harness<Ikev2Node>, what: string): string
   t.same(h.failed, { A: [], B: [] }, `${what}: no failure`);
   return a[0]?.spis ?? '';
 }
+
+/**
+ * The responder's inbound SA `inSpi` went into the engine before the answer that
+ * announces it left (in the same step: no send before the install, one after), so
+ * the initiator's first packets on the new pair find it.
+ */
+export function installedBeforeAnswer(t: Test, h: Harness<Ikev2Node>, side: 'A' | 'B', inSpi: number | undefined, what: string): void {
+  const step = h.steps.find((s) => s.side === side && s.actions.some((x) => x.kind === 'install' && x.sa.direction === 'in' && x.sa.spi === inSpi));
+  const acts = step?.actions ?? [];
+  const at = acts.findIndex((x) => x.kind === 'install' && x.sa.direction === 'in' && x.sa.spi === inSpi);
+  const sends = acts.flatMap((x, i) => (x.kind === 'send' ? [i] : []));
+  t.ok(at >= 0 && sends.length > 0 && sends.every((i) => i > at), `${what}: ${side} installs its inbound SA before its answer leaves`);
+}

@@ -223,9 +223,10 @@ export function respondAuth(ctx: V2Context, sa: IkeSaV2, m: Message, inner: read
       child = responderChild(n, choice, inSpi, sa.ni, sa.nr, null);
     }
   }
-  respond(ctx, sa, ExchangeType.IKE_AUTH, m.header.messageId, out);
   ctx.established(sa, initialContact);
+  // The first child's SAs go in before the answer leaves: the initiator sends on them at once.
   if (child) installChild(ctx, sa, child);
+  respond(ctx, sa, ExchangeType.IKE_AUTH, m.header.messageId, out);
   return true;
 }
 

@@ -168,7 +168,6 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
   if (ourKe) out.push(ourKe);
   if (link) out.push(linkNotify(link));
   out.push({ type: PayloadType.TSI, selectors: [n.tsi] }, { type: PayloadType.TSR, selectors: [n.tsr] });
-  answer(out);
   const peerNonce = Buffer.from(ni.data);
   // §2.8: the initiator deletes the old pair; our timers leave it alone meanwhile (until a follow-up fails).
   if (old) {
@@ -185,9 +184,13 @@ export function respondCreateChild(ctx: V2Context, sa: IkeSaV2, m: Message, inne
     return null;
   };
   if (!link) {
+    // Our inbound SA goes in before the answer leaves: the initiator sends on the new
+    // pair as soon as it has the answer, and the engine's install takes a moment.
     install(gir ? [gir] : []);
+    answer(out);
     return;
   }
+  answer(out);
   const f = newFollowup({
     kind: 'child',
     what: `${old ? 'rekey' : 'new child SA'} of ${n.tunnel.name}`,

@@ -218,8 +218,10 @@ export function respondFollowup(ctx: V2Context, sa: IkeSaV2, m: Message, inner: 
     return null;
   }
   sa.followups = sa.followups!.filter((x) => x !== f);
+  // The SA goes in before the last answer leaves (the initiator installs and sends on it at once).
+  const done = f.finish(f.secrets);
   answer(out);
-  return f.finish(f.secrets);
+  return done;
 }
 
 /** Responder: drops the states whose next request is overdue (tick). */
