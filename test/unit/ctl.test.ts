@@ -100,6 +100,8 @@ const counters: ResultOf['counters'] = {
     halfOpenRefused: 6,
     halfOpenEvicted: 7,
     repliesLimited: 8,
+    invalidCookieSent: 11,
+    mainModeRestarts: 12,
     fragmentsReceived: 4,
     fragmentsDropped: 1,
     reassembled: 1,
@@ -236,7 +238,8 @@ t.test('counters: drops by reason, IKE failures and fragments, in both forms', a
   const h = await run('counters');
   t.equal(h.code, 0);
   for (const want of [/^dropped: replayed\s+3$/m, /^dropped: ICV mismatch\s+7$/m, /^dropped: unknown SPI\s+2$/m, /^dropped: no SA for the traffic\s+4$/m,
-    /^NAT keepalives in \/ out\s+0 \/ 30$/m, /^half-open main modes refused \/ evicted\s+6 \/ 7$/m, /^fragments in \/ dropped \/ reassembled \/ out\s+4 \/ 1 \/ 1 \/ 3$/m]) t.match(h.out, want);
+    /^NAT keepalives in \/ out\s+0 \/ 30$/m, /^half-open main modes refused \/ evicted\s+6 \/ 7$/m,
+    /^MM3s for forgotten MM1s told INVALID-COOKIE \/ main modes restarted on it\s+11 \/ 12$/m, /^fragments in \/ dropped \/ reassembled \/ out\s+4 \/ 1 \/ 1 \/ 3$/m]) t.match(h.out, want);
   t.same(JSON.parse((await run('counters', '--json')).out), { schemaVersion: 1, ...counters });
 });
 

@@ -111,6 +111,7 @@ export function renderCounters(c: CountersResult): string {
     ['retransmissions', String(i.retransmitted)], ['main modes failed', String(i.mainModeFailed)], ['quick modes failed', String(i.quickModeFailed)],
     ['half-open main modes refused / evicted', `${i.halfOpenRefused} / ${i.halfOpenEvicted}`],
     ['duplicate requests not answered again', String(i.repliesLimited)],
+    ['MM3s for forgotten MM1s told INVALID-COOKIE / main modes restarted on it', `${i.invalidCookieSent} / ${i.mainModeRestarts}`],
     ['fragments in / dropped / reassembled / out', `${i.fragmentsReceived} / ${i.fragmentsDropped} / ${i.reassembled} / ${i.fragmentsSent}`],
   ]);
   const v = c.ikev2;

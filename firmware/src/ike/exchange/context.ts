@@ -26,6 +26,11 @@ export interface ExchangeCounters {
   halfOpenEvicted: number;
   /** Duplicate requests not answered again (repeat cap or source rate). */
   repliesLimited: number;
+  /** MM3s echoing a cookie of ours whose MM1 record was gone, answered with INVALID-COOKIE
+   * (responder-cookie.ts) so the initiator starts again. */
+  invalidCookieSent: number;
+  /** Our main modes started again at once on the responder's INVALID-COOKIE (bounded per peer). */
+  mainModeRestarts: number;
   /** IKEv1 fragments (fragments.ts) taken into reassembly. */
   fragmentsReceived: number;
   /** Fragments ignored: malformed, duplicate, without an ISAKMP SA, over a bound, stale. */

@@ -11,12 +11,17 @@ import {
   FRAGMENT_OVERHEAD,
   HEADER_LENGTH,
   MAX_FRAGMENTS,
+  NotifyType,
   PayloadType,
+  ProtocolId,
   decodeFragment,
   decodeMessage,
   deleteIsakmp,
   encodeFragments,
+  encodeMessage,
   isFragmentMessage,
+  isakmpSpi,
+  notify,
   payloadsOfType,
   type CleartextMessage,
   type DecodedMessage,
@@ -39,6 +44,7 @@ import { transmit } from '../common/send-path.ts';
 import { HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
 import { Mm1Records, type Mm1Record } from './mm1-records.ts';
 import { ownCopy } from '../common/own-buffer.ts';
+import { INVALID_COOKIE_RATE, MAIN_MODE_RESTART_MS, ResponderCookies } from './responder-cookie.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
 import type { EspAlgorithm } from '../../dataplane/types.ts';
 import {
@@ -149,6 +155,8 @@ export class IkeNode implements TimerHost {
     halfOpenRefused: 0,
     halfOpenEvicted: 0,
     repliesLimited: 0,
+    invalidCookieSent: 0,
+    mainModeRestarts: 0,
     fragmentsReceived: 0,
     fragmentsDropped: 0,
     reassembled: 0,
@@ -179,6 +187,12 @@ export class IkeNode implements TimerHost {
   readonly #repeats = new RepeatAnswers<IsakmpSa>();
   readonly #repeatedMm2 = new RepeatAnswers<Mm1Record>();
   readonly #replyRate: SourceRateLimit;
+  /** Our responder cookies, derived from a rotating secret (responder-cookie.ts). */
+  readonly #cookies: ResponderCookies;
+  /** INVALID-COOKIE answers per source: their own budget, so copies of MM1s cannot spend it. */
+  readonly #invalidCookieRate: SourceRateLimit;
+  /** Per peer: when our main mode was last started again on an INVALID-COOKIE. */
+  readonly #restartedAt = new Map<string, number>();
   /** Per peer: when evictions were last logged, and how many since. */
   readonly #evictions = new Map<string, { loggedAt: number; since: number }>();
   #reqid = 0;
@@ -189,6 +203,8 @@ export class IkeNode implements TimerHost {
     this.retransmit = options.retransmit ?? DEFAULT_RETRANSMIT;
     this.#reassembler = new Reassembler(env.now, this.counters);
     this.#replyRate = new SourceRateLimit(env.now);
+    this.#cookies = new ResponderCookies(env.now, env.random);
+    this.#invalidCookieRate = new SourceRateLimit(env.now, INVALID_COOKIE_RATE);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
     this.#indexPeers();
   }
@@ -540,7 +556,7 @@ export class IkeNode implements TimerHost {
     }
     const msg = d.value;
     const h = msg.header;
-    let sa = this.#sas.get(cookieKey(h.initiatorCookie)) ?? this.#resume(msg, from);
+    let sa = this.#sas.get(cookieKey(h.initiatorCookie)) ?? this.#resume(msg, from, localPort);
     if (!sa) {
       if (h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.some((b) => b !== 0)) {
         this.counters.unexpected++;
@@ -788,7 +804,7 @@ export class IkeNode implements TimerHost {
       transmit(this, null, [{ data: rec.mm2, to: rec.remote, localPort }], { kind: 'repeat' });
       return;
     }
-    const fresh = respondMainMode1(this, peer, msg, local, from, data);
+    const fresh = respondMainMode1(this, peer, msg, local, from, data, this.#cookies.make(h.initiatorCookie, from));
     const mm2 = fresh?.retransmit.last?.data;
     if (!fresh || !mm2) return;
     const mm1 = fresh.lastReceived ?? ownCopy(data);
@@ -800,15 +816,20 @@ export class IkeNode implements TimerHost {
    * An MM3 for an MM1 we answered without an SA: if it comes from the MM1's address and
    * port and echoes the responder cookie we sent, the initiator received our MM2 (return
    * path), so the exchange is built from the MM1 with that cookie, without sending MM2
-   * again, and the MM3 goes on as if the SA had been there all along.
+   * again, and the MM3 goes on as if the SA had been there all along. If the record is
+   * gone (evicted by a flood, or expired) but the cookie is still ours, the initiator is
+   * told so (#forgottenMm3) and starts again at once.
    */
-  #resume(msg: DecodedMessage, from: Endpoint): IsakmpSa | undefined {
+  #resume(msg: DecodedMessage, from: Endpoint, localPort: number): IsakmpSa | undefined {
     const h = msg.header;
-    if (this.#answered.size === 0 || h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.every((b) => b === 0))
+    if (h.exchangeType !== ExchangeType.MAIN || msg.encrypted || h.responderCookie.every((b) => b === 0)) return undefined;
+    const rec = this.#answered.size === 0 ? undefined : this.#answered.take(h.initiatorCookie, h.responderCookie, from, this.env.now());
+    if (!rec) {
+      this.#forgottenMm3(h.initiatorCookie, h.responderCookie, from, localPort);
       return undefined;
-    const rec = this.#answered.take(h.initiatorCookie, h.responderCookie, from, this.env.now());
-    const peer = rec && this.#peers.get(rec.peer);
-    if (!rec || !peer) return undefined;
+    }
+    const peer = this.#peers.get(rec.peer);
+    if (!peer) return undefined;
     const mm1 = decodeMessage(rec.mm1);
     if (!mm1.ok || mm1.value.encrypted) return undefined;
     const mark = this.out.length;
@@ -824,12 +845,78 @@ export class IkeNode implements TimerHost {
     return sa;
   }
 
+  /**
+   * A main mode message past MM1 for no SA and no record, echoing a responder cookie we
+   * derived for this initiator cookie, address and port within the last one or two
+   * windows (responder-cookie.ts): the answer to one of our MM2s whose record is gone.
+   * RFC 2408 §3.14.1 INVALID-COOKIE in an unprotected informational (as for any main
+   * mode failure, fail.ts) tells the initiator to start again now rather than after its
+   * retransmissions. Only who received our MM2 there can get here; still bounded per
+   * source. Anything else stays a datagram for no SA (dropped and counted by the caller).
+   */
+  #forgottenMm3(ckyI: Buffer, ckyR: Buffer, from: Endpoint, localPort: number): void {
+    if (!this.#cookies.isOurs(ckyI, ckyR, from) || !this.#invalidCookieRate.allow(from.address)) return;
+    this.counters.invalidCookieSent++;
+    const data = encodeMessage(
+      { initiatorCookie: ckyI, responderCookie: ckyR, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
+      [notify(NotifyType.INVALID_COOKIE, ProtocolId.ISAKMP, isakmpSpi({ initiatorCookie: ckyI, responderCookie: ckyR }))],
+    );
+    transmit(this, null, [{ data, to: { ...from }, localPort }], { kind: 'new' });
+    const peer = this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING);
+    this.#dropped(
+      'info',
+      null,
+      'MM3',
+      `MM3 from ${from.address}:${from.port} echoes our cookie but its MM1 record is gone (evicted or expired): sent INVALID-COOKIE`,
+      'MM3s for forgotten MM1s (INVALID-COOKIE sent)',
+      from,
+      undefined,
+      peer === undefined ? undefined : this.#peers.get(peer),
+    );
+  }
+
+  /**
+   * The responder's INVALID-COOKIE (unprotected) against our main mode after MM3: it lost
+   * the state of our exchange (#forgottenMm3 on a sitelink responder), so waiting for our
+   * MM3 retransmissions is waiting for nothing. A new main mode takes over the tunnels
+   * queued on this one, at once, at most once per MAIN_MODE_RESTART_MS per peer: the
+   * notify is not authenticated (who saw our MM2 and MM3 could forge it). Within that
+   * time the notify is ignored and the exchange goes on retransmitting as before (the
+   * responder answers a later MM3 with INVALID-COOKIE again, and then we restart).
+   */
+  #restartOnInvalidCookie(sa: IsakmpSa): void {
+    const now = this.env.now();
+    const last = this.#restartedAt.get(sa.peer.name);
+    if (last !== undefined && now - last < MAIN_MODE_RESTART_MS) {
+      this.counters.unexpected++;
+      this.log('debug', sa, 'main', 'MM3', `INVALID-COOKIE ignored: main mode restarted ${now - last} ms ago`);
+      return;
+    }
+    this.#restartedAt.set(sa.peer.name, now);
+    this.counters.mainModeRestarts++;
+    const fresh = initiateMainMode(this, sa.peer, { ...sa.local }, { ...sa.remote });
+    fresh.sendInitialContact = sa.sendInitialContact;
+    fresh.replacing = sa.replacing;
+    if (sa.replacesUpTo !== undefined) fresh.replacesUpTo = sa.replacesUpTo;
+    fresh.queued = sa.queued;
+    fresh.queuedRekeys = sa.queuedRekeys;
+    sa.queued = [];
+    sa.queuedRekeys = [];
+    this.log('info', fresh, 'main', 'MM1', 'the responder lost our main mode (INVALID-COOKIE): starting again with new cookies');
+    this.removeSa(sa, false);
+    this.#addSa(fresh);
+  }
+
   #informational(sa: IsakmpSa, msg: Exclude<ReturnType<typeof decodeMessage>, { ok: false }>['value']): void {
     if (!msg.encrypted) {
       // Unprotected notify (RFC 2408 §5): only believed while main mode is still running.
       const notes = payloadsOfType(msg.payloads, PayloadType.NOTIFY);
       for (const n of notes) this.log('error', sa, 'informational', 'NOTIFY', `peer sent ${notifyName(n.notifyType)} (unauthenticated)`);
       const err = notes.find((n) => n.notifyType < 16384);
+      if (err?.notifyType === NotifyType.INVALID_COOKIE && sa.role === 'initiator' && sa.state === 'MM3_SENT') {
+        this.#restartOnInvalidCookie(sa);
+        return;
+      }
       if (err && sa.state !== 'ESTABLISHED') {
         fail(this, { phase: 'main', sa }, {
           code: 'peer-notify',

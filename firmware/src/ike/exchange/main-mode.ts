@@ -159,7 +159,8 @@ export function respondMainMode1(
 ): IsakmpSa | null {
   const saPayload = payloadsOfType(msg.payloads, PayloadType.SA)[0];
   const saSpan = msg.spans.find((s) => s.type === PayloadType.SA);
-  // `ckyR` given: rebuilding an evicted half-open exchange with the cookie it already sent.
+  // `ckyR`: the cookie derived for this MM1 (responder-cookie.ts), or the one its record
+  // kept when the exchange is built at MM3; none given (tests): a random one.
   // Own memory: the cookies live as long as the SA, a pool slice would pin an 8 KB slab (ike/common/own-buffer.ts).
   const cookies = { ckyI: ownCopy(msg.header.initiatorCookie), ckyR: ckyR ? ownCopy(ckyR) : ctx.env.random(8) };
   if (saPayload === undefined || saSpan === undefined || msg.payloads[0]?.type !== PayloadType.SA) {
