@@ -98,6 +98,9 @@ t.test(
     t.ok(back && flooder.exitCode === null, `the tunnel is back while the flood runs (after ${after} s)`);
     // What gwB could not read in time (0 when it keeps up); gwA's retransmissions recover a loss.
     t.comment(`kernel receive-buffer drops in gwB's namespace: ${await udpRcvbufErrors(lab.ns('gwB'))}`);
+    // An MM3 whose record the flood evicted draws INVALID-COOKIE, on which gwA starts again at once.
+    const [cb, ca] = [(await controlRequest(b.files.socket, 'counters')).ike, (await controlRequest(a.files.socket, 'counters')).ike];
+    t.comment(`INVALID-COOKIE sent by gwB: ${cb.invalidCookieSent}; main modes restarted by gwA: ${ca.mainModeRestarts}`);
     const sas = await controlRequest(b.files.socket, 'sas');
     const negotiating = sas.mainMode.filter((m) => m.peer === 'gwA' && m.state === 'negotiating').length;
     t.ok(
