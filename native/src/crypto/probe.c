@@ -196,8 +196,8 @@ sl_backend_t sl_probe_choose(const sl_probe_fig_t *afalg, const sl_probe_fig_t *
 		b = afalg->mtu_ns < openssl->mtu_ns ? SL_BACKEND_AFALG : SL_BACKEND_OPENSSL;
 		const sl_probe_fig_t *w = b == SL_BACKEND_AFALG ? afalg : openssl;
 		const sl_probe_fig_t *l = b == SL_BACKEND_AFALG ? openssl : afalg;
-		snprintf(reason, reason_len, "%s faster at %d B: %u vs %u ns/packet", b == SL_BACKEND_AFALG ? "af_alg" : "openssl",
-			 SL_PROBE_MTU, w->mtu_ns, l->mtu_ns);
+		snprintf(reason, reason_len, "%s %s at %d B: %u vs %u ns/packet", b == SL_BACKEND_AFALG ? "af_alg" : "openssl",
+			 w->mtu_ns == l->mtu_ns ? "as fast" : "faster", SL_PROBE_MTU, w->mtu_ns, l->mtu_ns);
 	}
 	return b;
 }
