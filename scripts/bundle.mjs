@@ -66,3 +66,45 @@ await build({
   banner: { js: "import { createRequire as __slCreateRequire } from 'node:module'; const require = __slCreateRequire(import.meta.url);" },
 });
 for (const name of Object.keys(present)) console.log(`bundle: dist/${name}.mjs`);
+
+// A script started from a startup snapshot has no dynamic import() (Node: "A
+// dynamic import callback was not specified"): in the CommonJS bundle,
+// import('systeminformation') becomes a require() of the sitelink-sysinfo bundle
+// (ESM; Node 20.19 requires ES modules) made when it is first called, with a
+// require() of Node's own, as the bundle's is limited to built-ins in a snapshot.
+const sysinfoApartCjs = {
+  name: 'sysinfo-apart-cjs',
+  setup(b) {
+    b.onResolve({ filter: /^systeminformation$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: 'sysinfo-apart', namespace: 'sl-apart' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'sl-apart' }, () => ({
+      loader: 'js',
+      contents: "const { createRequire } = require('node:module');\n" +
+        "module.exports = createRequire(__filename)('./sitelink-sysinfo.mjs').default;\n",
+    }));
+  },
+};
+
+// sitelinkctl once more as CommonJS, the one format `node --build-snapshot`
+// takes: the board builds a V8 startup snapshot of Node's bootstrap and this
+// bundle and starts sitelinkctl from it (firmware/src/ctl/sitelinkctl-snapshot.ts).
+const SNAPSHOT_CTL = 'firmware/src/ctl/sitelinkctl-snapshot.ts';
+if (existsSync(SNAPSHOT_CTL)) {
+  await build({
+    entryPoints: { 'sitelinkctl-snapshot': SNAPSHOT_CTL },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+    preserveSymlinks: true,
+    external: ['*.node'],
+    plugins: [sysinfoApartCjs, mlKemApart],
+  });
+  console.log('bundle: dist/sitelinkctl-snapshot.cjs');
+}
