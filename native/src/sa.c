@@ -80,6 +80,8 @@ sl_sa_t *sl_sa_new(const sl_sa_spec_t *spec, int nctx, char *err, size_t errlen)
 		.auth_key = spec->auth_key,
 		.auth_key_len = spec->auth_key_len,
 		.esn = spec->esn,
+		/* An outbound SA only seals, an inbound one only opens. */
+		.use = spec->dir == SL_DIR_OUT ? SL_CRYPTO_USE_SEAL : SL_CRYPTO_USE_OPEN,
 	};
 	sl_backend_t backend = spec->backend;
 	if (backend == SL_BACKEND_AUTO) {

@@ -96,7 +96,16 @@ int sl_crypto_new(sl_crypto_t **out, const sl_crypto_params_t *p, sl_backend_t w
 	c->info = info;
 	c->esn = p->esn;
 	c->enc_key_len = p->enc_key_len - (info->aead ? SL_AEAD_SALT_LEN : 0);
-	c->ivpool.pos = sizeof(c->ivpool.buf); /* empty: first take refills */
+	c->use = p->use;
+	if (!info->aead && sl_crypto_seals(c)) {
+		c->ivpool = malloc(sizeof(*c->ivpool));
+		if (c->ivpool == NULL) {
+			free(c);
+			sl_crypto_seterr(err, errlen, "out of memory");
+			return SL_CRYPTO_EIO;
+		}
+		c->ivpool->pos = sizeof(c->ivpool->buf); /* empty: first take refills */
+	}
 
 	const sl_backend_ops_t *ossl = info->aead ? &sl_ossl_aead_ops : &sl_ossl_cbc_ops;
 	switch (want) {
@@ -121,6 +130,7 @@ int sl_crypto_new(sl_crypto_t **out, const sl_crypto_params_t *p, sl_backend_t w
 		break;
 	}
 	if (rc != SL_CRYPTO_OK) {
+		free(c->ivpool); /* never filled */
 		sl_wipe(c, sizeof(*c));
 		free(c);
 		return rc;
@@ -137,8 +147,10 @@ void sl_crypto_wipe_keys(sl_crypto_t *c)
 		return;
 	if (c->ops != NULL && c->be != NULL && !c->dead)
 		c->ops->fini(c);
-	sl_wipe(&c->ivpool, sizeof(c->ivpool));
-	c->ivpool.pos = sizeof(c->ivpool.buf);
+	if (c->ivpool != NULL) {
+		sl_wipe(c->ivpool, sizeof(*c->ivpool));
+		c->ivpool->pos = sizeof(c->ivpool->buf);
+	}
 	c->dead = true;
 }
 
@@ -151,6 +163,7 @@ void sl_crypto_free(sl_crypto_t *c)
 		sl_wipe(c->be, c->be_size);
 		free(c->be);
 	}
+	free(c->ivpool); /* wiped above */
 	sl_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -184,6 +197,8 @@ int sl_crypto_seal_prep(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64
 	int rc = check_len(c, pkt, payload_len);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
+	if (!sl_crypto_seals(c))
+		return SL_CRYPTO_EINVAL;
 	rc = check_seq(c, pkt, seq);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
@@ -197,7 +212,7 @@ int sl_crypto_seal_prep(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64
 		sl_put_be32(iv + 4, (uint32_t)seq);
 		return SL_CRYPTO_OK;
 	}
-	return sl_ivpool_take(&c->ivpool, iv, c->info->iv_len);
+	return sl_ivpool_take(c->ivpool, iv, c->info->iv_len);
 }
 
 int sl_crypto_seal(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq)
@@ -214,7 +229,7 @@ int sl_crypto_seal_kat(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_
 	int rc = check_len(c, pkt, payload_len);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
-	if (iv == NULL)
+	if (iv == NULL || !sl_crypto_seals(c))
 		return SL_CRYPTO_EINVAL;
 	rc = check_seq(c, pkt, seq);
 	if (rc != SL_CRYPTO_OK)
@@ -229,6 +244,8 @@ int sl_crypto_open_prep(const sl_crypto_t *c, const uint8_t *pkt, size_t payload
 	int rc = check_len(c, pkt, payload_len);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
+	if (!sl_crypto_opens(c))
+		return SL_CRYPTO_EINVAL;
 	if (!c->esn && seq_hi != 0)
 		return SL_CRYPTO_EINVAL;
 	return SL_CRYPTO_OK;

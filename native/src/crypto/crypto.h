@@ -50,7 +50,17 @@ typedef struct sl_crypto_params {
 	const uint8_t *auth_key; /* NULL for AEADs */
 	size_t auth_key_len;
 	bool esn;
+	/* What the context will do (sl_crypto_use_t).  An SA only seals (out) or
+	 * only opens (in): keying one direction halves its cipher state, and only
+	 * a CBC sealer needs the IV pool.  0 (zeroed params) means both. */
+	uint8_t use;
 } sl_crypto_params_t;
+
+typedef enum {
+	SL_CRYPTO_USE_BOTH = 0,
+	SL_CRYPTO_USE_SEAL = 1, /* sl_crypto_open refuses (EINVAL) */
+	SL_CRYPTO_USE_OPEN = 2, /* sl_crypto_seal refuses (EINVAL) */
+} sl_crypto_use_t;
 
 typedef struct sl_crypto sl_crypto_t;
 

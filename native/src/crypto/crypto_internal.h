@@ -46,14 +46,27 @@ struct sl_crypto {
 	size_t enc_key_len;  /* cipher key length without salt */
 	bool esn;
 	bool dead;           /* keys wiped: every operation fails */
+	uint8_t use;         /* sl_crypto_use_t: which of seal/open the backend keyed */
 	sl_backend_t backend;
 	char driver[128];
-	/* CBC IVs: random bytes drawn in bulk (RFC 3602 §3 wants them unpredictable). */
+	/* CBC IVs: random bytes drawn in bulk (RFC 3602 §3 wants them
+	 * unpredictable).  Allocated with the context only where it seals a CBC
+	 * transform (NULL for AEADs and for open-only contexts). */
 	struct sl_ivpool {
 		uint8_t buf[1024];
 		size_t pos;
-	} ivpool;
+	} *ivpool;
 };
+
+/* Whether the context was keyed to seal / to open (params.use). */
+static inline bool sl_crypto_seals(const sl_crypto_t *c)
+{
+	return c->use != SL_CRYPTO_USE_OPEN;
+}
+static inline bool sl_crypto_opens(const sl_crypto_t *c)
+{
+	return c->use != SL_CRYPTO_USE_SEAL;
+}
 
 /* A backend works on a packet whose IV is already in place. */
 typedef struct sl_backend_ops {

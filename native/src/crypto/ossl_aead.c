@@ -73,9 +73,13 @@ static int aead_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, siz
 	c->be = s;
 	c->be_size = sizeof(*s);
 	memcpy(s->salt, p->enc_key + c->enc_key_len, SL_AEAD_SALT_LEN);
-	s->enc = keyed_ctx(cipher, p->enc_key, 1);
-	s->dec = keyed_ctx(cipher, p->enc_key, 0);
-	if (s->enc == NULL || s->dec == NULL) {
+	/* Only the direction the context is for (params.use): each keyed
+	 * EVP_CIPHER_CTX holds a key schedule of its own. */
+	if (sl_crypto_seals(c))
+		s->enc = keyed_ctx(cipher, p->enc_key, 1);
+	if (sl_crypto_opens(c))
+		s->dec = keyed_ctx(cipher, p->enc_key, 0);
+	if ((sl_crypto_seals(c) && s->enc == NULL) || (sl_crypto_opens(c) && s->dec == NULL)) {
 		sl_crypto_seterr(err, errlen, "openssl: cipher set-up failed");
 		return SL_CRYPTO_EIO;
 	}

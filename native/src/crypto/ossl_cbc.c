@@ -79,9 +79,13 @@ static int cbc_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, size
 		sl_crypto_seterr(err, errlen, "openssl: HMAC set-up failed");
 		return SL_CRYPTO_EIO;
 	}
-	s->enc = keyed_ctx(cipher, p->enc_key, 1);
-	s->dec = keyed_ctx(cipher, p->enc_key, 0);
-	if (s->enc == NULL || s->dec == NULL) {
+	/* Only the direction the context is for (params.use): each keyed
+	 * EVP_CIPHER_CTX holds a key schedule of its own. */
+	if (sl_crypto_seals(c))
+		s->enc = keyed_ctx(cipher, p->enc_key, 1);
+	if (sl_crypto_opens(c))
+		s->dec = keyed_ctx(cipher, p->enc_key, 0);
+	if ((sl_crypto_seals(c) && s->enc == NULL) || (sl_crypto_opens(c) && s->dec == NULL)) {
 		sl_crypto_seterr(err, errlen, "openssl: cipher set-up failed");
 		return SL_CRYPTO_EIO;
 	}
