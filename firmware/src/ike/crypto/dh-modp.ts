@@ -27,18 +27,28 @@ function keyPair(dh: DiffieHellman, length: number, p: bigint): DhKeyPair {
   };
 }
 
-export function modpGroup(
-  id: number,
-  nodeName: 'modp1' | 'modp2' | 'modp5' | 'modp14' | 'modp15' | 'modp16',
-  weak: boolean,
-): DhGroup {
-  const ref = getDiffieHellman(nodeName);
-  const prime = ref.getPrime();
-  const generator = ref.getGenerator();
-  const p = bytesToBigInt(prime);
-  const length = prime.length;
+/** Prime lengths in bytes (RFC 2409 §6.1/6.2, RFC 3526 §2-5), known before the group is built. */
+const PRIME_BYTES = { modp1: 96, modp2: 128, modp5: 192, modp14: 256, modp15: 384, modp16: 512 } as const;
+
+export function modpGroup(id: number, nodeName: keyof typeof PRIME_BYTES, weak: boolean): DhGroup {
+  const length = PRIME_BYTES[nodeName];
+  // The prime comes from node:crypto on first use, not when the group table is
+  // made at start: getDiffieHellman runs OpenSSL's DH_check, which tests for
+  // primality the primes of groups OpenSSL does not know by name (modp1, modp2):
+  // 0.4 + 0.6 s of every sitelinkd start under QEMU's TCG, before the first IKE packet.
+  let params: { prime: Buffer; generator: Buffer; p: bigint } | undefined;
+  const group = (): { prime: Buffer; generator: Buffer; p: bigint } => {
+    if (params === undefined) {
+      const ref = getDiffieHellman(nodeName);
+      const prime = ref.getPrime();
+      if (prime.length !== length) throw new DhError(`${nodeName}: node:crypto's prime is ${prime.length} bytes, expected ${length}`);
+      params = { prime, generator: ref.getGenerator(), p: bytesToBigInt(prime) };
+    }
+    return params;
+  };
   const exponentBits = privateExponentBits(length * 8);
   const fromPrivate = (privateKey: Uint8Array): DhKeyPair => {
+    const { prime, generator, p } = group();
     const dh = createDiffieHellman(prime, generator);
     dh.setPrivateKey(Buffer.from(privateKey));
     // setPrivateKey does not derive the public value; generateKeys() keeps
