@@ -97,15 +97,6 @@ int sl_crypto_new(sl_crypto_t **out, const sl_crypto_params_t *p, sl_backend_t w
 	c->esn = p->esn;
 	c->enc_key_len = p->enc_key_len - (info->aead ? SL_AEAD_SALT_LEN : 0);
 	c->use = p->use;
-	if (!info->aead && sl_crypto_seals(c)) {
-		c->ivpool = malloc(sizeof(*c->ivpool));
-		if (c->ivpool == NULL) {
-			free(c);
-			sl_crypto_seterr(err, errlen, "out of memory");
-			return SL_CRYPTO_EIO;
-		}
-		c->ivpool->pos = sizeof(c->ivpool->buf); /* empty: first take refills */
-	}
 
 	const sl_backend_ops_t *ossl = info->aead ? &sl_ossl_aead_ops : &sl_ossl_cbc_ops;
 	switch (want) {
@@ -130,7 +121,6 @@ int sl_crypto_new(sl_crypto_t **out, const sl_crypto_params_t *p, sl_backend_t w
 		break;
 	}
 	if (rc != SL_CRYPTO_OK) {
-		free(c->ivpool); /* never filled */
 		sl_wipe(c, sizeof(*c));
 		free(c);
 		return rc;
@@ -147,10 +137,6 @@ void sl_crypto_wipe_keys(sl_crypto_t *c)
 		return;
 	if (c->ops != NULL && c->be != NULL && !c->dead)
 		c->ops->fini(c);
-	if (c->ivpool != NULL) {
-		sl_wipe(c->ivpool, sizeof(*c->ivpool));
-		c->ivpool->pos = sizeof(c->ivpool->buf);
-	}
 	c->dead = true;
 }
 
@@ -163,7 +149,6 @@ void sl_crypto_free(sl_crypto_t *c)
 		sl_wipe(c->be, c->be_size);
 		free(c->be);
 	}
-	free(c->ivpool); /* wiped above */
 	sl_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -212,7 +197,7 @@ int sl_crypto_seal_prep(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64
 		sl_put_be32(iv + 4, (uint32_t)seq);
 		return SL_CRYPTO_OK;
 	}
-	return sl_ivpool_take(c->ivpool, iv, c->info->iv_len);
+	return sl_ivpool_take(iv, c->info->iv_len);
 }
 
 int sl_crypto_seal(sl_crypto_t *c, uint8_t *pkt, size_t payload_len, uint64_t seq)

@@ -48,14 +48,7 @@ struct sl_crypto {
 	bool dead;           /* keys wiped: every operation fails */
 	uint8_t use;         /* sl_crypto_use_t: which of seal/open the backend keyed */
 	sl_backend_t backend;
-	char driver[128];
-	/* CBC IVs: random bytes drawn in bulk (RFC 3602 §3 wants them
-	 * unpredictable).  Allocated with the context only where it seals a CBC
-	 * transform (NULL for AEADs and for open-only contexts). */
-	struct sl_ivpool {
-		uint8_t buf[1024];
-		size_t pos;
-	} *ivpool;
+	char driver[64];     /* as long as the SA's copy (sa.h) */
 };
 
 /* Whether the context was keyed to seal / to open (params.use). */
@@ -85,8 +78,8 @@ extern const sl_backend_ops_t sl_ossl_aead_ops;
 extern const sl_backend_ops_t sl_ossl_cbc_ops;
 extern const sl_backend_ops_t sl_afalg_ops;
 
-/* Fill iv with unpredictable bytes from the context's pool. */
-int sl_ivpool_take(struct sl_ivpool *p, uint8_t *iv, size_t n);
+/* Fill iv with unpredictable bytes from the calling thread's pool (ivpool.c). */
+int sl_ivpool_take(uint8_t *iv, size_t n);
 
 static inline void sl_put_be32(uint8_t *p, uint32_t v)
 {
