@@ -155,7 +155,7 @@ int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)
 	socklen_t len = 0;
 	if (sock_family) {
 		len = sl_endpoint_to_sockaddr(remote, sock_family, &ss);
-		if (len == 0)
+		if (len == 0 || len > sizeof(sa->dests[0].ss))
 			return -1;
 		/* A raw IPv6 socket reads sin6_port as the protocol (0 or its
 		 * own, 50: RFC 3542 §3.1) and refuses anything else; raw ESP has
@@ -169,7 +169,7 @@ int sl_sa_set_remote(sl_sa_t *sa, const sl_endpoint_t *remote, int sock_family)
 	pthread_spin_unlock(&sa->remote_lock);
 	if (len) {
 		int spare = (atomic_load(&sa->cur_dest) & 1) ^ 1;
-		sa->dests[spare].ss = ss;
+		memcpy(&sa->dests[spare].ss, &ss, len);
 		sa->dests[spare].len = len;
 		atomic_store_explicit(&sa->cur_dest, spare, memory_order_release);
 	}

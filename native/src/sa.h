@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "addr.h"
@@ -31,9 +32,15 @@
 #include "sa_spec.h"
 #include "selector.h"
 
-/* Where outbound packets of the SA go, as the engine's socket wants it. */
+/* Where outbound packets of the SA go, as the engine's socket wants it: an
+ * IPv4 or IPv6 address (28 bytes at most, where a sockaddr_storage takes 128
+ * in each of an SA's two slots). */
 typedef struct sl_sa_dest {
-	struct sockaddr_storage ss;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} ss;
 	socklen_t len;
 } sl_sa_dest_t;
 

@@ -98,7 +98,7 @@ static void run(uint8_t encap)
 
 	/* The destination the workers send to. */
 	const sl_sa_dest_t *d = sl_sa_dest(out);
-	CHECK_EQ(d->ss.ss_family, AF_INET6);
+	CHECK_EQ(d->ss.sa.sa_family, AF_INET6);
 	CHECK_EQ(d->len, sizeof(struct sockaddr_in6));
 	CHECK_EQ(ntohs(((const struct sockaddr_in6 *)&d->ss)->sin6_port), encap == SL_ENCAP_UDP ? 4500 : 0);
 
