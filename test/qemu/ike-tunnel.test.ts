@@ -77,50 +77,6 @@ async function bootBoard(t: Test, s: Site): Promise<QemuBoard | null> {
   }
 }
 
-/** Guest uptime now and at an ISO time of the board's clock, from one `date +%s` and /proc/uptime pair. */
-function uptimeAt(clock: string, iso: string | undefined): string {
-  const [epoch, up] = clock.trim().split(/\s+/).map(Number);
-  if (iso === undefined || epoch === undefined || up === undefined) return '?';
-  return (up - (epoch - Date.parse(iso) / 1000)).toFixed(1);
-}
-
-interface LogLine { time: string; step: string; message: string; direction?: string; data?: { direction?: string } }
-
-/**
- * Where the board's start went, in guest uptime (a report, not a check): Node
- * started for sitelinkd (/usr/sbin/sitelinkd's marker), the daemon's first
- * negotiation log entry (config loaded, engine open), its first IKE request
- * out and the child SA installed. The log's times are the board's wall clock (1 s resolution).
- */
-async function startPhases(board: QemuBoard): Promise<string> {
-  const r = await board.ssh('echo "$(date +%s) $(cut -d" " -f1 /proc/uptime)"; ' +
-    'grep -m1 "starting Node" /var/log/sitelinkd.log; head -40 /var/log/sitelink/negotiation.log');
-  const [clock = '', ...rest] = r.stdout.split('\n');
-  const node = /starting Node at uptime ([0-9.]+)s/.exec(r.stdout)?.[1] ?? '?';
-  const entries = rest.flatMap((l) => {
-    try { return [JSON.parse(l) as LogLine]; } catch { return []; }
-  });
-  const firstOut = entries.find((e) => (e.direction ?? e.data?.direction) === 'out');
-  const installed = entries.find((e) => /SA pair installed/.test(e.message));
-  return `Node for sitelinkd at ${node} s, first log entry at ${uptimeAt(clock, entries[0]?.time)} s, ` +
-    `first IKE message out (${firstOut?.step ?? '?'}) at ${uptimeAt(clock, firstOut?.time)} s, ` +
-    `child SA installed at ${uptimeAt(clock, installed?.time)} s`;
-}
-
-/**
- * How long `sitelinkctl status` takes on the board (guest uptime around it, a
- * report only), and whether it started from the startup snapshot
- * (/usr/lib/sitelink/ctl-snapshot builds it once sitelinkd is up).
- */
-async function ctlTiming(board: QemuBoard): Promise<string> {
-  const r = await board.ssh('for i in 1 2; do test -s /run/sitelink/sitelinkctl.snapshot && s=snapshot || s=plain; ' +
-    'a=$(cut -d" " -f1 /proc/uptime); sitelinkctl status >/dev/null 2>&1; echo "$s $a $(cut -d" " -f1 /proc/uptime)"; done');
-  return r.stdout.trim().split('\n').map((l) => {
-    const [how, a, b] = l.split(' ');
-    return `${(Number(b) - Number(a)).toFixed(1)} s (${how} start)`;
-  }).join(', ');
-}
-
 /**
  * Shared checks once the HQ side runs: tunnel up, traffic, AF_ALG, no PSK. Returns false when the tunnel never
  * came up. `since`: when the board started towards this tunnel (its boot, or the renegotiation with a new HQ).
@@ -143,7 +99,6 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   if (since === board.startedAt) {
     const boot = /SITELINK-BOOT-DONE uptime=([0-9.]+)s/.exec(board.console())?.[1] ?? '?';
     t.comment(`boot-to-tunnel (${label}): ${secs} s from QEMU start to the first ping through the tunnel (board /init done at uptime ${boot} s)`);
-    t.comment(`board start (guest uptime): ${await startPhases(board)}`);
   } else {
     t.comment(`renegotiation (${label}): ${secs} s from sitelinkctl initiate to the first ping through the tunnel`);
   }
@@ -184,8 +139,6 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   let state: string | undefined;
   try { state = (JSON.parse(st.stdout) as StatusResult).peers.find((p) => p.name === 'hq')?.state; } catch { /* reported below */ }
   t.equal(state, 'up', `sitelinkctl status on the board: hq is up (exit ${st.code})\n${st.stdout.slice(0, 800)}${st.stderr.slice(0, 800)}`);
-
-  t.comment(`sitelinkctl on the board: ${await ctlTiming(board)}`);
 
   const daemonOut = (await board.ssh('cat /var/log/sitelinkd.log')).stdout;
   t.notMatch(daemonOut, /supervise: sitelinkd exited/, `the board's sitelinkd ran without crashing or restarting\n${daemonOut.slice(-2500)}`);
