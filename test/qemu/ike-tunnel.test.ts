@@ -78,6 +78,23 @@ async function bootBoard(t: Test, s: Site): Promise<QemuBoard | null> {
 }
 
 /**
+ * sitelinkd's memory on the board with one tunnel up (issue 10's one-tunnel goal): VmHWM and VmRSS
+ * from /proc/PID/status. The guest runs a real arm64 kernel, so these are the board's own figures
+ * (qemu-user's RSS would be the emulator's). Reported, not judged: it varies between boots; only
+ * that it was read is checked. The pattern is written [s]itelinkd so this shell's own command
+ * line does not match it.
+ */
+async function boardRss(t: Test, board: QemuBoard, label: string): Promise<void> {
+  const r = await board.ssh(
+    "for d in /proc/[0-9]*; do tr '\\000' ' ' < $d/cmdline 2>/dev/null | grep -q '[s]itelinkd[.]mjs' && grep -E '^Vm(HWM|RSS):' $d/status; done",
+  );
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(r.stdout)?.[1] ?? 0);
+  const [hwm, rss] = [kb('VmHWM'), kb('VmRSS')];
+  t.comment(`board sitelinkd memory, one tunnel up (${label}): VmHWM ${(hwm / 1024).toFixed(1)} MB, VmRSS ${(rss / 1024).toFixed(1)} MB`);
+  t.ok(hwm > 0 && rss > 0, `read sitelinkd's VmHWM and VmRSS on the board\n${r.stdout}${r.stderr}`);
+}
+
+/**
  * Shared checks once the HQ side runs: tunnel up, traffic, AF_ALG, no PSK. Returns false when the tunnel never
  * came up. `since`: when the board started towards this tunnel (its boot, or the renegotiation with a new HQ).
  */
@@ -105,6 +122,7 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   t.ok(await hqLanPing(s, 5), 'HQ LAN host -> board LAN: 5/5 through the tunnel');
   const fromBoard = await board.ssh('ping -c 5 -W 2 -I 10.1.0.1 10.0.0.10');
   t.match(fromBoard.stdout, /5 packets transmitted, 5 packets received/, `board LAN -> HQ LAN host: 5/5\n${fromBoard.stdout}`);
+  await boardRss(t, board, label);
 
   const sasRun = await board.ssh('sitelinkctl sas --json');
   t.equal(sasRun.code, 0, `sitelinkctl sas --json on the board ${sasRun.stderr}`);
