@@ -20,6 +20,8 @@ export interface Row {
   remarks?: string[];
   /** Lowest and highest tunnels/s over the rounds (rounds.ts). */
   rateRange?: [number, number];
+  /** Lowest and highest hub high-water mark (MiB) over the rounds. */
+  hwmRange?: [number, number];
 }
 
 const HEAD = [
@@ -73,7 +75,7 @@ export function renderTable(rows: readonly Row[]): string {
       mine ? ratio(r.rssPerTunnelKb, base?.rssPerTunnelKb) : '1.00x',
       fmt(r.hubCpuMsPerTunnel, 2),
       fmt(r.load.cpuMs / Math.max(1, r.load.established), 2),
-      fmt(r.hwmMb),
+      r.hwmRange ? `${fmt(r.hwmMb)} (${fmt(r.hwmRange[0])}-${fmt(r.hwmRange[1])})` : fmt(r.hwmMb),
       r.hubUp === undefined ? '-' : String(r.hubUp),
     ];
   });
