@@ -55,7 +55,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+// Anything that reaches here is a bug, not a refused start (StartError is handled above):
+// print its stack, the only record of where it happened. With the message alone the
+// board's log once said just "sitelinkd: Date is not a constructor" (issue 10) and the
+// origin could never be found.
 main().catch((e: unknown) => {
-  process.stderr.write(`sitelinkd: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`sitelinkd: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

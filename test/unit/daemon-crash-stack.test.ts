@@ -1,0 +1,80 @@
+// A bug that ends sitelinkd's start must leave its stack in the daemon's output
+// (on the board: /var/log/sitelinkd.log, written by board/.../supervise), not only
+// its message. Issue 10: the board's log once said just "sitelinkd: Date is not a
+// constructor"; main()'s last-resort handler printed e.message, so nobody could
+// tell which `new Date` failed, and the cause was never found.
+//
+// This reproduces that exact symptom: a preload makes the global Date a plain
+// object (Date.now, Date.UTC, Date.parse and instanceof still work, `new Date`
+// throws V8's own "Date is not a constructor"), sitelinkd starts in a network
+// namespace of its own and dies at its first `new Date`. The old handler printed
+// the bare message; now the stack must name the bundle's line.
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { repoRoot } from '../lib/paths.ts';
+import { labSkipReason } from '../lib/root.ts';
+
+const daemon = join(repoRoot, 'dist', 'sitelinkd.mjs');
+
+t.test(
+  "a crash in sitelinkd's start prints where it happened",
+  { skip: labSkipReason() ?? false },
+  async (t) => {
+    const ns = `sldc${process.pid}`;
+    const dir = mkdtempSync(join(tmpdir(), 'sl-crash-stack-'));
+    const ip = (...a: string[]): void => void spawnSync('ip', a, { stdio: 'ignore' });
+    ip('netns', 'add', ns);
+    // The daemon dies without its stop path: the namespace takes its TUN, nftables table and rules with it.
+    t.teardown(() => {
+      ip('netns', 'del', ns);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1');
+    ip('-n', ns, 'link', 'set', 'w0', 'up');
+    ip('-n', ns, 'link', 'set', 'w1', 'up');
+    ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'w0');
+    const preload = join(dir, 'date-not-a-constructor.mjs');
+    writeFileSync(
+      preload,
+      'const D = Date;\n' +
+        'globalThis.Date = { now: () => D.now(), UTC: D.UTC, parse: D.parse, [Symbol.hasInstance]: (v) => v instanceof D };\n',
+    );
+    writeFileSync(join(dir, 'gw.secrets'), 'psk {\n  peer.example = "a crash report test passphrase, not secret"\n}\n', { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'gw.conf'),
+      `gateway {\n  id = gw.example\n  listen = 192.0.2.1\n  secrets = ${join(dir, 'gw.secrets')}\n` +
+        `  control-socket = ${join(dir, 'ctl', 'control.sock')}\n  tun = sldc0\n` +
+        `  log {\n    file = ${join(dir, 'gw.log')}\n    syslog = no\n  }\n}\n` +
+        'peers {\n  hq {\n    remote = 192.0.2.2\n    local = 192.0.2.1\n    remote-id = peer.example\n    version = 2\n    start = start\n  }\n}\n' +
+        'filter-lists {\n  l {\n    lan {\n      source = 10.1.0.0/24\n      destination = 10.2.0.0/24\n    }\n  }\n}\n' +
+        'filter-actions {\n  secure {\n    action = negotiate\n    security-methods = aes128gcm16\n  }\n}\n' +
+        'rules {\n  r {\n    filters = l\n    action = secure\n    peer = hq\n  }\n}\n',
+      { mode: 0o600 },
+    );
+    // tap's own loader hooks are not for the bundle.
+    const env = { ...process.env, NODE_OPTIONS: '' };
+    const d = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', preload, daemon, '-c', join(dir, 'gw.conf')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    d.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    d.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    const killer = setTimeout(() => d.kill('SIGKILL'), 120_000);
+    const code = await new Promise<number | null>((resolve) => d.on('exit', (c) => resolve(c)));
+    clearTimeout(killer);
+    t.equal(code, 1, `sitelinkd exits 1 on the bug (stdout: ${out.trim().slice(0, 200)})`);
+    t.match(err, /^sitelinkd: TypeError: Date is not a constructor$/m, `the symptom reported on the board:\n${err.slice(0, 1500)}`);
+    t.match(
+      err,
+      // The bundle's line, or its source's when source maps are on (tap's environment).
+      /^ +at .*(dist\/sitelinkd\.mjs|firmware\/src\/.*\.ts):\d+:\d+\)?$/m,
+      'the stack follows the message and names the line that failed',
+    );
+  },
+);
