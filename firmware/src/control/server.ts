@@ -31,6 +31,13 @@ export interface ControlServerOptions {
   path: string;
   redactor?: Redactor;
   limits?: Partial<ControlLimits>;
+  /**
+   * A handler failed with a TypeError or ReferenceError: a bug, not a refusal. The client
+   * gets the message as for any error; this gets the error for its stack (default: the
+   * redacted stack on stderr, the board's /var/log/sitelinkd.log). Issue 10: a bare
+   * "Date is not a constructor" could never be traced.
+   */
+  onBug?: (command: string, e: Error) => void;
 }
 
 interface Client {
@@ -49,6 +56,7 @@ export class ControlServer {
   readonly limits: ControlLimits;
   readonly #handlers = new Map<string, Handler>();
   readonly #redactor: Redactor;
+  readonly #onBug: (command: string, e: Error) => void;
   readonly #clients = new Map<Socket, Client>();
   #server: Server | null = null;
 
@@ -56,6 +64,9 @@ export class ControlServer {
     this.path = opts.path;
     this.#redactor = opts.redactor ?? defaultRedactor;
     this.limits = { ...CONTROL_LIMITS, ...opts.limits };
+    this.#onBug =
+      opts.onBug ??
+      ((command, e) => process.stderr.write(`control ${command}: ${this.#redactor.redactString(e.stack ?? e.message)}\n`));
   }
 
   /** Registers (or replaces) the handler for a command. */
@@ -195,6 +206,7 @@ export class ControlServer {
       const result = await handler(req.args);
       return { id: req.id, ok: true, result: result ?? null };
     } catch (e) {
+      if (e instanceof TypeError || e instanceof ReferenceError) this.#onBug(req.command, e);
       return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
     }
   }

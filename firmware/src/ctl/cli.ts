@@ -314,7 +314,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`sitelinkctl: ${e.message}\n${USAGE}`);
       return 2;
     }
-    io.err(`sitelinkctl: ${redactor.redactString(e instanceof Error ? e.message : String(e))}`);
+    // A TypeError or ReferenceError is a bug in sitelinkctl, not a refusal: its stack says
+    // where (issue 10: "Date is not a constructor" once left nothing but its message).
+    const bug = e instanceof TypeError || e instanceof ReferenceError;
+    const text = e instanceof Error ? (bug ? (e.stack ?? e.message) : e.message) : String(e);
+    io.err(`sitelinkctl: ${redactor.redactString(text)}`);
     return 1;
   }
 }

@@ -1,0 +1,97 @@
+// A TypeError or ReferenceError in sitelinkctl, or in one of the daemon's control
+// handlers, is a bug: its stack must be kept (sitelinkctl prints it; the server hands
+// it to onBug, by default the daemon's stderr), while refusals stay one line. Issue 10:
+// "Date is not a constructor" once left only its message, and its origin was never found.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../firmware/src/ctl/cli.ts';
+import { ControlServer } from '../../firmware/src/control/server.ts';
+import { Secret } from '../../firmware/src/base/secret.ts';
+import { redactor } from '../../firmware/src/log/redact.ts';
+
+const PSK = 'ctl-bug-stack-psk-5a4b3c2d';
+redactor.add(new Secret(Buffer.from(PSK)));
+
+const dir = mkdtempSync(join(tmpdir(), 'sl-ctl-bug-'));
+const socket = join(dir, 'run', 'control.sock');
+const bugs: { command: string; e: Error }[] = [];
+const server = new ControlServer({ path: socket, onBug: (command, e) => bugs.push({ command, e }) });
+
+function notAConstructor(): unknown {
+  // The shape of issue 10's crash: `new` on something that is not a constructor.
+  const Date = { now: (): number => 0 } as unknown as DateConstructor;
+  return new Date();
+}
+
+// status: a reply sitelinkctl's renderer cannot take (a bug on the ctl side).
+server.handle('status', () => null);
+// health: a handler with a bug (daemon side); explain: a refusal.
+server.handle('health', notAConstructor);
+server.handle('explain', () => {
+  throw new Error(`no failure recorded for hq (psk ${PSK})`);
+});
+
+t.before(() => server.listen());
+t.teardown(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function ctl(...args: string[]): Promise<{ code: number; err: string }> {
+  let err = '';
+  const code = await runCli(['--socket', socket, ...args], { out: () => undefined, err: (s) => (err += `${s}\n`) });
+  return { code, err };
+}
+
+t.test("a bug in sitelinkctl prints its stack", async (t) => {
+  const r = await ctl('status');
+  t.equal(r.code, 1);
+  t.match(r.err, /^sitelinkctl: TypeError: .+\n +at .*render.*:\d+:\d+/, `the message, then where:\n${r.err}`);
+});
+
+t.test("a bug in a control handler reaches onBug with its stack; the client gets the message", async (t) => {
+  bugs.length = 0;
+  const r = await ctl('health');
+  t.equal(r.code, 1);
+  t.equal(r.err, 'sitelinkctl: Date is not a constructor\n', 'the client: one line, as for any error from the daemon');
+  t.equal(bugs.length, 1);
+  t.equal(bugs[0]?.command, 'health');
+  t.match(bugs[0]?.e.stack ?? '', /TypeError: Date is not a constructor\n +at notAConstructor .*ctl-bug-stack\.test\.ts:\d+:\d+/);
+});
+
+t.test('a refusal stays one line, redacted, and is no bug', async (t) => {
+  bugs.length = 0;
+  const r = await ctl('explain', 'hq');
+  t.equal(r.code, 1);
+  t.equal(r.err.split('\n').filter(Boolean).length, 1, r.err);
+  t.notMatch(r.err, PSK);
+  t.equal(bugs.length, 0);
+});
+
+t.test("the server's default onBug writes the redacted stack to stderr", async (t) => {
+  const s = new ControlServer({ path: join(dir, 'run2', 'control.sock') });
+  s.handle('health', () => {
+    throw new TypeError(`broken with ${PSK}`);
+  });
+  await s.listen();
+  t.teardown(() => s.close());
+  let written = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array): boolean => {
+    written += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  let r: { code: number; err: string };
+  try {
+    let err = '';
+    const code = await runCli(['--socket', s.path, 'health'], { out: () => undefined, err: (x) => (err += x) });
+    r = { code, err };
+  } finally {
+    process.stderr.write = write;
+  }
+  t.equal(r.code, 1);
+  t.match(written, /^control health: TypeError: broken with .+\n +at .*ctl-bug-stack\.test\.ts:\d+:\d+/);
+  t.notMatch(written, PSK, 'redacted');
+});
