@@ -18,27 +18,9 @@ import { CHARON } from '../lib/strongswan.ts';
 import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
 import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
+import { dropNatFragments, natFragmentsDropped } from '../lib/nat-fragments.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
-
-/** On the NAT, before conntrack reassembles them (defrag hooks at priority -400): every
- * IP fragment is counted and dropped. */
-const DROP_FRAGMENTS = `
-table ip fraglab {
-  counter ipfrag { }
-  chain pre {
-    type filter hook prerouting priority -450; policy accept;
-    ip frag-off & 0x3fff != 0 counter name ipfrag drop
-  }
-}
-`;
-
-async function ipFragmentsDropped(lab: Lab): Promise<number> {
-  const r = await lab.exec('nat', 'nft', ['list', 'counter', 'ip', 'fraglab', 'ipfrag']);
-  const m = /packets (\d+)/.exec(r.stdout);
-  if (!m) throw new Error(`nft counter: ${r.stderr}${r.stdout}`);
-  return Number(m[1]);
-}
 
 async function setUp(
   t: Tap.Test,
@@ -50,7 +32,7 @@ async function setUp(
   const { lab, dir } = await labForTest(t, 'ssf');
   const pki = path.join(dir, 'pki');
   makeGatewayPki(pki, 4096);
-  const nft = await lab.exec('nat', 'nft', ['-f', '-'], { input: DROP_FRAGMENTS });
+  const nft = await dropNatFragments(lab);
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
   const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';
   const cert = {
@@ -109,7 +91,7 @@ for (const sitelinkdGw of ['gwA', 'gwB'] as const) {
     t.match(clog, /splitting IKE message \(\d+ bytes\) into \d+ fragments/, 'charon fragmented its message');
     t.match(clog, /reassembled fragmented IKE message/, "charon reassembled sitelinkd's fragments");
     t.match(clog, /authentication of '\S+\.lab' with RSA\S* successful/, "charon verified sitelinkd's RSA signature");
-    t.equal(await ipFragmentsDropped(lab), 0, 'no IP fragment reached the NAT: the IKE fragments did the job');
+    t.equal(await natFragmentsDropped(lab), 0, 'no IP fragment reached the NAT: the IKE fragments did the job');
     const n = await lab.counters();
     t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
   });
@@ -123,7 +105,7 @@ t.test('control: charon with fragmentation = no cannot come up over this path', 
   const { lab, pair } = await setUp(t, 'gwA', 'no', undefined, 12_000);
   t.notOk(pair.up, 'no tunnel');
   t.notMatch(pair.daemon.logText(), /as \d+ fragments/, 'sitelinkd did not fragment: the peer did not announce it');
-  t.ok((await ipFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
+  t.ok((await natFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
 });
 
 // The same path with charon forcing fragmentation but sitelinkd configured with
@@ -134,5 +116,5 @@ t.test('control: sitelinkd with gateway fragmentation = no does not fragment', {
   const { lab, pair } = await setUp(t, 'gwA', 'force', false, 12_000);
   t.notOk(pair.up, 'no tunnel');
   t.notMatch(pair.daemon.logText(), /as \d+ fragments/, 'sitelinkd sent no IKE fragments');
-  t.ok((await ipFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
+  t.ok((await natFragmentsDropped(lab)) > 0, 'the NAT dropped IP fragments of the large MM5');
 });

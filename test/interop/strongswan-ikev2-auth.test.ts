@@ -15,40 +15,25 @@ import t from 'tap';
 import type * as Tap from 'tap';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { LAB, labForTest, type Lab } from '../lib/lab.ts';
+import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
 import { charonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
 import { giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
+import { dropNatFragments, natFragmentsDropped } from '../lib/nat-fragments.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
 
-const DROP_FRAGMENTS = `
-table ip fraglab {
-  counter ipfrag { }
-  chain pre {
-    type filter hook prerouting priority -450; policy accept;
-    ip frag-off & 0x3fff != 0 counter name ipfrag drop
-  }
-}
-`;
 const PPK_ID = 'branch-ppk';
 const PPK_HEX = '5c'.repeat(16) + 'a3'.repeat(16);
-
-async function ipFragmentsDropped(lab: Lab): Promise<number> {
-  const r = await lab.exec('nat', 'nft', ['list', 'counter', 'ip', 'fraglab', 'ipfrag']);
-  const m = /packets (\d+)/.exec(r.stdout);
-  if (!m) throw new Error(`nft counter: ${r.stderr}${r.stdout}`);
-  return Number(m[1]);
-}
 
 t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'v2a');
-  const nft = await lab.exec('nat', 'nft', ['-f', '-'], { input: DROP_FRAGMENTS });
+  const nft = await dropNatFragments(lab);
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
   const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
   const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
@@ -127,7 +112,7 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
         t.match(daemon.logText(), /message sent as \d+ fragments \(RFC 7383\)/, 'sitelinkd sent its IKE_AUTH as IKEv2 fragments');
         t.match(daemon.logText(), /reassembled from \d+ fragments/, "and reassembled charon's");
         t.match(charon.log(), /received fragment #\d+ of \d+/, 'charon received our IKEv2 fragments');
-        t.equal(await ipFragmentsDropped(lab), 0, 'not one IP fragment reached the NAT');
+        t.equal(await natFragmentsDropped(lab), 0, 'not one IP fragment reached the NAT');
       }
       const n = await lab.counters();
       t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
@@ -169,7 +154,7 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
         cert: { kind: 'rsa-sig', certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
       });
     };
-    const before = await ipFragmentsDropped(lab);
+    const before = await natFragmentsDropped(lab);
     const b = await Sitelinkd.start(lab.ns('gwB'), cfg('gwB'));
     const a = await Sitelinkd.start(lab.ns('gwA'), cfg('gwA'));
     try {
@@ -180,7 +165,7 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
       t.match(a.logText(), /message sent as \d+ fragments/, 'A fragmented its IKE_AUTH request');
       t.match(b.logText(), /message sent as \d+ fragments/, 'B fragmented its IKE_AUTH response');
       t.match(b.logText(), /authenticated \(we rsa-sig, peer rsa-pss-sha256\)/, 'RSASSA-PSS both ways');
-      t.equal(await ipFragmentsDropped(lab), before, 'not one IP fragment reached the NAT');
+      t.equal(await natFragmentsDropped(lab), before, 'not one IP fragment reached the NAT');
     } finally {
       await a.stop();
       await b.stop();
