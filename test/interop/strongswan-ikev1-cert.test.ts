@@ -16,7 +16,7 @@ import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
 import { charonPair } from '../lib/strongswan-pair.ts';
 import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
-import { giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
+import { gatewayCert, giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
 
@@ -36,13 +36,7 @@ for (const c of [
     const sitelinkdGw = c.sitelinkdOn;
     const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';
     const kind = c.kind === 'rsa' ? ('rsa-sig' as const) : ('ecdsa-sig' as const);
-    const cert = {
-      kind,
-      auth: sitelinkdGw === 'gwA' ? `${kind}, psk` : `psk, ${kind}`,
-      certificate: path.join(pki, `${sitelinkdGw}.pem`),
-      privateKey: path.join(pki, `${sitelinkdGw}.key`),
-      ca: path.join(pki, 'root.pem'),
-    };
+    const cert = gatewayCert(pki, sitelinkdGw, kind, sitelinkdGw === 'gwA' ? `${kind}, psk` : `psk, ${kind}`);
     const p = await charonPair(lab, dir, {
       sitelinkdOn: sitelinkdGw,
       sitelinkd: { psk: 'unused-with-certificates', cert },

@@ -17,7 +17,7 @@ import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
 import { charonPair, type CharonPair } from '../lib/strongswan-pair.ts';
 import { sitelinkdPath } from '../netns/ike-sitelinkd.ts';
-import { giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
+import { gatewayCert, giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
 import { dropNatFragments, natFragmentsDropped } from '../lib/nat-fragments.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']) ?? opensslSkipReason();
@@ -35,13 +35,7 @@ async function setUp(
   const nft = await dropNatFragments(lab);
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
   const charonGw = sitelinkdGw === 'gwA' ? 'gwB' : 'gwA';
-  const cert = {
-    kind: 'rsa-sig' as const,
-    auth: 'rsa-sig',
-    certificate: path.join(pki, `${sitelinkdGw}.pem`),
-    privateKey: path.join(pki, `${sitelinkdGw}.key`),
-    ca: path.join(pki, 'root.pem'),
-  };
+  const cert = gatewayCert(pki, sitelinkdGw, 'rsa-sig', 'rsa-sig');
   const pair = await charonPair(lab, dir, {
     sitelinkdOn: sitelinkdGw,
     sitelinkd: { psk: 'unused-with-certificates', cert, fragmentation: ours },

@@ -20,8 +20,8 @@ import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
 import { charonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
-import { giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
+import { labGatewayPair, sitelinkdPath, startLabPair } from '../netns/ike-sitelinkd.ts';
+import { gatewayCert, giveCharonKey, makeGatewayPki, opensslSkipReason, swanctlPubkey } from '../lib/test-pki.ts';
 import { dropNatFragments, natFragmentsDropped } from '../lib/nat-fragments.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
@@ -35,8 +35,6 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
   const { lab, dir } = await labForTest(t, 'v2a');
   const nft = await dropNatFragments(lab);
   t.equal(nft.code, 0, `the NAT drops IP fragments ${nft.stderr}`);
-  const net = { gwA: LAB.subnetA, gwB: LAB.subnetB };
-  const seenAs = { gwA: LAB.natPublic, gwB: LAB.gwBWan };
 
   // One PKI per key type for the whole file (copied from test-pki's cache).
   const pkiFor = (key: 4096 | 'ec'): string => {
@@ -64,7 +62,7 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
         pskId: 'unused.lab',
         secretsExtra: `ppk {\n  ${c.ourPpkId ?? PPK_ID} = 0x${PPK_HEX}\n}\n`,
         psk: 'unused-with-certificates',
-        cert: { kind, certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
+        cert: gatewayCert(pki, me, kind),
         peerLines: [`ppk = ${c.ourPpkId ?? PPK_ID}`, `ppk-required = ${c.ppkRequired ? 'yes' : 'no'}`],
       },
       charon: (side) => swanctlPubkey({
@@ -139,36 +137,19 @@ t.test('IKEv2 certificates, fragmentation and PPK against strongSwan', { skip: s
 
   await t.test('sitelinkd <-> sitelinkd, 4096-bit RSA certificates, IP fragments dropped: RFC 7383 both ways', async (t) => {
     const pki = pkiFor(4096);
-    const cfg = (me: 'gwA' | 'gwB'): ReturnType<typeof writeGatewayConfig> => {
-      const other = me === 'gwA' ? 'gwB' : 'gwA';
-      return writeGatewayConfig(dir, `sl-${me}`, {
-        id: `${me}.lab`,
-        peerName: other,
-        remote: seenAs[other],
-        remoteId: `${other}.lab`,
-        local: net[me],
-        remoteNet: net[other],
-        psk: 'unused-with-certificates',
-        start: me === 'gwA' ? 'start' : 'none',
-        version: 2,
-        cert: { kind: 'rsa-sig', certificate: path.join(pki, `${me}.pem`), privateKey: path.join(pki, `${me}.key`), ca: path.join(pki, 'root.pem') },
-      });
-    };
+    const files = labGatewayPair(dir, 'unused-with-certificates', {
+      a: { version: 2, cert: gatewayCert(pki, 'gwA', 'rsa-sig') },
+      b: { version: 2, cert: gatewayCert(pki, 'gwB', 'rsa-sig') },
+    });
     const before = await natFragmentsDropped(lab);
-    const b = await Sitelinkd.start(lab.ns('gwB'), cfg('gwB'));
-    const a = await Sitelinkd.start(lab.ns('gwA'), cfg('gwA'));
-    try {
-      const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 30_000, 500);
-      if (!up) t.comment(`gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`);
-      t.ok(up, 'the tunnel comes up');
-      t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
-      t.match(a.logText(), /message sent as \d+ fragments/, 'A fragmented its IKE_AUTH request');
-      t.match(b.logText(), /message sent as \d+ fragments/, 'B fragmented its IKE_AUTH response');
-      t.match(b.logText(), /authenticated \(we rsa-sig, peer rsa-pss-sha256\)/, 'RSASSA-PSS both ways');
-      t.equal(await natFragmentsDropped(lab), before, 'not one IP fragment reached the NAT');
-    } finally {
-      await a.stop();
-      await b.stop();
-    }
+    const { a, b } = await startLabPair(t, lab, files);
+    const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 30_000, 500);
+    if (!up) t.comment(`gwA log:\n${a.logText().slice(-5000)}\ngwB log:\n${b.logText().slice(-5000)}`);
+    t.ok(up, 'the tunnel comes up');
+    t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA (3/3)');
+    t.match(a.logText(), /message sent as \d+ fragments/, 'A fragmented its IKE_AUTH request');
+    t.match(b.logText(), /message sent as \d+ fragments/, 'B fragmented its IKE_AUTH response');
+    t.match(b.logText(), /authenticated \(we rsa-sig, peer rsa-pss-sha256\)/, 'RSASSA-PSS both ways');
+    t.equal(await natFragmentsDropped(lab), before, 'not one IP fragment reached the NAT');
   });
 });

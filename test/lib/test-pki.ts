@@ -8,6 +8,7 @@ import path from 'node:path';
 import { certFields } from '../../firmware/src/ike/crypto/x509-fields.ts';
 import type { SignatureAuth } from '../../firmware/src/ike/exchange/types.ts';
 import type { RunResult } from './proc.ts';
+import type { GatewayConfig } from '../netns/ike-sitelinkd.ts';
 import type { Charon } from './strongswan.ts';
 
 /** Why certificate tests cannot run here, or null when the openssl tool is present. */
@@ -205,6 +206,19 @@ export function swanctlPubkey(o: {
 export async function giveCharonKey(c: Charon, pki: string, gw: string, kind: 'rsa' | 'ec'): Promise<RunResult> {
   copyFileSync(path.join(pki, `${gw}.key`), path.join(c.dir, kind === 'rsa' ? 'rsa' : 'ecdsa', `${gw}.key`));
   return c.swanctl(['--load-creds', '--file', path.join(c.dir, 'swanctl.conf')]);
+}
+
+/** sitelinkd's certificate settings (GatewayConfig's `cert`) as `gw` with its key and
+ * certificate from a makeGatewayPki() folder, trusting its root; `auth` is the method
+ * list when it is not just `kind` (e.g. "psk, rsa-sig"). */
+export function gatewayCert(pki: string, gw: string, kind: 'rsa-sig' | 'ecdsa-sig', auth?: string): NonNullable<GatewayConfig['cert']> {
+  return {
+    kind,
+    ...(auth === undefined ? {} : { auth }),
+    certificate: path.join(pki, `${gw}.pem`),
+    privateKey: path.join(pki, `${gw}.key`),
+    ca: path.join(pki, 'root.pem'),
+  };
 }
 
 /** The exchange layer's signature settings for `gw` from makeGatewayPki() files in
