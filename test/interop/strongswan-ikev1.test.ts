@@ -4,40 +4,21 @@
 //   1. sitelinkd on gwA (behind the NAT) initiates, charon on gwB responds;
 //   2. charon on gwA initiates, sitelinkd on gwB responds.
 // Traffic lanA <-> lanB must flow, with nothing in clear on the NAT.
-import t, { type Test } from 'tap';
-import { Lab, LAB } from '../lib/lab.ts';
+import t from 'tap';
+import { LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON, randomPskHex } from '../lib/strongswan.ts';
-import { charonPairForTest, type CharonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest, checkInitiated, checkPskTunnel } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
-async function trafficChecks(t: Test, lab: Lab, p: CharonPair): Promise<void> {
-  if (!p.up) t.comment(p.logs());
-  t.ok(p.up, 'the tunnel comes up');
-  t.ok(await lab.ping('lanA', LAB.lanB, 5), 'lanA pings lanB (5/5)');
-  t.ok(await lab.ping('lanB', LAB.lanA, 5), 'lanB pings lanA (5/5)');
-  const sas = await p.charon.listSas();
-  t.match(sas, /ESTABLISHED/, 'charon lists an established ISAKMP SA');
-  t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'charon has a UDP-encapsulated tunnel-mode IPsec SA');
-  t.match(sas, /AES_GCM_16-128/, 'ESP is AES-GCM-16 with a 128-bit key');
-  const n = await lab.counters();
-  t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
-  t.ok(n.espudp.packets >= 20, `ESP-in-UDP crossed the NAT (${n.espudp.packets} packets)`);
-}
-
-function initiated(t: Test, p: CharonPair, what: string): void {
-  if (p.initiated?.code !== 0) t.comment(`swanctl: ${p.initiated?.stdout.slice(-3000)}\nsitelinkd log:\n${p.daemon.logText().slice(-6000)}`);
-  t.equal(p.initiated?.code, 0, what);
-}
-
 t.test('sitelinkd initiates (gwA, behind NAT) to strongSwan (gwB)', { skip: skip ?? false }, async (t) => {
   const pair = await charonPairForTest(t, 'ssi', { sitelinkdOn: 'gwA' });
   if (!pair) return;
   const { lab, p } = pair;
-  await trafficChecks(t, lab, p);
+  await checkPskTunnel(t, lab, p);
   t.notOk(p.daemon.logText().includes(p.pskHex), 'the PSK is not in the negotiation log');
   await p.daemon.stop();
   const deleted = await waitUntil(async () => !/INSTALLED/.test(await p.charon.listSas()), 5000, 250);
@@ -48,8 +29,8 @@ t.test('strongSwan initiates (gwA, behind NAT) to sitelinkd (gwB)', { skip: skip
   const pair = await charonPairForTest(t, 'ssr', { sitelinkdOn: 'gwB' });
   if (!pair) return;
   const { lab, p } = pair;
-  initiated(t, p, 'swanctl --initiate succeeded against sitelinkd');
-  await trafficChecks(t, lab, p);
+  checkInitiated(t, p, 'swanctl --initiate succeeded against sitelinkd');
+  await checkPskTunnel(t, lab, p);
   t.match(p.daemon.logText(), /RESPONDER-LIFETIME|accepted aes128gcm16/, 'sitelinkd accepted the quick mode');
 });
 
@@ -63,7 +44,7 @@ t.test('strongSwan initiates with PFS (modp2048) and rekeys every 12 s; sitelink
   if (!pair) return;
   const { lab, p } = pair;
   const d = p.daemon;
-  initiated(t, p, 'quick mode with PFS succeeded');
+  checkInitiated(t, p, 'quick mode with PFS succeeded');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows');
   const rekeyed = await waitUntil(() => (d.logText().match(/IPsec SA pair installed/g) ?? []).length >= 2 && /IPsec SA pair deleted/.test(d.logText()), 30_000, 500);
   if (!rekeyed) t.comment(p.logs());

@@ -18,15 +18,14 @@ import t, { type Test } from 'tap';
 import { Lab, LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON } from '../lib/strongswan.ts';
-import { charonPairForTest, type CharonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest, checkInitiated, checkUp, type CharonPair } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 
 async function traffic(t: Test, lab: Lab, p: CharonPair): Promise<void> {
-  if (!p.up) t.comment(p.logs());
-  t.ok(p.up, 'the tunnel comes up');
+  checkUp(t, p);
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'lanA pings lanB');
   t.ok(await lab.ping('lanB', LAB.lanA, 3), 'lanB pings lanA');
 }
@@ -54,12 +53,7 @@ t.test(SITELINKD_INITIATES, { skip: skip ?? false }, async (t) => {
   const ours = await controlRequest(files.socket, 'sas');
   t.equal(ours.mainMode[0]?.proposal, 'chacha20poly1305-prfsha256-curve25519', 'sitelinkctl sas names the suite');
   t.equal(ours.quickMode[0]?.esn, false, 'sitelinkctl sas: no ESN on this child SA');
-  const before = ours.quickMode[0]?.spiIn;
-  await controlRequest(files.socket, 'rekey', { peer: 'gwB' });
-  const rekeyed = await waitUntil(async () => {
-    const s = await controlRequest(files.socket, 'sas');
-    return s.quickMode.length === 1 && s.quickMode[0]!.spiIn !== before;
-  }, 10_000, 300);
+  const rekeyed = await p.rekeyChild();
   if (!rekeyed) t.comment(p.logs());
   t.ok(rekeyed, 'charon accepted our CREATE_CHILD_SA rekey with KE ecp384');
   t.match(await charon.listSas(), /AES_GCM_16-256\/ECP_384/, 'charon: the rekeyed child has PFS ecp384');
@@ -81,8 +75,7 @@ t.test(CHARON_INITIATES, { skip: skip ?? false }, async (t) => {
   if (!pair) return;
   const { lab, p } = pair;
   const { charon, daemon: d, files } = p;
-  if (p.initiated?.code !== 0) t.comment(`swanctl: ${p.initiated?.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
-  t.equal(p.initiated?.code, 0, 'swanctl --initiate succeeded against sitelinkd');
+  checkInitiated(t, p, 'swanctl --initiate succeeded against sitelinkd');
   await traffic(t, lab, p);
   t.match(d.logText(), /INVALID_KE_PAYLOAD/, 'sitelinkd asked charon for another group');
   const sas = await charon.listSas();

@@ -6,37 +6,23 @@
 //      the child SA every 12 s (CREATE_CHILD_SA with REKEY_SA, PFS modp2048)
 //      and the IKE SA after 20 s (CREATE_CHILD_SA with an IKE proposal).
 // Traffic lanA <-> lanB must flow, with nothing in clear on the NAT.
-import t, { type Test } from 'tap';
-import { Lab, LAB } from '../lib/lab.ts';
+import t from 'tap';
+import { LAB } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { CHARON, countSas, randomPskHex } from '../lib/strongswan.ts';
 import { explain } from '../lib/explain.ts';
-import { charonPairForTest, type CharonPair } from '../lib/strongswan-pair.ts';
+import { charonPairForTest, checkInitiated, checkPskTunnel } from '../lib/strongswan-pair.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
-
-async function trafficChecks(t: Test, lab: Lab, p: CharonPair): Promise<void> {
-  if (!p.up) t.comment(p.logs());
-  t.ok(p.up, 'the tunnel comes up');
-  t.ok(await lab.ping('lanA', LAB.lanB, 5), 'lanA pings lanB (5/5)');
-  t.ok(await lab.ping('lanB', LAB.lanA, 5), 'lanB pings lanA (5/5)');
-  const sas = await p.charon.listSas();
-  t.match(sas, /ESTABLISHED, IKEv2/, 'charon lists an established IKEv2 SA');
-  t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'charon has a UDP-encapsulated tunnel-mode child SA');
-  t.match(sas, /AES_GCM_16-128/, 'ESP is AES-GCM-16 with a 128-bit key');
-  const n = await lab.counters();
-  t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
-  t.ok(n.espudp.packets >= 20, `ESP-in-UDP crossed the NAT (${n.espudp.packets} packets)`);
-}
 
 t.test('sitelinkd initiates IKEv2 (gwA, behind NAT) to strongSwan (gwB)', { skip: skip ?? false }, async (t) => {
   const pair = await charonPairForTest(t, 's2i', { sitelinkdOn: 'gwA', version: 2 });
   if (!pair) return;
   const { lab, p } = pair;
   const files = p.files;
-  await trafficChecks(t, lab, p);
+  await checkPskTunnel(t, lab, p);
   t.notOk(p.daemon.logText().includes(p.pskHex), 'the PSK is not in the negotiation log');
   const sas = await controlRequest(files.socket, 'sas');
   t.equal(sas.mainMode[0]?.version, 2, 'sitelinkctl sas: IKEv2');
@@ -46,12 +32,7 @@ t.test('sitelinkd initiates IKEv2 (gwA, behind NAT) to strongSwan (gwB)', { skip
   const during = lab.ping('lanA', LAB.lanB, 25);
   await lab.rebind();
   // Our forced rekey, answered by charon.
-  const before = sas.quickMode[0]?.spiIn;
-  await controlRequest(files.socket, 'rekey', { peer: 'gwB' });
-  const rekeyed = await waitUntil(async () => {
-    const s = await controlRequest(files.socket, 'sas');
-    return s.quickMode.length === 1 && s.quickMode[0]!.spiIn !== before;
-  }, 10_000, 300);
+  const rekeyed = await p.rekeyChild();
   if (!rekeyed) t.comment(p.logs());
   t.ok(rekeyed, 'charon accepted our CREATE_CHILD_SA rekey; the old pair is gone');
   t.ok(await lab.ping('lanA', LAB.lanB, 3), 'traffic flows after our rekey');
@@ -88,9 +69,8 @@ t.test('strongSwan initiates IKEv2 (gwA, behind NAT) to sitelinkd (gwB) and reke
   if (!pair) return;
   const { lab, p } = pair;
   const d = p.daemon;
-  if (p.initiated?.code !== 0) t.comment(`swanctl: ${p.initiated?.stdout.slice(-3000)}\nsitelinkd log:\n${d.logText().slice(-6000)}`);
-  t.equal(p.initiated?.code, 0, 'swanctl --initiate (IKEv2) succeeded against sitelinkd');
-  await trafficChecks(t, lab, p);
+  checkInitiated(t, p, 'swanctl --initiate (IKEv2) succeeded against sitelinkd');
+  await checkPskTunnel(t, lab, p);
   const rekeyed = await waitUntil(() => (d.logText().match(/child SA pair installed/g) ?? []).length >= 2 && /child SA pair removed/.test(d.logText()), 30_000, 500);
   if (!rekeyed) t.comment(p.logs());
   t.ok(rekeyed, "sitelinkd answered charon's CREATE_CHILD_SA rekey (PFS) and removed the old pair on its Delete");

@@ -9,6 +9,7 @@ import { LAB, labForTest } from './lab.ts';
 import type { RunResult } from './proc.ts';
 import { Charon, charonPskBasics, randomPskHex, swanctlConf, type SwanctlPeer } from './strongswan.ts';
 import { waitUntil } from './wait.ts';
+import { controlRequest } from '../../firmware/src/control/client.ts';
 import { Sitelinkd, sitelinkdPath, writeGatewayConfig, type ConfigFiles, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
 
 export interface PairOptions {
@@ -98,6 +99,8 @@ export interface CharonPair {
   daemon: Sitelinkd;
   files: ConfigFiles;
   pskHex: string;
+  /** IKE version of both sides. */
+  version: 1 | 2;
   /** swanctl --initiate's result when charon initiated, else null. */
   initiated: RunResult | null;
   /** Whether lanA pinged lanB within waitMs (null when not waited for). */
@@ -109,6 +112,9 @@ export interface CharonPair {
   restartCharon(whileDown?: () => Promise<void>): Promise<void>;
   /** The same for sitelinkd (same files; it initiates again if it did before). */
   restartSitelinkd(whileDown?: () => Promise<void>): Promise<void>;
+  /** sitelinkd rekeys its child SA (control socket `rekey`); whether within `timeoutMs`
+   * one pair is left and its inbound SPI is not the one before. */
+  rekeyChild(timeoutMs?: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -181,6 +187,7 @@ export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions)
     daemon: daemon!,
     files,
     pskHex,
+    version,
     initiated: null,
     up: null,
     logs: () =>
@@ -196,6 +203,18 @@ export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions)
       await waitUntil(() => !pair.daemon.running, 5000, 50);
       await whileDown?.();
       pair.daemon = await Sitelinkd.start(lab.ns(me), files);
+    },
+    rekeyChild: async (timeoutMs = 10_000) => {
+      const child = async (): Promise<{ n: number; spi: number | undefined }> => {
+        const q = (await controlRequest(files.socket, 'sas')).quickMode;
+        return { n: q.length, spi: q[0]?.spiIn };
+      };
+      const before = (await child()).spi;
+      await controlRequest(files.socket, 'rekey', { peer: other });
+      return waitUntil(async () => {
+        const now = await child();
+        return now.n === 1 && now.spi !== before;
+      }, timeoutMs, 300);
     },
     stop: async () => {
       await pair.daemon.stop();
@@ -222,4 +241,41 @@ export async function charonPairForTest(t: Test, tag: string, opts: CharonPairOp
   const p = await charonPair(lab, dir, opts);
   t.teardown(() => p.stop());
   return { lab, p };
+}
+
+/** Charon initiated (pair.initiated) and swanctl --initiate exited 0, `what`; when not,
+ * swanctl's output and both logs go to the test output. */
+export function checkInitiated(t: Test, p: CharonPair, what: string): void {
+  const r = p.initiated;
+  if (r?.code !== 0) t.comment(`swanctl: ${r?.stdout.slice(-3000)}\n${p.logs()}`);
+  t.equal(r?.code, 0, what);
+}
+
+/** lanA reached lanB within charonPair's waitMs, `what`; when not, both logs go to the test output. */
+export function checkUp(t: Test, p: CharonPair, what = 'the tunnel comes up'): void {
+  if (!p.up) t.comment(p.logs());
+  t.ok(p.up, what);
+}
+
+/**
+ * The tunnel of a PSK pair with charon's default ESP (charonPskBasics: aes128gcm16)
+ * carries traffic both ways, charon lists its IKE SA (ISAKMP or IKEv2, by the pair's
+ * version) and a UDP-encapsulated child SA, and nothing crossed the NAT in clear.
+ */
+export async function checkPskTunnel(t: Test, lab: Lab, p: CharonPair): Promise<void> {
+  checkUp(t, p);
+  t.ok(await lab.ping('lanA', LAB.lanB, 5), 'lanA pings lanB (5/5)');
+  t.ok(await lab.ping('lanB', LAB.lanA, 5), 'lanB pings lanA (5/5)');
+  const sas = await p.charon.listSas();
+  if (p.version === 2) {
+    t.match(sas, /ESTABLISHED, IKEv2/, 'charon lists an established IKEv2 SA');
+    t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'charon has a UDP-encapsulated tunnel-mode child SA');
+  } else {
+    t.match(sas, /ESTABLISHED/, 'charon lists an established ISAKMP SA');
+    t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'charon has a UDP-encapsulated tunnel-mode IPsec SA');
+  }
+  t.match(sas, /AES_GCM_16-128/, 'ESP is AES-GCM-16 with a 128-bit key');
+  const n = await lab.counters();
+  t.equal(n.leak?.packets, 0, 'no cleartext LAN packet crossed the NAT');
+  t.ok(n.espudp.packets >= 20, `ESP-in-UDP crossed the NAT (${n.espudp.packets} packets)`);
 }
