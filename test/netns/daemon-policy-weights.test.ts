@@ -8,29 +8,14 @@
 // "In clear" is what the lab's NAT sees: its leak guard counts (and drops) cleartext
 // LAN-to-LAN packets, so a permitted flow shows up there and nowhere in ESP.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { LAB, labForTest, type Lab } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { type ConfigFiles, labGatewayPair, sitelinkdPath, startLabPair, startLabTunnel } from './ike-sitelinkd.ts';
+import { addRule } from './config-rules.ts';
 
 const skip = labSkipReason();
-
-/** Adds a permit rule for UDP from lanA's host to lanB's host port 5555 (weight above
- * the subnet-to-subnet negotiate filter). */
-function addPermitRule(file: string): void {
-  const text = readFileSync(file, 'utf8')
-    .replace(
-      'filter-lists {\n',
-      'filter-lists {\n  udp5555 {\n    f {\n' +
-        `      source = ${LAB.lanA}\n      destination = ${LAB.lanB}\n      protocol = udp\n      destination-ports = 5555\n` +
-        '    }\n  }\n',
-    )
-    .replace('filter-actions {\n', 'filter-actions {\n  pass {\n    action = permit\n  }\n')
-    .replace('rules {\n', 'rules {\n  clear-udp {\n    filters = udp5555\n    action = pass\n  }\n');
-  writeFileSync(file, text, { mode: 0o600 });
-}
-
 
 /** Sends `n` UDP datagrams from lanA to lanB:port (bash's /dev/udp, no listener needed). */
 async function sendUdp(lab: Lab, port: number, n: number): Promise<void> {
@@ -44,7 +29,14 @@ function pairConfig(dir: string, opts: { permit: boolean; ports: boolean }): { a
     'weights-lab-psk',
     opts.ports ? { a: { filter: { protocol: 'udp', destinationPorts: '5555' } }, b: { filter: { protocol: 'udp', sourcePorts: '5555' } } } : {},
   );
-  if (opts.permit) addPermitRule(files.a.config);
+  // UDP from lanA's host to lanB's host port 5555 in clear (weighs more than the
+  // subnet-to-subnet negotiate filter).
+  if (opts.permit) {
+    addRule(files.a.config, {
+      name: 'clear-udp', list: 'udp5555', actionName: 'pass', action: 'permit',
+      filter: { source: LAB.lanA, destination: LAB.lanB, protocol: 'udp', 'destination-ports': '5555' },
+    });
+  }
   return files;
 }
 

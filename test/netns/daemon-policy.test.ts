@@ -2,31 +2,24 @@
 // sitelink): a block filter (lanA -> gwA's LAN address, ICMP) really drops while the
 // negotiate rule's traffic crosses the tunnel; SIGTERM removes the table again.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { labGatewayPair, sitelinkdPath, startLabTunnel } from './ike-sitelinkd.ts';
+import { addRule } from './config-rules.ts';
 
 const skip = labSkipReason();
-
-/** Adds a block rule for ICMP between lanA's host and gwA's LAN address to a generated config. */
-function addBlockRule(file: string): void {
-  const text = readFileSync(file, 'utf8')
-    .replace(
-      'filter-lists {\n',
-      `filter-lists {\n  no-ping-gw {\n    f {\n      source = ${LAB.lanA}\n      destination = ${LAB.gwALan}\n      protocol = icmp\n    }\n  }\n`,
-    )
-    .replace('filter-actions {\n', 'filter-actions {\n  deny {\n    action = block\n  }\n')
-    .replace('rules {\n', 'rules {\n  no-ping {\n    filters = no-ping-gw\n    action = deny\n  }\n');
-  writeFileSync(file, text, { mode: 0o600 });
-}
 
 t.test('sitelinkd applies block filters in nftables and removes them at stop', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'dpo');
   const psk = 'policy-lab-psk';
   const { a: confA, b: confB } = labGatewayPair(dir, psk);
-  addBlockRule(confA.config);
+  // ICMP between lanA's host and gwA's LAN address is blocked.
+  addRule(confA.config, {
+    name: 'no-ping', list: 'no-ping-gw', actionName: 'deny', action: 'block',
+    filter: { source: LAB.lanA, destination: LAB.gwALan, protocol: 'icmp' },
+  });
 
   const tables = async (): Promise<string> => (await lab.exec('gwA', 'nft', ['list', 'tables'])).stdout;
   t.ok(await lab.ping('lanA', LAB.gwALan, 2), 'before sitelinkd, lanA pings gwA (the block is not a lab artefact)');
