@@ -96,53 +96,34 @@ export function cachedGatewayPki(key: 2048 | 4096 | 'ec', variant = 'lab'): stri
   return cache;
 }
 
+/** The openssl tool in `dir`. */
+function openssl(dir: string): (...args: string[]) => void {
+  return (...args) => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** `<name>.key` in `dir`: RSA of that many bits (PKCS#1) or an EC key on the named curve (SEC1). */
+function generateKey(dir: string, name: string, key: number | 'prime256v1' | 'secp384r1'): void {
+  if (typeof key === 'number') openssl(dir)('genrsa', '-traditional', '-out', `${name}.key`, String(key));
+  else openssl(dir)('ecparam', '-genkey', '-name', key, '-noout', '-out', `${name}.key`);
+}
+
+/** `<name>.pem` in `dir` for `<name>.key`: `subject`, signed by root.pem/root.key for 30
+ * days with the x509v3 section `section` of the openssl config `extFile`. */
+function issueCert(dir: string, name: string, subject: string, serial: string, extFile: string, section: string): void {
+  const o = openssl(dir);
+  o('req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`);
+  o('x509', '-req', '-in', `${name}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', serial,
+    '-days', '30', '-sha256', '-extfile', extFile, '-extensions', section, '-out', `${name}.pem`);
+}
+
 function generateGatewayPki(dir: string, key: 2048 | 4096 | 'ec'): void {
-  const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   writeFileSync(path.join(dir, 'ext.cnf'), GATEWAY_CERT_EXT);
-  o('genrsa', '-traditional', '-out', 'root.key', '2048');
-  o(
-    'req',
-    '-new',
-    '-x509',
-    '-key',
-    'root.key',
-    '-subj',
-    '/O=sitelink lab/CN=Lab Root',
-    '-days',
-    '30',
-    '-sha256',
-    '-config',
-    'ext.cnf',
-    '-extensions',
-    'root',
-    '-out',
-    'root.pem',
-  );
+  generateKey(dir, 'root', 2048);
+  openssl(dir)('req', '-new', '-x509', '-key', 'root.key', '-subj', '/O=sitelink lab/CN=Lab Root', '-days', '30', '-sha256',
+    '-config', 'ext.cnf', '-extensions', 'root', '-out', 'root.pem');
   for (const [gw, serial] of [['gwA', '0x21'], ['gwB', '0x22']] as const) {
-    if (key === 'ec') o('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', `${gw}.key`);
-    else o('genrsa', '-traditional', '-out', `${gw}.key`, String(key));
-    o('req', '-new', '-key', `${gw}.key`, '-subj', `/O=sitelink lab/CN=${gw}.lab`, '-out', `${gw}.csr`);
-    o(
-      'x509',
-      '-req',
-      '-in',
-      `${gw}.csr`,
-      '-CA',
-      'root.pem',
-      '-CAkey',
-      'root.key',
-      '-set_serial',
-      serial,
-      '-days',
-      '30',
-      '-sha256',
-      '-extfile',
-      'ext.cnf',
-      '-extensions',
-      gw,
-      '-out',
-      `${gw}.pem`,
-    );
+    generateKey(dir, gw, key === 'ec' ? 'prime256v1' : key);
+    issueCert(dir, gw, `/O=sitelink lab/CN=${gw}.lab`, serial, 'ext.cnf', gw);
   }
 }
 
@@ -241,18 +222,12 @@ export function gatewaySignatureAuth(dir: string, gw: 'gwA' | 'gwB', method: 3 |
  * `email:gw@example.lab` or `DNS:x.lab`).
  */
 export function makeLeafCert(dir: string, name: string, key: 'rsa2048' | 'rsa4096' | 'p256' | 'p384', subject: string, san: string): void {
-  const o = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   writeFileSync(
     path.join(dir, `${name}.cnf`),
     `[leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nsubjectAltName = ${san}\n`,
   );
-  const curve = key === 'p256' ? 'prime256v1' : 'secp384r1';
-  if (key === 'p256' || key === 'p384') o('ecparam', '-genkey', '-name', curve, '-noout', '-out', `${name}.key`);
-  else o('genrsa', '-traditional', '-out', `${name}.key`, key === 'rsa2048' ? '2048' : '4096');
-  o('req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`);
-  const serial = `0x${Buffer.from(name).toString('hex').slice(0, 16)}`;
-  o('x509', '-req', '-in', `${name}.csr`, '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', serial,
-    '-days', '30', '-sha256', '-extfile', `${name}.cnf`, '-extensions', 'leaf', '-out', `${name}.pem`);
+  generateKey(dir, name, ({ rsa2048: 2048, rsa4096: 4096, p256: 'prime256v1', p384: 'secp384r1' } as const)[key]);
+  issueCert(dir, name, subject, `0x${Buffer.from(name).toString('hex').slice(0, 16)}`, `${name}.cnf`, 'leaf');
 }
 
 /** SignatureAuth for a leaf from makeLeafCert()/makeGatewayPki() trusting `rootDir`'s root (default: its own). */
