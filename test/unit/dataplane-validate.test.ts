@@ -12,7 +12,10 @@ import {
   validateEngineOptions,
   validateSaSpec,
 } from '../../firmware/src/dataplane/validate.ts';
-import { addonCandidates } from '../../firmware/src/dataplane/native.ts';
+import { addonCandidates, libcryptoVariant, requireAddon } from '../../firmware/src/dataplane/native.ts';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { repoRoot } from '../lib/paths.ts';
 import type { SaSpec } from '../../firmware/src/dataplane/types.ts';
 import { ConfigError, parseStaticConfig, wipeKeys } from '../../firmware/src/static/config.ts';
 
@@ -92,6 +95,45 @@ t.test('engine options and helpers', async (t) => {
   );
   t.ok(c.includes('/opt/x/native/build/Release/sitelink_native.node'), 'the repo root above dist/');
   t.equal(c[c.length - 1], '/usr/lib/sitelink/sitelink_native.node', 'the board path last');
+});
+
+// The addon takes OpenSSL from the process (native/CMakeLists.txt); a Node without OpenSSL 3's
+// symbols refuses it at load and the build with its own libcrypto is loaded instead.
+t.test('addon: OpenSSL from the process, the libcrypto build as the fallback', async (t) => {
+  const lean = path.join(repoRoot, 'native', 'build', 'Release', 'sitelink_native.node');
+  const own = libcryptoVariant(lean);
+  t.equal(own, path.join(repoRoot, 'native', 'build', 'Release', 'sitelink_native_libcrypto.node'));
+  const tried: string[] = [];
+  const fake = { abiVersion: 1 };
+  const refusing = (f: string): unknown => {
+    tried.push(f);
+    if (f === lean) throw new Error(`${lean}: undefined symbol: EVP_CIPHER_CTX_new`);
+    return fake;
+  };
+  const warnings: string[] = [];
+  const onWarn = (w: Error): void => void warnings.push(w.message);
+  process.on('warning', onWarn);
+  if (existsSync(own)) {
+    t.equal(requireAddon(lean, refusing), fake, 'an undefined symbol: the libcrypto build is loaded');
+    t.same(tried, [lean, own]);
+    await new Promise((r) => setImmediate(r));
+    t.match(warnings.join('\n'), /undefined symbol: EVP_CIPHER_CTX_new; loading .*_libcrypto\.node/, 'with a warning saying why');
+  }
+  process.off('warning', onWarn);
+  t.throws(() => requireAddon(lean, () => { throw new Error('wrong ELF class'); }), /wrong ELF class/, 'any other load error is thrown as it is');
+  t.throws(() => requireAddon('/nonexistent/x.node', () => { throw new Error('undefined symbol: X'); }), /undefined symbol: X/,
+    'no fallback file: the error is thrown as it is');
+
+  // The real builds, each in a fresh Node: the default one maps no libcrypto of its own.
+  if (!existsSync(lean) || !existsSync(own)) return t.fail('native/build/Release has not both addon builds (npm run build:native)');
+  for (const [file, wantsLib] of [[lean, false], [own, true]] as const) {
+    const r = spawnSync(process.execPath, ['-e',
+      `const m = require(${JSON.stringify(file)}); const maps = require('fs').readFileSync('/proc/self/maps', 'utf8');` +
+      `console.log(JSON.stringify({ engine: typeof m.Engine, abi: m.abiVersion, lib: /libcrypto\\.so/.test(maps) }))`], { encoding: 'utf8' });
+    t.equal(r.status, 0, `${path.basename(file)} loads ${r.stderr}`);
+    const got = JSON.parse(r.stdout || '{}') as { engine?: string; abi?: number; lib?: boolean };
+    t.same(got, { engine: 'function', abi: 1, lib: wantsLib }, `${path.basename(file)}: ${wantsLib ? 'its own' : 'no'} libcrypto.so mapped`);
+  }
 });
 
 const staticCfg = (): Record<string, unknown> => ({

@@ -91,6 +91,28 @@ export function addonCandidates(fromFile: string = fileURLToPath(import.meta.url
 
 let cached: NativeAddon | undefined;
 
+/** The build of the addon that links its own libcrypto, next to `file` (native/CMakeLists.txt). */
+export function libcryptoVariant(file: string): string {
+  return file.replace(/\.node$/, '_libcrypto.node');
+}
+
+/**
+ * Loads `file`, which takes its OpenSSL symbols from the process (bound at load:
+ * -z now). A Node that does not export OpenSSL 3's symbols refuses it at dlopen
+ * ("undefined symbol"), never mid-run: then the build linking its own libcrypto
+ * (more memory, same engine) is loaded instead, with a warning saying why.
+ */
+export function requireAddon(file: string, req: (id: string) => unknown): NativeAddon {
+  try {
+    return req(file) as NativeAddon;
+  } catch (e) {
+    const fallback = libcryptoVariant(file);
+    if (!/undefined symbol/.test((e as Error).message) || fallback === file || !existsSync(fallback)) throw e;
+    process.emitWarning(`${file}: ${(e as Error).message}; loading ${fallback} (its own libcrypto) instead`);
+    return req(fallback) as NativeAddon;
+  }
+}
+
 export function loadNative(): NativeAddon {
   if (cached) return cached;
   const candidates = addonCandidates();
@@ -100,8 +122,7 @@ export function loadNative(): NativeAddon {
   if (!found || !existsSync(found)) {
     throw new Error(`sitelink ESP engine addon not found; tried: ${candidates.join(', ')} (npm run build:native)`);
   }
-  const require = createRequire(import.meta.url);
-  const mod = require(found) as NativeAddon;
+  const mod = requireAddon(found, createRequire(import.meta.url));
   if (typeof mod.Engine !== 'function' || mod.abiVersion !== 1 || !Array.isArray(mod.counterFields)) {
     throw new Error(`${found} is not a compatible sitelink engine addon`);
   }
