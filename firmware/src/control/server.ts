@@ -7,6 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { redactor as defaultRedactor, type Redactor } from '../log/redact.ts';
+import { isBug } from '../log/bug.ts';
 import { MAX_LINE, parseRequest, type Json, type Request, type Response } from './protocol.ts';
 
 export type Handler = (args: { [k: string]: Json }) => unknown;
@@ -206,7 +207,7 @@ export class ControlServer {
       const result = await handler(req.args);
       return { id: req.id, ok: true, result: result ?? null };
     } catch (e) {
-      if (e instanceof TypeError || e instanceof ReferenceError) this.#onBug(req.command, e);
+      if (isBug(e)) this.#onBug(req.command, e);
       return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
     }
   }

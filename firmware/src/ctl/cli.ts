@@ -11,6 +11,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { formatConfigError } from '../config/types.ts';
 import { collectHealth } from '../health/collect.ts';
 import { redactor } from '../log/redact.ts';
+import { bugStack, isBug } from '../log/bug.ts';
 import {
   renderAction, renderCheck, renderCounters, renderFilters, renderHealth, renderLog, renderReload, renderSas, renderStatus,
 } from './render.ts';
@@ -314,11 +315,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`sitelinkctl: ${e.message}\n${USAGE}`);
       return 2;
     }
-    // A TypeError or ReferenceError is a bug in sitelinkctl, not a refusal: its stack says
-    // where (issue 10: "Date is not a constructor" once left nothing but its message).
-    const bug = e instanceof TypeError || e instanceof ReferenceError;
-    const text = e instanceof Error ? (bug ? (e.stack ?? e.message) : e.message) : String(e);
-    io.err(`sitelinkctl: ${redactor.redactString(text)}`);
+    // A bug in sitelinkctl (log/bug.ts) prints its stack: where it happened.
+    io.err(`sitelinkctl: ${isBug(e) ? bugStack(e) : redactor.redactString(e instanceof Error ? e.message : String(e))}`);
     return 1;
   }
 }

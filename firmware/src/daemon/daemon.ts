@@ -35,6 +35,7 @@ import { peerAddresses } from './peer-addresses.ts';
 import { peerPolicies } from './policy-from-config.ts';
 import { reloadDaemon } from './reload.ts';
 import { Scheduler } from './scheduler.ts';
+import { bugReporter } from '../log/bug.ts';
 import { shutdownDaemon } from './shutdown.ts';
 import { TrapStarter } from './trap.ts';
 import { TunnelRoutes } from './tunnel-routes.ts';
@@ -117,9 +118,12 @@ export class Daemon {
       backend: g.cryptoBackend,
       wallClock: systemEnv.wallClock,
     });
-    this.scheduler = new Scheduler((task, e) =>
-      p.log.log({ level: 'error', phase: 'daemon', step: task.toUpperCase(), message: e instanceof Error ? e.message : String(e) }),
-    );
+    // The log line repeats each period; a bug's stack goes to stderr once per task (log/bug.ts).
+    const bug = bugReporter((line) => process.stderr.write(line));
+    this.scheduler = new Scheduler((task, e) => {
+      p.log.log({ level: 'error', phase: 'daemon', step: task.toUpperCase(), message: e instanceof Error ? e.message : String(e) });
+      bug(`sitelinkd: ${task}`, e);
+    });
     this.trap = new TrapStarter({
       now: () => performance.now(),
       peers: () => this.peers,

@@ -1,7 +1,8 @@
-// A TypeError or ReferenceError in sitelinkctl, or in one of the daemon's control
-// handlers, is a bug: its stack must be kept (sitelinkctl prints it; the server hands
-// it to onBug, by default the daemon's stderr), while refusals stay one line. Issue 10:
-// "Date is not a constructor" once left only its message, and its origin was never found.
+// A TypeError or ReferenceError in sitelinkctl, in one of the daemon's control handlers
+// or in its periodic tasks is a bug (log/bug.ts): its stack must be kept (sitelinkctl
+// prints it; the server hands it to onBug, by default the daemon's stderr; the tasks'
+// reporter writes it once per task), while refusals stay one line. Issue 10: "Date is
+// not a constructor" once left only its message, and its origin was never found.
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,12 @@ import { runCli } from '../../firmware/src/ctl/cli.ts';
 import { ControlServer } from '../../firmware/src/control/server.ts';
 import { Secret } from '../../firmware/src/base/secret.ts';
 import { redactor } from '../../firmware/src/log/redact.ts';
+import { bugReporter } from '../../firmware/src/log/bug.ts';
 
-const PSK = 'ctl-bug-stack-psk-5a4b3c2d';
+const PSK = 'bug-stack-psk-5a4b3c2d';
 redactor.add(new Secret(Buffer.from(PSK)));
 
-const dir = mkdtempSync(join(tmpdir(), 'sl-ctl-bug-'));
+const dir = mkdtempSync(join(tmpdir(), 'sl-bug-stack-'));
 const socket = join(dir, 'run', 'control.sock');
 const bugs: { command: string; e: Error }[] = [];
 const server = new ControlServer({ path: socket, onBug: (command, e) => bugs.push({ command, e }) });
@@ -58,7 +60,7 @@ t.test("a bug in a control handler reaches onBug with its stack; the client gets
   t.equal(r.err, 'sitelinkctl: Date is not a constructor\n', 'the client: one line, as for any error from the daemon');
   t.equal(bugs.length, 1);
   t.equal(bugs[0]?.command, 'health');
-  t.match(bugs[0]?.e.stack ?? '', /TypeError: Date is not a constructor\n +at notAConstructor .*ctl-bug-stack\.test\.ts:\d+:\d+/);
+  t.match(bugs[0]?.e.stack ?? '', /TypeError: Date is not a constructor\n +at notAConstructor .*bug-stack\.test\.ts:\d+:\d+/);
 });
 
 t.test('a refusal stays one line, redacted, and is no bug', async (t) => {
@@ -92,6 +94,28 @@ t.test("the server's default onBug writes the redacted stack to stderr", async (
     process.stderr.write = write;
   }
   t.equal(r.code, 1);
-  t.match(written, /^control health: TypeError: broken with .+\n +at .*ctl-bug-stack\.test\.ts:\d+:\d+/);
+  t.match(written, /^control health: TypeError: broken with .+\n +at .*bug-stack\.test\.ts:\d+:\d+/);
   t.notMatch(written, PSK, 'redacted');
+});
+
+t.test('the periodic tasks\' reporter: a bug once per task, with its stack; other errors not at all', async (t) => {
+  let written = '';
+  const bug = bugReporter((line) => (written += line));
+  for (let i = 0; i < 3; i++) {
+    try {
+      notAConstructor();
+    } catch (e) {
+      bug('sitelinkd: tick', e);
+    }
+  }
+  bug('sitelinkd: restart', new Error('peer unreachable'));
+  bug('sitelinkd: restart', new ReferenceError(`x is not defined (${PSK})`));
+  const lines = written.split('\n').filter((l) => !/^ +at /.test(l) && l !== '');
+  t.same(
+    lines,
+    ['sitelinkd: tick: TypeError: Date is not a constructor', 'sitelinkd: restart: ReferenceError: x is not defined (<redacted>)'],
+    written,
+  );
+  t.match(written, /Date is not a constructor\n +at notAConstructor .*bug-stack\.test\.ts:\d+:\d+/);
+  t.notMatch(written, PSK);
 });
