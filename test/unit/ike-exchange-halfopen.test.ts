@@ -23,6 +23,11 @@ import { REPEAT_ANSWERS_MAX, RESPONSE_RATE } from '../../firmware/src/ike/common
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
 
+/** These tests are about what lies behind the MM1 reply budget (records, cookies, rate per
+ * source): B answers every MM1, as a daemon that keeps up with the flood does. The budget
+ * itself: ike-reply-budget.test.ts. */
+const UNBUDGETED = { mm1BudgetB: null };
+
 const offer = { transforms: [phase1Transform({ encryption: 'aes128', integrity: 'sha1', dhGroup: 14 }, 28800)] };
 const mm1 = (cookie: Buffer = randomBytes(8)): Buffer =>
   encodeMessage(
@@ -37,7 +42,7 @@ const isMm3 = (d: { from: string; data: Buffer }): boolean =>
 const SPOOFED: Endpoint = { address: NAT_PUBLIC, port: 500 };
 /** The bytes a record of one of these MM1s counts (the MM1, our MM2, the overhead). */
 const RECORD = ((): number => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   h.b.receive(mm1(), SPOOFED, 500);
   return h.b.indexSizes().answeredMm1Bytes;
 })();
@@ -45,7 +50,7 @@ const RECORD = ((): number => {
 const SHARE = Math.floor(MM1_RECORDS_PEER_BYTES / RECORD);
 
 t.test('a flood aimed at the %any peer does not block a configured peer', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   const gwA = h.b.peers()[0]!;
   // B also answers a roaming branch; it shares gwA's proposals, so every MM1 below is answered.
   h.apply('B', h.b.setPeers([gwA, { ...gwA, name: 'branch', remoteAddress: ROAMING }], []));
@@ -74,7 +79,7 @@ t.test('a flood aimed at the %any peer does not block a configured peer', async 
 });
 
 t.test('the records are bounded in bytes in all: the largest share gives way', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   const gwA = h.b.peers()[0]!;
   const OTHER: Endpoint = { address: '192.0.2.50', port: 500 };
   h.apply(
@@ -118,7 +123,7 @@ t.test('the records are bounded in bytes in all: the largest share gives way', a
 });
 
 t.test('MM1s spoofing the peer\'s own address do not lock it out', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   // The attacker fills the whole records table first (before issue 18 this alone
   // refused gwA's genuine MM1 for 30 s)...
   for (let i = 0; i < SHARE + HALF_OPEN_MAX; i++) h.b.receive(mm1(), SPOOFED, 500);
@@ -139,7 +144,7 @@ t.test('MM1s spoofing the peer\'s own address do not lock it out', async (t) => 
 });
 
 t.test('an exchange past MM2 outlives any number of spoofed MM1s', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   // Hold B's MM4: A has sent MM3 (it received MM2: return path proven) and waits.
   const held: Buffer[] = [];
   h.filter = (d) => {
@@ -161,7 +166,7 @@ t.test('an exchange past MM2 outlives any number of spoofed MM1s', async (t) => 
 });
 
 t.test('a main mode is built at MM3 from the record of its MM1 when the MM3 echoes our cookie', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   let flooded = false;
   let forged = 0;
   h.filter = (d) => {
@@ -184,7 +189,7 @@ t.test('a main mode is built at MM3 from the record of its MM1 when the MM3 echo
 });
 
 t.test('an MM3 whose MM1 record was evicted by more spoofed MM1s than the share holds builds no state', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   let answer = null as Action[] | null;
   h.filter = (d) => {
     if (isMm3(d) && answer === null) {
@@ -203,7 +208,7 @@ t.test('an MM3 whose MM1 record was evicted by more spoofed MM1s than the share 
 });
 
 t.test('the same cookie from another address or port is not that half-open exchange', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   const cookie = randomBytes(8);
   t.equal(sends(h.b.receive(mm1(cookie), SPOOFED, 500)), 1, 'MM2 for the first');
   t.equal(sends(h.b.receive(mm1(cookie), { address: NAT_PUBLIC, port: 4444 }, 500)), 0, 'a copy from another port gets nothing');
@@ -211,7 +216,7 @@ t.test('the same cookie from another address or port is not that half-open excha
 });
 
 t.test('reflection: identical MM1 copies get at most a few MM2s', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   const copy = mm1();
   let out = 0;
   const mm2s: Buffer[] = [];
@@ -228,7 +233,7 @@ t.test('reflection: identical MM1 copies get at most a few MM2s', async (t) => {
 });
 
 t.test('reflection: duplicates of later requests (MM3) are capped too', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   const mm3s: { data: Buffer; src: Endpoint }[] = [];
   // Let MM3 through once, then nothing more from A: B stays at MM4_SENT, MM3 its last request.
   h.filter = (d) => {
@@ -246,7 +251,7 @@ t.test('reflection: duplicates of later requests (MM3) are capped too', async (t
 });
 
 t.test('reflection: MM2s toward an address no peer is configured at are rate-limited', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   const gwA = h.b.peers()[0]!;
   h.apply('B', h.b.setPeers([gwA, { ...gwA, name: 'branch', remoteAddress: ROAMING }], []));
   const victim = { address: '192.0.2.77', port: 500 };

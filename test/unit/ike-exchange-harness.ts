@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { seededRandom } from '../lib/seeded-random.ts';
 import { Secret } from '../../firmware/src/base/secret.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
+import type { ReplyBudgetLimits } from '../../firmware/src/ike/common/reply-budget.ts';
 import type {
   Action,
   ChildSaInstall,
@@ -63,6 +64,8 @@ export interface HarnessOptions {
   /** IkeNode option: announce and use IKEv1 fragmentation (default true). */
   fragmentationA?: boolean;
   fragmentationB?: boolean;
+  /** IkeNode option of B: the MM1 reply budget (default MM1_BUDGET; null: none). */
+  mm1BudgetB?: ReplyBudgetLimits | null;
   /** Path MTU that loses IP fragments: datagrams whose IPv4 packet (UDP payload + 20 IP
    * + 8 UDP, + 4 non-ESP marker on port 4500) is larger are dropped. */
   maxDatagram?: number;
@@ -122,7 +125,11 @@ export interface NodeLike {
   tick(): Action[];
 }
 
-export type NodeFactory<N extends NodeLike> = (env: ExchangeEnv, peers: PeerPolicy[], options: { fragmentation?: boolean }) => N;
+export type NodeFactory<N extends NodeLike> = (
+  env: ExchangeEnv,
+  peers: PeerPolicy[],
+  options: { fragmentation?: boolean; mm1Budget?: ReplyBudgetLimits | null },
+) => N;
 
 const ikeV1: NodeFactory<IkeNode> = (env, peers, options) => new IkeNode(env, peers, options);
 
@@ -194,6 +201,7 @@ export class Harness<N extends NodeLike = IkeNode> {
       ],
       {
         ...(o.fragmentationB !== undefined ? { fragmentation: o.fragmentationB } : {}),
+        ...(o.mm1BudgetB !== undefined ? { mm1Budget: o.mm1BudgetB } : {}),
       },
     );
   }

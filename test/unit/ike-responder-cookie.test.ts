@@ -11,6 +11,11 @@ import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { decodeMessage, encodeMessage, ExchangeType, NotifyType, PayloadType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
 
+/** These tests are about what lies behind the MM1 reply budget (records, cookies, rate per
+ * source): B answers every MM1, as a daemon that keeps up with the flood does. The budget
+ * itself: ike-reply-budget.test.ts. */
+const UNBUDGETED = { mm1BudgetB: null };
+
 const peer: Endpoint = { address: '198.51.100.1', port: 500 };
 
 function cookies(): { c: ResponderCookies; clock: { t: number } } {
@@ -73,7 +78,7 @@ const isInvalidCookie = (d: { from: string; data: Buffer }): boolean => {
 };
 
 t.test('an MM3 whose record a flood evicted gets INVALID-COOKIE, and the initiator starts again at once', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   // How many spoofed MM1s fill gwA's share on B.
   h.b.receive(spoofedMm1(), SPOOFED, 500);
   const share = Math.ceil(MM1_RECORDS_PEER_BYTES / h.b.indexSizes().answeredMm1Bytes);
@@ -100,7 +105,7 @@ t.test('an MM3 whose record a flood evicted gets INVALID-COOKIE, and the initiat
 });
 
 t.test('restarts are bounded per peer; in between the exchange retransmits as before', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   h.b.receive(spoofedMm1(), SPOOFED, 500);
   const share = Math.ceil(MM1_RECORDS_PEER_BYTES / h.b.indexSizes().answeredMm1Bytes);
   // Every MM3 finds its record flooded out.
@@ -128,7 +133,7 @@ t.test('restarts are bounded per peer; in between the exchange retransmits as be
 });
 
 t.test('a forged or stale cookie gets nothing', async (t) => {
-  const h = new Harness();
+  const h = new Harness(UNBUDGETED);
   let mm3: { data: Buffer; port: number } | null = null;
   h.filter = (d) => {
     if (isMm3(d) && mm3 === null) {

@@ -17,8 +17,14 @@ import type { NegotiationLog } from '../log/negotiation-log.ts';
 
 export type IkeHandler = (msg: Buffer, from: Endpoint, localPort: number) => void;
 
+/** SO_RCVBUF asked for on UDP 500 (the kernel caps it at net.core.rmem_max and doubles it):
+ * about a second of a 2,000/s MM1 flood, so that a busy host absorbs the bursts while
+ * sitelinkd is not scheduled instead of dropping the real peer's datagrams (issue 10). */
+export const IKE_RECV_BUFFER = 1024 * 1024;
+
 function bindUdp(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {
-  const sock = createSocket(type === 'udp6' ? { type, reuseAddr: false, ipv6Only: true } : { type, reuseAddr: false });
+  const options = { type, reuseAddr: false, recvBufferSize: IKE_RECV_BUFFER };
+  const sock = createSocket(type === 'udp6' ? { ...options, ipv6Only: true } : options);
   return new Promise<Socket>((resolve, reject) => {
     sock.once('error', (e) => {
       sock.close();

@@ -5,7 +5,9 @@
 // flood looks like: an MM2 and a record per datagram), and each one also once
 // more as a copy (what an initiator whose MM2 was lost sends: the answer comes
 // from the record). Prints microseconds per MM1 of either kind and the bytes
-// the records keep. Not part of the test suite.
+// the records keep. Then the same number again within one instant: over the
+// reply budget (common/reply-budget.ts) they are shed from the header alone,
+// and the microseconds per shed MM1 are printed too. Not part of the test suite.
 //
 //   bash scripts/bench-mm1 [N]      (N MM1s per round, default 20000)
 
@@ -16,7 +18,7 @@ import { spokePolicy, type HubTarget } from '../../../firmware/src/tools/loadgen
 import { hubPeers } from './in-memory-hub.ts';
 import { HUB, spokePlan } from './plan.ts';
 
-function measure(n: number): { fresh: number; repeat: number; records: number; bytes: number } {
+function measure(n: number): { fresh: number; repeat: number; shed: number; records: number; bytes: number } {
   let t = 1_000_000;
   const env = { now: (): number => t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date() };
   const target: HubTarget = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group: 19, pfsGroup: null };
@@ -49,7 +51,25 @@ function measure(n: number): { fresh: number; repeat: number; records: number; b
   }
   if (answered !== 2 * n) throw new Error(`${answered} MM2s for ${2 * n} MM1s`);
   const sizes = hub.indexSizes();
-  return { fresh: (freshMs * 1000) / n, repeat: (repeatMs * 1000) / n, records: sizes.answeredMm1s, bytes: sizes.answeredMm1Bytes };
+  // A flood: n fresh MM1s in one instant; past the budget's burst each one is shed.
+  const flood = copies.map((c) => {
+    const f = Buffer.from(c);
+    randomBytes(8).copy(f, 0);
+    return f;
+  });
+  const refused = hub.counters.halfOpenRefused;
+  const s = performance.now();
+  for (const f of flood) hub.receive(f, from, 500);
+  const shedMs = performance.now() - s;
+  const shed = hub.counters.halfOpenRefused - refused;
+  if (shed < n / 2) throw new Error(`only ${shed} of ${n} flooded MM1s were shed`);
+  return {
+    fresh: (freshMs * 1000) / n,
+    repeat: (repeatMs * 1000) / n,
+    shed: (shedMs * 1000) / n,
+    records: sizes.answeredMm1s,
+    bytes: sizes.answeredMm1Bytes,
+  };
 }
 
 const n = Number(process.argv[2] ?? 20_000);
@@ -58,6 +78,6 @@ for (let round = 0; round < 3; round++) {
   const r = measure(n);
   console.log(
     `${n} MM1s: ${r.fresh.toFixed(1)} us per fresh MM1 (MM2 + record), ${r.repeat.toFixed(1)} us per copy (MM2 again); ` +
-      `${r.records} records, ${(r.bytes / r.records).toFixed(0)} bytes each`,
+      `${r.shed.toFixed(1)} us per MM1 of a flood (shed over the budget); ${r.records} records, ${(r.bytes / r.records).toFixed(0)} bytes each`,
   );
 }

@@ -20,7 +20,8 @@ export interface ExchangeCounters {
   retransmitted: number;
   mainModeFailed: number;
   quickModeFailed: number;
-  /** Fresh MM1s not answered: their source is over the reply rate (ike/common/response-limit.ts). */
+  /** Fresh MM1s not answered: their source is over the reply rate (ike/common/response-limit.ts)
+   * or over the MM1 reply budget, shed before decoding (ike/common/reply-budget.ts). */
   halfOpenRefused: number;
   /** Half-open main modes dropped to make room for newer ones (ike/common/half-open.ts). */
   halfOpenEvicted: number;

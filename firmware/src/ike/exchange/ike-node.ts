@@ -42,7 +42,8 @@ import { nextDeadline, runTimers, type TimerHost } from './timers.ts';
 import { SaIndex } from '../common/sa-index.ts';
 import { transmit } from '../common/send-path.ts';
 import { HalfOpenTable, halfOpenKey } from '../common/half-open.ts';
-import { Mm1Records, type Mm1Record } from './mm1-records.ts';
+import { Mm1Records, peekFreshMm1, type Mm1Record } from './mm1-records.ts';
+import { MM1_BUDGET, ReplyBudget, type ReplyBudgetLimits } from '../common/reply-budget.ts';
 import { ownCopy } from '../common/own-buffer.ts';
 import { INVALID_COOKIE_RATE, MAIN_MODE_RESTART_MS, ResponderCookies } from './responder-cookie.ts';
 import { RepeatAnswers, SourceRateLimit } from '../common/response-limit.ts';
@@ -116,6 +117,9 @@ export interface IkeNodeOptions {
   fragmentation?: boolean;
   /** Retransmission schedule (default DEFAULT_RETRANSMIT: 2 s doubling, 5 tries). */
   retransmit?: RetransmitSchedule;
+  /** How many fresh MM1s are answered per second (common/reply-budget.ts; default
+   * MM1_BUDGET); null: every one (unit tests of what lies behind the budget). */
+  mm1Budget?: ReplyBudgetLimits | null;
 }
 
 /** The largest ISAKMP datagram (UDP payload) that fits FRAGMENT_IP_DATAGRAM: IPv4 20 /
@@ -187,6 +191,8 @@ export class IkeNode implements TimerHost {
   readonly #repeats = new RepeatAnswers<IsakmpSa>();
   readonly #repeatedMm2 = new RepeatAnswers<Mm1Record>();
   readonly #replyRate: SourceRateLimit;
+  /** MM2s to fresh MM1s per second, in all and per source prefix (common/reply-budget.ts). */
+  readonly #mm1Budget: ReplyBudget | null;
   /** Our responder cookies, derived from a rotating secret (responder-cookie.ts). */
   readonly #cookies: ResponderCookies;
   /** INVALID-COOKIE answers per source: their own budget, so copies of MM1s cannot spend it. */
@@ -203,6 +209,8 @@ export class IkeNode implements TimerHost {
     this.retransmit = options.retransmit ?? DEFAULT_RETRANSMIT;
     this.#reassembler = new Reassembler(env.now, this.counters);
     this.#replyRate = new SourceRateLimit(env.now);
+    const budget = options.mm1Budget === undefined ? MM1_BUDGET : options.mm1Budget;
+    this.#mm1Budget = budget === null ? null : new ReplyBudget(env.now, budget);
     this.#cookies = new ResponderCookies(env.now, env.random);
     this.#invalidCookieRate = new SourceRateLimit(env.now, INVALID_COOKIE_RATE);
     this.#peers = new Map(peers.map((p) => [p.name, p]));
@@ -364,6 +372,7 @@ export class IkeNode implements TimerHost {
 
   #drain(): Action[] {
     this.#index.flush();
+    if (this.out.length === 0) return [];
     const out = this.out;
     this.out = [];
     // On the way out, so that first sends, timer retransmissions and answers to
@@ -540,6 +549,7 @@ export class IkeNode implements TimerHost {
       this.#fragment(data, from, localPort);
       return;
     }
+    if (this.#mm1Budget !== null && peekFreshMm1(data) && this.#shedMm1(this.#mm1Budget, data, from)) return;
     const d = decodeMessage(data);
     if (!d.ok) {
       this.counters.malformed++;
@@ -769,6 +779,24 @@ export class IkeNode implements TimerHost {
       e.since = 0;
     }
     this.#evictions.set(peer, e);
+  }
+
+  /**
+   * The reply budget (common/reply-budget.ts), from the header alone: a fresh MM1 (no SA,
+   * no record for its cookie) that a configured peer would answer, over the budget, is
+   * shed here before it is decoded, counted (halfOpenRefused) and logged as a summary.
+   * Anything else goes on (malformed or unconfigured MM1s are counted where they were).
+   */
+  #shedMm1(budget: ReplyBudget, data: Buffer, from: Endpoint): boolean {
+    const ckyI = data.subarray(0, 8);
+    if (this.#sas.size > 0 && this.#sas.has(cookieKey(ckyI))) return false;
+    if (this.#answered.size > 0 && this.#answered.get(ckyI) !== undefined) return false;
+    const peer = this.#peers.get(this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING) ?? '');
+    if (!peer || budget.admit(ckyI, from.address) !== 'shed') return false;
+    this.counters.halfOpenRefused++;
+    const message = `dropped: MM1 over the reply budget (from ${from.address})`;
+    this.#dropped('debug', null, 'MM1', message, 'MM1 over the reply budget', from, undefined, peer);
+    return true;
   }
 
   /**

@@ -28,6 +28,7 @@
 
 import { constantTimeEqual } from '../crypto/secret.ts';
 import { HalfOpenTable } from '../common/half-open.ts';
+import { ExchangeType, PayloadType } from '../wire/index.ts';
 import {
   HALF_OPEN_TIMEOUT_MS,
   MM1_RECORD_OVERHEAD_BYTES,
@@ -35,6 +36,20 @@ import {
   MM1_RECORDS_PEER_BYTES,
   type Endpoint,
 } from './types.ts';
+
+/**
+ * Whether a datagram looks like a fresh MM1 from its 28-byte ISAKMP header alone
+ * (RFC 2408 §3.1), before anything is decoded: main mode, not encrypted, the first
+ * payload an SA, the responder cookie zero, and the length field the datagram's.
+ * What the reply budget (common/reply-budget.ts) may shed without decoding; anything
+ * else, malformed MM1s included, takes the full decode and is counted there.
+ */
+export function peekFreshMm1(data: Buffer): boolean {
+  if (data.length < 28 || data.readUInt32BE(24) !== data.length) return false;
+  if (data[16] !== PayloadType.SA || data[18] !== ExchangeType.MAIN || (data.readUInt8(19) & 1) !== 0) return false;
+  for (let i = 8; i < 16; i++) if (data[i] !== 0) return false;
+  return true;
+}
 
 /** An MM1 we answered with MM2, kept until its MM3. */
 export interface Mm1Record {
