@@ -15,14 +15,14 @@ import {
 } from '../../firmware/src/ike/common/reply-budget.ts';
 import { peekFreshMm1 } from '../../firmware/src/ike/exchange/mm1-records.ts';
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
-import type { Action, Endpoint } from '../../firmware/src/ike/exchange/types.ts';
+import { ROAMING, type Action, type Endpoint } from '../../firmware/src/ike/exchange/types.ts';
 import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/wire/index.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
 
 const LIMITS: ReplyBudgetLimits = {
   total: { perSecond: 100, burst: 200 },
-  perPrefix: { perSecond: 10, burst: 20 },
-  prefixes: 8,
+  perSource: { perSecond: 10, burst: 20 },
+  sources: 8,
   retransmits: { perSecond: 5, burst: 5 },
   memorySlots: 1024,
   minRetransmitMs: 400,
@@ -59,7 +59,7 @@ t.test('per prefix: a flood from one prefix spends its own budget, not the other
   const { b, clock } = budget();
   let flood = 0;
   for (let i = 0; i < 1000; i++) if (b.admit(randomBytes(8), `198.51.100.${i % 200}`) !== 'shed') flood++;
-  t.equal(flood, LIMITS.perPrefix.burst, 'one prefix gets its burst at once');
+  t.equal(flood, LIMITS.perSource.burst, 'one prefix gets its burst at once');
   t.equal(b.admit(randomBytes(8), '192.0.2.1'), 'answer', 'another prefix is answered meanwhile');
   let later = 0;
   for (let s = 0; s < 10; s++) {
@@ -67,7 +67,7 @@ t.test('per prefix: a flood from one prefix spends its own budget, not the other
     for (let i = 0; i < 1000; i++) if (b.admit(randomBytes(8), '198.51.100.9') !== 'shed') later++;
   }
   // The retransmission lane takes nothing here: every cookie is fresh.
-  t.equal(later, 10 * LIMITS.perPrefix.perSecond, 'then its rate per second');
+  t.equal(later, 10 * LIMITS.perSource.perSecond, 'then its rate per second');
 });
 
 t.test('in all: many prefixes together get at most the total budget', async (t) => {
@@ -103,7 +103,7 @@ t.test('a retransmission of a shed MM1 is answered from its own lane; fresh cook
   flood(100);
   t.equal(b.admit(real, '192.0.2.10'), 'shed', 'a copy 100 ms later is not taken for a retransmission');
   clock.t += 1900;
-  t.equal(flood(100), LIMITS.perPrefix.perSecond * 2 - 1, 'the flood gets only its refilled prefix budget');
+  t.equal(flood(100), LIMITS.perSource.perSecond * 2 - 1, 'the flood gets only its refilled prefix budget');
   t.equal(b.admit(real, '192.0.2.10'), 'retransmit', 'its retransmission 2 s later is answered');
   t.equal(b.admit(Buffer.from(real), '192.0.2.11'), 'shed', 'the same cookie from another address is another MM1');
   // A flood that resends each cookie after the minimum wait only competes in the lane.
@@ -167,7 +167,7 @@ t.test("IKEv1 responder: a flood spoofing the peer's address is shed undecoded; 
     for (let i = 0; i < n; i++, flood++) answered += sends(h.b.receive(mm1(), SPOOFED, 500));
   };
   spoof(500);
-  t.equal(answered, LIMITS.perPrefix.burst, 'the flood gets the prefix burst');
+  t.equal(answered, LIMITS.perSource.burst, 'the flood gets the prefix burst');
   t.equal(h.b.counters.halfOpenRefused, 500 - answered, 'every other MM1 is counted');
   t.equal(h.b.counters.malformed + h.b.counters.unexpected, 0, 'as shed, not as anything else');
   const logs = h.b.receive(mm1(), SPOOFED, 500).filter((a) => a.kind === 'log');
@@ -193,4 +193,20 @@ t.test("IKEv1 responder: a flood spoofing the peer's address is shed undecoded; 
   t.ok(h.b.counters.halfOpenRefused > flood / 2, `most of the flood was shed (${h.b.counters.halfOpenRefused} of ${flood})`);
   const records = h.b.indexSizes().answeredMm1s;
   t.ok(records < flood / 10, `records only of the MM1s answered (${records} for ${flood} MM1s)`);
+});
+
+t.test('IKEv1 responder: a configured peer has its own budget; the %any peer\'s sources have their prefix\'s', async (t) => {
+  const h = new Harness({ mm1BudgetB: LIMITS });
+  const gwA = h.b.peers()[0]!;
+  const NEIGHBOUR: Endpoint = { address: NAT_PUBLIC.replace(/\.\d+$/, '.201'), port: 500 };
+  const neighbour = { ...gwA, name: 'neighbour', remoteAddress: NEIGHBOUR.address };
+  h.apply('B', h.b.setPeers([gwA, neighbour, { ...gwA, name: 'branch', remoteAddress: ROAMING }], []));
+  let spoofed = 0;
+  for (let i = 0; i < 500; i++) spoofed += sends(h.b.receive(mm1(), SPOOFED, 500));
+  t.equal(spoofed, LIMITS.perSource.burst, "the flood spoofing gwA gets gwA's burst");
+  t.equal(sends(h.b.receive(mm1(), NEIGHBOUR, 500)), 1, 'a configured peer in the same /24 is still answered');
+  let roaming = 0;
+  for (let i = 0; i < 500; i++) roaming += sends(h.b.receive(mm1(), { address: `203.0.113.${i % 250}`, port: 500 }, 500));
+  t.equal(roaming, LIMITS.perSource.burst, 'sources of the %any peer share their /24\'s budget');
+  t.equal(sends(h.b.receive(mm1(), { address: '203.0.114.1', port: 500 }, 500)), 1, 'another /24 is answered');
 });

@@ -6,8 +6,12 @@
 // peer's own datagrams (its MM1, its MM3) are dropped with the flood's. So
 // under pressure the responder answers at most so many MM1s per second:
 //
-// - in all (`total`) and per source prefix (`perPrefix`: IPv4 /24, IPv6 /64),
-//   token buckets, so a flood from one prefix cannot spend the others' share;
+// - in all (`total`) and per source (`perSource`), token buckets, so a flood
+//   from one source cannot spend the others' share. The caller says what a
+//   source is: the IKEv1 responder keeps one bucket per configured peer (a
+//   flood spoofing one peer's address spends that peer's budget only, however
+//   many peers share its prefix) and, for the %any peer, one per source prefix
+//   (sourcePrefix: IPv4 /24, IPv6 /64);
 // - an MM1 over the budget is shed before it is decoded: counted, never
 //   answered. A real initiator retransmits its MM1 when no MM2 comes (RFC 2408
 //   §5.1 leaves the schedule to implementations: Libreswan's first retry is
@@ -34,10 +38,10 @@ export interface Bucket {
 export interface ReplyBudgetLimits {
   /** MM2s to fresh MM1s per second, in all. */
   total: Bucket;
-  /** MM2s to fresh MM1s per second per source prefix (IPv4 /24, IPv6 /64). */
-  perPrefix: Bucket;
-  /** Prefixes remembered; beyond, the least recently seen is forgotten (it starts full again). */
-  prefixes: number;
+  /** MM2s to fresh MM1s per second per source (a configured peer, or a source prefix). */
+  perSource: Bucket;
+  /** Sources remembered; beyond, the least recently seen is forgotten (it starts full again). */
+  sources: number;
   /** MM2s per second, in all, to retransmissions of MM1s shed before. */
   retransmits: Bucket;
   /** Slots of the table of shed MM1s (a power of two; 8 bytes each). */
@@ -46,13 +50,13 @@ export interface ReplyBudgetLimits {
   minRetransmitMs: number;
 }
 
-/** Far above what a hub needs for spokes coming back (they retransmit; 500 answers a
- * second bring 1,000 spokes back within their first retry), far below what a flood
- * costs the daemon when every datagram is answered (2,000/s on a busy 2-core host). */
+/** Far above what a hub needs for spokes coming back (2,000 at once, then 500 a second,
+ * and they retransmit), far below what a flood costs the daemon when every datagram is
+ * answered (2,000/s on a busy 2-core host). One peer needs one MM2 per main mode. */
 export const MM1_BUDGET: ReplyBudgetLimits = {
-  total: { perSecond: 500, burst: 1000 },
-  perPrefix: { perSecond: 50, burst: 100 },
-  prefixes: 4096,
+  total: { perSecond: 500, burst: 2000 },
+  perSource: { perSecond: 50, burst: 100 },
+  sources: 4096,
   retransmits: { perSecond: 50, burst: 50 },
   memorySlots: 16384,
   minRetransmitMs: 400,
@@ -177,8 +181,8 @@ export class ReplyBudget {
   readonly limits: ReplyBudgetLimits;
   readonly #total: TokenBucket;
   readonly #lane: TokenBucket;
-  /** Per prefix, least recently seen first (Map insertion order). */
-  readonly #prefixes = new Map<string, TokenBucket>();
+  /** Per source, least recently seen first (Map insertion order). */
+  readonly #sources = new Map<string, TokenBucket>();
   readonly #memory: ShedMemory;
 
   constructor(now: () => number, limits: ReplyBudgetLimits = MM1_BUDGET, salt = 0) {
@@ -191,13 +195,14 @@ export class ReplyBudget {
 
   /**
    * May a first message with initiator cookie `cookie` from `address` be answered now?
+   * `source`: whose budget it spends (default: the address's prefix, sourcePrefix).
    * 'answer' (within the budgets), 'retransmit' (over them, but a retransmission of one
    * shed earlier, answered from the retransmission lane) or 'shed' (remembered, so that
    * its retransmission is recognised).
    */
-  admit(cookie: Buffer, address: string): Admission {
+  admit(cookie: Buffer, address: string, source?: string): Admission {
     const now = this.#now();
-    if (this.#total.available(now) >= 1 && this.#prefix(sourcePrefix(address), now).take(now)) {
+    if (this.#total.available(now) >= 1 && this.#source(source ?? `net ${sourcePrefix(address)}`, now).take(now)) {
       this.#total.take(now);
       return 'answer';
     }
@@ -210,19 +215,19 @@ export class ReplyBudget {
     return 'shed';
   }
 
-  /** The bucket of `prefix`, made most recently seen; a new one starts full. */
-  #prefix(prefix: string, now: number): TokenBucket {
-    let b = this.#prefixes.get(prefix);
+  /** The bucket of `source`, made most recently seen; a new one starts full. */
+  #source(source: string, now: number): TokenBucket {
+    let b = this.#sources.get(source);
     if (b) {
-      this.#prefixes.delete(prefix);
+      this.#sources.delete(source);
     } else {
-      b = new TokenBucket(this.limits.perPrefix, now);
-      if (this.#prefixes.size >= this.limits.prefixes) {
-        const lru = this.#prefixes.keys().next();
-        if (!lru.done) this.#prefixes.delete(lru.value);
+      b = new TokenBucket(this.limits.perSource, now);
+      if (this.#sources.size >= this.limits.sources) {
+        const lru = this.#sources.keys().next();
+        if (!lru.done) this.#sources.delete(lru.value);
       }
     }
-    this.#prefixes.set(prefix, b);
+    this.#sources.set(source, b);
     return b;
   }
 }

@@ -191,7 +191,7 @@ export class IkeNode implements TimerHost {
   readonly #repeats = new RepeatAnswers<IsakmpSa>();
   readonly #repeatedMm2 = new RepeatAnswers<Mm1Record>();
   readonly #replyRate: SourceRateLimit;
-  /** MM2s to fresh MM1s per second, in all and per source prefix (common/reply-budget.ts). */
+  /** MM2s to fresh MM1s per second, in all and per peer or source prefix (common/reply-budget.ts). */
   readonly #mm1Budget: ReplyBudget | null;
   /** Our responder cookies, derived from a rotating secret (responder-cookie.ts). */
   readonly #cookies: ResponderCookies;
@@ -792,7 +792,9 @@ export class IkeNode implements TimerHost {
     if (this.#sas.size > 0 && this.#sas.has(cookieKey(ckyI))) return false;
     if (this.#answered.size > 0 && this.#answered.get(ckyI) !== undefined) return false;
     const peer = this.#peers.get(this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING) ?? '');
-    if (!peer || budget.admit(ckyI, from.address) !== 'shed') return false;
+    if (!peer) return false;
+    // A configured peer's MM1s spend its own budget; the %any peer's, their source prefix's.
+    if (budget.admit(ckyI, from.address, peer.remoteAddress === ROAMING ? undefined : `peer ${peer.name}`) !== 'shed') return false;
     this.counters.halfOpenRefused++;
     const message = `dropped: MM1 over the reply budget (from ${from.address})`;
     this.#dropped('debug', null, 'MM1', message, 'MM1 over the reply budget', from, undefined, peer);
