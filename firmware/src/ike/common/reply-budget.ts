@@ -65,6 +65,8 @@ export const MM1_BUDGET: ReplyBudgetLimits = {
 export class TokenBucket {
   #tokens: number;
   #at: number;
+  /** When ReplyBudget last moved it to the recent end of its LRU order. */
+  movedAt: number;
 
   constructor(
     readonly limit: Bucket,
@@ -72,6 +74,7 @@ export class TokenBucket {
   ) {
     this.#tokens = limit.burst;
     this.#at = now;
+    this.movedAt = now;
   }
 
   /** Tokens available at `now` (refilled since the last call, at most `burst`). */
@@ -195,7 +198,8 @@ export class ReplyBudget {
 
   /**
    * May a first message with initiator cookie `cookie` from `address` be answered now?
-   * `source`: whose budget it spends (default: the address's prefix, sourcePrefix).
+   * `source`: whose budget it spends (a peer's name; default: the address's prefix,
+   * sourcePrefix, as "net <prefix>", which no peer name has: names have no spaces).
    * 'answer' (within the budgets), 'retransmit' (over them, but a retransmission of one
    * shed earlier, answered from the retransmission lane) or 'shed' (remembered, so that
    * its retransmission is recognised).
@@ -215,10 +219,13 @@ export class ReplyBudget {
     return 'shed';
   }
 
-  /** The bucket of `source`, made most recently seen; a new one starts full. */
+  /** The bucket of `source`, made most recently seen (at most once a second: a flood from
+   * one source does not reorder the map per datagram); a new one starts full. */
   #source(source: string, now: number): TokenBucket {
     let b = this.#sources.get(source);
     if (b) {
+      if (now - b.movedAt < 1000) return b;
+      b.movedAt = now;
       this.#sources.delete(source);
     } else {
       b = new TokenBucket(this.limits.perSource, now);

@@ -372,9 +372,10 @@ export class IkeNode implements TimerHost {
 
   #drain(): Action[] {
     this.#index.flush();
-    if (this.out.length === 0) return [];
     const out = this.out;
     this.out = [];
+    // Nothing to send (a datagram dropped, counted and logged): nothing to fragment.
+    if (!out.some((a) => a.kind === 'send')) return out;
     // On the way out, so that first sends, timer retransmissions and answers to
     // duplicate requests alike go as the same fragments.
     const sent = out.flatMap((a) => (a.kind === 'send' ? this.#fragmentSend(a) : [a]));
@@ -794,7 +795,7 @@ export class IkeNode implements TimerHost {
     const peer = this.#peers.get(this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING) ?? '');
     if (!peer) return false;
     // A configured peer's MM1s spend its own budget; the %any peer's, their source prefix's.
-    if (budget.admit(ckyI, from.address, peer.remoteAddress === ROAMING ? undefined : `peer ${peer.name}`) !== 'shed') return false;
+    if (budget.admit(ckyI, from.address, peer.remoteAddress === ROAMING ? undefined : peer.name) !== 'shed') return false;
     this.counters.halfOpenRefused++;
     const message = `dropped: MM1 over the reply budget (from ${from.address})`;
     this.#dropped('debug', null, 'MM1', message, 'MM1 over the reply budget', from, undefined, peer);
