@@ -144,28 +144,33 @@ static int queue(sl_crypto_batch_t *b, sl_crypto_t *c, uint8_t *pkt, size_t len,
 	return (int)i;
 }
 
-int sl_crypto_batch_seal(sl_crypto_batch_t *b, sl_crypto_t *c, uint8_t *pkt, size_t payload_len,
-			 uint64_t seq)
+/* A seal: the checks of sl_crypto_seal and the IV placed now (drawn, or
+ * the given one for known-answer tests), then queued. */
+static int queue_seal(sl_crypto_batch_t *b, sl_crypto_t *c, uint8_t *pkt, size_t payload_len,
+		      uint64_t seq, const uint8_t *iv)
 {
 	if (b == NULL || b->n >= b->cap)
 		return SL_CRYPTO_EINVAL;
 	int rc = sl_crypto_seal_prep(c, pkt, payload_len, seq);
 	if (rc != SL_CRYPTO_OK)
 		return rc;
+	if (iv != NULL)
+		memmove(pkt + SL_ESP_HDR_LEN, iv, sl_crypto_iv_len(c));
 	return queue(b, c, pkt, payload_len, (uint32_t)(seq >> 32), true);
+}
+
+int sl_crypto_batch_seal(sl_crypto_batch_t *b, sl_crypto_t *c, uint8_t *pkt, size_t payload_len,
+			 uint64_t seq)
+{
+	return queue_seal(b, c, pkt, payload_len, seq, NULL);
 }
 
 int sl_crypto_batch_seal_kat(sl_crypto_batch_t *b, sl_crypto_t *c, uint8_t *pkt,
 			     size_t payload_len, uint64_t seq, const uint8_t *iv)
 {
-	if (b == NULL || b->n >= b->cap || c == NULL || iv == NULL)
+	if (c == NULL || iv == NULL)
 		return SL_CRYPTO_EINVAL;
-	/* The checks of sl_crypto_seal, then the given IV over the drawn one. */
-	int rc = sl_crypto_seal_prep(c, pkt, payload_len, seq);
-	if (rc != SL_CRYPTO_OK)
-		return rc;
-	memmove(pkt + SL_ESP_HDR_LEN, iv, sl_crypto_iv_len(c));
-	return queue(b, c, pkt, payload_len, (uint32_t)(seq >> 32), true);
+	return queue_seal(b, c, pkt, payload_len, seq, iv);
 }
 
 int sl_crypto_batch_open(sl_crypto_batch_t *b, sl_crypto_t *c, uint8_t *pkt, size_t payload_len,
