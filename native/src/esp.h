@@ -52,6 +52,30 @@ sl_drop_t sl_esp_encap(const sl_wctx_t *w, sl_sa_t *sa, uint8_t *buf, size_t cap
 sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
 		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len);
 
+/* The two halves of sl_esp_decap, for a worker that decapsulates a
+ * received batch (esp_in_batch.h): begin does the checks before the ICV
+ * (SPI, lengths, §3.4.3 anti-replay pre-check) and queues the open in b
+ * (NULL: runs it now); after sl_crypto_batch_run, end takes its result
+ * and does the rest (window update only for an authentic packet, NAT
+ * following, trailer, selectors, lifetime).  Ends must come in the order
+ * of the begins: each decides as if its packet had been handled after the
+ * earlier ones (a duplicate within one batch is a replay).  rx holds what
+ * begin found; the SA pointer in it is valid until the worker's next
+ * quiescent point (sadb.h). */
+typedef struct sl_esp_rx {
+	sl_sa_t *sa;
+	uint8_t *pkt;
+	size_t plen;  /* encrypted payload bytes */
+	uint64_t seq; /* the full (ESN-inferred) sequence number */
+	int ticket;   /* the open's batch entry; without a batch, its result */
+	uint8_t encap;
+} sl_esp_rx_t;
+struct sl_crypto_batch;
+sl_drop_t sl_esp_decap_begin(const sl_wctx_t *w, sl_sadb_t *db, struct sl_crypto_batch *b,
+			     uint8_t encap, uint8_t *pkt, size_t len, sl_esp_rx_t *rx);
+sl_drop_t sl_esp_decap_end(const sl_wctx_t *w, const struct sl_crypto_batch *b, const sl_esp_rx_t *rx,
+			   const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len);
+
 /* Mark the SA dead (no more traffic, RFC 4301 §4.4.2.1) and ask for its keys to be wiped. */
 void sl_esp_kill(const sl_wctx_t *w, sl_sa_t *sa);
 

@@ -1,6 +1,7 @@
 /* esp_in.c - inbound ESP tunnel mode (RFC 4303 §3.4). */
 #include "esp.h"
 #include "inner.h"
+#include "crypto_batch.h"
 
 #include <netinet/in.h>
 
@@ -31,8 +32,8 @@ static bool follow_peer(sl_sa_t *sa, sl_sa_worker_t *me, const sl_endpoint_t *fr
 	return moved;
 }
 
-sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
-		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len)
+sl_drop_t sl_esp_decap_begin(const sl_wctx_t *w, sl_sadb_t *db, struct sl_crypto_batch *b,
+			     uint8_t encap, uint8_t *pkt, size_t len, sl_esp_rx_t *rx)
 {
 	if (len < 8)
 		return SL_DROP_MALFORMED;
@@ -62,7 +63,39 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 		return SL_DROP_REPLAY;
 	}
 
-	int rc = sl_crypto_open(sa->ctx[w->worker], pkt, plen, (uint32_t)(seq >> 32));
+	/* The ICV check: queued in the batch (AF_ALG: run with the others in
+	 * shared syscall rounds; OpenSSL: run now), or run now without one. */
+	int t = b != NULL ? sl_crypto_batch_open(b, sa->ctx[w->worker], pkt, plen, (uint32_t)(seq >> 32))
+			  : sl_crypto_open(sa->ctx[w->worker], pkt, plen, (uint32_t)(seq >> 32));
+	if (b != NULL && t < 0) {
+		/* Refused when queued (bad length, wiped context): as a failed open. */
+		SL_CNT_INC(me->drops_malformed);
+		return SL_DROP_MALFORMED;
+	}
+	*rx = (sl_esp_rx_t){ .sa = sa, .pkt = pkt, .plen = plen, .seq = seq, .ticket = t, .encap = encap };
+	return SL_OK;
+}
+
+sl_drop_t sl_esp_decap_end(const sl_wctx_t *w, const struct sl_crypto_batch *b, const sl_esp_rx_t *rx,
+			   const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len)
+{
+	sl_sa_t *sa = rx->sa;
+	sl_sa_worker_t *me = sl_esp_mine(w, sa);
+	uint64_t seq = rx->seq;
+	uint8_t encap = rx->encap;
+	size_t plen = rx->plen;
+
+	/* Between the halves, earlier packets of the batch may have killed the
+	 * SA (lifetime) or moved the window: decide as if this packet had been
+	 * checked after them, one by one (the same drop, counted the same way;
+	 * a duplicate within one batch is a replay here). */
+	if (atomic_load_explicit(&sa->dead, memory_order_relaxed))
+		return SL_DROP_DEAD;
+	if (!sl_replay_check(&sa->replay, seq)) {
+		SL_CNT_INC(me->drops_replay);
+		return SL_DROP_REPLAY;
+	}
+	int rc = b != NULL ? sl_crypto_batch_result(b, rx->ticket) : rx->ticket;
 	if (rc == SL_CRYPTO_EAUTH) {
 		SL_CNT_INC(me->drops_icv);
 		return SL_DROP_ICV; /* §3.4.4.1 */
@@ -86,7 +119,7 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 	}
 
 	/* §2.4: trailer = padding | pad length | next header; padding must be 1, 2, 3, ... */
-	uint8_t *payload = pkt + 8 + sa->iv_len;
+	uint8_t *payload = rx->pkt + 8 + sa->iv_len;
 	uint8_t padlen = payload[plen - 2];
 	uint8_t nh = payload[plen - 1];
 	if ((size_t)padlen + 2 > plen) {
@@ -127,4 +160,12 @@ sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t
 	*inner = payload;
 	*inner_len = (size_t)ilen;
 	return SL_OK;
+}
+
+sl_drop_t sl_esp_decap(const sl_wctx_t *w, sl_sadb_t *db, uint8_t encap, uint8_t *pkt,
+		       size_t len, const sl_endpoint_t *from, uint8_t **inner, size_t *inner_len)
+{
+	sl_esp_rx_t rx;
+	sl_drop_t why = sl_esp_decap_begin(w, db, NULL, encap, pkt, len, &rx);
+	return why != SL_OK ? why : sl_esp_decap_end(w, NULL, &rx, from, inner, inner_len);
 }

@@ -13,6 +13,7 @@
 #include "gro.h"
 #include "ratelimit.h"
 #include "crypto_batch.h"
+#include "esp_in_batch.h"
 
 #include <linux/virtio_net.h>
 #include <netinet/udp.h>
@@ -67,6 +68,10 @@ typedef struct wstate {
 		struct cmsghdr align;
 	} rcmsg[RX_BATCH];
 	sl_gro_t gro;
+	/* The received batch's ESP packets: their opens share the crypto batch
+	 * (AF_ALG: io_uring rounds), run before the batch's packets go out. */
+	sl_esp_rxq_t rxq;
+	int nout;                        /* inner packets waiting in inner[] */
 	int rcu; /* SADB reader slot */
 	uint8_t *inner[MAX_INNER];
 	size_t inner_len[MAX_INNER];
@@ -359,7 +364,21 @@ static int tun_batch(wstate_t *s)
 
 static void write_tun(wstate_t *s, int n);
 
-static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_t *from, int *nout)
+/* An authentic inner packet (rxq's deliver): written to the TUN with the
+ * rest of the batch.  Pointers are into rx buffers, not SA memory. */
+static void deliver_inner(void *ctx, uint8_t *inner, size_t len)
+{
+	wstate_t *s = ctx;
+	if (s->nout == MAX_INNER) {
+		write_tun(s, s->nout);
+		s->nout = 0;
+	}
+	s->inner[s->nout] = inner;
+	s->inner_len[s->nout] = len;
+	s->nout++;
+}
+
+static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_t *from)
 {
 	sl_engine_t *e = s->e;
 	switch (sl_udp_demux(p, len)) {
@@ -380,23 +399,7 @@ static void classify_udp(wstate_t *s, uint8_t *p, size_t len, const sl_endpoint_
 	case SL_UDP_ESP:
 		break;
 	}
-	uint8_t *inner;
-	size_t ilen;
-	sl_drop_t why = sl_esp_decap(&s->w, &e->db, SL_ENCAP_UDP, p, len, from, &inner, &ilen);
-	if (why != SL_OK) {
-		sl_esp_count_drop(&s->w, why);
-		return;
-	}
-	if (ilen) {
-		if (*nout == MAX_INNER) {
-			/* Pointers are into rx buffers, not SA memory. */
-			write_tun(s, *nout);
-			*nout = 0;
-		}
-		s->inner[*nout] = inner;
-		s->inner_len[*nout] = ilen;
-		(*nout)++;
-	}
+	sl_esp_rxq_add(&s->rxq, SL_ENCAP_UDP, p, len, from);
 }
 
 static void tun_write1(wstate_t *s, const uint8_t *buf, size_t len, int segs)
@@ -464,7 +467,7 @@ static int net_batch(wstate_t *s, int fd, int raw)
 		return 0;
 	SL_CNT_ADD(s->w.cnt->recv_msgs, n);
 	SL_CNT_MAX(s->w.cnt->recv_batch_max, n);
-	int nout = 0;
+	s->nout = 0;
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &s->rmsg[i].msg_hdr;
 		uint8_t *p = s->rx + (size_t)i * RX_BUF;
@@ -491,7 +494,7 @@ static int net_batch(wstate_t *s, int fd, int raw)
 			for (size_t off = 0; off < len; off += seg) {
 				size_t l = len - off < seg ? len - off : seg;
 				SL_CNT_INC(s->w.cnt->rx_packets);
-				classify_udp(s, p + off, l, &from, &nout);
+				classify_udp(s, p + off, l, &from);
 			}
 			continue;
 		}
@@ -507,19 +510,13 @@ static int net_batch(wstate_t *s, int fd, int raw)
 			}
 		}
 		from.port = 0;
-		uint8_t *inner;
-		size_t ilen;
-		sl_drop_t why = sl_esp_decap(&s->w, &s->e->db, SL_ENCAP_NONE, p + ihl, len - ihl,
-					     &from, &inner, &ilen);
-		if (why != SL_OK)
-			sl_esp_count_drop(&s->w, why);
-		else if (ilen) {
-			s->inner[nout] = inner;
-			s->inner_len[nout] = ilen;
-			nout++;
-		}
+		sl_esp_rxq_add(&s->rxq, SL_ENCAP_NONE, p + ihl, len - ihl, &from);
 	}
-	write_tun(s, nout);
+	/* The batch's opens, then the inner packets to the TUN (the SA
+	 * pointers the queue holds are valid until our next quiescent point). */
+	sl_esp_rxq_flush(&s->rxq);
+	write_tun(s, s->nout);
+	s->nout = 0;
 	return n;
 }
 
@@ -553,10 +550,14 @@ void *sl_worker_main(void *arg)
 	/* UDP trains toward the TUN only where the kernel takes GSO_UDP_L4. */
 	s->gro.udp = e->uso;
 	s->rx = malloc((size_t)RX_BUF * RX_BATCH);
-	/* Seals go through a batch: AF_ALG ones share syscall rounds, OpenSSL
-	 * ones run when queued as before.  Without one (out of memory) every
-	 * seal runs at once. */
+	/* Seals, and the opens of a received batch, go through a crypto batch:
+	 * AF_ALG ones share syscall rounds, OpenSSL ones run when queued as
+	 * before.  Without one (out of memory) each runs at once.  The two
+	 * directions take turns (each runs and clears it before returning). */
 	s->w.batch = sl_crypto_batch_new(BATCH);
+	_Static_assert(BATCH >= SL_ESP_RXQ_LEN, "a received batch's opens fit the crypto batch");
+	s->rxq = (sl_esp_rxq_t){ .w = &s->w, .db = &e->db, .batch = s->w.batch, .deliver = deliver_inner,
+				 .ctx = s };
 	if (!s->tx || !s->rx || !s->scratch || !s->gro.buf)
 		goto out;
 	/* Each worker owns its TUN queue and its UDP socket. */

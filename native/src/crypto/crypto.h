@@ -87,9 +87,9 @@ const char *sl_crypto_driver(const sl_crypto_t *c);
 
 /* The start-up probe behind crypto-backend = auto (probe.c).  Each backend
  * is timed on the path the data plane takes for the SA's direction: seals
- * through a worker's batch (crypto_batch.h: AF_ALG rounds over io_uring
- * where the kernel allows, else sendmsg + recvmsg per packet), opens one by
- * one (sl_crypto_open) as esp_in.c does.  Measured once per (algorithm, key
+ * and opens both through a worker's batch (crypto_batch.h: AF_ALG rounds
+ * over io_uring where the kernel allows, else sendmsg + recvmsg per packet),
+ * as its flush and its received batches (esp_in_batch.h) run them.  Measured once per (algorithm, key
  * length, ESN) per process; each SA gets its direction's figures. */
 typedef struct sl_probe_fig {
 	uint32_t small_ns, mtu_ns; /* ns per packet, 64- and 1400-byte payloads; 0 = not measured */

@@ -10,9 +10,9 @@
  *     as a worker's flush does (crypto_batch.h): AF_ALG requests share
  *     io_uring rounds where the kernel allows, else go one by one; the cost
  *     per packet is the batch's time / PROBE_BATCH;
- *   - opens (inbound SAs) one packet at a time (sl_crypto_open), as
- *     esp_in.c does today.  When inbound opens are batched, time them
- *     through sl_crypto_batch_open here too (OPEN_BATCHED).
+ *   - opens (inbound SAs) through the same kind of batch, as a worker
+ *     decapsulates a received batch (esp_in_batch.h: the opens of a
+ *     recvmmsg batch or UDP GRO train share io_uring rounds).
  * The syscalls are counted by the AF_ALG backend itself (this thread's
  * tally), not estimated.  The result, kept for the process, chooses per SA
  * from its direction's figures (sl_probe_choose).  Under QEMU's TCG the
@@ -30,7 +30,6 @@
 #define PROBE_SLOTS 32
 #define PROBE_BATCH 32 /* one worker batch's worth of one SA's packets */
 #define ROUNDS 3
-#define OPEN_BATCHED false /* esp_in.c: one sl_crypto_open per packet */
 #define PKT_ROOM (SL_ESP_HDR_LEN + SL_MAX_IV_LEN + SL_PROBE_MTU + 64 + SL_MAX_ICV_LEN)
 
 enum { SEAL, OPEN };
@@ -92,25 +91,23 @@ static uint64_t seal_batch(bench_t *x, size_t len)
 	return ok ? dt : 0;
 }
 
-/* PROBE_BATCH opens of the packets sealed last, one by one (esp_in.c); ns,
- * 0 on failure.  The ciphertexts are restored before the clock starts. */
-static uint64_t open_each(bench_t *x, size_t len)
+/* PROBE_BATCH opens of the packets sealed last, in one batch as a worker's
+ * received batch runs them (esp_in_batch.h); ns, 0 on failure.  The
+ * ciphertexts are restored before the clock starts. */
+static uint64_t open_batch(bench_t *x, size_t len)
 {
 	memcpy(x->pkt, x->saved, (size_t)PROBE_BATCH * PKT_ROOM);
 	uint64_t t0 = now_ns();
 	for (int k = 0; k < PROBE_BATCH; k++) {
-		if (OPEN_BATCHED ? sl_crypto_batch_open(x->b, x->c, pkt_at(x->pkt, k), len, 0) < 0
-				 : sl_crypto_open(x->c, pkt_at(x->pkt, k), len, 0) != SL_CRYPTO_OK)
+		if (sl_crypto_batch_open(x->b, x->c, pkt_at(x->pkt, k), len, 0) < 0)
 			return 0;
 	}
-	bool ok = true;
-	if (OPEN_BATCHED) {
-		sl_crypto_batch_run(x->b);
-		for (int k = 0; k < PROBE_BATCH; k++)
-			ok = ok && sl_crypto_batch_result(x->b, k) == SL_CRYPTO_OK;
-		sl_crypto_batch_clear(x->b);
-	}
+	sl_crypto_batch_run(x->b);
 	uint64_t dt = now_ns() - t0;
+	bool ok = true;
+	for (int k = 0; k < PROBE_BATCH; k++)
+		ok = ok && sl_crypto_batch_result(x->b, k) == SL_CRYPTO_OK;
+	sl_crypto_batch_clear(x->b);
 	return ok ? dt : 0;
 }
 
@@ -128,7 +125,7 @@ static uint32_t best_of(bench_t *x, int dir, size_t len, uint64_t *sys)
 	uint64_t r0, s0, r1, s1;
 	sl_afalg_thread_tally(&r0, &s0);
 	for (int r = 0; r < ROUNDS; r++) {
-		uint64_t dt = dir == SEAL ? seal_batch(x, len) : open_each(x, len);
+		uint64_t dt = dir == SEAL ? seal_batch(x, len) : open_batch(x, len);
 		if (dt == 0)
 			return 0;
 		if (dt < best)
@@ -167,7 +164,7 @@ static void measure(const sl_crypto_params_t *p, sl_backend_t be, sl_probe_fig_t
 				.small_ns = ns_small,
 				.mtu_ns = ns_mtu,
 				.sys_milli = (uint32_t)(sys * 1000 / (2ull * ROUNDS * PROBE_BATCH)),
-				.batched = be == SL_BACKEND_AFALG && st.uring && (dir == SEAL || OPEN_BATCHED),
+				.batched = be == SL_BACKEND_AFALG && st.uring,
 			};
 		}
 	}
