@@ -148,9 +148,9 @@ t.test('static tunnel: board in QEMU <-> host gateway', { skip: skip ?? false },
   // received batch (esp_in_batch.h). Per direction: one-way UDP bursts
   // (dropped by an nft rule at the receiver, so nothing answers), the
   // counters read before and after each. Batch sizes under TCG are the
-  // emulator's; the syscall counts are real (first run: opens 0.14, seals
-  // 0.23 syscalls/packet over 512 packets each; opens took 2.00 before
-  // they were batched).
+  // emulator's; the syscall counts are real (two runs: opens 0.13-0.14,
+  // seals 0.19-0.23 syscalls/packet over 512 packets each; opens took 2.00
+  // before they were batched).
   const afalgOf = (st: StaticStatus): [number, number] =>
     [Number(st.counters?.afalgRequests ?? 0), Number(st.counters?.afalgSyscalls ?? 0)];
   const [pkts0, sys0] = afalgOf(status);
