@@ -148,8 +148,8 @@ t.test('static tunnel: board in QEMU <-> host gateway', { skip: skip ?? false },
   // received batch (esp_in_batch.h). Per direction: one-way UDP bursts
   // (dropped by an nft rule at the receiver, so nothing answers), the
   // counters read before and after each. Batch sizes under TCG are the
-  // emulator's; the syscall counts are real (two runs: opens 0.13-0.14,
-  // seals 0.19-0.23 syscalls/packet over 512 packets each; opens took 2.00
+  // emulator's; the syscall counts are real (three runs: opens 0.13-0.14,
+  // seals 0.19-0.26 syscalls/packet over 512 packets each; opens took 2.00
   // before they were batched).
   const afalgOf = (st: StaticStatus): [number, number] =>
     [Number(st.counters?.afalgRequests ?? 0), Number(st.counters?.afalgSyscalls ?? 0)];
