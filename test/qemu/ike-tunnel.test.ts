@@ -86,12 +86,22 @@ async function bootBoard(t: Test, s: Site): Promise<QemuBoard | null> {
  */
 async function boardRss(t: Test, board: QemuBoard, label: string): Promise<void> {
   const r = await board.ssh(
-    "for d in /proc/[0-9]*; do tr '\\000' ' ' < $d/cmdline 2>/dev/null | grep -q '[s]itelinkd[.]mjs' && grep -E '^Vm(HWM|RSS):' $d/status; done",
+    "for d in /proc/[0-9]*; do tr '\\000' ' ' < $d/cmdline 2>/dev/null | grep -q '[s]itelinkd[.]mjs' && " +
+      "{ grep -E '^(VmHWM|VmRSS|RssAnon|RssFile|RssShmem):' $d/status; " +
+      // Where it goes: resident kB per mapping name (anonymous ones as [anon]), the largest first.
+      "awk '/^[0-9a-f]+-/ { n = (NF >= 6) ? $6 : \"[anon]\" } /^Rss:/ { r[n] += $2 } " +
+      "END { for (n in r) if (r[n] >= 512) print r[n], n }' $d/smaps | sort -rn | head -8; }; done",
   );
   const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(r.stdout)?.[1] ?? 0);
   const [hwm, rss] = [kb('VmHWM'), kb('VmRSS')];
-  t.comment(`board sitelinkd memory, one tunnel up (${label}): VmHWM ${(hwm / 1024).toFixed(1)} MB, VmRSS ${(rss / 1024).toFixed(1)} MB`);
+  const mb = (x: number): string => (x / 1024).toFixed(1);
+  t.comment(`board sitelinkd memory, one tunnel up (${label}): VmHWM ${mb(hwm)} MB, VmRSS ${mb(rss)} MB ` +
+    `(anonymous ${mb(kb('RssAnon'))}, shmem ${mb(kb('RssShmem'))} = files of the RAM root file system, file-backed ${mb(kb('RssFile'))})`);
+  t.comment(`board sitelinkd resident kB by mapping: ${r.stdout.split('\n').filter((l) => /^\d+ /.test(l)).join(', ')}`);
   t.ok(hwm > 0 && rss > 0, `read sitelinkd's VmHWM and VmRSS on the board\n${r.stdout}${r.stderr}`);
+  // The addon build without its own libcrypto loaded (native.ts warns when it falls back to the other).
+  const out = await board.ssh('cat /var/log/sitelinkd.log');
+  t.notMatch(out.stdout, /sitelink_native_libcrypto\.node/, 'the board loaded the addon that takes OpenSSL from libnode (no fallback)');
 }
 
 /**
