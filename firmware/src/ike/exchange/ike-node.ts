@@ -786,7 +786,9 @@ export class IkeNode implements TimerHost {
    * The reply budget (common/reply-budget.ts), from the header alone: a fresh MM1 (no SA,
    * no record for its cookie) that a configured peer would answer, over the budget, is
    * shed here before it is decoded, counted (halfOpenRefused) and logged as a summary.
-   * Anything else goes on (malformed or unconfigured MM1s are counted where they were).
+   * Anything else goes on: MM1s from unconfigured addresses, and those within the budget,
+   * are decoded and counted as before. An MM1 whose header is right but whose body is
+   * malformed is, over the budget, counted as shed: it is never decoded.
    */
   #shedMm1(budget: ReplyBudget, data: Buffer, from: Endpoint): boolean {
     const ckyI = data.subarray(0, 8);

@@ -42,7 +42,7 @@ import {
  * (RFC 2408 §3.1), before anything is decoded: main mode, not encrypted, the first
  * payload an SA, the responder cookie zero, and the length field the datagram's.
  * What the reply budget (common/reply-budget.ts) may shed without decoding; anything
- * else, malformed MM1s included, takes the full decode and is counted there.
+ * else (a malformed header or length included) takes the full decode and is counted there.
  */
 export function peekFreshMm1(data: Buffer): boolean {
   if (data.length < 28 || data.readUInt32BE(24) !== data.length) return false;
