@@ -17,7 +17,7 @@ import { runOk } from '../lib/proc.ts';
 import { CHARON, randomPskHex, type Charon, type SwanctlPeer } from '../lib/strongswan.ts';
 import { charonPair } from '../lib/strongswan-pair.ts';
 import { explain, waitForRecord, type Explained } from '../lib/explain.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { labGateway, Sitelinkd, sitelinkdPath, writeGatewayConfig, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
 
 const skip = labSkipReason([CHARON, '/usr/sbin/swanctl']);
 const FAST = { timeout: '1s', tries: 2 };
@@ -129,10 +129,7 @@ t.test('a quick mode strongSwan refuses and whose notify is lost: silent to QM1'
 t.test('peer down: no answer to MM1', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'xdn');
-  const files = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB,
-    start: 'start', psk: '', ...gwA(randomPskHex()),
-  });
+  const files = writeGatewayConfig(dir, 'gwA', labGateway('gwA', '', gwA(randomPskHex())));
   const d = await Sitelinkd.start(lab.ns('gwA'), files);
   t.teardown(() => d.stop());
   const e = await failureOf(t, files.socket, () => `sitelinkd log:\n${d.logText().slice(-5000)}`);

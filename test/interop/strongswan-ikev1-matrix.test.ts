@@ -18,7 +18,7 @@ import { labSkipReason } from '../lib/root.ts';
 import { run } from '../lib/proc.ts';
 import { CHARON, randomPskHex } from '../lib/strongswan.ts';
 import { charonPairForTest, checkUp } from '../lib/strongswan-pair.ts';
-import { sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { labGateway, sitelinkdPath, writeGatewayConfig } from '../netns/ike-sitelinkd.ts';
 import type { ConfigFiles } from '../netns/ike-sitelinkd.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
 
@@ -84,10 +84,7 @@ t.test('weak IKE suite (MD5) is refused without allow-weak', { skip: skip ?? fal
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'sl-mxn-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const files = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab', peerName: 'gwB', remote: LAB.gwBWan, remoteId: 'gwB.lab', local: LAB.subnetA, remoteNet: LAB.subnetB,
-    psk: `0x${randomPskHex()}`, start: 'start', proposals: '3des-md5-modp1024', esp: '3des-sha1',
-  });
+  const files = writeGatewayConfig(dir, 'gwA', labGateway('gwA', `0x${randomPskHex()}`, { proposals: '3des-md5-modp1024', esp: '3des-sha1' }));
   // The daemon itself validates at start: it must exit non-zero, naming the key and the switch.
   const r = await run(process.execPath, [sitelinkdPath, '-c', files.config], { timeoutMs: 20_000 });
   const out = r.stdout + r.stderr;

@@ -10,7 +10,7 @@ import type { RunResult } from './proc.ts';
 import { Charon, charonPskBasics, randomPskHex, swanctlConf, type SwanctlPeer } from './strongswan.ts';
 import { waitUntil } from './wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig, type ConfigFiles, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
+import { labGateway, Sitelinkd, sitelinkdPath, writeGatewayConfig, type ConfigFiles, type GatewayConfig } from '../netns/ike-sitelinkd.ts';
 
 export interface PairOptions {
   version: 1 | 2;
@@ -146,18 +146,11 @@ export async function charonPair(lab: Lab, dir: string, opts: CharonPairOptions)
   const conf = typeof opts.charon === 'function'
     ? opts.charon({ self: other, other: me, ...ends })
     : swanctlConf({ ...charonPskBasics(pskHex), version, ...ends, ...opts.charon });
-  const files = writeGatewayConfig(dir, opts.name ?? me, {
-    id: `${me}.lab`,
-    peerName: other,
-    remote: SEEN_AS[other],
-    remoteId: `${other}.lab`,
-    local: NET[me],
-    remoteNet: NET[other],
-    psk: `0x${pskHex}`,
+  const files = writeGatewayConfig(dir, opts.name ?? me, labGateway(me, `0x${pskHex}`, {
     start: initiator === 'sitelinkd' ? 'start' : 'none',
     ...(version === 2 ? { version: 2 as const } : {}),
     ...opts.sitelinkd,
-  });
+  }));
   opts.editConfig?.(files);
   const charonDir = path.join(dir, opts.name ? `charon-${opts.name}` : `charon-${other}`);
   const startCharon = async (): Promise<Charon> => {

@@ -8,7 +8,7 @@ import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, labGatewayPair, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { labGateway, Sitelinkd, sitelinkdPath, labGatewayPair, writeGatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
@@ -18,16 +18,7 @@ t.test('fallback to clear with a silent peer', { skip: skip ?? false }, async (t
   await lab.plain(true);
   t.ok(await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 5000, 300), 'without sitelinkd the lab routes lanA <-> lanB in clear');
 
-  const conf = writeGatewayConfig(dir, 'gwA', {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk: 'fallback-psk',
-    start: 'start',
-  });
+  const conf = writeGatewayConfig(dir, 'gwA', labGateway('gwA', 'fallback-psk'));
   const base = readFileSync(conf.config, 'utf8');
 
   // Off (the default): fail closed.

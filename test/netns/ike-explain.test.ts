@@ -16,40 +16,14 @@ import { startTestPeer } from '../lib/ike-test-peer.ts';
 import { terminate } from '../lib/proc.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig, type GatewayConfig } from './ike-sitelinkd.ts';
+import { labGateway, Sitelinkd, sitelinkdPath, writeGatewayConfig, type GatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 const FAST = { timeout: '1s', tries: 2 };
 
-function gwA(psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-    retransmit: FAST,
-    ...over,
-  };
-}
-
-function gwB(psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-    retransmit: FAST,
-    ...over,
-  };
-}
+/** The lab's gwA and gwB (labGateway) with the fast retransmit schedule. */
+const gwA = (psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig => labGateway('gwA', psk, { retransmit: FAST, ...over });
+const gwB = (psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig => labGateway('gwB', psk, { retransmit: FAST, ...over });
 
 /** gwB (if given) then gwA; gwA's failure record as explain shows it. */
 async function failureOf(

@@ -12,18 +12,17 @@ import { labSkipReason } from '../lib/root.ts';
 import { runOk } from '../lib/proc.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { labGateway, Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
 
 const skip = labSkipReason();
 
 t.test('a send the host refuses (EPERM) is logged, the daemon keeps running', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'se');
-  const conf = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab', peerName: 'gwA', remote: LAB.natPublic, remoteId: 'gwA.lab',
-    local: LAB.subnetB, remoteNet: LAB.subnetA, psk: 'send-error-test-key-0123456789', start: 'start',
+  const conf = writeGatewayConfig(dir, 'gwB', labGateway('gwB', 'send-error-test-key-0123456789', {
+    start: 'start',
     retransmit: { timeout: '1s', tries: 3 },
-  });
+  }));
   const b = await Sitelinkd.start(lab.ns('gwB'), conf);
   t.teardown(() => b.stop());
   // Added once sitelinkd runs (it replaces the ruleset on start): its MM1

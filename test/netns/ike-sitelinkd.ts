@@ -121,9 +121,29 @@ rules {
 }
 
 /**
- * The lab's usual pair: gwA (behind the NAT, LAN 198.18.1.0/24, start = start)
- * and gwB (public, LAN 198.18.2.0/24, start = none) with one tunnel between
- * their LANs and the same PSK; `overrides` changes either side (e.g. a
+ * One gateway of the lab's usual pair: gwA (behind the NAT, LAN 198.18.1.0/24,
+ * start = start) towards gwB at its address, or gwB (public, LAN 198.18.2.0/24,
+ * start = none) towards gwA at the NAT's public address; one tunnel between the
+ * LANs with `psk`. `over` changes any field.
+ */
+export function labGateway(gw: 'gwA' | 'gwB', psk: string, over: Partial<GatewayConfig> = {}): GatewayConfig {
+  const other = gw === 'gwA' ? 'gwB' : 'gwA';
+  return {
+    id: `${gw}.lab`,
+    peerName: other,
+    remote: gw === 'gwA' ? LAB.gwBWan : LAB.natPublic,
+    remoteId: `${other}.lab`,
+    local: gw === 'gwA' ? LAB.subnetA : LAB.subnetB,
+    remoteNet: gw === 'gwA' ? LAB.subnetB : LAB.subnetA,
+    psk,
+    start: gw === 'gwA' ? 'start' : 'none',
+    ...over,
+  };
+}
+
+/**
+ * The lab's usual pair (labGateway's gwA and gwB) with the same PSK, written to
+ * gwA.conf and gwB.conf in `dir`; `overrides` changes either side (e.g. a
  * different start mode, proposals, or B's psk for a mismatch).
  */
 export function labGatewayPair(
@@ -131,29 +151,10 @@ export function labGatewayPair(
   psk: string,
   overrides: { a?: Partial<GatewayConfig>; b?: Partial<GatewayConfig> } = {},
 ): { a: ConfigFiles; b: ConfigFiles } {
-  const a: GatewayConfig = {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-    ...overrides.a,
+  return {
+    a: writeGatewayConfig(dir, 'gwA', labGateway('gwA', psk, overrides.a)),
+    b: writeGatewayConfig(dir, 'gwB', labGateway('gwB', psk, overrides.b)),
   };
-  const b: GatewayConfig = {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-    ...overrides.b,
-  };
-  return { a: writeGatewayConfig(dir, 'gwA', a), b: writeGatewayConfig(dir, 'gwB', b) };
 }
 
 /** Starts gwB, then gwA (whose `start = start` initiates towards B), and
