@@ -9,9 +9,12 @@ export interface ExtraRule {
   /** Its filter list: a name and one filter's `key = value` lines. */
   list: string;
   filter: Record<string, string>;
-  /** Its filter action: a name and the action (permit or block). */
+  /** Its filter action's name, and that action's `key = value` lines (e.g. { action: 'block' });
+   * without them the action is one the config already has. */
   actionName: string;
-  action: 'permit' | 'block';
+  action?: Record<string, string>;
+  /** The peer of a negotiate rule. */
+  peer?: string;
 }
 
 const lines = (indent: string, kv: Record<string, string>): string =>
@@ -26,7 +29,9 @@ export function addRule(file: string, r: ExtraRule): void {
     text = text.replace(head, head + body);
   };
   insert('filter-lists', `  ${r.list} {\n    f {\n${lines('      ', r.filter)}    }\n  }\n`);
-  insert('filter-actions', `  ${r.actionName} {\n    action = ${r.action}\n  }\n`);
-  insert('rules', `  ${r.name} {\n    filters = ${r.list}\n    action = ${r.actionName}\n  }\n`);
+  if (r.action) insert('filter-actions', `  ${r.actionName} {\n${lines('    ', r.action)}  }\n`);
+  const rule: Record<string, string> = { filters: r.list, action: r.actionName };
+  if (r.peer !== undefined) rule['peer'] = r.peer;
+  insert('rules', `  ${r.name} {\n${lines('    ', rule)}  }\n`);
   writeFileSync(file, text, { mode: 0o600 });
 }

@@ -33,7 +33,7 @@ function pairConfig(dir: string, opts: { permit: boolean; ports: boolean }): { a
   // subnet-to-subnet negotiate filter).
   if (opts.permit) {
     addRule(files.a.config, {
-      name: 'clear-udp', list: 'udp5555', actionName: 'pass', action: 'permit',
+      name: 'clear-udp', list: 'udp5555', actionName: 'pass', action: { action: 'permit' },
       filter: { source: LAB.lanA, destination: LAB.lanB, protocol: 'udp', 'destination-ports': '5555' },
     });
   }
@@ -43,7 +43,7 @@ function pairConfig(dir: string, opts: { permit: boolean; ports: boolean }): { a
 t.test('a permit filter inside a negotiate rule is routed in clear, not encrypted', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'dpw1');
-  const { a, up } = await startLabTunnel(t, lab, pairConfig(dir, { permit: true, ports: false }));
+  const { up } = await startLabTunnel(t, lab, pairConfig(dir, { permit: true, ports: false }));
   t.ok(up, 'negotiated traffic: lanA pings lanB through the tunnel');
   const c0 = await lab.counters();
   t.equal(c0.leak?.packets, 0, 'the ping crossed the NAT only as ESP');

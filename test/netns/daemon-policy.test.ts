@@ -17,7 +17,7 @@ t.test('sitelinkd applies block filters in nftables and removes them at stop', {
   const { a: confA, b: confB } = labGatewayPair(dir, psk);
   // ICMP between lanA's host and gwA's LAN address is blocked.
   addRule(confA.config, {
-    name: 'no-ping', list: 'no-ping-gw', actionName: 'deny', action: 'block',
+    name: 'no-ping', list: 'no-ping-gw', actionName: 'deny', action: { action: 'block' },
     filter: { source: LAB.lanA, destination: LAB.gwALan, protocol: 'icmp' },
   });
 

@@ -10,59 +10,28 @@ import { LAB, labForTest } from '../lib/lab.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { controlRequest } from '../../firmware/src/control/client.ts';
-import { Sitelinkd, sitelinkdPath, writeGatewayConfig } from './ike-sitelinkd.ts';
+import { labGatewayPair, sitelinkdPath, startLabTunnel } from './ike-sitelinkd.ts';
+import { addRule } from './config-rules.ts';
 
 const skip = labSkipReason();
 
 /** A second tunnel with the same peer: our LAN <-> `remote` under its own rule and action. */
-function addTunnel(file: string, local: string, remote: string): void {
-  const text = readFileSync(file, 'utf8')
-    .replace('filter-lists {\n', `filter-lists {\n  lan2 {\n    f {\n      source = ${local}\n      destination = ${remote}\n    }\n  }\n`)
-    .replace(
-      'filter-actions {\n',
-      'filter-actions {\n  secure2 {\n    action = negotiate\n    security-methods = aes256gcm16\n    pfs = none\n  }\n',
-    )
-    .replace(/rules \{\n/, (m) => `${m}  extra {\n    filters = lan2\n    action = secure2\n    peer = ${/peer = (\S+)/.exec(text0(file))?.[1] ?? ''}\n  }\n`);
-  writeFileSync(file, text, { mode: 0o600 });
+function addTunnel(file: string, peer: string, local: string, remote: string): void {
+  addRule(file, {
+    name: 'extra', list: 'lan2', filter: { source: local, destination: remote },
+    actionName: 'secure2', action: { action: 'negotiate', 'security-methods': 'aes256gcm16', pfs: 'none' }, peer,
+  });
 }
-const text0 = (file: string): string => readFileSync(file, 'utf8');
 
 t.test('reload keeps unchanged tunnels, refuses invalid files, renegotiates changed ones', { skip: skip ?? false }, async (t) => {
   if (!existsSync(sitelinkdPath)) return t.fail(`cannot run: ${sitelinkdPath} is not built (npm run build)`);
   const { lab, dir } = await labForTest(t, 'drl');
   const psk = 'reload-lab-psk';
-  const gA = {
-    id: 'gwA.lab',
-    peerName: 'gwB',
-    remote: LAB.gwBWan,
-    remoteId: 'gwB.lab',
-    local: LAB.subnetA,
-    remoteNet: LAB.subnetB,
-    psk,
-    start: 'start',
-  } as const;
-  const confA = writeGatewayConfig(dir, 'gwA', { ...gA, esp: 'aes128gcm16' });
   // gwB accepts both methods, so gwA's later change of security methods can succeed.
-  const confB = writeGatewayConfig(dir, 'gwB', {
-    id: 'gwB.lab',
-    peerName: 'gwA',
-    remote: LAB.natPublic,
-    remoteId: 'gwA.lab',
-    local: LAB.subnetB,
-    remoteNet: LAB.subnetA,
-    psk,
-    start: 'none',
-    esp: 'aes128gcm16, aes256gcm16',
-  });
-  addTunnel(confA.config, LAB.subnetA, '198.18.20.0/24');
-  addTunnel(confB.config, '198.18.20.0/24', LAB.subnetA);
-  const b = await Sitelinkd.start(lab.ns('gwB'), confB);
-  t.teardown(() => b.stop());
-  const a = await Sitelinkd.start(lab.ns('gwA'), confA);
-  t.teardown(() => a.stop());
-
-  const up = await waitUntil(() => lab.ping('lanA', LAB.lanB, 1), 20_000, 500);
-  if (!up) t.comment(`gwA log:\n${a.logText()}\n${a.recentOutput()}`);
+  const { a: confA, b: confB } = labGatewayPair(dir, psk, { a: { esp: 'aes128gcm16' }, b: { esp: 'aes128gcm16, aes256gcm16' } });
+  addTunnel(confA.config, 'gwB', LAB.subnetA, '198.18.20.0/24');
+  addTunnel(confB.config, 'gwA', '198.18.20.0/24', LAB.subnetA);
+  const { a, b, up } = await startLabTunnel(t, lab, { a: confA, b: confB });
   t.ok(up, 'tunnel up: lanA reaches lanB');
   const spis = async (): Promise<string> => {
     const sas = await controlRequest(a.files.socket, 'sas');
