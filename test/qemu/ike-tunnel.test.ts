@@ -25,6 +25,7 @@ import { CHARON, Charon, swanctlConf } from '../lib/strongswan.ts';
 import { QemuBoard, ensureImage, qemuSkipReason } from '../lib/qemu-board.ts';
 import { Sitelinkd, sitelinkdPath } from '../netns/ike-sitelinkd.ts';
 import { ansibleOnBoard } from './ansible-board.ts';
+import { bootTimeline } from '../lib/boot-timeline.ts';
 import type { SasResult, StatusResult } from '../../firmware/src/control/protocol.ts';
 
 const skip = qemuSkipReason();
@@ -112,7 +113,8 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   const lan = await board.ssh('ip addr show dev lo | grep -q 10.1.0.1/32 || ip addr add 10.1.0.1/32 dev lo');
   t.equal(lan.code, 0, `board LAN address 10.1.0.1 ${lan.stderr}`);
   const up = await waitUntil(() => hqLanPing(s, 1), 120_000, 1000);
-  const secs = ((Date.now() - since) / 1000).toFixed(1);
+  const pingAt = Date.now();
+  const secs = ((pingAt - since) / 1000).toFixed(1);
   if (!up) {
     const logs = await board.ssh('tail -30 /var/log/sitelink/negotiation.log; echo ---; tail -30 /var/log/sitelinkd.log');
     t.fail(
@@ -126,6 +128,7 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   if (since === board.startedAt) {
     const boot = /SITELINK-BOOT-DONE uptime=([0-9.]+)s/.exec(board.console())?.[1] ?? '?';
     t.comment(`boot-to-tunnel (${label}): ${secs} s from QEMU start to the first ping through the tunnel (board /init done at uptime ${boot} s)`);
+    t.comment(await bootTimeline(board, pingAt));
   } else {
     t.comment(`renegotiation (${label}): ${secs} s from sitelinkctl initiate to the first ping through the tunnel`);
   }

@@ -5,6 +5,7 @@
 //
 // Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--foreground]
 
+import { performance } from 'node:perf_hooks';
 import { loadConfigFile } from '../config/load.ts';
 import { formatConfigError } from '../config/types.ts';
 import { NegotiationLog } from '../log/negotiation-log.ts';
@@ -28,6 +29,7 @@ function parseArgs(argv: string[]): DaemonArgs {
 }
 
 async function main(): Promise<void> {
+  const mainAt = performance.now();
   const args = parseArgs(process.argv.slice(2));
   // A reload --confirm window still open when the daemon stopped is not trusted.
   const recovered = recoverUnconfirmed(args.config);
@@ -50,6 +52,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   process.stdout.write(`sitelinkd: ready (${daemon.peers.length} peer(s))\n`);
+  // For the board's boot timeline (test/qemu/ike-tunnel.test.ts): the start's
+  // milestones on the monotonic clock (Linux: seconds since boot, as the kernel
+  // log's stamps), and the wall clock at the same moment for the negotiation log's.
+  const now = performance.now(), mono = Number(process.hrtime.bigint()) / 1e9;
+  const at = (ms: number): string => (mono - (now - ms) / 1000).toFixed(2);
+  process.stdout.write(`sitelinkd: start at monotonic ${at(0)} s, main ${at(mainAt)} s, ready ${at(now)} s (wall ${Date.now()} ms)\n`);
   const stop = (): void => void daemon.shutdown().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
