@@ -8,7 +8,8 @@
 //       renegotiates (one boot for both: a QEMU boot costs most of a minute).
 // Pings cross the tunnel both ways; the board's ESP SA must run on AF_ALG
 // with a kernel driver (sitelinkctl sas --json over SSH). Boot-to-tunnel time
-// (QEMU start to the first ping through the tunnel) is reported. Network (scripts/demo.d/net) and configs (scripts/demo.d/conf)
+// (QEMU start to the first ping through the tunnel) is reported, broken down by
+// the board's own logs (test/lib/boot-timeline.ts). Network (scripts/demo.d/net) and configs (scripts/demo.d/conf)
 // are the demo's:
 //   board 10.0.2.15 (LAN address 10.1.0.1) -- slirp NAT as 198.51.100.1 --
 //   PREFIX-hq 198.51.100.2, LAN 10.0.0.0/24 -- PREFIX-lan host 10.0.0.10
@@ -127,7 +128,7 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   t.pass(`tunnel board -> ${label} carried a ping`);
   if (since === board.startedAt) {
     const boot = /SITELINK-BOOT-DONE uptime=([0-9.]+)s/.exec(board.console())?.[1] ?? '?';
-    t.comment(`boot-to-tunnel (${label}): ${secs} s from QEMU start to the first ping through the tunnel (board /init done at uptime ${boot} s)`);
+    t.comment(`boot-to-tunnel (${label}): ${secs} s from QEMU start to the first ping through the tunnel (board boot marker at uptime ${boot} s)`);
     t.comment(await bootTimeline(board, pingAt));
   } else {
     t.comment(`renegotiation (${label}): ${secs} s from sitelinkctl initiate to the first ping through the tunnel`);
