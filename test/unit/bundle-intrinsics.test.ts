@@ -13,14 +13,14 @@
 // (Debian 13's Node 20) when SITELINK_BOARD_NODE names it, e.g. the arm64 binary
 // under qemu-user (scripts/lab/board-node); otherwise it says SKIP.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import ts from 'typescript';
 import { repoRoot } from '../lib/paths.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitForLine } from '../lib/wait.ts';
+import { scratchNamespace } from '../lib/scratch-ns.ts';
 
 const INTRINSICS = new Set([
   'Date', 'Object', 'Array', 'Function', 'String', 'Number', 'Boolean', 'Symbol', 'BigInt', 'Math', 'JSON', 'Reflect',
@@ -273,19 +273,8 @@ t.test(
         : (labSkipReason() ?? false),
   },
   async (t) => {
-    const ns = `slbn${process.pid}`;
-    const dir = mkdtempSync(join(tmpdir(), 'sl-board-daemon-'));
-    const ip = (...a: string[]): void => void spawnSync('ip', a, { stdio: 'ignore' });
-    ip('netns', 'add', ns);
-    t.teardown(() => {
-      ip('netns', 'del', ns);
-      rmSync(dir, { recursive: true, force: true });
-    });
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1');
-    ip('-n', ns, 'link', 'set', 'w0', 'up');
-    ip('-n', ns, 'link', 'set', 'w1', 'up');
-    ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'w0');
+    // The daemon may die without its stop path: deleting the namespace cleans up after it.
+    const { ns, dir } = scratchNamespace(t, 'slbn');
     const socket = join(dir, 'ctl', 'control.sock');
     writeFileSync(join(dir, 'gw.secrets'), 'psk {\n  peer.example = "a board daemon test passphrase, not secret"\n}\n', { mode: 0o600 });
     writeFileSync(

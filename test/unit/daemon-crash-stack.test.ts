@@ -10,12 +10,12 @@
 // namespace of its own and dies at its first `new Date`. The old handler printed
 // the bare message; now the stack must name the bundle's line.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { repoRoot } from '../lib/paths.ts';
 import { labSkipReason } from '../lib/root.ts';
+import { scratchNamespace } from '../lib/scratch-ns.ts';
 
 const daemon = join(repoRoot, 'dist', 'sitelinkd.mjs');
 
@@ -23,20 +23,8 @@ t.test(
   "a crash in sitelinkd's start prints where it happened",
   { skip: labSkipReason() ?? false },
   async (t) => {
-    const ns = `sldc${process.pid}`;
-    const dir = mkdtempSync(join(tmpdir(), 'sl-crash-stack-'));
-    const ip = (...a: string[]): void => void spawnSync('ip', a, { stdio: 'ignore' });
-    ip('netns', 'add', ns);
-    // The daemon dies without its stop path: the namespace takes its TUN, nftables table and rules with it.
-    t.teardown(() => {
-      ip('netns', 'del', ns);
-      rmSync(dir, { recursive: true, force: true });
-    });
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1');
-    ip('-n', ns, 'link', 'set', 'w0', 'up');
-    ip('-n', ns, 'link', 'set', 'w1', 'up');
-    ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'w0');
+    // The daemon may die without its stop path: deleting the namespace cleans up after it.
+    const { ns, dir } = scratchNamespace(t, 'sldc');
     const preload = join(dir, 'date-not-a-constructor.mjs');
     writeFileSync(
       preload,
