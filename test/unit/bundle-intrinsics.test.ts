@@ -20,7 +20,7 @@ import ts from 'typescript';
 import { repoRoot } from '../lib/paths.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { waitForLine } from '../lib/wait.ts';
-import { scratchNamespace } from '../lib/scratch-ns.ts';
+import { scratchGateway } from '../lib/scratch-ns.ts';
 
 const INTRINSICS = new Set([
   'Date', 'Object', 'Array', 'Function', 'String', 'Number', 'Boolean', 'Symbol', 'BigInt', 'Math', 'JSON', 'Reflect',
@@ -274,21 +274,9 @@ t.test(
   },
   async (t) => {
     // The daemon may die without its stop path: deleting the namespace cleans up after it.
-    const { ns, dir } = scratchNamespace(t, 'slbn');
-    const socket = join(dir, 'ctl', 'control.sock');
-    writeFileSync(join(dir, 'gw.secrets'), 'psk {\n  peer.example = "a board daemon test passphrase, not secret"\n}\n', { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'gw.conf'),
-      `gateway {\n  id = gw.example\n  listen = 192.0.2.1\n  secrets = ${join(dir, 'gw.secrets')}\n  control-socket = ${socket}\n  tun = slb0\n` +
-        `  log {\n    file = ${join(dir, 'gw.log')}\n    syslog = no\n  }\n}\n` +
-        'peers {\n  hq {\n    remote = 192.0.2.2\n    local = 192.0.2.1\n    remote-id = peer.example\n    version = 2\n    start = start\n  }\n}\n' +
-        'filter-lists {\n  l {\n    lan {\n      source = 10.1.0.0/24\n      destination = 10.2.0.0/24\n    }\n  }\n}\n' +
-        'filter-actions {\n  secure {\n    action = negotiate\n    security-methods = aes128gcm16\n  }\n}\n' +
-        'rules {\n  r {\n    filters = l\n    action = secure\n    peer = hq\n  }\n}\n',
-      { mode: 0o600 },
-    );
+    const { ns, conf, socket } = scratchGateway(t, 'slbn');
     const env = { ...process.env, NODE_OPTIONS: '', SITELINK_NATIVE: boardNative! };
-    const d = spawn('ip', ['netns', 'exec', ns, boardNode!, join(dist, 'sitelinkd.mjs'), '-c', join(dir, 'gw.conf')], {
+    const d = spawn('ip', ['netns', 'exec', ns, boardNode!, join(dist, 'sitelinkd.mjs'), '-c', conf], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

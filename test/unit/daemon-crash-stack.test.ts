@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../lib/paths.ts';
 import { labSkipReason } from '../lib/root.ts';
-import { scratchNamespace } from '../lib/scratch-ns.ts';
+import { scratchGateway } from '../lib/scratch-ns.ts';
 
 const daemon = join(repoRoot, 'dist', 'sitelinkd.mjs');
 
@@ -24,28 +24,16 @@ t.test(
   { skip: labSkipReason() ?? false },
   async (t) => {
     // The daemon may die without its stop path: deleting the namespace cleans up after it.
-    const { ns, dir } = scratchNamespace(t, 'sldc');
+    const { ns, dir, conf } = scratchGateway(t, 'sldc');
     const preload = join(dir, 'date-not-a-constructor.mjs');
     writeFileSync(
       preload,
       'const D = Date;\n' +
         'globalThis.Date = { now: () => D.now(), UTC: D.UTC, parse: D.parse, [Symbol.hasInstance]: (v) => v instanceof D };\n',
     );
-    writeFileSync(join(dir, 'gw.secrets'), 'psk {\n  peer.example = "a crash report test passphrase, not secret"\n}\n', { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'gw.conf'),
-      `gateway {\n  id = gw.example\n  listen = 192.0.2.1\n  secrets = ${join(dir, 'gw.secrets')}\n` +
-        `  control-socket = ${join(dir, 'ctl', 'control.sock')}\n  tun = sldc0\n` +
-        `  log {\n    file = ${join(dir, 'gw.log')}\n    syslog = no\n  }\n}\n` +
-        'peers {\n  hq {\n    remote = 192.0.2.2\n    local = 192.0.2.1\n    remote-id = peer.example\n    version = 2\n    start = start\n  }\n}\n' +
-        'filter-lists {\n  l {\n    lan {\n      source = 10.1.0.0/24\n      destination = 10.2.0.0/24\n    }\n  }\n}\n' +
-        'filter-actions {\n  secure {\n    action = negotiate\n    security-methods = aes128gcm16\n  }\n}\n' +
-        'rules {\n  r {\n    filters = l\n    action = secure\n    peer = hq\n  }\n}\n',
-      { mode: 0o600 },
-    );
     // tap's own loader hooks are not for the bundle.
     const env = { ...process.env, NODE_OPTIONS: '' };
-    const d = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', preload, daemon, '-c', join(dir, 'gw.conf')], {
+    const d = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', preload, daemon, '-c', conf], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
