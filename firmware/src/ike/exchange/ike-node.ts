@@ -581,16 +581,15 @@ export class IkeNode implements TimerHost {
         );
         return;
       }
-      // A peer configured with this address first; else the one roaming peer (remote = %any).
-      const peer = this.#peers.get(this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING) ?? '');
+      const peer = this.#peerAt(from.address);
       if (!peer) {
         this.counters.unexpected++;
         this.#dropped('warning', null, 'MM1', `dropped: no peer configured for ${from.address}`, 'MM1', from);
         return;
       }
       // Reflection: a source no peer is configured at (the %any peer) gets MM2s at a bounded
-      // rate. A configured peer's address is exempt: a flood spoofing it would otherwise
-      // spend its budget and lock the real peer out; the half-open table bounds that case.
+      // rate per address. A configured peer's address is exempt here; the reply budget
+      // (#shedMm1) bounds MM1s toward it, with its own lane for the real peer's retransmissions.
       if (peer.remoteAddress === ROAMING && !this.#replyRate.allow(from.address)) {
         this.counters.halfOpenRefused++;
         this.#dropped(
@@ -782,6 +781,12 @@ export class IkeNode implements TimerHost {
     this.#evictions.set(peer, e);
   }
 
+  /** The peer an MM1 from `address` is for: one configured with this address first; else the
+   * one roaming peer (remote = %any). */
+  #peerAt(address: string): PeerPolicy | undefined {
+    return this.#peers.get(this.#byAddress.get(address) ?? this.#byAddress.get(ROAMING) ?? '');
+  }
+
   /**
    * The reply budget (common/reply-budget.ts), from the header alone: a fresh MM1 (no SA,
    * no record for its cookie) that a configured peer would answer, over the budget, is
@@ -794,7 +799,7 @@ export class IkeNode implements TimerHost {
     const ckyI = data.subarray(0, 8);
     if (this.#sas.size > 0 && this.#sas.has(cookieKey(ckyI))) return false;
     if (this.#answered.size > 0 && this.#answered.get(ckyI) !== undefined) return false;
-    const peer = this.#peers.get(this.#byAddress.get(from.address) ?? this.#byAddress.get(ROAMING) ?? '');
+    const peer = this.#peerAt(from.address);
     if (!peer) return false;
     // A configured peer's MM1s spend its own budget; the %any peer's, their source prefix's.
     if (budget.admit(ckyI, from.address, peer.remoteAddress === ROAMING ? undefined : peer.name) !== 'shed') return false;
