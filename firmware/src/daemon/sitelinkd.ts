@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfigFile } from '../config/load.ts';
 import { formatConfigError } from '../config/types.ts';
 import { NegotiationLog } from '../log/negotiation-log.ts';
+import { bugStack } from '../log/bug.ts';
 import { recoverUnconfirmed } from './commit-confirm.ts';
 import { Daemon, StartError, type DaemonArgs } from './daemon.ts';
 
@@ -64,10 +65,10 @@ async function main(): Promise<void> {
 }
 
 // Anything that reaches here is a bug, not a refused start (StartError is handled above):
-// print its stack, the only record of where it happened. With the message alone the
+// print its stack (redacted, log/bug.ts), the only record of where it happened. With the message alone the
 // board's log once said just "sitelinkd: Date is not a constructor" (issue 10) and the
 // origin could never be found.
 main().catch((e: unknown) => {
-  process.stderr.write(`sitelinkd: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(`sitelinkd: ${e instanceof Error ? bugStack(e) : String(e)}\n`);
   process.exit(1);
 });
