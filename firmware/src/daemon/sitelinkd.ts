@@ -3,7 +3,7 @@
 // the exchanges of ike/, the control socket). SIGTERM/SIGINT: Deletes to
 // every peer, SAs removed (keys wiped by the engine), clean exit.
 //
-// Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--foreground]
+// Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--wait-ready FILE] [--foreground]
 
 import { performance } from 'node:perf_hooks';
 import { loadConfigFile } from '../config/load.ts';
@@ -12,26 +12,30 @@ import { NegotiationLog } from '../log/negotiation-log.ts';
 import { bugStack } from '../log/bug.ts';
 import { recoverUnconfirmed } from './commit-confirm.ts';
 import { Daemon, StartError, type DaemonArgs } from './daemon.ts';
+import { READY_LIMIT_MS, bootStamp, waitForFile } from './system-ready.ts';
 
-function parseArgs(argv: string[]): DaemonArgs {
+function parseArgs(argv: string[]): { args: DaemonArgs; waitReady?: string } {
   let config = '/etc/sitelink/sitelink.conf';
   let secrets: string | undefined;
+  let waitReady: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-c' || a === '--config') config = argv[++i] ?? config;
     else if (a === '--secrets') secrets = argv[++i];
+    else if (a === '--wait-ready') waitReady = argv[++i];
     else if (a === '--foreground') continue;
     else {
-      process.stderr.write(`sitelinkd: unknown argument ${a}\nusage: sitelinkd [-c FILE] [--secrets FILE]\n`);
+      process.stderr.write(`sitelinkd: unknown argument ${a}\nusage: sitelinkd [-c FILE] [--secrets FILE] [--wait-ready FILE]\n`);
       process.exit(2);
     }
   }
-  return secrets === undefined ? { config } : { config, secrets };
+  const args: DaemonArgs = secrets === undefined ? { config } : { config, secrets };
+  return waitReady === undefined ? { args } : { args, waitReady };
 }
 
 async function main(): Promise<void> {
   const mainAt = performance.now();
-  const args = parseArgs(process.argv.slice(2));
+  const { args, waitReady } = parseArgs(process.argv.slice(2));
   // A reload --confirm window still open when the daemon stopped is not trusted.
   const recovered = recoverUnconfirmed(args.config);
   const loaded = loadConfigFile(args.config, args.secrets !== undefined ? { secretsFile: args.secrets } : {});
@@ -43,6 +47,13 @@ async function main(): Promise<void> {
   const g = config.gateway;
   const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level, maxBytes: g.log.maxKilobytes * 1024 });
   if (recovered !== null) log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: recovered });
+  // Everything above only reads the config store and opens the log; the start below
+  // needs the system rcS is still bringing up at boot (system-ready.ts).
+  if (waitReady !== undefined) {
+    const w = await waitForFile(waitReady);
+    if (!w.found) process.stderr.write(`sitelinkd: ${waitReady} missing after ${READY_LIMIT_MS / 1000} s, starting anyway\n`);
+    await bootStamp(`sitelinkd: config loaded, system ready (waited ${(w.waitedMs / 1000).toFixed(1)} s)`);
+  }
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(args, config, log);
