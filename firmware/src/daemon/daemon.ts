@@ -176,18 +176,22 @@ export class Daemon {
       log.log({ level: 'error', phase: 'daemon', step: 'LOAD', message: String(e instanceof Error ? e.message : e) });
       throw new StartError(e instanceof Error ? e.message : String(e));
     });
-    for (const e of unsecuredWarnings(config, await internetFacingInterfaces())) log.log(e);
+    // Warnings only (two `ip` runs): logged after the first negotiation has started.
+    const facing = internetFacingInterfaces();
 
     const dataplane = openEngine(g, peers.some((p) => p.natTraversal !== 'force'), log);
     // permit/block enforcement (policy/nft.ts). Running without it would leave blocked
     // traffic flowing and negotiate traffic free to leave in clear, so a failure to
     // apply stops the start instead. No soft SA exists yet: no subnet passes in clear.
     try {
-      await applyRuleset(generateRuleset(expandConfig(config), nftOptionsOf(config, [])));
-      // The rules that route by the marks of that ruleset (dataplane/routes.ts), and
-      // the engine's own guard for permit/block traffic (policy/bypass.ts).
-      await dataplane.policyRouting();
-      dataplane.setBypass(bypassSelectorsOf(expandConfig(config)));
+      const expanded = expandConfig(config);
+      // The rules that route by the marks of that ruleset (dataplane/routes.ts), made
+      // beside it (processes of their own: seconds on the emulated board, one after
+      // the other); both are in place before any IKE socket opens.
+      const done = await Promise.allSettled([applyRuleset(generateRuleset(expanded, nftOptionsOf(config, []))), dataplane.policyRouting()]);
+      for (const r of done) if (r.status === 'rejected') throw r.reason;
+      // The engine's own guard for permit/block traffic (policy/bypass.ts).
+      dataplane.setBypass(bypassSelectorsOf(expanded));
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables policy not applied, not starting: ${why}` });
@@ -200,6 +204,7 @@ export class Daemon {
     await d.routeTunnels();
     d.#schedule();
     d.bringUp();
+    for (const e of unsecuredWarnings(config, await facing)) log.log(e);
     d.commits.recordRunning('start');
     mountCommitHandlers(d.control, d.commits);
     const state: DaemonState = {

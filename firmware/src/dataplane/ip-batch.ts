@@ -90,6 +90,11 @@ export class IpBatch {
     }
   }
 
+  /** Runs the probe now (once), so that a later first command does not wait for it. */
+  probe(): Promise<boolean> {
+    return this.#supportsBatch();
+  }
+
   #supportsBatch(): Promise<boolean> {
     this.#batch ??= new Promise((resolve) => {
       this.spawned++;

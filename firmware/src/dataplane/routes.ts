@@ -31,15 +31,6 @@ export const MARK_CLEAR = 0x53c1;
 export const MARK_TUN = 0x53c2;
 const PREF = { clear: 5300, tun: 5301, table: 5302 } as const;
 
-function ip(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', args, { timeout: 10_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`ip ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-  });
-}
-
 /** Route changes of all tunnels share batched `ip` processes (ip-batch.ts). */
 export const routeBatch = new IpBatch();
 
@@ -61,33 +52,48 @@ export async function deleteRoute(cidr: string, dev: string): Promise<void> {
   }
 }
 
-/** Deletes our rules (any number of copies: a crashed run may have left them). */
+/** `a` quoted for sh (single quotes; a quote inside closes, escapes and reopens). */
+const shQuote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Runs `script` in one `sh`, rejecting with its stderr when it exits non-zero. The
+ * policy-routing commands below are a dozen `ip` runs: the board's busybox `ip` has
+ * no -batch (ip-batch.ts), and each process Node spawns cost ~0.1 s on the emulated
+ * board (fork of the whole daemon); a shell forks a small process per command instead,
+ * and the dozen sat between main() and the first IKE_SA_INIT.
+ */
+function sh(script: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('sh', ['-c', script], { timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(stderr.trim() || err.message));
+      else resolve();
+    });
+  });
+}
+
+/** Deletes our rules (any number of copies, at most 8 each: a crashed run may have left them). */
+const removeScript = (): string =>
+  `for f in -4 -6; do for p in ${Object.values(PREF).join(' ')}; do ` +
+  'n=0; while [ $n -lt 8 ] && ip $f rule del pref $p 2>/dev/null; do n=$((n + 1)); done; done; done';
+
 export async function removePolicyRouting(): Promise<void> {
-  for (const fam of ['-4', '-6']) {
-    for (const pref of Object.values(PREF)) {
-      for (let i = 0; i < 8; i++) {
-        try {
-          await ip([fam, 'rule', 'del', 'pref', String(pref)]);
-        } catch {
-          break; // none left (or no IPv6 in this kernel)
-        }
-      }
-    }
-  }
+  await sh(removeScript());
 }
 
 /** Installs the rules above and table 153's default route into `dev`; idempotent. */
 export async function installPolicyRouting(dev: string): Promise<void> {
-  await removePolicyRouting();
-  for (const fam of ['-4', '-6']) {
-    try {
-      await ip([fam, 'rule', 'add', 'pref', String(PREF.clear), 'fwmark', `0x${MARK_CLEAR.toString(16)}`, 'lookup', 'main']);
-      await ip([fam, 'rule', 'add', 'pref', String(PREF.tun), 'fwmark', `0x${MARK_TUN.toString(16)}`, 'lookup', String(MARK_TABLE)]);
-      await ip([fam, 'rule', 'add', 'pref', String(PREF.table), 'lookup', String(ROUTE_TABLE)]);
-      await ip([fam, 'route', 'replace', 'default', 'dev', dev, 'table', String(MARK_TABLE)]);
-    } catch (e) {
-      // A kernel without IPv6 has no IPv6 rules to install; IPv4 must work.
-      if (fam === '-4') throw e;
-    }
-  }
+  const add = (fam: string): string =>
+    [
+      ['rule', 'add', 'pref', String(PREF.clear), 'fwmark', `0x${MARK_CLEAR.toString(16)}`, 'lookup', 'main'],
+      ['rule', 'add', 'pref', String(PREF.tun), 'fwmark', `0x${MARK_TUN.toString(16)}`, 'lookup', String(MARK_TABLE)],
+      ['rule', 'add', 'pref', String(PREF.table), 'lookup', String(ROUTE_TABLE)],
+      ['route', 'replace', 'default', 'dev', dev, 'table', String(MARK_TABLE)],
+    ]
+      // Each command names itself in its failure: the first that fails stops its family.
+      .map((c) => `{ ip ${fam} ${c.map(shQuote).join(' ')} || { echo ${shQuote(`ip ${fam} ${c.join(' ')}: failed`)} >&2; false; }; }`)
+      .join(' && ');
+  // A kernel without IPv6 has no IPv6 rules to install; IPv4 must work. The batch
+  // probe runs meanwhile: the tunnels' routes (addRoute) come right after.
+  void routeBatch.probe();
+  await sh(`${removeScript()}\n${add('-4')} || exit 1\n{ ${add('-6')}; } 2>/dev/null\nexit 0\n`);
 }
