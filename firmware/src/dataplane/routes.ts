@@ -58,9 +58,9 @@ const shQuote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
 /**
  * Runs `script` in one `sh`, rejecting with its stderr when it exits non-zero. The
  * policy-routing commands below are a dozen `ip` runs: the board's busybox `ip` has
- * no -batch (ip-batch.ts), and each process Node spawns cost ~0.1 s on the emulated
- * board (fork of the whole daemon); a shell forks a small process per command instead,
- * and the dozen sat between main() and the first IKE_SA_INIT.
+ * no -batch (ip-batch.ts), and each process Node spawns costs ~0.1 s on the emulated
+ * board (a fork of the whole daemon), each `ip` a shell starts ~0.06 s; they sat
+ * between main() and the first IKE_SA_INIT, one after the other.
  */
 function sh(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -71,29 +71,36 @@ function sh(script: string): Promise<void> {
   });
 }
 
-/** Deletes our rules (any number of copies, at most 8 each: a crashed run may have left them). */
-const removeScript = (): string =>
-  `for f in -4 -6; do for p in ${Object.values(PREF).join(' ')}; do ` +
-  'n=0; while [ $n -lt 8 ] && ip $f rule del pref $p 2>/dev/null; do n=$((n + 1)); done; done; done';
+const PREFS = Object.values(PREF);
 
+/**
+ * Shell: deletes our rules of family $1 (-4/-6), any number of copies (at most 8
+ * each: a crashed run may have left them). One `ip rule show` first: at boot there
+ * are none, and a failing `del` per preference cost as much as a listing each.
+ */
+const removeFamily =
+  `rm_fam() { case "$(ip $1 rule show 2>/dev/null)" in *${PREFS.map((p) => `"${p}:"*`).join('|*')}) ` +
+  `for p in ${PREFS.join(' ')}; do n=0; while [ $n -lt 8 ] && ip $1 rule del pref $p 2>/dev/null; do n=$((n + 1)); done; done ;; esac; }\n`;
+
+/** Deletes our rules, both families at once. */
 export async function removePolicyRouting(): Promise<void> {
-  await sh(removeScript());
+  await sh(`${removeFamily}rm_fam -4 & rm_fam -6; wait\n`);
 }
 
 /** Installs the rules above and table 153's default route into `dev`; idempotent. */
 export async function installPolicyRouting(dev: string): Promise<void> {
-  const add = (fam: string): string =>
-    [
-      ['rule', 'add', 'pref', String(PREF.clear), 'fwmark', `0x${MARK_CLEAR.toString(16)}`, 'lookup', 'main'],
-      ['rule', 'add', 'pref', String(PREF.tun), 'fwmark', `0x${MARK_TUN.toString(16)}`, 'lookup', String(MARK_TABLE)],
-      ['rule', 'add', 'pref', String(PREF.table), 'lookup', String(ROUTE_TABLE)],
-      ['route', 'replace', 'default', 'dev', dev, 'table', String(MARK_TABLE)],
-    ]
-      // Each command names itself in its failure: the first that fails stops its family.
-      .map((c) => `{ ip ${fam} ${c.map(shQuote).join(' ')} || { echo ${shQuote(`ip ${fam} ${c.join(' ')}: failed`)} >&2; false; }; }`)
-      .join(' && ');
-  // A kernel without IPv6 has no IPv6 rules to install; IPv4 must work. The batch
-  // probe runs meanwhile: the tunnels' routes (addRoute) come right after.
+  const add = [
+    ['rule', 'add', 'pref', String(PREF.clear), 'fwmark', `0x${MARK_CLEAR.toString(16)}`, 'lookup', 'main'],
+    ['rule', 'add', 'pref', String(PREF.tun), 'fwmark', `0x${MARK_TUN.toString(16)}`, 'lookup', String(MARK_TABLE)],
+    ['rule', 'add', 'pref', String(PREF.table), 'lookup', String(ROUTE_TABLE)],
+    ['route', 'replace', 'default', 'dev', dev, 'table', String(MARK_TABLE)],
+  ]
+    // Each command names itself in its failure: the first that fails stops its family.
+    .map((c) => `{ ip $1 ${c.map(shQuote).join(' ')} || { echo "ip $1 "${shQuote(`${c.join(' ')}: failed`)} >&2; false; }; }`)
+    .join(' && ');
+  // The two families side by side (both CPUs of the board). A kernel without IPv6
+  // has no IPv6 rules to install; IPv4 must work. The batch probe runs meanwhile:
+  // the tunnels' routes (addRoute) come right after.
   void routeBatch.probe();
-  await sh(`${removeScript()}\n${add('-4')} || exit 1\n{ ${add('-6')}; } 2>/dev/null\nexit 0\n`);
+  await sh(`${removeFamily}fam() { rm_fam $1; ${add}; }\n{ fam -6; } 2>/dev/null &\nfam -4; rc=$?; wait; exit $rc\n`);
 }
