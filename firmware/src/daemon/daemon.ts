@@ -150,8 +150,11 @@ export class Daemon {
     });
   }
 
-  /** Brings the gateway up; throws StartError (already logged) when it must not run. */
-  static async start(args: DaemonArgs, config: SitelinkConfig, log: NegotiationLog): Promise<Daemon> {
+  /**
+   * Brings the gateway up; throws StartError (already logged) when it must not run.
+   * `milestone`: told each step's end (the board's boot timeline, system-ready.ts).
+   */
+  static async start(args: DaemonArgs, config: SitelinkConfig, log: NegotiationLog, milestone?: (step: string) => void): Promise<Daemon> {
     const g = config.gateway;
     const addrs = await peerAddresses(config);
     // CRL files and distribution points (crl-store.ts): loaded before the first
@@ -178,18 +181,21 @@ export class Daemon {
     });
     // Warnings only (two `ip` runs): logged after the first negotiation has started.
     const facing = internetFacingInterfaces();
+    milestone?.('sitelinkd: peers and CRLs loaded');
 
     const dataplane = openEngine(g, peers.some((p) => p.natTraversal !== 'force'), log);
     // permit/block enforcement (policy/nft.ts). Running without it would leave blocked
     // traffic flowing and negotiate traffic free to leave in clear, so a failure to
     // apply stops the start instead. No soft SA exists yet: no subnet passes in clear.
     try {
+      milestone?.('sitelinkd: ESP engine open');
       const expanded = expandConfig(config);
       // The rules that route by the marks of that ruleset (dataplane/routes.ts), made
       // beside it (processes of their own: seconds on the emulated board, one after
       // the other); both are in place before any IKE socket opens.
       const done = await Promise.allSettled([applyRuleset(generateRuleset(expanded, nftOptionsOf(config, []))), dataplane.policyRouting()]);
       for (const r of done) if (r.status === 'rejected') throw r.reason;
+      milestone?.('sitelinkd: nftables ruleset and policy routing applied');
       // The engine's own guard for permit/block traffic (policy/bypass.ts).
       dataplane.setBypass(bypassSelectorsOf(expanded));
     } catch (e) {
@@ -202,6 +208,7 @@ export class Daemon {
     const d = new Daemon({ args, config, peers, log, dataplane, transport, crlStore });
     d.#wire();
     await d.routeTunnels();
+    milestone?.('sitelinkd: IKE sockets open, tunnel routes set');
     d.#schedule();
     d.bringUp();
     for (const e of unsecuredWarnings(config, await facing)) log.log(e);

@@ -52,11 +52,11 @@ async function main(): Promise<void> {
   if (waitReady !== undefined) {
     const w = await waitForFile(waitReady);
     if (!w.found) process.stderr.write(`sitelinkd: ${waitReady} missing after ${READY_LIMIT_MS / 1000} s, starting anyway\n`);
-    await bootStamp(`sitelinkd: config loaded, system ready (waited ${(w.waitedMs / 1000).toFixed(1)} s)`);
+    bootStamp(`sitelinkd: config loaded, system ready (waited ${(w.waitedMs / 1000).toFixed(1)} s)`);
   }
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(args, config, log);
+    daemon = await Daemon.start(args, config, log, waitReady !== undefined ? bootStamp : undefined);
   } catch (e) {
     if (!(e instanceof StartError)) throw e;
     process.stderr.write(`sitelinkd: ${e.message}\n`);

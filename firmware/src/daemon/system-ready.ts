@@ -9,8 +9,7 @@
 // five minutes anyway (and reports what is missing itself). Without the option
 // (off the board, the tests) there is no wait.
 
-import { existsSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 export const READY_LIMIT_MS = 300_000;
 const POLL_MS = 50;
@@ -33,11 +32,12 @@ export async function waitForFile(file: string, limitMs = READY_LIMIT_MS, pollMs
 /**
  * A line for the board's boot timeline (test/lib/boot-timeline.ts reads the kernel
  * log's "sitelink-boot: STEP (uptime X)" lines, which rcS writes too). Best effort:
- * off the board, or without the right to write /dev/kmsg, nothing is written.
+ * off the board, or without the right to write /dev/kmsg, nothing is written. Used
+ * only with --wait-ready (the board's start): a few lines per start.
  */
-export async function bootStamp(step: string): Promise<void> {
+export function bootStamp(step: string): void {
   try {
-    const uptime = (await readFile('/proc/uptime', 'utf8')).split(' ')[0] ?? '?';
+    const uptime = readFileSync('/proc/uptime', 'utf8').split(' ')[0] ?? '?';
     writeFileSync('/dev/kmsg', `<6>sitelink-boot: ${step} (uptime ${uptime})\n`);
   } catch {
     /* not on the board */
