@@ -3,7 +3,7 @@
 // the exchanges of ike/, the control socket). SIGTERM/SIGINT: Deletes to
 // every peer, SAs removed (keys wiped by the engine), clean exit.
 //
-// Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--wait-ready FILE] [--foreground]
+// Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--wait-config FILE] [--wait-ready FILE] [--foreground]
 
 import { performance } from 'node:perf_hooks';
 import { loadConfigFile } from '../config/load.ts';
@@ -14,28 +14,50 @@ import { recoverUnconfirmed } from './commit-confirm.ts';
 import { Daemon, StartError, type DaemonArgs } from './daemon.ts';
 import { READY_LIMIT_MS, bootStamp, waitForFile } from './system-ready.ts';
 
-function parseArgs(argv: string[]): { args: DaemonArgs; waitReady?: string } {
+interface StartArgs {
+  args: DaemonArgs;
+  /** Files to wait for (system-ready.ts): before reading the config, before touching the system. */
+  waitConfig?: string;
+  waitReady?: string;
+}
+
+function parseArgs(argv: string[]): StartArgs {
   let config = '/etc/sitelink/sitelink.conf';
   let secrets: string | undefined;
+  let waitConfig: string | undefined;
   let waitReady: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-c' || a === '--config') config = argv[++i] ?? config;
     else if (a === '--secrets') secrets = argv[++i];
+    else if (a === '--wait-config') waitConfig = argv[++i];
     else if (a === '--wait-ready') waitReady = argv[++i];
     else if (a === '--foreground') continue;
     else {
-      process.stderr.write(`sitelinkd: unknown argument ${a}\nusage: sitelinkd [-c FILE] [--secrets FILE] [--wait-ready FILE]\n`);
+      const usage = 'sitelinkd [-c FILE] [--secrets FILE] [--wait-config FILE] [--wait-ready FILE]';
+      process.stderr.write(`sitelinkd: unknown argument ${a}\nusage: ${usage}\n`);
       process.exit(2);
     }
   }
-  const args: DaemonArgs = secrets === undefined ? { config } : { config, secrets };
-  return waitReady === undefined ? { args } : { args, waitReady };
+  return {
+    args: secrets === undefined ? { config } : { config, secrets },
+    ...(waitConfig !== undefined ? { waitConfig } : {}),
+    ...(waitReady !== undefined ? { waitReady } : {}),
+  };
+}
+
+/** Waits for `file` (system-ready.ts); the boot timeline gets `step` once it is there. */
+async function waitFor(file: string, step: string): Promise<void> {
+  const w = await waitForFile(file);
+  if (!w.found) process.stderr.write(`sitelinkd: ${file} missing after ${READY_LIMIT_MS / 1000} s, starting anyway\n`);
+  bootStamp(`sitelinkd: ${step} (waited ${(w.waitedMs / 1000).toFixed(1)} s)`);
 }
 
 async function main(): Promise<void> {
   const mainAt = performance.now();
-  const { args, waitReady } = parseArgs(process.argv.slice(2));
+  const { args, waitConfig, waitReady } = parseArgs(process.argv.slice(2));
+  // At boot, Node and the bundle load while rcS mounts the config store.
+  if (waitConfig !== undefined) await waitFor(waitConfig, 'config store there');
   // A reload --confirm window still open when the daemon stopped is not trusted.
   const recovered = recoverUnconfirmed(args.config);
   const loaded = loadConfigFile(args.config, args.secrets !== undefined ? { secretsFile: args.secrets } : {});
@@ -49,11 +71,7 @@ async function main(): Promise<void> {
   if (recovered !== null) log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: recovered });
   // Everything above only reads the config store and opens the log; the start below
   // needs the system rcS is still bringing up at boot (system-ready.ts).
-  if (waitReady !== undefined) {
-    const w = await waitForFile(waitReady);
-    if (!w.found) process.stderr.write(`sitelinkd: ${waitReady} missing after ${READY_LIMIT_MS / 1000} s, starting anyway\n`);
-    bootStamp(`sitelinkd: config loaded, system ready (waited ${(w.waitedMs / 1000).toFixed(1)} s)`);
-  }
+  if (waitReady !== undefined) await waitFor(waitReady, 'config loaded, system ready');
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(args, config, log, waitReady !== undefined ? bootStamp : undefined);
