@@ -7,7 +7,7 @@ import type { LoadResult } from '../../../firmware/src/tools/loadgen/stats.ts';
 import { sleep, waitForLine } from '../../../test/lib/wait.ts';
 import { startHub, type HubKind, type HubSetup } from './hubs.ts';
 import { HUB } from './plan.ts';
-import { sample } from './proc-stats.ts';
+import { dumpProc, sample } from './proc-stats.ts';
 import type { Row } from './table.ts';
 
 export interface LoadgenSetup {
@@ -55,12 +55,14 @@ export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): P
     // The hub installs on QM3, a moment after the spoke sent it.
     await sleep(1500);
     const after = sample(hub.pid);
+    if (process.env.BENCH_HUB_SMAPS) dumpProc(hub.pid, process.env.BENCH_HUB_SMAPS, `${kind}-v${s.version}-${s.group.name}`);
     row.load = load;
     row.hubUp = await hub.tunnelsUp();
     const n = Math.max(1, load.established);
     row.rssPerTunnelKb = (after.rssKb - before.rssKb) / n;
     row.hubCpuMsPerTunnel = (after.cpuMs - before.cpuMs) / n;
     row.hwmMb = after.hwmKb / 1024;
+    row.rssMb = after.rssKb / 1024;
     row.remarks = [...load.failures, ...hub.remarks()];
     // How much of the RSS per tunnel is V8's heap (used, and committed with its garbage
     // and free pages) and how much is outside it (ESP engine SAs, malloc), at the same sample.

@@ -1,7 +1,8 @@
 // Memory and CPU of one process from /proc: VmRSS and VmHWM (kB) and
 // utime + stime of all its threads (milliseconds).
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 export interface ProcSample {
@@ -33,4 +34,23 @@ export function pidInNs(ns: string, needle: string): number | null {
     }
   }
   return null;
+}
+
+/** BENCH_HUB_SMAPS=DIR: the hub's /proc status, smaps and thread names at the sample
+ * with all tunnels up, into DIR/<label>-<pid>.proc, for a breakdown of its RSS by mapping
+ * (malloc arenas, V8 spaces, libnode/libcrypto pages, thread stacks; issue 10). */
+export function dumpProc(pid: number, dir: string, label: string): void {
+  const read = (f: string): string => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'utf8');
+    } catch (e) {
+      return `(${f}: ${e instanceof Error ? e.message : String(e)})\n`;
+    }
+  };
+  mkdirSync(dir, { recursive: true });
+  const threads = readdirSync(`/proc/${pid}/task`).map((t) => `${t} ${read(`task/${t}/comm`).trim()}`);
+  writeFileSync(
+    path.join(dir, `${label}-${pid}.proc`),
+    `== status\n${read('status')}== threads\n${threads.join('\n')}\n== smaps\n${read('smaps')}`,
+  );
 }

@@ -17,11 +17,15 @@ export interface Row {
   rssPerTunnelKb?: number;
   hubCpuMsPerTunnel?: number;
   hwmMb?: number;
+  /** Hub VmRSS (MiB) at the sample with all tunnels up. */
+  rssMb?: number;
   remarks?: string[];
   /** Lowest and highest tunnels/s over the rounds (rounds.ts). */
   rateRange?: [number, number];
   /** Lowest and highest hub high-water mark (MiB) over the rounds. */
   hwmRange?: [number, number];
+  /** Lowest and highest hub VmRSS (MiB) over the rounds. */
+  rssRange?: [number, number];
 }
 
 const HEAD = [
@@ -40,6 +44,7 @@ const HEAD = [
   'RSS vs sS',
   'hub CPU ms/tun',
   'loadgen CPU ms/tun',
+  'hub RSS MiB',
   'hub HWM MiB',
   'hub sees up',
 ];
@@ -75,6 +80,7 @@ export function renderTable(rows: readonly Row[]): string {
       mine ? ratio(r.rssPerTunnelKb, base?.rssPerTunnelKb) : '1.00x',
       fmt(r.hubCpuMsPerTunnel, 2),
       fmt(r.load.cpuMs / Math.max(1, r.load.established), 2),
+      r.rssRange ? `${fmt(r.rssMb)} (${fmt(r.rssRange[0])}-${fmt(r.rssRange[1])})` : fmt(r.rssMb),
       r.hwmRange ? `${fmt(r.hwmMb)} (${fmt(r.hwmRange[0])}-${fmt(r.hwmRange[1])})` : fmt(r.hwmMb),
       r.hubUp === undefined ? '-' : String(r.hubUp),
     ];
