@@ -119,3 +119,22 @@ t.test('the periodic tasks\' reporter: a bug once per task, with its stack; othe
   t.match(written, /Date is not a constructor\n +at notAConstructor .*bug-stack\.test\.ts:\d+:\d+/);
   t.notMatch(written, PSK);
 });
+
+t.test("a start step's failure: a refusal becomes a logged StartError, a bug goes on with its stack", async (t) => {
+  const { startFailure, StartError } = await import('../../firmware/src/daemon/daemon.ts');
+  const logged: string[] = [];
+  const log = { log: (e: { message: string }): null => (logged.push(e.message), null) };
+  const refusal = new Error('ML-KEM bundle not found: /usr/lib/sitelink/sitelink-mlkem.mjs');
+  t.throws(() => startFailure(log, refusal), new StartError(refusal.message), 'a refusal: StartError, its message');
+  t.same(logged, [refusal.message], 'and logged');
+  logged.length = 0;
+  let thrown: unknown;
+  try {
+    startFailure(log, (() => { try { return notAConstructor(); } catch (e) { return e; } })());
+  } catch (e) {
+    thrown = e;
+  }
+  t.ok(thrown instanceof TypeError && !(thrown instanceof StartError), 'a bug is thrown on as it is, for the last-resort handler');
+  t.match((thrown as Error).stack ?? '', /at notAConstructor .*bug-stack\.test\.ts:\d+:\d+/, 'with the stack of where it happened');
+  t.same(logged, [], 'not turned into a one-line refusal');
+});

@@ -7,7 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { redactor as defaultRedactor, type Redactor } from '../log/redact.ts';
-import { isBug } from '../log/bug.ts';
+import { bugStack, isBug } from '../log/bug.ts';
 import { MAX_LINE, parseRequest, type Json, type Request, type Response } from './protocol.ts';
 
 export type Handler = (args: { [k: string]: Json }) => unknown;
@@ -67,7 +67,7 @@ export class ControlServer {
     this.limits = { ...CONTROL_LIMITS, ...opts.limits };
     this.#onBug =
       opts.onBug ??
-      ((command, e) => process.stderr.write(`control ${command}: ${this.#redactor.redactString(e.stack ?? e.message)}\n`));
+      ((command, e) => process.stderr.write(`control ${command}: ${bugStack(e, this.#redactor)}\n`));
   }
 
   /** Registers (or replaces) the handler for a command. */

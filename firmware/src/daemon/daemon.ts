@@ -35,7 +35,7 @@ import { peerAddresses } from './peer-addresses.ts';
 import { peerPolicies } from './policy-from-config.ts';
 import { reloadDaemon } from './reload.ts';
 import { Scheduler } from './scheduler.ts';
-import { bugReporter } from '../log/bug.ts';
+import { bugReporter, isBug } from '../log/bug.ts';
 import { shutdownDaemon } from './shutdown.ts';
 import { TrapStarter } from './trap.ts';
 import { TunnelRoutes } from './tunnel-routes.ts';
@@ -52,6 +52,19 @@ export interface DaemonArgs {
 /** Thrown when the start must stop (the caller exits non-zero); already logged. */
 export class StartError extends Error {
   override readonly name = 'StartError';
+}
+
+/**
+ * A step of the start failed: a refusal (a missing file, a bundle that will not load)
+ * is logged and becomes a StartError, one line; a bug (log/bug.ts) is thrown on as it
+ * is, so that main()'s last-resort handler prints its stack. A message alone is what
+ * left issue 10's "Date is not a constructor" without an origin.
+ */
+export function startFailure(log: Pick<NegotiationLog, 'log'>, e: unknown): never {
+  if (isBug(e)) throw e;
+  const message = e instanceof Error ? e.message : String(e);
+  log.log({ level: 'error', phase: 'daemon', step: 'LOAD', message });
+  throw new StartError(message);
 }
 
 export class Daemon {
@@ -175,10 +188,7 @@ export class Daemon {
     );
     for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
     // The ML-KEM bundle, only if a peer's proposals name it (issue 10: RSS).
-    await prepareAddKe(peers.flatMap((p) => [...p.ikeMethods, ...p.tunnels])).catch((e: unknown) => {
-      log.log({ level: 'error', phase: 'daemon', step: 'LOAD', message: String(e instanceof Error ? e.message : e) });
-      throw new StartError(e instanceof Error ? e.message : String(e));
-    });
+    await prepareAddKe(peers.flatMap((p) => [...p.ikeMethods, ...p.tunnels])).catch((e: unknown) => startFailure(log, e));
     // Warnings only (two `ip` runs): logged after the first negotiation has started.
     const facing = internetFacingInterfaces();
     milestone?.('sitelinkd: peers and CRLs loaded');

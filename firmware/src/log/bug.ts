@@ -3,15 +3,15 @@
 // log once said only "sitelinkd: Date is not a constructor", and the origin was never
 // found. Each place that survives an error (the control server, the daemon's periodic
 // tasks, sitelinkctl) keeps the stack of a bug.
-import { redactor } from './redact.ts';
+import { redactor, type Redactor } from './redact.ts';
 
 export function isBug(e: unknown): e is TypeError | ReferenceError {
   return e instanceof TypeError || e instanceof ReferenceError;
 }
 
-/** The error's stack (its message and V8's frames), redacted. */
-export function bugStack(e: Error): string {
-  return redactor.redactString(e.stack ?? e.message);
+/** The error's stack (its message and V8's frames), redacted (by the process's redactor unless given another). */
+export function bugStack(e: Error, by: Redactor = redactor): string {
+  return by.redactString(e.stack ?? e.message);
 }
 
 /**
