@@ -30,7 +30,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       cmake ninja-build g++ gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu \
       busybox-static cpio gzip xz-utils zstd advancecomp file debian-archive-keyring ca-certificates \
-      nodejs npm \
+      nodejs \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 # Certificate authorities the build host added locally (e.g. a TLS-inspecting
 # proxy in front of the npm registry): scripts/docker-build passes them in.
@@ -38,6 +38,15 @@ ARG EXTRA_CA_CERTS=
 RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
       printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/build-host.crt && update-ca-certificates >/dev/null; \
     fi
+# npm from its own release tarball, pinned and checked (scripts/image/fetch-npm.mjs):
+# Debian's npm package drags in some 380 node-* packages.
+ARG NPM_VERSION=10.9.9
+ARG NPM_INTEGRITY=sha512-1g+6jLQvaIuB4zwvHL7yrXuXcWZwDsCtBX8bbWDqbvJSSr9nPiDDWTHNgwXR27iIcTTW7v3A57hDW9RYv2W4Yg==
+COPY scripts/image/fetch-npm.mjs /tmp/
+RUN NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt node /tmp/fetch-npm.mjs "${NPM_VERSION}" "${NPM_INTEGRITY}" /tmp/npm.tgz \
+ && mkdir -p /opt/npm && tar -xzf /tmp/npm.tgz -C /opt/npm --strip-components=1 --no-same-owner && rm /tmp/npm.tgz \
+ && ln -s /opt/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s /opt/npm/bin/npx-cli.js /usr/local/bin/npx \
+ && npm --version
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 RUN npm_config_cafile=/etc/ssl/certs/ca-certificates.crt npm ci --no-audit --no-fund --loglevel=error
