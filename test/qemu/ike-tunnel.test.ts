@@ -182,6 +182,9 @@ async function tunnelChecks(t: Test, s: Site, board: QemuBoard, hqLog: () => str
   t.ok(installed, `board syslog (logread) carries the negotiation log: ${installed?.slice(0, 160) ?? 'no line'}`);
   if (!installed) t.comment(`logread:\n${syslog.stdout.slice(-2000)}${syslog.stderr}`);
   const boardLogs = await board.ssh('cat /var/log/sitelink/negotiation.log /var/log/sitelinkd.log; logread 2>/dev/null');
+  // rcS raises net.core.rmem_max so that UDP 500 gets the 1 MiB it asks for (ike-transport.ts).
+  const rcvbuf = /UDP 500 \(IPv4\) receive buffer: \d+ KiB[^\n"]*/.exec(boardLogs.stdout)?.[0];
+  t.match(rcvbuf ?? '', /receive buffer: 2048 KiB as the kernel reports it \(doubled\)$/, `board UDP 500 receive buffer: ${rcvbuf ?? 'not logged'}`);
   const all = boardLogs.stdout + sasRun.stdout + st.stdout + board.console() + hqLog();
   t.notOk(all.toLowerCase().includes(s.psk.toLowerCase()), 'the PSK is in no log, console or status output');
   return true;

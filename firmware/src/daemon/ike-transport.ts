@@ -17,10 +17,31 @@ import type { NegotiationLog } from '../log/negotiation-log.ts';
 
 export type IkeHandler = (msg: Buffer, from: Endpoint, localPort: number) => void;
 
-/** SO_RCVBUF asked for on UDP 500 (the kernel caps it at net.core.rmem_max and doubles it):
- * about a second of a 2,000/s MM1 flood, so that a busy host absorbs the bursts while
- * sitelinkd is not scheduled instead of dropping the real peer's datagrams (issue 10). */
+/** SO_RCVBUF asked for on UDP 500: about a second of a 2,000/s MM1 flood, so that a busy
+ * host absorbs the bursts while sitelinkd is not scheduled instead of dropping the real
+ * peer's datagrams (issue 10). Node sets it with plain SO_RCVBUF, which the kernel caps
+ * at net.core.rmem_max (Debian's default: 212,992) before doubling it for its own
+ * bookkeeping (socket(7)): what the socket got is logged (receiveBufferReport). The board
+ * raises rmem_max at boot (rcS); the engine's UDP 4500 uses SO_RCVBUFFORCE (sock.c). */
 export const IKE_RECV_BUFFER = 1024 * 1024;
+
+/**
+ * The log entry for what a UDP 500 socket's receive buffer really is: a warning that
+ * names the sysctl when the kernel gave less than IKE_RECV_BUFFER (the reported
+ * size is the doubled one, so twice the cap is what it is compared with: at rmem_max =
+ * 1 MiB the socket reports 2 MiB).
+ */
+export function receiveBufferReport(family: string, port: number, obtained: number): { level: 'info' | 'warning'; message: string } {
+  const kib = (n: number): string => `${Math.round(n / 1024)} KiB`;
+  const got = `UDP ${port} (${family}) receive buffer: ${kib(obtained)} as the kernel reports it (doubled)`;
+  if (obtained >= 2 * IKE_RECV_BUFFER) return { level: 'info', message: got };
+  return {
+    level: 'warning',
+    message:
+      `${got}, not the ${kib(2 * IKE_RECV_BUFFER)} of the ${kib(IKE_RECV_BUFFER)} asked for: net.core.rmem_max caps it, ` +
+      `and the bursts of a flood may drop a real peer's messages; sysctl -w net.core.rmem_max=${IKE_RECV_BUFFER} raises it`,
+  };
+}
 
 function bindUdp(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {
   const options = { type, reuseAddr: false, recvBufferSize: IKE_RECV_BUFFER };
@@ -60,6 +81,9 @@ export class IkeTransport {
     };
     v4?.on('error', this.#sendFailed);
     v6?.on('error', this.#sendFailed);
+    for (const [family, sock] of [['IPv4', v4], ['IPv6', v6]] as const) {
+      if (sock) log.log({ ...receiveBufferReport(family, ikePort, sock.getRecvBufferSize()), phase: 'daemon', step: 'UDP 500' });
+    }
   }
 
   /** Binds UDP `ikePort` on `address` (`::` = both families, IPv6 when the host has it);
