@@ -11,6 +11,9 @@
 
 #include <atomic>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <memory>
 #include <string>
 #include <vector>
@@ -605,11 +608,25 @@ Napi::Value EspKeyLengths(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// trimHeap() -> whether glibc gave memory back. Memory freed by start-up (config
+// parsing, the bundle's compilation, V8's optimizing compiler zones) stays in
+// malloc's arenas until something asks: malloc_trim(0) returns the free pages
+// of every arena, not only the top of the main heap (glibc >= 2.8). Called by
+// the daemon's idle tick (daemon/heap-trim.ts); no-op without glibc.
+Napi::Value TrimHeap(const Napi::CallbackInfo &info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", Engine::Define(env));
   exports.Set("afalgAvailable", Napi::Function::New(env, AfalgAvailable));
   exports.Set("counterFields", CounterFields(env));
   exports.Set("espKeyLengths", Napi::Function::New(env, EspKeyLengths));
+  exports.Set("trimHeap", Napi::Function::New(env, TrimHeap));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   RegisterEcdsa(env, exports);
   return exports;

@@ -36,6 +36,7 @@ import { peerPolicies } from './policy-from-config.ts';
 import { reloadDaemon } from './reload.ts';
 import { Scheduler } from './scheduler.ts';
 import { bugReporter, isBug } from '../log/bug.ts';
+import { trimDue, trimHeap } from './heap-trim.ts';
 import { shutdownDaemon } from './shutdown.ts';
 import { TrapStarter } from './trap.ts';
 import { TunnelRoutes } from './tunnel-routes.ts';
@@ -308,6 +309,7 @@ export class Daemon {
       this.fallback.tick();
       void this.crlStore.refreshDue();
       if (++ticks % 60 === 0) this.reportCounters();
+      if (trimDue(ticks)) trimHeap();
       if (ticks % 10 === 0) {
         const e = engineDrops.check(this.dataplane.counters(), 10);
         if (e) this.log.log(e);

@@ -65,6 +65,8 @@ export interface NativeAddon {
   counterFields: readonly string[];
   /** The engine's key lengths for an ESP transform name (salt included for AEADs), or null if it has none. */
   espKeyLengths(name: string): { enc: number; auth: number } | null;
+  /** malloc_trim(0): freed malloc memory back to the kernel (absent from older addons). */
+  trimHeap?(): boolean;
   /** ECDSA over a given digest, r | s of 2*size bytes (native/binding/ecdsa.cc; absent from older addons). */
   ecdsaSignDigest?(pkcs8: Buffer, digest: Buffer, size: number): Buffer;
   ecdsaVerifyDigest?(spki: Buffer, digest: Buffer, rs: Buffer): boolean;
