@@ -19,7 +19,7 @@ import { HUB, spokePlan, writeSpokeFile, GROUPS } from '../ike/plan.ts';
 import { Topology } from '../ike/topology.ts';
 import { writeSitelinkdHub } from '../ike/sitelinkd-hub.ts';
 import { sample } from '../ike/proc-stats.ts';
-import { sitelinkdNodeFlags } from '../../../test/netns/ike-sitelinkd.ts';
+import { sitelinkdEnv, sitelinkdNodeFlags } from '../../../test/netns/ike-sitelinkd.ts';
 
 interface Args { minutes: number; spokes: number; reportMinutes: number; restartEveryS: number }
 
@@ -46,8 +46,8 @@ s.on('message', (m, r) => s.send(m, r.port, r.address));
 s.bind(${ECHO_PORT}, process.argv[1]);
 `;
 
-function inNs(ns: string, cmd: string, args: string[]): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function inNs(ns: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+  return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
 }
 
 function lines(c: ChildProcess, on: (l: string) => void): void {
@@ -87,7 +87,8 @@ async function main(): Promise<void> {
     const spokeFile = path.join(work, 'spokes.txt');
     writeSpokeFile(spokeFile, spokes);
 
-    const hub = inNs(topo.hubNs, process.execPath, [...sitelinkdNodeFlags, path.join(repo, 'dist', 'sitelinkd.mjs'), '-c', files.config]);
+    const hubArgs = [...sitelinkdNodeFlags, path.join(repo, 'dist', 'sitelinkd.mjs'), '-c', files.config];
+    const hub = inNs(topo.hubNs, process.execPath, hubArgs, sitelinkdEnv());
     children.push(hub);
     hub.stderr?.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`hub: ${d}`));
     await new Promise<void>((resolve, reject) => {
