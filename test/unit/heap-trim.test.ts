@@ -2,7 +2,7 @@
 // RSS per gateway): once start-up has settled, then every few minutes.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { FIRST_TRIM_S, TRIM_EVERY_S, trimDue, trimHeap } from '../../firmware/src/daemon/heap-trim.ts';
+import { FIRST_TRIM_S, TRIM_EVERY_S, collectStartGarbage, trimDue, trimHeap } from '../../firmware/src/daemon/heap-trim.ts';
 import { loadNative } from '../../firmware/src/dataplane/native.ts';
 
 t.test('when the tick trims', async (t) => {
@@ -39,4 +39,22 @@ t.test('malloc_trim through the addon gives freed pages back', async (t) => {
   t.ok(released, 'malloc_trim released memory');
   t.ok(after < before - 20_000, `RssAnon fell by more than 20 MB of the 80 MB freed (${before} -> ${after} kB)`);
   t.equal(keep.length, 20_000);
+});
+
+t.test("the start's garbage: a full collection only where the launcher exposed gc", async (t) => {
+  const g = globalThis as { gc?: () => void };
+  const saved = g.gc;
+  try {
+    delete g.gc;
+    t.equal(collectStartGarbage(), false, 'without --expose-gc: nothing to call, no error');
+    let calls = 0;
+    g.gc = () => { calls++; };
+    t.equal(collectStartGarbage(), true, 'with it: collected');
+    t.equal(calls, 1, 'exactly one collection');
+  } finally {
+    if (saved) g.gc = saved;
+    else delete g.gc;
+  }
+  const flags = readFileSync(new URL('../../board/common/rootfs/usr/lib/sitelink/sitelinkd.node-flags', import.meta.url), 'utf8');
+  t.match(flags, /--expose-gc/, "the board's launcher flags expose it");
 });

@@ -18,6 +18,20 @@ export function trimDue(tick: number): boolean {
   return tick === FIRST_TRIM_S || (tick > FIRST_TRIM_S && (tick - FIRST_TRIM_S) % TRIM_EVERY_S === 0);
 }
 
+/**
+ * A full V8 collection, when the launcher exposed one (--expose-gc in
+ * usr/lib/sitelink/sitelinkd.node-flags); false without it. Once, when the start is
+ * done: what parsing the config and the bundle's start left behind is garbage in
+ * V8's old space, which its memory reducer would collect only after some seconds of
+ * idling, while the first negotiations already run (bench:ike, one spoke: ~0.3 MiB).
+ */
+export function collectStartGarbage(): boolean {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') return false;
+  gc();
+  return true;
+}
+
 /** malloc_trim(0) through the engine addon; false when there is none (or no glibc). */
 export function trimHeap(): boolean {
   let addon: ReturnType<typeof loadNative>;

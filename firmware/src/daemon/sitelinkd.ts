@@ -12,7 +12,7 @@ import { NegotiationLog } from '../log/negotiation-log.ts';
 import { bugStack } from '../log/bug.ts';
 import { recoverUnconfirmed } from './commit-confirm.ts';
 import { Daemon, StartError, type DaemonArgs } from './daemon.ts';
-import { trimHeap } from './heap-trim.ts';
+import { collectStartGarbage, trimHeap } from './heap-trim.ts';
 import { READY_LIMIT_MS, bootStamp, waitForFile } from './system-ready.ts';
 
 interface StartArgs {
@@ -83,7 +83,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // What the start freed (config parsing, the bundle's compilation) goes back now,
-  // not 30 s later at the tick's first trim (heap-trim.ts).
+  // not 30 s later at the tick's first trim (heap-trim.ts): V8's garbage first, so
+  // that the malloc memory it held is free for the trim.
+  collectStartGarbage();
   trimHeap();
   process.stdout.write(`sitelinkd: ready (${daemon.peers.length} peer(s))\n`);
   // For the board's boot timeline (test/qemu/ike-tunnel.test.ts): the start's
