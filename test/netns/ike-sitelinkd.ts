@@ -11,12 +11,19 @@ import { waitForLine, waitUntil } from '../lib/wait.ts';
 
 export const sitelinkdPath = path.join(repoRoot, 'dist', 'sitelinkd.mjs');
 /** The Node flags the board's launcher gives sitelinkd (board/common/rootfs/usr/sbin/sitelinkd). */
+export const sitelinkdNodeFlags: string[] = readFileSync(path.join(repoRoot, 'board', 'common', 'rootfs', 'usr', 'lib', 'sitelink', 'sitelinkd.node-flags'), 'utf8').split(/\s+/).filter((f) => f !== '');
+
+/** Node's arguments for sitelinkd with `config`, as the board's launcher gives them. */
+export function sitelinkdArgv(config: string, bundle = sitelinkdPath): string[] {
+  return [...sitelinkdNodeFlags, bundle, '-c', config];
+}
+
 /**
  * The environment sitelinkd gets here: this process's, less what the board's
  * never has. NODE_OPTIONS carries tap's TypeScript loader hooks (the daemon is a
  * bundle). NODE_EXTRA_CA_CERTS, set on this machine for its own tools, makes
  * Node read and parse its ~140 CA certificates before any JavaScript runs:
- * 1.4 MB more RSS per sitelinkd (bench:ike, one spoke: 52.1 -> 50.7 MB) for a
+ * 1.4 MiB more RSS per sitelinkd (bench:ike, one spoke: 52.1 -> 50.6 MiB) for a
  * TLS store the daemon never uses.
  */
 export function sitelinkdEnv(): NodeJS.ProcessEnv {
@@ -25,8 +32,6 @@ export function sitelinkdEnv(): NodeJS.ProcessEnv {
   delete env.NODE_EXTRA_CA_CERTS;
   return env;
 }
-
-export const sitelinkdNodeFlags: string[] = readFileSync(path.join(repoRoot, 'board', 'common', 'rootfs', 'usr', 'lib', 'sitelink', 'sitelinkd.node-flags'), 'utf8').split(/\s+/).filter((f) => f !== '');
 
 export interface GatewayConfig {
   id: string;
@@ -222,7 +227,7 @@ export class Sitelinkd {
     if (!existsSync(sitelinkdPath)) throw new Error(`${sitelinkdPath} is missing: run npm run build`);
     const child = spawn(
       'ip',
-      ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, ...sitelinkdNodeFlags, sitelinkdPath, '-c', files.config],
+      ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, ...sitelinkdArgv(files.config)],
       { stdio: ['ignore', 'pipe', 'pipe'], env: sitelinkdEnv() },
     );
     const d = new Sitelinkd(ns, files, child);

@@ -19,7 +19,7 @@ import { HUB, spokePlan, writeSpokeFile, GROUPS } from '../ike/plan.ts';
 import { Topology } from '../ike/topology.ts';
 import { writeSitelinkdHub } from '../ike/sitelinkd-hub.ts';
 import { sample } from '../ike/proc-stats.ts';
-import { sitelinkdEnv, sitelinkdNodeFlags } from '../../../test/netns/ike-sitelinkd.ts';
+import { sitelinkdArgv, sitelinkdEnv } from '../../../test/netns/ike-sitelinkd.ts';
 
 interface Args { minutes: number; spokes: number; reportMinutes: number; restartEveryS: number }
 
@@ -47,7 +47,7 @@ s.bind(${ECHO_PORT}, process.argv[1]);
 `;
 
 function inNs(ns: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+  return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
 
 function lines(c: ChildProcess, on: (l: string) => void): void {
@@ -87,8 +87,7 @@ async function main(): Promise<void> {
     const spokeFile = path.join(work, 'spokes.txt');
     writeSpokeFile(spokeFile, spokes);
 
-    const hubArgs = [...sitelinkdNodeFlags, path.join(repo, 'dist', 'sitelinkd.mjs'), '-c', files.config];
-    const hub = inNs(topo.hubNs, process.execPath, hubArgs, sitelinkdEnv());
+    const hub = inNs(topo.hubNs, process.execPath, sitelinkdArgv(files.config, path.join(repo, 'dist', 'sitelinkd.mjs')), sitelinkdEnv());
     children.push(hub);
     hub.stderr?.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`hub: ${d}`));
     await new Promise<void>((resolve, reject) => {
