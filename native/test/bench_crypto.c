@@ -4,7 +4,7 @@
  *
  *   gcc -std=c11 -O2 -D_GNU_SOURCE -Inative/src/crypto native/src/crypto/[a-z]*.c \
  *       native/test/bench_crypto.c -lcrypto -o /tmp/bench_crypto
- *   /tmp/bench_crypto [payload_bytes] [packets]
+ *   /tmp/bench_crypto [payload_bytes] [packets] [transform]
  */
 #include "crypto.h"
 
@@ -89,15 +89,18 @@ int main(int argc, char **argv)
 {
 	size_t len = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 1400;
 	long packets = argc > 2 ? strtol(argv[2], NULL, 10) : 100000;
+	const char *only = argc > 3 ? argv[3] : NULL; /* one transform, e.g. under perf */
 	const char *names[] = { "aes128gcm16", "aes256gcm16", "aes128-sha1", "aes256-sha1",
 				"aes128-sha256", "aes256-sha256", "3des-sha1", "chacha20poly1305" };
 
 	if (len < 16 || len > 65535 || packets <= 0) {
-		fprintf(stderr, "usage: bench_crypto [payload_bytes 16..65535] [packets]\n");
+		fprintf(stderr, "usage: bench_crypto [payload_bytes 16..65535] [packets] [transform]\n");
 		return 2;
 	}
 	printf("payload %zu bytes, %ld packets, ESN on\n", len, packets);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (only != NULL && strcmp(only, names[i]) != 0)
+			continue;
 		bench(names[i], SL_BACKEND_OPENSSL, len, packets);
 		if (sl_afalg_available())
 			bench(names[i], SL_BACKEND_AFALG, len, packets);
