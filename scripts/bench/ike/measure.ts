@@ -32,6 +32,14 @@ function runLoadgen(g: LoadgenSetup, s: HubSetup): { result: Promise<LoadResult>
   return { result, stop: () => child.kill('SIGTERM'), stderr: () => err.slice(-2000) };
 }
 
+function settleMs(): number {
+  const v = process.env.BENCH_HUB_SETTLE_S;
+  if (v === undefined || v === '') return 1500;
+  const s = Number(v);
+  if (!Number.isFinite(s) || s < 1.5 || s > 3600) throw new Error(`BENCH_HUB_SETTLE_S=${v}: seconds, 1.5 to 3600`);
+  return s * 1000;
+}
+
 export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): Promise<Row> {
   const row: Row = { hub: kind, version: s.version, group: s.group.name, spokes: s.spokes.length, load: null };
   let hub;
@@ -52,8 +60,10 @@ export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): P
     lg.stop = run.stop;
     lg.stderr = run.stderr;
     const load = await run.result;
-    // The hub installs on QM3, a moment after the spoke sent it.
-    await sleep(1500);
+    // The hub installs on QM3, a moment after the spoke sent it. BENCH_HUB_SETTLE_S
+    // samples later instead: after the daemon's first malloc trim (30 s) and V8's
+    // memory reducer, RSS is the steady state's, not the start's garbage.
+    await sleep(settleMs());
     const after = sample(hub.pid);
     if (process.env.BENCH_HUB_SMAPS) dumpProc(hub.pid, process.env.BENCH_HUB_SMAPS, `${kind}-v${s.version}-${s.group.name}`);
     row.load = load;
