@@ -39,6 +39,33 @@ function ping(ns: string, args: string[]): Promise<{ sent: number; got: number; 
   );
 }
 
+const BURST = 2000;
+
+/**
+ * The burst: BURST requests 4 ms apart, answers counted by sequence number. ping -c alone
+ * gives the last reply only the larger of twice the largest RTT and the interval, and a
+ * rekey and a new main mode at the burst's end can take longer than that: a late last
+ * reply counted as lost (CI, 2026-12-05: 1999/2000). With a deadline (-w) ping waits for
+ * BURST replies instead and sends more requests meanwhile, so the count alone no longer
+ * tells a lost request from a late one; the sequence numbers do: each of the first BURST
+ * must be answered.
+ */
+function burstPing(ns: string): Promise<{ sent: number; unanswered: number[]; out: string }> {
+  const args = ['netns', 'exec', ns, 'ping', '-n', '-i', '0.004', '-s', '1000', '-w', '60', '-c', String(BURST), LAB.lanB];
+  const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  p.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((resolve) =>
+    p.on('exit', () => {
+      const answered = new Set([...out.matchAll(/ icmp_seq=(\d+) /g)].map((m) => Number(m[1])));
+      const unanswered = Array.from({ length: BURST }, (_, i) => i + 1).filter((n) => !answered.has(n));
+      const m = /(\d+) packets transmitted/.exec(out);
+      resolve({ sent: Number(m?.[1] ?? -1), unanswered, out: out.split('\n').slice(-4).join('\n') });
+    }),
+  );
+}
+
 /**
  * A slow ping (5/s) in chunks of 25, back to back, until `stop()`: every chunk ends
  * normally, so stopping loses no request in flight. Each chunk waits for its 25
@@ -102,11 +129,20 @@ t.test('rekeys by kilobytes, by seconds and new main modes under traffic: zero l
 
   const slow = slowPing(lab.ns('lanA'));
   // 1. The burst: about 2 MB each way, the 1024 KB lifetime runs out twice on both sides.
-  const burst = await ping(lab.ns('lanA'), ['-i', '0.004', '-s', '1000', '-W', '2', '-c', '2000']);
+  const burst = await burstPing(lab.ns('lanA'));
   for (const x of await outSpis(a.files.socket)) seen.add(x);
   const afterBurst = seen.size;
-  t.equal(burst.sent, 2000, 'burst: 2000 echo requests sent');
-  t.equal(burst.got, burst.sent, `burst: every one answered across the kilobyte rekeys (${burst.got}/${burst.sent})`);
+  t.ok(burst.sent >= BURST, `burst: ${BURST} echo requests sent (${burst.sent} in all)`);
+  t.same(burst.unanswered, [], `burst: every one of the ${BURST} answered across the kilobyte rekeys`);
+  if (burst.unanswered.length > 0) {
+    t.comment(`ping's summary:\n${burst.out}`);
+    // Where a lost packet went: the ESP engines' drop counters (a hard limit reached
+    // before the rekey was in place shows as deadSa, a pair deleted early as noSa or badSpi).
+    for (const [name, d] of [['gwA', a], ['gwB', b]] as const) {
+      const c = await controlRequest(d.files.socket, 'counters');
+      t.comment(`${name} ESP drops: ${JSON.stringify(c.esp.drops)}`);
+    }
+  }
   const installs = (a.logText().match(/IPsec SA pair installed/g) ?? []).length;
   t.ok(installs >= 3, `kilobyte rekeys happened (gwA installed ${installs} pairs)`);
 
@@ -125,7 +161,7 @@ t.test('rekeys by kilobytes, by seconds and new main modes under traffic: zero l
   t.ok(seen.size > afterBurst, `distinct outbound SPIs on gwA: ${seen.size}`);
   const c = await lab.counters();
   t.equal(c.leak?.packets, 0, 'nothing crossed the NAT in clear');
-  if (burst.got !== burst.sent || s.got !== s.sent) {
+  if (burst.unanswered.length > 0 || s.got !== s.sent) {
     const lost = s.out.split('\n').filter((l) => /no answer|transmitted/.test(l));
     t.comment(`slow ping chunks with losses:\n${lost.join('\n')}`);
     // The daemons' lines from 3 s before to 1 s after each request reported unanswered.
