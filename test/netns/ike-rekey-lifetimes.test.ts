@@ -25,18 +25,20 @@ async function outSpis(socket: string): Promise<number[]> {
   return (await controlRequest(socket, 'sas')).quickMode.map((q) => q.spiOut);
 }
 
-/** ping from lanA to lanB; resolves with "transmitted/received". */
-function ping(ns: string, args: string[]): Promise<{ sent: number; got: number; out: string }> {
-  const p = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-q', ...args, LAB.lanB], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** ping from `ns` to lanB with `args`; resolves with its whole output once it exits. */
+function pingOutput(ns: string, args: string[]): Promise<string> {
+  const p = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', ...args, LAB.lanB], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   p.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((resolve) =>
-    p.on('exit', () => {
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-      resolve({ sent: Number(m?.[1] ?? -1), got: Number(m?.[2] ?? -2), out });
-    }),
-  );
+  return new Promise((resolve) => p.on('exit', () => resolve(out)));
+}
+
+/** ping from lanA to lanB; resolves with "transmitted/received". */
+async function ping(ns: string, args: string[]): Promise<{ sent: number; got: number; out: string }> {
+  const out = await pingOutput(ns, ['-q', ...args]);
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  return { sent: Number(m?.[1] ?? -1), got: Number(m?.[2] ?? -2), out };
 }
 
 const BURST = 2000;
@@ -50,20 +52,12 @@ const BURST = 2000;
  * tells a lost request from a late one; the sequence numbers do: each of the first BURST
  * must be answered.
  */
-function burstPing(ns: string): Promise<{ sent: number; unanswered: number[]; out: string }> {
-  const args = ['netns', 'exec', ns, 'ping', '-n', '-i', '0.004', '-s', '1000', '-w', '60', '-c', String(BURST), LAB.lanB];
-  const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  p.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((resolve) =>
-    p.on('exit', () => {
-      const answered = new Set([...out.matchAll(/ icmp_seq=(\d+) /g)].map((m) => Number(m[1])));
-      const unanswered = Array.from({ length: BURST }, (_, i) => i + 1).filter((n) => !answered.has(n));
-      const m = /(\d+) packets transmitted/.exec(out);
-      resolve({ sent: Number(m?.[1] ?? -1), unanswered, out: out.split('\n').slice(-4).join('\n') });
-    }),
-  );
+async function burstPing(ns: string): Promise<{ sent: number; unanswered: number[]; out: string }> {
+  const out = await pingOutput(ns, ['-i', '0.004', '-s', '1000', '-w', '60', '-c', String(BURST)]);
+  const answered = new Set([...out.matchAll(/ icmp_seq=(\d+) /g)].map((m) => Number(m[1])));
+  const unanswered = Array.from({ length: BURST }, (_, i) => i + 1).filter((n) => !answered.has(n));
+  const m = /(\d+) packets transmitted/.exec(out);
+  return { sent: Number(m?.[1] ?? -1), unanswered, out: out.split('\n').slice(-4).join('\n') };
 }
 
 /**
