@@ -98,7 +98,11 @@ int sl_crypto_new(sl_crypto_t **out, const sl_crypto_params_t *p, sl_backend_t w
 	c->enc_key_len = p->enc_key_len - (info->aead ? SL_AEAD_SALT_LEN : 0);
 	c->use = p->use;
 
-	const sl_backend_ops_t *ossl = info->aead ? &sl_ossl_aead_ops : &sl_ossl_cbc_ops;
+	const sl_backend_ops_t *ossl = &sl_ossl_aead_ops;
+	if (!info->aead)
+		ossl = &sl_ossl_cbc_ops;
+	else if (info->alg == SL_ALG_CHACHA20_POLY1305)
+		ossl = &sl_ossl_chacha_ops;
 	switch (want) {
 	case SL_BACKEND_AFALG:
 		rc = try_backend(c, &sl_afalg_ops, SL_BACKEND_AFALG, p, err, errlen);

@@ -1,11 +1,9 @@
 /*
- * ossl_aead.c - AES-GCM (RFC 4106) and ChaCha20-Poly1305 (RFC 7634) on
- * libcrypto.
+ * ossl_aead.c - AES-GCM (RFC 4106) on libcrypto's AEAD.  (ChaCha20-Poly1305
+ * is composed in ossl_chacha.c: libcrypto's AEAD is slower for it.)
  *
- * nonce = salt (4, from the end of the key material) | IV (8)
- *   (RFC 4106 §4, RFC 7634 §2);
- * AAD = SPI | Seq low, or SPI | Seq high | Seq low with ESN
- *   (RFC 4106 §5, RFC 7634 §2.1);
+ * nonce = salt (4, from the end of the key material) | IV (8) (RFC 4106 §4);
+ * AAD = SPI | Seq low, or SPI | Seq high | Seq low with ESN (RFC 4106 §5);
  * the 16-byte tag is the ICV.
  */
 #include "crypto_internal.h"
@@ -28,8 +26,6 @@ static const EVP_CIPHER *cipher_for(const sl_crypto_t *c)
 {
 	if (c->info->alg == SL_ALG_AES_GCM_16)
 		return c->enc_key_len == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
-	if (c->info->alg == SL_ALG_CHACHA20_POLY1305)
-		return EVP_chacha20_poly1305();
 	return NULL;
 }
 
@@ -62,7 +58,7 @@ static int aead_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, siz
 {
 	const EVP_CIPHER *cipher = cipher_for(c);
 	if (cipher == NULL) {
-		sl_crypto_seterr(err, errlen, "openssl: not an AEAD transform");
+		sl_crypto_seterr(err, errlen, "openssl: not an AES-GCM transform");
 		return SL_CRYPTO_ENOTSUP;
 	}
 	ossl_aead_t *s = calloc(1, sizeof(*s));
