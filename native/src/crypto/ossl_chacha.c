@@ -221,13 +221,13 @@ static int chacha_open(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi
 {
 	ossl_chacha_t *s = c->be;
 	uint8_t *x = scratch_get();
-	uint8_t *y = x + SCRATCH_LEN;
 	uint8_t *payload = pkt + SL_ESP_HDR_LEN + 8;
 	uint8_t otk[OTK_LEN];
 	uint8_t tag[TAG_LEN];
 
 	if (x == NULL)
 		return SL_CRYPTO_EIO;
+	uint8_t *y = x + SCRATCH_LEN;
 	/* Decrypt out of place (x: zeros | ct, y: block 0 | plaintext): the
 	 * ciphertext stays in x for the MAC, and the packet is written only
 	 * once the tag is good. */
