@@ -21,6 +21,12 @@ void sl_crypto_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+void sl_salt_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n)
+{
+	*p = c->be;
+	*n = SL_AEAD_SALT_LEN;
+}
+
 static int check_params(const sl_crypto_params_t *p, const sl_alg_info_t **infop,
 			char *err, size_t errlen)
 {

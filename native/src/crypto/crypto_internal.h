@@ -74,6 +74,10 @@ typedef struct sl_backend_ops {
 	void (*keymat)(const sl_crypto_t *c, const uint8_t **p, size_t *n);
 } sl_backend_ops_t;
 
+/* keymat for the AEAD backends, whose state begins with the salt (their
+ * only key copy in user memory). */
+void sl_salt_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n);
+
 extern const sl_backend_ops_t sl_ossl_aead_ops;   /* AES-GCM */
 extern const sl_backend_ops_t sl_ossl_chacha_ops; /* ChaCha20-Poly1305 */
 extern const sl_backend_ops_t sl_ossl_cbc_ops;

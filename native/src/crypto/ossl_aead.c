@@ -9,6 +9,7 @@
 #include "crypto_internal.h"
 
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ typedef struct {
 	EVP_CIPHER_CTX *enc;
 	EVP_CIPHER_CTX *dec;
 } ossl_aead_t;
+_Static_assert(offsetof(ossl_aead_t, salt) == 0, "sl_salt_keymat reads the salt first");
 
 static const EVP_CIPHER *cipher_for(const sl_crypto_t *c)
 {
@@ -145,19 +147,11 @@ static int aead_open(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
 	return SL_CRYPTO_OK;
 }
 
-static void aead_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n)
-{
-	const ossl_aead_t *s = c->be;
-
-	*p = s->salt;
-	*n = sizeof(s->salt);
-}
-
 const sl_backend_ops_t sl_ossl_aead_ops = {
 	.name = "openssl",
 	.init = aead_init,
 	.seal = aead_seal,
 	.open = aead_open,
 	.fini = aead_fini,
-	.keymat = aead_keymat,
+	.keymat = sl_salt_keymat,
 };

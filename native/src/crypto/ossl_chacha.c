@@ -27,6 +27,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ typedef struct {
 	EVP_CIPHER_CTX *chacha;          /* EVP_chacha20, keyed once */
 	EVP_MAC_CTX *poly;               /* keyed per packet with its otk */
 } ossl_chacha_t;
+_Static_assert(offsetof(ossl_chacha_t, salt) == 0, "sl_salt_keymat reads the salt first");
 
 /* One scratch buffer per thread that seals or opens: the data plane's
  * workers each have their own, allocated on a thread's first packet (not
@@ -248,19 +250,11 @@ static int chacha_open(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi
 	return rc;
 }
 
-static void chacha_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n)
-{
-	const ossl_chacha_t *s = c->be;
-
-	*p = s->salt;
-	*n = sizeof(s->salt);
-}
-
 const sl_backend_ops_t sl_ossl_chacha_ops = {
 	.name = "openssl",
 	.init = chacha_init,
 	.seal = chacha_seal,
 	.open = chacha_open,
 	.fini = chacha_fini,
-	.keymat = chacha_keymat,
+	.keymat = sl_salt_keymat,
 };
