@@ -555,6 +555,8 @@ void *sl_worker_main(void *arg)
 	 * before.  Without one (out of memory) each runs at once.  The two
 	 * directions take turns (each runs and clears it before returning). */
 	s->w.batch = sl_crypto_batch_new(BATCH);
+	/* Crypto's per-thread memory now, not at the first packet. */
+	sl_crypto_thread_prepare();
 	_Static_assert(BATCH >= SL_ESP_RXQ_LEN, "a received batch's opens fit the crypto batch");
 	s->rxq = (sl_esp_rxq_t){ .w = &s->w, .db = &e->db, .batch = s->w.batch, .deliver = deliver_inner,
 				 .ctx = s };

@@ -21,6 +21,11 @@ void sl_crypto_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+void sl_crypto_thread_prepare(void)
+{
+	sl_ossl_chacha_thread_prepare();
+}
+
 void sl_salt_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n)
 {
 	*p = c->be;

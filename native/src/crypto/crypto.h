@@ -130,6 +130,12 @@ int sl_afalg_fds_in_use(void);
 int sl_alg_parse(const char *name, sl_alg_t *alg, size_t *enc_key_len, size_t *auth_key_len);
 const char *sl_alg_name(sl_alg_t alg, size_t enc_key_len);
 
+/* Allocate what the backends keep per thread (ossl_chacha.c's scratch) now,
+ * at a data-plane thread's start, rather than at its first packet.  Only
+ * an optimisation of where the allocation happens: without it (or when it
+ * fails) the first seal or open of the thread allocates instead. */
+void sl_crypto_thread_prepare(void);
+
 /* Constant-time comparison: 0 when equal. */
 int sl_ct_memcmp(const void *a, const void *b, size_t n);
 /* A memset the compiler cannot drop. */

@@ -78,6 +78,9 @@ typedef struct sl_backend_ops {
  * only key copy in user memory). */
 void sl_salt_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n);
 
+/* ossl_chacha.c's per-thread scratch (sl_crypto_thread_prepare). */
+void sl_ossl_chacha_thread_prepare(void);
+
 extern const sl_backend_ops_t sl_ossl_aead_ops;   /* AES-GCM */
 extern const sl_backend_ops_t sl_ossl_chacha_ops; /* ChaCha20-Poly1305 */
 extern const sl_backend_ops_t sl_ossl_cbc_ops;

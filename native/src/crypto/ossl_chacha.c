@@ -53,8 +53,9 @@ typedef struct {
 _Static_assert(offsetof(ossl_chacha_t, salt) == 0, "sl_salt_keymat reads the salt first");
 
 /* One scratch buffer per thread that seals or opens: the data plane's
- * workers each have their own, allocated on a thread's first packet (not
- * per packet) and freed when the thread ends. */
+ * workers each have their own, allocated when the worker starts
+ * (sl_crypto_thread_prepare), else on the thread's first packet, never per
+ * packet, and freed when the thread ends. */
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static int scratch_key_ok;
@@ -88,6 +89,11 @@ static uint8_t *scratch_get(void)
 	}
 	scratch = p;
 	return p;
+}
+
+void sl_ossl_chacha_thread_prepare(void)
+{
+	(void)scratch_get();
 }
 
 static void chacha_fini(sl_crypto_t *c)
