@@ -26,6 +26,21 @@ void sl_crypto_thread_prepare(void)
 	sl_ossl_chacha_thread_prepare();
 }
 
+void *sl_aead_state_new(sl_crypto_t *c, const sl_crypto_params_t *p, size_t size, char *err,
+			size_t errlen)
+{
+	uint8_t *s = calloc(1, size);
+
+	if (s == NULL) {
+		sl_crypto_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->be = s;
+	c->be_size = size;
+	memcpy(s, p->enc_key + c->enc_key_len, SL_AEAD_SALT_LEN);
+	return s;
+}
+
 void sl_salt_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n)
 {
 	*p = c->be;

@@ -74,8 +74,12 @@ typedef struct sl_backend_ops {
 	void (*keymat)(const sl_crypto_t *c, const uint8_t **p, size_t *n);
 } sl_backend_ops_t;
 
-/* keymat for the AEAD backends, whose state begins with the salt (their
- * only key copy in user memory). */
+/* The AEAD backends' state begins with the salt (RFC 4106 §8.1, RFC 7634
+ * §2: the last 4 bytes of the key material).  sl_aead_state_new allocates
+ * `size` bytes of zeroed state as c->be with the salt copied to its start
+ * (NULL and err set when out of memory); sl_salt_keymat is their keymat. */
+void *sl_aead_state_new(sl_crypto_t *c, const sl_crypto_params_t *p, size_t size, char *err,
+			size_t errlen);
 void sl_salt_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n);
 
 /* ossl_chacha.c's per-thread scratch (sl_crypto_thread_prepare). */

@@ -22,7 +22,7 @@ typedef struct {
 	EVP_CIPHER_CTX *enc;
 	EVP_CIPHER_CTX *dec;
 } ossl_aead_t;
-_Static_assert(offsetof(ossl_aead_t, salt) == 0, "sl_salt_keymat reads the salt first");
+_Static_assert(offsetof(ossl_aead_t, salt) == 0, "sl_aead_state_new and sl_salt_keymat: the salt first");
 
 static const EVP_CIPHER *cipher_for(const sl_crypto_t *c)
 {
@@ -63,14 +63,9 @@ static int aead_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, siz
 		sl_crypto_seterr(err, errlen, "openssl: not an AES-GCM transform");
 		return SL_CRYPTO_ENOTSUP;
 	}
-	ossl_aead_t *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		sl_crypto_seterr(err, errlen, "out of memory");
+	ossl_aead_t *s = sl_aead_state_new(c, p, sizeof(*s), err, errlen);
+	if (s == NULL)
 		return SL_CRYPTO_EIO;
-	}
-	c->be = s;
-	c->be_size = sizeof(*s);
-	memcpy(s->salt, p->enc_key + c->enc_key_len, SL_AEAD_SALT_LEN);
 	/* Only the direction the context is for (params.use): each keyed
 	 * EVP_CIPHER_CTX holds a key schedule of its own. */
 	if (sl_crypto_seals(c))

@@ -50,7 +50,7 @@ typedef struct {
 	EVP_CIPHER_CTX *chacha;          /* EVP_chacha20, keyed once */
 	EVP_MAC_CTX *poly;               /* keyed per packet with its otk */
 } ossl_chacha_t;
-_Static_assert(offsetof(ossl_chacha_t, salt) == 0, "sl_salt_keymat reads the salt first");
+_Static_assert(offsetof(ossl_chacha_t, salt) == 0, "sl_aead_state_new and sl_salt_keymat: the salt first");
 
 /* One scratch buffer per thread that seals or opens: the data plane's
  * workers each have their own, allocated when the worker starts
@@ -113,14 +113,9 @@ static int chacha_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, s
 		sl_crypto_seterr(err, errlen, "openssl: not ChaCha20-Poly1305");
 		return SL_CRYPTO_ENOTSUP;
 	}
-	ossl_chacha_t *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		sl_crypto_seterr(err, errlen, "out of memory");
+	ossl_chacha_t *s = sl_aead_state_new(c, p, sizeof(*s), err, errlen);
+	if (s == NULL)
 		return SL_CRYPTO_EIO;
-	}
-	c->be = s;
-	c->be_size = sizeof(*s);
-	memcpy(s->salt, p->enc_key + c->enc_key_len, SL_AEAD_SALT_LEN);
 
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_POLY1305, NULL);
 	s->chacha = EVP_CIPHER_CTX_new();
