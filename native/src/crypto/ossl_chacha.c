@@ -192,62 +192,64 @@ static int tag_of(const sl_crypto_t *c, ossl_chacha_t *s, const uint8_t *pkt, ui
 	return ok ? SL_CRYPTO_OK : SL_CRYPTO_EIO;
 }
 
-static int chacha_seal(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+/* The work seal and open share: the payload is copied to x[64..) behind a
+ * zero block, ChaCha20 runs from x into out (x itself for a seal: in place;
+ * for an open the other half of the scratch, so that x keeps the
+ * ciphertext), and the tag is computed over the ciphertext, which is then
+ * at x[64..) either way.  Block 0 and the one-time key are wiped. */
+static int crypt_and_tag(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi, uint8_t *x,
+			 uint8_t *out, uint8_t tag[TAG_LEN])
 {
 	ossl_chacha_t *s = c->be;
+	uint8_t otk[OTK_LEN];
+
+	memset(x, 0, BLOCK);
+	memcpy(x + BLOCK, pkt + SL_ESP_HDR_LEN + 8, len);
+	int rc = keystream(s, pkt, x, out, len);
+	if (rc == SL_CRYPTO_OK) {
+		memcpy(otk, out, OTK_LEN);
+		/* The 16 bytes before the ciphertext in x are block 0's second
+		 * half or zeros (not the key), after it scratch: the MAC input
+		 * is laid out there.  tag_of wipes otk. */
+		rc = tag_of(c, s, pkt, seq_hi, x + BLOCK, len, otk, tag);
+	}
+	sl_wipe(out, BLOCK);
+	return rc;
+}
+
+static int chacha_seal(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+{
 	uint8_t *x = scratch_get();
 	uint8_t *payload = pkt + SL_ESP_HDR_LEN + 8;
-	uint8_t otk[OTK_LEN];
 	uint8_t tag[TAG_LEN];
 
 	if (x == NULL)
 		return SL_CRYPTO_EIO;
-	memset(x, 0, BLOCK);
-	memcpy(x + BLOCK, payload, len);
-	int rc = keystream(s, pkt, x, x, len);
-	if (rc == SL_CRYPTO_OK) {
-		memcpy(otk, x, OTK_LEN);
-		/* Before ct in the scratch lies block 0's second half (not a
-		 * key), after it scratch: the MAC input is laid out there. */
-		rc = tag_of(c, s, pkt, seq_hi, x + BLOCK, len, otk, tag);
-	}
+	int rc = crypt_and_tag(c, pkt, len, seq_hi, x, x, tag);
 	if (rc == SL_CRYPTO_OK) {
 		memcpy(payload, x + BLOCK, len);
 		memcpy(payload + len, tag, TAG_LEN);
 	}
-	sl_wipe(x, BLOCK);
-	sl_wipe(otk, OTK_LEN);
 	return rc;
 }
 
 static int chacha_open(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
 {
-	ossl_chacha_t *s = c->be;
 	uint8_t *x = scratch_get();
 	uint8_t *payload = pkt + SL_ESP_HDR_LEN + 8;
-	uint8_t otk[OTK_LEN];
 	uint8_t tag[TAG_LEN];
 
 	if (x == NULL)
 		return SL_CRYPTO_EIO;
+	/* Decrypt out of place (y: block 0 | plaintext): the packet is
+	 * written only once the tag is good. */
 	uint8_t *y = x + SCRATCH_LEN;
-	/* Decrypt out of place (x: zeros | ct, y: block 0 | plaintext): the
-	 * ciphertext stays in x for the MAC, and the packet is written only
-	 * once the tag is good. */
-	memset(x, 0, BLOCK);
-	memcpy(x + BLOCK, payload, len);
-	int rc = keystream(s, pkt, x, y, len);
-	if (rc == SL_CRYPTO_OK) {
-		memcpy(otk, y, OTK_LEN);
-		rc = tag_of(c, s, pkt, seq_hi, x + BLOCK, len, otk, tag);
-	}
+	int rc = crypt_and_tag(c, pkt, len, seq_hi, x, y, tag);
 	/* RFC 4303 §3.4.4.1: compare in constant time. */
 	if (rc == SL_CRYPTO_OK && CRYPTO_memcmp(tag, payload + len, TAG_LEN) != 0)
 		rc = SL_CRYPTO_EAUTH;
 	if (rc == SL_CRYPTO_OK)
 		memcpy(payload, y + BLOCK, len);
-	sl_wipe(y, BLOCK);
-	sl_wipe(otk, OTK_LEN);
 	return rc;
 }
 
