@@ -49,7 +49,7 @@ uint64_t sl_csum_add(const uint8_t *p, size_t n, uint64_t sum)
 			p += 64;
 			n -= 64;
 		}
-		while (n >= 32) {
+		if (n >= 32) { /* at most one 32-byte block is left */
 			sl_v2u64 x, y;
 			memcpy(&x, p, 16);
 			memcpy(&y, p + 16, 16);
