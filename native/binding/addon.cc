@@ -5,6 +5,7 @@
 // non-blocking mode, so a slow JS thread costs dropped notifications, never
 // a stalled data plane.
 #include <napi.h>
+#include <v8.h>
 
 #include "args.h"
 #include "ecdsa.h"
@@ -621,12 +622,28 @@ Napi::Value TrimHeap(const Napi::CallbackInfo &info) {
 #endif
 }
 
+// releaseMemory() -> whether glibc gave memory back. Once, when the daemon's start
+// is over (daemon/heap-trim.ts releaseStartMemory): V8's low-memory collection
+// (v8::Isolate::LowMemoryNotification, V8's embedder API: full collections with V8's
+// reduce-memory flags until nothing more is freed, which also compacts the old
+// space, shrinks the young generation and unmaps V8's pooled free pages; a plain
+// gc() leaves all three), then malloc_trim(0) for what those collections and the
+// start freed through malloc. Several collections of event-loop time (~30 ms here
+// with a 5 MB live heap), so never on a path that packets or negotiations wait on.
+Napi::Value ReleaseMemory(const Napi::CallbackInfo &info) {
+  // The addon's functions run on the isolate's own thread, so it is the current one.
+  v8::Isolate *isolate = v8::Isolate::GetCurrent();
+  if (isolate != nullptr) isolate->LowMemoryNotification();
+  return TrimHeap(info);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", Engine::Define(env));
   exports.Set("afalgAvailable", Napi::Function::New(env, AfalgAvailable));
   exports.Set("counterFields", CounterFields(env));
   exports.Set("espKeyLengths", Napi::Function::New(env, EspKeyLengths));
   exports.Set("trimHeap", Napi::Function::New(env, TrimHeap));
+  exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   RegisterEcdsa(env, exports);
   return exports;

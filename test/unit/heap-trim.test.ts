@@ -3,6 +3,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { FIRST_TRIM_S, TRIM_EVERY_S, collectStartGarbage, trimDue, trimHeap } from '../../firmware/src/daemon/heap-trim.ts';
+import { startTunnelsUp } from '../../firmware/src/daemon/daemon.ts';
 import { loadNative } from '../../firmware/src/dataplane/native.ts';
 
 t.test('when the tick trims', async (t) => {
@@ -57,4 +58,45 @@ t.test("the start's garbage: a full collection only where the launcher exposed g
   }
   const flags = readFileSync(new URL('../../board/common/rootfs/usr/lib/sitelink/sitelinkd.node-flags', import.meta.url), 'utf8');
   t.match(flags, /--expose-gc/, "the board's launcher flags expose it");
+});
+
+t.test("the start's release: V8's low-memory collection compacts what a full collection leaves", async (t) => {
+  const addon = loadNative();
+  t.type(addon.releaseMemory, 'function', 'the addon exports releaseMemory');
+  const v8 = await import('node:v8');
+  const vm = await import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const physical = (): number => v8.getHeapStatistics().total_physical_size;
+  // Old space fragmented the way a start leaves it: many objects, one in 16 still live,
+  // so every page keeps some and a full collection that does not compact frees none.
+  const keep: object[] = [];
+  {
+    let all: object[] | null = [];
+    for (let i = 0; i < 400_000; i++) {
+      const o = { a: i, b: `x${i}`, c: [i] };
+      all.push(o);
+      if (i % 16 === 0) keep.push(o);
+    }
+    all = null;
+  }
+  gc();
+  gc();
+  const afterGc = physical();
+  addon.releaseMemory!();
+  const afterRelease = physical();
+  const mb = (b: number): string => (b / 1e6).toFixed(1);
+  t.comment(`V8 heap physical: ${mb(afterGc)} MB after two full collections, ${mb(afterRelease)} MB after releaseMemory`);
+  t.ok(afterRelease < afterGc - 15e6, 'the low-memory collection gave back more than 15 MB that full collections kept');
+  t.equal(keep.length, 25_000, 'and kept every live object');
+});
+
+t.test('the start is over once every start = start peer has a child SA', async (t) => {
+  const sa = (peer: string, children: number): { peer: string; children: unknown[] } => ({ peer, children: Array.from({ length: children }) });
+  t.equal(startTunnelsUp([], []), true, 'no start peer (a hub): over at once');
+  t.equal(startTunnelsUp(['hq'], []), false, 'no IKE SA yet');
+  t.equal(startTunnelsUp(['hq'], [sa('hq', 0)]), false, 'an IKE SA without its child SA');
+  t.equal(startTunnelsUp(['hq', 'dc2'], [sa('hq', 1), sa('dc2', 0)]), false, 'one of two up');
+  t.equal(startTunnelsUp(['hq', 'dc2'], [sa('hq', 1), sa('dc2', 0), sa('dc2', 2)]), true, 'both up (a rekeyed IKE SA beside)');
+  t.equal(startTunnelsUp(['hq'], [sa('other', 1)]), false, "another peer's tunnel does not count");
 });

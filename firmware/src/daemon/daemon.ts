@@ -36,7 +36,7 @@ import { peerPolicies } from './policy-from-config.ts';
 import { reloadDaemon } from './reload.ts';
 import { Scheduler } from './scheduler.ts';
 import { bugReporter, isBug } from '../log/bug.ts';
-import { trimDue, trimHeap } from './heap-trim.ts';
+import { START_SETTLE_LIMIT_S, releaseStartMemory, trimDue, trimHeap } from './heap-trim.ts';
 import { shutdownDaemon } from './shutdown.ts';
 import { TrapStarter } from './trap.ts';
 import { TunnelRoutes } from './tunnel-routes.ts';
@@ -86,6 +86,8 @@ export class Daemon {
   readonly lastError = new Map<string, string>();
   /** IKE counters as last reported to the log (JSON), to report only changes. */
   #lastCounters = '';
+  /** releaseStart() has run (once per process). */
+  #startReleased = false;
 
   private constructor(p: {
     args: DaemonArgs;
@@ -269,6 +271,21 @@ export class Daemon {
     for (const p of this.peers) if (this.running.peers.get(p.name)?.start === 'start' && !this.fallback.inClear(p.name)) this.initiate(p.name);
   }
 
+  /** Every start = start peer (but those on a soft SA) has a child SA: the start's negotiations are done. */
+  startTunnelsUp(): boolean {
+    return startTunnelsUp(
+      this.peers.map((p) => p.name).filter((n) => this.running.peers.get(n)?.start === 'start' && !this.fallback.inClear(n)),
+      this.node.status(),
+    );
+  }
+
+  /** Once: what the start left behind goes back (heap-trim.ts releaseStartMemory). */
+  releaseStart(): void {
+    if (this.#startReleased) return;
+    this.#startReleased = true;
+    releaseStartMemory();
+  }
+
   /** Fail closed: every tunnel's remote subnet goes to the engine (a soft SA's stays out). */
   async routeTunnels(): Promise<void> {
     for (const p of this.peers) {
@@ -310,6 +327,9 @@ export class Daemon {
       void this.crlStore.refreshDue();
       if (++ticks % 60 === 0) this.reportCounters();
       if (trimDue(ticks)) trimHeap();
+      // The start is over once its tunnels are up (or after a bound): not before, so
+      // that the release's collections never hold up the first negotiations.
+      if (!this.#startReleased && (ticks >= START_SETTLE_LIMIT_S || this.startTunnelsUp())) this.releaseStart();
       if (ticks % 10 === 0) {
         const e = engineDrops.check(this.dataplane.counters(), 10);
         if (e) this.log.log(e);
@@ -322,6 +342,12 @@ export class Daemon {
   shutdown(): Promise<void> {
     return shutdownDaemon(this);
   }
+}
+
+/** Whether each of `startPeers` has an IKE SA with a child SA in `sas` (none to wait for: true). */
+export function startTunnelsUp(startPeers: readonly string[], sas: readonly { peer: string; children: readonly unknown[] }[]): boolean {
+  const up = new Set(sas.filter((s) => s.children.length > 0).map((s) => s.peer));
+  return startPeers.every((p) => up.has(p));
 }
 
 /** The CRL sources of the peers that check CRLs: their `crl` lists, and the distribution

@@ -83,10 +83,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // What the start freed (config parsing, the bundle's compilation) goes back now,
-  // not 30 s later at the tick's first trim (heap-trim.ts): V8's garbage first, so
-  // that the malloc memory it held is free for the trim.
-  collectStartGarbage();
-  trimHeap();
+  // not 30 s later at the tick's first trim (heap-trim.ts). With no start = start
+  // tunnel to wait for (a hub), the start is over: V8's low-memory collection and a
+  // trim. Otherwise a plain collection (V8's garbage first, so that the malloc
+  // memory it held is free for the trim) and the release once the tunnels are up.
+  if (daemon.startTunnelsUp()) daemon.releaseStart();
+  else {
+    collectStartGarbage();
+    trimHeap();
+  }
   process.stdout.write(`sitelinkd: ready (${daemon.peers.length} peer(s))\n`);
   // For the board's boot timeline (test/qemu/ike-tunnel.test.ts): the start's
   // milestones on the monotonic clock (Linux: seconds since boot, as the kernel

@@ -67,6 +67,8 @@ export interface NativeAddon {
   espKeyLengths(name: string): { enc: number; auth: number } | null;
   /** malloc_trim(0): freed malloc memory back to the kernel (absent from older addons). */
   trimHeap?(): boolean;
+  /** V8's low-memory collection, then malloc_trim(0) (absent from older addons). */
+  releaseMemory?(): boolean;
   /** ECDSA over a given digest, r | s of 2*size bytes (native/binding/ecdsa.cc; absent from older addons). */
   ecdsaSignDigest?(pkcs8: Buffer, digest: Buffer, size: number): Buffer;
   ecdsaVerifyDigest?(spki: Buffer, digest: Buffer, rs: Buffer): boolean;
