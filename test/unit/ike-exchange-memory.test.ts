@@ -81,8 +81,16 @@ t.test('IKEv2: an established IKE SA keeps no DH key pair, and its SPIs, nonces,
     t.equal(sa.state, 'ESTABLISHED');
     t.equal(sa.dh, null, `${peer}: the DH key pair (a native object) is released after IKE_SA_INIT`);
     t.ok(own(sa.spiI) && own(sa.spiR), `${peer}: SPIs`);
-    t.ok(own(sa.ni) && own(sa.nr), `${peer}: nonces`);
-    t.ok(sa.keys !== null && Object.values(sa.keys).every((k) => own(k as Buffer)), `${peer}: SK_d, SK_a*, SK_e*, SK_p*`);
+    // What only IKE_SA_INIT and IKE_AUTH needed is gone (state.ts shedAuthState).
+    const shed = [sa.ni, sa.nr, sa.initRequest, sa.initResponse].map((b) => b.length);
+    t.same(shed, [0, 0, 0, 0], `${peer}: no nonces or IKE_SA_INIT messages kept`);
+    const k = sa.keys!;
+    t.same([k.pi.length, k.pr.length], [0, 0], `${peer}: SK_pi/SK_pr dropped after IKE_AUTH`);
+    const kept = [k.d, k.ai, k.ar, k.ei, k.er];
+    const store = k.d.buffer;
+    t.ok(kept.every((b) => b.buffer === store) && store.byteLength === kept.reduce((n, b) => n + b.length, 0) && k.d.byteOffset === 0,
+      `${peer}: SK_d, SK_a*, SK_e* in one store of their own, not a pool slice`);
+    t.ok(k.d.length > 0 && k.ei.length > 0 && k.er.length > 0, `${peer}: and they are there`);
     const c = sa.children[0]!;
     t.ok([...c.localTs, ...c.remoteTs].every((ts) => own(ts.startAddress) && own(ts.endAddress)), `${peer}: the child SA's selectors`);
   }

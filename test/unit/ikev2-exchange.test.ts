@@ -9,7 +9,7 @@ import t from 'tap';
 import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
 import { decodeMessage, ExchangeType, isResponse } from '../../firmware/src/ike/v2/wire/index.ts';
 import { Harness } from './ike-exchange-harness.ts';
-import { installedBeforeAnswer, v2 } from './ikev2-harness.ts';
+import { consistent, installedBeforeAnswer, v2 } from './ikev2-harness.ts';
 
 const exchangeOf = (data: Buffer): string => {
   const d = decodeMessage(data);
@@ -127,6 +127,17 @@ t.test('§2.1: a lost IKE_SA_INIT response is answered again from the half-open 
   h.advance(2000);
   t.equal(h.b.status().length, 1, 'one SA on B, not two');
   t.equal(h.installs.A.length, 2);
+});
+
+t.test('§2.1: a late copy of IKE_SA_INIT after IKE_AUTH is still known (the SA keeps no copy of the request)', async (t) => {
+  const h = v2();
+  h.bringUp();
+  consistent(t, h, 'up');
+  const init = h.wire.find((d) => exchangeOf(d.data) === 'IKE_SA_INIT')!;
+  const remote = h.b.status()[0]!.remote;
+  const actions = h.b.receive(init.data, remote, init.dst.port);
+  t.same(actions.filter((a) => a.kind === 'send'), [], 'not answered');
+  t.equal(h.b.status().length, 1, 'no second SA');
 });
 
 t.test('the initiator gives up after its retransmissions with a timeout failure', async (t) => {

@@ -87,11 +87,15 @@ export function deriveIkeSaKeys(x: IkeSaKeyInput): IkeSaKeys {
   const sizes = [p, a, a, e, e, p, p];
   const seed = Buffer.concat([x.ni, x.nr, x.spiI, x.spiR]);
   const all = prfPlus(x.prf, x.skeyseed, seed, sizes.reduce((s, n) => s + n, 0));
+  // Own memory: the keys live as long as the SA, a pool slice would pin an 8 KB slab
+  // (ike/common/own-buffer.ts). SK_d, SK_a and SK_e share one store (views of it: one
+  // backing store per SA instead of five); SK_pi/SK_pr get their own, as the SA drops
+  // them after IKE_AUTH (exchange/state.ts shedAuthState).
+  const kept = ownCopy(all.subarray(0, p + 2 * a + 2 * e));
   const parts: Buffer[] = [];
   let off = 0;
   for (const n of sizes) {
-    // Own memory: the keys live as long as the SA, a pool slice would pin an 8 KB slab (ike/common/own-buffer.ts).
-    parts.push(ownCopy(all.subarray(off, off + n)));
+    parts.push(off < kept.length ? kept.subarray(off, off + n) : ownCopy(all.subarray(off, off + n)));
     off += n;
   }
   wipe(all, seed);

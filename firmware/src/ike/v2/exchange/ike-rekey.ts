@@ -47,7 +47,7 @@ import {
 } from './followup-ke.ts';
 import { MAX_REKEY_RETRIES, rekeyRetryAt } from './rekey-retry.ts';
 import { NONCE_LENGTH } from './sa-init.ts';
-import type { IkeSaV2, IkeSuite, RequestPurpose } from './state.ts';
+import { shedAuthState, type IkeSaV2, type IkeSuite, type RequestPurpose } from './state.ts';
 
 /** A rekey that ended leaves the old SA in use, unless it ended because that SA goes. */
 const stays = (why: string): string => (why === SA_GONE ? '' : '; the IKE SA stays');
@@ -98,6 +98,8 @@ function successor(
     replacedBy: undefined,
     ikeSuccessors: undefined,
   };
+  // Established without IKE_AUTH: nothing of IKE_SA_INIT/IKE_AUTH to keep (state.ts).
+  shedAuthState(sa);
   old.children = [];
   old.rekeying = true; // replaced: its own timers must not rekey it again
   old.replacedBy = sa;

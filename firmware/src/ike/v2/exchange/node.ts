@@ -50,7 +50,7 @@ import { handleInitResponse, initiateInit, respondInit } from './sa-init.ts';
 import { handleIkeRekeyResponse, rekeyIke, respondIkeRekey } from './ike-rekey.ts';
 import { addKeNames } from '../../exchange/proposal-names.ts';
 import { abortFollowups, expireFollowups, handleFollowupResponse, respondFollowup, SA_GONE } from './followup-ke.ts';
-import { homeOf, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
+import { authStateShed, homeOf, shedAuthState, spiText, wipeIkeSa, type IkeSaV2 } from './state.ts';
 import { ikeRekeyAt, nextDeadlineV2 } from './deadline.ts';
 import { ownCopy } from '../../common/own-buffer.ts';
 import { SaIndex } from '../../common/sa-index.ts';
@@ -530,7 +530,12 @@ export class Ikev2Node implements V2Context {
   #initRequest(m: Message, from: Endpoint, localPort: number): void {
     // A retransmitted IKE_SA_INIT request: answer again from the half-open SA (§2.1).
     const seen = this.#byInit.get(initKey(m.header.spiI, from));
-    if (seen && seen.state !== 'DEAD' && seen.remote.address === from.address && seen.remote.port === from.port && seen.initRequest.equals(m.raw)) {
+    // Once established the SA keeps no copy of the request (state.ts shedAuthState): a
+    // request with its SPI from its address is then a late copy too (an initiator's
+    // SPIs are random, §2.6, and it stops sending IKE_SA_INIT at the first answer).
+    const late = seen !== undefined && authStateShed(seen);
+    const sameSource = seen !== undefined && seen.remote.address === from.address && seen.remote.port === from.port;
+    if (seen && seen.state !== 'DEAD' && sameSource && (late || seen.initRequest.equals(m.raw))) {
       if (seen.state === 'INIT_DONE' && seen.lastResponse) sendDatagrams(this, seen, seen.lastResponse.datagrams, { kind: 'repeat' });
       return;
     }
@@ -603,7 +608,9 @@ export class Ikev2Node implements V2Context {
           return;
         }
         if (sa.intermediate) sa.intermediate.authMessageId = m.header.messageId;
+        // true: authenticated and answered (the SA is established).
         if (!respondAuth(this, sa, m, inner)) this.removeSa(sa, false);
+        else shedAuthState(sa);
         return;
       case ExchangeType.IKE_INTERMEDIATE:
         // RFC 9242 §3: only between IKE_SA_INIT and IKE_AUTH, and only for an exchange we agreed (RFC 9370).
@@ -656,6 +663,7 @@ export class Ikev2Node implements V2Context {
           this.removeSa(sa, false);
           return;
         }
+        if (sa.state === 'ESTABLISHED') shedAuthState(sa);
         break;
       case 'intermediate':
         if (!handleIntermediateResponse(this, sa, m, inner) || !continueAfterInit(this, sa)) {

@@ -207,6 +207,36 @@ export function spiText(sa: Pick<IkeSaV2, 'spiI' | 'spiR'>): string {
   return `${sa.spiI.toString('hex')}_${sa.spiR.toString('hex')}`;
 }
 
+/** What a shed field points to: one empty Buffer for every SA, not one each. */
+const SHED = Buffer.alloc(0);
+
+/**
+ * Once IKE_AUTH is done (and an IKE SA rekey's new SA, which has no IKE_AUTH): an
+ * established SA no longer needs the two IKE_SA_INIT messages (RealMessage1/2 in
+ * the AUTH payloads, RFC 7296 §2.15), the nonces of IKE_SA_INIT (AUTH, §2.15, and the
+ * first child SA's KEYMAT, §2.17: both done; rekeys bring nonces of their own,
+ * §2.17, §2.18) nor SK_pi/SK_pr (AUTH only, §2.15: wiped). Each was a Buffer of its
+ * own (common/own-buffer.ts): six JS objects, six ArrayBuffers and six backing
+ * stores, ~2.6 KB per tunnel of a hub's memory (issue 10). The nonces are public
+ * (sent in clear) and may be shared with a rekey's bookkeeping: dropped, not wiped.
+ */
+export function shedAuthState(sa: IkeSaV2): void {
+  sa.ni = SHED;
+  sa.nr = SHED;
+  sa.initRequest = SHED;
+  sa.initResponse = SHED;
+  if (sa.keys) {
+    wipe(sa.keys.pi, sa.keys.pr);
+    sa.keys.pi = SHED;
+    sa.keys.pr = SHED;
+  }
+}
+
+/** Whether shedAuthState() has run: the SA keeps no IKE_SA_INIT request to compare a copy with. */
+export function authStateShed(sa: IkeSaV2): boolean {
+  return sa.initRequest === SHED;
+}
+
 export function wipeIkeSa(sa: IkeSaV2): void {
   if (sa.keys) wipeIkeSaKeys(sa.keys);
   sa.keys = null;
