@@ -6,7 +6,7 @@
 // has settled and then every few minutes: malloc_trim walks only free chunks, well
 // under a millisecond for a heap this size, and a page given back costs one fault if
 // malloc wants it again.
-import { loadNative } from '../dataplane/native.ts';
+import { loadNative, type NativeAddon } from '../dataplane/native.ts';
 
 /** Seconds after the start before the first trim (the first negotiations are done). */
 export const FIRST_TRIM_S = 30;
@@ -47,12 +47,7 @@ export function collectStartGarbage(): boolean {
  * is already out. An addon without it: the plain collection and trim.
  */
 export function releaseStartMemory(): void {
-  let addon: ReturnType<typeof loadNative> | undefined;
-  try {
-    addon = loadNative();
-  } catch {
-    addon = undefined;
-  }
+  const addon = addonIfAny();
   if (addon?.releaseMemory) {
     addon.releaseMemory();
     return;
@@ -63,11 +58,15 @@ export function releaseStartMemory(): void {
 
 /** malloc_trim(0) through the engine addon; false when there is none (or no glibc). */
 export function trimHeap(): boolean {
-  let addon: ReturnType<typeof loadNative>;
+  const addon = addonIfAny();
+  return addon?.trimHeap ? addon.trimHeap() : false;
+}
+
+/** The engine addon, or null where it cannot load (then there is nothing to trim). */
+function addonIfAny(): NativeAddon | null {
   try {
-    addon = loadNative();
+    return loadNative();
   } catch {
-    return false;
+    return null;
   }
-  return addon.trimHeap ? addon.trimHeap() : false;
 }
