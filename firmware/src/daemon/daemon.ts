@@ -268,15 +268,17 @@ export class Daemon {
 
   /** start = start peers: initiate (idempotent); peers on a soft SA wait for the fallback schedule. */
   bringUp(): void {
-    for (const p of this.peers) if (this.running.peers.get(p.name)?.start === 'start' && !this.fallback.inClear(p.name)) this.initiate(p.name);
+    for (const name of this.#startPeers()) this.initiate(name);
   }
 
   /** Every start = start peer (but those on a soft SA) has a child SA: the start's negotiations are done. */
   startTunnelsUp(): boolean {
-    return startTunnelsUp(
-      this.peers.map((p) => p.name).filter((n) => this.running.peers.get(n)?.start === 'start' && !this.fallback.inClear(n)),
-      this.node.status(),
-    );
+    return startTunnelsUp(this.#startPeers(), this.node.status());
+  }
+
+  /** The peers this gateway brings up itself: start = start, not on a soft SA (clear-fallback.ts). */
+  #startPeers(): string[] {
+    return this.peers.map((p) => p.name).filter((n) => this.running.peers.get(n)?.start === 'start' && !this.fallback.inClear(n));
   }
 
   /** Once: what the start left behind goes back (heap-trim.ts releaseStartMemory). */
