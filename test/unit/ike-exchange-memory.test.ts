@@ -2,7 +2,7 @@
 // mode the DH key pair, public values, nonces and SAi_b are gone, and the
 // informational replay set stays bounded however many DPD exchanges run.
 import t from 'tap';
-import { INFO_SEEN_MAX } from '../../firmware/src/ike/exchange/isakmp-sa.ts';
+import { INFO_SEEN_MAX } from '../../firmware/src/ike/exchange/informational-replay.ts';
 import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
 import { Harness } from './ike-exchange-harness.ts';
 

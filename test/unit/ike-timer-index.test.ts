@@ -4,10 +4,12 @@
 // index forgetting dead SAs, and the IKEv1 and IKEv2 nodes' indexes staying exact through random
 // two-node lifecycles (rekeys, DPD, loss, terminate).
 import t, { type Test } from 'tap';
+import { LazyMap } from '../../firmware/src/ike/common/lazy-map.ts';
 import { DeadlineHeap } from '../../firmware/src/ike/common/deadline-heap.ts';
 import { SaIndex } from '../../firmware/src/ike/common/sa-index.ts';
 import type { ChildSa, IsakmpSa, QuickModeExchange } from '../../firmware/src/ike/exchange/isakmp-sa.ts';
 import { Retransmit } from '../../firmware/src/ike/exchange/retransmit.ts';
+import { InformationalReplay } from '../../firmware/src/ike/exchange/informational-replay.ts';
 import { nextDeadline, runTimers, type TimerHost } from '../../firmware/src/ike/exchange/timers.ts';
 import type { Action, PeerPolicy, TunnelPolicy } from '../../firmware/src/ike/exchange/types.ts';
 import { IkeNode } from '../../firmware/src/ike/exchange/ike-node.ts';
@@ -181,7 +183,7 @@ function randomRetransmit(r: (n: number) => number, base: number): Retransmit {
 function randomSa(r: (n: number) => number, base: number): IsakmpSa {
   const states = ['MM1_SENT', 'MM2_SENT', 'MM3_SENT', 'MM4_SENT', 'MM5_SENT', 'ESTABLISHED', 'ESTABLISHED', 'ESTABLISHED', 'DEAD'] as const;
   const created = base + int(r, 60_000);
-  const quick = new Map<number, QuickModeExchange>();
+  const quick = new LazyMap<number, QuickModeExchange>();
   for (let i = int(r, 3); i > 0; i--) {
     const done = r(1) < 0.5;
     quick.set(i, {
@@ -231,7 +233,7 @@ function randomSa(r: (n: number) => number, base: number): IsakmpSa {
     lastHeard: base + int(r, 100_000),
     dpdPendingSince: r(1) < 0.3 ? base + int(r, 100_000) : null,
     dpdSeq: 1,
-    infoSeen: new Set<number>(),
+    infoSeen: new InformationalReplay(),
     natFlavour: null,
     natLocal: false,
     natRemote: false,

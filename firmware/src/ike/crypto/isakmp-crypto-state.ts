@@ -34,7 +34,11 @@ export class IsakmpCryptoState {
   readonly cipher: Phase1Cipher;
   readonly hash: HashAlgorithm;
   #key: Buffer;
-  #ivs = new Map<number, Buffer>();
+  /** Message ID 0's IV, for the SA's life. */
+  #phase1Iv: Buffer;
+  /** The IVs of the quick modes and informationals in flight; null when there are
+   * none, as on an idle SA (a Map's table is ~170 bytes: issue 10, memory per tunnel). */
+  #exchanges: Map<number, Buffer> | null = null;
   #wiped = false;
 
   /**
@@ -47,7 +51,7 @@ export class IsakmpCryptoState {
     this.cipher = cipher;
     this.hash = hash;
     this.#key = ownCopy(encKey);
-    this.#ivs.set(0, ownCopy(phase1InitialIv));
+    this.#phase1Iv = ownCopy(phase1InitialIv);
   }
 
   /** The IV the next message of this exchange will use (a copy). */
@@ -79,38 +83,47 @@ export class IsakmpCryptoState {
 
   /** Copy of all IVs, to roll back after a message fails authentication. */
   snapshot(): IvSnapshot {
-    return new Map([...this.#ivs].map(([k, v]) => [k, Buffer.from(v)]));
+    const s = new Map<number, Buffer>([[0, Buffer.from(this.#phase1Iv)]]);
+    for (const [k, v] of this.#exchanges ?? []) s.set(k, Buffer.from(v));
+    return s;
   }
 
   restore(s: IvSnapshot): void {
-    this.#ivs = new Map([...s].map(([k, v]) => [k, ownCopy(v)]));
+    const phase1 = s.get(0);
+    if (!phase1) throw new IsakmpCryptoError('IV snapshot without the phase 1 IV');
+    this.#phase1Iv = ownCopy(phase1);
+    this.#exchanges = null;
+    for (const [k, v] of s) if (k !== 0) (this.#exchanges ??= new Map()).set(k, ownCopy(v));
   }
 
   /** Drop the IV of a finished quick mode / informational exchange. */
   forget(messageId: number): void {
-    if (messageId !== 0) this.#ivs.delete(messageId);
+    if (messageId === 0 || this.#exchanges === null) return;
+    this.#exchanges.delete(messageId);
+    if (this.#exchanges.size === 0) this.#exchanges = null;
   }
 
   /** Zero the key and IVs; the object is unusable afterwards. */
   wipe(): void {
-    wipe(this.#key, ...this.#ivs.values());
-    this.#ivs.clear();
+    wipe(this.#key, this.#phase1Iv, ...(this.#exchanges?.values() ?? []));
+    this.#exchanges = null;
     this.#wiped = true;
   }
 
   #currentIv(messageId: number): Buffer {
     if (this.#wiped) throw new IsakmpCryptoError('ISAKMP SA keys were wiped');
-    const iv = this.#ivs.get(messageId);
+    if (messageId === 0) return this.#phase1Iv;
+    const iv = this.#exchanges?.get(messageId);
     if (iv) return iv;
-    const base = this.#ivs.get(0);
-    if (!base) throw new IsakmpCryptoError('no phase 1 IV');
-    const fresh = ownCopy(phase2Iv(this.hash, this.cipher.blockSize, base, messageId));
-    this.#ivs.set(messageId, fresh);
+    const fresh = ownCopy(phase2Iv(this.hash, this.cipher.blockSize, this.#phase1Iv, messageId));
+    (this.#exchanges ??= new Map()).set(messageId, fresh);
     return fresh;
   }
 
   #advance(messageId: number, ciphertext: Uint8Array): void {
     // Kept for the SA's life (message 0) or the exchange's: own memory, not a pool slice.
-    this.#ivs.set(messageId, ownCopy(lastBlock(ciphertext, this.cipher.blockSize)));
+    const next = ownCopy(lastBlock(ciphertext, this.cipher.blockSize));
+    if (messageId === 0) this.#phase1Iv = next;
+    else (this.#exchanges ??= new Map()).set(messageId, next);
   }
 }

@@ -23,7 +23,7 @@ import {
   type NotifyPayload,
 } from '../wire/index.ts';
 import type { ExchangeContext } from './context.ts';
-import { keyedOf, rememberInformational, type IsakmpSa, type PendingQuickMode } from './isakmp-sa.ts';
+import { keyedOf, type IsakmpSa, type PendingQuickMode } from './isakmp-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 
 const NOTIFY_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(NotifyType).map(([k, v]) => [v, k]));
@@ -116,7 +116,7 @@ export function handleInformational(ctx: ExchangeContext, sa: IsakmpSa, msg: Enc
     return null;
   }
   k.crypto.forget(messageId);
-  rememberInformational(sa, messageId);
+  sa.infoSeen.remember(messageId);
   sa.lastHeard = ctx.env.now();
   const effects: InformationalEffects = { deletedOutSpis: [], deleteIsakmp: false, errors: [], refusedQuickModes: [] };
   // Each payload through the handler table below (notifies, then Deletes); the caller

@@ -5,6 +5,7 @@
 // the key-wiping rule.
 
 import type { EspAlgorithm } from '../../dataplane/types.ts';
+import type { LazyMap } from '../common/lazy-map.ts';
 import type { DhKeyPair } from '../crypto/dh.ts';
 import type { IsakmpCryptoState } from '../crypto/isakmp-crypto-state.ts';
 import type { Phase1Suite } from '../crypto/phase1-suite.ts';
@@ -12,6 +13,7 @@ import { wipeEstablishedKeys, wipePhase1Keys, type EstablishedKeys, type Phase1K
 import { wipe } from '../crypto/secret.ts';
 import type { NatTFlavour, Phase1Attributes, Phase2Proposal } from '../wire/index.ts';
 import type { Retransmit } from './retransmit.ts';
+import type { InformationalReplay } from './informational-replay.ts';
 import type { Endpoint, PeerAuth, PeerPolicy, TunnelPolicy } from './types.ts';
 
 export type MainModeState = MainMode['state'];
@@ -157,12 +159,12 @@ export interface IsakmpSa {
   retransmit: Retransmit;
   /** Last datagram accepted from the peer, to spot retransmissions of it (null before the first). */
   lastReceived: Buffer | null;
-  quick: Map<number, QuickModeExchange>;
+  quick: LazyMap<number, QuickModeExchange>;
   children: ChildSa[];
   /** Inbound SAs of pairs we retired after a rekey, kept until `until` for ESP still in flight on them. */
   lingeringInbound: { spi: number; until: number }[];
   /** Message IDs seen in informational exchanges (replay of a DPD or Delete is ignored). */
-  infoSeen: Set<number>;
+  infoSeen: InformationalReplay;
   lastHeard: number;
   dpdSeq: number;
   dpdPendingSince: number | null;
@@ -242,21 +244,6 @@ export function udpEncapsulated(sa: IsakmpSa): boolean {
 
 export function cookieKey(ckyI: Buffer): string {
   return ckyI.toString('hex');
-}
-
-/** Informational message IDs remembered per ISAKMP SA against replays. Message IDs are
- * random 32-bit values (RFC 2408 §3.1), so the recent ones suffice; an unbounded set
- * grew by one entry per DPD and per Delete for the SA's whole life (8 hours of DPD
- * every 10 s: 2,880 entries per tunnel). */
-export const INFO_SEEN_MAX = 256;
-
-export function rememberInformational(sa: IsakmpSa, messageId: number): void {
-  sa.infoSeen.add(messageId);
-  if (sa.infoSeen.size > INFO_SEEN_MAX) {
-    // A Set iterates in insertion order: the first is the oldest.
-    const oldest = sa.infoSeen.values().next().value;
-    if (oldest !== undefined) sa.infoSeen.delete(oldest);
-  }
 }
 
 /**

@@ -38,12 +38,14 @@ import {
 import type { ExchangeContext } from './context.ts';
 import { fail, type Failure } from './fail.ts';
 import { dispatch, on, refuse, type DropCode, type HandlerTable, type Outcome } from './handlers.ts';
+import { InformationalReplay } from './informational-replay.ts';
 import { phase1AttributesName, phase1OfferNames } from './proposal-names.ts';
 import { describeIdentity, sameIdentity } from './identity.ts';
 import { newIsakmpSa, type AuthInput, type IsakmpSa, type Keyed, type MainMode, type MainModeOf, type Negotiated } from './isakmp-sa.ts';
 import type { DhKeyPair } from '../crypto/dh.ts';
 import { wipe } from '../crypto/secret.ts';
 import { ownCopy } from '../common/own-buffer.ts';
+import { LazyMap } from '../common/lazy-map.ts';
 import { detectNat, natDHashes } from './nat-detection.ts';
 import { authMethodName, authMethodsOf, certRequestsOf, ourAuth, peerAuthFor, skeyidFor, verifyPeerAuth, wireAuthMethod } from './phase1-auth.ts';
 import { choosePhase1, offeredAuthMethods, phase1Transform, verifyPhase1Reply } from './proposals.ts';
@@ -113,10 +115,10 @@ function newSa(
     sentFragments: null,
     retransmit: new Retransmit(ctx.retransmit),
     lastReceived: null,
-    quick: new Map(),
+    quick: new LazyMap(),
     children: [],
     lingeringInbound: [],
-    infoSeen: new Set(),
+    infoSeen: new InformationalReplay(),
     lastHeard: now,
     dpdSeq: 0,
     dpdPendingSince: null,
