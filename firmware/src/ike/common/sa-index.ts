@@ -34,7 +34,10 @@ export class SaIndex<S extends IndexedSa> {
   readonly #deadlineOf: DeadlineOf<S>;
   readonly #dependsOnSiblings: DependsOnSiblings<S>;
   readonly #heap = new DeadlineHeap<S>();
-  readonly #byPeer = new Map<string, Set<S>>();
+  /** Per peer, its SAs in insertion order: an array, not a Set (a peer has one or two
+   * SAs, and a one-entry Set's hash table is ~150 bytes more; issue 10, memory per
+   * tunnel). Removal scans it: at most the half-open bound of one peer. */
+  readonly #byPeer = new Map<string, S[]>();
   /** Per SA: the peer it is filed under and its insertion number (due SAs run in that order). */
   readonly #entries = new Map<S, { peer: string; seq: number }>();
   readonly #dirty = new Set<S>();
@@ -83,7 +86,7 @@ export class SaIndex<S extends IndexedSa> {
     this.#unfile(sa, e.peer);
     this.#heap.delete(sa);
     // Its siblings may depend on it (e.g. a newer SA that stopped a rekey).
-    const sibling = this.#byPeer.get(e.peer)?.values().next().value;
+    const sibling = this.#byPeer.get(e.peer)?.[0];
     if (sibling !== undefined) this.#dirty.add(sibling);
     this.#dirty.delete(sa);
   }
@@ -96,8 +99,8 @@ export class SaIndex<S extends IndexedSa> {
   /** The SAs of one peer, oldest first (an SA whose peer changed is filed under the new
    * one at the next flush or refile). */
   ofPeer(peer: string): S[] {
-    const set = this.#byPeer.get(peer);
-    return set ? [...set] : [];
+    const list = this.#byPeer.get(peer);
+    return list ? [...list] : [];
   }
 
   /** Recompute the deadlines of every touched SA, and of its siblings that depend on it. */
@@ -113,9 +116,9 @@ export class SaIndex<S extends IndexedSa> {
     const dirty = new Set(this.#dirty);
     this.#dirty.clear();
     for (const p of peers) {
-      const set = this.#byPeer.get(p);
-      if (!set) continue;
-      const mine = [...set];
+      const list = this.#byPeer.get(p);
+      if (!list) continue;
+      const mine = [...list];
       for (const sa of mine) {
         if (!dirty.has(sa) && !this.#dependsOnSiblings(sa)) continue;
         const at = this.#deadlineOf(sa, mine);
@@ -140,7 +143,7 @@ export class SaIndex<S extends IndexedSa> {
     if (!e || e.peer === sa.peer.name) return;
     this.#unfile(sa, e.peer);
     // The SAs left behind are rescheduled too (one of them marks the old peer).
-    const sibling = this.#byPeer.get(e.peer)?.values().next().value;
+    const sibling = this.#byPeer.get(e.peer)?.[0];
     if (sibling !== undefined) this.#dirty.add(sibling);
     e.peer = sa.peer.name;
     this.#file(sa, e.peer);
@@ -148,15 +151,17 @@ export class SaIndex<S extends IndexedSa> {
   }
 
   #file(sa: S, peer: string): void {
-    let set = this.#byPeer.get(peer);
-    if (!set) this.#byPeer.set(peer, (set = new Set()));
-    set.add(sa);
+    // Never filed twice: add() skips a known SA, refile() unfiles it first.
+    const list = this.#byPeer.get(peer);
+    if (!list) this.#byPeer.set(peer, [sa]);
+    else list.push(sa);
   }
 
   #unfile(sa: S, peer: string): void {
-    const set = this.#byPeer.get(peer);
-    if (!set) return;
-    set.delete(sa);
-    if (set.size === 0) this.#byPeer.delete(peer);
+    const list = this.#byPeer.get(peer);
+    if (!list) return;
+    const at = list.indexOf(sa);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.#byPeer.delete(peer);
   }
 }
