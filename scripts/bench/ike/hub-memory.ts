@@ -8,7 +8,13 @@
 // as the last argument a heap snapshot of that state is written there.
 // Needs --expose-gc. Not part of the test suite.
 //
-//   node --expose-gc hub-memory.mjs [N] [snapshot-prefix]   (env BENCH_VERSIONS=1,2)
+// BENCH_DPD_MINUTES=M adds a long-run figure: with DPD every 30 s on both ends,
+// the clock runs M minutes with every tunnel idle (so DPD is all that happens),
+// and the heap growth per tunnel over those minutes is printed, hub and spoke
+// nodes together (what an SA gathers over its life that a fresh one lacks: the
+// IKEv1 informational replay set once grew ~12 KB per SA in two hours of DPD).
+//
+//   node --expose-gc hub-memory.mjs [N] [snapshot-prefix]   (env BENCH_VERSIONS=1,2, BENCH_DPD_MINUTES)
 
 import { randomBytes } from 'node:crypto';
 import { writeHeapSnapshot } from 'node:v8';
@@ -76,6 +82,46 @@ function measure(n: number, version: 1 | 2, group: number, snapshot: string | un
   };
 }
 
+/** Heap growth per tunnel over `minutes` of DPD (every 30 s, both ends), hub and spokes together. */
+function dpdDrift(n: number, version: 1 | 2, group: number, minutes: number): PerTunnel & { up: number; dpd: number } {
+  let t = 1_000_000;
+  const env = { now: (): number => t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date(t) };
+  const target: HubTarget = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group, pfsGroup: version === 1 ? group : null, version };
+  const dpd = { delaySeconds: 30, timeoutSeconds: 150, action: 'restart' as const };
+  const spokes = spokePlan(n);
+  const hub = new IkeNodes(env, hubPeers(spokes, target).map((p) => ({ ...p, dpd })));
+  const nodes = spokes.map((s) => new IkeNodes(env, [{ ...spokePolicy(s, target), dpd }]));
+  let sent = 0;
+  const wire = new InMemoryWire(spokes, (p) => {
+    sent++;
+    return p.to === 'hub' ? hub.receive(p.data, p.from, p.port) : nodes[p.to]!.receive(p.data, p.from, p.port);
+  });
+  const tickAll = (): void => {
+    wire.route(hub.tick(), 'hub');
+    for (let i = 0; i < n; i++) wire.route(nodes[i]!.tick(), i);
+    wire.pump();
+  };
+  for (let i = 0; i < n; i++) {
+    wire.route(nodes[i]!.initiate(spokes[i]!.id), i);
+    wire.pump();
+  }
+  // Past the finished exchanges' linger time, then the reference point.
+  for (let k = 0; k < 40; k++) {
+    t += 1000;
+    tickAll();
+  }
+  const start = heapUsed();
+  const before = sent;
+  for (let k = 0; k < minutes * 12; k++) {
+    t += 5000;
+    tickAll();
+  }
+  const end = heapUsed();
+  if (hub.status().length === 0) throw new Error('the hub has no SAs');
+  const per = Math.max(1, wire.up);
+  return { heap: (end.heap - start.heap) / per, buffers: (end.buffers - start.buffers) / per, up: wire.up, dpd: (sent - before) / per };
+}
+
 if (!gc) {
   process.stderr.write('hub-memory: run with node --expose-gc\n');
   process.exit(2);
@@ -92,4 +138,12 @@ for (const version of versions) {
       `Buffer backing stores ${kib(r.buffers)} KiB (1.5 s after the last tunnel, finished exchanges lingering: ` +
       `${kib(r.fresh.heap)} + ${kib(r.fresh.buffers)} KiB)\n`,
   );
+  const minutes = Number(process.env.BENCH_DPD_MINUTES ?? 0);
+  if (minutes > 0) {
+    const d = dpdDrift(n, version, 14, minutes);
+    process.stdout.write(
+      `IKEv${version}, ${n} tunnels idle for ${minutes} min with DPD every 30 s (${d.dpd.toFixed(0)} datagrams per tunnel): ` +
+        `heap growth per tunnel, hub and spoke nodes together: JS heap ${kib(d.heap)} KiB, Buffer backing stores ${kib(d.buffers)} KiB\n`,
+    );
+  }
 }
