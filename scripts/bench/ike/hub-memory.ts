@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { writeHeapSnapshot } from 'node:v8';
 import { IkeNodes } from '../../../firmware/src/ike/ike-nodes.ts';
 import { spokePolicy, type HubTarget } from '../../../firmware/src/tools/loadgen/spoke-policy.ts';
+import type { DpdPolicy } from '../../../firmware/src/ike/exchange/types.ts';
 import { hubPeers, InMemoryWire } from './in-memory-hub.ts';
 import { HUB, spokePlan } from './plan.ts';
 
@@ -37,89 +38,101 @@ interface PerTunnel {
   buffers: number;
 }
 
-function measure(n: number, version: 1 | 2, group: number, snapshot: string | undefined): PerTunnel & { up: number; fresh: PerTunnel } {
-  let t = 1_000_000;
-  const env = { now: (): number => t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date(t) };
-  const target: HubTarget = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group, pfsGroup: version === 1 ? group : null, version };
-  const spokes = spokePlan(n);
-  const hub = new IkeNodes(env, hubPeers(spokes, target));
-  const base = heapUsed();
-  let nodes: IkeNodes[] | null = spokes.map((s) => new IkeNodes(env, [spokePolicy(s, target)]));
-  const wire = new InMemoryWire(spokes, (p) => {
-    if (p.to === 'hub') return hub.receive(p.data, p.from, p.port);
-    return nodes ? nodes[p.to]!.receive(p.data, p.from, p.port) : [];
-  });
-  for (let i = 0; i < n; i++) {
-    wire.route(nodes[i]!.initiate(spokes[i]!.id), i);
-    wire.pump();
-    t += 20;
-    wire.route(hub.tick(), 'hub');
-    wire.pump();
+/** One hub node with n peers and n spoke nodes on a fake clock, exchanging datagrams in
+ * memory. The spokes are made by `connect`, after the hub, so a heap sample taken between
+ * the two is the hub alone; `dropSpokes` lets them go with their datagrams. */
+class HubLab {
+  t = 1_000_000;
+  /** Datagrams delivered so far, either way. */
+  sent = 0;
+  readonly hub: IkeNodes;
+  readonly wire: InMemoryWire;
+  #nodes: IkeNodes[] | null = null;
+  readonly #spokes: ReturnType<typeof spokePlan>;
+  readonly #target: HubTarget;
+  readonly #dpd: DpdPolicy | null;
+  readonly #env = { now: (): number => this.t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date(this.t) };
+
+  constructor(n: number, version: 1 | 2, group: number, dpd: DpdPolicy | null) {
+    this.#target = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group, pfsGroup: version === 1 ? group : null, version };
+    this.#spokes = spokePlan(n);
+    this.#dpd = dpd;
+    this.hub = new IkeNodes(this.#env, hubPeers(this.#spokes, this.#target).map((p) => ({ ...p, dpd })));
+    this.wire = new InMemoryWire(this.#spokes, (p) => {
+      this.sent++;
+      if (p.to === 'hub') return this.hub.receive(p.data, p.from, p.port);
+      return this.#nodes ? this.#nodes[p.to]!.receive(p.data, p.from, p.port) : [];
+    });
   }
+
+  /** Makes the spokes and brings each one's tunnel up, one after the other. */
+  connect(): void {
+    const nodes = (this.#nodes = this.#spokes.map((s) => new IkeNodes(this.#env, [{ ...spokePolicy(s, this.#target), dpd: this.#dpd }])));
+    for (let i = 0; i < nodes.length; i++) {
+      this.wire.route(nodes[i]!.initiate(this.#spokes[i]!.id), i);
+      this.wire.pump();
+      this.t += 20;
+      this.wire.route(this.hub.tick(), 'hub');
+      this.wire.pump();
+    }
+  }
+
+  dropSpokes(): void {
+    this.#nodes = null;
+    this.wire.queue.length = 0;
+  }
+
+  /** Advances the clock by `ms` and runs every node's timers, delivering what they send. */
+  tick(ms: number): void {
+    this.t += ms;
+    this.wire.route(this.hub.tick(), 'hub');
+    this.#nodes?.forEach((node, i) => this.wire.route(node.tick(), i));
+    this.wire.pump();
+  }
+}
+
+function measure(n: number, version: 1 | 2, group: number, snapshot: string | undefined): PerTunnel & { up: number; fresh: PerTunnel } {
+  const lab = new HubLab(n, version, group, null);
+  const base = heapUsed();
+  lab.connect();
   // Right after the last tunnel (what bench:ike's RSS sample sees, 1.5 s later):
   // finished exchanges still linger for duplicates.
-  nodes = null;
-  wire.queue.length = 0;
-  t += 1500;
-  hub.tick();
+  lab.dropSpokes();
+  lab.t += 1500;
+  lab.hub.tick();
   const fresh = heapUsed();
   if (snapshot) writeHeapSnapshot(`${snapshot}-v${version}-${n}-fresh.heapsnapshot`);
   // Steady state: spokes gone (their datagrams too), finished exchanges past their linger.
   for (let k = 0; k < 40; k++) {
-    t += 1000;
-    hub.tick();
+    lab.t += 1000;
+    lab.hub.tick();
   }
-  wire.queue.length = 0;
+  lab.wire.queue.length = 0;
   const after = heapUsed();
   if (snapshot) writeHeapSnapshot(`${snapshot}-v${version}-${n}.heapsnapshot`);
-  if (hub.status().length === 0) throw new Error('the hub has no SAs');
-  const per = Math.max(1, wire.up);
+  if (lab.hub.status().length === 0) throw new Error('the hub has no SAs');
+  const per = Math.max(1, lab.wire.up);
   return {
     heap: (after.heap - base.heap) / per,
     buffers: (after.buffers - base.buffers) / per,
-    up: wire.up,
+    up: lab.wire.up,
     fresh: { heap: (fresh.heap - base.heap) / per, buffers: (fresh.buffers - base.buffers) / per },
   };
 }
 
 /** Heap growth per tunnel over `minutes` of DPD (every 30 s, both ends), hub and spokes together. */
 function dpdDrift(n: number, version: 1 | 2, group: number, minutes: number): PerTunnel & { up: number; dpd: number } {
-  let t = 1_000_000;
-  const env = { now: (): number => t, random: (k: number): Buffer => randomBytes(k), wallClock: (): Date => new Date(t) };
-  const target: HubTarget = { address: HUB.address, id: HUB.id, subnet: HUB.subnet, group, pfsGroup: version === 1 ? group : null, version };
-  const dpd = { delaySeconds: 30, timeoutSeconds: 150, action: 'restart' as const };
-  const spokes = spokePlan(n);
-  const hub = new IkeNodes(env, hubPeers(spokes, target).map((p) => ({ ...p, dpd })));
-  const nodes = spokes.map((s) => new IkeNodes(env, [{ ...spokePolicy(s, target), dpd }]));
-  let sent = 0;
-  const wire = new InMemoryWire(spokes, (p) => {
-    sent++;
-    return p.to === 'hub' ? hub.receive(p.data, p.from, p.port) : nodes[p.to]!.receive(p.data, p.from, p.port);
-  });
-  const tickAll = (): void => {
-    wire.route(hub.tick(), 'hub');
-    for (let i = 0; i < n; i++) wire.route(nodes[i]!.tick(), i);
-    wire.pump();
-  };
-  for (let i = 0; i < n; i++) {
-    wire.route(nodes[i]!.initiate(spokes[i]!.id), i);
-    wire.pump();
-  }
+  const lab = new HubLab(n, version, group, { delaySeconds: 30, timeoutSeconds: 150, action: 'restart' });
+  lab.connect();
   // Past the finished exchanges' linger time, then the reference point.
-  for (let k = 0; k < 40; k++) {
-    t += 1000;
-    tickAll();
-  }
+  for (let k = 0; k < 40; k++) lab.tick(1000);
   const start = heapUsed();
-  const before = sent;
-  for (let k = 0; k < minutes * 12; k++) {
-    t += 5000;
-    tickAll();
-  }
+  const before = lab.sent;
+  for (let k = 0; k < minutes * 12; k++) lab.tick(5000);
   const end = heapUsed();
-  if (hub.status().length === 0) throw new Error('the hub has no SAs');
-  const per = Math.max(1, wire.up);
-  return { heap: (end.heap - start.heap) / per, buffers: (end.buffers - start.buffers) / per, up: wire.up, dpd: (sent - before) / per };
+  if (lab.hub.status().length === 0) throw new Error('the hub has no SAs');
+  const per = Math.max(1, lab.wire.up);
+  return { heap: (end.heap - start.heap) / per, buffers: (end.buffers - start.buffers) / per, up: lab.wire.up, dpd: (lab.sent - before) / per };
 }
 
 if (!gc) {
