@@ -249,3 +249,49 @@ for (const limit of [1, 3]) {
     t.same(h.b.timerIndexErrors(), []);
   });
 }
+
+// CI, 2026-12-05 (ike-rekey-lifetimes): refresh limit 3, one side's rekey brought the
+// ISAKMP SA to two quick modes, then both sides' soft limits came at once. Each side's
+// rekey QM1 was the SA's third quick mode, and each refused the other's as a fourth,
+// answering with a fresh main mode. Our own rekey died with the old ISAKMP SA and its
+// pair stayed marked as rekeying: never rekeyed again, it outlived the new pairs (the
+// collision rule judged it the newer one, installed seconds before them) and reached
+// its hard lifetime with no successor. The fresh main mode must carry that rekey on.
+t.test('refresh limit reached between the two sides\' rekeys: the rekey carries over to the fresh main mode', async (t) => {
+  const h = new Harness({ peerA: { quickModeLimit: 3 }, peerB: { quickModeLimit: 3 } });
+  h.bringUp();
+  const engine = new EngineModel(h);
+  engine.gaps();
+  const gaps: string[] = [];
+  h.advance(1000);
+  // B's soft limit first, alone: the ISAKMP SA's second quick mode.
+  h.apply('B', h.b.saLimit(engine.sending('B')!, 'out', false));
+  h.pump();
+  h.advance(4000);
+  gaps.push(...engine.gaps());
+  const outA = engine.sending('A')!;
+  const outB = engine.sending('B')!;
+  const mm0 = h.logs.A.filter((l) => l.startsWith('MM1')).length;
+  // Then both at once: each QM1 is the third, each side refuses the other's.
+  h.apply('A', h.a.saLimit(outA, 'out', false));
+  h.apply('B', h.b.saLimit(outB, 'out', false));
+  h.pump();
+  gaps.push(...engine.gaps());
+  t.ok(h.logs.A.filter((l) => l.startsWith('MM1')).length > mm0, 'A answered with a fresh main mode');
+  h.advance(REKEY_INBOUND_LINGER_MS + 1000);
+  gaps.push(...engine.gaps());
+  const held = (side: 'A' | 'B'): number[] => (side === 'A' ? h.a : h.b).status().flatMap((s) => s.children.map((c) => c.outSpi));
+  t.notOk(held('A').includes(outA), 'A retired the pair it was rekeying');
+  t.notOk(held('B').includes(outB), 'B retired the pair it was rekeying');
+  t.ok(consistent(h), 'both sides hold the same pairs');
+  // Then the lifetimes in seconds, twice over: every pair is rekeyed or retired in time.
+  for (let i = 0; i < 800; i++) {
+    h.advance(10_000);
+    gaps.push(...engine.gaps());
+  }
+  t.same(gaps.slice(0, 5), [], 'at every step each side sends on a pair the other can receive');
+  t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
+  t.ok(consistent(h), 'still consistent');
+  t.same(h.a.timerIndexErrors(), []);
+  t.same(h.b.timerIndexErrors(), []);
+});

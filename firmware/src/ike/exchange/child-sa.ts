@@ -170,6 +170,27 @@ export function install(ctx: ExchangeContext, sa: EstablishedSa, x: PairInput, i
   completePair(ctx, sa, x, inbound, p);
 }
 
+/**
+ * `to` takes over the pairs of `from` (an ISAKMP SA that is over), with the rekeys that
+ * `from` had under way for them: those quick modes die with `from`, and a pair left
+ * marked as rekeying is never rekeyed again. That happened when both sides' rekeys met
+ * the session key refresh limit at once (each refused the other's QM1 and answered with
+ * a fresh main mode): the pair outlived its successors and reached its hard lifetime
+ * with none. The rekeys are queued on `to`; a tunnel queued there as new (the peer's
+ * refused request) is served by the rekey instead of a second pair.
+ */
+export function adoptPairs(from: IsakmpSa, to: IsakmpSa): void {
+  for (const qm of from.quick.values()) {
+    if (qm.role !== 'initiator' || qm.state !== 'QM1_SENT' || qm.rekeyOf === null) continue;
+    const rekeyOf = qm.rekeyOf;
+    if (!from.children.some((c) => c.reqid === rekeyOf) || to.queuedRekeys.some((r) => r.rekeyOf === rekeyOf)) continue;
+    to.queuedRekeys.push({ tunnel: qm.tunnel, rekeyOf });
+    to.queued = to.queued.filter((t) => t !== qm.tunnel);
+  }
+  to.children.push(...from.children);
+  from.children = [];
+}
+
 /** How long the old inbound SA outlives a rekey that we initiated. */
 export const REKEY_INBOUND_LINGER_MS = 3000;
 

@@ -34,7 +34,7 @@ import { phase1AttributesName } from './proposal-names.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, isEstablished, negotiatedOf, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
-import { expireLingeringInbound, retireChild } from './child-sa.ts';
+import { adoptPairs, expireLingeringInbound, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
 import { DEFAULT_RETRANSMIT, type Retransmit, type RetransmitSchedule } from './retransmit.ts';
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
@@ -307,8 +307,7 @@ export class IkeNode implements TimerHost {
         this.removeSa(other, false);
       } else if (other.retired) {
         // A main mode (either side's) adopts the pairs of an ISAKMP SA that is over.
-        sa.children.push(...other.children);
-        other.children = [];
+        adoptPairs(other, sa);
         this.removeSa(other, other.retired === 'expired');
       } else if (sa.replacing && other.state === 'ESTABLISHED' && other.createdAt <= (sa.replacesUpTo ?? -Infinity)) {
         // Our ISAKMP SA rekey: the IPsec SAs live on under the new ISAKMP SA, the old
@@ -318,8 +317,7 @@ export class IkeNode implements TimerHost {
         // duplicate that lives to its own expiry, as strongSwan and Windows keep them.
         // Deleting it here made both sides delete each other's new SA, and the quick
         // modes queued under them went unanswered until the old pairs expired.
-        sa.children.push(...other.children);
-        other.children = [];
+        adoptPairs(other, sa);
         this.removeSa(other, true);
       }
     }
@@ -327,6 +325,11 @@ export class IkeNode implements TimerHost {
       // RFC 3948 §4: the NATed side keeps the mapping open.
       this.out.push({ kind: 'keepalive', to: sa.remote, seconds: sa.peer.keepaliveSeconds });
     }
+    this.#startQueued(sa);
+  }
+
+  /** The quick modes waiting for `sa` (established): new tunnels, then rekeys. */
+  #startQueued(sa: IsakmpSa): void {
     const queued = sa.queued;
     const rekeys = sa.queuedRekeys;
     sa.queued = [];
@@ -1014,8 +1017,8 @@ export class IkeNode implements TimerHost {
         .filter((o) => o !== sa && o.state === 'ESTABLISHED' && !o.retired)
         .sort((x, y) => y.createdAt - x.createdAt)[0];
       if (heir) {
-        heir.children.push(...sa.children);
-        sa.children = [];
+        adoptPairs(sa, heir);
+        this.#startQueued(heir);
       }
       if (sa.children.length === 0) this.removeSa(sa, false);
       else {
