@@ -9,6 +9,7 @@ import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/w
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { HALF_OPEN_TIMEOUT_MS, MM1_RECORDS_PEER_BYTES, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
+import { EngineModel } from './ike-engine-model.ts';
 import { REKEY_INBOUND_LINGER_MS } from '../../firmware/src/ike/exchange/child-sa.ts';
 
 /** Every IPsec SA pair A holds must be mirrored at B with the same keys' SPIs. */
@@ -168,41 +169,6 @@ t.test('a lost QM3 is recovered: the responder retransmits QM2, the initiator an
   t.ok(consistent(h));
 });
 
-/**
- * What each side's engine holds, replayed from the install/delete actions in the order
- * the nodes emitted them: inbound SPIs, and outbound SPIs in install order (the engine
- * sends on the newest of equally specific SAs, native/src/sadb.h). `gaps()` replays the
- * steps since the last call and returns those after which a side would send on an SA
- * the other side cannot receive (or has nothing to send on): lost traffic.
- */
-class EngineModel {
-  readonly in = { A: new Set<number>(), B: new Set<number>() };
-  readonly out: { A: number[]; B: number[] } = { A: [], B: [] };
-  #seen = 0;
-  constructor(readonly h: Harness) {}
-  sending(side: 'A' | 'B'): number | undefined {
-    return this.out[side].at(-1);
-  }
-  gaps(): string[] {
-    const bad: string[] = [];
-    for (; this.#seen < this.h.steps.length; this.#seen++) {
-      const { side, actions } = this.h.steps[this.#seen]!;
-      for (const a of actions) {
-        if (a.kind === 'install' && a.sa.direction === 'in') this.in[side].add(a.sa.spi);
-        else if (a.kind === 'install') this.out[side].push(a.sa.spi);
-        else if (a.kind === 'delete' && a.direction === 'in') this.in[side].delete(a.spi);
-        else if (a.kind === 'delete') this.out[side] = this.out[side].filter((x) => x !== a.spi);
-      }
-      for (const [from, to] of [['A', 'B'], ['B', 'A']] as const) {
-        const spi = this.sending(from);
-        if (spi !== undefined && this.in[to].has(spi)) continue;
-        bad.push(`step ${this.#seen}: ${from} sends on ${spi?.toString(16) ?? 'nothing'}, ${to} cannot receive it`);
-      }
-    }
-    return bad;
-  }
-}
-
 // Issue 17: with the session key refresh limit reached on both gateways, a kilobyte
 // soft limit (symmetric traffic: both sides at once) makes both start a new main mode,
 // then a quick mode under it. Each side used to delete the peer's new ISAKMP SA as the
@@ -295,3 +261,4 @@ t.test('refresh limit reached between the two sides\' rekeys: the rekey carries 
   t.same(h.a.timerIndexErrors(), []);
   t.same(h.b.timerIndexErrors(), []);
 });
+
