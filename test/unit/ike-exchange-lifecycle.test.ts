@@ -262,3 +262,26 @@ t.test('refresh limit reached between the two sides\' rekeys: the rekey carries 
   t.same(h.b.timerIndexErrors(), []);
 });
 
+// CI, 2026-12-06 (ike-rekey-lifetimes, with the engines' drop counters): a reply lost as
+// badSpi. The peer's rekey had replaced a pair; its engine still sent a packet on the
+// old pair after its Delete left (ESP from the engine's workers, the Delete from the
+// daemon), and we had deleted our inbound SA on the Delete at once.
+t.test("the peer's Delete of a pair it replaced: our inbound SA lingers; of a tunnel's last pair: it goes at once", async (t) => {
+  const h = new Harness();
+  h.bringUp();
+  const old = h.a.status()[0]!.children[0]!;
+  h.apply('B', h.b.rekey('gwA'));
+  h.pump();
+  const now = h.a.status().flatMap((s) => s.children);
+  t.ok(now.length === 1 && now[0]!.inSpi !== old.inSpi, "B's rekey replaced the pair");
+  t.ok(h.deletes.A.includes(old.outSpi), 'A stopped sending on the old pair at once');
+  t.notOk(h.deletes.A.includes(old.inSpi), 'but still receives on it');
+  h.advance(REKEY_INBOUND_LINGER_MS + 1000);
+  t.ok(h.deletes.A.includes(old.inSpi), 'until the linger is over');
+  const last = now[0]!;
+  h.apply('B', h.b.saLimit(last.inSpi, 'out', true));
+  h.pump();
+  t.same(h.a.status().flatMap((s) => s.children), [], "B's hard limit ended the tunnel's last pair");
+  t.ok(h.deletes.A.includes(last.inSpi) && h.deletes.A.includes(last.outSpi), 'A deleted both its SAs at once');
+  t.same(h.a.timerIndexErrors(), []);
+});

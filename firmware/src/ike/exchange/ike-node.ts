@@ -34,7 +34,7 @@ import { phase1AttributesName } from './proposal-names.ts';
 import { handleInformational, notifyName, sendInformational } from './informational.ts';
 import { cookieKey, isEstablished, negotiatedOf, udpEncapsulated, wipeIsakmpSa, type IsakmpSa } from './isakmp-sa.ts';
 import { handleMainMode, initiateMainMode, respondMainMode1 } from './main-mode.ts';
-import { adoptPairs, expireLingeringInbound, retireChild } from './child-sa.ts';
+import { adoptPairs, expireLingeringInbound, REKEY_INBOUND_LINGER_MS, retireChild } from './child-sa.ts';
 import { Reassembler } from './fragments.ts';
 import { DEFAULT_RETRANSMIT, type Retransmit, type RetransmitSchedule } from './retransmit.ts';
 import { handleQuickMode, initiateQuickMode, peerRefusedQuickMode } from './quick-mode.ts';
@@ -1001,10 +1001,19 @@ export class IkeNode implements TimerHost {
     // came under (duplicate main modes after a collision, pairs moved to a replacement):
     // the peer deleted it all the same, and ignoring that left the two sides with
     // different pair sets, so later each retired a pair the other still sent on.
+    // A pair the peer replaced (another pair serves the tunnel): our inbound SA lingers
+    // as a rekey initiator's does. The peer's engine may still send a packet or two on
+    // the old pair after its Delete (ESP leaves from the engine's workers, the Delete
+    // from the daemon: they can cross), and dropping them lost pings in rekeys under
+    // traffic (CI: a reply counted as badSpi). The last pair of a tunnel goes at once.
     for (const spi of fx.deletedOutSpis) {
-      for (const o of this.#sasOf(sa.peer.name)) {
+      const sas = this.#sasOf(sa.peer.name);
+      for (const o of sas) {
         const c = o.children.find((x) => x.outSpi === spi);
-        if (c) retireChild(this, o, c, false);
+        if (!c) continue;
+        const replaced = sas.some((x) => x.children.some((p) => p !== c && p.tunnel.name === c.tunnel.name));
+        this.#index.touch(o);
+        retireChild(this, o, c, false, replaced ? REKEY_INBOUND_LINGER_MS : 0);
       }
     }
     if (fx.deleteIsakmp) {
