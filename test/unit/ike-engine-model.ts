@@ -1,7 +1,7 @@
 // What two gateways' ESP engines hold, replayed from the install and delete actions of
 // an exchange harness: finds the moments one side sends on an SA the other cannot
 // receive (lost traffic) in tests of rekeys and collisions.
-import type { Harness } from './ike-exchange-harness.ts';
+import type { Harness, NodeLike } from './ike-exchange-harness.ts';
 
 /**
  * What each side's engine holds, replayed from the install/delete actions in the order
@@ -14,7 +14,7 @@ export class EngineModel {
   readonly in = { A: new Set<number>(), B: new Set<number>() };
   readonly out: { A: number[]; B: number[] } = { A: [], B: [] };
   #seen = 0;
-  constructor(readonly h: Harness) {}
+  constructor(readonly h: Harness<NodeLike>) {}
   sending(side: 'A' | 'B'): number | undefined {
     return this.out[side].at(-1);
   }
