@@ -73,6 +73,10 @@ export interface HarnessOptions {
   seed?: string;
   /** Calendar time when the fake clock starts (default: now); certificate checks read it. */
   wallClockStart?: Date;
+  /** Milliseconds the clock moves for each datagram delivered (default 0: all at once).
+   * With 0, SAs made in one exchange burst share a creation time, which no real
+   * network gives; tests of orderings by age set 1. */
+  latencyMs?: number;
 }
 
 export function tunnel(local: string, remote: string, over: Partial<TunnelPolicy> = {}): TunnelPolicy {
@@ -154,6 +158,7 @@ export class Harness<N extends NodeLike = IkeNode> {
   /** Datagrams lost to maxDatagram. */
   readonly tooBig: Datagram[] = [];
   readonly #maxDatagram: number;
+  readonly #latencyMs: number;
   #queue: Datagram[] = [];
 
   constructor(o: HarnessOptions = {}, make: NodeFactory<N> = ikeV1 as unknown as NodeFactory<N>) {
@@ -167,6 +172,7 @@ export class Harness<N extends NodeLike = IkeNode> {
       wallClock: () => new Date(start + this.clock.t),
     };
     this.#maxDatagram = o.maxDatagram ?? Infinity;
+    this.#latencyMs = o.latencyMs ?? 0;
     this.a = make(
       env,
       [
@@ -248,6 +254,7 @@ export class Harness<N extends NodeLike = IkeNode> {
     for (let i = 0; i < limit && this.#queue.length > 0; i++) {
       const d = this.#queue.shift()!;
       this.wire.push(d);
+      this.clock.t += this.#latencyMs;
       if (d.data.length + 28 + (d.dst.port === 500 ? 0 : 4) > this.#maxDatagram) {
         this.tooBig.push(d);
         continue;

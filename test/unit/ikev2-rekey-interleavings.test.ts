@@ -19,6 +19,7 @@ for (let run = 0; run < RUNS; run++) {
   t.test(`interleaving ${run}`, async (t) => {
     const h = v2({
       seed: `${SEED}/v2/${run}`,
+      latencyMs: 1,
       peerA: { ikeLifetimeSeconds: 1200 },
       peerB: { ikeLifetimeSeconds: 1200 },
       tunnelA: { methods },
