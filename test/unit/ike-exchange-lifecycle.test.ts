@@ -285,3 +285,34 @@ t.test("the peer's Delete of a pair it replaced: our inbound SA lingers; of a tu
   t.ok(h.deletes.A.includes(last.inSpi) && h.deletes.A.includes(last.outSpi), 'A deleted both its SAs at once');
   t.same(h.a.timerIndexErrors(), []);
 });
+
+// The walk of test/unit/ike-rekey-interleavings.test.ts: a responder past its refresh
+// limit answered the peer's rekey with a fresh main mode and a new pair, and left the
+// pair the peer wanted to rekey in place on both sides; the peer's request went
+// unanswered. Later each side retired a different one of the pairs (lost traffic).
+t.test("past the refresh limit, the peer's rekey is answered by our rekey of that pair under a fresh main mode", async (t) => {
+  const h = new Harness({ peerA: { quickModeLimit: 1 }, latencyMs: 1 });
+  h.bringUp();
+  const engine = new EngineModel(h);
+  engine.gaps();
+  const old = h.a.status()[0]!.children[0]!;
+  const mm0 = h.logs.A.filter((l) => l.startsWith('MM1')).length;
+  h.apply('B', h.b.rekey('gwA'));
+  h.pump();
+  const gaps = engine.gaps();
+  t.ok(h.logs.A.some((l) => /refresh limit \(1\) reached: answering with a fresh main mode/.test(l)), "A refused B's quick mode");
+  t.ok(h.logs.A.filter((l) => l.startsWith('MM1')).length > mm0, 'and ran a fresh main mode');
+  t.ok(h.logs.A.some((l) => /^QM1 rekeying/.test(l)), 'under which it rekeyed the pair');
+  h.advance(REKEY_INBOUND_LINGER_MS + 1000);
+  gaps.push(...engine.gaps());
+  const held = (n: 'a' | 'b'): number[] => h[n].status().flatMap((s) => s.children.map((c) => c.inSpi));
+  t.notOk(held('a').includes(old.inSpi), 'A retired the old pair');
+  t.notOk(held('b').includes(old.outSpi), 'and so did B');
+  t.ok(consistent(h), 'both sides hold the same pairs');
+  for (let i = 0; i < 60; i++) {
+    h.advance(10_000);
+    gaps.push(...engine.gaps());
+  }
+  t.same(gaps, [], 'each side always sends on a pair the other can receive');
+  t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
+});

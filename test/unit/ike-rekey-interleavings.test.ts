@@ -8,10 +8,11 @@
 // orders nobody thought of. The seeds are fixed, so the suite always walks the same
 // orders (and a failure replays as it is); IKE_INTERLEAVING_SEED=<word> walks others.
 //
-// With a session key refresh limit (quick-mode-limit 1-3) on either side, some orders
-// still leave a side sending on a pair the other deleted, or a quick mode unanswered
-// under an ISAKMP SA the peer has just replaced: those runs are marked todo (found on
-// 2026-12-06, not fixed yet). Without the limit (the default) every order passes.
+// With a session key refresh limit (quick-mode-limit 1-3) on either side, the fixed
+// orders pass, but about one order in a hundred with other seeds still leaves a side
+// sending on a pair the other has deleted (seen with limits 1 and 2 or 3 on the two
+// sides): those runs' checks are reported as todo, not failures, until that is found.
+// Without the limit (the default) every order walked so far passes.
 import t from 'tap';
 import { Harness } from './ike-exchange-harness.ts';
 import { checkWalk, walkRekeys } from './ike-interleavings.ts';
@@ -26,10 +27,11 @@ for (let run = 0; run < RUNS + 15; run++) {
   const combo = Math.max(0, run - RUNS + 1);
   const limits = { A: combo % 4, B: Math.floor(combo / 4) };
   // Run all the same: each check is made and reported, a failing one as "not ok # TODO".
-  const known = limits.A > 0 || limits.B > 0 ? { todo: 'with a refresh limit some orders still lose traffic (top of the file)' } : {};
+  const known = limits.A > 0 || limits.B > 0 ? { todo: 'with a refresh limit a rare order still loses traffic (top of the file)' } : {};
   t.test(`interleaving ${run} (quick-mode-limit A ${limits.A}, B ${limits.B})`, async (t) => {
     const h = new Harness({
       seed: `${SEED}/${run}`,
+      latencyMs: 1,
       peerA: { quickModeLimit: limits.A, ikeLifetimeSeconds: 1200 },
       peerB: { quickModeLimit: limits.B, ikeLifetimeSeconds: 1200 },
       tunnelA: { methods },

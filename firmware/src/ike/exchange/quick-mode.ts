@@ -494,7 +494,20 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
       tunnel: tunnel.name,
       messageId,
     });
-    ctx.startQuickMode(sa, tunnel);
+    // The request most likely rekeys the tunnel's newest pair: our quick mode under the
+    // fresh main mode rekeys it in its place (the pair is retired and the peer told when
+    // the new one is in). A plain new pair left the old one to the peer's unanswered
+    // rekey: both sides kept pairs the other had deleted (test/unit/ike-rekey-interleavings).
+    const newest = sa.children.filter((c) => c.tunnel === tunnel).sort((x, y) => y.createdAt - x.createdAt)[0];
+    // Our own rekey of it on this SA crossed the peer's: the peer, at the same count,
+    // refuses ours as we refuse its, and both waited for the retransmissions to give up.
+    // The fresh main mode rekeys it too (if the peer answers ours after all, the fresh
+    // one finds the pair retired and makes a new one).
+    const crossed = [...sa.quick.values()].some((q) => q.role === 'initiator' && q.state === 'QM1_SENT' && q.rekeyOf === newest?.reqid);
+    if (newest && (crossed || !newest.rekeying)) {
+      newest.rekeying = true;
+      ctx.startQuickMode(sa, tunnel, newest.reqid);
+    } else if (!newest) ctx.startQuickMode(sa, tunnel);
     return { kind: 'next', send: null, afterSend: null };
   }
   const pfsGroup = choice.attributes.group ?? null;
