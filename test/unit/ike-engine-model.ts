@@ -18,6 +18,15 @@ export class EngineModel {
   sending(side: 'A' | 'B'): number | undefined {
     return this.out[side].at(-1);
   }
+  /** Move the clock `times` by `ms` each, replaying as it goes: the gaps found on the way. */
+  advance(times: number, ms: number): string[] {
+    const bad: string[] = [];
+    for (let i = 0; i < times; i++) {
+      this.h.advance(ms);
+      bad.push(...this.gaps());
+    }
+    return bad;
+  }
   gaps(): string[] {
     const bad: string[] = [];
     for (; this.#seen < this.h.steps.length; this.#seen++) {
