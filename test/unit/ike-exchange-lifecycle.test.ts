@@ -304,3 +304,27 @@ t.test("past the refresh limit, the peer's rekey is answered by our rekey of tha
   t.same(gaps, [], 'each side always sends on a pair the other can receive');
   t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
 });
+
+// CI, 2026-12-06 (ike-rekey-lifetimes): echo requests lost as badSpi at the rekey
+// initiator. It sent QM3 before its inbound SA was in the engine; the responder installs
+// its outbound SA on QM3 and sends on it at once.
+t.test('the quick mode initiator installs its inbound SA before QM3 leaves, its outbound SA and the rekey Delete after', async (t) => {
+  const h = new Harness();
+  h.bringUp();
+  h.apply('A', h.a.rekey('gwB'));
+  h.pump();
+  const pair = h.a.status()[0]!.children[0]!;
+  const installsIt = (a: (typeof h.steps)[number]['actions'][number]): boolean =>
+    a.kind === 'install' && a.sa.direction === 'in' && a.sa.spi === pair.inSpi;
+  const step = h.steps.find((s) => s.side === 'A' && s.actions.some(installsIt));
+  const acts = step?.actions ?? [];
+  const at = (p: (a: (typeof acts)[number]) => boolean): number => acts.findIndex(p);
+  const inbound = at((a) => a.kind === 'install' && a.sa.direction === 'in');
+  const qm3 = at((a) => a.kind === 'send' && a.data.readUInt8(18) === ExchangeType.QUICK);
+  const outbound = at((a) => a.kind === 'install' && a.sa.direction === 'out');
+  const del = at((a) => a.kind === 'send' && a.data.readUInt8(18) === ExchangeType.INFORMATIONAL);
+  t.ok(inbound >= 0 && qm3 > inbound, 'inbound SA, then QM3');
+  t.ok(outbound > qm3, 'then the outbound SA');
+  t.ok(del > qm3, "and the old pair's Delete after QM3");
+  t.ok(consistent(h));
+});

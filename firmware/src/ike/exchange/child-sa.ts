@@ -164,12 +164,6 @@ export function completePair(
   if (old) retireChild(ctx, sa, old, true, REKEY_INBOUND_LINGER_MS);
 }
 
-/** Initiator, on QM2: both directions at once (the responder has its inbound SA already). */
-export function install(ctx: ExchangeContext, sa: EstablishedSa, x: PairInput, inSpi: Buffer, p: PairParams & { peerSpi: Buffer }): void {
-  const inbound = installInbound(ctx, sa, x, inSpi, p);
-  completePair(ctx, sa, x, inbound, p);
-}
-
 /**
  * `to` takes over the pairs of `from` (an ISAKMP SA that is over), with the rekeys that
  * `from` had under way for them: those quick modes die with `from`, and a pair left

@@ -57,7 +57,7 @@ import { ownCopy } from '../common/own-buffer.ts';
 import { choosePhase2, encapsulationMode, phase2Offer, verifyPhase2Reply } from './proposals.ts';
 import { Retransmit } from './retransmit.ts';
 import { cidrPrefix, formatPrefix, matchDefaultResponse, samePrefix } from './selector-match.ts';
-import { completePair, dropPreinstalledInbound, install, installInbound } from './child-sa.ts';
+import { completePair, dropPreinstalledInbound, installInbound } from './child-sa.ts';
 import { decryptMessage, encryptMessage, restAfterHash } from './secure-message.ts';
 import type { EspMethod, TunnelPolicy } from './types.ts';
 
@@ -630,9 +630,16 @@ function finishInitiator(ctx: ExchangeContext, sa: EstablishedSa, qm: QuickModeI
   sa.quick.set(qm.messageId, finished);
   const h3 = quickModeHash3(k.suite.hash, k.keys.skeyidA, qm.messageId, qm.ni, nr);
   const qm3 = encryptMessage(k.crypto, sa, ExchangeType.QUICK, qm.messageId, withHash(h3, []));
+  // Our inbound SA goes into the engine before QM3 leaves: the responder installs its
+  // outbound SA on QM3 and may send on it at once (CI: echo requests lost as badSpi when
+  // QM3 overtook our install). The outbound SA, and the Delete of a rekeyed pair, come
+  // after QM3, so that the responder never gets the Delete first and is left with
+  // nothing to send on (its inbound SA has been in since QM2, RFC 2409 §5.5).
+  const pair = { role: 'initiator' as const, tunnel: qm.tunnel, ni: qm.ni, nr, gqmxy, rekeyOf: qm.rekeyOf };
+  const inbound = installInbound(ctx, sa, pair, qm.inSpi, choice);
   const afterSend = (): void => {
     ctx.log('info', sa, 'quick', 'QM3', `established ${choice.esp}`, { tunnel: qm.tunnel.name });
-    install(ctx, sa, { role: 'initiator', tunnel: qm.tunnel, ni: qm.ni, nr, gqmxy, rekeyOf: qm.rekeyOf }, qm.inSpi, choice);
+    completePair(ctx, sa, pair, inbound, choice);
     wipe(qm.ni, nr);
   };
   return { kind: 'next', send: { data: qm3, expectReply: false, via: finished }, afterSend };
