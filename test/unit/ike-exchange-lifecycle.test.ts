@@ -237,9 +237,9 @@ t.test('refresh limit reached between the two sides\' rekeys: the rekey carries 
   h.apply('B', h.b.saLimit(outB, 'out', false));
   h.pump();
   gaps.push(...engine.gaps());
-  t.ok(h.logs.A.filter((l) => l.startsWith('MM1')).length > mm0, 'A answered with a fresh main mode');
   h.advance(REKEY_INBOUND_LINGER_MS + 1000);
   gaps.push(...engine.gaps());
+  t.ok(h.logs.A.filter((l) => l.startsWith('MM1')).length > mm0, 'A went on under a fresh main mode');
   const held = (side: 'A' | 'B'): number[] => (side === 'A' ? h.a : h.b).status().flatMap((s) => s.children.map((c) => c.outSpi));
   t.notOk(held('A').includes(outA), 'A retired the pair it was rekeying');
   t.notOk(held('B').includes(outB), 'B retired the pair it was rekeying');
@@ -327,4 +327,32 @@ t.test('the quick mode initiator installs its inbound SA before QM3 leaves, its 
   t.ok(outbound > qm3, 'then the outbound SA');
   t.ok(del > qm3, "and the old pair's Delete after QM3");
   t.ok(consistent(h));
+});
+
+// A QM1 refused past the refresh limit keeps no exchange, and kept its IV advanced: the
+// peer's retransmission of it (the same bytes) decrypted as garbage every other time.
+t.test('past the refresh limit, a retransmitted QM1 is read and refused again, and queues no second rekey', async (t) => {
+  const h = new Harness({ peerA: { quickModeLimit: 1 }, latencyMs: 1 });
+  h.bringUp();
+  // A's fresh main mode is held back, so B's quick mode goes unanswered and is repeated.
+  h.filter = (d) => (d.from === 'A' && d.data.readUInt8(18) === ExchangeType.MAIN ? null : d.data);
+  h.apply('B', h.b.rekey('gwA'));
+  h.pump();
+  h.advance(2500);
+  const refusals = h.logs.A.filter((l) => /refresh limit \(1\) reached/.test(l)).length;
+  t.ok(refusals >= 2, `the retransmission was read and refused again (${refusals} refusals)`);
+  t.notOk(
+    h.logs.A.some((l) => /undecodable|dropped: first payload is not HASH/.test(l)),
+    'no copy dropped as undecodable',
+  );
+  const seen = h.logs.A.length;
+  h.filter = (d) => d.data;
+  for (let i = 0; i < 20; i++) h.advance(1000);
+  // Right after the fresh main mode: its queued quick modes, one rekey for both refusals.
+  const after = h.logs.A.slice(seen);
+  const mm6 = after.findIndex((l) => l.startsWith('MM6'));
+  const queued = after.slice(mm6 + 1).findIndex((l) => !/^QM1 rekeying/.test(l));
+  t.ok(mm6 >= 0, 'the fresh main mode completed');
+  t.equal(queued, 1, 'under it A rekeyed the pair once, not once per refusal');
+  t.ok(consistent(h), 'both sides hold the same pairs');
 });

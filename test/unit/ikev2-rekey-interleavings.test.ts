@@ -31,6 +31,6 @@ for (let run = 0; run < RUNS; run++) {
       (s) => ({ name: 'rekey child', actions: node(s).rekey(peer(s), 'child') }),
       (s) => ({ name: 'rekey ike', actions: node(s).rekey(peer(s), 'ike') }),
     ]);
-    checkWalk(t, h, walk, 'IKEv2', {});
+    checkWalk(t, h, walk, 'IKEv2');
   });
 }

@@ -499,15 +499,23 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
     // the new one is in). A plain new pair left the old one to the peer's unanswered
     // rekey: both sides kept pairs the other had deleted (test/unit/ike-rekey-interleavings).
     const newest = sa.children.filter((c) => c.tunnel === tunnel).sort((x, y) => y.createdAt - x.createdAt)[0];
-    // Our own rekey of it on this SA crossed the peer's: the peer, at the same count,
-    // refuses ours as we refuse its, and both waited for the retransmissions to give up.
-    // The fresh main mode rekeys it too (if the peer answers ours after all, the fresh
-    // one finds the pair retired and makes a new one).
-    const crossed = [...sa.quick.values()].some((q) => q.role === 'initiator' && q.state === 'QM1_SENT' && q.rekeyOf === newest?.reqid);
-    if (newest && (crossed || !newest.rekeying)) {
+    // Our own rekey of it on this SA crossed the peer's: a peer at the same count refuses
+    // ours as we refuse its (both then waited a minute for the retransmissions to give
+    // up), a peer with a higher limit answers it. Ours moves to a fresh main mode at its
+    // first retransmission if it is still unanswered (timers.ts), not now: a fresh main
+    // mode started at once was wasted on such a peer, and its rekey found the pair gone
+    // and made a second one (test/unit/ike-rekey-interleavings: a main mode per cycle).
+    const crossed = [...sa.quick.values()].find(
+      (q): q is QuickModeInitiating => q.role === 'initiator' && q.state === 'QM1_SENT' && q.rekeyOf === newest?.reqid,
+    );
+    if (crossed) crossed.crossedAtLimit = true;
+    else if (newest && !newest.rekeying) {
       newest.rekeying = true;
       ctx.startQuickMode(sa, tunnel, newest.reqid);
     } else if (!newest) ctx.startQuickMode(sa, tunnel);
+    // No exchange is kept for it: its IV goes too, or the peer's retransmission of it
+    // (the same bytes) were decrypted under the IV this copy advanced, as garbage.
+    k.crypto.forget(messageId);
     return { kind: 'next', send: null, afterSend: null };
   }
   const pfsGroup = choice.attributes.group ?? null;
