@@ -356,3 +356,26 @@ t.test('past the refresh limit, a retransmitted QM1 is read and refused again, a
   t.equal(queued, 1, 'under it A rekeyed the pair once, not once per refusal');
   t.ok(consistent(h), 'both sides hold the same pairs');
 });
+
+// Refresh limits 2 and 0: both sides rekey at once, A's quick mode is the SA's second,
+// so A refuses B's and queues the rekey under a fresh main mode; B (no limit) answers
+// A's. The fresh main mode's queued rekey then finds its pair replaced: it made a
+// second pair, which one side later retired while the other sent on it.
+t.test('a rekey queued under a fresh main mode whose pair was replaced meanwhile makes no second pair', async (t) => {
+  const h = new Harness({ peerA: { quickModeLimit: 2 }, latencyMs: 1 });
+  h.bringUp();
+  const engine = new EngineModel(h);
+  engine.gaps();
+  h.advance(1000);
+  h.apply('A', h.a.saLimit(engine.sending('A')!, 'out', false));
+  h.apply('B', h.b.saLimit(engine.sending('B')!, 'out', false));
+  h.pump();
+  const gaps = engine.advance(10, 1000);
+  t.ok(h.logs.A.some((l) => /refresh limit \(2\) reached: answering with a fresh main mode/.test(l)), "A refused B's crossing rekey");
+  t.ok(h.logs.A.filter((l) => l.startsWith('MM6')).length >= 2, 'a fresh main mode ran');
+  t.equal(h.a.status().flatMap((s) => s.children).length, 1, 'one pair: the rekey A made on the old SA');
+  t.ok(consistent(h), 'both sides hold it');
+  gaps.push(...engine.advance(400, 10_000));
+  t.same(gaps, [], 'each side always sends on a pair the other can receive');
+  t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
+});

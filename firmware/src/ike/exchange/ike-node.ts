@@ -335,7 +335,15 @@ export class IkeNode implements TimerHost {
     sa.queued = [];
     sa.queuedRekeys = [];
     for (const t of queued) this.startQuickMode(sa, t);
-    for (const r of rekeys) this.startQuickMode(sa, r.tunnel, r.rekeyOf);
+    const pairs = this.#sasOf(sa.peer.name).flatMap((o) => o.children);
+    for (const r of rekeys) {
+      if (pairs.some((c) => c.reqid === r.rekeyOf)) this.startQuickMode(sa, r.tunnel, r.rekeyOf);
+      // The pair is gone. Replaced meanwhile (the peer answered the rekey that crossed
+      // its own at the refresh limit, quick-mode.ts): nothing left to do; a second pair
+      // made here was retired by one side and sent on by the other. Gone with no
+      // successor (expired, deleted): the tunnel needs a new one.
+      else if (!pairs.some((c) => c.tunnel === r.tunnel)) this.startQuickMode(sa, r.tunnel);
+    }
   }
 
   removeSa(sa: IsakmpSa, notifyPeer: boolean): void {

@@ -87,9 +87,6 @@ export interface QuickModeInitiating extends QuickModeBase {
   dh: DhKeyPair | null;
   offer: Phase2Proposal;
   rekeyOf: number | null;
-  /** We refused the peer's crossing QM1 at the refresh limit: at the first retransmission
-   * this one moves to a fresh main mode instead (timers.ts). */
-  crossedAtLimit?: true;
 }
 
 /** Responder, QM2 sent: what it accepted (the outbound SA goes in on QM3), and the

@@ -500,16 +500,12 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
     // rekey: both sides kept pairs the other had deleted (test/unit/ike-rekey-interleavings).
     const newest = sa.children.filter((c) => c.tunnel === tunnel).sort((x, y) => y.createdAt - x.createdAt)[0];
     // Our own rekey of it on this SA crossed the peer's: a peer at the same count refuses
-    // ours as we refuse its (both then waited a minute for the retransmissions to give
-    // up), a peer with a higher limit answers it. Ours moves to a fresh main mode at its
-    // first retransmission if it is still unanswered (timers.ts), not now: a fresh main
-    // mode started at once was wasted on such a peer, and its rekey found the pair gone
-    // and made a second one (test/unit/ike-rekey-interleavings: a main mode per cycle).
-    const crossed = [...sa.quick.values()].find(
-      (q): q is QuickModeInitiating => q.role === 'initiator' && q.state === 'QM1_SENT' && q.rekeyOf === newest?.reqid,
-    );
-    if (crossed) crossed.crossedAtLimit = true;
-    else if (newest && !newest.rekeying) {
+    // ours as we refuse its, and both waited a minute for the retransmissions to give
+    // up. The fresh main mode rekeys it too, at once (waiting for our rekey's first
+    // retransmission let a kilobyte limit run out first). If the peer answers ours after
+    // all (its limit is higher), the fresh main mode's rekey finds it done (ike-node.ts).
+    const crossed = [...sa.quick.values()].some((q) => q.role === 'initiator' && q.state === 'QM1_SENT' && q.rekeyOf === newest?.reqid);
+    if (newest && (crossed || !newest.rekeying)) {
       newest.rekeying = true;
       ctx.startQuickMode(sa, tunnel, newest.reqid);
     } else if (!newest) ctx.startQuickMode(sa, tunnel);

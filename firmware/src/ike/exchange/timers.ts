@@ -147,18 +147,6 @@ function quickModeTimers(host: TimerHost, sa: IsakmpSa, now: number): void {
       continue;
     }
     const r = qm.retransmit.tick(now);
-    if (r.kind === 'resend' && qm.role === 'initiator' && qm.crossedAtLimit) {
-      // Our rekey crossed the peer's at the refresh limit and we refused the peer's: a
-      // peer at the same count refuses ours too (a peer with a higher limit has answered
-      // it by now). Not waiting out the retransmissions, it goes under a fresh main mode.
-      host.log('info', sa, 'quick', 'QM1', 'our quick mode crossed the peer\'s at the refresh limit, unanswered: going on under a fresh main mode', {
-        messageId: qm.messageId,
-      });
-      sa.quick.delete(qm.messageId);
-      keyedOf(sa)?.crypto.forget(qm.messageId);
-      host.startQuickMode(sa, qm.tunnel, qm.rekeyOf ?? undefined);
-      continue;
-    }
     if (r.kind === 'resend') {
       const data = { messageId: qm.messageId };
       const message = `retransmit ${r.attempt}`;
