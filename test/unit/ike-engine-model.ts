@@ -3,6 +3,18 @@
 // receive (lost traffic) in tests of rekeys and collisions.
 import type { Harness, NodeLike } from './ike-exchange-harness.ts';
 
+/** A node whose status lists the IPsec SA pairs it holds (IKEv1 and IKEv2 alike). */
+export interface PairHolder extends NodeLike {
+  status(): { children: { inSpi: number; outSpi: number }[] }[];
+}
+
+/** Both sides hold pairs, and every pair A holds is mirrored at B (its SPIs swapped). */
+export function samePairs<N extends PairHolder>(h: Harness<N>): boolean {
+  const a = h.a.status().flatMap((s) => s.children);
+  const b = h.b.status().flatMap((s) => s.children);
+  return a.length > 0 && a.length === b.length && a.every((c) => b.some((x) => x.inSpi === c.outSpi && x.outSpi === c.inSpi));
+}
+
 /**
  * What each side's engine holds, replayed from the install/delete actions in the order
  * the nodes emitted them: inbound SPIs, and outbound SPIs in install order (the engine

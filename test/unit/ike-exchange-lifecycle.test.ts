@@ -9,15 +9,8 @@ import { encodeMessage, ExchangeType, mainMode1 } from '../../firmware/src/ike/w
 import { phase1Transform } from '../../firmware/src/ike/exchange/proposals.ts';
 import { HALF_OPEN_TIMEOUT_MS, MM1_RECORDS_PEER_BYTES, RETRANSMIT_TRIES } from '../../firmware/src/ike/exchange/types.ts';
 import { Harness, NAT_PUBLIC } from './ike-exchange-harness.ts';
-import { EngineModel } from './ike-engine-model.ts';
+import { EngineModel, samePairs } from './ike-engine-model.ts';
 import { REKEY_INBOUND_LINGER_MS } from '../../firmware/src/ike/exchange/child-sa.ts';
-
-/** Every IPsec SA pair A holds must be mirrored at B with the same keys' SPIs. */
-function consistent(h: Harness): boolean {
-  const a = h.a.status().flatMap((s) => s.children);
-  const b = h.b.status().flatMap((s) => s.children);
-  return a.length > 0 && a.length === b.length && a.every((c) => b.some((x) => x.inSpi === c.outSpi && x.outSpi === c.inSpi));
-}
 
 t.test('both sides initiate at once: tunnels end up consistent and deduplicated at rekey', async (t) => {
   const h = new Harness();
@@ -25,9 +18,9 @@ t.test('both sides initiate at once: tunnels end up consistent and deduplicated 
   h.apply('B', h.b.initiate('gwA'));
   h.pump();
   t.same(h.failed, { A: [], B: [] });
-  t.ok(consistent(h), 'every pair exists on both sides');
+  t.ok(samePairs(h), 'every pair exists on both sides');
   for (let i = 0; i < 400; i++) h.advance(10_000);
-  t.ok(consistent(h), 'still consistent after rekeys');
+  t.ok(samePairs(h), 'still consistent after rekeys');
   t.equal(h.a.status().flatMap((s) => s.children).length, 1, 'duplicates were retired: one pair left');
 });
 
@@ -41,7 +34,7 @@ t.test('ISAKMP SA rekey: a new main mode takes over the IPsec SAs', async (t) =>
   t.not(st[0]!.cookies, cookies, 'it is a new one');
   t.equal(st[0]!.children.length, 1, 'the IPsec SA pair moved over');
   t.equal(h.b.status().length, 1, 'one ISAKMP SA left on B');
-  t.ok(consistent(h));
+  t.ok(samePairs(h));
   t.same(h.failed, { A: [], B: [] });
 });
 
@@ -66,7 +59,7 @@ t.test('half-open main modes are bounded in number and age', async (t) => {
   t.equal(h.b.indexSizes().answeredMm1s, 0, 'the records expire');
   h.bringUp();
   t.same(h.failed, { A: [], B: [] }, 'a real peer still gets through afterwards');
-  t.ok(consistent(h));
+  t.ok(samePairs(h));
 });
 
 t.test('quick mode retransmission gives up', async (t) => {
@@ -88,7 +81,7 @@ t.test('quick mode retransmission gives up', async (t) => {
   h.filter = (d) => d.data;
   h.apply('A', h.a.initiate('gwB'));
   h.pump();
-  t.ok(consistent(h), 'a new initiate succeeds');
+  t.ok(samePairs(h), 'a new initiate succeeds');
 });
 
 t.test('peer moved: outbound SAs and IKE follow the new NAT mapping', async (t) => {
@@ -115,7 +108,7 @@ t.test('INITIAL-CONTACT: a restarted peer makes us drop its stale SAs', async (t
   h.pump();
   t.ok(h.logs.B.some((l) => l.startsWith('INITIAL-CONTACT')), 'B saw INITIAL-CONTACT');
   t.equal(h.b.status().length, 1, 'B dropped the stale ISAKMP SA');
-  t.ok(consistent(h), 'only the fresh pair is left on both sides');
+  t.ok(samePairs(h), 'only the fresh pair is left on both sides');
 });
 
 t.test('DPD action restart: a dead peer is renegotiated when it comes back', async (t) => {
@@ -127,8 +120,8 @@ t.test('DPD action restart: a dead peer is renegotiated when it comes back', asy
   t.ok(h.failed.A.includes('dead peer'), 'A declared B dead');
   t.ok(h.logs.A.some((l) => l.startsWith('MM1')), 'and started a new main mode at once');
   h.filter = (d) => d.data;
-  for (let i = 0; i < 40 && !consistent(h); i++) h.advance(1000);
-  t.ok(consistent(h), 'the tunnel is back once B answers');
+  for (let i = 0; i < 40 && !samePairs(h); i++) h.advance(1000);
+  t.ok(samePairs(h), 'the tunnel is back once B answers');
 });
 
 t.test('quick mode limit 1 (master key PFS): every rekey runs under a fresh main mode', async (t) => {
@@ -144,7 +137,7 @@ t.test('quick mode limit 1 (master key PFS): every rekey runs under a fresh main
   t.equal(h.installs.A.length, 4, 'a second pair was installed');
   h.advance(REKEY_INBOUND_LINGER_MS + 1000);
   t.ok(h.installs.A.slice(0, 2).every((s) => h.deletes.A.includes(s.spi)), 'and the first pair retired');
-  t.ok(consistent(h));
+  t.ok(samePairs(h));
   t.same(h.failed, { A: [], B: [] });
 });
 
@@ -166,7 +159,7 @@ t.test('a lost QM3 is recovered: the responder retransmits QM2, the initiator an
   h.advance(2500);
   t.same(h.installs.B.map((s) => s.direction), ['in', 'out'], 'B completed its pair after the repeated QM3');
   t.same(h.deletes.B, [], 'nothing was deleted on the way');
-  t.ok(consistent(h));
+  t.ok(samePairs(h));
 });
 
 // Issue 17: with the session key refresh limit reached on both gateways, a kilobyte
@@ -203,7 +196,7 @@ for (const limit of [1, 3]) {
     gaps.push(...engine.advance(400, 10_000));
     t.same(gaps.slice(0, 5), [], 'at every step each side sends on a pair the other can receive');
     t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
-    t.ok(consistent(h), 'both sides hold the same pairs');
+    t.ok(samePairs(h), 'both sides hold the same pairs');
     t.ok(h.a.status().flatMap((s) => s.children).length <= 2, 'duplicates were retired');
     t.same(h.a.timerIndexErrors(), []);
     t.same(h.b.timerIndexErrors(), []);
@@ -243,12 +236,12 @@ t.test('refresh limit reached between the two sides\' rekeys: the rekey carries 
   const held = (side: 'A' | 'B'): number[] => (side === 'A' ? h.a : h.b).status().flatMap((s) => s.children.map((c) => c.outSpi));
   t.notOk(held('A').includes(outA), 'A retired the pair it was rekeying');
   t.notOk(held('B').includes(outB), 'B retired the pair it was rekeying');
-  t.ok(consistent(h), 'both sides hold the same pairs');
+  t.ok(samePairs(h), 'both sides hold the same pairs');
   // Then the lifetimes in seconds, twice over: every pair is rekeyed or retired in time.
   gaps.push(...engine.advance(800, 10_000));
   t.same(gaps.slice(0, 5), [], 'at every step each side sends on a pair the other can receive');
   t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
-  t.ok(consistent(h), 'still consistent');
+  t.ok(samePairs(h), 'still consistent');
   t.same(h.a.timerIndexErrors(), []);
   t.same(h.b.timerIndexErrors(), []);
 });
@@ -299,7 +292,7 @@ t.test("past the refresh limit, the peer's rekey is answered by our rekey of tha
   const held = (n: 'a' | 'b'): number[] => h[n].status().flatMap((s) => s.children.map((c) => c.inSpi));
   t.notOk(held('a').includes(old.inSpi), 'A retired the old pair');
   t.notOk(held('b').includes(old.outSpi), 'and so did B');
-  t.ok(consistent(h), 'both sides hold the same pairs');
+  t.ok(samePairs(h), 'both sides hold the same pairs');
   gaps.push(...engine.advance(60, 10_000));
   t.same(gaps, [], 'each side always sends on a pair the other can receive');
   t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');
@@ -326,7 +319,7 @@ t.test('the quick mode initiator installs its inbound SA before QM3 leaves, its 
   t.ok(inbound >= 0 && qm3 > inbound, 'inbound SA, then QM3');
   t.ok(outbound > qm3, 'then the outbound SA');
   t.ok(del > qm3, "and the old pair's Delete after QM3");
-  t.ok(consistent(h));
+  t.ok(samePairs(h));
 });
 
 // A QM1 refused past the refresh limit keeps no exchange, and kept its IV advanced: the
@@ -354,7 +347,7 @@ t.test('past the refresh limit, a retransmitted QM1 is read and refused again, a
   const queued = after.slice(mm6 + 1).findIndex((l) => !/^QM1 rekeying/.test(l));
   t.ok(mm6 >= 0, 'the fresh main mode completed');
   t.equal(queued, 1, 'under it A rekeyed the pair once, not once per refusal');
-  t.ok(consistent(h), 'both sides hold the same pairs');
+  t.ok(samePairs(h), 'both sides hold the same pairs');
 });
 
 // Refresh limits 2 and 0: both sides rekey at once, A's quick mode is the SA's second,
@@ -374,7 +367,7 @@ t.test('a rekey queued under a fresh main mode whose pair was replaced meanwhile
   t.ok(h.logs.A.some((l) => /refresh limit \(2\) reached: answering with a fresh main mode/.test(l)), "A refused B's crossing rekey");
   t.ok(h.logs.A.filter((l) => l.startsWith('MM6')).length >= 2, 'a fresh main mode ran');
   t.equal(h.a.status().flatMap((s) => s.children).length, 1, 'one pair: the rekey A made on the old SA');
-  t.ok(consistent(h), 'both sides hold it');
+  t.ok(samePairs(h), 'both sides hold it');
   gaps.push(...engine.advance(400, 10_000));
   t.same(gaps, [], 'each side always sends on a pair the other can receive');
   t.same(h.failed, { A: [], B: [] }, 'no negotiation failed');

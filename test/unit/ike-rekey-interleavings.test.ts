@@ -13,12 +13,9 @@
 // those of 26 other seeds pass, with and without the limit.
 import t from 'tap';
 import { Harness } from './ike-exchange-harness.ts';
-import { checkWalk, walkRekeys } from './ike-interleavings.ts';
+import { checkWalk, walkRekeys, WALK_METHODS, WALK_SEED, WALK_STEPS } from './ike-interleavings.ts';
 
 const RUNS = 24;
-const STEPS = 40;
-const methods = [{ esp: 'aes128gcm16' as const, lifetimeSeconds: 600, lifetimeKilobytes: 100000 }];
-const SEED = process.env['IKE_INTERLEAVING_SEED'] ?? 'interleavings';
 
 for (let run = 0; run < RUNS + 15; run++) {
   // RUNS orders without a limit, then one for each other pair of limits 0-3.
@@ -26,14 +23,14 @@ for (let run = 0; run < RUNS + 15; run++) {
   const limits = { A: combo % 4, B: Math.floor(combo / 4) };
   t.test(`interleaving ${run} (quick-mode-limit A ${limits.A}, B ${limits.B})`, async (t) => {
     const h = new Harness({
-      seed: `${SEED}/${run}`,
+      seed: `${WALK_SEED}/${run}`,
       latencyMs: 1,
       peerA: { quickModeLimit: limits.A, ikeLifetimeSeconds: 1200 },
       peerB: { quickModeLimit: limits.B, ikeLifetimeSeconds: 1200 },
-      tunnelA: { methods },
-      tunnelB: { methods },
+      tunnelA: { methods: WALK_METHODS },
+      tunnelB: { methods: WALK_METHODS },
     });
-    const walk = walkRekeys(h, h.seed, STEPS, [
+    const walk = walkRekeys(h, h.seed, WALK_STEPS, [
       (s) => ({ name: 'rekey', actions: s === 'A' ? h.a.rekey('gwB') : h.b.rekey('gwA') }),
     ]);
     checkWalk(t, h, walk, `limits A ${limits.A} B ${limits.B}`);

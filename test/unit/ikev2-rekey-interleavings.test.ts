@@ -8,26 +8,23 @@
 // walks the same orders; IKE_INTERLEAVING_SEED=<word> walks others.
 import t from 'tap';
 import { v2 } from './ikev2-harness.ts';
-import { checkWalk, walkRekeys } from './ike-interleavings.ts';
+import { checkWalk, walkRekeys, WALK_METHODS, WALK_SEED, WALK_STEPS } from './ike-interleavings.ts';
 
 const RUNS = 24;
-const STEPS = 40;
-const methods = [{ esp: 'aes128gcm16' as const, lifetimeSeconds: 600, lifetimeKilobytes: 100000 }];
-const SEED = process.env['IKE_INTERLEAVING_SEED'] ?? 'interleavings';
 
 for (let run = 0; run < RUNS; run++) {
   t.test(`interleaving ${run}`, async (t) => {
     const h = v2({
-      seed: `${SEED}/v2/${run}`,
+      seed: `${WALK_SEED}/v2/${run}`,
       latencyMs: 1,
       peerA: { ikeLifetimeSeconds: 1200 },
       peerB: { ikeLifetimeSeconds: 1200 },
-      tunnelA: { methods },
-      tunnelB: { methods },
+      tunnelA: { methods: WALK_METHODS },
+      tunnelB: { methods: WALK_METHODS },
     });
     const peer = (s: 'A' | 'B'): string => (s === 'A' ? 'gwB' : 'gwA');
     const node = (s: 'A' | 'B'): typeof h.a => (s === 'A' ? h.a : h.b);
-    const walk = walkRekeys(h, h.seed, STEPS, [
+    const walk = walkRekeys(h, h.seed, WALK_STEPS, [
       (s) => ({ name: 'rekey child', actions: node(s).rekey(peer(s), 'child') }),
       (s) => ({ name: 'rekey ike', actions: node(s).rekey(peer(s), 'ike') }),
     ]);
