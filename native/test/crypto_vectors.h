@@ -362,6 +362,7 @@ static inline sl_crypto_params_t params_for(const char *name, bool esn, uint8_t 
 	prm.auth_key = akl ? ak : NULL;
 	prm.auth_key_len = akl;
 	prm.esn = esn;
+	prm.use = SL_CRYPTO_USE_BOTH;
 	return prm;
 }
 

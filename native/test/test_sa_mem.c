@@ -8,7 +8,10 @@
  * (one SA each way, two workers; mallinfo2, glibc 2.36, OpenSSL 3.0)
  * 16,842 B for aes128gcm16 and 13,601 B for aes128-sha1; with one direction
  * keyed 8,096 and 8,931; with the shared pool 7,852 and 6,668; with
- * destinations sized for IPv6 instead of sockaddr_storage 7,471 and 6,258.  The bounds
+ * destinations sized for IPv6 instead of sockaddr_storage 7,471 and 6,258; with
+ * AES-GCM's keyed contexts per thread instead of per SA and worker
+ * (ossl_gcm_cache.c, outside these counts: made before the first look)
+ * 2,913 for aes128gcm16.  The bounds
  * sit between, so the test fails if either saving is lost.  Bytes counted by glibc's own
  * accounting (mallinfo2: in-use bytes, chunk overhead included), not time.
  * Under ASan, whose allocator mallinfo2 does not see, it says SKIP.
@@ -47,7 +50,8 @@ static sl_sa_t *mk(const char *alg, size_t ek, size_t ak, uint8_t dir, uint32_t 
 static size_t per_tunnel(const char *alg, size_t ek, size_t ak)
 {
 	static sl_sa_t *sas[2 * NSA];
-	/* Warm up: libcrypto's first use of a cipher allocates its tables once. */
+	/* Warm up: libcrypto's first use of a cipher allocates its tables once, and
+	 * AES-GCM's first SA makes this thread's keyed contexts (ossl_gcm_cache.c). */
 	sl_sa_free(mk(alg, ek, ak, SL_DIR_IN, 300));
 	sl_sa_free(mk(alg, ek, ak, SL_DIR_OUT, 301));
 	size_t before = heap_used();
@@ -93,7 +97,7 @@ int main(void)
 		printf("SKIP: mallinfo2 counted nothing\n");
 		return 77;
 	}
-	CHECK(gcm > 0 && gcm <= 10000);
+	CHECK(gcm > 0 && gcm <= 4000);
 	CHECK(cbc > 0 && cbc <= 8000);
 	CHECK(sha256 > 0 && sha256 <= 8000);
 	/* ossl_chacha.c: a ChaCha20 and a Poly1305 context per worker and SA

@@ -4,6 +4,7 @@
  */
 #include "crypto_internal.h"
 #include "crypto_kat.h"
+#include "ossl_gcm_cache.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ void sl_crypto_seterr(char *err, size_t errlen, const char *fmt, ...)
 void sl_crypto_thread_prepare(void)
 {
 	sl_ossl_chacha_thread_prepare();
+	sl_gcm_cache_thread_prepare();
 }
 
 void *sl_aead_state_new(sl_crypto_t *c, const sl_crypto_params_t *p, size_t size, char *err,

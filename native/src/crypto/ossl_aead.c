@@ -7,6 +7,7 @@
  * the 16-byte tag is the ICV.
  */
 #include "crypto_internal.h"
+#include "ossl_gcm_cache.h"
 
 #include <openssl/evp.h>
 #include <stddef.h>
@@ -17,65 +18,54 @@
 #define NONCE_LEN 12
 #define TAG_LEN 16
 
+/* An SA keeps its key, not a keyed context: the contexts are per thread
+ * (ossl_gcm_cache.c), keyed from here when a packet of this SA needs one. */
 typedef struct {
-	uint8_t salt[SL_AEAD_SALT_LEN]; /* first: our only key copy (keymat) */
-	EVP_CIPHER_CTX *enc;
-	EVP_CIPHER_CTX *dec;
+	uint8_t salt[SL_AEAD_SALT_LEN]; /* first, then the key: our key copies (keymat) */
+	uint8_t key[32];
+	uint64_t id; /* sl_gcm_cache_new_id */
 } ossl_aead_t;
-_Static_assert(offsetof(ossl_aead_t, salt) == 0, "sl_aead_state_new and sl_salt_keymat: the salt first");
-
-static const EVP_CIPHER *cipher_for(const sl_crypto_t *c)
-{
-	if (c->info->alg == SL_ALG_AES_GCM_16)
-		return c->enc_key_len == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
-	return NULL;
-}
-
-static EVP_CIPHER_CTX *keyed_ctx(const EVP_CIPHER *cipher, const uint8_t *key, int enc)
-{
-	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-
-	if (x == NULL)
-		return NULL;
-	if (EVP_CipherInit_ex(x, cipher, NULL, NULL, NULL, enc) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
-	    EVP_CipherInit_ex(x, NULL, NULL, key, NULL, enc) != 1) {
-		EVP_CIPHER_CTX_free(x);
-		return NULL;
-	}
-	return x;
-}
+_Static_assert(offsetof(ossl_aead_t, salt) == 0, "sl_aead_state_new: the salt first");
+_Static_assert(offsetof(ossl_aead_t, key) == SL_AEAD_SALT_LEN, "aead_keymat: salt and key adjoin");
 
 static void aead_fini(sl_crypto_t *c)
 {
 	ossl_aead_t *s = c->be;
 
-	EVP_CIPHER_CTX_free(s->enc); /* cleanses the key schedule */
-	EVP_CIPHER_CTX_free(s->dec);
-	s->enc = s->dec = NULL;
+	/* Every thread's context still keyed for this SA is wiped too. */
+	if (sl_crypto_seals(c))
+		sl_gcm_cache_forget(sl_gcm_cache_tag(s->id, 1), c->enc_key_len);
+	if (sl_crypto_opens(c))
+		sl_gcm_cache_forget(sl_gcm_cache_tag(s->id, 0), c->enc_key_len);
 	sl_wipe(s->salt, sizeof(s->salt));
+	sl_wipe(s->key, sizeof(s->key));
+}
+
+static void aead_keymat(const sl_crypto_t *c, const uint8_t **p, size_t *n)
+{
+	*p = c->be;
+	*n = SL_AEAD_SALT_LEN + c->enc_key_len;
 }
 
 static int aead_init(sl_crypto_t *c, const sl_crypto_params_t *p, char *err, size_t errlen)
 {
-	const EVP_CIPHER *cipher = cipher_for(c);
-	if (cipher == NULL) {
+	if (c->info->alg != SL_ALG_AES_GCM_16 || (c->enc_key_len != 16 && c->enc_key_len != 32)) {
 		sl_crypto_seterr(err, errlen, "openssl: not an AES-GCM transform");
 		return SL_CRYPTO_ENOTSUP;
 	}
 	ossl_aead_t *s = sl_aead_state_new(c, p, sizeof(*s), err, errlen);
 	if (s == NULL)
 		return SL_CRYPTO_EIO;
-	/* Only the direction the context is for (params.use): each keyed
-	 * EVP_CIPHER_CTX holds a key schedule of its own. */
-	if (sl_crypto_seals(c))
-		s->enc = keyed_ctx(cipher, p->enc_key, 1);
-	if (sl_crypto_opens(c))
-		s->dec = keyed_ctx(cipher, p->enc_key, 0);
-	if ((sl_crypto_seals(c) && s->enc == NULL) || (sl_crypto_opens(c) && s->dec == NULL)) {
+	memcpy(s->key, p->enc_key, c->enc_key_len);
+	s->id = sl_gcm_cache_new_id();
+	/* Refuse a key libcrypto will not take now, not at the first packet. */
+	sl_gcm_slot_t *held;
+	int enc = sl_crypto_seals(c);
+	if (sl_gcm_cache_get(sl_gcm_cache_tag(s->id, enc), s->key, c->enc_key_len, enc, &held) == NULL) {
 		sl_crypto_seterr(err, errlen, "openssl: cipher set-up failed");
 		return SL_CRYPTO_EIO;
 	}
+	sl_gcm_cache_put(held);
 	snprintf(c->driver, sizeof(c->driver), "openssl");
 	return SL_CRYPTO_OK;
 }
@@ -107,39 +97,69 @@ static uint8_t *start(const sl_crypto_t *c, const ossl_aead_t *s, EVP_CIPHER_CTX
 	return ok ? iv + 8 : NULL;
 }
 
-static int aead_seal(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+static int seal_with(const sl_crypto_t *c, const ossl_aead_t *s, EVP_CIPHER_CTX *x, uint8_t *pkt,
+		     size_t len, uint32_t seq_hi)
 {
-	ossl_aead_t *s = c->be;
 	int outl = 0;
-	uint8_t *payload = start(c, s, s->enc, pkt, seq_hi);
+	uint8_t *payload = start(c, s, x, pkt, seq_hi);
 
 	if (payload == NULL)
 		return SL_CRYPTO_EIO;
-	if (EVP_CipherUpdate(s->enc, payload, &outl, payload, (int)len) != 1 || (size_t)outl != len)
+	if (EVP_CipherUpdate(x, payload, &outl, payload, (int)len) != 1 || (size_t)outl != len)
 		return SL_CRYPTO_EIO;
-	if (EVP_CipherFinal_ex(s->enc, payload + len, &outl) != 1 || outl != 0)
+	if (EVP_CipherFinal_ex(x, payload + len, &outl) != 1 || outl != 0)
 		return SL_CRYPTO_EIO;
-	if (EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, payload + len) != 1)
+	if (EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, payload + len) != 1)
 		return SL_CRYPTO_EIO;
 	return SL_CRYPTO_OK;
 }
 
-static int aead_open(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+static int open_with(const sl_crypto_t *c, const ossl_aead_t *s, EVP_CIPHER_CTX *x, uint8_t *pkt,
+		     size_t len, uint32_t seq_hi)
 {
-	ossl_aead_t *s = c->be;
 	int outl = 0;
-	uint8_t *payload = start(c, s, s->dec, pkt, seq_hi);
+	uint8_t *payload = start(c, s, x, pkt, seq_hi);
 
 	if (payload == NULL)
 		return SL_CRYPTO_EIO;
-	if (EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, payload + len) != 1)
+	if (EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, payload + len) != 1)
 		return SL_CRYPTO_EIO;
-	if (EVP_CipherUpdate(s->dec, payload, &outl, payload, (int)len) != 1 || (size_t)outl != len)
+	if (EVP_CipherUpdate(x, payload, &outl, payload, (int)len) != 1 || (size_t)outl != len)
 		return SL_CRYPTO_EIO;
 	/* The tag check happens here, in constant time inside libcrypto. */
-	if (EVP_CipherFinal_ex(s->dec, payload + len, &outl) != 1)
+	if (EVP_CipherFinal_ex(x, payload + len, &outl) != 1)
 		return SL_CRYPTO_EAUTH;
 	return SL_CRYPTO_OK;
+}
+
+/* Seal or open with this thread's context keyed for the SA (held meanwhile). */
+static int run(sl_crypto_t *c, int enc, uint8_t *pkt, size_t len, uint32_t seq_hi)
+{
+	const ossl_aead_t *s = c->be;
+	sl_gcm_slot_t *held;
+	EVP_CIPHER_CTX *x = sl_gcm_cache_get(sl_gcm_cache_tag(s->id, enc), s->key, c->enc_key_len, enc, &held);
+
+	if (x == NULL)
+		return SL_CRYPTO_EIO;
+	int rc = enc ? seal_with(c, s, x, pkt, len, seq_hi) : open_with(c, s, x, pkt, len, seq_hi);
+	sl_gcm_cache_put(held);
+	return rc;
+}
+
+static int aead_seal(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+{
+	return run(c, 1, pkt, len, seq_hi);
+}
+
+static int aead_open(sl_crypto_t *c, uint8_t *pkt, size_t len, uint32_t seq_hi)
+{
+	return run(c, 0, pkt, len, seq_hi);
+}
+
+uint64_t sl_ossl_aead_tag(const sl_crypto_t *c, int enc)
+{
+	const ossl_aead_t *s = c->be;
+	return s != NULL ? sl_gcm_cache_tag(s->id, enc) : 0;
 }
 
 const sl_backend_ops_t sl_ossl_aead_ops = {
@@ -148,5 +168,5 @@ const sl_backend_ops_t sl_ossl_aead_ops = {
 	.seal = aead_seal,
 	.open = aead_open,
 	.fini = aead_fini,
-	.keymat = sl_salt_keymat,
+	.keymat = aead_keymat,
 };

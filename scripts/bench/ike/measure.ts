@@ -53,6 +53,9 @@ export async function measureRow(kind: HubKind, s: HubSetup, g: LoadgenSetup): P
   try {
     await sleep(1000);
     const before = sample(hub.pid);
+    // The same dump at the baseline: the two files' mappings (V8's pages, malloc's
+    // heap and arenas) side by side say where the RSS per tunnel went.
+    if (process.env.BENCH_HUB_SMAPS) dumpProc(hub.pid, process.env.BENCH_HUB_SMAPS, `${kind}-v${s.version}-${s.group.name}-before`);
     // Opt-in (BENCH_HUB_HEAP=yes): the status requests are work of the hub's own that
     // its RSS would count (the control server's buffers, the status reply).
     const heapBefore = process.env.BENCH_HUB_HEAP === 'yes' ? await hub.heap?.() : undefined;
