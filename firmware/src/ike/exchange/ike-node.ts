@@ -342,7 +342,7 @@ export class IkeNode implements TimerHost {
       // its own at the refresh limit, quick-mode.ts): nothing left to do; a second pair
       // made here was retired by one side and sent on by the other. Gone with no
       // successor (expired, deleted): the tunnel needs a new one.
-      else if (!pairs.some((c) => c.tunnel === r.tunnel)) this.startQuickMode(sa, r.tunnel);
+      else if (!pairs.some((c) => c.tunnel.name === r.tunnel.name)) this.startQuickMode(sa, r.tunnel);
     }
   }
 

@@ -498,7 +498,7 @@ function respond(ctx: ExchangeContext, sa: EstablishedSa, messageId: number, pay
     // fresh main mode rekeys it in its place (the pair is retired and the peer told when
     // the new one is in). A plain new pair left the old one to the peer's unanswered
     // rekey: both sides kept pairs the other had deleted (test/unit/ike-rekey-interleavings).
-    const newest = sa.children.filter((c) => c.tunnel === tunnel).sort((x, y) => y.createdAt - x.createdAt)[0];
+    const newest = sa.children.filter((c) => c.tunnel.name === tunnel.name).sort((x, y) => y.createdAt - x.createdAt)[0];
     // Our own rekey of it on this SA crossed the peer's: a peer at the same count refuses
     // ours as we refuse its, and both waited a minute for the retransmissions to give
     // up. The fresh main mode rekeys it too, at once (waiting for our rekey's first
