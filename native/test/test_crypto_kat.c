@@ -7,34 +7,12 @@
 #include "crypto_kat.h"
 #include "crypto_checks.h"
 #include "crypto_vectors.h"
+#include "ossl_alloc_count.h"
 #include "afalg_proc.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <unistd.h>
-
-/* Count libcrypto allocations: set before libcrypto allocates anything. */
-static long ossl_allocs;
-static void *count_malloc(size_t n, const char *f, int l)
-{
-	(void)f;
-	(void)l;
-	ossl_allocs++;
-	return malloc(n);
-}
-static void *count_realloc(void *p, size_t n, const char *f, int l)
-{
-	(void)f;
-	(void)l;
-	ossl_allocs++;
-	return realloc(p, n);
-}
-static void count_free(void *p, const char *f, int l)
-{
-	(void)f;
-	(void)l;
-	free(p);
-}
 
 static void test_names(void)
 {
@@ -398,10 +376,8 @@ static void test_afalg_budget(void)
 
 int main(void)
 {
-	if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
-		fprintf(stderr, "cannot hook libcrypto's allocator\n");
+	if (ossl_count_allocs() != 0)
 		return 1;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	printf("names\n");

@@ -7,34 +7,13 @@
 #include "crypto.h"
 #include "crypto_checks.h"
 #include "crypto_vectors.h"
+#include "ossl_alloc_count.h"
 #include "ossl_gcm_cache.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>
 
 #define NSA 300 /* more than the 64 slots a key size has per thread */
-
-static long ossl_allocs;
-static void *count_malloc(size_t n, const char *f, int l)
-{
-	(void)f;
-	(void)l;
-	ossl_allocs++;
-	return malloc(n);
-}
-static void *count_realloc(void *p, size_t n, const char *f, int l)
-{
-	(void)f;
-	(void)l;
-	ossl_allocs++;
-	return realloc(p, n);
-}
-static void count_free(void *p, const char *f, int l)
-{
-	(void)f;
-	(void)l;
-	free(p);
-}
 
 static sl_crypto_t *sealer[NSA], *opener[NSA];
 
@@ -180,10 +159,8 @@ static void test_live_thread(void)
 
 int main(void)
 {
-	if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
-		fprintf(stderr, "cannot hook libcrypto's allocator\n");
+	if (ossl_count_allocs() != 0)
 		return 1;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_size("aes128gcm16");
 	test_size("aes256gcm16");
