@@ -11,10 +11,11 @@
  * thread starts (a worker: sl_crypto_thread_prepare), each slot's context at
  * the slot's first use: at most 128 allocations in a thread's life, never per
  * packet or per SA, and a gateway with one tunnel makes one or two per
- * worker.  A packet of an SA that holds no slot in the thread's set re-keys one (EVP_CipherInit_ex with the key alone: ~150 ns here against
- * ~420 ns to seal 1,400 bytes, and no allocation; measured), so memory
- * follows the SAs a worker has traffic on, bounded, and a worker with more
- * busy SAs than ways in a set pays that re-key instead of failing.
+ * worker.  A packet of an SA that holds no slot in the thread's set re-keys
+ * one (EVP_CipherInit_ex with the key alone: ~150 ns here against ~420 ns to
+ * seal 1,400 bytes, and no allocation; measured), so memory follows the SAs
+ * a worker has traffic on, bounded, and a worker with more busy SAs than
+ * ways in a set pays that re-key instead of failing.
  *
  * Keys die with their SA (sl_gcm_cache_forget, from the backend's fini): every
  * thread's slot still keyed for it is re-keyed with a zero key, which
