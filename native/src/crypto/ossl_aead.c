@@ -24,6 +24,7 @@ typedef struct {
 	uint8_t salt[SL_AEAD_SALT_LEN]; /* first, then the key: our key copies (keymat) */
 	uint8_t key[32];
 	uint64_t id; /* sl_gcm_cache_new_id */
+	sl_gcm_hint_t hint[2]; /* the slot last keyed: [0] opening, [1] sealing */
 } ossl_aead_t;
 _Static_assert(offsetof(ossl_aead_t, salt) == 0, "sl_aead_state_new: the salt first");
 _Static_assert(offsetof(ossl_aead_t, key) == SL_AEAD_SALT_LEN, "aead_keymat: salt and key adjoin");
@@ -129,9 +130,10 @@ static int open_with(const sl_crypto_t *c, const ossl_aead_t *s, EVP_CIPHER_CTX 
 /* Seal or open with this thread's context keyed for the SA (held meanwhile). */
 static int run(sl_crypto_t *c, int enc, uint8_t *pkt, size_t len, uint32_t seq_hi)
 {
-	const ossl_aead_t *s = c->be;
+	ossl_aead_t *s = c->be;
 	sl_gcm_slot_t *held;
-	EVP_CIPHER_CTX *x = sl_gcm_cache_get(sl_gcm_cache_tag(s->id, enc), s->key, c->enc_key_len, enc, &held);
+	EVP_CIPHER_CTX *x = sl_gcm_cache_get(sl_gcm_cache_tag(s->id, enc), s->key, c->enc_key_len, enc,
+					     &s->hint[enc != 0], &held);
 
 	if (x == NULL)
 		return SL_CRYPTO_EIO;

@@ -7,15 +7,15 @@
  * carry no packet at that moment: a hub's 1,000 idle spokes held 4.7 MB of
  * key schedules (issue 10, memory per tunnel).  An SA now keeps only its key
  * (ossl_aead.c), and each thread that seals or opens keeps a fixed set of
- * keyed contexts: SETS x WAYS per key size.  The table is made when the
+ * keyed contexts: 1,024 per key size.  The table is made when the
  * thread starts (a worker: sl_crypto_thread_prepare), each slot's context at
- * the slot's first use: at most 128 allocations in a thread's life, never per
+ * the slot's first use: at most 2,048 allocations in a thread's life, never per
  * packet or per SA, and a gateway with one tunnel makes one or two per
- * worker.  A packet of an SA that holds no slot in the thread's set re-keys
- * one (EVP_CipherInit_ex with the key alone: ~150 ns here against ~420 ns to
+ * worker.  A packet of an SA that holds no slot in the thread re-keys one
+ * (EVP_CipherInit_ex with the key alone: ~150 ns here against ~420 ns to
  * seal 1,400 bytes, and no allocation; measured), so memory follows the SAs
  * a worker has traffic on, bounded, and a worker with more busy SAs than
- * ways in a set pays that re-key instead of failing.
+ * slots pays that re-key instead of failing.
  *
  * Keys die with their SA (sl_gcm_cache_forget, from the backend's fini): every
  * thread's slot still keyed for it is re-keyed with a zero key, which
@@ -34,21 +34,25 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define SETS 32u /* a power of two */
-#define WAYS 2u
+/* Slots per key size and thread: a hub's thousand tunnels busy at once on one
+ * worker still fit (bench_crypto: packets spread over 1,000 SAs in turn). */
+#define NSLOTS 1024u
 #define NSIZES 2u /* 16- and 32-byte keys (RFC 4106: AES-128 and AES-256) */
 #define NONCE_LEN 12
 
 typedef struct {
 	atomic_flag busy;
+	uint8_t used;         /* CLOCK's reference bit: the owning thread's alone */
 	_Atomic uint64_t tag; /* sl_gcm_cache_tag of the key in x; 0: none */
 	EVP_CIPHER_CTX *x;
 } slot_t;
 
+/* Fully associative: an SA context remembers its slot (the hint), a miss
+ * takes the slot the CLOCK hand finds unused since its last pass. */
 typedef struct cache {
 	struct cache *prev, *next; /* the registry, under reg_lock */
-	slot_t slot[NSIZES][SETS][WAYS];
-	uint8_t victim[NSIZES][SETS]; /* the way a miss takes next: the one not used last */
+	slot_t slot[NSIZES][NSLOTS];
+	unsigned hand[NSIZES];
 } cache_t;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,12 +68,6 @@ uint64_t sl_gcm_cache_new_id(void)
 	return atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
 }
 
-static unsigned set_of(uint64_t tag)
-{
-	/* Fibonacci hashing: ids are consecutive, sets should not be. */
-	return (unsigned)((tag * 0x9E3779B97F4A7C15ull) >> 32) & (SETS - 1);
-}
-
 static unsigned size_index(size_t key_len)
 {
 	return key_len == 32;
@@ -78,9 +76,8 @@ static unsigned size_index(size_t key_len)
 static void cache_free(cache_t *k)
 {
 	for (unsigned z = 0; z < NSIZES; z++)
-		for (unsigned s = 0; s < SETS; s++)
-			for (unsigned w = 0; w < WAYS; w++)
-				EVP_CIPHER_CTX_free(k->slot[z][s][w].x); /* cleanses the key schedule */
+		for (unsigned i = 0; i < NSLOTS; i++)
+			EVP_CIPHER_CTX_free(k->slot[z][i].x); /* cleanses the key schedule */
 	free(k);
 }
 
@@ -111,15 +108,13 @@ static cache_t *cache_make(void)
 	pthread_once(&cache_once, cache_key_make);
 	if (!cache_key_ok)
 		return NULL;
-	cache_t *k = calloc(1, sizeof(*k)); /* 3 KB: the slots' contexts come at their first use */
+	cache_t *k = calloc(1, sizeof(*k)); /* 48 KB: the slots' contexts come at their first use */
 	if (k == NULL)
 		return NULL;
 	for (unsigned z = 0; z < NSIZES; z++) {
-		for (unsigned s = 0; s < SETS; s++) {
-			for (unsigned w = 0; w < WAYS; w++) {
-				atomic_flag_clear(&k->slot[z][s][w].busy);
-				atomic_init(&k->slot[z][s][w].tag, 0);
-			}
+		for (unsigned i = 0; i < NSLOTS; i++) {
+			atomic_flag_clear(&k->slot[z][i].busy);
+			atomic_init(&k->slot[z][i].tag, 0);
 		}
 	}
 	if (pthread_setspecific(cache_key, k) != 0) {
@@ -142,7 +137,7 @@ void sl_gcm_cache_thread_prepare(void)
 }
 
 /* A slot's context at its first use: the cipher and nonce length now, so that
- * keying it later allocates nothing.  At most SETS x WAYS x NSIZES of these per
+ * keying it later allocates nothing.  At most NSLOTS x NSIZES of these per
  * thread, ever. */
 static EVP_CIPHER_CTX *slot_context(unsigned z)
 {
@@ -169,24 +164,40 @@ static void slot_unlock(slot_t *sl)
 	atomic_flag_clear_explicit(&sl->busy, memory_order_release);
 }
 
+/* The slot a miss takes: CLOCK (second chance) over the thread's slots of one
+ * key size; at most one pass clears every reference bit, so it ends. */
+static slot_t *clock_victim(cache_t *k, unsigned z)
+{
+	for (;;) {
+		slot_t *sl = &k->slot[z][k->hand[z]];
+		k->hand[z] = (k->hand[z] + 1) % NSLOTS;
+		if (!sl->used)
+			return sl;
+		sl->used = 0;
+	}
+}
+
 EVP_CIPHER_CTX *sl_gcm_cache_get(uint64_t tag, const uint8_t *key, size_t key_len, int enc,
-				 sl_gcm_slot_t **held)
+				 sl_gcm_hint_t *hint, sl_gcm_slot_t **held)
 {
 	if (mine == NULL)
 		mine = cache_make(); /* a thread that was not prepared: once, at its first packet */
 	cache_t *k = mine;
 	if (k == NULL || tag == 0 || (key_len != 16 && key_len != 32))
 		return NULL;
-	unsigned z = size_index(key_len), s = set_of(tag), w;
-	/* Only this thread re-keys its slots; forget may zero a tag meanwhile, so
-	 * the hit is checked again under the flag. */
-	for (w = 0; w < WAYS; w++)
-		if (atomic_load_explicit(&k->slot[z][s][w].tag, memory_order_relaxed) == tag)
-			break;
-	if (w == WAYS)
-		w = k->victim[z][s];
-	k->victim[z][s] = (uint8_t)((w + 1) % WAYS);
-	slot_t *sl = &k->slot[z][s][w];
+	unsigned z = size_index(key_len);
+	/* The hint may point into another thread's table (a context used by two
+	 * threads) or at a slot re-keyed since: only this thread's slot still
+	 * tagged for us is a hit, and forget may zero the tag meanwhile, so it is
+	 * checked again under the flag. */
+	slot_t *sl = atomic_load_explicit(hint, memory_order_relaxed);
+	uintptr_t at = (uintptr_t)sl, first = (uintptr_t)&k->slot[z][0];
+	if (sl == NULL || at < first || at >= first + sizeof(k->slot[z]) ||
+	    atomic_load_explicit(&sl->tag, memory_order_relaxed) != tag) {
+		sl = clock_victim(k, z);
+		atomic_store_explicit(hint, sl, memory_order_relaxed);
+	}
+	sl->used = 1;
 	slot_lock(sl);
 	if (sl->x == NULL && (sl->x = slot_context(z)) == NULL) {
 		slot_unlock(sl);
@@ -215,11 +226,13 @@ void sl_gcm_cache_forget(uint64_t tag, size_t key_len)
 
 	if (tag == 0 || (key_len != 16 && key_len != 32))
 		return;
-	unsigned z = size_index(key_len), s = set_of(tag);
+	unsigned z = size_index(key_len);
 	pthread_mutex_lock(&reg_lock);
 	for (cache_t *k = registry; k != NULL; k = k->next) {
-		for (unsigned w = 0; w < WAYS; w++) {
-			slot_t *sl = &k->slot[z][s][w];
+		/* Every slot: an SA's contexts may have been keyed in any thread's
+		 * table (a few microseconds per SA that dies). */
+		for (unsigned i = 0; i < NSLOTS; i++) {
+			slot_t *sl = &k->slot[z][i];
 			if (atomic_load_explicit(&sl->tag, memory_order_relaxed) != tag)
 				continue;
 			slot_lock(sl);
@@ -241,9 +254,8 @@ unsigned sl_gcm_cache_holding(uint64_t tag)
 	pthread_mutex_lock(&reg_lock);
 	for (cache_t *k = registry; k != NULL; k = k->next)
 		for (unsigned z = 0; z < NSIZES; z++)
-			for (unsigned w = 0; w < WAYS; w++)
-				n += atomic_load_explicit(&k->slot[z][set_of(tag)][w].tag,
-							  memory_order_relaxed) == tag;
+			for (unsigned i = 0; i < NSLOTS; i++)
+				n += atomic_load_explicit(&k->slot[z][i].tag, memory_order_relaxed) == tag;
 	pthread_mutex_unlock(&reg_lock);
 	return n;
 }

@@ -6,10 +6,14 @@
 #define SL_OSSL_GCM_CACHE_H
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct sl_gcm_slot sl_gcm_slot_t; /* opaque: a slot held by its thread */
+/* Where an SA context's key was keyed last (one per context and direction,
+ * NULL at first): lets a hit skip any search. */
+typedef _Atomic(void *) sl_gcm_hint_t;
 
 /* A process-unique id for one SA context's key (never 0, never reused). */
 uint64_t sl_gcm_cache_new_id(void);
@@ -29,7 +33,7 @@ void sl_gcm_cache_thread_prepare(void);
  * is held until sl_gcm_cache_put; NULL when the thread has no contexts (out
  * of memory) or libcrypto refused the key. */
 EVP_CIPHER_CTX *sl_gcm_cache_get(uint64_t tag, const uint8_t *key, size_t key_len, int enc,
-				 sl_gcm_slot_t **held);
+				 sl_gcm_hint_t *hint, sl_gcm_slot_t **held);
 void sl_gcm_cache_put(sl_gcm_slot_t *held);
 
 /* The key of tag is dead: every thread's slot holding it is re-keyed with
