@@ -8,7 +8,7 @@
  *
  * Then AES-GCM sealing with the packets spread over 1, 64 and 1,000 SAs in
  * turn: the OpenSSL backend keys per-thread slots from each SA's key
- * (ossl_gcm_cache.c), so SAs beyond a set's ways cost a re-key per packet.
+ * (ossl_gcm_cache.c), so SAs beyond a thread's slots cost a re-key per packet.
  */
 #include "crypto.h"
 
