@@ -11,15 +11,38 @@ export interface NftRunOptions {
   nft?: string;
 }
 
+/**
+ * How long one `nft -f` may take before it is killed and counted as failed. A large
+ * ruleset takes seconds on a small board; one that never ends would hold the start
+ * (and the SAs it holds back, daemon/action-executor.ts) for good.
+ */
+export const NFT_TIMEOUT_MS = 30_000;
+
 export function runNft(text: string, opts: NftRunOptions = {}): Promise<void> {
   const argv = [...(opts.prefix ?? []), opts.nft ?? 'nft', '-f', '-'];
   const [cmd, ...args] = argv;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd ?? 'nft', args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, NFT_TIMEOUT_MS);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft failed (${code}): ${err.trim()}`))));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else if (timedOut) reject(new Error(`nft did not finish in ${NFT_TIMEOUT_MS / 1000} s: killed`));
+      else reject(new Error(`nft failed (${code ?? signal}): ${err.trim()}`));
+    });
+    // nft may exit (or be killed) before it has read the whole ruleset: the write's
+    // EPIPE is that same failure, reported by 'close' above, not a crash of the daemon.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(text);
   });
 }
