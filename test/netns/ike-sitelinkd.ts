@@ -223,12 +223,18 @@ export class Sitelinkd {
     child.stderr?.on('data', keep);
   }
 
-  static async start(ns: string, files: ConfigFiles, timeoutMs = Number(process.env.SITELINK_START_MS ?? 15_000)): Promise<Sitelinkd> {
+  /** `env`: added to sitelinkdEnv() (e.g. a PATH with a slow `nft`). */
+  static async start(
+    ns: string,
+    files: ConfigFiles,
+    timeoutMs = Number(process.env.SITELINK_START_MS ?? 15_000),
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<Sitelinkd> {
     if (!existsSync(sitelinkdPath)) throw new Error(`${sitelinkdPath} is missing: run npm run build`);
     const child = spawn(
       'ip',
       ['netns', 'exec', ns, process.env.SITELINK_NODE ?? process.execPath, ...sitelinkdArgv(files.config)],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: sitelinkdEnv() },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...sitelinkdEnv(), ...env } },
     );
     const d = new Sitelinkd(ns, files, child);
     try {

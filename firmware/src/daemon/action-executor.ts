@@ -3,6 +3,10 @@
 // keys wiped as soon as the engine has its own), routes for the tunnels,
 // log lines, and the bookkeeping behind status, explain and fallback to
 // clear. One failing action is logged and the rest still run.
+//
+// At the start, the first negotiations run beside `nft` (daemon.ts): until the
+// policy is in place, what would touch the engine's SAs is held, and so is
+// everything after it, to keep the order the exchanges gave (hold/release).
 
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { CryptoBackend } from '../dataplane/types.ts';
@@ -29,8 +33,24 @@ export interface ActionExecutorDeps {
   wallClock(): Date;
 }
 
+/** Actions that change the engine's SAs: held until the start's policy is in place. */
+const ENGINE_KINDS: ReadonlySet<Action['kind']> = new Set(['install', 'delete', 'keepalive', 'update-remote']);
+
+/**
+ * At most this many actions wait while held (the policy takes a second or two to
+ * apply; `nft` gets at most NFT_TIMEOUT_MS). Past it, datagrams to send are dropped,
+ * as a lost datagram would be (the exchanges retransmit), and so are log lines (the
+ * log aggregates floods anyway); the rest, state the exchanges count on, is kept.
+ * Only a datagram flood while the start's first SA waits could get there.
+ */
+export const HELD_LIMIT = 4096;
+
 export class ActionExecutor {
   readonly #d: ActionExecutorDeps;
+  /** Held actions, in order (null: not holding). */
+  #held: Action[] | null = null;
+  /** Datagrams and log lines dropped past HELD_LIMIT (logged once, at release). */
+  #dropped = 0;
 
   constructor(deps: ActionExecutorDeps) {
     this.#d = deps;
@@ -38,6 +58,11 @@ export class ActionExecutor {
 
   readonly apply = (actions: Action[]): void => {
     for (const a of actions) {
+      const held = this.#held;
+      if (held !== null && (held.length > 0 || ENGINE_KINDS.has(a.kind))) {
+        this.#hold(held, a);
+        continue;
+      }
       try {
         this.#one(a);
       } catch (e) {
@@ -45,6 +70,46 @@ export class ActionExecutor {
       }
     }
   };
+
+  /** From now on, engine actions (and all after the first of them) wait for release(). */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Held actions, if any, are carried out in their order; nothing is held any more. */
+  release(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    if (this.#dropped > 0) {
+      const n = this.#dropped;
+      this.#dropped = 0;
+      this.#d.log.log({
+        level: 'warning',
+        phase: 'daemon',
+        step: 'START',
+        message: `${n} IKE datagram(s) and log line(s) dropped while the start's policy was applied (over ${HELD_LIMIT} waiting)`,
+      });
+    }
+    this.apply(held);
+  }
+
+  /** The start failed: held SAs never reach the engine; their keys die here. Still holding. */
+  discardHeld(): void {
+    const held = this.#held;
+    if (held === null) return;
+    for (const a of held.splice(0)) if (a.kind === 'install') wipeKeys(a);
+  }
+
+  /** Number of actions waiting for release(). */
+  get heldCount(): number {
+    return this.#held?.length ?? 0;
+  }
+
+  #hold(held: Action[], a: Action): void {
+    if (held.length >= HELD_LIMIT && (a.kind === 'send' || a.kind === 'log')) this.#dropped++;
+    else held.push(a);
+  }
 
   #one(a: Action): void {
     const d = this.#d;
@@ -57,8 +122,7 @@ export class ActionExecutor {
           d.dataplane.addSa(saSpecOf(a.sa, d.backend));
         } finally {
           // The engine holds its own copy; ours dies here.
-          a.sa.encKey.fill(0);
-          a.sa.authKey?.fill(0);
+          wipeKeys(a);
         }
         if (a.sa.direction === 'out') {
           // A pair negotiated for a protocol or ports gets no whole-subnet route: the
@@ -97,4 +161,9 @@ export class ActionExecutor {
         break;
     }
   }
+}
+
+function wipeKeys(a: Extract<Action, { kind: 'install' }>): void {
+  a.sa.encKey.fill(0);
+  a.sa.authKey?.fill(0);
 }

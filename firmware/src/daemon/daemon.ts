@@ -1,9 +1,9 @@
 // The running gateway: the ESP engine, the IKE transport and nodes, the action
 // executor, the periodic work (scheduler), the control socket, and reload and
 // shutdown (reload.ts, shutdown.ts). start() brings it up in the order that
-// keeps it fail-closed: nftables policy applied before any socket opens (a
-// failure stops the start), tunnel routes into the engine before the first
-// negotiation.
+// keeps it fail-closed: the first negotiations run while the nftables policy is
+// applied, but no SA reaches the engine before it is in place (a failure stops
+// the start); then the tunnel routes into the engine.
 
 import { performance } from 'node:perf_hooks';
 import type { SitelinkConfig } from '../config/types.ts';
@@ -192,39 +192,53 @@ export class Daemon {
     for (const p of problems) log.log({ level: 'warning', peer: p.peer, phase: 'config', step: 'LOAD', message: p.message });
     // The ML-KEM bundle, only if a peer's proposals name it (issue 10: RSS).
     await prepareAddKe(peers.flatMap((p) => [...p.ikeMethods, ...p.tunnels])).catch((e: unknown) => startFailure(log, e));
-    // Warnings only (two `ip` runs): logged after the first negotiation has started.
-    const facing = internetFacingInterfaces();
     milestone?.('sitelinkd: peers and CRLs loaded');
 
     const dataplane = openEngine(g, peers.some((p) => p.natTraversal !== 'force'), log);
-    // permit/block enforcement (policy/nft.ts). Running without it would leave blocked
-    // traffic flowing and negotiate traffic free to leave in clear, so a failure to
-    // apply stops the start instead. No soft SA exists yet: no subnet passes in clear.
+    milestone?.('sitelinkd: ESP engine open');
+    // permit/block enforcement (policy/nft.ts) and the rules that route by its marks
+    // (dataplane/routes.ts): processes of their own, seconds on a small board. The
+    // first negotiations run beside them: IKE and NAT-T are exempt from every filter
+    // of that ruleset, and until it is in place the executor holds every change to
+    // the engine's SAs (action-executor.ts), so no SA carries traffic before the
+    // policy does. Running without the policy would leave blocked traffic flowing and
+    // negotiate traffic free to leave in clear, so a failure to apply stops the start.
+    const expanded = expandConfig(config);
+    const policyApplied = Promise.allSettled([applyRuleset(generateRuleset(expanded, nftOptionsOf(config, []))), dataplane.policyRouting()]);
+    let transport: IkeTransport;
     try {
-      milestone?.('sitelinkd: ESP engine open');
-      const expanded = expandConfig(config);
-      // The rules that route by the marks of that ruleset (dataplane/routes.ts), made
-      // beside it (processes of their own: seconds on the emulated board, one after
-      // the other); both are in place before any IKE socket opens.
-      const done = await Promise.allSettled([applyRuleset(generateRuleset(expanded, nftOptionsOf(config, []))), dataplane.policyRouting()]);
-      for (const r of done) if (r.status === 'rejected') throw r.reason;
-      milestone?.('sitelinkd: nftables ruleset and policy routing applied');
-      // The engine's own guard for permit/block traffic (policy/bypass.ts).
-      dataplane.setBypass(bypassSelectorsOf(expanded));
+      transport = await IkeTransport.open(g.listen, g.ikePort, g.nattPort, dataplane, log);
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
+      await policyApplied;
+      dataplane.close();
+      throw e;
+    }
+    const d = new Daemon({ args, config, peers, log, dataplane, transport, crlStore });
+    d.executor.hold();
+    d.#wire();
+    d.bringUp();
+    milestone?.('sitelinkd: IKE sockets open, first negotiations started');
+    const failed = (await policyApplied).find((r) => r.status === 'rejected');
+    if (failed !== undefined) {
+      const why = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
       log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables policy not applied, not starting: ${why}` });
+      d.executor.discardHeld();
+      transport.close();
       dataplane.close();
       throw new StartError(`nftables policy not applied: ${why}`);
     }
-    const transport = await IkeTransport.open(g.listen, g.ikePort, g.nattPort, dataplane, log);
-    const d = new Daemon({ args, config, peers, log, dataplane, transport, crlStore });
-    d.#wire();
+    milestone?.('sitelinkd: nftables ruleset and policy routing applied');
+    // The engine's own guard for permit/block traffic (policy/bypass.ts).
+    dataplane.setBypass(bypassSelectorsOf(expanded));
+    d.executor.release();
+    // Fail closed: every tunnel's remote subnet goes to the engine, which drops what
+    // has no SA yet (an outbound SA released above has already routed its own).
     await d.routeTunnels();
-    milestone?.('sitelinkd: IKE sockets open, tunnel routes set');
+    milestone?.('sitelinkd: tunnel routes set');
     d.#schedule();
-    d.bringUp();
-    for (const e of unsecuredWarnings(config, await facing)) log.log(e);
+    // Warnings only: two `ip` runs, each a fork of the daemon (~0.1 s of its thread on
+    // a small board), so once the first negotiations and the policy are on their way.
+    for (const e of unsecuredWarnings(config, await internetFacingInterfaces())) log.log(e);
     d.commits.recordRunning('start');
     mountCommitHandlers(d.control, d.commits);
     const state: DaemonState = {

@@ -49,5 +49,6 @@ export function unsecuredWarnings(config: SitelinkConfig, internetFacing: readon
 export async function internetFacingInterfaces(): Promise<string[]> {
   const run = (fam: string): Promise<string> =>
     new Promise((resolve) => execFile('ip', ['-j', fam, 'route', 'show', 'default'], { timeout: 5000 }, (e, stdout) => resolve(e ? '[]' : stdout)));
-  return [...new Set([...defaultRouteInterfaces(await run('-4')), ...defaultRouteInterfaces(await run('-6'))])];
+  const [v4, v6] = await Promise.all([run('-4'), run('-6')]);
+  return [...new Set([...defaultRouteInterfaces(v4), ...defaultRouteInterfaces(v6)])];
 }
