@@ -9,6 +9,8 @@ export interface NftRunOptions {
   /** Command prefix, e.g. ["ip", "netns", "exec", "slpol-a"]. */
   prefix?: string[];
   nft?: string;
+  /** Default NFT_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
 /**
@@ -25,10 +27,11 @@ export function runNft(text: string, opts: NftRunOptions = {}): Promise<void> {
     const child = spawn(cmd ?? 'nft', args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     let timedOut = false;
+    const limitMs = opts.timeoutMs ?? NFT_TIMEOUT_MS;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, NFT_TIMEOUT_MS);
+    }, limitMs);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -37,7 +40,7 @@ export function runNft(text: string, opts: NftRunOptions = {}): Promise<void> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else if (timedOut) reject(new Error(`nft did not finish in ${NFT_TIMEOUT_MS / 1000} s: killed`));
+      else if (timedOut) reject(new Error(`nft did not finish in ${limitMs / 1000} s: killed`));
       else reject(new Error(`nft failed (${code ?? signal}): ${err.trim()}`));
     });
     // nft may exit (or be killed) before it has read the whole ruleset: the write's
