@@ -95,8 +95,11 @@ export function parseTimeline(text: string): { points: TimelinePoint[]; retransm
 
 /** Reads the board's logs over SSH and prints the timeline up to the first ping (host time `pingAt`). */
 export async function bootTimeline(board: QemuBoard, pingAt: number): Promise<string> {
+  // sitelinkd prints its start line at ready, which can come after the first ping
+  // (the start's last steps follow the first negotiation): wait for it, up to 10 s.
   const r = await board.ssh(
-    "dmesg | grep -E 'sitelink-boot:|Trying to unpack rootfs|Freeing initrd memory|Run /init as init'; " +
+    "i=0; while ! grep -q 'sitelinkd: start at monotonic' /var/log/sitelinkd.log 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done; " +
+      "dmesg | grep -E 'sitelink-boot:|Trying to unpack rootfs|Freeing initrd memory|Run /init as init'; " +
       "grep -m1 'sitelinkd: start at monotonic' /var/log/sitelinkd.log; " +
       'for p in $(pidof node); do grep -q sitelinkd.mjs /proc/$p/cmdline && echo "node-exec-ticks $(cut -d" " -f22 /proc/$p/stat)"; done; ' +
       "grep -m12 -E '\"step\":\"(IKE_SA_INIT|IKE_AUTH|RETRANSMIT)\"' /var/log/sitelink/negotiation.log; " +

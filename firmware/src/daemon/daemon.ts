@@ -25,7 +25,7 @@ import { ActionExecutor } from './action-executor.ts';
 import { ClearFallback } from './clear-fallback.ts';
 import { CommitConfirm } from './commit-confirm.ts';
 import { mountHandlers, type DaemonState } from './control-handlers.ts';
-import { internetFacingInterfaces, unsecuredWarnings } from './unsecured-check.ts';
+import { unsecuredWarningsHere } from './unsecured-check.ts';
 import { CrlStore } from './crl-store.ts';
 import { EngineDropWatch } from './engine-drops.ts';
 import { StepTrail } from './failure-records.ts';
@@ -218,11 +218,16 @@ export class Daemon {
     d.#wire();
     d.bringUp();
     milestone?.('sitelinkd: IKE sockets open, first negotiations started');
+    // Fail closed: every tunnel's remote subnet goes to the engine, which drops what has
+    // no SA yet; routed as soon as the policy routing is in (TunnelRoutes waits for it),
+    // beside nft, so the first SA carries traffic once it is released.
+    const routed = d.routeTunnels();
     const failed = (await policyApplied).find((r) => r.status === 'rejected');
     if (failed !== undefined) {
       const why = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
       log.log({ level: 'error', phase: 'daemon', step: 'NFT', message: `nftables policy not applied, not starting: ${why}` });
       d.executor.discardHeld();
+      await routed;
       transport.close();
       dataplane.close();
       throw new StartError(`nftables policy not applied: ${why}`);
@@ -231,14 +236,11 @@ export class Daemon {
     // The engine's own guard for permit/block traffic (policy/bypass.ts).
     dataplane.setBypass(bypassSelectorsOf(expanded));
     d.executor.release();
-    // Fail closed: every tunnel's remote subnet goes to the engine, which drops what
-    // has no SA yet (an outbound SA released above has already routed its own).
-    await d.routeTunnels();
+    await routed;
     milestone?.('sitelinkd: tunnel routes set');
     d.#schedule();
-    // Warnings only: two `ip` runs, each a fork of the daemon (~0.1 s of its thread on
-    // a small board), so once the first negotiations and the policy are on their way.
-    for (const e of unsecuredWarnings(config, await internetFacingInterfaces())) log.log(e);
+    // Warnings only (it may run `ip`): once the first negotiations are on their way.
+    for (const e of await unsecuredWarningsHere(config)) log.log(e);
     d.commits.recordRunning('start');
     mountCommitHandlers(d.control, d.commits);
     const state: DaemonState = {

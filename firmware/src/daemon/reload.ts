@@ -3,7 +3,7 @@
 // nft refuses the new ruleset the reload fails (the control handler reports
 // the error) and the old config with its table stays in force.
 
-import { internetFacingInterfaces, unsecuredWarnings } from './unsecured-check.ts';
+import { unsecuredWarningsHere } from './unsecured-check.ts';
 import type { ConfigDiff } from '../config/diff.ts';
 import type { SitelinkConfig } from '../config/types.ts';
 import { applyRuleset } from '../policy/nft-apply.ts';
@@ -21,7 +21,7 @@ export async function reloadDaemon(d: Daemon, next: SitelinkConfig, diff: Config
   await applyRuleset(d.rulesetOf(next));
   d.dataplane.setBypass(bypassSelectorsOf(expandConfig(next)));
   const addrs = await peerAddresses(next);
-  for (const e of unsecuredWarnings(next, await internetFacingInterfaces())) d.log.log(e);
+  for (const e of await unsecuredWarningsHere(next)) d.log.log(e);
   d.crlStore.configure(crlSources(next));
   await d.crlStore.refreshDue();
   const r = peerPolicies(

@@ -52,3 +52,16 @@ export async function internetFacingInterfaces(): Promise<string[]> {
   const [v4, v6] = await Promise.all([run('-4'), run('-6')]);
   return [...new Set([...defaultRouteInterfaces(v4), ...defaultRouteInterfaces(v6)])];
 }
+
+/**
+ * unsecuredWarnings against this system's default routes. The routes are looked up
+ * only when a filter action limits accept-unsecured to interfaces, the one case with
+ * something to check: each `ip` is a fork of the daemon, ~0.1 s of its thread on a
+ * small board, in the start's way to the first tunnel.
+ */
+export async function unsecuredWarningsHere(config: SitelinkConfig): Promise<LogEvent[]> {
+  const limited = [...config.filterActions.values()].some(
+    (a) => a.kind === 'negotiate' && a.acceptUnsecured && a.acceptUnsecuredInterfaces.length > 0,
+  );
+  return limited ? unsecuredWarnings(config, await internetFacingInterfaces()) : [];
+}
