@@ -49,7 +49,7 @@ BOARD_ICU_LOCALES="en en_US en_US_POSIX en_001"
 # Compression of the root filesystem (xz, zstd, gzip, lz4; see compressor_cmd
 # in scripts/image/common.sh), "DEFAULT COMPONENT=COMPRESSOR..." per component
 # of scripts/image/pack-initramfs, and of the kernel (gzip: Image.gz, or none).
-# Measured (README.md, "Boot time"): xz takes 3-4x zstd's time to unpack under
+# Measured (docs/boot-time.md): xz takes 3-4x zstd's time to unpack under
 # QEMU, but zstd's root filesystem is 4.7 MiB larger (no arm64 branch filter:
 # libnode alone +3 MiB), over the 32 MiB budget. So xz, and zstd for the
 # components where it costs least (+0.5 MiB for 14 of the 88 MiB unpacked).

@@ -51,7 +51,7 @@ const manifest = {
   ),
   // How each part is compressed (board profile: BOARD_KERNEL_COMPRESS,
   // BOARD_INITRAMFS_COMPRESS, "DEFAULT COMPONENT=COMPRESSOR..."; the boot times
-  // behind the choice: README.md, "Boot time").
+  // behind the choice: docs/boot-time.md).
   ...(process.env['BOARD_KERNEL_COMPRESS'] && process.env['BOARD_INITRAMFS_COMPRESS'] ? {
     compression: { kernel: process.env['BOARD_KERNEL_COMPRESS'], initramfs: process.env['BOARD_INITRAMFS_COMPRESS'] },
   } : {}),
