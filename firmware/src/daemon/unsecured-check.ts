@@ -5,7 +5,7 @@
 // addresses.
 
 import { execFile } from 'node:child_process';
-import type { SitelinkConfig } from '../config/types.ts';
+import type { NegotiateAction, SitelinkConfig } from '../config/types.ts';
 import type { LogEvent } from '../log/negotiation-log.ts';
 
 /** Interface names of the default routes in `ip -j route show default` output (IPv4 or IPv6). */
@@ -26,11 +26,17 @@ export function defaultRouteInterfaces(ipJson: string): string[] {
   return [...out];
 }
 
+/** The negotiate actions that accept unsecured traffic on listed interfaces only: what is checked here. */
+function limitedUnsecured(config: SitelinkConfig): NegotiateAction[] {
+  return [...config.filterActions.values()].flatMap((a) =>
+    a.kind === 'negotiate' && a.acceptUnsecured && a.acceptUnsecuredInterfaces.length > 0 ? [a] : [],
+  );
+}
+
 /** Warnings for filter actions that accept unsecured traffic on an Internet-facing interface. */
 export function unsecuredWarnings(config: SitelinkConfig, internetFacing: readonly string[]): LogEvent[] {
   const out: LogEvent[] = [];
-  for (const a of config.filterActions.values()) {
-    if (a.kind !== 'negotiate' || !a.acceptUnsecured) continue;
+  for (const a of limitedUnsecured(config)) {
     const facing = a.acceptUnsecuredInterfaces.filter((i) => internetFacing.includes(i));
     if (facing.length === 0) continue;
     out.push({
@@ -60,8 +66,5 @@ export async function internetFacingInterfaces(): Promise<string[]> {
  * small board, in the start's way to the first tunnel.
  */
 export async function unsecuredWarningsHere(config: SitelinkConfig): Promise<LogEvent[]> {
-  const limited = [...config.filterActions.values()].some(
-    (a) => a.kind === 'negotiate' && a.acceptUnsecured && a.acceptUnsecuredInterfaces.length > 0,
-  );
-  return limited ? unsecuredWarnings(config, await internetFacingInterfaces()) : [];
+  return limitedUnsecured(config).length > 0 ? unsecuredWarnings(config, await internetFacingInterfaces()) : [];
 }
