@@ -2,8 +2,8 @@
 // executor, the periodic work (scheduler), the control socket, and reload and
 // shutdown (reload.ts, shutdown.ts). start() brings it up in the order that
 // keeps it fail-closed: the first negotiations run while the nftables policy is
-// applied, but no SA reaches the engine before it is in place (a failure stops
-// the start); then the tunnel routes into the engine.
+// applied and the tunnel routes go into the engine, but no SA reaches the engine
+// before the policy is in place (a failure stops the start).
 
 import { performance } from 'node:perf_hooks';
 import type { SitelinkConfig } from '../config/types.ts';
@@ -204,7 +204,8 @@ export class Daemon {
     // policy does. Running without the policy would leave blocked traffic flowing and
     // negotiate traffic free to leave in clear, so a failure to apply stops the start.
     const expanded = expandConfig(config);
-    const policyApplied = Promise.allSettled([applyRuleset(generateRuleset(expanded, nftOptionsOf(config, []))), dataplane.policyRouting()]);
+    const policyRouted = dataplane.policyRouting();
+    const policyApplied = Promise.allSettled([applyRuleset(generateRuleset(expanded, nftOptionsOf(config, []))), policyRouted]);
     let transport: IkeTransport;
     try {
       transport = await IkeTransport.open(g.listen, g.ikePort, g.nattPort, dataplane, log);
@@ -219,9 +220,13 @@ export class Daemon {
     d.bringUp();
     milestone?.('sitelinkd: IKE sockets open, first negotiations started');
     // Fail closed: every tunnel's remote subnet goes to the engine, which drops what has
-    // no SA yet; routed as soon as the policy routing is in (TunnelRoutes waits for it),
-    // beside nft, so the first SA carries traffic once it is released.
-    const routed = d.routeTunnels();
+    // no SA yet; routed as soon as the policy routing is in, beside nft, so the first SA
+    // carries traffic once it is released. Not after the policy routing failed: each
+    // route would try to install it again, for a start that stops anyway.
+    const routed = policyRouted.then(
+      () => d.routeTunnels(),
+      () => undefined,
+    );
     const failed = (await policyApplied).find((r) => r.status === 'rejected');
     if (failed !== undefined) {
       const why = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
