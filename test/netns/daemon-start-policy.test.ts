@@ -3,7 +3,7 @@
 // cannot be applied the daemon does not start. gwA's `nft` is the real one behind a
 // wrapper that takes 2 s first (a slow board), or one that fails.
 import t from 'tap';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { LAB, labForTest } from '../lib/lab.ts';
@@ -30,7 +30,7 @@ function entries(text: string): Entry[] {
 /** A directory whose `nft` runs `body` (sh) instead; $REAL is the real nft. */
 function nftWrapper(dir: string, body: string): string {
   const bin = path.join(dir, 'bin');
-  execFileSync('mkdir', ['-p', bin]);
+  mkdirSync(bin, { recursive: true });
   const real = execFileSync('sh', ['-c', 'command -v nft']).toString().trim();
   writeFileSync(path.join(bin, 'nft'), `#!/bin/sh\nREAL=${real}\n${body}\n`);
   chmodSync(path.join(bin, 'nft'), 0o755);
