@@ -3,7 +3,7 @@
 // error; an `ip` without -batch (the board's busybox) gets one process per command.
 // The `ip` here is a stand-in script that logs its invocations.
 import t from 'tap';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { IpBatch, batchErrors } from '../../firmware/src/dataplane/ip-batch.ts';
@@ -74,6 +74,19 @@ t.test('without -batch support every command runs alone, with its options', asyn
   t.equal(r[0]?.status, 'fulfilled');
   t.equal(r[1]?.status, 'rejected');
   t.same(ip.calls(), ['-batch -', '-4 route replace 10.0.0.0/24 dev sl0 table 152', '-4 route replace 10.0.1.0/24 dev bad table 152']);
+});
+
+t.test('an ip that is a busybox applet gets no probe process', async (t) => {
+  // The board's /sbin/ip -> /bin/busybox: known to lack -batch without starting it.
+  const bb = path.join(dir, 'bb');
+  mkdirSync(bb);
+  const ip = fakeIp(path.join('bb', 'busybox'), true);
+  symlinkSync('busybox', path.join(bb, 'ip'));
+  const b = new IpBatch(path.join(bb, 'ip'));
+  t.equal(await b.probe(), false, 'no -batch');
+  t.equal(b.spawned, 0, 'and no process for it');
+  await b.run({ options: ['-4'], args: ['route', 'replace', '10.0.0.0/24', 'dev', 'sl0', 'table', '152'] });
+  t.same(ip.calls(), ['-4 route replace 10.0.0.0/24 dev sl0 table 152'], 'one process for the command, none for a probe');
 });
 
 t.test('an argument that would split a batch line is refused', async (t) => {

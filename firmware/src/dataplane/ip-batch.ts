@@ -8,10 +8,12 @@
  *
  * iproute2 with -force runs every line and reports each failure as its error text
  * followed by "Command failed -:N" (N = line number). The board's busybox `ip` has
- * no -batch: a probe (an empty batch) decides once, and without batch support every
- * command runs in its own process as before.
+ * no -batch: a probe (an empty batch) decides once (not needed when `ip` is a
+ * busybox applet), and without batch support every command runs in its own process
+ * as before.
  */
 import { execFile, spawn } from 'node:child_process';
+import { isBusyboxApplet } from '../base/busybox-applet.ts';
 
 /** One command: `args` as in a batch line (no global options), `options` the global ones (e.g. -6) for a single run. */
 export interface IpCommand {
@@ -96,6 +98,8 @@ export class IpBatch {
   }
 
   #supportsBatch(): Promise<boolean> {
+    // busybox's `ip` (the board's) has no -batch: known without a probe process.
+    if (this.#batch === undefined && isBusyboxApplet(this.#ip)) this.#batch = Promise.resolve(false);
     this.#batch ??= new Promise((resolve) => {
       this.spawned++;
       const child = spawn(this.#ip, ['-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });

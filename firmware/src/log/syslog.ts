@@ -16,6 +16,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { isBusyboxApplet } from '../base/busybox-applet.ts';
 
 export type Severity = 'error' | 'warning' | 'info' | 'debug';
 
@@ -44,6 +45,8 @@ export interface SyslogOptions {
 }
 
 export function detectFlavour(command = 'logger'): LoggerFlavour {
+  // The board's logger is busybox's: known without starting it (a fork, ~0.1 s there).
+  if (isBusyboxApplet(command)) return 'busybox';
   const r = spawnSync(command, ['--version'], { encoding: 'utf8', timeout: 2000 });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.includes('util-linux') ? 'util-linux' : 'busybox';
 }
