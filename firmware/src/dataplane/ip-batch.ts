@@ -12,8 +12,9 @@
  * busybox applet), and without batch support every command runs in its own process
  * as before.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { isBusyboxApplet } from '../base/busybox-applet.ts';
+import { runProgram } from '../base/run-program.ts';
 
 /** One command: `args` as in a batch line (no global options), `options` the global ones (e.g. -6) for a single run. */
 export interface IpCommand {
@@ -111,15 +112,17 @@ export class IpBatch {
     return this.#batch;
   }
 
-  #runOne(p: Pending): Promise<void> {
+  async #runOne(p: Pending): Promise<void> {
     this.spawned++;
-    return new Promise((done) => {
-      execFile(this.#ip, [...(p.cmd.options ?? []), ...p.cmd.args], { timeout: TIMEOUT_MS }, (err, _stdout, stderr) => {
-        if (err) p.reject(new Error(`${describe(p.cmd)}: ${stderr.trim() || err.message}`));
-        else p.resolve();
-        done();
-      });
-    });
+    // The board's way (no -batch): no pipes to build for each run (base/run-program.ts).
+    try {
+      const r = await runProgram(this.#ip, [...(p.cmd.options ?? []), ...p.cmd.args], { timeoutMs: TIMEOUT_MS });
+      const why = r.timedOut ? `killed after ${TIMEOUT_MS / 1000} s` : `exited ${r.code ?? r.signal}`;
+      if (r.code === 0) p.resolve();
+      else p.reject(new Error(`${describe(p.cmd)}: ${r.stderr.trim() || why}`));
+    } catch (e) {
+      p.reject(new Error(`${describe(p.cmd)}: ${e instanceof Error ? e.message : String(e)}`));
+    }
   }
 
   #runBatch(batch: Pending[]): Promise<void> {

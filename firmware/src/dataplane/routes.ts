@@ -20,8 +20,8 @@
  * for the same reason). The TUN's removal drops its routes from both tables;
  * removePolicyRouting() drops the rules.
  */
-import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
+import { runProgram } from '../base/run-program.ts';
 import { IpBatch } from './ip-batch.ts';
 import { checkCidr } from './validate.ts';
 
@@ -62,13 +62,11 @@ const shQuote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
  * board (a fork of the whole daemon), each `ip` a shell starts ~0.06 s; they sat
  * between main() and the first IKE_SA_INIT, one after the other.
  */
-function sh(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('sh', ['-c', script], { timeout: 10_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(stderr.trim() || err.message));
-      else resolve();
-    });
-  });
+async function sh(script: string): Promise<void> {
+  // No pipes for its output (base/run-program.ts): they cost the main thread as much as the fork.
+  const r = await runProgram('sh', ['-c', script], { timeoutMs: 10_000 });
+  if (r.code === 0) return;
+  throw new Error(r.stderr.trim() || (r.timedOut ? 'sh: killed after 10 s' : `sh exited ${r.code ?? r.signal}`));
 }
 
 const PREFS = Object.values(PREF);

@@ -2,7 +2,7 @@
  * Runs `nft -f -` with generated ruleset text. `prefix` lets tests run it inside a
  * network namespace (["ip", "netns", "exec", NAME]).
  */
-import { spawn } from 'node:child_process';
+import { runProgram } from '../base/run-program.ts';
 import { deleteRuleset } from './nft.ts';
 
 export interface NftRunOptions {
@@ -20,34 +20,18 @@ export interface NftRunOptions {
  */
 export const NFT_TIMEOUT_MS = 30_000;
 
-export function runNft(text: string, opts: NftRunOptions = {}): Promise<void> {
-  const argv = [...(opts.prefix ?? []), opts.nft ?? 'nft', '-f', '-'];
-  const [cmd, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd ?? 'nft', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    let timedOut = false;
-    const limitMs = opts.timeoutMs ?? NFT_TIMEOUT_MS;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, limitMs);
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else if (timedOut) reject(new Error(`nft did not finish in ${limitMs / 1000} s: killed`));
-      else reject(new Error(`nft failed (${code ?? signal}): ${err.trim()}`));
-    });
-    // nft may exit (or be killed) before it has read the whole ruleset: the write's
-    // EPIPE is that same failure, reported by 'close' above, not a crash of the daemon.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(text);
-  });
+/**
+ * The ruleset goes to nft as a file on its standard input (base/run-program.ts: no
+ * pipes to build on the main thread, and an nft that stops reading early cannot
+ * fail a write); its error output is kept up to 16 KiB.
+ */
+export async function runNft(text: string, opts: NftRunOptions = {}): Promise<void> {
+  const [cmd, ...args] = [...(opts.prefix ?? []), opts.nft ?? 'nft', '-f', '-'];
+  const limitMs = opts.timeoutMs ?? NFT_TIMEOUT_MS;
+  const r = await runProgram(cmd ?? 'nft', args, { stdin: text, timeoutMs: limitMs });
+  if (r.code === 0) return;
+  if (r.timedOut) throw new Error(`nft did not finish in ${limitMs / 1000} s: killed`);
+  throw new Error(`nft failed (${r.code ?? r.signal}): ${r.stderr.trim()}`);
 }
 
 export const applyRuleset = runNft;
