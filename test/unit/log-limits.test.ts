@@ -2,13 +2,13 @@
 // (log/rate-limit.ts), the file size cap with rotation to .sav, write errors
 // that never throw, and syslog lines dropped rather than queued without end.
 import t from 'tap';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LogLimiter, count } from '../../firmware/src/log/rate-limit.ts';
 import { NegotiationLog, type LogEvent } from '../../firmware/src/log/negotiation-log.ts';
-import { SyslogSink, MAX_PENDING_BYTES } from '../../firmware/src/log/syslog.ts';
+import { SyslogSink, MAX_HELD_LINES, MAX_PENDING_BYTES } from '../../firmware/src/log/syslog.ts';
 import { loadConfigText } from '../../firmware/src/config/load.ts';
 
 const mm1Drop = (i: number): LogEvent => ({
@@ -160,6 +160,47 @@ t.test('syslog: a logger that does not read gets at most MAX_PENDING_BYTES, the 
   t.ok(sink.dropped > 10_000 - (2 * MAX_PENDING_BYTES) / 201, `dropped ${sink.dropped} of 10,000 lines`);
   t.ok(sink.dropped < 10_000, 'some were sent');
   await sink.close();
+});
+
+t.test('syslog held: no logger until release, then the lines in order; bounded meanwhile', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-sys-'));
+  const sock = join(dir, 'log');
+  writeFileSync(sock, '');
+  const out = join(dir, 'out');
+  const rec = join(dir, 'rec.sh');
+  // A busybox-style logger: one per severity (-p daemon.SEV), each stdin line recorded.
+  writeFileSync(rec, `#!/bin/sh\nwhile IFS= read -r l; do echo "$4 $l" >> ${out}; done\n`);
+  chmodSync(rec, 0o755);
+  const sink = SyslogSink.open({ socket: sock, command: rec, flavour: 'busybox', hold: true });
+  sink.send('info', 'first');
+  sink.send('warning', 'second');
+  for (let i = 0; i < MAX_HELD_LINES + 10; i++) sink.send('info', `bulk ${i}`);
+  await new Promise((r) => setTimeout(r, 300));
+  t.notOk(existsSync(out), 'nothing sent and no logger started while held');
+  t.equal(sink.dropped, 12, 'past MAX_HELD_LINES, lines are dropped and counted');
+  sink.release();
+  sink.send('error', 'after');
+  await sink.close();
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  // One logger per severity: the order holds within each, not across them.
+  t.same(lines.filter((l) => !l.includes('bulk')).sort(), ['daemon.err after', 'daemon.info first', 'daemon.warning second']);
+  t.equal(lines.filter((l) => l.startsWith('daemon.info'))[0], 'daemon.info first', 'held info lines in order');
+  t.equal(lines.filter((l) => l.includes('bulk')).length, MAX_HELD_LINES - 2, 'the held lines that fit, all sent');
+  t.equal(lines.find((l) => l.includes('bulk')), 'daemon.info bulk 0', 'in order');
+});
+
+t.test('syslog held: close() sends what was held', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-sys-'));
+  const sock = join(dir, 'log');
+  writeFileSync(sock, '');
+  const out = join(dir, 'out');
+  const rec = join(dir, 'rec.sh');
+  writeFileSync(rec, `#!/bin/sh\ncat >> ${out}\n`);
+  chmodSync(rec, 0o755);
+  const sink = SyslogSink.open({ socket: sock, command: rec, flavour: 'busybox', hold: true });
+  sink.send('error', 'the start failed');
+  await sink.close();
+  t.equal(readFileSync(out, 'utf8'), 'the start failed\n');
 });
 
 t.test('config: log.max-size', async (t) => {

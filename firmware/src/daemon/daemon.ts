@@ -307,6 +307,8 @@ export class Daemon {
     if (this.#startReleased) return;
     this.#startReleased = true;
     releaseStartMemory();
+    // Syslog was held through the start (sitelinkd.ts): its logger processes now.
+    this.log.releaseSyslog();
   }
 
   /** Fail closed: every tunnel's remote subnet goes to the engine (a soft SA's stays out). */

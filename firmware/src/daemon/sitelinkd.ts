@@ -68,7 +68,10 @@ async function main(): Promise<void> {
   }
   const config = loaded.config;
   const g = config.gateway;
-  const log = NegotiationLog.open({ file: g.log.file, syslog: g.log.syslog, level: g.log.level, maxBytes: g.log.maxKilobytes * 1024 });
+  // Syslog's loggers (processes) start when the start is over (Daemon.releaseStart).
+  const log = NegotiationLog.open({
+    file: g.log.file, syslog: g.log.syslog, syslogOptions: { hold: true }, level: g.log.level, maxBytes: g.log.maxKilobytes * 1024,
+  });
   if (recovered !== null) log.log({ level: 'warning', phase: 'config', step: 'CONFIRM', message: recovered });
   // Everything above only reads the config store and opens the log; the start below
   // needs the system rcS is still bringing up at boot (system-ready.ts).

@@ -146,6 +146,11 @@ export class NegotiationLog {
     this.#summaries(this.#limiter.flush(this.#clock(), all));
   }
 
+  /** Syslog held since open (`syslogOptions.hold`): its loggers start now (syslog.ts). */
+  releaseSyslog(): void {
+    this.#syslog?.release();
+  }
+
   stats(): LogStats {
     return { ...this.#stats, suppressed: this.#limiter.suppressedTotal, syslogDropped: this.#syslog?.dropped ?? 0 };
   }

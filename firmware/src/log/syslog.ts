@@ -13,6 +13,11 @@
  * come already rate-limited (negotiation-log.ts); should a logger still fall behind,
  * at most MAX_PENDING_BYTES wait in its pipe and further lines are counted as dropped
  * instead of queueing in the daemon's memory.
+ *
+ * `hold`: the loggers are not started until release() (or close()), and the lines
+ * wait in memory, at most MAX_HELD_LINES and MAX_PENDING_BYTES (then dropped and
+ * counted). sitelinkd holds them through its start: each logger is a fork of the
+ * daemon and a pipe, ~0.1 s of its main thread on the board, before the first tunnel.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,6 +32,8 @@ const FACILITY = 3;
 
 /** Bytes allowed to wait for one logger process before lines are dropped. */
 export const MAX_PENDING_BYTES = 64 * 1024;
+/** Lines kept while held (option `hold`). */
+export const MAX_HELD_LINES = 256;
 
 export function priority(sev: Severity): number {
   return FACILITY * 8 + SEVERITY[sev];
@@ -42,6 +49,8 @@ export interface SyslogOptions {
   command?: string;
   /** Detected from `logger --version` when absent. */
   flavour?: LoggerFlavour;
+  /** Keep lines (bounded) and start no logger until release(). */
+  hold?: boolean;
 }
 
 export function detectFlavour(command = 'logger'): LoggerFlavour {
@@ -53,13 +62,17 @@ export function detectFlavour(command = 'logger'): LoggerFlavour {
 
 export class SyslogSink {
   readonly #children = new Map<Severity | 'all', ChildProcess>();
-  readonly #opts: Required<Omit<SyslogOptions, 'flavour'>> & { flavour: LoggerFlavour };
+  readonly #opts: Required<Omit<SyslogOptions, 'flavour' | 'hold'>> & { flavour: LoggerFlavour };
   #open: boolean;
   #dropped = 0;
+  /** Lines waiting for release(); null when not held. */
+  #held: Array<[Severity, string]> | null;
+  #heldBytes = 0;
 
-  private constructor(open: boolean, opts: Required<Omit<SyslogOptions, 'flavour'>> & { flavour: LoggerFlavour }) {
+  private constructor(open: boolean, opts: Required<Omit<SyslogOptions, 'flavour' | 'hold'>> & { flavour: LoggerFlavour }, hold: boolean) {
     this.#open = open;
     this.#opts = opts;
+    this.#held = hold ? [] : null;
   }
 
   /** Inactive sink when the socket does not exist (containers, this build host). */
@@ -70,7 +83,7 @@ export class SyslogSink {
       socket, command, format: o.format ?? 'rfc5424', tag: o.tag ?? 'sitelink',
       flavour: o.flavour ?? (existsSync(socket) ? detectFlavour(command) : 'busybox'),
     } as const;
-    return new SyslogSink(existsSync(socket), opts);
+    return new SyslogSink(existsSync(socket), opts, o.hold ?? false);
   }
 
   get active(): boolean {
@@ -106,6 +119,14 @@ export class SyslogSink {
   /** `line` must already be redacted; newlines would split the message, so they go. */
   send(sev: Severity, line: string): void {
     if (!this.#open) return;
+    if (this.#held !== null) {
+      if (this.#held.length >= MAX_HELD_LINES || this.#heldBytes + line.length > MAX_PENDING_BYTES) this.#dropped++;
+      else {
+        this.#held.push([sev, line]);
+        this.#heldBytes += line.length;
+      }
+      return;
+    }
     const text = line.replace(/[\r\n]+/g, ' ');
     const o = this.#opts;
     if (o.flavour === 'util-linux') {
@@ -117,7 +138,17 @@ export class SyslogSink {
     }
   }
 
+  /** Starts the loggers and sends what was held, in order. */
+  release(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    this.#heldBytes = 0;
+    for (const [sev, line] of held) this.send(sev, line);
+  }
+
   async close(): Promise<void> {
+    this.release();
     this.#open = false;
     const children = [...this.#children.values()];
     this.#children.clear();
