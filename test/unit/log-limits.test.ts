@@ -162,16 +162,23 @@ t.test('syslog: a logger that does not read gets at most MAX_PENDING_BYTES, the 
   await sink.close();
 });
 
-t.test('syslog held: no logger until release, then the lines in order; bounded meanwhile', async (t) => {
+/**
+ * A held sink whose busybox-style logger (one per severity, `-p daemon.SEV` its 4th
+ * argument) records each stdin line in `out`, prefixed with that argument when `tagged`.
+ */
+function heldSink(tagged: boolean): { sink: SyslogSink; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sl-sys-'));
   const sock = join(dir, 'log');
   writeFileSync(sock, '');
   const out = join(dir, 'out');
   const rec = join(dir, 'rec.sh');
-  // A busybox-style logger: one per severity (-p daemon.SEV), each stdin line recorded.
-  writeFileSync(rec, `#!/bin/sh\nwhile IFS= read -r l; do echo "$4 $l" >> ${out}; done\n`);
+  writeFileSync(rec, tagged ? `#!/bin/sh\nwhile IFS= read -r l; do echo "$4 $l" >> ${out}; done\n` : `#!/bin/sh\ncat >> ${out}\n`);
   chmodSync(rec, 0o755);
-  const sink = SyslogSink.open({ socket: sock, command: rec, flavour: 'busybox', hold: true });
+  return { sink: SyslogSink.open({ socket: sock, command: rec, flavour: 'busybox', hold: true }), out };
+}
+
+t.test('syslog held: no logger until release, then the lines in order; bounded meanwhile', async (t) => {
+  const { sink, out } = heldSink(true);
   sink.send('info', 'first');
   sink.send('warning', 'second');
   for (let i = 0; i < MAX_HELD_LINES + 10; i++) sink.send('info', `bulk ${i}`);
@@ -190,14 +197,7 @@ t.test('syslog held: no logger until release, then the lines in order; bounded m
 });
 
 t.test('syslog held: close() sends what was held', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-sys-'));
-  const sock = join(dir, 'log');
-  writeFileSync(sock, '');
-  const out = join(dir, 'out');
-  const rec = join(dir, 'rec.sh');
-  writeFileSync(rec, `#!/bin/sh\ncat >> ${out}\n`);
-  chmodSync(rec, 0o755);
-  const sink = SyslogSink.open({ socket: sock, command: rec, flavour: 'busybox', hold: true });
+  const { sink, out } = heldSink(false);
   sink.send('error', 'the start failed');
   await sink.close();
   t.equal(readFileSync(out, 'utf8'), 'the start failed\n');
