@@ -70,6 +70,11 @@ function readHead(fd: number, max: number): string {
   return b.subarray(0, got).toString();
 }
 
+/** Why a run failed, for an error message: its error output, else how it ended. */
+export function failureText(r: RunResult, timeoutMs: number): string {
+  return r.stderr.trim() || (r.timedOut ? `killed after ${timeoutMs / 1000} s` : `exited ${r.code ?? r.signal}`);
+}
+
 /** Resolves with how the program ended; rejects only when it could not be started. */
 export function runProgram(cmd: string, args: readonly string[], o: RunOptions): Promise<RunResult> {
   const fds: number[] = [];
@@ -93,7 +98,15 @@ export function runProgram(cmd: string, args: readonly string[], o: RunOptions):
   return new Promise((resolve, reject) => {
     // Every write above was positional (pwrite): the descriptor's offset is still 0,
     // so the child, which shares it, reads the input from its start.
-    const child = spawn(cmd, args, { stdio: [input, 'ignore', errFd] });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(cmd, args, { stdio: [input, 'ignore', errFd] });
+    } catch (e) {
+      // Refused before a process existed (bad arguments): no event will close the files.
+      closeAll();
+      reject(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
     let timedOut = false;
     let settled = false;
     const timer = setTimeout(() => {

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { isBusyboxApplet } from '../base/busybox-applet.ts';
-import { runProgram } from '../base/run-program.ts';
+import { failureText, runProgram } from '../base/run-program.ts';
 
 /** One command: `args` as in a batch line (no global options), `options` the global ones (e.g. -6) for a single run. */
 export interface IpCommand {
@@ -100,8 +100,7 @@ export class IpBatch {
 
   #supportsBatch(): Promise<boolean> {
     // busybox's `ip` (the board's) has no -batch: known without a probe process.
-    if (this.#batch === undefined && isBusyboxApplet(this.#ip)) this.#batch = Promise.resolve(false);
-    this.#batch ??= new Promise((resolve) => {
+    this.#batch ??= isBusyboxApplet(this.#ip) ? Promise.resolve(false) : new Promise((resolve) => {
       this.spawned++;
       const child = spawn(this.#ip, ['-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
       child.on('error', () => resolve(false));
@@ -117,9 +116,8 @@ export class IpBatch {
     // The board's way (no -batch): no pipes to build for each run (base/run-program.ts).
     try {
       const r = await runProgram(this.#ip, [...(p.cmd.options ?? []), ...p.cmd.args], { timeoutMs: TIMEOUT_MS });
-      const why = r.timedOut ? `killed after ${TIMEOUT_MS / 1000} s` : `exited ${r.code ?? r.signal}`;
       if (r.code === 0) p.resolve();
-      else p.reject(new Error(`${describe(p.cmd)}: ${r.stderr.trim() || why}`));
+      else p.reject(new Error(`${describe(p.cmd)}: ${failureText(r, TIMEOUT_MS)}`));
     } catch (e) {
       p.reject(new Error(`${describe(p.cmd)}: ${e instanceof Error ? e.message : String(e)}`));
     }

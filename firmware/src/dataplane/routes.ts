@@ -21,7 +21,7 @@
  * removePolicyRouting() drops the rules.
  */
 import { isIP } from 'node:net';
-import { runProgram } from '../base/run-program.ts';
+import { failureText, runProgram } from '../base/run-program.ts';
 import { IpBatch } from './ip-batch.ts';
 import { checkCidr } from './validate.ts';
 
@@ -65,8 +65,7 @@ const shQuote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
 async function sh(script: string): Promise<void> {
   // No pipes for its output (base/run-program.ts): they cost the main thread as much as the fork.
   const r = await runProgram('sh', ['-c', script], { timeoutMs: 10_000 });
-  if (r.code === 0) return;
-  throw new Error(r.stderr.trim() || (r.timedOut ? 'sh: killed after 10 s' : `sh exited ${r.code ?? r.signal}`));
+  if (r.code !== 0) throw new Error(r.stderr.trim() || `sh: ${failureText(r, 10_000)}`);
 }
 
 const PREFS = Object.values(PREF);
