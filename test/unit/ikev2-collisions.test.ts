@@ -1,6 +1,7 @@
 // IKEv2 rekey collisions between two in-memory nodes, each case named by the
 // RFC 7296 section it covers (the simultaneous child rekey of §2.8.1 is in
-// ikev2-exchange.test.ts): both ends rekeying the IKE SA at once (§2.8.2),
+// ikev2-exchange.test.ts; who deletes which pair after it is here): both ends
+// rekeying the IKE SA at once (§2.8.2), Deletes of one pair crossing (§1.4.1),
 // a rekey against a Delete of the same SA (§2.25.1 for child SAs, §2.25.2 for
 // the IKE SA), a child rekey crossing an IKE SA rekey, a rekey whose answer
 // is lost and retransmitted (§2.1), and INVALID_KE_PAYLOAD on an IKE SA rekey.
@@ -12,6 +13,7 @@ import { Ikev2Node } from '../../firmware/src/ike/v2/exchange/node.ts';
 import { decodeMessage, isResponse } from '../../firmware/src/ike/v2/wire/index.ts';
 import type { Harness, HarnessOptions } from './ike-exchange-harness.ts';
 import { consistent, v2 } from './ikev2-harness.ts';
+import { EngineModel } from './ike-engine-model.ts';
 
 const exchangeOf = (data: Buffer): string => {
   const d = decodeMessage(data);
@@ -210,4 +212,50 @@ t.test('§2.8: the rekey responder sends on the new pair only once the initiator
   h.pump();
   t.ok(h.installs.B.some((s) => s.direction === 'out' && s.spi === fresh.outSpi), "B's outbound SA went in with A's Delete of the old pair");
   consistent(t, h, 'after the Delete');
+});
+
+const LOSER_CLOSES_ITS_OWN =
+  '§2.8.1: in a simultaneous child rekey the loser closes only its own new pair and the winner the old one; ' +
+  'nobody sends on a pair the other lacks';
+t.test(LOSER_CLOSES_ITS_OWN, async (t) => {
+  const losers = new Set<string>();
+  for (let round = 0; round < 8; round++) {
+    const h = v2({ ...opts, seed: `child-collision/${round}` });
+    h.bringUp();
+    const engine = new EngineModel(h);
+    engine.gaps();
+    const requests = { A: 0, B: 0 };
+    h.filter = (d) => {
+      if (exchangeOf(d.data) === 'INFORMATIONAL') requests[d.from]++;
+      return d.data;
+    };
+    h.apply('A', h.a.rekey('gwB'));
+    h.apply('B', h.b.rekey('gwA'));
+    h.pump();
+    const loser = (['A', 'B'] as const).find((s) => h.logs[s].some((l) => /lowest nonce is ours/.test(l)));
+    if (!loser) {
+      t.fail(`round ${round}: no side saw the collision`);
+      continue;
+    }
+    losers.add(loser);
+    const what = `round ${round}: one Delete from each side (${loser} lost): the old pair's from the winner, its redundant pair's from the loser`;
+    t.same(requests, { A: 1, B: 1 }, what);
+    t.same(engine.gaps(), [], `round ${round}: each side sent on a pair the other could receive throughout`);
+    consistent(t, h, `round ${round}`);
+    t.equal(h.a.status()[0]!.children.length, 1, `round ${round}: one pair left`);
+  }
+  t.same([...losers].sort(), ['A', 'B'], 'each side lost some rounds');
+});
+
+t.test('§1.4.1: Deletes of one pair that cross are answered without the responder\'s half; the pair is gone on both sides', async (t) => {
+  const h = v2(opts);
+  h.bringUp();
+  const pair = h.a.status()[0]!.children[0]!;
+  h.apply('A', h.a.saLimit(pair.outSpi, 'out', true));
+  h.apply('B', h.b.saLimit(pair.inSpi, 'out', true));
+  h.pump();
+  for (const s of ['A', 'B'] as const) t.ok(h.logs[s].some((l) => /crossed the peer's \(§1\.4\.1\)/.test(l)), `${s} answered the crossing Delete without its half`);
+  t.same(h.failed, { A: [], B: [] });
+  t.equal(h.a.status()[0]?.children.length ?? 0, 0, 'A holds no pair');
+  t.equal(h.b.status()[0]?.children.length ?? 0, 0, 'B holds no pair');
 });

@@ -21,7 +21,7 @@ import type { Message } from '../wire/message.ts';
 import { groupData, notify } from '../wire/notify.ts';
 import { isErrorNotify, NotifyType, notifyName } from '../wire/notify-types.ts';
 import { firstOfType, payloadsOfType, type Payload } from '../wire/payloads.ts';
-import { installChild, responderChild } from './child.ts';
+import { installChild, responderChild, withdrawOutbound } from './child.ts';
 import { childProposalFailure, childRefusal, selectorFailure, syntaxFailure } from './failure-details.ts';
 import type { V2Context } from './context.ts';
 import { deleteChild } from './informational.ts';
@@ -39,12 +39,13 @@ import { wipe } from '../../crypto/secret.ts';
  * §2.8.1 simultaneous rekey: both ends rekeyed `old`, so two new pairs exist.
  * "The SA created with the lowest of the four nonces used in the two exchanges
  * SHOULD be closed by the endpoint that created it": we close it when it came
- * from our exchange, the peer closes it otherwise.
+ * from our exchange, the peer closes it otherwise. Returns whether the redundant
+ * pair is ours, or null while only one new pair exists.
  */
-function noteSuccessor(ctx: V2Context, sa: IkeSaV2, old: ChildSaV2, child: ChildSaV2, nonces: Buffer[], mine: boolean): void {
+function noteSuccessor(ctx: V2Context, sa: IkeSaV2, old: ChildSaV2, child: ChildSaV2, nonces: Buffer[], mine: boolean): boolean | null {
   const list = (old.successors ??= []);
   list.push({ child, nonces, mine });
-  if (list.length !== 2) return;
+  if (list.length !== 2) return null;
   const lowest = (x: { nonces: Buffer[] }): Buffer => x.nonces.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
   const redundant = Buffer.compare(lowest(list[0]!), lowest(list[1]!)) <= 0 ? list[0]! : list[1]!;
   ctx.log(
@@ -56,7 +57,11 @@ function noteSuccessor(ctx: V2Context, sa: IkeSaV2, old: ChildSaV2, child: Child
       `nonce is ${redundant.mine ? 'ours, deleting it' : "the peer's to delete"}`,
   );
   const home = redundant.mine ? homeOf(sa, redundant.child) : null;
-  if (home) deleteChild(ctx, home, redundant.child);
+  if (home) {
+    withdrawOutbound(ctx, home, redundant.child);
+    deleteChild(ctx, home, redundant.child);
+  }
+  return redundant.mine;
 }
 
 /** Start a CREATE_CHILD_SA for `tunnel`, rekeying `old` when given. */
@@ -302,9 +307,13 @@ export function handleCreateChildResponse(ctx: V2Context, sa: IkeSaV2, inner: re
       home.children.push(child);
     }
     if (p.kind === 'rekey-child') {
-      const oldHome = homeOf(sa, p.old);
+      // §2.8.1: "The node that initiated the surviving rekeyed SA should delete the replaced
+      // SA." When the peer's rekey of the same pair arrived first and its pair survives, the
+      // peer deletes the old one and we only close ours (noteSuccessor); our own Delete of
+      // the old pair would cross the peer's while it settles the collision.
+      const oursRedundant = noteSuccessor(ctx, home, p.old, child, [p.nonce, theirNonce], true);
+      const oldHome = oursRedundant === true ? null : homeOf(sa, p.old);
       if (oldHome) deleteChild(ctx, oldHome, p.old);
-      noteSuccessor(ctx, home, p.old, child, [p.nonce, theirNonce], true);
     }
     return null;
   };

@@ -159,6 +159,18 @@ export function installChild(ctx: V2Context, sa: IkeSaV2, n: NewChild): ChildSaV
   return child;
 }
 
+/**
+ * Our pair lost a simultaneous rekey (§2.8.1) and its Delete is on its way: we stop
+ * sending on it now. The peer drops its inbound SA when that Delete arrives, before
+ * our answer to it comes back; until the peer deletes the old pair we send on that one,
+ * then on the surviving pair (removeChild activates it).
+ */
+export function withdrawOutbound(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
+  if (c.pendingOut || c.outWithdrawn) return;
+  c.outWithdrawn = true;
+  ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
+}
+
 /** Removes a child pair from the engine and the SA (no message; the caller sends or answered a Delete). */
 export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
   const i = sa.children.indexOf(c);
@@ -176,7 +188,7 @@ export function removeChild(ctx: V2Context, sa: IkeSaV2, c: ChildSaV2): void {
   if (c.pendingOut) {
     wipe(c.pendingOut.encKey, c.pendingOut.authKey);
     delete c.pendingOut;
-  } else ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
+  } else if (!c.outWithdrawn) ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'out', spi: c.outSpi });
   if (replaced) ctx.lingerInbound(sa.peer.name, c.inSpi);
   else ctx.out.push({ kind: 'delete', peer: sa.peer.name, direction: 'in', spi: c.inSpi });
   ctx.log('info', sa, 'quick', 'DELETE', 'child SA pair removed', {

@@ -95,7 +95,12 @@ export function respondInformational(ctx: V2Context, sa: IkeSaV2, m: Message, in
     for (const spi of o.outSpis) {
       const child = sa.children.find((c) => c.outSpi === spi);
       if (!child) continue;
-      ours.push(spiBytes(child.inSpi));
+      // §1.4.1: Deletes that cross (ours of this pair is out and unanswered) get a response
+      // without our half, which "could in theory delete the wrong SA".
+      const p = sa.pending?.purpose;
+      if (p?.kind === 'delete-child' && p.child === child) {
+        ctx.log('debug', sa, 'quick', 'DELETE', `our Delete of a ${child.tunnel.name} pair crossed the peer's (§1.4.1): answered without our half`);
+      } else ours.push(spiBytes(child.inSpi));
       removeChild(ctx, sa, child);
     }
   }

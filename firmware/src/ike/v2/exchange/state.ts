@@ -69,6 +69,8 @@ export interface ChildSaV2 {
   peerRekeyed?: boolean;
   /** Responder of a rekey: the outbound SA, installed once the initiator deletes the old pair (child.ts). */
   pendingOut?: ChildSaInstall;
+  /** Our redundant pair of a lost collision (§2.8.1): its outbound SA is out of the engine already. */
+  outWithdrawn?: boolean;
   /** Children created by rekeying this one, with the nonces of their exchange and whether we started it (§2.8.1). */
   successors?: { child: ChildSaV2; nonces: Buffer[]; mine: boolean }[];
 }
