@@ -304,6 +304,17 @@ t.test('child SAs rekey by timer before they expire', async (t) => {
   t.not(now[0]!.inSpi, first);
 });
 
+t.test('a child past its lifetime while the peer is silent: one Delete queued and one log line, not one per tick', async (t) => {
+  const methods = [{ esp: 'aes128gcm16' as const, lifetimeSeconds: 60, lifetimeKilobytes: 100000 }];
+  const h = v2({ peerA: { dpd: null }, peerB: { dpd: null }, tunnelA: { methods }, tunnelB: { methods } });
+  h.bringUp();
+  h.filter = (d) => (d.from === 'B' ? null : d.data);
+  for (let s = 0; s < 100; s++) h.advance(1000);
+  const expired = h.logs.A.filter((l) => /reached its lifetime/.test(l));
+  t.equal(expired.length, 1, 'logged once');
+  t.equal(h.failed.A.length, 0, 'nothing failed yet: the peer has until the retransmissions end');
+});
+
 t.test('§2.4: DPD: an idle SA is checked; a dead peer is removed (action clear)', async (t) => {
   const h = v2();
   h.bringUp();

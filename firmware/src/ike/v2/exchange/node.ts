@@ -738,6 +738,8 @@ export class Ikev2Node implements V2Context {
       expireFollowups(this, sa, now);
       for (const c of [...sa.children]) {
         if (now >= c.expiresAt) {
+          // Once: its Delete is queued or out (a silent peer answers neither until retransmission gives up).
+          if (c.deleting) continue;
           this.log('info', sa, 'quick', 'EXPIRE', `child SA of ${c.tunnel.name} reached its lifetime`);
           deleteChild(this, sa, c);
         } else if (now >= c.rekeyAt && !c.rekeying) createChild(this, sa, c.tunnel, c);
