@@ -94,7 +94,7 @@ t.test('weak IKE suite (MD5) is refused without allow-weak', { skip: skip ?? fal
   t.notMatch(out, /sitelinkd: ready/, 'it never became ready');
   // The same file with allow-weak = yes passes validation.
   allowWeak(files);
-  const ok = await run(process.execPath, [sitelinkdPath.replace('sitelinkd.mjs', 'sitelinkctl.mjs'), 'check', files.config], { timeoutMs: 20_000 });
+  const ok = await run(process.execPath, [sitelinkdPath.replace('sitelinkd.cjs', 'sitelinkctl.mjs'), 'check', files.config], { timeoutMs: 20_000 });
   t.equal(ok.code, 0, `with allow-weak = yes the config checks clean: ${ok.stdout}${ok.stderr}`.trim());
 });
 

@@ -101,7 +101,7 @@ export async function bootTimeline(board: QemuBoard, pingAt: number): Promise<st
     "i=0; while ! grep -q 'sitelinkd: start at monotonic' /var/log/sitelinkd.log 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done; " +
       "dmesg | grep -E 'sitelink-boot:|Trying to unpack rootfs|Freeing initrd memory|Run /init as init'; " +
       "grep -m1 'sitelinkd: start at monotonic' /var/log/sitelinkd.log; " +
-      'for p in $(pidof node); do grep -q sitelinkd.mjs /proc/$p/cmdline && echo "node-exec-ticks $(cut -d" " -f22 /proc/$p/stat)"; done; ' +
+      'for p in $(pidof node); do grep -q sitelinkd.cjs /proc/$p/cmdline && echo "node-exec-ticks $(cut -d" " -f22 /proc/$p/stat)"; done; ' +
       "grep -m12 -E '\"step\":\"(IKE_SA_INIT|IKE_AUTH|RETRANSMIT)\"' /var/log/sitelink/negotiation.log; " +
       'echo "uptime $(cut -d" " -f1 /proc/uptime)"',
   );

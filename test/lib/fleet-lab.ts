@@ -1,7 +1,7 @@
 // A fleet of network-namespace "boards" for the Ansible tests: one WAN bridge, a
 // controller namespace (where ansible-playbook runs) and one namespace per gateway,
 // each running dropbear (key-only, as board/common/rootfs/etc/init.d/sshd starts it)
-// and, once the role starts it, the same dist/sitelinkd.mjs the image carries.
+// and, once the role starts it, the same dist/sitelinkd.cjs the image carries.
 //
 //   PREFIX-w    bridge br0                      (the "internet")
 //   PREFIX-c    wan0 100.64.10.2/24             (Ansible controller)
@@ -128,7 +128,7 @@ export class FleetLab {
       // As board/common/rootfs/etc/init.d/sitelinkd: the daemon on the store's config.
       writeFileSync(
         start,
-        `#!/bin/sh\nsetsid ${process.execPath} ${path.join(repoRoot, 'dist', 'sitelinkd.mjs')} -c ${path.join(store, 'sitelink.conf')} ` +
+        `#!/bin/sh\nsetsid ${process.execPath} ${path.join(repoRoot, 'dist', 'sitelinkd.cjs')} -c ${path.join(store, 'sitelink.conf')} ` +
           `>>${path.join(dir, 'sitelinkd.out')} 2>&1 </dev/null &\necho $! > ${pidFile}\n`,
         { mode: 0o700 },
       );

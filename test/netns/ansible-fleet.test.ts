@@ -1,7 +1,7 @@
 // The Ansible collection (ansible/) against network-namespace "boards": ansible-core
 // (Debian 12's ansible-core, scripts/setup) runs playbooks/site.yml from a controller
 // namespace over SSH to dropbear on four boards (headquarters and three branches)
-// running dist/sitelinkd.mjs, with no Python used on them.
+// running dist/sitelinkd.cjs, with no Python used on them.
 //  1. First run: every board gets its rendered config and secrets, validated on the
 //     board, sitelinkd started; all branches bring their tunnel to HQ up (traffic flows
 //     branch LAN -> HQ LAN through ESP); facts.yml reads status --json into facts.

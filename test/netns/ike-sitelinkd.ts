@@ -1,4 +1,4 @@
-// Runs dist/sitelinkd.mjs inside a lab namespace with a generated config
+// Runs dist/sitelinkd.cjs inside a lab namespace with a generated config
 // and secrets file (0600, in a private temp dir). Helper for the netns and
 // interop tests; not a test itself.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import { LAB, type Lab } from '../lib/lab.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { waitForLine, waitUntil } from '../lib/wait.ts';
 
-export const sitelinkdPath = path.join(repoRoot, 'dist', 'sitelinkd.mjs');
+export const sitelinkdPath = path.join(repoRoot, 'dist', 'sitelinkd.cjs');
 /** The Node flags the board's launcher gives sitelinkd (board/common/rootfs/usr/sbin/sitelinkd). */
 export const sitelinkdNodeFlags: string[] = readFileSync(path.join(repoRoot, 'board', 'common', 'rootfs', 'usr', 'lib', 'sitelink', 'sitelinkd.node-flags'), 'utf8').split(/\s+/).filter((f) => f !== '');
 

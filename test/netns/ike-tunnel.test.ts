@@ -1,4 +1,4 @@
-// sitelinkd (dist/sitelinkd.mjs) on both gateways of the netns lab: gwA
+// sitelinkd (dist/sitelinkd.cjs) on both gateways of the netns lab: gwA
 // behind the masquerading NAT initiates IKEv1 main mode + quick mode (PSK,
 // aes128gcm16) to gwB; the tunnel must carry pings both ways over
 // ESP-in-UDP, nothing may leak in clear, the logs must not contain the PSK,

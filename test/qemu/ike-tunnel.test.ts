@@ -2,7 +2,7 @@
 // and secrets in its config store, sitelinkd starts at boot and initiates
 // IKE_SA_INIT + IKE_AUTH (version = 2, PSK, ESP aes128gcm16) from behind QEMU's user-mode
 // NAT to a headquarters gateway in a host namespace:
-//   (a) sitelinkd (dist/sitelinkd.mjs on the host), then the Ansible role;
+//   (a) sitelinkd (dist/sitelinkd.cjs on the host), then the Ansible role;
 //   (b) strongSwan charon (kernel-libipsec), in HQ's place on the same boot:
 //       sitelinkd at HQ stops, charon starts at its address, the board
 //       renegotiates (one boot for both: a QEMU boot costs most of a minute).
@@ -97,7 +97,7 @@ async function bootBoard(t: Test, s: Site): Promise<QemuBoard | null> {
  */
 async function boardRss(t: Test, board: QemuBoard, label: string): Promise<void> {
   const r = await board.ssh(
-    "for d in /proc/[0-9]*; do tr '\\000' ' ' < $d/cmdline 2>/dev/null | grep -q '[s]itelinkd[.]mjs' && " +
+    "for d in /proc/[0-9]*; do tr '\\000' ' ' < $d/cmdline 2>/dev/null | grep -q '[s]itelinkd[.]cjs' && " +
       "{ grep -E '^(VmHWM|VmRSS|RssAnon|RssFile|RssShmem):' $d/status; " +
       // Where it goes: resident kB per mapping name (anonymous ones as [anon]), the largest first.
       "awk '/^[0-9a-f]+-/ { n = (NF >= 6) ? $6 : \"[anon]\" } /^Rss:/ { r[n] += $2 } " +

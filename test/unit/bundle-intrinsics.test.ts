@@ -1,4 +1,4 @@
-// The firmware bundles (dist/*.mjs, scripts/bundle.mjs) must never declare, import
+// The firmware bundles (dist/*.mjs and sitelinkd.cjs, scripts/bundle.mjs) must never declare, import
 // or assign a name that is one of JavaScript's or Node's global intrinsics (Date,
 // Map, Buffer, ...). Such a binding shadows the global in its scope, or replaces it
 // for the whole process when assigned, and only the code paths that reach it fail,
@@ -153,7 +153,7 @@ export function intrinsicBindings(file: string, text: string): string[] {
 }
 
 const dist = join(repoRoot, 'dist');
-const bundles = existsSync(dist) ? readdirSync(dist).filter((f) => f.endsWith('.mjs')) : [];
+const bundles = existsSync(dist) ? readdirSync(dist).filter((f) => f.endsWith('.mjs') || f.endsWith('.cjs')) : [];
 
 t.test('the checker finds what it looks for', async (t) => {
   t.same(intrinsicBindings('x.mjs', 'const a = new Date();\nfunction f(Date) { return new Date(); }\n'), ['2: declares Date']);
@@ -276,7 +276,7 @@ t.test(
     // The daemon may die without its stop path: deleting the namespace cleans up after it.
     const { ns, conf, socket } = scratchGateway(t, 'slbn');
     const env = { ...process.env, NODE_OPTIONS: '', SITELINK_NATIVE: boardNative! };
-    const d = spawn('ip', ['netns', 'exec', ns, boardNode!, join(dist, 'sitelinkd.mjs'), '-c', conf], {
+    const d = spawn('ip', ['netns', 'exec', ns, boardNode!, join(dist, 'sitelinkd.cjs'), '-c', conf], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

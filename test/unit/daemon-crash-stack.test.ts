@@ -17,7 +17,7 @@ import { repoRoot } from '../lib/paths.ts';
 import { labSkipReason } from '../lib/root.ts';
 import { scratchGateway } from '../lib/scratch-ns.ts';
 
-const daemon = join(repoRoot, 'dist', 'sitelinkd.mjs');
+const daemon = join(repoRoot, 'dist', 'sitelinkd.cjs');
 
 t.test(
   "a crash in sitelinkd's start prints where it happened",
@@ -49,7 +49,7 @@ t.test(
     t.match(
       err,
       // The bundle's line, or its source's when source maps are on (tap's environment).
-      /^ +at .*(dist\/sitelinkd\.mjs|firmware\/src\/.*\.ts):\d+:\d+\)?$/m,
+      /^ +at .*(dist\/sitelinkd\.cjs|firmware\/src\/.*\.ts):\d+:\d+\)?$/m,
       'the stack follows the message and names the line that failed',
     );
   },

@@ -39,16 +39,16 @@ t.test('a config naming ML-KEM loads it before use, and it works', async (t) => 
 // Strings of @noble/post-quantum's ML-KEM and SHA-3 code (present in its bundle, checked below).
 const MARKERS = ['SampleNTT: unaligned block', 'function keccakP'];
 const dist = join(repoRoot, 'dist');
-const built = ['sitelinkd.mjs', 'sitelinkctl.mjs', 'sitelink-mlkem.mjs'].every((f) => existsSync(join(dist, f)));
+const built = ['sitelinkd.cjs', 'sitelinkctl.mjs', 'sitelink-mlkem.mjs'].every((f) => existsSync(join(dist, f)));
 
 t.test('the bundles: ML-KEM apart in dist/sitelink-mlkem.mjs', { skip: built ? false : 'SKIP: dist/ has no bundles (npm run build)' }, async (t) => {
   const own = readFileSync(join(dist, 'sitelink-mlkem.mjs'), 'utf8');
   for (const m of MARKERS) t.ok(own.includes(m), `sitelink-mlkem.mjs has "${m}"`);
-  for (const f of ['sitelinkd.mjs', 'sitelinkctl.mjs']) {
+  for (const f of ['sitelinkd.cjs', 'sitelinkctl.mjs']) {
     const text = readFileSync(join(dist, f), 'utf8');
     for (const m of MARKERS) t.notOk(text.includes(m), `${f} does not carry "${m}"`);
   }
-  t.match(readFileSync(join(dist, 'sitelinkd.mjs'), 'utf8'), /\bimport\("\.\/sitelink-mlkem\.mjs"\)/, 'sitelinkd imports it from beside itself, on demand');
+  t.match(readFileSync(join(dist, 'sitelinkd.cjs'), 'utf8'), /\bimport\("\.\/sitelink-mlkem\.mjs"\)/, 'sitelinkd imports it from beside itself, on demand');
   const mod = (await import(pathToFileURL(join(dist, 'sitelink-mlkem.mjs')).href)) as typeof import('../../firmware/src/ike/crypto/ml-kem-noble.ts');
   const { publicKey, secretKey } = mod.ml_kem768.keygen(seededRandom('k')(64));
   const e = mod.ml_kem768.encapsulate(publicKey, seededRandom('m')(32));

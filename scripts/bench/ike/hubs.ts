@@ -62,7 +62,7 @@ async function startSitelinkd(s: HubSetup): Promise<RunningHub> {
   const files = writeSitelinkdHub(dir, s.spokes, s.group, s.pfs, s.version);
   // Loading 1,000 peers takes a while on a loaded machine.
   const d = await Sitelinkd.start(s.ns, files, 180_000);
-  const pid = pidInNs(s.ns, 'sitelinkd.mjs');
+  const pid = pidInNs(s.ns, 'sitelinkd.cjs');
   if (pid === null) {
     await d.stop();
     throw new Error('sitelinkd started but its pid was not found');

@@ -1,7 +1,7 @@
 // npm run soak -- --minutes N [--spokes 100] [--report-minutes 5] [--restart-every 20]
 //
 // A long run of a sitelinkd hub with N spoke tunnels that carry traffic: the hub
-// (dist/sitelinkd.mjs, its own namespace) rekeys every tunnel once a minute
+// (dist/sitelinkd.cjs, its own namespace) rekeys every tunnel once a minute
 // (sitelinkctl rekey, spread over the minute), the spokes (soak-spokes, one
 // process, one ESP engine) send a datagram per tunnel per second to an echo
 // server on the hub's LAN address and restart a random spoke every few seconds.
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     const spokeFile = path.join(work, 'spokes.txt');
     writeSpokeFile(spokeFile, spokes);
 
-    const hub = inNs(topo.hubNs, process.execPath, sitelinkdArgv(files.config, path.join(repo, 'dist', 'sitelinkd.mjs')), sitelinkdEnv());
+    const hub = inNs(topo.hubNs, process.execPath, sitelinkdArgv(files.config, path.join(repo, 'dist', 'sitelinkd.cjs')), sitelinkdEnv());
     children.push(hub);
     hub.stderr?.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`hub: ${d}`));
     await new Promise<void>((resolve, reject) => {
