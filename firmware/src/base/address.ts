@@ -2,7 +2,7 @@
  * IPv4/IPv6 address arithmetic for filters: parse, prefix containment, CIDR text.
  * Addresses are held as bigint so both families share one code path.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from './ip-text.ts';
 
 /** `remote = %any`: a peer with a dynamic address, accepted from anywhere, never initiated to. */
 export const ANY_REMOTE = '%any';
@@ -17,7 +17,7 @@ export function bitsOf(family: 4 | 6): number {
 }
 
 export function parseIp(text: string): IpAddr | null {
-  const fam = isIP(text);
+  const fam = ipFamily(text);
   if (fam === 4) {
     let v = 0n;
     for (const part of text.split('.')) v = (v << 8n) | BigInt(Number(part));

@@ -4,11 +4,11 @@
 // nothing; connect() only asks the kernel for the route.
 
 import { createSocket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isIPv6Text } from '../base/ip-text.ts';
 
 export function routeSourceAddress(remote: string, port = 500): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = createSocket(isIPv6(remote) ? 'udp6' : 'udp4');
+    const s = createSocket(isIPv6Text(remote) ? 'udp6' : 'udp4');
     s.once('error', (e) => {
       s.close();
       reject(e);

@@ -1,7 +1,7 @@
 // Peer addresses as IP literals (DNS names resolved once, at load or reload)
 // and our source address towards each.
 
-import { isIP } from 'node:net';
+import { ipFamily } from '../base/ip-text.ts';
 import { ANY_REMOTE } from '../base/address.ts';
 import type { SitelinkConfig } from '../config/types.ts';
 import { routeSourceAddress } from './local-address.ts';
@@ -15,13 +15,13 @@ export async function peerAddresses(config: SitelinkConfig): Promise<PeerAddress
   // A name resolves in the families the sockets take (gateway.listen; :: = both, the
   // resolver's order then decides).
   const listen = config.gateway.listen;
-  const family = listen === '::' ? 0 : isIP(listen) === 6 ? 6 : 4;
+  const family = listen === '::' ? 0 : ipFamily(listen) === 6 ? 6 : 4;
   const local = new Map<string, string>();
   const remote = new Map<string, string>();
   for (const p of config.peers.values()) {
     // remote = %any stays as it is: the exchanges accept that peer from any address.
     const ip =
-      isIP(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE
+      ipFamily(p.remoteAddress) !== 0 || p.remoteAddress === ANY_REMOTE
         ? p.remoteAddress
         : // dns is loaded only for a peer given by name (issue 10: RSS of a gateway without one).
           await (await import('node:dns/promises'))

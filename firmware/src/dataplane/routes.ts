@@ -20,7 +20,7 @@
  * for the same reason). The TUN's removal drops its routes from both tables;
  * removePolicyRouting() drops the rules.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../base/ip-text.ts';
 import { failureText, runProgram } from '../base/run-program.ts';
 import { IpBatch } from './ip-batch.ts';
 import { checkCidr } from './validate.ts';
@@ -35,7 +35,7 @@ const PREF = { clear: 5300, tun: 5301, table: 5302 } as const;
 export const routeBatch = new IpBatch();
 
 function family(cidr: string): string {
-  return isIP(cidr.split('/')[0] ?? '') === 6 ? '-6' : '-4';
+  return ipFamily(cidr.split('/')[0] ?? '') === 6 ? '-6' : '-4';
 }
 
 export async function addRoute(cidr: string, dev: string): Promise<void> {

@@ -12,9 +12,9 @@
  * names in order (counterFields) and its key lengths (espKeyLengths), so a unit
  * test (test/unit/dataplane-contract.test.ts) fails when C and TypeScript drift.
  *
- * Addresses are IP literals of either family (isIP): nothing here assumes IPv4.
+ * Addresses are IP literals of either family (ipFamily): nothing here assumes IPv4.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../base/ip-text.ts';
 import { DataplaneError } from './error.ts';
 
 /** ESP transforms the engine implements (names as strongSwan writes them; native/src/crypto/alg.c). */
@@ -357,7 +357,7 @@ export function parseEndpoint(v: unknown, what: string, field: string): Endpoint
   const o = record(v, what, field);
   onlyKnown(o, ['address', 'port'], `${what} ${field}`);
   const address = str(o, 'address', `${what} ${field}`);
-  if (isIP(address) === 0) bad(what, `${field}.address`, 'is not an IP address');
+  if (ipFamily(address) === 0) bad(what, `${field}.address`, 'is not an IP address');
   const port = u32(o, 'port', `${what} ${field}`);
   if (port > 65535) bad(what, `${field}.port`, 'is not a port');
   return { address, port };

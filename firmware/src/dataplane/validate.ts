@@ -2,7 +2,7 @@
  * Validation of what JS hands the engine: SA specs and engine options.
  * Errors name the field and the rule; they never include key bytes.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../base/ip-text.ts';
 import { DataplaneError } from './error.ts';
 import { ESP_ALGORITHMS, KEY_LENGTHS, isAlgorithm } from './sa-contract.ts';
 import type { CryptoBackend, Endpoint, SaSpec, TrafficSelector } from './sa-contract.ts';
@@ -25,7 +25,7 @@ function isInt(n: unknown, lo: number, hi: number): n is number {
 export function checkEndpoint(ep: unknown, field: string, needPort: boolean): asserts ep is Endpoint {
   if (typeof ep !== 'object' || ep === null) fail(field, 'must be {address, port}');
   const e = ep as Partial<Endpoint>;
-  if (typeof e.address !== 'string' || isIP(e.address) === 0) fail(`${field}.address`, 'must be an IPv4 or IPv6 address');
+  if (typeof e.address !== 'string' || ipFamily(e.address) === 0) fail(`${field}.address`, 'must be an IPv4 or IPv6 address');
   if (!isInt(e.port, needPort ? 1 : 0, 65535)) fail(`${field}.port`, `must be an integer ${needPort ? 1 : 0}..65535`);
 }
 
@@ -35,7 +35,7 @@ export function checkCidr(cidr: unknown, field: string): asserts cidr is string 
   const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr);
   const addr = m?.[1];
   const len = Number(m?.[2]);
-  const fam = addr === undefined ? 0 : isIP(addr);
+  const fam = addr === undefined ? 0 : ipFamily(addr);
   if (!m || addr === undefined || fam === 0) fail(field, `"${cidr}" is not a CIDR prefix`);
   const bits = fam === 4 ? 32 : 128;
   if (len > bits) fail(field, `prefix length ${len} exceeds ${bits}`);
@@ -47,7 +47,7 @@ export function checkCidr(cidr: unknown, field: string): asserts cidr is string 
 
 /** Address as bytes (4 or 16). */
 export function addressBytes(addr: string): Uint8Array {
-  if (isIP(addr) === 4) return Uint8Array.from(addr.split('.').map((x) => Number(x)));
+  if (ipFamily(addr) === 4) return Uint8Array.from(addr.split('.').map((x) => Number(x)));
   const out = new Uint8Array(16);
   let text = addr;
   // Embedded IPv4 tail (::ffff:1.2.3.4).
@@ -80,7 +80,9 @@ function checkPorts(p: unknown, field: string): void {
 export function checkSelector(s: TrafficSelector, field: string): void {
   checkCidr(s.local, `${field}.local`);
   checkCidr(s.remote, `${field}.remote`);
-  if (isIP(s.local.split('/')[0] ?? '') !== isIP(s.remote.split('/')[0] ?? '')) fail(field, 'local and remote must be the same address family');
+  if (ipFamily(s.local.split('/')[0] ?? '') !== ipFamily(s.remote.split('/')[0] ?? '')) {
+    fail(field, 'local and remote must be the same address family');
+  }
   if (s.protocol !== undefined && !isInt(s.protocol, 0, 255)) fail(`${field}.protocol`, 'must be 0..255');
   checkPorts(s.localPorts, `${field}.localPorts`);
   checkPorts(s.remotePorts, `${field}.remotePorts`);

@@ -3,7 +3,7 @@
  * Every error names the field path and the rule; key material never
  * appears in an error.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../base/ip-text.ts';
 import { ESP_ALGORITHMS, KEY_LENGTHS, isAlgorithm } from '../dataplane/sa-contract.ts';
 import type { CryptoBackend, Encap, Endpoint, EspAlgorithm, SaSpec } from '../dataplane/sa-contract.ts';
 import { MAX_REPLAY_WINDOW, checkCidr } from '../dataplane/validate.ts';
@@ -74,7 +74,7 @@ function endpoint(v: unknown, path: string): Endpoint {
   const o = obj(v, path);
   noExtra(o, ['address', 'port'], path);
   const address = str(o['address'], `${path}.address`);
-  if (isIP(address) === 0) throw new ConfigError(`${path}.address`, 'must be an IPv4 or IPv6 address');
+  if (ipFamily(address) === 0) throw new ConfigError(`${path}.address`, 'must be an IPv4 or IPv6 address');
   return { address, port: int(o['port'], `${path}.port`, 1, 65535) };
 }
 
@@ -141,7 +141,7 @@ function tunnel(v: unknown, path: string): StaticTunnel {
     out: saKeys(o['out'], `${path}.out`, alg),
     in: saKeys(o['in'], `${path}.in`, alg),
   };
-  const fam = (c: string): number => isIP(c.split('/')[0] ?? '');
+  const fam = (c: string): number => ipFamily(c.split('/')[0] ?? '');
   const pairs = t.localSubnets.flatMap((l) => t.remoteSubnets.filter((r) => fam(r) === fam(l)));
   if (pairs.length === 0) throw new ConfigError(`${path}.remoteSubnets`, 'no remote subnet has the address family of a local subnet');
   return t;

@@ -14,7 +14,7 @@ import { Dataplane } from '../dataplane/dataplane.ts';
 import type { SaSpec, TrafficSelector } from '../dataplane/types.ts';
 import { ConfigError, parseStaticConfig, wipeKeys } from './config.ts';
 import type { StaticConfig, StaticTunnel } from './config.ts';
-import { isIP } from 'node:net';
+import { ipFamily } from '../base/ip-text.ts';
 
 function log(msg: string): void {
   process.stderr.write(`sitelink-static: ${msg}\n`);
@@ -26,7 +26,7 @@ function usage(): never {
 }
 
 function selectors(tn: StaticTunnel): TrafficSelector[] {
-  const fam = (c: string): number => isIP(c.split('/')[0] ?? '');
+  const fam = (c: string): number => ipFamily(c.split('/')[0] ?? '');
   return tn.localSubnets.flatMap((local) => tn.remoteSubnets.filter((r) => fam(r) === fam(local)).map((remote) => ({ local, remote })));
 }
 

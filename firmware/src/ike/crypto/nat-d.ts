@@ -5,12 +5,12 @@
 // The sender puts the hash of the remote (destination) address first, then
 // one for each of its own local addresses.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4Text, isIPv6Text } from '../../base/ip-text.ts';
 import type { HashAlgorithm } from './hash.ts';
 
 export function ipToBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ip.split('.').map((o) => Number(o)));
-  if (isIPv6(ip)) return ipv6ToBytes(ip);
+  if (isIPv4Text(ip)) return Buffer.from(ip.split('.').map((o) => Number(o)));
+  if (isIPv6Text(ip)) return ipv6ToBytes(ip);
   throw new RangeError(`not an IP address: ${ip}`);
 }
 

@@ -1,0 +1,90 @@
+// base/ip-text.ts answers exactly what Node's net.isIP does: fixed vectors
+// (RFC 4291 §2.2 forms and near misses), then a property test over texts built
+// from address pieces and mutated, with a fixed seed.
+import t from 'tap';
+import { isIP } from 'node:net';
+import { ipFamily, isIPv4Text, isIPv6Text } from '../../firmware/src/base/ip-text.ts';
+
+const VECTORS: [string, 0 | 4 | 6][] = [
+  ['0.0.0.0', 4], ['255.255.255.255', 4], ['198.51.100.2', 4], ['1.2.3.04', 0], ['256.1.1.1', 0], ['1.2.3', 0],
+  ['1.2.3.4.5', 0], ['1..2.3', 0], ['', 0], ['1.2.3.4 ', 0], [' 1.2.3.4', 0], ['1234.1.1.1', 0], ['01.1.1.1', 0],
+  ['::', 6], ['::1', 6], ['1::', 6], ['2001:db8::1', 6], ['2001:DB8:0:0:8:800:200C:417A', 6], ['1:2:3:4:5:6:7:8', 6],
+  ['1:2:3:4:5:6:7::', 6], ['::2:3:4:5:6:7:8', 6], ['1:2:3:4:5:6:7:8:9', 0], ['1:2:3:4:5:6:7', 0], ['1::2::3', 0],
+  [':::', 0], ['1:::2', 0], [':1::2', 0], ['1::2:', 0], ['12345::', 0], ['g::', 0], ['::ffff:192.0.2.1', 6],
+  ['::192.0.2.1', 6], ['1:2:3:4:5:6:192.0.2.1', 6], ['1:2:3:4:5:6::192.0.2.1', 0], ['1:2:3:4:5::192.0.2.1', 6],
+  ['::1.2.3.04', 0], ['1.2.3.4::', 0], ['fe80::1%eth0', 6], ['fe80::1%', 0], ['fe80::1%eth 0', 0], ['fe80::1%a:b.c-d', 6],
+  ['::%1', 6], ['%eth0', 0], ['1.2.3.4%eth0', 0], ['::1%%', 0], ['fe80::1%eth0%1', 0],
+];
+
+t.test('fixed vectors, and Node agrees with each', async (t) => {
+  for (const [text, fam] of VECTORS) {
+    t.equal(isIP(text), fam, `net.isIP(${JSON.stringify(text)}) is ${fam} (the vector itself)`);
+    t.equal(ipFamily(text), fam, `ipFamily(${JSON.stringify(text)}) = ${fam}`);
+  }
+  t.equal(isIPv4Text('10.0.0.1'), true);
+  t.equal(isIPv6Text('10.0.0.1'), false);
+  t.equal(isIPv6Text('::a'), true);
+});
+
+/** Deterministic xorshift32. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+t.test('property: ipFamily equals net.isIP on 200,000 generated texts', async (t) => {
+  const r = rng(0x51e1);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const int = (n: number): number => Math.floor(r() * n);
+  // Mostly well-formed pieces, so that both families are common; the rare bad
+  // piece and the mutations below make the near misses.
+  const hex = '0123456789abcdefABCDEF';
+  const group = (): string =>
+    r() < 0.97 ? Array.from({ length: 1 + int(4) }, () => pick([...hex])).join('') : pick(['', '12345', 'g', 'x1', '0000a']);
+  const octet = (): string => (r() < 0.97 ? String(int(256)) : pick([String(256 + int(800)), `0${int(10)}`, '', '00', '1234']));
+  const v4 = (): string => Array.from({ length: r() < 0.95 ? 4 : pick([3, 5]) }, octet).join('.');
+  const v6 = (): string => {
+    const gap = r() < 0.6;
+    const n = gap ? int(8) : r() < 0.9 ? 8 : pick([7, 9]);
+    const parts = Array.from({ length: n }, group);
+    // An IPv4 tail takes the place of the last two groups.
+    if (r() < 0.25 && n >= 2) parts.splice(n - 2, 2, v4());
+    let s = parts.join(':');
+    if (gap) {
+      const cuts = [0, ...parts.map((_, i) => parts.slice(0, i + 1).join(':').length)];
+      const at = r() < 0.9 ? pick(cuts) : int(s.length + 1);
+      const left = s.slice(0, at).replace(/:$/, ''), right = s.slice(at).replace(/^:/, '');
+      s = left + pick(['::', '::', '::', ':', ':::']) + right;
+    }
+    if (r() < 0.15) s += '%' + Array.from({ length: int(4) }, () => pick([...'eth0:.-_ %A'])).join('');
+    return s;
+  };
+  const mutate = (s: string): string => {
+    if (s.length === 0 || r() < 0.7) return s;
+    const at = int(s.length);
+    return pick([s.slice(0, at) + s.slice(at + 1), s.slice(0, at) + pick([...':.%0fG ']) + s.slice(at)]);
+  };
+  let mismatches = 0, four = 0, six = 0;
+  const first: string[] = [];
+  for (let i = 0; i < 200_000; i++) {
+    const s = mutate(r() < 0.3 ? v4() : v6());
+    const want = isIP(s), got = ipFamily(s);
+    if (want === 4) four++;
+    if (want === 6) six++;
+    if (want !== got) {
+      mismatches++;
+      if (first.length < 10) first.push(`${JSON.stringify(s)}: net.isIP ${want}, ipFamily ${got}`);
+    }
+  }
+  t.equal(mismatches, 0, `no text where they differ${first.length ? `: ${first.join('; ')}` : ''}`);
+  // The generator must reach both families, or the comparison above says little.
+  t.ok(four > 30_000, `IPv4 texts among them: ${four}`);
+  t.ok(six > 30_000, `IPv6 texts among them: ${six}`);
+});
