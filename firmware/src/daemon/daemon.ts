@@ -219,6 +219,7 @@ export class Daemon {
     d.#wire();
     d.bringUp();
     milestone?.('sitelinkd: IKE sockets open, first negotiations started');
+    transport.reportBuffers();
     // Fail closed: every tunnel's remote subnet goes to the engine, which drops what has
     // no SA yet; routed as soon as the policy routing is in, beside nft, so the first SA
     // carries traffic once it is released. Not after the policy routing failed: each

@@ -10,7 +10,7 @@
 // family of its destination.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isIPv6Text } from '../base/ip-text.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import type { Endpoint } from '../ike/exchange/types.ts';
 import type { NegotiationLog } from '../log/negotiation-log.ts';
@@ -65,6 +65,7 @@ export class IkeTransport {
   readonly #ikePort: number;
   readonly #nattPort: number;
   readonly #sendFailed: (e: Error | null) => void;
+  readonly #log: NegotiationLog;
 
   private constructor(v4: Socket | null, v6: Socket | null, dataplane: Dataplane, ikePort: number, nattPort: number, log: NegotiationLog) {
     this.#v4 = v4;
@@ -81,8 +82,18 @@ export class IkeTransport {
     };
     v4?.on('error', this.#sendFailed);
     v6?.on('error', this.#sendFailed);
-    for (const [family, sock] of [['IPv4', v4], ['IPv6', v6]] as const) {
-      if (sock) log.log({ ...receiveBufferReport(family, ikePort, sock.getRecvBufferSize()), phase: 'daemon', step: 'UDP 500' });
+    this.#log = log;
+  }
+
+  /**
+   * Logs what each UDP 500 socket's receive buffer is (receiveBufferReport). The daemon
+   * calls it once its first negotiations are out: on the board the start's first log
+   * line costs ~0.15 s of compiling (CPU profile in the QEMU guest, issue 14), which
+   * should not come before the first IKE_SA_INIT.
+   */
+  reportBuffers(): void {
+    for (const [family, sock] of [['IPv4', this.#v4], ['IPv6', this.#v6]] as const) {
+      if (sock) this.#log.log({ ...receiveBufferReport(family, this.#ikePort, sock.getRecvBufferSize()), phase: 'daemon', step: 'UDP 500' });
     }
   }
 
@@ -90,8 +101,8 @@ export class IkeTransport {
    * UDP `nattPort` is the open engine's. */
   static async open(address: string, ikePort: number, nattPort: number, dataplane: Dataplane, log: NegotiationLog): Promise<IkeTransport> {
     if (address !== '::') {
-      const sock = await bindUdp(isIPv6(address) ? 'udp6' : 'udp4', address, ikePort);
-      return isIPv6(address)
+      const sock = await bindUdp(isIPv6Text(address) ? 'udp6' : 'udp4', address, ikePort);
+      return isIPv6Text(address)
         ? new IkeTransport(null, sock, dataplane, ikePort, nattPort, log)
         : new IkeTransport(sock, null, dataplane, ikePort, nattPort, log);
     }
@@ -119,9 +130,9 @@ export class IkeTransport {
       this.#dataplane.sendIke(data, to);
       return;
     }
-    const sock = isIPv6(to.address) ? this.#v6 : this.#v4;
+    const sock = isIPv6Text(to.address) ? this.#v6 : this.#v4;
     if (sock) sock.send(data, to.port, to.address, this.#sendFailed);
-    else this.#sendFailed(new Error(`no IPv${isIPv6(to.address) ? 6 : 4} socket for ${to.address}`));
+    else this.#sendFailed(new Error(`no IPv${isIPv6Text(to.address) ? 6 : 4} socket for ${to.address}`));
   }
 
   close(): void {
