@@ -141,3 +141,32 @@ t.test('a DAG that unfolds exponentially is cut at the budget, quickly', async (
   t.ok(out.includes(TRUNCATED), 'truncated');
   t.ok(out.split('"leaf"').length - 1 <= MAX_NODES, 'no more than the budget copied');
 });
+
+// The needles (each secret's text, hex and base64) are made once, not per line, and
+// made again when a secret is added or wiped.
+t.test('registered secrets: scrubbed on every line, cache follows add and wipe', async (t) => {
+  const { Secret } = await import('../../firmware/src/base/secret.ts');
+  const r = new Redactor();
+  let reveals = 0;
+  class Counted extends Secret {
+    override reveal(): Buffer {
+      reveals++;
+      return super.reveal();
+    }
+  }
+  const a = new Counted(Buffer.from('alpha-psk-123'));
+  r.add(a);
+  t.equal(r.redactString('psk alpha-psk-123 here'), 'psk <redacted> here', 'the first secret is cut out');
+  t.equal(r.redactString(`hex ${Buffer.from('alpha-psk-123').toString('hex')}`), 'hex <redacted>', 'and its hex');
+  for (let i = 0; i < 100; i++) r.redactString('a line');
+  t.equal(reveals, 1, 'its bytes were read once for 102 lines');
+  const b = new Counted(Buffer.from('bravo-psk-456'));
+  r.add(b);
+  t.equal(r.redactString('alpha-psk-123 bravo-psk-456'), '<redacted> <redacted>', 'a secret added later is cut out too');
+  t.equal(reveals, 3, 'adding one made the needles again (both secrets read once more)');
+  a.wipe();
+  t.equal(r.redactString('x'), 'x');
+  t.equal(reveals, 4, 'a wiped secret is dropped and the rest made again');
+  t.equal(r.redactString('bravo-psk-456'), '<redacted>', 'the remaining secret is still cut out');
+  t.equal(reveals, 4, 'no further reads');
+});

@@ -22,25 +22,33 @@ const MIN_SCAN_LENGTH = 4;
 
 export class Redactor {
   readonly #secrets = new Set<Secret>();
+  /** The needles of #secrets, made again only when a secret is added or found wiped:
+   *  every log line is redacted, and a hub holds a PSK per peer (4 encodings each). The
+   *  strings copy secret text, as the per-line ones did; they go with the secret. */
+  #cache: string[] | null = null;
 
   add(secret: Secret): void {
     this.#secrets.add(secret);
+    this.#cache = null;
   }
 
   #needles(): string[] {
+    for (const s of this.#secrets) {
+      if (!s.wiped) continue;
+      this.#secrets.delete(s);
+      this.#cache = null;
+    }
+    if (this.#cache !== null) return this.#cache;
     const out: string[] = [];
     for (const s of this.#secrets) {
-      if (s.wiped) {
-        this.#secrets.delete(s);
-        continue;
-      }
       const b = s.reveal();
       if (b.length < MIN_SCAN_LENGTH) continue;
       const hex = b.toString('hex');
       out.push(b.toString('utf8'), hex, hex.toUpperCase(), b.toString('base64'));
     }
     // Longest first so a secret inside another is cut whole.
-    return out.filter((x) => x.length >= MIN_SCAN_LENGTH).sort((a, b) => b.length - a.length);
+    this.#cache = out.filter((x) => x.length >= MIN_SCAN_LENGTH).sort((a, b) => b.length - a.length);
+    return this.#cache;
   }
 
   redactString(s: string): string {
