@@ -94,7 +94,8 @@ export function isIPv6Text(text: string): boolean {
   const gap = text.indexOf('::');
   if (gap < 0 || gap + 2 > end) return countGroups(text, 0, end, true) === 8;
   // One "::" only: a second one, or ":::" (which holds two), is not an address.
-  if (text.indexOf('::', gap + 1) >= 0 && text.indexOf('::', gap + 1) < end) return false;
+  const again = text.indexOf('::', gap + 1);
+  if (again >= 0 && again < end) return false;
   const head = countGroups(text, 0, gap, false);
   const tail = countGroups(text, gap + 2, end, true);
   return head >= 0 && tail >= 0 && head + tail <= 7;
