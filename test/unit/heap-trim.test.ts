@@ -91,6 +91,33 @@ t.test("the start's release: V8's low-memory collection compacts what a full col
   t.equal(keep.length, 25_000, 'and kept every live object');
 });
 
+t.test("the start's release drops the bytecode of functions that ran once, and they still run", async (t) => {
+  const addon = loadNative();
+  const v8 = await import('node:v8');
+  const vm = await import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const bytecode = (): number => v8.getHeapCodeStatistics().bytecode_and_metadata_size;
+  // Functions like the start's: compiled, run once, still referenced (as a module's
+  // functions are), never run again.
+  const body = Array.from({ length: 400 }, (_, i) => `s = (s * 31 + ${i} + (x[${i % 7}] ?? 0)) % 1000003;`).join('\n');
+  const fns = Array.from({ length: 40 }, (_, k) => new Function('x', `let s = ${k};\n${body}\nreturn s;`) as (x: number[]) => number);
+  const input = [3, 1, 4, 1, 5, 9, 2];
+  const first = fns.map((f) => f(input));
+  gc();
+  gc();
+  const afterGc = bytecode();
+  addon.releaseMemory!();
+  const afterRelease = bytecode();
+  t.comment(`bytecode and metadata: ${afterGc} bytes after two full collections, ${afterRelease} after releaseMemory`);
+  t.ok(afterRelease < afterGc - 200_000, 'more than 200 KB of bytecode dropped that full collections kept');
+  t.same(fns.map((f) => f(input)), first, 'every function compiles again and gives the same result');
+  t.ok(bytecode() > afterRelease + 200_000, 'their bytecode is back once they run');
+  gc();
+  gc();
+  t.ok(bytecode() > afterRelease + 200_000, 'and later full collections keep it (the flag was for the release only)');
+});
+
 t.test('the start is over once every start = start peer has a child SA', async (t) => {
   const sa = (peer: string, children: number): { peer: string; children: unknown[] } => ({ peer, children: Array.from({ length: children }) });
   t.equal(startTunnelsUp([], []), true, 'no start peer (a hub): over at once');
