@@ -10,7 +10,7 @@
  * socket can read a file on a client's behalf without stalling IKE.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeAsync, fstatAsync, openAsync, readAsync } from '../base/fs-async.ts';
 
 /** 1 MiB: a gateway with hundreds of peers is a few hundred kilobytes. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -96,20 +96,20 @@ export function readTextFileSync(file: string, max = MAX_CONFIG_BYTES): TextFile
 
 /** Off the event loop: every system call runs on the thread pool. */
 export async function readTextFile(file: string, max = MAX_CONFIG_BYTES): Promise<TextFile> {
-  let fh;
+  let fd: number;
   try {
-    fh = await open(file, FLAGS);
+    fd = await openAsync(file, FLAGS);
   } catch (e) {
     return { ok: false, message: errnoMessage(e) };
   }
   try {
-    const st = await fh.stat();
+    const st = await fstatAsync(fd);
     if (!st.isFile()) return { ok: false, message: notRegular(st) };
     if (st.size > max) return { ok: false, message: tooLarge(max) };
     const buf = Buffer.alloc(max + 1);
     let len = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
+      const bytesRead = await readAsync(fd, buf, len, buf.length - len);
       if (bytesRead === 0) break;
       len += bytesRead;
       if (len > max) return { ok: false, message: tooLarge(max) };
@@ -118,6 +118,6 @@ export async function readTextFile(file: string, max = MAX_CONFIG_BYTES): Promis
   } catch (e) {
     return { ok: false, message: errnoMessage(e) };
   } finally {
-    await fh.close();
+    await closeAsync(fd);
   }
 }

@@ -15,7 +15,7 @@
  * or the current user: a world-readable PSK is a PSK already leaked.
  */
 import { statSync, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { statAsync } from '../base/fs-async.ts';
 import { parseConf } from './parse.ts';
 import { readTextFile, readTextFileSync, type TextFile } from './read-file.ts';
 import { Secret } from '../base/secret.ts';
@@ -127,7 +127,7 @@ export function loadSecretsFile(file: string): SecretsResult {
 export async function loadSecretsFileAsync(file: string): Promise<SecretsResult> {
   let modeError: string | null;
   try {
-    modeError = modeProblem(file, await stat(file));
+    modeError = modeProblem(file, await statAsync(file));
   } catch (e) {
     modeError = statError(e);
   }

@@ -16,7 +16,7 @@
 // one the fetched CRL). A peer chooses those URLs, so at most CRL_MAX_DISCOVERED
 // are kept, the least recently used giving way.
 
-import { readFile } from 'node:fs/promises';
+import { readFileAsync } from '../base/fs-async.ts';
 import { parseCrl } from '../ike/crypto/crl.ts';
 import type { CrlLookup } from '../ike/crypto/x509-verify.ts';
 import type { LogEvent } from '../log/negotiation-log.ts';
@@ -171,7 +171,7 @@ export class CrlStore {
 /** A file (read whole, bounded) or an HTTP(S) URL (GET, 200 only, bounded, timed out). */
 export async function loadSource(source: string, timeoutMs: number): Promise<Buffer> {
   if (!isUrl(source)) {
-    const data = await readFile(source);
+    const data = await readFileAsync(source);
     if (data.length > CRL_MAX_BYTES) throw new Error(`larger than ${CRL_MAX_BYTES} bytes`);
     return data;
   }

@@ -5,7 +5,7 @@
 // applied and the tunnel routes go into the engine, but no SA reaches the engine
 // before the policy is in place (a failure stops the start).
 
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../base/clock.ts';
 import type { SitelinkConfig } from '../config/types.ts';
 import { ControlServer } from '../control/server.ts';
 import { mountPolicyHandlers, reloadFromFile, type PolicyContext } from '../control/policy-handlers.ts';
@@ -111,7 +111,7 @@ export class Daemon {
     });
     this.routes = new TunnelRoutes(p.dataplane, p.log);
     this.fallback = new ClearFallback({
-      now: () => performance.now(),
+      now: monotonicMs,
       routes: this.routes.set,
       addRoute: (cidr) => p.dataplane.addRoute(cidr),
       deleteRoute: (cidr) => p.dataplane.deleteRoute(cidr),
@@ -141,7 +141,7 @@ export class Daemon {
       bug(`sitelinkd: ${task}`, e);
     });
     this.trap = new TrapStarter({
-      now: () => performance.now(),
+      now: monotonicMs,
       peers: () => this.peers,
       startMode: (peer) => this.running.peers.get(peer)?.start,
       busy: () => new Set(this.node.status().filter((s) => s.children.length > 0 || s.state !== 'ESTABLISHED').map((s) => s.peer)),
@@ -176,7 +176,7 @@ export class Daemon {
     // CRL files and distribution points (crl-store.ts): loaded before the first
     // negotiation (each fetch bounded by crl-timeout), refreshed from the tick.
     const crlStore = new CrlStore({
-      now: () => performance.now(),
+      now: monotonicMs,
       log: (e) => log.log(e),
       timeoutMs: g.crlTimeoutSeconds * 1000,
       refreshMs: g.crlRefreshSeconds * 1000,

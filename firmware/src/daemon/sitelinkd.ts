@@ -5,7 +5,7 @@
 //
 // Usage: sitelinkd [-c /etc/sitelink/sitelink.conf] [--secrets FILE] [--wait-config FILE] [--wait-ready FILE] [--foreground]
 
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../base/clock.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { formatConfigError } from '../config/types.ts';
 import { NegotiationLog } from '../log/negotiation-log.ts';
@@ -55,7 +55,7 @@ async function waitFor(file: string, step: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const mainAt = performance.now();
+  const mainAt = monotonicMs();
   const { args, waitConfig, waitReady } = parseArgs(process.argv.slice(2));
   // At boot, Node and the bundle load while rcS mounts the config store.
   if (waitConfig !== undefined) await waitFor(waitConfig, 'config store there');
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   // For the board's boot timeline (test/qemu/ike-tunnel.test.ts): the start's
   // milestones on the monotonic clock (Linux: seconds since boot, as the kernel
   // log's stamps), and the wall clock at the same moment for the negotiation log's.
-  const now = performance.now(), mono = Number(process.hrtime.bigint()) / 1e9;
+  const now = monotonicMs(), mono = Number(process.hrtime.bigint()) / 1e9;
   const at = (ms: number): string => (mono - (now - ms) / 1000).toFixed(2);
   process.stdout.write(`sitelinkd: start at monotonic ${at(0)} s, main ${at(mainAt)} s, ready ${at(now)} s (wall ${Date.now()} ms)\n`);
   const stop = (): void => void daemon.shutdown().then(() => process.exit(0));

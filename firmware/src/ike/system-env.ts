@@ -3,11 +3,11 @@
 // inject their own (test/unit/ike-exchange-harness.ts seeds it).
 
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../base/clock.ts';
 import type { ExchangeEnv } from './exchange/types.ts';
 
 export const systemEnv: ExchangeEnv = {
-  now: () => performance.now(),
+  now: monotonicMs,
   random: (n) => randomBytes(n),
   wallClock: () => new Date(),
 };

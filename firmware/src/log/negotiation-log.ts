@@ -12,7 +12,7 @@
  */
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../base/clock.ts';
 import { LogLimiter, type DropTag, type LimitSummary } from './rate-limit.ts';
 import { redactor as defaultRedactor, type Redactor } from './redact.ts';
 import { SyslogSink, type Severity, type SyslogOptions } from './syslog.ts';
@@ -113,7 +113,7 @@ export class NegotiationLog {
     this.#now = o.now ?? (() => new Date());
     this.#maxBytes = o.maxBytes ?? DEFAULT_LOG_MAX_BYTES;
     this.#limiter = o.limiter ?? new LogLimiter<Phase>();
-    this.#clock = o.clock ?? (() => performance.now());
+    this.#clock = o.clock ?? monotonicMs;
   }
 
   /** Opens the log for a daemon run: rotates the previous file to `.sav` first. */
