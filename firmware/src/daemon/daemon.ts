@@ -281,16 +281,23 @@ export class Daemon {
     return generateRuleset(expandConfig(c), nftOptionsOf(c, this.fallback.clearRemotes()));
   }
 
-  initiate(peer: string): void {
+  /** `withSa`: the peers that have an IKE SA, when the caller has them (bringUp). */
+  initiate(peer: string, withSa?: ReadonlySet<string>): void {
     // IKEv1 reports a fresh main mode itself ('initiating', also for DPD restarts);
     // for IKEv2 a peer with no IKE SA at all is about to get one.
-    if (!this.node.status().some((s) => s.peer === peer)) this.fallback.attempt(peer);
+    const hasSa = withSa ? withSa.has(peer) : this.node.status().some((s) => s.peer === peer);
+    if (!hasSa) this.fallback.attempt(peer);
     this.executor.apply(this.node.initiate(peer));
   }
 
   /** start = start peers: initiate (idempotent); peers on a soft SA wait for the fallback schedule. */
   bringUp(): void {
-    for (const name of this.#startPeers()) this.initiate(name);
+    const peers = this.#startPeers();
+    if (peers.length === 0) return;
+    // One status walk for all of them: per peer it was O(SAs) each, every RESTART_MS,
+    // O(peers x SAs) on a hub that initiates to its spokes.
+    const withSa = new Set(this.node.status().map((s) => s.peer));
+    for (const name of peers) this.initiate(name, withSa);
   }
 
   /** Every start = start peer (but those on a soft SA) has a child SA: the start's negotiations are done. */

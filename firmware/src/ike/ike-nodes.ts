@@ -44,8 +44,8 @@ export class IkeNodes {
   }
 
   #nodeOf(peer: string): IkeNode | Ikev2Node | null {
-    if (this.v2.peers().some((p) => p.name === peer)) return this.v2;
-    if (this.v1.peers().some((p) => p.name === peer)) return this.v1;
+    if (this.v2.hasPeer(peer)) return this.v2;
+    if (this.v1.hasPeer(peer)) return this.v1;
     return null;
   }
 

@@ -434,6 +434,11 @@ export class IkeNode implements TimerHost {
     return [...this.#peers.values()];
   }
 
+  /** Whether `name` is one of this node's peers (without copying them, as peers() does). */
+  hasPeer(name: string): boolean {
+    return this.#peers.has(name);
+  }
+
   /** Bring up every tunnel of a peer (idempotent: running negotiations are reused). */
   initiate(peerName: string): Action[] {
     this.#initiate(peerName);

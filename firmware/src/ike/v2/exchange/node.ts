@@ -287,6 +287,11 @@ export class Ikev2Node implements V2Context {
     return [...this.#peers.values()];
   }
 
+  /** Whether `name` is one of this node's peers (without copying them, as peers() does). */
+  hasPeer(name: string): boolean {
+    return this.#peers.has(name);
+  }
+
   #newSa(peer: PeerPolicy, role: 'initiator' | 'responder', remote: Endpoint, spiI: Buffer): IkeSaV2 {
     const now = this.env.now();
     return {
