@@ -100,3 +100,78 @@ export function isIPv6Text(text: string): boolean {
   const tail = countGroups(text, gap + 2, end, true);
   return head >= 0 && tail >= 0 && head + tail <= 7;
 }
+
+/**
+ * The address's bytes in network order: 4 for IPv4, 16 for IPv6, or null for text
+ * that is not an address (ipFamily 0). An IPv4 tail is the last four bytes; a zone
+ * is dropped (RFC 4007 §11: it says which link, it is not part of the address).
+ * The one parser of IP text to bytes: base/address.ts (bigints), the ESP engine's
+ * checks (dataplane/validate.ts) and NAT detection (ike/crypto/nat-d.ts) use it.
+ */
+export function ipBytes(text: string): Uint8Array | null {
+  const family = ipFamily(text);
+  if (family === 0) return null;
+  if (family === 4) {
+    const out = new Uint8Array(4);
+    writeIPv4(text, 0, text.length, out, 0);
+    return out;
+  }
+  const out = new Uint8Array(16);
+  const pct = text.indexOf('%');
+  const end = pct >= 0 ? pct : text.length;
+  const gap = text.indexOf('::');
+  if (gap < 0 || gap + 2 > end) {
+    writeGroups(text, 0, end, out, 0);
+    return out;
+  }
+  // "::" stands for the zero groups between the head (from the front) and the tail
+  // (aligned to the end); out is zero already.
+  writeGroups(text, 0, gap, out, 0);
+  writeGroups(text, gap + 2, end, out, 16 - groupBytes(text, gap + 2, end));
+  return out;
+}
+
+/** Dotted decimal s[from, to) (already checked) into out at `at`. */
+function writeIPv4(s: string, from: number, to: number, out: Uint8Array, at: number): void {
+  let value = 0;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      out[at++] = value;
+      value = 0;
+    } else value = value * 10 + (c - 48);
+  }
+}
+
+/** Bytes that the groups in s[from, to) take: two per hex group, four for an IPv4 tail. */
+function groupBytes(s: string, from: number, to: number): number {
+  if (from === to) return 0;
+  let colons = 0;
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === 58) colons++;
+  // An IPv4 tail: a dot in the last element.
+  const dot = s.indexOf('.', Math.max(from, s.lastIndexOf(':', to - 1) + 1));
+  return (colons + 1) * 2 + (dot >= 0 && dot < to ? 2 : 0);
+}
+
+/** The hex groups (and IPv4 tail) in s[from, to), already checked, into out at `at`. */
+function writeGroups(s: string, from: number, to: number, out: Uint8Array, at: number): void {
+  if (from === to) return;
+  let start = from;
+  for (let i = from; i <= to; i++) {
+    if (i < to && s.charCodeAt(i) !== 58) continue; // ':'
+    const dot = s.indexOf('.', start);
+    if (dot >= 0 && dot < i) {
+      writeIPv4(s, start, i, out, at);
+      at += 4;
+    } else {
+      let g = 0;
+      for (let k = start; k < i; k++) {
+        const c = s.charCodeAt(k) | 0x20;
+        g = g * 16 + (c <= 57 ? c - 48 : c - 87); // '0'-'9' (the fold leaves digits), 'a'-'f'
+      }
+      out[at++] = g >> 8;
+      out[at++] = g & 0xff;
+    }
+    start = i + 1;
+  }
+}

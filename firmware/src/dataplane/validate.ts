@@ -2,7 +2,7 @@
  * Validation of what JS hands the engine: SA specs and engine options.
  * Errors name the field and the rule; they never include key bytes.
  */
-import { ipFamily } from '../base/ip-text.ts';
+import { ipBytes, ipFamily } from '../base/ip-text.ts';
 import { DataplaneError } from './error.ts';
 import { ESP_ALGORITHMS, KEY_LENGTHS, isAlgorithm } from './sa-contract.ts';
 import type { CryptoBackend, Endpoint, SaSpec, TrafficSelector } from './sa-contract.ts';
@@ -45,29 +45,9 @@ export function checkCidr(cidr: unknown, field: string): asserts cidr is string 
   }
 }
 
-/** Address as bytes (4 or 16). */
+/** Address as bytes (4 or 16); a DataplaneError for text that is not an address. */
 export function addressBytes(addr: string): Uint8Array {
-  if (ipFamily(addr) === 4) return Uint8Array.from(addr.split('.').map((x) => Number(x)));
-  const out = new Uint8Array(16);
-  let text = addr;
-  // Embedded IPv4 tail (::ffff:1.2.3.4).
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: number[] = [];
-  if (v4?.[1]) {
-    const b = v4[1].split('.').map((x) => Number(x));
-    tail = [((b[0] ?? 0) << 8) | (b[1] ?? 0), ((b[2] ?? 0) << 8) | (b[3] ?? 0)];
-    text = text.slice(0, -v4[1].length) + '0:0';
-  }
-  const [head = '', rest] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
-  const groups = [...h, ...Array<string>(8 - h.length - r.length).fill('0'), ...r].map((g) => parseInt(g, 16));
-  if (tail.length) groups.splice(6, 2, ...tail);
-  groups.forEach((g, i) => {
-    out[i * 2] = (g >> 8) & 0xff;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  return out;
+  return ipBytes(addr) ?? fail('address', `"${addr}" is not an IPv4 or IPv6 address`);
 }
 
 function checkPorts(p: unknown, field: string): void {

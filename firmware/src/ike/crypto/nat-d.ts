@@ -5,30 +5,13 @@
 // The sender puts the hash of the remote (destination) address first, then
 // one for each of its own local addresses.
 
-import { isIPv4Text, isIPv6Text } from '../../base/ip-text.ts';
+import { ipBytes } from '../../base/ip-text.ts';
 import type { HashAlgorithm } from './hash.ts';
 
 export function ipToBytes(ip: string): Buffer {
-  if (isIPv4Text(ip)) return Buffer.from(ip.split('.').map((o) => Number(o)));
-  if (isIPv6Text(ip)) return ipv6ToBytes(ip);
-  throw new RangeError(`not an IP address: ${ip}`);
-}
-
-function ipv6ToBytes(ip: string): Buffer {
-  const out = Buffer.alloc(16);
-  let s = ip;
-  // IPv4-embedded tail (::ffff:1.2.3.4): convert to two hex groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4?.[1]) {
-    const b = ipToBytes(v4[1]);
-    s = s.slice(0, s.length - v4[1].length) + b.readUInt16BE(0).toString(16) + ':' + b.readUInt16BE(2).toString(16);
-  }
-  const [head = '', tail] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  const bytes = ipBytes(ip);
+  if (bytes === null) throw new RangeError(`not an IP address: ${ip}`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 export function natDetectionHash(
