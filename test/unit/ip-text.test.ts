@@ -140,7 +140,8 @@ t.test('property: ipBytes gives back the bytes of 100,000 addresses written ever
     const got = ipBytes(text);
     if (got === null || Buffer.compare(Buffer.from(got), Buffer.from(bytes)) !== 0) {
       failures++;
-      if (first.length < 5) first.push(`${text} -> ${got === null ? 'null' : Buffer.from(got).toString('hex')}, want ${Buffer.from(bytes).toString('hex')}`);
+      const hex = (x: Uint8Array | null): string => (x === null ? 'null' : Buffer.from(x).toString('hex'));
+      if (first.length < 5) first.push(`${text} -> ${hex(got)}, want ${hex(bytes)}`);
     }
   };
   for (let i = 0; i < 100_000; i++) {
