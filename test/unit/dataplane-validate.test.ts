@@ -7,11 +7,11 @@ import path from 'node:path';
 import {
   DataplaneError,
   KEY_LENGTHS,
-  addressBytes,
   checkCidr,
   validateEngineOptions,
   validateSaSpec,
 } from '../../firmware/src/dataplane/validate.ts';
+import { ipBytes } from '../../firmware/src/base/ip-text.ts';
 import { addonCandidates, libcryptoVariant, requireAddon } from '../../firmware/src/dataplane/native.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -82,8 +82,8 @@ t.test('engine options and helpers', async (t) => {
   t.throws(() => validateEngineOptions({ tun: 'sl0', workers: 0 }), /^workers:/);
   t.throws(() => validateEngineOptions({ tun: 'sl0', mtu: 100 }), /^mtu:/);
   t.throws(() => validateEngineOptions({ tun: 'sl0', listen: { address: '::1', port: 70000 } }), /^listen\.port:/);
-  t.same([...addressBytes('::ffff:1.2.3.4')], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 1, 2, 3, 4]);
-  t.same([...addressBytes('2001:db8::1')].slice(0, 4), [0x20, 0x01, 0x0d, 0xb8]);
+  t.same([...ipBytes('::ffff:1.2.3.4')!], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 1, 2, 3, 4]);
+  t.same([...ipBytes('2001:db8::1')!].slice(0, 4), [0x20, 0x01, 0x0d, 0xb8]);
   t.doesNotThrow(() => checkCidr('2001:db8::/32', 'x'));
   t.throws(() => checkCidr('2001:db8::1/32', 'x'), /host bits/);
   t.throws(() => checkCidr('10.0.0.0/33', 'x'), /exceeds/);

@@ -127,7 +127,7 @@ export function ipBytes(text: string): Uint8Array | null {
   // "::" stands for the zero groups between the head (from the front) and the tail
   // (aligned to the end); out is zero already.
   writeGroups(text, 0, gap, out, 0);
-  writeGroups(text, gap + 2, end, out, 16 - groupBytes(text, gap + 2, end));
+  writeGroups(text, gap + 2, end, out, 16 - 2 * countGroups(text, gap + 2, end, true));
   return out;
 }
 
@@ -143,24 +143,14 @@ function writeIPv4(s: string, from: number, to: number, out: Uint8Array, at: num
   }
 }
 
-/** Bytes that the groups in s[from, to) take: two per hex group, four for an IPv4 tail. */
-function groupBytes(s: string, from: number, to: number): number {
-  if (from === to) return 0;
-  let colons = 0;
-  for (let i = from; i < to; i++) if (s.charCodeAt(i) === 58) colons++;
-  // An IPv4 tail: a dot in the last element.
-  const dot = s.indexOf('.', Math.max(from, s.lastIndexOf(':', to - 1) + 1));
-  return (colons + 1) * 2 + (dot >= 0 && dot < to ? 2 : 0);
-}
-
 /** The hex groups (and IPv4 tail) in s[from, to), already checked, into out at `at`. */
 function writeGroups(s: string, from: number, to: number, out: Uint8Array, at: number): void {
   if (from === to) return;
   let start = from;
   for (let i = from; i <= to; i++) {
     if (i < to && s.charCodeAt(i) !== 58) continue; // ':'
-    const dot = s.indexOf('.', start);
-    if (dot >= 0 && dot < i) {
+    // An IPv4 tail is only ever the last element (as countGroups checks it).
+    if (i === to && s.lastIndexOf('.', to - 1) >= start) {
       writeIPv4(s, start, i, out, at);
       at += 4;
     } else {

@@ -33,21 +33,14 @@ export function checkEndpoint(ep: unknown, field: string, needPort: boolean): as
 export function checkCidr(cidr: unknown, field: string): asserts cidr is string {
   if (typeof cidr !== 'string') fail(field, 'must be a CIDR string');
   const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr);
-  const addr = m?.[1];
   const len = Number(m?.[2]);
-  const fam = addr === undefined ? 0 : ipFamily(addr);
-  if (!m || addr === undefined || fam === 0) fail(field, `"${cidr}" is not a CIDR prefix`);
-  const bits = fam === 4 ? 32 : 128;
+  const bytes = m?.[1] === undefined ? null : ipBytes(m[1]);
+  if (!m || bytes === null) fail(field, `"${cidr}" is not a CIDR prefix`);
+  const bits = bytes.length * 8;
   if (len > bits) fail(field, `prefix length ${len} exceeds ${bits}`);
-  const bytes = addressBytes(addr);
   for (let b = len; b < bits; b++) {
     if (((bytes[b >> 3] ?? 0) >> (7 - (b & 7))) & 1) fail(field, `"${cidr}" has host bits set`);
   }
-}
-
-/** Address as bytes (4 or 16); a DataplaneError for text that is not an address. */
-export function addressBytes(addr: string): Uint8Array {
-  return ipBytes(addr) ?? fail('address', `"${addr}" is not an IPv4 or IPv6 address`);
 }
 
 function checkPorts(p: unknown, field: string): void {
