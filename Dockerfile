@@ -87,7 +87,7 @@ FROM ${BASE} AS qemu
 ARG BOARD
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
- && apt-get install -y --no-install-recommends qemu-system-arm e2fsprogs \
+ && apt-get install -y --no-install-recommends qemu-system-arm e2fsprogs xz-utils \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/${BOARD}/ /sitelink/out/${BOARD}/
 COPY scripts/qemu-run /sitelink/scripts/qemu-run

@@ -140,10 +140,14 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
   const initrd = Object.keys(manifest.artifacts).find((n) => n.startsWith('initramfs.cpio.'));
   t.ok(initrd, `the manifest lists the root filesystem (${initrd ?? 'none'})`);
   const imageBytes = (manifest.artifacts['vmlinuz']?.bytes ?? 0) + (manifest.artifacts[initrd ?? '']?.bytes ?? 0);
-  // The budget of issue 14: kernel + root filesystem within 32 MiB. (Debian's
-  // kernel alone is 12.5 MiB as Image.gz, the only compressed form QEMU's
-  // -kernel and U-Boot's booti take.)
-  t.ok(imageBytes <= 32 * 1048576, `kernel + root filesystem: ${imageBytes} bytes (${mib(imageBytes)}), budget 32 MiB`);
+  // The budget of issue 14: kernel + root filesystem at most 32 MB, in the
+  // issue's decimal units (its "33 MB Image" is Debian 12's 32,956,352 bytes).
+  t.ok(imageBytes <= 32_000_000, `kernel + root filesystem: ${imageBytes} bytes (${mib(imageBytes)}), budget 32 MB = 32,000,000 bytes`);
+  // The kernel as U-Boot's booti takes it (board profile: lzma on QEMU virt),
+  // with the header booti knows lzma by: 5d 00.
+  const kernelHead = readFileSync(path.join(IMAGE, 'vmlinuz')).subarray(0, 2).toString('hex');
+  t.equal(manifest.compression?.kernel, 'lzma', 'the manifest records the kernel as lzma');
+  t.equal(kernelHead, '5d00', 'vmlinuz starts with the lzma header booti recognises');
   t.equal(manifest.sizes['kernel']?.packed, manifest.artifacts['vmlinuz']?.bytes, 'the kernel row of the size table is the shipped file');
 
   const dir = mkdtempSync(path.join(tmpdir(), 'sl-qemu-'));
