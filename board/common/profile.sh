@@ -11,10 +11,10 @@ BOARD_SUITE=trixie
 BOARD_KERNEL_PKG=linux-image-arm64
 # Debian arm64 packages unpacked into the root filesystem (their library
 # dependencies are resolved by scripts/image/resolve-packages).
-# xz-utils: the board's xz unpacks the deferred parts of the root filesystem
-# at boot (BOARD_INITRAMFS_COMPRESS below); libzstd1 the deferred-zstd ones
-# (/usr/lib/sitelink/unbcj-zstd).
-BOARD_PACKAGES=(busybox nodejs dropbear-bin nftables libssl3t64 xz-utils libzstd1)
+# libzstd1: /usr/lib/sitelink/unbcj-zstd unpacks the deferred-zstd parts of
+# the root filesystem at boot (BOARD_INITRAMFS_COMPRESS below); a profile with
+# xz "deferred" parts gets xz-utils as well (scripts/image/fetch-board).
+BOARD_PACKAGES=(busybox nodejs dropbear-bin nftables libssl3t64 libzstd1)
 
 # Kernel modules, loaded at boot: the board's (BOARD_RT_MODULES) first, then
 # these common ones (AF_ALG and the ESP algorithm templates, TUN, nftables;
@@ -52,16 +52,16 @@ BOARD_ICU_LOCALES="en en_US en_US_POSIX en_001"
 # of scripts/image/pack-initramfs, and of the kernel (lzma, gzip: Image.gz, or
 # none: what the board's boot loader unpacks; scripts/build-image).
 # Measured (docs/boot-time.md): xz takes 3-4x zstd's time to unpack under
-# QEMU, but zstd's root filesystem is 4.7 MiB larger (no arm64 branch filter:
-# libnode alone +3 MiB), over the 32 MB budget. So xz, and zstd for the
-# components where it costs least (+0.5 MiB for 14 of the 88 MiB unpacked).
-# Node, ICU and OpenSSL (67 MiB, only Node reads them) are "deferred": the
-# kernel leaves them packed and /init unpacks them on both CPUs during the boot
-# (the kernel's own unpacking: 17 s -> 3 s under QEMU). Node (libnode, 48 MiB)
-# is "deferred-zstd": zstd after the ARM64 branch filter, 0.7 s to unpack on
-# the idle emulated board against xz's 2.1 s on both CPUs, for 0.3 MiB more
-# than xz (paid for by the unwind tables dropped from libnode and OpenSSL).
-BOARD_INITRAMFS_COMPRESS="xz base=zstd kernel-modules=zstd sitelink=zstd node=deferred-zstd icu=deferred openssl=deferred"
+# QEMU, and zstd has no arm64 branch filter. Node, ICU and OpenSSL (67 MiB,
+# only Node reads them) are "deferred": the kernel leaves them packed and /init
+# unpacks them on both CPUs during the boot (the kernel's own unpacking: 17 s
+# -> 3 s under QEMU). They are "deferred-zstd": zstd after the ARM64 branch
+# filter, which the board undoes in one pass (libnode, 48 MiB: 0.7 s on the
+# idle emulated board against xz's 2.1 s on both CPUs). The rest is zstd for
+# the kernel. All zstd costs 1.0 MB more than xz where it packs best; the
+# lzma kernel below paid for it (first ping 1-2.5 s sooner in alternating
+# boots: the kernel's unpack 0.6 s shorter, the deferred parts' 1.4 s).
+BOARD_INITRAMFS_COMPRESS="zstd node=deferred-zstd icu=deferred-zstd openssl=deferred-zstd"
 # The kernel: lzma is 9.8 MB against gzip's 13.1 and zstd's 11.3 (Debian's
 # u-boot-qemu, 12 and 13, is built without zstd). The price is U-Boot's unpack:
 # 3.2 s under TCG against gzip's 0.7 s, on U-Boot boots only (QEMU's direct
