@@ -21,7 +21,11 @@ BOARD_PACKAGES=(busybox nodejs dropbear-bin nftables libssl3t64 libzstd1)
 # nft_fib_inet for the policy table's "fib daddr type" exemptions, firmware/src/policy/nft.ts).
 # Crypto modules are loaded explicitly: left to autoload, the kernel may bind
 # generic C code before the accelerated driver exists (shared/reference/facts.md).
-BOARD_RT_BASE_MODULES="crc32c_generic af_alg algif_aead algif_skcipher algif_hash authenc echainiv seqiv gcm ghash-generic des_generic chacha20poly1305 tun nf_tables nft_ct nft_chain_nat nft_fib_inet"
+# crc32c for the config store's ext4 (metadata_csum), loaded with the board's
+# modules before the store is mounted: left to the mount, the kernel starts a
+# modprobe of its own for it (scripts/build-image installs these too).
+BOARD_RT_STORE_MODULES="crc32c_generic"
+BOARD_RT_BASE_MODULES="af_alg algif_aead algif_skcipher algif_hash authenc echainiv seqiv gcm ghash-generic des_generic chacha20poly1305 tun nf_tables nft_ct nft_chain_nat nft_fib_inet"
 BOARD_RT_MODULES=""
 
 BOARD_RT_CONSOLE=ttyAMA0
