@@ -66,6 +66,14 @@ BOARD_ICU_LOCALES="en en_US en_US_POSIX en_001"
 # lzma kernel below paid for it (first ping 1-2.5 s sooner in alternating
 # boots: the kernel's unpack 0.6 s shorter, the deferred parts' 1.4 s).
 BOARD_INITRAMFS_COMPRESS="zstd node=deferred-zstd icu=deferred-zstd openssl=deferred-zstd"
+# Kernel arguments of every boot (U-Boot's boot script and scripts/qemu-run,
+# through manifest.json's kernelArgs). initcall_blacklist skips built-in
+# initcalls on the kernel's serial path before /init that nothing on the board
+# uses: the SP800-108 KDF's self-test (the KDF serves keyctl's DH and encrypted
+# keys only; the algorithms sitelink uses keep their self-tests), the
+# "encrypted" key type, and the BPF TCP congestion-control and dummy struct_ops
+# registrations (no BPF programs run here). Measured: docs/boot-time.md.
+BOARD_KERNEL_ARGS="initcall_blacklist=crypto_kdf108_init,init_encrypted,bpf_tcp_ca_kfunc_init,bpf_dummy_struct_ops_init"
 # The kernel: lzma is 9.8 MB against gzip's 13.1 and zstd's 11.3 (Debian's
 # u-boot-qemu, 12 and 13, is built without zstd). The price is U-Boot's unpack:
 # 3.2 s under TCG against gzip's 0.7 s, on U-Boot boots only (QEMU's direct

@@ -55,6 +55,9 @@ const manifest = {
   ...(process.env['BOARD_KERNEL_COMPRESS'] && process.env['BOARD_INITRAMFS_COMPRESS'] ? {
     compression: { kernel: process.env['BOARD_KERNEL_COMPRESS'], initramfs: process.env['BOARD_INITRAMFS_COMPRESS'] },
   } : {}),
+  // Kernel arguments of every boot (board profile: BOARD_KERNEL_ARGS); scripts/qemu-run
+  // passes them on direct boots, the U-Boot boot script has them from the profile.
+  kernelArgs: process.env['BOARD_KERNEL_ARGS'] ?? '',
   packages: Object.fromEntries(rows(pkgFile).map(([n, v, a]) => [n, { version: v, arch: a }])),
   // Bytes per component: unpacked, and packed as shipped (the artifacts) or
   // compressed alone with the image's compressor (the root filesystem's parts).

@@ -45,6 +45,7 @@ interface Manifest {
   artifacts: Record<string, { sha256: string; bytes: number }>;
   sizes: Record<string, { unpacked: number; packed: number }>;
   compression?: { kernel: string; initramfs: string };
+  kernelArgs?: string;
 }
 
 function freePort(): Promise<number> {
@@ -171,6 +172,10 @@ t.test('firmware image in QEMU', { skip: skip ?? false }, async (t) => {
   t.match(guest.console, /dropbear on port 22 \(keys only\)/, 'dropbear started key-only');
   t.match(guest.console, /firewall: base WAN filter on eth0/, 'the base WAN filter loaded');
 
+  // The board profile's kernel arguments (BOARD_KERNEL_ARGS, manifest.json) on a direct boot (scripts/qemu-run).
+  const cmdline = guest.ssh('cat /proc/cmdline').stdout.trim();
+  t.ok(manifest.kernelArgs && cmdline.split(' ').includes(manifest.kernelArgs), `qemu-run passed the image's kernel arguments (${cmdline})`);
+  t.match(guest.ssh('dmesg').stdout, /initcall crypto_kdf108_init blacklisted/, 'the kernel skipped the blacklisted initcalls');
   const tests = guest.ssh('ls /usr/lib/sitelink/tests');
   t.equal(tests.code, 0, `SSH key login works (${tests.stderr.trim()})`);
   const names = tests.stdout.split(/\s+/).filter((n) => n.startsWith('test_'));

@@ -57,7 +57,7 @@ function skipReason(): string | null {
   return null;
 }
 
-interface Manifest { commit: string; upgradeKey?: string; artifacts: Record<string, { sha256: string; bytes: number }> }
+interface Manifest { commit: string; upgradeKey?: string; kernelArgs?: string; artifacts: Record<string, { sha256: string; bytes: number }> }
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 function sh(cmd: string, args: readonly string[], opts: { cwd?: string; input?: string | Buffer } = {}): string {
@@ -208,6 +208,9 @@ t.test('remote upgrade with rollback (QEMU, U-Boot, A/B slots)', { skip: skipRea
   t.equal(s?.booted, 'a', 'booted from slot a');
   t.equal(s?.committed, 'a', 'slot a committed');
   t.equal(s?.slots[1]?.commit ?? null, null, 'slot b empty');
+  // The board profile's kernel arguments (BOARD_KERNEL_ARGS) reach the kernel through U-Boot's boot script.
+  const cmdline = (await board.ssh('cat /proc/cmdline')).stdout.trim();
+  t.ok(base.kernelArgs && cmdline.split(' ').includes(base.kernelArgs), `U-Boot passed the image's kernel arguments (${cmdline})`);
   const status = await board.ssh('sitelinkctl status');
   t.match(status.stdout, /system slots:[\s\S]*\ba .*\[booted, committed\][\s\S]*\bb .*empty/, `sitelinkctl status shows both slots\n${status.stdout}`);
   const keyBefore = await hostKey();

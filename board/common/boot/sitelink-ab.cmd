@@ -50,7 +50,7 @@ echo "sitelink-boot: slot ${sl_slot} (${devtype} ${devnum}:${sl_part})"
 # sitelink.trial=1 makes /etc/init.d/rcS arm the board's hardware watchdog
 # first thing (BOARD_RT_WATCHDOG): a trial whose userspace hangs is reset and
 # comes back here with its try spent.
-setenv bootargs "console=@CONSOLE@ loglevel=4 panic=@PANIC@ sitelink.slot=${sl_slot}${sl_trial}"
+setenv bootargs "console=@CONSOLE@ loglevel=4 panic=@PANIC@ @KERNEL_ARGS@ sitelink.slot=${sl_slot}${sl_trial}"
 setenv sl_fdt ${fdtcontroladdr}
 if load ${devtype} ${devnum}:${sl_part} @FDT_ADDR@ /board.dtb; then setenv sl_fdt @FDT_ADDR@; fi
 if load ${devtype} ${devnum}:${sl_part} @KERNEL_ADDR@ /vmlinuz; then
